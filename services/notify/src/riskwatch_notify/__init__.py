@@ -1,0 +1,1 @@
+"""RiskWatch notify service."""
