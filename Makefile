@@ -1,0 +1,40 @@
+# RiskWatch: `make run` runs the whole system, `make test` runs every test (ruff and mypy too).
+# Needs only Python 3.11, pip and make: everything else is installed into .venv from uv.lock.
+
+PYTHON ?= python3
+TOOLS := .riskwatch/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: setup run test lint typecheck unit bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==0.13.8"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced
+
+run: setup
+	$(VENV)/bin/riskwatch run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src
+
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .riskwatch/tools

@@ -1,0 +1,9 @@
+"""`python -m riskwatch_gateway serve`."""
+
+from riskwatch_gateway.config import get_settings
+from riskwatch_shared.service_main import service_main
+
+if __name__ == "__main__":
+    service_main(
+        app_factory="riskwatch_gateway.main:create_app", get_settings=get_settings, alembic_ini=None
+    )

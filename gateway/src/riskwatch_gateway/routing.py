@@ -1,0 +1,29 @@
+"""Which service answers which public path (pure)."""
+
+from __future__ import annotations
+
+import re
+
+# First match wins: the more specific patterns come before the broad prefixes.
+ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), service)
+    for pattern, service in (
+        (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
+        (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
+        (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
+        (r"^/v1/(scores|models|labels)(/.*)?$", "scoring"),
+        (r"^/v1/(rules|rule-templates|lists|alerts|cases)(/.*)?$", "alerting"),
+        (
+            r"^/v1/(inbox|recipients|teams|subscriptions|notifications|deliveries|"
+            r"escalation-policies)(/.*)?$",
+            "notify",
+        ),
+    )
+)
+
+
+def service_for_path(path: str) -> str | None:
+    for pattern, service in ROUTES:
+        if pattern.match(path):
+            return service
+    return None

@@ -1,0 +1,28 @@
+"""The identity of one sliding-window aggregate a rule reads."""
+
+from dataclasses import dataclass
+
+from riskwatch_alerting.rules.syntax import window_label
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateSpec:
+    """`sum(txn.amount, within="1h", by="account")` as a hashable key.
+
+    The service maintains one sliding window per (spec, group key) and passes the current
+    values into `RuleContext.aggregates`, keyed by the spec. `field` is a txn field name
+    (None for count); `where` is the canonical text of the filter predicate, if any.
+    """
+
+    func: str
+    field: str | None
+    window_seconds: int
+    by: str = "customer"
+    where: str | None = None
+
+    @property
+    def label(self) -> str:
+        argument = "txn" if self.field is None else f"txn.{self.field}"
+        within = window_label(self.window_seconds)
+        text = f'{self.func}({argument}, within="{within}", by="{self.by}"'
+        return text + (f", where={self.where})" if self.where is not None else ")")

@@ -1,0 +1,15 @@
+"""`python -m riskwatch_customer serve|migrate`."""
+
+from pathlib import Path
+
+from riskwatch_customer.config import get_settings
+from riskwatch_shared.service_main import service_main
+
+ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+
+if __name__ == "__main__":
+    service_main(
+        app_factory="riskwatch_customer.main:create_app",
+        get_settings=get_settings,
+        alembic_ini=ALEMBIC_INI,
+    )

@@ -1,0 +1,4 @@
+"""Pure notification policies: routing, escalation, storms, quiet hours, retry, rendering.
+
+Nothing here imports FastAPI, SQLAlchemy or NATS; time is always passed in.
+"""

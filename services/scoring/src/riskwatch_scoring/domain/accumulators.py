@@ -1,0 +1,253 @@
+"""Bounded, incrementally updated accumulators behind the behavioural features.
+
+A `SlidingWindow` keeps per-bucket count, inflow, outflow and maximum for the last
+`bucket_count` buckets of `bucket_seconds` each, plus running totals, so adding a
+transaction costs O(1) amortised (plus O(evicted buckets)) and never rescans history.
+
+Precision: bucket k holds the events with floor(epoch / bucket_seconds) == k. As of a
+moment in bucket a, the window holds buckets a - bucket_count < k <= a: the current,
+partly elapsed bucket plus `bucket_count - 1` full ones. So a "24h" window of 24 hourly
+buckets covers between 23 and 24 hours, and its old edge is exact to one bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    count: int
+    inbound: Decimal
+    outbound: Decimal
+    maximum: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTotals:
+    """A window's aggregates as of one moment."""
+
+    count: int
+    inbound: Decimal
+    outbound: Decimal
+    maximum: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.inbound + self.outbound
+
+
+class SlidingWindow:
+    """Counts, sums and maxima over a time window made of fixed-width buckets."""
+
+    __slots__ = (
+        "_buckets",
+        "_count",
+        "_head",
+        "_inbound",
+        "_outbound",
+        "bucket_count",
+        "bucket_seconds",
+    )
+
+    def __init__(self, bucket_seconds: int, bucket_count: int) -> None:
+        if bucket_seconds <= 0 or bucket_count <= 0:
+            raise ValueError("bucket_seconds and bucket_count must be positive")
+        self.bucket_seconds = bucket_seconds
+        self.bucket_count = bucket_count
+        # Keys stay in ascending order so eviction pops from the front.
+        self._buckets: dict[int, _Bucket] = {}
+        self._head: int | None = None
+        self._count = 0
+        self._inbound = _ZERO
+        self._outbound = _ZERO
+
+    @property
+    def count(self) -> int:
+        """Events in the window as of the newest bucket seen."""
+        return self._count
+
+    @property
+    def inbound(self) -> Decimal:
+        return self._inbound
+
+    @property
+    def outbound(self) -> Decimal:
+        return self._outbound
+
+    def bucket_of(self, epoch_seconds: int) -> int:
+        return epoch_seconds // self.bucket_seconds
+
+    def advance(self, epoch_seconds: int) -> None:
+        """Move the window's end forward to `epoch_seconds`, evicting buckets that fall out."""
+        index = self.bucket_of(epoch_seconds)
+        if self._head is not None and index <= self._head:
+            return
+        self._head = index
+        oldest_kept = index - self.bucket_count + 1
+        buckets = self._buckets
+        while buckets:
+            first = next(iter(buckets))
+            if first >= oldest_kept:
+                break
+            evicted = buckets.pop(first)
+            self._count -= evicted.count
+            self._inbound -= evicted.inbound
+            self._outbound -= evicted.outbound
+
+    def add(self, epoch_seconds: int, amount: Decimal, *, inbound: bool) -> bool:
+        """Add one event; False when it is older than the window and was dropped."""
+        self.advance(epoch_seconds)
+        index = epoch_seconds // self.bucket_seconds
+        assert self._head is not None
+        if index <= self._head - self.bucket_count:
+            return False
+        bucket = self._buckets.get(index)
+        if bucket is None:
+            bucket = _Bucket(0, _ZERO, _ZERO, amount)
+            out_of_order = bool(self._buckets) and index < next(reversed(self._buckets))
+            self._buckets[index] = bucket
+            if out_of_order:
+                self._buckets = dict(sorted(self._buckets.items()))
+        bucket.count += 1
+        if inbound:
+            bucket.inbound += amount
+            self._inbound += amount
+        else:
+            bucket.outbound += amount
+            self._outbound += amount
+        if amount > bucket.maximum:
+            bucket.maximum = amount
+        self._count += 1
+        return True
+
+    def totals_as_of(self, epoch_seconds: int | None = None) -> WindowTotals:
+        """Aggregates as of a moment at or after the newest event, without changing state."""
+        if self._head is None:
+            return WindowTotals(0, _ZERO, _ZERO, _ZERO)
+        index = (
+            self._head if epoch_seconds is None else max(self._head, self.bucket_of(epoch_seconds))
+        )
+        oldest_kept = index - self.bucket_count + 1
+        count, inbound, outbound, maximum = self._count, self._inbound, self._outbound, _ZERO
+        for key, bucket in self._buckets.items():
+            if key < oldest_kept:
+                count -= bucket.count
+                inbound -= bucket.inbound
+                outbound -= bucket.outbound
+            elif bucket.maximum > maximum:
+                maximum = bucket.maximum
+        return WindowTotals(count, inbound, outbound, maximum)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "bucket_seconds": self.bucket_seconds,
+            "bucket_count": self.bucket_count,
+            "head": self._head,
+            "buckets": [
+                [key, bucket.count, str(bucket.inbound), str(bucket.outbound), str(bucket.maximum)]
+                for key, bucket in self._buckets.items()
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SlidingWindow:
+        window = cls(state["bucket_seconds"], state["bucket_count"])
+        window._head = state["head"]
+        for key, count, inbound, outbound, maximum in sorted(state["buckets"]):
+            bucket = _Bucket(count, Decimal(inbound), Decimal(outbound), Decimal(maximum))
+            window._buckets[key] = bucket
+            window._count += bucket.count
+            window._inbound += bucket.inbound
+            window._outbound += bucket.outbound
+        return window
+
+
+class LastSeenMap:
+    """Last-seen moment per key, keeping at most `capacity` keys (least recently seen go first).
+
+    A key evicted for capacity reads as new when it returns: with the default capacities
+    (hundreds of counterparties) that only happens for customers with very wide networks.
+    """
+
+    __slots__ = ("_last_seen", "capacity")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._last_seen: dict[str, int] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._last_seen
+
+    def __len__(self) -> int:
+        return len(self._last_seen)
+
+    def touch(self, key: str, epoch_seconds: int) -> None:
+        previous = self._last_seen.pop(key, None)
+        # An out-of-order event never moves a key's last-seen time backwards.
+        self._last_seen[key] = epoch_seconds if previous is None else max(previous, epoch_seconds)
+        if len(self._last_seen) > self.capacity:
+            del self._last_seen[next(iter(self._last_seen))]
+
+    def last_seen(self, key: str) -> int | None:
+        return self._last_seen.get(key)
+
+    def count_since(self, epoch_seconds: int) -> int:
+        return sum(1 for seen in self._last_seen.values() if seen >= epoch_seconds)
+
+    def count_before(self, epoch_seconds: int) -> int:
+        return sum(1 for seen in self._last_seen.values() if seen < epoch_seconds)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "last_seen": list(self._last_seen.items())}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> LastSeenMap:
+        seen_map = cls(state["capacity"])
+        seen_map._last_seen = {key: int(seen) for key, seen in state["last_seen"]}
+        return seen_map
+
+
+class RunningStats:
+    """Welford's running mean and variance: numerically stable, one pass, O(1) state."""
+
+    __slots__ = ("_m2", "count", "mean")
+
+    def __init__(self, count: int = 0, mean: float = 0.0, m2: float = 0.0) -> None:
+        self.count = count
+        self.mean = mean
+        self._m2 = m2
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        delta = value - self.mean
+        self.mean += delta / self.count
+        self._m2 += delta * (value - self.mean)
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (n - 1 in the denominator); 0 below two observations."""
+        return self._m2 / (self.count - 1) if self.count > 1 else 0.0
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.variance)
+
+    def zscore(self, value: float) -> float | None:
+        """How many standard deviations `value` sits from the mean; None without a spread."""
+        std = self.std
+        if self.count < 2 or std == 0.0:
+            return None
+        return (value - self.mean) / std
+
+    def to_state(self) -> dict[str, Any]:
+        return {"count": self.count, "mean": self.mean, "m2": self._m2}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RunningStats:
+        return cls(state["count"], state["mean"], state["m2"])

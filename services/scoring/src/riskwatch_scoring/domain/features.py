@@ -1,0 +1,490 @@
+"""Per-customer behavioural state, updated one event at a time, and the features read from it.
+
+`CustomerState.apply_transaction` updates every accumulator in O(buckets) and returns the
+incoming transaction's own features (first-seen flags, deviation from the customer's
+history, velocity), computed against the state *before* the transaction is added.
+`CustomerState.features(as_of)` returns the customer-level features as a flat dict with
+the stable names in `CUSTOMER_FEATURE_NAMES`; alert rules and models read those names.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from riskwatch_scoring.domain.accumulators import LastSeenMap, RunningStats, SlidingWindow
+from riskwatch_scoring.domain.inputs import CreditRecord, FinancialProfile, Interaction, Transaction
+
+FeatureValue = float | int | str | bool | None
+FeatureMap = dict[str, FeatureValue]
+
+STATE_VERSION = 1
+SECONDS_PER_DAY = 86_400
+# (bucket width in seconds, bucket count) per window; see accumulators.py for the precision.
+WINDOW_SPECS: dict[str, tuple[int, int]] = {
+    "1h": (60, 60),
+    "24h": (3_600, 24),
+    "7d": (3_600, 168),
+    "30d": (SECONDS_PER_DAY, 30),
+    "90d": (SECONDS_PER_DAY, 90),
+}
+DORMANT_AFTER_DAYS = 90
+RECENT_IDS_KEPT = 128
+COUNTERPARTIES_KEPT = 512
+COUNTRIES_KEPT = 64
+DEVICES_KEPT = 64
+ACCOUNTS_KEPT = 64
+UNUSUAL_HOUR_MIN_HISTORY = 20
+UNUSUAL_HOUR_MAX_SHARE = 0.03
+
+_FINANCIAL_FEATURE_NAMES = (
+    "debt_to_income",
+    "annual_income",
+    "income_change_pct",
+    "total_assets",
+    "total_liabilities",
+    "liabilities_change_pct",
+    "net_worth",
+)
+_WINDOW_FEATURES = ("txn_count", "amount_sum", "amount_max", "inflow_sum", "outflow_sum")
+CUSTOMER_FEATURE_NAMES: tuple[str, ...] = (
+    *(f"{feature}_{window}" for window in WINDOW_SPECS for feature in _WINDOW_FEATURES),
+    "currency",
+    "lifetime_txn_count",
+    "amount_mean",
+    "amount_std",
+    "avg_amount_30d",
+    "avg_amount_90d",
+    "outflow_ratio_30d",
+    "activity_trend_90d",
+    "balance_trend_90d",
+    "distinct_counterparties_30d",
+    "distinct_countries_30d",
+    "distinct_devices_30d",
+    "days_since_last_activity",
+    "days_since_last_interaction",
+    "active_accounts_90d",
+    "dormant_accounts",
+    "complaints_90d",
+    "interactions_90d",
+    "debt_to_income",
+    "utilisation",
+    "delinquencies_30",
+    "delinquencies_60",
+    "delinquencies_90",
+    "missed_payments",
+    "defaults",
+    "recent_inquiries",
+    "outstanding_debt",
+    "credit_limit",
+    "bureau_score",
+    "bureau_score_change",
+    "annual_income",
+    "income_change_pct",
+    "total_assets",
+    "total_liabilities",
+    "liabilities_change_pct",
+    "net_worth",
+)
+
+
+class CurrencyMismatch(ValueError):
+    """A transaction in another currency arrived without its amount in the base currency."""
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _days(seconds: int) -> float:
+    return seconds / SECONDS_PER_DAY
+
+
+def _share_change(recent: float, prior: float) -> float:
+    """(recent - prior) / (|recent| + |prior|): in [-1, 1], 0 when both are zero."""
+    scale = abs(recent) + abs(prior)
+    return 0.0 if scale == 0 else (recent - prior) / scale
+
+
+def _pct_change(latest: Decimal, previous: Decimal) -> float | None:
+    if previous == 0:
+        return None
+    return float((latest - previous) / abs(previous) * 100)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFeatures:
+    """The incoming transaction seen against the customer's history before it."""
+
+    transaction_id: str
+    amount: float
+    direction: str
+    channel: str
+    country: str
+    counterparty_country: str
+    is_cross_border: bool
+    is_new_country: bool
+    is_new_device: bool
+    is_new_counterparty: bool
+    history_count: int
+    amount_to_avg_30d: float | None
+    amount_zscore: float | None
+    hour: int
+    hour_share: float | None
+    unusual_hour: bool
+    velocity_1h: int
+    velocity_24h: int
+    amount_sum_1h: float
+    amount_sum_24h: float
+    days_since_previous_txn: float | None
+    is_out_of_order: bool
+
+    def as_dict(self) -> FeatureMap:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFeatures:
+    """Customer-level features as of one moment, by the names in `CUSTOMER_FEATURE_NAMES`."""
+
+    as_of: datetime
+    values: FeatureMap
+
+    def __getitem__(self, name: str) -> FeatureValue:
+        return self.values[name]
+
+    def as_dict(self) -> FeatureMap:
+        return dict(self.values)
+
+
+class CustomerState:
+    """Everything scoring remembers about one customer, bounded in size."""
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        self.base_currency: str | None = None
+        self.windows = {name: SlidingWindow(*spec) for name, spec in WINDOW_SPECS.items()}
+        self.amount_stats = RunningStats()
+        self.hour_histogram = [0] * 24
+        self.counterparties = LastSeenMap(COUNTERPARTIES_KEPT)
+        self.countries = LastSeenMap(COUNTRIES_KEPT)
+        self.devices = LastSeenMap(DEVICES_KEPT)
+        self.accounts = LastSeenMap(ACCOUNTS_KEPT)
+        self.last_txn_epoch: int | None = None
+        self.recent_ids: deque[str] = deque(maxlen=RECENT_IDS_KEPT)
+        self.interactions = SlidingWindow(SECONDS_PER_DAY, 90)
+        self.complaints = SlidingWindow(SECONDS_PER_DAY, 90)
+        self.last_interaction_epoch: int | None = None
+        self.credit_records: dict[str, list[CreditRecord]] = {}
+        self.financial_profiles: list[FinancialProfile] = []
+
+    # -- transactions -------------------------------------------------------------------
+
+    def apply_transaction(
+        self, txn: Transaction, *, amount_in_base: Decimal | None = None
+    ) -> TransactionFeatures | None:
+        """Add a transaction; returns its features, or None if this id was applied recently.
+
+        A transaction in a currency other than the customer's base currency (the currency
+        of the first transaction seen) needs `amount_in_base`, converted by the caller.
+        """
+        txn_key = str(txn.transaction_id)
+        if txn_key in self.recent_ids:
+            return None
+        amount = self._amount_in_base(txn, amount_in_base)
+        epoch = _epoch(txn.occurred_at)
+        is_out_of_order = self.last_txn_epoch is not None and epoch < self.last_txn_epoch
+        for window in self.windows.values():
+            window.advance(epoch)
+        window_30d = self.windows["30d"]
+        avg_30d = (
+            (window_30d.inbound + window_30d.outbound) / window_30d.count
+            if window_30d.count
+            else None
+        )
+        amount_float = float(amount)
+        hour = txn.occurred_at.astimezone(UTC).hour
+        hour_share = self._hour_share(hour)
+        history_count = self.amount_stats.count
+        is_new_country = txn.counterparty_country not in self.countries
+        is_new_device = txn.device_id is not None and txn.device_id not in self.devices
+        is_new_counterparty = txn.counterparty_account not in self.counterparties
+        zscore = self.amount_stats.zscore(amount_float)
+        days_since_previous = (
+            None if self.last_txn_epoch is None else _days(max(0, epoch - self.last_txn_epoch))
+        )
+
+        self._record(txn, amount, epoch, hour)
+        window_1h, window_24h = self.windows["1h"], self.windows["24h"]
+        return TransactionFeatures(
+            transaction_id=txn_key,
+            amount=amount_float,
+            direction=txn.direction,
+            channel=txn.channel,
+            country=txn.country,
+            counterparty_country=txn.counterparty_country,
+            is_cross_border=txn.counterparty_country != txn.country,
+            is_new_country=is_new_country,
+            is_new_device=is_new_device,
+            is_new_counterparty=is_new_counterparty,
+            history_count=history_count,
+            amount_to_avg_30d=None if not avg_30d else float(amount / avg_30d),
+            amount_zscore=zscore,
+            hour=hour,
+            hour_share=hour_share,
+            unusual_hour=(
+                history_count >= UNUSUAL_HOUR_MIN_HISTORY
+                and hour_share is not None
+                and hour_share < UNUSUAL_HOUR_MAX_SHARE
+            ),
+            velocity_1h=window_1h.count,
+            velocity_24h=window_24h.count,
+            amount_sum_1h=float(window_1h.inbound + window_1h.outbound),
+            amount_sum_24h=float(window_24h.inbound + window_24h.outbound),
+            days_since_previous_txn=days_since_previous,
+            is_out_of_order=is_out_of_order,
+        )
+
+    def _amount_in_base(self, txn: Transaction, amount_in_base: Decimal | None) -> Decimal:
+        if self.base_currency is None:
+            self.base_currency = txn.currency
+        if txn.currency == self.base_currency:
+            return txn.amount
+        if amount_in_base is None:
+            raise CurrencyMismatch(
+                f"transaction {txn.transaction_id} is in {txn.currency}, the customer's "
+                f"base currency is {self.base_currency}: pass amount_in_base"
+            )
+        return amount_in_base
+
+    def _hour_share(self, hour: int) -> float | None:
+        """Share of past transactions within one hour either side of `hour` (UTC)."""
+        total = self.amount_stats.count
+        if total == 0:
+            return None
+        histogram = self.hour_histogram
+        around = histogram[(hour - 1) % 24] + histogram[hour] + histogram[(hour + 1) % 24]
+        return around / total
+
+    def _record(self, txn: Transaction, amount: Decimal, epoch: int, hour: int) -> None:
+        inbound = txn.direction == "inbound"
+        for window in self.windows.values():
+            window.add(epoch, amount, inbound=inbound)
+        self.amount_stats.add(float(amount))
+        self.hour_histogram[hour] += 1
+        self.counterparties.touch(txn.counterparty_account, epoch)
+        self.countries.touch(txn.counterparty_country, epoch)
+        self.countries.touch(txn.country, epoch)
+        if txn.device_id is not None:
+            self.devices.touch(txn.device_id, epoch)
+        self.accounts.touch(txn.account_id, epoch)
+        if self.last_txn_epoch is None or epoch > self.last_txn_epoch:
+            self.last_txn_epoch = epoch
+        self.recent_ids.append(str(txn.transaction_id))
+
+    # -- other inputs -------------------------------------------------------------------
+
+    def apply_interaction(self, interaction: Interaction) -> None:
+        epoch = _epoch(interaction.occurred_at)
+        inbound = interaction.direction == "inbound"
+        self.interactions.add(epoch, Decimal(0), inbound=inbound)
+        if interaction.channel == "complaint":
+            self.complaints.add(epoch, Decimal(0), inbound=inbound)
+        if self.last_interaction_epoch is None or epoch > self.last_interaction_epoch:
+            self.last_interaction_epoch = epoch
+
+    def apply_credit_record(self, record: CreditRecord) -> None:
+        """Keep the two most recent records per source (a late, older record slots in behind)."""
+        records = [*self.credit_records.get(record.source, []), record]
+        records.sort(key=lambda kept: kept.as_of, reverse=True)
+        self.credit_records[record.source] = records[:2]
+
+    def apply_financial_profile(self, profile: FinancialProfile) -> None:
+        profiles = [*self.financial_profiles, profile]
+        profiles.sort(key=lambda kept: kept.as_of, reverse=True)
+        self.financial_profiles = profiles[:2]
+
+    # -- customer features --------------------------------------------------------------
+
+    def features(self, as_of: datetime | None = None) -> CustomerFeatures:
+        """Customer-level features as of `as_of` (default: the newest transaction seen)."""
+        if as_of is None:
+            newest = max(self.last_txn_epoch or 0, self.last_interaction_epoch or 0)
+            as_of = datetime.fromtimestamp(newest, tz=UTC)
+        epoch = _epoch(as_of)
+        values: FeatureMap = {}
+        values.update(self._window_features(epoch))
+        values.update(self._network_features(epoch))
+        values.update(self._credit_features())
+        values.update(self._financial_features())
+        return CustomerFeatures(
+            as_of=as_of, values={name: values[name] for name in CUSTOMER_FEATURE_NAMES}
+        )
+
+    def _window_features(self, epoch: int) -> FeatureMap:
+        values: FeatureMap = {"currency": self.base_currency}
+        totals = {name: window.totals_as_of(epoch) for name, window in self.windows.items()}
+        for name, window_totals in totals.items():
+            values[f"txn_count_{name}"] = window_totals.count
+            values[f"amount_sum_{name}"] = float(window_totals.total)
+            values[f"amount_max_{name}"] = float(window_totals.maximum)
+            values[f"inflow_sum_{name}"] = float(window_totals.inbound)
+            values[f"outflow_sum_{name}"] = float(window_totals.outbound)
+        last_30d, last_90d = totals["30d"], totals["90d"]
+        values["avg_amount_30d"] = (
+            float(last_30d.total / last_30d.count) if last_30d.count else None
+        )
+        values["avg_amount_90d"] = (
+            float(last_90d.total / last_90d.count) if last_90d.count else None
+        )
+        values["outflow_ratio_30d"] = (
+            float(last_30d.outbound / last_30d.total) if last_30d.total else None
+        )
+        # Last 30 days against the 60 before, per day, so the two spans compare fairly.
+        prior_count = (last_90d.count - last_30d.count) / 60
+        values["activity_trend_90d"] = _share_change(last_30d.count / 30, prior_count)
+        recent_net = float(last_30d.inbound - last_30d.outbound) / 30
+        prior_net = (
+            float((last_90d.inbound - last_30d.inbound) - (last_90d.outbound - last_30d.outbound))
+            / 60
+        )
+        values["balance_trend_90d"] = _share_change(recent_net, prior_net)
+        values["lifetime_txn_count"] = self.amount_stats.count
+        values["amount_mean"] = self.amount_stats.mean if self.amount_stats.count else None
+        values["amount_std"] = self.amount_stats.std if self.amount_stats.count > 1 else None
+        return values
+
+    def _network_features(self, epoch: int) -> FeatureMap:
+        since_30d = epoch - 30 * SECONDS_PER_DAY
+        dormant_before = epoch - DORMANT_AFTER_DAYS * SECONDS_PER_DAY
+        last_txn, last_interaction = self.last_txn_epoch, self.last_interaction_epoch
+        return {
+            "distinct_counterparties_30d": self.counterparties.count_since(since_30d),
+            "distinct_countries_30d": self.countries.count_since(since_30d),
+            "distinct_devices_30d": self.devices.count_since(since_30d),
+            "days_since_last_activity": None
+            if last_txn is None
+            else _days(max(0, epoch - last_txn)),
+            "days_since_last_interaction": (
+                None if last_interaction is None else _days(max(0, epoch - last_interaction))
+            ),
+            "active_accounts_90d": self.accounts.count_since(dormant_before),
+            "dormant_accounts": self.accounts.count_before(dormant_before),
+            "complaints_90d": self.complaints.totals_as_of(epoch).count,
+            "interactions_90d": self.interactions.totals_as_of(epoch).count,
+        }
+
+    def _latest_credit_record(self) -> CreditRecord | None:
+        latest = [records[0] for records in self.credit_records.values()]
+        return max(latest, key=lambda record: record.as_of, default=None)
+
+    def _bureau_score_pair(self) -> tuple[int | None, int | None]:
+        """The newest score (bureau preferred) and the change from that source's previous one."""
+        for source in ("bureau", "internal"):
+            scored = [r for r in self.credit_records.get(source, []) if r.credit_score is not None]
+            if scored:
+                latest = scored[0].credit_score
+                assert latest is not None
+                previous = scored[1].credit_score if len(scored) > 1 else None
+                return latest, None if previous is None else latest - previous
+        return None, None
+
+    def _credit_features(self) -> FeatureMap:
+        record = self._latest_credit_record()
+        score, score_change = self._bureau_score_pair()
+        utilisation = None if record is None else record.effective_utilisation
+        return {
+            "utilisation": None if utilisation is None else float(utilisation),
+            "delinquencies_30": None if record is None else record.delinquencies_30,
+            "delinquencies_60": None if record is None else record.delinquencies_60,
+            "delinquencies_90": None if record is None else record.delinquencies_90,
+            "missed_payments": None if record is None else record.missed_payments,
+            "defaults": None if record is None else record.defaults,
+            "recent_inquiries": None if record is None else record.recent_inquiries,
+            "outstanding_debt": None if record is None else float(record.outstanding_debt),
+            "credit_limit": None if record is None else float(record.credit_limit),
+            "bureau_score": score,
+            "bureau_score_change": score_change,
+        }
+
+    def _financial_features(self) -> FeatureMap:
+        if not self.financial_profiles:
+            return dict.fromkeys(_FINANCIAL_FEATURE_NAMES)
+        latest = self.financial_profiles[0]
+        previous = self.financial_profiles[1] if len(self.financial_profiles) > 1 else None
+        debt_to_income = latest.debt_to_income
+        return {
+            "debt_to_income": None if debt_to_income is None else float(debt_to_income),
+            "annual_income": float(latest.annual_income),
+            "income_change_pct": (
+                None
+                if previous is None
+                else _pct_change(latest.annual_income, previous.annual_income)
+            ),
+            "total_assets": float(latest.total_assets),
+            "total_liabilities": float(latest.total_liabilities),
+            "liabilities_change_pct": (
+                None
+                if previous is None
+                else _pct_change(latest.total_liabilities, previous.total_liabilities)
+            ),
+            "net_worth": float(latest.net_worth),
+        }
+
+    # -- persistence --------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "customer_id": self.customer_id,
+            "base_currency": self.base_currency,
+            "windows": {name: window.to_state() for name, window in self.windows.items()},
+            "amount_stats": self.amount_stats.to_state(),
+            "hour_histogram": list(self.hour_histogram),
+            "counterparties": self.counterparties.to_state(),
+            "countries": self.countries.to_state(),
+            "devices": self.devices.to_state(),
+            "accounts": self.accounts.to_state(),
+            "last_txn_epoch": self.last_txn_epoch,
+            "recent_ids": list(self.recent_ids),
+            "interactions": self.interactions.to_state(),
+            "complaints": self.complaints.to_state(),
+            "last_interaction_epoch": self.last_interaction_epoch,
+            "credit_records": {
+                source: [record.to_state() for record in records]
+                for source, records in self.credit_records.items()
+            },
+            "financial_profiles": [profile.to_state() for profile in self.financial_profiles],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> CustomerState:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported customer state version {state.get('version')!r}")
+        customer = cls(state["customer_id"])
+        customer.base_currency = state["base_currency"]
+        customer.windows = {
+            name: SlidingWindow.from_state(window) for name, window in state["windows"].items()
+        }
+        customer.amount_stats = RunningStats.from_state(state["amount_stats"])
+        customer.hour_histogram = list(state["hour_histogram"])
+        customer.counterparties = LastSeenMap.from_state(state["counterparties"])
+        customer.countries = LastSeenMap.from_state(state["countries"])
+        customer.devices = LastSeenMap.from_state(state["devices"])
+        customer.accounts = LastSeenMap.from_state(state["accounts"])
+        customer.last_txn_epoch = state["last_txn_epoch"]
+        customer.recent_ids = deque(state["recent_ids"], maxlen=RECENT_IDS_KEPT)
+        customer.interactions = SlidingWindow.from_state(state["interactions"])
+        customer.complaints = SlidingWindow.from_state(state["complaints"])
+        customer.last_interaction_epoch = state["last_interaction_epoch"]
+        customer.credit_records = {
+            source: [CreditRecord.from_state(record) for record in records]
+            for source, records in state["credit_records"].items()
+        }
+        customer.financial_profiles = [
+            FinancialProfile.from_state(profile) for profile in state["financial_profiles"]
+        ]
+        return customer

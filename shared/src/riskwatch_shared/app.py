@@ -1,0 +1,198 @@
+"""Building a service: lifespan (engine, NATS, streams, outbox relay, consumers, HTTP client),
+health and readiness, problem+json errors, metrics, and the request dependencies."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from riskwatch_shared.db.session import create_engine, create_session_factory
+from riskwatch_shared.errors import Unauthorized, install_problem_handlers, problem_response
+from riskwatch_shared.logging import configure_logging, get_logger
+from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
+from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.relay import OutboxRelay
+from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    SYSTEM_IDENTITY,
+    Identity,
+    InvalidIdentity,
+    verify_identity_token,
+)
+from riskwatch_shared.settings import ServiceSettings, to_asyncpg_dsn
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """What the lifespan builds; routes and consumers reach it through `app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    bus: MessageBus
+    http: httpx.AsyncClient
+    relay: OutboxRelay
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+ConsumerFactory = Callable[[ServiceRuntime], Sequence[ConsumerSpec]]
+RuntimeHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    consumers: ConsumerFactory | None = None,
+    on_startup: Sequence[RuntimeHook] = (),
+    on_shutdown: Sequence[RuntimeHook] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(settings, consumers)
+        app.state.runtime = runtime
+        for hook in on_startup:
+            await hook(runtime)
+        log.info("service.started", host=settings.host, port=settings.port)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(runtime)
+            await stop_runtime(runtime)
+            log.info("service.stopped")
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.include_router(health_router(settings.service_name))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def start_runtime(
+    settings: ServiceSettings, consumers: ConsumerFactory | None = None
+) -> ServiceRuntime:
+    engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    bus = MessageBus(settings.nats_url, name=f"riskwatch-{settings.service_name}")
+    await bus.connect()
+    await ensure_streams(bus.js, replicas=settings.stream_replicas)
+    relay = OutboxRelay(
+        service=settings.service_name,
+        engine=engine,
+        bus=bus,
+        listen_dsn=to_asyncpg_dsn(settings.sqlalchemy_url),
+        batch_size=settings.outbox_batch_size,
+    )
+    runtime = ServiceRuntime(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        bus=bus,
+        http=httpx.AsyncClient(timeout=10.0),
+        relay=relay,
+    )
+    await relay.start()
+    for spec in consumers(runtime) if consumers else ():
+        runner = ConsumerRunner(spec, bus=bus, session_factory=runtime.session_factory)
+        await runner.start()
+        runtime.consumers.append(runner)
+    return runtime
+
+
+async def stop_runtime(runtime: ServiceRuntime) -> None:
+    for runner in runtime.consumers:
+        await runner.stop()
+    await runtime.relay.stop()
+    await runtime.http.aclose()
+    await runtime.bus.close()
+    await runtime.engine.dispose()
+
+
+async def readiness(runtime: ServiceRuntime) -> dict[str, bool]:
+    checks: dict[str, bool] = {}
+    try:
+        async with runtime.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    checks["nats"] = runtime.bus.connected
+    checks["outbox_relay"] = runtime.relay.healthy
+    for runner in runtime.consumers:
+        checks[f"consumer:{runner.name}"] = runner.healthy
+    return checks
+
+
+def health_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", operation_id=f"{service}-healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Alive."""
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz", operation_id=f"{service}-readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready: database, NATS, outbox relay and every consumer loop are up."""
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            return problem_response(503, "Not ready", "starting", type_slug="not-ready")
+        checks = await readiness(runtime)
+        if all(checks.values()):
+            return JSONResponse({"status": "ready", "service": service, "checks": checks})
+        failing = ", ".join(name for name, ok in checks.items() if not ok)
+        return problem_response(
+            503, "Not ready", f"failing: {failing}", type_slug="not-ready", checks=checks
+        )
+
+    router.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    return router
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request. Routes commit inside the request (never in this exit)."""
+    async with get_runtime(request).session_factory() as session:
+        yield session
+
+
+def get_identity(request: Request) -> Identity:
+    """The caller as the gateway signed it; refused when missing or forged."""
+    runtime = get_runtime(request)
+    token = request.headers.get(IDENTITY_HEADER)
+    if token is None:
+        if not runtime.settings.require_internal_identity:
+            return SYSTEM_IDENTITY
+        raise Unauthorized("calls must come through the gateway (missing signed identity)")
+    try:
+        return verify_identity_token(token, runtime.settings.internal_secret)
+    except InvalidIdentity as exc:
+        raise Unauthorized(f"invalid gateway identity: {exc}") from exc
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+IdentityDep = Annotated[Identity, Depends(get_identity)]

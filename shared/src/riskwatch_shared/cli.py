@@ -1,0 +1,178 @@
+"""`riskwatch run`: the whole system on one machine, with embedded servers unless told otherwise.
+
+Starts (when DATABASE_URL / NATS_URL are not set) an embedded PostgreSQL and NATS JetStream
+with their data under `.riskwatch/`, migrates every service, starts the four services and the
+gateway as separate processes, waits until each is ready and prints where they listen.
+Ctrl-C stops everything; a second run reuses the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    module: str
+    port: int
+    migrates: bool = True
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+
+def default_processes() -> list[ProcessSpec]:
+    def port(name: str, default: int) -> int:
+        return int(os.environ.get(f"{name.upper()}_PORT", default))
+
+    return [
+        ProcessSpec("customer", "riskwatch_customer", port("customer", 8001)),
+        ProcessSpec("scoring", "riskwatch_scoring", port("scoring", 8002)),
+        ProcessSpec("alerting", "riskwatch_alerting", port("alerting", 8003)),
+        ProcessSpec("notify", "riskwatch_notify", port("notify", 8004)),
+        ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000), migrates=False),
+    ]
+
+
+def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+class Stack:
+    """The embedded servers (if any) and the service processes of one `riskwatch run`."""
+
+    def __init__(self, data_dir: Path, processes: Sequence[ProcessSpec]) -> None:
+        self.data_dir = data_dir
+        self.processes = list(processes)
+        self.postgres: EmbeddedPostgres | None = None
+        self.nats: EmbeddedNats | None = None
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = dict(os.environ)
+
+    def start_servers(self) -> None:
+        if not self.env.get("DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
+            self.env["DATABASE_URL"] = self.postgres.start()
+            print(f"  embedded PostgreSQL  {self.postgres.data_dir} (unix socket)")
+        if not self.env.get("NATS_URL"):
+            self.nats = EmbeddedNats(
+                self.data_dir / "nats", port=free_port(), log_file=self.data_dir / "nats.log"
+            )
+            self.env["NATS_URL"] = self.nats.start()
+            print(f"  embedded NATS        {self.env['NATS_URL']} (JetStream in {self.nats.store_dir})")
+        for spec in self.processes:
+            self.env.setdefault(f"{spec.env_prefix}PORT", str(spec.port))
+            if spec.name != "gateway":
+                self.env.setdefault(f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port}")
+
+    def migrate(self) -> None:
+        def run(spec: ProcessSpec) -> tuple[str, int, bytes]:
+            done = subprocess.run(
+                [sys.executable, "-m", spec.module, "migrate"], env=self.env,
+                capture_output=True, check=False,
+            )
+            return spec.name, done.returncode, done.stderr
+
+        with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:
+            results = list(pool.map(run, [p for p in self.processes if p.migrates]))
+        for name, code, stderr in results:
+            if code != 0:
+                raise RuntimeError(f"migrating {name} failed:\n{stderr.decode(errors='replace')}")
+            print(f"  migrated             {name}")
+
+    def start_processes(self, *, timeout: float = 60.0) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for spec in self.processes:
+            log_file = (logs / f"{spec.name}.log").open("ab")
+            self.children[spec.name] = subprocess.Popen(
+                [sys.executable, "-m", spec.module, "serve"], env=self.env,
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )
+        for spec in self.processes:
+            wait_ready(
+                f"http://127.0.0.1:{spec.port}/readyz", timeout=timeout,
+                proc=self.children[spec.name],
+            )
+            print(f"  ready                {spec.name:<9} http://127.0.0.1:{spec.port}")
+
+    def stop(self) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.children.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(data_dir, default_processes())
+    print(f"RiskWatch starting (data in {data_dir})")
+    try:
+        stack.start_servers()
+        stack.migrate()
+        stack.start_processes()
+        gateway = next(p for p in stack.processes if p.name == "gateway")
+        print(f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
+              f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}.")
+        print("Press Ctrl-C to stop.", flush=True)
+        while all(proc.poll() is None for proc in stack.children.values()):
+            time.sleep(0.5)
+        dead = [name for name, proc in stack.children.items() if proc.poll() is not None]
+        print(f"process exited: {', '.join(dead)}; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping...")
+        return 0
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="riskwatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="run the whole system")
+    run_parser.add_argument("--data-dir", default=os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch"))
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    if args.command == "run":
+        return run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database kit: naming convention, engine/session handling, outbox and inbox tables, migrations."""

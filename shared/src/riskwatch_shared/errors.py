@@ -1,0 +1,122 @@
+"""RFC 9457 problem+json errors shared by every service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ServiceError(Exception):
+    """Base of every expected error; a subclass fixes status_code and title."""
+
+    status_code: int = 400
+    title: str = "Bad request"
+    type_slug: str = "bad-request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    title = "Unauthorized"
+    type_slug = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    title = "Invalid input"
+    type_slug = "invalid-input"
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, type_slug: str, instance: str | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://riskwatch.dev/problems/{type_slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
+
+
+def _json_safe_errors(errors: Any) -> list[dict[str, Any]]:
+    safe = []
+    for err in errors:
+        safe.append(
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
+    return safe
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error as problem+json."""
+
+    async def service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return problem_response(
+            exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug,
+            instance=request.url.path, **exc.extra,
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            422, "Validation failed", "The request does not match the schema.",
+            type_slug="validation-failed", instance=request.url.path,
+            errors=_json_safe_errors(exc.errors()),
+        )
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        response = problem_response(
+            exc.status_code, str(exc.detail), str(exc.detail), type_slug=f"http-{exc.status_code}",
+            instance=request.url.path,
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Validation failed (problem+json)"},
+}

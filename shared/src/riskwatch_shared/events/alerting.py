@@ -1,0 +1,69 @@
+"""Events the alerting service produces (stream ALERTING, subjects `alerting.>`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from riskwatch_shared.events.base import Event, register
+from riskwatch_shared.events.common import RuleType, Severity
+
+
+class AlertingEvent(Event):
+    stream: ClassVar[str] = "ALERTING"
+    source: str = "alerting"
+
+
+@register
+class AlertRaised(AlertingEvent):
+    type: Literal["alerting.alert_raised.v1"] = "alerting.alert_raised.v1"
+    alert_id: UUID
+    customer_id: UUID | None = None
+    customer_name: str | None = None
+    relationship_manager: str | None = None
+    rule_id: UUID
+    rule_version: int
+    rule_name: str
+    rule_type: RuleType
+    severity: Severity
+    title: str
+    summary: str
+    raised_at: datetime
+    transaction_id: UUID | None = None
+    trigger_event_id: UUID | None = None
+    trigger_event_type: str | None = None
+    evidence: dict[str, Any] = {}
+    scores: dict[str, Any] = {}
+    reasons: list[str] = []
+    suggested_actions: list[str] = []
+    sla_due_at: datetime | None = None
+    url: str | None = None
+
+
+AlertChange = Literal[
+    "acknowledged",
+    "investigating",
+    "assigned",
+    "escalated",
+    "resolved",
+    "reopened",
+    "commented",
+    "occurrence_added",
+    "customer_contacted",
+]
+
+
+@register
+class AlertUpdated(AlertingEvent):
+    type: Literal["alerting.alert_updated.v1"] = "alerting.alert_updated.v1"
+    alert_id: UUID
+    customer_id: UUID | None = None
+    change: AlertChange
+    status: str
+    severity: Severity
+    actor: str | None = None
+    assignee: str | None = None
+    assignee_team: str | None = None
+    outcome: str | None = None
+    comment: str | None = None

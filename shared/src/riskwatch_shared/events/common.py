@@ -1,0 +1,108 @@
+"""Payload types several events share."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+RiskLevel = Literal["low", "medium", "high", "critical"]
+ModelKind = Literal["credit", "anomaly", "churn"]
+Severity = Literal["low", "medium", "high", "critical"]
+RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TransactionData(Payload):
+    """A validated transaction exactly as the customer service stored it."""
+
+    transaction_id: UUID
+    external_id: str
+    customer_id: UUID
+    account_id: UUID | None = None
+    direction: Literal["inbound", "outbound"]
+    amount: Decimal
+    currency: str
+    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    counterparty_bank: str | None = None
+    counterparty_country: str | None = None
+    merchant_category_code: str | None = None
+    device_id: str | None = None
+    ip_address: str | None = None
+    country: str | None = None
+    status: str = "completed"
+    occurred_at: datetime
+    received_at: datetime
+
+
+class CreditRecordData(Payload):
+    credit_record_id: UUID
+    source: Literal["bureau", "internal"]
+    credit_score: int | None = None
+    delinquencies_30: int = 0
+    delinquencies_60: int = 0
+    delinquencies_90: int = 0
+    missed_payments: int = 0
+    outstanding_debt: Decimal = Decimal("0")
+    credit_limit: Decimal = Decimal("0")
+    utilisation: Decimal | None = None
+    defaults: int = 0
+    recent_inquiries: int = 0
+    currency: str = "USD"
+    as_of: date
+
+
+class FinancialProfileData(Payload):
+    financial_profile_id: UUID
+    annual_income: Decimal
+    currency: str
+    assets: dict[str, Decimal] = {}
+    liabilities: dict[str, Decimal] = {}
+    as_of: date
+
+
+class InteractionData(Payload):
+    interaction_id: UUID
+    channel: Literal["call", "email", "branch_visit", "app", "complaint", "meeting"]
+    direction: Literal["inbound", "outbound"]
+    summary: str
+    outcome: str | None = None
+    staff_member: str | None = None
+    occurred_at: datetime
+
+
+class AccountData(Payload):
+    account_id: UUID
+    number: str
+    type: str
+    currency: str
+    status: Literal["active", "dormant", "frozen", "closed"]
+    opened_at: date
+    closed_at: date | None = None
+
+
+class CustomerSnapshot(Payload):
+    kind: Literal["individual", "corporate"]
+    name: str
+    segment: str | None = None
+    country: str | None = None
+    status: Literal["active", "dormant", "closed"]
+    kyc_status: str | None = None
+    relationship_manager: str | None = None
+    email: str | None = None
+    tags: list[str] = []
+
+
+class Reason(Payload):
+    code: str
+    message: str
+    contribution: float = 0.0
+    value: str | None = None

@@ -1,0 +1,68 @@
+"""Events the customer service produces (stream CUSTOMER, subjects `customer.>`)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from riskwatch_shared.events.base import Event, register
+from riskwatch_shared.events.common import (
+    AccountData,
+    CreditRecordData,
+    CustomerSnapshot,
+    FinancialProfileData,
+    InteractionData,
+    TransactionData,
+)
+
+
+class CustomerEvent(Event):
+    stream: ClassVar[str] = "CUSTOMER"
+    source: str = "customer"
+    customer_id: UUID
+
+
+@register
+class CustomerCreated(CustomerEvent):
+    type: Literal["customer.created.v1"] = "customer.created.v1"
+    customer: CustomerSnapshot
+
+
+@register
+class CustomerUpdated(CustomerEvent):
+    type: Literal["customer.updated.v1"] = "customer.updated.v1"
+    customer: CustomerSnapshot
+    changed_fields: list[str] = []
+    changes: dict[str, Any] = {}
+
+
+@register
+class CreditRecordAdded(CustomerEvent):
+    type: Literal["customer.credit_record_added.v1"] = "customer.credit_record_added.v1"
+    credit_record: CreditRecordData
+
+
+@register
+class FinancialProfileUpdated(CustomerEvent):
+    type: Literal["customer.financial_profile_updated.v1"] = (
+        "customer.financial_profile_updated.v1"
+    )
+    financial_profile: FinancialProfileData
+
+
+@register
+class InteractionLogged(CustomerEvent):
+    type: Literal["customer.interaction_logged.v1"] = "customer.interaction_logged.v1"
+    interaction: InteractionData
+
+
+@register
+class AccountChanged(CustomerEvent):
+    type: Literal["customer.account_changed.v1"] = "customer.account_changed.v1"
+    account: AccountData
+
+
+@register
+class TransactionReceived(CustomerEvent):
+    type: Literal["customer.transaction_received.v1"] = "customer.transaction_received.v1"
+    transaction: TransactionData

@@ -1,0 +1,34 @@
+"""Events the notify service produces (stream NOTIFY, subjects `notify.>`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from riskwatch_shared.events.base import Event, register
+
+
+class NotifyEvent(Event):
+    stream: ClassVar[str] = "NOTIFY"
+    source: str = "notify"
+
+
+@register
+class NotificationSent(NotifyEvent):
+    type: Literal["notify.notification_sent.v1"] = "notify.notification_sent.v1"
+    notification_id: UUID
+    alert_id: UUID | None = None
+    recipient_id: UUID
+    channel: Literal["email", "sms", "in_app", "webhook"]
+    provider: str
+
+
+@register
+class DeliveryFailed(NotifyEvent):
+    type: Literal["notify.delivery_failed.v1"] = "notify.delivery_failed.v1"
+    notification_id: UUID
+    alert_id: UUID | None = None
+    recipient_id: UUID
+    channel: Literal["email", "sms", "in_app", "webhook"]
+    attempts: int
+    detail: str

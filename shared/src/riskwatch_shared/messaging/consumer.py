@@ -1,0 +1,304 @@
+"""The consumer runner: durable pull consumers with effectively-once handling.
+
+Per fetched batch: parse (what cannot parse is dead-lettered and terminated), claim every event
+in the inbox table and run the handlers in ONE transaction, commit, then ack. If the batch fails,
+each message is retried alone in its own transaction so one bad event cannot hold back the rest;
+a failing one is nak'd with exponential backoff and dead-lettered after `max_deliver` attempts.
+Replicas bind the same durable and share its messages (competing consumers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from riskwatch_shared.events.base import Event, parse_event
+from riskwatch_shared.events.streams import dead_letter_subject
+from riskwatch_shared.logging import get_logger, trace_id_var
+from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.metrics import (
+    CONSUMER_DEAD_LETTERED,
+    CONSUMER_DUPLICATES,
+    CONSUMER_FAILED,
+    CONSUMER_HANDLED,
+    CONSUMER_LAG,
+    CONSUMER_UP,
+)
+
+log = get_logger(__name__)
+
+Handler = Callable[[Any, AsyncSession], Awaitable[None]]
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+@dataclass
+class ConsumerSpec:
+    """What a service consumes: a durable on one stream, and a handler per event class."""
+
+    durable: str
+    stream: str
+    subjects: list[str]
+    handlers: Mapping[type[Event], Handler]
+    batch_size: int = 200
+    fetch_timeout: float = 1.0
+    ack_wait: float = 30.0
+    max_deliver: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_ack_pending: int = 20_000
+
+
+@dataclass
+class _Work:
+    msg: Msg
+    event: Event
+    handler: Handler
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    resubscribes: int = 0
+    last_error: str | None = None
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        spec: ConsumerSpec,
+        *,
+        bus: MessageBus,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.spec = spec
+        self.bus = bus
+        self.session_factory = session_factory
+        self.stats = ConsumerStats()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_cycle = time.monotonic()
+        self._subscribed = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.durable
+
+    @property
+    def healthy(self) -> bool:
+        alive = self._task is not None and not self._task.done()
+        fresh = time.monotonic() - self._last_cycle < self.spec.fetch_timeout * 5 + 10
+        return alive and self._subscribed and fresh
+
+    def consumer_config(self) -> ConsumerConfig:
+        subjects = self.spec.subjects
+        return ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.spec.ack_wait,
+            max_deliver=self.spec.max_deliver,
+            max_ack_pending=self.spec.max_ack_pending,
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+            filter_subjects=subjects if len(subjects) > 1 else None,
+        )
+
+    async def ensure_consumer(self) -> None:
+        js = self.bus.js
+        config = self.consumer_config()
+        try:
+            await js.consumer_info(self.spec.stream, self.spec.durable)
+        except NotFoundError:
+            await js.add_consumer(self.spec.stream, config)
+            return
+        await js.add_consumer(self.spec.stream, config)  # create-or-update on the server
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._supervise(), name=f"consumer-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        CONSUMER_UP.labels(self.name).set(0)
+
+    async def _supervise(self) -> None:
+        """Keep a fetch loop alive; after any failure (a NATS restart...) subscribe again."""
+        failures = 0
+        while not self._stopping:
+            try:
+                await self._fetch_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                self._subscribed = False
+                CONSUMER_UP.labels(self.name).set(0)
+                self.stats.last_error = repr(exc)
+                self.stats.resubscribes += 1
+                log.warning("consumer.loop_failed", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(min(5.0, 0.2 * 2 ** min(failures, 5)))
+
+    async def _fetch_loop(self) -> None:
+        await self.ensure_consumer()
+        js = self.bus.js
+        sub = await js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
+        self._subscribed = True
+        CONSUMER_UP.labels(self.name).set(1)
+        reconnects_seen = self.bus.reconnects
+        idle_fetches = 0
+        try:
+            while not self._stopping:
+                self._last_cycle = time.monotonic()
+                if self.bus.reconnects != reconnects_seen:
+                    # nats.py pull subscriptions can stall after a reconnect: bind afresh.
+                    raise ConnectionError("NATS reconnected; re-binding the pull subscription")
+                try:
+                    msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    idle_fetches += 1
+                    if idle_fetches % 10 == 0:
+                        await self._report_lag()
+                    continue
+                idle_fetches = 0
+                await self.process_batch(msgs)
+        finally:
+            self._subscribed = False
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _report_lag(self) -> None:
+        info = await self.bus.js.consumer_info(self.spec.stream, self.spec.durable)
+        CONSUMER_LAG.labels(self.name).set(info.num_pending or 0)
+
+    async def process_batch(self, msgs: list[Msg]) -> None:
+        self.stats.batches += 1
+        work: list[_Work] = []
+        for msg in msgs:
+            try:
+                event = parse_event(msg.subject, msg.data)
+            except ValueError as exc:
+                await self._dead_letter(msg, reason=f"unparseable: {exc}")
+                continue
+            handler = self.spec.handlers.get(type(event))
+            if handler is None:
+                await msg.ack()  # not an event this consumer cares about
+                continue
+            work.append(_Work(msg, event, handler))
+        if not work:
+            return
+        heartbeat = asyncio.create_task(self._keep_in_progress([w.msg for w in work]))
+        try:
+            try:
+                await self._handle_together(work)
+            except Exception as exc:
+                log.info("consumer.batch_failed_retrying_singly", consumer=self.name, error=repr(exc))
+                for item in work:
+                    await self._handle_alone(item)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _keep_in_progress(self, msgs: list[Msg]) -> None:
+        """Tell JetStream slow work is still going so it does not redeliver mid-handling."""
+        while True:
+            await asyncio.sleep(self.spec.ack_wait / 3)
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+
+    async def _claim_and_handle(self, session: AsyncSession, work: list[_Work]) -> int:
+        ids = [w.event.id for w in work]
+        claimed = set(
+            (await session.execute(_CLAIM, {"consumer": self.name, "ids": ids})).scalars().all()
+        )
+        handled = 0
+        for item in work:
+            if item.event.id not in claimed:
+                continue
+            claimed.discard(item.event.id)  # a duplicate inside one batch runs once
+            token = trace_id_var.set(item.event.trace_id)
+            try:
+                await item.handler(item.event, session)
+            finally:
+                trace_id_var.reset(token)
+            handled += 1
+        return handled
+
+    async def _handle_together(self, work: list[_Work]) -> None:
+        async with self.session_factory() as session, session.begin():
+            handled = await self._claim_and_handle(session, work)
+        for item in work:
+            await item.msg.ack()
+        self._count(handled, len(work) - handled)
+
+    async def _handle_alone(self, item: _Work) -> None:
+        try:
+            async with self.session_factory() as session, session.begin():
+                handled = await self._claim_and_handle(session, [item])
+        except Exception as exc:
+            await self._failed(item, exc)
+            return
+        await item.msg.ack()
+        self._count(handled, 1 - handled)
+
+    def _count(self, handled: int, duplicates: int) -> None:
+        self.stats.handled += handled
+        self.stats.duplicates += duplicates
+        CONSUMER_HANDLED.labels(self.name).inc(handled)
+        if duplicates:
+            CONSUMER_DUPLICATES.labels(self.name).inc(duplicates)
+
+    async def _failed(self, item: _Work, exc: Exception) -> None:
+        self.stats.failed += 1
+        self.stats.last_error = repr(exc)
+        CONSUMER_FAILED.labels(self.name).inc()
+        delivered = item.msg.metadata.num_delivered
+        log.warning(
+            "consumer.handler_failed", consumer=self.name, event_id=str(item.event.id),
+            event_type=item.event.type, delivered=delivered, error=repr(exc),
+        )
+        if delivered >= self.spec.max_deliver:
+            await self._dead_letter(item.msg, reason=repr(exc))
+            return
+        delay = min(self.spec.backoff_cap, self.spec.backoff_base * 2 ** (delivered - 1))
+        await item.msg.nak(delay=delay)
+
+    async def _dead_letter(self, msg: Msg, *, reason: str) -> None:
+        meta = msg.metadata
+        headers = {
+            "RiskWatch-Dead-Letter-Reason": reason[:500],
+            "RiskWatch-Original-Subject": msg.subject,
+            "RiskWatch-Original-Stream": meta.stream,
+            "RiskWatch-Original-Sequence": str(meta.sequence.stream),
+            "RiskWatch-Deliveries": str(meta.num_delivered),
+            "Nats-Msg-Id": f"dlq-{self.name}-{meta.sequence.stream}",
+        }
+        await self.bus.js.publish(
+            dead_letter_subject(self.name, msg.subject), msg.data, headers=headers
+        )
+        await msg.term()
+        self.stats.dead_lettered += 1
+        CONSUMER_DEAD_LETTERED.labels(self.name).inc()
+        log.error("consumer.dead_lettered", consumer=self.name, subject=msg.subject, reason=reason)

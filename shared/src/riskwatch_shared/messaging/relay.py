@@ -1,0 +1,157 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, then marks them sent.
+
+Safe on every replica: each batch runs in a transaction that first takes a transaction-scoped
+advisory lock (one relay publishes a service's outbox at a time, so publication keeps commit
+order) and claims rows with FOR UPDATE SKIP LOCKED. A crash after publishing but before the
+commit republishes the rows with the same `Nats-Msg-Id`, which JetStream drops as duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import zlib
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from riskwatch_shared.logging import get_logger
+from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
+from riskwatch_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+
+log = get_logger(__name__)
+
+_CLAIM = text(
+    "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL "
+    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+_BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+_PURGE = text(
+    "DELETE FROM outbox WHERE published_at IS NOT NULL "
+    "AND published_at < now() - make_interval(secs => :seconds)"
+)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        bus: MessageBus,
+        listen_dsn: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        retention_seconds: float = 86_400.0,
+    ) -> None:
+        self.service = service
+        self.engine = engine
+        self.bus = bus
+        self.listen_dsn = listen_dsn
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retention_seconds = retention_seconds
+        self.lock_key = zlib.crc32(f"riskwatch-outbox-{service}".encode())
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.last_cycle = time.monotonic()
+
+    @property
+    def healthy(self) -> bool:
+        alive = self._task is not None and not self._task.done()
+        return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_interval)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+        self._listen_task = asyncio.create_task(self._listen(), name=f"outbox-listen-{self.service}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in (self._listen_task, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; returns how many rows it published (0 if another relay holds it)."""
+        async with self.engine.begin() as conn:
+            got_lock = await conn.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key}
+            )
+            if not got_lock:
+                return 0
+            rows = (await conn.execute(_CLAIM, {"limit": self.batch_size})).all()
+            if not rows:
+                return 0
+            js = self.bus.js
+            acks = [
+                await js.publish_async(
+                    row.subject, bytes(row.payload), headers={"Nats-Msg-Id": str(row.id)}
+                )
+                for row in rows
+            ]
+            await asyncio.wait_for(asyncio.gather(*acks), timeout=30)
+            await conn.execute(_MARK, {"ids": [row.id for row in rows]})
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def _run(self) -> None:
+        last_housekeeping = 0.0
+        failures = 0
+        while not self._stopping:
+            self.last_cycle = time.monotonic()
+            # Cleared before reading so a commit landing during this batch wakes the next one.
+            self._wake.clear()
+            try:
+                published = await self.publish_pending()
+                failures = 0
+                if time.monotonic() - last_housekeeping > 30:
+                    await self._housekeeping()
+                    last_housekeeping = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning("outbox.relay_failed", error=repr(exc), failures=failures)
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if published >= self.batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def _housekeeping(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(_PURGE, {"seconds": self.retention_seconds})
+            backlog = await conn.scalar(_BACKLOG)
+        OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
+
+    async def _listen(self) -> None:
+        """LISTEN on the outbox channel so a commit wakes the relay at once (poll is the backstop)."""
+        while not self._stopping:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.listen_dsn)
+                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+                while not self._stopping and not conn.is_closed():
+                    await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox.listen_failed", error=repr(exc))
+                await asyncio.sleep(1)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=2)

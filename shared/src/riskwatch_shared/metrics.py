@@ -1,0 +1,33 @@
+"""Prometheus metrics shared by every service (one definition per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "riskwatch_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "riskwatch_http_request_duration_seconds",
+    "HTTP request duration",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+OUTBOX_BACKLOG = Gauge("riskwatch_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_PUBLISHED = Counter(
+    "riskwatch_outbox_published_total", "Outbox rows published to JetStream", ["service"]
+)
+CONSUMER_HANDLED = Counter(
+    "riskwatch_consumer_handled_total", "Events handled (committed)", ["consumer"]
+)
+CONSUMER_DUPLICATES = Counter(
+    "riskwatch_consumer_duplicates_total", "Redelivered events skipped by the inbox", ["consumer"]
+)
+CONSUMER_FAILED = Counter(
+    "riskwatch_consumer_failed_total", "Handler failures (nak'd for retry)", ["consumer"]
+)
+CONSUMER_DEAD_LETTERED = Counter(
+    "riskwatch_consumer_dead_lettered_total", "Events sent to the dead-letter stream", ["consumer"]
+)
+CONSUMER_LAG = Gauge("riskwatch_consumer_lag", "Messages pending for a consumer", ["consumer"])
+CONSUMER_UP = Gauge("riskwatch_consumer_up", "1 while the consumer loop is healthy", ["consumer"])

@@ -1,0 +1,71 @@
+"""Request context middleware (request id, trace id, timing, metrics) and /metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from riskwatch_shared.logging import request_id_var, trace_id_var
+from riskwatch_shared.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+REQUEST_ID_HEADER = "x-request-id"
+TRACE_ID_HEADER = "x-trace-id"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            decoded: str = value.decode("latin-1")
+            return decoded[:128]
+    return None
+
+
+class RequestContextMiddleware:
+    """Pure ASGI: sets the request/trace ids for logs and events, echoes them, records metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, REQUEST_ID_HEADER.encode()) or uuid.uuid4().hex
+        trace_id = _header(scope, TRACE_ID_HEADER.encode()) or request_id
+        rid_token = request_id_var.set(request_id)
+        tid_token = trace_id_var.set(trace_id)
+        status_code = 500
+        started = time.perf_counter()
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((TRACE_ID_HEADER.encode(), trace_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_ids)
+        finally:
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            HTTP_REQUESTS.labels(self.service, method, route_path, str(status_code)).inc()
+            HTTP_DURATION.labels(self.service, method, route_path).observe(
+                time.perf_counter() - started
+            )
+            request_id_var.reset(rid_token)
+            trace_id_var.reset(tid_token)
+
+
+async def metrics_endpoint(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,68 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_INTERNAL_SECRET = "riskwatch-dev-internal-secret-change-me"
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. A subclass sets `service_name` and `model_config` with its env prefix.
+
+    `DATABASE_URL` names a PostgreSQL *server*; each service uses its own database on it
+    (`riskwatch_<service>`) unless `<PREFIX>DATABASE_URL` gives a full URL.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "riskwatch"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    server_database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        validation_alias=AliasChoices("DATABASE_URL"),
+    )
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL")
+    )
+    stream_replicas: int = Field(default=1, validation_alias=AliasChoices("RISKWATCH_STREAM_REPLICAS"))
+    internal_secret: str = Field(
+        default=DEFAULT_INTERNAL_SECRET, validation_alias=AliasChoices("RISKWATCH_INTERNAL_SECRET")
+    )
+    require_internal_identity: bool = Field(
+        default=True, validation_alias=AliasChoices("RISKWATCH_REQUIRE_INTERNAL_IDENTITY")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("RISKWATCH_LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=AliasChoices("RISKWATCH_LOG_JSON"))
+    db_pool_size: int = 10
+    consumer_batch_size: int = 200
+    outbox_batch_size: int = 500
+
+    @property
+    def database_name(self) -> str:
+        return f"riskwatch_{self.service_name}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL of this service's own database."""
+        raw = self.database_url or str(
+            make_url(self.server_database_url).set(database=self.database_name)
+        )
+        return to_async_url(raw)
+
+
+def to_async_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def to_asyncpg_dsn(url: str) -> str:
+    """A plain libpq-style DSN for asyncpg.connect (no SQLAlchemy driver suffix)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
