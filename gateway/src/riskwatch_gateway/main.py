@@ -55,9 +55,7 @@ class GatewayState:
             except (httpx.HTTPError, ValueError):
                 return name, None
 
-        results = await asyncio.gather(
-            *(fetch(n, u) for n, u in self.settings.upstreams().items())
-        )
+        results = await asyncio.gather(*(fetch(n, u) for n, u in self.settings.upstreams().items()))
         for name, doc in results:
             if doc is not None:
                 self.service_docs[name] = doc
@@ -115,30 +113,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def openapi(request: Request) -> JSONResponse:
         state: GatewayState = request.app.state.gateway
         await state.refresh_docs()
-        own = {"openapi": "3.1.0", "info": {"title": app.title, "version": app.version,
-               "description": app.description}, "paths": {}}
+        own = {
+            "openapi": "3.1.0",
+            "info": {"title": app.title, "version": app.version, "description": app.description},
+            "paths": {},
+        }
         return JSONResponse(merge_openapi(own, state.service_docs))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="RiskWatch API")
 
-    @app.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
+    @app.api_route(
+        "/v1/{path:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
     async def proxy(request: Request, path: str) -> Response:
         service = service_for_path(request.url.path)
         if service is None:
-            return problem_response(404, "Not found", f"no route for {request.url.path}",
-                                    type_slug="not-found", instance=request.url.path)
+            return problem_response(
+                404,
+                "Not found",
+                f"no route for {request.url.path}",
+                type_slug="not-found",
+                instance=request.url.path,
+            )
         body = await request.body()
         if len(body) > settings.max_body_bytes:
-            return problem_response(413, "Payload too large",
-                                    f"body exceeds {settings.max_body_bytes} bytes",
-                                    type_slug="payload-too-large", instance=request.url.path)
+            return problem_response(
+                413,
+                "Payload too large",
+                f"body exceeds {settings.max_body_bytes} bytes",
+                type_slug="payload-too-large",
+                instance=request.url.path,
+            )
         state: GatewayState = request.app.state.gateway
         return await forward(
-            request, client=state.http, base_url=settings.upstreams()[service],
-            extra_headers={}, body=body, timeout=settings.upstream_timeout_seconds,
+            request,
+            client=state.http,
+            base_url=settings.upstreams()[service],
+            extra_headers={},
+            body=body,
+            timeout=settings.upstream_timeout_seconds,
         )
 
     return app

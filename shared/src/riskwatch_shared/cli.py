@@ -85,17 +85,22 @@ class Stack:
                 self.data_dir / "nats", port=free_port(), log_file=self.data_dir / "nats.log"
             )
             self.env["NATS_URL"] = self.nats.start()
-            print(f"  embedded NATS        {self.env['NATS_URL']} (JetStream in {self.nats.store_dir})")
+            where = f"{self.env['NATS_URL']} (JetStream in {self.nats.store_dir})"
+            print(f"  embedded NATS        {where}")
         for spec in self.processes:
             self.env.setdefault(f"{spec.env_prefix}PORT", str(spec.port))
             if spec.name != "gateway":
-                self.env.setdefault(f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port}")
+                self.env.setdefault(
+                    f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port}"
+                )
 
     def migrate(self) -> None:
         def run(spec: ProcessSpec) -> tuple[str, int, bytes]:
             done = subprocess.run(
-                [sys.executable, "-m", spec.module, "migrate"], env=self.env,
-                capture_output=True, check=False,
+                [sys.executable, "-m", spec.module, "migrate"],
+                env=self.env,
+                capture_output=True,
+                check=False,
             )
             return spec.name, done.returncode, done.stderr
 
@@ -112,12 +117,15 @@ class Stack:
         for spec in self.processes:
             log_file = (logs / f"{spec.name}.log").open("ab")
             self.children[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", spec.module, "serve"], env=self.env,
-                stdout=log_file, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", spec.module, "serve"],
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
             )
         for spec in self.processes:
             wait_ready(
-                f"http://127.0.0.1:{spec.port}/readyz", timeout=timeout,
+                f"http://127.0.0.1:{spec.port}/readyz",
+                timeout=timeout,
                 proc=self.children[spec.name],
             )
             print(f"  ready                {spec.name:<9} http://127.0.0.1:{spec.port}")
@@ -147,8 +155,10 @@ def run(args: argparse.Namespace) -> int:
         stack.migrate()
         stack.start_processes()
         gateway = next(p for p in stack.processes if p.name == "gateway")
-        print(f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
-              f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}.")
+        print(
+            f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
+            f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}."
+        )
         print("Press Ctrl-C to stop.", flush=True)
         while all(proc.poll() is None for proc in stack.children.values()):
             time.sleep(0.5)
@@ -166,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run the whole system")
-    run_parser.add_argument("--data-dir", default=os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch"))
+    run_parser.add_argument(
+        "--data-dir", default=os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.command == "run":

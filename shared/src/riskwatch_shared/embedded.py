@@ -36,10 +36,12 @@ class EmbeddedPostgres:
         self._server: object | None = None
 
     def start(self) -> str:
-        import pgserver
+        import pgserver  # type: ignore[attr-defined,unused-ignore]
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(str(self.data_dir), cleanup_mode=None)
+        server = pgserver.get_server(  # type: ignore[attr-defined,unused-ignore]
+            str(self.data_dir), cleanup_mode=None
+        )
         self._server = server
         return self.url
 
@@ -80,8 +82,16 @@ class EmbeddedNats:
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
-            nats_server_binary(), "-js", "-sd", str(self.store_dir),
-            "-a", "127.0.0.1", "-p", str(self.port), "-n", f"riskwatch-{self.port}",
+            nats_server_binary(),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-n",
+            f"riskwatch-{self.port}",
         ]
         if self.log_file is not None:
             cmd += ["-l", str(self.log_file)]

@@ -56,7 +56,12 @@ class InvalidInput(ServiceError):
 
 
 def problem_response(
-    status: int, title: str, detail: str, *, type_slug: str, instance: str | None = None,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_slug: str,
+    instance: str | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -90,22 +95,32 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)
         return problem_response(
-            exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug,
-            instance=request.url.path, **exc.extra,
+            exc.status_code,
+            exc.title,
+            exc.detail,
+            type_slug=exc.type_slug,
+            instance=request.url.path,
+            **exc.extra,
         )
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return problem_response(
-            422, "Validation failed", "The request does not match the schema.",
-            type_slug="validation-failed", instance=request.url.path,
+            422,
+            "Validation failed",
+            "The request does not match the schema.",
+            type_slug="validation-failed",
+            instance=request.url.path,
             errors=_json_safe_errors(exc.errors()),
         )
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         response = problem_response(
-            exc.status_code, str(exc.detail), str(exc.detail), type_slug=f"http-{exc.status_code}",
+            exc.status_code,
+            str(exc.detail),
+            str(exc.detail),
+            type_slug=f"http-{exc.status_code}",
             instance=request.url.path,
         )
         if exc.headers:

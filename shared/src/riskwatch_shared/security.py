@@ -13,9 +13,17 @@ IDENTITY_HEADER = "x-riskwatch-identity"
 IDENTITY_AUDIENCE = "riskwatch-internal"
 IDENTITY_ISSUER = "riskwatch-gateway"
 
-Role = Literal["admin", "risk_manager", "analyst", "relationship_manager", "viewer", "ingest", "system"]
+Role = Literal[
+    "admin", "risk_manager", "analyst", "relationship_manager", "viewer", "ingest", "system"
+]
 ALL_ROLES: tuple[str, ...] = (
-    "admin", "risk_manager", "analyst", "relationship_manager", "viewer", "ingest", "system",
+    "admin",
+    "risk_manager",
+    "analyst",
+    "relationship_manager",
+    "viewer",
+    "ingest",
+    "system",
 )
 # Roles that may see personal data (identity documents, full phone/email) unmasked.
 UNMASKING_ROLES = frozenset({"admin", "risk_manager", "analyst", "system"})
@@ -72,7 +80,11 @@ def mint_identity_token(identity: Identity, secret: str, *, ttl_seconds: int = 6
 def verify_identity_token(token: str, secret: str) -> Identity:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], audience=IDENTITY_AUDIENCE, issuer=IDENTITY_ISSUER,
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=IDENTITY_AUDIENCE,
+            issuer=IDENTITY_ISSUER,
             options={"require": ["exp", "iat", "sub"]},
         )
     except jwt.PyJWTError as exc:

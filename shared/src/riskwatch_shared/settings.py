@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL")
     )
-    stream_replicas: int = Field(default=1, validation_alias=AliasChoices("RISKWATCH_STREAM_REPLICAS"))
+    stream_replicas: int = Field(
+        default=1, validation_alias=AliasChoices("RISKWATCH_STREAM_REPLICAS")
+    )
     internal_secret: str = Field(
         default=DEFAULT_INTERNAL_SECRET, validation_alias=AliasChoices("RISKWATCH_INTERNAL_SECRET")
     )

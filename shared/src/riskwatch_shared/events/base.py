@@ -43,7 +43,7 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 
 def register(event_cls: EventT) -> EventT:
     """Class decorator adding an event class to the registry under its `type` value."""
-    type_value = event_cls.model_fields["type"].default
+    type_value = event_cls.__pydantic_fields__["type"].default
     if not isinstance(type_value, str) or not type_value:
         raise TypeError(f"{event_cls.__name__} must give `type` a default Literal value")
     if type_value in EVENT_TYPES and EVENT_TYPES[type_value] is not event_cls:

@@ -44,9 +44,7 @@ class CreditRecordAdded(CustomerEvent):
 
 @register
 class FinancialProfileUpdated(CustomerEvent):
-    type: Literal["customer.financial_profile_updated.v1"] = (
-        "customer.financial_profile_updated.v1"
-    )
+    type: Literal["customer.financial_profile_updated.v1"] = "customer.financial_profile_updated.v1"
     financial_profile: FinancialProfileData
 
 

@@ -14,8 +14,6 @@ class ScoringEvent(Event):
     source: str = "scoring"
 
 
-
-
 @register
 class TransactionScored(ScoringEvent):
     """Every transaction's anomaly score, with the features alerting rules need."""

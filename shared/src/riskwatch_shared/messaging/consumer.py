@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -212,7 +213,9 @@ class ConsumerRunner:
             try:
                 await self._handle_together(work)
             except Exception as exc:
-                log.info("consumer.batch_failed_retrying_singly", consumer=self.name, error=repr(exc))
+                log.info(
+                    "consumer.batch_failed_retrying_singly", consumer=self.name, error=repr(exc)
+                )
                 for item in work:
                     await self._handle_alone(item)
         finally:
@@ -276,8 +279,12 @@ class ConsumerRunner:
         CONSUMER_FAILED.labels(self.name).inc()
         delivered = item.msg.metadata.num_delivered
         log.warning(
-            "consumer.handler_failed", consumer=self.name, event_id=str(item.event.id),
-            event_type=item.event.type, delivered=delivered, error=repr(exc),
+            "consumer.handler_failed",
+            consumer=self.name,
+            event_id=str(item.event.id),
+            event_type=item.event.type,
+            delivered=delivered,
+            error=repr(exc),
         )
         if delivered >= self.spec.max_deliver:
             await self._dead_letter(item.msg, reason=repr(exc))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, text
+from sqlalchemy import MetaData, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_shared.db.base import outbox_table
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.logging import trace_id_var
-from sqlalchemy import MetaData
 
 OUTBOX_CHANNEL = "riskwatch_outbox"
 OUTBOX = outbox_table(MetaData())

@@ -72,7 +72,9 @@ class OutboxRelay:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
-        self._listen_task = asyncio.create_task(self._listen(), name=f"outbox-listen-{self.service}")
+        self._listen_task = asyncio.create_task(
+            self._listen(), name=f"outbox-listen-{self.service}"
+        )
 
     async def stop(self) -> None:
         self._stopping = True
@@ -138,14 +140,15 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 
     async def _listen(self) -> None:
-        """LISTEN on the outbox channel so a commit wakes the relay at once (poll is the backstop)."""
+        """LISTEN so a commit wakes the relay at once; the poll is only the backstop."""
         while not self._stopping:
             conn: asyncpg.Connection | None = None
+            lost = asyncio.Event()
             try:
                 conn = await asyncpg.connect(self.listen_dsn)
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
                 await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-                while not self._stopping and not conn.is_closed():
-                    await asyncio.sleep(5)
+                await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -1,6 +1,5 @@
 """Type-check a parsed rule against the field catalogue, before it is ever saved."""
 
-
 from decimal import Decimal
 
 from riskwatch_alerting.rules.errors import RuleTypeError

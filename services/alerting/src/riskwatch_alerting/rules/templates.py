@@ -1,0 +1,279 @@
+"""Shipped rule templates an institution enables and tunes.
+
+A template's condition holds `{parameter}` placeholders; `condition_with()` fills them with
+numbers only (rendered as Decimal text), so tuning can never change a rule's shape.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+TRANSACTION_SCORED = "scoring.transaction_scored.v1"
+RISK_LEVEL_CHANGED = "scoring.customer_risk_level_changed.v1"
+CUSTOMER_ASSESSED = "scoring.customer_assessed.v1"
+
+_TRANSACTION_TRIGGERS = (TRANSACTION_SCORED,)
+_CREDIT_TRIGGERS = (RISK_LEVEL_CHANGED, CUSTOMER_ASSESSED)
+_CHURN_TRIGGERS = (CUSTOMER_ASSESSED,)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTemplate:
+    key: str
+    name: str
+    rule_type: RuleType
+    severity: Severity
+    trigger_event_types: tuple[str, ...]
+    condition_template: str
+    dedup_key: str
+    cooldown_seconds: int
+    description: str
+    parameters: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def condition(self) -> str:
+        """The condition with the default parameters."""
+        return self.condition_with({})
+
+    def condition_with(self, overrides: Mapping[str, Decimal | int]) -> str:
+        """The condition with some parameters tuned; unknown parameter names are an error."""
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise KeyError(f"unknown parameters for {self.key}: {', '.join(sorted(unknown))}")
+        values = {**self.parameters, **overrides}
+        return self.condition_template.format_map(
+            {name: str(Decimal(value)) for name, value in values.items()}
+        )
+
+
+def _d(text: str) -> Decimal:
+    return Decimal(text)
+
+
+TEMPLATES: tuple[RuleTemplate, ...] = (
+    RuleTemplate(
+        key="large_amount_vs_average",
+        name="Large payment against the customer's own average",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            'txn.direction == "outbound" and txn.amount >= {min_amount}'
+            " and txn.amount_to_avg_30d >= {multiple}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=3_600,
+        description="An outgoing payment many times the customer's 30-day average amount.",
+        parameters={"min_amount": _d("1000"), "multiple": _d("5")},
+    ),
+    RuleTemplate(
+        key="velocity_burst",
+        name="Velocity burst",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            'count(txn, within="10m", by="customer") >= {max_count}'
+            ' and sum(txn.amount, within="1h", by="customer")'
+            " > {volume_multiple} * customer.avg_amount_30d"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=3_600,
+        description="Many transactions in minutes, moving several times the usual amount.",
+        parameters={"max_count": _d("5"), "volume_multiple": _d("3")},
+    ),
+    RuleTemplate(
+        key="new_country_or_device_large_transfer",
+        name="Large transfer from a new country or device",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            "(txn.is_new_country or txn.is_new_device)"
+            ' and txn.direction == "outbound"'
+            ' and txn.channel in ("transfer", "online", "mobile")'
+            " and txn.amount >= {min_amount}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=3_600,
+        description="A first-seen country or device immediately moving a large amount.",
+        parameters={"min_amount": _d("5000")},
+    ),
+    RuleTemplate(
+        key="structuring",
+        name="Structuring below the reporting threshold",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            "txn.amount >= {band_low} and txn.amount < {threshold}"
+            ' and count(txn, within="24h", by="customer",'
+            " where=txn.amount >= {band_low} and txn.amount < {threshold}) >= {min_count}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=86_400,
+        description="Several amounts just under the reporting threshold within a day.",
+        parameters={"band_low": _d("9000"), "threshold": _d("10000"), "min_count": _d("3")},
+    ),
+    RuleTemplate(
+        key="night_transfers",
+        name="Repeated night-time transfers",
+        rule_type="transaction_anomaly",
+        severity="medium",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            'txn.hour < {night_end_hour} and txn.direction == "outbound"'
+            ' and txn.channel in ("transfer", "online", "mobile")'
+            " and txn.amount >= {min_amount}"
+            ' and count(txn, within="6h", where=txn.hour < {night_end_hour}) >= {min_count}'
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=21_600,
+        description="Outgoing transfers between midnight and early morning (UTC), repeated.",
+        parameters={"night_end_hour": _d("5"), "min_amount": _d("1000"), "min_count": _d("2")},
+    ),
+    RuleTemplate(
+        key="high_risk_destination",
+        name="High-risk country or watch-listed counterparty",
+        rule_type="transaction_anomaly",
+        severity="critical",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template=(
+            'txn.country in list("high_risk_countries")'
+            ' or txn.counterparty_country in list("high_risk_countries")'
+            ' or txn.counterparty_account in list("watchlist_accounts")'
+        ),
+        dedup_key="customer_id:txn.counterparty_account",
+        cooldown_seconds=86_400,
+        description="A transaction touching a high-risk country or a watch-listed account.",
+    ),
+    RuleTemplate(
+        key="anomaly_score_high",
+        name="High anomaly score",
+        rule_type="transaction_anomaly",
+        severity="medium",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        condition_template='score.anomaly >= {min_score} or score.anomaly_level == "critical"',
+        dedup_key="customer_id",
+        cooldown_seconds=3_600,
+        description="The scoring model rates the transaction as highly anomalous.",
+        parameters={"min_score": _d("0.9")},
+    ),
+    RuleTemplate(
+        key="credit_level_rose",
+        name="Credit risk level rose to high",
+        rule_type="credit_risk",
+        severity="high",
+        trigger_event_types=_CREDIT_TRIGGERS,
+        condition_template=(
+            "risk.credit_level_changed and risk.credit_level > risk.previous_credit_level"
+            ' and risk.credit_level in ("high", "critical")'
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=86_400,
+        description="The customer's credit risk level went up and is now high or critical.",
+    ),
+    RuleTemplate(
+        key="debt_to_income_high",
+        name="Debt-to-income above the limit",
+        rule_type="credit_risk",
+        severity="medium",
+        trigger_event_types=_CREDIT_TRIGGERS,
+        condition_template="customer.debt_to_income > {max_ratio}",
+        dedup_key="customer_id",
+        cooldown_seconds=7 * 86_400,
+        description="Debt service takes more than the allowed share of income.",
+        parameters={"max_ratio": _d("0.5")},
+    ),
+    RuleTemplate(
+        key="missed_payment_or_delinquency",
+        name="Missed payment or delinquency",
+        rule_type="credit_risk",
+        severity="high",
+        trigger_event_types=_CREDIT_TRIGGERS,
+        condition_template=(
+            "customer.missed_payments >= {min_missed}"
+            " or customer.delinquencies_30 >= 1 or customer.delinquencies_60 >= 1"
+            " or customer.delinquencies_90 >= 1"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=7 * 86_400,
+        description="The customer missed a payment or is delinquent.",
+        parameters={"min_missed": _d("1")},
+    ),
+    RuleTemplate(
+        key="utilisation_high",
+        name="Credit utilisation above 90%",
+        rule_type="credit_risk",
+        severity="medium",
+        trigger_event_types=_CREDIT_TRIGGERS,
+        condition_template="customer.utilisation > {max_utilisation}",
+        dedup_key="customer_id",
+        cooldown_seconds=7 * 86_400,
+        description="Credit lines are almost fully drawn.",
+        parameters={"max_utilisation": _d("0.9")},
+    ),
+    RuleTemplate(
+        key="bureau_score_drop",
+        name="Bureau score dropped sharply",
+        rule_type="credit_risk",
+        severity="high",
+        trigger_event_types=_CREDIT_TRIGGERS,
+        condition_template="customer.bureau_score_change <= -{min_drop}",
+        dedup_key="customer_id",
+        cooldown_seconds=30 * 86_400,
+        description="The credit bureau score fell by at least the given number of points.",
+        parameters={"min_drop": _d("50")},
+    ),
+    RuleTemplate(
+        key="inactivity_churn",
+        name="Inactive customer with falling activity",
+        rule_type="churn",
+        severity="medium",
+        trigger_event_types=_CHURN_TRIGGERS,
+        condition_template=(
+            "customer.days_since_last_activity > {inactive_days}"
+            " and customer.activity_trend_90d < {max_activity_trend}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=30 * 86_400,
+        description="No activity for weeks after a declining quarter.",
+        parameters={"inactive_days": _d("60"), "max_activity_trend": _d("-0.3")},
+    ),
+    RuleTemplate(
+        key="balance_drain",
+        name="Balance drain",
+        rule_type="churn",
+        severity="high",
+        trigger_event_types=_CHURN_TRIGGERS,
+        condition_template=(
+            "customer.balance_trend_90d < {max_balance_trend}"
+            " and customer.outflow_ratio_30d > {min_outflow_ratio}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=30 * 86_400,
+        description="Balances falling fast while outflows exceed inflows: moving elsewhere.",
+        parameters={"max_balance_trend": _d("-0.5"), "min_outflow_ratio": _d("1.5")},
+    ),
+    RuleTemplate(
+        key="complaint_churn",
+        name="Complaints with churn risk",
+        rule_type="churn",
+        severity="medium",
+        trigger_event_types=_CHURN_TRIGGERS,
+        condition_template=(
+            "customer.complaints_90d >= {min_complaints}"
+            ' and (risk.churn_level >= "high" or risk.churn_probability >= {min_probability})'
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=30 * 86_400,
+        description="Repeated complaints from a customer the churn model already flags.",
+        parameters={"min_complaints": _d("2"), "min_probability": _d("0.6")},
+    ),
+)
+
+TEMPLATES_BY_KEY: dict[str, RuleTemplate] = {template.key: template for template in TEMPLATES}

@@ -1,0 +1,76 @@
+"""The deployment contract the manifests are checked against (names fixed with the lead)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+K8S_OVERLAYS = ("dev", "prod")
+
+SERVICE_PORTS = {"gateway": 8000, "customer": 8001, "scoring": 8002, "alerting": 8003, "notify": 8004}
+APPLICATIONS = tuple(SERVICE_PORTS)
+SERVICE_DIRECTORIES = {
+    "gateway": "gateway",
+    "customer": "services/customer",
+    "scoring": "services/scoring",
+    "alerting": "services/alerting",
+    "notify": "services/notify",
+}
+SERVICE_DATABASES = tuple(f"riskwatch_{application}" for application in APPLICATIONS)
+
+
+def command(application: str, verb: str) -> list[str]:
+    """The one way to start an application: `python -m riskwatch_<app> serve|migrate`."""
+    return ["python", "-m", f"riskwatch_{application}", verb]
+
+
+COMMON_ENV = frozenset(
+    {
+        "DATABASE_URL",
+        "NATS_URL",
+        "RISKWATCH_INTERNAL_SECRET",
+        "RISKWATCH_LOG_LEVEL",
+        "RISKWATCH_STREAM_REPLICAS",
+    }
+)
+PREFIXED_SETTINGS = ("HOST", "PORT", "DATABASE_URL")
+GATEWAY_ENV = frozenset(
+    {
+        "RISKWATCH_ADMIN_EMAIL",
+        "RISKWATCH_ADMIN_PASSWORD",
+        "GATEWAY_CUSTOMER_URL",
+        "GATEWAY_SCORING_URL",
+        "GATEWAY_ALERTING_URL",
+        "GATEWAY_NOTIFY_URL",
+    }
+)
+NOTIFY_ENV = frozenset(
+    {
+        "NOTIFY_SMTP_HOST",
+        "NOTIFY_SMTP_PORT",
+        "NOTIFY_SMTP_FROM",
+        "NOTIFY_SMTP_STARTTLS",
+        "NOTIFY_SMTP_USERNAME",
+        "NOTIFY_SMTP_PASSWORD",
+    }
+)
+CONTRACT_ENV = (
+    COMMON_ENV
+    | GATEWAY_ENV
+    | NOTIFY_ENV
+    | {f"{app.upper()}_{setting}" for app in APPLICATIONS for setting in PREFIXED_SETTINGS}
+)
+
+METRICS = frozenset(
+    {
+        "riskwatch_http_requests_total",
+        "riskwatch_http_request_duration_seconds",
+        "riskwatch_outbox_backlog",
+        "riskwatch_outbox_published_total",
+        "riskwatch_consumer_handled_total",
+        "riskwatch_consumer_failed_total",
+        "riskwatch_consumer_lag",
+        "riskwatch_consumer_dead_lettered_total",
+        "riskwatch_alert_latency_seconds",
+    }
+)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import statistics
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskwatch_scoring.domain.accumulators import LastSeenMap, RunningStats, SlidingWindow
+
+
+def test_window_sums_counts_and_maxima_by_hand() -> None:
+    window = SlidingWindow(bucket_seconds=10, bucket_count=3)  # holds buckets head-2..head
+    window.add(0, Decimal("5"), inbound=True)
+    window.add(15, Decimal("7"), inbound=False)
+    window.add(29, Decimal("2"), inbound=False)
+
+    totals = window.totals_as_of()
+    assert (totals.count, totals.inbound, totals.outbound, totals.maximum) == (
+        3, Decimal("5"), Decimal("9"), Decimal("7"),
+    )
+
+
+def test_window_evicts_buckets_that_fall_out() -> None:
+    window = SlidingWindow(bucket_seconds=10, bucket_count=3)
+    window.add(0, Decimal("5"), inbound=True)
+    window.add(15, Decimal("7"), inbound=False)
+    window.add(30, Decimal("1"), inbound=True)  # bucket 3: bucket 0 leaves
+
+    assert window.count == 2
+    assert window.inbound == Decimal("1")
+    assert window.totals_as_of(45).count == 1  # as of bucket 4 only buckets 2..4 remain
+    assert window.totals_as_of(1_000).count == 0
+    assert window.count == 2  # reading as of a later moment does not change state
+
+
+def test_window_takes_late_events_inside_and_drops_those_outside() -> None:
+    window = SlidingWindow(bucket_seconds=10, bucket_count=3)
+    window.add(35, Decimal("1"), inbound=True)
+    assert window.add(12, Decimal("4"), inbound=False)  # bucket 1, head 3: still inside
+    assert not window.add(5, Decimal("9"), inbound=False)  # bucket 0: too old
+
+    totals = window.totals_as_of()
+    assert (totals.count, totals.outbound, totals.maximum) == (2, Decimal("4"), Decimal("4"))
+    window.add(40, Decimal("1"), inbound=True)  # head 4 evicts the late bucket 1 in order
+    assert window.count == 2
+
+
+def test_window_state_round_trips_through_json() -> None:
+    window = SlidingWindow(bucket_seconds=60, bucket_count=5)
+    for second, amount in [(0, "1.10"), (70, "2.25"), (30, "0.01"), (250, "3")]:
+        window.add(second, Decimal(amount), inbound=second % 20 == 0)
+
+    restored = SlidingWindow.from_state(json.loads(json.dumps(window.to_state())))
+
+    assert restored.totals_as_of() == window.totals_as_of()
+    assert restored.to_state() == window.to_state()
+
+
+events_strategy = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=2_000),
+        st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
+        st.booleans(),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=events_strategy,
+    bucket_seconds=st.integers(min_value=1, max_value=60),
+    bucket_count=st.integers(min_value=1, max_value=40),
+    query_delay=st.integers(min_value=0, max_value=500),
+)
+def test_window_matches_brute_force_over_any_event_order(
+    events: list[tuple[int, Decimal, bool]], bucket_seconds: int, bucket_count: int,
+    query_delay: int,
+) -> None:
+    window = SlidingWindow(bucket_seconds, bucket_count)
+    for second, amount, inbound in events:
+        window.add(second, amount, inbound=inbound)
+    as_of = max((second for second, _, _ in events), default=0) + query_delay
+
+    newest_bucket = as_of // bucket_seconds
+    inside = [e for e in events if newest_bucket - bucket_count < e[0] // bucket_seconds]
+    totals = window.totals_as_of(as_of)
+
+    assert totals.count == len(inside)
+    assert totals.inbound == sum((a for _, a, inbound in inside if inbound), Decimal(0))
+    assert totals.outbound == sum((a for _, a, inbound in inside if not inbound), Decimal(0))
+    assert totals.maximum == max((a for _, a, _ in inside), default=Decimal(0))
+
+
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=2, max_size=100))
+def test_running_stats_match_statistics_module(values: list[float]) -> None:
+    stats = RunningStats()
+    for value in values:
+        stats.add(value)
+    assert abs(stats.mean - statistics.fmean(values)) <= 1e-6 * (1 + abs(statistics.fmean(values)))
+    expected_std = statistics.stdev(values)
+    assert abs(stats.std - expected_std) <= 1e-6 * (1 + expected_std)
+
+
+def test_last_seen_map_is_capped_and_never_goes_back_in_time() -> None:
+    seen = LastSeenMap(capacity=2)
+    seen.touch("a", 10)
+    seen.touch("b", 20)
+    seen.touch("a", 5)  # late event: a stays at 10 but is now most recently touched
+    seen.touch("c", 30)  # over capacity: b, least recently touched, goes
+
+    assert "b" not in seen
+    assert seen.last_seen("a") == 10
+    assert seen.count_since(10) == 2
+    assert LastSeenMap.from_state(json.loads(json.dumps(seen.to_state()))).to_state() == seen.to_state()

@@ -1,0 +1,248 @@
+"""The outbox and the consumer runner against real PostgreSQL and real JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.outbox import add_events
+from riskwatch_shared.messaging.relay import OutboxRelay
+from riskwatch_shared.settings import to_asyncpg_dsn
+from riskwatch_shared.testing import wait_until
+from riskwatch_shared.testing.fixtures import Infra
+
+from .conftest import HANDLED, TEST_STREAM, Pinged
+
+
+def make_relay(engine: AsyncEngine, bus: MessageBus) -> OutboxRelay:
+    return OutboxRelay(
+        service="rwtest",
+        engine=engine,
+        bus=bus,
+        listen_dsn=to_asyncpg_dsn(engine.url.render_as_string(hide_password=False)),
+        poll_interval=0.2,
+    )
+
+
+def recording_handler(consumer: str) -> Callable[[Any, AsyncSession], Awaitable[None]]:
+    async def handle(event: Pinged, session: AsyncSession) -> None:
+        # The primary key makes a second handling of the same event fail loudly.
+        await session.execute(
+            insert(HANDLED).values(event_id=event.id, consumer=consumer, n=event.n)
+        )
+
+    return handle
+
+
+def make_runner(
+    bus: MessageBus,
+    session_factory: async_sessionmaker[AsyncSession],
+    durable: str,
+    handler: Callable[[Any, AsyncSession], Awaitable[None]] | None = None,
+    **overrides: Any,
+) -> ConsumerRunner:
+    spec = ConsumerSpec(
+        durable=durable,
+        stream=TEST_STREAM.name,
+        subjects=["rwtest.>"],
+        handlers={Pinged: handler or recording_handler(durable)},
+        fetch_timeout=0.2,
+        **overrides,
+    )
+    return ConsumerRunner(spec, bus=bus, session_factory=session_factory)
+
+
+async def stream_count(bus: MessageBus, subject: str = "rwtest.>") -> int:
+    info = await bus.js.stream_info(TEST_STREAM.name, subjects_filter=subject)
+    return sum((info.state.subjects or {}).values())
+
+
+async def handled_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(HANDLED)) or 0)
+
+
+async def test_rolled_back_event_is_never_published(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    relay = make_relay(engine, bus)
+    await relay.start()
+    try:
+        async with session_factory() as session:
+            await add_events(session, Pinged(n=1))
+            await session.rollback()
+        committed = Pinged(n=2)
+        async with session_factory() as session:
+            await add_events(session, committed)
+            await session.commit()
+        await wait_until(lambda: stream_count(bus), message="committed event published")
+        msg = await bus.js.get_last_msg(TEST_STREAM.name, "rwtest.pinged.v1")
+        assert Pinged.model_validate_json(msg.data or b"").n == 2
+        assert await stream_count(bus) == 1
+    finally:
+        await relay.stop()
+
+
+async def test_event_committed_before_a_crash_is_published_after_restart(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    # Committed while no relay runs (the process died between commit and publish).
+    async with session_factory() as session:
+        await add_events(session, *[Pinged(n=i) for i in range(3)])
+        await session.commit()
+    assert await stream_count(bus) == 0
+    relay = make_relay(engine, bus)  # the restarted process
+    await relay.start()
+    try:
+        await wait_until(lambda: _equals(stream_count(bus), 3), message="3 published")
+        async with engine.connect() as conn:
+            unpublished = await conn.scalar(
+                text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            )
+        assert unpublished == 0
+    finally:
+        await relay.stop()
+
+
+async def test_republished_outbox_rows_are_deduplicated_by_jetstream(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    event = Pinged(n=7)
+    async with session_factory() as session:
+        await add_events(session, event)
+        await session.commit()
+    relay = make_relay(engine, bus)
+    assert await relay.publish_pending() == 1
+    # A crash after publishing, before marking sent: the row is published again.
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE outbox SET published_at = NULL"))
+    assert await relay.publish_pending() == 1
+    assert await stream_count(bus) == 1
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
+async def test_event_redelivered_five_times_is_handled_once(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    event = Pinged(n=5)
+    for attempt in range(5):
+        # Distinct Nats-Msg-Ids get past JetStream's dedup: five real deliveries of one event.
+        await bus.js.publish(
+            event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": f"{event.id}-{attempt}"}
+        )
+    runner = make_runner(bus, session_factory, f"once-{uuid.uuid4().hex[:6]}", batch_size=2)
+    await runner.start()
+    try:
+        await wait_until(lambda: _stat(runner, "duplicates", 4), message="4 duplicates skipped")
+        assert runner.stats.handled == 1
+        assert await handled_count(engine) == 1
+    finally:
+        await runner.stop()
+
+
+async def _stat(runner: ConsumerRunner, name: str, expected: int) -> bool:
+    return bool(getattr(runner.stats, name) >= expected)
+
+
+async def test_failing_handler_ends_in_dead_letter_after_max_deliver(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    attempts: list[int] = []
+
+    async def always_fails(event: Pinged, session: AsyncSession) -> None:
+        attempts.append(event.n)
+        raise RuntimeError("downstream is broken")
+
+    durable = f"dlq-{uuid.uuid4().hex[:6]}"
+    runner = make_runner(
+        bus, session_factory, durable, handler=always_fails, max_deliver=3, backoff_base=0.05
+    )
+    good = make_runner(bus, session_factory, f"good-{uuid.uuid4().hex[:6]}")
+    bad_event = Pinged(n=99)
+    await bus.js.publish(bad_event.type, bad_event.to_json_bytes())
+    await bus.js.publish("rwtest.pinged.v1", b"{not json")
+    await runner.start()
+    await good.start()
+    try:
+        await wait_until(lambda: _stat(runner, "dead_lettered", 2), timeout=15)
+        # Three tries of the failing event (batch + alone on the first delivery), then the DLQ.
+        assert runner.stats.failed == 3
+        dead = await bus.js.get_last_msg("DEADLETTER", f"dlq.{durable}.rwtest.pinged.v1")
+        assert dead.headers is not None
+        assert "downstream is broken" in dead.headers["RiskWatch-Dead-Letter-Reason"]
+        assert Pinged.model_validate_json(dead.data or b"").id == bad_event.id
+        # The other consumer handled the good message; the unparseable one went to its DLQ too.
+        await wait_until(lambda: _stat(good, "handled", 1))
+        await wait_until(lambda: _stat(good, "dead_lettered", 1))
+    finally:
+        await runner.stop()
+        await good.stop()
+
+
+async def test_consumer_keeps_working_after_nats_restart(
+    infra: Infra,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    bus: MessageBus,
+) -> None:
+    if infra.nats is None:
+        pytest.fail("this test restarts the embedded NATS server; unset NATS_URL to run it")
+    runner = make_runner(bus, session_factory, f"restart-{uuid.uuid4().hex[:6]}")
+    relay = make_relay(engine, bus)
+    await runner.start()
+    await relay.start()
+    try:
+        async with session_factory() as session:
+            await add_events(session, Pinged(n=1))
+            await session.commit()
+        await wait_until(lambda: _stat(runner, "handled", 1))
+        await asyncio.to_thread(infra.nats.restart)
+        async with session_factory() as session:
+            await add_events(session, Pinged(n=2))
+            await session.commit()
+        await wait_until(lambda: _stat(runner, "handled", 2), timeout=30)
+        await wait_until(lambda: _healthy(runner), timeout=15)
+        assert await handled_count(engine) == 2
+    finally:
+        await relay.stop()
+        await runner.stop()
+
+
+async def _healthy(runner: ConsumerRunner) -> bool:
+    return runner.healthy
+
+
+async def test_two_replicas_share_the_work_and_handle_each_event_once(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    durable = f"shared-{uuid.uuid4().hex[:6]}"
+    replicas = [make_runner(bus, session_factory, durable, batch_size=20) for _ in range(2)]
+    relays = [make_relay(engine, bus) for _ in range(2)]  # every replica runs a relay too
+    for part in (*replicas, *relays):
+        await part.start()
+    try:
+        for chunk in range(10):
+            async with session_factory() as session:
+                await add_events(session, *[Pinged(n=chunk * 50 + i) for i in range(50)])
+                await session.commit()
+        await wait_until(lambda: _equals(handled_count(engine), 500), timeout=30)
+        assert await stream_count(bus) == 500
+        assert sum(r.stats.handled for r in replicas) == 500
+        assert all(r.stats.handled > 0 for r in replicas), [r.stats for r in replicas]
+        async with engine.connect() as conn:
+            numbers = (await conn.execute(select(HANDLED.c.n))).scalars().all()
+        assert sorted(numbers) == list(range(500))
+    finally:
+        for part in (*replicas, *relays):
+            await part.stop()
