@@ -1,5 +1,4 @@
 # ruff: noqa: RUF001
-import email
 import json
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -7,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from riskwatch_notify.domain.locales import resolve_locale
-from riskwatch_notify.domain.models import Severity
+from riskwatch_notify.domain.models import Recipient, Severity
 from riskwatch_notify.domain.rendering import (
     WEBHOOK_EVENT_TYPE,
     render_alert_email,
@@ -77,9 +76,9 @@ def test_evidence_is_capped_to_the_top_items() -> None:
 
 
 @pytest.mark.parametrize("recipient", [ENGLISH, CHINESE])
-def test_sms_fits_two_parts_and_keeps_the_link(recipient: object) -> None:
+def test_sms_fits_two_parts_and_keeps_the_link(recipient: Recipient) -> None:
     alert = make_alert(title="Very long title " * 20)
-    text = render_alert_sms(alert, ENGLISH if recipient is ENGLISH else CHINESE)
+    text = render_alert_sms(alert, recipient)
     assert sms_segments(text) <= 2
     assert text.endswith(" https://riskwatch.example/alerts/42")
 
@@ -128,7 +127,3 @@ def test_webhook_payload_is_plain_json_with_money_as_strings() -> None:
     assert data["evidence"]["z_score"] == "6.2"
     assert data["raised_at"] == "2024-03-05T13:30:00+00:00"
 
-
-def test_email_module_is_importable_for_parsing() -> None:
-    # Guard: the stdlib module `email` must not be shadowed by channels/email.py.
-    assert hasattr(email, "message_from_bytes")

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from riskwatch_scoring.domain.features import (
+    CUSTOMER_FEATURE_NAMES,
+    CurrencyMismatch,
+    CustomerState,
+)
+from riskwatch_scoring.domain.inputs import Interaction
+from tests.scoring.unit.factories import T0, make_credit_record, make_profile, make_txn
+
+
+def _known_history() -> CustomerState:
+    customer = CustomerState("c-1")
+    customer.apply_transaction(make_txn(T0, "100", counterparty="A"))
+    customer.apply_transaction(make_txn(T0 + timedelta(minutes=10), "50", counterparty="B"))
+    customer.apply_transaction(
+        make_txn(T0 + timedelta(hours=2), "1000", direction="inbound", counterparty="EMPLOYER")
+    )
+    return customer
+
+
+def test_transaction_features_see_the_history_before_the_transaction() -> None:
+    customer = _known_history()
+    late = make_txn(
+        T0 + timedelta(days=1), "150", counterparty="A", counterparty_country="FR",
+        device_id="device-2",
+    )
+
+    features = customer.apply_transaction(late)
+
+    assert features is not None
+    assert (features.is_new_country, features.is_new_device, features.is_new_counterparty) == (
+        True, True, False,
+    )
+    assert features.history_count == 3
+    assert features.amount_to_avg_30d == pytest.approx(150 / ((100 + 50 + 1000) / 3))
+    expected_z = (150 - statistics.fmean([100, 50, 1000])) / statistics.stdev([100, 50, 1000])
+    assert features.amount_zscore == pytest.approx(expected_z)
+    assert features.velocity_1h == 1
+    assert features.velocity_24h == 2  # the 10:00 and 10:10 transactions left the 24h window
+    assert features.days_since_previous_txn == pytest.approx(22 / 24)
+    assert features.is_cross_border
+
+
+def test_first_transaction_and_velocity_within_the_hour() -> None:
+    customer = CustomerState("c-1")
+    first = customer.apply_transaction(make_txn(T0, "100"))
+    second = customer.apply_transaction(make_txn(T0 + timedelta(minutes=10), "50"))
+
+    assert first is not None and second is not None
+    assert first.is_new_counterparty and first.amount_to_avg_30d is None
+    assert first.amount_zscore is None
+    assert (second.velocity_1h, second.amount_sum_1h) == (2, 150.0)
+    assert not second.is_new_counterparty and not second.is_new_device
+
+
+def test_customer_window_features_by_hand() -> None:
+    customer = _known_history()
+    customer.apply_transaction(make_txn(T0 + timedelta(days=1), "150", counterparty="A"))
+
+    features = customer.features()
+
+    assert list(features.as_dict()) == list(CUSTOMER_FEATURE_NAMES)
+    assert (features["txn_count_1h"], features["amount_sum_1h"]) == (1, 150.0)
+    assert (features["txn_count_24h"], features["amount_sum_24h"]) == (2, 1150.0)
+    assert features["amount_max_24h"] == 1000.0
+    assert (features["txn_count_7d"], features["inflow_sum_7d"], features["outflow_sum_7d"]) == (
+        4, 1000.0, 300.0,
+    )
+    assert features["avg_amount_30d"] == pytest.approx(1300 / 4)
+    assert features["outflow_ratio_30d"] == pytest.approx(300 / 1300)
+    assert features["distinct_counterparties_30d"] == 3
+    assert features["days_since_last_activity"] == 0.0
+    assert features["activity_trend_90d"] == 1.0  # everything happened in the last 30 days
+
+
+def test_windows_evict_as_time_passes() -> None:
+    customer = _known_history()
+
+    later = customer.features(T0 + timedelta(days=45))
+
+    assert later["txn_count_24h"] == 0 and later["txn_count_30d"] == 0
+    assert later["txn_count_90d"] == 3
+    assert later["days_since_last_activity"] == pytest.approx(45 - 2 / 24)
+    assert later["activity_trend_90d"] == -1.0
+
+
+def test_out_of_order_transaction_lands_in_the_windows_that_still_cover_it() -> None:
+    customer = _known_history()
+    customer.apply_transaction(make_txn(T0 + timedelta(days=1), "150"))
+
+    late = customer.apply_transaction(make_txn(T0 + timedelta(minutes=30), "70", counterparty="Z"))
+
+    assert late is not None and late.is_out_of_order
+    features = customer.features()
+    assert features["txn_count_24h"] == 2  # its hour is already outside the 24h window
+    assert features["txn_count_7d"] == 5
+    assert features["amount_sum_30d"] == 1370.0
+    assert features["days_since_last_activity"] == 0.0  # the newest stays the newest
+
+
+def test_reapplying_a_recent_transaction_changes_nothing() -> None:
+    customer = _known_history()
+    txn = make_txn(T0 + timedelta(hours=3), "10")
+    assert customer.apply_transaction(txn) is not None
+    before = customer.to_state()
+
+    assert customer.apply_transaction(txn) is None
+    assert customer.to_state() == before
+
+
+def test_other_currency_needs_a_converted_amount() -> None:
+    customer = _known_history()
+    usd = make_txn(T0 + timedelta(hours=3), "110", currency="USD")
+
+    with pytest.raises(CurrencyMismatch):
+        customer.apply_transaction(usd)
+    features = customer.apply_transaction(usd, amount_in_base=Decimal("100"))
+    assert features is not None and features.amount == 100.0
+
+
+def test_state_round_trips_through_json_and_keeps_scoring_the_same() -> None:
+    customer = _known_history()
+    customer.apply_credit_record(make_credit_record(date(2024, 1, 1)))
+    customer.apply_financial_profile(make_profile(date(2024, 1, 1), income="50000", liabilities="1"))
+    customer.apply_interaction(Interaction("complaint", "inbound", "open", T0))
+    restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+
+    assert restored.features().as_dict() == customer.features().as_dict()
+    next_txn = make_txn(T0 + timedelta(hours=5), "999", counterparty_country="US")
+    assert restored.apply_transaction(next_txn) == customer.apply_transaction(next_txn)
+    assert restored.to_state() == customer.to_state()
+
+
+def test_credit_and_financial_features_follow_the_latest_records() -> None:
+    customer = CustomerState("c-1")
+    customer.apply_credit_record(make_credit_record(date(2024, 2, 1), score=650, debt="8000"))
+    customer.apply_credit_record(make_credit_record(date(2024, 1, 1), score=720))  # arrives late
+    customer.apply_financial_profile(make_profile(date(2024, 2, 1), income="40000", liabilities="30000"))
+    customer.apply_financial_profile(make_profile(date(2023, 1, 1), income="60000", liabilities="20000"))
+
+    features = customer.features(T0)
+
+    assert (features["bureau_score"], features["bureau_score_change"]) == (650, -70)
+    assert features["utilisation"] == pytest.approx(0.8)
+    assert features["debt_to_income"] == pytest.approx(0.75)
+    assert features["income_change_pct"] == pytest.approx(-100 / 3)
+    assert features["liabilities_change_pct"] == pytest.approx(50.0)
+    assert features["net_worth"] == 20000.0
+
+
+def test_interactions_and_dormant_accounts() -> None:
+    customer = CustomerState("c-1")
+    customer.apply_transaction(make_txn(T0, "10", account_id="old-account"))
+    customer.apply_transaction(make_txn(T0 + timedelta(days=100), "10", account_id="main"))
+    customer.apply_interaction(Interaction("complaint", "inbound", "open", T0 + timedelta(days=95)))
+    customer.apply_interaction(Interaction("call", "outbound", "reached", T0 + timedelta(days=99)))
+    customer.apply_interaction(Interaction("complaint", "inbound", "open", T0))  # 100 days ago
+
+    features = customer.features(T0 + timedelta(days=100))
+
+    assert (features["complaints_90d"], features["interactions_90d"]) == (1, 2)
+    assert (features["dormant_accounts"], features["active_accounts_90d"]) == (1, 1)
+    assert features["days_since_last_interaction"] == pytest.approx(1.0)
+
+
+def test_unusual_hour_needs_history_and_a_rare_hour() -> None:
+    customer = CustomerState("c-1")
+    for day in range(25):
+        customer.apply_transaction(make_txn(T0 + timedelta(days=day), "20"))  # always 10:00 UTC
+
+    night = customer.apply_transaction(make_txn(T0 + timedelta(days=25, hours=-7), "20"))
+    usual = customer.apply_transaction(make_txn(T0 + timedelta(days=26, minutes=30), "20"))
+
+    assert night is not None and night.unusual_hour and night.hour == 3
+    assert usual is not None and not usual.unusual_hour
+
+
+def test_transaction_features_are_json_able() -> None:
+    customer = _known_history()
+    features = customer.apply_transaction(replace(make_txn(T0 + timedelta(hours=4), "5")))
+    assert features is not None
+    assert json.loads(json.dumps(features.as_dict()))["amount"] == 5.0
