@@ -7,7 +7,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S_OVERLAYS = ("dev", "prod")
 
-SERVICE_PORTS = {"gateway": 8000, "customer": 8001, "scoring": 8002, "alerting": 8003, "notify": 8004}
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "customer": 8001,
+    "scoring": 8002,
+    "alerting": 8003,
+    "notify": 8004,
+}
 APPLICATIONS = tuple(SERVICE_PORTS)
 SERVICE_DIRECTORIES = {
     "gateway": "gateway",

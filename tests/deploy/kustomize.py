@@ -80,6 +80,8 @@ STRATEGIC_MERGE_KEYS = {
     "imagePullSecrets": "name",
     "topologySpreadConstraints": "topologyKey",
 }
+# kustomize re-letters its hash so that it never reads as a number or a word.
+HASH_RELETTERING = str.maketrans("013ae", "ghkmt")
 BUILTIN_API_GROUPS = frozenset(
     {"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io"}
 )
@@ -267,7 +269,7 @@ def content_hash(manifest: Manifest) -> str:
         "data": manifest.get("data", {}),
     }
     digest = hashlib.sha256(json.dumps(encoded, sort_keys=True).encode()).hexdigest()[:10]
-    return digest.translate(str.maketrans({"0": "g", "1": "h", "3": "k", "a": "m", "e": "t"}))
+    return digest.translate(HASH_RELETTERING)
 
 
 def _rename_references(pod_spec: dict[str, Any], renames: dict[tuple[str, str], str]) -> None:

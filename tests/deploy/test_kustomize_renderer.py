@@ -9,13 +9,14 @@ import yaml
 
 from .kustomize import (
     KustomizeError,
+    Manifest,
     UnsupportedKustomizeFeature,
     apply_json6902,
     render,
     strategic_merge,
 )
 
-DEPLOYMENT = {
+DEPLOYMENT: Manifest = {
     "apiVersion": "apps/v1",
     "kind": "Deployment",
     "metadata": {"name": "customer", "labels": {"tier": "api"}},
@@ -73,9 +74,7 @@ def test_strategic_merge_merges_containers_and_env_by_name() -> None:
 def test_strategic_merge_null_deletes_and_custom_resource_lists_are_replaced() -> None:
     original = {"spec": {"a": 1, "items": [{"name": "x", "v": 1}], "env": [{"name": "k"}]}}
 
-    merged = strategic_merge(
-        original, {"spec": {"a": None, "env": [{"name": "j"}]}}, builtin=False
-    )
+    merged = strategic_merge(original, {"spec": {"a": None, "env": [{"name": "j"}]}}, builtin=False)
 
     assert merged == {"spec": {"items": [{"name": "x", "v": 1}], "env": [{"name": "j"}]}}
 
@@ -97,7 +96,10 @@ def test_json6902_add_replace_remove() -> None:
         ],
     )
 
-    assert manifest == {"metadata": {"name": "a", "labels": {"x/y": "2"}}, "spec": {"items": [2, 3]}}
+    assert manifest == {
+        "metadata": {"name": "a", "labels": {"x/y": "2"}},
+        "spec": {"items": [2, 3]},
+    }
 
 
 @pytest.mark.parametrize("operation", ["move", "copy", "test"])
@@ -120,7 +122,9 @@ def test_patch_that_selects_nothing_is_an_error(tmp_path: Path) -> None:
             "deployment.yaml": DEPLOYMENT,
             "kustomization.yaml": {
                 "resources": ["deployment.yaml"],
-                "patches": [{"target": {"kind": "StatefulSet"}, "patch": "- {op: remove, path: /spec}"}],
+                "patches": [
+                    {"target": {"kind": "StatefulSet"}, "patch": "- {op: remove, path: /spec}"}
+                ],
             },
         },
     )

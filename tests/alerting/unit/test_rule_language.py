@@ -200,8 +200,9 @@ _NUMBER_FIELDS = sorted(p for p, spec in FIELD_CATALOGUE.items() if spec.type ==
 _numbers = st.recursive(
     st.one_of(
         st.sampled_from(_NUMBER_FIELDS),
-        st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-999, max_value=999)
-        .map(str),
+        st.decimals(
+            allow_nan=False, allow_infinity=False, places=3, min_value=-999, max_value=999
+        ).map(str),
         st.just('sum(txn.amount, within="1h")'),
     ),
     lambda children: st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(
@@ -234,6 +235,8 @@ def test_well_typed_rules_compile_and_always_evaluate_to_a_bool(
     source: str, values: list[object]
 ) -> None:
     rule = compile_rule(source)
-    mapping = {path.split(".", 1)[1]: values[i % len(values)] for i, path in enumerate(_FIELD_PATHS)}
+    mapping = {
+        path.split(".", 1)[1]: values[i % len(values)] for i, path in enumerate(_FIELD_PATHS)
+    }
     context = RuleContext(txn=mapping, customer=mapping, risk=mapping, score=mapping)
     assert rule.evaluate(context) in (True, False)

@@ -14,8 +14,8 @@ LUNCH = QuietHours(start=time(12, 0), end=time(13, 0))
 BERLIN = "Europe/Berlin"
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(BERLIN)).astimezone(UTC)  # type: ignore[misc]
+def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(BERLIN)).astimezone(UTC)
 
 
 def test_window_crossing_midnight_covers_late_evening_and_early_morning() -> None:

@@ -126,4 +126,3 @@ def test_webhook_payload_is_plain_json_with_money_as_strings() -> None:
     assert data["severity"] == "high"
     assert data["evidence"]["z_score"] == "6.2"
     assert data["raised_at"] == "2024-03-05T13:30:00+00:00"
-

@@ -28,8 +28,11 @@ def test_backoff_stays_within_full_jitter_bounds(attempt: int, seed: int) -> Non
 
 
 def test_backoff_ceiling_doubles_until_the_cap() -> None:
-    always_max = random.Random()
-    always_max.uniform = lambda low, high: high  # type: ignore[method-assign]
+    class AlwaysMax(random.Random):
+        def uniform(self, a: float, b: float) -> float:
+            return b
+
+    always_max = AlwaysMax()
     delays = [backoff_delay(POLICY, attempt, always_max) for attempt in range(1, 10)]
     assert delays == [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0]
 

@@ -47,8 +47,14 @@ def make_txn(
 
 
 def make_credit_record(
-    as_of: date, *, score: int | None = 740, debt: str = "2000", limit: str = "10000",
-    delinquencies_30: int = 0, delinquencies_60: int = 0, delinquencies_90: int = 0,
+    as_of: date,
+    *,
+    score: int | None = 740,
+    debt: str = "2000",
+    limit: str = "10000",
+    delinquencies_30: int = 0,
+    delinquencies_60: int = 0,
+    delinquencies_90: int = 0,
     missed_payments: int = 0,
 ) -> CreditRecord:
     return CreditRecord(
@@ -64,7 +70,9 @@ def make_credit_record(
     )
 
 
-def make_profile(as_of: date, *, income: str, liabilities: str, assets: str = "50000") -> FinancialProfile:
+def make_profile(
+    as_of: date, *, income: str, liabilities: str, assets: str = "50000"
+) -> FinancialProfile:
     return FinancialProfile(
         annual_income=Decimal(income),
         as_of=as_of,

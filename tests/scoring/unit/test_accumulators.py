@@ -18,7 +18,10 @@ def test_window_sums_counts_and_maxima_by_hand() -> None:
 
     totals = window.totals_as_of()
     assert (totals.count, totals.inbound, totals.outbound, totals.maximum) == (
-        3, Decimal("5"), Decimal("9"), Decimal("7"),
+        3,
+        Decimal("5"),
+        Decimal("9"),
+        Decimal("7"),
     )
 
 
@@ -76,7 +79,9 @@ events_strategy = st.lists(
     query_delay=st.integers(min_value=0, max_value=500),
 )
 def test_window_matches_brute_force_over_any_event_order(
-    events: list[tuple[int, Decimal, bool]], bucket_seconds: int, bucket_count: int,
+    events: list[tuple[int, Decimal, bool]],
+    bucket_seconds: int,
+    bucket_count: int,
     query_delay: int,
 ) -> None:
     window = SlidingWindow(bucket_seconds, bucket_count)
@@ -114,4 +119,7 @@ def test_last_seen_map_is_capped_and_never_goes_back_in_time() -> None:
     assert "b" not in seen
     assert seen.last_seen("a") == 10
     assert seen.count_since(10) == 2
-    assert LastSeenMap.from_state(json.loads(json.dumps(seen.to_state()))).to_state() == seen.to_state()
+    assert (
+        LastSeenMap.from_state(json.loads(json.dumps(seen.to_state()))).to_state()
+        == seen.to_state()
+    )

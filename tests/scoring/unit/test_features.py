@@ -14,7 +14,8 @@ from riskwatch_scoring.domain.features import (
     CustomerState,
 )
 from riskwatch_scoring.domain.inputs import Interaction
-from tests.scoring.unit.factories import T0, make_credit_record, make_profile, make_txn
+
+from .factories import T0, make_credit_record, make_profile, make_txn
 
 
 def _known_history() -> CustomerState:
@@ -30,7 +31,10 @@ def _known_history() -> CustomerState:
 def test_transaction_features_see_the_history_before_the_transaction() -> None:
     customer = _known_history()
     late = make_txn(
-        T0 + timedelta(days=1), "150", counterparty="A", counterparty_country="FR",
+        T0 + timedelta(days=1),
+        "150",
+        counterparty="A",
+        counterparty_country="FR",
         device_id="device-2",
     )
 
@@ -38,7 +42,9 @@ def test_transaction_features_see_the_history_before_the_transaction() -> None:
 
     assert features is not None
     assert (features.is_new_country, features.is_new_device, features.is_new_counterparty) == (
-        True, True, False,
+        True,
+        True,
+        False,
     )
     assert features.history_count == 3
     assert features.amount_to_avg_30d == pytest.approx(150 / ((100 + 50 + 1000) / 3))
@@ -55,11 +61,14 @@ def test_first_transaction_and_velocity_within_the_hour() -> None:
     first = customer.apply_transaction(make_txn(T0, "100"))
     second = customer.apply_transaction(make_txn(T0 + timedelta(minutes=10), "50"))
 
-    assert first is not None and second is not None
-    assert first.is_new_counterparty and first.amount_to_avg_30d is None
+    assert first is not None
+    assert second is not None
+    assert first.is_new_counterparty
+    assert first.amount_to_avg_30d is None
     assert first.amount_zscore is None
     assert (second.velocity_1h, second.amount_sum_1h) == (2, 150.0)
-    assert not second.is_new_counterparty and not second.is_new_device
+    assert not second.is_new_counterparty
+    assert not second.is_new_device
 
 
 def test_customer_window_features_by_hand() -> None:
@@ -73,7 +82,9 @@ def test_customer_window_features_by_hand() -> None:
     assert (features["txn_count_24h"], features["amount_sum_24h"]) == (2, 1150.0)
     assert features["amount_max_24h"] == 1000.0
     assert (features["txn_count_7d"], features["inflow_sum_7d"], features["outflow_sum_7d"]) == (
-        4, 1000.0, 300.0,
+        4,
+        1000.0,
+        300.0,
     )
     assert features["avg_amount_30d"] == pytest.approx(1300 / 4)
     assert features["outflow_ratio_30d"] == pytest.approx(300 / 1300)
@@ -87,7 +98,8 @@ def test_windows_evict_as_time_passes() -> None:
 
     later = customer.features(T0 + timedelta(days=45))
 
-    assert later["txn_count_24h"] == 0 and later["txn_count_30d"] == 0
+    assert later["txn_count_24h"] == 0
+    assert later["txn_count_30d"] == 0
     assert later["txn_count_90d"] == 3
     assert later["days_since_last_activity"] == pytest.approx(45 - 2 / 24)
     assert later["activity_trend_90d"] == -1.0
@@ -99,7 +111,8 @@ def test_out_of_order_transaction_lands_in_the_windows_that_still_cover_it() -> 
 
     late = customer.apply_transaction(make_txn(T0 + timedelta(minutes=30), "70", counterparty="Z"))
 
-    assert late is not None and late.is_out_of_order
+    assert late is not None
+    assert late.is_out_of_order
     features = customer.features()
     assert features["txn_count_24h"] == 2  # its hour is already outside the 24h window
     assert features["txn_count_7d"] == 5
@@ -124,13 +137,16 @@ def test_other_currency_needs_a_converted_amount() -> None:
     with pytest.raises(CurrencyMismatch):
         customer.apply_transaction(usd)
     features = customer.apply_transaction(usd, amount_in_base=Decimal("100"))
-    assert features is not None and features.amount == 100.0
+    assert features is not None
+    assert features.amount == 100.0
 
 
 def test_state_round_trips_through_json_and_keeps_scoring_the_same() -> None:
     customer = _known_history()
     customer.apply_credit_record(make_credit_record(date(2024, 1, 1)))
-    customer.apply_financial_profile(make_profile(date(2024, 1, 1), income="50000", liabilities="1"))
+    customer.apply_financial_profile(
+        make_profile(date(2024, 1, 1), income="50000", liabilities="1")
+    )
     customer.apply_interaction(Interaction("complaint", "inbound", "open", T0))
     restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
 
@@ -144,8 +160,12 @@ def test_credit_and_financial_features_follow_the_latest_records() -> None:
     customer = CustomerState("c-1")
     customer.apply_credit_record(make_credit_record(date(2024, 2, 1), score=650, debt="8000"))
     customer.apply_credit_record(make_credit_record(date(2024, 1, 1), score=720))  # arrives late
-    customer.apply_financial_profile(make_profile(date(2024, 2, 1), income="40000", liabilities="30000"))
-    customer.apply_financial_profile(make_profile(date(2023, 1, 1), income="60000", liabilities="20000"))
+    customer.apply_financial_profile(
+        make_profile(date(2024, 2, 1), income="40000", liabilities="30000")
+    )
+    customer.apply_financial_profile(
+        make_profile(date(2023, 1, 1), income="60000", liabilities="20000")
+    )
 
     features = customer.features(T0)
 
@@ -180,8 +200,11 @@ def test_unusual_hour_needs_history_and_a_rare_hour() -> None:
     night = customer.apply_transaction(make_txn(T0 + timedelta(days=25, hours=-7), "20"))
     usual = customer.apply_transaction(make_txn(T0 + timedelta(days=26, minutes=30), "20"))
 
-    assert night is not None and night.unusual_hour and night.hour == 3
-    assert usual is not None and not usual.unusual_hour
+    assert night is not None
+    assert night.unusual_hour
+    assert night.hour == 3
+    assert usual is not None
+    assert not usual.unusual_hour
 
 
 def test_transaction_features_are_json_able() -> None:
