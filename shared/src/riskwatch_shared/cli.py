@@ -1,4 +1,4 @@
-"""`riskwatch run`: the whole system on one machine, with embedded servers unless told otherwise.
+"""The dev stack behind `riskwatch run`: the whole system on one machine, with embedded servers unless told otherwise.
 
 Starts (when DATABASE_URL / NATS_URL are not set) an embedded PostgreSQL and NATS JetStream
 with their data under `.riskwatch/`, migrates every service, starts the four services and the
@@ -170,21 +170,3 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stack.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="riskwatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run_parser = sub.add_parser("run", help="run the whole system")
-    run_parser.add_argument(
-        "--data-dir", default=os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
-    )
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    if args.command == "run":
-        return run(args)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

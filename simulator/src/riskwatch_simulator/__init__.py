@@ -1,0 +1,1 @@
+"""RiskWatch synthetic bank simulator."""
