@@ -1,4 +1,4 @@
-"""The dev stack behind `riskwatch run`: the whole system on one machine, with embedded servers unless told otherwise.
+"""The dev stack behind `riskwatch run`: the whole system on one machine.
 
 Starts (when DATABASE_URL / NATS_URL are not set) an embedded PostgreSQL and NATS JetStream
 with their data under `.riskwatch/`, migrates every service, starts the four services and the

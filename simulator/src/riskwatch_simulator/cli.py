@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskwatch", description="RiskWatch command line")
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run the whole system (embedded servers by default)")
-    run_parser.add_argument("--data-dir", default=os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch"))
+    default_data_dir = os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
+    run_parser.add_argument("--data-dir", default=default_data_dir)
     args = parser.parse_args(argv)
     # `kill` (SIGTERM) stops the stack as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
