@@ -1,0 +1,254 @@
+"""Event contract: every registered type round-trips, and stored v1 payloads keep validating."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from riskwatch_shared.events import EVENT_TYPES, Event, parse_event
+from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
+from riskwatch_shared.events.common import (
+    AccountData,
+    CreditRecordData,
+    CustomerSnapshot,
+    FinancialProfileData,
+    InteractionData,
+    Reason,
+    TransactionData,
+)
+from riskwatch_shared.events.customer import (
+    AccountChanged,
+    CreditRecordAdded,
+    CustomerCreated,
+    CustomerUpdated,
+    FinancialProfileUpdated,
+    InteractionLogged,
+    TransactionReceived,
+)
+from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
+from riskwatch_shared.events.scoring import (
+    CustomerAssessed,
+    CustomerRiskLevelChanged,
+    ModelDriftDetected,
+    TransactionScored,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+CUSTOMER_ID = UUID("8a6e0804-2bd0-4672-b79d-d97027f9071a")
+AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+TRANSACTION = TransactionData(
+    transaction_id=UUID("0b7c2a36-57a5-4e0b-9f3c-7d6f5a1d2e10"),
+    external_id="core-000123",
+    customer_id=CUSTOMER_ID,
+    account_id=UUID("5f1d3a7e-4c1b-4f8e-9a2d-0e6b7c8d9f01"),
+    direction="outbound",
+    amount=Decimal("12500.50"),
+    currency="EUR",
+    channel="transfer",
+    counterparty_name="ACME Ltd",
+    counterparty_account="DE89370400440532013000",
+    counterparty_country="DE",
+    country="NL",
+    device_id="dev-1",
+    occurred_at=AT,
+    received_at=AT,
+)
+REASON = Reason(code="dti_high", message="debt-to-income 62%", contribution=0.4, value="0.62")
+
+
+def examples() -> list[Event]:
+    """One instance of every registered event type."""
+    alert_id = UUID("3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f")
+    return [
+        CustomerCreated(
+            customer_id=CUSTOMER_ID,
+            customer=CustomerSnapshot(kind="individual", name="Li Wei", status="active"),
+        ),
+        CustomerUpdated(
+            customer_id=CUSTOMER_ID,
+            customer=CustomerSnapshot(kind="individual", name="Li Wei", status="dormant"),
+            changed_fields=["status"],
+        ),
+        CreditRecordAdded(
+            customer_id=CUSTOMER_ID,
+            credit_record=CreditRecordData(
+                credit_record_id=uuid4(),
+                source="bureau",
+                credit_score=610,
+                missed_payments=2,
+                outstanding_debt=Decimal("48000"),
+                credit_limit=Decimal("50000"),
+                as_of=date(2026, 10, 31),
+            ),
+        ),
+        FinancialProfileUpdated(
+            customer_id=CUSTOMER_ID,
+            financial_profile=FinancialProfileData(
+                financial_profile_id=uuid4(),
+                annual_income=Decimal("42000"),
+                currency="EUR",
+                liabilities={"mortgage": Decimal("180000")},
+                as_of=date(2026, 10, 31),
+            ),
+        ),
+        InteractionLogged(
+            customer_id=CUSTOMER_ID,
+            interaction=InteractionData(
+                interaction_id=uuid4(),
+                channel="complaint",
+                direction="inbound",
+                summary="fees too high",
+                occurred_at=AT,
+            ),
+        ),
+        AccountChanged(
+            customer_id=CUSTOMER_ID,
+            account=AccountData(
+                account_id=uuid4(),
+                number="NL91ABNA0417164300",
+                type="current",
+                currency="EUR",
+                status="active",
+                opened_at=date(2020, 1, 1),
+            ),
+        ),
+        TransactionReceived(customer_id=CUSTOMER_ID, transaction=TRANSACTION),
+        TransactionScored(
+            customer_id=CUSTOMER_ID,
+            transaction=TRANSACTION,
+            anomaly_score=0.91,
+            anomaly_level="critical",
+            recommended_action="block",
+            reasons=[REASON],
+            model_version="anomaly-v1",
+            transaction_features={"is_new_country": True},
+            customer_features={"avg_amount_30d": 800.0},
+            risk_levels={"credit": "low"},
+        ),
+        CustomerAssessed(
+            customer_id=CUSTOMER_ID,
+            trigger_event_type="customer.credit_record_added.v1",
+            sequence=4,
+            levels={"credit": "high", "churn": "low", "overall": "high"},
+            scores={"credit": 0.31},
+            reasons={"credit": [REASON]},
+        ),
+        CustomerRiskLevelChanged(
+            customer_id=CUSTOMER_ID,
+            model_kind="credit",
+            from_level="medium",
+            to_level="high",
+            score=0.31,
+            sequence=4,
+            model_version="credit-expert-v1",
+            reasons=[REASON],
+            advice=["review the credit limit"],
+        ),
+        ModelDriftDetected(model_id=uuid4(), model_kind="credit", psi=0.31, threshold=0.25),
+        AlertRaised(
+            alert_id=alert_id,
+            customer_id=CUSTOMER_ID,
+            rule_id=uuid4(),
+            rule_version=2,
+            rule_name="Credit level rose",
+            rule_type="credit_risk",
+            severity="high",
+            title="Credit risk level rose to high",
+            summary="medium -> high",
+            raised_at=AT,
+            evidence={"risk.credit_level": "high"},
+            reasons=["debt-to-income 62%"],
+        ),
+        AlertUpdated(
+            alert_id=alert_id,
+            customer_id=CUSTOMER_ID,
+            change="acknowledged",
+            status="acknowledged",
+            severity="high",
+            actor="analyst@bank.example",
+        ),
+        NotificationSent(
+            notification_id=uuid4(),
+            alert_id=alert_id,
+            recipient_id=uuid4(),
+            channel="email",
+            provider="smtp",
+        ),
+        DeliveryFailed(
+            notification_id=uuid4(),
+            alert_id=alert_id,
+            recipient_id=uuid4(),
+            channel="sms",
+            attempts=6,
+            detail="provider answered 400",
+        ),
+    ]
+
+
+def test_every_registered_type_has_an_example() -> None:
+    covered = {event.type for event in examples()}
+    registered = {t for t in EVENT_TYPES if not t.startswith(("rwtest.", "rwbench."))}
+    assert registered == covered
+
+
+@pytest.mark.parametrize("event", examples(), ids=lambda e: e.type)
+def test_event_round_trips_through_its_subject(event: Event) -> None:
+    parsed = parse_event(event.type, event.to_json_bytes())
+    assert type(parsed) is type(event)
+    assert parsed == event
+
+
+@pytest.mark.parametrize("event", examples(), ids=lambda e: e.type)
+def test_event_type_is_versioned_and_in_its_producers_stream(event: Event) -> None:
+    domain, _name, version = event.type.split(".")
+    assert version.startswith("v")
+    assert version[1:].isdigit()
+    assert event.stream == domain.upper()
+    assert event.source == domain
+
+
+def test_money_travels_as_an_exact_decimal_string() -> None:
+    payload = json.loads(
+        TransactionReceived(customer_id=CUSTOMER_ID, transaction=TRANSACTION).to_json_bytes()
+    )
+    assert payload["transaction"]["amount"] == "12500.50"
+    assert payload["transaction"]["occurred_at"].endswith("Z")
+
+
+def test_unknown_fields_are_tolerated_for_additive_changes() -> None:
+    event = examples()[0]
+    payload = json.loads(event.to_json_bytes())
+    payload["added_in_a_later_release"] = {"anything": 1}
+    assert parse_event(event.type, json.dumps(payload).encode()) == event
+
+
+def test_unknown_subject_and_bad_payload_are_refused() -> None:
+    with pytest.raises(ValueError, match="no event type"):
+        parse_event("customer.nonexistent.v1", b"{}")
+    with pytest.raises(ValueError, match="invalid"):
+        parse_event("customer.created.v1", b'{"customer_id": "not-a-uuid"}')
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.json")), ids=lambda p: p.stem)
+def test_stored_v1_payloads_still_validate(path: Path) -> None:
+    """Payloads written by earlier releases must parse forever (or the type needs a v2)."""
+    event = parse_event(path.stem, path.read_bytes())
+    assert event.type == path.stem
+
+
+def test_a_stored_sample_exists_for_every_type() -> None:
+    stored = {p.stem for p in SAMPLES.glob("*.json")}
+    assert {e.type for e in examples()} <= stored
+
+
+def _dump_samples() -> None:  # pragma: no cover - run by hand when a new type is added
+    for event in examples():
+        target = SAMPLES / f"{event.type}.json"
+        if not target.exists():
+            target.write_text(json.dumps(json.loads(event.to_json_bytes()), indent=2) + "\n")
