@@ -129,7 +129,7 @@ async def produce(db_url: str, events: int, txn_size: int, rate: float | None) -
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Every service migrates, starts, connects to NATS and serves health, readiness, metrics, OpenAPI."""
+"""Every service migrates, starts, connects to NATS and serves health, readiness, metrics and
+its OpenAPI document."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ SERVICES = ["customer", "scoring", "alerting", "notify"]
 
 
 @pytest.fixture(params=SERVICES)
-async def service_db(request: pytest.FixtureRequest, infra: Infra) -> AsyncIterator[tuple[str, str]]:
+async def service_db(
+    request: pytest.FixtureRequest, infra: Infra
+) -> AsyncIterator[tuple[str, str]]:
     name: str = request.param
     package = importlib.import_module(f"riskwatch_{name}")
     alembic_ini = Path(package.__file__ or "").parent / "alembic.ini"
