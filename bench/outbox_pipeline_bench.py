@@ -90,8 +90,12 @@ async def run_consumer(
         handled_at[event.n] = now - event.committed_at
 
     spec = ConsumerSpec(
-        durable="bench", stream=STREAM.name, subjects=["rwbench.>"],
-        handlers={BenchEventHappened: handle}, batch_size=500, fetch_timeout=0.5,
+        durable="bench",
+        stream=STREAM.name,
+        subjects=["rwbench.>"],
+        handlers={BenchEventHappened: handle},
+        batch_size=500,
+        fetch_timeout=0.5,
     )
     runner = ConsumerRunner(spec, bus=bus, session_factory=create_session_factory(engine))
     await runner.start()
@@ -162,8 +166,21 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     out = work / "consumer.json"
     me = [sys.executable, __file__]
     consumer = subprocess.Popen(
-        [*me, "--role", "consumer", "--db", db_url, "--nats", nats_url,
-         "--events", str(args.events), "--handler", args.handler, "--out", str(out)]
+        [
+            *me,
+            "--role",
+            "consumer",
+            "--db",
+            db_url,
+            "--nats",
+            nats_url,
+            "--events",
+            str(args.events),
+            "--handler",
+            args.handler,
+            "--out",
+            str(out),
+        ]
     )
     relay = subprocess.Popen(
         [*me, "--role", "relay", "--db", db_url, "--nats", nats_url, "--seconds", "400"]
