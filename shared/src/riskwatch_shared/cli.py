@@ -20,8 +20,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+
+if TYPE_CHECKING:
+    from riskwatch_shared.mailcatcher import MailCatcher
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Stack:
         self.processes = list(processes)
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
+        self.mail: MailCatcher | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.env = dict(os.environ)
 
@@ -87,6 +92,15 @@ class Stack:
             self.env["NATS_URL"] = self.nats.start()
             where = f"{self.env['NATS_URL']} (JetStream in {self.nats.store_dir})"
             print(f"  embedded NATS        {where}")
+        if not self.env.get("NOTIFY_SMTP_HOST"):
+            from riskwatch_shared.mailcatcher import MailCatcher
+
+            self.mail = MailCatcher(self.data_dir / "mail")
+            self.mail.start()
+            self.env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
+            self.env["NOTIFY_SMTP_PORT"] = str(self.mail.port)
+            where = f"127.0.0.1:{self.mail.port} (mail in {self.data_dir / 'mail'})"
+            print(f"  local SMTP catcher   {where}")
         for spec in self.processes:
             self.env.setdefault(f"{spec.env_prefix}PORT", str(spec.port))
             if spec.name != "gateway":
@@ -139,6 +153,8 @@ class Stack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.mail is not None:
+            self.mail.stop()
         if self.nats is not None:
             self.nats.stop()
         if self.postgres is not None:
