@@ -246,3 +246,38 @@ async def test_two_replicas_share_the_work_and_handle_each_event_once(
     finally:
         for part in (*replicas, *relays):
             await part.stop()
+
+
+async def test_batch_handler_gets_each_claimed_event_once_in_one_call(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    events = [Pinged(n=i) for i in range(6)]
+    for event in [*events, events[0]]:  # the first one twice: a redelivery
+        await bus.js.publish(event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": uuid.uuid4().hex})
+    calls: list[list[int]] = []
+
+    async def handle_batch(batch: list[Any], session: AsyncSession) -> None:
+        calls.append([event.n for event in batch])
+        rows = [{"event_id": e.id, "consumer": "batch", "n": e.n} for e in batch]
+        await session.execute(insert(HANDLED), rows)
+
+    durable = f"batch-{uuid.uuid4().hex[:6]}"
+    spec = ConsumerSpec(
+        durable=durable,
+        stream=TEST_STREAM.name,
+        subjects=["rwtest.>"],
+        handlers={Pinged: recording_handler(durable)},
+        batch_handler=handle_batch,
+        batch_size=50,
+        fetch_timeout=0.2,
+    )
+    runner = ConsumerRunner(spec, bus=bus, session_factory=session_factory)
+    await runner.start()
+    try:
+        await wait_until(lambda: _equals(handled_count(engine), 6), message="6 events handled")
+        await wait_until(lambda: _stat(runner, "duplicates", 1), message="1 duplicate skipped")
+        assert sorted(n for call in calls for n in call) == list(range(6))
+        assert all(call == sorted(call) for call in calls)  # stream order within a batch
+        assert runner.stats.handled == 6
+    finally:
+        await runner.stop()

@@ -2,10 +2,242 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+def _now_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class Rule(Base):
+    """The current state of a rule; every change also writes an immutable RuleVersion."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    rule_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    severity: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    trigger_event_types: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    condition: Mapped[str] = mapped_column(Text, nullable=False)
+    dedup_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    cooldown_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    owner_team: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    suggested_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    template_key: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = _now_column()
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    updated_at: Mapped[datetime] = _now_column()
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class RuleVersion(Base):
+    """One immutable snapshot of a rule, with who made it and which fields changed."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (PrimaryKeyConstraint("rule_id", "version"),)
+
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    changed_fields: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    changed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    changed_at: Mapped[datetime] = _now_column()
+
+
+class ManagedList(Base):
+    __tablename__ = "managed_lists"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_column()
+    updated_at: Mapped[datetime] = _now_column()
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class ListEntry(Base):
+    __tablename__ = "list_entries"
+    __table_args__ = (PrimaryKeyConstraint("list_id", "value"),)
+
+    list_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("managed_lists.id", ondelete="CASCADE"), nullable=False
+    )
+    value: Mapped[str] = mapped_column(String(200), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = _now_column()
+    added_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class CacheVersion(Base):
+    """A counter per cached thing (rules, lists); bumped on every change so replicas reload."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class CustomerDirectoryEntry(Base):
+    """Who a customer is, for alert reports (from customer.created / customer.updated)."""
+
+    __tablename__ = "customer_directory"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    relationship_manager: Mapped[str | None] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class CustomerState(Base):
+    """The latest assessment of a customer: features, risk levels and scores."""
+
+    __tablename__ = "customer_state"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    features: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    levels: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    sequence: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class WindowGroup(Base):
+    """The sliding windows of one (group_by, group_id): WindowStore.key_state as JSON."""
+
+    __tablename__ = "window_groups"
+    __table_args__ = (PrimaryKeyConstraint("group_by", "group_id"),)
+
+    group_by: Mapped[str] = mapped_column(String(20), nullable=False)
+    group_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class EvaluationRecord(Base):
+    """Every trigger event evaluated, with the flattened context it was evaluated on."""
+
+    __tablename__ = "evaluation_history"
+    __table_args__ = (Index("ix_evaluation_history_occurred_at", "occurred_at"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # One alert per (rule, dedup value) may collect occurrences at a time.
+        Index(
+            "uq_alerts_open_dedup",
+            "rule_id",
+            "dedup_value",
+            unique=True,
+            postgresql_where=text("dedup_open"),
+        ),
+        Index("ix_alerts_raised_at", "raised_at"),
+        Index("ix_alerts_customer_id", "customer_id"),
+        Index("ix_alerts_trigger_event_id", "trigger_event_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    rule_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("rules.id"), nullable=False)
+    rule_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    rule_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    rule_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    severity: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    mitigation: Mapped[str | None] = mapped_column(String(60))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    customer_name: Mapped[str | None] = mapped_column(String(300))
+    relationship_manager: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    trigger_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    trigger_event_type: Mapped[str | None] = mapped_column(String(120))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    reasons: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    suggested_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
+    dedup_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    occurrence_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    assignee_team: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = _now_column()
+
+
+class AlertOccurrence(Base):
+    """A repeat of an open alert's dedup key inside its rule's cooldown."""
+
+    __tablename__ = "alert_occurrences"
+    __table_args__ = (Index("ix_alert_occurrences_alert_id", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class AlertTimelineEntry(Base):
+    __tablename__ = "alert_timeline"
+    __table_args__ = (Index("ix_alert_timeline_alert_id", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

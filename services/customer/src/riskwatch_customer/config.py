@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic_settings import SettingsConfigDict
@@ -14,6 +15,13 @@ class Settings(ServiceSettings):
 
     service_name: str = "customer"
     port: int = 8001
+    # A transaction above this amount (in any currency) is taken for a unit error.
+    max_transaction_amount: Decimal = Decimal(10) ** 12
+    # How far in the future `occurred_at` may be: core systems' clocks drift.
+    max_future_skew_seconds: int = 300
+    batch_max_items: int = 5000
+    import_max_rows: int = 10_000
+    recent_items_in_360: int = 20
 
 
 @lru_cache

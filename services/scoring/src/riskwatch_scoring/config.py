@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic_settings import SettingsConfigDict
@@ -14,6 +15,27 @@ class Settings(ServiceSettings):
 
     service_name: str = "scoring"
     port: int = 8002
+    consumer_durable: str = "scoring-customer-events"
+    consumer_batch_size: int = 500
+    # How long a replica trusts its cached champion/challenger models before re-reading them.
+    model_refresh_seconds: float = 5.0
+    # Level cut-offs per model kind: {"credit": {"medium": .05, "high": .15, "critical": .35}}.
+    level_cutoffs: dict[str, dict[str, float]] = {}
+    # Units of each currency per 1 USD: converts a transaction into the customer's base currency.
+    fx_rates_per_usd: dict[str, Decimal] = {
+        "USD": Decimal("1"),
+        "EUR": Decimal("0.92"),
+        "GBP": Decimal("0.79"),
+        "CHF": Decimal("0.88"),
+        "JPY": Decimal("150"),
+        "PLN": Decimal("3.95"),
+        "CZK": Decimal("23"),
+    }
+    drift_check_seconds: float = 3600.0
+    drift_window_days: int = 7
+    drift_min_scores: int = 100
+    drift_baseline_size: int = 1000
+    state_cache_size: int = 50_000
 
 
 @lru_cache

@@ -2,10 +2,119 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class CustomerStateRow(Base):
+    """A customer's behavioural state and current risk, as one versioned blob (orjson)."""
+
+    __tablename__ = "customer_state"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class ScoringModel(Base):
+    """One version of a model; per kind at most one champion and one challenger."""
+
+    __tablename__ = "scoring_model"
+    __table_args__ = (
+        Index("uq_scoring_model_kind_version", "kind", "version", unique=True),
+        Index(
+            "uq_scoring_model_one_champion",
+            "kind",
+            unique=True,
+            postgresql_where=text("status = 'champion'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    model_version: Mapped[str] = mapped_column(String(80), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    model_json: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    training_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    features: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    # Quantiles of the score distribution the model was trained (or first ran) on: PSI baseline.
+    baseline_scores: Mapped[list[float] | None] = mapped_column(JSONB)
+    drift_alerted_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AssessmentRow(Base):
+    """Every score ever given, reproducible from its model version and inputs hash."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        Index("ix_assessment_customer_assessed", "customer_id", "assessed_at"),
+        Index("ix_assessment_model_assessed", "model_id", "assessed_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    model_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    model_version: Mapped[str] = mapped_column(String(80), nullable=False)
+    inputs_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    is_shadow: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    trigger_event_type: Mapped[str] = mapped_column(String(80), nullable=False)
+    trigger_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    # Customer features the score was computed from (credit/churn only): training rows.
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class OutcomeLabel(Base):
+    """An observed outcome (defaulted, churned) for training on the institution's history."""
+
+    __tablename__ = "outcome_label"
+    __table_args__ = (Index("ix_outcome_label_kind_observed", "kind", "observed_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    outcome: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(120), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

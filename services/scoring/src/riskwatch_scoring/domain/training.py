@@ -12,9 +12,10 @@ stratified k-fold cross-validation below `HOLDOUT_FROM_ROWS` rows, else a 20% ho
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -87,9 +88,18 @@ def load_csv(path: Path | str, *, categorical: Sequence[str] | None = None) -> T
     integer codes with few distinct values (EDUCATION, MARRIAGE). Blank cells are None.
     """
     with Path(path).open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = list(reader.fieldnames or [])
-        raw_rows = list(reader)
+        return read_csv(handle, categorical=categorical)
+
+
+def parse_csv_text(text: str, *, categorical: Sequence[str] | None = None) -> Table:
+    """`load_csv` for CSV text already in memory (an uploaded file)."""
+    return read_csv(io.StringIO(text, newline=""), categorical=categorical)
+
+
+def read_csv(handle: Iterable[str], *, categorical: Sequence[str] | None = None) -> Table:
+    reader = csv.DictReader(handle)
+    columns = list(reader.fieldnames or [])
+    raw_rows = list(reader)
     if categorical is None:
         categorical = [c for c in columns if _is_categorical([row[c] for row in raw_rows])]
     categorical_set = frozenset(categorical)

@@ -1,0 +1,184 @@
+"""Who is calling, may they, and not too often: authentication, the role policy, rate limits."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import Headers
+
+from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway.config import Settings
+from riskwatch_gateway.credentials import api_secret_matches, parse_api_key
+from riskwatch_gateway.models import ApiKey
+from riskwatch_gateway.policy import Policy, decide
+from riskwatch_gateway.ratelimit import RateLimiter
+from riskwatch_gateway.repository import get_api_key
+from riskwatch_gateway.tokens import InvalidToken, TokenVerifier
+from riskwatch_shared.errors import Forbidden, ServiceError, Unauthorized
+from riskwatch_shared.security import Identity, mint_identity_token
+
+API_KEY_HEADER = "x-api-key"
+# The internal identity token lives 60 s; one minted token is reused for half of that.
+IDENTITY_TTL_SECONDS = 60
+IDENTITY_REUSE_SECONDS = 30.0
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    title = "Too many requests"
+    type_slug = "rate-limited"
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after_seconds))
+        super().__init__(f"rate limit exceeded; retry in {self.retry_after} s")
+
+
+@dataclass(frozen=True)
+class Caller:
+    identity: Identity
+    rate_limit_per_minute: int
+    key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CachedKey:
+    record: ApiKey | None
+    expires_at: float
+
+
+class Gatekeeper:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        verifier: TokenVerifier,
+        audit: AuditLog,
+        policy: Policy,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.verifier = verifier
+        self.audit = audit
+        self.policy = policy
+        self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
+        self._keys: dict[str, CachedKey] = {}
+        self._minted: dict[Identity, tuple[str, float]] = {}
+
+    async def admit(
+        self, method: str, path: str, headers: Headers, client_ip: str | None
+    ) -> Identity | None:
+        """The caller's identity when they may call `method path`; None for a public operation.
+
+        Raises Unauthorized (401), Forbidden (403) or RateLimited (429); every refusal is audited.
+        """
+        rule = self.policy.rule_for(method, path)
+        if rule is not None and rule.is_public:
+            return None
+        try:
+            caller = await self.authenticate(headers)
+        except Unauthorized as exc:
+            self.audit.record(
+                "access.denied", method=method, path=path, status=401, client_ip=client_ip,
+                reason=exc.detail,
+            )  # fmt: skip
+            raise
+        identity = caller.identity
+        if not decide(rule, identity.roles, identity.scopes):
+            self.audit.record(
+                "access.denied", subject=identity.subject, method=method, path=path, status=403,
+                client_ip=client_ip, roles=list(identity.roles),
+            )  # fmt: skip
+            raise Forbidden(f"{', '.join(identity.roles) or 'no role'} may not {method} {path}")
+        wait = self.limiter.take(identity.subject, caller.rate_limit_per_minute)
+        if wait > 0:
+            self.audit.record(
+                "rate_limited", subject=identity.subject, method=method, path=path, status=429,
+                client_ip=client_ip,
+            )  # fmt: skip
+            raise RateLimited(wait)
+        if caller.key_id is not None:
+            self.audit.record_key_use(caller.key_id, method=method, path=path, client_ip=client_ip)
+        return identity
+
+    async def authenticate(self, headers: Headers) -> Caller:
+        authorization = headers.get("authorization")
+        presented_key = headers.get(API_KEY_HEADER)
+        if authorization:
+            scheme, _, credentials = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not credentials:
+                raise Unauthorized("use `Authorization: Bearer <token>` or `X-API-Key`")
+            if credentials.startswith("rw_"):
+                return await self._api_key_caller(credentials.strip())
+            try:
+                identity = await self.verifier.verify(credentials.strip())
+            except InvalidToken as exc:
+                raise Unauthorized(f"invalid token: {exc}") from exc
+            return Caller(identity, self.role_rate_limit(identity.roles))
+        if presented_key:
+            return await self._api_key_caller(presented_key.strip())
+        raise Unauthorized("credentials required (bearer token or API key)")
+
+    def role_rate_limit(self, roles: tuple[str, ...]) -> int:
+        limits = self.settings.rate_limits_per_minute
+        return max((limits.get(role, 0) for role in roles), default=0) or min(limits.values())
+
+    async def _api_key_caller(self, presented: str) -> Caller:
+        parsed = parse_api_key(presented)
+        if parsed is None:
+            raise Unauthorized("malformed API key")
+        record = await self._key_record(parsed.key_id)
+        if record is None or record.revoked_at is not None:
+            raise Unauthorized("unknown or revoked API key")
+        in_grace = (
+            record.previous_valid_until is not None
+            and record.previous_valid_until > datetime.now(UTC)
+            and api_secret_matches(parsed.secret, record.previous_secret_hash)
+        )
+        if not (api_secret_matches(parsed.secret, record.secret_hash) or in_grace):
+            raise Unauthorized("unknown or revoked API key")
+        roles = tuple(record.roles)
+        identity = Identity(
+            subject=f"api_key:{record.id}",
+            kind="api_key",
+            roles=roles,
+            scopes=tuple(record.scopes),
+            name=record.name,
+        )
+        limit = record.rate_limit_per_minute or self.role_rate_limit(roles)
+        return Caller(identity, limit, key_id=record.id)
+
+    async def _key_record(self, key_id: str) -> ApiKey | None:
+        """Keys (and misses) are cached briefly so intake does not query PostgreSQL per call."""
+        now = time.monotonic()
+        cached = self._keys.get(key_id)
+        if cached is not None and cached.expires_at > now:
+            return cached.record
+        async with self.session_factory() as session:
+            record = await get_api_key(session, key_id)
+        if len(self._keys) > 100_000:
+            self._keys.clear()
+        self._keys[key_id] = CachedKey(record, now + self.settings.api_key_cache_seconds)
+        return record
+
+    def forget_key(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+
+    def identity_token(self, identity: Identity) -> str:
+        """The signed header the services trust; reused while it has life left."""
+        now = time.monotonic()
+        minted = self._minted.get(identity)
+        if minted is not None and minted[1] > now:
+            return minted[0]
+        token = mint_identity_token(
+            identity, self.settings.internal_secret, ttl_seconds=IDENTITY_TTL_SECONDS
+        )
+        if len(self._minted) > 50_000:
+            self._minted.clear()
+        self._minted[identity] = (token, now + IDENTITY_REUSE_SECONDS)
+        return token

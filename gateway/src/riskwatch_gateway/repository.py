@@ -1,0 +1,50 @@
+"""All SQL of the gateway: users and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_gateway.models import ApiKey, AuditEntry, User
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def list_users(session: AsyncSession, *, limit: int, after: uuid.UUID | None) -> list[User]:
+    query = select(User).order_by(User.id).limit(limit)
+    if after is not None:
+        query = query.where(User.id > after)
+    return list((await session.execute(query)).scalars())
+
+
+async def count_admins(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(User).where(User.roles.any("admin"))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def get_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)
+
+
+async def list_api_keys(session: AsyncSession, *, limit: int, after: str | None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit)
+    if after is not None:
+        query = query.where(ApiKey.id > after)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_audit(
+    session: AsyncSession, *, action: str | None, limit: int
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    return list((await session.execute(query)).scalars())

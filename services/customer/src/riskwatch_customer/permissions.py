@@ -1,0 +1,29 @@
+"""Who may do what in the customer service (the gateway checks its role matrix as well)."""
+
+from __future__ import annotations
+
+from riskwatch_customer.errors import NotAllowed
+from riskwatch_shared.security import Identity
+
+CRM_WRITER_ROLES = ("admin", "risk_manager", "analyst", "relationship_manager", "system")
+INTAKE_ROLES = ("ingest", "admin", "system")
+IMPORT_ROLES = ("admin", "risk_manager", "system")
+# Matches no relationship manager: an RM-only caller without a staff id sees nobody.
+_NOBODY = "\x00"
+
+
+def require_role(identity: Identity, roles: tuple[str, ...], action: str) -> None:
+    if not identity.has_role(*roles):
+        raise NotAllowed(f"{action} needs one of the roles: {', '.join(roles)}")
+
+
+def owner_scope(identity: Identity) -> str | None:
+    """The relationship manager a caller is confined to, or None when they see everyone."""
+    if identity.is_relationship_manager_only:
+        return identity.staff_id or _NOBODY
+    return None
+
+
+def may_see(identity: Identity, relationship_manager: str | None) -> bool:
+    owner = owner_scope(identity)
+    return owner is None or relationship_manager == owner

@@ -1,0 +1,358 @@
+"""All SQL of the customer service. Functions take the session first and only flush."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from riskwatch_customer.models import (
+    Account,
+    AuditEntry,
+    CreditRecord,
+    Customer,
+    CustomerRiskLevels,
+    FinancialProfile,
+    IdempotencyKey,
+    Interaction,
+    Transaction,
+)
+from riskwatch_customer.pagination import decode_cursor, encode_cursor
+
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    name: str | None = None
+    document_number: str | None = None
+    phone: str | None = None
+    segment: str | None = None
+    relationship_manager: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    risk_level: str | None = None
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: Select[tuple[RowT]],
+    *,
+    at_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[Any],
+    cursor: str | None,
+    limit: int,
+    id_type: Callable[[str], Any] = uuid.UUID,
+) -> tuple[list[RowT], str | None]:
+    """Newest first, `limit` rows after the cursor, and the cursor of the next page."""
+    if cursor is not None:
+        after_at, after_id = decode_cursor(cursor)
+        statement = statement.where(tuple_(at_column, id_column) < tuple_(after_at, id_type(after_id)))
+    statement = statement.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = list((await session.execute(statement)).scalars().all())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    next_cursor = encode_cursor(getattr(last, at_column.key), getattr(last, id_column.key))
+    return rows[:limit], next_cursor
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
+    return await session.get(Customer, customer_id)
+
+
+async def get_customer_for_update(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
+    return await session.get(Customer, customer_id, with_for_update=True)
+
+
+async def find_customers_by_documents(
+    session: AsyncSession, documents: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Customer]:
+    keys = list(documents)
+    if not keys:
+        return {}
+    statement = select(Customer).where(
+        tuple_(Customer.document_type, Customer.document_number).in_(keys)
+    )
+    found = (await session.execute(statement)).scalars().all()
+    return {(c.document_type, c.document_number): c for c in found}
+
+
+def _customer_conditions(filters: CustomerFilters, owner: str | None) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.name:
+        escaped = filters.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Customer.name.ilike(f"%{escaped}%"))
+    for column, value in (
+        (Customer.document_number, filters.document_number),
+        (Customer.phone, filters.phone),
+        (Customer.segment, filters.segment),
+        (Customer.relationship_manager, filters.relationship_manager),
+        (Customer.status, filters.status),
+        (Customer.kind, filters.kind),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if owner is not None:
+        conditions.append(Customer.relationship_manager == owner)
+    if filters.risk_level is not None:
+        conditions.append(
+            Customer.id.in_(
+                select(CustomerRiskLevels.customer_id).where(
+                    CustomerRiskLevels.overall_level == filters.risk_level
+                )
+            )
+        )
+    return conditions
+
+
+async def list_customers(
+    session: AsyncSession,
+    filters: CustomerFilters,
+    *,
+    owner: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Customer], str | None]:
+    statement = select(Customer).where(and_(True, *_customer_conditions(filters, owner)))
+    return await keyset_page(
+        session,
+        statement,
+        at_column=Customer.created_at,
+        id_column=Customer.id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def risk_levels_of(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CustomerRiskLevels]:
+    if not customer_ids:
+        return {}
+    statement = select(CustomerRiskLevels).where(CustomerRiskLevels.customer_id.in_(customer_ids))
+    return {row.customer_id: row for row in (await session.execute(statement)).scalars().all()}
+
+
+_RISK_KINDS = ("credit", "anomaly", "churn", "overall")
+
+
+async def store_risk_level(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    kind: str,
+    level: str,
+    sequence: int,
+    at: datetime,
+) -> None:
+    """Keep a level unless the stored one came from a later assessment (higher sequence)."""
+    if kind not in _RISK_KINDS:
+        raise ValueError(f"unknown risk kind {kind!r}")
+    level_column, sequence_column = f"{kind}_level", f"{kind}_sequence"
+    statement = text(
+        f"INSERT INTO customer_risk_levels (customer_id, {level_column}, {sequence_column}, updated_at) "
+        "VALUES (:customer_id, :level, :sequence, :at) "
+        f"ON CONFLICT (customer_id) DO UPDATE SET {level_column} = excluded.{level_column}, "
+        f"{sequence_column} = excluded.{sequence_column}, "
+        "updated_at = GREATEST(customer_risk_levels.updated_at, excluded.updated_at) "
+        f"WHERE customer_risk_levels.{sequence_column} IS NULL "
+        f"OR customer_risk_levels.{sequence_column} <= excluded.{sequence_column}"
+    )
+    await session.execute(
+        statement, {"customer_id": customer_id, "level": level, "sequence": sequence, "at": at}
+    )
+
+
+# --- customer records ---------------------------------------------------------------------
+
+
+async def current_credit_record(session: AsyncSession, customer_id: uuid.UUID) -> CreditRecord | None:
+    statement = (
+        select(CreditRecord)
+        .where(CreditRecord.customer_id == customer_id)
+        .order_by(CreditRecord.as_of.desc(), CreditRecord.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def current_financial_profile(
+    session: AsyncSession, customer_id: uuid.UUID
+) -> FinancialProfile | None:
+    statement = (
+        select(FinancialProfile)
+        .where(FinancialProfile.customer_id == customer_id)
+        .order_by(FinancialProfile.as_of.desc(), FinancialProfile.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def credit_records_of(customer_id: uuid.UUID) -> Select[tuple[CreditRecord]]:
+    return select(CreditRecord).where(CreditRecord.customer_id == customer_id)
+
+
+def financial_profiles_of(customer_id: uuid.UUID) -> Select[tuple[FinancialProfile]]:
+    return select(FinancialProfile).where(FinancialProfile.customer_id == customer_id)
+
+
+def interactions_of(customer_id: uuid.UUID) -> Select[tuple[Interaction]]:
+    return select(Interaction).where(Interaction.customer_id == customer_id)
+
+
+def transactions_of(customer_id: uuid.UUID) -> Select[tuple[Transaction]]:
+    return select(Transaction).where(Transaction.customer_id == customer_id)
+
+
+def audit_of(customer_id: uuid.UUID) -> Select[tuple[AuditEntry]]:
+    return select(AuditEntry).where(AuditEntry.customer_id == customer_id)
+
+
+async def accounts_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Account]:
+    statement = (
+        select(Account).where(Account.customer_id == customer_id).order_by(Account.created_at)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await session.get(Account, account_id, with_for_update=True)
+
+
+async def account_number_taken(session: AsyncSession, number: str) -> bool:
+    found = await session.scalar(select(Account.id).where(Account.number == number))
+    return found is not None
+
+
+async def get_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction | None:
+    return await session.get(Interaction, interaction_id, with_for_update=True)
+
+
+async def recent(
+    session: AsyncSession, statement: Select[tuple[RowT]], order_column: Any, limit: int
+) -> list[RowT]:
+    ordered = statement.order_by(order_column.desc()).limit(limit)
+    return list((await session.execute(ordered)).scalars().all())
+
+
+async def add_audit_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        await session.execute(AuditEntry.__table__.insert(), list(entries))
+
+
+# --- transaction intake -------------------------------------------------------------------
+
+_INTAKE_REFS = text(
+    "SELECT 'c' AS kind, id, id AS customer_id, status FROM customers "
+    "WHERE id = ANY(CAST(:customer_ids AS uuid[])) "
+    "UNION ALL SELECT 'a', id, customer_id, status FROM accounts "
+    "WHERE id = ANY(CAST(:account_ids AS uuid[]))"
+)
+
+
+@dataclass(frozen=True)
+class IntakeRefs:
+    customer_status: dict[uuid.UUID, str]
+    account_owner: dict[uuid.UUID, uuid.UUID]
+
+
+async def fetch_intake_refs(
+    session: AsyncSession, customer_ids: set[uuid.UUID], account_ids: set[uuid.UUID]
+) -> IntakeRefs:
+    """Which customers and accounts exist (and whose the accounts are): one query per batch."""
+    result = await session.execute(
+        _INTAKE_REFS, {"customer_ids": list(customer_ids), "account_ids": list(account_ids)}
+    )
+    refs = IntakeRefs({}, {})
+    for kind, row_id, customer_id, status in result.tuples():
+        if kind == "c":
+            refs.customer_status[row_id] = status
+        else:
+            refs.account_owner[row_id] = customer_id
+    return refs
+
+
+TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "uuid"),
+    ("external_id", "text"),
+    ("customer_id", "uuid"),
+    ("account_id", "uuid"),
+    ("direction", "text"),
+    ("amount", "numeric"),
+    ("currency", "text"),
+    ("channel", "text"),
+    ("counterparty_name", "text"),
+    ("counterparty_account", "text"),
+    ("counterparty_bank", "text"),
+    ("counterparty_country", "text"),
+    ("merchant_category_code", "text"),
+    ("device_id", "text"),
+    ("ip_address", "text"),
+    ("country", "text"),
+    ("status", "text"),
+    ("occurred_at", "timestamptz"),
+    ("received_at", "timestamptz"),
+)
+_COLUMN_NAMES = ", ".join(name for name, _ in TRANSACTION_COLUMNS)
+# One statement for the whole batch: each column travels as one array parameter.
+_INSERT_TRANSACTIONS = text(
+    f"INSERT INTO transactions ({_COLUMN_NAMES}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in TRANSACTION_COLUMNS)
+    + ") ON CONFLICT (external_id) DO NOTHING RETURNING external_id"
+)
+
+
+async def insert_transactions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert new transactions; returns the external ids actually inserted (others existed)."""
+    if not rows:
+        return set()
+    columns = {name: [row[name] for row in rows] for name, _ in TRANSACTION_COLUMNS}
+    result = await session.execute(_INSERT_TRANSACTIONS, columns)
+    return set(result.scalars().all())
+
+
+async def transactions_by_external_ids(
+    session: AsyncSession, external_ids: Sequence[str]
+) -> dict[str, Transaction]:
+    if not external_ids:
+        return {}
+    statement = select(Transaction).where(Transaction.external_id.in_(external_ids))
+    return {t.external_id: t for t in (await session.execute(statement)).scalars().all()}
+
+
+async def get_transaction(session: AsyncSession, transaction_id: uuid.UUID) -> Transaction | None:
+    return await session.get(Transaction, transaction_id)
+
+
+async def get_idempotency_key(session: AsyncSession, key: str) -> IdempotencyKey | None:
+    return await session.get(IdempotencyKey, key)
+
+
+async def remember_idempotency_key(
+    session: AsyncSession, *, key: str, fingerprint: str, transaction_id: uuid.UUID
+) -> None:
+    statement = (
+        pg_insert(IdempotencyKey)
+        .values(key=key, request_fingerprint=fingerprint, transaction_id=transaction_id)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    await session.execute(statement)
+
+
+def matches_any(column: Any, values: Iterable[Any]) -> Any:
+    return or_(*(column == value for value in values))
+
+
+async def count_rows(session: AsyncSession, statement: Select[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(statement.subquery())) or 0)

@@ -1,0 +1,351 @@
+"""Request and response bodies of the customer service's API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from riskwatch_customer.reference_data import is_country, is_currency
+from riskwatch_customer.validation import parse_amount
+from riskwatch_shared.events.common import RiskLevel, TransactionData
+
+CustomerKind = Literal["individual", "corporate"]
+CustomerStatus = Literal["active", "dormant", "closed"]
+KycStatus = Literal["pending", "verified", "rejected", "expired"]
+AccountStatus = Literal["active", "dormant", "frozen", "closed"]
+InteractionChannel = Literal["call", "email", "branch_visit", "app", "complaint", "meeting"]
+Direction = Literal["inbound", "outbound"]
+TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
+TransactionStatus = Literal["completed", "pending", "failed", "reversed"]
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["GB"])]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+ExactAmount = Annotated[
+    Decimal,
+    BeforeValidator(parse_amount),
+    Field(description="A JSON number or decimal string, converted exactly"),
+]
+NonNegativeMoney = Annotated[Decimal, BeforeValidator(parse_amount), Field(ge=0)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+
+ItemT = TypeVar("ItemT")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _known_country(value: str | None) -> str | None:
+    if value is not None and not is_country(value):
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country")
+    return value
+
+
+def _known_currency(value: str) -> str:
+    if not is_currency(value):
+        raise ValueError(f"{value!r} is not an active ISO 4217 currency")
+    return value
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+class CustomerCreate(Strict):
+    kind: CustomerKind
+    name: ShortText
+    document_type: Annotated[str, Field(min_length=1, max_length=40, examples=["passport"])]
+    document_number: Annotated[str, Field(min_length=1, max_length=80)]
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = None
+    address: Annotated[str, Field(max_length=1000)] | None = None
+    country: CountryCode | None = None
+    segment: Annotated[str, Field(max_length=60)] | None = None
+    kyc_status: KycStatus = "pending"
+    relationship_manager: Annotated[str, Field(max_length=120)] | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=60)]] = []
+    status: CustomerStatus = "active"
+
+    _country = field_validator("country")(_known_country)
+
+
+class CustomerUpdate(Strict):
+    """Only the fields sent are changed."""
+
+    kind: CustomerKind | None = None
+    name: ShortText | None = None
+    document_type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    document_number: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = None
+    address: Annotated[str, Field(max_length=1000)] | None = None
+    country: CountryCode | None = None
+    segment: Annotated[str, Field(max_length=60)] | None = None
+    kyc_status: KycStatus | None = None
+    relationship_manager: Annotated[str, Field(max_length=120)] | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
+    status: CustomerStatus | None = None
+
+    _country = field_validator("country")(_known_country)
+
+
+class RiskLevelsOut(BaseModel):
+    credit: RiskLevel | None = None
+    anomaly: RiskLevel | None = None
+    churn: RiskLevel | None = None
+    overall: RiskLevel | None = None
+    updated_at: datetime | None = None
+
+
+class CustomerOut(BaseModel):
+    id: UUID
+    kind: CustomerKind
+    name: str
+    document_type: str
+    document_number: str
+    phone: str | None
+    email: str | None
+    address: str | None
+    country: str | None
+    segment: str | None
+    kyc_status: str
+    relationship_manager: str | None
+    tags: list[str]
+    status: CustomerStatus
+    created_at: datetime
+    updated_at: datetime
+    personal_data_masked: bool
+    risk_levels: RiskLevelsOut | None = None
+
+
+# --- credit, financial profile, accounts, interactions -----------------------------------
+
+
+class CreditRecordCreate(Strict):
+    source: Literal["bureau", "internal"]
+    credit_score: Annotated[int, Field(ge=0, le=1000)] | None = None
+    delinquencies_30: Annotated[int, Field(ge=0)] = 0
+    delinquencies_60: Annotated[int, Field(ge=0)] = 0
+    delinquencies_90: Annotated[int, Field(ge=0)] = 0
+    missed_payments: Annotated[int, Field(ge=0)] = 0
+    outstanding_debt: NonNegativeMoney = Decimal(0)
+    credit_limit: NonNegativeMoney = Decimal(0)
+    utilisation: Annotated[Decimal, Field(ge=0, le=100)] | None = Field(
+        default=None, description="Derived from debt / limit when not given"
+    )
+    defaults: Annotated[int, Field(ge=0)] = 0
+    recent_inquiries: Annotated[int, Field(ge=0)] = 0
+    currency: CurrencyCode = "USD"
+    as_of: date
+
+    _currency = field_validator("currency")(_known_currency)
+
+
+class CreditRecordOut(BaseModel):
+    id: UUID
+    customer_id: UUID
+    source: str
+    credit_score: int | None
+    delinquencies_30: int
+    delinquencies_60: int
+    delinquencies_90: int
+    missed_payments: int
+    outstanding_debt: Decimal
+    credit_limit: Decimal
+    utilisation: Decimal | None
+    defaults: int
+    recent_inquiries: int
+    currency: str
+    as_of: date
+    created_at: datetime
+
+
+class FinancialProfileCreate(Strict):
+    annual_income: NonNegativeMoney
+    currency: CurrencyCode
+    assets: dict[Annotated[str, Field(max_length=60)], NonNegativeMoney] = {}
+    liabilities: dict[Annotated[str, Field(max_length=60)], NonNegativeMoney] = {}
+    as_of: date
+
+    _currency = field_validator("currency")(_known_currency)
+
+
+class FinancialProfileOut(BaseModel):
+    id: UUID
+    customer_id: UUID
+    annual_income: Decimal
+    currency: str
+    assets: dict[str, Decimal]
+    liabilities: dict[str, Decimal]
+    total_assets: Decimal
+    total_liabilities: Decimal
+    net_worth: Decimal
+    debt_to_income: Decimal | None
+    as_of: date
+    created_at: datetime
+
+
+class AccountCreate(Strict):
+    number: Annotated[str, Field(min_length=1, max_length=64)]
+    type: Annotated[str, Field(min_length=1, max_length=40, examples=["current"])]
+    currency: CurrencyCode
+    status: AccountStatus = "active"
+    opened_at: date
+    closed_at: date | None = None
+
+    _currency = field_validator("currency")(_known_currency)
+
+
+class AccountUpdate(Strict):
+    type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    status: AccountStatus | None = None
+    closed_at: date | None = None
+
+
+class AccountOut(BaseModel):
+    id: UUID
+    customer_id: UUID
+    number: str
+    type: str
+    currency: str
+    status: AccountStatus
+    opened_at: date
+    closed_at: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class InteractionCreate(Strict):
+    channel: InteractionChannel
+    direction: Direction
+    summary: Annotated[str, Field(min_length=1, max_length=5000)]
+    outcome: Annotated[str, Field(max_length=2000)] | None = None
+    staff_member: Annotated[str, Field(max_length=120)] | None = Field(
+        default=None, description="Defaults to the caller's staff id"
+    )
+    occurred_at: AwareDatetime | None = Field(default=None, description="Defaults to now")
+
+
+class InteractionUpdate(Strict):
+    summary: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
+    outcome: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class InteractionOut(BaseModel):
+    id: UUID
+    customer_id: UUID
+    channel: InteractionChannel
+    direction: Direction
+    summary: str
+    outcome: str | None
+    staff_member: str | None
+    occurred_at: datetime
+    created_at: datetime
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    customer_id: UUID
+    entity_type: str
+    entity_id: UUID
+    action: str
+    actor: str
+    changes: dict[str, Any]
+    at: datetime
+
+
+# --- transactions -------------------------------------------------------------------------
+
+
+class TransactionIn(Strict):
+    """A transaction as a bank core system sends it."""
+
+    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    customer_id: UUID
+    account_id: UUID | None = None
+    direction: Direction
+    amount: ExactAmount
+    currency: CurrencyCode
+    channel: TransactionChannel
+    counterparty_name: Annotated[str, Field(max_length=300)] | None = None
+    counterparty_account: Annotated[str, Field(max_length=64)] | None = None
+    counterparty_bank: Annotated[str, Field(max_length=120)] | None = None
+    counterparty_country: CountryCode | None = None
+    merchant_category_code: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
+    device_id: Annotated[str, Field(max_length=128)] | None = None
+    ip_address: IPv4Address | IPv6Address | None = None
+    country: CountryCode | None = None
+    status: TransactionStatus = "completed"
+    occurred_at: AwareDatetime
+
+
+class TransactionBatchIn(BaseModel):
+    """Items are validated one by one, so one bad item never rejects the others."""
+
+    items: Annotated[
+        list[dict[str, Any]],
+        Field(min_length=1, description="Transactions shaped like `TransactionIn`"),
+    ]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    external_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    transaction_id: UUID | None = None
+    errors: list[ErrorItem] = []
+
+
+class TransactionBatchOut(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[BatchItemResult]
+
+
+TransactionOut = TransactionData
+
+
+# --- import and 360 -----------------------------------------------------------------------
+
+
+class ImportRowResult(BaseModel):
+    row: int = Field(description="Line number in the CSV (the header is line 1)")
+    status: Literal["created", "updated", "unchanged", "rejected"]
+    customer_id: UUID | None = None
+    errors: list[ErrorItem] = []
+
+
+class ImportReport(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rows: list[ImportRowResult]
+
+
+class Customer360(BaseModel):
+    """Everything a customer page needs, in one call."""
+
+    customer: CustomerOut
+    risk_levels: RiskLevelsOut
+    credit_record: CreditRecordOut | None
+    financial_profile: FinancialProfileOut | None
+    accounts: list[AccountOut]
+    recent_transactions: list[TransactionOut]
+    recent_interactions: list[InteractionOut]
