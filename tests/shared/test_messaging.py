@@ -253,7 +253,9 @@ async def test_batch_handler_gets_each_claimed_event_once_in_one_call(
 ) -> None:
     events = [Pinged(n=i) for i in range(6)]
     for event in [*events, events[0]]:  # the first one twice: a redelivery
-        await bus.js.publish(event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": uuid.uuid4().hex})
+        await bus.js.publish(
+            event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": uuid.uuid4().hex}
+        )
     calls: list[list[int]] = []
 
     async def handle_batch(batch: list[Any], session: AsyncSession) -> None:

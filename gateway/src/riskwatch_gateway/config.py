@@ -63,8 +63,10 @@ class Settings(ServiceSettings):
     api_key_cache_seconds: float = 5.0
     api_key_rotation_grace_seconds: int = 3600
 
-    # Token buckets per principal, in memory per process (N replicas → N× the limit).
-    rate_limits_per_minute: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Token buckets per principal, in memory per process (N replicas → N x the limit).
+    rate_limits_per_minute: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
+    )
     rate_limit_burst_seconds: float = 10.0
     sign_in_attempts_per_minute: int = 20
 

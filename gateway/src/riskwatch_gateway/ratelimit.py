@@ -17,7 +17,7 @@ class Bucket:
 class RateLimiter:
     """`per_minute` refills continuously; a bucket holds `burst_seconds` of it (at least 1).
 
-    Each gateway replica keeps its own buckets: with N replicas a caller may get N× the limit.
+    Each gateway replica keeps its own buckets: with N replicas a caller may get N x the limit.
     """
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,7 @@ async def list_users(session: AsyncSession, *, limit: int, after: uuid.UUID | No
 
 
 async def count_admins(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(User).where(User.roles.any("admin"))
+    query = select(func.count()).select_from(User).where(User.roles.contains(["admin"]))
     return int((await session.execute(query)).scalar_one())
 
 
@@ -41,9 +42,7 @@ async def list_api_keys(session: AsyncSession, *, limit: int, after: str | None)
     return list((await session.execute(query)).scalars())
 
 
-async def list_audit(
-    session: AsyncSession, *, action: str | None, limit: int
-) -> list[AuditEntry]:
+async def list_audit(session: AsyncSession, *, action: str | None, limit: int) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action is not None:
         query = query.where(AuditEntry.action == action)

@@ -129,7 +129,10 @@ class TokenVerifier:
                 algorithms=OIDC_ALGORITHMS,
                 audience=self.settings.oidc_audience,
                 issuer=self.settings.oidc_issuer,
-                options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.oidc_audience)},
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": bool(self.settings.oidc_audience),
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc

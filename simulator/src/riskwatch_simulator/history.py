@@ -1,4 +1,4 @@
-"""One customer's records while they are being generated (pure, mutable until merged into a Bank)."""
+"""One customer's records while they are generated (pure, mutable until merged into a Bank)."""
 
 from __future__ import annotations
 

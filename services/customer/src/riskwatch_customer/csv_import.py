@@ -36,7 +36,9 @@ def _cells_to_fields(cells: dict[str, str | None]) -> dict[str, object]:
         value = (raw or "").strip()
         if column not in KNOWN_COLUMNS or not value:
             continue
-        fields[column] = [tag.strip() for tag in value.split(";") if tag.strip()] if column == "tags" else value
+        fields[column] = (
+            [tag.strip() for tag in value.split(";") if tag.strip()] if column == "tags" else value
+        )
     return fields
 
 
@@ -66,5 +68,7 @@ def parse_customer_csv(text: str, *, max_rows: int) -> list[ParsedRow]:
         if not any((value or "").strip() for value in cells.values() if isinstance(value, str)):
             continue
         # Line numbers count the header as line 1 (quoted newlines aside).
-        rows.append(parse_row(reader.line_num, {k: v for k, v in cells.items() if isinstance(k, str)}))
+        rows.append(
+            parse_row(reader.line_num, {k: v for k, v in cells.items() if isinstance(k, str)})
+        )
     return rows

@@ -97,7 +97,9 @@ class CreditRecord(Base):
 
 class FinancialProfile(Base):
     __tablename__ = "financial_profiles"
-    __table_args__ = (Index("ix_financial_profiles_customer", "customer_id", "as_of", "created_at"),)
+    __table_args__ = (
+        Index("ix_financial_profiles_customer", "customer_id", "as_of", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), nullable=False)

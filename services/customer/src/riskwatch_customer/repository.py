@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, text, tuple_
+from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -43,7 +43,7 @@ class CustomerFilters:
 
 async def keyset_page(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[RowT],
     *,
     at_column: InstrumentedAttribute[datetime],
     id_column: InstrumentedAttribute[Any],
@@ -54,7 +54,9 @@ async def keyset_page(
     """Newest first, `limit` rows after the cursor, and the cursor of the next page."""
     if cursor is not None:
         after_at, after_id = decode_cursor(cursor)
-        statement = statement.where(tuple_(at_column, id_column) < tuple_(after_at, id_type(after_id)))
+        statement = statement.where(
+            tuple_(at_column, id_column) < tuple_(after_at, id_type(after_id))
+        )
     statement = statement.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars().all())
     if len(rows) <= limit:
@@ -161,7 +163,8 @@ async def store_risk_level(
         raise ValueError(f"unknown risk kind {kind!r}")
     level_column, sequence_column = f"{kind}_level", f"{kind}_sequence"
     statement = text(
-        f"INSERT INTO customer_risk_levels (customer_id, {level_column}, {sequence_column}, updated_at) "
+        f"INSERT INTO customer_risk_levels "
+        f"(customer_id, {level_column}, {sequence_column}, updated_at) "
         "VALUES (:customer_id, :level, :sequence, :at) "
         f"ON CONFLICT (customer_id) DO UPDATE SET {level_column} = excluded.{level_column}, "
         f"{sequence_column} = excluded.{sequence_column}, "
@@ -177,7 +180,9 @@ async def store_risk_level(
 # --- customer records ---------------------------------------------------------------------
 
 
-async def current_credit_record(session: AsyncSession, customer_id: uuid.UUID) -> CreditRecord | None:
+async def current_credit_record(
+    session: AsyncSession, customer_id: uuid.UUID
+) -> CreditRecord | None:
     statement = (
         select(CreditRecord)
         .where(CreditRecord.customer_id == customer_id)
@@ -199,23 +204,23 @@ async def current_financial_profile(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-def credit_records_of(customer_id: uuid.UUID) -> Select[tuple[CreditRecord]]:
+def credit_records_of(customer_id: uuid.UUID) -> Select[CreditRecord]:
     return select(CreditRecord).where(CreditRecord.customer_id == customer_id)
 
 
-def financial_profiles_of(customer_id: uuid.UUID) -> Select[tuple[FinancialProfile]]:
+def financial_profiles_of(customer_id: uuid.UUID) -> Select[FinancialProfile]:
     return select(FinancialProfile).where(FinancialProfile.customer_id == customer_id)
 
 
-def interactions_of(customer_id: uuid.UUID) -> Select[tuple[Interaction]]:
+def interactions_of(customer_id: uuid.UUID) -> Select[Interaction]:
     return select(Interaction).where(Interaction.customer_id == customer_id)
 
 
-def transactions_of(customer_id: uuid.UUID) -> Select[tuple[Transaction]]:
+def transactions_of(customer_id: uuid.UUID) -> Select[Transaction]:
     return select(Transaction).where(Transaction.customer_id == customer_id)
 
 
-def audit_of(customer_id: uuid.UUID) -> Select[tuple[AuditEntry]]:
+def audit_of(customer_id: uuid.UUID) -> Select[AuditEntry]:
     return select(AuditEntry).where(AuditEntry.customer_id == customer_id)
 
 
@@ -240,7 +245,7 @@ async def get_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> I
 
 
 async def recent(
-    session: AsyncSession, statement: Select[tuple[RowT]], order_column: Any, limit: int
+    session: AsyncSession, statement: Select[RowT], order_column: Any, limit: int
 ) -> list[RowT]:
     ordered = statement.order_by(order_column.desc()).limit(limit)
     return list((await session.execute(ordered)).scalars().all())
@@ -248,7 +253,7 @@ async def recent(
 
 async def add_audit_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
     if entries:
-        await session.execute(AuditEntry.__table__.insert(), list(entries))
+        await session.execute(insert(AuditEntry), list(entries))
 
 
 # --- transaction intake -------------------------------------------------------------------

@@ -66,7 +66,9 @@ class CustomerCreate(Strict):
     document_type: Annotated[str, Field(min_length=1, max_length=40, examples=["passport"])]
     document_number: Annotated[str, Field(min_length=1, max_length=80)]
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
+        None
+    )
     address: Annotated[str, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
     segment: Annotated[str, Field(max_length=60)] | None = None
@@ -86,7 +88,9 @@ class CustomerUpdate(Strict):
     document_type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     document_number: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
+        None
+    )
     address: Annotated[str, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
     segment: Annotated[str, Field(max_length=60)] | None = None

@@ -65,15 +65,23 @@ def decimal_places(amount: Decimal) -> int:
 def check_amount(amount: Decimal, currency: str, rules: TransactionRules) -> list[FieldError]:
     errors: list[FieldError] = []
     if amount <= 0:
-        errors.append(FieldError(("amount",), "amount must be greater than zero", "amount.not_positive"))
+        errors.append(
+            FieldError(("amount",), "amount must be greater than zero", "amount.not_positive")
+        )
     elif amount > rules.max_amount:
         errors.append(
-            FieldError(("amount",), f"amount exceeds the limit of {rules.max_amount}", "amount.absurd")
+            FieldError(
+                ("amount",), f"amount exceeds the limit of {rules.max_amount}", "amount.absurd"
+            )
         )
     minor_units = CURRENCY_MINOR_UNITS.get(currency)
     if minor_units is None:
         errors.append(
-            FieldError(("currency",), f"{currency!r} is not an active ISO 4217 currency", "currency.unknown")
+            FieldError(
+                ("currency",),
+                f"{currency!r} is not an active ISO 4217 currency",
+                "currency.unknown",
+            )
         )
     elif amount.is_finite() and decimal_places(amount) > minor_units:
         errors.append(
@@ -86,14 +94,19 @@ def check_amount(amount: Decimal, currency: str, rules: TransactionRules) -> lis
     return errors
 
 
-def check_occurred_at(occurred_at: datetime, now: datetime, rules: TransactionRules) -> list[FieldError]:
+def check_occurred_at(
+    occurred_at: datetime, now: datetime, rules: TransactionRules
+) -> list[FieldError]:
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
-        return [FieldError(("occurred_at",), "occurred_at must carry a timezone", "occurred_at.naive")]
+        return [
+            FieldError(("occurred_at",), "occurred_at must carry a timezone", "occurred_at.naive")
+        ]
     if occurred_at > now + rules.max_future_skew:
         return [
             FieldError(
                 ("occurred_at",),
-                f"occurred_at is more than {int(rules.max_future_skew.total_seconds())}s in the future",
+                f"occurred_at is more than {int(rules.max_future_skew.total_seconds())}s"
+                " in the future",
                 "occurred_at.future",
             )
         ]

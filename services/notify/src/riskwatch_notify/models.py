@@ -151,9 +151,7 @@ class NotificationRow(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    seq: Mapped[int] = mapped_column(
-        BigInteger, Identity(always=True), nullable=False, unique=True
-    )
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
     dedup_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # alert|escalation|digest
     alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
@@ -218,9 +216,7 @@ class InboxMessageRow(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    seq: Mapped[int] = mapped_column(
-        BigInteger, Identity(always=True), nullable=False, unique=True
-    )
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
     recipient_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("recipients.id", ondelete="CASCADE"), nullable=False
     )
@@ -270,9 +266,7 @@ class DigestWindowRow(Base):
     )
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    closes_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, index=True
-    )
+    closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
     held_alert_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), nullable=False, server_default="{}"
     )

@@ -171,9 +171,7 @@ def upgrade() -> None:
         ),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "ix_customer_risk_levels_overall", "customer_risk_levels", ["overall_level"]
-    )
+    op.create_index("ix_customer_risk_levels_overall", "customer_risk_levels", ["overall_level"])
 
     op.create_table(
         "audit_log",

@@ -80,9 +80,7 @@ def upgrade() -> None:
         sa.Column("assessed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_assessment"),
     )
-    op.create_index(
-        "ix_assessment_customer_assessed", "assessment", ["customer_id", "assessed_at"]
-    )
+    op.create_index("ix_assessment_customer_assessed", "assessment", ["customer_id", "assessed_at"])
     op.create_index("ix_assessment_model_assessed", "assessment", ["model_id", "assessed_at"])
     op.create_table(
         "outcome_label",
