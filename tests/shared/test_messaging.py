@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from riskwatch_shared.events.base import Event, register
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.consumer import (
+    ConsumerRunner,
+    ConsumerSpec,
+    customer_key,
+    lock_keys,
+)
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.settings import to_asyncpg_dsn
@@ -283,3 +289,73 @@ async def test_batch_handler_gets_each_claimed_event_once_in_one_call(
         assert runner.stats.handled == 6
     finally:
         await runner.stop()
+
+
+@register
+class CustomerPinged(Event):
+    type: Literal["rwtest.customer_pinged.v1"] = "rwtest.customer_pinged.v1"
+    source: str = "tests"
+    customer_id: uuid.UUID
+    n: int = 0
+
+
+async def test_replicas_never_handle_one_customer_at_the_same_time(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    customers = [uuid.uuid4() for _ in range(4)]
+    active: dict[uuid.UUID, int] = dict.fromkeys(customers, 0)
+    overlaps: list[uuid.UUID] = []
+
+    async def handle_batch(batch: list[Any], session: AsyncSession) -> None:
+        mine = {event.customer_id for event in batch}
+        for customer in mine:
+            active[customer] += 1
+            if active[customer] > 1:
+                overlaps.append(customer)
+        try:
+            await session.execute(text("SELECT pg_sleep(0.02)"))  # slow per-customer work
+            rows = [{"event_id": e.id, "consumer": "lock", "n": e.n} for e in batch]
+            await session.execute(insert(HANDLED), rows)
+        finally:
+            for customer in mine:
+                active[customer] -= 1
+
+    durable = f"locks-{uuid.uuid4().hex[:6]}"
+    spec = ConsumerSpec(
+        durable=durable,
+        stream=TEST_STREAM.name,
+        subjects=["rwtest.>"],
+        handlers={CustomerPinged: recording_handler(durable)},
+        batch_handler=handle_batch,
+        batch_size=3,
+        fetch_timeout=0.2,
+    )
+    replicas = [ConsumerRunner(spec, bus=bus, session_factory=session_factory) for _ in range(3)]
+    for replica in replicas:
+        await replica.start()
+    try:
+        async with session_factory() as session:
+            pings = [CustomerPinged(customer_id=customers[i % 4], n=i) for i in range(60)]
+            await add_events(session, *pings)
+            await session.commit()
+        relay = make_relay(engine, bus)
+        await relay.start()
+        await wait_until(lambda: _equals(handled_count(engine), 60), timeout=30)
+        await relay.stop()
+        assert overlaps == []
+        assert sum(1 for r in replicas if r.stats.handled > 0) >= 2, [r.stats for r in replicas]
+    finally:
+        for replica in replicas:
+            await replica.stop()
+
+
+def test_lock_keys_are_stable_sorted_and_skip_events_without_a_customer() -> None:
+    customer = uuid.uuid4()
+    events: list[Event] = [CustomerPinged(customer_id=customer), Pinged(n=1)]
+    keys = lock_keys([*events, CustomerPinged(customer_id=customer)], customer_key)
+    assert len(keys) == 1
+    assert keys == lock_keys(events, customer_key)
+    many = lock_keys([CustomerPinged(customer_id=uuid.uuid4()) for _ in range(50)], customer_key)
+    assert many == sorted(many)
+    assert len(set(many)) == 50
+    assert all(-(2**63) <= key < 2**63 for key in many)

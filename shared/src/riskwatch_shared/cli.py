@@ -49,7 +49,7 @@ def default_processes() -> list[ProcessSpec]:
         ProcessSpec("scoring", "riskwatch_scoring", port("scoring", 8002)),
         ProcessSpec("alerting", "riskwatch_alerting", port("alerting", 8003)),
         ProcessSpec("notify", "riskwatch_notify", port("notify", 8004)),
-        ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000), migrates=False),
+        ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000)),
     ]
 
 

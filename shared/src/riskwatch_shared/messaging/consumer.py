@@ -4,13 +4,15 @@ Per fetched batch: parse (what cannot parse is dead-lettered and terminated), cl
 in the inbox table and run the handlers in ONE transaction, commit, then ack. If the batch fails,
 each message is retried alone in its own transaction so one bad event cannot hold back the rest;
 a failing one is nak'd with exponential backoff and dead-lettered after `max_deliver` attempts.
-Replicas bind the same durable and share its messages (competing consumers).
+Replicas bind the same durable and share its messages (competing consumers); a batch locks its
+events' customers first, so two replicas never handle one customer's events at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -45,6 +47,23 @@ _CLAIM = text(
     "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
+# Sorted keys, locked in array order: two replicas never wait on each other in a cycle.
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(CAST(:keys AS bigint[])) AS key"
+)
+
+
+def customer_key(event: Event) -> str | None:
+    """The default serialisation key: the customer an event is about, if any."""
+    customer_id = getattr(event, "customer_id", None)
+    return None if customer_id is None else str(customer_id)
+
+
+def lock_keys(events: list[Event], key_of: Callable[[Event], str | None]) -> list[int]:
+    """Signed 64-bit advisory-lock keys for the events' serialisation keys, sorted."""
+    keys = {key for key in map(key_of, events) if key is not None}
+    digests = (hashlib.blake2b(key.encode(), digest_size=8).digest() for key in keys)
+    return sorted(int.from_bytes(digest, "big", signed=True) for digest in digests)
 
 
 @dataclass
@@ -54,6 +73,11 @@ class ConsumerSpec:
     With `batch_handler`, the claimed events of a batch (those whose class is a key of
     `handlers`) go to it in ONE call, in stream order, instead of one handler call each:
     a consumer can then load and write its state once per batch.
+
+    `serialize_by` gives each event's ordering key (by default its customer): the batch's
+    transaction first takes a transaction-scoped advisory lock per key, so replicas sharing
+    the durable never work on one customer at the same time (no lost updates of per-customer
+    state); `None` turns that off for consumers with no per-key state.
     """
 
     durable: str
@@ -68,6 +92,7 @@ class ConsumerSpec:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     max_ack_pending: int = 20_000
+    serialize_by: Callable[[Event], str | None] | None = customer_key
 
 
 @dataclass
@@ -239,6 +264,10 @@ class ConsumerRunner:
                     await msg.in_progress()
 
     async def _claim_and_handle(self, session: AsyncSession, work: list[_Work]) -> int:
+        if self.spec.serialize_by is not None:
+            keys = lock_keys([w.event for w in work], self.spec.serialize_by)
+            if keys:
+                await session.execute(_LOCK_KEYS, {"keys": keys})
         ids = [w.event.id for w in work]
         claimed = set(
             (await session.execute(_CLAIM, {"consumer": self.name, "ids": ids})).scalars().all()
