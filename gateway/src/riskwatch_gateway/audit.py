@@ -16,6 +16,13 @@ from riskwatch_shared.logging import get_logger, request_id_var
 log = get_logger(__name__)
 
 
+def _clean(value: str | None, limit: int) -> str | None:
+    """What a caller sent may hold NUL and other control characters PostgreSQL refuses."""
+    if value is None:
+        return None
+    return "".join(ch if ch.isprintable() else "?" for ch in value[:limit])
+
+
 class AuditLog:
     def __init__(
         self,
@@ -32,6 +39,7 @@ class AuditLog:
         self._task: asyncio.Task[None] | None = None
         self._key_use_logged: dict[str, int] = {}
         self.dropped = 0
+        self.healthy = True
 
     def record(
         self,
@@ -47,13 +55,13 @@ class AuditLog:
         entry = {
             "occurred_at": datetime.now(UTC),
             "action": action,
-            "subject": subject,
-            "method": method,
-            "path": path[:500] if path else None,
+            "subject": _clean(subject, 200),
+            "method": _clean(method, 10),
+            "path": _clean(path, 500),
             "status": status,
-            "request_id": request_id_var.get(),
-            "client_ip": client_ip,
-            "detail": detail,
+            "request_id": _clean(request_id_var.get(), 128),
+            "client_ip": _clean(client_ip, 64),
+            "detail": {k: _clean(v, 500) if isinstance(v, str) else v for k, v in detail.items()},
         }
         try:
             self._queue.put_nowait(entry)
@@ -106,6 +114,8 @@ class AuditLog:
             try:
                 while await self.flush() == self.batch_size:
                     pass
+                self.healthy = True
             except Exception:
+                self.healthy = False
                 log.exception("audit.flush_failed")
             await asyncio.sleep(self.flush_interval_seconds)

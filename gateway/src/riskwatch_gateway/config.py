@@ -35,7 +35,10 @@ class Settings(ServiceSettings):
     upstream_timeout_seconds: float = 30.0
     upstream_max_connections: int = 512
     max_body_bytes: int = 20 * 1024 * 1024
+    # The merged OpenAPI document is rebuilt from the services' documents this often.
     openapi_ttl_seconds: float = 30.0
+    # `make run` does not run `migrate` for the gateway: it upgrades its own database on start.
+    auto_migrate: bool = True
 
     # Sign-in: our own HS256 tokens.
     jwt_secret: str = DEFAULT_JWT_SECRET
@@ -69,6 +72,8 @@ class Settings(ServiceSettings):
     )
     rate_limit_burst_seconds: float = 10.0
     sign_in_attempts_per_minute: int = 20
+    # Bearer tokens already verified are remembered (until they expire) up to this many.
+    token_cache_size: int = 10_000
 
     cors_origins: list[str] = Field(default_factory=list)
 

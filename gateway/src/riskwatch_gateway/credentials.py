@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "rw_"
+_KEY_ID = re.compile(r"[0-9a-f]{1,32}")
 _password_hasher = PasswordHasher()  # argon2id, 64 MiB, t=3: memory-hard by design
 # Verified when the email is unknown, so a miss costs as much as a wrong password.
 _DUMMY_HASH = _password_hasher.hash(secrets.token_urlsafe(16))
@@ -55,7 +57,7 @@ def parse_api_key(presented: str) -> ApiKeySecret | None:
     if not presented.startswith(API_KEY_PREFIX):
         return None
     key_id, sep, secret = presented[len(API_KEY_PREFIX) :].partition("_")
-    if not sep or not key_id or not secret or len(key_id) > 32:
+    if not sep or not secret or not _KEY_ID.fullmatch(key_id):
         return None
     return ApiKeySecret(key_id, secret)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,28 +12,19 @@ from starlette.datastructures import Headers
 from riskwatch_gateway.audit import AuditLog
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.credentials import api_secret_matches, parse_api_key
+from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.models import ApiKey
 from riskwatch_gateway.policy import Policy, decide
 from riskwatch_gateway.ratelimit import RateLimiter
 from riskwatch_gateway.repository import get_api_key
 from riskwatch_gateway.tokens import InvalidToken, TokenVerifier
-from riskwatch_shared.errors import Forbidden, ServiceError, Unauthorized
+from riskwatch_shared.errors import Forbidden, Unauthorized
 from riskwatch_shared.security import Identity, mint_identity_token
 
 API_KEY_HEADER = "x-api-key"
 # The internal identity token lives 60 s; one minted token is reused for half of that.
 IDENTITY_TTL_SECONDS = 60
 IDENTITY_REUSE_SECONDS = 30.0
-
-
-class RateLimited(ServiceError):
-    status_code = 429
-    title = "Too many requests"
-    type_slug = "rate-limited"
-
-    def __init__(self, retry_after_seconds: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after_seconds))
-        super().__init__(f"rate limit exceeded; retry in {self.retry_after} s")
 
 
 @dataclass(frozen=True)
@@ -67,6 +57,7 @@ class Gatekeeper:
         self.audit = audit
         self.policy = policy
         self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
+        self.sign_in_limiter = RateLimiter(burst_seconds=60.0)
         self._keys: dict[str, CachedKey] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
 
@@ -123,6 +114,21 @@ class Gatekeeper:
         if presented_key:
             return await self._api_key_caller(presented_key.strip())
         raise Unauthorized("credentials required (bearer token or API key)")
+
+    def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
+        """Password guessing is slowed per account, and (more loosely: offices share an
+        address) per client address."""
+        per_minute = self.settings.sign_in_attempts_per_minute
+        for principal, limit in (
+            (f"sign-in:{email.lower()}", per_minute),
+            (f"sign-in-ip:{client_ip}", per_minute * 10),
+        ):
+            wait = self.sign_in_limiter.take(principal, limit)
+            if wait > 0:
+                self.audit.record(
+                    "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
+                )
+                raise RateLimited(wait)
 
     def role_rate_limit(self, roles: tuple[str, ...]) -> int:
         limits = self.settings.rate_limits_per_minute

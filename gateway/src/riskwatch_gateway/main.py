@@ -1,65 +1,92 @@
-"""The gateway: the one door. Routes /v1 paths to the services and serves one OpenAPI document."""
+"""The gateway: the one door. Admits callers, routes /v1 paths to the services, serves one
+OpenAPI document and its own auth, user and API key operations."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.responses import Response
+from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
 
+from riskwatch_gateway.accounts import ensure_first_admin
+from riskwatch_gateway.api import router
+from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway.catalog import ServiceCatalog
 from riskwatch_gateway.config import Settings, get_settings
-from riskwatch_gateway.openapi import merge_openapi
-from riskwatch_gateway.proxy import forward
-from riskwatch_gateway.routing import service_for_path
+from riskwatch_gateway.errors import RateLimited
+from riskwatch_gateway.gatekeeper import Gatekeeper
+from riskwatch_gateway.policy import DEFAULT_POLICY
+from riskwatch_gateway.proxy import ProxyConfig, ProxyMiddleware
+from riskwatch_gateway.state import GatewayState, get_state
+from riskwatch_gateway.tokens import TokenVerifier
+from riskwatch_shared.db.migrate import run_migrations
+from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import install_problem_handlers, problem_response
 from riskwatch_shared.logging import configure_logging, get_logger
-from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
 
 log = get_logger(__name__)
-OPENAPI_TTL_SECONDS = 30.0
+ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
+TITLE = "RiskWatch API"
+DESCRIPTION = (
+    "Risk management and early warning for financial payments. Sign in with "
+    "`POST /v1/auth/token` and send `Authorization: Bearer <token>`; machine clients send "
+    "their API key as `X-API-Key`. Errors are RFC 9457 problem+json."
+)
 
 
-class GatewayState:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200))
-        self.bus = MessageBus(settings.nats_url, name="riskwatch-gateway")
-        self.service_docs: dict[str, dict[str, Any]] = {}
-        self.docs_fetched_at = 0.0
+async def start_state(settings: Settings, own_doc: Any) -> GatewayState:
+    if settings.auto_migrate:
+        await asyncio.to_thread(run_migrations, ALEMBIC_INI, settings.sqlalchemy_url)
+    engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    session_factory = create_session_factory(engine)
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_connections,
+            keepalive_expiry=30.0,
+        ),
+        timeout=settings.upstream_timeout_seconds,
+    )
+    audit = AuditLog(
+        session_factory,
+        flush_interval_seconds=settings.audit_flush_interval_seconds,
+        batch_size=settings.audit_batch_size,
+        queue_size=settings.audit_queue_size,
+    )
+    gatekeeper = Gatekeeper(
+        settings,
+        session_factory=session_factory,
+        verifier=TokenVerifier(settings, http),
+        audit=audit,
+        policy=DEFAULT_POLICY,
+    )
+    catalog = ServiceCatalog(
+        http, settings.upstreams(), own_doc=own_doc, refresh_seconds=settings.openapi_ttl_seconds
+    )
+    async with session_factory() as session:
+        await ensure_first_admin(
+            session, email=settings.admin_email, password=settings.admin_password
+        )
+    audit.start()
+    catalog.start()
+    return GatewayState(settings, engine, session_factory, http, gatekeeper, audit, catalog)
 
-    async def service_up(self, name: str, base_url: str) -> bool:
-        try:
-            response = await self.http.get(f"{base_url}/readyz", timeout=2.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
 
-    async def refresh_docs(self, *, force: bool = False) -> None:
-        if not force and time.monotonic() - self.docs_fetched_at < OPENAPI_TTL_SECONDS:
-            return
-
-        async def fetch(name: str, base_url: str) -> tuple[str, dict[str, Any] | None]:
-            try:
-                response = await self.http.get(f"{base_url}/openapi.json", timeout=3.0)
-                response.raise_for_status()
-                doc: dict[str, Any] = response.json()
-                return name, doc
-            except (httpx.HTTPError, ValueError):
-                return name, None
-
-        results = await asyncio.gather(*(fetch(n, u) for n, u in self.settings.upstreams().items()))
-        for name, doc in results:
-            if doc is not None:
-                self.service_docs[name] = doc
-        self.docs_fetched_at = time.monotonic()
+async def stop_state(state: GatewayState) -> None:
+    await state.catalog.stop()
+    await state.audit.stop()
+    await state.http.aclose()
+    await state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,18 +95,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = GatewayState(settings)
-        await state.bus.connect()
-        app.state.gateway = state
+        app.state.gateway = await start_state(settings, lambda: own_openapi(app))
+        log.info("gateway.started", upstreams=settings.upstreams(), port=settings.port)
         try:
             yield
         finally:
-            await state.http.aclose()
-            await state.bus.close()
+            await stop_state(app.state.gateway)
+            log.info("gateway.stopped")
 
     app = FastAPI(
-        title="RiskWatch API",
-        description="Risk management and early warning for financial payments.",
+        title=TITLE,
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=None,
@@ -87,75 +113,91 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.add_exception_handler(RateLimited, rate_limited_handler)
+    app.include_router(router)
+    _add_operational_routes(app)
+    # Added innermost first: request context -> CORS -> admission and proxy -> own routes.
+    app.add_middleware(
+        ProxyMiddleware,
+        config=ProxyConfig(
+            upstreams=settings.upstreams(),
+            max_body_bytes=settings.max_body_bytes,
+            timeout_seconds=settings.upstream_timeout_seconds,
+        ),
+        state=lambda: app.state.gateway,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "x-api-key", "x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
+            max_age=600,
+        )
     app.add_middleware(RequestContextMiddleware, service="gateway")
+    return app
 
+
+async def rate_limited_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    response = problem_response(
+        429, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path
+    )
+    response.headers["retry-after"] = str(exc.retry_after)
+    return response
+
+
+def own_openapi(app: FastAPI) -> dict[str, Any]:
+    return get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+
+
+def _add_operational_routes(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "gateway"}
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        state: GatewayState = request.app.state.gateway
-        upstreams = settings.upstreams()
-        results = await asyncio.gather(*(state.service_up(n, u) for n, u in upstreams.items()))
-        checks = {f"service:{name}": ok for name, ok in zip(upstreams, results, strict=True)}
-        checks["nats"] = state.bus.connected
-        if all(checks.values()):
-            return JSONResponse({"status": "ready", "service": "gateway", "checks": checks})
+        """Ready when its own database and audit writer work; a service that is down leaves
+        the gateway serving the others, and is named here."""
+        state = get_state(request)
+        services = await state.catalog.health()
+        checks = {f"service:{name}": ok for name, ok in services.items()}
+        checks["database"] = await _database_up(state)
+        checks["audit"] = state.audit.healthy
+        down = [name for name, ok in services.items() if not ok]
+        body = {
+            "status": "degraded" if down else "ready",
+            "service": "gateway",
+            "checks": checks,
+            "services_down": down,
+        }
+        if checks["database"] and checks["audit"]:
+            return JSONResponse(body)
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem_response(
-            503, "Not ready", f"failing: {failing}", type_slug="not-ready", checks=checks
-        )
+            503, "Not ready", f"failing: {failing}", type_slug="not-ready", checks=checks,
+            services_down=down,
+        )  # fmt: skip
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        state: GatewayState = request.app.state.gateway
-        await state.refresh_docs()
-        own = {
-            "openapi": "3.1.0",
-            "info": {"title": app.title, "version": app.version, "description": app.description},
-            "paths": {},
-        }
-        return JSONResponse(merge_openapi(own, state.service_docs))
+        return JSONResponse(get_state(request).catalog.merged())
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="RiskWatch API")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
 
-    @app.api_route(
-        "/v1/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        include_in_schema=False,
-    )
-    async def proxy(request: Request, path: str) -> Response:
-        service = service_for_path(request.url.path)
-        if service is None:
-            return problem_response(
-                404,
-                "Not found",
-                f"no route for {request.url.path}",
-                type_slug="not-found",
-                instance=request.url.path,
-            )
-        body = await request.body()
-        if len(body) > settings.max_body_bytes:
-            return problem_response(
-                413,
-                "Payload too large",
-                f"body exceeds {settings.max_body_bytes} bytes",
-                type_slug="payload-too-large",
-                instance=request.url.path,
-            )
-        state: GatewayState = request.app.state.gateway
-        return await forward(
-            request,
-            client=state.http,
-            base_url=settings.upstreams()[service],
-            extra_headers={},
-            body=body,
-            timeout=settings.upstream_timeout_seconds,
-        )
 
-    return app
+async def _database_up(state: GatewayState) -> bool:
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

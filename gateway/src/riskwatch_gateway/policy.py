@@ -1,8 +1,10 @@
-"""Who may call what: one table of (method, path template) → allowed roles (pure).
+"""Who may call what: one table of (method, path template) -> allowed roles (pure).
 
-Anything not in the table is refused (default deny). An API key with scopes is further limited
-to the operations whose scope (`<area>:read` for GET, `<area>:write` otherwise, area being the
-first segment after `/v1`) it lists.
+Anything not in the table is refused (default deny). A template segment `{name}` matches one
+path segment, a final `{rest*}` one or more: those area-wide rows come last, so operations a
+service adds later are covered by its area's default until they get a row of their own.
+An API key with scopes is further limited to the operations whose scope (`<area>:read` for
+GET, `<area>:write` otherwise, area being the first segment after `/v1`) it lists.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ WORKERS_AND_RMS = WORKERS | {"relationship_manager"}
 READERS = WORKERS | {"viewer"}
 STAFF = WORKERS_AND_RMS | {"viewer"}
 ONBOARDING = MANAGERS | {"relationship_manager"}
+# Core banking's keys push transactions and do nothing else.
 INTAKE = frozenset({"admin", "ingest"})
-EVERYONE = STAFF | {"ingest"}
 PUBLIC: frozenset[str] = frozenset()
 
 ROLES: tuple[str, ...] = (
@@ -30,8 +32,10 @@ ROLES: tuple[str, ...] = (
     "viewer",
     "ingest",
 )
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+REST = "{rest*}"
 
-CRUD_WRITE = ("PUT", "PATCH", "DELETE")
+PolicyRow = tuple[str, str, frozenset[str]]
 
 
 def _crud(collection: str, *, read: frozenset[str], write: frozenset[str]) -> list[PolicyRow]:
@@ -41,25 +45,37 @@ def _crud(collection: str, *, read: frozenset[str], write: frozenset[str]) -> li
         ("POST", collection, write),
         ("GET", item, read),
     ]
-    rows += [(method, item, write) for method in CRUD_WRITE]
+    rows += [(method, item, write) for method in ("PUT", "PATCH", "DELETE")]
     return rows
 
 
-PolicyRow = tuple[str, str, frozenset[str]]
+def _area(prefix: str, *, read: frozenset[str], write: frozenset[str]) -> list[PolicyRow]:
+    """The defaults of an area, for operations without a row of their own."""
+    rows: list[PolicyRow] = [("GET", f"{prefix}/{REST}", read)]
+    return rows + [(method, f"{prefix}/{REST}", write) for method in WRITE_METHODS]
+
 
 _CUSTOMER = "/v1/customers/{id}"
+_ALERT = "/v1/alerts/{id}"
+_RULE = "/v1/rules/{id}"
 
-POLICY_TABLE: tuple[PolicyRow, ...] = (
-    # The gateway's own operations.
+GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/auth/token", PUBLIC),
-    ("GET", "/v1/auth/me", EVERYONE),
-    *_crud("/v1/users", read=ADMIN, write=ADMIN),
+    ("GET", "/v1/auth/me", STAFF),
+    ("GET", "/v1/users", ADMIN),
+    ("POST", "/v1/users", ADMIN),
+    ("GET", "/v1/users/{id}", ADMIN),
+    ("PATCH", "/v1/users/{id}", ADMIN),
+    ("DELETE", "/v1/users/{id}", ADMIN),
     ("GET", "/v1/api-keys", ADMIN),
     ("POST", "/v1/api-keys", ADMIN),
     ("GET", "/v1/api-keys/{id}", ADMIN),
     ("POST", "/v1/api-keys/{id}/rotate", ADMIN),
     ("POST", "/v1/api-keys/{id}/revoke", ADMIN),
-    ("DELETE", "/v1/api-keys/{id}", ADMIN),
+    ("GET", "/v1/audit-log", ADMIN),
+)
+
+SERVICES_TABLE: tuple[PolicyRow, ...] = (
     # customer
     ("GET", "/v1/customers", STAFF),
     ("POST", "/v1/customers", ONBOARDING),
@@ -67,6 +83,7 @@ POLICY_TABLE: tuple[PolicyRow, ...] = (
     ("GET", _CUSTOMER, STAFF),
     ("PATCH", _CUSTOMER, ONBOARDING),
     ("PUT", _CUSTOMER, ONBOARDING),
+    ("DELETE", _CUSTOMER, MANAGERS),
     ("GET", f"{_CUSTOMER}/credit-records", STAFF),
     ("POST", f"{_CUSTOMER}/credit-records", WORKERS),
     ("GET", f"{_CUSTOMER}/financial-profile", STAFF),
@@ -84,11 +101,13 @@ POLICY_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"{_CUSTOMER}/audit", WORKERS),
     ("POST", "/v1/transactions", INTAKE),
     ("POST", "/v1/transactions/batch", INTAKE),
+    ("GET", "/v1/transactions", STAFF),
     ("GET", "/v1/transactions/{id}", STAFF),
     # scoring
     ("GET", f"{_CUSTOMER}/features", STAFF),
     ("GET", f"{_CUSTOMER}/risk", STAFF),
     ("GET", f"{_CUSTOMER}/risk/history", STAFF),
+    ("POST", f"{_CUSTOMER}/risk/recompute", WORKERS),
     ("POST", "/v1/scores/transaction", WORKERS),
     ("GET", "/v1/models", READERS),
     ("GET", "/v1/models/{id}", READERS),
@@ -100,32 +119,45 @@ POLICY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.
     *_crud("/v1/rules", read=READERS, write=MANAGERS),
-    ("GET", "/v1/rules/{id}/versions", READERS),
-    ("GET", "/v1/rules/{id}/versions/{version}", READERS),
-    ("POST", "/v1/rules/{id}/activate", ADMIN),
-    ("POST", "/v1/rules/{id}/disable", ADMIN),
-    ("POST", "/v1/rules/{id}/backtest", WORKERS),
+    ("GET", f"{_RULE}/versions", READERS),
+    ("POST", f"{_RULE}/versions", MANAGERS),
+    ("GET", f"{_RULE}/versions/{{version}}", READERS),
+    *(
+        (("POST", f"{_RULE}/{verb}", ADMIN))
+        for verb in ("activate", "enable", "disable", "deactivate")
+    ),
+    *(
+        ("POST", f"{_RULE}/versions/{{version}}/{verb}", ADMIN)
+        for verb in ("activate", "enable", "disable", "deactivate")
+    ),
+    ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
+    ("POST", "/v1/rules/validate", WORKERS),
+    ("GET", "/v1/rule-fields", READERS),
+    ("POST", "/v1/backtests", WORKERS),
+    ("GET", "/v1/backtests/{id}", READERS),
     ("GET", "/v1/rule-templates", READERS),
     ("GET", "/v1/rule-templates/{id}", READERS),
+    ("POST", "/v1/rule-templates/{id}/rules", MANAGERS),
     *_crud("/v1/lists", read=READERS, write=MANAGERS),
     ("GET", "/v1/lists/{id}/entries", READERS),
     ("POST", "/v1/lists/{id}/entries", MANAGERS),
     ("PUT", "/v1/lists/{id}/entries", MANAGERS),
     ("DELETE", "/v1/lists/{id}/entries/{entry}", MANAGERS),
+    ("POST", "/v1/lists/{id}/entries/remove", MANAGERS),
     ("GET", "/v1/alerts", STAFF),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
-    ("GET", "/v1/alerts/{id}", STAFF),
-    ("GET", "/v1/alerts/{id}/timeline", STAFF),
-    ("POST", "/v1/alerts/{id}/acknowledge", WORKERS_AND_RMS),
-    ("POST", "/v1/alerts/{id}/comments", WORKERS_AND_RMS),
-    ("POST", "/v1/alerts/{id}/contact", WORKERS_AND_RMS),
-    ("POST", "/v1/alerts/{id}/escalate", WORKERS_AND_RMS),
-    ("POST", "/v1/alerts/{id}/investigate", WORKERS),
-    ("POST", "/v1/alerts/{id}/resolve", WORKERS),
-    ("POST", "/v1/alerts/{id}/assign", WORKERS),
-    ("POST", "/v1/alerts/{id}/reopen", WORKERS),
+    ("GET", _ALERT, STAFF),
+    ("GET", f"{_ALERT}/timeline", STAFF),
+    *(
+        ("POST", f"{_ALERT}/{verb}", WORKERS_AND_RMS)
+        for verb in ("acknowledge", "comment", "comments", "contact", "escalate")
+    ),
+    *(
+        ("POST", f"{_ALERT}/{verb}", WORKERS)
+        for verb in ("investigate", "resolve", "assign", "reopen", "close")
+    ),
     *_crud("/v1/cases", read=STAFF, write=WORKERS),
     # notify: everyone on staff has an inbox.
     ("GET", "/v1/inbox", STAFF),
@@ -139,12 +171,40 @@ POLICY_TABLE: tuple[PolicyRow, ...] = (
     ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
     *_crud("/v1/subscriptions", read=READERS, write=MANAGERS),
     *_crud("/v1/escalation-policies", read=READERS, write=MANAGERS),
-    ("GET", "/v1/alerts/{id}/notifications", STAFF),
+    ("GET", f"{_ALERT}/notifications", STAFF),
     ("GET", "/v1/notifications", READERS),
     ("GET", "/v1/deliveries", MANAGERS),
     ("GET", "/v1/deliveries/{id}", MANAGERS),
-    ("POST", "/v1/deliveries/{id}/redrive", MANAGERS),
+    *(
+        ("POST", f"/v1/deliveries/{{id}}/{verb}", MANAGERS)
+        for verb in ("redrive", "re-drive", "retry")
+    ),
 )
+
+# Area defaults: reads for whoever reads the area, writes for whoever manages it.
+AREA_TABLE: tuple[PolicyRow, ...] = (
+    *_area("/v1/customers", read=STAFF, write=WORKERS),
+    ("GET", f"/v1/transactions/{REST}", STAFF),
+    *_area("/v1/scores", read=READERS, write=WORKERS),
+    *_area("/v1/models", read=READERS, write=MANAGERS),
+    *_area("/v1/labels", read=READERS, write=WORKERS),
+    *_area("/v1/rules", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
+    *_area("/v1/backtests", read=READERS, write=WORKERS),
+    *_area("/v1/lists", read=READERS, write=MANAGERS),
+    *_area("/v1/alerts", read=STAFF, write=WORKERS),
+    *_area("/v1/cases", read=STAFF, write=WORKERS),
+    *_area("/v1/inbox", read=STAFF, write=STAFF),
+    *_area("/v1/recipients", read=READERS, write=MANAGERS),
+    *_area("/v1/teams", read=READERS, write=MANAGERS),
+    *_area("/v1/subscriptions", read=READERS, write=MANAGERS),
+    *_area("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    *_area("/v1/notifications", read=READERS, write=MANAGERS),
+    *_area("/v1/deliveries", read=MANAGERS, write=MANAGERS),
+)
+
+POLICY_TABLE: tuple[PolicyRow, ...] = GATEWAY_TABLE + SERVICES_TABLE + AREA_TABLE
 
 
 @dataclass(frozen=True)
@@ -153,11 +213,16 @@ class Rule:
     template: str
     roles: frozenset[str]
     pattern: re.Pattern[str]
-    literal_segments: int
+    # Sort key: exact templates before area defaults, more segments and literals first.
+    priority: tuple[int, int, int]
 
     @property
     def is_public(self) -> bool:
         return not self.roles
+
+    @property
+    def is_area_default(self) -> bool:
+        return self.template.endswith(REST)
 
     @property
     def scope(self) -> str:
@@ -165,35 +230,46 @@ class Rule:
 
 
 def operation_scope(method: str, path: str) -> str:
-    area = path.removeprefix("/v1/").split("/", 1)[0]
-    return f"{area}:{'read' if method in ('GET', 'HEAD') else 'write'}"
+    return f"{path_area(path)}:{'read' if method in ('GET', 'HEAD') else 'write'}"
 
 
-def _compile(template: str) -> tuple[re.Pattern[str], int]:
+def path_area(path: str) -> str:
+    return path.removeprefix("/v1/").split("/", 1)[0]
+
+
+def _compile(template: str) -> tuple[re.Pattern[str], tuple[int, int, int]]:
     segments = template.strip("/").split("/")
-    parts = ["[^/]+" if s.startswith("{") else re.escape(s) for s in segments]
+    parts: list[str] = []
+    for segment in segments:
+        if segment == REST:
+            parts.append(".+")
+        elif segment.startswith("{"):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(segment))
     literal = sum(1 for s in segments if not s.startswith("{"))
-    return re.compile("^/" + "/".join(parts) + "/?$"), literal
+    priority = (int(template.endswith(REST)), -len(segments), -literal)
+    return re.compile("^/" + "/".join(parts) + "/?$"), priority
 
 
 class Policy:
     """Lookup of the rule for a request; the most literal template wins (`/alerts/export`
-    before `/alerts/{id}`)."""
+    before `/alerts/{id}`), area defaults last. Rules are indexed by method and area."""
 
     def __init__(self, rows: Iterable[PolicyRow] = POLICY_TABLE) -> None:
         self.rules: list[Rule] = []
-        self._by_method: dict[str, list[Rule]] = {}
+        self._index: dict[tuple[str, str], list[Rule]] = {}
         for method, template, roles in rows:
-            pattern, literal = _compile(template)
-            rule = Rule(method, template, roles, pattern, literal)
+            pattern, priority = _compile(template)
+            rule = Rule(method, template, roles, pattern, priority)
             self.rules.append(rule)
-            self._by_method.setdefault(method, []).append(rule)
-        for rules in self._by_method.values():
-            rules.sort(key=lambda r: (-r.template.count("/"), -r.literal_segments))
+            self._index.setdefault((method, path_area(template)), []).append(rule)
+        for rules in self._index.values():
+            rules.sort(key=lambda r: r.priority)
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         lookup_method = "GET" if method == "HEAD" else method
-        for rule in self._by_method.get(lookup_method, ()):
+        for rule in self._index.get((lookup_method, path_area(path)), ()):
             if rule.pattern.match(path):
                 return rule
         return None

@@ -47,3 +47,24 @@ async def list_audit(session: AsyncSession, *, action: str | None, limit: int) -
     if action is not None:
         query = query.where(AuditEntry.action == action)
     return list((await session.execute(query)).scalars())
+
+
+async def count_active_admins(session: AsyncSession, *, excluding: uuid.UUID | None = None) -> int:
+    query = (
+        select(func.count())
+        .select_from(User)
+        .where(User.roles.contains(["admin"]), User.active.is_(True))
+    )
+    if excluding is not None:
+        query = query.where(User.id != excluding)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def add(session: AsyncSession, record: User | ApiKey) -> None:
+    session.add(record)
+    await session.flush()
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    await session.delete(user)
+    await session.flush()

@@ -12,7 +12,10 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
         (r"^/v1/(scores|models|labels)(/.*)?$", "scoring"),
-        (r"^/v1/(rules|rule-templates|lists|alerts|cases)(/.*)?$", "alerting"),
+        (
+            r"^/v1/(rules|rule-templates|rule-fields|backtests|lists|alerts|cases)(/.*)?$",
+            "alerting",
+        ),
         (
             r"^/v1/(inbox|recipients|teams|subscriptions|notifications|deliveries|"
             r"escalation-policies)(/.*)?$",

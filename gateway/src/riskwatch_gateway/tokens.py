@@ -16,6 +16,12 @@ OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 JWKS_REFETCH_MIN_SECONDS = 10.0
 
 
+# Roles an outside token may carry ("system" is the services' own, never a caller's).
+USER_ROLES = frozenset(
+    {"admin", "risk_manager", "analyst", "relationship_manager", "viewer", "ingest"}
+)
+
+
 class InvalidToken(Exception):
     pass
 
@@ -80,6 +86,8 @@ class JwksCache:
 class TokenVerifier:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self.settings = settings
+        self.cache_size = settings.token_cache_size
+        self._verified: dict[str, tuple[Identity, float]] = {}
         self.jwks = (
             JwksCache(http, settings.oidc_jwks_url, settings.oidc_jwks_ttl_seconds)
             if settings.oidc_jwks_url and settings.oidc_issuer
@@ -87,6 +95,19 @@ class TokenVerifier:
         )
 
     async def verify(self, token: str) -> Identity:
+        """The identity a token carries; verified tokens are remembered until they expire."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached[1] > time.time():
+                return cached[0]
+            del self._verified[token]
+        identity, expires_at = await self._verify(token)
+        if len(self._verified) >= self.cache_size:
+            self._verified.clear()
+        self._verified[token] = (identity, expires_at)
+        return identity
+
+    async def _verify(self, token: str) -> tuple[Identity, float]:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
@@ -95,11 +116,13 @@ class TokenVerifier:
         issuer = unverified.get("iss")
         if issuer == self.settings.jwt_issuer:
             return self._verify_local(token)
+        if not isinstance(issuer, str):
+            raise InvalidToken("token without an issuer")
         if self.jwks is not None and issuer == self.settings.oidc_issuer:
             return await self._verify_oidc(token, header.get("kid"))
         raise InvalidToken("token from an unknown issuer")
 
-    def _verify_local(self, token: str) -> Identity:
+    def _verify_local(self, token: str) -> tuple[Identity, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -111,17 +134,18 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        return Identity(
+        identity = Identity(
             subject=str(claims["sub"]),
             kind="user",
             roles=tuple(claims.get("roles") or ()),
             staff_id=claims.get("staff_id"),
             name=claims.get("name"),
         )
+        return identity, float(claims["exp"])
 
-    async def _verify_oidc(self, token: str, kid: str | None) -> Identity:
+    async def _verify_oidc(self, token: str, kid: object) -> tuple[Identity, float]:
         assert self.jwks is not None
-        signing_key = await self.jwks.key(kid)
+        signing_key = await self.jwks.key(kid if isinstance(kid, str) else None)
         try:
             claims = jwt.decode(
                 token,
@@ -138,10 +162,12 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         raw_roles = claims.get(self.settings.oidc_role_claim) or ()
         roles = (raw_roles,) if isinstance(raw_roles, str) else tuple(str(r) for r in raw_roles)
-        return Identity(
+        known_roles = tuple(role for role in roles if role in USER_ROLES)
+        identity = Identity(
             subject=f"oidc:{claims['sub']}",
             kind="user",
-            roles=roles,
+            roles=known_roles,
             staff_id=claims.get(self.settings.oidc_staff_id_claim),
             name=claims.get("name") or claims.get("email"),
         )
+        return identity, float(claims["exp"])

@@ -3,11 +3,69 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
+from datetime import datetime
 
 from riskwatch_shared import cli as devstack
+
+
+def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate = sub.add_parser(
+        "simulate", help="generate a synthetic bank, push it through the gateway, report"
+    )
+    simulate.add_argument("--gateway", default="http://127.0.0.1:8000")
+    simulate.add_argument("--customers", type=int, default=200)
+    simulate.add_argument("--days", type=int, default=365, help="days of history")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--rate", type=float, default=2_000.0, help="transactions/s; 0 = max")
+    simulate.add_argument("--batch-size", type=int, default=500)
+    simulate.add_argument("--concurrency", type=int, default=2, help="batches in flight")
+    simulate.add_argument("--live-seconds", type=float, default=0.0)
+    simulate.add_argument("--settle-seconds", type=float, default=20.0)
+    simulate.add_argument("--now", type=datetime.fromisoformat, default=None)
+    simulate.add_argument("--no-rules", action="store_true", help="leave the rules as they are")
+    simulate.add_argument("--no-labels", action="store_true", help="do not post outcomes")
+    simulate.add_argument(
+        "--admin-email", default=os.environ.get("RISKWATCH_ADMIN_EMAIL", "admin@riskwatch.local")
+    )
+    simulate.add_argument(
+        "--admin-password",
+        default=os.environ.get("RISKWATCH_ADMIN_PASSWORD", ""),
+        help="defaults to $RISKWATCH_ADMIN_PASSWORD",
+    )
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from riskwatch_simulator.client import GatewayError
+    from riskwatch_simulator.simulate import SimulationConfig
+    from riskwatch_simulator.simulate import simulate as run_simulation
+
+    config = SimulationConfig(
+        gateway=args.gateway,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        rate=args.rate or None,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        admin_email=args.admin_email,
+        admin_password=args.admin_password,
+        setup_rules=not args.no_rules,
+        post_labels=not args.no_labels,
+        live_seconds=args.live_seconds,
+        settle_seconds=args.settle_seconds,
+        now=args.now,
+    )
+    try:
+        report = asyncio.run(run_simulation(config))
+    except GatewayError as exc:
+        print(f"riskwatch simulate: {exc}", file=sys.stderr)
+        return 1
+    print(report.render())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,11 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = sub.add_parser("run", help="run the whole system (embedded servers by default)")
     default_data_dir = os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
     run_parser.add_argument("--data-dir", default=default_data_dir)
+    _simulate_parser(sub)
     args = parser.parse_args(argv)
     # `kill` (SIGTERM) stops the stack as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.command == "run":
         return devstack.run(args)
+    if args.command == "simulate":
+        return simulate(args)
     return 2
 
 

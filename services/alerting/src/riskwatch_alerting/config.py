@@ -14,6 +14,10 @@ class Settings(ServiceSettings):
 
     service_name: str = "alerting"
     port: int = 8003
+    # Durable consumer names are `<consumer_prefix>-scoring` and `<consumer_prefix>-customer`.
+    consumer_prefix: str = "alerting"
+    # Base URL of the web UI, for the link in alert_raised.v1 (none when unset).
+    public_url: str | None = None
 
 
 @lru_cache

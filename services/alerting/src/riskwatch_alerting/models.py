@@ -154,6 +154,8 @@ class EvaluationRecord(Base):
     __table_args__ = (Index("ix_evaluation_history_occurred_at", "occurred_at"),)
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # Arrival order, so a backtest replays same-instant events as live evaluation saw them.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False)
     event_type: Mapped[str] = mapped_column(String(120), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
@@ -174,6 +176,7 @@ class Alert(Base):
         Index("ix_alerts_raised_at", "raised_at"),
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),
+        Index("ix_alerts_rule_id", "rule_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

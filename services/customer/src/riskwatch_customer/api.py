@@ -1,7 +1,450 @@
-"""HTTP routes of the customer service."""
+"""HTTP routes of the customer service. Thin: parse, call the use case, commit, answer."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from riskwatch_customer import importing, intake, service
+from riskwatch_customer.config import Settings
+from riskwatch_customer.errors import InvalidRecord
+from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
+from riskwatch_customer.repository import CustomerFilters
+from riskwatch_customer.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountUpdate,
+    AuditEntryOut,
+    CreditRecordCreate,
+    CreditRecordOut,
+    Customer360,
+    CustomerCreate,
+    CustomerOut,
+    CustomerStatus,
+    CustomerUpdate,
+    FinancialProfileCreate,
+    FinancialProfileOut,
+    ImportReport,
+    InteractionCreate,
+    InteractionOut,
+    Page,
+    TransactionBatchIn,
+    TransactionBatchOut,
+    TransactionIn,
+)
+from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
+from riskwatch_shared.events.common import RiskLevel, TransactionData
 
 router = APIRouter(prefix="/v1", tags=["customer"])
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not allowed (problem+json)"},
+    404: {"description": "Not found (problem+json)"},
+    422: {"description": "Invalid input, with per-field `errors` (problem+json)"},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    **_PROBLEMS,
+    409: {"description": "Conflict (problem+json)"},
+}
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def get_settings_of(runtime: RuntimeDep) -> Settings:
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_of)]
+
+
+class PageParams:
+    """`cursor` (opaque, from `next_cursor`) and `limit` of a paginated list."""
+
+    def __init__(
+        self,
+        cursor: Annotated[
+            str | None, Query(description="`next_cursor` of the previous page")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    ) -> None:
+        if cursor is not None:
+            try:
+                decode_cursor(cursor)
+            except InvalidCursor as exc:
+                raise InvalidRecord(
+                    "cursor is not valid",
+                    errors=[{"loc": ["query", "cursor"], "msg": str(exc), "type": "cursor"}],
+                ) from exc
+        self.cursor = cursor
+        self.limit = limit
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+@router.get("/customers", operation_id="customer-customers-list", responses=_PROBLEMS)
+async def list_customers(
+    session: SessionDep,
+    identity: IdentityDep,
+    page: PageDep,
+    name: Annotated[str | None, Query(description="Part of the name, any case")] = None,
+    document_number: Annotated[str | None, Query(description="Exact document number")] = None,
+    phone: Annotated[str | None, Query(description="Exact phone number")] = None,
+    segment: str | None = None,
+    relationship_manager: Annotated[str | None, Query(description="Staff id")] = None,
+    status: CustomerStatus | None = None,
+    risk_level: Annotated[RiskLevel | None, Query(description="Latest overall level")] = None,
+) -> Page[CustomerOut]:
+    """List customers, newest first; a relationship manager sees their own only."""
+    filters = CustomerFilters(
+        name=name,
+        document_number=document_number,
+        phone=phone,
+        segment=segment,
+        relationship_manager=relationship_manager,
+        status=status,
+        risk_level=risk_level,
+    )
+    return await service.list_customers(
+        session, filters=filters, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+@router.post(
+    "/customers", status_code=201, operation_id="customer-customers-create", responses=_CONFLICT
+)
+async def create_customer(
+    body: CustomerCreate, session: SessionDep, identity: IdentityDep
+) -> CustomerOut:
+    """Create a customer."""
+    customer = await service.create_customer(session, data=body, identity=identity)
+    await session.commit()
+    return customer
+
+
+@router.post(
+    "/customers/import",
+    operation_id="customer-customers-import",
+    responses=_PROBLEMS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "Columns: kind,name,document_type,document_number,phone,email,"
+            "address,country,segment,kyc_status,relationship_manager,tags,status",
+        }
+    },
+)
+async def import_customers(
+    request: Request, session: SessionDep, identity: IdentityDep, settings: SettingsDep
+) -> ImportReport:
+    """Import customers from a CSV export; customers are matched on their identity document."""
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord("the CSV must be UTF-8") from exc
+    report = await importing.import_customers(
+        session, csv_text=text, identity=identity, max_rows=settings.import_max_rows
+    )
+    await session.commit()
+    return report
+
+
+@router.get("/customers/{customer_id}", operation_id="customer-customers-get", responses=_PROBLEMS)
+async def get_customer(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep
+) -> CustomerOut:
+    """One customer, with their latest risk levels."""
+    return await service.get_customer(session, customer_id, identity=identity)
+
+
+@router.patch(
+    "/customers/{customer_id}", operation_id="customer-customers-update", responses=_CONFLICT
+)
+async def update_customer(
+    customer_id: uuid.UUID, body: CustomerUpdate, session: SessionDep, identity: IdentityDep
+) -> CustomerOut:
+    """Change the fields sent."""
+    customer = await service.update_customer(session, customer_id, data=body, identity=identity)
+    await session.commit()
+    return customer
+
+
+@router.get(
+    "/customers/{customer_id}/360", operation_id="customer-customer-360-get", responses=_PROBLEMS
+)
+async def customer_360(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, settings: SettingsDep
+) -> Customer360:
+    """Everything a customer page shows, in one call."""
+    return await service.customer_360(
+        session, customer_id, identity=identity, recent=settings.recent_items_in_360
+    )
+
+
+@router.get(
+    "/customers/{customer_id}/audit", operation_id="customer-audit-list", responses=_PROBLEMS
+)
+async def list_audit(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
+) -> Page[AuditEntryOut]:
+    """Every change to the customer's records: who, what, before and after; newest first."""
+    return await service.list_audit(
+        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+# --- credit records and financial profiles ------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/credit-records",
+    operation_id="customer-credit-records-list",
+    responses=_PROBLEMS,
+)
+async def list_credit_records(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
+) -> Page[CreditRecordOut]:
+    """Credit history, newest first."""
+    return await service.list_credit_records(
+        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/credit-records",
+    status_code=201,
+    operation_id="customer-credit-records-create",
+    responses=_PROBLEMS,
+)
+async def add_credit_record(
+    customer_id: uuid.UUID, body: CreditRecordCreate, session: SessionDep, identity: IdentityDep
+) -> CreditRecordOut:
+    """Add a credit record; the newest becomes the current one."""
+    record = await service.add_credit_record(session, customer_id, data=body, identity=identity)
+    await session.commit()
+    return record
+
+
+@router.get(
+    "/customers/{customer_id}/financial-profile",
+    operation_id="customer-financial-profiles-list",
+    responses=_PROBLEMS,
+)
+async def list_financial_profiles(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
+) -> Page[FinancialProfileOut]:
+    """Financial profile history with derived figures (net worth, debt-to-income), newest first."""
+    return await service.list_financial_profiles(
+        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/financial-profile",
+    status_code=201,
+    operation_id="customer-financial-profiles-create",
+    responses=_PROBLEMS,
+)
+async def add_financial_profile(
+    customer_id: uuid.UUID,
+    body: FinancialProfileCreate,
+    session: SessionDep,
+    identity: IdentityDep,
+) -> FinancialProfileOut:
+    """Record the customer's current income, assets and liabilities."""
+    profile = await service.add_financial_profile(
+        session, customer_id, data=body, identity=identity
+    )
+    await session.commit()
+    return profile
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/accounts", operation_id="customer-accounts-list", responses=_PROBLEMS
+)
+async def list_accounts(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep
+) -> list[AccountOut]:
+    """The customer's accounts, oldest first."""
+    return await service.list_accounts(session, customer_id, identity=identity)
+
+
+@router.post(
+    "/customers/{customer_id}/accounts",
+    status_code=201,
+    operation_id="customer-accounts-create",
+    responses=_CONFLICT,
+)
+async def add_account(
+    customer_id: uuid.UUID, body: AccountCreate, session: SessionDep, identity: IdentityDep
+) -> AccountOut:
+    """Open an account for the customer."""
+    account = await service.add_account(session, customer_id, data=body, identity=identity)
+    await session.commit()
+    return account
+
+
+@router.get(
+    "/customers/{customer_id}/accounts/{account_id}",
+    operation_id="customer-accounts-get",
+    responses=_PROBLEMS,
+)
+async def get_account(
+    customer_id: uuid.UUID, account_id: uuid.UUID, session: SessionDep, identity: IdentityDep
+) -> AccountOut:
+    """One account."""
+    return await service.get_account(session, customer_id, account_id, identity=identity)
+
+
+@router.patch(
+    "/customers/{customer_id}/accounts/{account_id}",
+    operation_id="customer-accounts-update",
+    responses=_PROBLEMS,
+)
+async def update_account(
+    customer_id: uuid.UUID,
+    account_id: uuid.UUID,
+    body: AccountUpdate,
+    session: SessionDep,
+    identity: IdentityDep,
+) -> AccountOut:
+    """Change an account's type or status (closing sets the closing date)."""
+    account = await service.update_account(
+        session, customer_id, account_id, data=body, identity=identity
+    )
+    await session.commit()
+    return account
+
+
+# --- interactions -------------------------------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/interactions",
+    operation_id="customer-interactions-list",
+    responses=_PROBLEMS,
+)
+async def list_interactions(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
+) -> Page[InteractionOut]:
+    """Contact history, newest first."""
+    return await service.list_interactions(
+        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/interactions",
+    status_code=201,
+    operation_id="customer-interactions-create",
+    responses=_PROBLEMS,
+)
+async def log_interaction(
+    customer_id: uuid.UUID, body: InteractionCreate, session: SessionDep, identity: IdentityDep
+) -> InteractionOut:
+    """Log a contact with the customer."""
+    interaction = await service.log_interaction(session, customer_id, data=body, identity=identity)
+    await session.commit()
+    return interaction
+
+
+# --- transactions -------------------------------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/transactions",
+    operation_id="customer-customer-transactions-list",
+    responses=_PROBLEMS,
+)
+async def list_customer_transactions(
+    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
+) -> Page[TransactionData]:
+    """The customer's transactions, most recently received first."""
+    return await service.list_transactions(
+        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+@router.post(
+    "/transactions",
+    status_code=201,
+    operation_id="customer-transactions-create",
+    response_model=TransactionData,
+    responses={
+        **_CONFLICT,
+        201: {
+            "description": "Stored and announced; a retry answers the same, with "
+            f"`{REPLAYED_HEADER}: true`"
+        },
+    },
+)
+async def receive_transaction(
+    body: TransactionIn,
+    session: SessionDep,
+    identity: IdentityDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Response:
+    """Take one transaction from a core system; idempotent on `external_id` and the key."""
+    outcome = await intake.receive_transaction(
+        session,
+        item=body,
+        identity=identity,
+        rules=intake.rules_from(settings),
+        idempotency_key=idempotency_key,
+    )
+    await session.commit()
+    headers = {} if outcome.created else {REPLAYED_HEADER: "true"}
+    return Response(
+        outcome.transaction.model_dump_json(),
+        status_code=201,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+@router.post(
+    "/transactions/batch",
+    operation_id="customer-transactions-batch-create",
+    response_model=TransactionBatchOut,
+    responses=_PROBLEMS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": TransactionBatchIn.model_json_schema()}},
+        }
+    },
+)
+async def receive_batch(
+    request: Request, session: SessionDep, identity: IdentityDep, settings: SettingsDep
+) -> Response:
+    """Take up to 5,000 transactions; each is accepted, a duplicate, or rejected with reasons."""
+    report = await intake.receive_batch(
+        session,
+        body=await request.body(),
+        identity=identity,
+        rules=intake.rules_from(settings),
+        max_items=settings.batch_max_items,
+    )
+    await session.commit()
+    return Response(report.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/transactions/{transaction_id}", operation_id="customer-transactions-get", responses=_PROBLEMS
+)
+async def get_transaction(
+    transaction_id: uuid.UUID, session: SessionDep, identity: IdentityDep
+) -> TransactionData:
+    """One stored transaction."""
+    return await service.get_transaction(session, transaction_id, identity=identity)

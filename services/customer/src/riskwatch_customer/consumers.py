@@ -1,12 +1,59 @@
-"""Event handlers of the customer service."""
+"""Event handlers of the customer service: the risk levels the scoring service announces."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_customer import repository
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
+from riskwatch_shared.events.streams import SCORING_STREAM
 from riskwatch_shared.messaging.consumer import ConsumerSpec
+
+RISK_LEVELS_DURABLE = "customer-risk-levels"
+
+
+def latest_levels(events: Sequence[Event]) -> list[repository.RiskLevelUpdate]:
+    """The highest-sequence level per (customer, model kind) among a batch of events."""
+    latest: dict[tuple[object, str], CustomerRiskLevelChanged] = {}
+    for event in events:
+        if not isinstance(event, CustomerRiskLevelChanged):
+            continue
+        key = (event.customer_id, event.model_kind)
+        if key not in latest or latest[key].sequence <= event.sequence:
+            latest[key] = event
+    return [
+        repository.RiskLevelUpdate(
+            customer_id=e.customer_id,
+            kind=e.model_kind,
+            level=e.to_level,
+            sequence=e.sequence,
+            at=e.occurred_at,
+        )
+        for e in latest.values()
+    ]
+
+
+async def record_risk_levels(events: list[Event], session: AsyncSession) -> None:
+    """Keep each customer's latest levels; an older sequence arriving late changes nothing."""
+    await repository.store_risk_levels(session, latest_levels(events))
+
+
+async def record_risk_level(event: CustomerRiskLevelChanged, session: AsyncSession) -> None:
+    await record_risk_levels([event], session)
 
 
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
-    return []
+    return [
+        ConsumerSpec(
+            durable=RISK_LEVELS_DURABLE,
+            stream=SCORING_STREAM.name,
+            subjects=["scoring.customer_risk_level_changed.v1"],
+            handlers={CustomerRiskLevelChanged: record_risk_level},
+            batch_handler=record_risk_levels,
+            batch_size=runtime.settings.consumer_batch_size,
+        )
+    ]

@@ -53,3 +53,8 @@ class InvalidTransaction(InvalidInput):
 class InvalidRecord(InvalidInput):
     title = "Invalid record"
     type_slug = "invalid-record"
+
+
+class DuplicateTransaction(Conflict):
+    title = "External id already used by a different transaction"
+    type_slug = "duplicate-transaction"

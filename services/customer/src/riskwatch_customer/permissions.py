@@ -6,6 +6,7 @@ from riskwatch_customer.errors import NotAllowed
 from riskwatch_shared.security import Identity
 
 CRM_WRITER_ROLES = ("admin", "risk_manager", "analyst", "relationship_manager", "system")
+CRM_READER_ROLES = (*CRM_WRITER_ROLES, "viewer")
 INTAKE_ROLES = ("ingest", "admin", "system")
 IMPORT_ROLES = ("admin", "risk_manager", "system")
 # Matches no relationship manager: an RM-only caller without a staff id sees nobody.
@@ -18,9 +19,12 @@ def require_role(identity: Identity, roles: tuple[str, ...], action: str) -> Non
 
 
 def owner_scope(identity: Identity) -> str | None:
-    """The relationship manager a caller is confined to, or None when they see everyone."""
+    """The relationship manager a caller is confined to, or None when they see everyone.
+
+    An RM is known to the CRM by their staff id, or by their subject when they have none.
+    """
     if identity.is_relationship_manager_only:
-        return identity.staff_id or _NOBODY
+        return identity.staff_id or identity.subject or _NOBODY
     return None
 
 

@@ -6,6 +6,8 @@ no payment is made in them).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 # ISO 4217 active currency code -> minor unit (number of decimals a payment may carry).
 _CURRENCIES = """
 AED 2 AFN 2 ALL 2 AMD 2 ANG 2 AOA 2 ARS 2 AUD 2 AWG 2 AZN 2 BAM 2 BBD 2 BDT 2 BGN 2 BHD 3
@@ -47,3 +49,15 @@ def is_currency(code: str) -> bool:
 
 def is_country(code: str) -> bool:
     return code in COUNTRY_CODES
+
+
+def in_minor_units(amount: Decimal, currency: str) -> Decimal:
+    """The amount with exactly the currency's decimals (`99.9900` EUR -> `99.99`).
+
+    Callers pass amounts already validated to carry no more decimals than that, so this
+    never rounds; an unknown currency keeps the amount as given.
+    """
+    minor_units = CURRENCY_MINOR_UNITS.get(currency)
+    if minor_units is None:
+        return amount
+    return amount.quantize(Decimal(1).scaleb(-minor_units))

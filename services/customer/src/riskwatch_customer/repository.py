@@ -177,6 +177,48 @@ async def store_risk_level(
     )
 
 
+@dataclass(frozen=True)
+class RiskLevelUpdate:
+    customer_id: uuid.UUID
+    kind: str
+    level: str
+    sequence: int
+    at: datetime
+
+
+def _store_risk_levels_statement(kind: str) -> Any:
+    level_column, sequence_column = f"{kind}_level", f"{kind}_sequence"
+    return text(
+        f"INSERT INTO customer_risk_levels "
+        f"(customer_id, {level_column}, {sequence_column}, updated_at) "
+        "SELECT * FROM unnest(CAST(:customer_ids AS uuid[]), CAST(:levels AS text[]), "
+        "CAST(:sequences AS bigint[]), CAST(:ats AS timestamptz[])) "
+        f"ON CONFLICT (customer_id) DO UPDATE SET {level_column} = excluded.{level_column}, "
+        f"{sequence_column} = excluded.{sequence_column}, "
+        "updated_at = GREATEST(customer_risk_levels.updated_at, excluded.updated_at) "
+        f"WHERE customer_risk_levels.{sequence_column} IS NULL "
+        f"OR customer_risk_levels.{sequence_column} <= excluded.{sequence_column}"
+    )
+
+
+async def store_risk_levels(session: AsyncSession, updates: Sequence[RiskLevelUpdate]) -> None:
+    """Many levels at once: one statement per model kind. At most one update per
+    (customer, kind) may be given (keep the highest sequence before calling)."""
+    for kind in _RISK_KINDS:
+        of_kind = [u for u in updates if u.kind == kind]
+        if not of_kind:
+            continue
+        await session.execute(
+            _store_risk_levels_statement(kind),
+            {
+                "customer_ids": [u.customer_id for u in of_kind],
+                "levels": [u.level for u in of_kind],
+                "sequences": [u.sequence for u in of_kind],
+                "ats": [u.at for u in of_kind],
+            },
+        )
+
+
 # --- customer records ---------------------------------------------------------------------
 
 
@@ -280,7 +322,7 @@ async def fetch_intake_refs(
         _INTAKE_REFS, {"customer_ids": list(customer_ids), "account_ids": list(account_ids)}
     )
     refs = IntakeRefs({}, {})
-    for kind, row_id, customer_id, status in result.tuples():
+    for kind, row_id, customer_id, status in result.all():
         if kind == "c":
             refs.customer_status[row_id] = status
         else:
@@ -310,16 +352,27 @@ TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("received_at", "timestamptz"),
 )
 _COLUMN_NAMES = ", ".join(name for name, _ in TRANSACTION_COLUMNS)
-# One statement for the whole batch: each column travels as one array parameter.
+# One statement for the whole batch: each column travels as one array parameter. Rows whose
+# customer is unknown, or whose account is unknown or somebody else's, are left out, so the
+# common case needs no reference query first.
 _INSERT_TRANSACTIONS = text(
-    f"INSERT INTO transactions ({_COLUMN_NAMES}) SELECT * FROM unnest("
+    f"INSERT INTO transactions ({_COLUMN_NAMES}) SELECT t.* FROM unnest("
     + ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in TRANSACTION_COLUMNS)
-    + ") ON CONFLICT (external_id) DO NOTHING RETURNING external_id"
+    + f") AS t({_COLUMN_NAMES}) "
+    "WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id) "
+    "AND (t.account_id IS NULL OR EXISTS (SELECT 1 FROM accounts a "
+    "WHERE a.id = t.account_id AND a.customer_id = t.customer_id)) "
+    "ON CONFLICT (external_id) DO NOTHING RETURNING external_id"
 )
 
 
 async def insert_transactions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert new transactions; returns the external ids actually inserted (others existed)."""
+    """Insert new transactions in ONE statement; returns the external ids actually inserted.
+
+    Not inserted: duplicates of a stored external id, and rows with a bad customer or account
+    reference. ON CONFLICT DO NOTHING on the unique external id makes concurrent identical sends
+    safe: the later ones wait for the first to commit, then insert nothing.
+    """
     if not rows:
         return set()
     columns = {name: [row[name] for row in rows] for name, _ in TRANSACTION_COLUMNS}
@@ -346,13 +399,15 @@ async def get_idempotency_key(session: AsyncSession, key: str) -> IdempotencyKey
 
 async def remember_idempotency_key(
     session: AsyncSession, *, key: str, fingerprint: str, transaction_id: uuid.UUID
-) -> None:
+) -> bool:
+    """True when the key is now ours; False when another request holds it already."""
     statement = (
         pg_insert(IdempotencyKey)
         .values(key=key, request_fingerprint=fingerprint, transaction_id=transaction_id)
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(IdempotencyKey.key)
     )
-    await session.execute(statement)
+    return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
 def matches_any(column: Any, values: Iterable[Any]) -> Any:

@@ -59,7 +59,9 @@ class Settings(ServiceSettings):
     retry_max_attempts: int = 8
 
     # Delivery worker.
-    delivery_concurrency: int = 50
+    delivery_concurrency: int = 64  # sends in flight per process
+    delivery_batch_size: int = 32  # deliveries one claim takes
+    delivery_lanes: int = 4  # claim-send-record loops per process
     delivery_poll_seconds: float = 0.5
     delivery_lease_seconds: float = 60.0
     # Per provider, per process (each replica has its own buckets).

@@ -1,12 +1,64 @@
-"""Event handlers of the notify service."""
+"""Event handlers of the notify service: alerts raised become notifications; an
+acknowledgement (or resolution) stops the escalation at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_notify import dispatch, queue
+from riskwatch_notify.config import Settings
 from riskwatch_shared.app import ServiceRuntime
-from riskwatch_shared.messaging.consumer import ConsumerSpec
+from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.messaging.consumer import BatchHandler, ConsumerSpec
+
+STOPS_ESCALATION = frozenset({"acknowledged", "resolved"})
+
+
+def stops_escalation(event: AlertUpdated) -> bool:
+    return event.change in STOPS_ESCALATION or event.status in {
+        "acknowledged",
+        "resolved",
+        "closed",
+    }
+
+
+def alert_events_handler(settings: Settings) -> BatchHandler:
+    async def handle_alert_events(events: list[Event], session: AsyncSession) -> None:
+        """A fetched batch in one transaction: intake first, then acknowledgements."""
+        now = datetime.now(UTC)
+        raised = [e for e in events if isinstance(e, AlertRaised)]
+        if raised:
+            await dispatch.take_in_alerts(session, raised, settings=settings, now=now)
+        stopped = [
+            e.alert_id for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)
+        ]
+        if stopped:
+            await queue.acknowledge_alerts(session, stopped, now)
+
+    return handle_alert_events
 
 
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
-    return []
+    settings = cast(Settings, runtime.settings)
+    batch = alert_events_handler(settings)
+
+    async def one(event: Event, session: AsyncSession) -> None:
+        await batch([event], session)
+
+    return [
+        ConsumerSpec(
+            durable=settings.alert_consumer_durable,
+            stream="ALERTING",
+            subjects=["alerting.>"],
+            handlers={AlertRaised: one, AlertUpdated: one},
+            batch_handler=batch,
+            batch_size=settings.consumer_batch_size,
+            fetch_timeout=0.5,
+            ack_wait=60.0,
+        )
+    ]

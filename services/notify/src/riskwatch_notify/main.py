@@ -1,20 +1,58 @@
-"""The notify service's application factory."""
+"""The notify service's application factory: API, alert consumer, delivery worker,
+schedulers and the LISTEN connection that wakes them (and the SSE streams)."""
 
 from __future__ import annotations
+
+from typing import cast
 
 from fastapi import FastAPI
 
 from riskwatch_notify.api import router
 from riskwatch_notify.config import Settings, get_settings
 from riskwatch_notify.consumers import consumer_specs
-from riskwatch_shared.app import create_service_app
+from riskwatch_notify.live import InboxHub, PgListener
+from riskwatch_notify.providers import build_adapters
+from riskwatch_notify.queue import DUE_CHANNEL, INBOX_CHANNEL
+from riskwatch_notify.runtime import RUNTIME_KEY, NotifyRuntime
+from riskwatch_notify.worker import DeliveryWorker, Scheduler
+from riskwatch_shared.app import ServiceRuntime, create_service_app
+from riskwatch_shared.settings import to_asyncpg_dsn
+
+
+async def start_delivery(runtime: ServiceRuntime) -> None:
+    settings = cast(Settings, runtime.settings)
+    worker = DeliveryWorker(
+        session_factory=runtime.session_factory,
+        adapters=build_adapters(runtime.http, settings),
+        settings=settings,
+    )
+    scheduler = Scheduler(runtime.session_factory, settings)
+    hub = InboxHub()
+    listener = PgListener(
+        to_asyncpg_dsn(settings.sqlalchemy_url),
+        {DUE_CHANNEL: worker.wake, INBOX_CHANNEL: hub.publish},
+    )
+    runtime.extras[RUNTIME_KEY] = NotifyRuntime(worker, scheduler, hub, listener)
+    await listener.start()
+    await worker.start()
+    await scheduler.start()
+
+
+async def stop_delivery(runtime: ServiceRuntime) -> None:
+    parts = runtime.extras.pop(RUNTIME_KEY, None)
+    if isinstance(parts, NotifyRuntime):
+        await parts.scheduler.stop()
+        await parts.worker.stop()
+        await parts.listener.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or get_settings(),
         title="RiskWatch Notify",
-        description="RiskWatch notify service.",
+        description="RiskWatch notify service: email, SMS, in-app and webhook delivery.",
         routers=[router],
         consumers=consumer_specs,
+        on_startup=[start_delivery],
+        on_shutdown=[stop_delivery],
     )

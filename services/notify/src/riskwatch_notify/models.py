@@ -93,6 +93,10 @@ class SubscriptionRow(Base):
     channels: Mapped[list[str]] = mapped_column(ARRAY(String(16)), nullable=False)
     alert_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)), nullable=False)
     min_severity: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Also notify the relationship manager of the alert's customer (matched on staff_id).
+    include_relationship_manager: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -125,8 +129,9 @@ class AlertRow(Base):
 class NotificationRow(Base):
     """One message to one recipient on one channel, and where its delivery stands.
 
-    status: queued | sending | sent | failed (retry scheduled) | dead | bundled (held for,
-    or folded into, the digest `digest_notification_id`).
+    status: queued | sending | sent | failed (retry scheduled) | dead | held (quiet hours,
+    until `held_until`) | cancelled (an escalation the alert's acknowledgement made moot) |
+    bundled (held for, or folded into, the digest `digest_notification_id`).
     """
 
     __tablename__ = "notifications"
@@ -142,6 +147,11 @@ class NotificationRow(Base):
             postgresql_where=text("status = 'sending'"),
         ),
         Index("ix_notifications_status_seq", "status", "seq"),
+        Index(
+            "ix_notifications_held",
+            "held_until",
+            postgresql_where=text("status = 'held'"),
+        ),
         Index(
             "ix_notifications_waiting_digest",
             "recipient_id",

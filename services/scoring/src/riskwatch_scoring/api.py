@@ -2,6 +2,324 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from riskwatch_scoring import service, training_service
+from riskwatch_scoring.context import ScoringContext, scoring_context
+from riskwatch_scoring.errors import InvalidTrainingData
+from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from riskwatch_scoring.registry import get_model_or_404, promote
+from riskwatch_scoring.repository import list_models
+from riskwatch_scoring.schemas import (
+    AssessmentPage,
+    CustomerFeaturesOut,
+    CustomerRiskOut,
+    DriftOut,
+    Kind,
+    LabelPage,
+    LabelsCreated,
+    LabelsIn,
+    ModelDetailOut,
+    ModelList,
+    ModelOut,
+    TrainableKind,
+    TrainFromLabelsIn,
+    TrainingOut,
+    TransactionScoreIn,
+    TransactionScoreOut,
+)
+from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
+from riskwatch_shared.errors import Forbidden
+from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
+
+MANAGERS = ("admin", "risk_manager", "system")
+WORKERS = ("admin", "risk_manager", "analyst", "system")
+SCORERS = (*WORKERS, "ingest")
+MAX_CSV_BYTES = 20 * 1024 * 1024
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (problem+json)"}}
+INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input (problem+json)"}}
+
+
+def _context(runtime: RuntimeDep) -> ScoringContext:
+    return scoring_context(runtime)
+
+
+ContextDep = Annotated[ScoringContext, Depends(_context)]
+CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
+ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+
+
+def _require(identity: Identity, roles: tuple[str, ...]) -> None:
+    if not identity.has_role(*roles):
+        raise Forbidden(f"needs one of the roles {', '.join(roles)}")
+
+
+@router.get(
+    "/customers/{customer_id}/features",
+    operation_id="scoring-customer-features-get",
+    response_model=CustomerFeaturesOut,
+    responses=NOT_FOUND,
+)
+async def get_customer_features(
+    customer_id: CustomerId,
+    session: SessionDep,
+    context: ContextDep,
+    identity: IdentityDep,
+    as_of: Annotated[datetime | None, Query(description="Moment of the features; now")] = None,
+) -> CustomerFeaturesOut:
+    """The customer's behavioural, credit and financial features."""
+    return await service.customer_features(
+        session, store=context.store, customer_id=customer_id, as_of=as_of
+    )
+
+
+@router.get(
+    "/customers/{customer_id}/risk",
+    operation_id="scoring-customer-risk-get",
+    response_model=CustomerRiskOut,
+    responses=NOT_FOUND,
+)
+async def get_customer_risk(
+    customer_id: CustomerId, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> CustomerRiskOut:
+    """Current risk levels per model and overall, with reasons and advice."""
+    return await service.customer_risk(session, store=context.store, customer_id=customer_id)
+
+
+@router.get(
+    "/customers/{customer_id}/risk/history",
+    operation_id="scoring-customer-risk-history-list",
+    response_model=AssessmentPage,
+    responses=INVALID,
+)
+async def list_customer_risk_history(
+    customer_id: CustomerId,
+    session: SessionDep,
+    identity: IdentityDep,
+    kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
+    include_shadow: Annotated[bool, Query(description="Include challengers' scores")] = False,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> AssessmentPage:
+    """Every stored assessment of the customer, newest first."""
+    return await service.risk_history(
+        session,
+        customer_id=customer_id,
+        kind=kind,
+        include_shadow=include_shadow,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.post(
+    "/scores/transaction",
+    operation_id="scoring-transaction-score-create",
+    response_model=TransactionScoreOut,
+    responses=INVALID,
+)
+async def score_transaction(
+    body: TransactionScoreIn, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> TransactionScoreOut:
+    """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
+    _require(identity, SCORERS)
+    return await service.score_transaction(
+        session,
+        store=context.store,
+        model_cache=context.model_cache,
+        settings=context.settings,
+        request=body,
+    )
+
+
+@router.get("/models", operation_id="scoring-models-list", response_model=ModelList)
+async def get_models(
+    session: SessionDep,
+    context: ContextDep,
+    identity: IdentityDep,
+    kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
+) -> ModelList:
+    """Every model version, newest first per kind."""
+    await context.model_cache.get(session)  # a fresh install lists its expert models
+    await session.commit()
+    rows = await list_models(session, kind=kind)
+    return ModelList(items=[service.model_out(row) for row in rows])
+
+
+@router.get(
+    "/models/{model_id}",
+    operation_id="scoring-models-get",
+    response_model=ModelDetailOut,
+    responses=NOT_FOUND,
+)
+async def get_model(
+    model_id: ModelId, session: SessionDep, identity: IdentityDep
+) -> ModelDetailOut:
+    """One model version: its document, metrics, features and how much it has scored."""
+    return await service.model_detail(session, model_id)
+
+
+async def _train_body(request: Request) -> tuple[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    raw = await request.body()
+    if len(raw) > MAX_CSV_BYTES:
+        raise InvalidTrainingData(f"the upload is larger than {MAX_CSV_BYTES} bytes")
+    if content_type == "text/csv":
+        try:
+            return "csv", raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidTrainingData("the CSV must be UTF-8") from exc
+    try:
+        return "labels", TrainFromLabelsIn.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+def _columns(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+TRAIN_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": TrainFromLabelsIn.model_json_schema()},
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    }
+}
+
+
+@router.post(
+    "/models/{kind}/train",
+    operation_id="scoring-models-train",
+    response_model=TrainingOut,
+    status_code=201,
+    responses=INVALID,
+    openapi_extra=TRAIN_BODY,
+)
+async def train_model(
+    kind: Annotated[TrainableKind, Path(description="credit or churn")],
+    request: Request,
+    session: SessionDep,
+    identity: IdentityDep,
+    target: Annotated[str, Query(description="CSV upload: the 0/1 target column")] = "default",
+    categorical: Annotated[str | None, Query(description="CSV: categorical columns")] = None,
+    features: Annotated[str | None, Query(description="CSV: feature columns to use")] = None,
+    encoding: Annotated[Literal["linear", "binned"], Query(description="CSV")] = "linear",
+    folds: Annotated[int, Query(ge=2, le=10, description="CSV: cross-validation folds")] = 5,
+) -> TrainingOut:
+    """Train a new model version from labels x stored features (JSON) or a CSV (text/csv)."""
+    _require(identity, MANAGERS)
+    source, body = await _train_body(request)
+    if source == "csv":
+        row, report = await training_service.train_from_csv(
+            session,
+            kind=kind,
+            csv_text=body,
+            target=target,
+            categorical=_columns(categorical),
+            features=_columns(features),
+            encoding=encoding,
+            folds=folds,
+        )
+    else:
+        row, report = await training_service.train_from_labels(
+            session, kind=kind, features=body.features, encoding=body.encoding, folds=body.folds
+        )
+    await session.commit()
+    return TrainingOut(model=service.model_out(row), report=report)
+
+
+async def _promote(
+    session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
+) -> ModelOut:
+    row = await promote(session, model_id, status=status)
+    await session.commit()
+    context.model_cache.invalidate()
+    return service.model_out(row)
+
+
+@router.post(
+    "/models/{model_id}/activate",
+    operation_id="scoring-models-activate",
+    response_model=ModelOut,
+    responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
+)
+async def activate_model(
+    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> ModelOut:
+    """Make this version its kind's champion; activating an older one is a rollback."""
+    _require(identity, MANAGERS)
+    return await _promote(session, context, model_id, "champion")
+
+
+@router.post(
+    "/models/{model_id}/shadow",
+    operation_id="scoring-models-shadow",
+    response_model=ModelOut,
+    responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
+)
+async def shadow_model(
+    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> ModelOut:
+    """Make this version the challenger: it scores in shadow beside the champion."""
+    _require(identity, MANAGERS)
+    return await _promote(session, context, model_id, "challenger")
+
+
+@router.get(
+    "/models/{model_id}/drift",
+    operation_id="scoring-models-drift-get",
+    response_model=DriftOut,
+    responses=NOT_FOUND,
+)
+async def get_model_drift(
+    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> DriftOut:
+    """PSI of recent scores against the training baseline (drift above 0.25 raises an event)."""
+    await get_model_or_404(session, model_id)
+    drift = await service.model_drift(session, model_id=model_id, settings=context.settings)
+    await session.commit()
+    return drift
+
+
+@router.post(
+    "/labels",
+    operation_id="scoring-labels-create",
+    response_model=LabelsCreated,
+    status_code=201,
+    responses=INVALID,
+)
+async def create_labels(
+    body: LabelsIn, session: SessionDep, identity: IdentityDep
+) -> LabelsCreated:
+    """Record observed outcomes (defaulted, churned) to train on."""
+    _require(identity, WORKERS)
+    created = await service.add_labels(session, body=body, created_by=identity.subject)
+    await session.commit()
+    return LabelsCreated(created=created)
+
+
+@router.get("/labels", operation_id="scoring-labels-list", response_model=LabelPage)
+async def get_labels(
+    session: SessionDep,
+    identity: IdentityDep,
+    kind: Annotated[TrainableKind | None, Query(description="Only this kind")] = None,
+    customer_id: Annotated[uuid.UUID | None, Query(description="Only this customer")] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> LabelPage:
+    """Outcome labels, newest observation first."""
+    return await service.label_page(
+        session, kind=kind, customer_id=customer_id, cursor=cursor, limit=limit
+    )

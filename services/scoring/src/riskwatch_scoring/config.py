@@ -17,6 +17,10 @@ class Settings(ServiceSettings):
     port: int = 8002
     consumer_durable: str = "scoring-customer-events"
     consumer_batch_size: int = 500
+    consumer_fetch_timeout: float = 1.0
+    # Transactions re-assess credit and churn at most once per this much event time (a day):
+    # their inputs are 30/90-day trends; record changes always re-assess at once.
+    reassess_after_seconds: int = 86_400
     # How long a replica trusts its cached champion/challenger models before re-reading them.
     model_refresh_seconds: float = 5.0
     # Level cut-offs per model kind: {"credit": {"medium": .05, "high": .15, "critical": .35}}.

@@ -1,12 +1,56 @@
-"""Event handlers of the scoring service."""
+"""Event handlers of the scoring service: every `customer.*` event, a batch at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_scoring.config import Settings
+from riskwatch_scoring.context import scoring_context
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.customer import (
+    AccountChanged,
+    CreditRecordAdded,
+    CustomerCreated,
+    CustomerUpdated,
+    FinancialProfileUpdated,
+    InteractionLogged,
+    TransactionReceived,
+)
+from riskwatch_shared.events.streams import CUSTOMER_STREAM
 from riskwatch_shared.messaging.consumer import ConsumerSpec
+
+CONSUMED: tuple[type[Event], ...] = (
+    CustomerCreated,
+    CustomerUpdated,
+    CreditRecordAdded,
+    FinancialProfileUpdated,
+    InteractionLogged,
+    AccountChanged,
+    TransactionReceived,
+)
+
+
+async def _unused_single_handler(event: Any, session: AsyncSession) -> None:
+    raise AssertionError("the scoring consumer handles whole batches")  # pragma: no cover
 
 
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
-    return []
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    scorer = scoring_context(runtime).scorer
+    return [
+        ConsumerSpec(
+            durable=settings.consumer_durable,
+            stream=CUSTOMER_STREAM.name,
+            subjects=["customer.>"],
+            handlers=dict.fromkeys(CONSUMED, _unused_single_handler),
+            batch_handler=scorer.handle_batch,
+            batch_size=settings.consumer_batch_size,
+            fetch_timeout=settings.consumer_fetch_timeout,
+            ack_wait=60.0,
+        )
+    ]

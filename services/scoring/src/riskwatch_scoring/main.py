@@ -7,14 +7,24 @@ from fastapi import FastAPI
 from riskwatch_scoring.api import router
 from riskwatch_scoring.config import Settings, get_settings
 from riskwatch_scoring.consumers import consumer_specs
-from riskwatch_shared.app import create_service_app
+from riskwatch_scoring.context import scoring_context
+from riskwatch_scoring.registry import ensure_expert_models
+from riskwatch_shared.app import ServiceRuntime, create_service_app
+
+
+async def seed_expert_models(runtime: ServiceRuntime) -> None:
+    """A fresh install serves the expert models; the consumer seeds too if it runs first."""
+    async with runtime.session_factory() as session, session.begin():
+        await ensure_expert_models(session)
+    scoring_context(runtime).model_cache.invalidate()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or get_settings(),
         title="RiskWatch Scoring",
-        description="RiskWatch scoring service.",
+        description="Customer features, credit / anomaly / churn scores, risk levels, models.",
         routers=[router],
         consumers=consumer_specs,
+        on_startup=[seed_expert_models],
     )

@@ -100,6 +100,12 @@ class SlidingWindow:
             self._inbound -= evicted.inbound
             self._outbound -= evicted.outbound
 
+    def covers(self, epoch_seconds: int) -> bool:
+        """Whether an event at `epoch_seconds` would be kept (not older than the window)."""
+        index = self.bucket_of(epoch_seconds)
+        head = index if self._head is None else max(self._head, index)
+        return index > head - self.bucket_count
+
     def add(self, epoch_seconds: int, amount: Decimal, *, inbound: bool) -> bool:
         """Add one event; False when it is older than the window and was dropped."""
         self.advance(epoch_seconds)

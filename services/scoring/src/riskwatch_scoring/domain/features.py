@@ -23,6 +23,7 @@ FeatureMap = dict[str, FeatureValue]
 
 STATE_VERSION = 1
 SECONDS_PER_DAY = 86_400
+_ZERO = Decimal(0)
 # (bucket width in seconds, bucket count) per window; see accumulators.py for the precision.
 WINDOW_SPECS: dict[str, tuple[int, int]] = {
     "1h": (60, 60),
@@ -191,48 +192,58 @@ class CustomerState:
         A transaction in a currency other than the customer's base currency (the currency
         of the first transaction seen) needs `amount_in_base`, converted by the caller.
         """
-        txn_key = str(txn.transaction_id)
-        if txn_key in self.recent_ids:
+        if str(txn.transaction_id) in self.recent_ids:
             return None
+        if self.base_currency is None:
+            self.base_currency = txn.currency
         amount = self._amount_in_base(txn, amount_in_base)
+        features = self._transaction_features(txn, amount)
+        epoch = _epoch(txn.occurred_at)
+        self._record(txn, amount, epoch, features.hour)
+        return features
+
+    def preview_transaction(
+        self, txn: Transaction, *, amount_in_base: Decimal | None = None
+    ) -> TransactionFeatures:
+        """The features `apply_transaction` would return, without changing the state."""
+        return self._transaction_features(txn, self._amount_in_base(txn, amount_in_base))
+
+    def _transaction_features(self, txn: Transaction, amount: Decimal) -> TransactionFeatures:
+        """The transaction against the history before it, plus itself in the velocity counts."""
         epoch = _epoch(txn.occurred_at)
         is_out_of_order = self.last_txn_epoch is not None and epoch < self.last_txn_epoch
-        for window in self.windows.values():
-            window.advance(epoch)
-        window_30d = self.windows["30d"]
-        avg_30d = (
-            (window_30d.inbound + window_30d.outbound) / window_30d.count
-            if window_30d.count
-            else None
-        )
+        totals_30d = self.windows["30d"].totals_as_of(epoch)
+        avg_30d = totals_30d.total / totals_30d.count if totals_30d.count else None
         amount_float = float(amount)
         hour = txn.occurred_at.astimezone(UTC).hour
         hour_share = self._hour_share(hour)
         history_count = self.amount_stats.count
-        is_new_country = txn.counterparty_country not in self.countries
-        is_new_device = txn.device_id is not None and txn.device_id not in self.devices
-        is_new_counterparty = txn.counterparty_account not in self.counterparties
-        zscore = self.amount_stats.zscore(amount_float)
         days_since_previous = (
             None if self.last_txn_epoch is None else _days(max(0, epoch - self.last_txn_epoch))
         )
-
-        self._record(txn, amount, epoch, hour)
-        window_1h, window_24h = self.windows["1h"], self.windows["24h"]
+        velocity: dict[str, tuple[int, float]] = {}
+        for name in ("1h", "24h"):
+            window = self.windows[name]
+            totals = window.totals_as_of(epoch)
+            counted = window.covers(epoch)
+            velocity[name] = (
+                totals.count + int(counted),
+                float(totals.total + (amount if counted else _ZERO)),
+            )
         return TransactionFeatures(
-            transaction_id=txn_key,
+            transaction_id=str(txn.transaction_id),
             amount=amount_float,
             direction=txn.direction,
             channel=txn.channel,
             country=txn.country,
             counterparty_country=txn.counterparty_country,
             is_cross_border=txn.counterparty_country != txn.country,
-            is_new_country=is_new_country,
-            is_new_device=is_new_device,
-            is_new_counterparty=is_new_counterparty,
+            is_new_country=txn.counterparty_country not in self.countries,
+            is_new_device=txn.device_id is not None and txn.device_id not in self.devices,
+            is_new_counterparty=txn.counterparty_account not in self.counterparties,
             history_count=history_count,
             amount_to_avg_30d=None if not avg_30d else float(amount / avg_30d),
-            amount_zscore=zscore,
+            amount_zscore=self.amount_stats.zscore(amount_float),
             hour=hour,
             hour_share=hour_share,
             unusual_hour=(
@@ -240,18 +251,16 @@ class CustomerState:
                 and hour_share is not None
                 and hour_share < UNUSUAL_HOUR_MAX_SHARE
             ),
-            velocity_1h=window_1h.count,
-            velocity_24h=window_24h.count,
-            amount_sum_1h=float(window_1h.inbound + window_1h.outbound),
-            amount_sum_24h=float(window_24h.inbound + window_24h.outbound),
+            velocity_1h=velocity["1h"][0],
+            velocity_24h=velocity["24h"][0],
+            amount_sum_1h=velocity["1h"][1],
+            amount_sum_24h=velocity["24h"][1],
             days_since_previous_txn=days_since_previous,
             is_out_of_order=is_out_of_order,
         )
 
     def _amount_in_base(self, txn: Transaction, amount_in_base: Decimal | None) -> Decimal:
-        if self.base_currency is None:
-            self.base_currency = txn.currency
-        if txn.currency == self.base_currency:
+        if self.base_currency is None or txn.currency == self.base_currency:
             return txn.amount
         if amount_in_base is None:
             raise CurrencyMismatch(

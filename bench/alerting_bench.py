@@ -1,0 +1,459 @@
+"""Benchmark: the alerting event path against 50 active rules.
+
+Scored transactions and customer assessments are published to the SCORING stream; the
+alerting service's own consumer (shared ConsumerRunner + AlertPipeline batch handler: inbox
+claim, windows, 50 compiled rules, dedup, alerts, outbox, evaluation history, one transaction
+per fetched batch, commit then ack) drains them while its outbox relay publishes the
+alert events, all in this one process as in the service.
+
+Two phases:
+- drain: the stream is pre-loaded with --events events, then the consumer starts; events/s
+  is the number handled over the time to handle them all. Latency "received -> committed"
+  is per message, from the moment its batch was fetched to the moment the batch's
+  transaction (alerts included) committed and the messages were acked.
+- paced: a steady --rate events/s is published while the consumer runs; latency is from
+  publish to commit (queueing included), the figure an analyst waiting on an alert sees.
+
+Embedded PostgreSQL/NATS unless DATABASE_URL / NATS_URL are set.
+
+    .venv/bin/python bench/alerting_bench.py            # full run (~2-3 min)
+    .venv/bin/python bench/alerting_bench.py --quick    # < 60 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from nats.aio.msg import Msg
+from sqlalchemy import func, select
+
+import riskwatch_alerting
+from riskwatch_alerting import service
+from riskwatch_alerting.config import Settings
+from riskwatch_alerting.consumers import consumer_specs
+from riskwatch_alerting.models import Alert
+from riskwatch_alerting.rules.templates import TEMPLATES
+from riskwatch_alerting.schemas import ListCreate, ListEntryIn, RuleCreate, TemplateInstantiate
+from riskwatch_shared.app import ServiceRuntime, start_runtime, stop_runtime
+from riskwatch_shared.db.migrate import drop_database, run_migrations
+from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.scoring import CustomerAssessed, TransactionScored
+from riskwatch_shared.messaging.consumer import ConsumerRunner
+from riskwatch_shared.settings import to_async_url
+
+RESULTS = Path(__file__).parent / "results" / "alerting.md"
+ALEMBIC_INI = Path(riskwatch_alerting.__file__).parent / "alembic.ini"
+TARGET_EVENTS_PER_SECOND = 3_000
+ACTOR = "bench"
+
+# (template, parameter variants): 7 transaction templates x 4, 5 credit x 3, 3 churn x 2 = 49.
+VARIANTS: dict[str, list[dict[str, Decimal]]] = {
+    "large_amount_vs_average": [
+        {"min_amount": Decimal(a), "multiple": Decimal(m)}
+        for a, m in (("1000", "5"), ("2000", "4"), ("5000", "3"), ("500", "8"))
+    ],
+    "velocity_burst": [
+        {"max_count": Decimal(c), "volume_multiple": Decimal(v)}
+        for c, v in (("5", "3"), ("4", "4"), ("6", "2"), ("8", "3"))
+    ],
+    "new_country_or_device_large_transfer": [
+        {"min_amount": Decimal(a)} for a in ("5000", "2000", "10000", "1000")
+    ],
+    "structuring": [
+        {"band_low": Decimal(lo), "threshold": Decimal(t), "min_count": Decimal(c)}
+        for lo, t, c in (
+            ("9000", "10000", "3"),
+            ("8500", "10000", "2"),
+            ("4500", "5000", "3"),
+            ("13500", "15000", "3"),
+        )
+    ],
+    "night_transfers": [
+        {"night_end_hour": Decimal(h), "min_amount": Decimal(a), "min_count": Decimal(c)}
+        for h, a, c in (
+            ("5", "1000", "2"),
+            ("4", "500", "3"),
+            ("6", "2000", "2"),
+            ("3", "100", "4"),
+        )
+    ],
+    "high_risk_destination": [{}, {}, {}, {}],
+    "anomaly_score_high": [{"min_score": Decimal(s)} for s in ("0.9", "0.8", "0.95", "0.85")],
+    "credit_level_rose": [{}, {}, {}],
+    "debt_to_income_high": [{"max_ratio": Decimal(r)} for r in ("0.5", "0.6", "0.45")],
+    "missed_payment_or_delinquency": [{"min_missed": Decimal(m)} for m in ("1", "2", "3")],
+    "utilisation_high": [{"max_utilisation": Decimal(u)} for u in ("0.9", "0.95", "0.85")],
+    "bureau_score_drop": [{"min_drop": Decimal(d)} for d in ("50", "80", "30")],
+    "inactivity_churn": [{}, {"inactive_days": Decimal("90")}],
+    "balance_drain": [{}, {"max_balance_trend": Decimal("-0.6")}],
+    "complaint_churn": [{}, {"min_complaints": Decimal("3")}],
+}
+CUSTOM_RULE = RuleCreate(
+    name="Many countries in a week, then a large payment",
+    rule_type="custom",
+    severity="medium",
+    trigger_event_types=["scoring.transaction_scored.v1"],
+    condition='distinct(txn.country, within="7d") >= 4 and txn.amount > 2000',
+)
+
+
+async def create_rules(runtime: ServiceRuntime) -> int:
+    async with runtime.session_factory() as session, session.begin():
+        await service.create_list(
+            session,
+            data=ListCreate(
+                name="high_risk_countries",
+                kind="countries",
+                entries=[ListEntryIn(value=c) for c in ("IR", "KP", "SY", "MM", "YE")],
+            ),
+            actor=ACTOR,
+        )
+        await service.create_list(
+            session,
+            data=ListCreate(name="watchlist_accounts", kind="accounts", entries=[]),
+            actor=ACTOR,
+        )
+        count = 0
+        for template in TEMPLATES:
+            for number, parameters in enumerate(VARIANTS[template.key]):
+                rule = await service.create_rule_from_template(
+                    session,
+                    key=template.key,
+                    data=TemplateInstantiate(
+                        name=f"{template.name} #{number}", parameters=parameters
+                    ),
+                    actor=ACTOR,
+                )
+                await service.set_rule_status(session, rule.id, status="active", actor=ACTOR)
+                count += 1
+        custom = await service.create_rule(session, data=CUSTOM_RULE, actor=ACTOR)
+        await service.set_rule_status(session, custom.id, status="active", actor=ACTOR)
+        return count + 1
+
+
+class EventFactory:
+    """Realistic-ish traffic: 90% scored transactions, 10% assessments; a few percent risky."""
+
+    def __init__(self, customers: int, seed: int = 11) -> None:
+        self.rng = random.Random(seed)
+        self.customers = [uuid.uuid4() for _ in range(customers)]
+        self.clock = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+    def next(self) -> Event:
+        self.clock += timedelta(milliseconds=self.rng.randint(50, 400))
+        customer = self.rng.choice(self.customers)
+        if self.rng.random() < 0.1:
+            return self._assessed(customer)
+        return self._transaction(customer)
+
+    def _transaction(self, customer: uuid.UUID) -> TransactionScored:
+        rng = self.rng
+        amount = Decimal(str(round(rng.lognormvariate(4.5, 1.0), 2)))
+        if rng.random() < 0.02:
+            amount = Decimal(rng.choice(["9500", "9900", "6000", "12000"]))
+        country = "IR" if rng.random() < 0.003 else rng.choice(["DE", "DE", "DE", "FR", "NL"])
+        transaction = TransactionData(
+            transaction_id=uuid.uuid4(),
+            external_id=uuid.uuid4().hex[:12],
+            customer_id=customer,
+            account_id=uuid.UUID(int=customer.int ^ 1),
+            direction="outbound" if rng.random() < 0.7 else "inbound",
+            amount=amount,
+            currency="EUR",
+            channel=rng.choice(["card", "transfer", "online", "mobile"]),
+            counterparty_account=f"DE{rng.randint(10**9, 10**10)}",
+            counterparty_country=country,
+            device_id=f"dev-{customer.hex[:6]}",
+            country=country,
+            occurred_at=self.clock,
+            received_at=self.clock,
+        )
+        score = rng.random() ** 12
+        return TransactionScored(
+            customer_id=customer,
+            occurred_at=self.clock,
+            transaction=transaction,
+            anomaly_score=score,
+            anomaly_level="critical" if score > 0.97 else "low",
+            recommended_action="approve",
+            model_version="bench",
+            transaction_features={
+                "is_new_country": rng.random() < 0.02,
+                "is_new_device": rng.random() < 0.01,
+                "is_new_counterparty": rng.random() < 0.2,
+                "amount_to_avg_30d": float(amount) / 120.0,
+            },
+            customer_features={"avg_amount_30d": 120.0, "txn_count_24h": rng.randint(0, 20)},
+            risk_levels={"credit": "low", "churn": "low", "anomaly": "low"},
+        )
+
+    def _assessed(self, customer: uuid.UUID) -> CustomerAssessed:
+        rng = self.rng
+        return CustomerAssessed(
+            customer_id=customer,
+            occurred_at=self.clock,
+            trigger_event_type="customer.credit_record_added.v1",
+            sequence=int(self.clock.timestamp()),
+            levels={"credit": "high" if rng.random() < 0.01 else "low", "churn": "low"},
+            scores={"credit": rng.random() * 0.1, "churn": rng.random() * 0.3},
+            customer_features={
+                "debt_to_income": round(rng.random() * (0.9 if rng.random() < 0.02 else 0.4), 3),
+                "utilisation": round(rng.random() * (0.99 if rng.random() < 0.02 else 0.8), 3),
+                "missed_payments": 1 if rng.random() < 0.01 else 0,
+                "bureau_score_change": rng.randint(-90, 10) if rng.random() < 0.02 else 0,
+                "days_since_last_activity": rng.randint(0, 30),
+                "activity_trend_90d": round(rng.uniform(-0.2, 0.5), 3),
+                "complaints_90d": 1 if rng.random() < 0.05 else 0,
+            },
+        )
+
+
+class TimedRunner(ConsumerRunner):
+    """The service's consumer, timing each message from fetch to commit+ack."""
+
+    received_to_committed: list[float]
+    committed_at: dict[str, float]
+
+    async def process_batch(self, msgs: list[Msg]) -> None:
+        received = time.perf_counter()
+        await super().process_batch(msgs)
+        done = time.perf_counter()
+        self.received_to_committed.extend([done - received] * len(msgs))
+        for msg in msgs:
+            msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+            if msg_id:
+                self.committed_at[msg_id] = done
+
+
+async def publish_all(runtime: ServiceRuntime, events: list[Event]) -> dict[str, float]:
+    """publish_async in chunks, then wait for the acks; returns the publish time per id."""
+    published: dict[str, float] = {}
+    js = runtime.bus.js
+    for start in range(0, len(events), 1_000):
+        futures = []
+        for event in events[start : start + 1_000]:
+            msg_id = str(event.id)
+            published[msg_id] = time.perf_counter()
+            futures.append(
+                await js.publish_async(
+                    event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": msg_id}
+                )
+            )
+        await asyncio.gather(*futures)
+    return published
+
+
+async def publish_paced(
+    runtime: ServiceRuntime, events: list[Event], rate: float
+) -> dict[str, float]:
+    published: dict[str, float] = {}
+    js = runtime.bus.js
+    begin = time.perf_counter()
+    tick = 0.02
+    per_tick = max(1, round(rate * tick))
+    futures = []
+    for start in range(0, len(events), per_tick):
+        due = begin + (start / rate)
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for event in events[start : start + per_tick]:
+            msg_id = str(event.id)
+            published[msg_id] = time.perf_counter()
+            futures.append(
+                await js.publish_async(
+                    event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": msg_id}
+                )
+            )
+    await asyncio.gather(*futures)
+    return published
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def wait_handled(runner: TimedRunner, expected: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while runner.stats.handled + runner.stats.duplicates < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"handled {runner.stats.handled} of {expected}")
+        await asyncio.sleep(0.01)
+
+
+async def start_consumer(runtime: ServiceRuntime, prefix: str) -> TimedRunner:
+    spec = next(s for s in consumer_specs(runtime) if s.stream == "SCORING")
+    spec.durable = prefix
+    runner = TimedRunner(spec, bus=runtime.bus, session_factory=runtime.session_factory)
+    runner.received_to_committed = []
+    runner.committed_at = {}
+    await runner.start()
+    return runner
+
+
+async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dict[str, Any]:
+    settings = Settings(
+        database_url=database_url, NATS_URL=nats_url, consumer_batch_size=args.batch_size
+    )
+    runtime = await start_runtime(settings)
+    try:
+        rules = await create_rules(runtime)
+        factory = EventFactory(args.customers)
+        # Drain: preload, then consume.
+        events = [factory.next() for _ in range(args.events)]
+        await publish_all(runtime, events)
+        durable = f"alerting-bench-{uuid.uuid4().hex[:6]}"
+        started = time.perf_counter()
+        runner = await start_consumer(runtime, durable)
+        await wait_handled(runner, len(events), timeout=args.timeout)
+        drain_seconds = time.perf_counter() - started
+        drain_latency = list(runner.received_to_committed)
+        batches = runner.stats.batches
+        # Paced: a steady rate with the consumer already running.
+        runner.received_to_committed.clear()
+        paced_events = [factory.next() for _ in range(int(args.rate * args.paced_seconds))]
+        handled_before = runner.stats.handled
+        published = await publish_paced(runtime, paced_events, args.rate)
+        await wait_handled(runner, handled_before + len(paced_events), timeout=args.timeout)
+        paced_latency = [
+            runner.committed_at[msg_id] - at
+            for msg_id, at in published.items()
+            if msg_id in runner.committed_at
+        ]
+        await runner.stop()
+        async with runtime.session_factory() as session:
+            alerts = int(await session.scalar(select(func.count()).select_from(Alert)) or 0)
+            occurrences = int(await session.scalar(select(func.sum(Alert.occurrence_count))) or 0)
+        await runtime.bus.js.delete_consumer("SCORING", durable)
+        return {
+            "rules": rules,
+            "events": len(events),
+            "drain_seconds": drain_seconds,
+            "events_per_second": len(events) / drain_seconds,
+            "batches": batches,
+            "drain_p50_ms": percentile(drain_latency, 0.5) * 1000,
+            "drain_p99_ms": percentile(drain_latency, 0.99) * 1000,
+            "paced_rate": args.rate,
+            "paced_events": len(paced_events),
+            "paced_p50_ms": percentile(paced_latency, 0.5) * 1000,
+            "paced_p99_ms": percentile(paced_latency, 0.99) * 1000,
+            "alerts": alerts,
+            "matches": occurrences,
+        }
+    finally:
+        await stop_runtime(runtime)
+
+
+def write_results(figures: dict[str, Any], args: argparse.Namespace, command: str) -> None:
+    load = os.getloadavg()[0]
+    f = figures
+    drain_row = (
+        f"| drain (pre-loaded stream), received -> committed | {f['events']:,} "
+        f"| **{f['events_per_second']:,.0f}** | {f['drain_p50_ms']:.0f} ms "
+        f"| {f['drain_p99_ms']:.0f} ms |"
+    )
+    paced_row = (
+        f"| paced at {f['paced_rate']:,} events/s, published -> committed "
+        f"| {f['paced_events']:,} | {f['paced_rate']:,} offered "
+        f"| {f['paced_p50_ms']:.0f} ms | {f['paced_p99_ms']:.0f} ms |"
+    )
+    verdict = "meets" if figures["events_per_second"] >= TARGET_EVENTS_PER_SECOND else "below"
+    text = f"""## Alerting event path: events evaluated per second against 50 active rules
+
+What: the alerting service's SCORING consumer (shared `ConsumerRunner`, inbox claim,
+`AlertPipeline` batch handler: customer snapshots, sliding windows, {figures["rules"]} compiled
+active rules — the 15 shipped templates with 2-4 parameter variants each plus one custom
+`distinct()` rule —, dedup/cooldown, alerts with evidence, outbox, evaluation history; one
+transaction per fetched batch of {args.batch_size}, commit then ack) with its outbox relay in the
+same process, one process, uvloop. Traffic: 90% `transaction_scored.v1`, 10%
+`customer_assessed.v1` over {args.customers:,} customers; a few percent of events match a rule.
+JetStream default sync (acks before fsync); PostgreSQL commits fsynced.
+
+Command: `{command}` — Python {platform.python_version()}, {platform.machine()},
+1-minute load average {load:.1f} when written (the machine is shared: figures are low).
+
+| phase | events | events/s | p50 | p99 |
+|---|---:|---:|---:|---:|
+{drain_row}
+{paced_row}
+
+- Drain: {figures["events"]:,} events in {figures["drain_seconds"]:.1f} s,
+  {figures["batches"]:,} batches. Both phases together raised {figures["alerts"]:,} alerts
+  ({figures["matches"]:,} rule matches, occurrences included).
+- Target: {TARGET_EVENTS_PER_SECOND:,} events/s — {verdict} it in this run.
+- Against ../shared/CEILINGS.md: a pull consumer with an empty handler tops out at
+  ~18,000-19,000 msg/s per process (uvloop) and batched `executemany` at ~44,000-52,000
+  rows/s; each event here writes ~1 evaluation-history row, ~1 window-group and customer-state
+  upsert (per distinct customer in the batch) and evaluates up to 50 rules, so the Python work
+  per event (pydantic parse, context, windows, rules) is what bounds the rate.
+"""
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (< 60 s)")
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--rate", type=int, default=1_500)
+    parser.add_argument("--paced-seconds", type=float, default=20.0)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.paced_seconds, args.customers = 6_000, 6.0, 2_000
+    command = "python bench/alerting_bench.py" + (" --quick" if args.quick else "")
+    uvloop.install()
+    figures = asyncio.run(with_servers(args))
+    write_results(figures, args, command)
+    print(RESULTS.read_text())
+
+
+async def with_servers(args: argparse.Namespace) -> dict[str, Any]:
+    postgres = nats = None
+    server_url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
+    workdir = Path(tempfile.mkdtemp(prefix="rw-alert-bench-"))
+    if not server_url:
+        postgres = EmbeddedPostgres(Path(f"/tmp/rw-abpg-{uuid.uuid4().hex[:6]}"))
+        server_url = postgres.start()
+    if not nats_url:
+        nats = EmbeddedNats(workdir / "nats")
+        nats_url = nats.start()
+    from sqlalchemy.engine import make_url
+
+    database_url = to_async_url(
+        make_url(server_url)
+        .set(database=f"rwbench_alerting_{uuid.uuid4().hex[:6]}")
+        .render_as_string(False)
+    )
+    try:
+        await asyncio.to_thread(run_migrations, ALEMBIC_INI, database_url)
+        return await run(args, database_url, nats_url)
+    finally:
+        await drop_database(database_url)
+        if nats is not None:
+            nats.stop()
+        if postgres is not None:
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The gateway's own operations: sign-in, the caller, users, API keys, the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from riskwatch_gateway import accounts, repository
+from riskwatch_gateway.errors import SignInFailed
+from riskwatch_gateway.models import ApiKey
+from riskwatch_gateway.schemas import (
+    ApiKeyCreate,
+    ApiKeyOut,
+    ApiKeyPage,
+    ApiKeyWithSecret,
+    AuditEntryOut,
+    AuditPage,
+    Me,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserCreated,
+    UserOut,
+    UserPage,
+    UserUpdate,
+)
+from riskwatch_gateway.state import CallerDep, SessionDep, StateDep, client_ip
+from riskwatch_gateway.tokens import issue_access_token
+
+router = APIRouter(prefix="/v1")
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    titles = {404: "Not found", 409: "Conflict", 422: "Validation failed", 401: "Unauthorized"}
+    return {code: {"description": f"{titles.get(code, 'Error')} (problem+json)"} for code in codes}
+
+
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+KEY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+KeyId = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="The key's public id.")]
+
+
+@router.post(
+    "/auth/token",
+    operation_id="gateway-auth-token",
+    tags=["auth"],
+    response_model=TokenResponse,
+    responses=problems(401, 422, 429),
+)
+async def sign_in(
+    body: TokenRequest, request: Request, state: StateDep, session: SessionDep
+) -> TokenResponse:
+    """Sign in with email and password; returns a short-lived bearer token."""
+    ip = client_ip(request)
+    state.gatekeeper.throttle_sign_in(body.email, ip)
+    user = await accounts.sign_in(session, email=body.email, password=body.password)
+    if user is None:
+        state.audit.record("sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip)
+        raise SignInFailed("wrong email or password, or the account is disabled")
+    await session.commit()
+    state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
+    token = issue_access_token(
+        state.settings,
+        subject=str(user.id),
+        roles=tuple(user.roles),
+        staff_id=user.staff_id,
+        name=user.name or user.email,
+    )
+    return TokenResponse(access_token=token, expires_in=state.settings.jwt_ttl_seconds)
+
+
+@router.get("/auth/me", operation_id="gateway-auth-me", tags=["auth"], response_model=Me)
+async def me(caller: CallerDep) -> Me:
+    """Who the presented credentials say the caller is."""
+    return Me(
+        subject=caller.subject,
+        kind=caller.kind,
+        roles=list(caller.roles),
+        scopes=list(caller.scopes),
+        staff_id=caller.staff_id,
+        name=caller.name,
+        may_unmask=caller.may_unmask,
+    )
+
+
+@router.get("/users", operation_id="gateway-users-list", tags=["users"], response_model=UserPage)
+async def list_users(
+    _caller: CallerDep,
+    session: SessionDep,
+    limit: LimitQuery = 100,
+    after: Annotated[uuid.UUID | None, Query(description="Cursor: the last id seen.")] = None,
+) -> UserPage:
+    """Users, by id (admins only)."""
+    users = await repository.list_users(session, limit=limit + 1, after=after)
+    items = [UserOut.model_validate(u) for u in users[:limit]]
+    return UserPage(items=items, next_cursor=str(items[-1].id) if len(users) > limit else None)
+
+
+@router.post(
+    "/users",
+    operation_id="gateway-users-create",
+    tags=["users"],
+    response_model=UserCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(409, 422),
+)
+async def create_user(body: UserCreate, _caller: CallerDep, session: SessionDep) -> UserCreated:
+    """Create a user; a generated password is shown once."""
+    user, generated = await accounts.create_user(session, data=body)
+    await session.commit()
+    out = UserOut.model_validate(user).model_dump()
+    return UserCreated(**out, generated_password=generated)
+
+
+@router.get(
+    "/users/{user_id}",
+    operation_id="gateway-users-get",
+    tags=["users"],
+    response_model=UserOut,
+    responses=problems(404, 422),
+)
+async def get_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) -> UserOut:
+    """One user."""
+    return UserOut.model_validate(await accounts.get_user(session, user_id=user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    operation_id="gateway-users-update",
+    tags=["users"],
+    response_model=UserOut,
+    responses=problems(404, 409, 422),
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, _caller: CallerDep, session: SessionDep
+) -> UserOut:
+    """Change a user's name, roles, staff id, password or whether they may sign in."""
+    user = await accounts.update_user(session, user_id=user_id, data=body)
+    await session.commit()
+    return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/users/{user_id}",
+    operation_id="gateway-users-delete",
+    tags=["users"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(404, 409, 422),
+)
+async def delete_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) -> Response:
+    """Delete a user (never the last admin)."""
+    await accounts.delete_user(session, user_id=user_id)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/api-keys", operation_id="gateway-api-keys-list", tags=["api-keys"], response_model=ApiKeyPage
+)
+async def list_api_keys(
+    _caller: CallerDep,
+    session: SessionDep,
+    limit: LimitQuery = 100,
+    after: Annotated[
+        str | None, Query(pattern=KEY_ID_PATTERN, description="Cursor: the last id seen.")
+    ] = None,
+) -> ApiKeyPage:
+    """API keys, without their secrets."""
+    keys = await repository.list_api_keys(session, limit=limit + 1, after=after)
+    items = [ApiKeyOut.model_validate(k) for k in keys[:limit]]
+    return ApiKeyPage(items=items, next_cursor=items[-1].id if len(keys) > limit else None)
+
+
+def _with_secret(record: ApiKey, secret: str) -> ApiKeyWithSecret:
+    return ApiKeyWithSecret(**ApiKeyOut.model_validate(record).model_dump(), secret=secret)
+
+
+@router.post(
+    "/api-keys",
+    operation_id="gateway-api-keys-create",
+    tags=["api-keys"],
+    response_model=ApiKeyWithSecret,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(422),
+)
+async def create_api_key(
+    body: ApiKeyCreate, caller: CallerDep, session: SessionDep
+) -> ApiKeyWithSecret:
+    """Create a key for a machine client; its secret is shown only in this answer."""
+    issued = await accounts.create_api_key(session, data=body, created_by=caller.subject)
+    await session.commit()
+    return _with_secret(issued.record, issued.secret)
+
+
+@router.get(
+    "/api-keys/{key_id}",
+    operation_id="gateway-api-keys-get",
+    tags=["api-keys"],
+    response_model=ApiKeyOut,
+    responses=problems(404),
+)
+async def get_api_key(key_id: KeyId, _caller: CallerDep, session: SessionDep) -> ApiKeyOut:
+    """One API key, without its secret."""
+    return ApiKeyOut.model_validate(await accounts.get_api_key(session, key_id=key_id))
+
+
+@router.post(
+    "/api-keys/{key_id}/rotate",
+    operation_id="gateway-api-keys-rotate",
+    tags=["api-keys"],
+    response_model=ApiKeyWithSecret,
+    responses=problems(404),
+)
+async def rotate_api_key(
+    key_id: KeyId, _caller: CallerDep, session: SessionDep, state: StateDep
+) -> ApiKeyWithSecret:
+    """A new secret; the previous one keeps working for the grace period."""
+    grace = state.settings.api_key_rotation_grace_seconds
+    issued = await accounts.rotate_api_key(session, key_id=key_id, grace_seconds=grace)
+    await session.commit()
+    state.gatekeeper.forget_key(key_id)
+    return _with_secret(issued.record, issued.secret)
+
+
+@router.post(
+    "/api-keys/{key_id}/revoke",
+    operation_id="gateway-api-keys-revoke",
+    tags=["api-keys"],
+    response_model=ApiKeyOut,
+    responses=problems(404),
+)
+async def revoke_api_key(
+    key_id: KeyId, caller: CallerDep, session: SessionDep, state: StateDep
+) -> ApiKeyOut:
+    """Revoke a key at once (other replicas forget it within the key cache's life)."""
+    record = await accounts.revoke_api_key(session, key_id=key_id)
+    await session.commit()
+    state.gatekeeper.forget_key(key_id)
+    state.audit.record("api_key.revoked", subject=caller.subject, key_id=key_id)
+    return ApiKeyOut.model_validate(record)
+
+
+@router.get(
+    "/audit-log", operation_id="gateway-audit-log-list", tags=["audit"], response_model=AuditPage
+)
+async def list_audit(
+    _caller: CallerDep,
+    session: SessionDep,
+    action: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z_.]{1,60}$", description="e.g. `sign_in.failed`, `access.denied`."),
+    ] = None,
+    limit: LimitQuery = 100,
+) -> AuditPage:
+    """Sign-ins, key use and refusals, newest first."""
+    entries = await repository.list_audit(session, action=action, limit=limit)
+    return AuditPage(items=[AuditEntryOut.model_validate(e) for e in entries])

@@ -1,0 +1,39 @@
+"""The gateway's expected errors (rendered as problem+json)."""
+
+from __future__ import annotations
+
+import math
+
+from riskwatch_shared.errors import Conflict, NotFound, ServiceError
+
+
+class UserNotFound(NotFound):
+    title = "User not found"
+
+
+class ApiKeyNotFound(NotFound):
+    title = "API key not found"
+
+
+class EmailTaken(Conflict):
+    title = "Email already in use"
+
+
+class LastAdmin(Conflict):
+    title = "The last active admin cannot be removed"
+
+
+class SignInFailed(ServiceError):
+    status_code = 401
+    title = "Sign-in failed"
+    type_slug = "sign-in-failed"
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    title = "Too many requests"
+    type_slug = "rate-limited"
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after_seconds))
+        super().__init__(f"rate limit exceeded; retry in {self.retry_after} s")

@@ -1,0 +1,58 @@
+"""What the gateway's lifespan builds, shared by the proxy path and the gateway's own routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway.catalog import ServiceCatalog
+from riskwatch_gateway.config import Settings
+from riskwatch_gateway.gatekeeper import Gatekeeper
+from riskwatch_gateway.proxy import CALLER_STATE_KEY
+from riskwatch_shared.errors import Unauthorized
+from riskwatch_shared.security import Identity
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    gatekeeper: Gatekeeper
+    audit: AuditLog
+    catalog: ServiceCatalog
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; routes commit before they return."""
+    async with get_state(request).session_factory() as session:
+        yield session
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_caller(request: Request) -> Identity:
+    """The caller the gateway middleware admitted (by the same policy as proxied calls)."""
+    identity = getattr(request.state, CALLER_STATE_KEY, None)
+    if not isinstance(identity, Identity):  # a public operation asking for a caller
+        raise Unauthorized("credentials required")
+    return identity
+
+
+StateDep = Annotated[GatewayState, Depends(get_state)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CallerDep = Annotated[Identity, Depends(get_caller)]

@@ -1,0 +1,212 @@
+"""Alert follow-up: lifecycle actions with a timeline and events, lists, exports, statistics."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_alerting import repository
+from riskwatch_alerting.errors import AlertNotFound, InvalidQuery, TransitionNotAllowed
+from riskwatch_alerting.lifecycle import (
+    CHANGE_OF_ACTION,
+    TransitionRefused,
+    mitigation_of,
+    next_status,
+)
+from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
+from riskwatch_alerting.repository import AlertFilters
+from riskwatch_alerting.schemas import (
+    AlertStats,
+    RuleFalsePositives,
+    TimeToAcknowledge,
+)
+from riskwatch_shared.events.alerting import AlertUpdated
+from riskwatch_shared.messaging.outbox import add_events
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "raised_at",
+    "rule_type",
+    "severity",
+    "status",
+    "outcome",
+    "customer_id",
+    "customer_name",
+    "rule_id",
+    "rule_name",
+    "rule_version",
+    "title",
+    "trigger_event_type",
+    "transaction_id",
+    "occurrence_count",
+    "assignee",
+    "assignee_team",
+    "sla_due_at",
+    "acknowledged_at",
+    "resolved_at",
+)
+
+
+async def get_alert(
+    session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
+) -> Alert:
+    alert = await repository.get_alert(session, alert_id, for_update=for_update)
+    if alert is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    return alert
+
+
+async def occurrences(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[AlertOccurrence]:
+    return await repository.occurrences_of(session, alert_id)
+
+
+async def timeline(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[AlertTimelineEntry]:
+    await get_alert(session, alert_id)
+    return await repository.timeline_of(session, alert_id)
+
+
+async def act(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    *,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+) -> Alert:
+    """Apply one lifecycle action: status, timeline entry and alert_updated.v1, together."""
+    alert = await get_alert(session, alert_id, for_update=True)
+    try:
+        status = next_status(alert.status, action)
+    except TransitionRefused as exc:
+        raise TransitionNotAllowed(str(exc), action=action, current_status=alert.status) from exc
+    now = datetime.now(UTC)
+    _apply(alert, action, status, now, detail)
+    change = CHANGE_OF_ACTION[action]
+    clean = {key: value for key, value in detail.items() if value is not None}
+    session.add(
+        AlertTimelineEntry(
+            alert_id=alert.id, at=now, actor=actor, change=change, status=status, detail=clean
+        )
+    )
+    await add_events(
+        session,
+        AlertUpdated(
+            alert_id=alert.id,
+            customer_id=alert.customer_id,
+            change=change,  # type: ignore[arg-type]
+            status=status,
+            severity=alert.severity,  # type: ignore[arg-type]
+            actor=actor,
+            assignee=alert.assignee,
+            assignee_team=alert.assignee_team,
+            outcome=alert.outcome,
+            comment=detail.get("comment") or detail.get("reason") or detail.get("note"),
+        ),
+    )
+    await session.flush()
+    return alert
+
+
+def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[str, Any]) -> None:
+    alert.status = status
+    alert.updated_at = now
+    if action in ("acknowledge", "investigate", "escalate") and alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+    if action == "assign":
+        if detail.get("assignee") is not None:
+            alert.assignee = detail["assignee"]
+        if detail.get("team") is not None:
+            alert.assignee_team = detail["team"]
+    if action == "escalate" and detail.get("team") is not None:
+        alert.assignee_team = detail["team"]
+    if action == "resolve":
+        alert.outcome = detail["outcome"]
+        alert.mitigation = mitigation_of(detail["outcome"])
+        alert.resolved_at = now
+        alert.dedup_open = False  # a later repeat raises a fresh alert
+    if action == "reopen":
+        alert.outcome = None
+        alert.mitigation = None
+        alert.resolved_at = None
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+def encode_cursor(alert: Alert) -> str:
+    raw = f"{alert.raised_at.isoformat()}|{alert.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at_text, _, id_text = base64.urlsafe_b64decode(padded).decode().partition("|")
+        at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
+    if at.tzinfo is None:
+        raise InvalidQuery("cursor is not valid", parameter="cursor")
+    return at, alert_id
+
+
+async def list_alerts(
+    session: AsyncSession, filters: AlertFilters, *, cursor: str | None, limit: int
+) -> tuple[Sequence[Alert], str | None]:
+    before = None if cursor is None else decode_cursor(cursor)
+    rows = await repository.list_alerts(session, filters, before=before, limit=limit + 1)
+    page = rows[:limit]
+    return page, encode_cursor(page[-1]) if len(rows) > limit else None
+
+
+def export_row(alert: Alert) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for column in EXPORT_COLUMNS:
+        value = getattr(alert, column)
+        row[column] = value.isoformat() if isinstance(value, datetime) else value
+    return row
+
+
+def to_csv(alerts: Sequence[Alert]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for alert in alerts:
+        writer.writerow({k: ("" if v is None else v) for k, v in export_row(alert).items()})
+    return buffer.getvalue()
+
+
+async def stats(session: AsyncSession, filters: AlertFilters) -> AlertStats:
+    by_status = await repository.count_by(session, filters, Alert.status)
+    mean, median, acknowledged = await repository.acknowledge_seconds(session, filters)
+    rates = [
+        RuleFalsePositives(
+            rule_id=rule_id,
+            rule_name=name,
+            resolved=resolved,
+            false_positives=false_positives,
+            false_positive_rate=false_positives / resolved if resolved else 0.0,
+        )
+        for rule_id, name, resolved, false_positives in await repository.false_positive_rates(
+            session, filters
+        )
+    ]
+    return AlertStats(
+        total=sum(by_status.values()),
+        by_type=await repository.count_by(session, filters, Alert.rule_type),
+        by_severity=await repository.count_by(session, filters, Alert.severity),
+        by_status=by_status,
+        by_day=dict(sorted((await repository.count_by_day(session, filters)).items())),
+        time_to_acknowledge=TimeToAcknowledge(
+            count=acknowledged, mean_seconds=mean, median_seconds=median
+        ),
+        false_positive_rate_by_rule=rates,
+    )

@@ -1,0 +1,290 @@
+"""From consumed events to what rules read (pure: no I/O).
+
+Each trigger event becomes an `EvaluationInput`: the event's own fields plus the customer's
+latest known features and risk levels (`CustomerSnapshot`, kept by the consumer). The input
+is stored, compactly (catalogue fields only, no missing values), in the evaluation history,
+so a backtest replays exactly what live evaluation saw.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.customer import (
+    AccountChanged,
+    CreditRecordAdded,
+    FinancialProfileUpdated,
+    InteractionLogged,
+)
+from riskwatch_shared.events.scoring import (
+    CustomerAssessed,
+    CustomerRiskLevelChanged,
+    TransactionScored,
+)
+
+NAMESPACE_NAMES: tuple[str, ...] = ("txn", "customer", "risk", "score", "event")
+
+# Event types a rule may trigger on.
+TRIGGER_EVENT_TYPES: tuple[str, ...] = (
+    "scoring.transaction_scored.v1",
+    "scoring.customer_risk_level_changed.v1",
+    "scoring.customer_assessed.v1",
+    "customer.credit_record_added.v1",
+    "customer.financial_profile_updated.v1",
+    "customer.interaction_logged.v1",
+    "customer.account_changed.v1",
+)
+_RISK_KINDS = ("credit", "anomaly", "churn", "overall")
+_FIELDS_BY_NAMESPACE: dict[str, dict[str, FieldType]] = {}
+for _path, _spec in FIELD_CATALOGUE.items():
+    _namespace, _name = _path.split(".", 1)
+    _FIELDS_BY_NAMESPACE.setdefault(_namespace, {})[_name] = _spec.type
+
+
+@dataclass
+class CustomerSnapshot:
+    """What the alerting service knows about one customer between events."""
+
+    features: dict[str, Any] = field(default_factory=dict)
+    levels: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, Any] = field(default_factory=dict)
+    sequence: int = 0
+
+
+@dataclass
+class EvaluationInput:
+    """One trigger event as rules see it."""
+
+    event_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+    customer_id: uuid.UUID | None
+    transaction_id: uuid.UUID | None
+    namespaces: dict[str, dict[str, Any]]
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def txn(self) -> dict[str, Any]:
+        return self.namespaces.get("txn", {})
+
+    @property
+    def is_transaction(self) -> bool:
+        return self.transaction_id is not None
+
+
+def transaction_fields(txn: TransactionData, features: Mapping[str, Any]) -> dict[str, Any]:
+    """The txn namespace: scoring's transaction features, then the exact stored transaction."""
+    values: dict[str, Any] = dict(features)
+    values.update(
+        external_id=txn.external_id,
+        customer_id=str(txn.customer_id),
+        account_id=None if txn.account_id is None else str(txn.account_id),
+        direction=txn.direction,
+        amount=txn.amount,
+        currency=txn.currency,
+        channel=txn.channel,
+        counterparty_name=txn.counterparty_name,
+        counterparty_account=txn.counterparty_account,
+        counterparty_bank=txn.counterparty_bank,
+        counterparty_country=txn.counterparty_country,
+        mcc=txn.merchant_category_code,
+        device_id=txn.device_id,
+        ip=txn.ip_address,
+        country=txn.country,
+        status=txn.status,
+        occurred_at=txn.occurred_at.astimezone(UTC),
+        hour=txn.occurred_at.astimezone(UTC).hour,
+        weekday=txn.occurred_at.astimezone(UTC).weekday(),
+    )
+    return values
+
+
+def normalise_levels(levels: Mapping[str, Any]) -> dict[str, Any]:
+    """`{"credit": "high"}` or `{"credit_level": "high"}` -> `{"credit_level": "high"}`."""
+    normalised: dict[str, Any] = {}
+    for key, value in levels.items():
+        if key in _RISK_KINDS:
+            normalised[f"{key}_level"] = value
+        elif key.endswith("_level") or key.endswith("_pd") or key.endswith("_probability"):
+            normalised[key] = value
+    return normalised
+
+
+def risk_fields(snapshot: CustomerSnapshot) -> dict[str, Any]:
+    values = dict(snapshot.levels)
+    if "credit" in snapshot.scores:
+        values["credit_pd"] = snapshot.scores["credit"]
+    if "churn" in snapshot.scores:
+        values["churn_probability"] = snapshot.scores["churn"]
+    return values
+
+
+def apply_event(snapshot: CustomerSnapshot, event: Event) -> dict[str, Any]:
+    """Fold `event` into the customer's snapshot; returns the risk-change flags it implies."""
+    flags: dict[str, Any] = {}
+    if isinstance(event, TransactionScored):
+        snapshot.features.update(event.customer_features)
+        snapshot.levels.update(normalise_levels(event.risk_levels))
+    elif isinstance(event, CustomerAssessed):
+        previous = dict(snapshot.levels)
+        snapshot.features.update(event.customer_features)
+        if event.sequence >= snapshot.sequence:
+            snapshot.levels.update(normalise_levels(event.levels))
+            snapshot.scores.update(event.scores)
+            snapshot.sequence = event.sequence
+        flags = _level_flags(previous, snapshot.levels)
+    elif isinstance(event, CustomerRiskLevelChanged):
+        key = f"{event.model_kind}_level"
+        flags = {f"previous_{key}": event.from_level, f"{event.model_kind}_level_changed": True}
+        if event.sequence >= snapshot.sequence:
+            snapshot.levels[key] = event.to_level
+            snapshot.scores[event.model_kind] = event.score
+        flags[key] = event.to_level
+    elif isinstance(event, CreditRecordAdded):
+        _apply_credit_record(snapshot, event)
+    elif isinstance(event, FinancialProfileUpdated):
+        _apply_financial_profile(snapshot, event)
+    elif isinstance(event, InteractionLogged):
+        features = snapshot.features
+        features["interactions_90d"] = _int(features.get("interactions_90d")) + 1
+        if event.interaction.channel == "complaint":
+            features["complaints_90d"] = _int(features.get("complaints_90d")) + 1
+        features["days_since_last_interaction"] = 0
+    return flags
+
+
+def _level_flags(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    for kind in ("credit", "churn"):
+        key = f"{kind}_level"
+        before, after = previous.get(key), current.get(key)
+        flags[f"previous_{key}"] = before
+        flags[f"{kind}_level_changed"] = before is not None and after != before
+    return flags
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | float | Decimal) else 0
+
+
+def _apply_credit_record(snapshot: CustomerSnapshot, event: CreditRecordAdded) -> None:
+    record, features = event.credit_record, snapshot.features
+    for name in ("delinquencies_30", "delinquencies_60", "delinquencies_90", "missed_payments"):
+        features[name] = getattr(record, name)
+    if record.utilisation is not None:
+        features["utilisation"] = record.utilisation
+    elif record.credit_limit > 0:
+        features["utilisation"] = record.outstanding_debt / record.credit_limit
+    if record.source == "bureau" and record.credit_score is not None:
+        previous = features.get("bureau_score")
+        if isinstance(previous, int | float | Decimal):
+            features["bureau_score_change"] = record.credit_score - Decimal(str(previous))
+        features["bureau_score"] = record.credit_score
+
+
+def _apply_financial_profile(snapshot: CustomerSnapshot, event: FinancialProfileUpdated) -> None:
+    profile, features = event.financial_profile, snapshot.features
+    liabilities = sum(profile.liabilities.values(), Decimal(0))
+    assets = sum(profile.assets.values(), Decimal(0))
+    for name, latest in (("income", profile.annual_income), ("liabilities", liabilities)):
+        stored = features.get("annual_income" if name == "income" else "total_liabilities")
+        if isinstance(stored, int | float | Decimal) and stored:
+            previous = Decimal(str(stored))
+            features[f"{name}_change_pct"] = (latest - previous) / abs(previous) * 100
+    features["annual_income"] = profile.annual_income
+    features["total_liabilities"] = liabilities
+    features["net_worth"] = assets - liabilities
+
+
+def build_input(
+    event: Event, snapshot: CustomerSnapshot, flags: Mapping[str, Any]
+) -> EvaluationInput:
+    """The evaluation input of a trigger event, after `apply_event` updated the snapshot."""
+    txn: dict[str, Any] = {}
+    score: dict[str, Any] = {}
+    reasons: list[str] = []
+    transaction_id = None
+    if isinstance(event, TransactionScored):
+        txn = transaction_fields(event.transaction, event.transaction_features)
+        score = {"anomaly": event.anomaly_score, "anomaly_level": event.anomaly_level}
+        reasons = [reason.message for reason in event.reasons]
+        transaction_id = event.transaction.transaction_id
+    elif isinstance(event, CustomerRiskLevelChanged):
+        reasons = [reason.message for reason in event.reasons] + list(event.advice)
+    elif isinstance(event, CustomerAssessed):
+        reasons = [reason.message for group in event.reasons.values() for reason in group]
+    elif isinstance(event, AccountChanged):
+        txn = {"account_id": str(event.account.account_id), "customer_id": str(event.customer_id)}
+    risk = {**risk_fields(snapshot), **flags}
+    namespaces = {
+        "txn": txn,
+        "customer": dict(snapshot.features),
+        "risk": risk,
+        "score": score,
+        "event": {"type": event.type},
+    }
+    occurred_at = event.transaction.occurred_at if isinstance(event, TransactionScored) else None
+    return EvaluationInput(
+        event_id=event.id,
+        event_type=event.type,
+        occurred_at=(occurred_at or event.occurred_at).astimezone(UTC),
+        customer_id=event.customer_id,
+        transaction_id=transaction_id,
+        namespaces=compact(namespaces),
+        reasons=reasons,
+    )
+
+
+def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Only the values a rule can read (catalogue fields and group ids), none missing."""
+    kept: dict[str, dict[str, Any]] = {}
+    for namespace in NAMESPACE_NAMES:
+        known = _FIELDS_BY_NAMESPACE.get(namespace, {})
+        values = namespaces.get(namespace, {})
+        kept[namespace] = {
+            name: value for name, value in values.items() if name in known and value is not None
+        }
+    return kept
+
+
+def to_json(value: Any) -> Any:
+    """JSON-safe form: Decimal -> str, datetime -> ISO text, UUID -> str."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_json(item) for item in value]
+    return value
+
+
+def namespaces_from_json(stored: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Undo `to_json` using the catalogue's types: numbers back to Decimal, times to datetime."""
+    restored: dict[str, dict[str, Any]] = {}
+    for namespace, values in stored.items():
+        types = _FIELDS_BY_NAMESPACE.get(namespace, {})
+        restored[namespace] = {
+            name: _restore(types.get(name), value) for name, value in values.items()
+        }
+    return restored
+
+
+def _restore(field_type: FieldType | None, value: Any) -> Any:
+    if isinstance(value, str):
+        if field_type is FieldType.NUMBER:
+            return Decimal(value)
+        if field_type is FieldType.TIMESTAMP:
+            return datetime.fromisoformat(value)
+    return value

@@ -1,0 +1,74 @@
+"""The alerting service's errors (rendered as problem+json by the shared handler)."""
+
+from __future__ import annotations
+
+from riskwatch_alerting.rules import RuleError
+from riskwatch_shared.errors import Conflict, InvalidInput, NotFound
+
+
+class RuleNotFound(NotFound):
+    title = "Rule not found"
+    type_slug = "rule-not-found"
+
+
+class RuleVersionNotFound(NotFound):
+    title = "Rule version not found"
+    type_slug = "rule-version-not-found"
+
+
+class TemplateNotFound(NotFound):
+    title = "Rule template not found"
+    type_slug = "rule-template-not-found"
+
+
+class ListNotFound(NotFound):
+    title = "Managed list not found"
+    type_slug = "list-not-found"
+
+
+class AlertNotFound(NotFound):
+    title = "Alert not found"
+    type_slug = "alert-not-found"
+
+
+class DuplicateList(Conflict):
+    title = "Managed list already exists"
+    type_slug = "duplicate-list"
+
+
+class TransitionNotAllowed(Conflict):
+    title = "Alert transition not allowed"
+    type_slug = "alert-transition-not-allowed"
+
+
+class RuleStatusConflict(Conflict):
+    title = "Rule status change not allowed"
+    type_slug = "rule-status-conflict"
+
+
+class InvalidRuleDefinition(InvalidInput):
+    title = "Invalid rule"
+    type_slug = "invalid-rule"
+
+
+class InvalidCondition(InvalidInput):
+    """The condition does not parse or type-check; `line`/`column` point at the problem."""
+
+    title = "Invalid rule condition"
+    type_slug = "invalid-rule-condition"
+
+    @classmethod
+    def from_rule_error(cls, error: RuleError, *, field: str = "condition") -> InvalidCondition:
+        kind = "syntax" if error.__class__.__name__ == "RuleSyntaxError" else "type"
+        return cls(
+            error.message,
+            field=field,
+            line=error.line,
+            column=error.column,
+            error_kind=kind,
+        )
+
+
+class InvalidQuery(InvalidInput):
+    title = "Invalid query"
+    type_slug = "invalid-query"

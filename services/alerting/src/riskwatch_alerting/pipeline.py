@@ -1,0 +1,404 @@
+"""The event path: one fetched batch of events -> windows, rule evaluation, alerts, outbox.
+
+Per batch, in the consumer's one transaction: check the rule cache's version, load the
+customers' snapshots, the window groups and the open alerts the batch touches (one query
+each), evaluate in memory in stream order, then write everything back in bulk.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_alerting import repository
+from riskwatch_alerting.contexts import (
+    CustomerSnapshot,
+    EvaluationInput,
+    apply_event,
+    build_input,
+    namespaces_from_json,
+    to_json,
+)
+from riskwatch_alerting.evaluation import (
+    ActiveRule,
+    Deduplicator,
+    Evaluator,
+    Hit,
+    RuleSet,
+    group_keys_of,
+)
+from riskwatch_alerting.lifecycle import SLA_BY_SEVERITY
+from riskwatch_alerting.models import Rule
+from riskwatch_alerting.rules import RuleError
+from riskwatch_alerting.rules.windows import GroupKey, WindowStore
+from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
+from riskwatch_shared.events.scoring import TransactionScored
+from riskwatch_shared.logging import get_logger
+from riskwatch_shared.messaging.outbox import add_events
+
+log = get_logger(__name__)
+
+
+def active_rule_of(rule: Rule) -> ActiveRule:
+    return ActiveRule.build(
+        id=rule.id,
+        version=rule.version,
+        name=rule.name,
+        rule_type=rule.rule_type,
+        severity=rule.severity,
+        trigger_event_types=rule.trigger_event_types,
+        condition=rule.condition,
+        dedup_key=rule.dedup_key,
+        cooldown_seconds=rule.cooldown_seconds,
+        suggested_actions=rule.suggested_actions,
+    )
+
+
+class RuleCache:
+    """Compiled active rules and managed lists, reloaded when their version counters move."""
+
+    def __init__(self) -> None:
+        self.versions: tuple[int, int] | None = None
+        self.rule_set = RuleSet([], {})
+        self.reloads = 0
+
+    async def current(self, session: AsyncSession) -> RuleSet:
+        versions = await repository.cache_versions(session)
+        if versions != self.versions:
+            self.rule_set = await self._load(session)
+            self.versions = versions
+            self.reloads += 1
+        return self.rule_set
+
+    @staticmethod
+    async def _load(session: AsyncSession) -> RuleSet:
+        compiled = []
+        for rule in await repository.active_rules(session):
+            try:
+                compiled.append(active_rule_of(rule))
+            except RuleError as exc:  # checked when saved; only a catalogue change gets here
+                log.error("rule.compile_failed", rule_id=str(rule.id), error=str(exc))
+        return RuleSet(compiled, await repository.all_list_values(session))
+
+
+@dataclass
+class BatchOutcome:
+    evaluated: int = 0
+    raised: list[uuid.UUID] = field(default_factory=list)
+    occurrences: int = 0
+
+
+class AlertPipeline:
+    def __init__(self, *, public_url: str | None = None) -> None:
+        self.cache = RuleCache()
+        self.public_url = public_url
+
+    async def handle_batch(self, events: Sequence[Event], session: AsyncSession) -> BatchOutcome:
+        rule_set = await self.cache.current(session)
+        customer_ids = {e.customer_id for e in events if e.customer_id is not None}
+        await repository.lock_keys(session, _lock_names(events))
+        await self._update_directory(session, events)
+        stored = await repository.load_customer_states(session, customer_ids)
+        snapshots = {
+            cid: CustomerSnapshot(
+                namespaces_from_json({"customer": s.features})["customer"],
+                dict(s.levels),
+                dict(s.scores),
+                s.sequence,
+            )
+            for cid, s in stored.items()
+        }
+        inputs = self._inputs(events, snapshots)
+        windows, touched = await self._windows(session, rule_set, inputs)
+        evaluator = Evaluator(rule_set, windows)
+        matches = [match for item in inputs for match in evaluator.process(item)]
+        open_alerts = await repository.load_open_alerts(session, (m.dedup_pair for m in matches))
+        deduplicator = Deduplicator(open_alerts)
+        hits = [deduplicator.place(match) for match in matches]
+        statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
+        await self._write_alerts(session, hits, customer_ids, statuses)
+        await repository.insert_history(session, [_history_row(item) for item in inputs])
+        await repository.upsert_windows(
+            session,
+            [
+                {"group_by": key.by, "group_id": key.value, "state": windows.key_state(key)}
+                for key in touched
+            ],
+        )
+        await repository.upsert_customer_states(session, _state_rows(snapshots))
+        raised = [hit.alert_id for hit in hits if hit.is_new_alert]
+        return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
+
+    @staticmethod
+    def _inputs(
+        events: Sequence[Event], snapshots: dict[uuid.UUID, CustomerSnapshot]
+    ) -> list[EvaluationInput]:
+        inputs = []
+        for event in events:
+            if isinstance(event, CustomerCreated | CustomerUpdated) or event.customer_id is None:
+                continue
+            snapshot = snapshots.setdefault(event.customer_id, CustomerSnapshot())
+            flags = apply_event(snapshot, event)
+            inputs.append(build_input(event, snapshot, flags))
+        return inputs
+
+    @staticmethod
+    async def _windows(
+        session: AsyncSession, rule_set: RuleSet, inputs: Sequence[EvaluationInput]
+    ) -> tuple[WindowStore, list[GroupKey]]:
+        store = WindowStore(rule_set.specs)
+        if not rule_set.specs:
+            return store, []
+        read = dict.fromkeys(
+            key for item in inputs for key in group_keys_of(item, rule_set.group_bys)
+        )
+        for key, state in (await repository.load_windows(session, read)).items():
+            store.load_key_state(key, state)
+        touched = dict.fromkeys(
+            key
+            for item in inputs
+            if item.is_transaction
+            for key in group_keys_of(item, rule_set.group_bys)
+        )
+        return store, list(touched)
+
+    @staticmethod
+    async def _update_directory(session: AsyncSession, events: Sequence[Event]) -> None:
+        rows: dict[uuid.UUID, dict[str, Any]] = {}
+        for event in events:
+            if isinstance(event, CustomerCreated | CustomerUpdated):
+                rows[event.customer_id] = {
+                    "customer_id": event.customer_id,
+                    "name": event.customer.name,
+                    "relationship_manager": event.customer.relationship_manager,
+                    "segment": event.customer.segment,
+                }
+        await repository.upsert_directory(session, list(rows.values()))
+
+    async def _write_alerts(
+        self,
+        session: AsyncSession,
+        hits: Sequence[Hit],
+        customer_ids: set[uuid.UUID],
+        statuses: dict[uuid.UUID, str],
+    ) -> None:
+        if not hits:
+            return
+        directory = await repository.load_directory(session, customer_ids)
+        now = datetime.now(UTC)
+        alerts, occurrences, timeline, events = [], [], [], []
+        counts: dict[uuid.UUID, tuple[int, datetime]] = {}
+        for hit in hits:
+            item = hit.match.item
+            if hit.is_new_alert:
+                entry = directory.get(item.customer_id) if item.customer_id else None
+                row = _alert_row(
+                    hit,
+                    now,
+                    entry.name if entry else None,
+                    entry.relationship_manager if entry else None,
+                )
+                alerts.append(row)
+                timeline.append(
+                    _timeline_row(
+                        hit.alert_id, now, "raised", {"rule_version": hit.match.rule.version}
+                    )
+                )
+                events.append(_raised_event(row, self.public_url))
+                continue
+            occurrences.append(
+                {
+                    "alert_id": hit.alert_id,
+                    "event_id": item.event_id,
+                    "event_type": item.event_type,
+                    "transaction_id": item.transaction_id,
+                    "occurred_at": item.occurred_at,
+                    "evidence": to_json(hit.match.evidence),
+                }
+            )
+            added, last = counts.get(hit.alert_id, (0, item.occurred_at))
+            counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
+            detail = {"event_id": str(item.event_id), "event_type": item.event_type}
+            status = statuses.get(hit.alert_id, "new")
+            timeline.append(_timeline_row(hit.alert_id, now, "occurrence_added", detail, status))
+            events.append(
+                AlertUpdated(
+                    alert_id=hit.alert_id,
+                    customer_id=item.customer_id,
+                    change="occurrence_added",
+                    status=status,
+                    severity=hit.match.rule.severity,  # type: ignore[arg-type]
+                )
+            )
+        # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.
+        new_rows = {row["id"]: row for row in alerts}
+        replaced = [hit.replaced_alert_id for hit in hits if hit.replaced_alert_id is not None]
+        for alert_id in replaced:
+            if alert_id in new_rows:
+                new_rows[alert_id]["dedup_open"] = False
+        await repository.close_dedup(session, [a for a in replaced if a not in new_rows])
+        await repository.insert_alerts(session, alerts)
+        await repository.insert_occurrences(session, occurrences)
+        await repository.add_occurrence_counts(session, counts)
+        await repository.insert_timeline(session, timeline)
+        await add_events(session, *events)
+
+
+def _lock_names(events: Sequence[Event]) -> list[str]:
+    names = []
+    for event in events:
+        if event.customer_id is not None:
+            names.append(f"customer:{event.customer_id}")
+        if isinstance(event, TransactionScored):
+            txn = event.transaction
+            for by, value in (
+                ("account", txn.account_id),
+                ("counterparty", txn.counterparty_account),
+                ("device", txn.device_id),
+            ):
+                if value:
+                    names.append(f"{by}:{value}")
+    return names
+
+
+def _alert_row(
+    hit: Hit, now: datetime, customer_name: str | None, relationship_manager: str | None
+) -> dict[str, Any]:
+    match, rule, item = hit.match, hit.match.rule, hit.match.item
+    evidence = to_json(match.evidence)
+    scores = to_json({**item.namespaces.get("score", {}), **_risk_scores(item)})
+    return {
+        "id": hit.alert_id,
+        "rule_id": rule.id,
+        "rule_version": rule.version,
+        "rule_name": rule.name,
+        "rule_type": rule.rule_type,
+        "severity": rule.severity,
+        "status": "new",
+        "customer_id": item.customer_id,
+        "customer_name": customer_name,
+        "relationship_manager": relationship_manager,
+        "title": f"{rule.name}" + (f": {customer_name}" if customer_name else ""),
+        "summary": _summary(rule, evidence),
+        "trigger_event_id": item.event_id,
+        "trigger_event_type": item.event_type,
+        "transaction_id": item.transaction_id,
+        "evidence": evidence,
+        "scores": scores,
+        "reasons": [f"Rule '{rule.name}' v{rule.version} matched", *item.reasons][:20],
+        "suggested_actions": list(rule.suggested_actions),
+        "dedup_value": match.dedup_value,
+        "dedup_open": True,
+        "occurrence_count": 1,
+        "first_seen_at": item.occurred_at,
+        "last_seen_at": item.occurred_at,
+        "raised_at": now,
+        "sla_due_at": now + SLA_BY_SEVERITY.get(rule.severity, SLA_BY_SEVERITY["medium"]),
+    }
+
+
+def _risk_scores(item: EvaluationInput) -> dict[str, Any]:
+    risk = item.namespaces.get("risk", {})
+    keys = ("credit_pd", "churn_probability", "credit_level", "churn_level", "overall_level")
+    return {key: risk[key] for key in keys if key in risk}
+
+
+def _summary(rule: ActiveRule, evidence: dict[str, Any]) -> str:
+    shown = ", ".join(f"{name} = {value}" for name, value in list(evidence.items())[:8])
+    return f"{rule.compiled.source} held ({shown})"
+
+
+def _timeline_row(
+    alert_id: uuid.UUID, at: datetime, change: str, detail: dict[str, Any], status: str = "new"
+) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id,
+        "at": at,
+        "actor": "system",
+        "change": change,
+        "status": status,
+        "detail": detail,
+    }
+
+
+def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
+    fields = {
+        name: row[name]
+        for name in (
+            "customer_id",
+            "customer_name",
+            "relationship_manager",
+            "rule_id",
+            "rule_version",
+            "rule_name",
+            "rule_type",
+            "severity",
+            "title",
+            "summary",
+            "raised_at",
+            "transaction_id",
+            "trigger_event_id",
+            "trigger_event_type",
+            "evidence",
+            "scores",
+            "reasons",
+            "suggested_actions",
+            "sla_due_at",
+        )
+    }
+    url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
+    return AlertRaised(alert_id=row["id"], url=url, **fields)
+
+
+def _history_row(item: EvaluationInput) -> dict[str, Any]:
+    return {
+        "event_id": item.event_id,
+        "event_type": item.event_type,
+        "customer_id": item.customer_id,
+        "occurred_at": item.occurred_at,
+        "context": {
+            "ns": to_json(item.namespaces),
+            "transaction_id": None if item.transaction_id is None else str(item.transaction_id),
+            "reasons": item.reasons[:10],
+        },
+    }
+
+
+def history_input(
+    event_id: uuid.UUID,
+    event_type: str,
+    customer_id: uuid.UUID | None,
+    occurred_at: datetime,
+    context: dict[str, Any],
+) -> EvaluationInput:
+    """An evaluation history row back as the input live evaluation used."""
+    transaction_id = context.get("transaction_id")
+    return EvaluationInput(
+        event_id=event_id,
+        event_type=event_type,
+        occurred_at=occurred_at,
+        customer_id=customer_id,
+        transaction_id=None if transaction_id is None else uuid.UUID(transaction_id),
+        namespaces=namespaces_from_json(context.get("ns", {})),
+        reasons=list(context.get("reasons", [])),
+    )
+
+
+def _state_rows(snapshots: dict[uuid.UUID, CustomerSnapshot]) -> list[dict[str, Any]]:
+    return [
+        {
+            "customer_id": customer_id,
+            "features": to_json(snapshot.features),
+            "levels": to_json(snapshot.levels),
+            "scores": to_json(snapshot.scores),
+            "sequence": snapshot.sequence,
+        }
+        for customer_id, snapshot in snapshots.items()
+    ]

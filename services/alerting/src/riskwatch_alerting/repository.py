@@ -1,0 +1,482 @@
+"""All SQL of the alerting service. Functions only flush; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, case, delete, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_alerting.evaluation import OpenAlert
+from riskwatch_alerting.models import (
+    Alert,
+    AlertOccurrence,
+    AlertTimelineEntry,
+    CacheVersion,
+    CustomerDirectoryEntry,
+    CustomerState,
+    EvaluationRecord,
+    ListEntry,
+    ManagedList,
+    Rule,
+    RuleVersion,
+    WindowGroup,
+)
+from riskwatch_alerting.rules.windows import GroupKey
+
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+RULES_CACHE = "rules"
+LISTS_CACHE = "lists"
+
+
+# --- cache versions -------------------------------------------------------------------------
+
+
+async def bump_cache_version(session: AsyncSession, name: str) -> None:
+    statement = pg_insert(CacheVersion).values(name=name, version=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CacheVersion.name], set_={"version": CacheVersion.version + 1}
+    )
+    await session.execute(statement)
+
+
+async def cache_versions(session: AsyncSession) -> tuple[int, int]:
+    rows = dict((await session.execute(select(CacheVersion.name, CacheVersion.version))).all())
+    return int(rows.get(RULES_CACHE, 0)), int(rows.get(LISTS_CACHE, 0))
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+async def get_rule(
+    session: AsyncSession, rule_id: uuid.UUID, *, for_update: bool = False
+) -> Rule | None:
+    statement = select(Rule).where(Rule.id == rule_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_rules(
+    session: AsyncSession, *, status: str | None, rule_type: str | None
+) -> Sequence[Rule]:
+    statement = select(Rule).order_by(Rule.created_at, Rule.id)
+    if status is not None:
+        statement = statement.where(Rule.status == status)
+    if rule_type is not None:
+        statement = statement.where(Rule.rule_type == rule_type)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def active_rules(session: AsyncSession) -> Sequence[Rule]:
+    return (await session.execute(select(Rule).where(Rule.status == "active"))).scalars().all()
+
+
+async def list_versions(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleVersion]:
+    statement = (
+        select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_version(
+    session: AsyncSession, rule_id: uuid.UUID, version: int
+) -> RuleVersion | None:
+    return await session.get(RuleVersion, (rule_id, version))
+
+
+# --- managed lists --------------------------------------------------------------------------
+
+
+async def list_lists(session: AsyncSession) -> Sequence[tuple[ManagedList, int]]:
+    counts = (
+        select(ListEntry.list_id, func.count().label("n")).group_by(ListEntry.list_id).subquery()
+    )
+    statement = (
+        select(ManagedList, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.list_id == ManagedList.id)
+        .order_by(ManagedList.name)
+    )
+    return [(row[0], int(row[1])) for row in (await session.execute(statement)).all()]
+
+
+async def get_list(session: AsyncSession, list_id: uuid.UUID) -> ManagedList | None:
+    return await session.get(ManagedList, list_id)
+
+
+async def get_list_by_name(session: AsyncSession, name: str) -> ManagedList | None:
+    statement = select(ManagedList).where(ManagedList.name == name)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def count_entries(session: AsyncSession, list_id: uuid.UUID) -> int:
+    statement = select(func.count()).select_from(ListEntry).where(ListEntry.list_id == list_id)
+    return int(await session.scalar(statement) or 0)
+
+
+async def list_entries(
+    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+) -> Sequence[ListEntry]:
+    statement = select(ListEntry).where(ListEntry.list_id == list_id)
+    if after is not None:
+        statement = statement.where(ListEntry.value > after)
+    statement = statement.order_by(ListEntry.value).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def upsert_entries(
+    session: AsyncSession, list_id: uuid.UUID, entries: Sequence[tuple[str, str | None]], actor: str
+) -> None:
+    if not entries:
+        return
+    rows = [
+        {"list_id": list_id, "value": value, "note": note, "added_by": actor}
+        for value, note in entries
+    ]
+    statement = pg_insert(ListEntry)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ListEntry.list_id, ListEntry.value],
+        set_={"note": statement.excluded.note},
+    )
+    await session.execute(statement, rows)
+
+
+async def delete_entries(
+    session: AsyncSession, list_id: uuid.UUID, values: Sequence[str] | None = None
+) -> int:
+    statement = delete(ListEntry).where(ListEntry.list_id == list_id)
+    if values is not None:
+        statement = statement.where(ListEntry.value.in_(values))
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def all_list_values(session: AsyncSession) -> dict[str, frozenset[str]]:
+    statement = select(ManagedList.name, ListEntry.value).outerjoin(
+        ListEntry, ListEntry.list_id == ManagedList.id
+    )
+    values: dict[str, set[str]] = {}
+    for name, value in (await session.execute(statement)).all():
+        entries = values.setdefault(name, set())
+        if value is not None:
+            entries.add(value)
+    return {name: frozenset(entries) for name, entries in values.items()}
+
+
+# --- consumer state ---
+
+
+async def lock_keys(session: AsyncSession, names: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks, taken in one sorted pass so batches never deadlock:
+    competing consumers serialise on the customers and window groups they share."""
+    keys = sorted(set(names))
+    if keys:
+        await session.execute(_LOCK_KEYS, {"names": keys})
+
+
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
+    "FROM unnest(CAST(:names AS text[])) AS n) AS keys ORDER BY h"
+)
+
+
+async def load_customer_states(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CustomerState]:
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    statement = select(CustomerState).where(CustomerState.customer_id.in_(ids))
+    return {row.customer_id: row for row in (await session.execute(statement)).scalars()}
+
+
+async def upsert_customer_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = pg_insert(CustomerState)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CustomerState.customer_id],
+        set_={
+            "features": statement.excluded.features,
+            "levels": statement.excluded.levels,
+            "scores": statement.excluded.scores,
+            "sequence": statement.excluded.sequence,
+            "updated_at": func.now(),
+        },
+    )
+    await session.execute(statement, rows)
+
+
+async def load_directory(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, CustomerDirectoryEntry]:
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    statement = select(CustomerDirectoryEntry).where(CustomerDirectoryEntry.customer_id.in_(ids))
+    return {row.customer_id: row for row in (await session.execute(statement)).scalars()}
+
+
+async def upsert_directory(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = pg_insert(CustomerDirectoryEntry)
+    statement = statement.on_conflict_do_update(
+        index_elements=[CustomerDirectoryEntry.customer_id],
+        set_={
+            "name": statement.excluded.name,
+            "relationship_manager": statement.excluded.relationship_manager,
+            "segment": statement.excluded.segment,
+            "updated_at": func.now(),
+        },
+    )
+    await session.execute(statement, rows)
+
+
+async def load_windows(
+    session: AsyncSession, keys: Iterable[GroupKey]
+) -> dict[GroupKey, dict[str, Any]]:
+    pairs = list(dict.fromkeys(keys))
+    if not pairs:
+        return {}
+    statement = select(WindowGroup.group_by, WindowGroup.group_id, WindowGroup.state).where(
+        tuple_(WindowGroup.group_by, WindowGroup.group_id).in_(pairs)
+    )
+    rows = (await session.execute(statement)).all()
+    return {GroupKey(row[0], row[1]): row[2] for row in rows}
+
+
+async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = pg_insert(WindowGroup)
+    statement = statement.on_conflict_do_update(
+        index_elements=[WindowGroup.group_by, WindowGroup.group_id],
+        set_={"state": statement.excluded.state, "updated_at": func.now()},
+    )
+    await session.execute(statement, rows)
+
+
+async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        statement = pg_insert(EvaluationRecord).on_conflict_do_nothing()
+        await session.execute(statement, rows)
+
+
+async def history_between(
+    session: AsyncSession, start: datetime, end: datetime
+) -> Sequence[EvaluationRecord]:
+    statement = (
+        select(EvaluationRecord)
+        .where(EvaluationRecord.occurred_at >= start, EvaluationRecord.occurred_at < end)
+        .order_by(EvaluationRecord.occurred_at, EvaluationRecord.seq)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+# --- alerts written by the consumer ---------------------------------------------------------
+
+
+async def load_open_alerts(
+    session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], OpenAlert]:
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return {}
+    statement = select(
+        Alert.id,
+        Alert.rule_id,
+        Alert.dedup_value,
+        Alert.first_seen_at,
+        Alert.occurrence_count,
+        Alert.status,
+    ).where(Alert.dedup_open, tuple_(Alert.rule_id, Alert.dedup_value).in_(wanted))
+    return {
+        (row.rule_id, row.dedup_value): OpenAlert(
+            row.id, row.first_seen_at, row.occurrence_count, row.status
+        )
+        for row in (await session.execute(statement)).all()
+    }
+
+
+async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> None:
+    if alert_ids:
+        statement = update(Alert).where(Alert.id.in_(alert_ids)).values(dedup_open=False)
+        await session.execute(statement)
+
+
+async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(pg_insert(Alert), rows)
+
+
+async def insert_occurrences(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(pg_insert(AlertOccurrence), rows)
+
+
+async def add_occurrence_counts(
+    session: AsyncSession, counts: dict[uuid.UUID, tuple[int, datetime]]
+) -> None:
+    """counts: alert id -> (occurrences to add, latest occurrence time)."""
+    for alert_id, (added, last_seen) in counts.items():
+        statement = (
+            update(Alert)
+            .where(Alert.id == alert_id)
+            .values(
+                occurrence_count=Alert.occurrence_count + added,
+                last_seen_at=func.greatest(Alert.last_seen_at, last_seen),
+                updated_at=func.now(),
+            )
+        )
+        await session.execute(statement)
+
+
+async def insert_timeline(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(pg_insert(AlertTimelineEntry), rows)
+
+
+# --- alerts read and changed through the API ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    raised_from: datetime | None = None
+    raised_to: datetime | None = None
+    rule_type: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    customer_id: uuid.UUID | None = None
+    rule_id: uuid.UUID | None = None
+    assignee: str | None = None
+
+
+def _filtered(statement: SelectT, filters: AlertFilters) -> SelectT:
+    conditions = []
+    if filters.raised_from is not None:
+        conditions.append(Alert.raised_at >= filters.raised_from)
+    if filters.raised_to is not None:
+        conditions.append(Alert.raised_at < filters.raised_to)
+    for column, value in (
+        (Alert.rule_type, filters.rule_type),
+        (Alert.severity, filters.severity),
+        (Alert.status, filters.status),
+        (Alert.customer_id, filters.customer_id),
+        (Alert.rule_id, filters.rule_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.assignee is not None:
+        conditions.append(
+            or_(Alert.assignee == filters.assignee, Alert.assignee_team == filters.assignee)
+        )
+    return statement.where(and_(*conditions)) if conditions else statement
+
+
+async def list_alerts(
+    session: AsyncSession,
+    filters: AlertFilters,
+    *,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Alert]:
+    """Newest first; `before` is the (raised_at, id) of the last row of the previous page."""
+    statement = _filtered(select(Alert), filters)
+    if before is not None:
+        statement = statement.where(tuple_(Alert.raised_at, Alert.id) < tuple_(*before))
+    statement = statement.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def get_alert(
+    session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
+) -> Alert | None:
+    statement = select(Alert).where(Alert.id == alert_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def occurrences_of(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[AlertOccurrence]:
+    statement = (
+        select(AlertOccurrence)
+        .where(AlertOccurrence.alert_id == alert_id)
+        .order_by(AlertOccurrence.occurred_at, AlertOccurrence.id)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def timeline_of(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[AlertTimelineEntry]:
+    statement = (
+        select(AlertTimelineEntry)
+        .where(AlertTimelineEntry.alert_id == alert_id)
+        .order_by(AlertTimelineEntry.at, AlertTimelineEntry.id)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def count_by(session: AsyncSession, filters: AlertFilters, column: Any) -> dict[str, int]:
+    statement = _filtered(select(column, func.count()).group_by(column), filters)
+    return {str(key): int(count) for key, count in (await session.execute(statement)).all()}
+
+
+async def count_by_day(session: AsyncSession, filters: AlertFilters) -> dict[str, int]:
+    day = func.to_char(func.timezone("UTC", Alert.raised_at), "YYYY-MM-DD")
+    return await count_by(session, filters, day)
+
+
+async def acknowledge_seconds(
+    session: AsyncSession, filters: AlertFilters
+) -> tuple[float | None, float | None, int]:
+    """(mean, median, how many) of acknowledged_at - raised_at, in seconds."""
+    seconds = func.extract("epoch", Alert.acknowledged_at - Alert.raised_at)
+    statement = _filtered(
+        select(
+            func.avg(seconds),
+            func.percentile_cont(0.5).within_group(seconds),
+            func.count(Alert.acknowledged_at),
+        ).where(Alert.acknowledged_at.is_not(None)),
+        filters,
+    )
+    mean, median, count = (await session.execute(statement)).one()
+    return (
+        None if mean is None else float(mean),
+        None if median is None else float(median),
+        int(count),
+    )
+
+
+async def false_positive_rates(
+    session: AsyncSession, filters: AlertFilters
+) -> Sequence[tuple[uuid.UUID, str, int, int]]:
+    """Per rule: (rule id, name, resolved alerts, false positives)."""
+    false_positive = func.sum(case((Alert.outcome == "false_positive", 1), else_=0))
+    statement = _filtered(
+        select(Alert.rule_id, func.max(Alert.rule_name), func.count(), false_positive)
+        .where(Alert.status == "resolved", Alert.outcome.is_not(None))
+        .group_by(Alert.rule_id),
+        filters,
+    )
+    return [
+        (row[0], str(row[1]), int(row[2]), int(row[3] or 0))
+        for row in (await session.execute(statement)).all()
+    ]
+
+
+async def dispositioned_alerts(
+    session: AsyncSession, start: datetime, end: datetime
+) -> Sequence[tuple[uuid.UUID | None, uuid.UUID | None, datetime, str]]:
+    statement = select(
+        Alert.trigger_event_id, Alert.customer_id, Alert.first_seen_at, Alert.outcome
+    ).where(
+        Alert.outcome.is_not(None),
+        Alert.first_seen_at >= start,
+        Alert.first_seen_at < end,
+    )
+    return [(row[0], row[1], row[2], str(row[3])) for row in (await session.execute(statement))]

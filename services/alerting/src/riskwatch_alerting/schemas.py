@@ -1,0 +1,378 @@
+"""Request and response bodies of the alerting API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from riskwatch_alerting.lifecycle import AlertStatus, Outcome
+from riskwatch_shared.events.common import RuleType, Severity
+
+RuleStatus = Literal["draft", "active", "disabled"]
+ListKind = Literal["countries", "counterparties", "accounts", "devices", "other"]
+MAX_COOLDOWN_SECONDS = 90 * 86_400
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+class RuleCreate(Body):
+    name: str = Field(min_length=1, max_length=200)
+    rule_type: RuleType
+    severity: Severity
+    trigger_event_types: list[str] = Field(min_length=1, max_length=10)
+    condition: str = Field(min_length=1, max_length=2_000)
+    dedup_key: str = Field(default="customer_id", min_length=1, max_length=200)
+    cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
+    owner_team: str | None = Field(default=None, max_length=120)
+    description: str | None = Field(default=None, max_length=4_000)
+    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+
+
+class RuleUpdate(Body):
+    """Only the fields given change; every change makes a new version."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    rule_type: RuleType | None = None
+    severity: Severity | None = None
+    trigger_event_types: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    condition: str | None = Field(default=None, min_length=1, max_length=2_000)
+    dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
+    cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
+    owner_team: str | None = Field(default=None, max_length=120)
+    description: str | None = Field(default=None, max_length=4_000)
+    suggested_actions: list[str] | None = Field(default=None, max_length=20)
+
+
+class RuleOut(Out):
+    id: uuid.UUID
+    version: int
+    name: str
+    rule_type: str
+    severity: str
+    status: str
+    trigger_event_types: list[str]
+    condition: str
+    dedup_key: str
+    cooldown_seconds: int
+    owner_team: str | None
+    description: str | None
+    suggested_actions: list[str]
+    template_key: str | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+class RuleVersionOut(Out):
+    rule_id: uuid.UUID
+    version: int
+    snapshot: dict[str, Any]
+    changed_fields: list[str]
+    changed_by: str
+    changed_at: datetime
+
+
+class StatusChange(Body):
+    reason: str | None = Field(default=None, max_length=2_000)
+
+
+class ConditionCheck(Body):
+    condition: str = Field(min_length=1, max_length=2_000)
+
+
+class ConditionCheckOut(BaseModel):
+    valid: bool
+    fields: list[str]
+    aggregates: list[str]
+    lists: list[str]
+
+
+class FieldOut(BaseModel):
+    path: str
+    type: str
+    description: str
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+class TemplateOut(BaseModel):
+    key: str
+    name: str
+    rule_type: str
+    severity: str
+    trigger_event_types: list[str]
+    condition_template: str
+    condition: str
+    dedup_key: str
+    cooldown_seconds: int
+    description: str
+    parameters: dict[str, Decimal]
+
+
+class TemplateInstantiate(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    severity: Severity | None = None
+    parameters: dict[str, Decimal] = Field(default_factory=dict)
+    cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
+    dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
+    owner_team: str | None = Field(default=None, max_length=120)
+    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+
+
+# --- managed lists --------------------------------------------------------------------------
+
+
+class ListEntryIn(Body):
+    value: str = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=1_000)
+
+
+class ListCreate(Body):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    kind: ListKind
+    description: str | None = Field(default=None, max_length=2_000)
+    entries: list[ListEntryIn] = Field(default_factory=list, max_length=100_000)
+
+
+class ListUpdate(Body):
+    kind: ListKind | None = None
+    description: str | None = Field(default=None, max_length=2_000)
+
+
+class ListOut(Out):
+    id: uuid.UUID
+    name: str
+    kind: str
+    description: str | None
+    entry_count: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+
+
+class ListEntriesLoad(Body):
+    """Bulk load: `merge` adds or updates the given values, `replace` makes them the list."""
+
+    entries: list[ListEntryIn] = Field(max_length=100_000)
+    mode: Literal["merge", "replace"] = "merge"
+
+
+class ListEntriesRemove(Body):
+    values: list[str] = Field(min_length=1, max_length=100_000)
+
+
+class ListEntryOut(Out):
+    value: str
+    note: str | None
+    added_at: datetime
+    added_by: str
+
+
+class ListEntriesPage(BaseModel):
+    items: list[ListEntryOut]
+    next_cursor: str | None
+
+
+class BulkLoadOut(BaseModel):
+    list: ListOut
+    loaded: int
+    removed: int
+
+
+# --- backtests ------------------------------------------------------------------------------
+
+
+class BacktestRange(Body):
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BacktestRange:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a timezone")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if (self.end - self.start).days > 366:
+            raise ValueError("a backtest covers at most 366 days")
+        return self
+
+
+class DraftBacktest(BacktestRange):
+    condition: str = Field(min_length=1, max_length=2_000)
+    trigger_event_types: list[str] = Field(min_length=1, max_length=10)
+    dedup_key: str = Field(default="customer_id", min_length=1, max_length=200)
+    cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
+    rule_type: RuleType = "custom"
+    severity: Severity = "medium"
+
+
+class DayCount(BaseModel):
+    day: str
+    alerts: int
+
+
+class BacktestOut(BaseModel):
+    rule_id: uuid.UUID | None
+    rule_version: int | None
+    condition: str
+    start: datetime
+    end: datetime
+    events_replayed: int
+    events_evaluated: int
+    matches: int
+    alerts: int
+    occurrences: int
+    alerts_per_day: list[DayCount]
+    samples: list[dict[str, Any]]
+    labelled: int
+    true_positives: int
+    false_positives: int
+    precision: float | None
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+class AlertOut(Out):
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    rule_version: int
+    rule_name: str
+    rule_type: str
+    severity: str
+    status: str
+    outcome: str | None
+    mitigation: str | None
+    customer_id: uuid.UUID | None
+    customer_name: str | None
+    relationship_manager: str | None
+    title: str
+    summary: str
+    trigger_event_id: uuid.UUID | None
+    trigger_event_type: str | None
+    transaction_id: uuid.UUID | None
+    evidence: dict[str, Any]
+    scores: dict[str, Any]
+    reasons: list[str]
+    suggested_actions: list[str]
+    dedup_value: str
+    occurrence_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    sla_due_at: datetime
+    assignee: str | None
+    assignee_team: str | None
+    updated_at: datetime
+
+
+class OccurrenceOut(Out):
+    event_id: uuid.UUID
+    event_type: str
+    transaction_id: uuid.UUID | None
+    occurred_at: datetime
+    evidence: dict[str, Any]
+
+
+class AlertDetail(AlertOut):
+    allowed_actions: list[str]
+    occurrences: list[OccurrenceOut]
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class TimelineEntryOut(Out):
+    at: datetime
+    actor: str | None
+    change: str
+    status: str
+    detail: dict[str, Any]
+
+
+class AcknowledgeBody(Body):
+    comment: str | None = Field(default=None, max_length=4_000)
+
+
+class InvestigateBody(AcknowledgeBody):
+    pass
+
+
+class EscalateBody(Body):
+    reason: str | None = Field(default=None, max_length=4_000)
+    team: str | None = Field(default=None, max_length=200)
+
+
+class AssignBody(Body):
+    assignee: str | None = Field(default=None, min_length=1, max_length=200)
+    team: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _someone(self) -> AssignBody:
+        if self.assignee is None and self.team is None:
+            raise ValueError("give an assignee, a team or both")
+        return self
+
+
+class CommentBody(Body):
+    comment: str = Field(min_length=1, max_length=4_000)
+
+
+class ContactBody(Body):
+    channel: Literal["call", "email", "sms", "branch_visit", "meeting", "other"]
+    note: str | None = Field(default=None, max_length=4_000)
+
+
+class ResolveBody(Body):
+    outcome: Outcome
+    comment: str | None = Field(default=None, max_length=4_000)
+
+
+class ReopenBody(Body):
+    reason: str | None = Field(default=None, max_length=4_000)
+
+
+class TimeToAcknowledge(BaseModel):
+    count: int
+    mean_seconds: float | None
+    median_seconds: float | None
+
+
+class RuleFalsePositives(BaseModel):
+    rule_id: uuid.UUID
+    rule_name: str
+    resolved: int
+    false_positives: int
+    false_positive_rate: float
+
+
+class AlertStats(BaseModel):
+    total: int
+    by_type: dict[str, int]
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    by_day: dict[str, int]
+    time_to_acknowledge: TimeToAcknowledge
+    false_positive_rate_by_rule: list[RuleFalsePositives]
+
+
+__all__ = ["AlertStatus"]

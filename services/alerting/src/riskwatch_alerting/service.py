@@ -1,0 +1,395 @@
+"""Rules (immutable versions, change history), templates, managed lists and backtests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_alerting import repository
+from riskwatch_alerting.backtest import Disposition, run_backtest, warm_up_start
+from riskwatch_alerting.contexts import TRIGGER_EVENT_TYPES
+from riskwatch_alerting.errors import (
+    DuplicateList,
+    InvalidCondition,
+    InvalidRuleDefinition,
+    ListNotFound,
+    RuleNotFound,
+    RuleStatusConflict,
+    RuleVersionNotFound,
+    TemplateNotFound,
+)
+from riskwatch_alerting.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
+from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleVersion
+from riskwatch_alerting.pipeline import active_rule_of, history_input
+from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
+from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate
+from riskwatch_alerting.schemas import (
+    BacktestOut,
+    DayCount,
+    DraftBacktest,
+    ListCreate,
+    ListUpdate,
+    RuleCreate,
+    RuleUpdate,
+    TemplateInstantiate,
+)
+
+VERSIONED_FIELDS: tuple[str, ...] = (
+    "name",
+    "rule_type",
+    "severity",
+    "status",
+    "trigger_event_types",
+    "condition",
+    "dedup_key",
+    "cooldown_seconds",
+    "owner_team",
+    "description",
+    "suggested_actions",
+    "template_key",
+)
+_STATUS_MOVES: dict[str, frozenset[str]] = {
+    "active": frozenset({"draft", "disabled"}),
+    "disabled": frozenset({"draft", "active"}),
+}
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def check_condition(condition: str, *, field: str = "condition") -> CompiledRule:
+    """Compile `condition` or raise InvalidCondition pointing at its line and column."""
+    try:
+        return compile_rule(condition)
+    except RuleError as exc:
+        raise InvalidCondition.from_rule_error(exc, field=field) from exc
+
+
+def check_definition(trigger_event_types: Sequence[str], dedup_key: str) -> None:
+    unknown = [t for t in trigger_event_types if t not in TRIGGER_EVENT_TYPES]
+    if unknown:
+        raise InvalidRuleDefinition(
+            f"unknown trigger event types: {', '.join(unknown)}",
+            field="trigger_event_types",
+            allowed=list(TRIGGER_EVENT_TYPES),
+        )
+    try:
+        validate_dedup_key(dedup_key)
+    except InvalidDedupKey as exc:
+        raise InvalidRuleDefinition(str(exc), field="dedup_key") from exc
+
+
+def _snapshot(rule: Rule) -> dict[str, Any]:
+    return {name: getattr(rule, name) for name in VERSIONED_FIELDS}
+
+
+async def _record_version(
+    session: AsyncSession, rule: Rule, changed_fields: list[str], actor: str
+) -> None:
+    session.add(
+        RuleVersion(
+            rule_id=rule.id,
+            version=rule.version,
+            snapshot=_snapshot(rule),
+            changed_fields=changed_fields,
+            changed_by=actor,
+            changed_at=rule.updated_at,
+        )
+    )
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+
+
+async def create_rule(
+    session: AsyncSession, *, data: RuleCreate, actor: str, template_key: str | None = None
+) -> Rule:
+    check_condition(data.condition)
+    check_definition(data.trigger_event_types, data.dedup_key)
+    now = datetime.now(UTC)
+    rule = Rule(
+        id=uuid.uuid4(),
+        version=1,
+        status="draft",
+        template_key=template_key,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        updated_by=actor,
+        **data.model_dump(),
+    )
+    session.add(rule)
+    await session.flush()
+    await _record_version(session, rule, ["created"], actor)
+    return rule
+
+
+async def get_rule(session: AsyncSession, rule_id: uuid.UUID, *, for_update: bool = False) -> Rule:
+    rule = await repository.get_rule(session, rule_id, for_update=for_update)
+    if rule is None:
+        raise RuleNotFound(f"no rule {rule_id}")
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, rule_id: uuid.UUID, *, changes: RuleUpdate, actor: str
+) -> Rule:
+    rule = await get_rule(session, rule_id, for_update=True)
+    given = changes.model_dump(exclude_unset=True)
+    changed = [name for name, value in given.items() if getattr(rule, name) != value]
+    if not changed:
+        return rule
+    if "condition" in given:
+        check_condition(given["condition"])
+    check_definition(
+        given.get("trigger_event_types", rule.trigger_event_types),
+        given.get("dedup_key", rule.dedup_key),
+    )
+    for name in changed:
+        setattr(rule, name, given[name])
+    return await _new_version(session, rule, changed, actor)
+
+
+async def _new_version(session: AsyncSession, rule: Rule, changed: list[str], actor: str) -> Rule:
+    rule.version += 1
+    rule.updated_at = datetime.now(UTC)
+    rule.updated_by = actor
+    await session.flush()
+    await _record_version(session, rule, changed, actor)
+    return rule
+
+
+async def set_rule_status(
+    session: AsyncSession, rule_id: uuid.UUID, *, status: str, actor: str
+) -> Rule:
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.status == status:
+        return rule
+    if rule.status not in _STATUS_MOVES[status]:
+        raise RuleStatusConflict(f"a {rule.status} rule cannot become {status}")
+    if status == "active":
+        check_condition(rule.condition)
+    rule.status = status
+    return await _new_version(session, rule, ["status"], actor)
+
+
+async def rule_versions(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleVersion]:
+    await get_rule(session, rule_id)
+    return await repository.list_versions(session, rule_id)
+
+
+async def rule_version(session: AsyncSession, rule_id: uuid.UUID, version: int) -> RuleVersion:
+    found = await repository.get_version(session, rule_id, version)
+    if found is None:
+        raise RuleVersionNotFound(f"rule {rule_id} has no version {version}")
+    return found
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def get_template(key: str) -> RuleTemplate:
+    template = TEMPLATES_BY_KEY.get(key)
+    if template is None:
+        raise TemplateNotFound(f"no rule template {key!r}")
+    return template
+
+
+def template_condition(template: RuleTemplate, parameters: Mapping[str, Decimal]) -> str:
+    try:
+        return template.condition_with(parameters)
+    except KeyError as exc:
+        raise InvalidRuleDefinition(
+            str(exc.args[0]), field="parameters", allowed=sorted(template.parameters)
+        ) from exc
+
+
+async def create_rule_from_template(
+    session: AsyncSession, *, key: str, data: TemplateInstantiate, actor: str
+) -> Rule:
+    template = get_template(key)
+    rule = RuleCreate(
+        name=data.name or template.name,
+        rule_type=template.rule_type,
+        severity=data.severity or template.severity,
+        trigger_event_types=list(template.trigger_event_types),
+        condition=template_condition(template, data.parameters),
+        dedup_key=data.dedup_key or template.dedup_key,
+        cooldown_seconds=(
+            template.cooldown_seconds if data.cooldown_seconds is None else data.cooldown_seconds
+        ),
+        owner_team=data.owner_team,
+        description=template.description,
+        suggested_actions=data.suggested_actions,
+    )
+    return await create_rule(session, data=rule, actor=actor, template_key=key)
+
+
+# --- managed lists --------------------------------------------------------------------------
+
+
+async def get_list(session: AsyncSession, list_id: uuid.UUID) -> ManagedList:
+    found = await repository.get_list(session, list_id)
+    if found is None:
+        raise ListNotFound(f"no managed list {list_id}")
+    return found
+
+
+async def _touch_list(session: AsyncSession, managed: ManagedList, actor: str) -> None:
+    managed.updated_at = datetime.now(UTC)
+    managed.updated_by = actor
+    await repository.bump_cache_version(session, repository.LISTS_CACHE)
+    await session.flush()
+
+
+async def create_list(session: AsyncSession, *, data: ListCreate, actor: str) -> ManagedList:
+    if await repository.get_list_by_name(session, data.name) is not None:
+        raise DuplicateList(f"a list named {data.name!r} exists")
+    now = datetime.now(UTC)
+    managed = ManagedList(
+        id=uuid.uuid4(),
+        name=data.name,
+        kind=data.kind,
+        description=data.description,
+        created_at=now,
+        updated_at=now,
+        updated_by=actor,
+    )
+    session.add(managed)
+    await session.flush()
+    entries = {entry.value: entry.note for entry in data.entries}
+    await repository.upsert_entries(session, managed.id, list(entries.items()), actor)
+    await _touch_list(session, managed, actor)
+    return managed
+
+
+async def update_list(
+    session: AsyncSession, list_id: uuid.UUID, *, changes: ListUpdate, actor: str
+) -> ManagedList:
+    managed = await get_list(session, list_id)
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        setattr(managed, name, value)
+    await _touch_list(session, managed, actor)
+    return managed
+
+
+async def delete_list(session: AsyncSession, list_id: uuid.UUID) -> None:
+    managed = await get_list(session, list_id)
+    await session.delete(managed)
+    await repository.bump_cache_version(session, repository.LISTS_CACHE)
+    await session.flush()
+
+
+async def load_entries(
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    entries: Sequence[tuple[str, str | None]],
+    replace: bool,
+    actor: str,
+) -> tuple[ManagedList, int, int]:
+    """Bulk load; returns (list, values loaded, values removed)."""
+    managed = await get_list(session, list_id)
+    unique = dict(entries)
+    removed = 0
+    if replace:
+        before = await repository.count_entries(session, list_id)
+        await repository.delete_entries(session, list_id)
+        removed = max(0, before - len(unique))
+    await repository.upsert_entries(session, list_id, list(unique.items()), actor)
+    await _touch_list(session, managed, actor)
+    return managed, len(unique), removed
+
+
+async def remove_entries(
+    session: AsyncSession, list_id: uuid.UUID, *, values: Sequence[str], actor: str
+) -> int:
+    managed = await get_list(session, list_id)
+    removed = await repository.delete_entries(session, list_id, values)
+    await _touch_list(session, managed, actor)
+    return removed
+
+
+async def list_entries_page(
+    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+) -> Sequence[ListEntry]:
+    await get_list(session, list_id)
+    return await repository.list_entries(session, list_id, after=after, limit=limit)
+
+
+# --- backtests ------------------------------------------------------------------------------
+
+
+async def backtest_rule(
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    *,
+    start: datetime,
+    end: datetime,
+    version: int | None = None,
+) -> BacktestOut:
+    rule = await get_rule(session, rule_id)
+    if version is not None and version != rule.version:
+        snapshot = (await rule_version(session, rule_id, version)).snapshot
+        rule = Rule(id=rule.id, version=version, **snapshot)
+    return await _backtest(session, active_rule_of(rule), start=start, end=end)
+
+
+async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> BacktestOut:
+    check_condition(draft.condition)
+    check_definition(draft.trigger_event_types, draft.dedup_key)
+    rule = ActiveRule.build(
+        id=uuid.UUID(int=0),
+        version=0,
+        name="draft",
+        rule_type=draft.rule_type,
+        severity=draft.severity,
+        trigger_event_types=draft.trigger_event_types,
+        condition=draft.condition,
+        dedup_key=draft.dedup_key,
+        cooldown_seconds=draft.cooldown_seconds,
+    )
+    return await _backtest(session, rule, start=draft.start, end=draft.end, draft=True)
+
+
+async def _backtest(
+    session: AsyncSession, rule: ActiveRule, *, start: datetime, end: datetime, draft: bool = False
+) -> BacktestOut:
+    records = await repository.history_between(session, warm_up_start(rule, start), end)
+    history = (
+        history_input(r.event_id, r.event_type, r.customer_id, r.occurred_at, r.context)
+        for r in records
+    )
+    dispositions = [
+        Disposition(*row) for row in await repository.dispositioned_alerts(session, start, end)
+    ]
+    result = run_backtest(
+        rule,
+        history,
+        start=start,
+        end=end,
+        lists=await repository.all_list_values(session),
+        dispositions=dispositions,
+    )
+    return BacktestOut(
+        rule_id=None if draft else rule.id,
+        rule_version=None if draft else rule.version,
+        condition=rule.compiled.source,
+        start=start,
+        end=end,
+        events_replayed=result.events_replayed,
+        events_evaluated=result.events_evaluated,
+        matches=result.matches,
+        alerts=result.alerts,
+        occurrences=result.occurrences,
+        alerts_per_day=[DayCount(day=d, alerts=n) for d, n in result.alerts_per_day.items()],
+        samples=result.samples,
+        labelled=result.labelled,
+        true_positives=result.true_positives,
+        false_positives=result.false_positives,
+        precision=result.precision,
+    )

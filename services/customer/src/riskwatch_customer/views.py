@@ -1,0 +1,179 @@
+"""Rows as API bodies and event payloads (masking personal data where the caller may not see it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from riskwatch_customer.figures import derive_figures
+from riskwatch_customer.masking import PERSONAL_FIELDS, mask_field
+from riskwatch_customer.models import (
+    Account,
+    CreditRecord,
+    Customer,
+    CustomerRiskLevels,
+    FinancialProfile,
+    Interaction,
+    Transaction,
+)
+from riskwatch_customer.reference_data import in_minor_units
+from riskwatch_customer.schemas import (
+    AccountOut,
+    CreditRecordOut,
+    CustomerOut,
+    FinancialProfileOut,
+    InteractionOut,
+    RiskLevelsOut,
+)
+from riskwatch_shared.events.common import (
+    AccountData,
+    CreditRecordData,
+    CustomerSnapshot,
+    FinancialProfileData,
+    InteractionData,
+    TransactionData,
+)
+from riskwatch_shared.security import Identity
+
+CUSTOMER_FIELDS = (
+    "kind",
+    "name",
+    "document_type",
+    "document_number",
+    "phone",
+    "email",
+    "address",
+    "country",
+    "segment",
+    "kyc_status",
+    "relationship_manager",
+    "tags",
+    "status",
+)
+
+
+def customer_fields(customer: Customer) -> dict[str, Any]:
+    return {field: getattr(customer, field) for field in CUSTOMER_FIELDS}
+
+
+def risk_levels_out(levels: CustomerRiskLevels | None) -> RiskLevelsOut:
+    if levels is None:
+        return RiskLevelsOut()
+    return RiskLevelsOut(
+        credit=levels.credit_level,  # type: ignore[arg-type]
+        anomaly=levels.anomaly_level,  # type: ignore[arg-type]
+        churn=levels.churn_level,  # type: ignore[arg-type]
+        overall=levels.overall_level,  # type: ignore[arg-type]
+        updated_at=levels.updated_at,
+    )
+
+
+def customer_out(
+    customer: Customer, *, identity: Identity, levels: CustomerRiskLevels | None = None
+) -> CustomerOut:
+    """The customer as this caller may see it: personal fields masked unless they may unmask."""
+    fields = customer_fields(customer)
+    masked = not identity.may_unmask
+    if masked:
+        fields = {
+            name: mask_field(name, value) if name in PERSONAL_FIELDS else value
+            for name, value in fields.items()
+        }
+    return CustomerOut(
+        id=customer.id,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
+        personal_data_masked=masked,
+        risk_levels=risk_levels_out(levels),
+        **fields,
+    )
+
+
+def customer_snapshot(customer: Customer) -> CustomerSnapshot:
+    return CustomerSnapshot(
+        kind=customer.kind,  # type: ignore[arg-type]
+        name=customer.name,
+        segment=customer.segment,
+        country=customer.country,
+        status=customer.status,  # type: ignore[arg-type]
+        kyc_status=customer.kyc_status,
+        relationship_manager=customer.relationship_manager,
+        email=customer.email,
+        tags=list(customer.tags),
+    )
+
+
+def credit_record_out(record: CreditRecord) -> CreditRecordOut:
+    return CreditRecordOut.model_validate(record, from_attributes=True)
+
+
+def credit_record_data(record: CreditRecord) -> CreditRecordData:
+    return CreditRecordData.model_validate(
+        {**credit_record_out(record).model_dump(), "credit_record_id": record.id}
+    )
+
+
+def _amounts(stored: dict[str, str]) -> dict[str, Decimal]:
+    return {kind: Decimal(amount) for kind, amount in stored.items()}
+
+
+def financial_profile_out(profile: FinancialProfile) -> FinancialProfileOut:
+    assets, liabilities = _amounts(profile.assets), _amounts(profile.liabilities)
+    figures = derive_figures(
+        annual_income=profile.annual_income, assets=assets, liabilities=liabilities
+    )
+    return FinancialProfileOut(
+        id=profile.id,
+        customer_id=profile.customer_id,
+        annual_income=profile.annual_income,
+        currency=profile.currency,
+        assets=assets,
+        liabilities=liabilities,
+        total_assets=figures.total_assets,
+        total_liabilities=figures.total_liabilities,
+        net_worth=figures.net_worth,
+        debt_to_income=figures.debt_to_income,
+        as_of=profile.as_of,
+        created_at=profile.created_at,
+    )
+
+
+def financial_profile_data(profile: FinancialProfile) -> FinancialProfileData:
+    return FinancialProfileData(
+        financial_profile_id=profile.id,
+        annual_income=profile.annual_income,
+        currency=profile.currency,
+        assets=_amounts(profile.assets),
+        liabilities=_amounts(profile.liabilities),
+        as_of=profile.as_of,
+    )
+
+
+def account_out(account: Account) -> AccountOut:
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+def account_data(account: Account) -> AccountData:
+    return AccountData.model_validate(
+        {**account_out(account).model_dump(), "account_id": account.id}
+    )
+
+
+def interaction_out(interaction: Interaction) -> InteractionOut:
+    return InteractionOut.model_validate(interaction, from_attributes=True)
+
+
+def interaction_data(interaction: Interaction) -> InteractionData:
+    return InteractionData.model_validate(
+        {**interaction_out(interaction).model_dump(), "interaction_id": interaction.id}
+    )
+
+
+def transaction_data(transaction: Transaction) -> TransactionData:
+    fields = {
+        name: getattr(transaction, name)
+        for name in TransactionData.model_fields
+        if name != "transaction_id"
+    }
+    fields["amount"] = in_minor_units(transaction.amount, transaction.currency)
+    return TransactionData.model_validate({**fields, "transaction_id": transaction.id})

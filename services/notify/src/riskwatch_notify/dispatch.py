@@ -1,0 +1,555 @@
+"""From alerts to notification rows: routing, quiet hours, digests, escalations.
+
+Called by the alert consumer (one transaction per fetched batch) and the schedulers. The
+policies themselves live in `domain/`; this module loads their inputs and stores their output.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_notify import queue
+from riskwatch_notify.config import Settings
+from riskwatch_notify.domain.escalation import (
+    EscalationLevel,
+    EscalationPolicy,
+    next_escalation,
+    policy_for,
+)
+from riskwatch_notify.domain.models import Alert, Channel, QuietHours, Recipient, RuleType, Severity
+from riskwatch_notify.domain.quiet_hours import hold_until
+from riskwatch_notify.domain.rendering import (
+    render_alert_email,
+    render_alert_sms,
+    render_digest_email,
+    render_digest_sms,
+    render_in_app,
+    render_webhook_payload,
+)
+from riskwatch_notify.domain.routing import Subscription, Team, resolve_deliveries, team_members
+from riskwatch_notify.domain.storm import (
+    DigestDecision,
+    DigestWindow,
+    admit_to_digest,
+    dedup_key,
+    digest_key,
+)
+from riskwatch_notify.models import DigestWindowRow, EscalationPolicyRow, EscalationRow
+from riskwatch_shared.events.alerting import AlertRaised
+
+# Webhooks feed systems and the inbox is a list already: only people's phones and
+# mailboxes get digests.
+DIGEST_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def alert_from_event(event: AlertRaised, url_base: str) -> Alert:
+    return Alert(
+        alert_id=event.alert_id,
+        rule_id=str(event.rule_id),
+        rule_name=event.rule_name,
+        rule_type=RuleType(event.rule_type),
+        severity=Severity(event.severity),
+        customer_id=str(event.customer_id) if event.customer_id else "-",
+        customer_name=event.customer_name,
+        relationship_manager=event.relationship_manager,
+        title=event.title,
+        summary=event.summary,
+        raised_at=event.raised_at,
+        url=event.url or f"{url_base.rstrip('/')}/{event.alert_id}",
+        evidence=dict(event.evidence),
+        reasons=tuple(event.reasons),
+        suggested_actions=tuple(event.suggested_actions),
+    )
+
+
+def alert_from_payload(payload: Mapping[str, Any], url_base: str) -> Alert:
+    return alert_from_event(AlertRaised.model_validate(payload), url_base)
+
+
+def policy_from_json(
+    severity: str, levels: Sequence[Mapping[str, Any]], repeat: int, cycle_seconds: int | None
+) -> EscalationPolicy:
+    return EscalationPolicy(
+        severity=Severity(severity),
+        levels=tuple(
+            EscalationLevel(
+                after_seconds=int(level["after_seconds"]),
+                channels=frozenset(Channel(c) for c in level["channels"]),
+                team_ids=frozenset(str(t) for t in level.get("team_ids", ())),
+                recipient_ids=frozenset(str(r) for r in level.get("recipient_ids", ())),
+            )
+            for level in levels
+        ),
+        repeat=repeat,
+        cycle_seconds=cycle_seconds,
+    )
+
+
+def policy_json(row: EscalationPolicyRow) -> dict[str, Any]:
+    return {
+        "severity": row.severity,
+        "levels": row.levels,
+        "repeat": row.repeat,
+        "cycle_seconds": row.cycle_seconds,
+    }
+
+
+def policy_from_stored(stored: Mapping[str, Any]) -> EscalationPolicy:
+    return policy_from_json(
+        stored["severity"], stored["levels"], stored["repeat"], stored["cycle_seconds"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSnapshot:
+    recipients: dict[str, Recipient]
+    teams: dict[str, Team]
+    subscriptions: list[tuple[Subscription, bool]]  # (subscription, include the RM)
+    by_staff_id: dict[str, Recipient]
+    policies: dict[Severity, EscalationPolicy]
+    policy_rows: dict[Severity, EscalationPolicyRow] = field(default_factory=dict)
+
+
+def build_snapshot(rows: queue.RoutingRows) -> RoutingSnapshot:
+    teams_of: dict[str, set[str]] = {}
+    members_of: dict[str, set[str]] = {}
+    for team_id, recipient_id in rows.memberships:
+        teams_of.setdefault(str(recipient_id), set()).add(str(team_id))
+        members_of.setdefault(str(team_id), set()).add(str(recipient_id))
+    recipients = {
+        str(row.id): Recipient(
+            recipient_id=str(row.id),
+            name=row.name,
+            locale=row.locale,
+            time_zone=row.time_zone,
+            email=row.email,
+            phone=row.phone,
+            webhook_url=row.webhook_url,
+            team_ids=frozenset(teams_of.get(str(row.id), ())),
+            quiet_hours=QuietHours(row.quiet_start, row.quiet_end)
+            if row.quiet_start is not None and row.quiet_end is not None
+            else None,
+            staff_id=row.staff_id,
+        )
+        for row in rows.recipients
+    }
+    teams = {
+        team_id: Team(team_id, team_id, frozenset(members))
+        for team_id, members in members_of.items()
+    }
+    subscriptions = [
+        (
+            Subscription(
+                channels=frozenset(Channel(c) for c in row.channels),
+                team_id=str(row.team_id) if row.team_id else None,
+                recipient_id=str(row.recipient_id) if row.recipient_id else None,
+                alert_types=frozenset(RuleType(t) for t in row.alert_types),
+                min_severity=Severity(row.min_severity),
+            ),
+            row.include_relationship_manager,
+        )
+        for row in rows.subscriptions
+    ]
+    by_staff_id = {r.staff_id: r for r in recipients.values() if r.staff_id}
+    policies = {
+        Severity(row.severity): policy_from_json(
+            row.severity, row.levels, row.repeat, row.cycle_seconds
+        )
+        for row in rows.policies
+    }
+    policy_rows = {Severity(row.severity): row for row in rows.policies}
+    return RoutingSnapshot(recipients, teams, subscriptions, by_staff_id, policies, policy_rows)
+
+
+# ---------------------------------------------------------------- rendering into rows
+
+
+def render_content(
+    alert: Alert, recipient: Recipient, channel: Channel, notification_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    match channel:
+        case Channel.EMAIL:
+            email = render_alert_email(alert, recipient)
+            return {"subject": email.subject, "body_text": email.text, "body_html": email.html}
+        case Channel.SMS:
+            return {"subject": "", "body_text": render_alert_sms(alert, recipient)}
+        case Channel.WEBHOOK:
+            payload = render_webhook_payload(alert, event_id=notification_id, created_at=now)
+            return {"subject": alert.title, "body_text": "", "payload": payload}
+        case Channel.IN_APP:
+            message = render_in_app(alert, recipient)
+            return {
+                "subject": message.title,
+                "body_text": message.body,
+                "payload": {"link": message.link},
+            }
+
+
+def render_digest_content(
+    alerts: Sequence[Alert], recipient: Recipient, channel: Channel, inbox_url: str
+) -> dict[str, Any]:
+    if channel is Channel.SMS:
+        return {"subject": "", "body_text": render_digest_sms(alerts, recipient, inbox_url)}
+    email = render_digest_email(alerts, recipient)
+    return {"subject": email.subject, "body_text": email.text, "body_html": email.html}
+
+
+def notification_row(
+    *,
+    notification_id: uuid.UUID,
+    key: str,
+    kind: str,
+    alert_id: uuid.UUID | None,
+    recipient: Recipient,
+    channel: Channel,
+    severity: Severity,
+    content: Mapping[str, Any],
+    status: str,
+    held: datetime | None,
+    now: datetime,
+    escalation_step: int | None = None,
+    bundled_alert_ids: Sequence[uuid.UUID] = (),
+) -> dict[str, Any]:
+    return {
+        "id": notification_id,
+        "dedup_key": key,
+        "kind": kind,
+        "alert_id": alert_id,
+        "bundled_alert_ids": list(bundled_alert_ids),
+        "escalation_step": escalation_step,
+        "recipient_id": uuid.UUID(recipient.recipient_id),
+        "channel": channel.value,
+        "address": recipient.address_for(channel) or "",
+        "severity": severity.value,
+        "subject": content.get("subject", ""),
+        "body_text": content.get("body_text", ""),
+        "body_html": content.get("body_html"),
+        "payload": content.get("payload"),
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": held or now,
+        "held_until": held,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+# ---------------------------------------------------------------- intake of raised alerts
+
+
+@dataclass
+class _Windows:
+    """The digest windows of a batch, changed in memory and saved once."""
+
+    current: dict[tuple[str, Channel], DigestWindow]
+    changed: set[tuple[str, Channel]] = field(default_factory=set)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[DigestWindowRow]) -> _Windows:
+        current = {
+            (str(row.recipient_id), Channel(row.channel)): DigestWindow(
+                recipient_id=str(row.recipient_id),
+                channel=Channel(row.channel),
+                opened_at=row.opened_at,
+                closes_at=row.closes_at,
+                held_alert_ids=tuple(row.held_alert_ids),
+            )
+            for row in rows
+        }
+        return cls(current)
+
+    def admit(
+        self, alert: Alert, recipient_id: str, channel: Channel, now: datetime, seconds: int
+    ) -> bool:
+        """True when the alert is held for the digest."""
+        key = (recipient_id, channel)
+        decision, window = admit_to_digest(
+            self.current.get(key),
+            recipient_id=recipient_id,
+            channel=channel,
+            alert_id=alert.alert_id,
+            severity=alert.severity,
+            now=now,
+            window_seconds=seconds,
+        )
+        if window is not None and window != self.current.get(key):
+            self.current[key] = window
+            self.changed.add(key)
+        return decision is DigestDecision.HOLD
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "recipient_id": uuid.UUID(w.recipient_id),
+                "channel": w.channel.value,
+                "opened_at": w.opened_at,
+                "closes_at": w.closes_at,
+                "held_alert_ids": list(w.held_alert_ids),
+            }
+            for key, w in self.current.items()
+            if key in self.changed
+        ]
+
+
+def _alert_row(event: AlertRaised) -> dict[str, Any]:
+    return {
+        "alert_id": event.alert_id,
+        "severity": event.severity,
+        "raised_at": event.raised_at,
+        "payload": event.model_dump(mode="json"),
+    }
+
+
+def _route(alert: Alert, snapshot: RoutingSnapshot) -> list[tuple[Recipient, Channel]]:
+    matching = [(s, rm) for s, rm in snapshot.subscriptions if s.matches(alert)]
+    wants_rm = any(rm for _, rm in matching) and alert.relationship_manager
+    rm = snapshot.by_staff_id.get(alert.relationship_manager or "") if wants_rm else None
+    deliveries = resolve_deliveries(
+        alert, [s for s, _ in matching], snapshot.recipients.values(), snapshot.teams, rm
+    )
+    return sorted(
+        ((d.recipient, d.channel) for d in deliveries),
+        key=lambda pair: (pair[0].recipient_id, pair[1].value),
+    )
+
+
+async def take_in_alerts(
+    session: AsyncSession, events: Sequence[AlertRaised], *, settings: Settings, now: datetime
+) -> int:
+    """Create the notifications (and escalation chain) of each alert seen for the first time.
+
+    An alert notify already knows (a redelivery, a republished event) creates nothing.
+    Returns how many notifications were created.
+    """
+    await queue.lock_intake(session)
+    unique = list({event.alert_id: event for event in events}.values())
+    new_ids = await queue.insert_new_alerts(session, [_alert_row(e) for e in unique])
+    fresh = [alert_from_event(e, settings.alert_url_base) for e in unique if e.alert_id in new_ids]
+    if not fresh:
+        return 0
+    snapshot = build_snapshot(await queue.load_routing(session))
+    routed = [(alert, _route(alert, snapshot)) for alert in fresh]
+    recipient_ids = {uuid.UUID(r.recipient_id) for _, pairs in routed for r, _ in pairs}
+    windows = _Windows.from_rows(await queue.load_windows(session, recipient_ids))
+    rows: list[dict[str, Any]] = []
+    escalations: list[dict[str, Any]] = []
+    for alert, pairs in routed:
+        for recipient, channel in pairs:
+            rows.append(_first_notification(alert, recipient, channel, windows, settings, now))
+        escalation = _escalation_row(alert, snapshot, now)
+        if escalation is not None:
+            escalations.append(escalation)
+    await queue.save_windows(session, windows.rows())
+    created = await queue.insert_notifications(session, rows)
+    await queue.insert_escalations(session, escalations)
+    if created:
+        await queue.wake_workers(session)
+    return created
+
+
+def _first_notification(
+    alert: Alert,
+    recipient: Recipient,
+    channel: Channel,
+    windows: _Windows,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    notification_id = uuid.uuid4()
+    held = hold_until(recipient, alert.severity, now)
+    status = "held" if held is not None else "queued"
+    digest_on = settings.digest_window_seconds > 0 and channel in DIGEST_CHANNELS
+    if (
+        held is None
+        and digest_on
+        and windows.admit(
+            alert, recipient.recipient_id, channel, now, settings.digest_window_seconds
+        )
+    ):
+        status = "bundled"
+    return notification_row(
+        notification_id=notification_id,
+        key=dedup_key(alert.alert_id, recipient.recipient_id, channel),
+        kind="alert",
+        alert_id=alert.alert_id,
+        recipient=recipient,
+        channel=channel,
+        severity=alert.severity,
+        content=render_content(alert, recipient, channel, notification_id, now),
+        status=status,
+        held=held,
+        now=now,
+    )
+
+
+def _escalation_row(
+    alert: Alert, snapshot: RoutingSnapshot, now: datetime
+) -> dict[str, Any] | None:
+    policy = policy_for(snapshot.policies, alert.severity)
+    if policy is None:
+        return None
+    step = next_escalation(policy, alert.raised_at, 0, now)
+    if step is None:
+        return None
+    return {
+        "alert_id": alert.alert_id,
+        "policy": policy_json(snapshot.policy_rows[policy.severity]),
+        "raised_at": alert.raised_at,
+        "steps_done": 0,
+        "next_due_at": step.due_at,
+    }
+
+
+# ---------------------------------------------------------------- escalation steps
+
+
+def _level_targets(level: EscalationLevel, snapshot: RoutingSnapshot) -> list[Recipient]:
+    found = {
+        rid: snapshot.recipients[rid] for rid in level.recipient_ids if rid in snapshot.recipients
+    }
+    for team_id in level.team_ids:
+        for member in team_members(team_id, snapshot.recipients.values(), snapshot.teams):
+            found[member.recipient_id] = member
+    return [found[rid] for rid in sorted(found)]
+
+
+async def fire_due_escalations(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Page the next level of every unacknowledged alert whose step is due."""
+    due = await queue.claim_due_escalations(session, now)
+    if not due:
+        return 0
+    alerts = await queue.alerts_by_id(session, [e.alert_id for e in due])
+    snapshot = build_snapshot(await queue.load_routing(session))
+    rows: list[dict[str, Any]] = []
+    for escalation in due:
+        alert_row = alerts[escalation.alert_id]
+        rows.extend(
+            _advance(
+                escalation, alert_row.acknowledged_at, alert_row.payload, snapshot, settings, now
+            )
+        )
+    created = await queue.insert_notifications(session, rows)
+    await session.flush()
+    if created:
+        await queue.wake_workers(session)
+    return created
+
+
+def _advance(
+    escalation: EscalationRow,
+    acknowledged_at: datetime | None,
+    payload: Mapping[str, Any],
+    snapshot: RoutingSnapshot,
+    settings: Settings,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    policy = policy_from_stored(escalation.policy)
+    step = next_escalation(
+        policy, escalation.raised_at, escalation.steps_done, now, acknowledged_at=acknowledged_at
+    )
+    if step is None or not step.is_due:
+        escalation.next_due_at = step.due_at if step else None
+        escalation.completed_at = None if step else now
+        return []
+    alert = alert_from_payload(payload, settings.alert_url_base)
+    rows = []
+    for recipient in _level_targets(step.level, snapshot):
+        for channel in sorted(step.level.channels):
+            if not recipient.address_for(channel):
+                continue
+            notification_id = uuid.uuid4()
+            held = hold_until(recipient, alert.severity, now)
+            rows.append(
+                notification_row(
+                    notification_id=notification_id,
+                    key=f"escalation:{alert.alert_id}:{step.step}:{recipient.recipient_id}:{channel.value}",
+                    kind="escalation",
+                    alert_id=alert.alert_id,
+                    recipient=recipient,
+                    channel=channel,
+                    severity=alert.severity,
+                    content=render_content(alert, recipient, channel, notification_id, now),
+                    status="held" if held else "queued",
+                    held=held,
+                    now=now,
+                    escalation_step=step.step,
+                )
+            )
+    escalation.steps_done = step.step + 1
+    following = next_escalation(policy, escalation.raised_at, escalation.steps_done, now)
+    escalation.next_due_at = following.due_at if following else None
+    escalation.completed_at = None if following else now
+    return rows
+
+
+# ---------------------------------------------------------------- digests
+
+
+async def flush_digests(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Send one digest per closed window that held alerts back; returns digests created."""
+    windows = await queue.claim_closed_windows(session, now)
+    if not windows:
+        return 0
+    held_ids = {alert_id for w in windows for alert_id in w.held_alert_ids}
+    alerts = await queue.alerts_by_id(session, held_ids) if held_ids else {}
+    snapshot = build_snapshot(await queue.load_routing(session)) if held_ids else None
+    created = 0
+    for window in windows:
+        await queue.delete_window(session, window)
+        recipient = snapshot.recipients.get(str(window.recipient_id)) if snapshot else None
+        bundled = [alerts[a] for a in window.held_alert_ids if a in alerts]
+        if recipient is None or not bundled:
+            continue
+        created += await _create_digest(session, window, recipient, bundled, settings, now)
+    if created:
+        await queue.wake_workers(session)
+    return created
+
+
+async def _create_digest(
+    session: AsyncSession,
+    window: DigestWindowRow,
+    recipient: Recipient,
+    bundled: Sequence[Any],
+    settings: Settings,
+    now: datetime,
+) -> int:
+    channel = Channel(window.channel)
+    alerts = [alert_from_payload(row.payload, settings.alert_url_base) for row in bundled]
+    severity = max((a.severity for a in alerts), key=lambda s: s.rank)
+    digest_id = uuid.uuid4()
+    held = hold_until(recipient, severity, now)
+    row = notification_row(
+        notification_id=digest_id,
+        key=digest_key(recipient.recipient_id, channel, window.opened_at),
+        kind="digest",
+        alert_id=None,
+        recipient=recipient,
+        channel=channel,
+        severity=severity,
+        content=render_digest_content(alerts, recipient, channel, settings.inbox_url),
+        status="held" if held else "queued",
+        held=held,
+        now=now,
+        bundled_alert_ids=[a.alert_id for a in alerts],
+    )
+    created = await queue.insert_notifications(session, [row])
+    if created:
+        await queue.attach_to_digest(
+            session,
+            recipient_id=window.recipient_id,
+            channel=window.channel,
+            alert_ids=[a.alert_id for a in alerts],
+            digest_id=digest_id,
+            now=now,
+        )
+    return created

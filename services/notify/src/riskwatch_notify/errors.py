@@ -1,0 +1,70 @@
+"""The notify service's errors (rendered as problem+json by the shared handler)."""
+
+from __future__ import annotations
+
+from riskwatch_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+class RecipientNotFound(NotFound):
+    title = "Recipient not found"
+    type_slug = "recipient-not-found"
+
+
+class TeamNotFound(NotFound):
+    title = "Team not found"
+    type_slug = "team-not-found"
+
+
+class SubscriptionNotFound(NotFound):
+    title = "Subscription not found"
+    type_slug = "subscription-not-found"
+
+
+class EscalationPolicyNotFound(NotFound):
+    title = "Escalation policy not found"
+    type_slug = "escalation-policy-not-found"
+
+
+class DeliveryNotFound(NotFound):
+    title = "Delivery not found"
+    type_slug = "delivery-not-found"
+
+
+class InboxMessageNotFound(NotFound):
+    title = "Inbox message not found"
+    type_slug = "inbox-message-not-found"
+
+
+class NoInbox(NotFound):
+    title = "No inbox for this user"
+    type_slug = "no-inbox"
+
+
+class DuplicateRecipient(Conflict):
+    title = "Recipient already exists"
+    type_slug = "duplicate-recipient"
+
+
+class DuplicateTeam(Conflict):
+    title = "Team already exists"
+    type_slug = "duplicate-team"
+
+
+class NotRedrivable(Conflict):
+    title = "Delivery cannot be re-driven"
+    type_slug = "not-redrivable"
+
+
+class InvalidPolicy(InvalidInput):
+    title = "Invalid escalation policy"
+    type_slug = "invalid-escalation-policy"
+
+
+class InvalidCursor(InvalidInput):
+    title = "Invalid cursor"
+    type_slug = "invalid-cursor"
+
+
+class NotAllowed(Forbidden):
+    title = "Not allowed"
+    type_slug = "forbidden"

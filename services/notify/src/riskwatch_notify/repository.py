@@ -1,0 +1,290 @@
+"""SQL for recipients, teams, subscriptions, escalation policies, deliveries and the inbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Uuid, any_, delete, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_notify.models import (
+    DeliveryAttemptRow,
+    EscalationPolicyRow,
+    InboxMessageRow,
+    NotificationRow,
+    RecipientRow,
+    SubscriptionRow,
+    TeamMemberRow,
+    TeamRow,
+)
+
+# ---------------------------------------------------------------- recipients and teams
+
+
+async def team_ids_of(
+    session: AsyncSession, recipient_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await session.execute(
+        select(TeamMemberRow.recipient_id, TeamMemberRow.team_id).where(
+            TeamMemberRow.recipient_id.in_(recipient_ids)
+        )
+    )
+    found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for recipient_id, team_id in rows:
+        found[recipient_id].append(team_id)
+    return found
+
+
+async def member_ids_of(
+    session: AsyncSession, team_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    rows = await session.execute(
+        select(TeamMemberRow.team_id, TeamMemberRow.recipient_id).where(
+            TeamMemberRow.team_id.in_(team_ids)
+        )
+    )
+    found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for team_id, recipient_id in rows:
+        found[team_id].append(recipient_id)
+    return found
+
+
+async def get_recipient(session: AsyncSession, recipient_id: uuid.UUID) -> RecipientRow | None:
+    return await session.get(RecipientRow, recipient_id)
+
+
+async def recipient_by_subject(session: AsyncSession, subject: str) -> RecipientRow | None:
+    return await session.scalar(select(RecipientRow).where(RecipientRow.user_subject == subject))
+
+
+async def list_recipients(
+    session: AsyncSession, *, team_id: uuid.UUID | None, limit: int, after: uuid.UUID | None
+) -> list[RecipientRow]:
+    query = select(RecipientRow).order_by(RecipientRow.id).limit(limit)
+    if team_id is not None:
+        query = query.join(TeamMemberRow, TeamMemberRow.recipient_id == RecipientRow.id).where(
+            TeamMemberRow.team_id == team_id
+        )
+    if after is not None:
+        query = query.where(RecipientRow.id > after)
+    return list((await session.scalars(query)).all())
+
+
+async def set_memberships(
+    session: AsyncSession, recipient_id: uuid.UUID, team_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(delete(TeamMemberRow).where(TeamMemberRow.recipient_id == recipient_id))
+    if team_ids:
+        await session.execute(
+            insert(TeamMemberRow),
+            [{"team_id": team_id, "recipient_id": recipient_id} for team_id in set(team_ids)],
+        )
+
+
+async def existing_team_ids(session: AsyncSession, team_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not team_ids:
+        return set()
+    return set((await session.scalars(select(TeamRow.id).where(TeamRow.id.in_(team_ids)))).all())
+
+
+async def existing_recipient_ids(
+    session: AsyncSession, recipient_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not recipient_ids:
+        return set()
+    query = select(RecipientRow.id).where(RecipientRow.id.in_(recipient_ids))
+    return set((await session.scalars(query)).all())
+
+
+async def list_teams(session: AsyncSession) -> list[TeamRow]:
+    return list((await session.scalars(select(TeamRow).order_by(TeamRow.name))).all())
+
+
+async def get_team(session: AsyncSession, team_id: uuid.UUID) -> TeamRow | None:
+    return await session.get(TeamRow, team_id)
+
+
+# ---------------------------------------------------------------- subscriptions and policies
+
+
+async def list_subscriptions(
+    session: AsyncSession, *, team_id: uuid.UUID | None, recipient_id: uuid.UUID | None
+) -> list[SubscriptionRow]:
+    query = select(SubscriptionRow).order_by(SubscriptionRow.created_at, SubscriptionRow.id)
+    if team_id is not None:
+        query = query.where(SubscriptionRow.team_id == team_id)
+    if recipient_id is not None:
+        query = query.where(SubscriptionRow.recipient_id == recipient_id)
+    return list((await session.scalars(query)).all())
+
+
+async def get_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID
+) -> SubscriptionRow | None:
+    return await session.get(SubscriptionRow, subscription_id)
+
+
+async def list_policies(session: AsyncSession) -> list[EscalationPolicyRow]:
+    query = select(EscalationPolicyRow).order_by(EscalationPolicyRow.severity)
+    return list((await session.scalars(query)).all())
+
+
+async def get_policy(session: AsyncSession, severity: str) -> EscalationPolicyRow | None:
+    return await session.get(EscalationPolicyRow, severity)
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    channel: str | None,
+    recipient_id: uuid.UUID | None,
+    alert_id: uuid.UUID | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[NotificationRow]:
+    query = select(NotificationRow).order_by(NotificationRow.seq).limit(limit)
+    filters: list[Any] = []
+    if status is not None:
+        filters.append(NotificationRow.status == status)
+    if channel is not None:
+        filters.append(NotificationRow.channel == channel)
+    if recipient_id is not None:
+        filters.append(NotificationRow.recipient_id == recipient_id)
+    if alert_id is not None:
+        filters.append(NotificationRow.alert_id == alert_id)
+    if after_seq is not None:
+        filters.append(NotificationRow.seq > after_seq)
+    return list((await session.scalars(query.where(*filters))).all())
+
+
+async def get_delivery(session: AsyncSession, notification_id: uuid.UUID) -> NotificationRow | None:
+    return await session.get(NotificationRow, notification_id)
+
+
+async def notifications_of_alert(
+    session: AsyncSession, alert_id: uuid.UUID
+) -> list[NotificationRow]:
+    """Notifications about the alert: its own, its escalations and digests bundling it."""
+    query = (
+        select(NotificationRow)
+        .where(
+            (NotificationRow.alert_id == alert_id)
+            | (literal(alert_id, Uuid) == any_(NotificationRow.bundled_alert_ids))
+        )
+        .order_by(NotificationRow.seq)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def attempts_of(
+    session: AsyncSession, notification_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[DeliveryAttemptRow]]:
+    query = (
+        select(DeliveryAttemptRow)
+        .where(DeliveryAttemptRow.notification_id.in_(notification_ids))
+        .order_by(DeliveryAttemptRow.id)
+    )
+    found: dict[uuid.UUID, list[DeliveryAttemptRow]] = defaultdict(list)
+    for attempt in (await session.scalars(query)).all():
+        found[attempt.notification_id].append(attempt)
+    return found
+
+
+async def redrive(session: AsyncSession, notification_id: uuid.UUID, now: datetime) -> bool:
+    result = await session.execute(
+        update(NotificationRow)
+        .where(NotificationRow.id == notification_id, NotificationRow.status == "dead")
+        .values(
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            lease_id=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .returning(NotificationRow.id)
+    )
+    return result.first() is not None
+
+
+# ---------------------------------------------------------------- inbox
+
+
+async def inbox_page(
+    session: AsyncSession,
+    recipient_id: uuid.UUID,
+    *,
+    before_seq: int | None,
+    unread_only: bool,
+    limit: int,
+) -> list[InboxMessageRow]:
+    query = (
+        select(InboxMessageRow)
+        .where(InboxMessageRow.recipient_id == recipient_id)
+        .order_by(InboxMessageRow.seq.desc())
+        .limit(limit)
+    )
+    if before_seq is not None:
+        query = query.where(InboxMessageRow.seq < before_seq)
+    if unread_only:
+        query = query.where(InboxMessageRow.read_at.is_(None))
+    return list((await session.scalars(query)).all())
+
+
+async def inbox_since(
+    session: AsyncSession, recipient_id: uuid.UUID, after_seq: int, limit: int = 100
+) -> list[InboxMessageRow]:
+    query = (
+        select(InboxMessageRow)
+        .where(InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.seq > after_seq)
+        .order_by(InboxMessageRow.seq)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def inbox_last_seq(session: AsyncSession, recipient_id: uuid.UUID) -> int:
+    query = select(func.coalesce(func.max(InboxMessageRow.seq), 0)).where(
+        InboxMessageRow.recipient_id == recipient_id
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def unread_count(session: AsyncSession, recipient_id: uuid.UUID) -> int:
+    query = select(func.count()).where(
+        InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.read_at.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def mark_read(
+    session: AsyncSession,
+    recipient_id: uuid.UUID,
+    message_ids: Sequence[uuid.UUID] | None,
+    now: datetime,
+) -> int:
+    """Mark the given messages (None: all) read; returns how many changed."""
+    query = (
+        update(InboxMessageRow)
+        .where(InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.read_at.is_(None))
+        .values(read_at=now)
+        .returning(InboxMessageRow.id)
+    )
+    if message_ids is not None:
+        query = query.where(InboxMessageRow.id.in_(message_ids))
+    return len((await session.execute(query)).all())
+
+
+async def inbox_message(
+    session: AsyncSession, recipient_id: uuid.UUID, message_id: uuid.UUID
+) -> InboxMessageRow | None:
+    row = await session.get(InboxMessageRow, message_id)
+    return row if row is not None and row.recipient_id == recipient_id else None

@@ -1,0 +1,24 @@
+"""What the notify lifespan adds to the shared runtime: worker, schedulers, SSE fan-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from riskwatch_notify.live import InboxHub, PgListener
+from riskwatch_notify.worker import DeliveryWorker, Scheduler
+from riskwatch_shared.app import ServiceRuntime
+
+RUNTIME_KEY = "notify"
+
+
+@dataclass
+class NotifyRuntime:
+    worker: DeliveryWorker
+    scheduler: Scheduler
+    hub: InboxHub
+    listener: PgListener
+
+
+def notify_runtime(runtime: ServiceRuntime) -> NotifyRuntime:
+    return cast(NotifyRuntime, runtime.extras[RUNTIME_KEY])

@@ -1,0 +1,214 @@
+"""Request and response bodies of the notify API."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ChannelName = Literal["email", "sms", "in_app", "webhook"]
+SeverityName = Literal["low", "medium", "high", "critical"]
+AlertTypeName = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+LocaleName = Literal["en", "zh"]
+DeliveryStatusName = Literal[
+    "queued", "sending", "sent", "failed", "dead", "held", "bundled", "cancelled"
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class RecipientIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    locale: LocaleName = "en"
+    time_zone: str = "UTC"
+    quiet_start: time | None = Field(default=None, description="Local start of quiet hours")
+    quiet_end: time | None = Field(default=None, description="Local end of quiet hours")
+    team_ids: list[UUID] = []
+    staff_id: str | None = Field(default=None, max_length=120, description="Matches an RM")
+    user_subject: str | None = Field(
+        default=None, max_length=200, description="Gateway user subject owning the inbox"
+    )
+    active: bool = True
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _quiet_pair(self) -> RecipientIn:
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            raise ValueError("quiet_start and quiet_end go together")
+        return self
+
+
+class RecipientOut(Out):
+    id: UUID
+    name: str
+    email: str | None
+    phone: str | None
+    webhook_url: str | None
+    locale: str
+    time_zone: str
+    quiet_start: time | None
+    quiet_end: time | None
+    team_ids: list[UUID]
+    staff_id: str | None
+    user_subject: str | None
+    active: bool
+    created_at: datetime
+
+
+class TeamIn(Body):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+
+
+class TeamOut(Out):
+    id: UUID
+    name: str
+    description: str
+    member_ids: list[UUID]
+    created_at: datetime
+
+
+class SubscriptionIn(Body):
+    team_id: UUID | None = None
+    recipient_id: UUID | None = None
+    channels: list[ChannelName] = Field(min_length=1)
+    alert_types: list[AlertTypeName] = Field(default=[], description="Empty means every type")
+    min_severity: SeverityName = "low"
+    include_relationship_manager: bool = Field(
+        default=False, description="Also notify the relationship manager of the customer"
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SubscriptionIn:
+        if (self.team_id is None) == (self.recipient_id is None):
+            raise ValueError("give exactly one of team_id, recipient_id")
+        return self
+
+
+class SubscriptionOut(Out):
+    id: UUID
+    team_id: UUID | None
+    recipient_id: UUID | None
+    channels: list[str]
+    alert_types: list[str]
+    min_severity: str
+    include_relationship_manager: bool
+    created_at: datetime
+
+
+class EscalationLevelIn(Body):
+    after_seconds: int = Field(ge=0, description="From the alert being raised")
+    channels: list[ChannelName] = Field(min_length=1)
+    team_ids: list[UUID] = []
+    recipient_ids: list[UUID] = []
+
+    @model_validator(mode="after")
+    def _someone(self) -> EscalationLevelIn:
+        if not self.team_ids and not self.recipient_ids:
+            raise ValueError("a level needs at least one team or recipient")
+        return self
+
+
+class EscalationPolicyIn(Body):
+    levels: list[EscalationLevelIn] = Field(min_length=1)
+    repeat: int = Field(default=0, ge=0, le=100)
+    cycle_seconds: int | None = Field(default=None, gt=0)
+
+
+class EscalationPolicyOut(Out):
+    severity: str
+    levels: list[EscalationLevelIn]
+    repeat: int
+    cycle_seconds: int | None
+    updated_at: datetime
+
+
+class DeliveryAttemptOut(Out):
+    attempt: int
+    status: str
+    provider: str
+    provider_message_id: str | None
+    detail: str
+    started_at: datetime
+    duration_ms: int
+
+
+class DeliveryOut(Out):
+    id: UUID
+    kind: str
+    alert_id: UUID | None
+    bundled_alert_ids: list[UUID]
+    digest_notification_id: UUID | None
+    escalation_step: int | None
+    recipient_id: UUID
+    channel: str
+    address: str
+    severity: str
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    held_until: datetime | None
+    provider: str | None
+    provider_message_id: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+
+
+class DeliveryDetailOut(DeliveryOut):
+    attempt_log: list[DeliveryAttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class AlertNotificationsOut(BaseModel):
+    alert_id: UUID
+    notifications: list[DeliveryDetailOut]
+
+
+class InboxMessageOut(Out):
+    id: UUID
+    seq: int
+    alert_id: UUID | None
+    title: str
+    body: str
+    severity: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxMessageOut]
+    unread_count: int
+    next_cursor: str | None
+
+
+class MarkedRead(BaseModel):
+    marked: int
+    unread_count: int

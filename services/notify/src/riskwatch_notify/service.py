@@ -1,0 +1,411 @@
+"""Managing recipients, teams, subscriptions and escalation policies; deliveries and the
+inbox. Functions take the session first and flush; the route commits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_notify import repository
+from riskwatch_notify.dispatch import policy_from_json
+from riskwatch_notify.errors import (
+    DeliveryNotFound,
+    DuplicateRecipient,
+    DuplicateTeam,
+    EscalationPolicyNotFound,
+    InboxMessageNotFound,
+    InvalidCursor,
+    InvalidPolicy,
+    NoInbox,
+    NotRedrivable,
+    RecipientNotFound,
+    SubscriptionNotFound,
+    TeamNotFound,
+)
+from riskwatch_notify.models import (
+    EscalationPolicyRow,
+    NotificationRow,
+    RecipientRow,
+    SubscriptionRow,
+    TeamRow,
+)
+from riskwatch_notify.schemas import (
+    AlertNotificationsOut,
+    DeliveryAttemptOut,
+    DeliveryDetailOut,
+    DeliveryOut,
+    DeliveryPage,
+    EscalationPolicyIn,
+    EscalationPolicyOut,
+    InboxMessageOut,
+    InboxPage,
+    MarkedRead,
+    RecipientIn,
+    RecipientOut,
+    SubscriptionIn,
+    TeamIn,
+    TeamOut,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "seq" or not value.isdigit():
+            raise ValueError(raw)
+        return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidCursor("cursor is not valid") from exc
+
+
+# ---------------------------------------------------------------- recipients
+
+
+def _recipient_out(row: RecipientRow, team_ids: Sequence[uuid.UUID]) -> RecipientOut:
+    return RecipientOut.model_validate({**_columns(row), "team_ids": sorted(team_ids)})
+
+
+def _columns(row: object) -> dict[str, object]:
+    table = row.__table__  # type: ignore[attr-defined]
+    return {column.key: getattr(row, column.key) for column in table.columns}
+
+
+async def _check_teams(session: AsyncSession, team_ids: Sequence[uuid.UUID]) -> None:
+    missing = set(team_ids) - await repository.existing_team_ids(session, team_ids)
+    if missing:
+        raise TeamNotFound(f"no team {sorted(map(str, missing))[0]}")
+
+
+def _apply_recipient(row: RecipientRow, body: RecipientIn) -> None:
+    for name, value in body.model_dump(exclude={"team_ids"}).items():
+        setattr(row, name, value)
+
+
+async def _flush_unique(session: AsyncSession, error: Exception) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise error from exc
+
+
+async def create_recipient(session: AsyncSession, *, body: RecipientIn) -> RecipientOut:
+    await _check_teams(session, body.team_ids)
+    row = RecipientRow(id=uuid.uuid4())
+    _apply_recipient(row, body)
+    session.add(row)
+    await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
+    await repository.set_memberships(session, row.id, body.team_ids)
+    await session.refresh(row)
+    return _recipient_out(row, body.team_ids)
+
+
+async def get_recipient(session: AsyncSession, *, recipient_id: uuid.UUID) -> RecipientOut:
+    row = await repository.get_recipient(session, recipient_id)
+    if row is None:
+        raise RecipientNotFound(f"no recipient {recipient_id}")
+    teams = await repository.team_ids_of(session, [row.id])
+    return _recipient_out(row, teams.get(row.id, []))
+
+
+async def list_recipients(
+    session: AsyncSession, *, team_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+) -> list[RecipientOut]:
+    rows = await repository.list_recipients(session, team_id=team_id, limit=limit, after=after)
+    teams = await repository.team_ids_of(session, [r.id for r in rows])
+    return [_recipient_out(row, teams.get(row.id, [])) for row in rows]
+
+
+async def replace_recipient(
+    session: AsyncSession, *, recipient_id: uuid.UUID, body: RecipientIn
+) -> RecipientOut:
+    row = await repository.get_recipient(session, recipient_id)
+    if row is None:
+        raise RecipientNotFound(f"no recipient {recipient_id}")
+    await _check_teams(session, body.team_ids)
+    _apply_recipient(row, body)
+    await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
+    await repository.set_memberships(session, row.id, body.team_ids)
+    return _recipient_out(row, body.team_ids)
+
+
+async def delete_recipient(session: AsyncSession, *, recipient_id: uuid.UUID) -> None:
+    row = await repository.get_recipient(session, recipient_id)
+    if row is None:
+        raise RecipientNotFound(f"no recipient {recipient_id}")
+    await session.delete(row)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- teams
+
+
+async def _team_out(session: AsyncSession, row: TeamRow) -> TeamOut:
+    members = await repository.member_ids_of(session, [row.id])
+    return TeamOut.model_validate({**_columns(row), "member_ids": sorted(members.get(row.id, []))})
+
+
+async def create_team(session: AsyncSession, *, body: TeamIn) -> TeamOut:
+    row = TeamRow(id=uuid.uuid4(), name=body.name, description=body.description)
+    session.add(row)
+    await _flush_unique(session, DuplicateTeam(f"a team named {body.name!r} exists"))
+    await session.refresh(row)
+    return await _team_out(session, row)
+
+
+async def list_teams(session: AsyncSession) -> list[TeamOut]:
+    rows = await repository.list_teams(session)
+    members = await repository.member_ids_of(session, [r.id for r in rows])
+    return [
+        TeamOut.model_validate({**_columns(r), "member_ids": sorted(members.get(r.id, []))})
+        for r in rows
+    ]
+
+
+async def _team(session: AsyncSession, team_id: uuid.UUID) -> TeamRow:
+    row = await repository.get_team(session, team_id)
+    if row is None:
+        raise TeamNotFound(f"no team {team_id}")
+    return row
+
+
+async def get_team(session: AsyncSession, *, team_id: uuid.UUID) -> TeamOut:
+    return await _team_out(session, await _team(session, team_id))
+
+
+async def replace_team(session: AsyncSession, *, team_id: uuid.UUID, body: TeamIn) -> TeamOut:
+    row = await _team(session, team_id)
+    row.name, row.description = body.name, body.description
+    await _flush_unique(session, DuplicateTeam(f"a team named {body.name!r} exists"))
+    return await _team_out(session, row)
+
+
+async def delete_team(session: AsyncSession, *, team_id: uuid.UUID) -> None:
+    await session.delete(await _team(session, team_id))
+    await session.flush()
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+async def _check_target(session: AsyncSession, body: SubscriptionIn) -> None:
+    if body.team_id is not None:
+        await _team(session, body.team_id)
+    if body.recipient_id is not None and not await repository.existing_recipient_ids(
+        session, [body.recipient_id]
+    ):
+        raise RecipientNotFound(f"no recipient {body.recipient_id}")
+
+
+async def create_subscription(session: AsyncSession, *, body: SubscriptionIn) -> SubscriptionRow:
+    await _check_target(session, body)
+    row = SubscriptionRow(id=uuid.uuid4(), **body.model_dump())
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def get_subscription(session: AsyncSession, *, subscription_id: uuid.UUID) -> SubscriptionRow:
+    row = await repository.get_subscription(session, subscription_id)
+    if row is None:
+        raise SubscriptionNotFound(f"no subscription {subscription_id}")
+    return row
+
+
+async def replace_subscription(
+    session: AsyncSession, *, subscription_id: uuid.UUID, body: SubscriptionIn
+) -> SubscriptionRow:
+    row = await get_subscription(session, subscription_id=subscription_id)
+    await _check_target(session, body)
+    for name, value in body.model_dump().items():
+        setattr(row, name, value)
+    await session.flush()
+    return row
+
+
+async def delete_subscription(session: AsyncSession, *, subscription_id: uuid.UUID) -> None:
+    await session.delete(await get_subscription(session, subscription_id=subscription_id))
+    await session.flush()
+
+
+# ---------------------------------------------------------------- escalation policies
+
+
+def _policy_out(row: EscalationPolicyRow) -> EscalationPolicyOut:
+    return EscalationPolicyOut.model_validate(_columns(row))
+
+
+async def put_policy(
+    session: AsyncSession, *, severity: str, body: EscalationPolicyIn
+) -> EscalationPolicyOut:
+    levels = [level.model_dump(mode="json") for level in body.levels]
+    try:
+        policy_from_json(severity, levels, body.repeat, body.cycle_seconds)
+    except ValueError as exc:
+        raise InvalidPolicy(str(exc)) from exc
+    team_ids = [t for level in body.levels for t in level.team_ids]
+    recipient_ids = [r for level in body.levels for r in level.recipient_ids]
+    await _check_teams(session, team_ids)
+    if set(recipient_ids) - await repository.existing_recipient_ids(session, recipient_ids):
+        raise RecipientNotFound("a level names an unknown recipient")
+    row = await repository.get_policy(session, severity)
+    if row is None:
+        row = EscalationPolicyRow(severity=severity)
+        session.add(row)
+    row.levels, row.repeat, row.cycle_seconds = levels, body.repeat, body.cycle_seconds
+    row.updated_at = utcnow()
+    await session.flush()
+    return _policy_out(row)
+
+
+async def get_policy(session: AsyncSession, *, severity: str) -> EscalationPolicyOut:
+    row = await repository.get_policy(session, severity)
+    if row is None:
+        raise EscalationPolicyNotFound(f"no escalation policy for {severity}")
+    return _policy_out(row)
+
+
+async def list_policies(session: AsyncSession) -> list[EscalationPolicyOut]:
+    return [_policy_out(row) for row in await repository.list_policies(session)]
+
+
+async def delete_policy(session: AsyncSession, *, severity: str) -> None:
+    row = await repository.get_policy(session, severity)
+    if row is None:
+        raise EscalationPolicyNotFound(f"no escalation policy for {severity}")
+    await session.delete(row)
+    await session.flush()
+
+
+# ---------------------------------------------------------------- deliveries
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    channel: str | None,
+    recipient_id: uuid.UUID | None,
+    alert_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> DeliveryPage:
+    rows = await repository.list_deliveries(
+        session,
+        status=status,
+        channel=channel,
+        recipient_id=recipient_id,
+        alert_id=alert_id,
+        after_seq=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(row) for row in rows],
+        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+    )
+
+
+async def _details(
+    session: AsyncSession, rows: Sequence[NotificationRow]
+) -> list[DeliveryDetailOut]:
+    attempts = await repository.attempts_of(session, [row.id for row in rows])
+    return [
+        DeliveryDetailOut.model_validate(
+            {
+                **DeliveryOut.model_validate(row).model_dump(),
+                "attempt_log": [
+                    DeliveryAttemptOut.model_validate(a) for a in attempts.get(row.id, [])
+                ],
+            }
+        )
+        for row in rows
+    ]
+
+
+async def get_delivery(session: AsyncSession, *, notification_id: uuid.UUID) -> DeliveryDetailOut:
+    row = await repository.get_delivery(session, notification_id)
+    if row is None:
+        raise DeliveryNotFound(f"no delivery {notification_id}")
+    return (await _details(session, [row]))[0]
+
+
+async def redrive_delivery(
+    session: AsyncSession, *, notification_id: uuid.UUID
+) -> DeliveryDetailOut:
+    row = await repository.get_delivery(session, notification_id)
+    if row is None:
+        raise DeliveryNotFound(f"no delivery {notification_id}")
+    if not await repository.redrive(session, notification_id, utcnow()):
+        raise NotRedrivable(f"delivery {notification_id} is {row.status}, not dead")
+    await session.refresh(row)
+    return (await _details(session, [row]))[0]
+
+
+async def alert_notifications(
+    session: AsyncSession, *, alert_id: uuid.UUID
+) -> AlertNotificationsOut:
+    rows = await repository.notifications_of_alert(session, alert_id)
+    return AlertNotificationsOut(alert_id=alert_id, notifications=await _details(session, rows))
+
+
+# ---------------------------------------------------------------- inbox
+
+
+async def inbox_owner(session: AsyncSession, *, subject: str) -> RecipientRow:
+    row = await repository.recipient_by_subject(session, subject)
+    if row is None:
+        raise NoInbox(f"no recipient is mapped to user {subject!r}")
+    return row
+
+
+async def inbox(
+    session: AsyncSession, *, subject: str, cursor: str | None, unread_only: bool, limit: int
+) -> InboxPage:
+    owner = await inbox_owner(session, subject=subject)
+    rows = await repository.inbox_page(
+        session,
+        owner.id,
+        before_seq=decode_cursor(cursor),
+        unread_only=unread_only,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return InboxPage(
+        items=[InboxMessageOut.model_validate(row) for row in rows],
+        unread_count=await repository.unread_count(session, owner.id),
+        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+    )
+
+
+async def mark_read(
+    session: AsyncSession, *, subject: str, message_id: uuid.UUID | None
+) -> MarkedRead:
+    owner = await inbox_owner(session, subject=subject)
+    if (
+        message_id is not None
+        and await repository.inbox_message(session, owner.id, message_id) is None
+    ):
+        raise InboxMessageNotFound(f"no message {message_id} in this inbox")
+    ids = [message_id] if message_id is not None else None
+    marked = await repository.mark_read(session, owner.id, ids, utcnow())
+    return MarkedRead(marked=marked, unread_count=await repository.unread_count(session, owner.id))

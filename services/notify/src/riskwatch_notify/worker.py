@@ -1,0 +1,362 @@
+"""The delivery worker and the schedulers (escalations, quiet-hours release, digests).
+
+Safe on several replicas: deliveries are claimed with FOR UPDATE SKIP LOCKED under a lease,
+and an outcome is written only while that lease is still held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from riskwatch_notify import dispatch, queue
+from riskwatch_notify.channels.base import ChannelAdapter, DeliveryResult
+from riskwatch_notify.config import Settings
+from riskwatch_notify.domain.models import Channel, OutboundMessage
+from riskwatch_notify.domain.retry import (
+    BackoffPolicy,
+    DeliveryState,
+    next_attempt_at,
+    state_after_attempt,
+)
+from riskwatch_notify.domain.storm import ProviderRateLimiter
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
+from riskwatch_shared.logging import get_logger
+from riskwatch_shared.messaging.outbox import add_events
+
+log = get_logger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WorkerStats:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    batches: int = 0
+    last_error: str | None = None
+
+
+def backoff_policy(settings: Settings) -> BackoffPolicy:
+    return BackoffPolicy(
+        base_seconds=settings.retry_base_seconds,
+        cap_seconds=settings.retry_cap_seconds,
+        max_attempts=settings.retry_max_attempts,
+    )
+
+
+class _Lanes:
+    """A few identical loops sharing a wake-up, each with its own event."""
+
+    def __init__(self, name: str, count: int, poll_seconds: float) -> None:
+        self.name = name
+        self.poll_seconds = poll_seconds
+        self._events = [asyncio.Event() for _ in range(count)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_cycle = time.monotonic()
+
+    def wake(self, _payload: str = "") -> None:
+        for event in self._events:
+            event.set()
+
+    def start(self, once: Callable[[], Awaitable[int]], full: int) -> None:
+        for index, event in enumerate(self._events):
+            self._tasks.append(
+                asyncio.create_task(self._loop(event, once, full), name=f"{self.name}-{index}")
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    @property
+    def healthy(self) -> bool:
+        alive = bool(self._tasks) and all(not task.done() for task in self._tasks)
+        return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_seconds)
+
+    async def _loop(
+        self, event: asyncio.Event, once: Callable[[], Awaitable[int]], full: int
+    ) -> None:
+        failures = 0
+        while True:
+            self.last_cycle = time.monotonic()
+            event.clear()
+            try:
+                done = await once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning(f"{self.name}.failed", error=repr(exc), failures=failures)
+                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                continue
+            if done >= full:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+
+
+class DeliveryWorker:
+    """Claims due deliveries, sends them through the channel adapters, records the outcome."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        adapters: Mapping[Channel, ChannelAdapter],
+        settings: Settings,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.adapters = dict(adapters)
+        self.settings = settings
+        self.policy = backoff_policy(settings)
+        self.rng = rng or random.Random()
+        self.limiter = ProviderRateLimiter(
+            settings.provider_rate_burst, settings.provider_rate_per_second
+        )
+        self.stats = WorkerStats()
+        self._lanes = _Lanes(
+            "notify.delivery", settings.delivery_lanes, settings.delivery_poll_seconds
+        )
+        self._send_slots = asyncio.Semaphore(settings.delivery_concurrency)
+
+    def wake(self, payload: str = "") -> None:
+        self._lanes.wake(payload)
+
+    async def start(self) -> None:
+        self._lanes.start(self.deliver_due, self.settings.delivery_batch_size)
+
+    async def stop(self) -> None:
+        await self._lanes.stop()
+
+    @property
+    def healthy(self) -> bool:
+        return self._lanes.healthy
+
+    async def deliver_due(self) -> int:
+        """One claim-send-record cycle; returns how many deliveries it handled."""
+        lease_id = uuid.uuid4()
+        async with self.session_factory() as session, session.begin():
+            claimed = await queue.claim_due(
+                session,
+                lease_id=lease_id,
+                lease_seconds=self.settings.delivery_lease_seconds,
+                limit=self.settings.delivery_batch_size,
+            )
+        if not claimed:
+            return 0
+        results = await asyncio.gather(*(self._timed_send(d) for d in claimed))
+        async with self.session_factory() as session, session.begin():
+            await self._record(session, lease_id, list(zip(claimed, results, strict=True)))
+        self.stats.batches += 1
+        return len(claimed)
+
+    async def _timed_send(
+        self, delivery: queue.ClaimedDelivery
+    ) -> tuple[DeliveryResult, datetime, int]:
+        async with self._send_slots:
+            started = utcnow()
+            clock = time.perf_counter()
+            result = await self._send(delivery)
+            return result, started, int((time.perf_counter() - clock) * 1000)
+
+    async def _send(self, delivery: queue.ClaimedDelivery) -> DeliveryResult:
+        adapter = self.adapters.get(Channel(delivery.channel))
+        if adapter is None:
+            return DeliveryResult.permanent("none", f"no {delivery.channel} provider configured")
+        await self._rate_limit(adapter.provider)
+        message = OutboundMessage(
+            message_id=delivery.id,
+            channel=Channel(delivery.channel),
+            to=delivery.address,
+            subject=delivery.subject,
+            text=delivery.body_text,
+            html=delivery.body_html,
+            payload=delivery.payload,
+        )
+        try:
+            return await adapter.send(message)
+        except Exception as exc:  # an adapter bug must not lose the delivery: retry it
+            log.exception("notify.adapter_crashed", provider=adapter.provider)
+            return DeliveryResult.transient(adapter.provider, f"adapter error: {exc!r}")
+
+    async def _rate_limit(self, provider: str) -> None:
+        wait = self.limiter.try_acquire(provider, utcnow())
+        while wait > 0:  # a token bucket refills with time: there is nothing to wait on
+            await asyncio.sleep(wait)
+            wait = self.limiter.try_acquire(provider, utcnow())
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        lease_id: uuid.UUID,
+        outcomes: list[tuple[queue.ClaimedDelivery, tuple[DeliveryResult, datetime, int]]],
+    ) -> None:
+        now = utcnow()
+        updates: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        inbox: list[dict[str, Any]] = []
+        events: list[Event] = []
+        for delivery, (result, started, duration_ms) in outcomes:
+            state = state_after_attempt(result.status, delivery.attempts, self.policy)
+            retry_at = self._retry_at(state, delivery.attempts, result, now)
+            updates.append(_outcome_row(delivery, lease_id, state, result, retry_at, now))
+            attempts.append(_attempt_row(delivery, state, result, started, duration_ms))
+            events.extend(self._events_for(delivery, state, result))
+            if state is DeliveryState.SENT and delivery.channel == Channel.IN_APP:
+                inbox.append(_inbox_row(delivery, now))
+        await queue.finish_deliveries(session, updates, attempts)
+        await queue.insert_inbox_messages(session, inbox)
+        await add_events(session, *events)
+
+    def _retry_at(
+        self, state: DeliveryState, attempt: int, result: DeliveryResult, now: datetime
+    ) -> datetime:
+        if state is not DeliveryState.FAILED:
+            return now
+        at = next_attempt_at(self.policy, attempt, now, self.rng, result.retry_after_seconds)
+        return at or now
+
+    def _events_for(
+        self, delivery: queue.ClaimedDelivery, state: DeliveryState, result: DeliveryResult
+    ) -> list[Event]:
+        channel: Any = delivery.channel
+        if state is DeliveryState.SENT:
+            self.stats.sent += 1
+            return [
+                NotificationSent(
+                    notification_id=delivery.id,
+                    alert_id=delivery.alert_id,
+                    recipient_id=delivery.recipient_id,
+                    channel=channel,
+                    provider=result.provider,
+                )
+            ]
+        if state is DeliveryState.DEAD:
+            self.stats.dead += 1
+            return [
+                DeliveryFailed(
+                    notification_id=delivery.id,
+                    alert_id=delivery.alert_id,
+                    recipient_id=delivery.recipient_id,
+                    channel=channel,
+                    attempts=delivery.attempts,
+                    detail=result.detail,
+                )
+            ]
+        self.stats.failed += 1
+        return []
+
+
+def _outcome_row(
+    delivery: queue.ClaimedDelivery,
+    lease_id: uuid.UUID,
+    state: DeliveryState,
+    result: DeliveryResult,
+    retry_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "lease_id": lease_id,
+        "status": state.value,
+        "next_attempt_at": retry_at,
+        "provider": result.provider,
+        "provider_message_id": result.provider_message_id,
+        "last_error": None if result.is_sent else result.detail,
+        "sent_at": now if state is DeliveryState.SENT else None,
+    }
+
+
+def _attempt_row(
+    delivery: queue.ClaimedDelivery,
+    state: DeliveryState,
+    result: DeliveryResult,
+    started: datetime,
+    duration_ms: int,
+) -> dict[str, Any]:
+    return {
+        "notification_id": delivery.id,
+        "attempt": delivery.attempts,
+        "status": state.value,
+        "provider": result.provider,
+        "provider_message_id": result.provider_message_id,
+        "detail": result.detail or ("accepted" if result.is_sent else ""),
+        "started_at": started,
+        "duration_ms": duration_ms,
+    }
+
+
+def _inbox_row(delivery: queue.ClaimedDelivery, now: datetime) -> dict[str, Any]:
+    link = (delivery.payload or {}).get("link", "")
+    return {
+        "id": uuid.uuid4(),
+        "recipient_id": delivery.recipient_id,
+        "notification_id": delivery.id,
+        "alert_id": delivery.alert_id,
+        "title": delivery.subject,
+        "body": delivery.body_text,
+        "severity": delivery.severity,
+        "link": str(link),
+        "created_at": now,
+    }
+
+
+@dataclass
+class Scheduler:
+    """Every `escalation_interval_seconds`: release held messages, reclaim dead leases,
+    fire due escalation steps, close digest windows."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings
+    clock: Callable[[], datetime] = utcnow
+    last_run_at: datetime | None = None  # the `now` of the last completed pass
+    _lanes: _Lanes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._lanes = _Lanes("notify.scheduler", 1, self.settings.escalation_interval_seconds)
+
+    async def start(self) -> None:
+        self._lanes.start(self.run_once, full=1_000_000)
+
+    async def stop(self) -> None:
+        await self._lanes.stop()
+
+    @property
+    def healthy(self) -> bool:
+        return self._lanes.healthy
+
+    async def run_once(self) -> int:
+        now = self.clock()
+        done = 0
+        async with self.session_factory() as session, session.begin():
+            released = await queue.release_held(session, now)
+            reclaimed = await queue.reclaim_expired_leases(session, now - timedelta(seconds=1))
+            if released or reclaimed:
+                await queue.wake_workers(session)
+            done += released + reclaimed
+        async with self.session_factory() as session, session.begin():
+            done += await dispatch.fire_due_escalations(session, settings=self.settings, now=now)
+        async with self.session_factory() as session, session.begin():
+            done += await dispatch.flush_digests(session, settings=self.settings, now=now)
+        self.last_run_at = now
+        return done

@@ -1,0 +1,43 @@
+"""The per-process scoring objects the consumer and the routes share (state cache, models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from riskwatch_scoring.config import Settings
+from riskwatch_scoring.pipeline import Scorer
+from riskwatch_scoring.registry import ModelCache
+from riskwatch_scoring.state_store import StateStore
+from riskwatch_shared.app import ServiceRuntime
+
+EXTRAS_KEY = "scoring"
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringContext:
+    settings: Settings
+    store: StateStore
+    model_cache: ModelCache
+    scorer: Scorer
+
+
+def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
+    """The runtime's scoring context, built on first use."""
+    context = runtime.extras.get(EXTRAS_KEY)
+    if isinstance(context, ScoringContext):
+        return context
+    settings = runtime.settings
+    assert isinstance(settings, Settings)
+    store = StateStore(settings.state_cache_size)
+    model_cache = ModelCache(
+        refresh_seconds=settings.model_refresh_seconds, cutoffs=settings.level_cutoffs
+    )
+    scorer = Scorer(
+        store=store,
+        model_cache=model_cache,
+        fx_rates_per_usd=settings.fx_rates_per_usd,
+        reassess_after_seconds=settings.reassess_after_seconds,
+    )
+    context = ScoringContext(settings, store, model_cache, scorer)
+    runtime.extras[EXTRAS_KEY] = context
+    return context

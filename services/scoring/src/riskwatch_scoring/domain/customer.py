@@ -1,0 +1,132 @@
+"""Everything scoring keeps per customer: behavioural state, current risk, applied-event memory.
+
+`ScoredCustomer.version` is the customer's sequence: it grows by one for every event that
+changed the state, and is stamped on every assessment and event, so readers can drop an
+assessment older than one they already hold.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskwatch_scoring.domain.assessment import Assessment, Reason
+from riskwatch_scoring.domain.features import CustomerState
+from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level, LevelCutoffs, overall_level
+
+CUSTOMER_STATE_VERSION = 1
+APPLIED_KEYS_KEPT = 256
+ANOMALY_MEMORY_SECONDS = 7 * 86_400
+ANOMALIES_KEPT = 16
+RISK_KINDS = ("credit", "churn", "anomaly")
+
+
+@dataclass(slots=True)
+class ScoredAnomaly:
+    """A transaction whose anomaly score reached the medium level: the customer's recent worst."""
+
+    epoch: int
+    score: float
+    transaction_id: str
+    model_version: str
+    reasons: list[Reason]
+
+    def to_state(self) -> list[Any]:
+        reasons = [reason.to_state() for reason in self.reasons]
+        return [self.epoch, self.score, self.transaction_id, self.model_version, reasons]
+
+    @classmethod
+    def from_state(cls, state: list[Any]) -> ScoredAnomaly:
+        epoch, score, transaction_id, model_version, reasons = state
+        return cls(
+            epoch, score, transaction_id, model_version, [Reason.from_state(r) for r in reasons]
+        )
+
+
+@dataclass(slots=True)
+class ScoredCustomer:
+    customer_id: str
+    version: int = 0
+    behaviour: CustomerState = field(init=False)
+    profile: dict[str, Any] = field(default_factory=dict)
+    assessments: dict[str, Assessment] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    last_assessed_epoch: int | None = None
+    anomalies: list[ScoredAnomaly] = field(default_factory=list)
+    applied_keys: deque[str] = field(default_factory=lambda: deque(maxlen=APPLIED_KEYS_KEPT))
+
+    def __post_init__(self) -> None:
+        self.behaviour = CustomerState(self.customer_id)
+
+    def remember(self, key: str) -> bool:
+        """Record that an input was applied; False if it already was (a re-sent record)."""
+        if key in self.applied_keys:
+            return False
+        self.applied_keys.append(key)
+        return True
+
+    def note_anomaly(self, epoch: int, assessment: Assessment, transaction_id: str) -> None:
+        if assessment.score < DEFAULT_CUTOFFS["anomaly"].medium:
+            return
+        entry = ScoredAnomaly(
+            epoch, assessment.score, transaction_id, assessment.model_version, assessment.reasons
+        )
+        kept = sorted([*self.anomalies, entry], key=lambda a: (-a.score, -a.epoch))
+        self.anomalies = kept[:ANOMALIES_KEPT]
+
+    def anomaly_assessment(
+        self, epoch: int, cutoffs: LevelCutoffs, model_version: str
+    ) -> Assessment:
+        """The customer's anomaly risk: its worst transaction of the last seven days."""
+        self.anomalies = [a for a in self.anomalies if a.epoch > epoch - ANOMALY_MEMORY_SECONDS]
+        worst = max(self.anomalies, key=lambda a: a.score, default=None)
+        if worst is None:
+            return Assessment("anomaly", 0.0, Level.LOW, model_version, [])
+        return Assessment(
+            "anomaly", worst.score, cutoffs.level(worst.score), worst.model_version, worst.reasons
+        )
+
+    def set_assessments(self, assessments: list[Assessment]) -> dict[str, tuple[str | None, str]]:
+        """Store the current assessments; returns {kind: (from, to)} for every changed level."""
+        for assessment in assessments:
+            self.assessments[assessment.kind] = assessment
+        new_levels = {kind: a.level.value for kind, a in self.assessments.items()}
+        new_levels["overall"] = overall_level(a.level for a in self.assessments.values()).value
+        changed = {
+            kind: (self.levels.get(kind), level)
+            for kind, level in new_levels.items()
+            if self.levels.get(kind) != level
+        }
+        self.levels = new_levels
+        return changed
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": CUSTOMER_STATE_VERSION,
+            "sequence": self.version,
+            "behaviour": self.behaviour.to_state(),
+            "profile": self.profile,
+            "assessments": {kind: a.to_state() for kind, a in self.assessments.items()},
+            "levels": self.levels,
+            "last_assessed_epoch": self.last_assessed_epoch,
+            "anomalies": [anomaly.to_state() for anomaly in self.anomalies],
+            "applied_keys": list(self.applied_keys),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ScoredCustomer:
+        if state.get("version") != CUSTOMER_STATE_VERSION:
+            raise ValueError(f"unsupported scored-customer version {state.get('version')!r}")
+        behaviour = CustomerState.from_state(state["behaviour"])
+        customer = cls(behaviour.customer_id, version=int(state["sequence"]))
+        customer.behaviour = behaviour
+        customer.profile = dict(state["profile"])
+        customer.assessments = {
+            kind: Assessment.from_state(a) for kind, a in state["assessments"].items()
+        }
+        customer.levels = dict(state["levels"])
+        customer.last_assessed_epoch = state["last_assessed_epoch"]
+        customer.anomalies = [ScoredAnomaly.from_state(a) for a in state["anomalies"]]
+        customer.applied_keys = deque(state["applied_keys"], maxlen=APPLIED_KEYS_KEPT)
+        return customer

@@ -1,0 +1,368 @@
+"""The event path: a batch of `customer.*` events in, assessments and scoring events out.
+
+One call per fetched batch: load the batch's customers once (locked), apply each event in
+stream order to the in-memory state, then write the assessments, the outbox events and the
+states back in three statements. A transaction is scored on arrival; the customer's credit
+and churn are re-assessed on every record change and, for transactions, at most once per
+`reassess_after_seconds` of event time (trends move slowly; that keeps assessments bounded).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_scoring.convert import (
+    convert_amount,
+    event_reasons,
+    reason_rows,
+    to_credit_record,
+    to_financial_profile,
+    to_interaction,
+    to_transaction,
+)
+from riskwatch_scoring.domain.advice import advice_for
+from riskwatch_scoring.domain.anomaly import AnomalyModel
+from riskwatch_scoring.domain.assessment import Assessment
+from riskwatch_scoring.domain.canonical import inputs_hash
+from riskwatch_scoring.domain.customer import ScoredCustomer
+from riskwatch_scoring.domain.features import FeatureMap
+from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
+from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
+from riskwatch_scoring.repository import insert_assessments
+from riskwatch_scoring.state_store import StateStore
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.customer import (
+    AccountChanged,
+    CreditRecordAdded,
+    CustomerCreated,
+    CustomerUpdated,
+    FinancialProfileUpdated,
+    InteractionLogged,
+    TransactionReceived,
+)
+from riskwatch_shared.events.scoring import (
+    CustomerAssessed,
+    CustomerRiskLevelChanged,
+    TransactionScored,
+)
+from riskwatch_shared.messaging.outbox import add_events
+
+ACTIONS = {Level.CRITICAL: "block", Level.HIGH: "review"}
+PROFILE_FIELDS = ("kind", "segment", "country", "status", "kyc_status")
+
+
+def recommended_action(level: Level) -> str:
+    """Pre-authorisation decision: block critical, review high, approve the rest."""
+    return ACTIONS.get(level, "approve")
+
+
+def with_aliases(features: FeatureMap) -> FeatureMap:
+    """Customer features plus the names alert rules also use for the bureau score."""
+    features["credit_score"] = features.get("bureau_score")
+    features["credit_score_change"] = features.get("bureau_score_change")
+    return features
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+@dataclass
+class BatchOutput:
+    now: datetime
+    assessments: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def assessed_at(self) -> datetime:
+        # Distinct, increasing times keep a batch's assessments in their order in history.
+        return self.now + timedelta(microseconds=len(self.assessments))
+
+
+@dataclass
+class Scorer:
+    """Applies events to customers with the serving models; pure apart from `handle_batch`."""
+
+    store: StateStore
+    model_cache: ModelCache
+    fx_rates_per_usd: dict[str, Decimal]
+    reassess_after_seconds: int = 86_400
+
+    async def handle_batch(self, events: list[Event], session: AsyncSession) -> None:
+        customer_ids = {event.customer_id for event in events if event.customer_id is not None}
+        try:
+            models = await self.model_cache.get(session)
+            customers = await self.store.load_for_update(session, sorted(customer_ids))
+            output = BatchOutput(now=datetime.now(UTC))
+            for event in events:
+                if event.customer_id is not None:
+                    self.apply(customers[event.customer_id], event, models, output)
+            await insert_assessments(session, output.assessments)
+            await add_events(session, *output.events)
+            await self.store.save(session, customers)
+        except BaseException:
+            self.store.evict(customer_ids)
+            raise
+
+    def apply(
+        self, customer: ScoredCustomer, event: Event, models: ServingModels, output: BatchOutput
+    ) -> None:
+        if isinstance(event, TransactionReceived):
+            self._transaction(customer, event, models, output)
+            return
+        as_of = self._record_as_of(customer, event)
+        if not self._apply_record(customer, event):
+            return
+        customer.version += 1
+        self.reassess(customer, event, as_of, models, output)
+
+    def _record_as_of(self, customer: ScoredCustomer, event: Event) -> datetime:
+        behaviour = customer.behaviour
+        moment = event.interaction.occurred_at if isinstance(event, InteractionLogged) else None
+        newest = max(behaviour.last_txn_epoch or 0, behaviour.last_interaction_epoch or 0)
+        candidates = [event.occurred_at, datetime.fromtimestamp(newest, tz=UTC)]
+        return max([*candidates, moment] if moment else candidates)
+
+    def _apply_record(self, customer: ScoredCustomer, event: Event) -> bool:
+        """Apply a non-transaction event; False when it changes nothing (already applied)."""
+        behaviour = customer.behaviour
+        if isinstance(event, CreditRecordAdded):
+            record = event.credit_record
+            if not customer.remember(f"credit:{record.credit_record_id}"):
+                return False
+            behaviour.apply_credit_record(to_credit_record(record))
+        elif isinstance(event, FinancialProfileUpdated):
+            profile = event.financial_profile
+            if not customer.remember(f"profile:{inputs_hash(profile.model_dump(mode='json'))}"):
+                return False
+            behaviour.apply_financial_profile(to_financial_profile(profile))
+        elif isinstance(event, InteractionLogged):
+            if not customer.remember(f"interaction:{event.interaction.interaction_id}"):
+                return False
+            behaviour.apply_interaction(to_interaction(event.interaction))
+        elif isinstance(event, AccountChanged):
+            account = event.account
+            if account.status in ("active", "dormant"):
+                opened = datetime.combine(account.opened_at, datetime.min.time(), tzinfo=UTC)
+                behaviour.accounts.touch(str(account.account_id), _epoch(opened))
+        elif isinstance(event, CustomerCreated | CustomerUpdated):
+            snapshot = event.customer.model_dump(mode="json")
+            customer.profile = {name: snapshot.get(name) for name in PROFILE_FIELDS}
+        else:
+            return False
+        return True
+
+    # -- transactions -------------------------------------------------------------------------
+
+    def _transaction(
+        self,
+        customer: ScoredCustomer,
+        event: TransactionReceived,
+        models: ServingModels,
+        output: BatchOutput,
+    ) -> None:
+        txn = to_transaction(event.transaction)
+        behaviour = customer.behaviour
+        base = behaviour.base_currency or txn.currency
+        amount_in_base = convert_amount(txn.amount, txn.currency, base, self.fx_rates_per_usd)
+        if amount_in_base is None:
+            amount_in_base = txn.amount  # no rate: score the face amount rather than drop it
+        features = behaviour.apply_transaction(txn, amount_in_base=amount_in_base)
+        if features is None:
+            return  # the same transaction again under another event id
+        customer.version += 1
+        txn_features = features.as_dict()
+        champion = models.champion("anomaly")
+        anomaly = self._assess_anomaly(champion, txn_features)
+        row = self._assessment_row(customer, champion, anomaly, event, output, txn_features)
+        row["transaction_id"] = txn.transaction_id
+        output.assessments.append(row)
+        self._shadow_anomaly(customer, models, txn_features, event, output)
+        epoch = _epoch(txn.occurred_at)
+        customer.note_anomaly(epoch, anomaly, features.transaction_id)
+        due = customer.last_assessed_epoch is None or (
+            epoch - customer.last_assessed_epoch >= self.reassess_after_seconds
+        )
+        if due:
+            customer_features = self.reassess(customer, event, txn.occurred_at, models, output)
+        else:
+            customer_features = with_aliases(behaviour.features(txn.occurred_at).as_dict())
+            self._refresh_anomaly_level(customer, event, epoch, models, output)
+        output.events.append(
+            TransactionScored(
+                customer_id=event.transaction.customer_id,
+                transaction=event.transaction,
+                anomaly_score=round(anomaly.score, 6),
+                anomaly_level=anomaly.level.value,
+                recommended_action=recommended_action(anomaly.level),  # type: ignore[arg-type]
+                reasons=event_reasons(anomaly),
+                model_version=anomaly.model_version,
+                transaction_features=txn_features,
+                customer_features=customer_features,
+                risk_levels=self._risk_levels(customer),
+                trace_id=event.trace_id,
+            )
+        )
+
+    @staticmethod
+    def _assess_anomaly(serving: ServingModel, txn_features: FeatureMap) -> Assessment:
+        model = serving.model
+        assert isinstance(model, AnomalyModel)
+        return model.assess(txn_features)
+
+    def _shadow_anomaly(
+        self,
+        customer: ScoredCustomer,
+        models: ServingModels,
+        txn_features: FeatureMap,
+        event: TransactionReceived,
+        output: BatchOutput,
+    ) -> None:
+        challenger = models.challengers.get("anomaly")
+        if challenger is None:
+            return
+        shadow = self._assess_anomaly(challenger, txn_features)
+        row = self._assessment_row(customer, challenger, shadow, event, output, txn_features)
+        row.update(is_shadow=True, transaction_id=event.transaction.transaction_id)
+        output.assessments.append(row)
+
+    def _refresh_anomaly_level(
+        self,
+        customer: ScoredCustomer,
+        event: Event,
+        epoch: int,
+        models: ServingModels,
+        output: BatchOutput,
+    ) -> None:
+        champion = models.champion("anomaly")
+        cutoffs = getattr(champion.model, "cutoffs", DEFAULT_CUTOFFS["anomaly"])
+        assessment = customer.anomaly_assessment(epoch, cutoffs, champion.model_version)
+        changed = customer.set_assessments([assessment])
+        self._level_changes(customer, changed, event, {"anomaly": (champion, None)}, output)
+
+    # -- customer re-assessment ---------------------------------------------------------------
+
+    def reassess(
+        self,
+        customer: ScoredCustomer,
+        event: Event,
+        as_of: datetime,
+        models: ServingModels,
+        output: BatchOutput,
+    ) -> FeatureMap:
+        """Credit and churn from the customer's features as of `as_of`; publishes the result."""
+        features = with_aliases(customer.behaviour.features(as_of).as_dict())
+        features_hash = inputs_hash(features)
+        assessments: list[Assessment] = []
+        rows: dict[str, tuple[ServingModel, uuid.UUID | None]] = {}
+        for kind in ("credit", "churn"):
+            champion = models.champion(kind)
+            assessment = champion.model.assess(features)
+            row = self._assessment_row(customer, champion, assessment, event, output, None)
+            row.update(inputs_hash=features_hash, features=features)
+            output.assessments.append(row)
+            rows[kind] = (champion, row["id"])
+            assessments.append(assessment)
+            challenger = models.challengers.get(kind)
+            if challenger is not None:
+                shadow = challenger.model.assess(features)
+                shadow_row = self._assessment_row(customer, challenger, shadow, event, output, None)
+                shadow_row.update(inputs_hash=features_hash, is_shadow=True)
+                output.assessments.append(shadow_row)
+        anomaly_champion = models.champion("anomaly")
+        cutoffs = getattr(anomaly_champion.model, "cutoffs", DEFAULT_CUTOFFS["anomaly"])
+        assessments.append(
+            customer.anomaly_assessment(_epoch(as_of), cutoffs, anomaly_champion.model_version)
+        )
+        rows["anomaly"] = (anomaly_champion, None)
+        changed = customer.set_assessments(assessments)
+        customer.last_assessed_epoch = _epoch(as_of)
+        self._level_changes(customer, changed, event, rows, output)
+        output.events.append(
+            CustomerAssessed(
+                customer_id=uuid.UUID(customer.customer_id),
+                trigger_event_type=event.type,
+                trigger_event_id=event.id,
+                sequence=customer.version,
+                levels=dict(customer.levels),  # type: ignore[arg-type]
+                scores={kind: round(a.score, 6) for kind, a in customer.assessments.items()},
+                reasons={kind: event_reasons(a) for kind, a in customer.assessments.items()},
+                customer_features=features,
+                trace_id=event.trace_id,
+            )
+        )
+        return features
+
+    def _level_changes(
+        self,
+        customer: ScoredCustomer,
+        changed: dict[str, tuple[str | None, str]],
+        event: Event,
+        rows: dict[str, tuple[ServingModel, uuid.UUID | None]],
+        output: BatchOutput,
+    ) -> None:
+        for kind, (from_level, to_level) in changed.items():
+            if kind == "overall":
+                assessment = max(customer.assessments.values(), key=lambda a: a.level.rank)
+                model_version, assessment_id = assessment.model_version, None
+            else:
+                assessment = customer.assessments[kind]
+                _, assessment_id = rows.get(kind, (None, None))
+                model_version = assessment.model_version
+            output.events.append(
+                CustomerRiskLevelChanged(
+                    customer_id=uuid.UUID(customer.customer_id),
+                    model_kind=kind,  # type: ignore[arg-type]
+                    from_level=from_level,  # type: ignore[arg-type]
+                    to_level=to_level,  # type: ignore[arg-type]
+                    score=round(assessment.score, 6),
+                    sequence=customer.version,
+                    model_version=model_version,
+                    reasons=event_reasons(assessment),
+                    advice=advice_for(assessment),
+                    assessment_id=assessment_id,
+                    trigger_event_type=event.type,
+                    trace_id=event.trace_id,
+                )
+            )
+
+    @staticmethod
+    def _risk_levels(customer: ScoredCustomer) -> dict[str, Any]:
+        levels: dict[str, Any] = dict(customer.levels)
+        for kind, assessment in customer.assessments.items():
+            levels[f"{kind}_score"] = round(assessment.score, 6)
+        levels["sequence"] = customer.version
+        return levels
+
+    @staticmethod
+    def _assessment_row(
+        customer: ScoredCustomer,
+        serving: ServingModel,
+        assessment: Assessment,
+        event: Event,
+        output: BatchOutput,
+        inputs: FeatureMap | None,
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "customer_id": uuid.UUID(customer.customer_id),
+            "kind": assessment.kind,
+            "score": assessment.score,
+            "level": assessment.level.value,
+            "model_id": serving.id,
+            "model_version": assessment.model_version,
+            "inputs_hash": "" if inputs is None else inputs_hash(inputs),
+            "reasons": reason_rows(assessment),
+            "is_shadow": False,
+            "transaction_id": None,
+            "trigger_event_type": event.type,
+            "trigger_event_id": event.id,
+            "sequence": customer.version,
+            "features": None,
+            "assessed_at": output.assessed_at(),
+        }

@@ -1,0 +1,260 @@
+"""All SQL of the scoring service: customer state, assessments, model registry, labels."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
+
+# -- customer state ---------------------------------------------------------------------------
+
+# Locks the batch's existing rows (stable order: no deadlock between replicas) and sends a
+# blob only where the caller's cached version is stale.
+_LOCK_STATES = text(
+    "SELECT s.customer_id, s.version, "
+    "CASE WHEN s.version = c.version THEN NULL ELSE s.state END AS state "
+    "FROM customer_state AS s "
+    "JOIN unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[])) AS c(customer_id, version) "
+    "ON s.customer_id = c.customer_id ORDER BY s.customer_id FOR UPDATE OF s"
+)
+_READ_STATE = text(
+    "SELECT version, CASE WHEN version = :version THEN NULL ELSE state END AS state "
+    "FROM customer_state WHERE customer_id = :customer_id"
+)
+_INSERT_STATE = text(
+    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
+    "VALUES (:customer_id, :version, :state, now())"
+)
+_UPDATE_STATE = text(
+    "UPDATE customer_state SET version = :version, state = :state, updated_at = now() "
+    "WHERE customer_id = :customer_id"
+)
+
+
+async def lock_states(
+    session: AsyncSession, cached_versions: dict[uuid.UUID, int]
+) -> list[Row[Any]]:
+    """(customer_id, version, state or None when the cached version is current), locked."""
+    ids = list(cached_versions)
+    versions = [cached_versions[customer_id] for customer_id in ids]
+    result = await session.execute(_LOCK_STATES, {"ids": ids, "versions": versions})
+    return list(result.all())
+
+
+async def read_state(
+    session: AsyncSession, customer_id: uuid.UUID, cached_version: int
+) -> Row[Any] | None:
+    result = await session.execute(
+        _READ_STATE, {"customer_id": customer_id, "version": cached_version}
+    )
+    return result.first()
+
+
+async def write_states(
+    session: AsyncSession,
+    *,
+    inserted: Sequence[dict[str, Any]],
+    updated: Sequence[dict[str, Any]],
+) -> None:
+    """New customers are INSERTed (a concurrent insert fails loudly); locked rows UPDATEd."""
+    if inserted:
+        await session.execute(_INSERT_STATE, list(inserted))
+    if updated:
+        await session.execute(_UPDATE_STATE, list(updated))
+
+
+# -- assessments ------------------------------------------------------------------------------
+
+
+async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(AssessmentRow), list(rows))
+
+
+async def assessment_page(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    kind: str | None,
+    include_shadow: bool,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[AssessmentRow]:
+    """Newest first, keyset-paginated on (assessed_at, id)."""
+    statement = select(AssessmentRow).where(AssessmentRow.customer_id == customer_id)
+    if kind is not None:
+        statement = statement.where(AssessmentRow.kind == kind)
+    if not include_shadow:
+        statement = statement.where(AssessmentRow.is_shadow.is_(False))
+    if after is not None:
+        at, row_id = after
+        statement = statement.where(
+            (AssessmentRow.assessed_at < at)
+            | ((AssessmentRow.assessed_at == at) & (AssessmentRow.id < row_id))
+        )
+    statement = statement.order_by(AssessmentRow.assessed_at.desc(), AssessmentRow.id.desc())
+    return list((await session.execute(statement.limit(limit))).scalars().all())
+
+
+async def recent_scores(
+    session: AsyncSession, *, model_id: uuid.UUID, since: datetime, limit: int
+) -> list[float]:
+    statement = (
+        select(AssessmentRow.score)
+        .where(AssessmentRow.model_id == model_id, AssessmentRow.assessed_at >= since)
+        .order_by(AssessmentRow.assessed_at.desc())
+        .limit(limit)
+    )
+    return [float(score) for score in (await session.execute(statement)).scalars().all()]
+
+
+async def first_scores(session: AsyncSession, *, model_id: uuid.UUID, limit: int) -> list[float]:
+    statement = (
+        select(AssessmentRow.score)
+        .where(AssessmentRow.model_id == model_id)
+        .order_by(AssessmentRow.assessed_at)
+        .limit(limit)
+    )
+    return [float(score) for score in (await session.execute(statement)).scalars().all()]
+
+
+async def shadow_summary(session: AsyncSession, model_id: uuid.UUID) -> dict[str, Any]:
+    statement = select(
+        func.count(), func.avg(AssessmentRow.score), func.max(AssessmentRow.assessed_at)
+    ).where(AssessmentRow.model_id == model_id)
+    count, mean, last = (await session.execute(statement)).one()
+    return {"assessments": int(count), "mean_score": mean, "last_assessed_at": last}
+
+
+# -- model registry ---------------------------------------------------------------------------
+
+
+async def lock_model_kind(session: AsyncSession, kind: str) -> None:
+    """Serialise registry changes of one kind (activation, shadowing, new versions)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"scoring-model-{kind}"}
+    )
+
+
+async def serving_models(session: AsyncSession) -> list[ScoringModel]:
+    statement = select(ScoringModel).where(ScoringModel.status.in_(("champion", "challenger")))
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def serving_fingerprint(session: AsyncSession) -> list[tuple[uuid.UUID, str]]:
+    statement = select(ScoringModel.id, ScoringModel.status).where(
+        ScoringModel.status.in_(("champion", "challenger"))
+    )
+    return [(model_id, status) for model_id, status in (await session.execute(statement)).all()]
+
+
+async def list_models(session: AsyncSession, *, kind: str | None) -> list[ScoringModel]:
+    statement = select(ScoringModel)
+    if kind is not None:
+        statement = statement.where(ScoringModel.kind == kind)
+    statement = statement.order_by(ScoringModel.kind, ScoringModel.version.desc())
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def get_model(session: AsyncSession, model_id: uuid.UUID) -> ScoringModel | None:
+    return await session.get(ScoringModel, model_id)
+
+
+async def models_of_kind(session: AsyncSession, kind: str) -> list[ScoringModel]:
+    statement = select(ScoringModel).where(ScoringModel.kind == kind)
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def next_model_version(session: AsyncSession, kind: str) -> int:
+    statement = select(func.coalesce(func.max(ScoringModel.version), 0)).where(
+        ScoringModel.kind == kind
+    )
+    return int((await session.execute(statement)).scalar_one()) + 1
+
+
+async def insert_model_if_absent(session: AsyncSession, values: dict[str, Any]) -> None:
+    statement = pg_insert(ScoringModel).values(**values).on_conflict_do_nothing()
+    await session.execute(statement)
+
+
+async def set_model_status(
+    session: AsyncSession, model_ids: Sequence[uuid.UUID], status: str, at: datetime | None = None
+) -> None:
+    if not model_ids:
+        return
+    values: dict[str, Any] = {"status": status}
+    if at is not None:
+        values["activated_at"] = at
+    await session.execute(
+        update(ScoringModel).where(ScoringModel.id.in_(model_ids)).values(**values)
+    )
+    await session.flush()
+
+
+async def set_model_baseline(
+    session: AsyncSession, model_id: uuid.UUID, baseline: list[float]
+) -> None:
+    await session.execute(
+        update(ScoringModel).where(ScoringModel.id == model_id).values(baseline_scores=baseline)
+    )
+
+
+async def mark_drift_alerted(session: AsyncSession, model_id: uuid.UUID, on: date) -> None:
+    await session.execute(
+        update(ScoringModel).where(ScoringModel.id == model_id).values(drift_alerted_on=on)
+    )
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+async def insert_labels(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(OutcomeLabel), list(rows))
+
+
+async def label_page(
+    session: AsyncSession,
+    *,
+    kind: str | None,
+    customer_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[OutcomeLabel]:
+    statement = select(OutcomeLabel)
+    if kind is not None:
+        statement = statement.where(OutcomeLabel.kind == kind)
+    if customer_id is not None:
+        statement = statement.where(OutcomeLabel.customer_id == customer_id)
+    if after is not None:
+        at, row_id = after
+        statement = statement.where(
+            (OutcomeLabel.observed_at < at)
+            | ((OutcomeLabel.observed_at == at) & (OutcomeLabel.id < row_id))
+        )
+    statement = statement.order_by(OutcomeLabel.observed_at.desc(), OutcomeLabel.id.desc())
+    return list((await session.execute(statement.limit(limit))).scalars().all())
+
+
+# Each label joined to the customer's latest non-shadow assessment of that kind made at or
+# before the outcome was observed: the features as they stood, never features from after it.
+_TRAINING_ROWS = text(
+    "SELECT l.outcome, a.features FROM outcome_label AS l "
+    "CROSS JOIN LATERAL (SELECT features FROM assessment "
+    "  WHERE customer_id = l.customer_id AND kind = l.kind AND NOT is_shadow "
+    "  AND features IS NOT NULL AND assessed_at <= l.observed_at "
+    "  ORDER BY assessed_at DESC LIMIT 1) AS a "
+    "WHERE l.kind = :kind"
+)
+
+
+async def training_rows(session: AsyncSession, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    result = await session.execute(_TRAINING_ROWS, {"kind": kind})
+    return [(int(outcome), dict(features)) for outcome, features in result.all()]

@@ -1,0 +1,202 @@
+"""Request and response bodies of the scoring API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+RiskLevel = Literal["low", "medium", "high", "critical"]
+TrainableKind = Literal["credit", "churn"]
+Kind = Literal["credit", "anomaly", "churn"]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ReasonOut(Schema):
+    code: str
+    message: str
+    contribution: float
+    value: float | int | str | bool | None = None
+    advice: str | None = None
+
+
+class CustomerFeaturesOut(Schema):
+    customer_id: uuid.UUID
+    as_of: datetime
+    sequence: int
+    features: dict[str, Any]
+
+
+class KindRiskOut(Schema):
+    kind: str
+    score: float
+    level: RiskLevel
+    model_version: str
+    reasons: list[ReasonOut]
+    advice: list[str]
+
+
+class CustomerRiskOut(Schema):
+    customer_id: uuid.UUID
+    sequence: int
+    overall_level: RiskLevel
+    levels: dict[str, RiskLevel]
+    assessments: dict[str, KindRiskOut]
+    advice: list[str]
+
+
+class AssessmentOut(Schema):
+    id: uuid.UUID
+    kind: str
+    score: float
+    level: RiskLevel
+    model_id: uuid.UUID
+    model_version: str
+    inputs_hash: str
+    reasons: list[ReasonOut]
+    is_shadow: bool
+    transaction_id: uuid.UUID | None
+    trigger_event_type: str
+    trigger_event_id: uuid.UUID | None
+    sequence: int | None
+    assessed_at: datetime
+
+
+class AssessmentPage(Schema):
+    items: list[AssessmentOut]
+    next_cursor: str | None
+
+
+class TransactionScoreIn(BaseModel):
+    """A transaction about to be authorised (not stored anywhere)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: uuid.UUID
+    transaction_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    direction: Literal["inbound", "outbound"]
+    amount: Decimal = Field(ge=0, max_digits=20, decimal_places=4)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    counterparty_name: str | None = Field(default=None, max_length=200)
+    counterparty_account: str | None = Field(default=None, max_length=100)
+    counterparty_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    device_id: str | None = Field(default=None, max_length=200)
+    merchant_category_code: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    occurred_at: datetime | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("occurred_at must carry a timezone")
+        return value
+
+
+class TransactionScoreOut(Schema):
+    customer_id: uuid.UUID
+    score: float
+    level: RiskLevel
+    recommended_action: Literal["approve", "review", "block"]
+    reasons: list[ReasonOut]
+    advice: list[str]
+    model_version: str
+    customer_levels: dict[str, RiskLevel]
+    known_customer: bool
+    transaction_features: dict[str, Any]
+
+
+class ModelOut(Schema):
+    id: uuid.UUID
+    kind: str
+    version: int
+    model_version: str
+    status: str
+    features: list[str]
+    metrics: dict[str, Any] | None
+    training_fingerprint: str | None
+    created_at: datetime
+    activated_at: datetime | None
+
+
+class ModelDetailOut(ModelOut):
+    model: dict[str, Any]
+    deployable: bool
+    scored: dict[str, Any]
+
+
+class ModelList(Schema):
+    items: list[ModelOut]
+
+
+class TrainFromLabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    encoding: Literal["linear", "binned"] = "linear"
+    features: list[str] | None = Field(default=None, max_length=100)
+    folds: int = Field(default=5, ge=2, le=10)
+
+
+class TrainingOut(Schema):
+    model: ModelOut
+    report: dict[str, Any]
+
+
+class LabelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: uuid.UUID
+    kind: TrainableKind
+    outcome: Literal[0, 1]
+    observed_at: datetime
+
+    @field_validator("observed_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.utcoffset() is None:
+            raise ValueError("observed_at must carry a timezone")
+        return value
+
+
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[LabelIn] = Field(min_length=1, max_length=10_000)
+
+
+class LabelOut(Schema):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: str
+    outcome: int
+    observed_at: datetime
+    created_by: str
+
+
+class LabelsCreated(Schema):
+    created: int
+
+
+class LabelPage(Schema):
+    items: list[LabelOut]
+    next_cursor: str | None
+
+
+class DriftOut(Schema):
+    model_id: uuid.UUID
+    kind: str
+    status: Literal["stable", "watch", "drifted", "insufficient_data"]
+    psi: float | None
+    threshold: float
+    window_days: int
+    recent_scores: int
+    baseline_scores: int
+    event_published: bool

@@ -1,0 +1,289 @@
+"""What the API does: read features and risk, pre-authorise transactions, manage models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_scoring import repository
+from riskwatch_scoring.config import Settings
+from riskwatch_scoring.convert import convert_amount, reason_rows, to_transaction
+from riskwatch_scoring.domain.advice import advice_for
+from riskwatch_scoring.domain.anomaly import AnomalyModel
+from riskwatch_scoring.domain.assessment import Assessment
+from riskwatch_scoring.domain.customer import ScoredCustomer
+from riskwatch_scoring.domain.features import CurrencyMismatch
+from riskwatch_scoring.domain.metrics import PSI_DRIFT_THRESHOLD, PSI_WATCH_THRESHOLD, psi
+from riskwatch_scoring.errors import (
+    CustomerNotScored,
+    InvalidCursorError,
+    InvalidTransactionInput,
+)
+from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
+from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
+from riskwatch_scoring.pipeline import recommended_action, with_aliases
+from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
+from riskwatch_scoring.schemas import (
+    AssessmentOut,
+    AssessmentPage,
+    CustomerFeaturesOut,
+    CustomerRiskOut,
+    DriftOut,
+    KindRiskOut,
+    LabelOut,
+    LabelPage,
+    LabelsIn,
+    ModelDetailOut,
+    ModelOut,
+    ReasonOut,
+    TransactionScoreIn,
+    TransactionScoreOut,
+)
+from riskwatch_scoring.state_store import StateStore
+from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.scoring import ModelDriftDetected
+from riskwatch_shared.messaging.outbox import add_events
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except InvalidCursor as exc:
+        raise InvalidCursorError(str(exc)) from exc
+
+
+async def _scored_customer(
+    session: AsyncSession, store: StateStore, customer_id: uuid.UUID
+) -> ScoredCustomer:
+    customer = await store.read(session, customer_id)
+    if customer is None:
+        raise CustomerNotScored(f"no scoring state for customer {customer_id} yet")
+    return customer
+
+
+async def customer_features(
+    session: AsyncSession, *, store: StateStore, customer_id: uuid.UUID, as_of: datetime | None
+) -> CustomerFeaturesOut:
+    customer = await _scored_customer(session, store, customer_id)
+    moment = as_of or datetime.now(UTC)
+    features = with_aliases(customer.behaviour.features(moment).as_dict())
+    return CustomerFeaturesOut(
+        customer_id=customer_id, as_of=moment, sequence=customer.version, features=features
+    )
+
+
+def _kind_risk(assessment: Assessment) -> KindRiskOut:
+    return KindRiskOut(
+        kind=assessment.kind,
+        score=assessment.score,
+        level=assessment.level.value,
+        model_version=assessment.model_version,
+        reasons=[ReasonOut(**row) for row in reason_rows(assessment)],
+        advice=advice_for(assessment),
+    )
+
+
+async def customer_risk(
+    session: AsyncSession, *, store: StateStore, customer_id: uuid.UUID
+) -> CustomerRiskOut:
+    customer = await _scored_customer(session, store, customer_id)
+    assessments = {kind: _kind_risk(a) for kind, a in customer.assessments.items()}
+    ranked = sorted(customer.assessments.values(), key=lambda a: -a.level.rank)
+    advice = [line for assessment in ranked for line in advice_for(assessment, limit=2)]
+    return CustomerRiskOut(
+        customer_id=customer_id,
+        sequence=customer.version,
+        overall_level=customer.levels.get("overall", "low"),  # type: ignore[arg-type]
+        levels=customer.levels,  # type: ignore[arg-type]
+        assessments=assessments,
+        advice=advice[:6],
+    )
+
+
+def _assessment_out(row: AssessmentRow) -> AssessmentOut:
+    return AssessmentOut.model_validate(row)
+
+
+async def risk_history(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    kind: str | None,
+    include_shadow: bool,
+    cursor: str | None,
+    limit: int,
+) -> AssessmentPage:
+    rows = await repository.assessment_page(
+        session,
+        customer_id=customer_id,
+        kind=kind,
+        include_shadow=include_shadow,
+        after=_after(cursor),
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].assessed_at, page[-1].id) if len(rows) > limit else None
+    return AssessmentPage(items=[_assessment_out(row) for row in page], next_cursor=next_cursor)
+
+
+async def score_transaction(
+    session: AsyncSession,
+    *,
+    store: StateStore,
+    model_cache: ModelCache,
+    settings: Settings,
+    request: TransactionScoreIn,
+) -> TransactionScoreOut:
+    """Score a transaction against the customer's current state; writes nothing."""
+    now = datetime.now(UTC)
+    data = TransactionData(
+        transaction_id=request.transaction_id or uuid.uuid4(),
+        external_id="preauthorisation",
+        received_at=now,
+        **request.model_dump(exclude={"transaction_id", "occurred_at"}),
+        occurred_at=request.occurred_at or now,
+    )
+    txn = to_transaction(data)
+    customer = await store.read(session, request.customer_id)
+    known = customer is not None
+    customer = customer or ScoredCustomer(str(request.customer_id))
+    behaviour = customer.behaviour
+    base = behaviour.base_currency or txn.currency
+    in_base = convert_amount(txn.amount, txn.currency, base, settings.fx_rates_per_usd)
+    try:
+        features = behaviour.preview_transaction(txn, amount_in_base=in_base or txn.amount)
+    except CurrencyMismatch as exc:
+        raise InvalidTransactionInput(str(exc)) from exc
+    model = (await model_cache.get(session)).champion("anomaly").model
+    assert isinstance(model, AnomalyModel)
+    txn_features = features.as_dict()
+    assessment = model.assess(txn_features)
+    return TransactionScoreOut(
+        customer_id=request.customer_id,
+        score=assessment.score,
+        level=assessment.level.value,
+        recommended_action=recommended_action(assessment.level),  # type: ignore[arg-type]
+        reasons=[ReasonOut(**row) for row in reason_rows(assessment)],
+        advice=advice_for(assessment),
+        model_version=assessment.model_version,
+        customer_levels=customer.levels,  # type: ignore[arg-type]
+        known_customer=known,
+        transaction_features=txn_features,
+    )
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def model_out(row: ScoringModel) -> ModelOut:
+    return ModelOut.model_validate(row)
+
+
+async def model_detail(session: AsyncSession, model_id: uuid.UUID) -> ModelDetailOut:
+    row = await get_model_or_404(session, model_id)
+    scored = await repository.shadow_summary(session, model_id)
+    return ModelDetailOut(
+        **model_out(row).model_dump(),
+        model=row.model_json,
+        deployable=is_deployable(row),
+        scored=scored,
+    )
+
+
+def _psi_status(value: float | None) -> str:
+    if value is None:
+        return "insufficient_data"
+    if value > PSI_DRIFT_THRESHOLD:
+        return "drifted"
+    return "watch" if value > PSI_WATCH_THRESHOLD else "stable"
+
+
+async def _baseline(session: AsyncSession, row: ScoringModel, settings: Settings) -> list[float]:
+    """The training baseline; an expert model's is its first `drift_baseline_size` scores."""
+    if row.baseline_scores:
+        return list(row.baseline_scores)
+    first = await repository.first_scores(
+        session, model_id=row.id, limit=settings.drift_baseline_size
+    )
+    if len(first) < settings.drift_baseline_size:
+        return []
+    quantiles = [float(q) for q in np.quantile(first, np.linspace(0, 1, 200))]
+    await repository.set_model_baseline(session, row.id, quantiles)
+    return quantiles
+
+
+async def model_drift(
+    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+) -> DriftOut:
+    """PSI of the recent scores against the baseline; publishes drift at most once a day."""
+    row = await get_model_or_404(session, model_id)
+    baseline = await _baseline(session, row, settings)
+    since = datetime.now(UTC) - timedelta(days=settings.drift_window_days)
+    recent = await repository.recent_scores(session, model_id=row.id, since=since, limit=20_000)
+    value = psi(baseline, recent) if baseline and len(recent) >= settings.drift_min_scores else None
+    published = False
+    today = date.today()
+    if value is not None and value > PSI_DRIFT_THRESHOLD and row.drift_alerted_on != today:
+        await add_events(
+            session,
+            ModelDriftDetected(
+                model_id=row.id,
+                model_kind=row.kind,  # type: ignore[arg-type]
+                psi=round(value, 6),
+                threshold=PSI_DRIFT_THRESHOLD,
+            ),
+        )
+        await repository.mark_drift_alerted(session, row.id, today)
+        published = True
+    return DriftOut(
+        model_id=row.id,
+        kind=row.kind,
+        status=_psi_status(value),  # type: ignore[arg-type]
+        psi=value,
+        threshold=PSI_DRIFT_THRESHOLD,
+        window_days=settings.drift_window_days,
+        recent_scores=len(recent),
+        baseline_scores=len(baseline),
+        event_published=published,
+    )
+
+
+# -- labels -----------------------------------------------------------------------------------
+
+
+async def add_labels(session: AsyncSession, *, body: LabelsIn, created_by: str) -> int:
+    rows: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "customer_id": label.customer_id,
+            "kind": label.kind,
+            "outcome": label.outcome,
+            "observed_at": label.observed_at,
+            "created_by": created_by,
+        }
+        for label in body.labels
+    ]
+    await repository.insert_labels(session, rows)
+    return len(rows)
+
+
+async def label_page(
+    session: AsyncSession,
+    *,
+    kind: str | None,
+    customer_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> LabelPage:
+    rows: list[OutcomeLabel] = await repository.label_page(
+        session, kind=kind, customer_id=customer_id, after=_after(cursor), limit=limit + 1
+    )
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1].observed_at, page[-1].id) if len(rows) > limit else None
+    return LabelPage(items=[LabelOut.model_validate(row) for row in page], next_cursor=next_cursor)

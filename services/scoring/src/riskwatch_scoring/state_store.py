@@ -1,0 +1,94 @@
+"""Customer state in PostgreSQL with a per-process LRU cache of the decoded objects.
+
+The database row's `version` is the truth: a cached object is used only while its version
+equals the row's, so a replica that missed another replica's writes reloads the blob. A
+batch that fails evicts what it touched, because its in-memory changes were rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_scoring import repository
+from riskwatch_scoring.domain.customer import ScoredCustomer
+
+NOT_CACHED = -1
+
+
+def decode(blob: bytes) -> ScoredCustomer:
+    return ScoredCustomer.from_state(orjson.loads(blob))
+
+
+def encode(customer: ScoredCustomer) -> bytes:
+    return orjson.dumps(customer.to_state())
+
+
+class StateStore:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._cache: OrderedDict[uuid.UUID, ScoredCustomer] = OrderedDict()
+        # Version each customer had when loaded: tells insert (0) from update at write time.
+        self._loaded_versions: dict[uuid.UUID, int] = {}
+
+    def _cached_version(self, customer_id: uuid.UUID) -> int:
+        cached = self._cache.get(customer_id)
+        return NOT_CACHED if cached is None else cached.version
+
+    def _remember(self, customer_id: uuid.UUID, customer: ScoredCustomer) -> None:
+        self._cache[customer_id] = customer
+        self._cache.move_to_end(customer_id)
+        while len(self._cache) > self.capacity:
+            self._cache.popitem(last=False)
+
+    def evict(self, customer_ids: Iterable[uuid.UUID]) -> None:
+        for customer_id in customer_ids:
+            self._cache.pop(customer_id, None)
+
+    async def load_for_update(
+        self, session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, ScoredCustomer]:
+        """The batch's customers, existing rows locked; a new customer starts empty."""
+        wanted = {customer_id: self._cached_version(customer_id) for customer_id in customer_ids}
+        found: dict[uuid.UUID, ScoredCustomer] = {}
+        for row in await repository.lock_states(session, wanted):
+            customer = self._cache[row.customer_id] if row.state is None else decode(row.state)
+            found[row.customer_id] = customer
+            self._remember(row.customer_id, customer)
+        for customer_id in wanted:
+            if customer_id not in found:
+                found[customer_id] = ScoredCustomer(str(customer_id))
+        self._loaded_versions = {cid: customer.version for cid, customer in found.items()}
+        return found
+
+    async def save(self, session: AsyncSession, customers: dict[uuid.UUID, ScoredCustomer]) -> None:
+        """Write every customer whose version moved since `load_for_update`."""
+        inserted: list[dict[str, object]] = []
+        updated: list[dict[str, object]] = []
+        for customer_id, customer in customers.items():
+            loaded = self._loaded_versions.get(customer_id, 0)
+            if customer.version == loaded:
+                continue
+            row = {
+                "customer_id": customer_id,
+                "version": customer.version,
+                "state": encode(customer),
+            }
+            (updated if loaded > 0 else inserted).append(row)
+            self._remember(customer_id, customer)
+        await repository.write_states(session, inserted=inserted, updated=updated)
+
+    async def read(self, session: AsyncSession, customer_id: uuid.UUID) -> ScoredCustomer | None:
+        """The customer's current state for reading only (callers must not mutate it)."""
+        row = await repository.read_state(session, customer_id, self._cached_version(customer_id))
+        if row is None:
+            return None
+        if row.state is None:
+            return self._cache[customer_id]
+        customer = decode(row.state)
+        self._remember(customer_id, customer)
+        return customer

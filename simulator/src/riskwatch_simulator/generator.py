@@ -1,0 +1,152 @@
+"""Build a whole synthetic bank from a seed, and the live stream after it (pure, deterministic).
+
+The same (seed, customers, days, now) always gives the same bank, record for record: every
+customer draws from their own `Random` seeded by (seed, index), so one customer's history
+does not depend on how many others there are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from random import Random
+
+from riskwatch_simulator.bank import (
+    PATTERNS,
+    Account,
+    Bank,
+    CreditRecord,
+    CustomerKind,
+    FinancialProfile,
+    Interaction,
+    Pattern,
+    Transaction,
+)
+from riskwatch_simulator.history import CustomerHistory, money
+from riskwatch_simulator.patterns import (
+    CREDIT_DECLINE_DAYS,
+    INJECTORS,
+    PatternContext,
+    plan_for,
+)
+from riskwatch_simulator.population import (
+    MERCHANTS,
+    first_financial_profile,
+    healthy_credit_records,
+    new_customer,
+    open_accounts,
+)
+from riskwatch_simulator.rhythm import Everyday
+
+
+@dataclass(frozen=True, slots=True)
+class BankSpec:
+    seed: int
+    customers: int
+    days: int = 365
+    now: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    # Share of customers carrying one injected pattern (at least one customer per pattern).
+    pattern_share: float = 0.12
+    corporate_share: float = 0.15
+
+    @property
+    def start(self) -> datetime:
+        return self.now - timedelta(days=self.days)
+
+
+def assign_patterns(spec: BankSpec) -> dict[int, Pattern]:
+    """Which customer (by index) carries which pattern: spread evenly over the patterns."""
+    wanted = max(len(PATTERNS), round(spec.customers * spec.pattern_share))
+    chosen = Random(f"riskwatch-patterns:{spec.seed}").sample(
+        range(spec.customers), min(wanted, spec.customers)
+    )
+    return {index: PATTERNS[number % len(PATTERNS)] for number, index in enumerate(chosen)}
+
+
+def generate_customer(spec: BankSpec, index: int, pattern: Pattern | None) -> CustomerHistory:
+    rng = Random(f"riskwatch-customer:{spec.seed}:{index}")
+    kind: CustomerKind = "corporate" if rng.random() < spec.corporate_share else "individual"
+    history = CustomerHistory(new_customer(rng, index=index, kind=kind, start=spec.start), rng)
+    context = PatternContext(now=spec.now, start=spec.start)
+    open_accounts(history)
+    first_financial_profile(history, as_of=spec.start.date())
+    healthy_until = spec.now
+    if pattern == "credit_deterioration":
+        healthy_until = context.days_back(CREDIT_DECLINE_DAYS)
+    healthy_credit_records(history, start=spec.start.date(), end=healthy_until.date())
+    habits = Everyday.draw(history, plan_for(pattern, rng, context))
+    habits.play(spec.start, spec.now)
+    if pattern is not None:
+        history.labels.append(INJECTORS[pattern](history, habits, context))
+    return history
+
+
+def generate_bank(spec: BankSpec) -> Bank:
+    """Every customer's year, merged; transactions and records sorted by when they happened."""
+    bank = Bank(seed=spec.seed, start=spec.start, now=spec.now)
+    patterns = assign_patterns(spec)
+    for index in range(spec.customers):
+        generate_customer(spec, index, patterns.get(index)).merge_into(bank)
+    bank.transactions.sort(key=lambda t: (t.occurred_at, t.external_id))
+    bank.interactions.sort(key=lambda i: (i.occurred_at, i.external_id))
+    return bank
+
+
+Record = Account | CreditRecord | FinancialProfile | Interaction | Transaction
+
+
+def record_moment(record: Record) -> datetime:
+    """When a record enters the bank's timeline (dated records at 06:00 UTC of their day)."""
+    if isinstance(record, Transaction | Interaction):
+        return record.occurred_at
+    day = record.opened_on if isinstance(record, Account) else record.as_of
+    return datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+
+
+def timeline(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction | Transaction]:
+    """Everything after the accounts, in the order a core system would have sent it."""
+    records: list[CreditRecord | FinancialProfile | Interaction | Transaction] = [
+        *bank.credit_records,
+        *bank.financial_profiles,
+        *bank.interactions,
+        *bank.transactions,
+    ]
+    records.sort(key=lambda r: (record_moment(r), r.external_id))
+    return records
+
+
+def live_stream(bank: Bank, *, start: datetime, rate: float, seed: int) -> Iterator[Transaction]:
+    """Everyday payments after the history, one every 1/rate seconds from `start`, forever.
+
+    Churned customers stay dormant; the rest pay by card or transfer from their usual devices.
+    """
+    rng = Random(f"riskwatch-live:{seed}")
+    dormant = {label.customer_external_id for label in bank.labels if label.pattern == "churn"}
+    accounts = bank.accounts_of()
+    active = [c for c in bank.customers if c.external_id not in dormant]
+    weights = [4.0 if c.kind == "corporate" else 1.0 for c in active]
+    step = 1.0 / rate
+    number = 0
+    while True:
+        customer = rng.choices(active, weights=weights)[0]
+        account = accounts[customer.external_id][0]
+        mcc, _ = rng.choice(MERCHANTS)
+        moment = start + timedelta(seconds=number * step)
+        card = rng.random() < 0.8
+        yield Transaction(
+            external_id=f"L{seed}-{number:010d}",
+            customer_external_id=customer.external_id,
+            account_external_id=account.external_id,
+            direction="outbound" if card or rng.random() < 0.6 else "inbound",
+            amount=money(math.exp(rng.gauss(math.log(40 if card else 300), 0.8))),
+            currency=account.currency,
+            channel="card" if card else "transfer",
+            occurred_at=moment,
+            merchant_category_code=mcc if card else None,
+            device_id=rng.choice(customer.usual_devices),
+            ip_address=f"{customer.usual_ip_prefix}.{rng.randint(2, 254)}",
+            country=customer.country,
+        )
+        number += 1

@@ -1,0 +1,102 @@
+"""Pure intake rules: exact amounts, currency decimals, clock skew, batch collapsing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riskwatch_customer.consumers import latest_levels
+from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
+from riskwatch_customer.validation import (
+    TransactionRules,
+    check_amount,
+    check_occurred_at,
+    decimal_places,
+    parse_amount,
+)
+from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
+
+RULES = TransactionRules(max_amount=Decimal(10) ** 12, max_future_skew=timedelta(minutes=5))
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+currencies = st.sampled_from(sorted(CURRENCY_MINOR_UNITS))
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=4))
+def test_parse_amount_is_exact_for_decimal_strings(amount: Decimal) -> None:
+    assert parse_amount(str(amount)) == amount
+
+
+@given(st.floats(min_value=0.01, max_value=1e9, allow_nan=False).map(lambda f: round(f, 2)))
+def test_parse_amount_keeps_a_json_number_as_written(value: float) -> None:
+    assert parse_amount(value) == Decimal(repr(value))
+
+
+@pytest.mark.parametrize("raw", ["abc", "NaN", "Infinity", True, None, [1]])
+def test_parse_amount_refuses_non_numbers(raw: object) -> None:
+    with pytest.raises(ValueError):
+        parse_amount(raw)
+
+
+@given(
+    currencies,
+    st.integers(min_value=1, max_value=10**9).filter(lambda units: units % 10 != 0),
+    st.integers(min_value=0, max_value=3),
+)
+def test_amounts_within_the_currency_decimals_pass_and_normalise(
+    currency: str, units: int, places: int
+) -> None:
+    amount = Decimal(units).scaleb(-places)
+    errors = check_amount(amount, currency, RULES)
+    allowed = CURRENCY_MINOR_UNITS[currency]
+    if places <= allowed:
+        assert errors == []
+        normalised = in_minor_units(amount, currency)
+        assert normalised == amount
+        assert -normalised.as_tuple().exponent == allowed  # type: ignore[operator]
+    else:
+        assert [e.type for e in errors] == ["amount.too_many_decimals"]
+        assert decimal_places(amount) > allowed
+
+
+@given(st.decimals(max_value=0, allow_nan=False, allow_infinity=False, places=2))
+def test_zero_and_negative_amounts_are_refused(amount: Decimal) -> None:
+    assert "amount.not_positive" in {e.type for e in check_amount(amount, "EUR", RULES)}
+
+
+def test_absurd_amount_and_unknown_currency() -> None:
+    assert [e.type for e in check_amount(Decimal(10) ** 13, "EUR", RULES)] == ["amount.absurd"]
+    assert [e.type for e in check_amount(Decimal(1), "EUX", RULES)] == ["currency.unknown"]
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6))
+def test_future_timestamps_beyond_the_skew_are_refused(offset_seconds: int) -> None:
+    errors = check_occurred_at(NOW + timedelta(seconds=offset_seconds), NOW, RULES)
+    assert bool(errors) == (offset_seconds > 300)
+
+
+def test_latest_levels_keep_the_highest_sequence_per_kind() -> None:
+    customer = uuid.uuid4()
+
+    def event(kind: str, level: str, seq: int) -> CustomerRiskLevelChanged:
+        return CustomerRiskLevelChanged(
+            customer_id=customer,
+            model_kind=kind,
+            from_level=None,  # type: ignore[arg-type]
+            to_level=level,
+            score=0.0,
+            sequence=seq,
+            model_version="m",  # type: ignore[arg-type]
+        )
+
+    updates = latest_levels(
+        [event("overall", "high", 5), event("overall", "low", 2), event("credit", "medium", 1)]
+    )
+    assert sorted((u.kind, u.level, u.sequence) for u in updates) == [
+        ("credit", "medium", 1),
+        ("overall", "high", 5),
+    ]

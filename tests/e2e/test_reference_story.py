@@ -1,0 +1,126 @@
+"""The reference story: a customer's credit deteriorates, and the risk department follows up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from riskwatch_shared.testing import wait_until
+from riskwatch_simulator.client import RiskWatchClient
+from riskwatch_simulator.harness import RunningSystem
+from riskwatch_simulator.simulate import page_items
+
+from .conftest import RiskDepartment
+from .helpers import (
+    DEADLINE,
+    create_customer,
+    days_ago,
+    unique,
+    wait_for_alert,
+    wait_for_inbox,
+    wait_for_mail,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
+LEVELS = ("low", "medium", "high", "critical")
+
+
+async def credit_level(admin: RiskWatchClient, customer_id: str) -> str | None:
+    risk = await admin.get_json(f"/v1/customers/{customer_id}/risk")
+    level: str | None = risk.get("levels", {}).get("credit")
+    return level
+
+
+async def test_credit_deterioration_to_a_resolved_alert(
+    system: RunningSystem,
+    admin: RiskWatchClient,
+    scenario_rules: dict[str, dict[str, Any]],
+    risk_department: RiskDepartment,
+) -> None:
+    name = unique("Reference Story")
+    customer = await create_customer(admin, name)
+    customer_id = customer["id"]
+    path = f"/v1/customers/{customer_id}"
+
+    # A good borrower: steady income, little debt, no missed payment.
+    await admin.post_json(
+        f"{path}/financial-profile",
+        {"annual_income": "85000.00", "currency": "GBP", "assets": {"deposits": "30000.00"},
+         "liabilities": {"mortgage": "60000.00"}, "as_of": days_ago(200).isoformat()},
+    )  # fmt: skip
+    await admin.post_json(
+        f"{path}/credit-records",
+        {"source": "bureau", "credit_score": 790, "outstanding_debt": "1500.00",
+         "credit_limit": "15000.00", "currency": "GBP", "as_of": days_ago(180).isoformat()},
+    )  # fmt: skip
+
+    async def assessed() -> str | None:
+        return await credit_level(admin, customer_id)
+
+    before = await wait_until(assessed, timeout=DEADLINE, interval=0.25, message="assessment")
+    assert LEVELS.index(before) <= LEVELS.index("medium")
+
+    # Then it goes wrong: income halves, debts grow, payments are missed.
+    await admin.post_json(
+        f"{path}/financial-profile",
+        {"annual_income": "31000.00", "currency": "GBP", "assets": {"deposits": "900.00"},
+         "liabilities": {"mortgage": "60000.00", "loans": "42000.00", "overdraft": "6000.00"},
+         "as_of": days_ago(20).isoformat()},
+    )  # fmt: skip
+    await admin.post_json(
+        f"{path}/credit-records",
+        {"source": "bureau", "credit_score": 455, "missed_payments": 3, "delinquencies_30": 2,
+         "delinquencies_60": 1, "delinquencies_90": 1, "outstanding_debt": "14800.00",
+         "credit_limit": "15000.00", "recent_inquiries": 5, "currency": "GBP",
+         "as_of": days_ago(5).isoformat()},
+    )  # fmt: skip
+
+    async def risen() -> str | None:
+        level = await credit_level(admin, customer_id)
+        return level if level in ("high", "critical") else None
+
+    await wait_until(risen, timeout=DEADLINE, interval=0.25, message="credit level rises")
+
+    alert = await wait_for_alert(admin, customer_id, "credit_risk")
+    assert alert["reasons"], "a credit-risk alert carries its reasons"
+    assert alert["status"] == "new"
+
+    mail = await wait_for_mail(system, name, risk_department.email)
+    assert risk_department.email in str(mail["To"])
+    message = await wait_for_inbox(admin, alert["id"])
+    assert message["read_at"] is None
+
+    alert_path = f"/v1/alerts/{alert['id']}"
+    acknowledged = await admin.post_json(f"{alert_path}/acknowledge", {"comment": "on it"})
+    assert acknowledged["status"] == "acknowledged"
+    investigating = await admin.post_json(
+        f"{alert_path}/investigate", {"comment": "pulling statements"}
+    )
+    assert investigating["status"] == "investigating"
+    await admin.post_json(
+        f"{alert_path}/comments", {"comment": "Called the customer: lost a second job."}
+    )
+    resolved = await admin.post_json(
+        f"{alert_path}/resolve",
+        {"outcome": "mitigated_customer_contacted", "comment": "payment plan agreed"},
+    )
+    assert resolved["status"] == "resolved"
+    assert resolved["outcome"] == "mitigated_customer_contacted"
+
+    timeline = page_items(await admin.get_json(f"{alert_path}/timeline"))
+    changes = [entry["change"] for entry in timeline]
+    for step in ("acknowledged", "investigating", "commented", "resolved"):
+        assert step in changes, f"{step} missing from {changes}"
+    assert changes.index("acknowledged") < changes.index("investigating")
+    assert changes.index("investigating") < changes.index("resolved")
+
+    # Escalation stopped at the acknowledgement: nothing escalated was sent after it.
+    sent = page_items(await admin.get_json(f"{alert_path}/notifications"), "notifications")
+    assert any(item["channel"] == "email" for item in sent)
+    acknowledged_at = acknowledged["acknowledged_at"]
+    assert not [
+        item
+        for item in sent
+        if item.get("escalation_step") and item["created_at"] > acknowledged_at
+    ]

@@ -1,0 +1,86 @@
+"""The real services behind the gateway: every operation they publish is routed to them and
+covered by the policy, and a service called directly, without the gateway's signed identity,
+refuses."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import riskwatch_customer
+from riskwatch_customer.config import Settings as CustomerSettings
+from riskwatch_customer.main import create_app as create_customer_app
+from riskwatch_gateway.policy import DEFAULT_POLICY
+from riskwatch_gateway.routing import service_for_path
+from riskwatch_shared.security import Identity, mint_identity_token
+from riskwatch_shared.testing import running_app
+from riskwatch_shared.testing.fixtures import Infra, migrated_database
+
+from .conftest import SERVICES
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def service_operations(name: str) -> list[tuple[str, str]]:
+    config = importlib.import_module(f"riskwatch_{name}.config")
+    main = importlib.import_module(f"riskwatch_{name}.main")
+    doc: dict[str, Any] = main.create_app(config.Settings()).openapi()
+    return [
+        (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS
+    ]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.UUID(int=1)), path)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_operation_is_routed_to_it_and_covered_by_the_policy(service: str) -> None:
+    operations = service_operations(service)
+    assert operations, f"{service} publishes no operation"
+    for method, path in operations:
+        assert service_for_path(concrete(path)) == service, (method, path)
+        rule = DEFAULT_POLICY.rule_for(method, concrete(path))
+        assert rule is not None and not rule.is_public, (method, path)
+        if "ingest" in rule.roles:
+            assert path in ("/v1/transactions", "/v1/transactions/batch"), (method, path)
+
+
+@pytest.fixture(scope="module")
+async def customer_direct(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    alembic_ini = Path(riskwatch_customer.__file__).parent / "alembic.ini"
+    async for url in migrated_database(infra, alembic_ini, "gwcustomer"):
+        settings = CustomerSettings(
+            database_url=url,
+            NATS_URL=infra.nats_url,
+            RISKWATCH_REQUIRE_INTERNAL_IDENTITY=True,
+            RISKWATCH_LOG_LEVEL="WARNING",
+        )
+        async with running_app(create_customer_app(settings)) as (client, runtime):
+            yield client, runtime.settings.internal_secret
+
+
+async def test_the_customer_service_refuses_calls_that_bypass_the_gateway(
+    customer_direct: tuple[httpx.AsyncClient, str],
+) -> None:
+    client, secret = customer_direct
+    operations = service_operations("customer")
+    forged = mint_identity_token(Identity(subject="x", roles=("admin",)), "not-the-secret-" * 3)
+    for method, path in operations:
+        body = None if method in ("GET", "DELETE") else {}
+        for headers in ({}, {"x-riskwatch-identity": forged}):
+            response = await client.request(method, concrete(path), json=body, headers=headers)
+            assert response.status_code == 401, (method, path, headers, response.text)
+    signed = {"x-riskwatch-identity": mint_identity_token(Identity(subject="a", roles=("admin",)), secret)}
+    admitted = await client.get("/v1/customers", headers=signed)
+    assert admitted.status_code == 200, admitted.text

@@ -1,0 +1,224 @@
+"""The event path over real JetStream and PostgreSQL: customer.* in, scoring.* out."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from riskwatch_shared.events.scoring import (
+    CustomerAssessed,
+    CustomerRiskLevelChanged,
+    TransactionScored,
+)
+from riskwatch_shared.testing import wait_until
+
+from .builders import (
+    T0,
+    complaint,
+    count_rows,
+    created,
+    credit_record,
+    financial_profile,
+    state_version,
+    transaction,
+    wait_for_version,
+)
+from .conftest import ScoringHarness
+
+ASSESSMENTS = "SELECT count(*) FROM assessment WHERE customer_id = :id"
+
+
+async def _published(scoring: ScoringHarness, event_type: str, customer_id: uuid.UUID, n: int):  # type: ignore[no-untyped-def]
+    async def enough():  # type: ignore[no-untyped-def]
+        found = scoring.published.of(event_type, customer_id)
+        return found if len(found) >= n else None
+
+    return await wait_until(enough, timeout=20, message=f"{n} x {event_type}")
+
+
+async def test_features_after_a_known_sequence_equal_hand_computed_values(
+    scoring: ScoringHarness,
+) -> None:
+    customer_id = uuid.uuid4()
+    await scoring.publish(
+        created(customer_id).model_copy(update={"occurred_at": T0}),
+        transaction(customer_id, T0, "100", counterparty="A"),
+        transaction(
+            customer_id, T0 + timedelta(minutes=10), "300", direction="inbound", counterparty="B"
+        ),
+        transaction(
+            customer_id, T0 + timedelta(days=1), "50", counterparty="A", counterparty_country="FR"
+        ),
+        transaction(
+            customer_id, T0 + timedelta(days=2), "1000", counterparty="C", counterparty_country="US"
+        ),
+        credit_record(customer_id, T0.date(), score=720, debt="3000", limit="10000"),
+        financial_profile(
+            customer_id,
+            T0.date(),
+            income="60000",
+            liabilities="24000",
+            occurred_at=T0 + timedelta(days=2, hours=1),
+        ),
+        complaint(customer_id, T0 + timedelta(days=2, hours=2)),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 8)
+
+    response = await scoring.client.get(
+        f"/v1/customers/{customer_id}/features",
+        params={"as_of": (T0 + timedelta(days=3)).isoformat()},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["sequence"] == 8
+    features = body["features"]
+    expected = {
+        "currency": "EUR",
+        "txn_count_30d": 4,
+        "amount_sum_30d": 1450.0,
+        "inflow_sum_30d": 300.0,
+        "outflow_sum_30d": 1150.0,
+        "amount_max_30d": 1000.0,
+        "txn_count_7d": 4,
+        "txn_count_24h": 0,  # the newest transaction is exactly 24 h before as_of
+        "avg_amount_30d": 362.5,
+        "lifetime_txn_count": 4,
+        "amount_mean": 362.5,
+        "distinct_counterparties_30d": 3,
+        "distinct_countries_30d": 3,  # DE, FR, US
+        "days_since_last_activity": 1.0,
+        "complaints_90d": 1,
+        "interactions_90d": 1,
+        "activity_trend_90d": 1.0,  # all activity is recent
+        "balance_trend_90d": -1.0,  # net outflow now, nothing before
+        "utilisation": 0.3,
+        "bureau_score": 720,
+        "credit_score": 720,
+        "bureau_score_change": None,
+        "debt_to_income": 0.4,
+        "annual_income": 60000.0,
+    }
+    assert {name: features[name] for name in expected} == pytest.approx(expected)
+    assert features["outflow_ratio_30d"] == pytest.approx(1150 / 1450)
+    assert features["days_since_last_interaction"] == pytest.approx(22 / 24)
+
+    scored = await _published(scoring, "scoring.transaction_scored.v1", customer_id, 4)
+    last = next(
+        e for e in scored if isinstance(e, TransactionScored) and e.transaction.amount == 1000
+    )
+    txn_features = last.transaction_features
+    assert txn_features["history_count"] == 3
+    assert txn_features["amount_to_avg_30d"] == pytest.approx(1000 / 150)
+    assert txn_features["is_new_counterparty"] is True
+    assert txn_features["is_new_country"] is True
+    assert last.customer_features["txn_count_30d"] == 4
+    # Hand computation of the anomaly score: noisy-OR of the amount signals.
+    ratio_evidence = math.log((1000 / 150) / 3) / math.log(20 / 3)
+    std = math.sqrt(((100 - 150) ** 2 + (300 - 150) ** 2 + (50 - 150) ** 2) / 2)
+    z_evidence = ((1000 - 150) / std - 3) / 5
+    expected_score = 1 - (1 - 0.6 * ratio_evidence) * (1 - 0.4 * z_evidence)
+    assert last.anomaly_score == pytest.approx(expected_score, abs=1e-5)
+    assert last.anomaly_level == "medium"
+    assert last.recommended_action == "approve"
+    assert {r.code for r in last.reasons} == {"amount_vs_average", "amount_zscore"}
+    assert last.risk_levels["anomaly"] == "medium"
+
+
+async def test_a_deteriorating_credit_record_raises_the_level_with_reasons(
+    scoring: ScoringHarness,
+) -> None:
+    customer_id = uuid.uuid4()
+    await scoring.publish(
+        created(customer_id),
+        credit_record(customer_id, date(2026, 10, 1), score=780, debt="2000", limit="10000"),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 2)
+    risk = (await scoring.client.get(f"/v1/customers/{customer_id}/risk")).json()
+    assert risk["levels"]["credit"] == "low"
+
+    await scoring.publish(
+        credit_record(
+            customer_id,
+            date(2026, 11, 1),
+            score=560,
+            debt="9600",
+            limit="10000",
+            delinquencies_90=2,
+            missed_payments=6,
+        )
+    )
+    changes = await _published(scoring, "scoring.customer_risk_level_changed.v1", customer_id, 1)
+
+    async def credit_change() -> CustomerRiskLevelChanged | None:
+        for event in scoring.published.of("scoring.customer_risk_level_changed.v1", customer_id):
+            assert isinstance(event, CustomerRiskLevelChanged)
+            if event.model_kind == "credit" and event.to_level == "critical":
+                return event
+        return None
+
+    change = await wait_until(credit_change, timeout=20, message="credit level change")
+    assert changes
+    assert change.from_level == "low"
+    assert change.model_version == "credit-expert-1"
+    assert change.sequence == 3
+    codes = [reason.code for reason in change.reasons]
+    assert {"delinquent_90", "low_bureau_score", "bureau_score_drop"} <= set(codes)
+    assert codes[0] == "delinquent_90"  # the largest loss of points first (-80)
+    assert any("collections" in advice for advice in change.advice)
+
+    risk = (await scoring.client.get(f"/v1/customers/{customer_id}/risk")).json()
+    assert risk["levels"]["credit"] == "critical"
+    assert risk["overall_level"] == "critical"
+    assert risk["assessments"]["credit"]["reasons"][0]["advice"]
+    assert risk["advice"]
+    overall = [
+        e
+        for e in scoring.published.of("scoring.customer_risk_level_changed.v1", customer_id)
+        if isinstance(e, CustomerRiskLevelChanged) and e.model_kind == "overall"
+    ]
+    assert overall
+    assert overall[-1].to_level == "critical"
+
+
+async def test_redelivered_events_change_nothing(scoring: ScoringHarness) -> None:
+    customer_id = uuid.uuid4()
+    engine = scoring.runtime.engine
+    txn = transaction(customer_id, T0, "250")
+    record = credit_record(customer_id, date(2026, 11, 1))
+    originals = (created(customer_id), txn, record)
+    await scoring.publish(*originals)
+    await wait_for_version(engine, customer_id, 3)
+    await _published(scoring, "scoring.customer_assessed.v1", customer_id, 2)
+    assessments_before = await count_rows(engine, ASSESSMENTS, id=customer_id)
+
+    # The same events delivered again (past JetStream's dedup), and the same transaction and
+    # credit record re-sent under new event ids.
+    await scoring.publish(*originals, msg_id_suffix="-redelivered")
+    await scoring.publish(
+        txn.model_copy(update={"id": uuid.uuid4()}),
+        record.model_copy(update={"id": uuid.uuid4()}),
+    )
+    marker = complaint(customer_id, T0 + timedelta(hours=1))
+    await scoring.publish(marker)
+    await wait_for_version(engine, customer_id, 4)
+
+    async def marker_assessed() -> bool:
+        return any(
+            isinstance(e, CustomerAssessed) and e.trigger_event_id == marker.id
+            for e in scoring.published.of("scoring.customer_assessed.v1", customer_id)
+        )
+
+    await wait_until(marker_assessed, timeout=20, message="marker assessed")
+    assert await state_version(engine, customer_id) == 4
+    # Only the marker's credit and churn assessments were added.
+    assert await count_rows(engine, ASSESSMENTS, id=customer_id) == assessments_before + 2
+    assert len(scoring.published.of("scoring.transaction_scored.v1", customer_id)) == 1
+    sequences = [
+        e.sequence
+        for e in scoring.published.of("scoring.customer_assessed.v1", customer_id)
+        if isinstance(e, CustomerAssessed)
+    ]
+    assert sequences == sorted(set(sequences))
