@@ -52,6 +52,7 @@ from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.logging import configure_logging
 from riskwatch_shared.events.scoring import CustomerAssessed, TransactionScored
 from riskwatch_shared.messaging.consumer import ConsumerRunner
 from riskwatch_shared.settings import to_async_url
@@ -155,7 +156,7 @@ class EventFactory:
         self.clock = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
     def next(self) -> Event:
-        self.clock += timedelta(milliseconds=self.rng.randint(50, 400))
+        self.clock += timedelta(milliseconds=self.rng.randint(100, 2_000))
         customer = self.rng.choice(self.customers)
         if self.rng.random() < 0.1:
             return self._assessed(customer)
@@ -164,7 +165,7 @@ class EventFactory:
     def _transaction(self, customer: uuid.UUID) -> TransactionScored:
         rng = self.rng
         amount = Decimal(str(round(rng.lognormvariate(4.5, 1.0), 2)))
-        if rng.random() < 0.02:
+        if rng.random() < 0.005:
             amount = Decimal(rng.choice(["9500", "9900", "6000", "12000"]))
         country = "IR" if rng.random() < 0.003 else rng.choice(["DE", "DE", "DE", "FR", "NL"])
         transaction = TransactionData(
@@ -228,6 +229,13 @@ class TimedRunner(ConsumerRunner):
 
     received_to_committed: list[float]
     committed_at: dict[str, float]
+
+    async def _handle_together(self, work: Any) -> None:
+        try:
+            await super()._handle_together(work)
+        except Exception as exc:
+            print("BATCH FAILED", repr(exc)[:1500], file=sys.stderr)
+            raise
 
     async def process_batch(self, msgs: list[Msg]) -> None:
         received = time.perf_counter()
@@ -342,6 +350,15 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dic
         async with runtime.session_factory() as session:
             alerts = int(await session.scalar(select(func.count()).select_from(Alert)) or 0)
             occurrences = int(await session.scalar(select(func.sum(Alert.occurrence_count))) or 0)
+            by_rule = (
+                await session.execute(
+                    select(Alert.rule_name, func.count())
+                    .group_by(Alert.rule_name)
+                    .order_by(func.count().desc())
+                    .limit(6)
+                )
+            ).all()
+        print("alerts by rule (top 6):", [tuple(row) for row in by_rule])
         await runtime.bus.js.delete_consumer("SCORING", durable)
         return {
             "rules": rules,
@@ -412,15 +429,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (< 60 s)")
     parser.add_argument("--events", type=int, default=30_000)
-    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--rate", type=int, default=1_500)
     parser.add_argument("--paced-seconds", type=float, default=20.0)
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
     if args.quick:
-        args.events, args.paced_seconds, args.customers = 6_000, 6.0, 2_000
+        args.events, args.paced_seconds, args.customers = 6_000, 6.0, 10_000
     command = "python bench/alerting_bench.py" + (" --quick" if args.quick else "")
+    configure_logging("alerting-bench", level="INFO", json=False)
     uvloop.install()
     figures = asyncio.run(with_servers(args))
     write_results(figures, args, command)

@@ -67,6 +67,11 @@ class Phase:
     failures: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     publish_seconds: float = 0.0
+    service_cpu_seconds: float = 0.0
+
+    @property
+    def service_cpu_ms_per_item(self) -> float:
+        return self.service_cpu_seconds * 1000 / self.accepted if self.accepted else 0.0
 
     @property
     def accepted_per_second(self) -> float:
@@ -113,7 +118,9 @@ def database_url(server_url: str) -> str:
     return to_async_url(make_url(server_url).set(database=name).render_as_string(False))
 
 
-def start_service(db_url: str, nats_url: str, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(
+    db_url: str, nats_url: str, port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CUSTOMER_DATABASE_URL": db_url,
@@ -136,6 +143,18 @@ async def wait_ready(client: httpx.AsyncClient, deadline_s: float = 60) -> None:
                 return
         await asyncio.sleep(0.2)
     raise TimeoutError("the customer service did not become ready")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its direct children (uvicorn workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.parent.name) == pid or int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def headers_for(identity: Identity) -> dict[str, str]:
@@ -220,6 +239,7 @@ async def run_phase(
     bus: MessageBus,
     db_url: str,
     seconds: float,
+    service_pid: int,
 ) -> Phase:
     headers = {**headers_for(INGEST), "content-type": "application/json"}
     occurred_at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
@@ -229,7 +249,9 @@ async def run_phase(
     def body() -> bytes:
         if phase.items_per_call == 1:
             return json.dumps(transaction(random.choice(pairs), occurred_at)).encode()
-        items = [transaction(random.choice(pairs), occurred_at) for _ in range(phase.items_per_call)]
+        items = [
+            transaction(random.choice(pairs), occurred_at) for _ in range(phase.items_per_call)
+        ]
         return json.dumps({"items": items}).encode()
 
     async def one_client(stop_at: float) -> None:
@@ -247,11 +269,13 @@ async def run_phase(
                 phase.accepted += response.json()["accepted"] if ok else 0
             phase.failures += int(not ok)
 
+    cpu_before = cpu_seconds(service_pid)
     started = time.monotonic()
     await asyncio.gather(*(one_client(started + seconds) for _ in range(phase.clients)))
     phase.seconds = time.monotonic() - started
     await wait_published(bus, db_url, before + phase.accepted, timeout=120)
     phase.publish_seconds = time.monotonic() - started
+    phase.service_cpu_seconds = cpu_seconds(service_pid) - cpu_before
     return phase
 
 
@@ -267,7 +291,8 @@ def render(args: argparse.Namespace, single: Phase, batch: Phase, command: str) 
             f"| {phase.name} | {phase.clients} | {phase.items_per_call} | {phase.calls} | "
             f"{phase.accepted} | {phase.failures} | **{phase.accepted_per_second:,.0f}** | "
             f"{phase.published_per_second:,.0f} | {phase.percentile(0.5):.1f} | "
-            f"{phase.percentile(0.95):.1f} | {phase.percentile(0.99):.1f} |"
+            f"{phase.percentile(0.95):.1f} | {phase.percentile(0.99):.1f} | "
+            f"{phase.service_cpu_ms_per_item:.3f} |"
         )
     load = os.getloadavg()
     return f"""# Customer service: transaction intake
@@ -289,9 +314,14 @@ of an `ingest` API key; every transaction references a known customer and accoun
 
 Command: `{command}`
 
-| phase | clients | items/call | calls | accepted | failed | accepted/s | published/s | p50 ms | p95 ms | p99 ms |
-|---|---|---|---|---|---|---|---|---|---|---|
+| phase | clients | items/call | calls | accepted | failed | accepted/s | published/s | p50 ms | p95 ms | p99 ms | service CPU ms/txn |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+"service CPU ms/txn" is the CPU time the service process (HTTP, validation, SQL client, the
+relay publishing) spent per accepted transaction, from /proc: it does not count PostgreSQL,
+nats-server or the load generator, and depends far less on other load than the rates do.
+One core's worth divided by it is the service's own ceiling.
 
 Targets (issue 3): batch intake >= 10,000 transactions/s — {verdict(batch_ok)}; single-call
 intake >= 1,000/s with p99 < 50 ms — {verdict(single_ok)}.
@@ -314,9 +344,12 @@ machine for figures to quote.
 
 async def main(args: argparse.Namespace) -> None:
     seconds = 5.0 if args.quick else args.seconds
-    with tempfile.TemporaryDirectory(prefix="rw-bench-") as tmp, infrastructure(Path(tmp)) as (
-        server_url,
-        nats_url,
+    with (
+        tempfile.TemporaryDirectory(prefix="rw-bench-") as tmp,
+        infrastructure(Path(tmp)) as (
+            server_url,
+            nats_url,
+        ),
     ):
         db_url = database_url(server_url)
         await asyncio.to_thread(run_migrations, ALEMBIC_INI, db_url)
@@ -332,7 +365,15 @@ async def main(args: argparse.Namespace) -> None:
                 await bus.connect()
                 pairs = await seed(client, args.customers)
                 warm = Phase("warm-up", clients=4, items_per_call=1)
-                await run_phase(client, warm, pairs, bus=bus, db_url=db_url, seconds=1.0)
+                await run_phase(
+                    client,
+                    warm,
+                    pairs,
+                    bus=bus,
+                    db_url=db_url,
+                    seconds=1.0,
+                    service_pid=service.pid,
+                )
                 single = await run_phase(
                     client,
                     Phase("POST /v1/transactions", args.clients, 1),
@@ -340,6 +381,7 @@ async def main(args: argparse.Namespace) -> None:
                     bus=bus,
                     db_url=db_url,
                     seconds=seconds,
+                    service_pid=service.pid,
                 )
                 batch = await run_phase(
                     client,
@@ -348,6 +390,7 @@ async def main(args: argparse.Namespace) -> None:
                     bus=bus,
                     db_url=db_url,
                     seconds=seconds,
+                    service_pid=service.pid,
                 )
         finally:
             await bus.close()

@@ -120,7 +120,7 @@ async def stream_payloads(app: CustomerApp, subject: str) -> list[dict[str, Any]
         while True:
             try:
                 msgs = await sub.fetch(1000, timeout=0.3)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):
                 return payloads
             payloads += [json.loads(msg.data) for msg in msgs]
     finally:

@@ -23,7 +23,7 @@ async def test_account_takeover_raises_an_anomaly_alert_and_notifies(
     risk_department: RiskDepartment,
 ) -> None:
     customer_id, bank, ids, takeover = await push_generated_customer(
-        admin, "account_takeover", days=45, hold_back_pattern=True
+        admin, "account_takeover", days=45, index=1, hold_back_pattern=True
     )
     customer = bank.customers[0]
     assert takeover[0].device_id not in customer.usual_devices

@@ -21,7 +21,7 @@ async def test_a_fading_customer_raises_a_churn_alert_and_notifies(
     scenario_rules: dict[str, dict[str, Any]],
     risk_department: RiskDepartment,
 ) -> None:
-    customer_id, bank, _, _ = await push_generated_customer(admin, "churn", days=200)
+    customer_id, bank, _, _ = await push_generated_customer(admin, "churn", days=200, index=2)
     customer = bank.customers[0]
     label = bank.labels[0]
     assert label.pattern == "churn"

@@ -28,6 +28,7 @@ from riskwatch_gateway.main import create_app
 from riskwatch_gateway.state import GatewayState
 from riskwatch_gateway.tokens import issue_access_token
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
+
 from .upstreams import Upstream, serve
 
 ALEMBIC_INI = Path(riskwatch_gateway.__file__).parent / "alembic.ini"
@@ -68,6 +69,7 @@ class Gateway:
     upstreams: dict[str, Upstream]
     oidc: Oidc
     database_url: str
+    _admin_token: str | None = None
 
     @property
     def state(self) -> GatewayState:
@@ -90,12 +92,16 @@ class Gateway:
         return {"Authorization": f"Bearer {self.token(role, **kwargs)}"}
 
     async def admin_token(self) -> str:
+        """Signed in once per session (sign-in attempts are throttled per account)."""
+        if self._admin_token is not None:
+            return self._admin_token
         async with self.client() as client:
             response = await client.post(
                 "/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
             )
         assert response.status_code == 200, response.text
         token: str = response.json()["access_token"]
+        self._admin_token = token
         return token
 
 
@@ -119,7 +125,9 @@ async def oidc_provider() -> AsyncIterator[Oidc]:
         yield Oidc(key, kid, f"{url}/jwks.json")
 
 
-def gateway_settings(database_url: str, upstream_urls: dict[str, str], **overrides: Any) -> Settings:
+def gateway_settings(
+    database_url: str, upstream_urls: dict[str, str], **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "RISKWATCH_INTERNAL_SECRET": SECRET,

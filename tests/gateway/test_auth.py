@@ -95,8 +95,10 @@ async def test_first_start_generates_a_password_and_prints_it_once(
             again = await ensure_first_admin(session, email="ops@bank.test", password=None)
             admin = await get_user_by_email(session, "ops@bank.test")
         await engine.dispose()
-        assert generated is not None and again is None
-        assert admin is not None and admin.roles == ["admin"]
+        assert generated is not None
+        assert again is None
+        assert admin is not None
+        assert admin.roles == ["admin"]
         assert verify_password(admin.password_hash, generated)
         assert generated not in admin.password_hash
         printed = capsys.readouterr().err
@@ -174,7 +176,8 @@ async def test_api_key_lifecycle_secret_once_hashed_rotated_revoked(gateway: Gat
             )
             assert pushed.status_code == as_bearer.status_code == 200
             identity = pushed.json()["identity"]
-            assert identity["kind"] == "api_key" and identity["subject"] == f"api_key:{key['id']}"
+            assert identity["kind"] == "api_key"
+            assert identity["subject"] == f"api_key:{key['id']}"
             assert pushed.json()["api_key"] is None  # the key itself never reaches a service
 
             rotated = await admin.post(f"/v1/api-keys/{key['id']}/rotate")
@@ -198,10 +201,10 @@ async def test_api_key_lifecycle_secret_once_hashed_rotated_revoked(gateway: Gat
     engine = create_async_engine(gateway.database_url)
     async with engine.connect() as conn:
         row = (
-            await conn.execute(
-                text("SELECT * FROM api_keys WHERE id = :id"), {"id": key["id"]}
-            )
-        ).mappings().one()
+            (await conn.execute(text("SELECT * FROM api_keys WHERE id = :id"), {"id": key["id"]}))
+            .mappings()
+            .one()
+        )
     await engine.dispose()
     parsed = parse_api_key(new_secret)
     assert parsed is not None
@@ -228,7 +231,9 @@ async def test_scopes_narrow_a_key_to_its_areas(gateway: Gateway) -> None:
     headers = {"X-API-Key": created.json()["secret"]}
     async with gateway.client(**headers) as client:
         assert (await client.get("/v1/alerts")).status_code == 200
-        assert (await client.post(f"/v1/alerts/{uuid.uuid4()}/acknowledge", json={})).status_code == 403
+        assert (
+            await client.post(f"/v1/alerts/{uuid.uuid4()}/acknowledge", json={})
+        ).status_code == 403
         assert (await client.get("/v1/customers")).status_code == 403
 
 
@@ -241,7 +246,9 @@ async def test_rate_limits_per_key_and_per_user_answer_429_with_retry_after(
         )
     burst = int(60 / 60 * gateway.settings.rate_limit_burst_seconds)
     async with gateway.client(**{"X-API-Key": created.json()["secret"]}) as client:
-        statuses = [(await client.post("/v1/transactions", json={})).status_code for _ in range(burst)]
+        statuses = [
+            (await client.post("/v1/transactions", json={})).status_code for _ in range(burst)
+        ]
         limited = await client.post("/v1/transactions", json={})
     assert statuses == [200] * burst
     assert limited.status_code == 429
@@ -288,7 +295,10 @@ async def test_oidc_provider_tokens_are_verified_with_its_jwks(gateway: Gateway)
 
 
 async def test_cors_allows_only_configured_origins(gateway: Gateway) -> None:
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
     async with gateway.client() as client:
         allowed = await client.options("/v1/alerts", headers={"Origin": CORS_ORIGIN, **preflight})
         refused = await client.options(
@@ -315,5 +325,6 @@ async def test_denials_are_audited_in_batches(gateway: Gateway) -> None:
         return [e for e in entries if e["path"] == path]
 
     entries = await wait_until(denied, message="denials in the audit log")
-    assert entries[0]["status"] == 403 and entries[0]["subject"] == "user-viewer"
+    assert entries[0]["status"] == 403
+    assert entries[0]["subject"] == "user-viewer"
     assert entries[0]["request_id"]

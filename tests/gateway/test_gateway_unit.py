@@ -59,7 +59,8 @@ def test_most_literal_template_wins() -> None:
     assert DEFAULT_POLICY.rule_for("GET", "/v1/alerts/export").template == "/v1/alerts/export"  # type: ignore[union-attr]
     assert DEFAULT_POLICY.rule_for("GET", "/v1/alerts/a1").template == "/v1/alerts/{id}"  # type: ignore[union-attr]
     unknown = DEFAULT_POLICY.rule_for("POST", "/v1/alerts/a1/some-new-action")
-    assert unknown is not None and unknown.is_area_default
+    assert unknown is not None
+    assert unknown.is_area_default
 
 
 def test_every_operation_has_one_row() -> None:

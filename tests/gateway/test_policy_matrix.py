@@ -8,6 +8,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ def example_path(rule: Rule) -> str:
 
 
 async def call(client: httpx.AsyncClient, rule: Rule, headers: dict[str, str]) -> httpx.Response:
-    body = None if rule.method in ("GET", "DELETE") else {}
+    body: dict[str, Any] | None = None if rule.method in ("GET", "DELETE") else {}
     return await client.request(rule.method, example_path(rule), json=body, headers=headers)
 
 

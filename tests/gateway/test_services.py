@@ -51,7 +51,8 @@ def test_every_service_operation_is_routed_to_it_and_covered_by_the_policy(servi
     for method, path in operations:
         assert service_for_path(concrete(path)) == service, (method, path)
         rule = DEFAULT_POLICY.rule_for(method, concrete(path))
-        assert rule is not None and not rule.is_public, (method, path)
+        assert rule is not None, (method, path)
+        assert not rule.is_public, (method, path)
         if "ingest" in rule.roles:
             assert path in ("/v1/transactions", "/v1/transactions/batch"), (method, path)
 
@@ -77,10 +78,12 @@ async def test_the_customer_service_refuses_calls_that_bypass_the_gateway(
     operations = service_operations("customer")
     forged = mint_identity_token(Identity(subject="x", roles=("admin",)), "not-the-secret-" * 3)
     for method, path in operations:
-        body = None if method in ("GET", "DELETE") else {}
+        body: dict[str, Any] | None = None if method in ("GET", "DELETE") else {}
         for headers in ({}, {"x-riskwatch-identity": forged}):
             response = await client.request(method, concrete(path), json=body, headers=headers)
             assert response.status_code == 401, (method, path, headers, response.text)
-    signed = {"x-riskwatch-identity": mint_identity_token(Identity(subject="a", roles=("admin",)), secret)}
+    signed = {
+        "x-riskwatch-identity": mint_identity_token(Identity(subject="a", roles=("admin",)), secret)
+    }
     admitted = await client.get("/v1/customers", headers=signed)
     assert admitted.status_code == 200, admitted.text

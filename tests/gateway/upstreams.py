@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -79,7 +79,9 @@ class Upstream:
 
     def app(self) -> ASGIApp:
         async def readyz(_: Request) -> Response:
-            return JSONResponse({"status": "down" if self.down else "ready"}, 503 if self.down else 200)
+            return JSONResponse(
+                {"status": "down" if self.down else "ready"}, 503 if self.down else 200
+            )
 
         async def openapi(_: Request) -> Response:
             if self.down:
@@ -142,7 +144,7 @@ class Upstream:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp, *, lifespan: str = "off") -> AsyncIterator[str]:
+async def serve(app: ASGIApp, *, lifespan: Literal["on", "off"] = "off") -> AsyncIterator[str]:
     """Serve an ASGI app on a free loopback port in this event loop; yields its base URL."""
     config = uvicorn.Config(
         app,

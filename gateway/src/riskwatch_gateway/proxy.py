@@ -140,15 +140,22 @@ class ProxyMiddleware:
         if client_ip:
             upstream_headers.append((b"x-forwarded-for", client_ip.encode()))
         streaming = EVENT_STREAM in headers.get("accept", "")
+        # The path as the caller encoded it: decoding and re-encoding could change its meaning.
+        raw_path: bytes = scope.get("raw_path") or path.encode()
         query: bytes = scope.get("query_string", b"")
-        url = base_url + path + ("?" + query.decode("latin-1") if query else "")
-        request = state.http.build_request(
-            method,
-            url,
-            headers=upstream_headers,
-            content=body,
-            timeout=self.stream_timeout if streaming else self.timeout,
+        url = (
+            base_url + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         )
+        try:
+            request = state.http.build_request(
+                method,
+                url,
+                headers=upstream_headers,
+                content=body,
+                timeout=self.stream_timeout if streaming else self.timeout,
+            )
+        except httpx.InvalidURL as exc:
+            raise InvalidPath(str(exc)) from None
         await self._exchange(state.http, request, receive, send, path=path)
 
     async def _read_body(self, headers: Headers, receive: Receive) -> bytes:
@@ -239,6 +246,12 @@ async def _stream(
                 await task
     with contextlib.suppress(OSError, RuntimeError):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class InvalidPath(ServiceError):
+    status_code = 400
+    title = "Invalid path"
+    type_slug = "invalid-path"
 
 
 class UpstreamTimeout(ServiceError):

@@ -110,25 +110,14 @@ def card_fraud_burst(history: CustomerHistory, habits: Everyday, context: Patter
 
 
 def account_takeover(history: CustomerHistory, habits: Everyday, context: PatternContext) -> Label:
-    """A new device in a new country signs in, tests with a small payment, then moves money."""
+    """A new device in a new country signs in and at once moves large sums to a new payee."""
     rng = history.rng
     moment = context.recent(rng, lo=timedelta(hours=1), hi=timedelta(days=2))
     abroad = rng.choice(FOREIGN_COUNTRIES)
     device = device_id(rng)
     ip = f"{rng.choice(abroad.ip_prefixes)}.{rng.randint(2, 254)}"
     beneficiary = counterparty(rng, abroad)
-    steps = [
-        history.transaction(
-            occurred_at=moment,
-            direction="outbound",
-            amount=money(rng.uniform(1, 5)),
-            channel="online",
-            merchant_category_code="5999",
-            device_id=device,
-            ip_address=ip,
-            country=abroad.code,
-        )
-    ]
+    steps = []
     for _ in range(rng.randint(2, 3)):
         moment += timedelta(minutes=rng.randint(3, 15))
         steps.append(
@@ -290,13 +279,14 @@ def churn(history: CustomerHistory, habits: Everyday, context: PatternContext) -
     assert plan.decline_from is not None
     assert plan.dormant_from is not None
     records = []
+    # The complaints come as the customer is leaving, and one after (a refund never came).
     for offset, summary in (
-        (20, "Complaint: charged twice for account fees"),
-        (55, "Complaint: mobile app outage, could not pay bills"),
-        (80, "Complaint: fee refund still not received"),
+        (-25, "Complaint: charged twice for account fees"),
+        (-8, "Complaint: mobile app outage, could not pay bills"),
+        (20, "Complaint: fee refund still not received"),
     ):
-        moment = plan.decline_from + timedelta(days=offset, hours=rng.uniform(9, 17))
-        if moment < plan.dormant_from:
+        moment = plan.dormant_from + timedelta(days=offset, hours=rng.uniform(0, 6))
+        if context.start < moment < context.now - timedelta(days=1):
             interaction = log_interaction(
                 history, moment, "complaint", summary, "open", inbound=True
             )

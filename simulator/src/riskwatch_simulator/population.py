@@ -160,10 +160,10 @@ def first_financial_profile(history: CustomerHistory, *, as_of: date) -> Financi
             "property": money(float(income) * rng.uniform(0, 4)) if rng.random() < 0.5 else CENT0,
         },
         liabilities={
-            "mortgage": money(float(income) * rng.uniform(0.5, 2.5))
-            if rng.random() < 0.4
+            "mortgage": money(float(income) * rng.uniform(0.1, 0.6))
+            if rng.random() < 0.3
             else CENT0,
-            "loans": money(float(income) * rng.uniform(0, 0.3)),
+            "loans": money(float(income) * rng.uniform(0, 0.12)),
         },
         as_of=as_of,
     )

@@ -209,3 +209,18 @@ async def test_list_pages_with_cursor(app: CustomerApp, create_customer: CreateC
     assert seen == list(reversed(made))
     bad = await app.client.get("/v1/customers", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422
+
+
+async def test_lists_and_360_mask_for_a_viewer(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    segment = unique("seg")
+    created = await create_customer(segment=segment, document_number="ZX9876543")
+    listed = await app.client.get(
+        "/v1/customers", params={"segment": segment}, headers=app.as_(VIEWER)
+    )
+    [shown] = listed.json()["items"]
+    assert shown["document_number"] == "****6543"
+    view = await app.client.get(f"/v1/customers/{created['id']}/360", headers=app.as_(VIEWER))
+    assert view.json()["customer"]["document_number"] == "****6543"
+    assert view.json()["customer"]["personal_data_masked"] is True

@@ -73,3 +73,26 @@ async def test_import_is_for_managers(app: CustomerApp) -> None:
         headers={"content-type": "text/csv", **app.as_(RM)},
     )
     assert response.status_code == 403
+
+
+async def test_import_in_bulk_and_repeated_documents(app: CustomerApp) -> None:
+    prefix = unique("BULK")
+    lines = [f"corporate,Firm {n},registry,{prefix}-{n},,,GB,sme,,active\n" for n in range(300)]
+    lines.append(f"corporate,Firm again,registry,{prefix}-7,,,GB,sme,,active\n")
+    response = await app.client.post(
+        "/v1/customers/import",
+        content=(HEADER + "".join(lines)).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    report = response.json()
+    assert (report["created"], report["rejected"]) == (300, 1)
+    assert report["rows"][-1]["errors"][0]["type"] == "document.repeated"
+    stored = await app.scalar(
+        "SELECT count(*) FROM customers WHERE document_number LIKE :p", p=f"{prefix}-%"
+    )
+    audited = await app.scalar(
+        "SELECT count(*) FROM audit_log a JOIN customers c ON c.id = a.customer_id "
+        "WHERE c.document_number LIKE :p",
+        p=f"{prefix}-%",
+    )
+    assert (stored, audited) == (300, 300)

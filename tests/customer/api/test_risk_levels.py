@@ -70,15 +70,19 @@ async def test_list_filters_on_risk_level(
     await announce(app, risky["id"], "overall", "critical", 1)
     await announce(app, calm["id"], "overall", "low", 1)
 
-    async def listed() -> list[str]:
+    async def listed(level: str) -> list[str]:
         response = await app.client.get(
-            "/v1/customers", params={"segment": segment, "risk_level": "critical"}
+            "/v1/customers", params={"segment": segment, "risk_level": level}
         )
         return [c["id"] for c in response.json()["items"]]
 
-    assert await wait_until(listed, timeout=15, message="critical customer listed") == [risky["id"]]
-    low = await app.client.get("/v1/customers", params={"segment": segment, "risk_level": "low"})
-    assert [c["id"] for c in low.json()["items"]] == [calm["id"]]
+    async def both_stored() -> bool:
+        return bool(await listed("critical")) and bool(await listed("low"))
+
+    await wait_until(both_stored, timeout=15, message="both levels stored")
+    assert await listed("critical") == [risky["id"]]
+    assert await listed("low") == [calm["id"]]
+    assert await listed("high") == []
 
 
 async def test_an_older_sequence_in_a_later_batch_changes_nothing(

@@ -102,3 +102,45 @@ def test_audit_diff_masks_personal_fields_and_keeps_money_exact() -> None:
         "limit": {"before": "1.10", "after": "2.20"},
     }
     assert created({"name": "Ada", "email": None}) == {"name": {"before": None, "after": "Ada"}}
+
+
+names = st.text(
+    alphabet=st.characters(whitelist_categories=("L", "N", "Zs"), max_codepoint=0x2FF),
+    min_size=1,
+    max_size=40,
+).filter(lambda text: text.strip() == text and text.strip())
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["individual", "corporate"]),
+            names,
+            st.from_regex(r"[A-Z0-9]{3,12}", fullmatch=True),
+            st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), max_size=3),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_csv_written_by_another_crm_parses_back(
+    customers: list[tuple[str, str, str, list[str]]],
+) -> None:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "name", "document_type", "document_number", "tags"])
+    for kind, name, number, tags in customers:
+        writer.writerow([kind, name, "passport", number, ";".join(tags)])
+    rows = parse_customer_csv(out.getvalue(), max_rows=100)
+    assert [row.line for row in rows] == list(range(2, len(customers) + 2))
+    for row, (kind, name, number, tags) in zip(rows, customers, strict=True):
+        assert row.customer is not None, row.errors
+        assert (row.customer.kind, row.customer.name, row.customer.document_number) == (
+            kind,
+            name,
+            number,
+        )
+        assert row.customer.tags == tags

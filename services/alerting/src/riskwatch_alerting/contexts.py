@@ -255,8 +255,13 @@ def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
     return kept
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def to_json(value: Any) -> Any:
     """JSON-safe form: Decimal -> str, datetime -> ISO text, UUID -> str."""
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

@@ -209,7 +209,7 @@ class Evaluator:
     def _context(self, item: EvaluationInput) -> RuleContext:
         aggregates: Mapping[AggregateSpec, object] = {}
         if self.rule_set.specs:
-            aggregates = self.windows.values_for(_group_lookup(item), item.occurred_at)
+            aggregates = self.windows.lazy_values_for(_group_lookup(item), item.occurred_at)
         namespaces = item.namespaces
         return RuleContext(
             txn=namespaces.get("txn", {}),

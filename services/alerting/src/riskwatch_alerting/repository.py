@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from riskwatch_alerting.models import (
     Alert,
     AlertOccurrence,
     AlertTimelineEntry,
+    Base,
     CacheVersion,
     CustomerDirectoryEntry,
     CustomerState,
@@ -29,6 +30,12 @@ from riskwatch_alerting.models import (
 )
 from riskwatch_alerting.rules.windows import GroupKey
 
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a model: bulk writes skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
+
+
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 RULES_CACHE = "rules"
 LISTS_CACHE = "lists"
@@ -38,7 +45,7 @@ LISTS_CACHE = "lists"
 
 
 async def bump_cache_version(session: AsyncSession, name: str) -> None:
-    statement = pg_insert(CacheVersion).values(name=name, version=1)
+    statement = pg_insert(_table(CacheVersion)).values(name=name, version=1)
     statement = statement.on_conflict_do_update(
         index_elements=[CacheVersion.name], set_={"version": CacheVersion.version + 1}
     )
@@ -138,7 +145,7 @@ async def upsert_entries(
         {"list_id": list_id, "value": value, "note": note, "added_by": actor}
         for value, note in entries
     ]
-    statement = pg_insert(ListEntry)
+    statement = pg_insert(_table(ListEntry))
     statement = statement.on_conflict_do_update(
         index_elements=[ListEntry.list_id, ListEntry.value],
         set_={"note": statement.excluded.note},
@@ -198,7 +205,7 @@ async def load_customer_states(
 async def upsert_customer_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    statement = pg_insert(CustomerState)
+    statement = pg_insert(_table(CustomerState))
     statement = statement.on_conflict_do_update(
         index_elements=[CustomerState.customer_id],
         set_={
@@ -225,7 +232,7 @@ async def load_directory(
 async def upsert_directory(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    statement = pg_insert(CustomerDirectoryEntry)
+    statement = pg_insert(_table(CustomerDirectoryEntry))
     statement = statement.on_conflict_do_update(
         index_elements=[CustomerDirectoryEntry.customer_id],
         set_={
@@ -254,7 +261,7 @@ async def load_windows(
 async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    statement = pg_insert(WindowGroup)
+    statement = pg_insert(_table(WindowGroup))
     statement = statement.on_conflict_do_update(
         index_elements=[WindowGroup.group_by, WindowGroup.group_id],
         set_={"state": statement.excluded.state, "updated_at": func.now()},
@@ -264,7 +271,7 @@ async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> N
 
 async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        statement = pg_insert(EvaluationRecord).on_conflict_do_nothing()
+        statement = pg_insert(_table(EvaluationRecord)).on_conflict_do_nothing()
         await session.execute(statement, rows)
 
 
@@ -312,34 +319,41 @@ async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> 
 
 async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(pg_insert(Alert), rows)
+        await session.execute(pg_insert(_table(Alert)), rows)
 
 
 async def insert_occurrences(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(pg_insert(AlertOccurrence), rows)
+        await session.execute(pg_insert(_table(AlertOccurrence)), rows)
 
 
 async def add_occurrence_counts(
     session: AsyncSession, counts: dict[uuid.UUID, tuple[int, datetime]]
 ) -> None:
-    """counts: alert id -> (occurrences to add, latest occurrence time)."""
-    for alert_id, (added, last_seen) in counts.items():
-        statement = (
-            update(Alert)
-            .where(Alert.id == alert_id)
-            .values(
-                occurrence_count=Alert.occurrence_count + added,
-                last_seen_at=func.greatest(Alert.last_seen_at, last_seen),
-                updated_at=func.now(),
-            )
-        )
-        await session.execute(statement)
+    """counts: alert id -> (occurrences to add, latest occurrence time); one statement."""
+    if not counts:
+        return
+    await session.execute(
+        _ADD_OCCURRENCES,
+        {
+            "ids": list(counts),
+            "added": [added for added, _ in counts.values()],
+            "seen": [seen for _, seen in counts.values()],
+        },
+    )
+
+
+_ADD_OCCURRENCES = text(
+    "UPDATE alerts SET occurrence_count = alerts.occurrence_count + changes.added, "
+    "last_seen_at = greatest(alerts.last_seen_at, changes.seen), updated_at = now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:added AS int[]), CAST(:seen AS timestamptz[])) "
+    "AS changes(id, added, seen) WHERE alerts.id = changes.id"
+)
 
 
 async def insert_timeline(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(pg_insert(AlertTimelineEntry), rows)
+        await session.execute(pg_insert(_table(AlertTimelineEntry)), rows)
 
 
 # --- alerts read and changed through the API ------------------------------------------------

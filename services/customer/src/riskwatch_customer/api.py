@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from riskwatch_customer import importing, intake, service
+from riskwatch_customer import importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
@@ -212,7 +212,7 @@ async def list_credit_records(
     customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
 ) -> Page[CreditRecordOut]:
     """Credit history, newest first."""
-    return await service.list_credit_records(
+    return await records.list_credit_records(
         session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
     )
 
@@ -227,7 +227,7 @@ async def add_credit_record(
     customer_id: uuid.UUID, body: CreditRecordCreate, session: SessionDep, identity: IdentityDep
 ) -> CreditRecordOut:
     """Add a credit record; the newest becomes the current one."""
-    record = await service.add_credit_record(session, customer_id, data=body, identity=identity)
+    record = await records.add_credit_record(session, customer_id, data=body, identity=identity)
     await session.commit()
     return record
 
@@ -241,7 +241,7 @@ async def list_financial_profiles(
     customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
 ) -> Page[FinancialProfileOut]:
     """Financial profile history with derived figures (net worth, debt-to-income), newest first."""
-    return await service.list_financial_profiles(
+    return await records.list_financial_profiles(
         session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
     )
 
@@ -259,7 +259,7 @@ async def add_financial_profile(
     identity: IdentityDep,
 ) -> FinancialProfileOut:
     """Record the customer's current income, assets and liabilities."""
-    profile = await service.add_financial_profile(
+    profile = await records.add_financial_profile(
         session, customer_id, data=body, identity=identity
     )
     await session.commit()
@@ -276,7 +276,7 @@ async def list_accounts(
     customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> list[AccountOut]:
     """The customer's accounts, oldest first."""
-    return await service.list_accounts(session, customer_id, identity=identity)
+    return await records.list_accounts(session, customer_id, identity=identity)
 
 
 @router.post(
@@ -289,7 +289,7 @@ async def add_account(
     customer_id: uuid.UUID, body: AccountCreate, session: SessionDep, identity: IdentityDep
 ) -> AccountOut:
     """Open an account for the customer."""
-    account = await service.add_account(session, customer_id, data=body, identity=identity)
+    account = await records.add_account(session, customer_id, data=body, identity=identity)
     await session.commit()
     return account
 
@@ -303,7 +303,7 @@ async def get_account(
     customer_id: uuid.UUID, account_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> AccountOut:
     """One account."""
-    return await service.get_account(session, customer_id, account_id, identity=identity)
+    return await records.get_account(session, customer_id, account_id, identity=identity)
 
 
 @router.patch(
@@ -319,7 +319,7 @@ async def update_account(
     identity: IdentityDep,
 ) -> AccountOut:
     """Change an account's type or status (closing sets the closing date)."""
-    account = await service.update_account(
+    account = await records.update_account(
         session, customer_id, account_id, data=body, identity=identity
     )
     await session.commit()
@@ -338,7 +338,7 @@ async def list_interactions(
     customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
 ) -> Page[InteractionOut]:
     """Contact history, newest first."""
-    return await service.list_interactions(
+    return await records.list_interactions(
         session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
     )
 
@@ -353,7 +353,7 @@ async def log_interaction(
     customer_id: uuid.UUID, body: InteractionCreate, session: SessionDep, identity: IdentityDep
 ) -> InteractionOut:
     """Log a contact with the customer."""
-    interaction = await service.log_interaction(session, customer_id, data=body, identity=identity)
+    interaction = await records.log_interaction(session, customer_id, data=body, identity=identity)
     await session.commit()
     return interaction
 

@@ -14,7 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,10 +73,10 @@ def to_row(
 
 
 def row_data(row: dict[str, Any]) -> TransactionData:
-    """The stored row as event payload; built without re-validation (the row is validated)."""
+    """The stored row as event payload."""
     fields = {name: row[name] for name in _CONTENT_FIELDS}
-    return TransactionData.model_construct(
-        transaction_id=row["id"], received_at=row["received_at"], **fields
+    return TransactionData.model_validate(
+        {**fields, "transaction_id": row["id"], "received_at": row["received_at"]}
     )
 
 
@@ -222,8 +222,10 @@ def _rejected(index: int, external_id: str | None, errors: list[FieldError]) -> 
     )
 
 
-def _result(index: int, row: dict[str, Any], status: str, transaction_id: Any) -> BatchItemResult:
-    return BatchItemResult.model_construct(
+def _result(
+    index: int, row: dict[str, Any], status: Literal["accepted", "duplicate"], transaction_id: Any
+) -> BatchItemResult:
+    return BatchItemResult(
         index=index, external_id=row["external_id"], status=status, transaction_id=transaction_id
     )
 

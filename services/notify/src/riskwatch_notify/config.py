@@ -32,6 +32,8 @@ class Settings(ServiceSettings):
     smtp2_username: str | None = None
     smtp2_password: str | None = None
     smtp_timeout_seconds: float = 10.0
+    # Persistent SMTP sessions per relay and process (0: a new session for every message).
+    smtp_pool_size: int = 8
 
     # SMS: `generic` posts JSON to `sms_url` with a bearer token; `twilio` uses the Twilio API.
     sms_provider: SmsProviderKind = "none"

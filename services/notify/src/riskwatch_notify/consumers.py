@@ -58,7 +58,8 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             handlers={AlertRaised: one, AlertUpdated: one},
             batch_handler=batch,
             batch_size=settings.consumer_batch_size,
-            fetch_timeout=0.5,
             ack_wait=60.0,
+            # Intake takes its own lock (digest windows span customers); no per-customer ones.
+            serialize_by=None,
         )
     ]

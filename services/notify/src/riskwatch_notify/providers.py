@@ -34,6 +34,7 @@ def _smtp(
             password=password,
             timeout_seconds=settings.smtp_timeout_seconds,
             provider=provider,
+            pool_size=settings.smtp_pool_size,
         )
     )
 

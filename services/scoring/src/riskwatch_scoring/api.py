@@ -136,6 +136,7 @@ async def score_transaction(
     return await service.score_transaction(
         session,
         store=context.store,
+        read_pool=context.read_pool,
         model_cache=context.model_cache,
         settings=context.settings,
         request=body,

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from riskwatch_scoring.config import Settings
 from riskwatch_scoring.pipeline import Scorer
+from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache
 from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.settings import to_asyncpg_dsn
 
 EXTRAS_KEY = "scoring"
 
@@ -19,6 +21,7 @@ class ScoringContext:
     store: StateStore
     model_cache: ModelCache
     scorer: Scorer
+    read_pool: ReadPool
 
 
 def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
@@ -38,6 +41,7 @@ def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
         fx_rates_per_usd=settings.fx_rates_per_usd,
         reassess_after_seconds=settings.reassess_after_seconds,
     )
-    context = ScoringContext(settings, store, model_cache, scorer)
+    read_pool = ReadPool(to_asyncpg_dsn(settings.sqlalchemy_url))
+    context = ScoringContext(settings, store, model_cache, scorer, read_pool)
     runtime.extras[EXTRAS_KEY] = context
     return context

@@ -192,7 +192,8 @@ class Scorer:
             customer_features = self.reassess(customer, event, txn.occurred_at, models, output)
         else:
             customer_features = with_aliases(behaviour.features(txn.occurred_at).as_dict())
-            self._refresh_anomaly_level(customer, event, epoch, models, output)
+            if customer.anomalies or customer.levels.get("anomaly", "low") != "low":
+                self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
             TransactionScored(
                 customer_id=event.transaction.customer_id,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,9 +74,48 @@ async def write_states(
 # -- assessments ------------------------------------------------------------------------------
 
 
+_ASSESSMENT_COLUMNS = (
+    "id",
+    "customer_id",
+    "kind",
+    "score",
+    "level",
+    "model_id",
+    "model_version",
+    "inputs_hash",
+    "reasons",
+    "is_shadow",
+    "transaction_id",
+    "trigger_event_type",
+    "trigger_event_id",
+    "sequence",
+    "features",
+    "assessed_at",
+)
+_JSON_COLUMNS = frozenset({"reasons", "features"})
+_INSERT_ASSESSMENTS = text(
+    f"INSERT INTO assessment ({', '.join(_ASSESSMENT_COLUMNS)}) VALUES ("
+    + ", ".join(
+        f"CAST(:{name} AS jsonb)" if name in _JSON_COLUMNS else f":{name}"
+        for name in _ASSESSMENT_COLUMNS
+    )
+    + ")"
+)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
 async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(AssessmentRow), list(rows))
+    """One executemany for the batch; JSON encoded here with orjson (the hot path)."""
+    if not rows:
+        return
+    params = [
+        {**row, "reasons": _json_text(row["reasons"]), "features": _json_text(row["features"])}
+        for row in rows
+    ]
+    await session.execute(_INSERT_ASSESSMENTS, params)
 
 
 async def assessment_page(

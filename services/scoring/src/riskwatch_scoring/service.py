@@ -26,6 +26,7 @@ from riskwatch_scoring.errors import (
 from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
 from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
+from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
 from riskwatch_scoring.schemas import (
     AssessmentOut,
@@ -136,6 +137,7 @@ async def score_transaction(
     session: AsyncSession,
     *,
     store: StateStore,
+    read_pool: ReadPool,
     model_cache: ModelCache,
     settings: Settings,
     request: TransactionScoreIn,
@@ -150,7 +152,7 @@ async def score_transaction(
         occurred_at=request.occurred_at or now,
     )
     txn = to_transaction(data)
-    customer = await store.read(session, request.customer_id)
+    customer = await store.read_fast(read_pool, request.customer_id)
     known = customer is not None
     customer = customer or ScoredCustomer(str(request.customer_id))
     behaviour = customer.behaviour

@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.domain.customer import ScoredCustomer
+from riskwatch_scoring.read_pool import ReadPool
 
 NOT_CACHED = -1
 
@@ -85,10 +87,21 @@ class StateStore:
     async def read(self, session: AsyncSession, customer_id: uuid.UUID) -> ScoredCustomer | None:
         """The customer's current state for reading only (callers must not mutate it)."""
         row = await repository.read_state(session, customer_id, self._cached_version(customer_id))
+        return self._resolve(customer_id, None if row is None else {"state": row.state})
+
+    async def read_fast(self, pool: ReadPool, customer_id: uuid.UUID) -> ScoredCustomer | None:
+        """`read` in one round trip outside any transaction (pre-authorisation)."""
+        row = await pool.read_state(customer_id, self._cached_version(customer_id))
+        return self._resolve(customer_id, row)
+
+    def _resolve(self, customer_id: uuid.UUID, row: Any) -> ScoredCustomer | None:
         if row is None:
             return None
-        if row.state is None:
-            return self._cache[customer_id]
-        customer = decode(row.state)
+        cached = self._cache.get(customer_id)
+        if row["state"] is None and cached is not None:
+            return cached
+        if row["state"] is None:  # evicted between the query and now: read it again later
+            return None
+        customer = decode(row["state"])
         self._remember(customer_id, customer)
         return customer

@@ -1,6 +1,6 @@
 """The identity of one sliding-window aggregate a rule reads."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from riskwatch_alerting.rules.syntax import window_label
 
@@ -19,6 +19,15 @@ class AggregateSpec:
     window_seconds: int
     by: str = "customer"
     where: str | None = None
+    # Specs are dict keys on the hot path (one lookup per aggregate per evaluation): hash once.
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.func, self.field, self.window_seconds, self.by, self.where)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def label(self) -> str:

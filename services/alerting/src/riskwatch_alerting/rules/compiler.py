@@ -42,7 +42,16 @@ from riskwatch_alerting.rules.syntax import (
     render,
 )
 
-_RULE_PARAMETERS = "txn, customer, risk, score, event, lists, aggs"
+# A compiled rule takes the RuleContext and reads only the namespaces it uses.
+_CONTEXT_ATTRIBUTES = {
+    "txn": "txn",
+    "customer": "customer",
+    "risk": "risk",
+    "score": "score",
+    "event": "event",
+    "lists": "lists",
+    "aggs": "aggregates",
+}
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 
 RuleFunction = Callable[..., bool | None]
@@ -63,18 +72,7 @@ class CompiledRule:
     def evaluate(self, context: RuleContext) -> bool:
         """True only when the condition is true; unknown (missing values) is False."""
         try:
-            return (
-                self._function(
-                    context.txn,
-                    context.customer,
-                    context.risk,
-                    context.score,
-                    context.event,
-                    context.lists,
-                    context.aggregates,
-                )
-                is True
-            )
+            return self._function(context) is True
         except (ArithmeticError, TypeError, ValueError):
             # Pathological context values (Decimal NaN, a non-container list): not a match.
             return False
@@ -102,7 +100,7 @@ def compile_rule(source: str) -> CompiledRule:
     tree = parse_rule(source)
     check_rule(tree)
     generator = _CodeGenerator()
-    python_source, function = generator.build("_rule", _RULE_PARAMETERS, tree)
+    python_source, function = generator.build("_rule", "ctx", tree, from_context=True)
     return CompiledRule(
         source=source,
         tree=tree,
@@ -178,6 +176,7 @@ def _divide(dividend: Decimal | int, divisor: Decimal | int) -> Decimal:
 
 _HELPERS: dict[str, object] = {
     "_D": Decimal,
+    "_I": int,
     "_num": number_or_none,
     "_str": _text_or_none,
     "_S": str,
@@ -199,9 +198,21 @@ class _CodeGenerator:
         self.aggregates: list[AggregateSpec] = []
         self.lists: list[str] = []
 
-    def build(self, name: str, parameters: str, tree: Expr) -> tuple[str, RuleFunction]:
+    def build(
+        self, name: str, parameters: str, tree: Expr, *, from_context: bool = False
+    ) -> tuple[str, RuleFunction]:
         result = self._expression(tree, 1, {})
         self._lines.append(f"    return {result}")
+        if from_context:
+            used = {path.split(".", 1)[0] for path in self.fields}
+            used |= {"lists"} if self.lists else set()
+            used |= {"aggs"} if self.aggregates else set()
+            prologue = [
+                f"    {local} = ctx.{attribute}"
+                for local, attribute in _CONTEXT_ATTRIBUTES.items()
+                if local in used
+            ]
+            self._lines[:0] = prologue
         python_source = f"def {name}({parameters}):\n" + "\n".join(self._lines) + "\n"
         namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **self._constants}
         exec(compile(python_source, f"<rule {name}>", "exec"), namespace)
@@ -300,7 +311,11 @@ class _CodeGenerator:
     def _normalise(self, field_type: FieldType, target: str, indent: int) -> None:
         """Coerce a context value to the rule's representation; a wrong type is missing."""
         if field_type is FieldType.NUMBER:
-            self._emit(indent, f"if {target}.__class__ is not _D and {target} is not None:")
+            self._emit(
+                indent,
+                f"if {target}.__class__ is not _D and {target}.__class__ is not _I"
+                f" and {target} is not None:",
+            )
             self._emit(indent + 1, f"{target} = _num({target})")
         elif field_type in (FieldType.STRING, FieldType.LEVEL):
             self._emit(indent, f"if {target}.__class__ is not _S and {target} is not None:")

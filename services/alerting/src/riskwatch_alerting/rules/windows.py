@@ -11,7 +11,7 @@ span are evicted as time moves on. Sums of Decimal amounts are exact.
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -157,12 +157,18 @@ class WindowStore:
     def __init__(self, specs: Iterable[AggregateSpec]) -> None:
         self.specs: tuple[AggregateSpec, ...] = tuple(dict.fromkeys(specs))
         self._windows: dict[tuple[AggregateSpec, GroupKey], SlidingWindow] = {}
+        # The same windows per group key, so one group's state is read without a full scan.
+        self._by_key: dict[GroupKey, dict[AggregateSpec, SlidingWindow]] = {}
+        self._labels = {spec: spec.label for spec in self.specs}
+        self._by_label = {label: spec for spec, label in self._labels.items()}
+        self._specs_by = {
+            by: tuple(spec for spec in self.specs if spec.by == by)
+            for by in {spec.by for spec in self.specs}
+        }
 
     def add(self, key: GroupKey, at: datetime, txn: Mapping[str, object]) -> None:
         """Record transaction `txn` in every window grouped by `key.by`."""
-        for spec in self.specs:
-            if spec.by != key.by:
-                continue
+        for spec in self._specs_by.get(key.by, ()):
             if spec.where is not None and not compile_where(spec.where)(txn):
                 continue
             value = _observed_value(spec, txn)
@@ -188,22 +194,23 @@ class WindowStore:
             spec: self.value(keys[spec.by], spec, now) for spec in self.specs if spec.by in keys
         }
 
+    def lazy_values_for(self, txn: Mapping[str, object], now: datetime) -> "LazyAggregates":
+        """Like values_for, computing each value only when a rule reads it."""
+        return LazyAggregates(self, {key.by: key for key in group_keys(txn)}, now)
+
     def key_state(self, key: GroupKey) -> dict[str, Any]:
         """The state of one group's windows, keyed by spec label: one row per group in SQL."""
-        return {
-            spec.label: window.to_state()
-            for (spec, window_key), window in self._windows.items()
-            if window_key == key
-        }
+        windows = self._by_key.get(key, {})
+        return {self._labels[spec]: window.to_state() for spec, window in windows.items()}
 
     def load_key_state(self, key: GroupKey, state: Mapping[str, Any]) -> None:
         """Restore one group's windows; windows of specs no longer in use are dropped."""
-        by_label = {spec.label: spec for spec in self.specs}
         for label, window_state in state.items():
-            spec = by_label.get(label)
+            spec = self._by_label.get(label)
             if spec is not None:
                 window = SlidingWindow.from_state(spec.func, spec.window_seconds, window_state)
                 self._windows[(spec, key)] = window
+                self._by_key.setdefault(key, {})[spec] = window
 
     def to_state(self) -> list[dict[str, Any]]:
         keys = dict.fromkeys(key for _, key in self._windows)
@@ -222,7 +229,35 @@ class WindowStore:
         window = self._windows.get((spec, key))
         if window is None:
             window = self._windows[(spec, key)] = SlidingWindow(spec.func, spec.window_seconds)
+            self._by_key.setdefault(key, {})[spec] = window
         return window
+
+
+class LazyAggregates(Mapping[AggregateSpec, object]):
+    """RuleContext.aggregates that computes (and keeps) a window's value on first read."""
+
+    __slots__ = ("_computed", "_keys", "_now", "_store")
+
+    def __init__(self, store: WindowStore, keys: dict[str, GroupKey], now: datetime) -> None:
+        self._store = store
+        self._keys = keys
+        self._now = now
+        self._computed: dict[AggregateSpec, object] = {}
+
+    def __getitem__(self, spec: AggregateSpec) -> object:
+        if spec in self._computed:
+            return self._computed[spec]
+        key = self._keys.get(spec.by)
+        if key is None:
+            raise KeyError(spec)
+        value = self._computed[spec] = self._store.value(key, spec, self._now)
+        return value
+
+    def __iter__(self) -> Iterator[AggregateSpec]:
+        return (spec for spec in self._store.specs if spec.by in self._keys)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def group_keys(txn: Mapping[str, object]) -> list[GroupKey]:

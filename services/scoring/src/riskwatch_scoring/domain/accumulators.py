@@ -50,6 +50,7 @@ class SlidingWindow:
         "_count",
         "_head",
         "_inbound",
+        "_maximum",
         "_outbound",
         "bucket_count",
         "bucket_seconds",
@@ -63,6 +64,8 @@ class SlidingWindow:
         # Keys stay in ascending order so eviction pops from the front.
         self._buckets: dict[int, _Bucket] = {}
         self._head: int | None = None
+        # The largest amount in the window, cached until an eviction invalidates it.
+        self._maximum: Decimal | None = _ZERO
         self._count = 0
         self._inbound = _ZERO
         self._outbound = _ZERO
@@ -96,6 +99,7 @@ class SlidingWindow:
             if first >= oldest_kept:
                 break
             evicted = buckets.pop(first)
+            self._maximum = None
             self._count -= evicted.count
             self._inbound -= evicted.inbound
             self._outbound -= evicted.outbound
@@ -129,8 +133,15 @@ class SlidingWindow:
             self._outbound += amount
         if amount > bucket.maximum:
             bucket.maximum = amount
+        if self._maximum is not None and amount > self._maximum:
+            self._maximum = amount
         self._count += 1
         return True
+
+    def _window_maximum(self) -> Decimal:
+        if self._maximum is None:
+            self._maximum = max((b.maximum for b in self._buckets.values()), default=_ZERO)
+        return self._maximum
 
     def totals_as_of(self, epoch_seconds: int | None = None) -> WindowTotals:
         """Aggregates as of a moment at or after the newest event, without changing state."""
@@ -140,6 +151,9 @@ class SlidingWindow:
             self._head if epoch_seconds is None else max(self._head, self.bucket_of(epoch_seconds))
         )
         oldest_kept = index - self.bucket_count + 1
+        if not self._buckets or next(iter(self._buckets)) >= oldest_kept:
+            # Nothing falls out: the running totals are the answer.
+            return WindowTotals(self._count, self._inbound, self._outbound, self._window_maximum())
         count, inbound, outbound, maximum = self._count, self._inbound, self._outbound, _ZERO
         for key, bucket in self._buckets.items():
             if key < oldest_kept:
@@ -165,6 +179,7 @@ class SlidingWindow:
     def from_state(cls, state: dict[str, Any]) -> SlidingWindow:
         window = cls(state["bucket_seconds"], state["bucket_count"])
         window._head = state["head"]
+        window._maximum = None
         for key, count, inbound, outbound, maximum in sorted(state["buckets"]):
             bucket = _Bucket(count, Decimal(inbound), Decimal(outbound), Decimal(maximum))
             window._buckets[key] = bucket

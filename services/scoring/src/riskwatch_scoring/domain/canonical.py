@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 
 def _json_default(value: Any) -> Any:
@@ -26,13 +27,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8, Decimals and UUIDs as strings, datetimes in ISO 8601."""
+    return orjson.dumps(value, default=_json_default, option=_OPTIONS)
+
+
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, Decimals and UUIDs as strings, datetimes in ISO 8601."""
-    return json.dumps(
-        value, default=_json_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return canonical_bytes(value).decode()
 
 
 def inputs_hash(value: Any) -> str:
     """sha256 of the canonical JSON of a model's inputs, to reproduce a score later."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
