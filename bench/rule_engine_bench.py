@@ -192,10 +192,17 @@ def main() -> None:
         print(
             f"{template.key:40} {kind:8} {ours:>12,.0f}/s {theirs:>10,.0f}/s {ours / theirs:6.0f}x"
         )
-    write_results(rows)
+    floor = rate(functools.partial(_one_field_read, context))
+    print(f"{'CPython floor (one call + one field read)':40} {floor:>21,.0f}/s")
+    write_results(rows, floor)
 
 
-def write_results(rows: list[tuple[str, str, bool, float, float]]) -> None:
+def _one_field_read(context: RuleContext) -> bool:
+    """The least a rule evaluation can cost in CPython: one call, one namespace, one get."""
+    return context.customer.get("utilisation") is not None
+
+
+def write_results(rows: list[tuple[str, str, bool, float, float]], floor: float) -> None:
     lines = [
         "## Rule engine: compiled alert rules vs `rule-engine`",
         "",
@@ -224,6 +231,21 @@ def write_results(rows: list[tuple[str, str, bool, float, float]]) -> None:
             f"- {kind} conditions: slowest {slowest:,.0f} evals/s; "
             f"smallest speed-up {speedup:,.0f}x"
         )
+    library_fastest = max(row[4] for row in rows if row[1] == "simple")
+    lines += [
+        "",
+        f"- CPython floor on this machine: a call that reads one field and tests it runs "
+        f"{floor:,.0f} times/s. 100x `rule-engine` on its fastest simple condition "
+        f"({library_fastest:,.0f} evals/s) would need {100 * library_fastest:,.0f} evals/s, "
+        f"{100 * library_fastest / floor:,.1f}x the floor: out of reach for any Python "
+        "evaluator, compiled or not. The 100x is met where the library is slow (list "
+        "membership, several clauses); on one-comparison conditions the compiled rule runs "
+        "within a small factor of the floor (missing-value and Decimal normalisation are the "
+        "rest).",
+        "- Made faster for this run: a compiled rule takes the RuleContext and loads only the "
+        "namespaces it reads (was: seven arguments per call); aggregate specs hash once and "
+        "compare fast (they are dict keys on the hot path); ints skip the number coercion call.",
+    ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS}", file=sys.stderr)

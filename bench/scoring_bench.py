@@ -287,6 +287,7 @@ def write_results(result: dict[str, Any], command: str) -> str:
     ok_p99 = "met" if result["p99"] < 20 else "NOT met"
     rate = f"{result['throughput']:,.0f} txn/s ({result['elapsed']:.1f} s)"
     latency = f"{result['p50']:.1f} / {result['p95']:.1f} / **{result['p99']:.1f} ms**"
+    cpu_txn = f"{result['cpu_per_txn_us']:.0f} µs"
     servers = "embedded (pgserver 16, nats-server)" if result["embedded"] else "from env"
     text = f"""# Scoring service benchmark
 
@@ -315,7 +316,7 @@ the run above (their state cached by the service), after the event path drained.
 | of which publishing the input | {result["publish_seconds"]:.1f} s | — |
 | `POST /v1/scores/transaction` p50 / p95 / p99 | {latency} | p99 < 20 ms, {ok_p99} |
 | max latency | {result["max"]:.1f} ms | — |
-| scoring process CPU per transaction (event path) | {result["cpu_per_txn_us"]:.0f} µs | ≤ 333 µs for 3,000/s |
+| scoring process CPU per transaction (event path) | {cpu_txn} | ≤ 333 µs for 3,000/s |
 | scoring process CPU per pre-authorisation request | {result["cpu_per_request_us"]:.0f} µs | — |
 | load average (1 min) at the end | {result["load"]:.1f} | 2 cores |
 | request rate at {result["concurrency"]} connections | {result["http_rate"]:,.0f} req/s | — |

@@ -77,6 +77,10 @@ async def test_rule_versions_history_and_status(api: Client) -> None:
     listed = (await client.get("/v1/rules", params={"status": "disabled"})).json()
     assert rule["id"] in {r["id"] for r in listed}
     assert (await client.get(f"/v1/rules/{uuid.uuid4()}")).status_code == 404
+    assert (await client.delete(f"/v1/rules/{rule['id']}")).status_code == 409
+    draft = await _rule(client, name="Scratch")
+    assert (await client.delete(f"/v1/rules/{draft['id']}")).status_code == 204
+    assert (await client.get(f"/v1/rules/{draft['id']}")).status_code == 404
 
 
 async def test_invalid_conditions_are_problems_with_line_and_column(api: Client) -> None:
@@ -265,6 +269,13 @@ async def test_alert_follow_up_reports_and_exports(api: Client) -> None:
     assert result["alerts"] == 3
     assert result["labelled"] == 1
     assert result["precision"] == 0.0
+    first_version = await client.post(
+        f"/v1/rules/{rule['id']}/backtest",
+        params={"version": 1},
+        json={"start": BASE_TIME.isoformat(), "end": (BASE_TIME + timedelta(days=1)).isoformat()},
+    )
+    assert first_version.json()["rule_version"] == 1
+    assert first_version.json()["alerts"] == 3
     draft = await client.post(
         "/v1/backtests",
         json={

@@ -92,7 +92,7 @@ async def test_events_raise_alerts_published_once_even_when_redelivered(
     assert alert.customer_name == "Ada Lovelace"
     assert alert.relationship_manager == "rm-7"
     assert alert.transaction_id == event.transaction.transaction_id
-    assert alert.evidence == {"score.anomaly": 0.97, "score.anomaly_level": "low"}
+    assert alert.evidence == {"score.anomaly": "0.97", "score.anomaly_level": "low"}
     assert alert.sla_due_at - alert.raised_at == timedelta(hours=24)
     mine = await wait_until(
         lambda: _raised_for(raised, alert.id), message="alert_raised.v1 published"

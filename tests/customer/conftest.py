@@ -43,13 +43,13 @@ class CustomerApp:
             return await conn.scalar(text(sql), params)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def customer_db(infra: Infra) -> AsyncIterator[str]:
     async for url in migrated_database(infra, ALEMBIC_INI, "customer"):
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def app(customer_db: str, infra: Infra) -> AsyncIterator[CustomerApp]:
     settings = Settings(database_url=customer_db, NATS_URL=infra.nats_url, log_level="WARNING")
     async with running_app(create_app(settings), identity=ADMIN) as (client, runtime):

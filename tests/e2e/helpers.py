@@ -11,7 +11,7 @@ from typing import Any
 from riskwatch_shared.testing import wait_until
 from riskwatch_simulator.bank import Bank, Transaction
 from riskwatch_simulator.client import RiskWatchClient
-from riskwatch_simulator.generator import BankSpec, generate_customer, timeline
+from riskwatch_simulator.generator import BankSpec, generate_customer, push_order
 from riskwatch_simulator.harness import RunningSystem
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap
@@ -141,7 +141,7 @@ async def push_generated_customer(
     held = set(bank.labels[0].transaction_external_ids) if hold_back_pattern else set()
     ids = IdMap()
     await onboard(admin, bank, ids, Progress(1, "customers", stream=io.StringIO()))
-    records = [r for r in timeline(bank) if getattr(r, "external_id", None) not in held]
+    records = [r for r in push_order(bank) if r.external_id not in held]
     config = SimulationConfig(gateway="", rate=None, batch_size=500, concurrency=1)
     pusher = Pusher(admin, ids, config, PushLog())
     await pusher.push(records, Progress(len(records), "records", stream=io.StringIO()))

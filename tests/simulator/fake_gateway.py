@@ -31,6 +31,7 @@ class FakeState:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     labels: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
     ingest_key: str = "rw_0123abcd_sekrit"
     calls: list[tuple[str, str, str | None]] = field(default_factory=list)
 
@@ -152,6 +153,20 @@ def fake_gateway(state: FakeState) -> FastAPI:
         if idempotency_key:
             state.replies[idempotency_key] = reply
         return reply
+
+    @app.get("/v1/subscriptions")
+    async def subscriptions() -> dict[str, Any]:
+        return {"items": state.subscriptions, "next_cursor": None}
+
+    @app.post("/v1/teams", status_code=201)
+    @app.post("/v1/recipients", status_code=201)
+    async def notify_record(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "id": str(uuid.uuid4())}
+
+    @app.post("/v1/subscriptions", status_code=201)
+    async def subscribe(body: dict[str, Any]) -> dict[str, Any]:
+        state.subscriptions.append({**body, "id": str(uuid.uuid4())})
+        return state.subscriptions[-1]
 
     @app.post("/v1/labels", status_code=201)
     async def labels(body: dict[str, Any]) -> dict[str, int]:

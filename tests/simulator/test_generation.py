@@ -16,6 +16,8 @@ from riskwatch_simulator.generator import (
     generate_bank,
     generate_customer,
     live_stream,
+    push_order,
+    record_moment,
     timeline,
 )
 from riskwatch_simulator.population import FOREIGN_COUNTRIES
@@ -217,6 +219,17 @@ def test_timeline_is_ordered_and_complete(bank: Bank) -> None:
         + len(bank.interactions)
     )
     assert len(records) == expected
+    assert [record_moment(r) for r in records] == sorted(record_moment(r) for r in records)
+
+
+def test_push_order_sends_transactions_first_then_records_in_order(bank: Bank) -> None:
+    order = push_order(bank)
+    assert sorted(r.external_id for r in order) == sorted(r.external_id for r in timeline(bank))
+    first_record = next(i for i, r in enumerate(order) if not isinstance(r, Transaction))
+    assert all(not isinstance(r, Transaction) for r in order[first_record:])
+    assert order[:first_record] == bank.transactions
+    records = order[first_record:]
+    assert [record_moment(r) for r in records] == sorted(record_moment(r) for r in records)
 
 
 def test_live_stream_is_deterministic_paced_and_leaves_churners_dormant(bank: Bank) -> None:

@@ -91,6 +91,7 @@ def test_report_matches_alerts_to_patterns_by_rule_type() -> None:
     assert figures["churn"].injected == 0
     assert report.total_alerts == 4
     assert report.false_alerts == 2
+    assert report.false_alerts_by_rule == {"wrong kind": 1, "noise": 1}
     assert report.false_alerts_per_1000 == 500.0
     assert report.auc["anomaly"] == 1.0
     assert report.auc["churn"] is None

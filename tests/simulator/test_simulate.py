@@ -39,6 +39,7 @@ async def test_simulate_pushes_the_bank_and_reports_what_was_caught() -> None:
         report = await simulate(config, client=client, err=err)
     assert len(state.customers) == 12
     assert [rule["status"] for rule in state.rules] == ["active"]
+    assert len(state.subscriptions) == 1
     assert report.transactions_sent == len(state.transactions)
     assert report.records_sent == len(state.records)
     # Every transaction carries the service ids the onboarding got back.

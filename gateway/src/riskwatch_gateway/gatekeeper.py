@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ class Gatekeeper:
         self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
         self.sign_in_limiter = RateLimiter(burst_seconds=60.0)
         self._keys: dict[str, CachedKey] = {}
+        self._key_lookups: dict[str, asyncio.Future[ApiKey | None]] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
 
     async def admit(
@@ -160,16 +162,25 @@ class Gatekeeper:
         return Caller(identity, limit, key_id=record.id)
 
     async def _key_record(self, key_id: str) -> ApiKey | None:
-        """Keys (and misses) are cached briefly so intake does not query PostgreSQL per call."""
-        now = time.monotonic()
+        """Keys (and misses) are cached briefly so intake does not query PostgreSQL per call;
+        concurrent misses for one key share a single query."""
         cached = self._keys.get(key_id)
-        if cached is not None and cached.expires_at > now:
+        if cached is not None and cached.expires_at > time.monotonic():
             return cached.record
+        pending = self._key_lookups.get(key_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load_key(key_id))
+            self._key_lookups[key_id] = pending
+            pending.add_done_callback(lambda _: self._key_lookups.pop(key_id, None))
+        return await asyncio.shield(pending)
+
+    async def _load_key(self, key_id: str) -> ApiKey | None:
         async with self.session_factory() as session:
             record = await get_api_key(session, key_id)
         if len(self._keys) > 100_000:
             self._keys.clear()
-        self._keys[key_id] = CachedKey(record, now + self.settings.api_key_cache_seconds)
+        expires_at = time.monotonic() + self.settings.api_key_cache_seconds
+        self._keys[key_id] = CachedKey(record, expires_at)
         return record
 
     def forget_key(self, key_id: str) -> None:

@@ -28,6 +28,7 @@ from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.proxy import ProxyConfig, ProxyMiddleware
 from riskwatch_gateway.state import GatewayState, get_state
 from riskwatch_gateway.tokens import TokenVerifier
+from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.db.migrate import run_migrations
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import install_problem_handlers, problem_response
@@ -79,13 +80,15 @@ async def start_state(settings: Settings, own_doc: Any) -> GatewayState:
         )
     audit.start()
     catalog.start()
-    return GatewayState(settings, engine, session_factory, http, gatekeeper, audit, catalog)
+    pool = UpstreamPool(max_idle_per_host=settings.upstream_max_connections)
+    return GatewayState(settings, engine, session_factory, http, pool, gatekeeper, audit, catalog)
 
 
 async def stop_state(state: GatewayState) -> None:
     await state.catalog.stop()
     await state.audit.stop()
     await state.http.aclose()
+    await state.pool.aclose()
     await state.engine.dispose()
 
 

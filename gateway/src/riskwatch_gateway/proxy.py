@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,12 +22,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.routing import service_for_path
+from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.errors import ServiceError, problem_response
 from riskwatch_shared.logging import get_logger, request_id_var
 from riskwatch_shared.observability import REQUEST_ID_HEADER
 from riskwatch_shared.security import IDENTITY_HEADER
 
 log = get_logger(__name__)
+
+
+def _stop_retrying_sniffio_import() -> None:
+    """httpcore tries `import sniffio` on every request; when it is not installed each failed
+    attempt scans sys.path (~1 ms). A None entry makes the import fail at once, with the
+    same fallback to asyncio."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_stop_retrying_sniffio_import()
 
 HOP_BY_HOP = frozenset(
     {
@@ -58,6 +72,23 @@ CALLER_STATE_KEY = "caller"
 class ProxyState(Protocol):
     gatekeeper: Gatekeeper
     http: httpx.AsyncClient
+    pool: UpstreamPool
+
+
+@dataclass(frozen=True)
+class Upstream:
+    base_url: str
+    scheme: str
+    host: str
+    port: int
+    prefix: bytes
+
+    @classmethod
+    def parse(cls, base_url: str) -> Upstream:
+        url = httpx.URL(base_url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        prefix = url.raw_path.rstrip(b"/")
+        return cls(base_url.rstrip("/"), url.scheme, url.host, port, prefix)
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,7 @@ class ProxyMiddleware:
         self.app = app
         self.config = config
         self.state = state
+        self.upstreams = {name: Upstream.parse(url) for name, url in config.upstreams.items()}
         self.timeout = httpx.Timeout(config.timeout_seconds, connect=5.0)
         # A live stream may stay quiet between events for as long as it likes.
         self.stream_timeout = httpx.Timeout(config.timeout_seconds, connect=5.0, read=None)
@@ -105,7 +137,7 @@ class ProxyMiddleware:
                 await self._admit_own(scope)
             else:
                 scope["route"] = RouteLabel(f"/v1/* ({service})")
-                await self._proxy(scope, receive, send, self.config.upstreams[service])
+                await self._proxy(scope, receive, send, self.upstreams[service])
                 return
         except ServiceError as exc:
             await _send_problem(scope, receive, send, exc)
@@ -120,7 +152,7 @@ class ProxyMiddleware:
         )
         scope.setdefault("state", {})[CALLER_STATE_KEY] = identity
 
-    async def _proxy(self, scope: Scope, receive: Receive, send: Send, base_url: str) -> None:
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send, upstream: Upstream) -> None:
         state = self.state()
         headers = Headers(scope=scope)
         method: str = scope["method"]
@@ -139,24 +171,50 @@ class ProxyMiddleware:
             upstream_headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
         if client_ip:
             upstream_headers.append((b"x-forwarded-for", client_ip.encode()))
-        streaming = EVENT_STREAM in headers.get("accept", "")
         # The path as the caller encoded it: decoding and re-encoding could change its meaning.
-        raw_path: bytes = scope.get("raw_path") or path.encode()
+        target: bytes = upstream.prefix + (scope.get("raw_path") or path.encode())
         query: bytes = scope.get("query_string", b"")
-        url = (
-            base_url + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        )
+        if query:
+            target += b"?" + query
+        streaming = EVENT_STREAM in headers.get("accept", "")
+        if streaming or method == "HEAD" or upstream.scheme != "http":
+            await self._exchange_httpx(
+                state.http, method, upstream, target, upstream_headers, body, receive, send,
+                streaming=streaming,
+            )  # fmt: skip
+            return
+        await self._exchange(state.pool, method, upstream, target, upstream_headers, body, send)
+
+    async def _exchange(
+        self,
+        pool: UpstreamPool,
+        method: str,
+        upstream: Upstream,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        send: Send,
+    ) -> None:
+        """The hot path: a buffered call over a pooled keep-alive connection."""
         try:
-            request = state.http.build_request(
-                method,
-                url,
-                headers=upstream_headers,
-                content=body,
-                timeout=self.stream_timeout if streaming else self.timeout,
-            )
-        except httpx.InvalidURL as exc:
-            raise InvalidPath(str(exc)) from None
-        await self._exchange(state.http, request, receive, send, path=path)
+            response = await pool.request(
+                upstream.host, upstream.port, method, target, headers, body,
+                timeout=self.config.timeout_seconds,
+            )  # fmt: skip
+        except TimeoutError:
+            raise UpstreamTimeout(f"{upstream.host} did not answer in time") from None
+        except ConnectionError as exc:
+            raise UpstreamUnavailable(f"{upstream.host}: {exc}") from None
+        response_headers = [
+            (k, v) for k, v in response.headers if k.lower() not in STRIPPED_RESPONSE
+        ]
+        response_headers.append((b"content-length", str(len(response.body)).encode()))
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": response_headers}
+        )
+        await send({"type": "http.response.body", "body": response.body})
+        if response.status >= 500:
+            log.warning("gateway.upstream_error", path=target.decode(), status=response.status)
 
     async def _read_body(self, headers: Headers, receive: Receive) -> bytes:
         limit = self.config.max_body_bytes
@@ -178,47 +236,56 @@ class ProxyMiddleware:
                 break
         return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
-    async def _exchange(
+    async def _exchange_httpx(
         self,
         http: httpx.AsyncClient,
-        request: httpx.Request,
+        method: str,
+        upstream: Upstream,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
         receive: Receive,
         send: Send,
         *,
-        path: str,
+        streaming: bool,
     ) -> None:
+        """Streams (SSE), HEAD and TLS upstreams go through httpx."""
         try:
-            upstream = await http.send(request, stream=True)
+            request = http.build_request(
+                method,
+                upstream.base_url.removesuffix(upstream.prefix.decode()) + target.decode("latin-1"),
+                headers=headers,
+                content=body,
+                timeout=self.stream_timeout if streaming else self.timeout,
+            )
+        except httpx.InvalidURL as exc:
+            raise InvalidPath(str(exc)) from None
+        try:
+            response = await http.send(request, stream=True)
         except httpx.TimeoutException:
-            raise UpstreamTimeout(f"{request.url.host} did not answer in time") from None
+            raise UpstreamTimeout(f"{upstream.host} did not answer in time") from None
         except httpx.TransportError as exc:
-            raise UpstreamUnavailable(f"{request.url.host}: {exc.__class__.__name__}") from None
+            raise UpstreamUnavailable(f"{upstream.host}: {exc.__class__.__name__}") from None
         try:
             response_headers = [
-                (k, v) for k, v in upstream.headers.raw if k.lower() not in STRIPPED_RESPONSE
+                (k, v) for k, v in response.headers.raw if k.lower() not in STRIPPED_RESPONSE
             ]
-            if upstream.headers.get("content-type", "").startswith(EVENT_STREAM):
-                await _stream(upstream, response_headers, receive, send)
+            if response.headers.get("content-type", "").startswith(EVENT_STREAM):
+                await _stream(response, response_headers, receive, send)
                 return
             try:
-                content = await upstream.aread()
+                content = await response.aread()
             except httpx.TimeoutException:
-                raise UpstreamTimeout(f"{request.url.host} did not finish in time") from None
+                raise UpstreamTimeout(f"{upstream.host} did not finish in time") from None
             except httpx.TransportError as exc:
-                raise UpstreamUnavailable(f"{request.url.host}: {exc!r}") from None
-            response_headers.append((b"content-length", str(len(content)).encode()))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": upstream.status_code,
-                    "headers": response_headers,
-                }
-            )
+                raise UpstreamUnavailable(f"{upstream.host}: {exc!r}") from None
+            if method != "HEAD":
+                response_headers.append((b"content-length", str(len(content)).encode()))
+            start = {"type": "http.response.start", "status": response.status_code}
+            await send({**start, "headers": response_headers})
             await send({"type": "http.response.body", "body": content})
         finally:
-            await upstream.aclose()
-        if upstream.status_code >= 500:
-            log.warning("gateway.upstream_error", path=path, status=upstream.status_code)
+            await response.aclose()
 
 
 async def _stream(

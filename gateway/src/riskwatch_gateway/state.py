@@ -15,6 +15,7 @@ from riskwatch_gateway.catalog import ServiceCatalog
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.proxy import CALLER_STATE_KEY
+from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.errors import Unauthorized
 from riskwatch_shared.security import Identity
 
@@ -25,6 +26,7 @@ class GatewayState:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
+    pool: UpstreamPool
     gatekeeper: Gatekeeper
     audit: AuditLog
     catalog: ServiceCatalog

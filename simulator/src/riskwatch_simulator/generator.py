@@ -68,7 +68,9 @@ def assign_patterns(spec: BankSpec) -> dict[int, Pattern]:
 def generate_customer(spec: BankSpec, index: int, pattern: Pattern | None) -> CustomerHistory:
     rng = Random(f"riskwatch-customer:{spec.seed}:{index}")
     kind: CustomerKind = "corporate" if rng.random() < spec.corporate_share else "individual"
-    history = CustomerHistory(new_customer(rng, index=index, kind=kind, start=spec.start), rng)
+    history = CustomerHistory(
+        new_customer(rng, seed=spec.seed, index=index, kind=kind, start=spec.start), rng
+    )
     context = PatternContext(now=spec.now, start=spec.start)
     open_accounts(history)
     first_financial_profile(history, as_of=spec.start.date())
@@ -115,6 +117,23 @@ def timeline(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction |
     ]
     records.sort(key=lambda r: (record_moment(r), r.external_id))
     return records
+
+
+def push_order(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction | Transaction]:
+    """The history as it is replayed: every transaction in time order, then the records.
+
+    Scoring assesses a customer at the wall clock when a record arrives; a record replayed
+    mid-history would see a customer whose later payments have not been sent yet as idle
+    for months (a false inactivity alert). Records keep their own order, so score changes
+    between bureau pulls and income changes between profiles are the real ones.
+    """
+    records: list[CreditRecord | FinancialProfile | Interaction] = [
+        *bank.credit_records,
+        *bank.financial_profiles,
+        *bank.interactions,
+    ]
+    records.sort(key=lambda r: (record_moment(r), r.external_id))
+    return [*sorted(bank.transactions, key=lambda t: (t.occurred_at, t.external_id)), *records]
 
 
 def live_stream(bank: Bank, *, start: datetime, rate: float, seed: int) -> Iterator[Transaction]:

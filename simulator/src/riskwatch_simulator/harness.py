@@ -47,8 +47,13 @@ class RunningSystem:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def system_env(mail_port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _INHERITED}
+def system_env(
+    mail_port: int, extra: Mapping[str, str] | None = None, *, own_servers: bool = True
+) -> dict[str, str]:
+    """The processes' environment; with `own_servers`, fresh embedded PostgreSQL and NATS even
+    when DATABASE_URL / NATS_URL are set (tests), else those servers are used (benchmarks)."""
+    dropped = _INHERITED if own_servers else _INHERITED[2:]
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {
             "RISKWATCH_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -68,7 +73,10 @@ def system_env(mail_port: int, extra: Mapping[str, str] | None = None) -> dict[s
 
 @contextlib.contextmanager
 def running_system(
-    *, extra_env: Mapping[str, str] | None = None, timeout: float = 180.0
+    *,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 180.0,
+    own_servers: bool = True,
 ) -> Iterator[RunningSystem]:
     """Start everything, wait for every /readyz, stop everything on the way out."""
     # Unix socket paths are limited to ~100 bytes: keep the data folder short.
@@ -81,7 +89,7 @@ def running_system(
         for spec in default_processes()
     ]
     stack = Stack(data_dir, processes)
-    stack.env = system_env(mail.port, extra_env)
+    stack.env = system_env(mail.port, extra_env, own_servers=own_servers)
     system = RunningSystem(stack, mail, data_dir)
     try:
         try:

@@ -89,7 +89,9 @@ def device_id(rng: Random) -> str:
     return f"dev-{rng.getrandbits(48):012x}"
 
 
-def new_customer(rng: Random, *, index: int, kind: CustomerKind, start: datetime) -> Customer:
+def new_customer(
+    rng: Random, *, seed: int, index: int, kind: CustomerKind, start: datetime
+) -> Customer:
     """A customer with the identity, contact details and habits everything else builds on."""
     country = pick_country(rng)
     if kind == "individual":
@@ -97,17 +99,18 @@ def new_customer(rng: Random, *, index: int, kind: CustomerKind, start: datetime
         name = f"{first} {last}"
         segment = rng.choices(("retail", "premium", "private"), weights=(0.8, 0.17, 0.03))[0]
         email_local = f"{first}.{last}".lower().replace(" ", "")
-        document = f"passport:{country.code}{index:07d}{rng.randint(10, 99)}"
+        document = f"passport:{country.code}{seed}{index:07d}{rng.randint(10, 99)}"
     else:
         name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}"
         name = f"{name} {COMPANY_SUFFIX.get(country.code, 'SA')}"
         segment = rng.choices(("sme", "corporate"), weights=(0.8, 0.2))[0]
         email_local = "finance"
-        document = f"company_registration:{country.code}{index:07d}{rng.randint(10, 99)}"
+        document = f"company_registration:{country.code}{seed}{index:07d}{rng.randint(10, 99)}"
     email_domain = "example.com" if kind == "individual" else f"{name.split()[0].lower()}.example"
     devices = tuple(device_id(rng) for _ in range(rng.randint(1, 2)))
     return Customer(
-        external_id=f"C{index:07d}",
+        # Unique per seed, so two simulated banks can share one RiskWatch.
+        external_id=f"S{seed}C{index:07d}",
         kind=kind,
         name=name,
         document=document,

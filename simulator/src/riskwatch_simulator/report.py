@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,6 +89,7 @@ class SimulationReport:
     seconds: float
     patterns: list[PatternFigures] = field(default_factory=list)
     false_alerts: int = 0
+    false_alerts_by_rule: dict[str, int] = field(default_factory=dict)
     total_alerts: int = 0
     auc: dict[str, float | None] = field(default_factory=dict)
 
@@ -120,7 +121,10 @@ class SimulationReport:
         lines += [
             "",
             f"alerts: {self.total_alerts:,}; false alerts: {self.false_alerts:,} "
-            f"({self.false_alerts_per_1000:,.1f} per 1,000 customers)",
+            f"({self.false_alerts_per_1000:,.1f} per 1,000 customers)"
+            + "".join(
+                f"\n  {count:>5} {rule}" for rule, count in self.false_alerts_by_rule.items()
+            ),
             "model AUC on the simulated labels: "
             + ", ".join(
                 f"{kind} {'-' if value is None else f'{value:.3f}'}"
@@ -184,7 +188,9 @@ def build_report(
         )  # fmt: skip
     every_alert = [alert for alerts in alerts_by_customer.values() for alert in alerts]
     base.total_alerts = len(every_alert)
-    base.false_alerts = sum(1 for alert in every_alert if alert.alert_id not in explained)
+    false = [alert for alert in every_alert if alert.alert_id not in explained]
+    base.false_alerts = len(false)
+    base.false_alerts_by_rule = dict(Counter(alert.rule_name for alert in false).most_common())
     base.auc = model_auc(labels, customer_ids, risk_scores)
     return base
 

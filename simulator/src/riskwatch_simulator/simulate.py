@@ -22,7 +22,7 @@ from riskwatch_simulator.bank import (
     label_outcomes,
 )
 from riskwatch_simulator.client import BatchResult, GatewayError, RiskWatchClient
-from riskwatch_simulator.generator import BankSpec, generate_bank, live_stream, timeline
+from riskwatch_simulator.generator import BankSpec, generate_bank, live_stream, push_order
 from riskwatch_simulator.pacing import Pacer, Progress
 from riskwatch_simulator.payloads import (
     IdMap,
@@ -249,6 +249,23 @@ async def ensure_rules(client: RiskWatchClient) -> int:
     return len(items)
 
 
+async def ensure_risk_department(client: RiskWatchClient) -> bool:
+    """A team emailed and messaged about every alert, when nobody is subscribed yet (so the
+    report has alert->notification figures). Returns whether it was created."""
+    if await list_all(client, "/v1/subscriptions"):
+        return False
+    team = await client.post_json("/v1/teams", {"name": "Risk department (simulator)"})
+    await client.post_json(
+        "/v1/recipients",
+        {"name": "Simulated risk analyst", "email": "risk@bank.example", "team_ids": [team["id"]]},
+    )
+    await client.post_json(
+        "/v1/subscriptions",
+        {"team_id": team["id"], "channels": ["email", "in_app"], "min_severity": "low"},
+    )
+    return True
+
+
 async def list_all(client: RiskWatchClient, path: str, **params: Any) -> list[dict[str, Any]]:
     """Every item of a cursor-paginated list."""
     items: list[dict[str, Any]] = []
@@ -378,9 +395,11 @@ async def simulate(
         await client.create_ingest_key(f"simulator-{config.seed}-{int(time.time())}")
         if config.setup_rules:
             err.write(f"active rules: {await ensure_rules(client)}\n")
+            if await ensure_risk_department(client):
+                err.write("subscribed a simulated risk department to every alert\n")
         ids, log = IdMap(), PushLog()
         await onboard(client, bank, ids, Progress(len(bank.customers), "customers", stream=err))
-        records = timeline(bank)
+        records = push_order(bank)
         progress = Progress(len(records), "records", stream=err)
         pusher = Pusher(client, ids, config, log)
         await pusher.push(records, progress)  # type: ignore[arg-type]

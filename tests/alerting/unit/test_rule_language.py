@@ -150,7 +150,14 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 _expressions = st.recursive(_leaves, _combine, max_leaves=12)
-_ALLOWED_CODE_NAMES = {"get", "lower", "__class__"}
+# Attribute names generated code may read: dict.get, str.lower, __class__, and the
+# RuleContext namespaces a compiled rule loads at its start.
+_ALLOWED_CODE_NAMES = {
+    "get",
+    "lower",
+    "__class__",
+    *("txn", "customer", "risk", "score", "event", "lists", "aggregates"),
+}
 
 
 def _context_values() -> st.SearchStrategy[object]:

@@ -87,6 +87,7 @@ async def test_import_in_bulk_and_repeated_documents(app: CustomerApp) -> None:
     report = response.json()
     assert (report["created"], report["rejected"]) == (300, 1)
     assert report["rows"][-1]["errors"][0]["type"] == "document.repeated"
+    assert report["rows"][-1]["row"] == 302
     stored = await app.scalar(
         "SELECT count(*) FROM customers WHERE document_number LIKE :p", p=f"{prefix}-%"
     )

@@ -268,3 +268,18 @@ async def test_batch_limits(app: CustomerApp, create_customer: CreateCustomer) -
     response = await app.client.post("/v1/transactions/batch", json={"items": too_many})
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "items"]
+
+
+async def test_reading_a_transaction_respects_the_relationship_manager(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer = await create_customer(relationship_manager="rm-owner")
+    sent = await app.client.post("/v1/transactions", json=transaction_body(customer["id"]))
+    path = f"/v1/transactions/{sent.json()['transaction_id']}"
+    owner = Identity(subject="rm-owner", roles=("relationship_manager",))
+    other = Identity(subject="rm-other", roles=("relationship_manager",))
+    assert (await app.client.get(path, headers=app.as_(owner))).status_code == 200
+    assert (await app.client.get(path, headers=app.as_(other))).status_code == 404
+    missing = await app.client.get(f"/v1/transactions/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.json()["type"].endswith("/transaction-not-found")

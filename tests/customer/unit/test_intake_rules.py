@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskwatch_customer.consumers import latest_levels
+from riskwatch_customer.errors import InvalidTransaction
+from riskwatch_customer.intake import parse_batch
 from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
 from riskwatch_customer.validation import (
     TransactionRules,
@@ -100,3 +103,37 @@ def test_latest_levels_keep_the_highest_sequence_per_kind() -> None:
         ("credit", "medium", 1),
         ("overall", "high", 5),
     ]
+
+
+def _item(external_id: str, amount: object) -> dict[str, object]:
+    return {
+        "external_id": external_id,
+        "customer_id": str(uuid.UUID(int=1)),
+        "direction": "inbound",
+        "amount": amount,
+        "currency": "EUR",
+        "channel": "card",
+        "occurred_at": "2026-11-30T10:00:00+00:00",
+    }
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=30))
+def test_parse_batch_answers_every_item_once(valid_flags: list[bool]) -> None:
+    items = [
+        _item(f"e{n}", "12.50") if valid else _item(f"e{n}", "twelve")
+        for n, valid in enumerate(valid_flags)
+    ]
+    parsed, rejected = parse_batch(json.dumps({"items": items}).encode(), max_items=100)
+    assert [index for index, _ in parsed] == [n for n, ok in enumerate(valid_flags) if ok]
+    assert sorted(rejected) == [n for n, ok in enumerate(valid_flags) if not ok]
+    assert all(result.errors[0].loc == ["amount"] for result in rejected.values())
+    assert all(item.amount == Decimal("12.50") for _, item in parsed)
+
+
+def test_parse_batch_refuses_bad_envelopes() -> None:
+    for body in (b"not json", b"[]", b'{"items": []}', b'{"items": {}}'):
+        with pytest.raises(InvalidTransaction):
+            parse_batch(body, max_items=10)
+    many = json.dumps({"items": [_item(f"e{n}", "1") for n in range(11)]}).encode()
+    with pytest.raises(InvalidTransaction):
+        parse_batch(many, max_items=10)

@@ -246,6 +246,11 @@ class Notify:
             return list(result.all()) if result.returns_rows else []
 
 
+def plain_text(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    return "" if part is None else str(part.get_content())
+
+
 def _text_of(message: EmailMessage) -> str:
     parts = [str(message["Subject"])]
     for part in message.walk():

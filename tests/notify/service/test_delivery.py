@@ -12,6 +12,8 @@ import httpx
 
 from riskwatch_notify.domain.locales import LABELS
 from riskwatch_notify.domain.signing import DEFAULT_TOLERANCE_SECONDS
+from riskwatch_notify.providers import build_adapters
+from riskwatch_notify.worker import DeliveryWorker
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import wait_until
 
@@ -229,3 +231,32 @@ async def test_secondary_smtp_takes_over_when_the_primary_keeps_failing(service:
     assert all("SMTP 421" in answer for answer in answers)
     providers = {n["provider"] for n in found}
     assert providers == {f"smtp:127.0.0.1:{service.settings.smtp2_port}"}
+
+
+async def test_two_workers_on_one_database_send_each_message_once(service: Notify) -> None:
+    settings = service.settings
+    second = DeliveryWorker(
+        session_factory=service.runtime.session_factory,
+        adapters=build_adapters(service.runtime.http, settings),
+        settings=settings,
+    )
+    people = [await make_recipient(service) for _ in range(6)]
+    for person in people:
+        await subscribe(service, recipient_id=person["id"], channels=["email"])
+    alerts = [alert_raised(severity="high") for _ in range(8)]
+    await second.start()
+    try:
+        for alert in alerts:
+            await service.publish(alert)
+        for alert in alerts:
+            await wait_statuses(service, alert.alert_id, {"sent": 6}, timeout=30)
+    finally:
+        await second.stop()
+
+    ids = [
+        str(m["X-RiskWatch-Message-Id"])
+        for alert in alerts
+        for m in service.mail_about(alert.alert_id)
+    ]
+    assert len(ids) == 48
+    assert len(set(ids)) == 48  # claimed with SKIP LOCKED: no message went out twice

@@ -13,6 +13,7 @@ from .conftest import (
     alert_raised,
     make_recipient,
     make_team,
+    plain_text,
     subscribe,
     wait_statuses,
 )
@@ -103,8 +104,7 @@ async def test_a_burst_for_one_recipient_is_bundled_into_a_digest(service: Notif
     for alert in burst[1:]:
         await wait_statuses(service, alert.alert_id, {"bundled": 1, "sent": 1}, timeout=15)
 
-    [digest_mail] = [m for m in service.mail() if "Burst alert 1" in str(m.get_body(("plain",)))]
-    text = str(digest_mail.get_body(("plain",)))
+    [text] = [t for t in map(plain_text, service.mail()) if "Burst alert 1" in t]
     assert all(alert.title in text for alert in burst[1:])
     assert burst[0].title not in text
     first_mails = service.mail_about(burst[0].alert_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Literal
 from uuid import uuid4
 
 from hypothesis import given
@@ -13,10 +14,12 @@ from riskwatch_notify.channels.email import build_email, encode_header_value
 from riskwatch_notify.domain.models import Channel, OutboundMessage
 
 # Header text: any printable characters (CJK, emoji, punctuation), no line breaks.
+NO_CONTROLS: tuple[Literal["Cc", "Cs", "Zl", "Zp"], ...] = ("Cc", "Cs", "Zl", "Zp")
 header_text = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=200
+    st.characters(blacklist_categories=NO_CONTROLS), min_size=1, max_size=200
 ).filter(lambda s: s.strip() == s and "  " not in s)
-body_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=2000)
+SURROGATES: tuple[Literal["Cs"], ...] = ("Cs",)
+body_text = st.text(st.characters(blacklist_categories=SURROGATES), max_size=2000)
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -46,6 +49,7 @@ def test_text_and_html_bodies_round_trip(text: str, html: str) -> None:
     parsed = parse(built.data)
     assert parsed["Message-ID"] == built.message_id
     plain, rich = parsed.get_body(("plain",)), parsed.get_body(("html",))
-    assert plain is not None and rich is not None
+    assert plain is not None
+    assert rich is not None
     assert plain.get_content() == text
     assert rich.get_content() == html

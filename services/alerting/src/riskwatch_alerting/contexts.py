@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from riskwatch_alerting.rules.compiler import number_or_none
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import TransactionData
@@ -250,9 +251,18 @@ def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
         known = _FIELDS_BY_NAMESPACE.get(namespace, {})
         values = namespaces.get(namespace, {})
         kept[namespace] = {
-            name: value for name, value in values.items() if name in known and value is not None
+            name: _as_rule_value(known[name], value)
+            for name, value in values.items()
+            if name in known and value is not None
         }
     return kept
+
+
+def _as_rule_value(field_type: FieldType, value: Any) -> Any:
+    """Floats become the Decimal of their shortest repr once here, not in every rule."""
+    if field_type is FieldType.NUMBER and isinstance(value, float):
+        return number_or_none(value)
+    return value
 
 
 _PLAIN = (str, int, float, bool, type(None))

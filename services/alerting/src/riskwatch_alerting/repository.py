@@ -84,6 +84,11 @@ async def active_rules(session: AsyncSession) -> Sequence[Rule]:
     return (await session.execute(select(Rule).where(Rule.status == "active"))).scalars().all()
 
 
+async def rule_has_alerts(session: AsyncSession, rule_id: uuid.UUID) -> bool:
+    statement = select(Alert.id).where(Alert.rule_id == rule_id).limit(1)
+    return (await session.execute(statement)).first() is not None
+
+
 async def list_versions(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleVersion]:
     statement = (
         select(RuleVersion).where(RuleVersion.rule_id == rule_id).order_by(RuleVersion.version)

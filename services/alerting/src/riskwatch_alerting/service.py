@@ -177,6 +177,18 @@ async def set_rule_status(
     return await _new_version(session, rule, ["status"], actor)
 
 
+async def delete_rule(session: AsyncSession, rule_id: uuid.UUID) -> None:
+    """Only a draft that never raised an alert may go; anything else is disabled instead."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.status != "draft" or await repository.rule_has_alerts(session, rule_id):
+        raise RuleStatusConflict(
+            f"a {rule.status} rule, or one that raised alerts, is disabled rather than deleted"
+        )
+    await session.delete(rule)
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+
+
 async def rule_versions(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleVersion]:
     await get_rule(session, rule_id)
     return await repository.list_versions(session, rule_id)

@@ -327,6 +327,41 @@ async def receive_batch(
 _CONFLICT = FieldError(
     ("external_id",), "already used for a different transaction", "external_id.conflict"
 )
+_VANISHED = FieldError(
+    ("external_id",), "a concurrent request holds this external id; retry", "external_id.busy"
+)
+
+
+@dataclass
+class _BatchState:
+    """What the batch's statements found out, to answer each item from."""
+
+    first_of: dict[str, dict[str, Any]]
+    inserted: set[str]
+    bad_refs: dict[str, list[FieldError]]
+    stored: dict[str, TransactionData]
+
+
+def _answer(
+    index: int, row: dict[str, Any], state: _BatchState
+) -> tuple[BatchItemResult, TransactionData | None]:
+    """The item's result, and the payload to announce when it was accepted."""
+    external_id = row["external_id"]
+    if state.bad_refs.get(external_id):
+        return _rejected(index, external_id, state.bad_refs[external_id]), None
+    first_row = state.first_of[external_id]
+    if external_id in state.inserted:
+        if first_row is row:
+            data = row_data(row)
+            return _result(index, row, "accepted", row["id"]), data
+        original: TransactionData | None = row_data(first_row)
+    else:
+        original = state.stored.get(external_id)
+    if original is None:
+        return _rejected(index, external_id, [_VANISHED]), None
+    if same_content(original, row):
+        return _result(index, row, "duplicate", original.transaction_id), None
+    return _rejected(index, external_id, [_CONFLICT]), None
 
 
 async def _store_batch(
@@ -334,39 +369,28 @@ async def _store_batch(
     candidates: list[tuple[int, TransactionIn, dict[str, Any]]],
     results: dict[int, BatchItemResult],
 ) -> None:
-    """Insert the distinct external ids in one statement; then sort each item into accepted,
+    """Insert the distinct external ids in one statement; then answer each item: accepted,
     duplicate (of an earlier item or a stored one) or rejected (bad reference, or the same
-    external id with other content)."""
+    external id with other content). A later copy of an item with a bad reference shares its
+    rejection."""
     first_of: dict[str, tuple[TransactionIn, dict[str, Any]]] = {}
     for _, item, row in candidates:
         first_of.setdefault(row["external_id"], (item, row))
     inserted = await repository.insert_transactions(session, [row for _, row in first_of.values()])
     left_out = [item for external_id, (item, _) in first_of.items() if external_id not in inserted]
-    refs = await _references_of(session, left_out) if left_out else None
-    bad_refs = {item.external_id: reference_errors(item, refs) for item in left_out if refs}
-    stored = {
-        external_id: views.transaction_data(transaction)
-        for external_id, transaction in (
-            await repository.transactions_by_external_ids(
-                session, [item.external_id for item in left_out if not bad_refs[item.external_id]]
-            )
-        ).items()
-    }
+    bad_refs: dict[str, list[FieldError]] = {}
+    stored: dict[str, TransactionData] = {}
+    if left_out:
+        refs = await _references_of(session, left_out)
+        bad_refs = {item.external_id: reference_errors(item, refs) for item in left_out}
+        found = await repository.transactions_by_external_ids(
+            session, [item.external_id for item in left_out if not bad_refs[item.external_id]]
+        )
+        stored = {external_id: views.transaction_data(t) for external_id, t in found.items()}
+    state = _BatchState({k: row for k, (_, row) in first_of.items()}, inserted, bad_refs, stored)
     events = []
     for index, _, row in candidates:
-        external_id = row["external_id"]
-        first_row = first_of[external_id][1]
-        if bad_refs.get(external_id):
-            results[index] = _rejected(index, external_id, bad_refs[external_id])
-            continue
-        original = stored.get(external_id)
-        if original is None and first_row is row:
-            results[index] = _result(index, row, "accepted", row["id"])
-            events.append(received_event(row_data(row)))
-            continue
-        original = original or row_data(first_row)
-        if same_content(original, row):
-            results[index] = _result(index, row, "duplicate", original.transaction_id)
-        else:
-            results[index] = _rejected(index, external_id, [_CONFLICT])
+        results[index], accepted = _answer(index, row, state)
+        if accepted is not None:
+            events.append(received_event(accepted))
     await add_events(session, *events)

@@ -293,7 +293,8 @@ class TransactionIn(Strict):
 
 
 class TransactionBatchIn(BaseModel):
-    """Items are validated one by one, so one bad item never rejects the others."""
+    """Each item is answered on its own (accepted, duplicate, rejected with reasons), so one
+    bad item never rejects the others. Documents the body; the route parses it itself."""
 
     items: Annotated[
         list[dict[str, Any]],

@@ -408,13 +408,12 @@ async def get_delivery(
     responses=_errors(404, 409),
 )
 async def redrive_delivery(
-    delivery_id: uuid.UUID, session: SessionDep, identity: IdentityDep, runtime: RuntimeDep
+    delivery_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> DeliveryDetailOut:
     """Queue a dead delivery again with a fresh set of attempts."""
     require(identity, MANAGERS)
     out = await service.redrive_delivery(session, notification_id=delivery_id)
     await session.commit()
-    notify_runtime(runtime).worker.wake()
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from riskwatch_shared.settings import ServiceSettings
@@ -31,6 +32,9 @@ class Settings(ServiceSettings):
     smtp2_security: SmtpSecurityKind = "starttls"
     smtp2_username: str | None = None
     smtp2_password: str | None = None
+    # Deployment shorthand (the k8s overlays set NOTIFY_SMTP_STARTTLS): true -> starttls,
+    # false -> none, for the primary relay; unset leaves `smtp_security` as it is.
+    smtp_starttls: bool | None = None
     smtp_timeout_seconds: float = 10.0
     # Persistent SMTP sessions per relay and process (0: a new session for every message).
     smtp_pool_size: int = 8
@@ -80,6 +84,13 @@ class Settings(ServiceSettings):
     inbox_url: str = "https://riskwatch.bank.example/inbox"
     sse_heartbeat_seconds: float = 15.0
     alert_consumer_durable: str = "notify-alert-events"
+
+
+    @model_validator(mode="after")
+    def _starttls_shorthand(self) -> Settings:
+        if self.smtp_starttls is not None:
+            self.smtp_security = "starttls" if self.smtp_starttls else "none"
+        return self
 
 
 @lru_cache

@@ -496,6 +496,7 @@ def _advance(
 
 async def flush_digests(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
     """Send one digest per closed window that held alerts back; returns digests created."""
+    await queue.lock_intake(session)  # intake must not add to a window being closed
     windows = await queue.claim_closed_windows(session, now)
     if not windows:
         return 0

@@ -11,9 +11,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,11 @@ from riskwatch_notify.models import (
     SubscriptionRow,
     TeamMemberRow,
 )
+
+ALERTS = cast(Table, AlertRow.__table__)
+NOTIFICATIONS = cast(Table, NotificationRow.__table__)
+ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
+INBOX = cast(Table, InboxMessageRow.__table__)
 
 DUE_CHANNEL = "riskwatch_notify_due"
 INBOX_CHANNEL = "riskwatch_notify_inbox"
@@ -78,24 +83,24 @@ async def insert_new_alerts(
     if not rows:
         return set()
     query = (
-        pg_insert(AlertRow)
-        .values(list(rows))
+        pg_insert(ALERTS)
         .on_conflict_do_nothing(index_elements=["alert_id"])
-        .returning(AlertRow.alert_id)
+        .returning(ALERTS.c.alert_id)
     )
-    return set((await session.scalars(query)).all())
+    return set((await session.execute(query, list(rows))).scalars().all())
 
 
 async def insert_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
+    # executemany form: one cached statement batched by insertmanyvalues, rather than a
+    # multi-VALUES statement compiled afresh for every batch size.
     query = (
-        pg_insert(NotificationRow)
-        .values(list(rows))
+        pg_insert(NOTIFICATIONS)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(NotificationRow.id)
+        .returning(NOTIFICATIONS.c.id)
     )
-    return len((await session.scalars(query)).all())
+    return len((await session.execute(query, list(rows))).scalars().all())
 
 
 async def insert_escalations(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -223,7 +228,7 @@ async def finish_deliveries(
     if outcomes:
         await session.execute(_FINISH, list(outcomes))
     if attempts:
-        await session.execute(insert(DeliveryAttemptRow), list(attempts))
+        await session.execute(insert(ATTEMPTS), list(attempts))
 
 
 async def insert_inbox_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_notify import repository
+from riskwatch_notify import queue, repository
 from riskwatch_notify.dispatch import policy_from_json
 from riskwatch_notify.errors import (
     DeliveryNotFound,
@@ -356,6 +356,7 @@ async def redrive_delivery(
         raise DeliveryNotFound(f"no delivery {notification_id}")
     if not await repository.redrive(session, notification_id, utcnow()):
         raise NotRedrivable(f"delivery {notification_id} is {row.status}, not dead")
+    await queue.wake_workers(session)
     await session.refresh(row)
     return (await _details(session, [row]))[0]
 

@@ -34,7 +34,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
     TransactionScoreOut,
 )
-from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
+from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.security import Identity
 
@@ -48,11 +48,18 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (p
 INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input (problem+json)"}}
 
 
-def _context(runtime: RuntimeDep) -> ScoringContext:
-    return scoring_context(runtime)
+async def _context(request: Request) -> ScoringContext:
+    return scoring_context(get_runtime(request))
+
+
+async def _identity(request: Request) -> Identity:
+    """The shared `get_identity`, called inline: as a sync dependency FastAPI would run it
+    in the thread pool, a hop that costs more than the whole pre-authorisation score."""
+    return get_identity(request)
 
 
 ContextDep = Annotated[ScoringContext, Depends(_context)]
+IdentityDep = Annotated[Identity, Depends(_identity)]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]

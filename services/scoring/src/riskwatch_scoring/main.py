@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 
 from fastapi import FastAPI
@@ -10,6 +12,7 @@ from riskwatch_scoring.api import router
 from riskwatch_scoring.config import Settings, get_settings
 from riskwatch_scoring.consumers import consumer_specs
 from riskwatch_scoring.context import scoring_context
+from riskwatch_scoring.drift import check_drift_forever
 from riskwatch_scoring.registry import ensure_expert_models
 from riskwatch_shared.app import ServiceRuntime, create_service_app
 
@@ -31,7 +34,18 @@ async def seed_expert_models(runtime: ServiceRuntime) -> None:
     scoring_context(runtime).model_cache.invalidate()
 
 
-async def close_read_pool(runtime: ServiceRuntime) -> None:
+async def start_drift_checks(runtime: ServiceRuntime) -> None:
+    runtime.extras["drift_task"] = asyncio.create_task(
+        check_drift_forever(runtime), name="scoring-drift-checks"
+    )
+
+
+async def stop_background(runtime: ServiceRuntime) -> None:
+    task = runtime.extras.pop("drift_task", None)
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     await scoring_context(runtime).read_pool.close()
 
 
@@ -42,6 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Customer features, credit / anomaly / churn scores, risk levels, models.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[seed_expert_models, tune_gc],
-        on_shutdown=[close_read_pool],
+        on_startup=[seed_expert_models, tune_gc, start_drift_checks],
+        on_shutdown=[stop_background],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -230,7 +230,7 @@ async def model_drift(
     recent = await repository.recent_scores(session, model_id=row.id, since=since, limit=20_000)
     value = psi(baseline, recent) if baseline and len(recent) >= settings.drift_min_scores else None
     published = False
-    today = date.today()
+    today = datetime.now(UTC).date()
     if value is not None and value > PSI_DRIFT_THRESHOLD and row.drift_alerted_on != today:
         await add_events(
             session,

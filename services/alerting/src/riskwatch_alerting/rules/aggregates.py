@@ -1,6 +1,7 @@
 """The identity of one sliding-window aggregate a rule reads."""
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from riskwatch_alerting.rules.syntax import window_label
 
@@ -20,7 +21,7 @@ class AggregateSpec:
     by: str = "customer"
     where: str | None = None
     # Specs are dict keys on the hot path (one lookup per aggregate per evaluation): hash once.
-    _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _hash: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         key = (self.func, self.field, self.window_seconds, self.by, self.where)
@@ -28,6 +29,20 @@ class AggregateSpec:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if other.__class__ is not AggregateSpec:
+            return NotImplemented
+        assert isinstance(other, AggregateSpec)
+        return self._hash == other._hash and (
+            self.func,
+            self.field,
+            self.window_seconds,
+            self.by,
+            self.where,
+        ) == (other.func, other.field, other.window_seconds, other.by, other.where)
 
     @property
     def label(self) -> str:

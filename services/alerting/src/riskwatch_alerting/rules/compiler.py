@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from riskwatch_alerting.rules.aggregates import AggregateSpec
 from riskwatch_alerting.rules.checker import check_rule, check_where
@@ -67,15 +67,10 @@ class CompiledRule:
     aggregates: tuple[AggregateSpec, ...]
     lists: tuple[str, ...]
     python_source: str
-    _function: RuleFunction
-
-    def evaluate(self, context: RuleContext) -> bool:
-        """True only when the condition is true; unknown (missing values) is False."""
-        try:
-            return self._function(context) is True
-        except (ArithmeticError, TypeError, ValueError):
-            # Pathological context values (Decimal NaN, a non-container list): not a match.
-            return False
+    # The generated function itself, so an evaluation is one call: True only when the
+    # condition is true; unknown (missing values) and pathological values (Decimal NaN, a
+    # non-container list) are False, caught inside the generated code.
+    evaluate: Callable[[RuleContext], bool]
 
     def evidence(self, context: RuleContext) -> dict[str, object]:
         """The value of every field and aggregate the condition reads, for the alert report."""
@@ -108,19 +103,24 @@ def compile_rule(source: str) -> CompiledRule:
         aggregates=tuple(generator.aggregates),
         lists=tuple(generator.lists),
         python_source=python_source,
-        _function=function,
+        evaluate=cast(Callable[[RuleContext], bool], function),
     )
 
 
 def aggregate_spec(node: Aggregate) -> AggregateSpec:
-    """The hashable key of an aggregate node."""
-    return AggregateSpec(
+    """The hashable key of an aggregate node; equal specs are one object (interned), so the
+    window and context lookups on the hot path hit on identity."""
+    spec = AggregateSpec(
         func=node.func,
         field=None if node.argument is None else node.argument.name,
         window_seconds=node.window_seconds,
         by=node.by,
         where=None if node.where is None else render(node.where),
     )
+    return _INTERNED_SPECS.setdefault(spec, spec)
+
+
+_INTERNED_SPECS: dict[AggregateSpec, AggregateSpec] = {}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -176,6 +176,7 @@ def _divide(dividend: Decimal | int, divisor: Decimal | int) -> Decimal:
 
 _HELPERS: dict[str, object] = {
     "_D": Decimal,
+    "_EXC": (ArithmeticError, TypeError, ValueError),
     "_I": int,
     "_num": number_or_none,
     "_str": _text_or_none,
@@ -201,9 +202,18 @@ class _CodeGenerator:
     def build(
         self, name: str, parameters: str, tree: Expr, *, from_context: bool = False
     ) -> tuple[str, RuleFunction]:
-        result = self._expression(tree, 1, {})
-        self._lines.append(f"    return {result}")
-        if from_context:
+        if not from_context:
+            result = self._expression(tree, 1, {})
+            self._lines.append(f"    return {result}")
+        else:
+            # The whole body inside one try: free in CPython 3.11 unless something raises.
+            result = self._expression(tree, 2, {})
+            self._lines[:0] = ["    try:"]
+            self._lines += [
+                f"        return {result} is True",
+                "    except _EXC:",
+                "        return False",
+            ]
             used = {path.split(".", 1)[0] for path in self.fields}
             used |= {"lists"} if self.lists else set()
             used |= {"aggs"} if self.aggregates else set()

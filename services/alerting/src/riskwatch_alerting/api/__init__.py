@@ -1,0 +1,14 @@
+"""HTTP routes of the alerting service, one module per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from riskwatch_alerting.api import alerts, lists, rules
+
+router = APIRouter(prefix="/v1", tags=["alerting"])
+router.include_router(rules.router)
+router.include_router(lists.router)
+router.include_router(alerts.router)
+
+__all__ = ["router"]

@@ -1,0 +1,258 @@
+"""Routes: alerts, their follow-up actions, timeline, exports and statistics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from riskwatch_alerting import alerts as alert_service
+from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
+from riskwatch_alerting.contexts import to_json
+from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
+from riskwatch_alerting.repository import AlertFilters
+from riskwatch_alerting.schemas import (
+    AcknowledgeBody,
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    AlertStats,
+    AssignBody,
+    CommentBody,
+    ContactBody,
+    EscalateBody,
+    InvestigateBody,
+    OccurrenceOut,
+    ReopenBody,
+    ResolveBody,
+    TimelineEntryOut,
+)
+from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.security import Identity
+
+router = APIRouter()
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+def _filters(
+    raised_from: Annotated[
+        datetime | None, Query(description="Raised at or after (ISO 8601)")
+    ] = None,
+    raised_to: Annotated[datetime | None, Query(description="Raised before (ISO 8601)")] = None,
+    rule_type: Annotated[RuleType | None, Query(alias="type", description="Rule type")] = None,
+    severity: Severity | None = None,
+    status: AlertStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+    rule_id: uuid.UUID | None = None,
+    assignee: Annotated[str | None, Query(description="A person or a team")] = None,
+) -> AlertFilters:
+    return AlertFilters(
+        raised_from=raised_from,
+        raised_to=raised_to,
+        rule_type=rule_type,
+        severity=severity,
+        status=status,
+        customer_id=customer_id,
+        rule_id=rule_id,
+        assignee=assignee,
+    )
+
+
+FiltersDep = Annotated[AlertFilters, Depends(_filters)]
+
+
+@router.get("/alerts", operation_id="alerting-alerts-list", responses=INVALID)
+async def list_alerts(
+    session: SessionDep,
+    filters: FiltersDep,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AlertPage:
+    """Alerts, newest first, filtered and paged by cursor."""
+    page, next_cursor = await alert_service.list_alerts(
+        session, filters, cursor=cursor, limit=limit
+    )
+    return AlertPage(items=[AlertOut.model_validate(a) for a in page], next_cursor=next_cursor)
+
+
+@router.get("/alerts/export", operation_id="alerting-alerts-export", response_model=None)
+async def export_alerts(
+    session: SessionDep,
+    filters: FiltersDep,
+    format: Literal["csv", "json"] = "csv",
+    limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000,
+) -> Response:
+    """Export the filtered alerts as CSV or JSON (newest first)."""
+    page, _ = await alert_service.list_alerts(session, filters, cursor=None, limit=limit)
+    if format == "json":
+        return JSONResponse([to_json(alert_service.export_row(alert)) for alert in page])
+    return Response(
+        alert_service.to_csv(page),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="alerts.csv"'},
+    )
+
+
+@router.get("/alerts/stats", operation_id="alerting-alerts-stats")
+async def alert_stats(session: SessionDep, filters: FiltersDep) -> AlertStats:
+    """Counts by type, severity, status and day; time to acknowledge; false positives."""
+    return await alert_service.stats(session, filters)
+
+
+@router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)
+async def get_alert(alert_id: uuid.UUID, session: SessionDep) -> AlertDetail:
+    """One alert's full report, with its occurrences and the actions allowed now."""
+    alert = await alert_service.get_alert(session, alert_id)
+    occurrences = await alert_service.occurrences(session, alert_id)
+    return AlertDetail.model_validate(
+        {
+            **AlertOut.model_validate(alert).model_dump(),
+            "allowed_actions": allowed_actions(alert.status),
+            "occurrences": [OccurrenceOut.model_validate(o) for o in occurrences],
+        }
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}/timeline", operation_id="alerting-alerts-timeline", responses=NOT_FOUND
+)
+async def alert_timeline(alert_id: uuid.UUID, session: SessionDep) -> list[TimelineEntryOut]:
+    """Everything that happened to an alert, oldest first."""
+    return [
+        TimelineEntryOut.model_validate(e) for e in await alert_service.timeline(session, alert_id)
+    ]
+
+
+async def _act(
+    session: SessionDep,
+    alert_id: uuid.UUID,
+    action: str,
+    identity: Identity,
+    detail: dict[str, Any],
+) -> AlertOut:
+    alert = await alert_service.act(
+        session, alert_id, action=action, actor=actor_of(identity), detail=detail
+    )
+    out = AlertOut.model_validate(alert)
+    await session.commit()
+    return out
+
+
+_ACTION_RESPONSES = {**NOT_FOUND, **CONFLICT}
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    operation_id="alerting-alerts-acknowledge",
+    responses=_ACTION_RESPONSES,
+)
+async def acknowledge_alert(
+    alert_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: AcknowledgeBody | None = None,
+) -> AlertOut:
+    """new -> acknowledged."""
+    detail = {"comment": body.comment if body else None}
+    return await _act(session, alert_id, "acknowledge", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/investigate",
+    operation_id="alerting-alerts-investigate",
+    responses=_ACTION_RESPONSES,
+)
+async def investigate_alert(
+    alert_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: InvestigateBody | None = None,
+) -> AlertOut:
+    """Start (or resume) the investigation."""
+    detail = {"comment": body.comment if body else None}
+    return await _act(session, alert_id, "investigate", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/escalate",
+    operation_id="alerting-alerts-escalate",
+    responses=_ACTION_RESPONSES,
+)
+async def escalate_alert(
+    alert_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: EscalateBody | None = None,
+) -> AlertOut:
+    """Escalate, optionally to a team."""
+    detail = {"reason": body.reason, "team": body.team} if body else {}
+    return await _act(session, alert_id, "escalate", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/assign", operation_id="alerting-alerts-assign", responses=_ACTION_RESPONSES
+)
+async def assign_alert(
+    alert_id: uuid.UUID, body: AssignBody, session: SessionDep, identity: IdentityDep
+) -> AlertOut:
+    """Assign to a person, a team or both."""
+    detail = {"assignee": body.assignee, "team": body.team}
+    return await _act(session, alert_id, "assign", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/comments",
+    operation_id="alerting-alerts-comment",
+    responses=_ACTION_RESPONSES,
+)
+async def comment_alert(
+    alert_id: uuid.UUID, body: CommentBody, session: SessionDep, identity: IdentityDep
+) -> AlertOut:
+    """Add a comment to the timeline."""
+    return await _act(session, alert_id, "comment", identity, {"comment": body.comment})
+
+
+@router.post(
+    "/alerts/{alert_id}/contact",
+    operation_id="alerting-alerts-contact",
+    responses=_ACTION_RESPONSES,
+)
+async def contact_customer(
+    alert_id: uuid.UUID, body: ContactBody, session: SessionDep, identity: IdentityDep
+) -> AlertOut:
+    """Record that the customer was contacted about the alert."""
+    detail = {"channel": body.channel, "note": body.note}
+    return await _act(session, alert_id, "contact", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/resolve",
+    operation_id="alerting-alerts-resolve",
+    responses=_ACTION_RESPONSES,
+)
+async def resolve_alert(
+    alert_id: uuid.UUID, body: ResolveBody, session: SessionDep, identity: IdentityDep
+) -> AlertOut:
+    """Resolve with an outcome (confirmed risk, false positive or a mitigation)."""
+    detail = {"outcome": body.outcome, "comment": body.comment}
+    return await _act(session, alert_id, "resolve", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/reopen", operation_id="alerting-alerts-reopen", responses=_ACTION_RESPONSES
+)
+async def reopen_alert(
+    alert_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: ReopenBody | None = None,
+) -> AlertOut:
+    """Reopen a resolved alert (back to investigating)."""
+    detail = {"reason": body.reason if body else None}
+    return await _act(session, alert_id, "reopen", identity, detail)
