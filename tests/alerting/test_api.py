@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from riskwatch_alerting.config import Settings
+from riskwatch_alerting.lifecycle import allowed_actions, next_status
 from riskwatch_alerting.main import create_app
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.rules.templates import TEMPLATES
@@ -289,3 +291,46 @@ async def test_alert_follow_up_reports_and_exports(api: Client) -> None:
     assert (await client.get("/v1/alerts/stats", params={"rule_id": rule["id"]})).json()[
         "total"
     ] == 3
+
+
+ACTION_BODIES: dict[str, dict[str, Any] | None] = {
+    "acknowledge": None,
+    "investigate": None,
+    "escalate": {"reason": "needs AML"},
+    "assign": {"assignee": "carol"},
+    "comments": {"comment": "note"},
+    "contact": {"channel": "email"},
+    "resolve": {"outcome": "mitigated_limit_reduced"},
+    "reopen": None,
+}
+ROUTE_ACTION = {"comments": "comment"}
+
+
+async def test_random_action_sequences_follow_the_lifecycle_model(api: Client) -> None:
+    """Every API answer (200 or 409) and status agrees with the pure state machine."""
+    client, runtime = api
+    rule = await _rule(client, name="Lifecycle walk", condition="txn.amount > 80000")
+    await client.post(f"/v1/rules/{rule['id']}/activate")
+    rng = random.Random(5)
+    await feed(
+        runtime.session_factory,
+        AlertPipeline(),
+        [transaction_scored(uuid.uuid4(), amount="90000") for _ in range(3)],
+    )
+    alerts = (await client.get("/v1/alerts", params={"rule_id": rule["id"]})).json()["items"]
+    for alert in alerts:
+        status, changes = "new", 1
+        for _ in range(15):
+            route = rng.choice(list(ACTION_BODIES))
+            action = ROUTE_ACTION.get(route, route)
+            allowed = action in allowed_actions(status)
+            response = await client.post(
+                f"/v1/alerts/{alert['id']}/{route}", json=ACTION_BODIES[route]
+            )
+            assert response.status_code == (200 if allowed else 409), (status, action)
+            if allowed:
+                status, changes = next_status(status, action), changes + 1
+                assert response.json()["status"] == status
+        timeline = (await client.get(f"/v1/alerts/{alert['id']}/timeline")).json()
+        assert len(timeline) == changes
+        assert timeline[-1]["status"] == status

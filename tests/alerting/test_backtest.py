@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import service
+from riskwatch_alerting import repository, service
 from riskwatch_alerting.models import Alert
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.schemas import DraftBacktest
@@ -112,3 +112,23 @@ async def test_draft_backtest_and_warm_up(
         result = await service.backtest_draft(session, draft=draft)
     assert (result.events_evaluated, result.alerts) == (1, 1)
     assert result.samples[0]["evidence"]['count(txn, within="10m", by="customer")'] == 4
+
+
+async def test_history_is_read_in_keyset_pages_in_arrival_order(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    customer = uuid.uuid4()
+    same_instant = [transaction_scored(customer, at=BASE_TIME) for _ in range(5)]
+    later = [transaction_scored(customer, at=BASE_TIME + timedelta(seconds=i)) for i in range(1, 9)]
+    await feed(session_factory, AlertPipeline(), [*same_instant, *later], batch_size=4)
+    async with session_factory() as session:
+        pages = [
+            [record.event_id for record in page]
+            async for page in repository.history_chunks(
+                session, BASE_TIME, BASE_TIME + timedelta(hours=1), chunk_size=3
+            )
+        ]
+    assert [len(page) for page in pages] == [3, 3, 3, 3, 1]
+    assert [event_id for page in pages for event_id in page] == [
+        event.id for event in [*same_instant, *later]
+    ]

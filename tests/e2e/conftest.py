@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from riskwatch_simulator.api import list_all, page_items, rule_from_template
 from riskwatch_simulator.client import RiskWatchClient
 from riskwatch_simulator.harness import ADMIN_EMAIL, ADMIN_PASSWORD, RunningSystem, running_system
-from riskwatch_simulator.simulate import list_all, page_items, rule_from_template
 
 # The shipped templates the scenarios rely on.
 SCENARIO_TEMPLATES = (

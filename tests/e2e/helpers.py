@@ -9,20 +9,15 @@ from email.message import EmailMessage
 from typing import Any
 
 from riskwatch_shared.testing import wait_until
+from riskwatch_simulator.api import list_all, page_items
 from riskwatch_simulator.bank import Bank, Transaction
 from riskwatch_simulator.client import RiskWatchClient
+from riskwatch_simulator.config import SimulationConfig
 from riskwatch_simulator.generator import BankSpec, generate_customer, push_order
 from riskwatch_simulator.harness import RunningSystem
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap
-from riskwatch_simulator.simulate import (
-    Pusher,
-    PushLog,
-    SimulationConfig,
-    list_all,
-    onboard,
-    page_items,
-)
+from riskwatch_simulator.pushing import Pusher, PushLog, onboard
 
 # Generous: the whole system shares two loaded cores with the test.
 DEADLINE = 90.0

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from riskwatch_shared.testing import wait_until
+from riskwatch_simulator.api import page_items
 from riskwatch_simulator.client import RiskWatchClient
 from riskwatch_simulator.harness import RunningSystem
-from riskwatch_simulator.simulate import page_items
 
 from .conftest import RiskDepartment
 from .helpers import (

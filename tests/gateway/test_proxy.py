@@ -74,6 +74,14 @@ async def anext_data(lines: AsyncIterator[str]) -> str:
     raise AssertionError("stream ended")
 
 
+async def test_an_answer_without_body_passes_through(gateway: Gateway) -> None:
+    async with gateway.client(**gateway.bearer("risk_manager")) as client:
+        response = await client.delete("/v1/recipients/gone")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-length" not in response.headers
+
+
 async def test_a_slow_service_gets_a_504_problem(gateway: Gateway) -> None:
     async with gateway.client(**gateway.bearer("analyst")) as client:
         response = await client.get("/v1/customers/slow")

@@ -4,6 +4,7 @@ refuses."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import uuid
@@ -13,25 +14,35 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 
 import riskwatch_customer
 from riskwatch_customer.config import Settings as CustomerSettings
 from riskwatch_customer.main import create_app as create_customer_app
+from riskwatch_gateway.main import create_app as create_gateway_app
+from riskwatch_gateway.main import own_openapi
+from riskwatch_gateway.openapi import merge_openapi
 from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.routing import service_for_path
 from riskwatch_shared.security import Identity, mint_identity_token
 from riskwatch_shared.testing import running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
-from .conftest import SERVICES
+from .conftest import SERVICES, gateway_settings
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def service_operations(name: str) -> list[tuple[str, str]]:
+@functools.cache
+def service_document(name: str) -> dict[str, Any]:
     config = importlib.import_module(f"riskwatch_{name}.config")
     main = importlib.import_module(f"riskwatch_{name}.main")
     doc: dict[str, Any] = main.create_app(config.Settings()).openapi()
+    return doc
+
+
+def service_operations(name: str) -> list[tuple[str, str]]:
+    doc = service_document(name)
     return [
         (method.upper(), path)
         for path, item in doc["paths"].items()
@@ -55,6 +66,35 @@ def test_every_service_operation_is_routed_to_it_and_covered_by_the_policy(servi
         assert not rule.is_public, (method, path)
         if "ingest" in rule.roles:
             assert path in ("/v1/transactions", "/v1/transactions/batch"), (method, path)
+
+
+def test_the_real_services_merge_into_one_valid_openapi_3_1_document(
+    gateway_database: str,
+) -> None:
+    gateway_app = create_gateway_app(gateway_settings(gateway_database, {}))
+    docs = {name: service_document(name) for name in SERVICES}
+    merged = merge_openapi(own_openapi(gateway_app), docs, owner_of=service_for_path)
+    validate(merged)
+    published = sum(
+        1
+        for doc in docs.values()
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS and path.startswith("/v1/")
+    )
+    merged_operations = [
+        operation
+        for path, item in merged["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+        and not path.startswith(("/v1/auth", "/v1/users", "/v1/api-keys"))
+        and path != "/v1/audit-log"
+    ]
+    assert len(merged_operations) == published  # nothing lost, nothing overwritten
+    operation_ids = [op["operationId"] for op in merged_operations]
+    assert len(operation_ids) == len(set(operation_ids))
+    for operation in merged_operations:
+        assert operation["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
 
 
 @pytest.fixture(scope="module")

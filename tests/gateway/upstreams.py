@@ -99,6 +99,9 @@ class Upstream:
 
             return StreamingResponse(events(), media_type="text/event-stream")
 
+        async def gone(_: Request) -> Response:
+            return Response(status_code=204)
+
         async def slow(_: Request) -> Response:
             await asyncio.sleep(5)
             return JSONResponse({"late": True})
@@ -138,6 +141,7 @@ class Upstream:
                 Route("/openapi.json", openapi),
                 Route("/v1/inbox/stream", stream),
                 Route("/v1/customers/slow", slow),
+                Route("/v1/recipients/gone", gone, methods=["DELETE"]),
                 Route("/v1/{path:path}", echo, methods=methods),
             ]
         )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from riskwatch_shared.security import Identity
+from riskwatch_shared.testing import identity_headers
+
 from .builders import T0, count_rows, created, credit_record, state_version, transaction
 from .builders import wait_for_version as wait_version
 from .conftest import ScoringHarness
@@ -160,3 +163,20 @@ async def test_labels_are_recorded_and_listed(scoring: ScoringHarness) -> None:
     assert page["items"][0]["created_by"] == "scoring-tester"
     bad = await scoring.client.post("/v1/labels", json={"labels": [labels[0] | {"outcome": 2}]})
     assert bad.status_code == 422
+
+
+async def test_writes_need_the_right_role(scoring: ScoringHarness) -> None:
+    viewer = Identity(subject="viewer-1", roles=("viewer",))
+    headers = identity_headers(viewer, scoring.runtime.settings.internal_secret)
+    label = {
+        "customer_id": str(uuid.uuid4()),
+        "kind": "credit",
+        "outcome": 1,
+        "observed_at": datetime.now(UTC).isoformat(),
+    }
+    refused = await scoring.client.post("/v1/labels", json={"labels": [label]}, headers=headers)
+    assert refused.status_code == 403
+    train = await scoring.client.post("/v1/models/credit/train", json={}, headers=headers)
+    assert train.status_code == 403
+    listed = await scoring.client.get("/v1/models", headers=headers)
+    assert listed.status_code == 200

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from riskwatch_shared.events.common import AccountData
+from riskwatch_shared.events.customer import AccountChanged
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
@@ -222,3 +224,43 @@ async def test_redelivered_events_change_nothing(scoring: ScoringHarness) -> Non
         if isinstance(e, CustomerAssessed)
     ]
     assert sequences == sorted(set(sequences))
+
+
+async def test_a_foreign_currency_transaction_is_converted_to_the_base_currency(
+    scoring: ScoringHarness,
+) -> None:
+    customer_id = uuid.uuid4()
+    await scoring.publish(
+        transaction(customer_id, T0, "92"),  # EUR: the customer's base currency
+        transaction(customer_id, T0 + timedelta(minutes=5), "100", currency="USD"),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 2)
+    features = (
+        await scoring.client.get(
+            f"/v1/customers/{customer_id}/features",
+            params={"as_of": (T0 + timedelta(hours=1)).isoformat()},
+        )
+    ).json()["features"]
+    assert features["currency"] == "EUR"
+    assert features["amount_sum_24h"] == pytest.approx(92 + 92)  # 100 USD at 0.92 EUR/USD
+    assert features["amount_max_24h"] == pytest.approx(92)
+
+
+async def test_a_dormant_account_feeds_the_churn_assessment(scoring: ScoringHarness) -> None:
+    customer_id = uuid.uuid4()
+    account = AccountData(
+        account_id=uuid.uuid4(),
+        number="DE00123",
+        type="savings",
+        currency="EUR",
+        status="dormant",
+        opened_at=date(2025, 1, 1),
+    )
+    await scoring.publish(
+        created(customer_id).model_copy(update={"occurred_at": T0}),
+        AccountChanged(customer_id=customer_id, account=account, occurred_at=T0),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 2)
+    risk = (await scoring.client.get(f"/v1/customers/{customer_id}/risk")).json()
+    churn_codes = [reason["code"] for reason in risk["assessments"]["churn"]["reasons"]]
+    assert "dormant_accounts" in churn_codes

@@ -194,3 +194,13 @@ async def test_drift_past_the_threshold_publishes_once(scoring: ScoringHarness) 
     settled = (await scoring.client.get(f"/v1/models/{churn['id']}/drift")).json()
     assert settled["status"] in ("stable", "watch", "drifted")
     assert settled["baseline_scores"] == 200
+
+
+async def test_registry_refuses_impossible_transitions(scoring: ScoringHarness) -> None:
+    models = (await scoring.client.get("/v1/models", params={"kind": "anomaly"})).json()["items"]
+    champion = next(m for m in models if m["status"] == "champion")
+    as_challenger = await scoring.client.post(f"/v1/models/{champion['id']}/shadow")
+    assert as_challenger.status_code == 409
+    assert as_challenger.headers["content-type"].startswith("application/problem+json")
+    unknown = await scoring.client.post(f"/v1/models/{uuid.uuid4()}/activate")
+    assert unknown.status_code == 404

@@ -34,6 +34,7 @@ class FakeState:
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     ingest_key: str = "rw_0123abcd_sekrit"
     calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+    arrivals: list[str] = field(default_factory=list)  # "batch" / "record", in order
 
 
 def _alert(state: FakeState, customer_id: str, rule_type: str, txn: str | None) -> None:
@@ -119,6 +120,7 @@ def fake_gateway(state: FakeState) -> FastAPI:
     @app.post("/v1/customers/{customer_id}/{kind}", status_code=201)
     async def customer_record(customer_id: str, kind: str, body: dict[str, Any]) -> Any:
         state.records.append((customer_id, kind, body))
+        state.arrivals.append("record")
         if kind == "credit-records" and body["missed_payments"] >= 2:
             _alert(state, customer_id, "credit_risk", None)
         return {"id": str(uuid.uuid4())}
@@ -133,6 +135,7 @@ def fake_gateway(state: FakeState) -> FastAPI:
             return JSONResponse({"title": "busy"}, status_code=status, headers=headers)
         if idempotency_key in state.replies:
             return state.replies[idempotency_key]
+        state.arrivals.append("batch")
         items = []
         for index, item in enumerate(body["items"]):
             existing = state.transactions.get(item["external_id"])

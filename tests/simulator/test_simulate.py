@@ -48,6 +48,16 @@ async def test_simulate_pushes_the_bank_and_reports_what_was_caught() -> None:
     assert all(t["customer_id"] in state.customers for t in sample)
     assert all(t.get("account_id") in accounts for t in sample)
     assert all(Decimal(t["amount"]) > 0 for t in sample)
+    # History first, then the records; each customer's records in the order they happened.
+    first_record = state.arrivals.index("record")
+    assert "batch" not in state.arrivals[first_record:]
+    for customer_id in state.customers:
+        pulls = [
+            b["as_of"]
+            for c, kind, b in state.records
+            if c == customer_id and kind == "credit-records"
+        ]
+        assert pulls == sorted(pulls)
     # Only trainable kinds are posted as labels.
     assert {label["kind"] for label in state.labels} == {"credit", "churn"}
     figures = {f.pattern: f for f in report.patterns}

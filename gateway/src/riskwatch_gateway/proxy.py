@@ -67,6 +67,7 @@ STRIPPED_REQUEST = HOP_BY_HOP | {
 STRIPPED_RESPONSE = HOP_BY_HOP | {REQUEST_ID_HEADER.encode(), b"x-trace-id"}
 EVENT_STREAM = "text/event-stream"
 CALLER_STATE_KEY = "caller"
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 class ProxyState(Protocol):
@@ -208,7 +209,8 @@ class ProxyMiddleware:
         response_headers = [
             (k, v) for k, v in response.headers if k.lower() not in STRIPPED_RESPONSE
         ]
-        response_headers.append((b"content-length", str(len(response.body)).encode()))
+        if response.status not in NO_BODY_STATUSES:
+            response_headers.append((b"content-length", str(len(response.body)).encode()))
         await send(
             {"type": "http.response.start", "status": response.status, "headers": response_headers}
         )

@@ -42,6 +42,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._keep_alive = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,6 +77,8 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        # Read here: once the message is complete the parser resets for the next one.
+        self._keep_alive = self.parser.should_keep_alive()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -96,7 +99,7 @@ class _Connection(asyncio.Protocol):
             status=self.parser.get_status_code(),
             headers=self._headers,
             body=b"".join(self._body),
-            keep_alive=self.parser.should_keep_alive(),
+            keep_alive=self._keep_alive,
         )
 
     def close(self) -> None:

@@ -8,8 +8,12 @@ import os
 import signal
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from riskwatch_shared import cli as devstack
+
+if TYPE_CHECKING:
+    from riskwatch_simulator.config import SimulationConfig
 
 
 def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +30,7 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     simulate.add_argument("--live-seconds", type=float, default=0.0)
     simulate.add_argument("--settle-seconds", type=float, default=20.0)
     simulate.add_argument("--now", type=datetime.fromisoformat, default=None)
+    simulate.add_argument("--attempts", type=int, default=8, help="tries per request")
     simulate.add_argument("--no-rules", action="store_true", help="leave the rules as they are")
     simulate.add_argument("--no-labels", action="store_true", help="do not post outcomes")
     simulate.add_argument(
@@ -38,12 +43,10 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
-def simulate(args: argparse.Namespace) -> int:
-    from riskwatch_simulator.client import GatewayError
-    from riskwatch_simulator.simulate import SimulationConfig
-    from riskwatch_simulator.simulate import simulate as run_simulation
+def simulation_config(args: argparse.Namespace) -> SimulationConfig:
+    from riskwatch_simulator.config import SimulationConfig
 
-    config = SimulationConfig(
+    return SimulationConfig(
         gateway=args.gateway,
         customers=args.customers,
         days=args.days,
@@ -58,9 +61,16 @@ def simulate(args: argparse.Namespace) -> int:
         live_seconds=args.live_seconds,
         settle_seconds=args.settle_seconds,
         now=args.now,
+        attempts=args.attempts,
     )
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from riskwatch_simulator.client import GatewayError
+    from riskwatch_simulator.simulate import simulate as run_simulation
+
     try:
-        report = asyncio.run(run_simulation(config))
+        report = asyncio.run(run_simulation(simulation_config(args)))
     except GatewayError as exc:
         print(f"riskwatch simulate: {exc}", file=sys.stderr)
         return 1

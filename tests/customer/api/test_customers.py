@@ -224,3 +224,23 @@ async def test_lists_and_360_mask_for_a_viewer(
     view = await app.client.get(f"/v1/customers/{created['id']}/360", headers=app.as_(VIEWER))
     assert view.json()["customer"]["document_number"] == "****6543"
     assert view.json()["customer"]["personal_data_masked"] is True
+
+
+async def test_put_replaces_the_whole_record(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    from ..conftest import customer_body
+
+    created = await create_customer(segment="retail", tags=["vip"])
+    body = customer_body(
+        document_number=created["document_number"], segment="private", phone=None, tags=[]
+    )
+    replaced = await app.client.put(f"/v1/customers/{created['id']}", json=body)
+    assert replaced.status_code == 200, replaced.text
+    assert (replaced.json()["segment"], replaced.json()["phone"], replaced.json()["tags"]) == (
+        "private",
+        None,
+        [],
+    )
+    audit = (await app.client.get(f"/v1/customers/{created['id']}/audit")).json()["items"]
+    assert set(audit[0]["changes"]) == {"segment", "phone", "tags"}

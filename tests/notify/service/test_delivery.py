@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,13 +101,7 @@ async def test_in_app_message_arrives_on_the_sse_stream_and_in_the_inbox(service
         assert await anext(lines) == ": connected"
         published = time.monotonic()
         await service.publish(alert)
-        event: dict[str, str] = {}
-        async for line in lines:
-            if line.startswith(("event:", "data:", "id:")):
-                key, _, value = line.partition(": ")
-                event[key] = value
-            elif line == "" and "data" in event:
-                break
+        event = await next_sse_event(lines)
         received = datetime.now(UTC)
         elapsed = time.monotonic() - published
     message = json.loads(event["data"])
@@ -126,6 +121,26 @@ async def test_in_app_message_arrives_on_the_sse_stream_and_in_the_inbox(service
     again = await service.client.get("/v1/inbox", params={"unread": "true"}, headers=headers)
     assert again.json()["items"] == []
     assert again.json()["unread_count"] == 0
+
+    # A client that reconnects with Last-Event-ID gets what it missed.
+    resume = {**headers, "Last-Event-ID": str(int(event["id"]) - 1)}
+    async with (
+        httpx.AsyncClient(base_url=service.base_url, headers=resume, timeout=10) as client,
+        client.stream("GET", "/v1/inbox/stream") as stream,
+    ):
+        replayed = await next_sse_event(stream.aiter_lines())
+    assert replayed["id"] == event["id"]
+
+
+async def next_sse_event(lines: AsyncIterator[str]) -> dict[str, str]:
+    event: dict[str, str] = {}
+    async for line in lines:
+        if line.startswith(("event:", "data:", "id:")):
+            key, _, value = line.partition(": ")
+            event[key] = value
+        elif line == "" and "data" in event:
+            return event
+    raise AssertionError("the stream ended without an event")
 
 
 async def test_provider_failing_30_percent_transiently_still_gets_everything(
@@ -174,6 +189,16 @@ async def test_redelivered_alert_event_sends_nothing_twice(service: Notify) -> N
         alert_id=alert.alert_id,
     )
     assert attempts == 2
+
+    async def sent_events() -> list[Any]:
+        rows = await service.sql(
+            "SELECT count(*) FROM outbox WHERE subject = 'notify.notification_sent.v1' "
+            "AND published_at IS NOT NULL AND convert_from(payload, 'UTF8') LIKE :pattern",
+            pattern=f"%{alert.alert_id}%",
+        )
+        return rows if rows[0][0] == 2 else []
+
+    await wait_until(sent_events, message="two notification_sent events published")
 
 
 async def test_permanent_failure_is_dead_at_once_listed_and_redriven(service: Notify) -> None:

@@ -26,7 +26,7 @@ async def test_acknowledgement_stops_the_escalation_at_once(service: Notify) -> 
     policy = {
         "levels": [
             {"after_seconds": 1, "channels": ["email"], "team_ids": [on_call["id"]]},
-            {"after_seconds": 3, "channels": ["email", "in_app"], "recipient_ids": [head["id"]]},
+            {"after_seconds": 4, "channels": ["email", "in_app"], "recipient_ids": [head["id"]]},
         ],
     }
     put = await service.client.put("/v1/escalation-policies/high", json=policy)
@@ -53,7 +53,7 @@ async def test_acknowledgement_stops_the_escalation_at_once(service: Notify) -> 
         (1, "in_app"),
     }
     # ...and by then the scheduler has passed the acknowledged one's level-1 time too.
-    level_one_due = acked.raised_at + timedelta(seconds=3)
+    level_one_due = acked.raised_at + timedelta(seconds=4)
     scheduler = service.parts.scheduler
 
     async def scheduler_passed() -> bool:
@@ -73,7 +73,7 @@ def _quiet_window_ending_soon(time_zone: str, seconds: int) -> tuple[str, str]:
 
 
 async def test_quiet_hours_hold_non_critical_then_release_them(service: Notify) -> None:
-    start, end = _quiet_window_ending_soon("Asia/Shanghai", 3)
+    start, end = _quiet_window_ending_soon("Asia/Shanghai", 4)
     sleeper = await make_recipient(
         service, time_zone="Asia/Shanghai", quiet_start=start, quiet_end=end
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from riskwatch_alerting.contexts import EvaluationInput, to_json
-from riskwatch_alerting.evaluation import ActiveRule, Deduplicator, Evaluator, RuleSet
+from riskwatch_alerting.evaluation import ActiveRule, Deduplicator, Evaluator, Match, RuleSet
 from riskwatch_alerting.rules.windows import WindowStore
 
 MAX_SAMPLES = 20
@@ -58,6 +58,58 @@ def warm_up_start(rule: ActiveRule, start: datetime) -> datetime:
     return start - timedelta(seconds=warm_up_seconds(rule))
 
 
+class Backtester:
+    """A replay fed in chunks (history can be long); `finish()` gives the result."""
+
+    def __init__(
+        self,
+        rule: ActiveRule,
+        *,
+        start: datetime,
+        end: datetime,
+        lists: Mapping[str, frozenset[str]],
+        dispositions: Iterable[Disposition] = (),
+        label_window: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.rule, self.start, self.end = rule, start, end
+        rule_set = RuleSet([rule], lists)
+        self._evaluator = Evaluator(rule_set, WindowStore(rule_set.specs))
+        self._deduplicator = Deduplicator()
+        self._labels = _Labels(dispositions, label_window)
+        self._per_day: Counter[str] = Counter()
+        self.result = BacktestResult()
+
+    def feed(self, history: Iterable[EvaluationInput]) -> None:
+        """History in the order live evaluation saw it (occurred_at, then arrival order)."""
+        result = self.result
+        for item in history:
+            result.events_replayed += 1
+            if not self.start <= item.occurred_at < self.end:
+                if item.is_transaction:
+                    self._evaluator.windows.observe(item.txn, item.occurred_at)
+                continue
+            if item.event_type in self.rule.trigger_event_types:
+                result.events_evaluated += 1
+            for match in self._evaluator.process(item):
+                self._place(match, item)
+
+    def _place(self, match: Match, item: EvaluationInput) -> None:
+        result = self.result
+        result.matches += 1
+        if not self._deduplicator.place(match).is_new_alert:
+            result.occurrences += 1
+            return
+        result.alerts += 1
+        self._per_day[item.occurred_at.date().isoformat()] += 1
+        _label(result, self._labels.outcome_for(item))
+        if len(result.samples) < MAX_SAMPLES:
+            result.samples.append(_sample(item, match.evidence))
+
+    def finish(self) -> BacktestResult:
+        self.result.alerts_per_day = dict(sorted(self._per_day.items()))
+        return self.result
+
+
 def run_backtest(
     rule: ActiveRule,
     history: Iterable[EvaluationInput],
@@ -68,34 +120,17 @@ def run_backtest(
     dispositions: Iterable[Disposition] = (),
     label_window: timedelta = timedelta(hours=24),
 ) -> BacktestResult:
-    """History must be in the order live evaluation saw it (occurred_at, then stream order)."""
-    rule_set = RuleSet([rule], lists)
-    evaluator = Evaluator(rule_set, WindowStore(rule_set.specs))
-    deduplicator = Deduplicator()
-    labels = _Labels(dispositions, label_window)
-    result = BacktestResult()
-    per_day: Counter[str] = Counter()
-    for item in history:
-        result.events_replayed += 1
-        if not start <= item.occurred_at < end:
-            if item.is_transaction:
-                evaluator.windows.observe(item.txn, item.occurred_at)
-            continue
-        if item.event_type in rule.trigger_event_types:
-            result.events_evaluated += 1
-        for match in evaluator.process(item):
-            result.matches += 1
-            hit = deduplicator.place(match)
-            if not hit.is_new_alert:
-                result.occurrences += 1
-                continue
-            result.alerts += 1
-            per_day[item.occurred_at.date().isoformat()] += 1
-            _label(result, labels.outcome_for(item))
-            if len(result.samples) < MAX_SAMPLES:
-                result.samples.append(_sample(item, match.evidence))
-    result.alerts_per_day = dict(sorted(per_day.items()))
-    return result
+    """Replay all of `history` at once (see Backtester)."""
+    backtester = Backtester(
+        rule,
+        start=start,
+        end=end,
+        lists=lists,
+        dispositions=dispositions,
+        label_window=label_window,
+    )
+    backtester.feed(history)
+    return backtester.finish()
 
 
 def _label(result: BacktestResult, outcome: str | None) -> None:

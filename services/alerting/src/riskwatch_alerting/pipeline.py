@@ -21,6 +21,7 @@ from riskwatch_alerting.contexts import (
     EvaluationInput,
     apply_event,
     build_input,
+    compact,
     namespaces_from_json,
     to_json,
 )
@@ -395,7 +396,8 @@ def _state_rows(snapshots: dict[uuid.UUID, CustomerSnapshot]) -> list[dict[str, 
     return [
         {
             "customer_id": customer_id,
-            "features": to_json(snapshot.features),
+            # Only what rules can read is kept between events.
+            "features": to_json(compact({"customer": snapshot.features})["customer"]),
             "levels": to_json(snapshot.levels),
             "scores": to_json(snapshot.scores),
             "sequence": snapshot.sequence,

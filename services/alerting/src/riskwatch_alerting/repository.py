@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -280,15 +280,26 @@ async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> N
         await session.execute(statement, rows)
 
 
-async def history_between(
-    session: AsyncSession, start: datetime, end: datetime
-) -> Sequence[EvaluationRecord]:
-    statement = (
-        select(EvaluationRecord)
-        .where(EvaluationRecord.occurred_at >= start, EvaluationRecord.occurred_at < end)
-        .order_by(EvaluationRecord.occurred_at, EvaluationRecord.seq)
-    )
-    return (await session.execute(statement)).scalars().all()
+async def history_chunks(
+    session: AsyncSession, start: datetime, end: datetime, *, chunk_size: int = 5_000
+) -> AsyncIterator[Sequence[EvaluationRecord]]:
+    """Evaluation history in [start, end), in arrival order, a keyset page at a time."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        statement = select(EvaluationRecord).where(
+            EvaluationRecord.occurred_at >= start, EvaluationRecord.occurred_at < end
+        )
+        if after is not None:
+            statement = statement.where(
+                tuple_(EvaluationRecord.occurred_at, EvaluationRecord.seq) > tuple_(*after)
+            )
+        statement = statement.order_by(EvaluationRecord.occurred_at, EvaluationRecord.seq)
+        rows = (await session.execute(statement.limit(chunk_size))).scalars().all()
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].occurred_at, rows[-1].seq)
+        session.expunge_all()  # a long replay must not keep every row in the identity map
 
 
 # --- alerts written by the consumer ---------------------------------------------------------

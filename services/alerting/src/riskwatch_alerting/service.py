@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
-from riskwatch_alerting.backtest import Disposition, run_backtest, warm_up_start
+from riskwatch_alerting.backtest import Backtester, Disposition, warm_up_start
 from riskwatch_alerting.contexts import TRIGGER_EVENT_TYPES
 from riskwatch_alerting.errors import (
     DuplicateList,
@@ -371,22 +371,22 @@ async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> Back
 async def _backtest(
     session: AsyncSession, rule: ActiveRule, *, start: datetime, end: datetime, draft: bool = False
 ) -> BacktestOut:
-    records = await repository.history_between(session, warm_up_start(rule, start), end)
-    history = (
-        history_input(r.event_id, r.event_type, r.customer_id, r.occurred_at, r.context)
-        for r in records
-    )
     dispositions = [
         Disposition(*row) for row in await repository.dispositioned_alerts(session, start, end)
     ]
-    result = run_backtest(
+    backtester = Backtester(
         rule,
-        history,
         start=start,
         end=end,
         lists=await repository.all_list_values(session),
         dispositions=dispositions,
     )
+    async for records in repository.history_chunks(session, warm_up_start(rule, start), end):
+        backtester.feed(
+            history_input(r.event_id, r.event_type, r.customer_id, r.occurred_at, r.context)
+            for r in records
+        )
+    result = backtester.finish()
     return BacktestOut(
         rule_id=None if draft else rule.id,
         rule_version=None if draft else rule.version,

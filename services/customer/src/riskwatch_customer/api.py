@@ -189,6 +189,18 @@ async def update_customer(
     return customer
 
 
+@router.put(
+    "/customers/{customer_id}", operation_id="customer-customers-replace", responses=_CONFLICT
+)
+async def replace_customer(
+    customer_id: uuid.UUID, body: CustomerCreate, session: SessionDep, identity: IdentityDep
+) -> CustomerOut:
+    """Replace the whole record (fields left out take their defaults)."""
+    customer = await service.replace_customer(session, customer_id, data=body, identity=identity)
+    await session.commit()
+    return customer
+
+
 @router.get(
     "/customers/{customer_id}/360", operation_id="customer-customer-360-get", responses=_PROBLEMS
 )

@@ -218,16 +218,32 @@ async def apply_customer_changes(
 async def update_customer(
     session: AsyncSession, customer_id: uuid.UUID, *, data: CustomerUpdate, identity: Identity
 ) -> CustomerOut:
-    require_role(identity, CRM_WRITER_ROLES, "changing a customer")
-    customer = await visible_customer(session, customer_id, identity=identity, for_update=True)
+    """PATCH: only the fields sent change; required fields cannot be cleared."""
     changes = data.model_dump(exclude_unset=True)
-    if "relationship_manager" in changes:
-        changes["relationship_manager"] = _owned_manager(identity, changes["relationship_manager"])
     for required in ("kind", "name", "document_type", "document_number", "kyc_status", "status"):
         if required in changes and changes[required] is None:
-            del changes[required]  # these cannot be cleared
+            del changes[required]
     if "tags" in changes and changes["tags"] is None:
         changes["tags"] = []
+    return await _change_customer(session, customer_id, changes=changes, identity=identity)
+
+
+async def replace_customer(
+    session: AsyncSession, customer_id: uuid.UUID, *, data: CustomerCreate, identity: Identity
+) -> CustomerOut:
+    """PUT: the whole record as sent (fields left out take their defaults)."""
+    return await _change_customer(
+        session, customer_id, changes=data.model_dump(), identity=identity
+    )
+
+
+async def _change_customer(
+    session: AsyncSession, customer_id: uuid.UUID, *, changes: dict[str, Any], identity: Identity
+) -> CustomerOut:
+    require_role(identity, CRM_WRITER_ROLES, "changing a customer")
+    customer = await visible_customer(session, customer_id, identity=identity, for_update=True)
+    if "relationship_manager" in changes:
+        changes["relationship_manager"] = _owned_manager(identity, changes["relationship_manager"])
     await apply_customer_changes(
         session, customer, changes=changes, identity=identity, now=utcnow()
     )

@@ -85,7 +85,6 @@ class Settings(ServiceSettings):
     sse_heartbeat_seconds: float = 15.0
     alert_consumer_durable: str = "notify-alert-events"
 
-
     @model_validator(mode="after")
     def _starttls_shorthand(self) -> Settings:
         if self.smtp_starttls is not None:

@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify import queue, repository
-from riskwatch_notify.dispatch import policy_from_json
 from riskwatch_notify.errors import (
     DeliveryNotFound,
     DuplicateRecipient,
@@ -35,6 +34,7 @@ from riskwatch_notify.models import (
     SubscriptionRow,
     TeamRow,
 )
+from riskwatch_notify.planning import policy_from_json
 from riskwatch_notify.schemas import (
     AlertNotificationsOut,
     DeliveryAttemptOut,

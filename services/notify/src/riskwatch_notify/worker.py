@@ -147,6 +147,10 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         await self._lanes.stop()
+        for adapter in self.adapters.values():
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()  # persistent SMTP sessions say QUIT
 
     @property
     def healthy(self) -> bool:

@@ -192,7 +192,7 @@ class Scorer:
             customer_features = self.reassess(customer, event, txn.occurred_at, models, output)
         else:
             customer_features = with_aliases(behaviour.features(txn.occurred_at).as_dict())
-            if customer.anomalies or customer.levels.get("anomaly", "low") != "low":
+            if customer.anomaly_level_may_change(epoch, anomaly.score):
                 self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
             TransactionScored(
@@ -286,7 +286,7 @@ class Scorer:
         self._level_changes(customer, changed, event, rows, output)
         output.events.append(
             CustomerAssessed(
-                customer_id=uuid.UUID(customer.customer_id),
+                customer_id=customer.uuid,
                 trigger_event_type=event.type,
                 trigger_event_id=event.id,
                 sequence=customer.version,
@@ -317,7 +317,7 @@ class Scorer:
                 model_version = assessment.model_version
             output.events.append(
                 CustomerRiskLevelChanged(
-                    customer_id=uuid.UUID(customer.customer_id),
+                    customer_id=customer.uuid,
                     model_kind=kind,  # type: ignore[arg-type]
                     from_level=from_level,  # type: ignore[arg-type]
                     to_level=to_level,  # type: ignore[arg-type]
@@ -351,7 +351,7 @@ class Scorer:
     ) -> dict[str, Any]:
         return {
             "id": uuid.uuid4(),
-            "customer_id": uuid.UUID(customer.customer_id),
+            "customer_id": customer.uuid,
             "kind": assessment.kind,
             "score": assessment.score,
             "level": assessment.level.value,

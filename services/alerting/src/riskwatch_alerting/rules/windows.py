@@ -159,6 +159,9 @@ class WindowStore:
         self._windows: dict[tuple[AggregateSpec, GroupKey], SlidingWindow] = {}
         # The same windows per group key, so one group's state is read without a full scan.
         self._by_key: dict[GroupKey, dict[AggregateSpec, SlidingWindow]] = {}
+        # Loaded states not yet needed: a window is rebuilt only when a rule or a
+        # transaction touches it, and an untouched one is stored back as it came.
+        self._stored: dict[GroupKey, dict[AggregateSpec, Mapping[str, Any]]] = {}
         self._labels = {spec: spec.label for spec in self.specs}
         self._by_label = {label: spec for spec, label in self._labels.items()}
         self._specs_by = {
@@ -182,7 +185,7 @@ class WindowStore:
             self.add(key, at, txn)
 
     def value(self, key: GroupKey, spec: AggregateSpec, now: datetime) -> Number | None:
-        window = self._windows.get((spec, key))
+        window = self._existing(spec, key)
         if window is None:
             return _combine(spec.func, []) if spec.func != "distinct" else 0
         return window.value(now)
@@ -200,20 +203,26 @@ class WindowStore:
 
     def key_state(self, key: GroupKey) -> dict[str, Any]:
         """The state of one group's windows, keyed by spec label: one row per group in SQL."""
-        windows = self._by_key.get(key, {})
-        return {self._labels[spec]: window.to_state() for spec, window in windows.items()}
+        state = {
+            self._labels[spec]: dict(stored) for spec, stored in self._stored.get(key, {}).items()
+        }
+        for spec, window in self._by_key.get(key, {}).items():
+            state[self._labels[spec]] = window.to_state()
+        return state
 
     def load_key_state(self, key: GroupKey, state: Mapping[str, Any]) -> None:
         """Restore one group's windows; windows of specs no longer in use are dropped."""
+        stored = self._stored.setdefault(key, {})
         for label, window_state in state.items():
             spec = self._by_label.get(label)
             if spec is not None:
-                window = SlidingWindow.from_state(spec.func, spec.window_seconds, window_state)
-                self._windows[(spec, key)] = window
-                self._by_key.setdefault(key, {})[spec] = window
+                stored[spec] = window_state
+                window = self._windows.pop((spec, key), None)
+                if window is not None:
+                    del self._by_key[key][spec]
 
     def to_state(self) -> list[dict[str, Any]]:
-        keys = dict.fromkeys(key for _, key in self._windows)
+        keys = dict.fromkeys([*(key for _, key in self._windows), *self._stored])
         return [{"by": key.by, "key": key.value, "windows": self.key_state(key)} for key in keys]
 
     @classmethod
@@ -225,8 +234,19 @@ class WindowStore:
             store.load_key_state(GroupKey(row["by"], row["key"]), row["windows"])
         return store
 
-    def _window(self, spec: AggregateSpec, key: GroupKey) -> SlidingWindow:
+    def _existing(self, spec: AggregateSpec, key: GroupKey) -> SlidingWindow | None:
         window = self._windows.get((spec, key))
+        if window is None:
+            stored = self._stored.get(key)
+            if stored is None or spec not in stored:
+                return None
+            window = SlidingWindow.from_state(spec.func, spec.window_seconds, stored.pop(spec))
+            self._windows[(spec, key)] = window
+            self._by_key.setdefault(key, {})[spec] = window
+        return window
+
+    def _window(self, spec: AggregateSpec, key: GroupKey) -> SlidingWindow:
+        window = self._existing(spec, key)
         if window is None:
             window = self._windows[(spec, key)] = SlidingWindow(spec.func, spec.window_seconds)
             self._by_key.setdefault(key, {})[spec] = window

@@ -138,6 +138,15 @@ class _SessionPool:
             local_hostname=_domain(settings.sender),
         )
 
+    async def aclose(self) -> None:
+        """QUIT every idle session (at shutdown)."""
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client is not None and client.is_connected:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.quit(), timeout=2)
+                client.close()
+
     async def send(self, sender: str, to: str, data: bytes) -> None:
         client = await self._idle.get()
         try:
@@ -176,6 +185,10 @@ class EmailAdapter:
     @property
     def channel(self) -> Channel:
         return Channel.EMAIL
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
     @property
     def provider(self) -> str:

@@ -44,6 +44,12 @@ class FailoverAdapter:
     def provider(self) -> str:
         return f"{self._primary.provider}|{self._secondary.provider}"
 
+    async def aclose(self) -> None:
+        for adapter in (self._primary, self._secondary):
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+
     @property
     def circuit_state(self) -> CircuitState:
         return self._breaker.state(self._clock())

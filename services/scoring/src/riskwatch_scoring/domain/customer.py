@@ -7,6 +7,7 @@ assessment older than one they already hold.
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,19 @@ class ScoredCustomer:
 
     def __post_init__(self) -> None:
         self.behaviour = CustomerState(self.customer_id)
+
+    @property
+    def uuid(self) -> uuid.UUID:
+        return uuid.UUID(self.customer_id)
+
+    def anomaly_level_may_change(self, epoch: int, score: float) -> bool:
+        """Whether a transaction scored `score` can move the customer's anomaly level: it
+        joins the remembered worst ones, or one of those has just aged out."""
+        if score >= DEFAULT_CUTOFFS["anomaly"].medium:
+            return True
+        if any(a.epoch <= epoch - ANOMALY_MEMORY_SECONDS for a in self.anomalies):
+            return True
+        return not self.anomalies and self.levels.get("anomaly", "low") != "low"
 
     def remember(self, key: str) -> bool:
         """Record that an input was applied; False if it already was (a re-sent record)."""

@@ -1,0 +1,25 @@
+"""What one `riskwatch simulate` run does (its command-line options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    gateway: str
+    customers: int = 200
+    days: int = 365
+    seed: int = 1
+    rate: float | None = 2_000.0
+    batch_size: int = 500
+    concurrency: int = 2
+    admin_email: str = "admin@riskwatch.local"
+    admin_password: str = ""
+    setup_rules: bool = True
+    post_labels: bool = True
+    live_seconds: float = 0.0
+    settle_seconds: float = 20.0
+    now: datetime | None = None
+    attempts: int = 8

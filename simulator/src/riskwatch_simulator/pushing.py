@@ -1,0 +1,218 @@
+"""Onboarding the bank's customers and pushing its history: batches, records, labels."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from riskwatch_simulator.api import list_all
+from riskwatch_simulator.bank import Bank, CreditRecord, FinancialProfile, Interaction, Transaction
+from riskwatch_simulator.client import BatchResult, GatewayError, RiskWatchClient
+from riskwatch_simulator.config import SimulationConfig
+from riskwatch_simulator.pacing import Pacer, Progress
+from riskwatch_simulator.payloads import (
+    IdMap,
+    account_body,
+    credit_record_body,
+    customer_body,
+    financial_profile_body,
+    interaction_body,
+    transaction_body,
+)
+
+T = TypeVar("T")
+BookRecord = CreditRecord | FinancialProfile | Interaction
+
+
+@dataclass(slots=True)
+class PushLog:
+    """What was sent and when (epoch seconds), for the latency figures."""
+
+    transactions_sent: int = 0
+    records_sent: int = 0
+    rejected: int = 0
+    transaction_posted_at: dict[str, float] = field(default_factory=dict)
+    customer_posts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+
+    def batch_done(self, result: BatchResult, customer_ids: Iterable[str]) -> None:
+        self.transactions_sent += result.accepted + result.duplicates + result.rejected
+        self.rejected += result.rejected
+        for transaction_id in result.transaction_ids.values():
+            self.transaction_posted_at[transaction_id] = result.posted_at
+        for customer_id in set(customer_ids):
+            self.customer_posts[customer_id].append(result.posted_at)
+        self.errors.extend(str(error)[:300] for error in result.errors[:3])
+
+
+async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(job: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await job()
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
+
+
+async def onboard(client: RiskWatchClient, bank: Bank, ids: IdMap, progress: Progress) -> None:
+    """Customers, then their accounts; the same idempotency key per record on every retry."""
+    accounts = bank.accounts_of()
+
+    async def one(external_id: str) -> None:
+        customer = next_customer[external_id]
+        body = customer_body(customer)
+        customer_id = await create_once(
+            client,
+            "/v1/customers",
+            body,
+            key=f"sim-{bank.seed}-{external_id}",
+            lookup=("/v1/customers", {"document_number": body["document_number"]}, {}),
+        )
+        ids.customers[external_id] = customer_id
+        for account in accounts.get(external_id, []):
+            body = account_body(account)
+            path = f"/v1/customers/{customer_id}/accounts"
+            ids.accounts[account.external_id] = await create_once(
+                client,
+                path,
+                body,
+                key=f"sim-{bank.seed}-{account.external_id}",
+                lookup=(path, {}, {"number": body["number"]}),
+            )
+        progress.advance(1)
+
+    next_customer = {customer.external_id: customer for customer in bank.customers}
+    await bounded(8, [partial(one, customer.external_id) for customer in bank.customers])
+    progress.close()
+
+
+async def create_once(
+    client: RiskWatchClient,
+    path: str,
+    body: dict[str, Any],
+    *,
+    key: str,
+    lookup: tuple[str, dict[str, Any], dict[str, Any]],
+) -> str:
+    """Create a record and return its id; on 409 (an earlier attempt landed) find it instead."""
+    try:
+        created = await client.post_json(path, body, idempotency_key=key)
+        return str(created["id"])
+    except GatewayError as exc:
+        if exc.status != 409:
+            raise
+    list_path, params, match = lookup
+    for item in await list_all(client, list_path, **params):
+        if all(item.get(name) == value for name, value in match.items()):
+            return str(item["id"])
+    raise GatewayError("POST", path, 409, "conflict, and no existing record matches")
+
+
+async def post_record(client: RiskWatchClient, record: BookRecord, ids: IdMap, seed: int) -> None:
+    customer_id = ids.customers[record.customer_external_id]
+    key = f"sim-{seed}-{record.external_id}"
+    if isinstance(record, CreditRecord):
+        path, body = "credit-records", credit_record_body(record)
+    elif isinstance(record, FinancialProfile):
+        path, body = "financial-profile", financial_profile_body(record)
+    else:
+        path, body = "interactions", interaction_body(record)
+    await client.post_json(f"/v1/customers/{customer_id}/{path}", body, idempotency_key=key)
+
+
+class Pusher:
+    """Transactions in batches (a few in flight), records in step with the transactions' time."""
+
+    def __init__(
+        self, client: RiskWatchClient, ids: IdMap, config: SimulationConfig, log: PushLog
+    ) -> None:
+        self.client, self.ids, self.config, self.log = client, ids, config, log
+        self.pacer = Pacer(config.rate)
+        self.in_flight: deque[tuple[asyncio.Task[BatchResult], list[str]]] = deque()
+
+    async def send(self, batch: list[Transaction]) -> None:
+        await self.pacer.take(len(batch))
+        items = [transaction_body(t, self.ids) for t in batch]
+        customers = [item["customer_id"] for item in items]
+        task = asyncio.create_task(self.client.post_batch(items))
+        self.in_flight.append((task, customers))
+        while len(self.in_flight) >= self.config.concurrency:
+            await self._finish_oldest()
+
+    async def _finish_oldest(self) -> None:
+        task, customers = self.in_flight.popleft()
+        self.log.batch_done(await task, customers)
+
+    async def drain(self) -> None:
+        while self.in_flight:
+            await self._finish_oldest()
+
+    async def push(self, records: list[BookRecord | Transaction], progress: Progress) -> None:
+        """Send in order: a run of records waits for the transactions before it, then its
+        customers are posted side by side (each customer's own records still in order)."""
+        batch: list[Transaction] = []
+        waiting: list[BookRecord] = []
+        for record in records:
+            if not isinstance(record, Transaction):
+                waiting.append(record)
+                continue
+            if waiting:
+                await self._flush(batch, progress)
+                batch = []
+                await self._post_records(waiting, progress)
+                waiting = []
+            batch.append(record)
+            if len(batch) >= self.config.batch_size:
+                await self.send(batch)
+                progress.advance(len(batch))
+                batch = []
+        await self._flush(batch, progress)
+        await self._post_records(waiting, progress)
+
+    async def _flush(self, batch: list[Transaction], progress: Progress) -> None:
+        if batch:
+            await self.send(batch)
+            progress.advance(len(batch))
+        await self.drain()
+
+    async def _post_records(self, records: list[BookRecord], progress: Progress) -> None:
+        by_customer: dict[str, list[BookRecord]] = {}
+        for record in records:
+            by_customer.setdefault(record.customer_external_id, []).append(record)
+
+        async def in_order(own: list[BookRecord]) -> None:
+            for record in own:
+                await self._post(record)
+                progress.advance(1)
+
+        await bounded(8, [partial(in_order, own) for own in by_customer.values()])
+
+    async def _post(self, record: BookRecord) -> None:
+        try:
+            await post_record(self.client, record, self.ids, self.config.seed)
+        except GatewayError as exc:
+            if exc.status is None or exc.status >= 500:
+                raise
+            self.log.errors.append(str(exc)[:300])
+            return
+        self.log.records_sent += 1
+        self.log.customer_posts[self.ids.customers[record.customer_external_id]].append(time.time())
+
+
+TRAINABLE_KINDS = ("credit", "churn")
+
+
+async def post_labels(client: RiskWatchClient, bodies: list[dict[str, Any]], seed: int) -> int:
+    """Outcomes the credit and churn models can be trained on (`POST /v1/labels`, batched)."""
+    trainable = [body for body in bodies if body["kind"] in TRAINABLE_KINDS]
+    for start in range(0, len(trainable), 5_000):
+        chunk = trainable[start : start + 5_000]
+        key = f"sim-labels-{seed}-{start}-{len(chunk)}"
+        await client.post_json("/v1/labels", {"labels": chunk}, idempotency_key=key)
+    return len(trainable)
