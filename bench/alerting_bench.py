@@ -424,7 +424,7 @@ Command: `{command}` — Python {platform.python_version()}, {platform.machine()
 - Drain: {figures["events"]:,} events in {figures["drain_seconds"]:.1f} s; the service process
   used {figures["events"] / figures["events_per_cpu_second"]:.1f} CPU-seconds for them, i.e.
   **{figures["events_per_cpu_second"]:,.0f} events per CPU-second** of the service process
-  (PostgreSQL and nats-server not included) — the figure the machine's load does not skew;
+  (PostgreSQL and nats-server not included), less skewed by the machine's load than wall time;
   {figures["batches"]:,} batches. Both phases together raised {figures["alerts"]:,} alerts
   ({figures["matches"]:,} rule matches, occurrences included).
 - Target: {TARGET_EVENTS_PER_SECOND:,} events/s — {verdict} it in this run. When the paced

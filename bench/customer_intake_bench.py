@@ -255,11 +255,15 @@ async def run_phase(
         ]
         return json.dumps({"items": items}).encode()
 
-    async def one_client(stop_at: float) -> None:
+    async def one_client(sender: httpx.AsyncClient, stop_at: float) -> None:
         while time.monotonic() < stop_at:
             content = body()
             started = time.perf_counter()
-            response = await client.post(path, content=content, headers=headers)
+            try:
+                response = await sender.post(path, content=content, headers=headers)
+            except httpx.TransportError:
+                phase.failures += 1
+                continue
             phase.latencies_ms.append((time.perf_counter() - started) * 1000)
             phase.calls += 1
             if phase.items_per_call == 1:
@@ -270,10 +274,15 @@ async def run_phase(
                 phase.accepted += response.json()["accepted"] if ok else 0
             phase.failures += int(not ok)
 
-    cpu_before = cpu_seconds(service_pid)
-    started = time.monotonic()
-    await asyncio.gather(*(one_client(started + seconds) for _ in range(phase.clients)))
-    phase.seconds = time.monotonic() - started
+    # A fresh connection pool per phase: uvicorn closes connections idle for 5 s, and reusing
+    # one it is closing right then fails the call.
+    limits = httpx.Limits(max_connections=phase.clients)
+    async with httpx.AsyncClient(base_url=client.base_url, limits=limits, timeout=60) as sender:
+        cpu_before = cpu_seconds(service_pid)
+        started = time.monotonic()
+        stop_at = started + seconds
+        await asyncio.gather(*(one_client(sender, stop_at) for _ in range(phase.clients)))
+        phase.seconds = time.monotonic() - started
     await wait_published(bus, db_url, before + phase.accepted, timeout=120)
     phase.publish_seconds = time.monotonic() - started
     phase.service_cpu_seconds = cpu_seconds(service_pid) - cpu_before

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import sys
@@ -264,6 +265,57 @@ def epoch(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+class StageClock:
+    """When each stage's event for a probe passed on NATS (a plain subscription beside the
+    services' durable consumers): where the time between intake and alert goes."""
+
+    SUBJECTS = {
+        "customer.transaction_received.v1": "stored + published by customer",
+        "scoring.transaction_scored.v1": "scored by scoring",
+        "alerting.alert_raised.v1": "alert published by alerting",
+    }
+
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+        self.seen: dict[str, dict[str, float]] = {subject: {} for subject in self.SUBJECTS}
+        self._nc: Any = None
+
+    async def start(self) -> None:
+        import nats
+
+        self._nc = await nats.connect(self.nats_url)
+        for subject in self.SUBJECTS:
+            await self._nc.subscribe(subject, cb=self._on_message)
+
+    async def _on_message(self, msg: Any) -> None:
+        at = time.time()
+        is_alert = msg.subject.startswith("alerting.")
+        if not is_alert and PROBE_COUNTERPARTY.encode() not in msg.data:
+            return
+        body = json.loads(msg.data)
+        transaction_id = body.get("transaction_id") or body.get("transaction", {}).get(
+            "transaction_id"
+        )
+        if transaction_id:
+            self.seen[msg.subject].setdefault(str(transaction_id), at)
+
+    async def stop(self) -> None:
+        if self._nc is not None:
+            await self._nc.drain()
+
+    def stage_rows(self, sent_at: dict[str, float]) -> list[str]:
+        rows, previous = [], dict(sent_at)
+        for subject, what in self.SUBJECTS.items():
+            reached = self.seen[subject]
+            gaps = [reached[t] - previous[t] for t in sent_at if t in reached and t in previous]
+            rows.append(
+                f"| -> {what} (`{subject}`) | {ms(gaps, 50)} / {ms(gaps, 95)} / {ms(gaps, 99)}"
+                f" ms | {len(gaps)} |"
+            )
+            previous = {t: reached[t] for t in sent_at if t in reached}
+        return rows
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -281,6 +333,7 @@ def render(
     probes_expected: int,
     drained_at: float,
     groups: list[ProcessGroup],
+    stages: list[str],
 ) -> str:
     window = max(log.finished - log.started, 1e-9)
     end_to_end = max(drained_at - log.started, 1e-9)
@@ -317,6 +370,13 @@ def render(
         f"| intake -> SMTP accepted p50 / p95 / p99 | {ms(to_smtp, 50)} / {ms(to_smtp, 95)} / "
         f"{ms(to_smtp, 99)} ms ({len(to_smtp)} emails) | |",
         "",
+        "Where a probe's time goes, stage by stage (each row from the previous stage; the",
+        "first from the batch POST starting):",
+        "",
+        "| stage | p50 / p95 / p99 | probes |",
+        "|---|---:|---:|",
+        *stages,
+        "",
         "CPU over the load window (100% = one core) and peak resident memory:",
         "",
         "| process | CPU | peak RSS |",
@@ -341,6 +401,8 @@ def render(
 
 async def run(args: argparse.Namespace, system: RunningSystem) -> str:
     groups = process_groups(system)
+    stages = StageClock(system.stack.env["NATS_URL"])
+    await stages.start()
     async with RiskWatchClient(system.gateway, max_connections=64) as client:
         await client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
         await client.create_ingest_key("benchmark core banking")
@@ -387,7 +449,9 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         to_smtp = [at - sent_by_alert[alert_id] for alert_id, at in accepted.items()]
         sampling = False
         await sampler
-    return render(args, log, active, to_alert, to_smtp, expected, drained_at, groups)
+    await stages.stop()
+    stage_rows = stages.stage_rows(log.probe_sent_at)
+    return render(args, log, active, to_alert, to_smtp, expected, drained_at, groups, stage_rows)
 
 
 def main(argv: list[str] | None = None) -> int:

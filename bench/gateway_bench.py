@@ -33,7 +33,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -567,7 +567,7 @@ def main() -> None:
     command = "python bench/gateway_bench.py" + (" --quick" if args.quick else "")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory() as workdir, infrastructure(Path(workdir)) as (pg, nats):
-        upstreams = []
+        upstreams: list[Callable[[], contextlib.AbstractContextManager[Upstream]]] = []
         if args.only in (None, "simple"):
             upstreams.append(lambda: simple_upstream(args))
         if args.only in (None, "customer"):

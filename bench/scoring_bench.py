@@ -321,19 +321,20 @@ the run above (their state cached by the service), after the event path drained.
 | load average (1 min) at the end | {result["load"]:.1f} | 2 cores |
 | request rate at {result["concurrency"]} connections | {result["http_rate"]:,.0f} req/s | — |
 
-Where a transaction's CPU goes (process time, profiled in-process on the same loaded
-machine, so inflated alike): feature update + anomaly score + customer features + event
-building ~190 µs (the pure parts — `apply_transaction` ~36 µs, `features()` ~36 µs, anomaly
-~4 µs, inputs hash ~2 µs — the rest is reasons, advice, assessment rows, level bookkeeping
-and the pydantic event), outbox rows (shared `add_events`, ~3 KB payloads) ~40 µs, state
-blobs written back ~55 µs, assessment rows ~20 µs; then JetStream fetch / parse / ack and the
-relay's publish in the same process. The pre-authorisation service function costs ~380 µs
-(of which ~140 µs the one-row read) on top of the framework's ~290 µs per request
-(`/healthz` on the same server).
+Where a transaction's CPU goes (process time of the batch handler alone, in-process, no
+NATS, load average ~7): ~225 µs per transaction (~4,400/s if it had a core), of which
+applying the event ~135 µs (`apply_transaction` ~45 µs, customer `features()` ~39 µs for
+the event, the `transaction_scored` event ~19 µs, assessment row ~14 µs, conversion ~7 µs,
+anomaly score ~7 µs), outbox rows (shared `add_events`, ~3 KB payloads) ~27 µs, state blobs
+written back ~36 µs, assessment rows ~13 µs, state load ~5 µs. The rest of the process's
+figure is JetStream fetch / parse / inbox claim / ack and the relay's reads and publishes.
+The pre-authorisation service function costs ~380 µs (of which ~140 µs the one-row read)
+on top of the framework's ~290 µs per request (`/healthz` on the same server).
 
 CPU per transaction is the service process's user + system time over the timed window
-divided by the transactions: it does not depend on how busy the machine is, so
-1,000,000 / that figure is the rate one process sustains once it has a core to itself.
+divided by the transactions: it depends far less on how busy the machine is than the
+rates do (contention still inflates it), so 1,000,000 / that figure approximates what one
+process sustains once it has a core to itself.
 
 Against ../shared/CEILINGS.md: the pull consumer alone tops out at ~16,000-19,000 msg/s per
 process with an empty handler and FastAPI parsing a body at ~2,650 req/s (p99 ~8 ms at 8

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting.models import Alert, WindowGroup
 from riskwatch_alerting.pipeline import AlertPipeline
+from riskwatch_shared.events.common import CustomerSnapshot
+from riskwatch_shared.events.customer import CustomerCreated
 
 from .factories import BASE_TIME, active_rule, feed, transaction_scored
 
@@ -57,3 +59,24 @@ async def test_device_and_counterparty_windows_span_customers_and_batches(
     # 4,000 x 3 within 30 days is only reached on the third payment.
     assert by_rule[mule_rule.id].first_seen_at == BASE_TIME + timedelta(weeks=2)
     assert {("device", "shared-device"), ("counterparty", "MULE-1")} <= groups
+
+
+async def test_segment_from_customer_events_is_a_rule_field(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        rule = await active_rule(
+            session, condition='customer.segment == "private" and txn.amount > 1000'
+        )
+    customer = uuid.uuid4()
+    created = CustomerCreated(
+        customer_id=customer,
+        customer=CustomerSnapshot(kind="individual", name="Bo", status="active", segment="private"),
+    )
+    await feed(session_factory, AlertPipeline(), [created])
+    await feed(session_factory, AlertPipeline(), [transaction_scored(customer, amount="1500")])
+    async with session_factory() as session:
+        (alert,) = (await session.execute(select(Alert))).scalars()
+    assert alert.rule_id == rule.id
+    assert alert.customer_name == "Bo"
+    assert alert.evidence["customer.segment"] == "private"

@@ -11,7 +11,7 @@ from typing import Any
 from riskwatch_shared.testing import wait_until
 from riskwatch_simulator.api import list_all, page_items
 from riskwatch_simulator.bank import Bank, Transaction
-from riskwatch_simulator.client import RiskWatchClient
+from riskwatch_simulator.client import GatewayError, RiskWatchClient
 from riskwatch_simulator.config import SimulationConfig
 from riskwatch_simulator.generator import BankSpec, generate_customer, push_order
 from riskwatch_simulator.harness import RunningSystem
@@ -69,8 +69,11 @@ async def wait_for_alert(
 
 async def explain(admin: RiskWatchClient, customer_id: str) -> str:
     """What the system knows of a customer, for a failing scenario's message."""
-    risk = await admin.get_json(f"/v1/customers/{customer_id}/risk")
-    features = await admin.get_json(f"/v1/customers/{customer_id}/features")
+    try:
+        risk = await admin.get_json(f"/v1/customers/{customer_id}/risk")
+        features = await admin.get_json(f"/v1/customers/{customer_id}/features")
+    except GatewayError as exc:
+        risk, features = {"levels": str(exc)}, {}
     alerts = await list_all(admin, "/v1/alerts", customer_id=customer_id)
     return (
         f"levels: {risk.get('levels')}\nfeatures: {features.get('features')}\n"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from riskwatch_shared.testing import wait_until
 from riskwatch_simulator.api import page_items
-from riskwatch_simulator.client import RiskWatchClient
+from riskwatch_simulator.client import GatewayError, RiskWatchClient
 from riskwatch_simulator.harness import RunningSystem
 
 from .conftest import RiskDepartment
@@ -24,10 +25,17 @@ from .helpers import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 LEVELS = ("low", "medium", "high", "critical")
+ESCALATE_AFTER = 15
 
 
 async def credit_level(admin: RiskWatchClient, customer_id: str) -> str | None:
-    risk = await admin.get_json(f"/v1/customers/{customer_id}/risk")
+    """The customer's credit level, None until scoring has assessed them (404)."""
+    try:
+        risk = await admin.get_json(f"/v1/customers/{customer_id}/risk")
+    except GatewayError as exc:
+        if exc.status == 404:
+            return None
+        raise
     level: str | None = risk.get("levels", {}).get("credit")
     return level
 
@@ -38,6 +46,17 @@ async def test_credit_deterioration_to_a_resolved_alert(
     scenario_rules: dict[str, dict[str, Any]],
     risk_department: RiskDepartment,
 ) -> None:
+    # High alerts page the team in-app at once, then by email after ESCALATE_AFTER seconds
+    # unless someone acknowledges first.
+    team = [risk_department.team_id]
+    await admin.request(
+        "PUT",
+        "/v1/escalation-policies/high",
+        json={"levels": [
+            {"after_seconds": 1, "channels": ["in_app"], "team_ids": team},
+            {"after_seconds": ESCALATE_AFTER, "channels": ["email"], "team_ids": team},
+        ]},
+    )  # fmt: skip
     name = unique("Reference Story")
     customer = await create_customer(admin, name)
     customer_id = customer["id"]
@@ -115,12 +134,27 @@ async def test_credit_deterioration_to_a_resolved_alert(
     assert changes.index("acknowledged") < changes.index("investigating")
     assert changes.index("investigating") < changes.index("resolved")
 
-    # Escalation stopped at the acknowledgement: nothing escalated was sent after it.
+    # Escalation stopped at the acknowledgement: once the second level was due, nothing
+    # was paged after the acknowledgement (notify hears of it a moment later: 2 s margin).
+    raised_at = parse_time(alert["raised_at"])
+    acknowledged_at = parse_time(acknowledged["acknowledged_at"])
+
+    async def second_level_due() -> bool:
+        return datetime.now(UTC) > raised_at + timedelta(seconds=ESCALATE_AFTER + 3)
+
+    await wait_until(second_level_due, timeout=ESCALATE_AFTER + 10, interval=0.5)
     sent = page_items(await admin.get_json(f"{alert_path}/notifications"), "notifications")
     assert any(item["channel"] == "email" for item in sent)
-    acknowledged_at = acknowledged["acknowledged_at"]
-    assert not [
+    late_pages = [
         item
         for item in sent
-        if item.get("escalation_step") and item["created_at"] > acknowledged_at
+        if item.get("escalation_step")
+        and parse_time(item["created_at"]) > acknowledged_at + timedelta(seconds=2)
     ]
+    assert not late_pages, late_pages
+    if acknowledged_at < raised_at + timedelta(seconds=ESCALATE_AFTER):
+        assert not [item for item in sent if item.get("escalation_step") == 2]
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

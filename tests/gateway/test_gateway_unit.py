@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from riskwatch_gateway.credentials import (
     parse_api_key,
     verify_password,
 )
+from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.openapi import merge_openapi
 from riskwatch_gateway.policy import DEFAULT_POLICY, ROLES, decide
 from riskwatch_gateway.ratelimit import RateLimiter
@@ -153,3 +156,8 @@ def test_merge_keeps_routed_paths_renames_clashes_and_secures_operations() -> No
     assert schema == {"$ref": "#/components/schemas/ScoringPage"}
     assert models["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
     assert {"401", "403", "429"} <= set(models["responses"])
+
+
+def test_a_zero_limit_still_gives_a_finite_retry_after() -> None:
+    assert RateLimited(math.inf).retry_after == 3600
+    assert RateLimited(0.2).retry_after == 1

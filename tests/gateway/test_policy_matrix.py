@@ -89,8 +89,10 @@ async def test_no_operation_is_reachable_without_credentials(gateway: Gateway) -
 
         async def check(rule: Rule) -> str | None:
             response = await call(client, rule, {})
-            ok = response.status_code == 401 and response.headers["content-type"].startswith(
-                "application/problem+json"
+            ok = (
+                response.status_code == 401
+                and response.headers["content-type"].startswith("application/problem+json")
+                and response.headers["www-authenticate"].startswith("Bearer")
             )
             return None if ok else f"{rule.method} {rule.template} -> {response.status_code}"
 

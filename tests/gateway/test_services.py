@@ -19,16 +19,20 @@ from openapi_spec_validator import validate
 import riskwatch_customer
 from riskwatch_customer.config import Settings as CustomerSettings
 from riskwatch_customer.main import create_app as create_customer_app
+from riskwatch_gateway.config import Settings
 from riskwatch_gateway.main import create_app as create_gateway_app
 from riskwatch_gateway.main import own_openapi
 from riskwatch_gateway.openapi import merge_openapi
 from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.routing import service_for_path
+from riskwatch_gateway.tokens import issue_access_token
 from riskwatch_shared.security import Identity, mint_identity_token
 from riskwatch_shared.testing import running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
-from .conftest import SERVICES, gateway_settings
+from .conftest import SECRET, SERVICES, gateway_settings
+from .test_proxy import closed_port
+from .upstreams import serve
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -127,3 +131,62 @@ async def test_the_customer_service_refuses_calls_that_bypass_the_gateway(
     }
     admitted = await client.get("/v1/customers", headers=signed)
     assert admitted.status_code == 200, admitted.text
+
+
+@pytest.fixture(scope="module")
+async def gateway_before_customer(
+    infra: Infra, gateway_database: str
+) -> AsyncIterator[tuple[str, Settings]]:
+    """The real customer service on a socket, the gateway in front of it."""
+    alembic_ini = Path(riskwatch_customer.__file__).parent / "alembic.ini"
+    async for url in migrated_database(infra, alembic_ini, "gwcustomer2"):
+        customer_settings = CustomerSettings(
+            database_url=url,
+            NATS_URL=infra.nats_url,
+            RISKWATCH_INTERNAL_SECRET=SECRET,
+            RISKWATCH_LOG_LEVEL="WARNING",
+        )
+        async with serve(create_customer_app(customer_settings), lifespan="on") as customer_url:
+            down = f"http://127.0.0.1:{closed_port()}"
+            upstreams = {
+                "customer": customer_url,
+                "scoring": down,
+                "alerting": down,
+                "notify": down,
+            }
+            settings = gateway_settings(gateway_database, upstreams)
+            async with serve(create_gateway_app(settings), lifespan="on") as gateway_url:
+                yield gateway_url, settings
+
+
+async def test_through_the_gateway_an_rm_sees_only_their_customers_and_pii_is_masked(
+    gateway_before_customer: tuple[str, Settings],
+) -> None:
+    url, settings = gateway_before_customer
+
+    def as_(role: str, staff_id: str | None = None) -> dict[str, str]:
+        token = issue_access_token(settings, subject=f"{role}-{staff_id}", roles=(role,),
+                                   staff_id=staff_id)  # fmt: skip
+        return {"Authorization": f"Bearer {token}"}
+
+    document = f"P{uuid.uuid4().hex[:10]}"
+    body = {"kind": "individual", "name": "Ada Lovelace", "document_type": "passport",
+            "document_number": document, "email": "ada@example.com", "country": "GB"}  # fmt: skip
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        created = await client.post(
+            "/v1/customers", json=body, headers=as_("relationship_manager", "rm-1")
+        )
+        assert created.status_code == 201, created.text
+        customer_id = created.json()["id"]
+        path = f"/v1/customers/{customer_id}"
+        own = await client.get(path, headers=as_("relationship_manager", "rm-1"))
+        other = await client.get(path, headers=as_("relationship_manager", "rm-2"))
+        viewer = await client.get(path, headers=as_("viewer"))
+        analyst = await client.get(path, headers=as_("analyst"))
+        ingest_key_refused = await client.get(path, headers=as_("ingest"))
+    assert own.status_code == 200
+    assert other.status_code == 404  # existence is not leaked to another RM
+    assert viewer.json()["document_number"] != document  # masked
+    assert viewer.json()["email"] != "ada@example.com"
+    assert analyst.json()["document_number"] == document  # unmasked for investigators
+    assert ingest_key_refused.status_code == 403

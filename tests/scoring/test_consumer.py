@@ -264,3 +264,19 @@ async def test_a_dormant_account_feeds_the_churn_assessment(scoring: ScoringHarn
     risk = (await scoring.client.get(f"/v1/customers/{customer_id}/risk")).json()
     churn_codes = [reason["code"] for reason in risk["assessments"]["churn"]["reasons"]]
     assert "dormant_accounts" in churn_codes
+
+
+async def test_an_unusable_event_is_skipped_without_holding_back_the_rest(
+    scoring: ScoringHarness,
+) -> None:
+    customer_id = uuid.uuid4()
+    bad = transaction(customer_id, T0, "10")
+    naive = bad.transaction.model_copy(update={"occurred_at": T0.replace(tzinfo=None)})
+    await scoring.publish(
+        bad.model_copy(update={"transaction": naive}),
+        transaction(customer_id, T0 + timedelta(minutes=1), "20"),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 1)
+    features = (await scoring.client.get(f"/v1/customers/{customer_id}/features")).json()
+    assert features["sequence"] == 1
+    assert features["features"]["lifetime_txn_count"] == 1

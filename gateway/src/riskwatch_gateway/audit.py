@@ -85,7 +85,11 @@ class AuditLog:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self.flush()
+        try:
+            while await self.flush():
+                pass
+        except Exception:
+            log.exception("audit.final_flush_failed", dropped=self._queue.qsize())
 
     async def flush(self) -> int:
         entries: list[dict[str, Any]] = []

@@ -35,5 +35,6 @@ class RateLimited(ServiceError):
     type_slug = "rate-limited"
 
     def __init__(self, retry_after_seconds: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after_seconds))
+        # A limit of zero never refills: tell the caller to come back in an hour.
+        self.retry_after = max(1, math.ceil(min(retry_after_seconds, 3600.0)))
         super().__init__(f"rate limit exceeded; retry in {self.retry_after} s")

@@ -341,6 +341,9 @@ async def _send_problem(scope: Scope, receive: Receive, send: Send, exc: Service
     )
     if isinstance(exc, RateLimited):
         response.headers["retry-after"] = str(exc.retry_after)
+    elif exc.status_code == 401:
+        response.headers["www-authenticate"] = 'Bearer realm="riskwatch"'
+
     if exc.status_code >= 500:
         log.warning("gateway.upstream_failed", path=scope["path"], status=exc.status_code)
     else:

@@ -45,6 +45,8 @@ class ServiceRuntime:
     relay: OutboxRelay
     consumers: list[ConsumerRunner] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Readiness checks of a service's own background loops (a delivery worker...), by name.
+    checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
 
 ConsumerFactory = Callable[[ServiceRuntime], Sequence[ConsumerSpec]]
@@ -139,6 +141,8 @@ async def readiness(runtime: ServiceRuntime) -> dict[str, bool]:
     checks["outbox_relay"] = runtime.relay.healthy
     for runner in runtime.consumers:
         checks[f"consumer:{runner.name}"] = runner.healthy
+    for name, check in runtime.checks.items():
+        checks[name] = check()
     return checks
 
 
@@ -193,6 +197,15 @@ def get_identity(request: Request) -> Identity:
         raise Unauthorized(f"invalid gateway identity: {exc}") from exc
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+# Async wrappers: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
+async def _runtime_dependency(request: Request) -> ServiceRuntime:
+    return get_runtime(request)
+
+
+async def _identity_dependency(request: Request) -> Identity:
+    return get_identity(request)
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-IdentityDep = Annotated[Identity, Depends(get_identity)]
+IdentityDep = Annotated[Identity, Depends(_identity_dependency)]

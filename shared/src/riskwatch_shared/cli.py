@@ -99,6 +99,7 @@ class Stack:
             self.mail.start()
             self.env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
             self.env["NOTIFY_SMTP_PORT"] = str(self.mail.port)
+            self.env.setdefault("NOTIFY_SMTP_SECURITY", "none")  # the catcher speaks plain SMTP
             where = f"127.0.0.1:{self.mail.port} (mail in {self.data_dir / 'mail'})"
             print(f"  local SMTP catcher   {where}")
         for spec in self.processes:

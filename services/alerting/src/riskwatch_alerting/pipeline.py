@@ -116,6 +116,10 @@ class AlertPipeline:
             )
             for cid, s in stored.items()
         }
+        for event in events:  # the segment comes with the customer's own events
+            if isinstance(event, CustomerCreated | CustomerUpdated) and event.customer.segment:
+                snapshot = snapshots.setdefault(event.customer_id, CustomerSnapshot())
+                snapshot.features["segment"] = event.customer.segment
         inputs = self._inputs(events, snapshots)
         windows, touched = await self._windows(session, rule_set, inputs)
         evaluator = Evaluator(rule_set, windows)

@@ -36,6 +36,8 @@ async def start_delivery(runtime: ServiceRuntime) -> None:
     await listener.start()
     await worker.start()
     await scheduler.start()
+    runtime.checks["delivery_worker"] = lambda: worker.healthy
+    runtime.checks["scheduler"] = lambda: scheduler.healthy
 
 
 async def stop_delivery(runtime: ServiceRuntime) -> None:

@@ -31,7 +31,7 @@ from riskwatch_scoring.domain.anomaly import AnomalyModel
 from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.canonical import inputs_hash
 from riskwatch_scoring.domain.customer import ScoredCustomer
-from riskwatch_scoring.domain.features import FeatureMap
+from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
 from riskwatch_scoring.repository import insert_assessments
@@ -51,8 +51,11 @@ from riskwatch_shared.events.scoring import (
     CustomerRiskLevelChanged,
     TransactionScored,
 )
+from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.outbox import add_events
 
+log = get_logger(__name__)
+InvalidInput = (ValueError, CurrencyMismatch)
 ACTIONS = {Level.CRITICAL: "block", Level.HIGH: "review"}
 PROFILE_FIELDS = ("kind", "segment", "country", "status", "kyc_status")
 
@@ -97,14 +100,14 @@ class Scorer:
         customer_ids = {event.customer_id for event in events if event.customer_id is not None}
         try:
             models = await self.model_cache.get(session)
-            customers = await self.store.load_for_update(session, sorted(customer_ids))
+            loaded = await self.store.load_for_update(session, sorted(customer_ids))
             output = BatchOutput(now=datetime.now(UTC))
             for event in events:
                 if event.customer_id is not None:
-                    self.apply(customers[event.customer_id], event, models, output)
+                    self.apply(loaded.customers[event.customer_id], event, models, output)
             await insert_assessments(session, output.assessments)
             await add_events(session, *output.events)
-            await self.store.save(session, customers)
+            await self.store.save(session, loaded)
         except BaseException:
             self.store.evict(customer_ids)
             raise
@@ -112,11 +115,17 @@ class Scorer:
     def apply(
         self, customer: ScoredCustomer, event: Event, models: ServingModels, output: BatchOutput
     ) -> None:
-        if isinstance(event, TransactionReceived):
-            self._transaction(customer, event, models, output)
-            return
-        as_of = self._record_as_of(customer, event)
-        if not self._apply_record(customer, event):
+        try:
+            if isinstance(event, TransactionReceived):
+                self._transaction(customer, event, models, output)
+                return
+            as_of = self._record_as_of(customer, event)
+            if not self._apply_record(customer, event):
+                return
+        except InvalidInput as exc:
+            # The domain refused the payload (a naive time, a negative amount...): retrying
+            # cannot help and must not hold back the customers behind it in the stream.
+            log.warning("scoring.event_rejected", event_id=str(event.id), error=str(exc))
             return
         customer.version += 1
         self.reassess(customer, event, as_of, models, output)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -30,12 +31,18 @@ def encode(customer: ScoredCustomer) -> bytes:
     return orjson.dumps(customer.to_state())
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedStates:
+    """A batch's customers, and the version each had when loaded (0: not stored yet)."""
+
+    customers: dict[uuid.UUID, ScoredCustomer]
+    versions: dict[uuid.UUID, int]
+
+
 class StateStore:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._cache: OrderedDict[uuid.UUID, ScoredCustomer] = OrderedDict()
-        # Version each customer had when loaded: tells insert (0) from update at write time.
-        self._loaded_versions: dict[uuid.UUID, int] = {}
 
     def _cached_version(self, customer_id: uuid.UUID) -> int:
         cached = self._cache.get(customer_id)
@@ -53,34 +60,46 @@ class StateStore:
 
     async def load_for_update(
         self, session: AsyncSession, customer_ids: Iterable[uuid.UUID]
-    ) -> dict[uuid.UUID, ScoredCustomer]:
+    ) -> LoadedStates:
         """The batch's customers, existing rows locked; a new customer starts empty."""
         wanted = {customer_id: self._cached_version(customer_id) for customer_id in customer_ids}
         found: dict[uuid.UUID, ScoredCustomer] = {}
         for row in await repository.lock_states(session, wanted):
-            customer = self._cache[row.customer_id] if row.state is None else decode(row.state)
+            customer = self._cache.get(row.customer_id) if row.state is None else None
+            if customer is None:  # stale, or evicted while the query ran
+                customer = await self._fetch(session, row.customer_id, row.state)
             found[row.customer_id] = customer
             self._remember(row.customer_id, customer)
         for customer_id in wanted:
             if customer_id not in found:
                 found[customer_id] = ScoredCustomer(str(customer_id))
-        self._loaded_versions = {cid: customer.version for cid, customer in found.items()}
-        return found
+        versions = {customer_id: customer.version for customer_id, customer in found.items()}
+        return LoadedStates(found, versions)
 
-    async def save(self, session: AsyncSession, customers: dict[uuid.UUID, ScoredCustomer]) -> None:
+    @staticmethod
+    async def _fetch(
+        session: AsyncSession, customer_id: uuid.UUID, blob: bytes | None
+    ) -> ScoredCustomer:
+        if blob is None:
+            row = await repository.read_state(session, customer_id, NOT_CACHED)
+            assert row is not None, "a locked row cannot disappear"
+            blob = row.state
+        return decode(blob)
+
+    async def save(self, session: AsyncSession, loaded: LoadedStates) -> None:
         """Write every customer whose version moved since `load_for_update`."""
         inserted: list[dict[str, object]] = []
         updated: list[dict[str, object]] = []
-        for customer_id, customer in customers.items():
-            loaded = self._loaded_versions.get(customer_id, 0)
-            if customer.version == loaded:
+        for customer_id, customer in loaded.customers.items():
+            loaded_version = loaded.versions.get(customer_id, 0)
+            if customer.version == loaded_version:
                 continue
             row = {
                 "customer_id": customer_id,
                 "version": customer.version,
                 "state": encode(customer),
             }
-            (updated if loaded > 0 else inserted).append(row)
+            (updated if loaded_version > 0 else inserted).append(row)
             self._remember(customer_id, customer)
         await repository.write_states(session, inserted=inserted, updated=updated)
 

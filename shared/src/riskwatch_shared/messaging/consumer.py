@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -179,12 +178,14 @@ class ConsumerRunner:
         """Keep a fetch loop alive; after any failure (a NATS restart...) subscribe again."""
         failures = 0
         while not self._stopping:
+            started = time.monotonic()
             try:
                 await self._fetch_loop()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                failures += 1
+                # A loop that ran a good while before failing starts the backoff afresh.
+                failures = 1 if time.monotonic() - started > 60 else failures + 1
                 self._subscribed = False
                 CONSUMER_UP.labels(self.name).set(0)
                 self.stats.last_error = repr(exc)
@@ -208,7 +209,7 @@ class ConsumerRunner:
                     raise ConnectionError("NATS reconnected; re-binding the pull subscription")
                 try:
                     msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_timeout)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own TimeoutError and asyncio's plain one
                     idle_fetches += 1
                     if idle_fetches % 10 == 0:
                         await self._report_lag()
