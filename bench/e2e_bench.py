@@ -354,7 +354,13 @@ def render(
         "SMTP accepted = the SMTP server's answer to DATA).",
         "",
         f"Command: `.venv/bin/python {command}` "
-        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, shared machine)",
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, shared machine)."
+        + (
+            " `--quick` loads for 5 s only; starting the whole system takes 40-90 s here, so"
+            " even a quick run takes about two minutes."
+            if args.quick
+            else ""
+        ),
         "",
         "| figure | value | target |",
         "|---|---:|---:|",

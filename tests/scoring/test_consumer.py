@@ -7,7 +7,9 @@ import uuid
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
+from riskwatch_scoring.periodic import reassess_idle_customers
 from riskwatch_shared.events.common import AccountData
 from riskwatch_shared.events.customer import AccountChanged
 from riskwatch_shared.events.scoring import (
@@ -280,3 +282,30 @@ async def test_an_unusable_event_is_skipped_without_holding_back_the_rest(
     features = (await scoring.client.get(f"/v1/customers/{customer_id}/features")).json()
     assert features["sequence"] == 1
     assert features["features"]["lifetime_txn_count"] == 1
+
+
+async def test_an_idle_customer_is_reassessed_as_time_passes(scoring: ScoringHarness) -> None:
+    customer_id = uuid.uuid4()
+    engine = scoring.runtime.engine
+    await scoring.publish(
+        created(customer_id).model_copy(update={"occurred_at": T0}),
+        transaction(customer_id, T0, "120"),
+    )
+    await wait_for_version(engine, customer_id, 2)
+    async with engine.begin() as conn:  # nothing happened to this customer for two days
+        await conn.execute(
+            text(
+                "UPDATE customer_state SET updated_at = now() - interval '2 days' "
+                "WHERE customer_id = :id"
+            ),
+            {"id": customer_id},
+        )
+    assert await reassess_idle_customers(scoring.runtime) >= 1
+    assert await state_version(engine, customer_id) == 3
+    # created, then the clock (the transaction came within a day of the first assessment)
+    assessed = await _published(scoring, "scoring.customer_assessed.v1", customer_id, 2)
+    latest = max((e for e in assessed if isinstance(e, CustomerAssessed)), key=lambda e: e.sequence)
+    assert latest.trigger_event_type == "scoring.time_passed"
+    assert latest.customer_features["days_since_last_activity"] > 25  # T0 is weeks ago
+    assert any(r.code == "inactivity" for r in latest.reasons["churn"])
+    assert await reassess_idle_customers(scoring.runtime) == 0  # reassessed: not idle now

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 import riskwatch_scoring
-from riskwatch_scoring.drift import check_drift_once
+from riskwatch_scoring.periodic import check_drift_once
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.testing import wait_until
 

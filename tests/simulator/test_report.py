@@ -96,7 +96,8 @@ def test_report_matches_alerts_to_patterns_by_rule_type() -> None:
     assert report.auc["anomaly"] == 1.0
     assert report.auc["churn"] is None
     text = report.render()
-    assert "| account_takeover | 1 | 1 (100%) | 250 / 250 | 500 / 500 |" in text
+    assert "| account_takeover | 1 | 1 (100%) | 250 / 250 | 500 / 500 | ato (1) |" in text
+    assert figures["credit_deterioration"].caught_by == {"credit": 1}
     assert "500.0 per 1,000 customers" in text
 
 

@@ -38,6 +38,7 @@ class Caller:
 @dataclass(frozen=True)
 class CachedKey:
     record: ApiKey | None
+    caller: Caller | None
     expires_at: float
 
 
@@ -60,7 +61,7 @@ class Gatekeeper:
         self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
         self.sign_in_limiter = RateLimiter(burst_seconds=60.0)
         self._keys: dict[str, CachedKey] = {}
-        self._key_lookups: dict[str, asyncio.Future[ApiKey | None]] = {}
+        self._key_lookups: dict[str, asyncio.Future[CachedKey]] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
 
     async def admit(
@@ -140,16 +141,22 @@ class Gatekeeper:
         parsed = parse_api_key(presented)
         if parsed is None:
             raise Unauthorized("malformed API key")
-        record = await self._key_record(parsed.key_id)
-        if record is None or record.revoked_at is not None:
+        cached = await self._cached_key(parsed.key_id)
+        record = cached.record
+        if record is None or cached.caller is None or record.revoked_at is not None:
             raise Unauthorized("unknown or revoked API key")
+        if api_secret_matches(parsed.secret, record.secret_hash):
+            return cached.caller
         in_grace = (
             record.previous_valid_until is not None
             and record.previous_valid_until > datetime.now(UTC)
             and api_secret_matches(parsed.secret, record.previous_secret_hash)
         )
-        if not (api_secret_matches(parsed.secret, record.secret_hash) or in_grace):
+        if not in_grace:
             raise Unauthorized("unknown or revoked API key")
+        return cached.caller
+
+    def _key_caller(self, record: ApiKey) -> Caller:
         roles = tuple(record.roles)
         identity = Identity(
             subject=f"api_key:{record.id}",
@@ -161,12 +168,12 @@ class Gatekeeper:
         limit = record.rate_limit_per_minute or self.role_rate_limit(roles)
         return Caller(identity, limit, key_id=record.id)
 
-    async def _key_record(self, key_id: str) -> ApiKey | None:
+    async def _cached_key(self, key_id: str) -> CachedKey:
         """Keys (and misses) are cached briefly so intake does not query PostgreSQL per call;
         concurrent misses for one key share a single query."""
         cached = self._keys.get(key_id)
         if cached is not None and cached.expires_at > time.monotonic():
-            return cached.record
+            return cached
         pending = self._key_lookups.get(key_id)
         if pending is None:
             pending = asyncio.ensure_future(self._load_key(key_id))
@@ -174,14 +181,15 @@ class Gatekeeper:
             pending.add_done_callback(lambda _: self._key_lookups.pop(key_id, None))
         return await asyncio.shield(pending)
 
-    async def _load_key(self, key_id: str) -> ApiKey | None:
+    async def _load_key(self, key_id: str) -> CachedKey:
         async with self.session_factory() as session:
             record = await get_api_key(session, key_id)
         if len(self._keys) > 100_000:
             self._keys.clear()
         expires_at = time.monotonic() + self.settings.api_key_cache_seconds
-        self._keys[key_id] = CachedKey(record, expires_at)
-        return record
+        caller = self._key_caller(record) if record is not None else None
+        cached = self._keys[key_id] = CachedKey(record, caller, expires_at)
+        return cached
 
     def forget_key(self, key_id: str) -> None:
         self._keys.pop(key_id, None)

@@ -40,7 +40,7 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server = pgserver.get_server(  # type: ignore[attr-defined,unused-ignore]
-            str(self.data_dir), cleanup_mode=None
+            str(self.data_dir), cleanup_mode="stop"
         )
         self._server = server
         return self.url

@@ -75,6 +75,8 @@ class PatternFigures:
     caught: int
     event_to_alert_seconds: list[float]
     alert_to_notification_seconds: list[float]
+    # rule name -> how many of this pattern's customers it alerted on first
+    caught_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def share(self) -> float | None:
@@ -108,15 +110,16 @@ class SimulationReport:
             f"in {self.seconds:,.1f}s",
             "",
             "| pattern | injected | caught | event->alert p50/p95 ms "
-            "| alert->notification p50/p95 ms |",
-            "|---|---:|---:|---:|---:|",
+            "| alert->notification p50/p95 ms | first alert from |",
+            "|---|---:|---:|---:|---:|---|",
         ]
         for figures in self.patterns:
             share = "-" if figures.share is None else f"{figures.share:.0%}"
             e2a, a2n = figures.event_to_alert_seconds, figures.alert_to_notification_seconds
             lines.append(
                 f"| {figures.pattern} | {figures.injected} | {figures.caught} ({share}) "
-                f"| {ms(e2a, 50)} / {ms(e2a, 95)} | {ms(a2n, 50)} / {ms(a2n, 95)} |"
+                f"| {ms(e2a, 50)} / {ms(e2a, 95)} | {ms(a2n, 50)} / {ms(a2n, 95)} "
+                f"| {', '.join(f'{rule} ({n})' for rule, n in figures.caught_by.items())} |"
             )
         lines += [
             "",
@@ -164,6 +167,7 @@ def build_report(
     explained: set[str] = set()
     for pattern in PATTERNS:
         caught, to_alert, to_notification = 0, [], []
+        caught_by: Counter[str] = Counter()
         for label in by_pattern.get(pattern, []):
             customer_id = customer_ids.get(label.customer_external_id)
             matching = [
@@ -176,15 +180,17 @@ def build_report(
                 continue
             caught += 1
             first = min(matching, key=lambda alert: alert.raised_at)
+            caught_by[first.rule_name] += 1
             raised = first.raised_at.timestamp()
             trigger = _trigger_time(first, event_posted_at, customer_posts.get(customer_id or ""))
             if trigger is not None:
                 to_alert.append(max(raised - trigger, 0.0))
             if first.alert_id in notified_at:
                 to_notification.append(max(notified_at[first.alert_id] - raised, 0.0))
+        injected = len(by_pattern.get(pattern, []))
         base.patterns.append(
-            PatternFigures(pattern, len(by_pattern.get(pattern, [])), caught, to_alert,
-                           to_notification)
+            PatternFigures(pattern, injected, caught, to_alert, to_notification,
+                           dict(caught_by.most_common()))
         )  # fmt: skip
     every_alert = [alert for alerts in alerts_by_customer.values() for alert in alerts]
     base.total_alerts = len(every_alert)

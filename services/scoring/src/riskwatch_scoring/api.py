@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -34,7 +34,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
     TransactionScoreOut,
 )
-from riskwatch_shared.app import SessionDep, get_identity, get_runtime
+from riskwatch_shared.app import ServiceRuntime, SessionDep, get_identity, get_runtime
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.security import Identity
 
@@ -52,6 +52,10 @@ async def _context(request: Request) -> ScoringContext:
     return scoring_context(get_runtime(request))
 
 
+async def _runtime(request: Request) -> ServiceRuntime:
+    return get_runtime(request)
+
+
 async def _identity(request: Request) -> Identity:
     """The shared `get_identity`, called inline: as a sync dependency FastAPI would run it
     in the thread pool, a hop that costs more than the whole pre-authorisation score."""
@@ -59,6 +63,7 @@ async def _identity(request: Request) -> Identity:
 
 
 ContextDep = Annotated[ScoringContext, Depends(_context)]
+FastRuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 IdentityDep = Annotated[Identity, Depends(_identity)]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
@@ -136,18 +141,21 @@ async def list_customer_risk_history(
     responses=INVALID,
 )
 async def score_transaction(
-    body: TransactionScoreIn, session: SessionDep, context: ContextDep, identity: IdentityDep
-) -> TransactionScoreOut:
+    body: TransactionScoreIn, runtime: FastRuntimeDep, identity: IdentityDep
+) -> Response:
     """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
     _require(identity, SCORERS)
-    return await service.score_transaction(
-        session,
+    context = scoring_context(runtime)
+    scored = await service.score_transaction(
+        runtime.session_factory,
         store=context.store,
         read_pool=context.read_pool,
         model_cache=context.model_cache,
         settings=context.settings,
         request=body,
     )
+    # Built once here: `response_model` documents it, returning a Response skips re-validation.
+    return Response(scored.model_dump_json(), media_type="application/json")
 
 
 @router.get("/models", operation_id="scoring-models-list", response_model=ModelList)

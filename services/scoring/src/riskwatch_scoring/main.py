@@ -12,7 +12,7 @@ from riskwatch_scoring.api import router
 from riskwatch_scoring.config import Settings, get_settings
 from riskwatch_scoring.consumers import consumer_specs
 from riskwatch_scoring.context import scoring_context
-from riskwatch_scoring.drift import check_drift_forever
+from riskwatch_scoring.periodic import run_periodic_jobs
 from riskwatch_scoring.registry import ensure_expert_models
 from riskwatch_shared.app import ServiceRuntime, create_service_app
 
@@ -34,14 +34,14 @@ async def seed_expert_models(runtime: ServiceRuntime) -> None:
     scoring_context(runtime).model_cache.invalidate()
 
 
-async def start_drift_checks(runtime: ServiceRuntime) -> None:
-    runtime.extras["drift_task"] = asyncio.create_task(
-        check_drift_forever(runtime), name="scoring-drift-checks"
+async def start_periodic_jobs(runtime: ServiceRuntime) -> None:
+    runtime.extras["periodic_task"] = asyncio.create_task(
+        run_periodic_jobs(runtime), name="scoring-periodic-jobs"
     )
 
 
 async def stop_background(runtime: ServiceRuntime) -> None:
-    task = runtime.extras.pop("drift_task", None)
+    task = runtime.extras.pop("periodic_task", None)
     if isinstance(task, asyncio.Task):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -56,6 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Customer features, credit / anomaly / churn scores, risk levels, models.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[seed_expert_models, tune_gc, start_drift_checks],
+        on_startup=[seed_expert_models, tune_gc, start_periodic_jobs],
         on_shutdown=[stop_background],
     )

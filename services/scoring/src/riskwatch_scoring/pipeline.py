@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,7 @@ from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import insert_assessments
+from riskwatch_scoring.repository import idle_customers, insert_assessments
 from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -76,6 +76,28 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+class Trigger(Protocol):
+    """What caused an assessment: an event, or the clock (an idle customer's daily review)."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+
+    @property
+    def trace_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TimePassed:
+    """The trigger of a re-assessment no event caused (features age: days since activity)."""
+
+    type: str = "scoring.time_passed"
+    id: uuid.UUID | None = None
+    trace_id: str | None = None
+
+
 @dataclass
 class BatchOutput:
     now: datetime
@@ -111,6 +133,30 @@ class Scorer:
         except BaseException:
             self.store.evict(customer_ids)
             raise
+
+    async def reassess_idle(
+        self, session: AsyncSession, *, now: datetime, idle_seconds: int, limit: int
+    ) -> int:
+        """Re-assess customers no event touched for `idle_seconds`, as of `now`: their
+        recency features (days since the last transaction...) have aged. Returns how many."""
+        before = now - timedelta(seconds=idle_seconds)
+        customer_ids = await idle_customers(session, before=before, limit=limit)
+        if not customer_ids:
+            return 0
+        try:
+            models = await self.model_cache.get(session)
+            loaded = await self.store.load_for_update(session, sorted(customer_ids))
+            output = BatchOutput(now=now)
+            for customer in loaded.customers.values():
+                customer.version += 1
+                self.reassess(customer, TimePassed(), now, models, output)
+            await insert_assessments(session, output.assessments)
+            await add_events(session, *output.events)
+            await self.store.save(session, loaded)
+        except BaseException:
+            self.store.evict(customer_ids)
+            raise
+        return len(customer_ids)
 
     def apply(
         self, customer: ScoredCustomer, event: Event, models: ServingModels, output: BatchOutput
@@ -244,7 +290,7 @@ class Scorer:
     def _refresh_anomaly_level(
         self,
         customer: ScoredCustomer,
-        event: Event,
+        event: Trigger,
         epoch: int,
         models: ServingModels,
         output: BatchOutput,
@@ -260,7 +306,7 @@ class Scorer:
     def reassess(
         self,
         customer: ScoredCustomer,
-        event: Event,
+        event: Trigger,
         as_of: datetime,
         models: ServingModels,
         output: BatchOutput,
@@ -312,7 +358,7 @@ class Scorer:
         self,
         customer: ScoredCustomer,
         changed: dict[str, tuple[str | None, str]],
-        event: Event,
+        event: Trigger,
         rows: dict[str, tuple[ServingModel, uuid.UUID | None]],
         output: BatchOutput,
     ) -> None:
@@ -354,7 +400,7 @@ class Scorer:
         customer: ScoredCustomer,
         serving: ServingModel,
         assessment: Assessment,
-        event: Event,
+        event: Trigger,
         output: BatchOutput,
         inputs: FeatureMap | None,
     ) -> dict[str, Any]:

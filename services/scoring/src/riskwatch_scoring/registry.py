@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.domain.anomaly import AnomalyModel
@@ -127,6 +127,13 @@ class ModelCache:
 
     def invalidate(self) -> None:
         self._checked_at = 0.0
+
+    async def current(self, session_factory: async_sessionmaker[AsyncSession]) -> ServingModels:
+        """`get` for callers without a session: opens one only when a refresh is due."""
+        if self._serving is not None and time.monotonic() - self._checked_at < self.refresh_seconds:
+            return self._serving
+        async with session_factory() as session, session.begin():
+            return await self.get(session)
 
     async def get(self, session: AsyncSession) -> ServingModels:
         if self._serving is not None and time.monotonic() - self._checked_at < self.refresh_seconds:

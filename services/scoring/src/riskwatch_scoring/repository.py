@@ -71,6 +71,16 @@ async def write_states(
         await session.execute(_UPDATE_STATE, list(updated))
 
 
+async def idle_customers(session: AsyncSession, *, before: datetime, limit: int) -> list[uuid.UUID]:
+    """Customers whose state nobody wrote since `before` (locked; busy ones are skipped)."""
+    statement = text(
+        "SELECT customer_id FROM customer_state WHERE updated_at < :before "
+        "ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+    )
+    result = await session.execute(statement, {"before": before, "limit": limit})
+    return list(result.scalars().all())
+
+
 # -- assessments ------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.config import Settings
@@ -134,7 +134,7 @@ async def risk_history(
 
 
 async def score_transaction(
-    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
     *,
     store: StateStore,
     read_pool: ReadPool,
@@ -162,7 +162,7 @@ async def score_transaction(
         features = behaviour.preview_transaction(txn, amount_in_base=in_base or txn.amount)
     except CurrencyMismatch as exc:
         raise InvalidTransactionInput(str(exc)) from exc
-    model = (await model_cache.get(session)).champion("anomaly").model
+    model = (await model_cache.current(session_factory)).champion("anomaly").model
     assert isinstance(model, AnomalyModel)
     txn_features = features.as_dict()
     assessment = model.assess(txn_features)

@@ -1,0 +1,69 @@
+"""Periodic jobs: every serving model's PSI (`drift_check_seconds`) and the re-assessment of
+idle customers (`idle_reassess_check_seconds`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from riskwatch_scoring import repository
+from riskwatch_scoring.context import scoring_context
+from riskwatch_scoring.service import model_drift
+from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def check_drift_once(runtime: ServiceRuntime) -> int:
+    """Check every champion and challenger; returns how many drift events were staged."""
+    settings = scoring_context(runtime).settings
+    async with runtime.session_factory() as session:
+        model_ids = [row.id for row in await repository.serving_models(session)]
+    published = 0
+    for model_id in model_ids:
+        async with runtime.session_factory() as session, session.begin():
+            drift = await model_drift(session, model_id=model_id, settings=settings)
+        published += int(drift.event_published)
+        if drift.status == "drifted":
+            log.warning("scoring.model_drifted", model_id=str(model_id), psi=drift.psi)
+    return published
+
+
+async def reassess_idle_customers(runtime: ServiceRuntime) -> int:
+    """Every idle customer once, a batch per transaction; returns how many."""
+    context = scoring_context(runtime)
+    settings, total = context.settings, 0
+    while True:
+        async with runtime.session_factory() as session, session.begin():
+            done = await context.scorer.reassess_idle(
+                session,
+                now=datetime.now(UTC),
+                idle_seconds=settings.idle_reassess_after_seconds,
+                limit=settings.idle_reassess_batch_size,
+            )
+        total += done
+        if done < settings.idle_reassess_batch_size:
+            return total
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[int]], name: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception as exc:  # a failed round must not end the loop
+            log.warning("scoring.periodic_job_failed", job=name, error=repr(exc))
+
+
+async def run_periodic_jobs(runtime: ServiceRuntime) -> None:
+    settings = scoring_context(runtime).settings
+    await asyncio.gather(
+        _every(settings.drift_check_seconds, lambda: check_drift_once(runtime), "drift"),
+        _every(
+            settings.idle_reassess_check_seconds,
+            lambda: reassess_idle_customers(runtime),
+            "idle-reassessment",
+        ),
+    )
