@@ -408,7 +408,7 @@ def gateway_in_front(server_url: str, upstream_port: int) -> Iterator[tuple[int,
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     env = {**base_env(), "RISKWATCH_ADMIN_EMAIL": ADMIN_EMAIL,
            "RISKWATCH_ADMIN_PASSWORD": ADMIN_PASSWORD, "GATEWAY_DATABASE_URL": url,
-           "GATEWAY_PORT": str(port)}  # fmt: skip
+           "GATEWAY_PORT": str(port), "GATEWAY_AUTO_MIGRATE": "true"}  # fmt: skip
     env.update({f"GATEWAY_{name}_URL": upstream_url for name in SERVICES})
     try:
         command = [sys.executable, "-m", "riskwatch_gateway", "serve"]

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from riskwatch_simulator.bank import Label
 from riskwatch_simulator.pacing import Pacer, Progress
-from riskwatch_simulator.report import AlertSeen, SimulationReport, auc, build_report, percentile
+from riskwatch_simulator.report import (
+    AlertSeen,
+    PushTimes,
+    SimulationReport,
+    auc,
+    build_report,
+    percentile,
+)
 
 scored = st.lists(
     st.tuples(st.integers(min_value=0, max_value=20).map(lambda v: v / 20), st.integers(0, 1)),
@@ -57,48 +64,73 @@ def test_percentiles_are_ordered_and_bounded(values: list[float]) -> None:
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
-def label(pattern: str, customer: str) -> Label:
-    return Label(pattern=pattern, customer_external_id=customer, starts_at=T0, ends_at=T0)  # type: ignore[arg-type]
+def label(
+    pattern: str,
+    customer: str,
+    *,
+    transactions: tuple[str, ...] = (),
+    records: tuple[str, ...] = (),
+) -> Label:
+    return Label(
+        pattern=pattern,  # type: ignore[arg-type]
+        customer_external_id=customer,
+        starts_at=T0,
+        ends_at=T0,
+        transaction_external_ids=transactions,
+        record_external_ids=records,
+    )
 
 
-def test_report_matches_alerts_to_patterns_by_rule_type() -> None:
+def test_report_matches_alerts_to_what_each_pattern_did() -> None:
+    ato = label("account_takeover", "C1", transactions=("X1",))
+    structuring = label("structuring", "C2", transactions=("X2",))
+    credit = label("credit_deterioration", "C3", records=("R1", "R2"))
     alerts = {
-        "u1": [AlertSeen("a1", "u1", "transaction_anomaly", "ato", T0, transaction_id="t1")],
-        "u2": [AlertSeen("a2", "u2", "churn", "wrong kind", T0)],
-        "u3": [AlertSeen("a3", "u3", "credit_risk", "credit", T0 + timedelta(seconds=2))],
-        "u4": [AlertSeen("a4", "u4", "transaction_anomaly", "noise", T0)],
-    }
-    report = build_report(
-        labels=[
-            label("account_takeover", "C1"),
-            label("structuring", "C2"),
-            label("credit_deterioration", "C3"),
+        "u1": [
+            AlertSeen("a0", "u1", "transaction_anomaly", "rent", T0 - timedelta(hours=1), "t0"),
+            AlertSeen("a1", "u1", "transaction_anomaly", "ato", T0, transaction_id="t1"),
         ],
+        "u2": [AlertSeen("a2", "u2", "churn", "wrong kind", T0)],
+        "u3": [
+            AlertSeen("a3", "u3", "credit_risk", "too early", T0 - timedelta(days=1)),
+            AlertSeen("a4", "u3", "credit_risk", "credit", T0 + timedelta(seconds=2)),
+        ],
+        "u4": [AlertSeen("a5", "u4", "transaction_anomaly", "noise", T0)],
+    }
+    t = T0.timestamp()
+    times = PushTimes(
+        transaction_ids={"X0": "t0", "X1": "t1", "X2": "t2"},
+        transaction_posted_at={"t0": t - 3600, "t1": t - 0.25, "t2": t},
+        record_posted_at={"R1": t - 5, "R2": t + 1},
+    )
+    report = build_report(
+        labels=[ato, structuring, credit],
         customer_ids={"C1": "u1", "C2": "u2", "C3": "u3", "C4": "u4"},
         alerts_by_customer=alerts,
-        event_posted_at={"t1": T0.timestamp() - 0.25},
-        customer_posts={"u3": [T0.timestamp(), T0.timestamp() + 1, T0.timestamp() + 5]},
-        notified_at={"a1": T0.timestamp() + 0.5},
+        times=times,
+        notified_at={"a1": t + 0.5},
         risk_scores={"u1": {"anomaly": 0.9}, "u2": {"anomaly": 0.2}, "u4": {"anomaly": 0.1}},
         base=SimulationReport(customers=4, transactions_sent=10, records_sent=2, seconds=1.0),
     )
     figures = {f.pattern: f for f in report.patterns}
     assert (figures["account_takeover"].injected, figures["account_takeover"].caught) == (1, 1)
+    assert figures["account_takeover"].caught_by == {"ato": 1}
     assert figures["account_takeover"].event_to_alert_seconds == [0.25]
     assert figures["account_takeover"].alert_to_notification_seconds == [0.5]
     assert figures["structuring"].caught == 0
+    assert figures["credit_deterioration"].caught_by == {"credit": 1}
     assert figures["credit_deterioration"].event_to_alert_seconds == [1.0]
     assert figures["churn"].injected == 0
-    assert report.total_alerts == 4
-    assert report.false_alerts == 2
-    assert report.false_alerts_by_rule == {"wrong kind": 1, "noise": 1}
-    assert report.false_alerts_per_1000 == 500.0
+    assert report.total_alerts == 6
+    # The rent alert on the takeover customer, the early credit alert, the wrong kind, noise.
+    assert report.false_alerts == 4
+    assert report.false_alerts_by_rule == {"rent": 1, "wrong kind": 1, "too early": 1, "noise": 1}
+    assert report.false_alerts_per_1000 == 1000.0
     assert report.auc["anomaly"] == 1.0
     assert report.auc["churn"] is None
     text = report.render()
     assert "| account_takeover | 1 | 1 (100%) | 250 / 250 | 500 / 500 | ato (1) |" in text
-    assert figures["credit_deterioration"].caught_by == {"credit": 1}
-    assert "500.0 per 1,000 customers" in text
+    assert "1,000.0 per 1,000 customers" in text
 
 
 async def test_pacer_spaces_items_at_the_rate() -> None:

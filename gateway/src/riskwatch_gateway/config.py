@@ -37,8 +37,9 @@ class Settings(ServiceSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     # The merged OpenAPI document is rebuilt from the services' documents this often.
     openapi_ttl_seconds: float = 30.0
-    # `make run` does not run `migrate` for the gateway: it upgrades its own database on start.
-    auto_migrate: bool = True
+    # Migrations run before the gateway starts (`riskwatch run`, the compose and k8s jobs), as
+    # for every service; a standalone gateway (a benchmark...) can upgrade itself on start.
+    auto_migrate: bool = False
 
     # Sign-in: our own HS256 tokens.
     jwt_secret: str = DEFAULT_JWT_SECRET

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,16 +28,6 @@ from riskwatch_shared.security import IDENTITY_HEADER
 
 log = get_logger(__name__)
 
-
-def _stop_retrying_sniffio_import() -> None:
-    """httpcore tries `import sniffio` on every request; when it is not installed each failed
-    attempt scans sys.path (~1 ms). A None entry makes the import fail at once, with the
-    same fallback to asyncio."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_stop_retrying_sniffio_import()
 
 HOP_BY_HOP = frozenset(
     {

@@ -176,6 +176,16 @@ def run(args: argparse.Namespace) -> int:
             f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
             f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}."
         )
+        email = os.environ.get("RISKWATCH_ADMIN_EMAIL", "admin@riskwatch.local")
+        where = (
+            "RISKWATCH_ADMIN_PASSWORD"
+            if os.environ.get("RISKWATCH_ADMIN_PASSWORD")
+            else f"the password printed once in {data_dir / 'logs' / 'gateway.log'}"
+        )
+        print(
+            f"Sign in: POST /v1/auth/token with {email} and {where}; "
+            "send the token as 'Authorization: Bearer ...'."
+        )
         print("Press Ctrl-C to stop.", flush=True)
         while all(proc.poll() is None for proc in stack.children.values()):
             time.sleep(0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,17 +36,17 @@ class PushLog:
     transactions_sent: int = 0
     records_sent: int = 0
     rejected: int = 0
+    transaction_ids: dict[str, str] = field(default_factory=dict)  # external -> service id
     transaction_posted_at: dict[str, float] = field(default_factory=dict)
-    customer_posts: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    record_posted_at: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
-    def batch_done(self, result: BatchResult, customer_ids: Iterable[str]) -> None:
+    def batch_done(self, result: BatchResult) -> None:
         self.transactions_sent += result.accepted + result.duplicates + result.rejected
         self.rejected += result.rejected
+        self.transaction_ids.update(result.transaction_ids)
         for transaction_id in result.transaction_ids.values():
             self.transaction_posted_at[transaction_id] = result.posted_at
-        for customer_id in set(customer_ids):
-            self.customer_posts[customer_id].append(result.posted_at)
         self.errors.extend(str(error)[:300] for error in result.errors[:3])
 
 
@@ -134,20 +134,17 @@ class Pusher:
     ) -> None:
         self.client, self.ids, self.config, self.log = client, ids, config, log
         self.pacer = Pacer(config.rate)
-        self.in_flight: deque[tuple[asyncio.Task[BatchResult], list[str]]] = deque()
+        self.in_flight: deque[asyncio.Task[BatchResult]] = deque()
 
     async def send(self, batch: list[Transaction]) -> None:
         await self.pacer.take(len(batch))
         items = [transaction_body(t, self.ids) for t in batch]
-        customers = [item["customer_id"] for item in items]
-        task = asyncio.create_task(self.client.post_batch(items))
-        self.in_flight.append((task, customers))
+        self.in_flight.append(asyncio.create_task(self.client.post_batch(items)))
         while len(self.in_flight) >= self.config.concurrency:
             await self._finish_oldest()
 
     async def _finish_oldest(self) -> None:
-        task, customers = self.in_flight.popleft()
-        self.log.batch_done(await task, customers)
+        self.log.batch_done(await self.in_flight.popleft())
 
     async def drain(self) -> None:
         while self.in_flight:
@@ -202,7 +199,7 @@ class Pusher:
             self.log.errors.append(str(exc)[:300])
             return
         self.log.records_sent += 1
-        self.log.customer_posts[self.ids.customers[record.customer_external_id]].append(time.time())
+        self.log.record_posted_at[record.external_id] = time.time()
 
 
 TRAINABLE_KINDS = ("credit", "churn")

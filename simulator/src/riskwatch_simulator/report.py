@@ -137,8 +137,41 @@ class SimulationReport:
         return "\n".join(lines)
 
 
-def alert_catches(alert: AlertSeen, label: Label) -> bool:
-    return alert.rule_type == PATTERN_RULE_TYPE[label.pattern]
+@dataclass(frozen=True, slots=True)
+class PushTimes:
+    """What the simulator sent and when (epoch seconds), to tie alerts to what caused them."""
+
+    transaction_ids: Mapping[str, str]  # external id -> the service's transaction id
+    transaction_posted_at: Mapping[str, float]  # service transaction id -> batch accepted
+    record_posted_at: Mapping[str, float]  # external id of a record -> accepted
+
+
+def alert_catches(alert: AlertSeen, label: Label, times: PushTimes) -> bool:
+    """An alert of the pattern's type on what the pattern did: one of its transactions, or
+    (patterns of records) raised once its first record was in."""
+    if alert.rule_type != PATTERN_RULE_TYPE[label.pattern]:
+        return False
+    if alert.rule_type == "transaction_anomaly":
+        ids = {times.transaction_ids.get(external) for external in label.transaction_external_ids}
+        return alert.transaction_id is not None and alert.transaction_id in ids
+    posted = [
+        times.record_posted_at[r] for r in label.record_external_ids if r in times.record_posted_at
+    ]
+    return bool(posted) and alert.raised_at.timestamp() >= min(posted) - 1.0
+
+
+def trigger_time(alert: AlertSeen, label: Label, times: PushTimes) -> float | None:
+    """When the simulator sent what raised the alert: its transaction, else the label's
+    latest record sent before it."""
+    if alert.transaction_id is not None and alert.transaction_id in times.transaction_posted_at:
+        return times.transaction_posted_at[alert.transaction_id]
+    raised = alert.raised_at.timestamp()
+    before = [
+        times.record_posted_at[r]
+        for r in label.record_external_ids
+        if r in times.record_posted_at and times.record_posted_at[r] <= raised + 1.0
+    ]
+    return max(before) if before else None
 
 
 def build_report(
@@ -146,19 +179,15 @@ def build_report(
     labels: Iterable[Label],
     customer_ids: Mapping[str, str],
     alerts_by_customer: Mapping[str, list[AlertSeen]],
-    event_posted_at: Mapping[str, float],
-    customer_posts: Mapping[str, list[float]],
+    times: PushTimes,
     notified_at: Mapping[str, float],
     risk_scores: Mapping[str, Mapping[str, float]],
     base: SimulationReport,
 ) -> SimulationReport:
-    """Match alerts to labels.
+    """Match alerts to labels; every alert no label explains is a false alert.
 
-    customer_ids: external id -> service id. event_posted_at: transaction id -> epoch seconds
-    its batch was accepted; customer_posts: service customer id -> epoch seconds of every
-    post for that customer (records and transactions), for alerts without a transaction;
-    notified_at: alert id -> epoch seconds of its first accepted notification;
-    risk_scores: service customer id -> {kind: score}.
+    customer_ids: external id -> service id; notified_at: alert id -> epoch seconds of its
+    first accepted notification; risk_scores: service customer id -> {kind: score}.
     """
     labels = list(labels)
     by_pattern: dict[Pattern, list[Label]] = defaultdict(list)
@@ -169,11 +198,11 @@ def build_report(
         caught, to_alert, to_notification = 0, [], []
         caught_by: Counter[str] = Counter()
         for label in by_pattern.get(pattern, []):
-            customer_id = customer_ids.get(label.customer_external_id)
+            customer_id = customer_ids.get(label.customer_external_id, "")
             matching = [
                 alert
-                for alert in alerts_by_customer.get(customer_id or "", [])
-                if alert_catches(alert, label)
+                for alert in alerts_by_customer.get(customer_id, [])
+                if alert_catches(alert, label, times)
             ]
             explained.update(alert.alert_id for alert in matching)
             if not matching:
@@ -182,7 +211,7 @@ def build_report(
             first = min(matching, key=lambda alert: alert.raised_at)
             caught_by[first.rule_name] += 1
             raised = first.raised_at.timestamp()
-            trigger = _trigger_time(first, event_posted_at, customer_posts.get(customer_id or ""))
+            trigger = trigger_time(first, label, times)
             if trigger is not None:
                 to_alert.append(max(raised - trigger, 0.0))
             if first.alert_id in notified_at:
@@ -199,16 +228,6 @@ def build_report(
     base.false_alerts_by_rule = dict(Counter(alert.rule_name for alert in false).most_common())
     base.auc = model_auc(labels, customer_ids, risk_scores)
     return base
-
-
-def _trigger_time(
-    alert: AlertSeen, event_posted_at: Mapping[str, float], posts: list[float] | None
-) -> float | None:
-    if alert.transaction_id is not None and alert.transaction_id in event_posted_at:
-        return event_posted_at[alert.transaction_id]
-    raised = alert.raised_at.timestamp()
-    before = [moment for moment in posts or [] if moment <= raised]
-    return max(before) if before else None
 
 
 def model_auc(

@@ -26,7 +26,7 @@ from riskwatch_simulator.generator import BankSpec, generate_bank, live_stream, 
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap, label_body
 from riskwatch_simulator.pushing import Pusher, PushLog, bounded, onboard, post_labels
-from riskwatch_simulator.report import AlertSeen, SimulationReport, build_report
+from riskwatch_simulator.report import AlertSeen, PushTimes, SimulationReport, build_report
 
 __all__ = ["SimulationConfig", "simulate"]
 
@@ -51,23 +51,20 @@ async def collect_report(
     alerts = dict(await bounded(16, [partial(alerts_of, c) for c in customer_ids]))
     risks = dict(await bounded(16, [partial(risk_of, c) for c in customer_ids]))
     labelled = {ids.customers[label.customer_external_id] for label in bank.labels}
-    firsts = [
-        min(found, key=lambda alert: alert.raised_at)
-        for customer_id, found in alerts.items()
-        if customer_id in labelled and found
-    ]
+    # Notifications of the alerts that may have caught a pattern (labelled customers only).
+    candidates = [alert for c, found in alerts.items() if c in labelled for alert in found]
 
     async def notified(alert: AlertSeen) -> tuple[str, float | None]:
         page = await client.get_json(f"/v1/alerts/{alert.alert_id}/notifications")
         return alert.alert_id, first_notified_at(page_items(page, "notifications"))
 
-    notifications = dict(await bounded(8, [partial(notified, alert) for alert in firsts]))
+    notifications = dict(await bounded(8, [partial(notified, alert) for alert in candidates]))
+    times = PushTimes(log.transaction_ids, log.transaction_posted_at, log.record_posted_at)
     return build_report(
         labels=bank.labels,
         customer_ids=ids.customers,
         alerts_by_customer=alerts,
-        event_posted_at=log.transaction_posted_at,
-        customer_posts=log.customer_posts,
+        times=times,
         notified_at={k: v for k, v in notifications.items() if v is not None},
         risk_scores=risks,
         base=base,

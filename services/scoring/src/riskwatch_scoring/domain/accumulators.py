@@ -154,14 +154,24 @@ class SlidingWindow:
         if not self._buckets or next(iter(self._buckets)) >= oldest_kept:
             # Nothing falls out: the running totals are the answer.
             return WindowTotals(self._count, self._inbound, self._outbound, self._window_maximum())
-        count, inbound, outbound, maximum = self._count, self._inbound, self._outbound, _ZERO
+        # Buckets ascend: only a prefix falls out, and the maximum moves only if it was there.
+        count, inbound, outbound, expired_maximum = (
+            self._count,
+            self._inbound,
+            self._outbound,
+            _ZERO,
+        )
         for key, bucket in self._buckets.items():
-            if key < oldest_kept:
-                count -= bucket.count
-                inbound -= bucket.inbound
-                outbound -= bucket.outbound
-            elif bucket.maximum > maximum:
-                maximum = bucket.maximum
+            if key >= oldest_kept:
+                break
+            count -= bucket.count
+            inbound -= bucket.inbound
+            outbound -= bucket.outbound
+            expired_maximum = max(expired_maximum, bucket.maximum)
+        maximum = self._window_maximum()
+        if expired_maximum >= maximum:
+            kept = (b.maximum for k, b in self._buckets.items() if k >= oldest_kept)
+            maximum = max(kept, default=_ZERO)
         return WindowTotals(count, inbound, outbound, maximum)
 
     def to_state(self) -> dict[str, Any]:
