@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,6 +56,17 @@ RESULTS = ROOT / "results" / "scoring.md"
 ALEMBIC_INI = Path(riskwatch_scoring.__file__).parent / "alembic.ini"
 SCORED = "scoring.transaction_scored.v1"
 COUNTRIES = ("DE", "DE", "DE", "DE", "FR", "NL", "AT", "US")
+
+
+def stop_postgres(postgres: EmbeddedPostgres) -> None:
+    """Stop the embedded server and remove its folder (the kit's `stop` leaves it running)."""
+    from pgserver._commands import pg_ctl  # type: ignore[import-untyped,unused-ignore]
+
+    postgres.stop()
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(Exception):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=postgres.data_dir, user=user)
+    shutil.rmtree(postgres.data_dir, ignore_errors=True)
 
 
 def make_transactions(n: int, customers: list[uuid.UUID], seed: int) -> list[TransactionReceived]:
@@ -261,7 +274,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if nats is not None:
             nats.stop()
         if postgres is not None:
-            postgres.stop()
+            stop_postgres(postgres)
     return {
         "transactions": args.transactions,
         "customers": args.customers,
@@ -299,7 +312,7 @@ sync (acknowledges before fsync); PostgreSQL commits fsynced.
 {result["customers"]:,} customers (spread over one day, so each customer's credit and churn
 are re-assessed once), published with `publish_async` by this script (another process)
 while one scoring process (`python -m riskwatch_scoring serve`, uvicorn + uvloop, consumer and
-outbox relay inside) consumes batches of 500: load the batch's states once (locked, decoded
+outbox relay inside) consumes batches of 1,000: load the batch's states once (locked, decoded
 only when the cached version is stale), update features, score, insert the assessment rows,
 stage one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
 in the outbox, write states back once, commit, ack; the relay publishes. Timed from the first

@@ -329,6 +329,7 @@ async def test_replicas_never_handle_one_customer_at_the_same_time(
         batch_handler=handle_batch,
         batch_size=3,
         fetch_timeout=0.2,
+        serialize_by=customer_key,
     )
     replicas = [ConsumerRunner(spec, bus=bus, session_factory=session_factory) for _ in range(3)]
     for replica in replicas:

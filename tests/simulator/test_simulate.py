@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -69,3 +69,32 @@ async def test_simulate_pushes_the_bank_and_reports_what_was_caught() -> None:
     assert report.auc["credit"] == 1.0
     assert "account_takeover" in report.render()
     assert "customers" in err.getvalue()
+
+
+async def test_the_live_stream_follows_the_history() -> None:
+    state = FakeState()
+    transport = httpx.ASGITransport(app=fake_gateway(state))
+    client = RiskWatchClient("http://gateway", transport=transport, sleep=no_sleep)
+    config = SimulationConfig(
+        gateway="http://gateway",
+        customers=6,
+        days=20,
+        seed=5,
+        rate=4_000.0,
+        admin_password=PASSWORD,
+        setup_rules=False,
+        post_labels=False,
+        live_seconds=0.25,
+        settle_seconds=0.05,
+    )
+    started = datetime.now(UTC)
+    async with client:
+        report = await simulate(config, client=client, err=io.StringIO())
+    live = [t for external_id, t in state.transactions.items() if external_id.startswith("L5-")]
+    assert len(live) == 1_000
+    assert report.transactions_sent == len(state.transactions)
+    moments = sorted(datetime.fromisoformat(t["occurred_at"]) for t in live)
+    assert started <= moments[0]
+    assert moments[-1] - moments[0] < timedelta(seconds=1)
+    assert state.rules == []
+    assert state.labels == []

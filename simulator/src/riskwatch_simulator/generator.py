@@ -155,7 +155,7 @@ def live_stream(bank: Bank, *, start: datetime, rate: float, seed: int) -> Itera
         moment = start + timedelta(seconds=number * step)
         card = rng.random() < 0.8
         yield Transaction(
-            external_id=f"L{seed}-{number:010d}",
+            external_id=f"L{seed}-{start:%Y%m%d%H%M%S}-{number:09d}",
             customer_external_id=customer.external_id,
             account_external_id=account.external_id,
             direction="outbound" if card or rng.random() < 0.6 else "inbound",

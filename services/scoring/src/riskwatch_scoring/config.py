@@ -16,7 +16,9 @@ class Settings(ServiceSettings):
     service_name: str = "scoring"
     port: int = 8002
     consumer_durable: str = "scoring-customer-events"
-    consumer_batch_size: int = 500
+    consumer_batch_size: int = 1_000
+    # One consumer batch stages about one event per transaction: relay them in one round.
+    outbox_batch_size: int = 1_000
     consumer_fetch_timeout: float = 1.0
     # Transactions re-assess credit and churn at most once per this much event time (a day):
     # their inputs are 30/90-day trends; record changes always re-assess at once.

@@ -4,8 +4,8 @@ Per fetched batch: parse (what cannot parse is dead-lettered and terminated), cl
 in the inbox table and run the handlers in ONE transaction, commit, then ack. If the batch fails,
 each message is retried alone in its own transaction so one bad event cannot hold back the rest;
 a failing one is nak'd with exponential backoff and dead-lettered after `max_deliver` attempts.
-Replicas bind the same durable and share its messages (competing consumers); a batch locks its
-events' customers first, so two replicas never handle one customer's events at once.
+Replicas bind the same durable and share its messages (competing consumers); with
+`serialize_by` a batch locks its events' keys first, so two replicas never handle one key at once.
 """
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ class ConsumerSpec:
     `handlers`) go to it in ONE call, in stream order, instead of one handler call each:
     a consumer can then load and write its state once per batch.
 
-    `serialize_by` gives each event's ordering key (by default its customer): the batch's
-    transaction first takes a transaction-scoped advisory lock per key, so replicas sharing
-    the durable never work on one customer at the same time (no lost updates of per-customer
-    state); `None` turns that off for consumers with no per-key state.
+    `serialize_by` (for example `customer_key`) gives each event's serialisation key: the
+    batch's transaction first takes a transaction-scoped advisory lock per key, so replicas
+    sharing the durable never work on one key at the same time. For consumers that keep
+    per-key state and do not lock it themselves (scoring locks its state rows FOR UPDATE,
+    alerting its own keys); each key takes a slot in PostgreSQL's shared lock table.
     """
 
     durable: str
@@ -91,7 +92,7 @@ class ConsumerSpec:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     max_ack_pending: int = 20_000
-    serialize_by: Callable[[Event], str | None] | None = customer_key
+    serialize_by: Callable[[Event], str | None] | None = None
 
 
 @dataclass

@@ -56,13 +56,16 @@ class ScoredCustomer:
     last_assessed_epoch: int | None = None
     anomalies: list[ScoredAnomaly] = field(default_factory=list)
     applied_keys: deque[str] = field(default_factory=lambda: deque(maxlen=APPLIED_KEYS_KEPT))
+    _uuid: uuid.UUID | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.behaviour = CustomerState(self.customer_id)
 
     @property
     def uuid(self) -> uuid.UUID:
-        return uuid.UUID(self.customer_id)
+        if self._uuid is None:
+            self._uuid = uuid.UUID(self.customer_id)
+        return self._uuid
 
     def anomaly_level_may_change(self, epoch: int, score: float) -> bool:
         """Whether a transaction scored `score` can move the customer's anomaly level: it
