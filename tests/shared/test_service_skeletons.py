@@ -7,11 +7,12 @@ import importlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from riskwatch_shared.testing import running_app
+from riskwatch_shared.testing import running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 SERVICES = ["customer", "scoring", "alerting", "notify"]
@@ -35,8 +36,13 @@ async def test_service_starts_and_reports_ready(service_db: tuple[str, str], inf
     settings = config.Settings(database_url=url, NATS_URL=infra.nats_url)
     async with running_app(main.create_app(settings)) as (client, runtime):
         assert (await client.get("/healthz")).json()["status"] == "ok"
-        ready = await client.get("/readyz")
-        assert ready.status_code == 200, ready.text
+
+        async def ready_response() -> httpx.Response | None:
+            response = await client.get("/readyz")
+            return response if response.status_code == 200 else None
+
+        # Consumers bind their pull subscriptions in the background just after start-up.
+        ready = await wait_until(ready_response, timeout=20, message=f"{name} ready")
         assert ready.json()["checks"]["database"] is True
         assert ready.json()["checks"]["nats"] is True
         metrics = await client.get("/metrics")
