@@ -60,6 +60,7 @@ def build_context() -> RuleContext:
             "hour": 3,
             "is_new_country": False,
             "is_new_device": True,
+            "is_new_counterparty": True,
         },
         customer={
             "avg_amount_30d": Decimal("640.10"),

@@ -37,9 +37,15 @@ MINUTE = timedelta(minutes=1)
 
 
 def _large_amount(customer: uuid.UUID, fire: bool) -> list[Event]:
+    large = {"amount_to_avg_30d": 8.0, "is_new_counterparty": True}
     if fire:
-        return [transaction_scored(customer, amount="6000", features={"amount_to_avg_30d": 8.0})]
-    return [transaction_scored(customer, amount="6000", features={"amount_to_avg_30d": 1.2})]
+        return [transaction_scored(customer, amount="6000", features=large)]
+    # Neither an ordinary amount nor a large one to a payee the customer pays every month.
+    known_payee = {**large, "is_new_counterparty": False}
+    return [
+        transaction_scored(customer, amount="6000", features={"amount_to_avg_30d": 1.2}),
+        transaction_scored(customer, amount="6000", features=known_payee, at=BASE_TIME + MINUTE),
+    ]
 
 
 def _velocity(customer: uuid.UUID, fire: bool) -> list[Event]:

@@ -138,7 +138,9 @@ _NORMAL = RuleContext(
 )
 
 _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
-    "large_amount_vs_average": {"txn": {"amount": Decimal("8000"), "amount_to_avg_30d": 70}},
+    "large_amount_vs_average": {
+        "txn": {"amount": Decimal("8000"), "amount_to_avg_30d": 70, "is_new_counterparty": True}
+    },
     "velocity_burst": {"aggregates": {_COUNT_10M: 6, _SUM_1H: Decimal("900")}},
     "new_country_or_device_large_transfer": {
         "txn": {"is_new_device": True, "channel": "online", "amount": Decimal("7500")}

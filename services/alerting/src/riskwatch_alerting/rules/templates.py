@@ -63,11 +63,15 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         trigger_event_types=_TRANSACTION_TRIGGERS,
         condition_template=(
             'txn.direction == "outbound" and txn.amount >= {min_amount}'
-            " and txn.amount_to_avg_30d >= {multiple}"
+            " and txn.amount_to_avg_30d >= {multiple} and txn.is_new_counterparty"
         ),
         dedup_key="customer_id",
         cooldown_seconds=3_600,
-        description="An outgoing payment many times the customer's 30-day average amount.",
+        # A known payee (rent, payroll) is how a large regular payment looks: leave it be.
+        description=(
+            "An outgoing payment to a new counterparty, many times the customer's 30-day "
+            "average amount."
+        ),
         parameters={"min_amount": _d("1000"), "multiple": _d("5")},
     ),
     RuleTemplate(
