@@ -36,6 +36,7 @@ from riskwatch_notify.domain.signing import (
     SignatureVerificationError,
     verify,
 )
+from riskwatch_shared.testing import wait_until
 
 SMS_TOKEN = "gateway-token"
 TWILIO_SID = "AC0123456789abcdef"
@@ -51,11 +52,12 @@ def free_port() -> int:
 
 
 async def wait_for(condition: Callable[[], bool], timeout_seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_seconds
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met before the deadline")
-        await asyncio.sleep(0.01)
+    """The kit's `wait_until` for a plain (non-async) condition."""
+
+    async def check() -> bool:
+        return condition()
+
+    await wait_until(check, timeout=timeout_seconds, interval=0.01)
 
 
 # ---------------------------------------------------------------- SMTP
