@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
+from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
 from riskwatch_shared.security import Identity
+from riskwatch_shared.settings import to_asyncpg_dsn
+from riskwatch_shared.testing import wait_until
 
 from ..conftest import CreateCustomer, CustomerApp, published, transaction_body, unique
 
@@ -283,3 +288,213 @@ async def test_reading_a_transaction_respects_the_relationship_manager(
     missing = await app.client.get(f"/v1/transactions/{uuid.uuid4()}")
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("/transaction-not-found")
+
+
+async def test_batch_events_carry_the_stored_transactions(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer = await create_customer()
+    account_id = await open_account(app, customer["id"])
+    items = [
+        transaction_body(customer["id"], account_id=account_id, amount="10"),
+        transaction_body(customer["id"], amount=12.5, ip_address="2001:db8::7"),
+        transaction_body(customer["id"], amount="1000", currency="JPY", counterparty_country="FR"),
+    ]
+    response = await app.client.post(
+        "/v1/transactions/batch",
+        json={"items": items},
+        headers=app.as_(INGEST) | {"x-trace-id": "trace-batch-1"},
+    )
+    assert response.status_code == 200, response.text
+    ids = [result["transaction_id"] for result in response.json()["items"]]
+    events = await published(
+        app,
+        SUBJECT,
+        lambda p: p["transaction"]["external_id"] in {i["external_id"] for i in items},
+        count=3,
+    )
+    by_id = {event["transaction"]["transaction_id"]: event for event in events}
+    assert sorted(by_id) == sorted(ids)
+    for transaction_id in ids:
+        event = by_id[transaction_id]
+        stored = (await app.client.get(f"/v1/transactions/{transaction_id}")).json()
+        assert event["transaction"] == stored
+        assert (event["source"], event["trace_id"]) == ("customer", "trace-batch-1")
+        assert event["customer_id"] == customer["id"]
+    amounts = [by_id[i]["transaction"]["amount"] for i in ids]
+    assert amounts == ["10.00", "12.50", "1000"]
+    for sent in items:
+        assert await rows_with(app, sent["external_id"]) == (1, 1)
+
+
+async def test_duplicates_inside_and_across_batches(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer, other = await create_customer(), await create_customer()
+    foreign_account = await open_account(app, other["id"])
+    first = transaction_body(customer["id"])
+    foreign = transaction_body(customer["id"], account_id=foreign_account)
+    items = [first, first, first | {"amount": "3.00"}, foreign, foreign]
+    report = (await app.client.post("/v1/transactions/batch", json={"items": items})).json()
+    results = report["items"]
+    assert [r["status"] for r in results] == [
+        "accepted",
+        "duplicate",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert results[1]["transaction_id"] == results[0]["transaction_id"]
+    assert results[2]["errors"] == [
+        {
+            "loc": ["external_id"],
+            "msg": "already used for a different transaction",
+            "type": "external_id.conflict",
+        }
+    ]
+    assert [r["errors"][0]["type"] for r in results[3:]] == ["account.owner", "account.owner"]
+    assert [r["external_id"] for r in results] == [i["external_id"] for i in items]
+    assert await rows_with(app, first["external_id"]) == (1, 1)
+    assert await rows_with(app, foreign["external_id"]) == (0, 0)
+
+    again = (
+        await app.client.post(
+            "/v1/transactions/batch", json={"items": [first, first | {"amount": "4.00"}]}
+        )
+    ).json()
+    assert [r["status"] for r in again["items"]] == ["duplicate", "rejected"]
+    assert again["items"][0]["transaction_id"] == results[0]["transaction_id"]
+    assert again["items"][1]["errors"][0]["type"] == "external_id.conflict"
+    single = await app.client.post("/v1/transactions", json=first)
+    assert single.status_code == 201
+    assert single.headers["Idempotent-Replayed"] == "true"
+    assert single.json()["transaction_id"] == results[0]["transaction_id"]
+    assert await rows_with(app, first["external_id"]) == (1, 1)
+
+
+async def test_idempotency_key_retry_gets_the_first_answer_back(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer = await create_customer()
+    body = transaction_body(customer["id"], amount="42.1")
+    key = {"Idempotency-Key": unique("key")}
+    first = await app.client.post("/v1/transactions", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    retry = await app.client.post("/v1/transactions", json=body, headers=key)
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert first.json()["amount"] == "42.10"
+    stored_key = await app.scalar(
+        "SELECT transaction_id::text FROM idempotency_keys WHERE key = :k", k=key["Idempotency-Key"]
+    )
+    assert stored_key == first.json()["transaction_id"]
+    assert await rows_with(app, body["external_id"]) == (1, 1)
+    invalid = await app.client.post(
+        "/v1/transactions",
+        json=transaction_body(customer["id"], currency="XYZ"),
+        headers={"Idempotency-Key": unique("key")},
+    )
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["loc"] == ["body", "currency"]
+
+
+async def test_a_forged_identity_is_refused(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer = await create_customer()
+    token = app.as_(INGEST)["x-riskwatch-identity"]
+    forged = {
+        "x-riskwatch-identity": token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    }
+    for _ in range(2):
+        response = await app.client.post(
+            "/v1/transactions", json=transaction_body(customer["id"]), headers=forged
+        )
+        assert response.status_code == 401
+        assert response.json()["detail"].startswith("invalid gateway identity")
+    assert (
+        await app.client.post(
+            "/v1/transactions", json=transaction_body(customer["id"]), headers=app.as_(INGEST)
+        )
+    ).status_code == 201
+
+
+async def test_the_relay_is_woken_by_the_commit_of_an_intake(
+    app: CustomerApp, create_customer: CreateCustomer, customer_db: str
+) -> None:
+    customer = await create_customer()
+    woken: list[str] = []
+    listener = await asyncpg.connect(to_asyncpg_dsn(customer_db))
+    try:
+        await listener.add_listener(OUTBOX_CHANNEL, lambda *args: woken.append(args[2]))
+        sent = await app.client.post("/v1/transactions", json=transaction_body(customer["id"]))
+        assert sent.status_code == 201
+        await wait_until(lambda: _done(woken), timeout=5, message="outbox NOTIFY")
+        woken.clear()
+        items = [transaction_body(customer["id"]) for _ in range(3)]
+        batch = await app.client.post("/v1/transactions/batch", json={"items": items})
+        assert batch.json()["accepted"] == 3
+        await wait_until(lambda: _done(woken), timeout=5, message="outbox NOTIFY")
+    finally:
+        await listener.close()
+
+
+async def _done(woken: list[str]) -> bool:
+    return bool(woken)
+
+
+@pytest.mark.parametrize(
+    ("content", "loc", "error_type"),
+    [
+        (b"", ["body"], "missing"),
+        (b"{not json", ["body"], "json_invalid"),
+        (b"[]", ["body"], "model_type"),
+        (b'{"external_id": "x"}', ["body", "direction"], "missing"),
+        (None, ["body", "colour"], "extra_forbidden"),
+        (None, ["body", "channel"], "literal_error"),
+    ],
+)
+async def test_a_single_call_body_is_validated_per_field(
+    app: CustomerApp,
+    create_customer: CreateCustomer,
+    content: bytes | None,
+    loc: list[str],
+    error_type: str,
+) -> None:
+    customer = await create_customer()
+    if content is None:
+        extra = {"colour": "red"} if "colour" in loc else {"channel": "fax"}
+        content = json.dumps(transaction_body(customer["id"]) | extra).encode()
+    response = await app.client.post(
+        "/v1/transactions", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {"loc": loc, "type": error_type} in [
+        {"loc": e["loc"], "type": e["type"]} for e in response.json()["errors"]
+    ]
+
+
+async def test_an_overlong_idempotency_key_is_refused_and_both_are_documented(
+    app: CustomerApp, create_customer: CreateCustomer
+) -> None:
+    customer = await create_customer()
+    body = transaction_body(customer["id"])
+    response = await app.client.post(
+        "/v1/transactions", json=body, headers={"Idempotency-Key": "k" * 201}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "loc": ["header", "Idempotency-Key"],
+            "msg": "String should have at most 200 characters",
+            "type": "string_too_long",
+        }
+    ]
+    assert await rows_with(app, body["external_id"]) == (0, 0)
+    operation = (await app.client.get("/openapi.json")).json()["paths"]["/v1/transactions"]["post"]
+    assert operation["parameters"][0]["name"] == "Idempotency-Key"
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) >= {"external_id", "customer_id", "amount", "occurred_at"}

@@ -126,7 +126,7 @@ def test_parse_batch_answers_every_item_once(valid_flags: list[bool]) -> None:
     parsed, rejected = parse_batch(json.dumps({"items": items}).encode(), max_items=100)
     assert [index for index, _ in parsed] == [n for n, ok in enumerate(valid_flags) if ok]
     assert sorted(rejected) == [n for n, ok in enumerate(valid_flags) if not ok]
-    assert all(result.errors[0].loc == ["amount"] for result in rejected.values())
+    assert all(result["errors"][0]["loc"] == ["amount"] for result in rejected.values())
     assert all(item.amount == Decimal("12.50") for _, item in parsed)
 
 

@@ -1,10 +1,11 @@
 """Transaction intake from the bank core systems: one at a time or in batches.
 
-Lean on purpose. A request runs one transaction: one multi-row INSERT ... ON CONFLICT DO
-NOTHING for the transactions (idempotent on `external_id`, safe under concurrent identical
-sends; rows with an unknown customer or account are left out by the same statement) and one
-multi-row outbox insert. Only items that were not inserted cost more: one query for their
-references, one for the stored duplicates.
+Lean on purpose, since this is the service's hottest path. A request validates its body once
+(pydantic, in Rust), builds plain dicts (the stored row is the `TransactionData` payload),
+serialises each `customer.transaction_received.v1` once, and writes with ONE statement on the
+intake's asyncpg pool (`intake_store.py`): the transactions, their outbox rows and the relay's
+NOTIFY, so the common case is one round trip and one commit. Only items that were not
+inserted cost more: one query for their references, one for the stored duplicates.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
+import asyncpg
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic_core import to_json
 
-from riskwatch_customer import repository, views
+from riskwatch_customer import intake_store
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import (
     DuplicateTransaction,
@@ -27,25 +31,28 @@ from riskwatch_customer.errors import (
     InvalidTransaction,
 )
 from riskwatch_customer.permissions import INTAKE_ROLES, require_role
-from riskwatch_customer.reference_data import in_minor_units
-from riskwatch_customer.schemas import (
-    BatchItemResult,
-    ErrorItem,
-    TransactionBatchOut,
-    TransactionIn,
+from riskwatch_customer.reference_data import in_minor_units, is_country
+from riskwatch_customer.schemas import TransactionIn
+from riskwatch_customer.validation import (
+    FieldError,
+    TransactionRules,
+    amount_in_minor_units,
+    check_transaction,
 )
-from riskwatch_customer.validation import FieldError, TransactionRules, check_transaction
 from riskwatch_shared.events.base import utcnow
 from riskwatch_shared.events.common import TransactionData
-from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.logging import trace_id_var
-from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.security import Identity
 
 # What makes two sends the same transaction (the ids and reception time are ours).
 _CONTENT_FIELDS = tuple(
     name for name in TransactionData.model_fields if name not in ("transaction_id", "received_at")
 )
+# TransactionIn's fields are TransactionData's content fields, in the same order: an item's
+# `__dict__` is the row (no model_dump) and the row is the event payload as it stands.
+assert tuple(TransactionIn.model_fields) == _CONTENT_FIELDS
+
+Row = dict[str, Any]
 
 
 def rules_from(settings: Settings) -> TransactionRules:
@@ -57,53 +64,10 @@ def rules_from(settings: Settings) -> TransactionRules:
 
 @dataclass(frozen=True)
 class IntakeOutcome:
-    transaction: TransactionData
+    """The transaction as stored (`TransactionData` fields), and whether this call stored it."""
+
+    transaction: Row
     created: bool
-
-
-def to_row(
-    item: TransactionIn, *, transaction_id: uuid.UUID, received_at: datetime
-) -> dict[str, Any]:
-    row = item.model_dump()
-    row["amount"] = in_minor_units(item.amount, item.currency)
-    row["ip_address"] = str(item.ip_address) if item.ip_address is not None else None
-    row["id"] = transaction_id
-    row["received_at"] = received_at
-    return row
-
-
-def row_data(row: dict[str, Any]) -> TransactionData:
-    """The stored row as event payload."""
-    fields = {name: row[name] for name in _CONTENT_FIELDS}
-    return TransactionData.model_validate(
-        {**fields, "transaction_id": row["id"], "received_at": row["received_at"]}
-    )
-
-
-def received_event(data: TransactionData) -> TransactionReceived:
-    return TransactionReceived(
-        customer_id=data.customer_id, transaction=data, trace_id=trace_id_var.get()
-    )
-
-
-def same_content(stored: TransactionData, row: dict[str, Any]) -> bool:
-    return all(getattr(stored, name) == row[name] for name in _CONTENT_FIELDS)
-
-
-def reference_errors(item: TransactionIn, refs: repository.IntakeRefs) -> list[FieldError]:
-    """Unknown customer or account, or an account of somebody else."""
-    if item.customer_id not in refs.customer_status:
-        return [FieldError(("customer_id",), "no such customer", "customer.unknown")]
-    if item.account_id is None:
-        return []
-    owner = refs.account_owner.get(item.account_id)
-    if owner is None:
-        return [FieldError(("account_id",), "no such account", "account.unknown")]
-    if owner != item.customer_id:
-        return [
-            FieldError(("account_id",), "the account belongs to another customer", "account.owner")
-        ]
-    return []
 
 
 def rule_errors(item: TransactionIn, rules: TransactionRules, now: datetime) -> list[FieldError]:
@@ -118,6 +82,74 @@ def rule_errors(item: TransactionIn, rules: TransactionRules, now: datetime) -> 
     )
 
 
+def checked_amount(
+    item: TransactionIn, rules: TransactionRules, now: datetime
+) -> Decimal | list[FieldError]:
+    """The amount in the currency's minor units when the item passes every rule, else why not.
+
+    The common case is settled by a few comparisons; `check_transaction` explains the rest.
+    """
+    amount = amount_in_minor_units(item.amount, item.currency, rules)
+    if (
+        amount is not None
+        and item.occurred_at <= now + rules.max_future_skew
+        and (item.country is None or is_country(item.country))
+        and (item.counterparty_country is None or is_country(item.counterparty_country))
+    ):
+        return amount
+    errors = rule_errors(item, rules, now)
+    return errors or in_minor_units(item.amount, item.currency)
+
+
+def to_row(
+    item: TransactionIn, *, amount: Decimal, transaction_id: uuid.UUID, received_at: datetime
+) -> Row:
+    """The stored row, keyed and ordered as the `TransactionData` payload."""
+    row = {"transaction_id": transaction_id, **item.__dict__, "received_at": received_at}
+    row["amount"] = amount
+    if row["ip_address"] is not None:
+        row["ip_address"] = str(row["ip_address"])
+    return row
+
+
+def event_json(
+    row: Row, *, event_id: uuid.UUID, occurred_at: datetime, trace_id: str | None
+) -> bytes:
+    """`customer.transaction_received.v1` as `TransactionReceived.to_json_bytes()` renders it
+    (same keys, order and formats: pinned by a test), without building the models."""
+    return to_json(
+        {
+            "id": event_id,
+            "type": intake_store.RECEIVED_SUBJECT,
+            "occurred_at": occurred_at,
+            "source": "customer",
+            "trace_id": trace_id,
+            "customer_id": row["customer_id"],
+            "transaction": row,
+        }
+    )
+
+
+def same_content(stored: Row, row: Row) -> bool:
+    return all(stored[name] == row[name] for name in _CONTENT_FIELDS)
+
+
+def reference_errors(row: Row, refs: intake_store.IntakeRefs) -> list[FieldError]:
+    """Unknown customer or account, or an account of somebody else."""
+    if row["customer_id"] not in refs.customers:
+        return [FieldError(("customer_id",), "no such customer", "customer.unknown")]
+    if row["account_id"] is None:
+        return []
+    owner = refs.account_owner.get(row["account_id"])
+    if owner is None:
+        return [FieldError(("account_id",), "no such account", "account.unknown")]
+    if owner != row["customer_id"]:
+        return [
+            FieldError(("account_id",), "the account belongs to another customer", "account.owner")
+        ]
+    return []
+
+
 def fingerprint(item: TransactionIn) -> str:
     return hashlib.sha256(item.model_dump_json().encode()).hexdigest()
 
@@ -129,21 +161,31 @@ def _invalid(errors: list[FieldError]) -> InvalidTransaction:
     )
 
 
-async def _references_of(
-    session: AsyncSession, items: list[TransactionIn]
-) -> repository.IntakeRefs:
-    return await repository.fetch_intake_refs(
-        session,
-        {item.customer_id for item in items},
-        {item.account_id for item in items if item.account_id is not None},
+async def _references_of(conn: asyncpg.Connection, rows: list[Row]) -> intake_store.IntakeRefs:
+    return await intake_store.fetch_intake_refs(
+        conn,
+        {row["customer_id"] for row in rows},
+        {row["account_id"] for row in rows if row["account_id"] is not None},
     )
+
+
+async def _store(conn: asyncpg.Connection, rows: list[Row], now: datetime) -> set[str]:
+    """Insert the rows (distinct external ids) with their events; the external ids inserted."""
+    trace_id = trace_id_var.get()
+    events = []
+    for row in rows:
+        event_id = uuid.uuid4()
+        events.append(
+            (event_id, event_json(row, event_id=event_id, occurred_at=now, trace_id=trace_id))
+        )
+    return await intake_store.store_transactions(conn, rows, events)
 
 
 # --- one at a time ------------------------------------------------------------------------
 
 
 async def receive_transaction(
-    session: AsyncSession,
+    pool: asyncpg.Pool,
     *,
     item: TransactionIn,
     identity: Identity,
@@ -153,81 +195,95 @@ async def receive_transaction(
     """Store and announce one transaction, or give back the one stored for this external id
     (or this Idempotency-Key) before: a retry stores and publishes nothing new."""
     require_role(identity, INTAKE_ROLES, "sending transactions")
-    digest = fingerprint(item) if idempotency_key else ""
-    if idempotency_key:
-        replay = await _replay_of_key(session, idempotency_key, digest)
-        if replay is not None:
-            return IntakeOutcome(replay, created=False)
-    now = utcnow()
-    errors = rule_errors(item, rules, now)
-    if errors:
-        raise _invalid(errors)
-    row = to_row(item, transaction_id=uuid.uuid4(), received_at=now)
-    outcome = await _store_one(session, item, row)
-    if idempotency_key and not await repository.remember_idempotency_key(
-        session,
-        key=idempotency_key,
-        fingerprint=digest,
-        transaction_id=outcome.transaction.transaction_id,
+    async with pool.acquire() as conn:
+        if not idempotency_key:
+            return await _receive_one(conn, item, rules)
+        async with conn.transaction():
+            return await _receive_with_key(conn, item, rules, idempotency_key)
+
+
+async def _receive_with_key(
+    conn: asyncpg.Connection, item: TransactionIn, rules: TransactionRules, key: str
+) -> IntakeOutcome:
+    digest = fingerprint(item)
+    replay = await _replay_of_key(conn, key, digest)
+    if replay is not None:
+        return IntakeOutcome(replay, created=False)
+    outcome = await _receive_one(conn, item, rules)
+    transaction_id = outcome.transaction["transaction_id"]
+    if not await intake_store.remember_idempotency_key(
+        conn, key=key, fingerprint=digest, transaction_id=transaction_id
     ):
         # A concurrent send with the same key committed first: same request, same answer.
-        replay = await _replay_of_key(session, idempotency_key, digest)
-        if replay is None or replay.transaction_id != outcome.transaction.transaction_id:
+        replay = await _replay_of_key(conn, key, digest)
+        if replay is None or replay["transaction_id"] != transaction_id:
             raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
     return outcome
 
 
-async def _replay_of_key(session: AsyncSession, key: str, digest: str) -> TransactionData | None:
-    remembered = await repository.get_idempotency_key(session, key)
+async def _replay_of_key(conn: asyncpg.Connection, key: str, digest: str) -> Row | None:
+    remembered = await intake_store.idempotency_key(conn, key)
     if remembered is None:
         return None
-    if remembered.request_fingerprint != digest:
+    request_fingerprint, transaction_id = remembered
+    if request_fingerprint != digest:
         raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
-    stored = await repository.get_transaction(session, remembered.transaction_id)
-    return views.transaction_data(stored) if stored is not None else None
+    return await intake_store.transaction_by_id(conn, transaction_id)
 
 
-async def _store_one(
-    session: AsyncSession, item: TransactionIn, row: dict[str, Any]
+async def _receive_one(
+    conn: asyncpg.Connection, item: TransactionIn, rules: TransactionRules
 ) -> IntakeOutcome:
-    if await repository.insert_transactions(session, [row]):
-        data = row_data(row)
-        await add_events(session, received_event(data))
-        return IntakeOutcome(data, created=True)
-    errors = reference_errors(item, await _references_of(session, [item]))
+    now = utcnow()
+    amount = checked_amount(item, rules, now)
+    if isinstance(amount, list):
+        raise _invalid(amount)
+    row = to_row(item, amount=amount, transaction_id=uuid.uuid4(), received_at=now)
+    if await _store(conn, [row], now):
+        return IntakeOutcome(row, created=True)
+    errors = reference_errors(row, await _references_of(conn, [row]))
     if errors:
         raise _invalid(errors)
-    existing = await repository.transactions_by_external_ids(session, [row["external_id"]])
-    stored = views.transaction_data(existing[row["external_id"]])
+    external_id = row["external_id"]
+    stored = (await intake_store.transactions_by_external_ids(conn, [external_id])).get(external_id)
+    if stored is None:
+        raise DuplicateTransaction(f"a concurrent request holds external_id {external_id!r}; retry")
     if not same_content(stored, row):
         raise DuplicateTransaction(
-            f"external_id {row['external_id']!r} was already used for a different transaction"
+            f"external_id {external_id!r} was already used for a different transaction"
         )
     return IntakeOutcome(stored, created=False)
 
 
 # --- batches ------------------------------------------------------------------------------
 
+Status = Literal["accepted", "duplicate", "rejected"]
+
 
 class _ValidBatch(BaseModel):
     items: list[TransactionIn]
 
 
-def _rejected(index: int, external_id: str | None, errors: list[FieldError]) -> BatchItemResult:
-    return BatchItemResult(
-        index=index,
-        external_id=external_id,
-        status="rejected",
-        errors=[ErrorItem(loc=list(e.loc), msg=e.msg, type=e.type) for e in errors],
-    )
+def _item_result(
+    index: int,
+    external_id: str | None,
+    status: Status,
+    *,
+    transaction_id: uuid.UUID | None = None,
+    errors: Sequence[FieldError] = (),
+) -> dict[str, Any]:
+    """One `BatchItemResult` as a dict (same keys, same order)."""
+    return {
+        "index": index,
+        "external_id": external_id,
+        "status": status,
+        "transaction_id": transaction_id,
+        "errors": [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in errors],
+    }
 
 
-def _result(
-    index: int, row: dict[str, Any], status: Literal["accepted", "duplicate"], transaction_id: Any
-) -> BatchItemResult:
-    return BatchItemResult(
-        index=index, external_id=row["external_id"], status=status, transaction_id=transaction_id
-    )
+def _rejected(index: int, external_id: str | None, errors: list[FieldError]) -> dict[str, Any]:
+    return _item_result(index, external_id, "rejected", errors=errors)
 
 
 def _too_many(max_items: int) -> InvalidTransaction:
@@ -257,8 +313,8 @@ def _raw_items(body: bytes) -> list[Any]:
 
 def parse_batch(
     body: bytes, *, max_items: int
-) -> tuple[list[tuple[int, TransactionIn]], dict[int, BatchItemResult]]:
-    """Items that parse, and a rejection per item that does not.
+) -> tuple[list[tuple[int, TransactionIn]], dict[int, dict[str, Any]]]:
+    """Items that parse, and a rejection (a `BatchItemResult` dict) per item that does not.
 
     The whole batch is validated in one pass first (pydantic's JSON parser, in Rust); only a
     batch with a bad item is parsed again item by item to keep the good ones.
@@ -277,7 +333,7 @@ def parse_batch(
     if len(raw_items) > max_items:
         raise _too_many(max_items)
     parsed: list[tuple[int, TransactionIn]] = []
-    rejected: dict[int, BatchItemResult] = {}
+    rejected: dict[int, dict[str, Any]] = {}
     for index, raw in enumerate(raw_items):
         try:
             parsed.append((index, TransactionIn.model_validate(raw)))
@@ -294,34 +350,39 @@ def parse_batch(
 
 
 async def receive_batch(
-    session: AsyncSession,
+    pool: asyncpg.Pool,
     *,
     body: bytes,
     identity: Identity,
     rules: TransactionRules,
     max_items: int,
-) -> TransactionBatchOut:
-    """Up to `max_items` transactions in one transaction: each accepted, duplicate or rejected
-    with its reasons; one bad item never loses the good ones."""
+) -> dict[str, Any]:
+    """Up to `max_items` transactions in one statement: each accepted, duplicate or rejected
+    with its reasons; one bad item never loses the good ones. The `TransactionBatchOut`
+    document, as a dict."""
     require_role(identity, INTAKE_ROLES, "sending transactions")
     parsed, results = parse_batch(body, max_items=max_items)
     now = utcnow()
-    candidates: list[tuple[int, TransactionIn, dict[str, Any]]] = []
+    candidates: list[tuple[int, Row]] = []
     for index, item in parsed:
-        errors = rule_errors(item, rules, now)
-        if errors:
-            results[index] = _rejected(index, item.external_id, errors)
+        amount = checked_amount(item, rules, now)
+        if isinstance(amount, list):
+            results[index] = _rejected(index, item.external_id, amount)
         else:
-            row = to_row(item, transaction_id=uuid.uuid4(), received_at=now)
-            candidates.append((index, item, row))
-    await _store_batch(session, candidates, results)
+            row = to_row(item, amount=amount, transaction_id=uuid.uuid4(), received_at=now)
+            candidates.append((index, row))
+    async with pool.acquire() as conn:
+        state = await _store_batch(conn, candidates, now)
+    for index, row in candidates:
+        results[index] = _answer(index, row, state)
     ordered = [results[index] for index in sorted(results)]
-    return TransactionBatchOut(
-        accepted=sum(r.status == "accepted" for r in ordered),
-        duplicates=sum(r.status == "duplicate" for r in ordered),
-        rejected=sum(r.status == "rejected" for r in ordered),
-        items=ordered,
-    )
+    statuses = [result["status"] for result in ordered]
+    return {
+        "accepted": statuses.count("accepted"),
+        "duplicates": statuses.count("duplicate"),
+        "rejected": statuses.count("rejected"),
+        "items": ordered,
+    }
 
 
 _CONFLICT = FieldError(
@@ -336,61 +397,52 @@ _VANISHED = FieldError(
 class _BatchState:
     """What the batch's statements found out, to answer each item from."""
 
-    first_of: dict[str, dict[str, Any]]
+    first_of: dict[str, Row]
     inserted: set[str]
     bad_refs: dict[str, list[FieldError]]
-    stored: dict[str, TransactionData]
-
-
-def _answer(
-    index: int, row: dict[str, Any], state: _BatchState
-) -> tuple[BatchItemResult, TransactionData | None]:
-    """The item's result, and the payload to announce when it was accepted."""
-    external_id = row["external_id"]
-    if state.bad_refs.get(external_id):
-        return _rejected(index, external_id, state.bad_refs[external_id]), None
-    first_row = state.first_of[external_id]
-    if external_id in state.inserted:
-        if first_row is row:
-            data = row_data(row)
-            return _result(index, row, "accepted", row["id"]), data
-        original: TransactionData | None = row_data(first_row)
-    else:
-        original = state.stored.get(external_id)
-    if original is None:
-        return _rejected(index, external_id, [_VANISHED]), None
-    if same_content(original, row):
-        return _result(index, row, "duplicate", original.transaction_id), None
-    return _rejected(index, external_id, [_CONFLICT]), None
+    stored: dict[str, Row]
 
 
 async def _store_batch(
-    session: AsyncSession,
-    candidates: list[tuple[int, TransactionIn, dict[str, Any]]],
-    results: dict[int, BatchItemResult],
-) -> None:
-    """Insert the distinct external ids in one statement; then answer each item: accepted,
-    duplicate (of an earlier item or a stored one) or rejected (bad reference, or the same
-    external id with other content). A later copy of an item with a bad reference shares its
-    rejection."""
-    first_of: dict[str, tuple[TransactionIn, dict[str, Any]]] = {}
-    for _, item, row in candidates:
-        first_of.setdefault(row["external_id"], (item, row))
-    inserted = await repository.insert_transactions(session, [row for _, row in first_of.values()])
-    left_out = [item for external_id, (item, _) in first_of.items() if external_id not in inserted]
+    conn: asyncpg.Connection, candidates: list[tuple[int, Row]], now: datetime
+) -> _BatchState:
+    """Insert the distinct external ids in one statement; look up why the others were not."""
+    first_of: dict[str, Row] = {}
+    for _, row in candidates:
+        first_of.setdefault(row["external_id"], row)
+    inserted = await _store(conn, list(first_of.values()), now)
+    left_out = [row for external_id, row in first_of.items() if external_id not in inserted]
     bad_refs: dict[str, list[FieldError]] = {}
-    stored: dict[str, TransactionData] = {}
+    stored: dict[str, Row] = {}
     if left_out:
-        refs = await _references_of(session, left_out)
-        bad_refs = {item.external_id: reference_errors(item, refs) for item in left_out}
-        found = await repository.transactions_by_external_ids(
-            session, [item.external_id for item in left_out if not bad_refs[item.external_id]]
+        refs = await _references_of(conn, left_out)
+        bad_refs = {row["external_id"]: reference_errors(row, refs) for row in left_out}
+        stored = await intake_store.transactions_by_external_ids(
+            conn, [external_id for external_id, errors in bad_refs.items() if not errors]
         )
-        stored = {external_id: views.transaction_data(t) for external_id, t in found.items()}
-    state = _BatchState({k: row for k, (_, row) in first_of.items()}, inserted, bad_refs, stored)
-    events = []
-    for index, _, row in candidates:
-        results[index], accepted = _answer(index, row, state)
-        if accepted is not None:
-            events.append(received_event(accepted))
-    await add_events(session, *events)
+    return _BatchState(first_of, inserted, bad_refs, stored)
+
+
+def _answer(index: int, row: Row, state: _BatchState) -> dict[str, Any]:
+    """Accepted, duplicate (of an earlier item or a stored one) or rejected (bad reference, or
+    the same external id with other content). A later copy of an item with a bad reference
+    shares its rejection."""
+    external_id = row["external_id"]
+    first_row = state.first_of[external_id]
+    if external_id in state.inserted:
+        if first_row is row:
+            return _item_result(
+                index, external_id, "accepted", transaction_id=row["transaction_id"]
+            )
+        original: Row | None = first_row
+    elif state.bad_refs.get(external_id):
+        return _rejected(index, external_id, state.bad_refs[external_id])
+    else:
+        original = state.stored.get(external_id)
+    if original is None:
+        return _rejected(index, external_id, [_VANISHED])
+    if same_content(original, row):
+        return _item_result(
+            index, external_id, "duplicate", transaction_id=original["transaction_id"]
+        )
+    return _rejected(index, external_id, [_CONFLICT])

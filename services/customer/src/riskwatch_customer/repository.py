@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -20,7 +19,6 @@ from riskwatch_customer.models import (
     Customer,
     CustomerRiskLevels,
     FinancialProfile,
-    IdempotencyKey,
     Interaction,
     Transaction,
 )
@@ -298,116 +296,8 @@ async def add_audit_entries(session: AsyncSession, entries: Sequence[dict[str, A
         await session.execute(insert(AuditEntry), list(entries))
 
 
-# --- transaction intake -------------------------------------------------------------------
-
-_INTAKE_REFS = text(
-    "SELECT 'c' AS kind, id, id AS customer_id, status FROM customers "
-    "WHERE id = ANY(CAST(:customer_ids AS uuid[])) "
-    "UNION ALL SELECT 'a', id, customer_id, status FROM accounts "
-    "WHERE id = ANY(CAST(:account_ids AS uuid[]))"
-)
-
-
-@dataclass(frozen=True)
-class IntakeRefs:
-    customer_status: dict[uuid.UUID, str]
-    account_owner: dict[uuid.UUID, uuid.UUID]
-
-
-async def fetch_intake_refs(
-    session: AsyncSession, customer_ids: set[uuid.UUID], account_ids: set[uuid.UUID]
-) -> IntakeRefs:
-    """Which customers and accounts exist (and whose the accounts are): one query per batch."""
-    result = await session.execute(
-        _INTAKE_REFS, {"customer_ids": list(customer_ids), "account_ids": list(account_ids)}
-    )
-    refs = IntakeRefs({}, {})
-    for kind, row_id, customer_id, status in result.all():
-        if kind == "c":
-            refs.customer_status[row_id] = status
-        else:
-            refs.account_owner[row_id] = customer_id
-    return refs
-
-
-TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "uuid"),
-    ("external_id", "text"),
-    ("customer_id", "uuid"),
-    ("account_id", "uuid"),
-    ("direction", "text"),
-    ("amount", "numeric"),
-    ("currency", "text"),
-    ("channel", "text"),
-    ("counterparty_name", "text"),
-    ("counterparty_account", "text"),
-    ("counterparty_bank", "text"),
-    ("counterparty_country", "text"),
-    ("merchant_category_code", "text"),
-    ("device_id", "text"),
-    ("ip_address", "text"),
-    ("country", "text"),
-    ("status", "text"),
-    ("occurred_at", "timestamptz"),
-    ("received_at", "timestamptz"),
-)
-_COLUMN_NAMES = ", ".join(name for name, _ in TRANSACTION_COLUMNS)
-# One statement for the whole batch: each column travels as one array parameter. Rows whose
-# customer is unknown, or whose account is unknown or somebody else's, are left out, so the
-# common case needs no reference query first.
-_INSERT_TRANSACTIONS = text(
-    f"INSERT INTO transactions ({_COLUMN_NAMES}) SELECT t.* FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in TRANSACTION_COLUMNS)
-    + f") AS t({_COLUMN_NAMES}) "
-    "WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id) "
-    "AND (t.account_id IS NULL OR EXISTS (SELECT 1 FROM accounts a "
-    "WHERE a.id = t.account_id AND a.customer_id = t.customer_id)) "
-    "ON CONFLICT (external_id) DO NOTHING RETURNING external_id"
-)
-
-
-async def insert_transactions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert new transactions in ONE statement; returns the external ids actually inserted.
-
-    Not inserted: duplicates of a stored external id, and rows with a bad customer or account
-    reference. ON CONFLICT DO NOTHING on the unique external id makes concurrent identical sends
-    safe: the later ones wait for the first to commit, then insert nothing.
-    """
-    if not rows:
-        return set()
-    columns = {name: [row[name] for row in rows] for name, _ in TRANSACTION_COLUMNS}
-    result = await session.execute(_INSERT_TRANSACTIONS, columns)
-    return set(result.scalars().all())
-
-
-async def transactions_by_external_ids(
-    session: AsyncSession, external_ids: Sequence[str]
-) -> dict[str, Transaction]:
-    if not external_ids:
-        return {}
-    statement = select(Transaction).where(Transaction.external_id.in_(external_ids))
-    return {t.external_id: t for t in (await session.execute(statement)).scalars().all()}
-
-
 async def get_transaction(session: AsyncSession, transaction_id: uuid.UUID) -> Transaction | None:
     return await session.get(Transaction, transaction_id)
-
-
-async def get_idempotency_key(session: AsyncSession, key: str) -> IdempotencyKey | None:
-    return await session.get(IdempotencyKey, key)
-
-
-async def remember_idempotency_key(
-    session: AsyncSession, *, key: str, fingerprint: str, transaction_id: uuid.UUID
-) -> bool:
-    """True when the key is now ours; False when another request holds it already."""
-    statement = (
-        pg_insert(IdempotencyKey)
-        .values(key=key, request_fingerprint=fingerprint, transaction_id=transaction_id)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(IdempotencyKey.key)
-    )
-    return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
 def matches_any(column: Any, values: Iterable[Any]) -> Any:

@@ -94,6 +94,25 @@ def check_amount(amount: Decimal, currency: str, rules: TransactionRules) -> lis
     return errors
 
 
+_QUANTUM = {code: Decimal(1).scaleb(-units) for code, units in CURRENCY_MINOR_UNITS.items()}
+
+
+def amount_in_minor_units(
+    amount: Decimal, currency: str, rules: TransactionRules
+) -> Decimal | None:
+    """The amount with exactly the currency's decimals when it plainly passes `check_amount`
+    (positive, within the limit, an active currency, no decimals beyond its minor unit); None
+    when `check_amount` must be asked. A few comparisons: the intake's common case."""
+    quantum = _QUANTUM.get(currency)
+    if quantum is None or not 0 < amount <= rules.max_amount:
+        return None
+    try:
+        minor = amount.quantize(quantum)
+    except InvalidOperation:
+        return None
+    return minor if minor == amount else None
+
+
 def check_occurred_at(
     occurred_at: datetime, now: datetime, rules: TransactionRules
 ) -> list[FieldError]:

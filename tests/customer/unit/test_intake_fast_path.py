@@ -1,0 +1,198 @@
+"""The intake's fast path gives what the model-building path gave: the same event bytes, the
+same verdicts on every rule, the same batch report; and the verified-token cache is safe."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic_core import to_json
+
+from riskwatch_customer import identity_cache
+from riskwatch_customer.identity_cache import VerifiedTokens
+from riskwatch_customer.intake import (
+    _item_result,
+    checked_amount,
+    event_json,
+    rule_errors,
+    to_row,
+)
+from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
+from riskwatch_customer.schemas import TransactionBatchOut, TransactionIn
+from riskwatch_customer.validation import FieldError, TransactionRules
+from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.customer import TransactionReceived
+from riskwatch_shared.security import Identity, InvalidIdentity, mint_identity_token
+
+RULES = TransactionRules(max_amount=Decimal(10) ** 12, max_future_skew=timedelta(minutes=5))
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+CUSTOMER = uuid.UUID(int=7)
+
+
+def item(**overrides: Any) -> TransactionIn:
+    body: dict[str, Any] = {
+        "external_id": "core-1",
+        "customer_id": str(CUSTOMER),
+        "direction": "outbound",
+        "amount": "125.5",
+        "currency": "EUR",
+        "channel": "card",
+        "occurred_at": "2026-12-01T11:00:00+01:00",
+    }
+    return TransactionIn.model_validate(body | overrides)
+
+
+def old_event(sent: TransactionIn, *, transaction_id: uuid.UUID, event_id: uuid.UUID) -> bytes:
+    """What the intake published before the fast path: dump, validate, build the event."""
+    row = sent.model_dump()
+    row["amount"] = in_minor_units(sent.amount, sent.currency)
+    row["ip_address"] = str(sent.ip_address) if sent.ip_address is not None else None
+    data = TransactionData.model_validate(
+        {**row, "transaction_id": transaction_id, "received_at": NOW}
+    )
+    event = TransactionReceived(
+        id=event_id, occurred_at=NOW, customer_id=data.customer_id, transaction=data, trace_id="t1"
+    )
+    return event.to_json_bytes()
+
+
+def new_event(sent: TransactionIn, *, transaction_id: uuid.UUID, event_id: uuid.UUID) -> bytes:
+    amount = checked_amount(sent, RULES, NOW)
+    assert isinstance(amount, Decimal)
+    row = to_row(sent, amount=amount, transaction_id=transaction_id, received_at=NOW)
+    return event_json(row, event_id=event_id, occurred_at=NOW, trace_id="t1")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"amount": 99.99, "currency": "EUR"},
+        {"amount": "1000", "currency": "JPY"},
+        {"amount": "10.5", "currency": "BHD"},
+        {"account_id": str(uuid.UUID(int=9)), "ip_address": "2001:db8::1", "device_id": "d-1"},
+        {"ip_address": "192.0.2.10", "country": "GB", "counterparty_country": "FR"},
+        {"counterparty_name": "  Coffee Ltd  ", "merchant_category_code": "5814"},
+        {"occurred_at": "2026-12-01T11:59:59.123456Z", "status": "pending"},
+    ],
+)
+def test_event_bytes_are_those_the_models_rendered(overrides: dict[str, Any]) -> None:
+    sent = item(**overrides)
+    ids = {"transaction_id": uuid.uuid4(), "event_id": uuid.uuid4()}
+    assert new_event(sent, **ids) == old_event(sent, **ids)
+    parsed = TransactionReceived.model_validate_json(new_event(sent, **ids))
+    assert parsed.transaction.amount == in_minor_units(sent.amount, sent.currency)
+
+
+@settings(max_examples=300)
+@given(
+    units=st.integers(min_value=-(10**14), max_value=10**15),
+    places=st.integers(min_value=0, max_value=5),
+    currency=st.sampled_from([*sorted(CURRENCY_MINOR_UNITS), "XYZ"]),
+    country=st.sampled_from([None, "GB", "QQ"]),
+    counterparty_country=st.sampled_from([None, "FR", "ZZ"]),
+    offset=st.integers(min_value=-3600, max_value=3600),
+    tz_hours=st.integers(min_value=-12, max_value=12),
+)
+def test_the_quick_check_agrees_with_every_rule(
+    units: int,
+    places: int,
+    currency: str,
+    country: str | None,
+    counterparty_country: str | None,
+    offset: int,
+    tz_hours: int,
+) -> None:
+    occurred_at = (NOW + timedelta(seconds=offset)).astimezone(timezone(timedelta(hours=tz_hours)))
+    sent = TransactionIn.model_construct(
+        external_id="e",
+        customer_id=CUSTOMER,
+        direction="inbound",
+        amount=Decimal(units).scaleb(-places),
+        currency=currency,
+        channel="card",
+        country=country,
+        counterparty_country=counterparty_country,
+        occurred_at=occurred_at,
+    )
+    verdict = checked_amount(sent, RULES, NOW)
+    errors = rule_errors(sent, RULES, NOW)
+    if errors:
+        assert verdict == errors
+    else:
+        assert verdict == in_minor_units(sent.amount, sent.currency)
+        assert str(verdict) == str(in_minor_units(sent.amount, sent.currency))
+
+
+def test_item_results_render_as_the_batch_report_model() -> None:
+    transaction_id = uuid.uuid4()
+    items = [
+        _item_result(0, "a", "accepted", transaction_id=transaction_id),
+        _item_result(1, "a", "duplicate", transaction_id=transaction_id),
+        _item_result(
+            2, None, "rejected", errors=[FieldError(("amount",), "bad", "amount.not_positive")]
+        ),
+    ]
+    report = {"accepted": 1, "duplicates": 1, "rejected": 1, "items": items}
+    assert to_json(report) == TransactionBatchOut.model_validate(report).model_dump_json().encode()
+    assert json.loads(to_json(report))["items"][2]["errors"] == [
+        {"loc": ["amount"], "msg": "bad", "type": "amount.not_positive"}
+    ]
+
+
+INGEST = Identity(subject="core", kind="api_key", roles=("ingest",))
+SECRET = "a-test-internal-secret-of-32-bytes"
+
+
+def test_a_verified_token_is_reused_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = VerifiedTokens(SECRET)
+    token = mint_identity_token(INGEST, SECRET, ttl_seconds=60)
+    first = tokens.identity(token)
+    assert first == INGEST
+    calls: list[str] = []
+
+    def counting_verify(token: str, secret: str) -> Identity:
+        calls.append(token)
+        raise InvalidIdentity("Signature has expired")
+
+    monkeypatch.setattr(identity_cache, "verify_identity_token", counting_verify)
+    assert tokens.identity(token) is first  # cached: not verified again
+    assert calls == []
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    with pytest.raises(InvalidIdentity):
+        tokens.identity(token)  # expired: verified again, and refused
+    assert calls == [token]
+
+
+def test_a_forged_or_foreign_token_is_never_cached() -> None:
+    tokens = VerifiedTokens(SECRET)
+    foreign = mint_identity_token(INGEST, "another-secret-of-thirty-two-bytes!", ttl_seconds=60)
+    for _ in range(2):
+        with pytest.raises(InvalidIdentity):
+            tokens.identity(foreign)
+    good = mint_identity_token(INGEST, SECRET, ttl_seconds=60)
+    header, claims, signature = good.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    forged_claims = base64.urlsafe_b64encode(json.dumps(payload | {"roles": ["admin"]}).encode())
+    tampered = f"{header}.{forged_claims.decode().rstrip('=')}.{signature}"
+    assert tokens.identity(good) == INGEST
+    with pytest.raises(InvalidIdentity):
+        tokens.identity(tampered)
+
+
+def test_the_cache_stays_bounded() -> None:
+    tokens = VerifiedTokens(SECRET, max_entries=3)
+    minted = [
+        mint_identity_token(Identity(subject=f"s{n}", roles=("ingest",)), SECRET) for n in range(7)
+    ]
+    assert [tokens.identity(t).subject for t in minted] == [f"s{n}" for n in range(7)]
+    assert len(tokens._verified) <= 3
