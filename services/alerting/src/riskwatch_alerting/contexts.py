@@ -8,6 +8,7 @@ so a backtest replays exactly what live evaluation saw.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from riskwatch_alerting.rules.compiler import number_or_none
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
+from riskwatch_alerting.rules.windows import GroupKey
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import (
@@ -71,6 +75,8 @@ class EvaluationInput:
     transaction_id: uuid.UUID | None
     namespaces: dict[str, dict[str, Any]]
     reasons: list[str] = field(default_factory=list)
+    # The window groups the event reads, computed once (see evaluation.group_keys_of).
+    cached_group_keys: list[GroupKey] | None = field(default=None, repr=False, compare=False)
 
     @property
     def txn(self) -> dict[str, Any]:
@@ -84,6 +90,7 @@ class EvaluationInput:
 def transaction_fields(txn: TransactionData, features: Mapping[str, Any]) -> dict[str, Any]:
     """The txn namespace: scoring's transaction features, then the exact stored transaction."""
     values: dict[str, Any] = dict(features)
+    occurred_at = txn.occurred_at.astimezone(UTC)
     values.update(
         external_id=txn.external_id,
         customer_id=str(txn.customer_id),
@@ -101,9 +108,9 @@ def transaction_fields(txn: TransactionData, features: Mapping[str, Any]) -> dic
         ip=txn.ip_address,
         country=txn.country,
         status=txn.status,
-        occurred_at=txn.occurred_at.astimezone(UTC),
-        hour=txn.occurred_at.astimezone(UTC).hour,
-        weekday=txn.occurred_at.astimezone(UTC).weekday(),
+        occurred_at=occurred_at,
+        hour=occurred_at.hour,
+        weekday=occurred_at.weekday(),
     )
     return values
 
@@ -227,7 +234,7 @@ def build_input(
     risk = {**risk_fields(snapshot), **flags}
     namespaces = {
         "txn": txn,
-        "customer": dict(snapshot.features),
+        "customer": snapshot.features,  # compact copies
         "risk": risk,
         "score": score,
         "event": {"type": event.type},
@@ -246,23 +253,31 @@ def build_input(
 
 def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Only the values a rule can read (catalogue fields and group ids), none missing."""
-    kept: dict[str, dict[str, Any]] = {}
-    for namespace in NAMESPACE_NAMES:
-        known = _FIELDS_BY_NAMESPACE.get(namespace, {})
-        values = namespaces.get(namespace, {})
-        kept[namespace] = {
-            name: _as_rule_value(known[name], value)
-            for name, value in values.items()
-            if name in known and value is not None
-        }
+    return {
+        namespace: compact_namespace(namespace, namespaces.get(namespace, _NOTHING))
+        for namespace in NAMESPACE_NAMES
+    }
+
+
+_NOTHING: Mapping[str, Any] = {}
+_NUMBER = FieldType.NUMBER
+
+
+def compact_namespace(namespace: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """One namespace of `compact`: floats become the Decimal of their shortest repr once here,
+    not in every rule."""
+    known = _FIELDS_BY_NAMESPACE.get(namespace, _NOTHING)
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        field_type = known.get(name)
+        if field_type is None:
+            continue
+        if field_type is _NUMBER and isinstance(value, float):
+            value = number_or_none(value)
+        kept[name] = value
     return kept
-
-
-def _as_rule_value(field_type: FieldType, value: Any) -> Any:
-    """Floats become the Decimal of their shortest repr once here, not in every rule."""
-    if field_type is FieldType.NUMBER and isinstance(value, float):
-        return number_or_none(value)
-    return value
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -283,6 +298,25 @@ def to_json(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [to_json(item) for item in value]
     return value
+
+
+def json_text(value: Any) -> str:
+    """`to_json(value)` as JSON text, encoded by orjson (the standard library for what orjson
+    refuses, such as integers past 64 bits), for jsonb parameters passed as text."""
+    try:
+        return orjson.dumps(value, default=_orjson_default).decode()
+    except TypeError:
+        return json.dumps(to_json(value))
+
+
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, Mapping):
+        return {str(key): item for key, item in value.items()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def namespaces_from_json(stored: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -170,14 +170,23 @@ class Hit:
 
 def group_keys_of(item: EvaluationInput, group_bys: frozenset[str]) -> list[GroupKey]:
     """The window groups an event reads or updates (only the `by`s the rules use)."""
-    return [key for key in group_keys(_group_lookup(item)) if key.by in group_bys]
+    return [key for key in _read_keys(item) if key.by in group_bys]
 
 
-def _group_lookup(item: EvaluationInput) -> dict[str, Any]:
-    lookup = dict(item.txn)
-    if "customer_id" not in lookup and item.customer_id is not None:
-        lookup["customer_id"] = str(item.customer_id)
-    return lookup
+def _read_keys(item: EvaluationInput) -> list[GroupKey]:
+    """The groups of the event's txn fields, the event's customer when txn names none."""
+    keys = item.cached_group_keys
+    if keys is None:
+        keys = group_keys(_group_lookup(item))
+        item.cached_group_keys = keys
+    return keys
+
+
+def _group_lookup(item: EvaluationInput) -> Mapping[str, Any]:
+    txn = item.txn
+    if "customer_id" in txn or item.customer_id is None:
+        return txn
+    return {**txn, "customer_id": str(item.customer_id)}
 
 
 @dataclass
@@ -190,7 +199,10 @@ class Evaluator:
     def process(self, item: EvaluationInput) -> list[Match]:
         """Record a transaction in the windows, then evaluate the rules it triggers."""
         if item.is_transaction:
-            self.windows.observe(item.txn, item.occurred_at)
+            txn = item.txn
+            # txn names the customer for a transaction, so its keys are the ones rules read.
+            keys = _read_keys(item) if "customer_id" in txn else None
+            self.windows.observe(txn, item.occurred_at, keys)
         rules = self.rule_set.by_trigger.get(item.event_type)
         if not rules:
             return []
@@ -209,7 +221,7 @@ class Evaluator:
     def _context(self, item: EvaluationInput) -> RuleContext:
         aggregates: Mapping[AggregateSpec, object] = {}
         if self.rule_set.specs:
-            aggregates = self.windows.lazy_values_for(_group_lookup(item), item.occurred_at)
+            aggregates = self.windows.lazy_values_for(item.txn, item.occurred_at, _read_keys(item))
         namespaces = item.namespaces
         return RuleContext(
             txn=namespaces.get("txn", {}),

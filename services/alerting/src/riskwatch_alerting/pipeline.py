@@ -21,7 +21,8 @@ from riskwatch_alerting.contexts import (
     EvaluationInput,
     apply_event,
     build_input,
-    compact,
+    compact_namespace,
+    json_text,
     namespaces_from_json,
     to_json,
 )
@@ -104,7 +105,7 @@ class AlertPipeline:
     async def handle_batch(self, events: Sequence[Event], session: AsyncSession) -> BatchOutcome:
         rule_set = await self.cache.current(session)
         customer_ids = {e.customer_id for e in events if e.customer_id is not None}
-        await repository.lock_keys(session, _lock_names(events))
+        await repository.lock_keys(session, _lock_names(events, rule_set.group_bys))
         await self._update_directory(session, events)
         stored = await repository.load_customer_states(session, customer_ids)
         snapshots = {
@@ -128,12 +129,16 @@ class AlertPipeline:
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
-        await self._write_alerts(session, hits, customer_ids, statuses)
+        await self._write_alerts(session, hits, statuses)
         await repository.insert_history(session, [_history_row(item) for item in inputs])
         await repository.upsert_windows(
             session,
             [
-                {"group_by": key.by, "group_id": key.value, "state": windows.key_state(key)}
+                {
+                    "group_by": key.by,
+                    "group_id": key.value,
+                    "state": json_text(windows.key_state(key)),
+                }
                 for key in touched
             ],
         )
@@ -191,12 +196,13 @@ class AlertPipeline:
         self,
         session: AsyncSession,
         hits: Sequence[Hit],
-        customer_ids: set[uuid.UUID],
         statuses: dict[uuid.UUID, str],
     ) -> None:
         if not hits:
             return
-        directory = await repository.load_directory(session, customer_ids)
+        # Names and relationship managers go on new alerts only.
+        named = {hit.match.item.customer_id for hit in hits if hit.is_new_alert}
+        directory = await repository.load_directory(session, filter(None, named))
         now = datetime.now(UTC)
         alerts, occurrences, timeline, events = [], [], [], []
         counts: dict[uuid.UUID, tuple[int, datetime]] = {}
@@ -256,7 +262,9 @@ class AlertPipeline:
         await add_events(session, *events)
 
 
-def _lock_names(events: Sequence[Event]) -> list[str]:
+def _lock_names(events: Sequence[Event], group_bys: frozenset[str]) -> list[str]:
+    """The customers' (their state and windows) and the other window groups the active rules
+    use (a batch writes no window of a group-by its rules do not read)."""
     names = []
     for event in events:
         if event.customer_id is not None:
@@ -268,7 +276,7 @@ def _lock_names(events: Sequence[Event]) -> list[str]:
                 ("counterparty", txn.counterparty_account),
                 ("device", txn.device_id),
             ):
-                if value:
+                if value and by in group_bys:
                     names.append(f"{by}:{value}")
     return names
 
@@ -363,16 +371,17 @@ def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
 
 
 def _history_row(item: EvaluationInput) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "ns": item.namespaces,
+        "transaction_id": item.transaction_id,
+        "reasons": item.reasons[:10],
+    }
     return {
         "event_id": item.event_id,
         "event_type": item.event_type,
         "customer_id": item.customer_id,
         "occurred_at": item.occurred_at,
-        "context": {
-            "ns": to_json(item.namespaces),
-            "transaction_id": None if item.transaction_id is None else str(item.transaction_id),
-            "reasons": item.reasons[:10],
-        },
+        "context": json_text(context),
     }
 
 
@@ -401,9 +410,9 @@ def _state_rows(snapshots: dict[uuid.UUID, CustomerSnapshot]) -> list[dict[str, 
         {
             "customer_id": customer_id,
             # Only what rules can read is kept between events.
-            "features": to_json(compact({"customer": snapshot.features})["customer"]),
-            "levels": to_json(snapshot.levels),
-            "scores": to_json(snapshot.scores),
+            "features": json_text(compact_namespace("customer", snapshot.features)),
+            "levels": json_text(snapshot.levels),
+            "scores": json_text(snapshot.scores),
             "sequence": snapshot.sequence,
         }
         for customer_id, snapshot in snapshots.items()

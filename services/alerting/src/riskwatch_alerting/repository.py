@@ -6,8 +6,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
+import orjson
 from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +21,11 @@ from riskwatch_alerting.models import (
     Base,
     CacheVersion,
     CustomerDirectoryEntry,
-    CustomerState,
     EvaluationRecord,
     ListEntry,
     ManagedList,
     Rule,
     RuleVersion,
-    WindowGroup,
 )
 from riskwatch_alerting.rules.windows import GroupKey
 
@@ -53,7 +52,8 @@ async def bump_cache_version(session: AsyncSession, name: str) -> None:
 
 
 async def cache_versions(session: AsyncSession) -> tuple[int, int]:
-    rows = dict((await session.execute(select(CacheVersion.name, CacheVersion.version))).all())
+    """Read once per consumed batch (raw: see `_driver`)."""
+    rows = dict(await (await _driver(session)).fetch("SELECT name, version FROM cache_versions"))
     return int(rows.get(RULES_CACHE, 0)), int(rows.get(LISTS_CACHE, 0))
 
 
@@ -181,6 +181,28 @@ async def all_list_values(session: AsyncSession) -> dict[str, frozenset[str]]:
 
 
 # --- consumer state ---
+# The consumer's per-batch reads and writes go straight to asyncpg, inside the session's
+# transaction: one statement per kind of row (arrays in, `unnest` in SQL) and JSON as text
+# encoded with orjson, without the ORM's per-row parameter processing.
+
+
+class StoredCustomerState(NamedTuple):
+    features: dict[str, Any]
+    levels: dict[str, Any]
+    scores: dict[str, Any]
+    sequence: int
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection of the session's transaction (begun if it was not yet)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None, "the session's connection is open"
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs.
+        await session.execute(text("SELECT 1"))
+    return driver
 
 
 async def lock_keys(session: AsyncSession, names: Iterable[str]) -> None:
@@ -188,50 +210,80 @@ async def lock_keys(session: AsyncSession, names: Iterable[str]) -> None:
     competing consumers serialise on the customers and window groups they share."""
     keys = sorted(set(names))
     if keys:
-        await session.execute(_LOCK_KEYS, {"names": keys})
+        await (await _driver(session)).execute(_LOCK_KEYS, keys)
 
 
-_LOCK_KEYS = text(
+_LOCK_KEYS = (
     "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
-    "FROM unnest(CAST(:names AS text[])) AS n) AS keys ORDER BY h"
+    "FROM unnest($1::text[]) AS n) AS keys ORDER BY h"
 )
 
 
 async def load_customer_states(
     session: AsyncSession, customer_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, CustomerState]:
+) -> dict[uuid.UUID, StoredCustomerState]:
     ids = list(customer_ids)
     if not ids:
         return {}
-    statement = select(CustomerState).where(CustomerState.customer_id.in_(ids))
-    return {row.customer_id: row for row in (await session.execute(statement)).scalars()}
+    rows = await (await _driver(session)).fetch(_LOAD_STATES, ids)
+    return {
+        uuid.UUID(int=row[0].int): StoredCustomerState(
+            orjson.loads(row[1]), orjson.loads(row[2]), orjson.loads(row[3]), row[4]
+        )
+        for row in rows
+    }
+
+
+_LOAD_STATES = (
+    "SELECT customer_id, features::text, levels::text, scores::text, sequence "
+    "FROM customer_state WHERE customer_id = ANY($1::uuid[])"
+)
 
 
 async def upsert_customer_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: customer_id, features, levels, scores (JSON text) and sequence; ids unique."""
     if not rows:
         return
-    statement = pg_insert(_table(CustomerState))
-    statement = statement.on_conflict_do_update(
-        index_elements=[CustomerState.customer_id],
-        set_={
-            "features": statement.excluded.features,
-            "levels": statement.excluded.levels,
-            "scores": statement.excluded.scores,
-            "sequence": statement.excluded.sequence,
-            "updated_at": func.now(),
-        },
+    await (await _driver(session)).execute(
+        _UPSERT_STATES,
+        [row["customer_id"] for row in rows],
+        [row["features"] for row in rows],
+        [row["levels"] for row in rows],
+        [row["scores"] for row in rows],
+        [row["sequence"] for row in rows],
     )
-    await session.execute(statement, rows)
+
+
+_UPSERT_STATES = (
+    "INSERT INTO customer_state (customer_id, features, levels, scores, sequence) "
+    "SELECT id, f::jsonb, l::jsonb, s::jsonb, q "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+    "AS rows(id, f, l, s, q) "
+    "ON CONFLICT (customer_id) DO UPDATE SET features = excluded.features, "
+    "levels = excluded.levels, scores = excluded.scores, sequence = excluded.sequence, "
+    "updated_at = now()"
+)
+
+
+class DirectoryEntry(NamedTuple):
+    name: str | None
+    relationship_manager: str | None
 
 
 async def load_directory(
     session: AsyncSession, customer_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, CustomerDirectoryEntry]:
+) -> dict[uuid.UUID, DirectoryEntry]:
     ids = list(customer_ids)
     if not ids:
         return {}
-    statement = select(CustomerDirectoryEntry).where(CustomerDirectoryEntry.customer_id.in_(ids))
-    return {row.customer_id: row for row in (await session.execute(statement)).scalars()}
+    rows = await (await _driver(session)).fetch(_LOAD_DIRECTORY, ids)
+    return {uuid.UUID(int=row[0].int): DirectoryEntry(row[1], row[2]) for row in rows}
+
+
+_LOAD_DIRECTORY = (
+    "SELECT customer_id, name, relationship_manager FROM customer_directory "
+    "WHERE customer_id = ANY($1::uuid[])"
+)
 
 
 async def upsert_directory(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -256,28 +308,58 @@ async def load_windows(
     pairs = list(dict.fromkeys(keys))
     if not pairs:
         return {}
-    statement = select(WindowGroup.group_by, WindowGroup.group_id, WindowGroup.state).where(
-        tuple_(WindowGroup.group_by, WindowGroup.group_id).in_(pairs)
+    rows = await (await _driver(session)).fetch(
+        _LOAD_WINDOWS, [key.by for key in pairs], [key.value for key in pairs]
     )
-    rows = (await session.execute(statement)).all()
-    return {GroupKey(row[0], row[1]): row[2] for row in rows}
+    return {GroupKey(row[0], row[1]): orjson.loads(row[2]) for row in rows}
+
+
+_LOAD_WINDOWS = (
+    "SELECT w.group_by, w.group_id, w.state::text FROM window_groups AS w "
+    "JOIN unnest($1::text[], $2::text[]) AS keys(b, g) "
+    "ON w.group_by = keys.b AND w.group_id = keys.g"
+)
 
 
 async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: group_by, group_id and state (JSON text); keys unique."""
     if not rows:
         return
-    statement = pg_insert(_table(WindowGroup))
-    statement = statement.on_conflict_do_update(
-        index_elements=[WindowGroup.group_by, WindowGroup.group_id],
-        set_={"state": statement.excluded.state, "updated_at": func.now()},
+    await (await _driver(session)).execute(
+        _UPSERT_WINDOWS,
+        [row["group_by"] for row in rows],
+        [row["group_id"] for row in rows],
+        [row["state"] for row in rows],
     )
-    await session.execute(statement, rows)
+
+
+_UPSERT_WINDOWS = (
+    "INSERT INTO window_groups (group_by, group_id, state) "
+    "SELECT b, g, s::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS rows(b, g, s) "
+    "ON CONFLICT (group_by, group_id) DO UPDATE SET state = excluded.state, updated_at = now()"
+)
 
 
 async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: event_id, event_type, customer_id, occurred_at and context (JSON text), in the
+    order they were evaluated: `seq` follows it."""
     if rows:
-        statement = pg_insert(_table(EvaluationRecord)).on_conflict_do_nothing()
-        await session.execute(statement, rows)
+        await (await _driver(session)).execute(
+            _INSERT_HISTORY,
+            [row["event_id"] for row in rows],
+            [row["event_type"] for row in rows],
+            [row["customer_id"] for row in rows],
+            [row["occurred_at"] for row in rows],
+            [row["context"] for row in rows],
+        )
+
+
+_INSERT_HISTORY = (
+    "INSERT INTO evaluation_history (event_id, event_type, customer_id, occurred_at, context) "
+    "SELECT e, t, c, o, x::jsonb FROM unnest("
+    "$1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[]"
+    ") WITH ORDINALITY AS rows(e, t, c, o, x, n) ORDER BY n ON CONFLICT DO NOTHING"
+)
 
 
 async def history_chunks(
@@ -311,20 +393,22 @@ async def load_open_alerts(
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
-    statement = select(
-        Alert.id,
-        Alert.rule_id,
-        Alert.dedup_value,
-        Alert.first_seen_at,
-        Alert.occurrence_count,
-        Alert.status,
-    ).where(Alert.dedup_open, tuple_(Alert.rule_id, Alert.dedup_value).in_(wanted))
+    rows = await (await _driver(session)).fetch(
+        _LOAD_OPEN_ALERTS, [rule_id for rule_id, _ in wanted], [value for _, value in wanted]
+    )
     return {
-        (row.rule_id, row.dedup_value): OpenAlert(
-            row.id, row.first_seen_at, row.occurrence_count, row.status
+        (uuid.UUID(int=row[1].int), row[2]): OpenAlert(
+            uuid.UUID(int=row[0].int), row[3], row[4], row[5]
         )
-        for row in (await session.execute(statement)).all()
+        for row in rows
     }
+
+
+_LOAD_OPEN_ALERTS = (
+    "SELECT a.id, a.rule_id, a.dedup_value, a.first_seen_at, a.occurrence_count, a.status "
+    "FROM alerts AS a JOIN unnest($1::uuid[], $2::text[]) AS wanted(r, v) "
+    "ON a.rule_id = wanted.r AND a.dedup_value = wanted.v WHERE a.dedup_open"
+)
 
 
 async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> None:

@@ -11,7 +11,7 @@ span are evicted as time moves on. Sums of Decimal amounts are exact.
 """
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -21,6 +21,7 @@ from riskwatch_alerting.rules.compiler import compile_where, number_or_none
 from riskwatch_alerting.rules.fields import GROUP_BY_FIELDS
 
 Number = Decimal | int
+_Predicate = Callable[[Mapping[str, object]], bool]
 STATE_VERSION = 1
 
 
@@ -164,24 +165,33 @@ class WindowStore:
         self._stored: dict[GroupKey, dict[AggregateSpec, Mapping[str, Any]]] = {}
         self._labels = {spec: spec.label for spec in self.specs}
         self._by_label = {label: spec for spec, label in self._labels.items()}
-        self._specs_by = {
-            by: tuple(spec for spec in self.specs if spec.by == by)
+        # Per group-by: each spec with its compiled `where` (None when it has none).
+        self._specs_by: dict[str, tuple[tuple[AggregateSpec, _Predicate | None], ...]] = {
+            by: tuple(
+                (spec, None if spec.where is None else compile_where(spec.where))
+                for spec in self.specs
+                if spec.by == by
+            )
             for by in {spec.by for spec in self.specs}
         }
 
     def add(self, key: GroupKey, at: datetime, txn: Mapping[str, object]) -> None:
         """Record transaction `txn` in every window grouped by `key.by`."""
-        for spec in self._specs_by.get(key.by, ()):
-            if spec.where is not None and not compile_where(spec.where)(txn):
+        for spec, where in self._specs_by.get(key.by, ()):
+            if where is not None and not where(txn):
                 continue
             value = _observed_value(spec, txn)
-            if spec.func != "count" and value is None:
+            if value is None and spec.func != "count":
                 continue
-            self._window(spec, key).add(at, value)
+            window = self._windows.get((spec, key)) or self._window(spec, key)
+            window.add(at, value)
 
-    def observe(self, txn: Mapping[str, object], at: datetime) -> None:
-        """Record `txn` under each of its group keys (customer, account, ...)."""
-        for key in group_keys(txn):
+    def observe(
+        self, txn: Mapping[str, object], at: datetime, keys: Iterable[GroupKey] | None = None
+    ) -> None:
+        """Record `txn` under each of its group keys (customer, account, ...); `keys`, when
+        given, stands for `group_keys(txn)` computed once by the caller."""
+        for key in group_keys(txn) if keys is None else keys:
             self.add(key, at, txn)
 
     def value(self, key: GroupKey, spec: AggregateSpec, now: datetime) -> Number | None:
@@ -197,9 +207,13 @@ class WindowStore:
             spec: self.value(keys[spec.by], spec, now) for spec in self.specs if spec.by in keys
         }
 
-    def lazy_values_for(self, txn: Mapping[str, object], now: datetime) -> "LazyAggregates":
-        """Like values_for, computing each value only when a rule reads it."""
-        return LazyAggregates(self, {key.by: key for key in group_keys(txn)}, now)
+    def lazy_values_for(
+        self, txn: Mapping[str, object], now: datetime, keys: Iterable[GroupKey] | None = None
+    ) -> "LazyAggregates":
+        """Like values_for, computing each value only when a rule reads it; `keys`, when
+        given, stands for `group_keys(txn)` computed once by the caller."""
+        keys = group_keys(txn) if keys is None else keys
+        return LazyAggregates(self, {key.by: key for key in keys}, now)
 
     def key_state(self, key: GroupKey) -> dict[str, Any]:
         """The state of one group's windows, keyed by spec label: one row per group in SQL."""
@@ -271,6 +285,17 @@ class LazyAggregates(Mapping[AggregateSpec, object]):
         if key is None:
             raise KeyError(spec)
         value = self._computed[spec] = self._store.value(key, spec, self._now)
+        return value
+
+    def get(self, spec: AggregateSpec, default: object = None) -> object:  # type: ignore[override]
+        # What compiled rules call: Mapping.get's __getitem__ + KeyError round trip is slower.
+        computed = self._computed
+        if spec in computed:
+            return computed[spec]
+        key = self._keys.get(spec.by)
+        if key is None:
+            return default
+        value = computed[spec] = self._store.value(key, spec, self._now)
         return value
 
     def __iter__(self) -> Iterator[AggregateSpec]:
