@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting.models import Alert, AlertOccurrence
+from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.messaging.outbox import OUTBOX
 
@@ -21,6 +21,13 @@ async def _alerts(session_factory: async_sessionmaker[AsyncSession]) -> list[Ale
     async with session_factory() as session:
         rows = await session.execute(select(Alert).order_by(Alert.first_seen_at))
         return list(rows.scalars())
+
+
+async def _timeline(
+    session_factory: async_sessionmaker[AsyncSession], alert_id: uuid.UUID
+) -> list[AlertTimelineEntry]:
+    async with session_factory() as session:
+        return list(await alert_service.timeline(session, alert_id))
 
 
 async def test_repeat_within_cooldown_adds_an_occurrence_after_it_a_new_alert(
@@ -63,7 +70,11 @@ async def test_repeat_within_cooldown_adds_an_occurrence_after_it_a_new_alert(
         subjects = (await session.execute(select(OUTBOX.c.subject))).scalars().all()
     assert occurrences == 2
     assert subjects.count("alerting.alert_raised.v1") == 3
-    assert subjects.count("alerting.alert_updated.v1") == 2
+    # Two occurrences of one alert in one batch: one timeline entry and one event say both.
+    assert subjects.count("alerting.alert_updated.v1") == 1
+    timeline = await _timeline(session_factory, by_customer[customer].id)
+    added = [entry.detail for entry in timeline if entry.change == "occurrence_added"]
+    assert [d["occurrences"] for d in added] == [2]
 
 
 async def test_a_resolved_alert_no_longer_collects_repeats(

@@ -206,6 +206,7 @@ class AlertPipeline:
         now = datetime.now(UTC)
         alerts, occurrences, timeline, events = [], [], [], []
         counts: dict[uuid.UUID, tuple[int, datetime]] = {}
+        latest_hit: dict[uuid.UUID, Hit] = {}
         for hit in hits:
             item = hit.match.item
             if hit.is_new_alert:
@@ -236,12 +237,21 @@ class AlertPipeline:
             )
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
             counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
-            detail = {"event_id": str(item.event_id), "event_type": item.event_type}
-            status = statuses.get(hit.alert_id, "new")
-            timeline.append(_timeline_row(hit.alert_id, now, "occurrence_added", detail, status))
+            latest_hit[hit.alert_id] = hit
+        # Every occurrence keeps its row and evidence; the timeline and the alert_updated.v1
+        # events say it once per alert and batch, so a busy alert does not flood followers.
+        for alert_id, hit in latest_hit.items():
+            item = hit.match.item
+            detail = {
+                "event_id": str(item.event_id),
+                "event_type": item.event_type,
+                "occurrences": counts[alert_id][0],
+            }
+            status = statuses.get(alert_id, "new")
+            timeline.append(_timeline_row(alert_id, now, "occurrence_added", detail, status))
             events.append(
                 AlertUpdated(
-                    alert_id=hit.alert_id,
+                    alert_id=alert_id,
                     customer_id=item.customer_id,
                     change="occurrence_added",
                     status=status,
