@@ -9,11 +9,16 @@ outbox relay inside) runs against PostgreSQL and JetStream. This script, a separ
 2. measures until N `scoring.transaction_scored.v1` are in the SCORING stream, i.e. each
    transaction was consumed, its features updated, scored, stored (assessment row, state
    written once per batch) and its event published by the outbox relay;
-3. sends M `POST /v1/scores/transaction` at a fixed concurrency and reports the latency
-   percentiles (the server's answers for customers whose state is in its cache).
+3. drives `POST /v1/scores/transaction` from a load generator in ANOTHER process (so the
+   client's CPU is not the bench's event loop): pre-serialised request bytes over 8 kept-alive
+   connections, (a) closed loop as fast as the server answers (saturation; wrk with a Lua
+   script when `wrk` is on PATH, else this script's own raw-socket generator), and (b) open
+   loop at a steady rate (default 300 req/s): each request is sent at its scheduled time and
+   its latency counts from that time, queueing included (no coordinated omission).
 
 Embedded PostgreSQL / NATS unless DATABASE_URL / NATS_URL are set. Writes
-bench/results/scoring.md.
+bench/results/scoring.md. wrk is optional (`apt-get install wrk`); without it the saturation
+run uses the built-in generator and the results say so.
 
     .venv/bin/python bench/scoring_bench.py            # 30,000 transactions, 3,000 requests
     .venv/bin/python bench/scoring_bench.py --quick    # < 60 s
@@ -24,9 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -55,12 +62,14 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "scoring.md"
 ALEMBIC_INI = Path(riskwatch_scoring.__file__).parent / "alembic.ini"
 SCORED = "scoring.transaction_scored.v1"
+PREAUTH_PATH = "/v1/scores/transaction"
+IDLE_SECONDS = 2.0
 COUNTRIES = ("DE", "DE", "DE", "DE", "FR", "NL", "AT", "US")
 
 
 def stop_postgres(postgres: EmbeddedPostgres) -> None:
     """Stop the embedded server and remove its folder (the kit's `stop` leaves it running)."""
-    from pgserver._commands import pg_ctl  # type: ignore[import-untyped,unused-ignore]
+    from pgserver._commands import pg_ctl  # type: ignore[import-untyped,unused-ignore,attr-defined]
 
     postgres.stop()
     user = "pgserver" if os.geteuid() == 0 else None
@@ -175,29 +184,256 @@ def preauth_body(customer_id: uuid.UUID, rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def preauth_latencies(
-    client: httpx.AsyncClient, customers: list[uuid.UUID], requests: int, concurrency: int
-) -> tuple[list[float], float]:
-    rng = random.Random(3)
-    bodies = [preauth_body(rng.choice(customers), rng) for _ in range(requests)]
+def preauth_requests(
+    customers: list[uuid.UUID], count: int, token: str, port: int, seed: int
+) -> list[bytes]:
+    """`count` pre-serialised HTTP/1.1 requests for random customers of the run."""
+    rng = random.Random(seed)
+    requests = []
+    for _ in range(count):
+        body = json.dumps(preauth_body(rng.choice(customers), rng)).encode()
+        head = (
+            f"POST {PREAUTH_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\n{IDENTITY_HEADER}: {token}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
+
+
+# -- load generator (runs in its own process: `--loadgen SPEC`) --------------------------------
+
+_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+
+
+class RawConnection:
+    """One kept-alive HTTP/1.1 connection sending pre-serialised requests."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> RawConnection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def send(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = _LENGTH.search(head)
+        await self.reader.readexactly(int(length.group(1)) if length else 0)
+        return int(head[9:12])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def closed_loop(spec: dict[str, Any], requests: list[bytes]) -> dict[str, Any]:
+    """`connections` workers, each sending its next request as soon as the last answered."""
     latencies: list[float] = []
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+    failures = 0
+    pending = iter(requests)
 
     async def worker() -> None:
-        while not queue.empty():
-            body = queue.get_nowait()
-            started = time.perf_counter()
-            response = await client.post("/v1/scores/transaction", json=body)
-            latencies.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
+        nonlocal failures
+        connection = await RawConnection.open(spec["port"])
+        try:
+            for request in pending:
+                started = time.perf_counter()
+                status = await connection.send(request)
+                latencies.append((time.perf_counter() - started) * 1000)
+                failures += status != 200
+        finally:
+            connection.close()
 
-    for body in bodies[:50]:  # warm-up: connections and code paths
-        (await client.post("/v1/scores/transaction", json=body)).raise_for_status()
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started
+    await asyncio.gather(*(worker() for _ in range(spec["connections"])))
+    return {"latencies": latencies, "seconds": time.perf_counter() - started, "failed": failures}
+
+
+async def open_loop(spec: dict[str, Any], requests: list[bytes]) -> dict[str, Any]:
+    """Request i leaves at start + i / rate on a free connection (it queues for one when all
+    are busy); its latency counts from its scheduled time, so a stall shows in full."""
+    idle: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for _ in range(spec["connections"]):
+        idle.put_nowait(await RawConnection.open(spec["port"]))
+    latencies: list[float] = []
+    service_times: list[float] = []  # from the actual send: without any sender lateness
+    failures = 0
+
+    async def one(request: bytes, scheduled: float) -> None:
+        nonlocal failures
+        connection = await idle.get()
+        sent = time.perf_counter()
+        try:
+            status = await connection.send(request)
+        finally:
+            idle.put_nowait(connection)
+        done = time.perf_counter()
+        latencies.append((done - scheduled) * 1000)
+        service_times.append((done - sent) * 1000)
+        failures += status != 200
+
+    interval = 1 / spec["rate"]
+    started = time.perf_counter()
+    tasks = []
+    for number, request in enumerate(requests):
+        scheduled = started + number * interval
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(request, scheduled)))
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - started
+    while not idle.empty():
+        idle.get_nowait().close()
+    return {
+        "latencies": latencies,
+        "service_times": service_times,
+        "seconds": seconds,
+        "failed": failures,
+    }
+
+
+def run_loadgen(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    requests = [bytes.fromhex(r) for r in json.loads(Path(spec["requests"]).read_text())]
+    runner = open_loop if spec["mode"] == "open" else closed_loop
+    result = uvloop.run(runner(spec, requests))
+    Path(spec["output"]).write_text(json.dumps(result))
+
+
+async def loadgen(spec: dict[str, Any], requests: list[bytes], tmp: Path) -> dict[str, Any]:
+    """Run the generator in a child process; returns its latencies (ms), seconds, failures."""
+    name = f"{spec['mode']}-{uuid.uuid4().hex[:6]}"
+    requests_path, spec_path = tmp / f"{name}.requests.json", tmp / f"{name}.spec.json"
+    requests_path.write_text(json.dumps([r.hex() for r in requests]))
+    output = tmp / f"{name}.out.json"
+    spec_path.write_text(
+        json.dumps({**spec, "requests": str(requests_path), "output": str(output)})
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--loadgen", str(spec_path)
+    )
+    if await process.wait() != 0:
+        raise RuntimeError("the load generator failed")
+    result: dict[str, Any] = json.loads(output.read_text())
+    return result
+
+
+WRK_SCRIPT = """
+local bodies, n = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+function request()
+  n = n %% #bodies + 1
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json",
+    ["%(header)s"] = "%(token)s"}, bodies[n])
+end
+function done(summary, latency, requests)
+  io.stderr:write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    summary.requests, summary.duration, summary.errors.status))
+end
+"""
+
+
+async def wrk_saturation(
+    bodies: list[bytes], token: str, port: int, connections: int, seconds: float, tmp: Path
+) -> dict[str, Any] | None:
+    """The closed-loop run with wrk (C, one thread), when it is installed."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    bodies_path, script = tmp / "wrk-bodies.txt", tmp / "preauth.lua"
+    bodies_path.write_bytes(b"\n".join(body for body in bodies) + b"\n")
+    script.write_text(
+        WRK_SCRIPT % {"path": PREAUTH_PATH, "header": IDENTITY_HEADER, "token": token}
+    )
+    process = await asyncio.create_subprocess_exec(
+        wrk, "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(script),
+        f"http://127.0.0.1:{port}", "--", str(bodies_path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await process.communicate()
+    line = next((ln for ln in stderr.decode().splitlines() if ln.startswith("RESULT")), None)
+    if process.returncode != 0 or line is None:
+        return None
+    p50, p95, p99, worst, count, duration_us, failed = (int(v) for v in line.split()[1:])
+    return {
+        "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000, "max": worst / 1000,
+        "requests": count, "seconds": duration_us / 1e6, "failed": failed,
+    }  # fmt: skip
+
+
+def summarise(latencies: list[float], seconds: float, failed: int) -> dict[str, Any]:
+    return {
+        "requests": len(latencies),
+        "rate": len(latencies) / seconds,
+        "p50": statistics.median(latencies),
+        "p95": percentile(latencies, 0.95),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies),
+        "failed": failed,
+    }
+
+
+async def measure_saturation(
+    args: argparse.Namespace,
+    customers: list[uuid.UUID],
+    token: str,
+    port: int,
+    pid: int,
+    tmp: Path,
+) -> dict[str, Any]:
+    """Closed loop at `--concurrency` connections: as many requests as the server answers."""
+    rng = random.Random(3)
+    bodies = [json.dumps(preauth_body(rng.choice(customers), rng)).encode() for _ in range(2_000)]
+    cpu_before = cpu_seconds(pid)
+    result = None
+    if not args.no_wrk:
+        seconds = max(3.0, args.requests / 800)
+        result = await wrk_saturation(bodies, token, port, args.concurrency, seconds, tmp)
+    if result is not None:
+        result["tool"] = "wrk: 1 thread, a Lua script rotating 2,000 bodies"
+        result["rate"] = result["requests"] / result["seconds"]
+    else:
+        requests = preauth_requests(customers, args.requests, token, port, seed=3)
+        spec = {"mode": "closed", "port": port, "connections": args.concurrency}
+        run = await loadgen(spec, requests, tmp)
+        result = summarise(run["latencies"], run["seconds"], run["failed"])
+        result["tool"] = "wrk not found: this script's raw-socket generator, in its own process"
+    result["cpu_per_request_us"] = (cpu_seconds(pid) - cpu_before) / result["requests"] * 1e6
+    return result
+
+
+async def measure_steady(
+    args: argparse.Namespace,
+    customers: list[uuid.UUID],
+    token: str,
+    port: int,
+    pid: int,
+    tmp: Path,
+) -> dict[str, Any]:
+    """Open loop at `--rate` req/s over `--concurrency` connections (production's shape)."""
+    requests = preauth_requests(customers, args.requests, token, port, seed=4)
+    spec = {"mode": "open", "port": port, "connections": args.concurrency, "rate": args.rate}
+    idle_before = cpu_seconds(pid)
+    await asyncio.sleep(IDLE_SECONDS)  # what the idle consumer / relay loops cost meanwhile
+    idle_rate = (cpu_seconds(pid) - idle_before) / IDLE_SECONDS
+    cpu_before = cpu_seconds(pid)
+    run = await loadgen(spec, requests, tmp)
+    result = summarise(run["latencies"], run["seconds"], run["failed"])
+    busy = cpu_seconds(pid) - cpu_before
+    result["cpu_per_request_us"] = busy / result["requests"] * 1e6
+    result["net_cpu_per_request_us"] = (
+        max(0.0, busy - idle_rate * run["seconds"]) / result["requests"] * 1e6
+    )
+    result["idle_cpu_share"] = idle_rate
+    result["target_rate"] = args.rate
+    result["sent_p99"] = percentile(run["service_times"], 0.99)
+    return result
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -258,11 +494,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             elapsed = finished - started
             event_cpu = cpu_seconds(service.pid) - cpu_before
 
-            cpu_before = cpu_seconds(service.pid)
-            latencies, http_seconds = await preauth_latencies(
-                client, customers, args.requests, args.concurrency
-            )
-            http_cpu = cpu_seconds(service.pid) - cpu_before
+            for body in [preauth_body(c, random.Random(9)) for c in customers[:50]]:
+                (await client.post(PREAUTH_PATH, json=body)).raise_for_status()  # warm-up
+            saturation = await measure_saturation(args, customers, token, port, service.pid, tmp)
+            steady = await measure_steady(args, customers, token, port, service.pid, tmp)
     finally:
         await bus.close()
         service.terminate()
@@ -275,86 +510,109 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             nats.stop()
         if postgres is not None:
             stop_postgres(postgres)
+        shutil.rmtree(tmp, ignore_errors=True)  # service log, generator files, NATS data
     return {
         "transactions": args.transactions,
         "customers": args.customers,
         "elapsed": elapsed,
         "publish_seconds": publish_seconds,
         "throughput": args.transactions / elapsed,
-        "requests": args.requests,
         "concurrency": args.concurrency,
-        "http_rate": args.requests / http_seconds,
-        "p50": statistics.median(latencies),
-        "p95": percentile(latencies, 0.95),
-        "p99": percentile(latencies, 0.99),
-        "max": max(latencies),
+        "saturation": saturation,
+        "steady": steady,
         "embedded": postgres is not None and nats is not None,
         "cpu_per_txn_us": event_cpu / args.transactions * 1e6,
-        "cpu_per_request_us": http_cpu / (args.requests + 50) * 1e6,
         "load": os.getloadavg()[0],
     }
 
 
+def _preauth_row(label: str, run: dict[str, Any]) -> str:
+    ok = "met" if run["p99"] < 20 else "NOT met"
+    latency = f"{run['p50']:.1f} / {run['p95']:.1f} / **{run['p99']:.1f}** / {run['max']:.1f} ms"
+    return (
+        f"| {label} | {run['rate']:,.0f} req/s | {latency} | {run['cpu_per_request_us']:.0f} µs "
+        f"| {run['failed']} | p99 < 20 ms, {ok} |"
+    )
+
+
+BREAKDOWN = """Where the scoring process's CPU goes (py-spy at 250 Hz on the service, 2,000
+customers, shares of its busy samples; re-measure after changing the event path):
+
+- event path: the batch handler ~71%: applying the events ~50% (window updates and the
+  transaction's features ~17%, the customer features every `transaction_scored` carries ~7%,
+  building and encoding that payload ~5.5%, the assessment row ~4.5%, payload to domain
+  transaction ~3.5%, anomaly score ~2.6%), state blobs encoded for the write-back ~11%,
+  assessment COPY ~3%, outbox COPY ~1.5%, state load ~1.6%. The shared kit's share: NATS
+  client read loop ~5%, event parsing (pydantic `model_validate_json`) ~3.5%, outbox relay
+  ~3.6%, the event loop itself ~8%. Before this round the handler built a pydantic model per
+  staged event and wrote through SQLAlchemy `executemany` (per-row parameter processing).
+- pre-authorisation: the route ~39% (the one-row state-version read through the asyncpg pool
+  ~15-23%, transaction features ~7%, anomaly score ~2%, response dict ~1.5%), FastAPI's
+  dependency solving and body validation ~12%, sending the response ~9%, the rest uvicorn,
+  Starlette routing and the middleware stack."""
+
+
 def write_results(result: dict[str, Any], command: str) -> str:
     ok_rate = "met" if result["throughput"] >= 3_000 else "NOT met"
-    ok_p99 = "met" if result["p99"] < 20 else "NOT met"
+    ok_cpu = "met" if result["cpu_per_txn_us"] <= 333 else "NOT met"
     rate = f"{result['throughput']:,.0f} txn/s ({result['elapsed']:.1f} s)"
-    latency = f"{result['p50']:.1f} / {result['p95']:.1f} / **{result['p99']:.1f} ms**"
-    cpu_txn = f"{result['cpu_per_txn_us']:.0f} µs"
+    cpu_txn = f"**{result['cpu_per_txn_us']:.0f} µs**"
     servers = "embedded (pgserver 16, nats-server)" if result["embedded"] else "from env"
+    saturation, steady = result["saturation"], result["steady"]
+    connections = result["concurrency"]
     text = f"""# Scoring service benchmark
 
 `{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()},
 {os.cpu_count()} cores, servers {servers}, loopback only. JetStream with its default
-sync (acknowledges before fsync); PostgreSQL commits fsynced.
+sync (acknowledges before fsync); PostgreSQL commits fsynced. Load average (1 min) at the
+end: {result["load"]:.1f} on {os.cpu_count()} cores.
 
 **Event path**: {result["transactions"]:,} `customer.transaction_received.v1` for
 {result["customers"]:,} customers (spread over one day, so each customer's credit and churn
 are re-assessed once), published with `publish_async` by this script (another process)
 while one scoring process (`python -m riskwatch_scoring serve`, uvicorn + uvloop, consumer and
 outbox relay inside) consumes batches of 1,000: load the batch's states once (locked, decoded
-only when the cached version is stale), update features, score, insert the assessment rows,
-stage one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
-in the outbox, write states back once, commit, ack; the relay publishes. Timed from the first
-publish to the moment the SCORING stream holds all {result["transactions"]:,}
-`transaction_scored` events (500 warm-up transactions before, not timed).
-
-**Pre-authorisation**: {result["requests"]:,} `POST /v1/scores/transaction` from
-{result["concurrency"]} concurrent connections (httpx, this process), random customers of
-the run above (their state cached by the service), after the event path drained.
+only when the cached version is stale), update features, score, COPY the assessment rows,
+COPY one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
+into the outbox, write the states back in one statement, commit, ack; the relay publishes.
+Timed from the first publish to the moment the SCORING stream holds all
+{result["transactions"]:,} `transaction_scored` events (500 warm-up transactions before).
 
 | measure | figure | target |
 |---|---|---|
-| transactions scored end to end | **{rate}** | ≥ 3,000 txn/s, {ok_rate} |
+| scoring process CPU per transaction (event path) | {cpu_txn} | ≤ 333 µs, {ok_cpu} |
+| transactions scored end to end | {rate} | ≥ 3,000 txn/s, {ok_rate} |
 | of which publishing the input | {result["publish_seconds"]:.1f} s | — |
-| `POST /v1/scores/transaction` p50 / p95 / p99 | {latency} | p99 < 20 ms, {ok_p99} |
-| max latency | {result["max"]:.1f} ms | — |
-| scoring process CPU per transaction (event path) | {cpu_txn} | ≤ 333 µs for 3,000/s |
-| scoring process CPU per pre-authorisation request | {result["cpu_per_request_us"]:.0f} µs | — |
-| load average (1 min) at the end | {result["load"]:.1f} | 2 cores |
-| request rate at {result["concurrency"]} connections | {result["http_rate"]:,.0f} req/s | — |
 
-Where a transaction's CPU goes (process time of the batch handler alone, in-process, no
-NATS, load average ~7): ~225 µs per transaction (~4,400/s if it had a core), of which
-applying the event ~135 µs (`apply_transaction` ~45 µs, customer `features()` ~39 µs for
-the event, the `transaction_scored` event ~19 µs, assessment row ~14 µs, conversion ~7 µs,
-anomaly score ~7 µs), outbox rows (shared `add_events`, ~3 KB payloads) ~27 µs, state blobs
-written back ~36 µs, assessment rows ~13 µs, state load ~5 µs. The rest of the process's
-figure is JetStream fetch / parse / inbox claim / ack and the relay's reads and publishes.
-The pre-authorisation service function costs ~380 µs (of which ~140 µs the one-row read)
-on top of the framework's ~290 µs per request (`/healthz` on the same server).
+**Pre-authorisation** `POST /v1/scores/transaction`, random customers of the run above
+(their state cached by the service; each request still checks the state's version in
+PostgreSQL, one round trip), after the event path drained, from a load generator in its own
+process sending pre-serialised requests over {connections} kept-alive connections:
 
-CPU per transaction is the service process's user + system time over the timed window
-divided by the transactions: it depends far less on how busy the machine is than the
-rates do (contention still inflates it), so 1,000,000 / that figure approximates what one
-process sustains once it has a core to itself.
+- *saturation*: closed loop, each connection sends its next request when the last one is
+  answered, so the rate is whatever the server sustains ({saturation["tool"]});
+- *steady rate*: open loop at {steady["target_rate"]:,} req/s, each request sent at its
+  scheduled time and timed from it (queueing behind a busy connection counts), which is what
+  a pre-authorisation sees in production.
 
-Against ../shared/CEILINGS.md: the pull consumer alone tops out at ~16,000-19,000 msg/s per
-process with an empty handler and FastAPI parsing a body at ~2,650 req/s (p99 ~8 ms at 8
-connections). Each transaction here costs a consumer slot, feature updates (~50 µs), an
-assessment row, an outbox row and its relay publish in the same process, and its share of
-the batch's state writes. The machine was shared with other engineers' work when this file
-was written; figures from a quiet machine will be higher.
+| run | rate | p50 / p95 / **p99** / max | service CPU per request | non-200 | target |
+|---|---|---|---|---|---|
+{_preauth_row(f"saturation, {connections} connections", saturation)}
+{_preauth_row(f"steady {steady['target_rate']:,} req/s, open loop", steady)}
+
+In the steady run, p99 timed from the moment each request was actually written (leaving
+out any lateness of the generator itself, which shares the cores): {steady["sent_p99"]:.1f} ms.
+Its CPU per request includes the idle consumer and relay loops running meanwhile (measured
+alone just before: {steady["idle_cpu_share"] * 100:.1f}% of a core); without them it is
+{steady["net_cpu_per_request_us"]:.0f} µs per request.
+
+CPU per transaction (or request) is the service process's user + system time over the
+timed window divided by the work done: it depends far less on how busy the machine is than
+the rates do (contention still inflates it), so 1,000,000 / that figure approximates what one
+process sustains once it has a core to itself. PostgreSQL and nats-server share the same 2
+cores, so one scoring process at 3,000 txn/s needs well under 333 µs.
+
+{BREAKDOWN}
 """
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
@@ -367,9 +625,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=int, default=300, help="open-loop pre-auth req/s")
+    parser.add_argument("--no-wrk", action="store_true", help="saturation without wrk")
+    parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # the generator's own process
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--quick", action="store_true", help="small run, under a minute")
     args = parser.parse_args()
+    if args.loadgen:
+        run_loadgen(args.loadgen)
+        return
     if args.quick:
         args.transactions, args.customers, args.requests = 8_000, 500, 1_000
         args.timeout = 40

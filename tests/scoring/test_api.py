@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers
+from riskwatch_scoring.schemas import TransactionScoreOut
+from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
+from riskwatch_shared.testing import identity_headers, wait_until
 
 from .builders import T0, count_rows, created, credit_record, state_version, transaction
 from .builders import wait_for_version as wait_version
@@ -62,6 +63,8 @@ async def test_preauthorisation_scores_without_writing(scoring: ScoringHarness) 
     assert {"amount_vs_average", "high_risk_country", "new_device", "new_country"} <= codes
     assert body["advice"]
     assert body["transaction_features"]["history_count"] == 12
+    # Built as a dict, the body is exactly what its documented model would write.
+    assert TransactionScoreOut.model_validate(body).model_dump(mode="json") == body
 
     usual = await scoring.client.post(
         "/v1/scores/transaction", json=_preauth(customer_id, "85", "DE") | {"device_id": "device-1"}
@@ -82,6 +85,35 @@ async def test_preauthorisation_scores_without_writing(scoring: ScoringHarness) 
         )
         == assessments
     )
+
+
+async def test_identity_tokens_are_verified_once_and_never_trusted_past_expiry(
+    scoring: ScoringHarness,
+) -> None:
+    secret = scoring.runtime.settings.internal_secret
+    body = _preauth(uuid.uuid4(), "10", "DE")
+    url = "/v1/scores/transaction"
+    caller = Identity(subject="short-lived", kind="service", roles=("ingest",))
+    token = mint_identity_token(caller, secret, ttl_seconds=2)
+    for _ in range(2):  # verified, then served from the cache
+        response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: token})
+        assert response.status_code == 200, response.text
+
+    async def expired() -> bool:
+        response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: token})
+        return response.status_code == 401
+
+    await wait_until(expired, timeout=10, interval=0.2, message="the cached token to expire")
+    forged = mint_identity_token(caller, secret + "-not-it", ttl_seconds=60)
+    for _ in range(2):  # a refused token is never remembered
+        response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: forged})
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith(PROBLEM)
+    viewer = mint_identity_token(Identity(subject="v", roles=("viewer",)), secret)
+    response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: viewer})
+    assert response.status_code == 403  # a cached identity still has only its own roles
+    response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: viewer})
+    assert response.status_code == 403
 
 
 async def test_preauthorisation_rejects_bad_input(scoring: ScoringHarness) -> None:

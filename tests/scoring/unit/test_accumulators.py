@@ -123,3 +123,33 @@ def test_last_seen_map_is_capped_and_never_goes_back_in_time() -> None:
         LastSeenMap.from_state(json.loads(json.dumps(seen.to_state()))).to_state()
         == seen.to_state()
     )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=4_000),  # seconds: in and out of order
+            st.integers(min_value=1, max_value=10_000),  # cents
+            st.booleans(),  # inbound
+            st.booleans(),  # encode the state after this event
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_kept_bucket_states_always_equal_a_fresh_encoding(
+    steps: list[tuple[int, int, bool, bool]],
+) -> None:
+    """`to_state()` keeps encoded buckets between calls; it must never serve a stale one."""
+    window = SlidingWindow(60, 10)
+    for seconds, cents, inbound, encode_now in steps:
+        window.add(seconds, Decimal(cents) / 100, inbound=inbound)
+        if encode_now:
+            fresh = SlidingWindow.from_state(json.loads(json.dumps(window.to_state())))
+            assert fresh.to_state() == window.to_state()
+            assert window.to_state()["buckets"] == [
+                [key, b.count, str(b.inbound), str(b.outbound), str(b.maximum)]
+                for key, b in window._buckets.items()
+            ]
+    assert SlidingWindow.from_state(window.to_state()).totals_as_of() == window.totals_as_of()

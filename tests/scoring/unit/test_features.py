@@ -212,3 +212,31 @@ def test_transaction_features_are_json_able() -> None:
     features = customer.apply_transaction(replace(make_txn(T0 + timedelta(hours=4), "5")))
     assert features is not None
     assert json.loads(json.dumps(features.as_dict()))["amount"] == 5.0
+
+
+def test_customer_features_come_in_the_documented_order() -> None:
+    customer = _known_history()
+    assert list(customer.features().values) == list(CUSTOMER_FEATURE_NAMES)
+    customer.apply_credit_record(make_credit_record(T0.date(), score=700))
+    customer.apply_financial_profile(make_profile(T0.date(), income="50000", liabilities="1000"))
+    assert list(customer.features().values) == list(CUSTOMER_FEATURE_NAMES)
+
+
+def test_record_features_follow_every_new_record() -> None:
+    """Credit and financial features are kept between records, never past the next one."""
+    customer = _known_history()
+    assert customer.features()["bureau_score"] is None
+    customer.apply_credit_record(make_credit_record(T0.date(), score=700))
+    assert customer.features()["bureau_score"] == 700
+    customer.apply_credit_record(make_credit_record(T0.date() + timedelta(days=1), score=650))
+    assert customer.features()["bureau_score"] == 650
+    assert customer.features()["bureau_score_change"] == -50
+    assert [r["credit_score"] for r in customer.to_state()["credit_records"]["bureau"]] == [
+        650,
+        700,
+    ]
+    customer.apply_financial_profile(make_profile(T0.date(), income="50000", liabilities="1000"))
+    assert customer.features()["annual_income"] == 50_000.0
+    assert customer.to_state()["financial_profiles"][0]["annual_income"] == "50000"
+    restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    assert restored.features().values == customer.features().values

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -34,7 +35,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
     TransactionScoreOut,
 )
-from riskwatch_shared.app import ServiceRuntime, SessionDep, get_identity, get_runtime
+from riskwatch_shared.app import SessionDep, get_runtime
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.security import Identity
 
@@ -52,18 +53,13 @@ async def _context(request: Request) -> ScoringContext:
     return scoring_context(get_runtime(request))
 
 
-async def _runtime(request: Request) -> ServiceRuntime:
-    return get_runtime(request)
-
-
 async def _identity(request: Request) -> Identity:
-    """The shared `get_identity`, called inline: as a sync dependency FastAPI would run it
-    in the thread pool, a hop that costs more than the whole pre-authorisation score."""
-    return get_identity(request)
+    """The shared `get_identity`, called inline (as a sync dependency FastAPI would run it
+    in the thread pool) and only once per token (see `identity_cache`)."""
+    return scoring_context(get_runtime(request)).tokens.identity(request)
 
 
 ContextDep = Annotated[ScoringContext, Depends(_context)]
-FastRuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 IdentityDep = Annotated[Identity, Depends(_identity)]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
@@ -141,10 +137,11 @@ async def list_customer_risk_history(
     responses=INVALID,
 )
 async def score_transaction(
-    body: TransactionScoreIn, runtime: FastRuntimeDep, identity: IdentityDep
+    body: TransactionScoreIn, request: Request, identity: IdentityDep
 ) -> Response:
     """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
     _require(identity, SCORERS)
+    runtime = get_runtime(request)  # inline, not a dependency: one less to solve per call
     context = scoring_context(runtime)
     scored = await service.score_transaction(
         runtime.session_factory,
@@ -154,8 +151,9 @@ async def score_transaction(
         settings=context.settings,
         request=body,
     )
-    # Built once here: `response_model` documents it, returning a Response skips re-validation.
-    return Response(scored.model_dump_json(), media_type="application/json")
+    # Built as a dict and encoded once: `response_model` documents the body, returning a
+    # Response skips FastAPI's re-validation (a test holds the body to the model).
+    return Response(orjson.dumps(scored), media_type="application/json")
 
 
 @router.get("/models", operation_id="scoring-models-list", response_model=ModelList)

@@ -1,4 +1,5 @@
-"""Event payloads into domain inputs, and domain results into event payloads."""
+"""Event payloads into domain inputs, and domain results into stored rows (the scoring
+events' payloads are built in `payloads`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from typing import Any
 
 from riskwatch_scoring.domain.advice import advise
 from riskwatch_scoring.domain.assessment import Assessment
-from riskwatch_scoring.domain.assessment import Reason as DomainReason
 from riskwatch_scoring.domain.inputs import CreditRecord, FinancialProfile, Interaction, Transaction
 from riskwatch_shared.events.common import (
     CreditRecordData,
     FinancialProfileData,
     InteractionData,
-    Reason,
     TransactionData,
 )
 
@@ -85,20 +84,6 @@ def convert_amount(
     if not source or not target:
         return None
     return amount / source * target
-
-
-def event_reason(reason: DomainReason) -> Reason:
-    value = reason.value
-    return Reason(
-        code=reason.code,
-        message=reason.message,
-        contribution=round(reason.contribution, 6),
-        value=None if value is None else str(value),
-    )
-
-
-def event_reasons(assessment: Assessment, limit: int = 5) -> list[Reason]:
-    return [event_reason(reason) for reason in assessment.reasons[:limit]]
 
 
 def reason_rows(assessment: Assessment, limit: int = 5) -> list[dict[str, Any]]:

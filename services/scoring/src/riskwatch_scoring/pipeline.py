@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_scoring import payloads
 from riskwatch_scoring.convert import (
     convert_amount,
-    event_reasons,
     reason_rows,
     to_credit_record,
     to_financial_profile,
@@ -33,8 +33,9 @@ from riskwatch_scoring.domain.canonical import inputs_hash
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
+from riskwatch_scoring.payloads import StagedEvent
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import idle_customers, insert_assessments
+from riskwatch_scoring.repository import idle_customers, insert_assessments, stage_events
 from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -46,18 +47,13 @@ from riskwatch_shared.events.customer import (
     InteractionLogged,
     TransactionReceived,
 )
-from riskwatch_shared.events.scoring import (
-    CustomerAssessed,
-    CustomerRiskLevelChanged,
-    TransactionScored,
-)
-from riskwatch_shared.logging import get_logger
-from riskwatch_shared.messaging.outbox import add_events
+from riskwatch_shared.logging import get_logger, trace_id_var
 
 log = get_logger(__name__)
 InvalidInput = (ValueError, CurrencyMismatch)
 ACTIONS = {Level.CRITICAL: "block", Level.HIGH: "review"}
 PROFILE_FIELDS = ("kind", "segment", "country", "status", "kyc_status")
+SCORE_NAMES = {kind: f"{kind}_score" for kind in ("credit", "anomaly", "churn")}
 
 
 def recommended_action(level: Level) -> str:
@@ -100,9 +96,16 @@ class TimePassed:
 
 @dataclass
 class BatchOutput:
+    """What one batch stages: assessment rows and event payloads (see `payloads`)."""
+
     now: datetime
     assessments: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[StagedEvent] = field(default_factory=list)
+    # The request's trace id for events whose trigger has none (what `add_events` did).
+    default_trace_id: str | None = field(default_factory=trace_id_var.get)
+
+    def trace_id(self, trigger: Trigger) -> str | None:
+        return trigger.trace_id if trigger.trace_id is not None else self.default_trace_id
 
     def assessed_at(self) -> datetime:
         # Distinct, increasing times keep a batch's assessments in their order in history.
@@ -128,7 +131,7 @@ class Scorer:
                 if event.customer_id is not None:
                     self.apply(loaded.customers[event.customer_id], event, models, output)
             await insert_assessments(session, output.assessments)
-            await add_events(session, *output.events)
+            await stage_events(session, output.events)
             await self.store.save(session, loaded)
         except BaseException:
             self.store.evict(customer_ids)
@@ -151,7 +154,7 @@ class Scorer:
                 customer.version += 1
                 self.reassess(customer, TimePassed(), now, models, output)
             await insert_assessments(session, output.assessments)
-            await add_events(session, *output.events)
+            await stage_events(session, output.events)
             await self.store.save(session, loaded)
         except BaseException:
             self.store.evict(customer_ids)
@@ -250,18 +253,15 @@ class Scorer:
             if customer.anomaly_level_may_change(epoch, anomaly.score):
                 self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
-            TransactionScored(
-                customer_id=event.transaction.customer_id,
+            payloads.transaction_scored(
+                occurred_at=output.now,
+                trace_id=output.trace_id(event),
                 transaction=event.transaction,
-                anomaly_score=round(anomaly.score, 6),
-                anomaly_level=anomaly.level.value,
-                recommended_action=recommended_action(anomaly.level),  # type: ignore[arg-type]
-                reasons=event_reasons(anomaly),
-                model_version=anomaly.model_version,
+                assessment=anomaly,
+                recommended_action=recommended_action(anomaly.level),
                 transaction_features=txn_features,
                 customer_features=customer_features,
                 risk_levels=self._risk_levels(customer),
-                trace_id=event.trace_id,
             )
         )
 
@@ -340,16 +340,16 @@ class Scorer:
         customer.last_assessed_epoch = _epoch(as_of)
         self._level_changes(customer, changed, event, rows, output)
         output.events.append(
-            CustomerAssessed(
+            payloads.customer_assessed(
+                occurred_at=output.now,
+                trace_id=output.trace_id(event),
                 customer_id=customer.uuid,
                 trigger_event_type=event.type,
                 trigger_event_id=event.id,
                 sequence=customer.version,
-                levels=dict(customer.levels),  # type: ignore[arg-type]
-                scores={kind: round(a.score, 6) for kind, a in customer.assessments.items()},
-                reasons={kind: event_reasons(a) for kind, a in customer.assessments.items()},
+                levels=customer.levels,
+                assessments=customer.assessments,
                 customer_features=features,
-                trace_id=event.trace_id,
             )
         )
         return features
@@ -371,19 +371,19 @@ class Scorer:
                 _, assessment_id = rows.get(kind, (None, None))
                 model_version = assessment.model_version
             output.events.append(
-                CustomerRiskLevelChanged(
+                payloads.risk_level_changed(
+                    occurred_at=output.now,
+                    trace_id=output.trace_id(event),
                     customer_id=customer.uuid,
-                    model_kind=kind,  # type: ignore[arg-type]
-                    from_level=from_level,  # type: ignore[arg-type]
-                    to_level=to_level,  # type: ignore[arg-type]
-                    score=round(assessment.score, 6),
+                    model_kind=kind,
+                    from_level=from_level,
+                    to_level=to_level,
+                    assessment=assessment,
                     sequence=customer.version,
                     model_version=model_version,
-                    reasons=event_reasons(assessment),
                     advice=advice_for(assessment),
                     assessment_id=assessment_id,
                     trigger_event_type=event.type,
-                    trace_id=event.trace_id,
                 )
             )
 
@@ -391,7 +391,7 @@ class Scorer:
     def _risk_levels(customer: ScoredCustomer) -> dict[str, Any]:
         levels: dict[str, Any] = dict(customer.levels)
         for kind, assessment in customer.assessments.items():
-            levels[f"{kind}_score"] = round(assessment.score, 6)
+            levels[SCORE_NAMES.get(kind) or f"{kind}_score"] = round(assessment.score, 6)
         levels["sequence"] = customer.version
         return levels
 
@@ -405,7 +405,7 @@ class Scorer:
         inputs: FeatureMap | None,
     ) -> dict[str, Any]:
         return {
-            "id": uuid.uuid4(),
+            "id": payloads.new_id(),
             "customer_id": customer.uuid,
             "kind": assessment.kind,
             "score": assessment.score,

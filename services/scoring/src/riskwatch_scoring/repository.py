@@ -2,51 +2,76 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
+from riskwatch_scoring.payloads import StagedEvent
+from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
+
+StateRow = tuple[uuid.UUID, int, bytes]  # (customer_id, version, state blob)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside the session's transaction.
+
+    The event path's batch statements skip SQLAlchemy's per-row parameter processing (most
+    of their client CPU) and run on the same connection, so they commit or roll back with
+    everything else the batch does.
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        await session.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction lazily
+    assert driver.is_in_transaction()
+    return driver
+
 
 # -- customer state ---------------------------------------------------------------------------
 
 # Locks the batch's existing rows (stable order: no deadlock between replicas) and sends a
 # blob only where the caller's cached version is stale.
-_LOCK_STATES = text(
+_LOCK_STATES = (
     "SELECT s.customer_id, s.version, "
     "CASE WHEN s.version = c.version THEN NULL ELSE s.state END AS state "
     "FROM customer_state AS s "
-    "JOIN unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[])) AS c(customer_id, version) "
+    "JOIN unnest($1::uuid[], $2::int[]) AS c(customer_id, version) "
     "ON s.customer_id = c.customer_id ORDER BY s.customer_id FOR UPDATE OF s"
 )
 _READ_STATE = text(
     "SELECT version, CASE WHEN version = :version THEN NULL ELSE state END AS state "
     "FROM customer_state WHERE customer_id = :customer_id"
 )
-_INSERT_STATE = text(
+_INSERT_STATES = (
     "INSERT INTO customer_state (customer_id, version, state, updated_at) "
-    "VALUES (:customer_id, :version, :state, now())"
+    "SELECT customer_id, version, state, now() "
+    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state)"
 )
-_UPDATE_STATE = text(
-    "UPDATE customer_state SET version = :version, state = :state, updated_at = now() "
-    "WHERE customer_id = :customer_id"
+_UPDATE_STATES = (
+    "UPDATE customer_state AS s SET version = t.version, state = t.state, updated_at = now() "
+    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state) "
+    "WHERE s.customer_id = t.customer_id"
 )
 
 
 async def lock_states(
     session: AsyncSession, cached_versions: dict[uuid.UUID, int]
-) -> list[Row[Any]]:
+) -> list[asyncpg.Record]:
     """(customer_id, version, state or None when the cached version is current), locked."""
     ids = list(cached_versions)
     versions = [cached_versions[customer_id] for customer_id in ids]
-    result = await session.execute(_LOCK_STATES, {"ids": ids, "versions": versions})
-    return list(result.all())
+    driver = await driver_connection(session)
+    return list(await driver.fetch(_LOCK_STATES, ids, versions))
 
 
 async def read_state(
@@ -59,16 +84,17 @@ async def read_state(
 
 
 async def write_states(
-    session: AsyncSession,
-    *,
-    inserted: Sequence[dict[str, Any]],
-    updated: Sequence[dict[str, Any]],
+    session: AsyncSession, *, inserted: Sequence[StateRow], updated: Sequence[StateRow]
 ) -> None:
-    """New customers are INSERTed (a concurrent insert fails loudly); locked rows UPDATEd."""
-    if inserted:
-        await session.execute(_INSERT_STATE, list(inserted))
-    if updated:
-        await session.execute(_UPDATE_STATE, list(updated))
+    """New customers are INSERTed (a concurrent insert fails loudly); locked rows UPDATEd.
+    One statement each for the whole batch, the rows passed as arrays."""
+    if not inserted and not updated:
+        return
+    driver = await driver_connection(session)
+    for statement, rows in ((_INSERT_STATES, inserted), (_UPDATE_STATES, updated)):
+        if rows:
+            ids, versions, states = zip(*rows, strict=True)
+            await driver.execute(statement, list(ids), list(versions), list(states))
 
 
 async def idle_customers(session: AsyncSession, *, before: datetime, limit: int) -> list[uuid.UUID]:
@@ -102,30 +128,52 @@ _ASSESSMENT_COLUMNS = (
     "features",
     "assessed_at",
 )
-_JSON_COLUMNS = frozenset({"reasons", "features"})
-_INSERT_ASSESSMENTS = text(
-    f"INSERT INTO assessment ({', '.join(_ASSESSMENT_COLUMNS)}) VALUES ("
-    + ", ".join(
-        f"CAST(:{name} AS jsonb)" if name in _JSON_COLUMNS else f":{name}"
-        for name in _ASSESSMENT_COLUMNS
-    )
-    + ")"
-)
+_assessment_record = operator.itemgetter(*_ASSESSMENT_COLUMNS)
+_REASONS = _ASSESSMENT_COLUMNS.index("reasons")
+_FEATURES = _ASSESSMENT_COLUMNS.index("features")
 
 
 def _json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
+def assessment_records(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """Assessment rows as COPY records, JSON columns encoded with orjson."""
+    records = []
+    for row in rows:
+        record = list(_assessment_record(row))
+        record[_REASONS] = _json_text(record[_REASONS])
+        record[_FEATURES] = _json_text(record[_FEATURES])
+        records.append(record)
+    return records
+
+
 async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """One executemany for the batch; JSON encoded here with orjson (the hot path)."""
+    """One COPY for the batch (in the session's transaction)."""
     if not rows:
         return
-    params = [
-        {**row, "reasons": _json_text(row["reasons"]), "features": _json_text(row["features"])}
-        for row in rows
-    ]
-    await session.execute(_INSERT_ASSESSMENTS, params)
+    driver = await driver_connection(session)
+    await driver.copy_records_to_table(
+        "assessment", records=assessment_records(rows), columns=_ASSESSMENT_COLUMNS
+    )
+
+
+# -- outbox -----------------------------------------------------------------------------------
+
+_OUTBOX_COLUMNS = ("id", "subject", "payload")
+_NOTIFY = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
+
+
+async def stage_events(session: AsyncSession, events: Sequence[StagedEvent]) -> None:
+    """`riskwatch_shared.messaging.outbox.add_events` for payloads already encoded: the rows
+    go into the outbox in one COPY, in order (their `seq` is the publication order), and
+    the relay is woken by a NOTIFY that, like the rows, exists only if the batch commits."""
+    if not events:
+        return
+    driver = await driver_connection(session)
+    records = [(event["id"], event["subject"], event["payload"]) for event in events]
+    await driver.copy_records_to_table("outbox", records=records, columns=_OUTBOX_COLUMNS)
+    await driver.execute(_NOTIFY)
 
 
 async def assessment_page(

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.config import Settings
-from riskwatch_scoring.convert import convert_amount, reason_rows, to_transaction
+from riskwatch_scoring.convert import UNKNOWN, UNKNOWN_COUNTRY, convert_amount, reason_rows
 from riskwatch_scoring.domain.advice import advice_for
 from riskwatch_scoring.domain.anomaly import AnomalyModel
 from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch
+from riskwatch_scoring.domain.inputs import Transaction
 from riskwatch_scoring.domain.metrics import PSI_DRIFT_THRESHOLD, PSI_WATCH_THRESHOLD, psi
 from riskwatch_scoring.errors import (
     CustomerNotScored,
@@ -25,6 +26,7 @@ from riskwatch_scoring.errors import (
 )
 from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
 from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
+from riskwatch_scoring.payloads import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
@@ -42,10 +44,8 @@ from riskwatch_scoring.schemas import (
     ModelOut,
     ReasonOut,
     TransactionScoreIn,
-    TransactionScoreOut,
 )
 from riskwatch_scoring.state_store import StateStore
-from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.messaging.outbox import add_events
 
@@ -133,6 +133,48 @@ async def risk_history(
     return AssessmentPage(items=[_assessment_out(row) for row in page], next_cursor=next_cursor)
 
 
+def preauthorisation_transaction(request: TransactionScoreIn, now: datetime) -> Transaction:
+    """The request as the domain's transaction, mapped as `to_transaction` maps a stored one."""
+    country = request.country or UNKNOWN_COUNTRY
+    return Transaction(
+        transaction_id=request.transaction_id or new_id(),
+        customer_id=request.customer_id,
+        account_id=str(request.account_id) if request.account_id else UNKNOWN,
+        direction=request.direction,
+        amount=request.amount,
+        currency=request.currency,
+        channel=request.channel,
+        counterparty_account=request.counterparty_account or request.counterparty_name or UNKNOWN,
+        counterparty_country=request.counterparty_country or country,
+        country=country,
+        occurred_at=request.occurred_at or now,
+        device_id=request.device_id,
+        mcc=request.merchant_category_code,
+    )
+
+
+def _preauthorisation_body(
+    request: TransactionScoreIn,
+    assessment: Assessment,
+    customer: ScoredCustomer,
+    known: bool,
+    txn_features: dict[str, Any],
+) -> dict[str, Any]:
+    """`TransactionScoreOut` as a plain dict (built per request: no model to validate)."""
+    return {
+        "customer_id": request.customer_id,
+        "score": assessment.score,
+        "level": assessment.level.value,
+        "recommended_action": recommended_action(assessment.level),
+        "reasons": reason_rows(assessment),
+        "advice": advice_for(assessment),
+        "model_version": assessment.model_version,
+        "customer_levels": customer.levels,
+        "known_customer": known,
+        "transaction_features": txn_features,
+    }
+
+
 async def score_transaction(
     session_factory: async_sessionmaker[AsyncSession],
     *,
@@ -141,17 +183,10 @@ async def score_transaction(
     model_cache: ModelCache,
     settings: Settings,
     request: TransactionScoreIn,
-) -> TransactionScoreOut:
-    """Score a transaction against the customer's current state; writes nothing."""
-    now = datetime.now(UTC)
-    data = TransactionData(
-        transaction_id=request.transaction_id or uuid.uuid4(),
-        external_id="preauthorisation",
-        received_at=now,
-        **request.model_dump(exclude={"transaction_id", "occurred_at"}),
-        occurred_at=request.occurred_at or now,
-    )
-    txn = to_transaction(data)
+) -> dict[str, Any]:
+    """Score a transaction against the customer's current state; writes nothing. Returns
+    the `TransactionScoreOut` body as a dict."""
+    txn = preauthorisation_transaction(request, datetime.now(UTC))
     customer = await store.read_fast(read_pool, request.customer_id)
     known = customer is not None
     customer = customer or ScoredCustomer(str(request.customer_id))
@@ -166,18 +201,7 @@ async def score_transaction(
     assert isinstance(model, AnomalyModel)
     txn_features = features.as_dict()
     assessment = model.assess(txn_features)
-    return TransactionScoreOut(
-        customer_id=request.customer_id,
-        score=assessment.score,
-        level=assessment.level.value,
-        recommended_action=recommended_action(assessment.level),  # type: ignore[arg-type]
-        reasons=[ReasonOut(**row) for row in reason_rows(assessment)],
-        advice=advice_for(assessment),
-        model_version=assessment.model_version,
-        customer_levels=customer.levels,  # type: ignore[arg-type]
-        known_customer=known,
-        transaction_features=txn_features,
-    )
+    return _preauthorisation_body(request, assessment, customer, known, txn_features)
 
 
 # -- models -----------------------------------------------------------------------------------

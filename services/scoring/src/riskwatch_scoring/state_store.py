@@ -65,11 +65,12 @@ class StateStore:
         wanted = {customer_id: self._cached_version(customer_id) for customer_id in customer_ids}
         found: dict[uuid.UUID, ScoredCustomer] = {}
         for row in await repository.lock_states(session, wanted):
-            customer = self._cache.get(row.customer_id) if row.state is None else None
+            customer_id, blob = row["customer_id"], row["state"]
+            customer = self._cache.get(customer_id) if blob is None else None
             if customer is None:  # stale, or evicted while the query ran
-                customer = await self._fetch(session, row.customer_id, row.state)
-            found[row.customer_id] = customer
-            self._remember(row.customer_id, customer)
+                customer = await self._fetch(session, customer_id, blob)
+            found[customer_id] = customer
+            self._remember(customer_id, customer)
         for customer_id in wanted:
             if customer_id not in found:
                 found[customer_id] = ScoredCustomer(str(customer_id))
@@ -88,17 +89,13 @@ class StateStore:
 
     async def save(self, session: AsyncSession, loaded: LoadedStates) -> None:
         """Write every customer whose version moved since `load_for_update`."""
-        inserted: list[dict[str, object]] = []
-        updated: list[dict[str, object]] = []
+        inserted: list[repository.StateRow] = []
+        updated: list[repository.StateRow] = []
         for customer_id, customer in loaded.customers.items():
             loaded_version = loaded.versions.get(customer_id, 0)
             if customer.version == loaded_version:
                 continue
-            row = {
-                "customer_id": customer_id,
-                "version": customer.version,
-                "state": encode(customer),
-            }
+            row = (customer_id, customer.version, encode(customer))
             (updated if loaded_version > 0 else inserted).append(row)
             self._remember(customer_id, customer)
         await repository.write_states(session, inserted=inserted, updated=updated)

@@ -57,6 +57,11 @@ class ScoredCustomer:
     anomalies: list[ScoredAnomaly] = field(default_factory=list)
     applied_keys: deque[str] = field(default_factory=lambda: deque(maxlen=APPLIED_KEYS_KEPT))
     _uuid: uuid.UUID | None = field(default=None, repr=False, compare=False)
+    # Per kind, the last assessment encoded and its state: an assessment is immutable and
+    # changes about once a day, while the state is written back with every batch.
+    _encoded: dict[str, tuple[Assessment, dict[str, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.behaviour = CustomerState(self.customer_id)
@@ -124,12 +129,20 @@ class ScoredCustomer:
             "sequence": self.version,
             "behaviour": self.behaviour.to_state(),
             "profile": self.profile,
-            "assessments": {kind: a.to_state() for kind, a in self.assessments.items()},
+            "assessments": {
+                kind: self._assessment_state(kind, a) for kind, a in self.assessments.items()
+            },
             "levels": self.levels,
             "last_assessed_epoch": self.last_assessed_epoch,
             "anomalies": [anomaly.to_state() for anomaly in self.anomalies],
             "applied_keys": list(self.applied_keys),
         }
+
+    def _assessment_state(self, kind: str, assessment: Assessment) -> dict[str, Any]:
+        encoded = self._encoded.get(kind)
+        if encoded is None or encoded[0] is not assessment:
+            encoded = self._encoded[kind] = (assessment, assessment.to_state())
+        return encoded[1]
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ScoredCustomer:

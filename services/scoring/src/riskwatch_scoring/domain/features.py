@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from riskwatch_scoring.domain.accumulators import LastSeenMap, RunningStats, SlidingWindow
 from riskwatch_scoring.domain.inputs import CreditRecord, FinancialProfile, Interaction, Transaction
@@ -51,6 +51,10 @@ _FINANCIAL_FEATURE_NAMES = (
     "net_worth",
 )
 _WINDOW_FEATURES = ("txn_count", "amount_sum", "amount_max", "inflow_sum", "outflow_sum")
+# Per window, its five feature names in `CUSTOMER_FEATURE_NAMES` order.
+_WINDOW_FEATURE_NAMES: dict[str, tuple[str, ...]] = {
+    window: tuple(f"{feature}_{window}" for feature in _WINDOW_FEATURES) for window in WINDOW_SPECS
+}
 CUSTOMER_FEATURE_NAMES: tuple[str, ...] = (
     *(f"{feature}_{window}" for window in WINDOW_SPECS for feature in _WINDOW_FEATURES),
     "currency",
@@ -116,9 +120,10 @@ def _pct_change(latest: Decimal, previous: Decimal) -> float | None:
     return float((latest - previous) / abs(previous) * 100)
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionFeatures:
-    """The incoming transaction seen against the customer's history before it."""
+class TransactionFeatures(NamedTuple):
+    """The incoming transaction seen against the customer's history before it (a named
+    tuple: immutable, and built once per transaction at a fraction of a frozen dataclass's
+    cost)."""
 
     transaction_id: str
     amount: float
@@ -144,7 +149,7 @@ class TransactionFeatures:
     is_out_of_order: bool
 
     def as_dict(self) -> FeatureMap:
-        return {name: getattr(self, name) for name in self.__slots__}
+        return dict(zip(self._fields, self, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,10 @@ class CustomerState:
         self.last_interaction_epoch: int | None = None
         self.credit_records: dict[str, list[CreditRecord]] = {}
         self.financial_profiles: list[FinancialProfile] = []
+        # Credit and financial features, and the records' persisted form, change only with a
+        # record: kept until the next one.
+        self._record_features: FeatureMap | None = None
+        self._records_state: tuple[dict[str, Any], list[Any]] | None = None
 
     # -- transactions -------------------------------------------------------------------
 
@@ -192,25 +201,28 @@ class CustomerState:
         A transaction in a currency other than the customer's base currency (the currency
         of the first transaction seen) needs `amount_in_base`, converted by the caller.
         """
-        if str(txn.transaction_id) in self.recent_ids:
+        transaction_id = str(txn.transaction_id)
+        if transaction_id in self.recent_ids:
             return None
         if self.base_currency is None:
             self.base_currency = txn.currency
         amount = self._amount_in_base(txn, amount_in_base)
-        features = self._transaction_features(txn, amount)
         epoch = _epoch(txn.occurred_at)
-        self._record(txn, amount, epoch, features.hour)
+        features = self._transaction_features(txn, amount, epoch)
+        self._record(txn, amount, epoch, features.hour, transaction_id)
         return features
 
     def preview_transaction(
         self, txn: Transaction, *, amount_in_base: Decimal | None = None
     ) -> TransactionFeatures:
         """The features `apply_transaction` would return, without changing the state."""
-        return self._transaction_features(txn, self._amount_in_base(txn, amount_in_base))
+        amount = self._amount_in_base(txn, amount_in_base)
+        return self._transaction_features(txn, amount, _epoch(txn.occurred_at))
 
-    def _transaction_features(self, txn: Transaction, amount: Decimal) -> TransactionFeatures:
+    def _transaction_features(
+        self, txn: Transaction, amount: Decimal, epoch: int
+    ) -> TransactionFeatures:
         """The transaction against the history before it, plus itself in the velocity counts."""
-        epoch = _epoch(txn.occurred_at)
         is_out_of_order = self.last_txn_epoch is not None and epoch < self.last_txn_epoch
         totals_30d = self.windows["30d"].totals_as_of(epoch)
         avg_30d = totals_30d.total / totals_30d.count if totals_30d.count else None
@@ -278,7 +290,9 @@ class CustomerState:
         around = histogram[(hour - 1) % 24] + histogram[hour] + histogram[(hour + 1) % 24]
         return around / total
 
-    def _record(self, txn: Transaction, amount: Decimal, epoch: int, hour: int) -> None:
+    def _record(
+        self, txn: Transaction, amount: Decimal, epoch: int, hour: int, transaction_id: str
+    ) -> None:
         inbound = txn.direction == "inbound"
         for window in self.windows.values():
             window.add(epoch, amount, inbound=inbound)
@@ -292,7 +306,7 @@ class CustomerState:
         self.accounts.touch(txn.account_id, epoch)
         if self.last_txn_epoch is None or epoch > self.last_txn_epoch:
             self.last_txn_epoch = epoch
-        self.recent_ids.append(str(txn.transaction_id))
+        self.recent_ids.append(transaction_id)
 
     # -- other inputs -------------------------------------------------------------------
 
@@ -310,11 +324,13 @@ class CustomerState:
         records = [*self.credit_records.get(record.source, []), record]
         records.sort(key=lambda kept: kept.as_of, reverse=True)
         self.credit_records[record.source] = records[:2]
+        self._record_features = self._records_state = None
 
     def apply_financial_profile(self, profile: FinancialProfile) -> None:
         profiles = [*self.financial_profiles, profile]
         profiles.sort(key=lambda kept: kept.as_of, reverse=True)
         self.financial_profiles = profiles[:2]
+        self._record_features = self._records_state = None
 
     # -- customer features --------------------------------------------------------------
 
@@ -324,24 +340,33 @@ class CustomerState:
             newest = max(self.last_txn_epoch or 0, self.last_interaction_epoch or 0)
             as_of = datetime.fromtimestamp(newest, tz=UTC)
         epoch = _epoch(as_of)
-        values: FeatureMap = {}
-        values.update(self._window_features(epoch))
+        # Built in `CUSTOMER_FEATURE_NAMES` order (a unit test holds it to that).
+        values = self._window_features(epoch)
         values.update(self._network_features(epoch))
-        values.update(self._credit_features())
-        values.update(self._financial_features())
-        return CustomerFeatures(
-            as_of=as_of, values={name: values[name] for name in CUSTOMER_FEATURE_NAMES}
-        )
+        if self._record_features is None:
+            self._record_features = {
+                "debt_to_income": None,
+                **self._credit_features(),
+                **self._financial_features(),
+            }
+        values.update(self._record_features)
+        return CustomerFeatures(as_of=as_of, values=values)
 
     def _window_features(self, epoch: int) -> FeatureMap:
-        values: FeatureMap = {"currency": self.base_currency}
-        totals = {name: window.totals_as_of(epoch) for name, window in self.windows.items()}
-        for name, window_totals in totals.items():
-            values[f"txn_count_{name}"] = window_totals.count
-            values[f"amount_sum_{name}"] = float(window_totals.total)
-            values[f"amount_max_{name}"] = float(window_totals.maximum)
-            values[f"inflow_sum_{name}"] = float(window_totals.inbound)
-            values[f"outflow_sum_{name}"] = float(window_totals.outbound)
+        values: FeatureMap = {}
+        totals = {}
+        for name, window in self.windows.items():
+            window_totals = totals[name] = window.totals_as_of(epoch)
+            count_name, sum_name, max_name, inflow_name, outflow_name = _WINDOW_FEATURE_NAMES[name]
+            values[count_name] = window_totals.count
+            values[sum_name] = float(window_totals.inbound + window_totals.outbound)
+            values[max_name] = float(window_totals.maximum)
+            values[inflow_name] = float(window_totals.inbound)
+            values[outflow_name] = float(window_totals.outbound)
+        values["currency"] = self.base_currency
+        values["lifetime_txn_count"] = self.amount_stats.count
+        values["amount_mean"] = self.amount_stats.mean if self.amount_stats.count else None
+        values["amount_std"] = self.amount_stats.std if self.amount_stats.count > 1 else None
         last_30d, last_90d = totals["30d"], totals["90d"]
         values["avg_amount_30d"] = (
             float(last_30d.total / last_30d.count) if last_30d.count else None
@@ -361,9 +386,6 @@ class CustomerState:
             / 60
         )
         values["balance_trend_90d"] = _share_change(recent_net, prior_net)
-        values["lifetime_txn_count"] = self.amount_stats.count
-        values["amount_mean"] = self.amount_stats.mean if self.amount_stats.count else None
-        values["amount_std"] = self.amount_stats.std if self.amount_stats.count > 1 else None
         return values
 
     def _network_features(self, epoch: int) -> FeatureMap:
@@ -446,6 +468,7 @@ class CustomerState:
     # -- persistence --------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
+        credit_records, financial_profiles = self._records_to_state()
         return {
             "version": STATE_VERSION,
             "customer_id": self.customer_id,
@@ -462,12 +485,20 @@ class CustomerState:
             "interactions": self.interactions.to_state(),
             "complaints": self.complaints.to_state(),
             "last_interaction_epoch": self.last_interaction_epoch,
-            "credit_records": {
-                source: [record.to_state() for record in records]
-                for source, records in self.credit_records.items()
-            },
-            "financial_profiles": [profile.to_state() for profile in self.financial_profiles],
+            "credit_records": credit_records,
+            "financial_profiles": financial_profiles,
         }
+
+    def _records_to_state(self) -> tuple[dict[str, Any], list[Any]]:
+        if self._records_state is None:
+            self._records_state = (
+                {
+                    source: [record.to_state() for record in records]
+                    for source, records in self.credit_records.items()
+                },
+                [profile.to_state() for profile in self.financial_profiles],
+            )
+        return self._records_state
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CustomerState:
