@@ -43,6 +43,7 @@ async def test_service_starts_and_reports_ready(service_db: tuple[str, str], inf
 
         # Consumers bind their pull subscriptions in the background just after start-up.
         ready = await wait_until(ready_response, timeout=20, message=f"{name} ready")
+        assert ready is not None
         assert ready.json()["checks"]["database"] is True
         assert ready.json()["checks"]["nats"] is True
         metrics = await client.get("/metrics")

@@ -77,7 +77,47 @@ def mint_identity_token(identity: Identity, secret: str, *, ttl_seconds: int = 6
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+class VerifiedTokens:
+    """Identities of tokens already verified, by (token, secret), until the token expires.
+
+    The gateway reuses one minted token for many calls, and a service verifies it on each:
+    the HMAC check and claim parsing are done once per token instead. Only the expiry is
+    time-dependent (`iat`, `aud`, `iss` and the signature cannot change), and it is checked on
+    every hit. Failures are never cached. Bounded: full, it starts afresh.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._entries: dict[tuple[str, str], tuple[Identity, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str, secret: str) -> Identity | None:
+        entry = self._entries.get((token, secret))
+        if entry is None:
+            return None
+        if time.time() < entry[1]:  # PyJWT: expired once now >= exp
+            return entry[0]
+        self._entries.pop((token, secret), None)
+        return None
+
+    def put(self, token: str, secret: str, identity: Identity, expires_at: float) -> None:
+        if len(self._entries) >= self.capacity:
+            self._entries.clear()
+        self._entries[(token, secret)] = (identity, expires_at)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+VERIFIED_TOKENS = VerifiedTokens()
+
+
 def verify_identity_token(token: str, secret: str) -> Identity:
+    identity = VERIFIED_TOKENS.get(token, secret)
+    if identity is not None:
+        return identity
     try:
         claims = jwt.decode(
             token,
@@ -89,7 +129,7 @@ def verify_identity_token(token: str, secret: str) -> Identity:
         )
     except jwt.PyJWTError as exc:
         raise InvalidIdentity(str(exc)) from exc
-    return Identity(
+    identity = Identity(
         subject=claims["sub"],
         kind=claims.get("kind", "user"),
         roles=tuple(claims.get("roles") or ()),
@@ -97,3 +137,5 @@ def verify_identity_token(token: str, secret: str) -> Identity:
         staff_id=claims.get("staff_id"),
         name=claims.get("name"),
     )
+    VERIFIED_TOKENS.put(token, secret, identity, float(claims["exp"]))
+    return identity

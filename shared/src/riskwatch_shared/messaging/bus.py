@@ -1,12 +1,14 @@
-"""NATS connection and idempotent stream set-up."""
+"""NATS connection, batched JetStream publishing and idempotent stream set-up."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
@@ -15,6 +17,22 @@ from riskwatch_shared.events.streams import ALL_STREAMS, StreamSpec
 from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
+
+OutgoingMessage = tuple[str, bytes, str]
+"""(subject, payload, message id): the id becomes the `Nats-Msg-Id` JetStream dedups on."""
+
+
+class PublishFailed(Exception):
+    """JetStream refused a message of a batch, or did not acknowledge them all in time."""
+
+
+class _PendingAcks:
+    __slots__ = ("done", "expected", "received")
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.received = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
 class MessageBus:
@@ -25,6 +43,13 @@ class MessageBus:
         self.name = name
         self.nc: Client | None = None
         self.reconnects = 0
+        self._js: JetStreamContext | None = None
+        self._js_client: Client | None = None
+        self._ack_prefix = ""
+        self._ack_client: Client | None = None
+        self._ack_lock = asyncio.Lock()
+        self._pending_acks: dict[str, _PendingAcks] = {}
+        self._batches = 0
 
     @property
     def connected(self) -> bool:
@@ -32,9 +57,69 @@ class MessageBus:
 
     @property
     def js(self) -> JetStreamContext:
+        """The connection's JetStream context, made once: each new context would subscribe a
+        reply inbox of its own at its first `publish_async`, and never drop it."""
         if self.nc is None:
             raise RuntimeError("message bus not connected")
-        return self.nc.jetstream(timeout=10)
+        if self._js is None or self._js_client is not self.nc:
+            self._js = self.nc.jetstream(timeout=10)
+            self._js_client = self.nc
+        return self._js
+
+    async def publish_batch(
+        self, messages: Sequence[OutgoingMessage], *, timeout: float = 30.0
+    ) -> int:
+        """Publish to JetStream and wait until every message is acknowledged (stored, or a
+        duplicate of a stored `Nats-Msg-Id`). Raises PublishFailed otherwise.
+
+        What `publish_async` does, at a fraction of its cost per message: the batch shares one
+        reply subject on a long-lived inbox and its acks are counted, not parsed one by one.
+        """
+        if not messages:
+            return 0
+        nc = await self._ack_inbox()
+        self._batches += 1
+        token = str(self._batches)
+        reply = f"{self._ack_prefix}{token}"
+        pending = _PendingAcks(len(messages))
+        self._pending_acks[token] = pending
+        try:
+            for subject, payload, message_id in messages:
+                await nc.publish(subject, payload, reply=reply, headers={"Nats-Msg-Id": message_id})
+            await asyncio.wait_for(pending.done, timeout=timeout)
+        except TimeoutError as exc:
+            got = f"{pending.received} of {pending.expected}"
+            raise PublishFailed(f"JetStream acknowledged {got} messages in {timeout}s") from exc
+        finally:
+            del self._pending_acks[token]
+            if pending.done.done() and not pending.done.cancelled():
+                pending.done.exception()  # retrieved: asyncio would log it as never retrieved
+        return pending.expected
+
+    async def _ack_inbox(self) -> Client:
+        nc = self.nc
+        if nc is None:
+            raise RuntimeError("message bus not connected")
+        if self._ack_client is not nc:
+            async with self._ack_lock:
+                if self._ack_client is not nc:
+                    prefix = f"{nc.new_inbox()}."
+                    await nc.subscribe(f"{prefix}*", cb=self._on_publish_ack)
+                    self._ack_prefix, self._ack_client = prefix, nc
+        return nc
+
+    async def _on_publish_ack(self, msg: Msg) -> None:
+        pending = self._pending_acks.get(msg.subject[len(self._ack_prefix) :])
+        if pending is None or pending.done.done():
+            return  # a late ack of a batch that already failed or timed out
+        # A success is `{"stream": ..., "seq": ...}`; a failure carries "error", or is a status
+        # message (503: no stream takes the subject).
+        if msg.headers or b'"error"' in msg.data:
+            pending.done.set_exception(PublishFailed(_ack_error(msg)))
+            return
+        pending.received += 1
+        if pending.received == pending.expected:
+            pending.done.set_result(None)
 
     async def connect(self) -> None:
         async def on_reconnected() -> None:
@@ -67,6 +152,19 @@ class MessageBus:
             except Exception:  # drain can fail when the server is gone; close anyway
                 await self.nc.close()
         self.nc = None
+
+
+def _ack_error(msg: Msg) -> str:
+    headers = msg.headers or {}
+    if "Status" in headers:
+        return (
+            f"JetStream refused the message: {headers['Status']} {headers.get('Description', '')}"
+        )
+    try:
+        error = json.loads(msg.data)["error"]
+        return f"JetStream refused the message: {error.get('code')} {error.get('description')}"
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"JetStream refused the message: {msg.data[:200]!r}"
 
 
 def stream_config(spec: StreamSpec, *, replicas: int) -> StreamConfig:

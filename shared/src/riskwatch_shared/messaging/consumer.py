@@ -28,6 +28,7 @@ from riskwatch_shared.events.base import Event, parse_event
 from riskwatch_shared.events.streams import dead_letter_subject
 from riskwatch_shared.logging import get_logger, trace_id_var
 from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.pull import PullFetcher
 from riskwatch_shared.metrics import (
     CONSUMER_DEAD_LETTERED,
     CONSUMER_DUPLICATES,
@@ -42,9 +43,11 @@ log = get_logger(__name__)
 Handler = Callable[[Any, AsyncSession], Awaitable[None]]
 BatchHandler = Callable[[list[Event], AsyncSession], Awaitable[None]]
 
+# One row back, the claimed ids as one array (decoded by asyncpg in C), not a row per event.
 _CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
+    "WITH claimed AS (INSERT INTO inbox (consumer, event_id) "
+    "SELECT :consumer, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
+    "SELECT array_agg(event_id) FROM claimed"
 )
 # Sorted keys, locked in array order: two replicas never wait on each other in a cycle.
 _LOCK_KEYS = text(
@@ -196,8 +199,10 @@ class ConsumerRunner:
 
     async def _fetch_loop(self) -> None:
         await self.ensure_consumer()
-        js = self.bus.js
-        sub = await js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
+        if self.bus.nc is None:
+            raise RuntimeError("message bus not connected")
+        fetcher = PullFetcher(self.bus.nc, stream=self.spec.stream, durable=self.spec.durable)
+        await fetcher.start()
         self._subscribed = True
         CONSUMER_UP.labels(self.name).set(1)
         reconnects_seen = self.bus.reconnects
@@ -209,8 +214,8 @@ class ConsumerRunner:
                     # nats.py pull subscriptions can stall after a reconnect: bind afresh.
                     raise ConnectionError("NATS reconnected; re-binding the pull subscription")
                 try:
-                    msgs = await sub.fetch(self.spec.batch_size, timeout=self.spec.fetch_timeout)
-                except TimeoutError:  # nats' own TimeoutError and asyncio's plain one
+                    msgs = await fetcher.fetch(self.spec.batch_size, self.spec.fetch_timeout)
+                except TimeoutError:
                     idle_fetches += 1
                     if idle_fetches % 10 == 0:
                         await self._report_lag()
@@ -219,8 +224,7 @@ class ConsumerRunner:
                 await self.process_batch(msgs)
         finally:
             self._subscribed = False
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+            await fetcher.stop()
 
     async def _report_lag(self) -> None:
         info = await self.bus.js.consumer_info(self.spec.stream, self.spec.durable)
@@ -271,9 +275,7 @@ class ConsumerRunner:
             if keys:
                 await session.execute(_LOCK_KEYS, {"keys": keys})
         ids = [w.event.id for w in work]
-        claimed = set(
-            (await session.execute(_CLAIM, {"consumer": self.name, "ids": ids})).scalars().all()
-        )
+        claimed = set(await session.scalar(_CLAIM, {"consumer": self.name, "ids": ids}) or ())
         handled = 0
         if self.spec.batch_handler is not None:
             events: list[Event] = []

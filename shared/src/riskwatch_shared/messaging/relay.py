@@ -24,11 +24,14 @@ from riskwatch_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = get_logger(__name__)
 
-_CLAIM = text(
-    "SELECT id, subject, payload FROM outbox WHERE published_at IS NULL "
-    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+# Raw asyncpg statements on the hot path: one round trip each, rows as tuples, ids as text
+# (the Nats-Msg-Id) and payloads as bytes, with no ORM or SQLAlchemy row processing.
+_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+_CLAIM = (
+    "SELECT seq, id::text, subject, payload FROM outbox WHERE published_at IS NULL "
+    "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
 )
-_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+_MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
 _BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 _PURGE = text(
     "DELETE FROM outbox WHERE published_at IS NOT NULL "
@@ -87,24 +90,23 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published (0 if another relay holds it)."""
-        async with self.engine.begin() as conn:
-            got_lock = await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key}
-            )
-            if not got_lock:
-                return 0
-            rows = (await conn.execute(_CLAIM, {"limit": self.batch_size})).all()
-            if not rows:
-                return 0
-            js = self.bus.js
-            acks = [
-                await js.publish_async(
-                    row.subject, bytes(row.payload), headers={"Nats-Msg-Id": str(row.id)}
-                )
-                for row in rows
-            ]
-            await asyncio.wait_for(asyncio.gather(*acks), timeout=30)
-            await conn.execute(_MARK, {"ids": [row.id for row in rows]})
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            db: asyncpg.Connection = raw.driver_connection
+            try:
+                # asyncpg's own transaction: SQLAlchemy has begun nothing on this connection.
+                async with db.transaction():
+                    if not await db.fetchval(_LOCK, self.lock_key):
+                        return 0
+                    rows = await db.fetch(_CLAIM, self.batch_size)
+                    if not rows:
+                        return 0
+                    await self.bus.publish_batch([(r[2], r[3], r[1]) for r in rows], timeout=30)
+                    await db.execute(_MARK, [r[0] for r in rows])
+            except BaseException:
+                if db.is_closed():
+                    await conn.invalidate()  # never hand a dead connection back to the pool
+                raise
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 

@@ -1,0 +1,134 @@
+"""Pull-consumer fetching without a task per message.
+
+nats-py's `PullSubscription.fetch` awaits `next_msg()` for every message, and each call creates
+a task, a timer and a uuid4: a good part of a consumer's CPU. `PullFetcher` speaks the same
+JetStream pull protocol (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>` with a reply inbox) over
+a plain subscription whose callback appends deliveries to a list; the caller wakes once per
+batch. The messages are ordinary nats-py `Msg`s: `ack()`, `nak()`, `term()`, `in_progress()`
+and `metadata` work as with `fetch`.
+
+At most one pull request is open at a time, so every status reply belongs to it:
+- When messages are stored, a `no_wait` request takes up to a batch at once; the server ends it
+  with a 404/408 status (or by delivering the whole batch).
+- When none are, a lingering request (`expires`) waits for them. `fetch` returns as soon as the
+  first ones arrive and the request stays open: what it delivers later is kept for the next
+  `fetch`, so a trickle of events is handled at once instead of after `expires`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import DEFAULT_PREFIX
+
+# 409 replies that end a request without anything being wrong with the consumer.
+_TRANSIENT_CONFLICTS = ("Exceeded MaxWaiting", "Leadership Change", "Server Shutdown")
+
+
+class PullConsumerGone(Exception):
+    """The durable or its stream is gone (deleted, or no server answers for it)."""
+
+
+class PullFetcher:
+    def __init__(
+        self, nc: Client, *, stream: str, durable: str, api_prefix: str = DEFAULT_PREFIX
+    ) -> None:
+        self._nc = nc
+        self._request_subject = f"{api_prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self._inbox = nc.new_inbox()
+        self._sub: Subscription | None = None
+        self._delivered: list[Msg] = []
+        # The open request: how many messages it may still deliver, and until when (monotonic).
+        self._open_for = 0
+        self._open_until = 0.0
+        self._error: Exception | None = None
+        self._arrived = asyncio.Event()
+
+    async def start(self) -> None:
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._on_message)
+
+    async def stop(self) -> None:
+        """Unsubscribe; what was delivered but not yet fetched is nak'd for redelivery now."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        undelivered, self._delivered = self._delivered, []
+        for msg in undelivered:
+            with contextlib.suppress(Exception):
+                await msg.nak()
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        """Up to `batch` messages; raises TimeoutError when none came within `timeout`."""
+        deadline = time.monotonic() + timeout
+        if len(self._delivered) < batch and not self._request_open():
+            await self._request(batch - len(self._delivered), timeout=timeout, no_wait=True)
+            await self._wait(deadline, until_closed=True)
+        if not self._delivered:
+            if not self._request_open():
+                await self._request(batch, timeout=timeout, no_wait=False)
+            await self._wait(deadline, until_closed=False)
+        if not self._delivered:
+            raise TimeoutError(f"no message within {timeout}s")
+        msgs = self._delivered[:batch]
+        del self._delivered[:batch]
+        return msgs
+
+    def _request_open(self) -> bool:
+        return self._open_for > 0 and time.monotonic() < self._open_until
+
+    async def _request(self, batch: int, *, timeout: float, no_wait: bool) -> None:
+        if no_wait:
+            body = {"batch": batch, "no_wait": True}
+        else:
+            # The server expires the request a little before the caller gives up on it.
+            body = {"batch": batch, "expires": max(1_000_000, int(timeout * 1e9) - 50_000_000)}
+        self._open_for = batch
+        self._open_until = time.monotonic() + timeout + 1.0
+        await self._nc.publish(self._request_subject, json.dumps(body).encode(), self._inbox)
+
+    async def _wait(self, deadline: float, *, until_closed: bool) -> None:
+        """Until the open request is over (`until_closed`), or has delivered something."""
+        while self._error is None:
+            if until_closed:
+                if not self._request_open():
+                    break
+            elif self._delivered or not self._open_for:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    async def _on_message(self, msg: Msg) -> None:
+        headers = msg.headers
+        if headers is None or "Status" not in headers:
+            self._delivered.append(msg)
+            self._open_for = max(0, self._open_for - 1)
+        else:
+            self._on_status(headers["Status"], headers.get("Description", ""))
+        self._arrived.set()
+
+    def _on_status(self, status: str, description: str) -> None:
+        if status == "100":
+            return  # idle heartbeat or flow control: never asked for
+        self._open_for = 0
+        if status in ("404", "408") or (
+            status == "409" and description.startswith(_TRANSIENT_CONFLICTS)
+        ):
+            return  # the request is over (no messages / expired / retry)
+        if status == "503" or description == "Consumer Deleted":
+            self._error = PullConsumerGone(f"pull request refused: {status} {description}")
+        else:
+            self._error = RuntimeError(f"pull request refused: {status} {description}")
