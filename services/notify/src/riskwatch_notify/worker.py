@@ -66,6 +66,7 @@ class _Lanes:
         self.poll_seconds = poll_seconds
         self._events = [asyncio.Event() for _ in range(count)]
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self.last_cycle = time.monotonic()
 
     def wake(self, _payload: str = "") -> None:
@@ -73,12 +74,15 @@ class _Lanes:
             event.set()
 
     def start(self, once: Callable[[], Awaitable[int]], full: int) -> None:
+        self._stopping = False
         for index, event in enumerate(self._events):
             self._tasks.append(
                 asyncio.create_task(self._loop(event, once, full), name=f"{self.name}-{index}")
             )
 
     async def stop(self) -> None:
+        self._stopping = True
+        self.wake()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -95,7 +99,8 @@ class _Lanes:
         self, event: asyncio.Event, once: Callable[[], Awaitable[int]], full: int
     ) -> None:
         failures = 0
-        while True:
+        # The flag ends the loop even if a cancellation is lost to a wake-up at the same moment.
+        while not self._stopping:
             self.last_cycle = time.monotonic()
             event.clear()
             try:
@@ -110,8 +115,11 @@ class _Lanes:
                 continue
             if done >= full:
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+            # as the event fires, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await event.wait()
 
 
 class DeliveryWorker:
