@@ -41,7 +41,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("RISKWATCH_LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=AliasChoices("RISKWATCH_LOG_JSON"))
     db_pool_size: int = 10
-    consumer_batch_size: int = 200
+    consumer_batch_size: int = 500
     outbox_batch_size: int = 500
 
     @property
