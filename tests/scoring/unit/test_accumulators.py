@@ -153,3 +153,37 @@ def test_kept_bucket_states_always_equal_a_fresh_encoding(
                 for key, b in window._buckets.items()
             ]
     assert SlidingWindow.from_state(window.to_state()).totals_as_of() == window.totals_as_of()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    touches=st.lists(
+        st.tuples(
+            st.sampled_from("abcdefgh"),
+            st.integers(min_value=0, max_value=200),  # seconds: in and out of order
+            st.booleans(),  # reload from the persisted state after this touch
+        ),
+        max_size=80,
+    ),
+    capacity=st.integers(min_value=1, max_value=6),
+    since=st.integers(min_value=-5, max_value=210),
+)
+def test_last_seen_counts_match_a_scan_of_every_key(
+    touches: list[tuple[str, int, bool]], capacity: int, since: int
+) -> None:
+    """`count_since` / `count_before` answer from a sorted index kept beside the map; they
+    must equal the plain scan over the last-seen moments (with evictions, late events and
+    reloads)."""
+    seen = LastSeenMap(capacity)
+    reference: dict[str, int] = {}  # the original algorithm, as a dict in touch order
+    for key, second, reload in touches:
+        previous = reference.pop(key, None)
+        reference[key] = second if previous is None else max(previous, second)
+        if len(reference) > capacity:
+            del reference[next(iter(reference))]
+        seen.touch(key, second)
+        if reload:
+            seen = LastSeenMap.from_state(json.loads(json.dumps(seen.to_state())))
+        assert seen.to_state()["last_seen"] == list(reference.items())
+        assert seen.count_since(since) == len([v for v in reference.values() if v >= since])
+        assert seen.count_before(since) == len([v for v in reference.values() if v < since])

@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from riskwatch_scoring.domain.features import (
     CUSTOMER_FEATURE_NAMES,
+    RECENT_IDS_KEPT,
     CurrencyMismatch,
     CustomerState,
 )
@@ -240,3 +241,40 @@ def test_record_features_follow_every_new_record() -> None:
     assert customer.to_state()["financial_profiles"][0]["annual_income"] == "50000"
     restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
     assert restored.features().values == customer.features().values
+
+
+def test_a_transaction_is_recognised_until_it_leaves_the_recent_ids() -> None:
+    customer = CustomerState("c-1")
+    transactions = [make_txn(T0 + timedelta(minutes=n), "10") for n in range(RECENT_IDS_KEPT + 1)]
+    for txn in transactions:
+        assert customer.apply_transaction(txn) is not None
+    # The first id fell out of the bounded memory; the others are still recognised,
+    # also after a reload from the persisted state.
+    reloaded = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    for state in (customer, reloaded):
+        assert state.apply_transaction(transactions[1]) is None
+        assert state.apply_transaction(transactions[-1]) is None
+    assert customer.apply_transaction(transactions[0]) is not None
+    assert reloaded.apply_transaction(transactions[0]) is not None
+    assert len(customer.recent_ids) == RECENT_IDS_KEPT
+
+
+def test_feature_map_equals_the_features_as_a_dict() -> None:
+    customer = _known_history()
+    customer.apply_credit_record(make_credit_record(date(2024, 1, 1)))
+    for as_of in (T0 + timedelta(hours=3), T0 + timedelta(days=40)):
+        expected = customer.features(as_of).as_dict()
+        assert customer.feature_map(int(as_of.timestamp())) == expected
+        assert list(customer.feature_map(int(as_of.timestamp()))) == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "hour"),
+    [
+        (datetime(2024, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=2))), 21),
+        (datetime(2024, 3, 1, 0, 59, 59, 999_999, tzinfo=UTC), 0),
+        (datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC), 23),  # before the epoch
+    ],
+)
+def test_the_hour_is_the_utc_hour_of_the_transaction(occurred_at: datetime, hour: int) -> None:
+    assert CustomerState("c-1").preview_transaction(make_txn(occurred_at, "10")).hour == hour

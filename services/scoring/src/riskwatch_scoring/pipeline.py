@@ -53,7 +53,6 @@ log = get_logger(__name__)
 InvalidInput = (ValueError, CurrencyMismatch)
 ACTIONS = {Level.CRITICAL: "block", Level.HIGH: "review"}
 PROFILE_FIELDS = ("kind", "segment", "country", "status", "kyc_status")
-SCORE_NAMES = {kind: f"{kind}_score" for kind in ("credit", "anomaly", "churn")}
 
 
 def recommended_action(level: Level) -> str:
@@ -249,7 +248,7 @@ class Scorer:
         if due:
             customer_features = self.reassess(customer, event, txn.occurred_at, models, output)
         else:
-            customer_features = with_aliases(behaviour.features(txn.occurred_at).as_dict())
+            customer_features = with_aliases(behaviour.feature_map(epoch))
             if customer.anomaly_level_may_change(epoch, anomaly.score):
                 self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
@@ -261,7 +260,7 @@ class Scorer:
                 recommended_action=recommended_action(anomaly.level),
                 transaction_features=txn_features,
                 customer_features=customer_features,
-                risk_levels=self._risk_levels(customer),
+                risk_levels=customer.risk_levels(),
             )
         )
 
@@ -312,7 +311,7 @@ class Scorer:
         output: BatchOutput,
     ) -> FeatureMap:
         """Credit and churn from the customer's features as of `as_of`; publishes the result."""
-        features = with_aliases(customer.behaviour.features(as_of).as_dict())
+        features = with_aliases(customer.behaviour.feature_map(_epoch(as_of)))
         features_hash = inputs_hash(features)
         assessments: list[Assessment] = []
         rows: dict[str, tuple[ServingModel, uuid.UUID | None]] = {}
@@ -386,14 +385,6 @@ class Scorer:
                     trigger_event_type=event.type,
                 )
             )
-
-    @staticmethod
-    def _risk_levels(customer: ScoredCustomer) -> dict[str, Any]:
-        levels: dict[str, Any] = dict(customer.levels)
-        for kind, assessment in customer.assessments.items():
-            levels[SCORE_NAMES.get(kind) or f"{kind}_score"] = round(assessment.score, 6)
-        levels["sequence"] = customer.version
-        return levels
 
     @staticmethod
     def _assessment_row(

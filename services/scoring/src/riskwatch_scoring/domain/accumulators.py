@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -110,13 +111,15 @@ class SlidingWindow:
 
     def advance(self, epoch_seconds: int) -> None:
         """Move the window's end forward to `epoch_seconds`, evicting buckets that fall out."""
-        index = self.bucket_of(epoch_seconds)
+        index = epoch_seconds // self.bucket_seconds
         if self._head is not None and index <= self._head:
             return
         self._head = index
         self._state = None
         oldest_kept = index - self.bucket_count + 1
         buckets = self._buckets
+        if not buckets or next(iter(buckets)) >= oldest_kept:
+            return  # nothing falls out
         evicted_count = 0
         while buckets:
             first = next(iter(buckets))
@@ -124,7 +127,9 @@ class SlidingWindow:
                 break
             evicted = buckets.pop(first)
             evicted_count += 1
-            self._maximum = None
+            # The maximum moves only if it may have been in an evicted bucket.
+            if self._maximum is not None and evicted.maximum >= self._maximum:
+                self._maximum = None
             self._count -= evicted.count
             self._inbound -= evicted.inbound
             self._outbound -= evicted.outbound
@@ -142,26 +147,31 @@ class SlidingWindow:
     def add(self, epoch_seconds: int, amount: Decimal, *, inbound: bool) -> bool:
         """Add one event; False when it is older than the window and was dropped."""
         index = epoch_seconds // self.bucket_seconds
-        if self._head is None or index > self._head:
+        head = self._head
+        if head is None or index > head:
             self.advance(epoch_seconds)
-        assert self._head is not None
-        if index <= self._head - self.bucket_count:
+            head = index
+        elif index <= head - self.bucket_count:
             return False
-        bucket = self._buckets.get(index)
+        buckets = self._buckets
+        bucket = buckets.get(index)
         states = self._bucket_states
         if bucket is None:
             bucket = _Bucket(0, _ZERO, _ZERO, amount)
-            out_of_order = bool(self._buckets) and index < next(reversed(self._buckets))
-            self._buckets[index] = bucket
+            # Bucket keys never pass the head: a new bucket below it may be out of order.
+            out_of_order = index < head and bool(buckets) and index < next(reversed(buckets))
+            buckets[index] = bucket
             if out_of_order:
-                self._buckets = dict(sorted(self._buckets.items()))
+                self._buckets = dict(sorted(buckets.items()))
                 self._bucket_states = None
             elif states is not None:
                 states.append(_STALE)
                 self._dirty_tail += 1
         elif states is not None:
-            if index == next(reversed(self._buckets)):
-                self._dirty_tail = max(self._dirty_tail, 1)
+            # The head's bucket, when it exists, is the newest one.
+            if index == head or index == next(reversed(buckets)):
+                if not self._dirty_tail:
+                    self._dirty_tail = 1
             else:
                 self._bucket_states = None
         bucket.count += 1
@@ -175,7 +185,8 @@ class SlidingWindow:
             self._outbound += amount
         if amount > bucket.maximum:
             bucket.maximum = amount
-        if self._maximum is not None and amount > self._maximum:
+        maximum = self._maximum
+        if maximum is not None and amount > maximum:
             self._maximum = amount
         self._count += 1
         return True
@@ -187,19 +198,27 @@ class SlidingWindow:
 
     def totals_as_of(self, epoch_seconds: int | None = None) -> WindowTotals:
         """Aggregates as of a moment at or after the newest event, without changing state."""
+        return WindowTotals(*self.totals_tuple(epoch_seconds))
+
+    def totals_tuple(
+        self, epoch_seconds: int | None = None
+    ) -> tuple[int, Decimal, Decimal, Decimal]:
+        """`totals_as_of` as a plain (count, inbound, outbound, maximum) tuple: the feature
+        code reads several windows per transaction and needs no object per read."""
         head = self._head
         if head is None:
-            return WindowTotals(0, _ZERO, _ZERO, _ZERO)
+            return 0, _ZERO, _ZERO, _ZERO
         index = head
         if epoch_seconds is not None and epoch_seconds // self.bucket_seconds > head:
             index = epoch_seconds // self.bucket_seconds
         oldest_kept = index - self.bucket_count + 1
-        if not self._buckets or next(iter(self._buckets)) >= oldest_kept:
+        buckets = self._buckets
+        if not buckets or next(iter(buckets)) >= oldest_kept:
             # Nothing falls out: the running totals are the answer.
             maximum = self._maximum
             if maximum is None:
                 maximum = self._window_maximum()
-            return WindowTotals(self._count, self._inbound, self._outbound, maximum)
+            return self._count, self._inbound, self._outbound, maximum
         # Buckets ascend: only a prefix falls out, and the maximum moves only if it was there.
         count, inbound, outbound, expired_maximum = (
             self._count,
@@ -207,7 +226,7 @@ class SlidingWindow:
             self._outbound,
             _ZERO,
         )
-        for key, bucket in self._buckets.items():
+        for key, bucket in buckets.items():
             if key >= oldest_kept:
                 break
             count -= bucket.count
@@ -216,14 +235,17 @@ class SlidingWindow:
             expired_maximum = max(expired_maximum, bucket.maximum)
         maximum = self._window_maximum()
         if expired_maximum >= maximum:
-            kept = (b.maximum for k, b in self._buckets.items() if k >= oldest_kept)
+            kept = (b.maximum for k, b in buckets.items() if k >= oldest_kept)
             maximum = max(kept, default=_ZERO)
-        return WindowTotals(count, inbound, outbound, maximum)
+        return count, inbound, outbound, maximum
 
     def _current_bucket_states(self) -> list[list[Any]]:
         states = self._bucket_states
         if states is None:
             states = [bucket.to_state(key) for key, bucket in self._buckets.items()]
+        elif self._dirty_tail == 1:  # the common case: one event since the last write-back
+            key, bucket = next(reversed(self._buckets.items()))
+            states[-1] = bucket.to_state(key)
         elif self._dirty_tail:
             newest = itertools.islice(reversed(self._buckets.items()), self._dirty_tail)
             for position, (key, bucket) in enumerate(newest, start=1):
@@ -260,13 +282,17 @@ class LastSeenMap:
 
     A key evicted for capacity reads as new when it returns: with the default capacities
     (hundreds of counterparties) that only happens for customers with very wide networks.
+    The last-seen moments are also kept as a sorted list, so `count_since` and
+    `count_before` are a binary search, not a scan of every key (they run per transaction).
     """
 
-    __slots__ = ("_last_seen", "capacity")
+    __slots__ = ("_last_seen", "_ordered", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._last_seen: dict[str, int] = {}
+        # Every value of `_last_seen`, ascending (a multiset: equal moments repeat).
+        self._ordered: list[int] = []
 
     def __contains__(self, key: str) -> bool:
         return key in self._last_seen
@@ -275,20 +301,35 @@ class LastSeenMap:
         return len(self._last_seen)
 
     def touch(self, key: str, epoch_seconds: int) -> None:
-        previous = self._last_seen.pop(key, None)
-        # An out-of-order event never moves a key's last-seen time backwards.
-        self._last_seen[key] = epoch_seconds if previous is None else max(previous, epoch_seconds)
-        if len(self._last_seen) > self.capacity:
-            del self._last_seen[next(iter(self._last_seen))]
+        last_seen, ordered = self._last_seen, self._ordered
+        previous = last_seen.pop(key, None)
+        if previous is None:
+            seen = epoch_seconds
+        elif previous >= epoch_seconds:
+            # An out-of-order event never moves a key's last-seen time backwards.
+            last_seen[key] = previous
+            return
+        else:
+            seen = epoch_seconds
+            del ordered[bisect_left(ordered, previous)]
+        last_seen[key] = seen
+        if not ordered or seen >= ordered[-1]:
+            ordered.append(seen)
+        else:
+            insort(ordered, seen)
+        if len(last_seen) > self.capacity:
+            dropped = last_seen.pop(next(iter(last_seen)))
+            del ordered[bisect_left(ordered, dropped)]
 
     def last_seen(self, key: str) -> int | None:
         return self._last_seen.get(key)
 
     def count_since(self, epoch_seconds: int) -> int:
-        return len([seen for seen in self._last_seen.values() if seen >= epoch_seconds])
+        ordered = self._ordered
+        return len(ordered) - bisect_left(ordered, epoch_seconds)
 
     def count_before(self, epoch_seconds: int) -> int:
-        return len([seen for seen in self._last_seen.values() if seen < epoch_seconds])
+        return bisect_left(self._ordered, epoch_seconds)
 
     def to_state(self) -> dict[str, Any]:
         return {"capacity": self.capacity, "last_seen": list(self._last_seen.items())}
@@ -297,6 +338,7 @@ class LastSeenMap:
     def from_state(cls, state: dict[str, Any]) -> LastSeenMap:
         seen_map = cls(state["capacity"])
         seen_map._last_seen = {key: int(seen) for key, seen in state["last_seen"]}
+        seen_map._ordered = sorted(seen_map._last_seen.values())
         return seen_map
 
 

@@ -62,6 +62,11 @@ class ScoredCustomer:
     _encoded: dict[str, tuple[Assessment, dict[str, Any]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # `risk_levels()` without the sequence, and the `levels` dict it was built from:
+    # `set_assessments` (the only writer of levels and assessments) replaces that dict.
+    _risk_levels: tuple[dict[str, str], dict[str, Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.behaviour = CustomerState(self.customer_id)
@@ -122,6 +127,17 @@ class ScoredCustomer:
         }
         self.levels = new_levels
         return changed
+
+    def risk_levels(self) -> dict[str, Any]:
+        """The levels, each kind's score (as `<kind>_score`, rounded) and the sequence, as
+        every `scoring.transaction_scored.v1` carries them; a new dict the caller owns."""
+        cached = self._risk_levels
+        if cached is None or cached[0] is not self.levels:
+            levels: dict[str, Any] = dict(self.levels)
+            for kind, assessment in self.assessments.items():
+                levels[f"{kind}_score"] = round(assessment.score, 6)
+            cached = self._risk_levels = (self.levels, levels)
+        return {**cached[1], "sequence": self.version}
 
     def to_state(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,6 @@ FeatureMap = dict[str, FeatureValue]
 
 STATE_VERSION = 1
 SECONDS_PER_DAY = 86_400
-_ZERO = Decimal(0)
 # (bucket width in seconds, bucket count) per window; see accumulators.py for the precision.
 WINDOW_SPECS: dict[str, tuple[int, int]] = {
     "1h": (60, 60),
@@ -181,6 +180,9 @@ class CustomerState:
         self.accounts = LastSeenMap(ACCOUNTS_KEPT)
         self.last_txn_epoch: int | None = None
         self.recent_ids: deque[str] = deque(maxlen=RECENT_IDS_KEPT)
+        # `recent_ids` as a set for the per-transaction membership test (ids are unique in
+        # the deque: an id already there is never appended again).
+        self._recent_id_set: set[str] = set()
         self.interactions = SlidingWindow(SECONDS_PER_DAY, 90)
         self.complaints = SlidingWindow(SECONDS_PER_DAY, 90)
         self.last_interaction_epoch: int | None = None
@@ -202,13 +204,13 @@ class CustomerState:
         of the first transaction seen) needs `amount_in_base`, converted by the caller.
         """
         transaction_id = str(txn.transaction_id)
-        if transaction_id in self.recent_ids:
+        if transaction_id in self._recent_id_set:
             return None
         if self.base_currency is None:
             self.base_currency = txn.currency
         amount = self._amount_in_base(txn, amount_in_base)
         epoch = _epoch(txn.occurred_at)
-        features = self._transaction_features(txn, amount, epoch)
+        features = self._transaction_features(txn, amount, epoch, transaction_id)
         self._record(txn, amount, epoch, features.hour, transaction_id)
         return features
 
@@ -217,33 +219,39 @@ class CustomerState:
     ) -> TransactionFeatures:
         """The features `apply_transaction` would return, without changing the state."""
         amount = self._amount_in_base(txn, amount_in_base)
-        return self._transaction_features(txn, amount, _epoch(txn.occurred_at))
+        epoch = _epoch(txn.occurred_at)
+        return self._transaction_features(txn, amount, epoch, str(txn.transaction_id))
 
     def _transaction_features(
-        self, txn: Transaction, amount: Decimal, epoch: int
+        self, txn: Transaction, amount: Decimal, epoch: int, transaction_id: str
     ) -> TransactionFeatures:
         """The transaction against the history before it, plus itself in the velocity counts."""
-        is_out_of_order = self.last_txn_epoch is not None and epoch < self.last_txn_epoch
-        totals_30d = self.windows["30d"].totals_as_of(epoch)
-        avg_30d = totals_30d.total / totals_30d.count if totals_30d.count else None
+        last_txn_epoch = self.last_txn_epoch
+        is_out_of_order = last_txn_epoch is not None and epoch < last_txn_epoch
+        windows = self.windows
+        count_30d, inbound_30d, outbound_30d, _ = windows["30d"].totals_tuple(epoch)
+        avg_30d = (inbound_30d + outbound_30d) / count_30d if count_30d else None
         amount_float = float(amount)
-        hour = txn.occurred_at.astimezone(UTC).hour
+        # The UTC hour straight from the epoch, without a timezone conversion: exact once the
+        # epoch is positive (POSIX time has no leap seconds; `int()` truncates towards zero,
+        # so at or before the epoch the conversion decides).
+        hour = (epoch // 3_600) % 24 if epoch > 0 else txn.occurred_at.astimezone(UTC).hour
         hour_share = self._hour_share(hour)
         history_count = self.amount_stats.count
         days_since_previous = (
-            None if self.last_txn_epoch is None else _days(max(0, epoch - self.last_txn_epoch))
+            None if last_txn_epoch is None else _days(max(0, epoch - last_txn_epoch))
         )
-        velocity: dict[str, tuple[int, float]] = {}
-        for name in ("1h", "24h"):
-            window = self.windows[name]
-            totals = window.totals_as_of(epoch)
-            counted = window.covers(epoch)
-            velocity[name] = (
-                totals.count + int(counted),
-                float(totals.total + (amount if counted else _ZERO)),
-            )
+        window_1h, window_24h = windows["1h"], windows["24h"]
+        count_1h, inbound_1h, outbound_1h, _ = window_1h.totals_tuple(epoch)
+        sum_1h = inbound_1h + outbound_1h
+        if window_1h.covers(epoch):
+            count_1h, sum_1h = count_1h + 1, sum_1h + amount
+        count_24h, inbound_24h, outbound_24h, _ = window_24h.totals_tuple(epoch)
+        sum_24h = inbound_24h + outbound_24h
+        if window_24h.covers(epoch):
+            count_24h, sum_24h = count_24h + 1, sum_24h + amount
         return TransactionFeatures(
-            transaction_id=str(txn.transaction_id),
+            transaction_id=transaction_id,
             amount=amount_float,
             direction=txn.direction,
             channel=txn.channel,
@@ -263,10 +271,10 @@ class CustomerState:
                 and hour_share is not None
                 and hour_share < UNUSUAL_HOUR_MAX_SHARE
             ),
-            velocity_1h=velocity["1h"][0],
-            velocity_24h=velocity["24h"][0],
-            amount_sum_1h=velocity["1h"][1],
-            amount_sum_24h=velocity["24h"][1],
+            velocity_1h=count_1h,
+            velocity_24h=count_24h,
+            amount_sum_1h=float(sum_1h),
+            amount_sum_24h=float(sum_24h),
             days_since_previous_txn=days_since_previous,
             is_out_of_order=is_out_of_order,
         )
@@ -306,7 +314,11 @@ class CustomerState:
         self.accounts.touch(txn.account_id, epoch)
         if self.last_txn_epoch is None or epoch > self.last_txn_epoch:
             self.last_txn_epoch = epoch
-        self.recent_ids.append(transaction_id)
+        recent_ids = self.recent_ids
+        if len(recent_ids) == RECENT_IDS_KEPT:
+            self._recent_id_set.discard(recent_ids[0])  # about to fall out of the deque
+        recent_ids.append(transaction_id)
+        self._recent_id_set.add(transaction_id)
 
     # -- other inputs -------------------------------------------------------------------
 
@@ -339,7 +351,10 @@ class CustomerState:
         if as_of is None:
             newest = max(self.last_txn_epoch or 0, self.last_interaction_epoch or 0)
             as_of = datetime.fromtimestamp(newest, tz=UTC)
-        epoch = _epoch(as_of)
+        return CustomerFeatures(as_of=as_of, values=self.feature_map(_epoch(as_of)))
+
+    def feature_map(self, epoch: int) -> FeatureMap:
+        """`features(as_of).as_dict()` as of an epoch second: a new dict the caller owns."""
         # Built in `CUSTOMER_FEATURE_NAMES` order (a unit test holds it to that).
         values = self._window_features(epoch)
         values.update(self._network_features(epoch))
@@ -350,41 +365,37 @@ class CustomerState:
                 **self._financial_features(),
             }
         values.update(self._record_features)
-        return CustomerFeatures(as_of=as_of, values=values)
+        return values
 
     def _window_features(self, epoch: int) -> FeatureMap:
         values: FeatureMap = {}
         totals = {}
         for name, window in self.windows.items():
-            window_totals = totals[name] = window.totals_as_of(epoch)
+            count, inbound, outbound, maximum = totals[name] = window.totals_tuple(epoch)
             count_name, sum_name, max_name, inflow_name, outflow_name = _WINDOW_FEATURE_NAMES[name]
-            values[count_name] = window_totals.count
-            values[sum_name] = float(window_totals.inbound + window_totals.outbound)
-            values[max_name] = float(window_totals.maximum)
-            values[inflow_name] = float(window_totals.inbound)
-            values[outflow_name] = float(window_totals.outbound)
+            values[count_name] = count
+            values[sum_name] = float(inbound + outbound)
+            values[max_name] = float(maximum)
+            values[inflow_name] = float(inbound)
+            values[outflow_name] = float(outbound)
+        stats = self.amount_stats
         values["currency"] = self.base_currency
-        values["lifetime_txn_count"] = self.amount_stats.count
-        values["amount_mean"] = self.amount_stats.mean if self.amount_stats.count else None
-        values["amount_std"] = self.amount_stats.std if self.amount_stats.count > 1 else None
-        last_30d, last_90d = totals["30d"], totals["90d"]
-        values["avg_amount_30d"] = (
-            float(last_30d.total / last_30d.count) if last_30d.count else None
-        )
+        values["lifetime_txn_count"] = stats.count
+        values["amount_mean"] = stats.mean if stats.count else None
+        values["amount_std"] = stats.std if stats.count > 1 else None
+        count_30d, inbound_30d, outbound_30d, _ = totals["30d"]
+        count_90d, inbound_90d, outbound_90d, _ = totals["90d"]
+        total_30d = inbound_30d + outbound_30d
+        values["avg_amount_30d"] = float(total_30d / count_30d) if count_30d else None
         values["avg_amount_90d"] = (
-            float(last_90d.total / last_90d.count) if last_90d.count else None
+            float((inbound_90d + outbound_90d) / count_90d) if count_90d else None
         )
-        values["outflow_ratio_30d"] = (
-            float(last_30d.outbound / last_30d.total) if last_30d.total else None
-        )
+        values["outflow_ratio_30d"] = float(outbound_30d / total_30d) if total_30d else None
         # Last 30 days against the 60 before, per day, so the two spans compare fairly.
-        prior_count = (last_90d.count - last_30d.count) / 60
-        values["activity_trend_90d"] = _share_change(last_30d.count / 30, prior_count)
-        recent_net = float(last_30d.inbound - last_30d.outbound) / 30
-        prior_net = (
-            float((last_90d.inbound - last_30d.inbound) - (last_90d.outbound - last_30d.outbound))
-            / 60
-        )
+        prior_count = (count_90d - count_30d) / 60
+        values["activity_trend_90d"] = _share_change(count_30d / 30, prior_count)
+        recent_net = float(inbound_30d - outbound_30d) / 30
+        prior_net = float((inbound_90d - inbound_30d) - (outbound_90d - outbound_30d)) / 60
         values["balance_trend_90d"] = _share_change(recent_net, prior_net)
         return values
 
@@ -404,8 +415,8 @@ class CustomerState:
             ),
             "active_accounts_90d": self.accounts.count_since(dormant_before),
             "dormant_accounts": self.accounts.count_before(dormant_before),
-            "complaints_90d": self.complaints.totals_as_of(epoch).count,
-            "interactions_90d": self.interactions.totals_as_of(epoch).count,
+            "complaints_90d": self.complaints.totals_tuple(epoch)[0],
+            "interactions_90d": self.interactions.totals_tuple(epoch)[0],
         }
 
     def _latest_credit_record(self) -> CreditRecord | None:
@@ -517,6 +528,7 @@ class CustomerState:
         customer.accounts = LastSeenMap.from_state(state["accounts"])
         customer.last_txn_epoch = state["last_txn_epoch"]
         customer.recent_ids = deque(state["recent_ids"], maxlen=RECENT_IDS_KEPT)
+        customer._recent_id_set = set(customer.recent_ids)
         customer.interactions = SlidingWindow.from_state(state["interactions"])
         customer.complaints = SlidingWindow.from_state(state["complaints"])
         customer.last_interaction_epoch = state["last_interaction_epoch"]
