@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the load")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--rules", type=int, default=50)
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=42)
