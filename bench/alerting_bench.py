@@ -48,11 +48,10 @@ import riskwatch_alerting
 from riskwatch_alerting import service
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.consumers import consumer_specs
-from riskwatch_alerting.main import tune_gc
 from riskwatch_alerting.models import Alert
 from riskwatch_alerting.rules.templates import TEMPLATES
 from riskwatch_alerting.schemas import ListCreate, ListEntryIn, RuleCreate, TemplateInstantiate
-from riskwatch_shared.app import ServiceRuntime, start_runtime, stop_runtime
+from riskwatch_shared.app import ServiceRuntime, start_runtime, stop_runtime, tune_gc
 from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.events.base import Event

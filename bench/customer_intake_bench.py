@@ -482,6 +482,7 @@ COLUMNS = (
     "p99 ms",
     "service CPU ms/txn",
 )
+QUICK_NOTE = " (--quick: short phases)"
 TABLE_HEADER = "| " + " | ".join(COLUMNS) + " |\n" + "|---" * len(COLUMNS) + "|"
 
 
@@ -494,11 +495,14 @@ def verdicts(phases: list[Phase], workers: int) -> str:
 
     single_ok = any(s.accepted_per_second >= 1000 and s.percentile(0.99) < 50 for s in singles)
     batch_ok = any(b.accepted_per_second >= 10_000 for b in batches)
-    best_single = max(singles, key=lambda p: p.accepted_per_second, default=None)
+    # The run that meets the aim when one does (rate and p99 together), else the fastest.
+    meeting = [s for s in singles if s.accepted_per_second >= 1000 and s.percentile(0.99) < 50]
+    best_single = max(meeting or singles, key=lambda p: p.accepted_per_second, default=None)
     best_batch = max(batches, key=lambda p: p.accepted_per_second, default=None)
     single_text = (
-        f"best {best_single.accepted_per_second:,.0f}/s, p99 {best_single.percentile(0.99):.1f}"
-        f" ms, {best_single.service_cpu_ms_per_item:.3f} ms CPU/call"
+        f"{best_single.clients} clients: {best_single.accepted_per_second:,.0f}/s, p99"
+        f" {best_single.percentile(0.99):.1f} ms, {best_single.service_cpu_ms_per_item:.3f} ms"
+        " CPU/call"
         if best_single
         else "not run"
     )
@@ -530,6 +534,7 @@ def render(
     bare_wrk: Calibration | None,
     command: str,
 ) -> str:
+    measured_at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     rows = []
     for phase in phases:
         rows.append(
@@ -610,9 +615,8 @@ plain dict rows, serialises each event once and writes everything in the same on
 (unnest arrays); `publish_async` (~24,500 msg/s, ~0.04 ms of CPU per message in the relay)
 bounds it next.
 
-Measured on {platform.node()} at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC while other work
-shared the machine{" (--quick: short phases)" if args.quick else ""}; re-run on a quiet
-machine for figures to quote.
+Measured on {platform.node()} at {measured_at}{QUICK_NOTE if args.quick else ""}.
+Rates drift with whatever else runs on the 2 cores; the CPU column much less.
 """
 
 

@@ -8,7 +8,7 @@ from riskwatch_customer.api import intake_router, router
 from riskwatch_customer.config import Settings, get_settings
 from riskwatch_customer.consumers import consumer_specs
 from riskwatch_customer.resources import close_resources, open_resources
-from riskwatch_shared.app import create_service_app
+from riskwatch_shared.app import create_service_app, tune_gc
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -18,6 +18,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch customer service.",
         routers=[intake_router, router],
         consumers=consumer_specs,
-        on_startup=[open_resources],
+        on_startup=[open_resources, tune_gc],
         on_shutdown=[close_resources],
     )

@@ -15,7 +15,7 @@ from riskwatch_notify.providers import build_adapters
 from riskwatch_notify.queue import DUE_CHANNEL, INBOX_CHANNEL
 from riskwatch_notify.runtime import RUNTIME_KEY, NotifyRuntime
 from riskwatch_notify.worker import DeliveryWorker, Scheduler
-from riskwatch_shared.app import ServiceRuntime, create_service_app
+from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 from riskwatch_shared.settings import to_asyncpg_dsn
 
 
@@ -55,6 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch notify service: email, SMS, in-app and webhook delivery.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[start_delivery],
+        on_startup=[start_delivery, tune_gc],
         on_shutdown=[stop_delivery],
     )

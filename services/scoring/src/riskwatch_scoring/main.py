@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 from fastapi import FastAPI
 
@@ -14,17 +13,7 @@ from riskwatch_scoring.consumers import consumer_specs
 from riskwatch_scoring.context import scoring_context
 from riskwatch_scoring.periodic import run_periodic_jobs
 from riskwatch_scoring.registry import ensure_expert_models
-from riskwatch_shared.app import ServiceRuntime, create_service_app
-
-# The process holds many small long-lived objects (cached customer states): the default
-# thresholds run full collections so often that they cost a third of the event path.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-async def tune_gc(runtime: ServiceRuntime) -> None:
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 
 
 async def seed_expert_models(runtime: ServiceRuntime) -> None:
