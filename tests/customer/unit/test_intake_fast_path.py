@@ -3,9 +3,7 @@ same verdicts on every rule, the same batch report; and the verified-token cache
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,8 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
-from riskwatch_customer import identity_cache
-from riskwatch_customer.identity_cache import VerifiedTokens
 from riskwatch_customer.intake import (
     _item_result,
     checked_amount,
@@ -30,7 +26,6 @@ from riskwatch_customer.schemas import TransactionBatchOut, TransactionIn
 from riskwatch_customer.validation import FieldError, TransactionRules
 from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import TransactionReceived
-from riskwatch_shared.security import Identity, InvalidIdentity, mint_identity_token
 
 RULES = TransactionRules(max_amount=Decimal(10) ** 12, max_future_skew=timedelta(minutes=5))
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -146,53 +141,3 @@ def test_item_results_render_as_the_batch_report_model() -> None:
     assert json.loads(to_json(report))["items"][2]["errors"] == [
         {"loc": ["amount"], "msg": "bad", "type": "amount.not_positive"}
     ]
-
-
-INGEST = Identity(subject="core", kind="api_key", roles=("ingest",))
-SECRET = "a-test-internal-secret-of-32-bytes"
-
-
-def test_a_verified_token_is_reused_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens = VerifiedTokens(SECRET)
-    token = mint_identity_token(INGEST, SECRET, ttl_seconds=60)
-    first = tokens.identity(token)
-    assert first == INGEST
-    calls: list[str] = []
-
-    def counting_verify(token: str, secret: str) -> Identity:
-        calls.append(token)
-        raise InvalidIdentity("Signature has expired")
-
-    monkeypatch.setattr(identity_cache, "verify_identity_token", counting_verify)
-    assert tokens.identity(token) is first  # cached: not verified again
-    assert calls == []
-    now = time.time()
-    monkeypatch.setattr(time, "time", lambda: now + 61)
-    with pytest.raises(InvalidIdentity):
-        tokens.identity(token)  # expired: verified again, and refused
-    assert calls == [token]
-
-
-def test_a_forged_or_foreign_token_is_never_cached() -> None:
-    tokens = VerifiedTokens(SECRET)
-    foreign = mint_identity_token(INGEST, "another-secret-of-thirty-two-bytes!", ttl_seconds=60)
-    for _ in range(2):
-        with pytest.raises(InvalidIdentity):
-            tokens.identity(foreign)
-    good = mint_identity_token(INGEST, SECRET, ttl_seconds=60)
-    header, claims, signature = good.split(".")
-    payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    forged_claims = base64.urlsafe_b64encode(json.dumps(payload | {"roles": ["admin"]}).encode())
-    tampered = f"{header}.{forged_claims.decode().rstrip('=')}.{signature}"
-    assert tokens.identity(good) == INGEST
-    with pytest.raises(InvalidIdentity):
-        tokens.identity(tampered)
-
-
-def test_the_cache_stays_bounded() -> None:
-    tokens = VerifiedTokens(SECRET, max_entries=3)
-    minted = [
-        mint_identity_token(Identity(subject=f"s{n}", roles=("ingest",)), SECRET) for n in range(7)
-    ]
-    assert [tokens.identity(t).subject for t in minted] == [f"s{n}" for n in range(7)]
-    assert len(tokens._verified) <= 3

@@ -16,7 +16,7 @@ from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
 from riskwatch_customer.repository import CustomerFilters
-from riskwatch_customer.resources import Intake, intake_of, verified_tokens
+from riskwatch_customer.resources import Intake, intake_of
 from riskwatch_customer.schemas import (
     AccountCreate,
     AccountOut,
@@ -40,9 +40,8 @@ from riskwatch_customer.schemas import (
     TransactionIn,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
-from riskwatch_shared.errors import Unauthorized
 from riskwatch_shared.events.common import RiskLevel, TransactionData
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, InvalidIdentity
+from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["customer"])
 # The intake routes, included before `router`: routes are matched one by one in order, and
@@ -67,15 +66,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 async def caller_identity(request: Request) -> Identity:
-    """The gateway-signed caller: the shared check, without the thread-pool hop, and a token
-    verified before is not verified again until it expires."""
-    token = request.headers.get(IDENTITY_HEADER)
-    if token is None:
-        return get_identity(request)  # the shared rule for a missing header
-    try:
-        return verified_tokens(get_runtime(request)).identity(token)
-    except InvalidIdentity as exc:
-        raise Unauthorized(f"invalid gateway identity: {exc}") from exc
+    """The gateway-signed caller: the shared check (which verifies a token once until it
+    expires), without the thread-pool hop."""
+    return get_identity(request)
 
 
 async def intake_dependency(request: Request) -> Intake:

@@ -1,6 +1,5 @@
 """What the customer service adds to the shared runtime: what the intake needs per request,
-built once (its asyncpg pool, since its hot path skips the ORM, and its rules), and the cache
-of verified gateway identity tokens."""
+built once (its asyncpg pool, since its hot path skips the ORM, and its rules)."""
 
 from __future__ import annotations
 
@@ -9,14 +8,12 @@ from dataclasses import dataclass
 import asyncpg
 
 from riskwatch_customer.config import Settings
-from riskwatch_customer.identity_cache import VerifiedTokens
 from riskwatch_customer.intake import rules_from
 from riskwatch_customer.validation import TransactionRules
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.settings import to_asyncpg_dsn
 
 _INTAKE = "intake"
-_VERIFIED_TOKENS = "verified_tokens"
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,6 @@ async def open_resources(runtime: ServiceRuntime) -> None:
         server_settings={"application_name": "riskwatch-intake"},
     )
     runtime.extras[_INTAKE] = Intake(pool, rules_from(settings), settings.batch_max_items)
-    runtime.extras[_VERIFIED_TOKENS] = VerifiedTokens(settings.internal_secret)
 
 
 async def close_resources(runtime: ServiceRuntime) -> None:
@@ -55,8 +51,3 @@ async def close_resources(runtime: ServiceRuntime) -> None:
 def intake_of(runtime: ServiceRuntime) -> Intake:
     resources: Intake = runtime.extras[_INTAKE]
     return resources
-
-
-def verified_tokens(runtime: ServiceRuntime) -> VerifiedTokens:
-    tokens: VerifiedTokens = runtime.extras[_VERIFIED_TOKENS]
-    return tokens

@@ -35,7 +35,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
     TransactionScoreOut,
 )
-from riskwatch_shared.app import SessionDep, get_runtime
+from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.security import Identity
 
@@ -54,9 +54,9 @@ async def _context(request: Request) -> ScoringContext:
 
 
 async def _identity(request: Request) -> Identity:
-    """The shared `get_identity`, called inline (as a sync dependency FastAPI would run it
-    in the thread pool) and only once per token (see `identity_cache`)."""
-    return scoring_context(get_runtime(request)).tokens.identity(request)
+    """The shared `get_identity` (which verifies a token once until it expires), called inline:
+    as a sync dependency FastAPI would run it in the thread pool."""
+    return get_identity(request)
 
 
 ContextDep = Annotated[ScoringContext, Depends(_context)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from riskwatch_scoring.config import Settings
-from riskwatch_scoring.identity_cache import VerifiedTokens
 from riskwatch_scoring.pipeline import Scorer
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache
@@ -23,7 +22,6 @@ class ScoringContext:
     model_cache: ModelCache
     scorer: Scorer
     read_pool: ReadPool
-    tokens: VerifiedTokens
 
 
 def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
@@ -44,6 +42,6 @@ def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
         reassess_after_seconds=settings.reassess_after_seconds,
     )
     read_pool = ReadPool(to_asyncpg_dsn(settings.sqlalchemy_url))
-    context = ScoringContext(settings, store, model_cache, scorer, read_pool, VerifiedTokens())
+    context = ScoringContext(settings, store, model_cache, scorer, read_pool)
     runtime.extras[EXTRAS_KEY] = context
     return context
