@@ -89,10 +89,11 @@ async def test_fetch_takes_stored_messages_in_batches_in_stream_order(bus: Messa
 async def test_fetch_returns_a_trickle_at_once_instead_of_waiting_out_the_timeout(
     bus: MessageBus,
 ) -> None:
-    fetcher = await _fetcher(bus, await _durable(bus))
+    durable = await _durable(bus)
+    fetcher = await _fetcher(bus, durable)
     try:
         waiting = asyncio.create_task(fetcher.fetch(100, timeout=10))
-        await asyncio.sleep(0.2)  # the lingering pull request is open
+        await _pull_request_open(bus, durable)
         started = time.monotonic()
         await bus.publish_batch(outgoing(Pinged(n=1)))
         msgs = await asyncio.wait_for(waiting, timeout=5)
@@ -111,7 +112,7 @@ async def test_stopping_hands_deliveries_not_yet_fetched_back_at_once(bus: Messa
     durable = await _durable(bus)
     fetcher = await _fetcher(bus, durable)
     waiting = asyncio.create_task(fetcher.fetch(10, timeout=10))
-    await asyncio.sleep(0.2)
+    await _pull_request_open(bus, durable)
     await bus.publish_batch(outgoing(Pinged(n=1)))
     (first,) = await asyncio.wait_for(waiting, timeout=5)
     # The open request goes on delivering: these three wait in the fetcher for its next fetch.
@@ -132,6 +133,16 @@ async def test_stopping_hands_deliveries_not_yet_fetched_back_at_once(bus: Messa
         await replacement.stop()
 
 
+async def _pull_request_open(bus: MessageBus, durable: str) -> None:
+    """Until the server holds the fetcher's pull request (what a publish is delivered to)."""
+
+    async def waiting() -> bool:
+        info = await bus.js.consumer_info(TEST_STREAM.name, durable)
+        return bool(info.num_waiting)
+
+    await wait_until(waiting, message="the pull request is open")
+
+
 async def _ack_pending(bus: MessageBus, durable: str, expected: int) -> bool:
     info = await bus.js.consumer_info(TEST_STREAM.name, durable)
     return bool(info.num_ack_pending == expected)
@@ -142,7 +153,7 @@ async def test_fetch_raises_when_the_durable_is_deleted(bus: MessageBus) -> None
     fetcher = await _fetcher(bus, durable)
     try:
         waiting = asyncio.create_task(fetcher.fetch(10, timeout=10))
-        await asyncio.sleep(0.2)
+        await _pull_request_open(bus, durable)
         await bus.js.delete_consumer(TEST_STREAM.name, durable)
         with pytest.raises(PullConsumerGone):
             await asyncio.wait_for(waiting, timeout=5)
