@@ -311,6 +311,14 @@ def _raw_items(body: bytes) -> list[Any]:
     return items
 
 
+def _whole_batch(body: bytes) -> list[TransactionIn] | None:
+    """Every item, when the whole batch is valid in one pass; None when any part is not."""
+    try:
+        return _ValidBatch.model_validate_json(body).items
+    except ValidationError:
+        return None
+
+
 def parse_batch(
     body: bytes, *, max_items: int
 ) -> tuple[list[tuple[int, TransactionIn]], dict[int, dict[str, Any]]]:
@@ -319,11 +327,8 @@ def parse_batch(
     The whole batch is validated in one pass first (pydantic's JSON parser, in Rust); only a
     batch with a bad item is parsed again item by item to keep the good ones.
     """
-    try:
-        items = _ValidBatch.model_validate_json(body).items
-    except ValidationError:
-        pass
-    else:
+    items = _whole_batch(body)
+    if items is not None:
         if not items:
             raise _not_a_list()
         if len(items) > max_items:
