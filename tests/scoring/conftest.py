@@ -64,7 +64,9 @@ async def scoring_db(infra: Infra) -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Package scope: the running service consumes every customer event on the shared NATS, so it
+# must stop when the scoring tests end, not score other areas' customers after them.
+@pytest.fixture(scope="package")
 async def scoring(infra: Infra, scoring_db: str) -> AsyncIterator[ScoringHarness]:
     settings = Settings(
         database_url=scoring_db,
