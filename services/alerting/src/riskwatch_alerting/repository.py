@@ -28,6 +28,7 @@ from riskwatch_alerting.models import (
     RuleVersion,
 )
 from riskwatch_alerting.rules.windows import GroupKey
+from riskwatch_shared.db.session import transaction_connection
 
 
 def _table(model: type[Base]) -> Table:
@@ -52,8 +53,9 @@ async def bump_cache_version(session: AsyncSession, name: str) -> None:
 
 
 async def cache_versions(session: AsyncSession) -> tuple[int, int]:
-    """Read once per consumed batch (raw: see `_driver`)."""
-    rows = dict(await (await _driver(session)).fetch("SELECT name, version FROM cache_versions"))
+    """Read once per consumed batch, on the transaction's raw connection."""
+    db = await transaction_connection(session)
+    rows = dict(await db.fetch("SELECT name, version FROM cache_versions"))
     return int(rows.get(RULES_CACHE, 0)), int(rows.get(LISTS_CACHE, 0))
 
 
@@ -193,24 +195,12 @@ class StoredCustomerState(NamedTuple):
     sequence: int
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection of the session's transaction (begun if it was not yet)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None, "the session's connection is open"
-    if not driver.is_in_transaction():
-        # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement it runs.
-        await session.execute(text("SELECT 1"))
-    return driver
-
-
 async def lock_keys(session: AsyncSession, names: Iterable[str]) -> None:
     """Transaction-scoped advisory locks, taken in one sorted pass so batches never deadlock:
     competing consumers serialise on the customers and window groups they share."""
     keys = sorted(set(names))
     if keys:
-        await (await _driver(session)).execute(_LOCK_KEYS, keys)
+        await (await transaction_connection(session)).execute(_LOCK_KEYS, keys)
 
 
 _LOCK_KEYS = (
@@ -225,7 +215,7 @@ async def load_customer_states(
     ids = list(customer_ids)
     if not ids:
         return {}
-    rows = await (await _driver(session)).fetch(_LOAD_STATES, ids)
+    rows = await (await transaction_connection(session)).fetch(_LOAD_STATES, ids)
     return {
         uuid.UUID(int=row[0].int): StoredCustomerState(
             orjson.loads(row[1]), orjson.loads(row[2]), orjson.loads(row[3]), row[4]
@@ -244,7 +234,7 @@ async def upsert_customer_states(session: AsyncSession, rows: list[dict[str, Any
     """rows: customer_id, features, levels, scores (JSON text) and sequence; ids unique."""
     if not rows:
         return
-    await (await _driver(session)).execute(
+    await (await transaction_connection(session)).execute(
         _UPSERT_STATES,
         [row["customer_id"] for row in rows],
         [row["features"] for row in rows],
@@ -276,7 +266,7 @@ async def load_directory(
     ids = list(customer_ids)
     if not ids:
         return {}
-    rows = await (await _driver(session)).fetch(_LOAD_DIRECTORY, ids)
+    rows = await (await transaction_connection(session)).fetch(_LOAD_DIRECTORY, ids)
     return {uuid.UUID(int=row[0].int): DirectoryEntry(row[1], row[2]) for row in rows}
 
 
@@ -308,7 +298,7 @@ async def load_windows(
     pairs = list(dict.fromkeys(keys))
     if not pairs:
         return {}
-    rows = await (await _driver(session)).fetch(
+    rows = await (await transaction_connection(session)).fetch(
         _LOAD_WINDOWS, [key.by for key in pairs], [key.value for key in pairs]
     )
     return {GroupKey(row[0], row[1]): orjson.loads(row[2]) for row in rows}
@@ -325,7 +315,7 @@ async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     """rows: group_by, group_id and state (JSON text); keys unique."""
     if not rows:
         return
-    await (await _driver(session)).execute(
+    await (await transaction_connection(session)).execute(
         _UPSERT_WINDOWS,
         [row["group_by"] for row in rows],
         [row["group_id"] for row in rows],
@@ -344,7 +334,7 @@ async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     """rows: event_id, event_type, customer_id, occurred_at and context (JSON text), in the
     order they were evaluated: `seq` follows it."""
     if rows:
-        await (await _driver(session)).execute(
+        await (await transaction_connection(session)).execute(
             _INSERT_HISTORY,
             [row["event_id"] for row in rows],
             [row["event_type"] for row in rows],
@@ -393,7 +383,7 @@ async def load_open_alerts(
     wanted = list(dict.fromkeys(pairs))
     if not wanted:
         return {}
-    rows = await (await _driver(session)).fetch(
+    rows = await (await transaction_connection(session)).fetch(
         _LOAD_OPEN_ALERTS, [rule_id for rule_id, _ in wanted], [value for _, value in wanted]
     )
     return {

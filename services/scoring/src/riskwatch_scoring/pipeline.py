@@ -35,7 +35,7 @@ from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.payloads import StagedEvent
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import idle_customers, insert_assessments, stage_events
+from riskwatch_scoring.repository import idle_customers, insert_assessments
 from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -48,6 +48,7 @@ from riskwatch_shared.events.customer import (
     TransactionReceived,
 )
 from riskwatch_shared.logging import get_logger, trace_id_var
+from riskwatch_shared.messaging.outbox import add_payloads
 
 log = get_logger(__name__)
 InvalidInput = (ValueError, CurrencyMismatch)
@@ -130,7 +131,7 @@ class Scorer:
                 if event.customer_id is not None:
                     self.apply(loaded.customers[event.customer_id], event, models, output)
             await insert_assessments(session, output.assessments)
-            await stage_events(session, output.events)
+            await add_payloads(session, _outbox_rows(output.events))
             await self.store.save(session, loaded)
         except BaseException:
             self.store.evict(customer_ids)
@@ -153,7 +154,7 @@ class Scorer:
                 customer.version += 1
                 self.reassess(customer, TimePassed(), now, models, output)
             await insert_assessments(session, output.assessments)
-            await stage_events(session, output.events)
+            await add_payloads(session, _outbox_rows(output.events))
             await self.store.save(session, loaded)
         except BaseException:
             self.store.evict(customer_ids)
@@ -413,3 +414,7 @@ class Scorer:
             "features": None,
             "assessed_at": output.assessed_at(),
         }
+
+
+def _outbox_rows(events: list[StagedEvent]) -> list[tuple[uuid.UUID, str, bytes]]:
+    return [(event["id"], event["subject"], event["payload"]) for event in events]

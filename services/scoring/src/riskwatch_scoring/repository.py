@@ -15,26 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
-from riskwatch_scoring.payloads import StagedEvent
-from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
+from riskwatch_shared.db.session import transaction_connection
 
 StateRow = tuple[uuid.UUID, int, bytes]  # (customer_id, version, state blob)
-
-
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's transaction.
-
-    The event path's batch statements skip SQLAlchemy's per-row parameter processing (most
-    of their client CPU) and run on the same connection, so they commit or roll back with
-    everything else the batch does.
-    """
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    if not driver.is_in_transaction():
-        await session.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction lazily
-    assert driver.is_in_transaction()
-    return driver
 
 
 # -- customer state ---------------------------------------------------------------------------
@@ -70,7 +53,7 @@ async def lock_states(
     """(customer_id, version, state or None when the cached version is current), locked."""
     ids = list(cached_versions)
     versions = [cached_versions[customer_id] for customer_id in ids]
-    driver = await driver_connection(session)
+    driver = await transaction_connection(session)
     return list(await driver.fetch(_LOCK_STATES, ids, versions))
 
 
@@ -90,7 +73,7 @@ async def write_states(
     One statement each for the whole batch, the rows passed as arrays."""
     if not inserted and not updated:
         return
-    driver = await driver_connection(session)
+    driver = await transaction_connection(session)
     for statement, rows in ((_INSERT_STATES, inserted), (_UPDATE_STATES, updated)):
         if rows:
             ids, versions, states = zip(*rows, strict=True)
@@ -152,28 +135,13 @@ async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any
     """One COPY for the batch (in the session's transaction)."""
     if not rows:
         return
-    driver = await driver_connection(session)
+    driver = await transaction_connection(session)
     await driver.copy_records_to_table(
         "assessment", records=assessment_records(rows), columns=_ASSESSMENT_COLUMNS
     )
 
 
 # -- outbox -----------------------------------------------------------------------------------
-
-_OUTBOX_COLUMNS = ("id", "subject", "payload")
-_NOTIFY = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
-
-
-async def stage_events(session: AsyncSession, events: Sequence[StagedEvent]) -> None:
-    """`riskwatch_shared.messaging.outbox.add_events` for payloads already encoded: the rows
-    go into the outbox in one COPY, in order (their `seq` is the publication order), and
-    the relay is woken by a NOTIFY that, like the rows, exists only if the batch commits."""
-    if not events:
-        return
-    driver = await driver_connection(session)
-    records = [(event["id"], event["subject"], event["payload"]) for event in events]
-    await driver.copy_records_to_table("outbox", records=records, columns=_OUTBOX_COLUMNS)
-    await driver.execute(_NOTIFY)
 
 
 async def assessment_page(

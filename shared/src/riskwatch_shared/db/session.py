@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,3 +27,17 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = False) -> A
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def transaction_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside the session's transaction (begun if not yet).
+
+    Hot paths send their batch statements here, skipping SQLAlchemy's per-row parameter
+    processing, and they still commit or roll back with everything else the session does.
+    """
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(driver, asyncpg.Connection), "the engine runs on asyncpg"
+    if not driver.is_in_transaction():
+        await session.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction lazily
+    return driver
