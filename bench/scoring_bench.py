@@ -593,7 +593,7 @@ are re-assessed once), published with `publish_async` by this script (another pr
 while one scoring process (`python -m riskwatch_scoring serve`, uvicorn + uvloop, consumer and
 outbox relay inside) consumes batches of 1,000: load the batch's states once (locked, decoded
 only when the cached version is stale), update features, score, COPY the assessment rows,
-COPY one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
+stage one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
 into the outbox, write the states back in one statement, commit, ack; the relay publishes.
 Timed from the first publish to the moment the SCORING stream holds all
 {result["transactions"]:,} `transaction_scored` events (500 warm-up transactions before).

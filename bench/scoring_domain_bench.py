@@ -190,7 +190,7 @@ no NATS). One busy customer: 20,000 transactions, ~48 a day, 400 counterparties,
 {table}
 
 `Scorer.apply` is the event path's per-transaction work before the batch's three SQL
-statements (assessment COPY, outbox COPY, state write-back): transaction features, anomaly
+statements (assessment COPY, outbox unnest INSERT, state write-back): transaction features, anomaly
 score, the assessment row, the `scoring.transaction_scored.v1` payload (customer features
 included) and, once per day of event time, the credit and churn re-assessment. The state
 blob is written back once per batch per customer touched; a busy customer's is the largest
