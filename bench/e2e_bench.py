@@ -200,10 +200,31 @@ class LoadLog:
     cpu_seconds: float = 0.0  # the window CPU is measured over: load start to drained
 
 
-async def push_load(
-    client: RiskWatchClient, ids: IdMap, stream: Any, args: argparse.Namespace, log: LoadLog
-) -> None:
+def prepare_batches(
+    ids: IdMap, stream: Any, args: argparse.Namespace
+) -> list[list[dict[str, Any]]]:
+    """The whole load's request bodies, built before the clock starts: a core banking system
+    is outside RiskWatch, so generating its traffic must not take the cores being measured."""
     total = int(args.rate * args.seconds)
+    batches: list[list[dict[str, Any]]] = []
+    progress = Progress(total, "transactions generated")
+    for start in range(0, total, args.batch_size):
+        batch = [next(stream) for _ in range(min(args.batch_size, total - start))]
+        items = [transaction_body(t, ids) for t in batch]
+        items[0]["counterparty_name"] = PROBE_COUNTERPARTY
+        batches.append(items)
+        progress.advance(len(items))
+    progress.close()
+    return batches
+
+
+async def push_load(
+    client: RiskWatchClient,
+    batches: list[list[dict[str, Any]]],
+    args: argparse.Namespace,
+    log: LoadLog,
+) -> None:
+    total = sum(len(items) for items in batches)
     pacer = Pacer(args.rate)
     progress = Progress(total, "transactions")
     in_flight: deque[asyncio.Task[None]] = deque()
@@ -223,10 +244,7 @@ async def push_load(
             log.probe_sent_at[probe] = started
 
     log.started = time.time()
-    while log.sent < total:
-        batch = [next(stream) for _ in range(min(args.batch_size, total - log.sent))]
-        items = [transaction_body(t, ids) for t in batch]
-        items[0]["counterparty_name"] = PROBE_COUNTERPARTY
+    for items in batches:
         await pacer.take(len(items))
         in_flight.append(asyncio.create_task(post(items, items[0]["external_id"])))
         log.sent += len(items)
@@ -429,6 +447,7 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         ids = IdMap()
         await onboard(client, bank, ids, Progress(len(bank.customers), "customers"))
         stream = live_stream(bank, start=datetime.now(UTC), rate=args.rate, seed=args.seed)
+        batches = prepare_batches(ids, stream, args)
         log = LoadLog()
         sampling = True
 
@@ -441,7 +460,7 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         sampler = asyncio.create_task(sample())
         for group in groups:
             group.start_ticks = group.ticks()
-        await push_load(client, ids, stream, args, log)
+        await push_load(client, batches, args, log)
         expected = len(log.probe_sent_at)
         alerts = await wait_for_probes(client, probe_rule, expected, args.drain_seconds)
         for group in groups:
