@@ -221,10 +221,7 @@ async def outbox_backlog(db_url: str) -> int:
     engine = create_engine(db_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            return int(
-                await conn.scalar(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
-                or 0
-            )
+            return int(await conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
     finally:
         await engine.dispose()
 

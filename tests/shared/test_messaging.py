@@ -131,33 +131,102 @@ async def test_event_committed_before_a_crash_is_published_after_restart(
     await relay.start()
     try:
         await wait_until(lambda: _equals(stream_count(bus), 3), message="3 published")
-        # The relay marks the rows sent just after JetStream acknowledges them.
-        await wait_until(lambda: _equals(unpublished_count(engine), 0), message="marked sent")
+        # The relay deletes the rows in the transaction it commits once JetStream acked them.
+        await wait_until(lambda: _equals(outbox_count(engine), 0), message="deleted as sent")
         assert await stream_count(bus) == 3
     finally:
         await relay.stop()
 
 
 async def test_republished_outbox_rows_are_deduplicated_by_jetstream(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    bus: MessageBus,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     event = Pinged(n=7)
     async with session_factory() as session:
         await add_events(session, event)
         await session.commit()
     relay = make_relay(engine, bus)
+    publish_batch = bus.publish_batch
+
+    async def publish_then_crash(*args: Any, **kwargs: Any) -> None:
+        await publish_batch(*args, **kwargs)
+        raise ConnectionResetError("died between the publish and the commit")
+
+    # A crash after publishing, before the commit: the row stays and is published again.
+    monkeypatch.setattr(bus, "publish_batch", publish_then_crash)
+    with pytest.raises(ConnectionResetError):
+        await relay.publish_pending()
+    assert (await stream_count(bus), await outbox_count(engine)) == (1, 1)
+    monkeypatch.undo()
     assert await relay.publish_pending() == 1
-    # A crash after publishing, before marking sent: the row is published again.
-    async with engine.begin() as conn:
-        await conn.execute(text("UPDATE outbox SET published_at = NULL"))
-    assert await relay.publish_pending() == 1
-    assert await stream_count(bus) == 1
+    assert (await stream_count(bus), await outbox_count(engine)) == (1, 0)
 
 
-async def unpublished_count(engine: AsyncEngine) -> int:
+async def test_a_failed_publish_leaves_the_rows_for_the_next_round(
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    bus: MessageBus,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with session_factory() as session:
+        await add_events(session, *[Pinged(n=i) for i in range(3)])
+        await session.commit()
+
+    async def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise TimeoutError("no JetStream ack")
+
+    relay = make_relay(engine, bus)
+    monkeypatch.setattr(bus, "publish_batch", unreachable)
+    with pytest.raises(TimeoutError):
+        await relay.publish_pending()
+    assert await outbox_count(engine) == 3
+    monkeypatch.undo()
+    assert await relay.publish_pending() == 3
+    assert (await stream_count(bus), await outbox_count(engine)) == (3, 0)
+
+
+async def test_concurrent_relays_publish_each_row_once_in_commit_order(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    for start in range(0, 60, 20):
+        async with session_factory() as session:
+            await add_events(session, *[Pinged(n=n) for n in range(start, start + 20)])
+            await session.commit()
+    relays = [make_relay(engine, bus) for _ in range(3)]
+    for relay in relays:
+        relay.batch_size = 7
+    while await outbox_count(engine):
+        await asyncio.gather(*(relay.publish_pending() for relay in relays))
+    assert await stream_count(bus) == 60
+    sub = await bus.js.pull_subscribe("rwtest.>", stream=TEST_STREAM.name)
+    msgs = await sub.fetch(60, timeout=5)
+    assert [Pinged.model_validate_json(m.data).n for m in msgs] == list(range(60))
+    await sub.unsubscribe()
+
+
+async def test_relays_without_the_advisory_lock_never_claim_one_row_twice(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    """Other lock keys, so nothing serialises them: SKIP LOCKED alone keeps claims apart."""
+    async with session_factory() as session:
+        await add_events(session, *[Pinged(n=n) for n in range(90)])
+        await session.commit()
+    relays = [make_relay(engine, bus) for _ in range(3)]
+    for key, relay in enumerate(relays):
+        relay.lock_key, relay.batch_size = key, 5
+    published = 0
+    while await outbox_count(engine):
+        published += sum(await asyncio.gather(*(relay.publish_pending() for relay in relays)))
+    assert (published, await stream_count(bus)) == (90, 90)
+
+
+async def outbox_count(engine: AsyncEngine) -> int:
+    """Rows still in the outbox: those not published yet."""
     async with engine.connect() as conn:
-        sql = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        return int(await conn.scalar(sql) or 0)
+        return int(await conn.scalar(text("SELECT count(*) FROM outbox")) or 0)
 
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:

@@ -16,7 +16,14 @@ from riskwatch_shared.security import Identity
 from riskwatch_shared.settings import to_asyncpg_dsn
 from riskwatch_shared.testing import wait_until
 
-from ..conftest import CreateCustomer, CustomerApp, published, transaction_body, unique
+from ..conftest import (
+    CreateCustomer,
+    CustomerApp,
+    published,
+    stream_payloads,
+    transaction_body,
+    unique,
+)
 
 SUBJECT = "customer.transaction_received.v1"
 INGEST = Identity(subject="core-banking", kind="api_key", roles=("ingest",))
@@ -39,16 +46,25 @@ async def open_account(app: CustomerApp, customer_id: str, currency: str = "EUR"
 
 
 async def rows_with(app: CustomerApp, external_id: str) -> tuple[int, int]:
+    """(stored transactions, events published) for an external id, once the outbox has no
+    row about it left: the relay deletes each row as it publishes it."""
     stored = await app.scalar(
         "SELECT count(*) FROM transactions WHERE external_id = :e", e=external_id
     )
-    staged = await app.scalar(
-        "SELECT count(*) FROM outbox WHERE subject = :s AND position(:e in convert_from(payload, "
-        "'UTF8')) > 0",
-        s=SUBJECT,
-        e=f'"external_id":"{external_id}"',
-    )
-    return int(stored), int(staged)
+    mention = f'"external_id":"{external_id}"'
+
+    async def drained() -> bool:
+        staged = await app.scalar(
+            "SELECT count(*) FROM outbox WHERE subject = :s "
+            "AND position(:e in convert_from(payload, 'UTF8')) > 0",
+            s=SUBJECT,
+            e=mention,
+        )
+        return int(staged) == 0
+
+    await wait_until(drained, timeout=15, message="outbox rows published")
+    events = await stream_payloads(app, SUBJECT)
+    return int(stored), sum(p["transaction"]["external_id"] == external_id for p in events)
 
 
 async def test_accepted_transaction_is_stored_and_published_whole(

@@ -1,9 +1,11 @@
-"""The outbox relay: publishes committed outbox rows to JetStream, then marks them sent.
+"""The outbox relay: publishes committed outbox rows to JetStream and deletes them.
 
 Safe on every replica: each batch runs in a transaction that first takes a transaction-scoped
 advisory lock (one relay publishes a service's outbox at a time, so publication keeps commit
-order) and claims rows with FOR UPDATE SKIP LOCKED. A crash after publishing but before the
-commit republishes the rows with the same `Nats-Msg-Id`, which JetStream drops as duplicates.
+order) and claims rows by deleting them, SKIP LOCKED, before it publishes them; it commits
+only once JetStream has acknowledged every one. A failed publish rolls the deletion back, and a
+crash after publishing but before the commit leaves the rows in place: they are published again
+with the same `Nats-Msg-Id`, which JetStream drops as duplicates.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import time
 import zlib
+from operator import itemgetter
 
 import asyncpg
 from sqlalchemy import text
@@ -27,16 +30,15 @@ log = get_logger(__name__)
 # Raw asyncpg statements on the hot path: one round trip each, rows as tuples, ids as text
 # (the Nats-Msg-Id) and payloads as bytes, with no ORM or SQLAlchemy row processing.
 _LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+# Claim and delete in one statement: the oldest rows no other relay holds. The rows stay
+# until this transaction commits, after the publish; DELETE's RETURNING order is not
+# guaranteed, so the batch is sorted by seq before publishing.
 _CLAIM = (
-    "SELECT seq, id::text, subject, payload FROM outbox WHERE published_at IS NULL "
-    "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+    "DELETE FROM outbox WHERE seq = ANY(ARRAY("
+    "SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ")) RETURNING seq, id::text, subject, payload"
 )
-_MARK = "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])"
-_BACKLOG = text("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-_PURGE = text(
-    "DELETE FROM outbox WHERE published_at IS NOT NULL "
-    "AND published_at < now() - make_interval(secs => :seconds)"
-)
+_BACKLOG = text("SELECT count(*) FROM outbox")  # every row in the outbox is unpublished
 
 
 class OutboxRelay:
@@ -49,7 +51,6 @@ class OutboxRelay:
         listen_dsn: str,
         batch_size: int = 500,
         poll_interval: float = 1.0,
-        retention_seconds: float = 86_400.0,
     ) -> None:
         self.service = service
         self.engine = engine
@@ -57,7 +58,6 @@ class OutboxRelay:
         self.listen_dsn = listen_dsn
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.retention_seconds = retention_seconds
         self.lock_key = zlib.crc32(f"riskwatch-outbox-{service}".encode())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -101,8 +101,8 @@ class OutboxRelay:
                     rows = await db.fetch(_CLAIM, self.batch_size)
                     if not rows:
                         return 0
+                    rows.sort(key=itemgetter(0))  # already in seq order, as a rule: O(n)
                     await self.bus.publish_batch([(r[2], r[3], r[1]) for r in rows], timeout=30)
-                    await db.execute(_MARK, [r[0] for r in rows])
             except BaseException:
                 if db.is_closed():
                     await conn.invalidate()  # never hand a dead connection back to the pool
@@ -121,7 +121,7 @@ class OutboxRelay:
                 published = await self.publish_pending()
                 failures = 0
                 if time.monotonic() - last_housekeeping > 30:
-                    await self._housekeeping()
+                    await self.housekeeping()
                     last_housekeeping = time.monotonic()
             except asyncio.CancelledError:
                 raise
@@ -135,9 +135,9 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
-    async def _housekeeping(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(_PURGE, {"seconds": self.retention_seconds})
+    async def housekeeping(self) -> None:
+        """Report the backlog (published rows are deleted as they go: nothing to purge)."""
+        async with self.engine.connect() as conn:
             backlog = await conn.scalar(_BACKLOG)
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
 
