@@ -241,3 +241,15 @@ def test_live_stream_is_deterministic_paced_and_leaves_churners_dormant(bank: Ba
     churned = {c.customer_external_id for c in bank.labels if c.pattern == "churn"}
     assert not churned & {t.customer_external_id for t in first}
     assert len({t.external_id for t in first}) == 500
+
+
+def test_live_stream_time_scale_stretches_the_bank_clock_only(bank: Bank) -> None:
+    start = NOW + timedelta(minutes=5)
+    real_time = list(islice(live_stream(bank, start=start, rate=100, seed=5), 101))
+    stretched = list(islice(live_stream(bank, start=start, rate=100, seed=5, time_scale=3600), 101))
+    assert stretched[100].occurred_at - stretched[0].occurred_at == timedelta(hours=1)
+    # Same payments, only their moments differ.
+    assert [t.amount for t in stretched] == [t.amount for t in real_time]
+    assert [t.customer_external_id for t in stretched] == [
+        t.customer_external_id for t in real_time
+    ]

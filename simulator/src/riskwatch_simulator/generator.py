@@ -136,9 +136,14 @@ def push_order(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction
     return [*sorted(bank.transactions, key=lambda t: (t.occurred_at, t.external_id)), *records]
 
 
-def live_stream(bank: Bank, *, start: datetime, rate: float, seed: int) -> Iterator[Transaction]:
+def live_stream(
+    bank: Bank, *, start: datetime, rate: float, seed: int, time_scale: float = 1.0
+) -> Iterator[Transaction]:
     """Everyday payments after the history, one every 1/rate seconds from `start`, forever.
 
+    `time_scale` stretches the bank's clock: with 3,600, each second of pushing carries an
+    hour of the bank's payments, so a small bank pushed fast still pays at a bank's pace per
+    customer (rules on velocity see what they would see in production).
     Churned customers stay dormant; the rest pay by card or transfer from their usual devices.
     """
     rng = Random(f"riskwatch-live:{seed}")
@@ -146,7 +151,7 @@ def live_stream(bank: Bank, *, start: datetime, rate: float, seed: int) -> Itera
     accounts = bank.accounts_of()
     active = [c for c in bank.customers if c.external_id not in dormant]
     weights = [4.0 if c.kind == "corporate" else 1.0 for c in active]
-    step = 1.0 / rate
+    step = time_scale / rate
     number = 0
     while True:
         customer = rng.choices(active, weights=weights)[0]
