@@ -4,6 +4,7 @@ import json
 import statistics
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -187,3 +188,51 @@ def test_last_seen_counts_match_a_scan_of_every_key(
         assert seen.to_state()["last_seen"] == list(reference.items())
         assert seen.count_since(since) == len([v for v in reference.values() if v >= since])
         assert seen.count_before(since) == len([v for v in reference.values() if v < since])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=3_000),  # seconds: in and out of order
+            st.integers(min_value=0, max_value=10_000),  # cents
+            st.booleans(),  # inbound
+            st.integers(min_value=0, max_value=400),  # read this long after the event
+        ),
+        max_size=60,
+    ),
+    bucket_seconds=st.integers(min_value=1, max_value=60),
+    span_count=st.integers(min_value=1, max_value=20),
+    extra_buckets=st.integers(min_value=1, max_value=30),
+)
+def test_a_span_reads_and_persists_as_a_window_of_its_own(
+    steps: list[tuple[int, int, bool, int]],
+    bucket_seconds: int,
+    span_count: int,
+    extra_buckets: int,
+) -> None:
+    """A span of a longer window answers exactly as a separate window fed the same events,
+    also after the longer window went through its state (as a reload would)."""
+    longer = SlidingWindow(bucket_seconds, span_count + extra_buckets, spans=(span_count,))
+    separate = SlidingWindow(bucket_seconds, span_count)
+    for number, (seconds, cents, inbound, delay) in enumerate(steps):
+        amount = Decimal(cents) / 100
+        longer.add(seconds, amount, inbound=inbound)
+        separate.add(seconds, amount, inbound=inbound)
+        if number % 7 == 6:
+            state = json.loads(json.dumps(longer.to_state()))
+            longer = SlidingWindow.from_state(state, spans=(span_count,))
+        span = longer.span(span_count)
+        for as_of in (None, seconds, seconds + delay):
+            assert span.totals_tuple(as_of) == separate.totals_tuple(as_of)
+        assert span.covers(seconds + delay) == separate.covers(seconds + delay)
+        assert span.covers(seconds - delay) == separate.covers(seconds - delay)
+        assert span.to_state() == separate.to_state()
+    assert longer.span(span_count).to_state() == separate.to_state()
+
+
+def test_a_span_must_be_shorter_than_its_window() -> None:
+    with pytest.raises(ValueError, match="shorter"):
+        SlidingWindow(60, 10, spans=(10,))
+    with pytest.raises(KeyError):
+        SlidingWindow(60, 10, spans=(5,)).span(4)

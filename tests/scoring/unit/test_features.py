@@ -8,13 +8,15 @@ from decimal import Decimal
 
 import pytest
 
+from riskwatch_scoring.domain.accumulators import SlidingWindow
 from riskwatch_scoring.domain.features import (
     CUSTOMER_FEATURE_NAMES,
     RECENT_IDS_KEPT,
+    WINDOW_SPECS,
     CurrencyMismatch,
     CustomerState,
 )
-from riskwatch_scoring.domain.inputs import Interaction
+from riskwatch_scoring.domain.inputs import Direction, Interaction
 
 from .factories import T0, make_credit_record, make_profile, make_txn
 
@@ -155,6 +157,35 @@ def test_state_round_trips_through_json_and_keeps_scoring_the_same() -> None:
     next_txn = make_txn(T0 + timedelta(hours=5), "999", counterparty_country="US")
     assert restored.apply_transaction(next_txn) == customer.apply_transaction(next_txn)
     assert restored.to_state() == customer.to_state()
+
+
+def test_every_window_persists_as_one_kept_separately_would() -> None:
+    """The 24h and 30d windows are served from the 7d and 90d buckets; the state still holds
+    each window as a window of its own fed every transaction wrote it (the format before
+    they shared buckets), and such a state loads and scores the same."""
+    customer = CustomerState("c-1")
+    separate = {name: SlidingWindow(*spec) for name, spec in WINDOW_SPECS.items()}
+    moment = T0
+    for step in range(120):
+        moment += timedelta(minutes=(7, 50, 200, 1_500, 4_000)[step % 5])
+        at = moment - timedelta(days=3) if step % 11 == 4 else moment  # some arrive late
+        amount = f"{10 + step * 7 % 90}.{step % 100:02d}"
+        direction: Direction = "inbound" if step % 3 == 0 else "outbound"
+        txn = make_txn(at, amount, direction=direction, counterparty=f"cp-{step}")
+        assert customer.apply_transaction(txn) is not None
+        for window in separate.values():
+            window.add(int(at.timestamp()), txn.amount, inbound=txn.direction == "inbound")
+        state = json.loads(json.dumps(customer.to_state()))
+        assert state["windows"] == {name: w.to_state() for name, w in separate.items()}
+        if step % 13 == 0:
+            customer = CustomerState.from_state(state)
+    as_of = moment + timedelta(hours=30)
+    reloaded = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    assert reloaded.features(as_of).as_dict() == customer.features(as_of).as_dict()
+    for name, window in separate.items():
+        assert customer.windows[name].totals_tuple(int(as_of.timestamp())) == (
+            window.totals_tuple(int(as_of.timestamp()))
+        )
 
 
 def test_credit_and_financial_features_follow_the_latest_records() -> None:

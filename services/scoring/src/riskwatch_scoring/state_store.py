@@ -97,7 +97,8 @@ class StateStore:
                 continue
             row = (customer_id, customer.version, encode(customer))
             (updated if loaded_version > 0 else inserted).append(row)
-            self._remember(customer_id, customer)
+            if self._cache.get(customer_id) is not customer:  # new, or evicted since the load
+                self._remember(customer_id, customer)
         await repository.write_states(session, inserted=inserted, updated=updated)
 
     async def read(self, session: AsyncSession, customer_id: uuid.UUID) -> ScoredCustomer | None:

@@ -8,6 +8,11 @@ Precision: bucket k holds the events with floor(epoch / bucket_seconds) == k. As
 moment in bucket a, the window holds buckets a - bucket_count < k <= a: the current,
 partly elapsed bucket plus `bucket_count - 1` full ones. So a "24h" window of 24 hourly
 buckets covers between 23 and 24 hours, and its old edge is exact to one bucket.
+
+A window can also serve shorter windows of the same bucket width from its own buckets
+(`SlidingWindow(3_600, 168, spans=(24,))` holds a 7-day and a 24-hour window): each span
+keeps only running totals, so an event updates one bucket map instead of one per window.
+A span reads exactly as a `SlidingWindow(3_600, 24)` fed the same events would.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 _ZERO = Decimal(0)
 _STALE: list[Any] = []  # placeholder of a bucket state not encoded yet
+_state_key = itemgetter(0)  # a bucket state's key
 
 
 @dataclass(slots=True)
@@ -54,6 +62,19 @@ class WindowTotals:
         return self.inbound + self.outbound
 
 
+@dataclass(slots=True)
+class _Span:
+    """Running totals of the newest `bucket_count` buckets of an enclosing window."""
+
+    bucket_count: int
+    count: int = 0
+    inbound: Decimal = _ZERO
+    outbound: Decimal = _ZERO
+    # The largest amount in the span, None once an eviction may have removed it.
+    maximum: Decimal | None = _ZERO
+    state: dict[str, Any] | None = None
+
+
 class SlidingWindow:
     """Counts, sums and maxima over a time window made of fixed-width buckets."""
 
@@ -66,14 +87,18 @@ class SlidingWindow:
         "_inbound",
         "_maximum",
         "_outbound",
+        "_spans",
         "_state",
         "bucket_count",
         "bucket_seconds",
     )
 
-    def __init__(self, bucket_seconds: int, bucket_count: int) -> None:
+    def __init__(self, bucket_seconds: int, bucket_count: int, spans: Iterable[int] = ()) -> None:
         if bucket_seconds <= 0 or bucket_count <= 0:
             raise ValueError("bucket_seconds and bucket_count must be positive")
+        self._spans = [_Span(span) for span in spans]
+        if any(not 0 < span.bucket_count < bucket_count for span in self._spans):
+            raise ValueError("a span must be shorter than its window")
         self.bucket_seconds = bucket_seconds
         self.bucket_count = bucket_count
         # Keys stay in ascending order so eviction pops from the front.
@@ -112,12 +137,17 @@ class SlidingWindow:
     def advance(self, epoch_seconds: int) -> None:
         """Move the window's end forward to `epoch_seconds`, evicting buckets that fall out."""
         index = epoch_seconds // self.bucket_seconds
-        if self._head is not None and index <= self._head:
+        head_before = self._head
+        if head_before is not None and index <= head_before:
             return
         self._head = index
         self._state = None
-        oldest_kept = index - self.bucket_count + 1
         buckets = self._buckets
+        for span in self._spans:
+            span.state = None
+            if buckets and head_before is not None:
+                self._evict_from_span(span, head_before, index)
+        oldest_kept = index - self.bucket_count + 1
         if not buckets or next(iter(buckets)) >= oldest_kept:
             return  # nothing falls out
         evicted_count = 0
@@ -138,11 +168,30 @@ class SlidingWindow:
             del states[:evicted_count]
             self._dirty_tail = min(self._dirty_tail, len(states))
 
+    def _evict_from_span(self, span: _Span, head: int, index: int) -> None:
+        """Take out of `span` the buckets that leave it as the head moves from `head` to
+        `index` (they may stay in the window)."""
+        buckets = self._buckets
+        first = head - span.bucket_count + 1  # the span's oldest bucket before the move
+        for key in range(first, min(index - span.bucket_count + 1, head + 1)):
+            bucket = buckets.get(key)
+            if bucket is None:
+                continue
+            maximum = span.maximum
+            if maximum is not None and bucket.maximum >= maximum:
+                span.maximum = None
+            span.count -= bucket.count
+            span.inbound -= bucket.inbound
+            span.outbound -= bucket.outbound
+
     def covers(self, epoch_seconds: int) -> bool:
         """Whether an event at `epoch_seconds` would be kept (not older than the window)."""
+        return self._covers(epoch_seconds, self.bucket_count)
+
+    def _covers(self, epoch_seconds: int, bucket_count: int) -> bool:
         index = self.bucket_of(epoch_seconds)
         head = index if self._head is None else max(self._head, index)
-        return index > head - self.bucket_count
+        return index > head - bucket_count
 
     def add(self, epoch_seconds: int, amount: Decimal, *, inbound: bool) -> bool:
         """Add one event; False when it is older than the window and was dropped."""
@@ -189,6 +238,17 @@ class SlidingWindow:
         if maximum is not None and amount > maximum:
             self._maximum = amount
         self._count += 1
+        for span in self._spans:
+            span.state = None
+            if index > head - span.bucket_count:
+                span.count += 1
+                if inbound:
+                    span.inbound += amount
+                else:
+                    span.outbound += amount
+                maximum = span.maximum
+                if maximum is not None and amount > maximum:
+                    span.maximum = amount
         return True
 
     def _window_maximum(self) -> Decimal:
@@ -239,6 +299,73 @@ class SlidingWindow:
             maximum = max(kept, default=_ZERO)
         return count, inbound, outbound, maximum
 
+    def _span_totals(
+        self, span: _Span, epoch_seconds: int | None
+    ) -> tuple[int, Decimal, Decimal, Decimal]:
+        """`totals_tuple` of a span: its running totals less what has left it by then."""
+        head = self._head
+        if head is None:
+            return 0, _ZERO, _ZERO, _ZERO
+        index = head
+        if epoch_seconds is not None and epoch_seconds // self.bucket_seconds > head:
+            index = epoch_seconds // self.bucket_seconds
+        bucket_count = span.bucket_count
+        oldest_kept = index - bucket_count + 1
+        first = head - bucket_count + 1
+        maximum = span.maximum
+        if maximum is None:
+            maximum = span.maximum = self._maximum_since(first)
+        if oldest_kept <= first:
+            return span.count, span.inbound, span.outbound, maximum
+        count, inbound, outbound, expired_maximum = span.count, span.inbound, span.outbound, _ZERO
+        buckets = self._buckets
+        for key in range(first, min(oldest_kept, head + 1)):
+            bucket = buckets.get(key)
+            if bucket is None:
+                continue
+            count -= bucket.count
+            inbound -= bucket.inbound
+            outbound -= bucket.outbound
+            expired_maximum = max(expired_maximum, bucket.maximum)
+        if expired_maximum >= maximum:
+            maximum = self._maximum_since(oldest_kept)
+        return count, inbound, outbound, maximum
+
+    def _maximum_since(self, oldest: int) -> Decimal:
+        """The largest amount in the buckets from `oldest` on."""
+        maximum = _ZERO
+        for key, bucket in reversed(self._buckets.items()):
+            if key < oldest:
+                break
+            if bucket.maximum > maximum:
+                maximum = bucket.maximum
+        return maximum
+
+    def _span_state(self, span: _Span) -> dict[str, Any]:
+        """The state a separate window of the span's length would write (its buckets are
+        this window's newest ones)."""
+        if span.state is None:
+            head = self._head
+            states: list[list[Any]] = []
+            if head is not None:
+                states = self._current_bucket_states()
+                oldest = head - span.bucket_count + 1
+                states = states[bisect_left(states, oldest, key=_state_key) :]
+            span.state = {
+                "bucket_seconds": self.bucket_seconds,
+                "bucket_count": span.bucket_count,
+                "head": head,
+                "buckets": states,
+            }
+        return span.state
+
+    def span(self, bucket_count: int) -> WindowSpan:
+        """The window of the newest `bucket_count` buckets (one of `spans`)."""
+        for span in self._spans:
+            if span.bucket_count == bucket_count:
+                return WindowSpan(self, span)
+        raise KeyError(f"no span of {bucket_count} buckets")
+
     def _current_bucket_states(self) -> list[list[Any]]:
         states = self._bucket_states
         if states is None:
@@ -264,9 +391,9 @@ class SlidingWindow:
         return self._state
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> SlidingWindow:
-        window = cls(state["bucket_seconds"], state["bucket_count"])
-        window._head = state["head"]
+    def from_state(cls, state: dict[str, Any], spans: Iterable[int] = ()) -> SlidingWindow:
+        window = cls(state["bucket_seconds"], state["bucket_count"], spans)
+        head = window._head = state["head"]
         window._maximum = None
         for key, count, inbound, outbound, maximum in sorted(state["buckets"]):
             bucket = _Bucket(count, Decimal(inbound), Decimal(outbound), Decimal(maximum))
@@ -274,7 +401,47 @@ class SlidingWindow:
             window._count += bucket.count
             window._inbound += bucket.inbound
             window._outbound += bucket.outbound
+            for span in window._spans:
+                if key > head - span.bucket_count:
+                    span.count += bucket.count
+                    span.inbound += bucket.inbound
+                    span.outbound += bucket.outbound
+        for span in window._spans:
+            span.maximum = None
         return window
+
+
+class WindowSpan:
+    """A shorter window served from a longer one's buckets (see `SlidingWindow.span`): reads
+    and persists as a `SlidingWindow` of its own length; events go to the longer window."""
+
+    __slots__ = ("_span", "_window")
+
+    def __init__(self, window: SlidingWindow, span: _Span) -> None:
+        self._window = window
+        self._span = span
+
+    @property
+    def bucket_seconds(self) -> int:
+        return self._window.bucket_seconds
+
+    @property
+    def bucket_count(self) -> int:
+        return self._span.bucket_count
+
+    def covers(self, epoch_seconds: int) -> bool:
+        return self._window._covers(epoch_seconds, self._span.bucket_count)
+
+    def totals_as_of(self, epoch_seconds: int | None = None) -> WindowTotals:
+        return WindowTotals(*self.totals_tuple(epoch_seconds))
+
+    def totals_tuple(
+        self, epoch_seconds: int | None = None
+    ) -> tuple[int, Decimal, Decimal, Decimal]:
+        return self._window._span_totals(self._span, epoch_seconds)
+
+    def to_state(self) -> dict[str, Any]:
+        return self._window._span_state(self._span)
 
 
 class LastSeenMap:

@@ -32,10 +32,15 @@ class ScoredAnomaly:
     transaction_id: str
     model_version: str
     reasons: list[Reason]
+    # The persisted form, built once: an entry never changes, and up to `ANOMALIES_KEPT` of
+    # them are written back with every batch that touches the customer.
+    _state: list[Any] | None = field(default=None, repr=False, compare=False)
 
     def to_state(self) -> list[Any]:
-        reasons = [reason.to_state() for reason in self.reasons]
-        return [self.epoch, self.score, self.transaction_id, self.model_version, reasons]
+        if self._state is None:
+            reasons = [reason.to_state() for reason in self.reasons]
+            self._state = [self.epoch, self.score, self.transaction_id, self.model_version, reasons]
+        return self._state
 
     @classmethod
     def from_state(cls, state: list[Any]) -> ScoredAnomaly:

@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from riskwatch_scoring.domain.accumulators import LastSeenMap, RunningStats, SlidingWindow
+from riskwatch_scoring.domain.accumulators import (
+    LastSeenMap,
+    RunningStats,
+    SlidingWindow,
+    WindowSpan,
+)
 from riskwatch_scoring.domain.inputs import CreditRecord, FinancialProfile, Interaction, Transaction
 
 FeatureValue = float | int | str | bool | None
@@ -31,6 +36,30 @@ WINDOW_SPECS: dict[str, tuple[int, int]] = {
     "30d": (SECONDS_PER_DAY, 30),
     "90d": (SECONDS_PER_DAY, 90),
 }
+# Windows of one bucket width share the longest one's buckets (24h is the newest 24 of the
+# 7d window's hourly buckets, 30d the newest 30 of the 90d's days): a transaction updates
+# three bucket maps, not five. Each is still persisted under its own name, as before.
+Window = SlidingWindow | WindowSpan
+
+
+def _window_layout() -> tuple[
+    dict[str, tuple[int, int, tuple[int, ...]]], dict[str, tuple[str, int]]
+]:
+    """{stored window: (bucket width, bucket count, its spans' bucket counts)} and
+    {shorter window: (the stored window it is a span of, its bucket count)}."""
+    stored: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+    spans: dict[str, tuple[str, int]] = {}
+    for name, (width, count) in WINDOW_SPECS.items():
+        same_width = {other: c for other, (w, c) in WINDOW_SPECS.items() if w == width}
+        longest = max(same_width, key=same_width.__getitem__)
+        if longest == name:
+            stored[name] = (width, count, tuple(c for c in same_width.values() if c < count))
+        else:
+            spans[name] = (longest, count)
+    return stored, spans
+
+
+_STORED_WINDOWS, _SPAN_OF = _window_layout()
 DORMANT_AFTER_DAYS = 90
 RECENT_IDS_KEPT = 128
 COUNTERPARTIES_KEPT = 512
@@ -165,13 +194,29 @@ class CustomerFeatures:
         return dict(self.values)
 
 
+def _windows(stored: dict[str, SlidingWindow]) -> dict[str, Window]:
+    """Every window by name in `WINDOW_SPECS` order, the shorter ones as spans of `stored`."""
+    windows: dict[str, Window] = {}
+    for name in WINDOW_SPECS:
+        if name in stored:
+            windows[name] = stored[name]
+        else:
+            longest, bucket_count = _SPAN_OF[name]
+            windows[name] = stored[longest].span(bucket_count)
+    return windows
+
+
 class CustomerState:
     """Everything scoring remembers about one customer, bounded in size."""
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
         self.base_currency: str | None = None
-        self.windows = {name: SlidingWindow(*spec) for name, spec in WINDOW_SPECS.items()}
+        # The windows events are added to; `windows` reads all of them by name.
+        self._stored_windows = [
+            SlidingWindow(width, count, spans) for width, count, spans in _STORED_WINDOWS.values()
+        ]
+        self.windows = _windows(dict(zip(_STORED_WINDOWS, self._stored_windows, strict=True)))
         self.amount_stats = RunningStats()
         self.hour_histogram = [0] * 24
         self.counterparties = LastSeenMap(COUNTERPARTIES_KEPT)
@@ -302,7 +347,7 @@ class CustomerState:
         self, txn: Transaction, amount: Decimal, epoch: int, hour: int, transaction_id: str
     ) -> None:
         inbound = txn.direction == "inbound"
-        for window in self.windows.values():
+        for window in self._stored_windows:
             window.add(epoch, amount, inbound=inbound)
         self.amount_stats.add(float(amount))
         self.hour_histogram[hour] += 1
@@ -517,9 +562,13 @@ class CustomerState:
             raise ValueError(f"unsupported customer state version {state.get('version')!r}")
         customer = cls(state["customer_id"])
         customer.base_currency = state["base_currency"]
-        customer.windows = {
-            name: SlidingWindow.from_state(window) for name, window in state["windows"].items()
+        # The shorter windows' own entries hold their stored window's newest buckets.
+        stored = {
+            name: SlidingWindow.from_state(state["windows"][name], spans)
+            for name, (_, _, spans) in _STORED_WINDOWS.items()
         }
+        customer._stored_windows = list(stored.values())
+        customer.windows = _windows(stored)
         customer.amount_stats = RunningStats.from_state(state["amount_stats"])
         customer.hour_histogram = list(state["hour_histogram"])
         customer.counterparties = LastSeenMap.from_state(state["counterparties"])
