@@ -18,6 +18,16 @@ Embedded PostgreSQL/NATS unless DATABASE_URL / NATS_URL are set.
 
     .venv/bin/python bench/alerting_bench.py            # full run (~40 s)
     .venv/bin/python bench/alerting_bench.py --quick    # < 60 s
+    .venv/bin/python bench/alerting_bench.py --mix e2e  # the end-to-end run's traffic
+
+`--mix e2e` is an alert storm: the traffic bench/e2e_bench.py's "alerting activity" section
+showed alerting got from the whole system while the simulator's bank paid in real time:
+3,000 customers each paying every ~6 s (500 transactions/s), so the velocity rules held on
+most transactions (~160 alerts and ~600 repeat occurrences per 1,000 transactions), 13%
+`customer_risk_level_changed.v1`, e2e_bench's rule set (the shipped templates and variants
+tuned by 1.1, 1.2, ...), and small fetched batches (`--batch-size 50`: the consumer keeps
+up, so a fetch holds what arrived since the last one). Results go to
+results/alerting_e2e_mix.md.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import platform
 import random
@@ -48,7 +59,7 @@ import riskwatch_alerting
 from riskwatch_alerting import service
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.consumers import consumer_specs
-from riskwatch_alerting.models import Alert
+from riskwatch_alerting.models import Alert, AlertTimelineEntry
 from riskwatch_alerting.rules.templates import TEMPLATES
 from riskwatch_alerting.schemas import ListCreate, ListEntryIn, RuleCreate, TemplateInstantiate
 from riskwatch_shared.app import ServiceRuntime, start_runtime, stop_runtime, tune_gc
@@ -56,12 +67,17 @@ from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import TransactionData
-from riskwatch_shared.events.scoring import CustomerAssessed, TransactionScored
+from riskwatch_shared.events.scoring import (
+    CustomerAssessed,
+    CustomerRiskLevelChanged,
+    TransactionScored,
+)
 from riskwatch_shared.logging import configure_logging
 from riskwatch_shared.messaging.consumer import ConsumerRunner
 from riskwatch_shared.settings import to_async_url
 
 RESULTS = Path(__file__).parent / "results" / "alerting.md"
+RESULTS_E2E_MIX = Path(__file__).parent / "results" / "alerting_e2e_mix.md"
 ALEMBIC_INI = Path(riskwatch_alerting.__file__).parent / "alembic.ini"
 TARGET_EVENTS_PER_SECOND = 3_000
 # CPU per event in the service process that leaves PostgreSQL and NATS room at the target.
@@ -153,6 +169,57 @@ async def create_rules(runtime: ServiceRuntime) -> int:
         return count + 1
 
 
+async def create_e2e_rules(runtime: ServiceRuntime, wanted: int = 50) -> int:
+    """bench/e2e_bench.py's rule set: every shipped template as shipped, then tuned variants
+    (all parameters scaled by 1.1, 1.2, ... round the tunable templates) up to `wanted`, the
+    custom `distinct()` rule standing in for its latency probe rule."""
+    rules: list[RuleCreate] = [CUSTOM_RULE]
+    rules += [
+        RuleCreate(
+            name=template.name,
+            rule_type=template.rule_type,
+            severity=template.severity,
+            trigger_event_types=list(template.trigger_event_types),
+            condition=template.condition,
+            dedup_key=template.dedup_key,
+            cooldown_seconds=template.cooldown_seconds,
+        )
+        for template in TEMPLATES
+    ]
+    tunable = [template for template in TEMPLATES if template.parameters]
+    number = 0
+    while len(rules) < wanted:
+        template = tunable[number % len(tunable)]
+        number += 1
+        scale = Decimal(1) + Decimal(number) / 10
+        rules.append(
+            RuleCreate(
+                name=f"{template.name} (variant {number})",
+                rule_type=template.rule_type,
+                severity=template.severity,
+                trigger_event_types=list(template.trigger_event_types),
+                condition=template.condition_with(
+                    {name: value * scale for name, value in template.parameters.items()}
+                ),
+                dedup_key=template.dedup_key,
+                cooldown_seconds=template.cooldown_seconds,
+            )
+        )
+    async with runtime.session_factory() as session, session.begin():
+        for name, kind, values in (
+            ("high_risk_countries", "countries", ("KP", "IR")),
+            ("watchlist_accounts", "accounts", ()),
+        ):
+            entries = [ListEntryIn(value=value) for value in values]
+            await service.create_list(
+                session, data=ListCreate(name=name, kind=kind, entries=entries), actor=ACTOR
+            )
+        for body in rules:
+            rule = await service.create_rule(session, data=body, actor=ACTOR)
+            await service.set_rule_status(session, rule.id, status="active", actor=ACTOR)
+    return len(rules)
+
+
 class EventFactory:
     """Realistic-ish traffic: 90% scored transactions, 10% assessments; a few percent risky."""
 
@@ -230,6 +297,41 @@ class EventFactory:
         )
 
 
+class E2EMixFactory(EventFactory):
+    """The end-to-end run's mix: the clock moves 1/rate per event (every customer pays every
+    customers/rate seconds, so velocity windows fill up) and a risk level change follows
+    13% of the transactions, as scoring publishes them."""
+
+    def __init__(self, customers: int, rate: float, seed: int = 11) -> None:
+        super().__init__(customers, seed)
+        self.step_ms = 1000.0 / rate
+        # Some customers pay far more often than others, as in the simulator's bank.
+        self.activity = list(
+            itertools.accumulate(self.rng.lognormvariate(0, 0.6) for _ in self.customers)
+        )
+
+    def next(self) -> Event:
+        self.clock += timedelta(milliseconds=self.rng.uniform(0, 2 * self.step_ms))
+        customer = self.rng.choices(self.customers, cum_weights=self.activity)[0]
+        if self.rng.random() < 0.13:
+            return self._level_changed(customer)
+        return self._transaction(customer)
+
+    def _level_changed(self, customer: uuid.UUID) -> CustomerRiskLevelChanged:
+        rng = self.rng
+        levels = ("low", "medium", "high")
+        return CustomerRiskLevelChanged(
+            customer_id=customer,
+            occurred_at=self.clock,
+            model_kind=rng.choice(["credit", "churn", "anomaly"]),
+            from_level=rng.choice(levels),
+            to_level=rng.choice(levels),
+            score=rng.random(),
+            sequence=int(self.clock.timestamp() * 1000),
+            model_version="bench",
+        )
+
+
 class TimedRunner(ConsumerRunner):
     """The service's consumer, timing each message from fetch to commit+ack."""
 
@@ -299,6 +401,34 @@ async def publish_paced(
     return published
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_seconds(root: int | None) -> float | None:
+    """utime + stime of `root` and its descendants (PostgreSQL's postmaster and backends),
+    from /proc as bench/e2e_bench.py reads it; None when there is no local server to read."""
+    if root is None:
+        return None
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total / CLOCK_TICKS
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -330,18 +460,29 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dic
     )
     runtime = await start_runtime(settings)
     try:
-        rules = await create_rules(runtime)
+        rules = await (create_e2e_rules(runtime) if args.mix == "e2e" else create_rules(runtime))
         await tune_gc(runtime)  # what the service's startup hook does
-        factory = EventFactory(args.customers)
+        factory = (
+            E2EMixFactory(args.customers, args.rate)
+            if args.mix == "e2e"
+            else EventFactory(args.customers)
+        )
         # Drain: preload, then consume.
         events = [factory.next() for _ in range(args.events)]
         await publish_all(runtime, events)
         durable = f"alerting-bench-{uuid.uuid4().hex[:6]}"
+        postgres_before = process_tree_cpu_seconds(args.postmaster_pid)
         started, cpu_started = time.perf_counter(), time.process_time()
         runner = await start_consumer(runtime, durable)
         await wait_handled(runner, len(events), timeout=args.timeout)
         drain_seconds = time.perf_counter() - started
         drain_cpu = time.process_time() - cpu_started
+        postgres_after = process_tree_cpu_seconds(args.postmaster_pid)
+        postgres_cpu = (
+            None
+            if postgres_before is None or postgres_after is None
+            else postgres_after - postgres_before
+        )
         drain_latency = list(runner.received_to_committed)
         batches = runner.stats.batches
         # Paced: a steady rate with the consumer already running.
@@ -359,6 +500,9 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dic
         async with runtime.session_factory() as session:
             alerts = int(await session.scalar(select(func.count()).select_from(Alert)) or 0)
             occurrences = int(await session.scalar(select(func.sum(Alert.occurrence_count))) or 0)
+            timeline = int(
+                await session.scalar(select(func.count()).select_from(AlertTimelineEntry)) or 0
+            )
             by_rule = (
                 await session.execute(
                     select(Alert.rule_name, func.count())
@@ -384,6 +528,8 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dic
             "paced_p99_ms": percentile(paced_latency, 0.99) * 1000,
             "alerts": alerts,
             "matches": occurrences,
+            "timeline": timeline,
+            "postgres_cpu_seconds": postgres_cpu,
         }
     finally:
         await stop_runtime(runtime)
@@ -410,6 +556,26 @@ def write_results(
     cpu_met = cpu_us <= CPU_BUDGET_US
     verdict = "**met**" if rate_met else "**NOT met**"
     cpu_verdict = "within" if cpu_met else "over"
+    handled = f["events"] + f["paced_events"]
+    per_thousand = 1000 / handled
+    if args.mix == "e2e":
+        traffic = (
+            "the end-to-end run's mix (`--mix e2e`): 87% `transaction_scored.v1`, 13%"
+            f" `customer_risk_level_changed.v1` over {args.customers:,} customers, the"
+            f" event clock at {args.rate:,} events/s so the velocity rules hold"
+        )
+    else:
+        traffic = (
+            "90% `transaction_scored.v1`, 10% `customer_assessed.v1` over"
+            f" {args.customers:,} customers"
+        )
+    postgres_cpu = f["postgres_cpu_seconds"]
+    postgres_line = (
+        "PostgreSQL's CPU (postmaster and backends, from /proc) while draining:"
+        f" {postgres_cpu:.1f} s, **{postgres_cpu / f['events'] * 1e6:.0f} µs per event**."
+        if postgres_cpu is not None
+        else "PostgreSQL's CPU: not measured (an external server)."
+    )
     text = f"""## Alerting event path: events evaluated per second against 50 active rules
 
 What: the alerting service's SCORING consumer (shared `ConsumerRunner`, inbox claim,
@@ -417,9 +583,8 @@ What: the alerting service's SCORING consumer (shared `ConsumerRunner`, inbox cl
 active rules — the 15 shipped templates with 2-4 parameter variants each plus one custom
 `distinct()` rule —, dedup/cooldown, alerts with evidence, outbox, evaluation history; one
 transaction per fetched batch of {args.batch_size}, commit then ack) with its outbox relay in the
-same process, one process, uvloop, the service's GC tuning (`tune_gc`). Traffic: 90%
-`transaction_scored.v1`, 10% `customer_assessed.v1` over {args.customers:,} customers;
-{alert_share:.1%} of the events raised an alert.
+same process, one process, uvloop, the service's GC tuning (`tune_gc`). Traffic:
+{traffic}; {alert_share:.1%} of the events raised an alert.
 JetStream default sync (acks before fsync); PostgreSQL commits fsynced.
 
 Command: `{command}` — Python {platform.python_version()}, {platform.machine()},
@@ -442,46 +607,81 @@ wall-clock figures are low).
   NATS on the same 2 cores at {TARGET_EVENTS_PER_SECOND:,}/s. This figure is less skewed by the
   machine's load than wall time. {f["batches"]:,} batches; both phases together raised
   {f["alerts"]:,} alerts ({f["matches"]:,} rule matches, occurrences included).
+- Per 1,000 events: {f["alerts"] * per_thousand:,.1f} alerts raised,
+  {(f["matches"] - f["alerts"]) * per_thousand:,.1f} repeat occurrences,
+  {f["timeline"] * per_thousand:,.1f} timeline entries. {postgres_line}
 - When the paced rate is above what the drain phase reached, the paced latency is queueing,
   not work.
 - Against ../shared/CEILINGS.md: a pull consumer with an empty handler tops out at
   ~18,000-19,000 msg/s per process (uvloop) and asyncpg bulk writes at ~44,000-94,000 rows/s;
-  per batch the pipeline sends one statement per kind of row (evaluation history, window
-  groups and customer states through `unnest`, JSON encoded by orjson), so the Python work
+  per batch the pipeline writes every kind of row but the outbox's in one statement
+  (evaluation history, window groups, customer states, alerts, occurrences, timeline through
+  `unnest` in data-modifying WITH parts, JSON as orjson's bytes in bytea), so the Python work
   per event (pydantic parse in the shared consumer, context, windows, 50 rules) and the
   shared consumer's per-message claim/ack are what bound the rate.
 """
-    RESULTS.write_text(text)
+    (RESULTS_E2E_MIX if args.mix == "e2e" else RESULTS).write_text(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (< 60 s)")
-    parser.add_argument("--events", type=int, default=30_000)
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--rate", type=int, default=1_500)
-    parser.add_argument("--paced-seconds", type=float, default=20.0)
+    # Defaults per mix (bench, e2e); a value given on the command line wins.
+    defaults: dict[str, tuple[float, float]] = {
+        "events": (30_000, 15_000),
+        "customers": (20_000, 3_000),
+        "batch_size": (500, 50),
+        "rate": (1_500, 500),
+        "paced_seconds": (20.0, 20.0),
+    }
+    parser.add_argument("--events", type=int)
+    parser.add_argument("--customers", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--rate", type=int)
+    parser.add_argument("--paced-seconds", type=float)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--mix",
+        choices=("bench", "e2e"),
+        default="bench",
+        help="bench: the figures below (many customers, few alerts); e2e: the end-to-end "
+        "run's traffic (see the module docstring)",
+    )
     args = parser.parse_args()
+    given = {name for name in defaults if getattr(args, name) is not None}
     if args.quick:
-        args.events, args.paced_seconds, args.customers, args.rate = 6_000, 6.0, 10_000, 800
+        quick = {"events": 6_000, "paced_seconds": 6.0, "customers": 10_000, "rate": 800}
+        if args.mix == "e2e":
+            quick.update(customers=3_000, rate=500)
+        for name, value in quick.items():
+            if name not in given:
+                setattr(args, name, value)
+    for name, (bench_value, e2e_value) in defaults.items():
+        if getattr(args, name) is None:
+            value = e2e_value if args.mix == "e2e" else bench_value
+            setattr(args, name, type(bench_value)(value))
     command = "python bench/alerting_bench.py" + (" --quick" if args.quick else "")
+    command += " --mix e2e" if args.mix == "e2e" else ""
+    command += "".join(f" --{name.replace('_', '-')} {getattr(args, name):g}" for name in given)
     load_before = os.getloadavg()[0]
     configure_logging("alerting-bench", level="INFO", json=False)
     uvloop.install()
     figures = asyncio.run(with_servers(args))
     write_results(figures, args, command, load_before)
-    print(RESULTS.read_text())
+    print((RESULTS_E2E_MIX if args.mix == "e2e" else RESULTS).read_text())
 
 
 async def with_servers(args: argparse.Namespace) -> dict[str, Any]:
     postgres = nats = None
     server_url, nats_url = os.environ.get("DATABASE_URL"), os.environ.get("NATS_URL")
     workdir = Path(tempfile.mkdtemp(prefix="rw-alert-bench-"))
+    args.postmaster_pid = None
     if not server_url:
         postgres = EmbeddedPostgres(Path(f"/tmp/rw-abpg-{uuid.uuid4().hex[:6]}"))
         server_url = postgres.start()
+        pid_file = postgres.data_dir / "postmaster.pid"
+        if pid_file.exists():
+            args.postmaster_pid = int(pid_file.read_text().split()[0])
     if not nats_url:
         nats = EmbeddedNats(workdir / "nats")
         nats_url = nats.start()

@@ -23,7 +23,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -335,6 +335,131 @@ class StageClock:
         return rows
 
 
+# --- alerting activity ------------------------------------------------------------------------
+
+# What the alerting service wrote per table (PostgreSQL's own counters: a row inserted or
+# updated is work for PostgreSQL whoever asked for it).
+ALERTING_TABLES = (
+    "inbox", "evaluation_history", "customer_state", "window_groups", "alerts",
+    "alert_occurrences", "alert_timeline", "outbox",
+)  # fmt: skip
+
+
+class AlertingActivity:
+    """What alerting did during the load: events evaluated by type, alerts raised and
+    occurrences added (by rule), rows written per table; read from its database, from marks
+    taken when the load starts."""
+
+    def __init__(self, server_url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(server_url).set(database="riskwatch_alerting", drivername="postgresql")
+        self.dsn = url.render_as_string(False)
+        self.marks: dict[str, Any] = {}
+        self.report: dict[str, Any] = {}
+
+    async def _connect(self) -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(self.dsn)
+
+    async def _table_writes(self, db: Any) -> dict[str, tuple[int, int]]:
+        await db.execute("SELECT pg_stat_clear_snapshot()")
+        rows = await db.fetch(
+            "SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables"
+            " WHERE relname = ANY($1::text[])",
+            list(ALERTING_TABLES),
+        )
+        return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+    async def mark(self) -> None:
+        db = await self._connect()
+        try:
+            self.marks = {
+                "at": await db.fetchval("SELECT now()"),
+                "seq": await db.fetchval("SELECT coalesce(max(seq), 0) FROM evaluation_history"),
+                "occurrence": await db.fetchval(
+                    "SELECT coalesce(max(id), 0) FROM alert_occurrences"
+                ),
+                "timeline": await db.fetchval("SELECT coalesce(max(id), 0) FROM alert_timeline"),
+                "writes": await self._table_writes(db),
+            }
+        finally:
+            await db.close()
+
+    async def collect(self) -> None:
+        await asyncio.sleep(1.0)  # PostgreSQL flushes its table counters about once a second
+        db = await self._connect()
+        marks = self.marks
+        try:
+            events = await db.fetch(
+                "SELECT event_type, count(*) FROM evaluation_history WHERE seq > $1"
+                " GROUP BY 1 ORDER BY 2 DESC",
+                marks["seq"],
+            )
+            raised = await db.fetch(
+                "SELECT rule_name, count(*) FROM alerts WHERE raised_at >= $1"
+                " GROUP BY 1 ORDER BY 2 DESC",
+                marks["at"],
+            )
+            added = await db.fetch(
+                "SELECT a.rule_name, count(*) FROM alert_occurrences AS o"
+                " JOIN alerts AS a ON a.id = o.alert_id WHERE o.id > $1"
+                " GROUP BY 1 ORDER BY 2 DESC",
+                marks["occurrence"],
+            )
+            timeline = await db.fetch(
+                "SELECT change, count(*) FROM alert_timeline WHERE id > $1 GROUP BY 1",
+                marks["timeline"],
+            )
+            writes = await self._table_writes(db)
+        finally:
+            await db.close()
+        before = marks["writes"]
+        self.report = {
+            "events": [(str(r[0]), int(r[1])) for r in events],
+            "raised": [(str(r[0]), int(r[1])) for r in raised],
+            "occurrences": [(str(r[0]), int(r[1])) for r in added],
+            "timeline": [(str(r[0]), int(r[1])) for r in timeline],
+            "writes": {
+                table: (
+                    writes.get(table, (0, 0))[0] - before.get(table, (0, 0))[0],
+                    writes.get(table, (0, 0))[1] - before.get(table, (0, 0))[1],
+                )
+                for table in ALERTING_TABLES
+            },
+        }
+
+    def lines(self, transactions: int) -> list[str]:
+        if not self.report:
+            return []
+        per = 1000 / max(transactions, 1)
+        report = self.report
+        alerts = sum(count for _, count in report["raised"])
+        occurrences = sum(count for _, count in report["occurrences"])
+        out = [
+            "",
+            "Alerting activity during the load (from its database; per 1,000 transactions"
+            f" accepted, {transactions:,} in all):",
+            "",
+            f"- alerts raised: {alerts * per:,.1f}; occurrences added to open alerts:"
+            f" {occurrences * per:,.1f}; timeline entries: "
+            + ", ".join(f"{name} {count * per:,.1f}" for name, count in report["timeline"]),
+            "- events evaluated: "
+            + ", ".join(f"`{name}` {count * per:,.1f}" for name, count in report["events"]),
+            "- alerts raised by rule (top 6): "
+            + ", ".join(f"{name} {count * per:,.1f}" for name, count in report["raised"][:6]),
+            "- occurrences by rule (top 6): "
+            + ", ".join(f"{name} {count * per:,.1f}" for name, count in report["occurrences"][:6]),
+            "",
+            "| alerting table | rows inserted | rows updated |",
+            "|---|---:|---:|",
+        ]
+        for table, (inserted, updated) in report["writes"].items():
+            out.append(f"| {table} | {inserted * per:,.1f} | {updated * per:,.1f} |")
+        return out
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -353,6 +478,7 @@ def render(
     drained_at: float,
     groups: list[ProcessGroup],
     stages: list[str],
+    activity: AlertingActivity | None = None,
 ) -> str:
     window = max(log.finished - log.started, 1e-9)
     end_to_end = max(drained_at - log.started, 1e-9)
@@ -376,6 +502,9 @@ def render(
         "is a probe a `custom` rule turns into an alert and an email; latencies are measured",
         "on the probes (intake = the batch POST starting; alert committed = `raised_at`;",
         "SMTP accepted = the SMTP server's answer to DATA).",
+        f"The bank's clock runs fast so that each of its {args.customers:,} customers pays"
+        f" {args.daily:g} times a day on average, as in production (`--daily`); the load spans"
+        f" {args.rate * args.seconds / (args.customers * args.daily):,.1f} days of it.",
         "",
         f"Command: `.venv/bin/python {command}` "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, shared machine)."
@@ -430,6 +559,8 @@ def render(
         "a batch endpoint and batched consumers about ten times that). All processes together",
         f"used {total_cores:.2f} of the 2 cores: the machine, not one stage, is the bound.",
     ]
+    if activity is not None:
+        lines += activity.lines(log.accepted)
     return "\n".join(lines) + "\n"
 
 
@@ -442,11 +573,24 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         await client.create_ingest_key("benchmark core banking")
         probe_rule, active = await activate_rules(client, args.rules)
         await subscribe_probe_email(client)
-        now = datetime.now(UTC)
-        bank = generate_bank(BankSpec(seed=args.seed, customers=args.customers, days=30, now=now))
+        # The load carries `--daily` payments per customer per day of the bank's clock: its
+        # clock runs `span / seconds` times faster than the wall's and ends now, after the
+        # history. (Pushing 2,000/s over a few thousand customers in real time would make
+        # every customer pay every few seconds, and velocity rules flag them all.)
+        total = int(args.rate * args.seconds)
+        span = timedelta(days=total / (args.customers * args.daily))
+        live_from = datetime.now(UTC) - span
+        spec = BankSpec(seed=args.seed, customers=args.customers, days=30, now=live_from)
+        bank = generate_bank(spec)
         ids = IdMap()
         await onboard(client, bank, ids, Progress(len(bank.customers), "customers"))
-        stream = live_stream(bank, start=datetime.now(UTC), rate=args.rate, seed=args.seed)
+        stream = live_stream(
+            bank,
+            start=live_from,
+            rate=args.rate,
+            seed=args.seed,
+            time_scale=span.total_seconds() / args.seconds,
+        )
         batches = prepare_batches(ids, stream, args)
         log = LoadLog()
         sampling = True
@@ -458,6 +602,8 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
                 await asyncio.sleep(1.0)
 
         sampler = asyncio.create_task(sample())
+        activity = AlertingActivity(system.stack.env["DATABASE_URL"])
+        await activity.mark()
         for group in groups:
             group.start_ticks = group.ticks()
         await push_load(client, batches, args, log)
@@ -485,9 +631,12 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         to_smtp = [at - sent_by_alert[alert_id] for alert_id, at in accepted.items()]
         sampling = False
         await sampler
+        await activity.collect()
     await stages.stop()
     stage_rows = stages.stage_rows(log.probe_sent_at)
-    return render(args, log, active, to_alert, to_smtp, expected, drained_at, groups, stage_rows)
+    return render(
+        args, log, active, to_alert, to_smtp, expected, drained_at, groups, stage_rows, activity
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -499,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--customers", type=int, default=3000)
     parser.add_argument("--rules", type=int, default=50)
+    parser.add_argument(
+        "--daily",
+        type=float,
+        default=5.0,
+        help="payments per customer per day of the bank's clock (sets how fast it runs)",
+    )
     parser.add_argument("--drain-seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)

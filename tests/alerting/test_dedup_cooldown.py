@@ -119,3 +119,35 @@ async def test_dedup_key_with_a_field_separates_counterparties(
         "txn.counterparty_account=ACC-1",
         "txn.counterparty_account=ACC-2",
     }
+
+
+async def test_an_alert_raised_and_repeated_in_one_batch_counts_its_occurrences(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session, session.begin():
+        await active_template_rule(session, "anomaly_score_high", cooldown_seconds=3_600)
+    customer = uuid.uuid4()
+    hot: dict[str, Any] = {"anomaly_score": 0.97, "anomaly_level": "critical"}
+    minutes = (0, 20, 5)  # the latest repeat is not the last one consumed
+    await feed(
+        session_factory,
+        AlertPipeline(),
+        [transaction_scored(customer, at=BASE_TIME + timedelta(minutes=m), **hot) for m in minutes],
+    )
+    (alert,) = await _alerts(session_factory)
+    assert alert.occurrence_count == 3
+    assert alert.first_seen_at == BASE_TIME
+    assert alert.last_seen_at == BASE_TIME + timedelta(minutes=20)
+    async with session_factory() as session:
+        occurrences = (
+            (
+                await session.execute(
+                    select(AlertOccurrence.occurred_at).order_by(AlertOccurrence.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert occurrences == [BASE_TIME + timedelta(minutes=m) for m in minutes[1:]]
+    changes = [entry.change for entry in await _timeline(session_factory, alert.id)]
+    assert changes == ["raised", "occurrence_added"]

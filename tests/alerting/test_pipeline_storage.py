@@ -16,7 +16,7 @@ from riskwatch_alerting.contexts import (
     apply_event,
     build_input,
     compact,
-    json_text,
+    json_bytes,
     to_json,
 )
 from riskwatch_alerting.models import (
@@ -41,20 +41,20 @@ async def test_raw_statements_run_in_the_sessions_transaction(
     customer = uuid.uuid4()
     async with session_factory() as session, session.begin():
         # The first statement of the transaction: the helper must begin it.
-        await repository.upsert_customer_states(
+        await repository.write_batch(
             session,
-            [
-                {
-                    "customer_id": customer,
-                    "features": json_text({"utilisation": Decimal("0.5")}),
-                    "levels": json_text({"credit_level": "low"}),
-                    "scores": json_text({"credit": 0.1}),
-                    "sequence": 3,
-                }
-            ],
-        )
-        await repository.upsert_windows(
-            session, [{"group_by": "customer", "group_id": "c1", "state": json_text({})}]
+            repository.BatchWrites(
+                states=[
+                    {
+                        "customer_id": customer,
+                        "features": json_bytes({"utilisation": Decimal("0.5")}),
+                        "levels": json_bytes({"credit_level": "low"}),
+                        "scores": json_bytes({"credit": 0.1}),
+                        "sequence": 3,
+                    }
+                ],
+                windows=[{"group_by": "customer", "group_id": "c1", "state": json_bytes({})}],
+            ),
         )
         assert await _count(session, CustomerState) == 1
         await session.rollback()
@@ -70,44 +70,48 @@ async def test_state_and_windows_round_trip_and_upsert(
     keys = [GroupKey("customer", "c1"), GroupKey("device", "d1")]
     for sequence in (1, 2):  # the second pass updates every row
         async with session_factory() as session, session.begin():
-            await repository.upsert_customer_states(
-                session,
-                [
-                    {
-                        "customer_id": customer,
-                        "features": json_text({"utilisation": str(sequence), "n": index}),
-                        "levels": json_text({"credit_level": "high"}),
-                        "scores": json_text({}),
-                        "sequence": sequence,
-                    }
-                    for index, customer in enumerate(customers)
-                ],
-            )
-            await repository.upsert_windows(
-                session,
-                [
-                    {"group_by": k.by, "group_id": k.value, "state": json_text({"v": sequence})}
-                    for k in keys
-                ],
+            states = [
+                {
+                    "customer_id": customer,
+                    "features": json_bytes({"utilisation": str(sequence), "n": index}),
+                    "levels": json_bytes({"credit_level": "high"}),
+                    "scores": json_bytes({}),
+                    "sequence": sequence,
+                }
+                for index, customer in enumerate(customers)
+            ]
+            windows = [
+                {"group_by": k.by, "group_id": k.value, "state": json_bytes({"v": sequence})}
+                for k in keys
+            ]
+            await repository.write_batch(
+                session, repository.BatchWrites(states=states, windows=windows)
             )
     async with session_factory() as session, session.begin():
-        states = await repository.load_customer_states(session, [*customers, uuid.uuid4()])
-        windows = await repository.load_windows(session, [*keys, GroupKey("account", "none")])
+        loaded = await repository.load_customer_states(session, [*customers, uuid.uuid4()])
+        loaded_windows = await repository.load_windows(
+            session, [*keys, GroupKey("account", "none")]
+        )
         orm = {
             row.customer_id: row for row in (await session.execute(select(CustomerState))).scalars()
         }
-    assert set(states) == set(customers)
+    assert set(loaded) == set(customers)
     for index, customer in enumerate(customers):
-        stored = states[customer]
-        assert type(next(iter(states))) is uuid.UUID
+        stored = loaded[customer]
+        assert type(next(iter(loaded))) is uuid.UUID
         assert stored == repository.StoredCustomerState(
             features={"utilisation": "2", "n": index},
             levels={"credit_level": "high"},
             scores={},
             sequence=2,
+            encoded=(
+                json_bytes({"utilisation": "2", "n": index}),
+                json_bytes({"credit_level": "high"}),
+                json_bytes({}),
+            ),
         )
         assert (orm[customer].features, orm[customer].sequence) == (stored.features, 2)
-    assert windows == {key: {"v": 2} for key in keys}
+    assert loaded_windows == {key: {"v": 2} for key in keys}
 
 
 async def test_history_keeps_evaluation_order_ignores_repeats_and_reads_back_as_live(
@@ -127,15 +131,16 @@ async def test_history_keeps_evaluation_order_ignores_repeats_and_reads_back_as_
             "event_type": item.event_type,
             "customer_id": item.customer_id,
             "occurred_at": item.occurred_at,
-            "context": json_text(
+            "context": json_bytes(
                 {"ns": item.namespaces, "transaction_id": item.transaction_id, "reasons": []}
             ),
         }
         for item in inputs
     ]
     async with session_factory() as session, session.begin():
-        await repository.insert_history(session, rows)
-        await repository.insert_history(session, rows[:1])  # a repeat is ignored
+        await repository.write_batch(session, repository.BatchWrites(history=rows))
+        # A repeat is ignored.
+        await repository.write_batch(session, repository.BatchWrites(history=rows[:1]))
     async with session_factory() as session:
         records = list(
             (await session.execute(select(EvaluationRecord).order_by(EvaluationRecord.seq)))
@@ -189,3 +194,29 @@ async def test_open_alerts_are_read_for_the_wanted_keys_only(
     assert open_alerts[key].first_seen_at == BASE_TIME + timedelta(minutes=5)
     assert (open_alerts[key].occurrences, open_alerts[key].status) == (1, "new")
     assert sum(1 for a in alerts if a.customer_id == first) == 2
+
+
+async def test_a_customer_state_the_batch_did_not_change_is_not_rewritten(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    customer = uuid.uuid4()
+    pipeline = AlertPipeline()
+
+    async def stored() -> tuple[dict[str, object], int, object]:
+        async with session_factory() as session:
+            row = await session.get(CustomerState, customer)
+            assert row is not None
+            return row.features, row.sequence, row.updated_at
+
+    features = {"utilisation": 0.93, "debt_to_income": 0.2}
+    await feed(session_factory, pipeline, [customer_assessed(customer, features=features)])
+    first = await stored()
+    # The same assessment again: same state, no write (updated_at is the first commit's).
+    await feed(session_factory, pipeline, [customer_assessed(customer, features=features)])
+    assert await stored() == first
+    # A changed feature is written.
+    changed = {**features, "utilisation": 0.5}
+    await feed(session_factory, pipeline, [customer_assessed(customer, features=changed)])
+    features_now, sequence, updated_at = await stored()
+    assert features_now == {"utilisation": "0.5", "debt_to_income": "0.2"}
+    assert (sequence, updated_at != first[2]) == (1, True)

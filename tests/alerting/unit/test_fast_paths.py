@@ -19,7 +19,7 @@ from riskwatch_alerting.contexts import (
     EvaluationInput,
     compact,
     compact_namespace,
-    json_text,
+    json_bytes,
     to_json,
 )
 from riskwatch_alerting.evaluation import ActiveRule, Evaluator, RuleSet, group_keys_of
@@ -113,11 +113,11 @@ _json_values = st.recursive(
 
 @settings(max_examples=300)
 @given(_json_values)
-def test_json_text_is_the_standard_encoding_of_to_json(value: Any) -> None:
-    assert json.loads(json_text(value)) == json.loads(json.dumps(to_json(value)))
+def test_json_bytes_is_the_standard_encoding_of_to_json(value: Any) -> None:
+    assert json.loads(json_bytes(value)) == json.loads(json.dumps(to_json(value)))
 
 
-def test_json_text_encodes_sets_decimals_times_and_uuids_like_to_json() -> None:
+def test_json_bytes_encodes_sets_decimals_times_and_uuids_like_to_json() -> None:
     value = {
         "amount": Decimal("9400.50"),
         "at": datetime(2026, 11, 2, 9, 0, 0, 123, tzinfo=UTC),
@@ -125,7 +125,7 @@ def test_json_text_encodes_sets_decimals_times_and_uuids_like_to_json() -> None:
         "countries": frozenset({"DE"}),
         "nested": {"ratio": Decimal("0.1"), "none": None},
     }
-    assert json.loads(json_text(value)) == to_json(value)
+    assert json.loads(json_bytes(value)) == to_json(value)
 
 
 def test_lazy_aggregates_get_is_mapping_get() -> None:

@@ -300,13 +300,13 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def json_text(value: Any) -> str:
-    """`to_json(value)` as JSON text, encoded by orjson (the standard library for what orjson
-    refuses, such as integers past 64 bits), for jsonb parameters passed as text."""
+def json_bytes(value: Any) -> bytes:
+    """`to_json(value)` as JSON (UTF-8 bytes), encoded by orjson (the standard library for
+    what orjson refuses, such as integers past 64 bits): what the bytea JSON columns hold."""
     try:
-        return orjson.dumps(value, default=_orjson_default).decode()
+        return orjson.dumps(value, default=_orjson_default)
     except TypeError:
-        return json.dumps(to_json(value))
+        return json.dumps(to_json(value)).encode()
 
 
 def _orjson_default(value: Any) -> Any:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Dialect,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
+    TypeDecorator,
     Uuid,
     func,
     text,
@@ -24,11 +29,35 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from riskwatch_alerting.contexts import json_bytes
 from riskwatch_shared.db.base import new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class JsonBytes(TypeDecorator[Any]):
+    """JSON held as orjson's UTF-8 bytes in a `bytea` column, for what the event path writes
+    per event and nobody queries inside: PostgreSQL stores the bytes as they come instead of
+    parsing them into jsonb (and printing them back as text on every read)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else json_bytes(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json_loads(value)
+
+
+def json_loads(data: bytes) -> Any:
+    """orjson, or the standard library for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def _now_column() -> Mapped[datetime]:
@@ -128,9 +157,9 @@ class CustomerState(Base):
     __tablename__ = "customer_state"
 
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    features: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    levels: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    features: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    levels: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
     sequence: Mapped[int] = mapped_column(BigInteger, nullable=False)
     updated_at: Mapped[datetime] = _now_column()
 
@@ -143,7 +172,7 @@ class WindowGroup(Base):
 
     group_by: Mapped[str] = mapped_column(String(20), nullable=False)
     group_id: Mapped[str] = mapped_column(String(200), nullable=False)
-    state: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    state: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
     updated_at: Mapped[datetime] = _now_column()
 
 
@@ -159,7 +188,7 @@ class EvaluationRecord(Base):
     event_type: Mapped[str] = mapped_column(String(120), nullable=False)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    context: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
 
 
 class Alert(Base):
@@ -196,10 +225,10 @@ class Alert(Base):
     trigger_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     trigger_event_type: Mapped[str | None] = mapped_column(String(120))
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    scores: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    reasons: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
-    suggested_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    reasons: Mapped[list[str]] = mapped_column(JsonBytes, nullable=False)
+    suggested_actions: Mapped[list[str]] = mapped_column(JsonBytes, nullable=False)
     dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
     dedup_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
     occurrence_count: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -228,7 +257,7 @@ class AlertOccurrence(Base):
     event_type: Mapped[str] = mapped_column(String(120), nullable=False)
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
 
 
 class AlertTimelineEntry(Base):
@@ -243,4 +272,4 @@ class AlertTimelineEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     change: Mapped[str] = mapped_column(String(40), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)

@@ -22,7 +22,7 @@ from riskwatch_alerting.contexts import (
     apply_event,
     build_input,
     compact_namespace,
-    json_text,
+    json_bytes,
     namespaces_from_json,
     to_json,
 )
@@ -129,20 +129,20 @@ class AlertPipeline:
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
-        await self._write_alerts(session, hits, statuses)
-        await repository.insert_history(session, [_history_row(item) for item in inputs])
-        await repository.upsert_windows(
-            session,
-            [
+        writes = repository.BatchWrites(
+            history=[_history_row(item) for item in inputs],
+            windows=[
                 {
                     "group_by": key.by,
                     "group_id": key.value,
-                    "state": json_text(windows.key_state(key)),
+                    "state": json_bytes(windows.key_state(key)),
                 }
                 for key in touched
             ],
+            states=_state_rows(snapshots, stored),
         )
-        await repository.upsert_customer_states(session, _state_rows(snapshots))
+        await self._write_alerts(session, hits, statuses, writes)
+        await repository.write_batch(session, writes)
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
 
@@ -197,7 +197,10 @@ class AlertPipeline:
         session: AsyncSession,
         hits: Sequence[Hit],
         statuses: dict[uuid.UUID, str],
+        writes: repository.BatchWrites,
     ) -> None:
+        """Puts the alerts, occurrences, counts and timeline entries in `writes`; closes
+        replaced dedup keys and stages the alert events in the outbox."""
         if not hits:
             return
         # Names and relationship managers go on new alerts only.
@@ -232,7 +235,7 @@ class AlertPipeline:
                     "event_type": item.event_type,
                     "transaction_id": item.transaction_id,
                     "occurred_at": item.occurred_at,
-                    "evidence": to_json(hit.match.evidence),
+                    "evidence": hit.match.evidence,  # encoded as to_json would, by orjson
                 }
             )
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
@@ -264,11 +267,15 @@ class AlertPipeline:
         for alert_id in replaced:
             if alert_id in new_rows:
                 new_rows[alert_id]["dedup_open"] = False
+        # An alert raised in this batch has its occurrences counted in its own row.
+        for alert_id in [a for a in counts if a in new_rows]:
+            added, last = counts.pop(alert_id)
+            row = new_rows[alert_id]
+            row["occurrence_count"] += added
+            row["last_seen_at"] = max(row["last_seen_at"], last)
         await repository.close_dedup(session, [a for a in replaced if a not in new_rows])
-        await repository.insert_alerts(session, alerts)
-        await repository.insert_occurrences(session, occurrences)
-        await repository.add_occurrence_counts(session, counts)
-        await repository.insert_timeline(session, timeline)
+        writes.alerts, writes.occurrences = alerts, occurrences
+        writes.counts, writes.timeline = counts, timeline
         await add_events(session, *events)
 
 
@@ -391,7 +398,7 @@ def _history_row(item: EvaluationInput) -> dict[str, Any]:
         "event_type": item.event_type,
         "customer_id": item.customer_id,
         "occurred_at": item.occurred_at,
-        "context": json_text(context),
+        "context": json_bytes(context),
     }
 
 
@@ -415,15 +422,33 @@ def history_input(
     )
 
 
-def _state_rows(snapshots: dict[uuid.UUID, CustomerSnapshot]) -> list[dict[str, Any]]:
-    return [
-        {
-            "customer_id": customer_id,
+def _state_rows(
+    snapshots: dict[uuid.UUID, CustomerSnapshot],
+    stored: dict[uuid.UUID, repository.StoredCustomerState],
+) -> list[dict[str, Any]]:
+    """The customers' states to write: those the batch changed (same bytes = same state)."""
+    rows = []
+    for customer_id, snapshot in snapshots.items():
+        encoded = (
             # Only what rules can read is kept between events.
-            "features": json_text(compact_namespace("customer", snapshot.features)),
-            "levels": json_text(snapshot.levels),
-            "scores": json_text(snapshot.scores),
-            "sequence": snapshot.sequence,
-        }
-        for customer_id, snapshot in snapshots.items()
-    ]
+            json_bytes(compact_namespace("customer", snapshot.features)),
+            json_bytes(snapshot.levels),
+            json_bytes(snapshot.scores),
+        )
+        before = stored.get(customer_id)
+        if before is not None and (before.encoded, before.sequence) == (
+            encoded,
+            snapshot.sequence,
+        ):
+            continue
+        features, levels, scores = encoded
+        rows.append(
+            {
+                "customer_id": customer_id,
+                "features": features,
+                "levels": levels,
+                "scores": scores,
+                "sequence": snapshot.sequence,
+            }
+        )
+    return rows

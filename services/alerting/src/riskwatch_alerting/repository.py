@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar, cast
 
-import orjson
-from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_alerting.contexts import json_bytes
 from riskwatch_alerting.evaluation import OpenAlert
 from riskwatch_alerting.models import (
     Alert,
@@ -26,6 +27,7 @@ from riskwatch_alerting.models import (
     ManagedList,
     Rule,
     RuleVersion,
+    json_loads,
 )
 from riskwatch_alerting.rules.windows import GroupKey
 from riskwatch_shared.db.session import transaction_connection
@@ -184,8 +186,9 @@ async def all_list_values(session: AsyncSession) -> dict[str, frozenset[str]]:
 
 # --- consumer state ---
 # The consumer's per-batch reads and writes go straight to asyncpg, inside the session's
-# transaction: one statement per kind of row (arrays in, `unnest` in SQL) and JSON as text
-# encoded with orjson, without the ORM's per-row parameter processing.
+# transaction: one statement per kind of row (arrays in, `unnest` in SQL) and JSON as the
+# bytes orjson encoded (bytea columns, models.JsonBytes), without the ORM's per-row
+# parameter processing.
 
 
 class StoredCustomerState(NamedTuple):
@@ -193,6 +196,8 @@ class StoredCustomerState(NamedTuple):
     levels: dict[str, Any]
     scores: dict[str, Any]
     sequence: int
+    # The stored bytes of features, levels and scores: an unchanged state is not rewritten.
+    encoded: tuple[bytes, bytes, bytes] = (b"", b"", b"")
 
 
 async def lock_keys(session: AsyncSession, names: Iterable[str]) -> None:
@@ -218,36 +223,32 @@ async def load_customer_states(
     rows = await (await transaction_connection(session)).fetch(_LOAD_STATES, ids)
     return {
         uuid.UUID(int=row[0].int): StoredCustomerState(
-            orjson.loads(row[1]), orjson.loads(row[2]), orjson.loads(row[3]), row[4]
+            json_loads(row[1]),
+            json_loads(row[2]),
+            json_loads(row[3]),
+            row[4],
+            (row[1], row[2], row[3]),
         )
         for row in rows
     }
 
 
 _LOAD_STATES = (
-    "SELECT customer_id, features::text, levels::text, scores::text, sequence "
+    "SELECT customer_id, features, levels, scores, sequence "
     "FROM customer_state WHERE customer_id = ANY($1::uuid[])"
 )
 
 
-async def upsert_customer_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: customer_id, features, levels, scores (JSON text) and sequence; ids unique."""
-    if not rows:
-        return
-    await (await transaction_connection(session)).execute(
-        _UPSERT_STATES,
-        [row["customer_id"] for row in rows],
-        [row["features"] for row in rows],
-        [row["levels"] for row in rows],
-        [row["scores"] for row in rows],
-        [row["sequence"] for row in rows],
-    )
+def _state_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: customer_id, features, levels, scores (JSON bytes) and sequence; ids unique."""
+    names = ("customer_id", "features", "levels", "scores", "sequence")
+    return [[row[name] for row in rows] for name in names]
 
 
 _UPSERT_STATES = (
     "INSERT INTO customer_state (customer_id, features, levels, scores, sequence) "
-    "SELECT id, f::jsonb, l::jsonb, s::jsonb, q "
-    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+    "SELECT id, f, l, s, q "
+    "FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bigint[]) "
     "AS rows(id, f, l, s, q) "
     "ON CONFLICT (customer_id) DO UPDATE SET features = excluded.features, "
     "levels = excluded.levels, scores = excluded.scores, sequence = excluded.sequence, "
@@ -301,53 +302,39 @@ async def load_windows(
     rows = await (await transaction_connection(session)).fetch(
         _LOAD_WINDOWS, [key.by for key in pairs], [key.value for key in pairs]
     )
-    return {GroupKey(row[0], row[1]): orjson.loads(row[2]) for row in rows}
+    return {GroupKey(row[0], row[1]): json_loads(row[2]) for row in rows}
 
 
 _LOAD_WINDOWS = (
-    "SELECT w.group_by, w.group_id, w.state::text FROM window_groups AS w "
+    "SELECT w.group_by, w.group_id, w.state FROM window_groups AS w "
     "JOIN unnest($1::text[], $2::text[]) AS keys(b, g) "
     "ON w.group_by = keys.b AND w.group_id = keys.g"
 )
 
 
-async def upsert_windows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: group_by, group_id and state (JSON text); keys unique."""
-    if not rows:
-        return
-    await (await transaction_connection(session)).execute(
-        _UPSERT_WINDOWS,
-        [row["group_by"] for row in rows],
-        [row["group_id"] for row in rows],
-        [row["state"] for row in rows],
-    )
+def _window_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: group_by, group_id and state (JSON bytes); keys unique."""
+    return [[row[name] for row in rows] for name in ("group_by", "group_id", "state")]
 
 
 _UPSERT_WINDOWS = (
     "INSERT INTO window_groups (group_by, group_id, state) "
-    "SELECT b, g, s::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS rows(b, g, s) "
+    "SELECT b, g, s FROM unnest($1::text[], $2::text[], $3::bytea[]) AS rows(b, g, s) "
     "ON CONFLICT (group_by, group_id) DO UPDATE SET state = excluded.state, updated_at = now()"
 )
 
 
-async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: event_id, event_type, customer_id, occurred_at and context (JSON text), in the
+def _history_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: event_id, event_type, customer_id, occurred_at and context (JSON bytes), in the
     order they were evaluated: `seq` follows it."""
-    if rows:
-        await (await transaction_connection(session)).execute(
-            _INSERT_HISTORY,
-            [row["event_id"] for row in rows],
-            [row["event_type"] for row in rows],
-            [row["customer_id"] for row in rows],
-            [row["occurred_at"] for row in rows],
-            [row["context"] for row in rows],
-        )
+    names = ("event_id", "event_type", "customer_id", "occurred_at", "context")
+    return [[row[name] for row in rows] for name in names]
 
 
 _INSERT_HISTORY = (
     "INSERT INTO evaluation_history (event_id, event_type, customer_id, occurred_at, context) "
-    "SELECT e, t, c, o, x::jsonb FROM unnest("
-    "$1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[]"
+    "SELECT e, t, c, o, x FROM unnest("
+    "$1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::bytea[]"
     ") WITH ORDINALITY AS rows(e, t, c, o, x, n) ORDER BY n ON CONFLICT DO NOTHING"
 )
 
@@ -407,43 +394,163 @@ async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> 
         await session.execute(statement)
 
 
-async def insert_alerts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(pg_insert(_table(Alert)), rows)
-
-
-async def insert_occurrences(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(pg_insert(_table(AlertOccurrence)), rows)
-
-
-async def add_occurrence_counts(
-    session: AsyncSession, counts: dict[uuid.UUID, tuple[int, datetime]]
-) -> None:
-    """counts: alert id -> (occurrences to add, latest occurrence time); one statement."""
-    if not counts:
-        return
-    await session.execute(
-        _ADD_OCCURRENCES,
-        {
-            "ids": list(counts),
-            "added": [added for added, _ in counts.values()],
-            "seen": [seen for _, seen in counts.values()],
-        },
-    )
-
-
-_ADD_OCCURRENCES = text(
-    "UPDATE alerts SET occurrence_count = alerts.occurrence_count + changes.added, "
-    "last_seen_at = greatest(alerts.last_seen_at, changes.seen), updated_at = now() "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:added AS int[]), CAST(:seen AS timestamptz[])) "
-    "AS changes(id, added, seen) WHERE alerts.id = changes.id"
+# (column, array type, JSON kept as bytes) of the alerts the consumer raises, in SQL order.
+_ALERT_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("id", "uuid", False),
+    ("rule_id", "uuid", False),
+    ("rule_version", "int", False),
+    ("rule_name", "text", False),
+    ("rule_type", "text", False),
+    ("severity", "text", False),
+    ("status", "text", False),
+    ("customer_id", "uuid", False),
+    ("customer_name", "text", False),
+    ("relationship_manager", "text", False),
+    ("title", "text", False),
+    ("summary", "text", False),
+    ("trigger_event_id", "uuid", False),
+    ("trigger_event_type", "text", False),
+    ("transaction_id", "uuid", False),
+    ("evidence", "bytea", True),
+    ("scores", "bytea", True),
+    ("reasons", "bytea", True),
+    ("suggested_actions", "bytea", True),
+    ("dedup_value", "text", False),
+    ("dedup_open", "bool", False),
+    ("occurrence_count", "int", False),
+    ("first_seen_at", "timestamptz", False),
+    ("last_seen_at", "timestamptz", False),
+    ("raised_at", "timestamptz", False),
+    ("sla_due_at", "timestamptz", False),
+)
+_INSERT_ALERTS = (
+    f"INSERT INTO alerts ({', '.join(name for name, _, _ in _ALERT_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"${n}::{kind}[]" for n, (_, kind, _) in enumerate(_ALERT_COLUMNS, 1))
+    + ")"
 )
 
 
-async def insert_timeline(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(pg_insert(_table(AlertTimelineEntry)), rows)
+def _alert_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: every column of `_ALERT_COLUMNS`, JSON columns as values (encoded here)."""
+    return [
+        [json_bytes(row[name]) for row in rows] if is_json else [row[name] for row in rows]
+        for name, _, is_json in _ALERT_COLUMNS
+    ]
+
+
+def _occurrence_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: alert_id, event_id, event_type, transaction_id, occurred_at and evidence (a
+    value, encoded here); ids follow the rows' order."""
+    names = ("alert_id", "event_id", "event_type", "transaction_id", "occurred_at")
+    return [[row[name] for row in rows] for name in names] + [
+        [json_bytes(row["evidence"]) for row in rows]
+    ]
+
+
+_INSERT_OCCURRENCES = (
+    "INSERT INTO alert_occurrences "
+    "(alert_id, event_id, event_type, transaction_id, occurred_at, evidence) "
+    "SELECT a, e, t, x, o, v FROM unnest("
+    "$1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::bytea[]"
+    ") WITH ORDINALITY AS rows(a, e, t, x, o, v, n) ORDER BY n"
+)
+
+
+def _count_args(counts: dict[uuid.UUID, tuple[int, datetime]]) -> list[list[Any]]:
+    """counts: alert id -> (occurrences to add, latest occurrence time)."""
+    return [
+        list(counts),
+        [added for added, _ in counts.values()],
+        [seen for _, seen in counts.values()],
+    ]
+
+
+_ADD_OCCURRENCES = (
+    "UPDATE alerts SET occurrence_count = alerts.occurrence_count + changes.added, "
+    "last_seen_at = greatest(alerts.last_seen_at, changes.seen), updated_at = now() "
+    "FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS changes(id, added, seen) "
+    "WHERE alerts.id = changes.id"
+)
+
+
+def _timeline_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """rows: alert_id, at, actor, change, status and detail (a value, encoded here); ids
+    follow the rows' order."""
+    names = ("alert_id", "at", "actor", "change", "status")
+    return [[row[name] for row in rows] for name in names] + [
+        [json_bytes(row["detail"]) for row in rows]
+    ]
+
+
+_INSERT_TIMELINE = (
+    'INSERT INTO alert_timeline (alert_id, "at", actor, change, status, detail) '
+    "SELECT a, w, r, c, s, d FROM unnest("
+    "$1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::bytea[]"
+    ") WITH ORDINALITY AS rows(a, w, r, c, s, d, n) ORDER BY n"
+)
+
+
+@dataclass
+class BatchWrites:
+    """Everything a consumed batch writes but the outbox, sent as one statement."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    occurrences: list[dict[str, Any]] = field(default_factory=list)
+    # Alerts stored before this batch only: one statement cannot update a row it inserts, so
+    # the occurrences of an alert raised in the batch are counted in its row.
+    counts: dict[uuid.UUID, tuple[int, datetime]] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _combined(parts: Sequence[tuple[str, str]]) -> str:
+    """One statement of data-modifying WITH parts, each written with its own $1..$n: every
+    part runs exactly once, all in one round trip and one executor start."""
+    offset, ctes = 0, []
+    for name, sql in parts:
+
+        def shifted(match: re.Match[str], by: int = offset) -> str:
+            return f"${int(match.group(1)) + by}"
+
+        ctes.append(f"{name} AS ({_PARAMETER.sub(shifted, sql)})")
+        offset += max(int(number) for number in _PARAMETER.findall(sql))
+    return "WITH " + ", ".join(ctes) + " SELECT 1"
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+# Foreign keys (occurrences and timeline -> alerts) are checked at the statement's end, when
+# the alerts part has inserted its rows.
+_WRITE_BATCH = _combined(
+    (
+        ("history_rows", _INSERT_HISTORY),
+        ("window_rows", _UPSERT_WINDOWS),
+        ("state_rows", _UPSERT_STATES),
+        ("alert_rows", _INSERT_ALERTS),
+        ("occurrence_rows", _INSERT_OCCURRENCES),
+        ("count_changes", _ADD_OCCURRENCES),
+        ("timeline_rows", _INSERT_TIMELINE),
+    )
+)
+
+
+async def write_batch(session: AsyncSession, writes: BatchWrites) -> None:
+    """Evaluation history, window groups, customer states, alerts, occurrences, occurrence
+    counts and timeline entries, in the session's transaction, in one statement."""
+    args = [
+        *_history_args(writes.history),
+        *_window_args(writes.windows),
+        *_state_args(writes.states),
+        *_alert_args(writes.alerts),
+        *_occurrence_args(writes.occurrences),
+        *_count_args(writes.counts),
+        *_timeline_args(writes.timeline),
+    ]
+    await (await transaction_connection(session)).execute(_WRITE_BATCH, *args)
 
 
 # --- alerts read and changed through the API ------------------------------------------------

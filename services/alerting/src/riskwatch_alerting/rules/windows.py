@@ -23,6 +23,7 @@ from riskwatch_alerting.rules.fields import GROUP_BY_FIELDS
 Number = Decimal | int
 _Predicate = Callable[[Mapping[str, object]], bool]
 STATE_VERSION = 1
+_EXTREMES = frozenset({"max", "min"})
 
 
 def bucket_seconds_for(window_seconds: int) -> int:
@@ -76,6 +77,8 @@ class SlidingWindow:
         bucket[0] += 1
         if isinstance(value, Decimal | int):
             bucket[1] += value
+            if self.func not in _EXTREMES:
+                return  # only max/min read the extreme: the stored state stays small
             extreme = bucket[2]
             if extreme is None or (value > extreme if self.func == "max" else value < extreme):
                 bucket[2] = value
