@@ -9,6 +9,9 @@ end and the commit-to-handled latency percentiles; at full speed the latency is 
 so `--rate` offers a steady load to read the latency a sustained rate gives. The relay's and
 the consumer's process CPU per event are reported too. `--stage relay|consumer` runs one stage
 alone on a source filled beforehand (its CPU per message is the kit's own cost);
+`--linger S` sets the consumer's batch linger (ConsumerSpec.batch_linger; default the kit's);
+`--linger-sweep` compares lingers at paced rates (mean batch size, CPU and PostgreSQL CPU per
+event, commit-to-committed latency) and writes bench/results/consumer_linger.md.
 RWBENCH_PYSPY_DIR=dir records a py-spy profile of each child process there. With the embedded
 PostgreSQL, its server CPU (postmaster and every backend, exited ones included) and the WAL it
 wrote are reported per event too, and so is the deferred cleanup the run leaves behind (the
@@ -19,6 +22,8 @@ Embedded PostgreSQL/NATS unless DATABASE_URL / NATS_URL are set.
     .venv/bin/python bench/outbox_pipeline_bench.py --suite [--quick]
     .venv/bin/python bench/outbox_pipeline_bench.py --events 50000 --handler noop
     .venv/bin/python bench/outbox_pipeline_bench.py --stage consumer --events 30000
+    .venv/bin/python bench/outbox_pipeline_bench.py --rate 2000 --events 30000 --linger 0.02
+    .venv/bin/python bench/outbox_pipeline_bench.py --linger-sweep --lingers 0,0.02,0.05
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import uvloop
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, Uuid, insert, text
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, Uuid, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from riskwatch_shared.db.base import new_metadata
 from riskwatch_shared.db.migrate import drop_database, ensure_database
@@ -162,12 +168,29 @@ async def run_relay_alone(db_url: str, nats_url: str, expected: int, out: Path) 
 
 
 async def run_consumer(
-    db_url: str, nats_url: str, expected: int, handler_kind: str, out: Path, ready: Path | None
+    db_url: str,
+    nats_url: str,
+    expected: int,
+    handler_kind: str,
+    out: Path,
+    ready: Path | None,
+    linger: float | None = None,
 ) -> None:
     engine = create_engine(db_url)
     bus = MessageBus(nats_url, name="bench-consumer")
     await bus.connect()
     handled_at: dict[int, float] = {}
+    # Producer commit -> the consumer's own commit of the batch holding the event.
+    committed_in: dict[int, float] = {}
+    uncommitted: list[tuple[int, float]] = []
+
+    def on_commit(session: Session) -> None:
+        now = time.time()
+        for n, committed_at in uncommitted:
+            committed_in[n] = now - committed_at
+        uncommitted.clear()
+
+    event.listen(Session, "after_commit", on_commit)
 
     first_handled: list[float] = []
 
@@ -180,6 +203,7 @@ async def run_consumer(
                 insert(HANDLED).values(event_id=event.id, n=event.n, handled_at=now)
             )
         handled_at[event.n] = now - event.committed_at
+        uncommitted.append((event.n, event.committed_at))
 
     async def handle_batch(events: list[Event], session: AsyncSession) -> None:
         # How the services consume: one multi-row write per fetched batch.
@@ -192,6 +216,7 @@ async def run_consumer(
         )
         for e in batch:
             handled_at[e.n] = now - e.committed_at
+            uncommitted.append((e.n, e.committed_at))
 
     spec = ConsumerSpec(
         durable="bench",
@@ -201,6 +226,7 @@ async def run_consumer(
         batch_handler=handle_batch if handler_kind == "insert" else None,
         batch_size=500,
         fetch_timeout=0.5,
+        batch_linger=linger,
     )
     runner = ConsumerRunner(spec, bus=bus, session_factory=create_session_factory(engine))
     await runner.start()
@@ -210,13 +236,16 @@ async def run_consumer(
         ready.touch()
     cpu_started = time.process_time()
     deadline = time.monotonic() + 300
-    while len(handled_at) < expected and time.monotonic() < deadline:
+    while len(committed_in) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu = time.process_time() - cpu_started
     busy = time.monotonic() - (first_handled or [time.monotonic()])[0]
     await runner.stop()
     figures = {
         "latencies": list(handled_at.values()),
+        "committed_latencies": list(committed_in.values()),
+        "batches": runner.stats.batches,
+        "batch_linger": runner.batch_linger,
         "last": time.time(),
         "cpu_seconds": cpu,
         "busy_seconds": busy,
@@ -421,6 +450,8 @@ async def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
 async def run_pipeline(args: argparse.Namespace, servers: Servers) -> dict[str, Any]:
     out = servers.work / "consumer.json"
     extra = ["--events", str(args.events), "--handler", args.handler, "--out", str(out)]
+    if args.linger is not None:
+        extra += ["--linger", str(args.linger)]
     consumer = child("consumer", servers, *extra, "--ready", str(servers.work / "consumer.ok"))
     relay = child("relay", servers, "--seconds", "400", "--ready", str(servers.work / "relay.ok"))
     # Both subscribed and listening: on a loaded machine starting them takes a few seconds.
@@ -439,6 +470,7 @@ async def run_pipeline(args: argparse.Namespace, servers: Servers) -> dict[str, 
     cleanup = await servers.cleanup_figures(args.events)
     result = json.loads(out.read_text())
     latencies = result["latencies"]
+    committed = result["committed_latencies"]
     elapsed = result["last"] - started
     return {
         "events": args.events,
@@ -452,6 +484,11 @@ async def run_pipeline(args: argparse.Namespace, servers: Servers) -> dict[str, 
         "p95_ms": round(percentile(latencies, 95) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
+        "batch_linger": result["batch_linger"],
+        "batches": result["batches"],
+        "mean_batch": round(len(latencies) / max(1, result["batches"]), 1),
+        "committed_p50_ms": round(percentile(committed, 50) * 1000, 1),
+        "committed_p99_ms": round(percentile(committed, 99) * 1000, 1),
         "relay_cpu_us_per_event": round(relay_cpu / args.events * 1e6, 1),
         "consumer_cpu_us_per_event": round(result["cpu_seconds"] / len(latencies) * 1e6, 1),
         "payload_bytes": args.payload_bytes,
@@ -644,6 +681,49 @@ def run_suite(*, quick: bool) -> None:
     print(report.read_text())
 
 
+def run_linger_sweep(args: argparse.Namespace) -> None:
+    """Each (rate, linger) run --repeat times, interleaved, each in its own process tree."""
+    lingers = [float(x) for x in args.lingers.split(",")]
+    rates = [float(x) for x in args.rates.split(",")]
+    rows = []
+    for rate in rates:
+        # About 20 s of load per run; at least 10,000 events.
+        events = max(10_000, int(rate * 20))
+        for attempt in range(args.repeat):
+            for linger in lingers:
+                command = [sys.executable, __file__, "--events", str(events)]
+                command += ["--rate", str(rate), "--linger", str(linger)]
+                command += ["--payload-bytes", str(args.payload_bytes)]
+                command += ["--txn-size", str(args.txn_size)]
+                f = _run_child(command)
+                row = (
+                    f"| {rate:,.0f} | {linger * 1000:g} | {attempt + 1} | {f['handled']:,} "
+                    f"| {f['mean_batch']} | {f['consumer_cpu_us_per_event']} "
+                    f"| {f['pg_cpu_us_per_event']} | {f['relay_cpu_us_per_event']} "
+                    f"| {f['committed_p50_ms']} | {f['committed_p99_ms']} |"
+                )
+                print(row, flush=True)
+                rows.append(row)
+    report = Path("bench/results/consumer_linger.md")
+    report.write_text(
+        "## Consumer batch linger (ConsumerSpec.batch_linger)\n\n"
+        "The outbox pipeline (producer, relay, consumer with the batch handler, embedded "
+        "PostgreSQL and NATS on 2 shared cores) at a paced rate below saturation, the producer "
+        f"committing {args.txn_size} events per transaction. Batch = "
+        "events per consumer transaction; consumer CPU is its process's CPU per event, "
+        "PostgreSQL CPU the whole server's (producer and relay included) per event; latency "
+        "is from just before the producer's COMMIT to the consumer's COMMIT of the batch "
+        "holding the event (relay, JetStream and one consumer stage). Reproduce: "
+        f"`.venv/bin/python bench/outbox_pipeline_bench.py --linger-sweep --lingers "
+        f"{args.lingers} --rates {args.rates} --repeat {args.repeat} "
+        f"--txn-size {args.txn_size}`.\n\n"
+        "| events/s offered | linger ms | run | events | mean batch | consumer CPU µs/event "
+        "| PostgreSQL CPU µs/event | relay CPU µs/event | p50 ms | p99 ms |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+    )
+    print(report.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--role", default="orchestrate")
@@ -667,19 +747,34 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="with --suite: fewer events")
     parser.add_argument(
+        "--linger", type=float, default=None, help="the consumer's batch linger, seconds"
+    )
+    parser.add_argument(
+        "--linger-sweep",
+        action="store_true",
+        help="compare --lingers at --rates; writes bench/results/consumer_linger.md",
+    )
+    parser.add_argument("--lingers", default="0,0.01,0.02,0.05")
+    parser.add_argument("--rates", default="2000,500")
+    parser.add_argument("--repeat", type=int, default=2, help="with --linger-sweep: runs each")
+    parser.add_argument(
         "--payload-bytes", type=int, default=PAYLOAD_BYTES, help="JSON text carried by each event"
     )
     args = parser.parse_args()
     ready = Path(args.ready) if args.ready else None
     if args.suite:
         run_suite(quick=args.quick)
+    elif args.linger_sweep:
+        run_linger_sweep(args)
     elif args.role == "relay":
         uvloop.run(run_relay(args.db, args.nats, args.seconds, ready))
     elif args.role == "relay-alone":
         uvloop.run(run_relay_alone(args.db, args.nats, args.events, Path(args.out)))
     elif args.role == "consumer":
         uvloop.run(
-            run_consumer(args.db, args.nats, args.events, args.handler, Path(args.out), ready)
+            run_consumer(
+                args.db, args.nats, args.events, args.handler, Path(args.out), ready, args.linger
+            )
         )
     else:
         figures = uvloop.run(orchestrate_stage(args) if args.stage else orchestrate(args))

@@ -129,7 +129,12 @@ async def start_runtime(
     )
     await relay.start()
     for spec in consumers(runtime) if consumers else ():
-        runner = ConsumerRunner(spec, bus=bus, session_factory=runtime.session_factory)
+        runner = ConsumerRunner(
+            spec,
+            bus=bus,
+            session_factory=runtime.session_factory,
+            default_batch_linger=settings.consumer_batch_linger,
+        )
         await runner.start()
         runtime.consumers.append(runner)
     return runtime

@@ -13,6 +13,15 @@ At most one pull request is open at a time, so every status reply belongs to it:
 - When none are, a lingering request (`expires`) waits for them. `fetch` returns as soon as the
   first ones arrive and the request stays open: what it delivers later is kept for the next
   `fetch`, so a trickle of events is handled at once instead of after `expires`.
+- With a `linger`, a `fetch` whose first messages do not fill the batch goes on collecting
+  (through the open request, or a new one once that is over) until the batch is full or
+  `linger` has passed since the first of them arrived: under a steady load a consumer then
+  pays its per-batch costs (transaction, round trips, commit) once per fuller batch, for at
+  most `linger` more latency. A full first delivery returns at once; an idle stream never
+  lingers (there is no first arrival to linger after).
+
+The waiting `fetch` is woken only when what it waits for may have happened (its batch is
+full, the first message arrived, the request is over), not once per delivery.
 """
 
 from __future__ import annotations
@@ -48,6 +57,10 @@ class PullFetcher:
         self._open_for = 0
         self._open_until = 0.0
         self._error: Exception | None = None
+        # When the oldest message in `_delivered` arrived (monotonic): lingering counts from it.
+        self._first_arrival = 0.0
+        # The delivery count at which the waiting `fetch` wants waking.
+        self._wake_at = 1
         self._arrived = asyncio.Event()
 
     async def start(self) -> None:
@@ -64,21 +77,44 @@ class PullFetcher:
             with contextlib.suppress(Exception):
                 await msg.nak()
 
-    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
-        """Up to `batch` messages; raises TimeoutError when none came within `timeout`."""
+    async def fetch(self, batch: int, timeout: float, linger: float = 0.0) -> list[Msg]:
+        """Up to `batch` messages; raises TimeoutError when none came within `timeout`.
+
+        With `linger` > 0, a batch its first messages do not fill waits up to `linger` after
+        the first arrival for more (never past `timeout`).
+        """
         deadline = time.monotonic() + timeout
         if len(self._delivered) < batch and not self._request_open():
             await self._request(batch - len(self._delivered), timeout=timeout, no_wait=True)
-            await self._wait(deadline, until_closed=True)
+            await self._wait(deadline, wake_at=batch, until_closed=True)
         if not self._delivered:
             if not self._request_open():
                 await self._request(batch, timeout=timeout, no_wait=False)
-            await self._wait(deadline, until_closed=False)
+            await self._wait(deadline, wake_at=1, until_closed=False)
         if not self._delivered:
             raise TimeoutError(f"no message within {timeout}s")
+        if linger > 0 and len(self._delivered) < batch:
+            await self._linger(batch, min(deadline, self._first_arrival + linger), timeout)
         msgs = self._delivered[:batch]
         del self._delivered[:batch]
+        # What is left (only when `batch` shrank between fetches) has had its linger already.
         return msgs
+
+    async def _linger(self, batch: int, until: float, timeout: float) -> None:
+        """Collect until `batch` messages are here or `until` (monotonic) has passed."""
+        while len(self._delivered) < batch and self._error is None:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                break
+            if not self._request_open():
+                # The stored messages are all taken: wait for new ones with a request that
+                # stays open past the linger, like the one `fetch` opens on an empty stream.
+                await self._request(batch - len(self._delivered), timeout=timeout, no_wait=False)
+            self._wake_at = batch
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+        self._raise_error()
 
     def _request_open(self) -> bool:
         return self._open_for > 0 and time.monotonic() < self._open_until
@@ -93,7 +129,7 @@ class PullFetcher:
         self._open_until = time.monotonic() + timeout + 1.0
         await self._nc.publish(self._request_subject, json.dumps(body).encode(), self._inbox)
 
-    async def _wait(self, deadline: float, *, until_closed: bool) -> None:
+    async def _wait(self, deadline: float, *, wake_at: int, until_closed: bool) -> None:
         """Until the open request is over (`until_closed`), or has delivered something."""
         while self._error is None:
             if until_closed:
@@ -104,9 +140,13 @@ class PullFetcher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            self._wake_at = wake_at
             self._arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
+        self._raise_error()
+
+    def _raise_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -114,11 +154,16 @@ class PullFetcher:
     async def _on_message(self, msg: Msg) -> None:
         headers = msg.headers
         if headers is None or "Status" not in headers:
+            if not self._delivered:
+                self._first_arrival = time.monotonic()
             self._delivered.append(msg)
             self._open_for = max(0, self._open_for - 1)
+            # One wake-up per batch, not per message: the request is over or the batch full.
+            if not self._open_for or len(self._delivered) >= self._wake_at:
+                self._arrived.set()
         else:
             self._on_status(headers["Status"], headers.get("Description", ""))
-        self._arrived.set()
+            self._arrived.set()
 
     def _on_status(self, status: str, description: str) -> None:
         if status == "100":
