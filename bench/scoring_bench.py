@@ -16,6 +16,13 @@ outbox relay inside) runs against PostgreSQL and JetStream. This script, a separ
    loop at a steady rate (default 300 req/s): each request is sent at its scheduled time and
    its latency counts from that time, queueing included (no coordinated omission).
 
+With the embedded server it also reports PostgreSQL's CPU per transaction (its postmaster's
+process tree, from /proc) and WAL bytes per transaction, and the customer_state blob sizes
+the run leaves (raw and stored, share of HOT updates, heap and TOAST size). `--ddl SQL`
+(repeatable) runs a statement after the migrations, to compare storage settings;
+RWBENCH_SCORING_CMD (default `-m riskwatch_scoring`) runs another entry point as the service,
+e.g. a wrapper that times its statements.
+
 Embedded PostgreSQL / NATS unless DATABASE_URL / NATS_URL are set. Writes
 bench/results/scoring.md. wrk is optional (`apt-get install wrk`); without it the saturation
 run uses the built-in generator and the results say so.
@@ -47,6 +54,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import uvloop
 
@@ -57,7 +65,7 @@ from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
-from riskwatch_shared.settings import DEFAULT_INTERNAL_SECRET, to_async_url
+from riskwatch_shared.settings import DEFAULT_INTERNAL_SECRET, to_async_url, to_asyncpg_dsn
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "scoring.md"
@@ -141,6 +149,90 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children, the reaped (exited) ones included:
+    for PostgreSQL's postmaster, every backend and background worker it ever ran."""
+    children: dict[int, list[int]] = {}
+    fields_of: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            fields_of[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    ticks, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if (fields := fields_of.get(pid)) is not None:
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        todo.extend(children.get(pid, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class PostgresMeter:
+    """PostgreSQL's CPU (embedded server only: its postmaster's process tree) and WAL."""
+
+    def __init__(self, database_url: str, postmaster: int | None) -> None:
+        self.database_url = database_url
+        self.postmaster = postmaster
+
+    def cpu_seconds(self) -> float | None:
+        return None if self.postmaster is None else process_tree_cpu_seconds(self.postmaster)
+
+    async def wal_bytes(self) -> int:
+        value = await self.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
+        return int(value)
+
+    async def fetchval(self, sql: str) -> Any:
+        connection = await asyncpg.connect(to_asyncpg_dsn(self.database_url))
+        try:
+            return await connection.fetchval(sql)
+        finally:
+            await connection.close()
+
+    async def start(self) -> tuple[float | None, int]:
+        return self.cpu_seconds(), await self.wal_bytes()
+
+    async def per_item(self, started: tuple[float | None, int], items: int) -> dict[str, Any]:
+        cpu_started, wal_started = started
+        wal = await self.wal_bytes() - wal_started
+        cpu_now = self.cpu_seconds()
+        cpu = None if cpu_now is None or cpu_started is None else cpu_now - cpu_started
+        return {
+            "pg_cpu_per_txn_us": None if cpu is None else cpu / items * 1e6,
+            "wal_per_txn_bytes": wal / items,
+        }
+
+    async def state_sizes(self) -> dict[str, Any]:
+        """customer_state blobs after the run: raw and stored sizes, HOT share, TOAST size."""
+        connection = await asyncpg.connect(to_asyncpg_dsn(self.database_url))
+        try:
+            sizes = await connection.fetchrow(
+                "SELECT count(*) AS rows, "
+                "percentile_disc(ARRAY[0.5, 0.9, 0.99, 1.0]) WITHIN GROUP "
+                "(ORDER BY octet_length(state)) AS raw, "
+                "percentile_disc(ARRAY[0.5, 0.9, 0.99, 1.0]) WITHIN GROUP "
+                "(ORDER BY pg_column_size(state)) AS stored, "
+                "count(*) FILTER (WHERE octet_length(state) > 2000) AS over_2k "
+                "FROM customer_state"
+            )
+            stats = await connection.fetchrow(
+                "SELECT n_tup_upd, n_tup_hot_upd, "
+                "pg_relation_size(relid) AS heap, "
+                "coalesce(pg_relation_size(c.reltoastrelid), 0) AS toast "
+                "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+                "WHERE s.relname = 'customer_state'"
+            )
+        finally:
+            await connection.close()
+        return {**dict(sizes), **dict(stats)}
+
+
 def start_service(
     database_url: str, nats_url: str, port: int, log: Path
 ) -> subprocess.Popen[bytes]:
@@ -153,8 +245,9 @@ def start_service(
         "RISKWATCH_LOG_LEVEL": "WARNING",
     }
     handle = log.open("wb")
+    entry = os.environ.get("RWBENCH_SCORING_CMD", "-m riskwatch_scoring").split()
     process = subprocess.Popen(
-        [sys.executable, "-m", "riskwatch_scoring", "serve"],
+        [sys.executable, *entry, "serve"],
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -444,12 +537,14 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     postgres = nats = None
+    postmaster: int | None = None
     tmp = Path(tempfile.mkdtemp(prefix="rw-scoring-bench-"))
     server_url = os.environ.get("DATABASE_URL")
     nats_url = os.environ.get("NATS_URL")
     if not server_url:
         postgres = EmbeddedPostgres(Path(f"/tmp/rw-bpg-{uuid.uuid4().hex[:6]}"))
         server_url = postgres.start()
+        postmaster = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
     if not nats_url:
         nats = EmbeddedNats(tmp / "nats")
         nats_url = nats.start()
@@ -461,6 +556,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         .render_as_string(False)
     )
     await asyncio.to_thread(run_migrations, ALEMBIC_INI, database_url)
+    pg_meter = PostgresMeter(database_url, postmaster)
+    for statement in args.ddl:  # experiments on the schema, after the migrations
+        await pg_meter.fetchval(statement)
     port = free_port()
     service = start_service(database_url, nats_url, port, tmp / "service.log")
     bus = MessageBus(nats_url, name="scoring-bench")
@@ -488,12 +586,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             events = make_transactions(args.transactions, customers, seed=2)
             target = baseline + len(warmup) + len(events)
+            pg_started = await pg_meter.start()
             cpu_before = cpu_seconds(service.pid)
             started = time.perf_counter()
             publish_seconds = await publish_all(bus, events)
             finished = await wait_scored(bus, target, timeout=args.timeout)
             elapsed = finished - started
             event_cpu = cpu_seconds(service.pid) - cpu_before
+            pg_figures = await pg_meter.per_item(pg_started, args.transactions)
+            state_sizes = await pg_meter.state_sizes()
 
             if args.events_only:
                 return {
@@ -503,6 +604,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "throughput": args.transactions / elapsed,
                     "cpu_per_txn_us": event_cpu / args.transactions * 1e6,
                     "load": os.getloadavg()[0],
+                    **pg_figures,
+                    "state_sizes": state_sizes,
                 }
             for body in [preauth_body(c, random.Random(9)) for c in customers[:50]]:
                 (await client.post(PREAUTH_PATH, json=body)).raise_for_status()  # warm-up
@@ -533,6 +636,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "embedded": postgres is not None and nats is not None,
         "cpu_per_txn_us": event_cpu / args.transactions * 1e6,
         "load": os.getloadavg()[0],
+        **pg_figures,
+        "state_sizes": state_sizes,
     }
 
 
@@ -576,6 +681,24 @@ customers, shares of its busy samples; re-measure after changing the event path)
 CPU_TARGET_US = 250
 
 
+def pg_cpu_text(result: dict[str, Any]) -> str:
+    cpu = result["pg_cpu_per_txn_us"]
+    return "not measurable (external server)" if cpu is None else f"{cpu:.0f} µs"
+
+
+def state_sizes_text(result: dict[str, Any]) -> str:
+    sizes = result["state_sizes"]
+    raw, stored = sizes["raw"], sizes["stored"]
+    hot = sizes["n_tup_hot_upd"] / sizes["n_tup_upd"] if sizes["n_tup_upd"] else 0.0
+    return (
+        f"customer_state after the run: {sizes['rows']:,} rows, blob p50/p90/p99/max "
+        f"{raw[0]:,}/{raw[1]:,}/{raw[2]:,}/{raw[3]:,} B raw, "
+        f"{stored[0]:,}/{stored[1]:,}/{stored[2]:,}/{stored[3]:,} B stored, "
+        f"{sizes['over_2k']:,} over 2 KB; {hot:.0%} of {sizes['n_tup_upd']:,} updates HOT; "
+        f"heap {sizes['heap'] / 1e6:.1f} MB, TOAST {sizes['toast'] / 1e6:.1f} MB"
+    )
+
+
 def write_results(result: dict[str, Any], command: str) -> str:
     ok_rate = "met" if result["throughput"] >= 3_000 else "NOT met"
     ok_cpu = "met" if result["cpu_per_txn_us"] <= CPU_TARGET_US else "NOT met"
@@ -607,6 +730,10 @@ Timed from the first publish to the moment the SCORING stream holds all
 | scoring process CPU per transaction (event path) | {cpu_txn} | ≤ {CPU_TARGET_US} µs, {ok_cpu} |
 | transactions scored end to end | {rate} | ≥ 3,000 txn/s, {ok_rate} |
 | of which publishing the input | {result["publish_seconds"]:.1f} s | — |
+| PostgreSQL CPU per transaction (all its processes) | {pg_cpu_text(result)} | — |
+| WAL per transaction | {result["wal_per_txn_bytes"]:,.0f} B | — |
+
+{state_sizes_text(result)}.
 
 **Pre-authorisation** `POST /v1/scores/transaction`, random customers of the run above
 (their state cached by the service; each request still checks the state's version in
@@ -653,6 +780,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=int, default=300, help="open-loop pre-auth req/s")
     parser.add_argument("--no-wrk", action="store_true", help="saturation without wrk")
+    parser.add_argument(
+        "--ddl", action="append", default=[], help="SQL run after the migrations (repeatable)"
+    )
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # the generator's own process
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--quick", action="store_true", help="small run, under a minute")
@@ -677,7 +807,10 @@ def main() -> None:
             f"{result['customers']:,} customers, load {result['load']:.1f}); target "
             f"≤ {CPU_TARGET_US} µs "
             + ("met" if result["cpu_per_txn_us"] <= CPU_TARGET_US else "NOT met")
+            + f"; PostgreSQL {pg_cpu_text(result)} CPU and "
+            f"{result['wal_per_txn_bytes']:,.0f} B WAL per transaction"
         )
+        print(state_sizes_text(result))
         return
     print(write_results(result, command))
 

@@ -30,10 +30,19 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
+# The largest toast_tuple_target PostgreSQL accepts with 8 KB pages.
+CUSTOMER_STATE_TOAST_TUPLE_TARGET = 8160
+
+
 class CustomerStateRow(Base):
     """A customer's behavioural state and current risk, as one versioned blob (orjson)."""
 
     __tablename__ = "customer_state"
+    # Rewritten on every transaction: blobs up to ~8 KB stay inline and uncompressed rather
+    # than be pglz-compressed and moved to the TOAST table on each write past 2 KB.
+    __table_args__ = (
+        {"postgresql_with": {"toast_tuple_target": CUSTOMER_STATE_TOAST_TUPLE_TARGET}},
+    )
 
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

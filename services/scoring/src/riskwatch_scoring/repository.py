@@ -45,6 +45,14 @@ _UPDATE_STATES = (
     "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state) "
     "WHERE s.customer_id = t.customer_id"
 )
+# Both in one round trip: a data-modifying CTE runs to completion, unreferenced. The two sets
+# of rows are disjoint (the inserted ones were not found when the batch locked its rows).
+_UPDATE_AND_INSERT_STATES = (
+    f"WITH updated AS ({_UPDATE_STATES}) "
+    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
+    "SELECT customer_id, version, state, now() "
+    "FROM unnest($4::uuid[], $5::int[], $6::bytea[]) AS t(customer_id, version, state)"
+)
 
 
 async def lock_states(
@@ -70,14 +78,20 @@ async def write_states(
     session: AsyncSession, *, inserted: Sequence[StateRow], updated: Sequence[StateRow]
 ) -> None:
     """New customers are INSERTed (a concurrent insert fails loudly); locked rows UPDATEd.
-    One statement each for the whole batch, the rows passed as arrays."""
+    One statement for the whole batch, the rows passed as arrays."""
     if not inserted and not updated:
         return
     driver = await transaction_connection(session)
-    for statement, rows in ((_INSERT_STATES, inserted), (_UPDATE_STATES, updated)):
-        if rows:
-            ids, versions, states = zip(*rows, strict=True)
-            await driver.execute(statement, list(ids), list(versions), list(states))
+    if inserted and updated:
+        await driver.execute(_UPDATE_AND_INSERT_STATES, *_columns(updated), *_columns(inserted))
+        return
+    statement = _UPDATE_STATES if updated else _INSERT_STATES
+    await driver.execute(statement, *_columns(updated or inserted))
+
+
+def _columns(rows: Sequence[StateRow]) -> tuple[list[uuid.UUID], list[int], list[bytes]]:
+    ids, versions, states = zip(*rows, strict=True)
+    return list(ids), list(versions), list(states)
 
 
 async def idle_customers(session: AsyncSession, *, before: datetime, limit: int) -> list[uuid.UUID]:

@@ -7,6 +7,7 @@ batch that fails evicts what it touched, because its in-memory changes were roll
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.read_pool import ReadPool
 
 NOT_CACHED = -1
+# Customers encoded between two yields to the event loop (~2 ms of CPU).
+ENCODE_CHUNK = 32
 
 
 def decode(blob: bytes) -> ScoredCustomer:
@@ -29,6 +32,14 @@ def decode(blob: bytes) -> ScoredCustomer:
 
 def encode(customer: ScoredCustomer) -> bytes:
     return orjson.dumps(customer.to_state())
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrites:
+    """Encoded states to write: rows of customers not stored yet, and of locked rows."""
+
+    inserted: list[repository.StateRow]
+    updated: list[repository.StateRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +98,30 @@ class StateStore:
             blob = row.state
         return decode(blob)
 
-    async def save(self, session: AsyncSession, loaded: LoadedStates) -> None:
-        """Write every customer whose version moved since `load_for_update`."""
-        inserted: list[repository.StateRow] = []
-        updated: list[repository.StateRow] = []
+    async def encode_changes(self, loaded: LoadedStates) -> StateWrites:
+        """The blobs of every customer whose version moved since `load_for_update`.
+
+        Yields to the event loop every `ENCODE_CHUNK` customers, so that statements the batch
+        sent meanwhile (its assessments, its outbox rows) are followed up while it encodes:
+        PostgreSQL executes them on another core instead of after the encoding.
+        """
+        writes = StateWrites([], [])
         for customer_id, customer in loaded.customers.items():
             loaded_version = loaded.versions.get(customer_id, 0)
             if customer.version == loaded_version:
                 continue
             row = (customer_id, customer.version, encode(customer))
-            (updated if loaded_version > 0 else inserted).append(row)
+            (writes.updated if loaded_version > 0 else writes.inserted).append(row)
             if self._cache.get(customer_id) is not customer:  # new, or evicted since the load
                 self._remember(customer_id, customer)
-        await repository.write_states(session, inserted=inserted, updated=updated)
+            if (len(writes.updated) + len(writes.inserted)) % ENCODE_CHUNK == 0:
+                await asyncio.sleep(0)
+        return writes
+
+    @staticmethod
+    async def write(session: AsyncSession, writes: StateWrites) -> None:
+        """One statement for the batch's states (see `repository.write_states`)."""
+        await repository.write_states(session, inserted=writes.inserted, updated=writes.updated)
 
     async def read(self, session: AsyncSession, customer_id: uuid.UUID) -> ScoredCustomer | None:
         """The customer's current state for reading only (callers must not mutate it)."""
