@@ -15,12 +15,13 @@ from riskwatch_shared.logging import trace_id_var
 
 OUTBOX_CHANNEL = "riskwatch_outbox"
 OUTBOX = outbox_table(MetaData())
-_NOTIFY = f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
-# All of a transaction's events in one statement, its columns as three arrays (encoded by
-# asyncpg in C): no per-row parameter processing, one prepared statement for any count.
+# All of a transaction's events and the relay's wake-up in one statement (one round trip),
+# the columns as three arrays (encoded by asyncpg in C): no per-row parameter processing, one
+# prepared statement for any count. A data-modifying CTE runs whether or not it is read.
 _INSERT = (
-    "INSERT INTO outbox (id, subject, payload) "
-    "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])"
+    "WITH staged AS (INSERT INTO outbox (id, subject, payload) "
+    "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[])) "
+    f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
 )
 
 
@@ -33,7 +34,6 @@ async def add_payloads(session: AsyncSession, rows: Sequence[tuple[uuid.UUID, st
     if not rows:
         return
     db = await transaction_connection(session)
-    await db.execute(_NOTIFY)
     ids, subjects, payloads = zip(*rows, strict=True)
     await db.execute(_INSERT, list(ids), list(subjects), list(payloads))
 
