@@ -50,6 +50,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import measure
 import uvloop
 from nats.aio.msg import Msg
 from sqlalchemy import func, select
@@ -401,32 +402,9 @@ async def publish_paced(
     return published
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_tree_cpu_seconds(root: int | None) -> float | None:
-    """utime + stime of `root` and its descendants (PostgreSQL's postmaster and backends),
-    from /proc as bench/e2e_bench.py reads it; None when there is no local server to read."""
-    if root is None:
-        return None
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        parents[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += ticks.get(pid, 0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total / CLOCK_TICKS
+def postgres_cpu_seconds(root: int | None) -> float | None:
+    """PostgreSQL's postmaster and backends (exited ones too); None with no local server."""
+    return None if root is None else measure.process_tree_cpu_seconds(root)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -471,13 +449,13 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> dic
         events = [factory.next() for _ in range(args.events)]
         await publish_all(runtime, events)
         durable = f"alerting-bench-{uuid.uuid4().hex[:6]}"
-        postgres_before = process_tree_cpu_seconds(args.postmaster_pid)
+        postgres_before = postgres_cpu_seconds(args.postmaster_pid)
         started, cpu_started = time.perf_counter(), time.process_time()
         runner = await start_consumer(runtime, durable)
         await wait_handled(runner, len(events), timeout=args.timeout)
         drain_seconds = time.perf_counter() - started
         drain_cpu = time.process_time() - cpu_started
-        postgres_after = process_tree_cpu_seconds(args.postmaster_pid)
+        postgres_after = postgres_cpu_seconds(args.postmaster_pid)
         postgres_cpu = (
             None
             if postgres_before is None or postgres_after is None

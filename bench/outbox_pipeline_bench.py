@@ -42,8 +42,9 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
+import measure
 import uvloop
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, Uuid, event, insert, text
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, Table, Uuid, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -293,33 +294,7 @@ def process_cpu_seconds(pid: int) -> float:
     """User + system CPU of a running process, from /proc (Linux)."""
     if os.environ.get("RWBENCH_PYSPY_DIR"):  # the child is py-spy: measure the Python under it
         pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def process_tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and its children, the reaped (exited) ones included:
-    for PostgreSQL's postmaster, every backend and background worker it ever ran."""
-    children: dict[int, list[int]] = {}
-    fields_of: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
-            fields_of[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    ticks, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        if (fields := fields_of.get(pid)) is not None:
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-        todo.extend(children.get(pid, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return measure.process_cpu_seconds(pid)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -366,32 +341,15 @@ class Servers:
         await bus.js.purge_stream(STREAM.name)
         await bus.close()
 
-    def pg_cpu_seconds(self) -> float | None:
-        """The embedded server's CPU so far (None on an external server: not measurable)."""
-        return None if self.postmaster is None else process_tree_cpu_seconds(self.postmaster)
-
-    async def wal_lsn(self) -> int:
-        """The server's current WAL position in bytes."""
-        engine = create_engine(self.db_url)
-        try:
-            async with engine.connect() as conn:
-                sql = text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
-                return int(await conn.scalar(sql) or 0)
-        finally:
-            await engine.dispose()
-
     async def start_pg_meter(self) -> tuple[float | None, int]:
-        return self.pg_cpu_seconds(), await self.wal_lsn()
+        return await measure.PostgresMeter(self.db_url, self.postmaster).start()
 
     async def pg_figures(self, meter: tuple[float | None, int], events: int) -> dict[str, Any]:
         """PostgreSQL CPU µs and WAL bytes per event since `meter`."""
-        cpu_started, wal_started = meter
-        wal = await self.wal_lsn() - wal_started
-        cpu_now = self.pg_cpu_seconds()
-        cpu = None if cpu_now is None or cpu_started is None else cpu_now - cpu_started
+        cpu, wal = await measure.PostgresMeter(self.db_url, self.postmaster).per_item(meter, events)
         return {
-            "pg_cpu_us_per_event": None if cpu is None else round(cpu / events * 1e6, 1),
-            "wal_bytes_per_event": round(wal / events),
+            "pg_cpu_us_per_event": None if cpu is None else round(cpu, 1),
+            "wal_bytes_per_event": round(wal),
         }
 
     async def cleanup_figures(self, events: int) -> dict[str, Any]:

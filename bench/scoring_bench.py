@@ -57,6 +57,7 @@ from typing import Any
 import asyncpg
 import httpx
 import uvloop
+from measure import PostgresMeter, process_cpu_seconds
 
 import riskwatch_scoring
 from riskwatch_shared.db.migrate import drop_database, run_migrations
@@ -143,50 +144,11 @@ async def wait_scored(bus: MessageBus, target: int, timeout: float) -> float:
         await asyncio.sleep(0.02)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+cpu_seconds = process_cpu_seconds
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def process_tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and its children, the reaped (exited) ones included:
-    for PostgreSQL's postmaster, every backend and background worker it ever ran."""
-    children: dict[int, list[int]] = {}
-    fields_of: dict[int, list[str]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
-            fields_of[int(entry.name)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    ticks, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        if (fields := fields_of.get(pid)) is not None:
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-        todo.extend(children.get(pid, []))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class PostgresMeter:
-    """PostgreSQL's CPU (embedded server only: its postmaster's process tree) and WAL."""
-
-    def __init__(self, database_url: str, postmaster: int | None) -> None:
-        self.database_url = database_url
-        self.postmaster = postmaster
-
-    def cpu_seconds(self) -> float | None:
-        return None if self.postmaster is None else process_tree_cpu_seconds(self.postmaster)
-
-    async def wal_bytes(self) -> int:
-        value = await self.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
-        return int(value)
+class ScoringPostgresMeter(PostgresMeter):
+    """The shared meter, plus a statement runner (`--ddl`) and customer_state's sizes."""
 
     async def fetchval(self, sql: str) -> Any:
         connection = await asyncpg.connect(to_asyncpg_dsn(self.database_url))
@@ -194,19 +156,6 @@ class PostgresMeter:
             return await connection.fetchval(sql)
         finally:
             await connection.close()
-
-    async def start(self) -> tuple[float | None, int]:
-        return self.cpu_seconds(), await self.wal_bytes()
-
-    async def per_item(self, started: tuple[float | None, int], items: int) -> dict[str, Any]:
-        cpu_started, wal_started = started
-        wal = await self.wal_bytes() - wal_started
-        cpu_now = self.cpu_seconds()
-        cpu = None if cpu_now is None or cpu_started is None else cpu_now - cpu_started
-        return {
-            "pg_cpu_per_txn_us": None if cpu is None else cpu / items * 1e6,
-            "wal_per_txn_bytes": wal / items,
-        }
 
     async def state_sizes(self) -> dict[str, Any]:
         """customer_state blobs after the run: raw and stored sizes, HOT share, TOAST size."""
@@ -556,7 +505,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         .render_as_string(False)
     )
     await asyncio.to_thread(run_migrations, ALEMBIC_INI, database_url)
-    pg_meter = PostgresMeter(database_url, postmaster)
+    pg_meter = ScoringPostgresMeter(database_url, postmaster)
     for statement in args.ddl:  # experiments on the schema, after the migrations
         await pg_meter.fetchval(statement)
     port = free_port()
@@ -593,7 +542,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             finished = await wait_scored(bus, target, timeout=args.timeout)
             elapsed = finished - started
             event_cpu = cpu_seconds(service.pid) - cpu_before
-            pg_figures = await pg_meter.per_item(pg_started, args.transactions)
+            pg_cpu, pg_wal = await pg_meter.per_item(pg_started, args.transactions)
+            pg_figures = {"pg_cpu_per_txn_us": pg_cpu, "wal_per_txn_bytes": pg_wal}
             state_sizes = await pg_meter.state_sizes()
 
             if args.events_only:

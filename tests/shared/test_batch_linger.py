@@ -28,6 +28,7 @@ def numbers(msgs: list[Msg]) -> list[int]:
 
 
 async def publish_spaced(bus: MessageBus, first: int, count: int, gap: float) -> None:
+    """The input under test, not a wait: messages that arrive `gap` apart."""
     for n in range(first, first + count):
         await asyncio.sleep(gap)
         await bus.publish_batch(outgoing(Pinged(n=n)))
