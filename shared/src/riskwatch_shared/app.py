@@ -20,6 +20,7 @@ from riskwatch_shared.errors import Unauthorized, install_problem_handlers, prob
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.inbox import InboxPruner
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
 from riskwatch_shared.security import (
@@ -44,6 +45,7 @@ class ServiceRuntime:
     bus: MessageBus
     http: httpx.AsyncClient
     relay: OutboxRelay
+    inbox_pruner: InboxPruner
     consumers: list[ConsumerRunner] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     # Readiness checks of a service's own background loops (a delivery worker...), by name.
@@ -126,8 +128,15 @@ async def start_runtime(
         bus=bus,
         http=httpx.AsyncClient(timeout=10.0),
         relay=relay,
+        inbox_pruner=InboxPruner(
+            service=settings.service_name,
+            engine=engine,
+            retention_seconds=settings.inbox_retention_seconds,
+            interval_seconds=settings.inbox_prune_interval_seconds,
+        ),
     )
     await relay.start()
+    await runtime.inbox_pruner.start()
     for spec in consumers(runtime) if consumers else ():
         runner = ConsumerRunner(
             spec,
@@ -143,6 +152,7 @@ async def start_runtime(
 async def stop_runtime(runtime: ServiceRuntime) -> None:
     for runner in runtime.consumers:
         await runner.stop()
+    await runtime.inbox_pruner.stop()
     await runtime.relay.stop()
     await runtime.http.aclose()
     await runtime.bus.close()

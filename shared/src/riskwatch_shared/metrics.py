@@ -29,5 +29,8 @@ CONSUMER_FAILED = Counter(
 CONSUMER_DEAD_LETTERED = Counter(
     "riskwatch_consumer_dead_lettered_total", "Events sent to the dead-letter stream", ["consumer"]
 )
+INBOX_PRUNED = Counter(
+    "riskwatch_inbox_pruned_total", "Inbox rows deleted past their retention", ["service"]
+)
 CONSUMER_LAG = Gauge("riskwatch_consumer_lag", "Messages pending for a consumer", ["consumer"])
 CONSUMER_UP = Gauge("riskwatch_consumer_up", "1 while the consumer loop is healthy", ["consumer"])

@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 # bench/results/consumer_linger.md): under a steady load batches come 2-4x fuller, consumer CPU
 # per event drops by a third to a half, for at most this much more latency per consumer stage.
 DEFAULT_BATCH_LINGER = 0.02
+# 31 days: the streams' 30-day max_age plus a day (riskwatch_shared.messaging.inbox).
+DEFAULT_INBOX_RETENTION = 31 * 86_400.0
+DEFAULT_PRUNE_INTERVAL = 600.0
 DEFAULT_INTERNAL_SECRET = "riskwatch-dev-internal-secret-change-me"
 
 
@@ -51,6 +54,11 @@ class ServiceSettings(BaseSettings):
     # ConsumerSpec.batch_linger); `<PREFIX>CONSUMER_BATCH_LINGER`, 0 turns it off.
     consumer_batch_linger: float = Field(default=DEFAULT_BATCH_LINGER, ge=0, le=1.0)
     outbox_batch_size: int = 500
+    # How long a handled event's inbox row is kept (it is what makes a redelivery or a replay a
+    # no-op: keep it at least as long as the streams keep messages), and how often rows past
+    # that are deleted. `<PREFIX>INBOX_RETENTION_SECONDS`, `<PREFIX>INBOX_PRUNE_INTERVAL_SECONDS`.
+    inbox_retention_seconds: float = Field(default=DEFAULT_INBOX_RETENTION, ge=3600)
+    inbox_prune_interval_seconds: float = Field(default=DEFAULT_PRUNE_INTERVAL, gt=0)
 
     @property
     def database_name(self) -> str:
