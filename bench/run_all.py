@@ -36,6 +36,13 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("notify", "notify_bench.py", [], ["--quick"]),
     ("gateway", "gateway_bench.py", [], ["--quick"]),
     ("e2e", "e2e_bench.py", [], ["--quick"]),
+    # The same system at a rate it sustains, in smaller batches: latency without queueing.
+    (
+        "e2e_latency",
+        "e2e_bench.py",
+        ["--rate", "400", "--batch-size", "100", "--name", "e2e_latency"],
+        ["--quick"],
+    ),
 ]
 
 
@@ -94,7 +101,11 @@ def collect() -> None:
         "section states its own command, load and date where it differs. Machines of the "
         "same kind differ in speed: the rule-engine section's CPython floor (one call that "
         "reads a field and tests it) gauges this one's (15.6 M/s on an Intel Xeon, 9.9 M/s "
-        "on an AMD EPYC seen here); compare figures from different days by it.\n"
+        "on an AMD EPYC seen here); compare figures from different days by it. It gauges call "
+        "overhead only: on 2026-12-02 an AMD EPYC with a floor of 8.7 M/s ran the scoring "
+        "event path 1.5-2x slower than the 9.9 M/s one, and five consecutive runs of "
+        "`scoring_bench.py --events-only` on it, same code, gave 381-555 µs per transaction "
+        "(a shared machine's neighbours). Compare two versions by alternating runs of each.\n"
     )
     DOC.write_text(header + "\n" + "\n\n".join(sections) + "\n")
     print(f"wrote {DOC}")
