@@ -463,6 +463,98 @@ class AlertingActivity:
         return out
 
 
+# --- PostgreSQL statements (--statements) -------------------------------------------------------
+
+STATEMENT_ROWS = 14
+
+
+class StatementStats:
+    """Each database's statements during the load, from `pg_stat_statements`: which statement,
+    of which service, takes PostgreSQL's time and writes its WAL. The embedded server has no
+    such extension, so this needs a `DATABASE_URL` server started with
+    `shared_preload_libraries = 'pg_stat_statements'`."""
+
+    def __init__(self, server_url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(server_url).set(database="postgres", drivername="postgresql")
+        self.dsn = url.render_as_string(False)
+        self.rows: list[Any] = []
+
+    async def _connect(self) -> Any:
+        import asyncpg
+
+        return await asyncpg.connect(self.dsn)
+
+    async def mark(self) -> None:
+        db = await self._connect()
+        try:
+            try:
+                await db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                await db.execute("SELECT pg_stat_statements_reset()")
+            except Exception as exc:
+                raise SystemExit(
+                    "--statements needs a DATABASE_URL server with pg_stat_statements in"
+                    f" shared_preload_libraries: {exc}"
+                ) from exc
+        finally:
+            await db.close()
+
+    async def collect(self) -> None:
+        db = await self._connect()
+        try:
+            self.rows = await db.fetch(
+                "SELECT replace(d.datname, 'riskwatch_', '') AS service, s.calls, s.rows,"
+                " s.total_exec_time AS exec_ms, s.wal_bytes, s.shared_blks_hit"
+                " + s.shared_blks_read AS blocks,"
+                " left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS query"
+                " FROM pg_stat_statements AS s JOIN pg_database AS d ON d.oid = s.dbid"
+                " WHERE d.datname LIKE 'riskwatch_%' ORDER BY s.total_exec_time DESC"
+            )
+        finally:
+            await db.close()
+
+    def lines(self, transactions: int) -> list[str]:
+        if not self.rows:
+            return []
+        per = max(transactions, 1)
+        services: dict[str, list[float]] = {}
+        for row in self.rows:
+            totals = services.setdefault(row["service"], [0.0, 0.0])
+            totals[0] += row["exec_ms"]
+            totals[1] += float(row["wal_bytes"])
+        out = [
+            "",
+            "PostgreSQL statements during the load (`--statements`, from `pg_stat_statements`;"
+            " execution time includes waits, so it is an upper bound on CPU; per transaction"
+            f" accepted, {transactions:,} in all):",
+            "",
+            "| service | exec µs/txn | WAL B/txn |",
+            "|---|---:|---:|",
+        ]
+        for service, (exec_ms, wal) in sorted(services.items(), key=lambda kv: -kv[1][0]):
+            out.append(f"| {service} | {exec_ms * 1000 / per:,.1f} | {wal / per:,.0f} |")
+        out += [
+            "",
+            "| service | statement | calls | rows | exec µs/txn | µs/row | WAL B/txn |"
+            " blocks/row |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.rows[:STATEMENT_ROWS]:
+            rows = int(row["rows"])
+            # A statement that writes through CTEs returns one row a call: no per-row figure.
+            per_row = rows > row["calls"]
+            query = str(row["query"]).replace("|", "\\|")
+            out.append(
+                f"| {row['service']} | `{query}` | {row['calls']:,} | {rows:,}"
+                f" | {row['exec_ms'] * 1000 / per:,.1f}"
+                + (f" | {row['exec_ms'] * 1000 / rows:,.1f}" if per_row else " | -")
+                + f" | {float(row['wal_bytes']) / per:,.0f}"
+                + (f" | {int(row['blocks']) / rows:,.1f} |" if per_row else " | - |")
+            )
+        return out
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -496,11 +588,14 @@ def render(
         command += f" --batch-size {args.batch_size}"
     if args.name != DEFAULT_NAME:
         command += f" --name {args.name}"
+    if args.statements:
+        command = "DATABASE_URL=... " + command + " --statements"
     lines = [
         f"# End-to-end benchmark{'' if args.name == DEFAULT_NAME else f': {args.name}'}",
         "",
-        "The whole system as processes (`riskwatch run`'s launcher: embedded PostgreSQL 16",
-        "and NATS JetStream, 4 services and the gateway, one uvicorn worker each), an",
+        "The whole system as processes (`riskwatch run`'s launcher: "
+        + ("the PostgreSQL server at DATABASE_URL" if args.statements else "embedded PostgreSQL 16")
+        + " and NATS JetStream, 4 services and the gateway, one uvicorn worker each), an",
         "aiosmtpd server for notify's email, the load generator on the same machine.",
         "Transactions from the simulator's live stream go through the gateway with an",
         f"ingest API key, {args.batch_size} per `POST /v1/transactions/batch`,",
@@ -626,6 +721,9 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         sampler = asyncio.create_task(sample())
         activity = AlertingActivity(system.stack.env["DATABASE_URL"])
         await activity.mark()
+        statements = StatementStats(system.stack.env["DATABASE_URL"]) if args.statements else None
+        if statements is not None:
+            await statements.mark()
         for group in groups:
             group.start_ticks = group.ticks()
         await push_load(client, batches, args, log)
@@ -654,11 +752,16 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         sampling = False
         await sampler
         await activity.collect()
+        if statements is not None:
+            await statements.collect()
     await stages.stop()
     stage_rows = stages.stage_rows(log.probe_sent_at)
-    return render(
+    text = render(
         args, log, active, to_alert, to_smtp, expected, drained_at, groups, stage_rows, activity
     )
+    if statements is None:
+        return text
+    return text + "\n".join(statements.lines(log.accepted)) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -677,6 +780,12 @@ def main(argv: list[str] | None = None) -> int:
         help="payments per customer per day of the bank's clock (sets how fast it runs)",
     )
     parser.add_argument("--drain-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="add PostgreSQL's per-statement figures (a DATABASE_URL server with"
+        " pg_stat_statements loaded)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--name", default=DEFAULT_NAME, help="results file bench/results/NAME.md and its heading"
