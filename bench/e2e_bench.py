@@ -348,23 +348,29 @@ ALERTING_TABLES = (
 )  # fmt: skip
 
 
+def database_dsn(server_url: str, database: str) -> str:
+    """An asyncpg DSN for one database on the server `DATABASE_URL` names."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url).set(database=database, drivername="postgresql")
+    return url.render_as_string(False)
+
+
+async def connect(dsn: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(dsn)
+
+
 class AlertingActivity:
     """What alerting did during the load: events evaluated by type, alerts raised and
     occurrences added (by rule), rows written per table; read from its database, from marks
     taken when the load starts."""
 
     def __init__(self, server_url: str) -> None:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(server_url).set(database="riskwatch_alerting", drivername="postgresql")
-        self.dsn = url.render_as_string(False)
+        self.dsn = database_dsn(server_url, "riskwatch_alerting")
         self.marks: dict[str, Any] = {}
         self.report: dict[str, Any] = {}
-
-    async def _connect(self) -> Any:
-        import asyncpg
-
-        return await asyncpg.connect(self.dsn)
 
     async def _table_writes(self, db: Any) -> dict[str, tuple[int, int]]:
         await db.execute("SELECT pg_stat_clear_snapshot()")
@@ -376,7 +382,7 @@ class AlertingActivity:
         return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
     async def mark(self) -> None:
-        db = await self._connect()
+        db = await connect(self.dsn)
         try:
             self.marks = {
                 "at": await db.fetchval("SELECT now()"),
@@ -392,7 +398,7 @@ class AlertingActivity:
 
     async def collect(self) -> None:
         await asyncio.sleep(1.0)  # PostgreSQL flushes its table counters about once a second
-        db = await self._connect()
+        db = await connect(self.dsn)
         marks = self.marks
         try:
             events = await db.fetch(
@@ -475,19 +481,11 @@ class StatementStats:
     `shared_preload_libraries = 'pg_stat_statements'`."""
 
     def __init__(self, server_url: str) -> None:
-        from sqlalchemy.engine import make_url
-
-        url = make_url(server_url).set(database="postgres", drivername="postgresql")
-        self.dsn = url.render_as_string(False)
+        self.dsn = database_dsn(server_url, "postgres")
         self.rows: list[Any] = []
 
-    async def _connect(self) -> Any:
-        import asyncpg
-
-        return await asyncpg.connect(self.dsn)
-
     async def mark(self) -> None:
-        db = await self._connect()
+        db = await connect(self.dsn)
         try:
             try:
                 await db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -501,7 +499,7 @@ class StatementStats:
             await db.close()
 
     async def collect(self) -> None:
-        db = await self._connect()
+        db = await connect(self.dsn)
         try:
             self.rows = await db.fetch(
                 "SELECT replace(d.datname, 'riskwatch_', '') AS service, s.calls, s.rows,"
@@ -588,13 +586,18 @@ def render(
         command += f" --batch-size {args.batch_size}"
     if args.name != DEFAULT_NAME:
         command += f" --name {args.name}"
+    command = ".venv/bin/python " + command
     if args.statements:
-        command = "DATABASE_URL=... " + command + " --statements"
+        command = f"DATABASE_URL=... {command} --statements"
     lines = [
         f"# End-to-end benchmark{'' if args.name == DEFAULT_NAME else f': {args.name}'}",
         "",
         "The whole system as processes (`riskwatch run`'s launcher: "
-        + ("the PostgreSQL server at DATABASE_URL" if args.statements else "embedded PostgreSQL 16")
+        + (
+            "the PostgreSQL server at DATABASE_URL, whose CPU the process table leaves out,"
+            if args.statements
+            else "embedded PostgreSQL 16"
+        )
         + " and NATS JetStream, 4 services and the gateway, one uvicorn worker each), an",
         "aiosmtpd server for notify's email, the load generator on the same machine.",
         "Transactions from the simulator's live stream go through the gateway with an",
@@ -608,7 +611,7 @@ def render(
         f" {args.daily:g} times a day on average, as in production (`--daily`); the load spans"
         f" {args.rate * args.seconds / (args.customers * args.daily):,.1f} days of it.",
         "",
-        f"Command: `.venv/bin/python {command}` "
+        f"Command: `{command}` "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, shared machine)."
         + (
             " `--quick` loads for 5 s only; starting the whole system takes 40-90 s here, so"
