@@ -339,9 +339,9 @@ class TimedRunner(ConsumerRunner):
     received_to_committed: list[float]
     committed_at: dict[str, float]
 
-    async def _handle_together(self, work: Any) -> None:
+    async def _handle_together(self, work: Any, batch: Any = None) -> None:
         try:
-            await super()._handle_together(work)
+            await super()._handle_together(work, batch)
         except Exception as exc:
             # A failed batch is retried message by message: say so, it skews the figures.
             print("batch failed, retrying singly:", repr(exc)[:500], file=sys.stderr)

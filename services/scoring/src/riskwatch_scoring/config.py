@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from riskwatch_shared.settings import ServiceSettings
@@ -22,6 +23,10 @@ class Settings(ServiceSettings):
     # (each round is a transaction with its own commit flush, and a NATS publish batch).
     outbox_batch_size: int = 2_000
     consumer_fetch_timeout: float = 1.0
+    # Batches in flight at once: the next is fetched, parsed and scored while PostgreSQL
+    # writes the previous one's states and commits (a customer's events still go one batch
+    # after another). 1 handles one batch at a time.
+    consumer_pipeline_depth: int = Field(default=2, ge=1, le=4)
     # Transactions re-assess credit and churn at most once per this much event time (a day):
     # their inputs are 30/90-day trends; record changes always re-assess at once.
     reassess_after_seconds: int = 86_400

@@ -21,7 +21,7 @@ from riskwatch_shared.events.customer import (
     TransactionReceived,
 )
 from riskwatch_shared.events.streams import CUSTOMER_STREAM
-from riskwatch_shared.messaging.consumer import ConsumerSpec
+from riskwatch_shared.messaging.consumer import ConsumerSpec, customer_key
 
 CONSUMED: tuple[type[Event], ...] = (
     CustomerCreated,
@@ -52,5 +52,7 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             batch_size=settings.consumer_batch_size,
             fetch_timeout=settings.consumer_fetch_timeout,
             ack_wait=60.0,
+            pipeline_depth=settings.consumer_pipeline_depth,
+            pipeline_by=customer_key,
         )
     ]

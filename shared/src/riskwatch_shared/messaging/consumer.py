@@ -8,6 +8,11 @@ back the rest; a failing one is nak'd with exponential backoff and dead-lettered
 `max_deliver` attempts.
 Replicas bind the same durable and share its messages (competing consumers); with
 `serialize_by` a batch locks its events' keys first, so two replicas never handle one key at once.
+
+With `pipeline_depth` > 1 a process keeps that many batches in flight: while one waits on
+PostgreSQL (its last statements, its commit) the next is fetched, claimed and handled. A batch's
+events whose `pipeline_by` key an earlier, unfinished batch holds are handled only after that
+batch has finished, so each key's events still go through the handler one batch after another.
 """
 
 from __future__ import annotations
@@ -113,10 +118,18 @@ class ConsumerSpec:
     max_ack_pending: int = 20_000
     serialize_by: Callable[[Event], str | None] | None = None
     batch_linger: float | None = None
+    # Batches one process handles at once (see the module docstring); > 1 needs `pipeline_by`,
+    # the key whose events must not be handled by two in-flight batches at the same time.
+    pipeline_depth: int = 1
+    pipeline_by: Callable[[Event], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.batch_linger is not None:
             _check_linger(self.batch_linger, self.ack_wait)
+        if self.pipeline_depth < 1:
+            raise ValueError("pipeline_depth must be at least 1")
+        if self.pipeline_depth > 1 and self.pipeline_by is None:
+            raise ValueError("a pipelined consumer needs pipeline_by")
 
 
 @dataclass
@@ -124,6 +137,21 @@ class _Work:
     msg: Msg
     event: Event
     handler: Handler
+
+
+@dataclass
+class _InFlight:
+    """A pipelined batch: the keys it holds until `done`, and the earlier batches it follows."""
+
+    keys: frozenset[str]
+    done: asyncio.Event
+    # Keys an earlier unfinished batch holds: their events wait for `earlier` to finish.
+    deferred: frozenset[str]
+    earlier: tuple[asyncio.Event, ...]
+
+    async def wait_for_earlier(self) -> None:
+        for done in self.earlier:
+            await done.wait()
 
 
 @dataclass
@@ -156,6 +184,8 @@ class ConsumerRunner:
         self._stopping = False
         self._last_cycle = time.monotonic()
         self._subscribed = False
+        self._in_flight: list[_InFlight] = []
+        self._batch_tasks: set[asyncio.Task[None]] = set()
 
     @property
     def name(self) -> str:
@@ -247,16 +277,66 @@ class ConsumerRunner:
                         await self._report_lag()
                     continue
                 idle_fetches = 0
-                await self.process_batch(msgs)
+                if self.spec.pipeline_depth == 1:
+                    await self.process_batch(msgs)
+                else:
+                    await self._start_pipelined(msgs)
         finally:
             self._subscribed = False
+            await self._stop_batches()
             await fetcher.stop()
+
+    async def _start_pipelined(self, msgs: list[Msg]) -> None:
+        """Hand the batch to a task once fewer than `pipeline_depth` are in flight.
+
+        Runs in fetch order, so each batch sees every earlier one in `_in_flight`.
+        """
+        while len(self._batch_tasks) >= self.spec.pipeline_depth:
+            await asyncio.wait(self._batch_tasks, return_when=asyncio.FIRST_COMPLETED)
+        work = await self._parse(msgs)
+        if not work:
+            return
+        key_of = self.spec.pipeline_by
+        assert key_of is not None
+        keys = frozenset(key for key in (key_of(item.event) for item in work) if key is not None)
+        held = set().union(*(batch.keys for batch in self._in_flight)) if self._in_flight else set()
+        batch = _InFlight(
+            keys=keys,
+            done=asyncio.Event(),
+            deferred=frozenset(keys & held),
+            earlier=tuple(earlier.done for earlier in self._in_flight),
+        )
+        self._in_flight.append(batch)
+        task = asyncio.create_task(self._run_pipelined(work, batch))
+        self._batch_tasks.add(task)
+        task.add_done_callback(self._batch_tasks.discard)
+
+    async def _run_pipelined(self, work: list[_Work], batch: _InFlight) -> None:
+        try:
+            await self._handle_work(work, batch)
+        except Exception as exc:  # pragma: no cover - _handle_work handles its failures
+            log.error("consumer.pipelined_batch_failed", consumer=self.name, error=repr(exc))
+        finally:
+            self._in_flight.remove(batch)
+            batch.done.set()
+
+    async def _stop_batches(self) -> None:
+        tasks = list(self._batch_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _report_lag(self) -> None:
         info = await self.bus.js.consumer_info(self.spec.stream, self.spec.durable)
         CONSUMER_LAG.labels(self.name).set(info.num_pending or 0)
 
     async def process_batch(self, msgs: list[Msg]) -> None:
+        work = await self._parse(msgs)
+        if work:
+            await self._handle_work(work, None)
+
+    async def _parse(self, msgs: list[Msg]) -> list[_Work]:
+        """The batch's events to handle; the unparseable are dead-lettered, the unwanted acked."""
         self.stats.batches += 1
         work: list[_Work] = []
         for msg in msgs:
@@ -270,16 +350,19 @@ class ConsumerRunner:
                 await msg.ack()  # not an event this consumer cares about
                 continue
             work.append(_Work(msg, event, handler))
-        if not work:
-            return
+        return work
+
+    async def _handle_work(self, work: list[_Work], batch: _InFlight | None) -> None:
         heartbeat = asyncio.create_task(self._keep_in_progress([w.msg for w in work]))
         try:
             try:
-                await self._handle_together(work)
+                await self._handle_together(work, batch)
             except Exception as exc:
                 log.info(
                     "consumer.batch_failed_retrying_singly", consumer=self.name, error=repr(exc)
                 )
+                if batch is not None:  # one at a time, in order, behind the earlier batches
+                    await batch.wait_for_earlier()
                 for item in work:
                     await self._handle_alone(item)
         finally:
@@ -295,38 +378,53 @@ class ConsumerRunner:
                 with contextlib.suppress(Exception):
                     await msg.in_progress()
 
-    async def _claim_and_handle(self, session: AsyncSession, work: list[_Work]) -> int:
+    async def _claim_and_handle(
+        self, session: AsyncSession, work: list[_Work], batch: _InFlight | None = None
+    ) -> int:
         if self.spec.serialize_by is not None:
             keys = lock_keys([w.event for w in work], self.spec.serialize_by)
             if keys:
                 await session.execute(_LOCK_KEYS, {"keys": keys})
         ids = [w.event.id for w in work]
         claimed = set(await session.scalar(_CLAIM, {"consumer": self.name, "ids": ids}) or ())
-        handled = 0
-        if self.spec.batch_handler is not None:
-            events: list[Event] = []
-            for item in work:
-                if item.event.id in claimed:
-                    claimed.discard(item.event.id)  # a duplicate inside one batch runs once
-                    events.append(item.event)
-            if events:
-                await self.spec.batch_handler(events, session)
-            return len(events)
+        todo: list[_Work] = []
         for item in work:
-            if item.event.id not in claimed:
-                continue
-            claimed.discard(item.event.id)  # a duplicate inside one batch runs once
+            if item.event.id in claimed:
+                claimed.discard(item.event.id)  # a duplicate inside one batch runs once
+                todo.append(item)
+        if batch is None or not batch.earlier:
+            await self._run_handlers(session, todo)
+            return len(todo)
+        # Events of keys no earlier batch holds go now; the rest once those batches are done.
+        key_of = self.spec.pipeline_by
+        assert key_of is not None
+        now: list[_Work] = []
+        later: list[_Work] = []
+        for item in todo:
+            key = key_of(item.event)
+            (now if key is not None and key not in batch.deferred else later).append(item)
+        await self._run_handlers(session, now)
+        if later:
+            await batch.wait_for_earlier()
+            await self._run_handlers(session, later)
+        return len(todo)
+
+    async def _run_handlers(self, session: AsyncSession, todo: list[_Work]) -> None:
+        if not todo:
+            return
+        if self.spec.batch_handler is not None:
+            await self.spec.batch_handler([item.event for item in todo], session)
+            return
+        for item in todo:
             token = trace_id_var.set(item.event.trace_id)
             try:
                 await item.handler(item.event, session)
             finally:
                 trace_id_var.reset(token)
-            handled += 1
-        return handled
 
-    async def _handle_together(self, work: list[_Work]) -> None:
+    async def _handle_together(self, work: list[_Work], batch: _InFlight | None = None) -> None:
         async with self.session_factory() as session, session.begin():
-            handled = await self._claim_and_handle(session, work)
+            handled = await self._claim_and_handle(session, work, batch)
         for item in work:
             await item.msg.ack()
         self._count(handled, len(work) - handled)
