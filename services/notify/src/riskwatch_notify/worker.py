@@ -59,36 +59,60 @@ def backoff_policy(settings: Settings) -> BackoffPolicy:
 
 
 class _Lanes:
-    """A few identical loops sharing a wake-up, each with its own event."""
+    """A few identical claim loops that share the work without all claiming at once.
+
+    A wake-up starts one idle lane; a lane that gets a full batch brings in another, so a
+    backlog spreads; only the first lane polls on the timer (retries coming due, missed
+    NOTIFYs). Every other idle lane waits for a wake-up: an empty claim is a transaction.
+    """
 
     def __init__(self, name: str, count: int, poll_seconds: float) -> None:
         self.name = name
         self.poll_seconds = poll_seconds
         self._events = [asyncio.Event() for _ in range(count)]
+        self._idle: list[asyncio.Event] = []  # events of the lanes waiting for a wake-up
+        # A wake-up came while no lane was idle: the first lane to finish loops again.
+        self._rerun = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Shared by the lanes: the polling lane cycles every poll_seconds even when idle.
         self.last_cycle = time.monotonic()
 
     def wake(self, _payload: str = "") -> None:
-        for event in self._events:
-            event.set()
+        if not self._wake_idle():
+            self._rerun = True
+
+    def _wake_idle(self) -> bool:
+        """Start an idle lane; True if some lane is now due to start a claim."""
+        if any(event.is_set() for event in self._events):
+            return True  # a woken lane has not started its claim yet: it will see this work
+        if not self._idle:
+            return False
+        self._idle.pop().set()
+        return True
 
     def start(self, once: Callable[[], Awaitable[int]], full: int) -> None:
         self._stopping = False
+        self._rerun = False
         for index, event in enumerate(self._events):
+            polls = index == 0
             self._tasks.append(
-                asyncio.create_task(self._loop(event, once, full), name=f"{self.name}-{index}")
+                asyncio.create_task(
+                    self._loop(event, polls, once, full), name=f"{self.name}-{index}"
+                )
             )
 
     async def stop(self) -> None:
         self._stopping = True
-        self.wake()
+        for event in self._events:  # every lane, not one: each must see the flag
+            event.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._idle.clear()
 
     @property
     def healthy(self) -> bool:
@@ -96,13 +120,18 @@ class _Lanes:
         return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_seconds)
 
     async def _loop(
-        self, event: asyncio.Event, once: Callable[[], Awaitable[int]], full: int
+        self,
+        event: asyncio.Event,
+        polls: bool,
+        once: Callable[[], Awaitable[int]],
+        full: int,
     ) -> None:
         failures = 0
         # The flag ends the loop even if a cancellation is lost to a wake-up at the same moment.
         while not self._stopping:
             self.last_cycle = time.monotonic()
             event.clear()
+            self._rerun = False  # this claim starts after every wake-up so far
             try:
                 done = await once()
                 failures = 0
@@ -114,12 +143,20 @@ class _Lanes:
                 await asyncio.sleep(min(5.0, 0.05 * 2**failures))
                 continue
             if done >= full:
+                self._wake_idle()  # more is probably waiting: claim it in parallel
                 continue
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
-            # as the event fires, and stop() would wait forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await event.wait()
+            if self._rerun:
+                continue
+            self._idle.append(event)
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # lands as the event fires, and stop() would wait forever.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_seconds if polls else None):
+                        await event.wait()
+            finally:
+                if event in self._idle:  # a timeout or a cancel, not a wake-up
+                    self._idle.remove(event)
 
 
 class DeliveryWorker:
