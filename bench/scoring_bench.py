@@ -668,7 +668,9 @@ end: {result["load"]:.1f} on {os.cpu_count()} cores.
 {result["customers"]:,} customers (spread over one day, so each customer's credit and churn
 are re-assessed once), published with `publish_async` by this script (another process)
 while one scoring process (`python -m riskwatch_scoring serve`, uvicorn + uvloop, consumer and
-outbox relay inside) consumes batches of 1,000: load the batch's states once (locked, decoded
+outbox relay inside) consumes batches of 1,000, two in flight (the next is scored while
+PostgreSQL writes the last; a customer's events still go one batch after another): load
+the batch's states once (locked, decoded
 only when the cached version is stale), update features, score, COPY the assessment rows,
 stage one `scoring.transaction_scored.v1` per transaction (plus assessments and level changes)
 into the outbox, write the states back in one statement, commit, ack; the relay publishes.
