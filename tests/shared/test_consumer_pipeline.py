@@ -3,6 +3,7 @@ overlap, yet one key's events never run in two batches at once and keep their st
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any, Literal
 
@@ -143,3 +144,50 @@ def test_a_pipelined_consumer_needs_a_key() -> None:
 
 async def _equals(value: Any, expected: int) -> bool:
     return bool(await value == expected)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+async def test_a_consumer_stopped_mid_batch_hands_its_messages_back_at_once(
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    bus: MessageBus,
+    depth: int,
+) -> None:
+    customers = [uuid.uuid4() for _ in range(3)]
+    events = [AccountPinged(customer_id=customers[i % 3], n=i) for i in range(6)]
+    await _publish(bus, events)
+    started = asyncio.Event()
+
+    async def stuck(batch: list[Any], session: AsyncSession) -> None:
+        started.set()
+        await asyncio.sleep(30)  # a deploy stops it mid-batch, its inbox claims uncommitted
+
+    def runner(handler: Any) -> ConsumerRunner:
+        spec = ConsumerSpec(
+            durable=durable,
+            stream=TEST_STREAM.name,
+            subjects=["rwtest.>"],
+            handlers={AccountPinged: handler},
+            batch_handler=handler,
+            batch_size=10,
+            fetch_timeout=0.2,
+            ack_wait=60.0,  # a redelivery that waited for it would miss the deadline below
+            pipeline_depth=depth,
+            pipeline_by=customer_key,
+        )
+        return ConsumerRunner(spec, bus=bus, session_factory=session_factory)
+
+    durable = f"handback-{uuid.uuid4().hex[:6]}"
+    first = runner(stuck)
+    await first.start()
+    await asyncio.wait_for(started.wait(), timeout=10)
+    await first.stop()
+
+    recorder = Recorder()
+    second = runner(recorder.handle_batch)
+    await second.start()
+    try:
+        await wait_until(lambda: _equals(_handled(engine), 6), timeout=10, message="6 handled")
+    finally:
+        await second.stop()
+    assert sorted(n for numbers in recorder.order.values() for n in numbers) == list(range(6))

@@ -365,10 +365,23 @@ class ConsumerRunner:
                     await batch.wait_for_earlier()
                 for item in work:
                     await self._handle_alone(item)
+        except asyncio.CancelledError:
+            # Stopping mid-batch (a deploy): its transaction rolls back; hand the messages back
+            # rather than leave them for ack_wait (JetStream ignores a nak of one already acked).
+            await self._hand_back([w.msg for w in work])
+            raise
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+
+    async def _hand_back(self, msgs: list[Msg]) -> None:
+        # Redelivered once this process's open pull request (at most fetch_timeout) has
+        # expired: delivered at once, they could go back to the request nobody reads now.
+        delay = self.spec.fetch_timeout + 0.25
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=delay)
 
     async def _keep_in_progress(self, msgs: list[Msg]) -> None:
         """Tell JetStream slow work is still going so it does not redeliver mid-handling."""
