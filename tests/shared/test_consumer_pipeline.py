@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from riskwatch_shared.events.base import Event, register
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, customer_key
 from riskwatch_shared.testing import wait_until
 
 from .conftest import HANDLED, TEST_STREAM
-
-
-@register
-class AccountPinged(Event):
-    type: Literal["rwtest.account_pinged.v1"] = "rwtest.account_pinged.v1"
-    source: str = "tests"
-    customer_id: uuid.UUID
-    n: int = 0
+from .test_messaging import CustomerPinged, _equals, handled_count
 
 
 class Recorder:
@@ -46,6 +38,7 @@ class Recorder:
         self.active_batches += 1
         self.most_active_batches = max(self.most_active_batches, self.active_batches)
         try:
+            # The batch's slow work (input, not a wait): long enough for batches to overlap.
             await session.execute(text("SELECT pg_sleep(0.05)"))
             rows = [{"event_id": e.id, "consumer": "pipeline", "n": e.n} for e in batch]
             await session.execute(insert(HANDLED), rows)
@@ -60,32 +53,31 @@ class Recorder:
             self.active_customers -= mine
 
 
-async def _publish(bus: MessageBus, events: list[AccountPinged]) -> None:
+async def _publish(bus: MessageBus, events: list[CustomerPinged]) -> None:
     for event in events:
         await bus.js.publish(
             event.type, event.to_json_bytes(), headers={"Nats-Msg-Id": str(event.id)}
         )
 
 
-async def _handled(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(HANDLED)) or 0)
-
-
 def _runner(
-    bus: MessageBus, session_factory: async_sessionmaker[AsyncSession], recorder: Recorder
+    bus: MessageBus,
+    session_factory: async_sessionmaker[AsyncSession],
+    handler: Any,
+    *,
+    durable: str | None = None,
+    **overrides: Any,
 ) -> ConsumerRunner:
+    settings: dict[str, Any] = {"batch_size": 4, "batch_linger": 0.0, "pipeline_depth": 2}
     spec = ConsumerSpec(
-        durable=f"pipeline-{uuid.uuid4().hex[:6]}",
+        durable=durable or f"pipeline-{uuid.uuid4().hex[:6]}",
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={AccountPinged: recorder.handle_batch},
-        batch_handler=recorder.handle_batch,
-        batch_size=4,
+        handlers={CustomerPinged: handler},
+        batch_handler=handler,
         fetch_timeout=0.2,
-        batch_linger=0.0,
-        pipeline_depth=2,
         pipeline_by=customer_key,
+        **{**settings, **overrides},
     )
     return ConsumerRunner(spec, bus=bus, session_factory=session_factory)
 
@@ -95,13 +87,13 @@ async def test_pipelined_batches_overlap_but_never_share_a_customer_and_keep_its
 ) -> None:
     # Six customers, batches of four: consecutive batches share some customers, not all.
     customers = [uuid.uuid4() for _ in range(6)]
-    events = [AccountPinged(customer_id=customers[i % 6], n=i) for i in range(48)]
+    events = [CustomerPinged(customer_id=customers[i % 6], n=i) for i in range(48)]
     await _publish(bus, events)
     recorder = Recorder()
-    runner = _runner(bus, session_factory, recorder)
+    runner = _runner(bus, session_factory, recorder.handle_batch)
     await runner.start()
     try:
-        await wait_until(lambda: _equals(_handled(engine), 48), timeout=30, message="48 handled")
+        await wait_until(lambda: _equals(handled_count(engine), 48), timeout=30)
     finally:
         await runner.stop()
     assert recorder.overlaps == []
@@ -116,13 +108,13 @@ async def test_a_failed_pipelined_batch_is_retried_one_event_at_a_time_and_loses
     engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
 ) -> None:
     customers = [uuid.uuid4() for _ in range(6)]
-    events = [AccountPinged(customer_id=customers[i % 6], n=i) for i in range(24)]
+    events = [CustomerPinged(customer_id=customers[i % 6], n=i) for i in range(24)]
     await _publish(bus, events)
     recorder = Recorder(fail_first_batch_with=9)
-    runner = _runner(bus, session_factory, recorder)
+    runner = _runner(bus, session_factory, recorder.handle_batch)
     await runner.start()
     try:
-        await wait_until(lambda: _equals(_handled(engine), 24), timeout=30, message="24 handled")
+        await wait_until(lambda: _equals(handled_count(engine), 24), timeout=30)
     finally:
         await runner.stop()
     assert recorder.failed
@@ -142,10 +134,6 @@ def test_a_pipelined_consumer_needs_a_key() -> None:
         )
 
 
-async def _equals(value: Any, expected: int) -> bool:
-    return bool(await value == expected)
-
-
 @pytest.mark.parametrize("depth", [1, 2])
 async def test_a_consumer_stopped_mid_batch_hands_its_messages_back_at_once(
     engine: AsyncEngine,
@@ -154,40 +142,27 @@ async def test_a_consumer_stopped_mid_batch_hands_its_messages_back_at_once(
     depth: int,
 ) -> None:
     customers = [uuid.uuid4() for _ in range(3)]
-    events = [AccountPinged(customer_id=customers[i % 3], n=i) for i in range(6)]
+    events = [CustomerPinged(customer_id=customers[i % 3], n=i) for i in range(6)]
     await _publish(bus, events)
     started = asyncio.Event()
 
     async def stuck(batch: list[Any], session: AsyncSession) -> None:
         started.set()
-        await asyncio.sleep(30)  # a deploy stops it mid-batch, its inbox claims uncommitted
+        await asyncio.Event().wait()  # until a deploy stops it, its inbox claims uncommitted
 
-    def runner(handler: Any) -> ConsumerRunner:
-        spec = ConsumerSpec(
-            durable=durable,
-            stream=TEST_STREAM.name,
-            subjects=["rwtest.>"],
-            handlers={AccountPinged: handler},
-            batch_handler=handler,
-            batch_size=10,
-            fetch_timeout=0.2,
-            ack_wait=60.0,  # a redelivery that waited for it would miss the deadline below
-            pipeline_depth=depth,
-            pipeline_by=customer_key,
-        )
-        return ConsumerRunner(spec, bus=bus, session_factory=session_factory)
-
+    # ack_wait 60 s: a redelivery that waited for it would miss the deadline below.
     durable = f"handback-{uuid.uuid4().hex[:6]}"
-    first = runner(stuck)
+    options: dict[str, Any] = {"batch_size": 10, "ack_wait": 60.0, "pipeline_depth": depth}
+    first = _runner(bus, session_factory, stuck, durable=durable, **options)
     await first.start()
     await asyncio.wait_for(started.wait(), timeout=10)
     await first.stop()
 
     recorder = Recorder()
-    second = runner(recorder.handle_batch)
+    second = _runner(bus, session_factory, recorder.handle_batch, durable=durable, **options)
     await second.start()
     try:
-        await wait_until(lambda: _equals(_handled(engine), 6), timeout=10, message="6 handled")
+        await wait_until(lambda: _equals(handled_count(engine), 6), timeout=10, message="6 handled")
     finally:
         await second.stop()
     assert sorted(n for numbers in recorder.order.values() for n in numbers) == list(range(6))
