@@ -28,13 +28,17 @@ log = get_logger(__name__)
 LONGEST_STREAM_AGE = max(s.max_age_seconds for s in ALL_STREAMS if s is not DEADLETTER_STREAM)
 DEFAULT_PRUNE_CHUNK = 5_000
 
+# The lock first, in a statement of its own: under READ COMMITTED the DELETE's snapshot is
+# then taken after the lock, so it sees every chunk the previous holder committed. (In one
+# statement the snapshot came first, and a replica taking over the round could pick rows just
+# deleted, delete none, and end the round early.)
+_TAKE_ROUND = text("SELECT pg_try_advisory_xact_lock(:lock)")
 _PRUNE_CHUNK = text(
-    "WITH round AS (SELECT pg_try_advisory_xact_lock(:lock) AS mine), "
-    "doomed AS (SELECT consumer, event_id FROM inbox, round WHERE round.mine "
-    "AND processed_at < now() - make_interval(secs => :retention) LIMIT :chunk), "
+    "WITH doomed AS (SELECT consumer, event_id FROM inbox "
+    "WHERE processed_at < now() - make_interval(secs => :retention) LIMIT :chunk), "
     "deleted AS (DELETE FROM inbox USING doomed WHERE inbox.consumer = doomed.consumer "
     "AND inbox.event_id = doomed.event_id RETURNING 1) "
-    "SELECT (SELECT mine FROM round), (SELECT count(*) FROM deleted)"
+    "SELECT count(*) FROM deleted"
 )
 
 
@@ -51,16 +55,13 @@ async def prune_once(
     total = 0
     while True:
         async with engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    _PRUNE_CHUNK,
-                    {"lock": lock_key, "retention": retention_seconds, "chunk": chunk_size},
-                )
-            ).one()
-        mine, deleted = bool(row[0]), int(row[1])
+            if not await conn.scalar(_TAKE_ROUND, {"lock": lock_key}):
+                return total  # another replica holds the round
+            params = {"retention": retention_seconds, "chunk": chunk_size}
+            deleted = int(await conn.scalar(_PRUNE_CHUNK, params) or 0)
         total += deleted
         INBOX_PRUNED.labels(service=service).inc(deleted)
-        if not mine or deleted < chunk_size:
+        if deleted < chunk_size:
             return total
 
 
