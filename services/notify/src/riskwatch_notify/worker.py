@@ -29,6 +29,7 @@ from riskwatch_notify.domain.retry import (
     state_after_attempt,
 )
 from riskwatch_notify.domain.storm import ProviderRateLimiter
+from riskwatch_shared.aio import wait_event
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
 from riskwatch_shared.logging import get_logger
@@ -149,11 +150,7 @@ class _Lanes:
                 continue
             self._idle.append(event)
             try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-                # lands as the event fires, and stop() would wait forever.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_seconds if polls else None):
-                        await event.wait()
+                await wait_event(event, self.poll_seconds if polls else None)
             finally:
                 if event in self._idle:  # a timeout or a cancel, not a wake-up
                     self._idle.remove(event)

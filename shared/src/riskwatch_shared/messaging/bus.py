@@ -86,7 +86,8 @@ class MessageBus:
         try:
             for subject, payload, message_id in messages:
                 await nc.publish(subject, payload, reply=reply, headers={"Nats-Msg-Id": message_id})
-            await asyncio.wait_for(pending.done, timeout=timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see riskwatch_shared.aio
+                await pending.done
         except TimeoutError as exc:
             got = f"{pending.received} of {pending.expected}"
             raise PublishFailed(f"JetStream acknowledged {got} messages in {timeout}s") from exc
@@ -148,7 +149,8 @@ class MessageBus:
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
             try:
-                await asyncio.wait_for(self.nc.drain(), timeout=5)
+                async with asyncio.timeout(5):
+                    await self.nc.drain()
             except Exception:  # drain can fail when the server is gone; close anyway
                 await self.nc.close()
         self.nc = None

@@ -36,6 +36,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import DEFAULT_PREFIX
 
+from riskwatch_shared.aio import wait_event
+
 # 409 replies that end a request without anything being wrong with the consumer.
 _TRANSIENT_CONFLICTS = ("Exceeded MaxWaiting", "Leadership Change", "Server Shutdown")
 
@@ -112,8 +114,7 @@ class PullFetcher:
                 await self._request(batch - len(self._delivered), timeout=timeout, no_wait=False)
             self._wake_at = batch
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+            await wait_event(self._arrived, remaining)
         self._raise_error()
 
     def _request_open(self) -> bool:
@@ -142,8 +143,7 @@ class PullFetcher:
                 break
             self._wake_at = wake_at
             self._arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+            await wait_event(self._arrived, remaining)
         self._raise_error()
 
     def _raise_error(self) -> None:

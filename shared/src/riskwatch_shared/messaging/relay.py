@@ -20,6 +20,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from riskwatch_shared.aio import wait_event
 from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
@@ -132,8 +133,7 @@ class OutboxRelay:
                 continue
             if published >= self.batch_size:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            await wait_event(self._wake, self.poll_interval)
 
     async def housekeeping(self) -> None:
         """Report the backlog (published rows are deleted as they go: nothing to purge)."""

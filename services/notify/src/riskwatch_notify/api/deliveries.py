@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -25,6 +23,7 @@ from riskwatch_notify.schemas import (
     InboxPage,
     MarkedRead,
 )
+from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import IdentityDep, RuntimeDep, ServiceRuntime, SessionDep
 
 router = APIRouter()
@@ -205,7 +204,6 @@ async def _sse(
                 yield f"id: {row.seq}\nevent: message\ndata: {data}\n\n"
             if rows:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), timeout=heartbeat_seconds)
+            if await wait_event(woken, heartbeat_seconds):
                 continue
             yield ": ping\n\n"

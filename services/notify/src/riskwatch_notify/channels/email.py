@@ -144,7 +144,8 @@ class _SessionPool:
             client = self._idle.get_nowait()
             if client is not None and client.is_connected:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.quit(), timeout=2)
+                    async with asyncio.timeout(2):
+                        await client.quit()
                 client.close()
 
     async def send(self, sender: str, to: str, data: bytes) -> None:
