@@ -589,6 +589,8 @@ def render(
     command = ".venv/bin/python " + command
     if args.statements:
         command = f"DATABASE_URL=... {command} --statements"
+    if args.scoring_floor:
+        command += " --scoring-floor"
     lines = [
         f"# End-to-end benchmark{'' if args.name == DEFAULT_NAME else f': {args.name}'}",
         "",
@@ -617,6 +619,14 @@ def render(
             " `--quick` loads for 5 s only; starting the whole system takes 40-90 s here, so"
             " even a quick run takes about two minutes."
             if args.quick
+            else ""
+        )
+        + (
+            " **Scoring ran without its computation** (`bench/scoring_floor_service.py`: each"
+            " transaction is still parsed, claimed, stored, its state written back and its own"
+            " `transaction_scored` published, with the first transaction's features and score):"
+            " what the rest of the system does when scoring costs only its I/O."
+            if args.scoring_floor
             else ""
         ),
         "",
@@ -793,12 +803,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--name", default=DEFAULT_NAME, help="results file bench/results/NAME.md and its heading"
     )
+    parser.add_argument(
+        "--scoring-floor",
+        action="store_true",
+        help="run scoring without its computation (bench/scoring_floor_service.py): what the"
+        " rest of the system does when scoring costs only its I/O",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.customers, args.drain_seconds = 5.0, 20, 20.0
     started = time.monotonic()
     # Embedded PostgreSQL / NATS unless DATABASE_URL / NATS_URL name servers to use.
-    with running_system(own_servers=False) as system:
+    floor = {"scoring": "scoring_floor_service"} if args.scoring_floor else None
+    bench_path = {"PYTHONPATH": str(Path(__file__).resolve().parent)} if floor else None
+    with running_system(own_servers=False, modules=floor, extra_env=bench_path) as system:
         print(f"system up in {time.monotonic() - started:,.0f} s", file=sys.stderr)
         text = asyncio.run(run(args, system))
     results = RESULTS_DIR / f"{args.name}.md"

@@ -77,15 +77,21 @@ def running_system(
     extra_env: Mapping[str, str] | None = None,
     timeout: float = 180.0,
     own_servers: bool = True,
+    modules: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
-    """Start everything, wait for every /readyz, stop everything on the way out."""
+    """Start everything, wait for every /readyz, stop everything on the way out.
+
+    `modules` runs another entry point for a process by name (a benchmark's instrumented one).
+    """
     # Unix socket paths are limited to ~100 bytes: keep the data folder short.
     data_dir = Path(f"/tmp/rw-e2e-{uuid.uuid4().hex[:8]}")
     data_dir.mkdir(parents=True)
     mail = MailCatcher(data_dir / "mail")
     mail.start()
     processes = [
-        ProcessSpec(spec.name, spec.module, free_port(), spec.migrates)
+        ProcessSpec(
+            spec.name, (modules or {}).get(spec.name, spec.module), free_port(), spec.migrates
+        )
         for spec in default_processes()
     ]
     stack = Stack(data_dir, processes)
