@@ -655,14 +655,26 @@ def render(
         f"CPU from the load's start until the probes' alerts were in ({log.cpu_seconds:,.1f} s;"
         " 100% = one core) and peak resident memory:",
         "",
-        "| process | CPU | peak RSS |",
-        "|---|---:|---:|",
+        "| process | CPU | CPU per transaction | peak RSS |",
+        "|---|---:|---:|---:|",
     ]
+    per_txn_us = 1e6 / CLOCK_TICKS / max(log.accepted, 1)
     for group in sorted(groups, key=lambda g: g.end_ticks - g.start_ticks, reverse=True):
-        cpu = (group.end_ticks - group.start_ticks) / CLOCK_TICKS / max(log.cpu_seconds, 1e-9) * 100
-        lines.append(f"| {group.name} | {cpu:,.0f}% | {group.peak_rss / 2**20:,.0f} MiB |")
-    total_cores = sum(g.end_ticks - g.start_ticks for g in groups) / CLOCK_TICKS
-    total_cores /= max(log.cpu_seconds, 1e-9)
+        ticks = group.end_ticks - group.start_ticks
+        cpu = ticks / CLOCK_TICKS / max(log.cpu_seconds, 1e-9) * 100
+        lines.append(
+            f"| {group.name} | {cpu:,.0f}% | {ticks * per_txn_us:,.0f} µs |"
+            f" {group.peak_rss / 2**20:,.0f} MiB |"
+        )
+    total_ticks = sum(g.end_ticks - g.start_ticks for g in groups)
+    total_cores = total_ticks / CLOCK_TICKS / max(log.cpu_seconds, 1e-9)
+    cores = os.cpu_count() or 2
+    lines += [
+        "",
+        f"In all {total_ticks * per_txn_us / 1000:.2f} ms of CPU per transaction"
+        f" ({log.accepted:,} transactions): {cores} cores at 2,000 txn/s leave"
+        f" {cores / 2_000 * 1000:.2f} ms.",
+    ]
     services = [g for g in groups if g.with_children]
     busiest = max(services, key=lambda g: g.end_ticks - g.start_ticks, default=None)
     kept_up = processed / end_to_end >= 0.95 * log.accepted / window

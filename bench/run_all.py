@@ -43,6 +43,13 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
         ["--rate", "400", "--batch-size", "100", "--name", "e2e_latency"],
         ["--quick"],
     ),
+    # The same load with scoring's computation taken out: what the rest of the system can do.
+    (
+        "e2e_floor",
+        "e2e_bench.py",
+        ["--rate", "2000", "--seconds", "60", "--scoring-floor", "--name", "e2e_floor"],
+        ["--quick"],
+    ),
 ]
 
 
