@@ -29,6 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import spy
+
 from riskwatch_simulator.api import list_all, page_items
 from riskwatch_simulator.client import BatchResult, GatewayError, RiskWatchClient
 from riskwatch_simulator.generator import BankSpec, generate_bank, live_stream
@@ -706,6 +708,41 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+PROFILED = ("scoring", "alerting", "customer", "notify")
+
+
+async def profile_services(
+    system: RunningSystem, args: argparse.Namespace
+) -> dict[str, spy.Profile]:
+    """py-spy on each service for `--profile-seconds` from a third into the load (or none)."""
+    if args.profile_seconds <= 0 or not spy.available():
+        return {}
+    await asyncio.sleep(args.seconds / 3)
+    pids = system.pids()
+    raws = {name: system.data_dir / f"{name}.pyspy" for name in PROFILED if name in pids}
+    recorders = [spy.record(pids[name], args.profile_seconds, raw) for name, raw in raws.items()]
+    await asyncio.gather(*(asyncio.to_thread(recorder.wait) for recorder in recorders))
+    return {name: spy.summarise(raw) for name, raw in raws.items()}
+
+
+def profile_text(args: argparse.Namespace, profiles: dict[str, spy.Profile]) -> str:
+    if args.profile_seconds <= 0:
+        return ""
+    if not profiles:
+        return "\nNo profile: py-spy is not installed (`make setup` installs it).\n"
+    lines = [
+        "",
+        f"Where each service's time goes: py-spy, {args.profile_seconds:g} s at 100 Hz from a"
+        " third into the load, without pausing the process; shares of all its samples (the",
+        "event loop's share is waiting and running callbacks; C extensions count to the Python",
+        "frame that called them):",
+        "",
+    ]
+    for name, profile in profiles.items():
+        lines += profile.lines(name)
+    return "\n".join(lines) + "\n"
+
+
 async def run(args: argparse.Namespace, system: RunningSystem) -> str:
     groups = process_groups(system)
     stages = StageClock(system.stack.env["NATS_URL"])
@@ -751,6 +788,7 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
             await statements.mark()
         for group in groups:
             group.start_ticks = group.ticks()
+        profiling = asyncio.create_task(profile_services(system, args))
         await push_load(client, batches, args, log)
         expected = len(log.probe_sent_at)
         alerts = await wait_for_probes(client, probe_rule, expected, args.drain_seconds)
@@ -779,11 +817,13 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
         await activity.collect()
         if statements is not None:
             await statements.collect()
+        profiles = await profiling
     await stages.stop()
     stage_rows = stages.stage_rows(log.probe_sent_at)
     text = render(
         args, log, active, to_alert, to_smtp, expected, drained_at, groups, stage_rows, activity
     )
+    text += profile_text(args, profiles)
     if statements is None:
         return text
     return text + "\n".join(statements.lines(log.accepted)) + "\n"
@@ -816,6 +856,12 @@ def main(argv: list[str] | None = None) -> int:
         "--name", default=DEFAULT_NAME, help="results file bench/results/NAME.md and its heading"
     )
     parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=20.0,
+        help="py-spy each service this long from a third into the load (0: no profile)",
+    )
+    parser.add_argument(
         "--scoring-floor",
         action="store_true",
         help="run scoring without its computation (bench/scoring_floor_service.py): what the"
@@ -824,6 +870,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.customers, args.drain_seconds = 5.0, 20, 20.0
+        args.profile_seconds = min(args.profile_seconds, 2.0)
     started = time.monotonic()
     # Embedded PostgreSQL / NATS unless DATABASE_URL / NATS_URL name servers to use.
     floor = {"scoring": "scoring_floor_service"} if args.scoring_floor else None
