@@ -4,7 +4,7 @@ Each benchmark is a standalone script that writes its own `bench/results/<name>.
 runs them in sequence (never two at once: they would share the two cores) and joins the
 results under a header that says on what and when they were measured.
 
-    .venv/bin/python bench/run_all.py            # everything (~15 min)
+    .venv/bin/python bench/run_all.py            # everything (~25 min)
     .venv/bin/python bench/run_all.py --quick    # smaller runs (~4 min)
     .venv/bin/python bench/run_all.py --only gateway scoring
     .venv/bin/python bench/run_all.py --collect  # only rebuild docs/benchmarks.md
