@@ -24,8 +24,8 @@ from pathlib import Path
 PY_SPY = Path(sys.executable).parent / "py-spy"
 _LINE = re.compile(r"^(.*) (\d+)$")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>.*?)(?::\d+)?\)$")
-# Frames every sample of a service passes through: no information.
-_ENTRY_FILES = ("runpy", "__main__.py", "service_main.py", "uvicorn/", "asyncio/runners.py")
+# The service's own entry points, which every sample passes through: no information.
+_ENTRY_FILES = ("__main__.py", "service_main.py")
 _LOOP_FILES = ("asyncio/", "uvloop/", "uvicorn/")
 
 
@@ -47,7 +47,7 @@ class Frame:
 
     @property
     def area(self) -> str:
-        if self.file.startswith(_LOOP_FILES) or "/asyncio/" in self.file:
+        if self.file.startswith(_LOOP_FILES):
             return "event loop"
         if self.file.startswith("<"):
             return self.file.strip("<>").split()[0]

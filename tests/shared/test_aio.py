@@ -17,10 +17,23 @@ async def test_a_set_event_returns_true_and_a_timeout_false() -> None:
     assert await wait_event(event, None) is True
 
 
+class _WatchedEvent(asyncio.Event):
+    """An event that says when somebody has started waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.awaited = asyncio.Event()
+
+    async def wait(self) -> bool:
+        self.awaited.set()
+        return await super().wait()
+
+
 async def test_a_cancel_landing_as_the_event_fires_is_not_lost() -> None:
-    event = asyncio.Event()
+    event = _WatchedEvent()
     waiting = asyncio.create_task(wait_event(event, 10))
-    await asyncio.sleep(0)  # the task is now waiting on the event
+    async with asyncio.timeout(5):
+        await event.awaited.wait()  # the task is now suspended in the event's wait
     # Both in one loop iteration: the consumer stopping just as a message wakes it.
     event.set()
     waiting.cancel()
