@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = Field(
         default=DEFAULT_INTERNAL_SECRET, validation_alias=AliasChoices("RISKWATCH_INTERNAL_SECRET")
     )
+    # An explicit development mode: the only place where a missing secret may be generated, an
+    # outbound URL may be plain http or point at this machine. Never set in production.
+    dev_mode: bool = Field(default=False, validation_alias=AliasChoices("RISKWATCH_DEV_MODE"))
     require_internal_identity: bool = Field(
         default=True, validation_alias=AliasChoices("RISKWATCH_REQUIRE_INTERNAL_IDENTITY")
     )
