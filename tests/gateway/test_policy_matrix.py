@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from riskwatch_gateway.policy import DEFAULT_POLICY, REST, ROLES, Rule
 from riskwatch_gateway.routing import service_for_path
+from riskwatch_shared.policy import DEFAULT_POLICY, REST, ROLES, Rule
 
 from .conftest import Gateway
 

@@ -16,13 +16,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.db.session import create_engine, create_session_factory
-from riskwatch_shared.errors import Unauthorized, install_problem_handlers, problem_response
+from riskwatch_shared.errors import (
+    Forbidden,
+    Unauthorized,
+    install_problem_handlers,
+    problem_response,
+)
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
 from riskwatch_shared.messaging.inbox import InboxPruner
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
+from riskwatch_shared.policy import DEFAULT_POLICY, decide
 from riskwatch_shared.security import (
     IDENTITY_HEADER,
     SYSTEM_IDENTITY,
@@ -98,7 +104,14 @@ def create_service_app(
             await stop_runtime(runtime)
             log.info("service.stopped")
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # App-wide, so every route (including one a service adds later) passes the check.
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(_authorized)],
+    )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(health_router(settings.service_name))
@@ -227,13 +240,45 @@ def get_identity(request: Request) -> Identity:
         raise Unauthorized(f"invalid gateway identity: {exc}") from exc
 
 
+API_PREFIX = "/v1/"
+# The service identity (no gateway in front, development only) is not a caller's role.
+SERVICE_ROLE = "system"
+
+
+def authorize(identity: Identity, method: str, path: str) -> None:
+    """Refuse (403) what the shared policy table does not allow this caller (default deny).
+
+    The same table and matcher as the gateway's admission, so a service reached directly
+    refuses exactly what the gateway would.
+    """
+    if SERVICE_ROLE in identity.roles:
+        return
+    rule = DEFAULT_POLICY.rule_for(method, path)
+    if not decide(rule, identity.roles, identity.scopes):
+        raise Forbidden(f"{', '.join(identity.roles) or 'no role'} may not {method} {path}")
+
+
+async def _authorized(request: Request) -> Identity | None:
+    """Every `/v1` operation: the gateway's signed identity (401) with a role the policy
+    table allows for it (403). Health, readiness and metrics stay outside."""
+    path: str = request.scope["path"]
+    if not path.startswith(API_PREFIX):
+        return None
+    identity = get_identity(request)
+    authorize(identity, request.method, path)
+    request.state.identity = identity
+    return identity
+
+
 # Async wrappers: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
 async def _runtime_dependency(request: Request) -> ServiceRuntime:
     return get_runtime(request)
 
 
 async def _identity_dependency(request: Request) -> Identity:
-    return get_identity(request)
+    # Already verified by the app-wide check for `/v1` routes (it runs first).
+    identity: Identity | None = getattr(request.state, "identity", None)
+    return identity if identity is not None else get_identity(request)
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime_dependency)]

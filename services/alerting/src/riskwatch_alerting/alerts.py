@@ -30,6 +30,8 @@ from riskwatch_alerting.schemas import (
 )
 from riskwatch_shared.events.alerting import AlertUpdated
 from riskwatch_shared.messaging.outbox import add_events
+from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.security import Identity
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -56,10 +58,19 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 
 
 async def get_alert(
-    session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    identity: Identity | None = None,
 ) -> Alert:
+    """The alert; 404 when there is none or (with `identity`) the caller may not see it: a
+    relationship manager sees only their own customers' alerts."""
     alert = await repository.get_alert(session, alert_id, for_update=for_update)
     if alert is None:
+        raise AlertNotFound(f"no alert {alert_id}")
+    owner = None if identity is None else owner_scope(identity)
+    if owner is not None and not await repository.alert_visible_to(session, alert_id, owner):
         raise AlertNotFound(f"no alert {alert_id}")
     return alert
 
@@ -68,8 +79,10 @@ async def occurrences(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[Al
     return await repository.occurrences_of(session, alert_id)
 
 
-async def timeline(session: AsyncSession, alert_id: uuid.UUID) -> Sequence[AlertTimelineEntry]:
-    await get_alert(session, alert_id)
+async def timeline(
+    session: AsyncSession, alert_id: uuid.UUID, *, identity: Identity | None = None
+) -> Sequence[AlertTimelineEntry]:
+    await get_alert(session, alert_id, identity=identity)
     return await repository.timeline_of(session, alert_id)
 
 
@@ -80,9 +93,10 @@ async def act(
     action: str,
     actor: str,
     detail: dict[str, Any],
+    identity: Identity | None = None,
 ) -> Alert:
     """Apply one lifecycle action: status, timeline entry and alert_updated.v1, together."""
-    alert = await get_alert(session, alert_id, for_update=True)
+    alert = await get_alert(session, alert_id, for_update=True, identity=identity)
     try:
         status = next_status(alert.status, action)
     except TransitionRefused as exc:

@@ -566,10 +566,31 @@ class AlertFilters:
     customer_id: uuid.UUID | None = None
     rule_id: uuid.UUID | None = None
     assignee: str | None = None
+    # A relationship manager's own customers only (`riskwatch_shared.ownership.owner_scope`).
+    owner: str | None = None
+
+
+def alert_owned_by(owner: str) -> Any:
+    """SQL: the alert's customer is `owner`'s: as the directory says now (customers change
+    hands), else as the alert recorded when raised (a customer the directory has not heard of).
+    """
+    entry = CustomerDirectoryEntry
+    listed = select(entry.customer_id).where(entry.customer_id == Alert.customer_id)
+    return or_(
+        listed.where(entry.relationship_manager == owner).exists(),
+        and_(~listed.exists(), Alert.relationship_manager == owner),
+    )
+
+
+async def alert_visible_to(session: AsyncSession, alert_id: uuid.UUID, owner: str) -> bool:
+    statement = select(Alert.id).where(Alert.id == alert_id, alert_owned_by(owner))
+    return (await session.execute(statement)).first() is not None
 
 
 def _filtered(statement: SelectT, filters: AlertFilters) -> SelectT:
     conditions = []
+    if filters.owner is not None:
+        conditions.append(alert_owned_by(filters.owner))
     if filters.raised_from is not None:
         conditions.append(Alert.raised_at >= filters.raised_from)
     if filters.raised_to is not None:

@@ -1,16 +1,17 @@
-"""Who may do what in the customer service (the gateway checks its role matrix as well)."""
+"""Who may do what in the customer service (the gateway checks its role matrix as well).
+
+Which customers a caller sees is the kit's one rule (`riskwatch_shared.ownership`)."""
 
 from __future__ import annotations
 
 from riskwatch_customer.errors import NotAllowed
+from riskwatch_shared.ownership import may_see, owner_scope
 from riskwatch_shared.security import Identity
 
 CRM_WRITER_ROLES = ("admin", "risk_manager", "analyst", "relationship_manager", "system")
 CRM_READER_ROLES = (*CRM_WRITER_ROLES, "viewer")
 INTAKE_ROLES = ("ingest", "admin", "system")
 IMPORT_ROLES = ("admin", "risk_manager", "system")
-# Matches no relationship manager: an RM-only caller without a staff id sees nobody.
-_NOBODY = "\x00"
 
 
 def require_role(identity: Identity, roles: tuple[str, ...], action: str) -> None:
@@ -18,16 +19,4 @@ def require_role(identity: Identity, roles: tuple[str, ...], action: str) -> Non
         raise NotAllowed(f"{action} needs one of the roles: {', '.join(roles)}")
 
 
-def owner_scope(identity: Identity) -> str | None:
-    """The relationship manager a caller is confined to, or None when they see everyone.
-
-    An RM is known to the CRM by their staff id, or by their subject when they have none.
-    """
-    if identity.is_relationship_manager_only:
-        return identity.staff_id or identity.subject or _NOBODY
-    return None
-
-
-def may_see(identity: Identity, relationship_manager: str | None) -> bool:
-    owner = owner_scope(identity)
-    return owner is None or relationship_manager == owner
+__all__ = ["may_see", "owner_scope", "require_role"]

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify import dispatch, queue
 from riskwatch_notify.config import Settings
+from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.messaging.consumer import BatchHandler, ConsumerSpec
+from riskwatch_shared.ownership import record_owners
 
 STOPS_ESCALATION = frozenset({"acknowledged", "resolved"})
 
@@ -32,6 +34,7 @@ def alert_events_handler(settings: Settings) -> BatchHandler:
         """A fetched batch in one transaction: intake first, then acknowledgements."""
         now = datetime.now(UTC)
         raised = [e for e in events if isinstance(e, AlertRaised)]
+        await record_owners(session, CUSTOMER_OWNERS, raised)
         if raised:
             await dispatch.take_in_alerts(session, raised, settings=settings, now=now)
         stopped = [

@@ -27,10 +27,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.ownership import owners_table
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+# Each customer's relationship manager, as the alerts raised about them said: RMs see only
+# their own customers' alert notifications and inbox items.
+CUSTOMER_OWNERS = owners_table(Base.metadata)
 
 
 def _created_at() -> Mapped[datetime]:

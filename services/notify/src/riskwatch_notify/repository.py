@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Uuid, any_, delete, func, insert, literal, select, update
+from sqlalchemy import Uuid, any_, cast, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify.models import (
+    CUSTOMER_OWNERS,
+    AlertRow,
     DeliveryAttemptRow,
     EscalationPolicyRow,
     InboxMessageRow,
@@ -218,6 +220,41 @@ async def redrive(session: AsyncSession, notification_id: uuid.UUID, now: dateti
 # ---------------------------------------------------------------- inbox
 
 
+# ---------------------------------------------------------------- ownership
+
+
+def _alert_customer() -> Any:
+    return cast(AlertRow.payload["customer_id"].astext, Uuid)
+
+
+def alerts_owned_by(owner: str) -> Any:
+    """SQL: ids of the alerts whose customer is `owner`'s (as the newest alert about them said)."""
+    return (
+        select(AlertRow.alert_id)
+        .join(CUSTOMER_OWNERS, CUSTOMER_OWNERS.c.customer_id == _alert_customer())
+        .where(CUSTOMER_OWNERS.c.relationship_manager == owner)
+    )
+
+
+async def alert_owner(session: AsyncSession, alert_id: uuid.UUID) -> str | None:
+    """The relationship manager of the alert's customer now; None for an unknown alert."""
+    query = (
+        select(CUSTOMER_OWNERS.c.relationship_manager)
+        .select_from(AlertRow)
+        .join(CUSTOMER_OWNERS, CUSTOMER_OWNERS.c.customer_id == _alert_customer())
+        .where(AlertRow.alert_id == alert_id)
+    )
+    owner: str | None = await session.scalar(query)
+    return owner
+
+
+def _visible(query: Any, owner: str | None) -> Any:
+    """Only the inbox items about `owner`'s customers' alerts (None: every item)."""
+    if owner is None:
+        return query
+    return query.where(InboxMessageRow.alert_id.in_(alerts_owned_by(owner)))
+
+
 async def inbox_page(
     session: AsyncSession,
     recipient_id: uuid.UUID,
@@ -225,12 +262,14 @@ async def inbox_page(
     before_seq: int | None,
     unread_only: bool,
     limit: int,
+    owner: str | None = None,
 ) -> list[InboxMessageRow]:
-    query = (
+    query = _visible(
         select(InboxMessageRow)
         .where(InboxMessageRow.recipient_id == recipient_id)
         .order_by(InboxMessageRow.seq.desc())
-        .limit(limit)
+        .limit(limit),
+        owner,
     )
     if before_seq is not None:
         query = query.where(InboxMessageRow.seq < before_seq)
@@ -240,13 +279,18 @@ async def inbox_page(
 
 
 async def inbox_since(
-    session: AsyncSession, recipient_id: uuid.UUID, after_seq: int, limit: int = 100
+    session: AsyncSession,
+    recipient_id: uuid.UUID,
+    after_seq: int,
+    limit: int = 100,
+    owner: str | None = None,
 ) -> list[InboxMessageRow]:
-    query = (
+    query = _visible(
         select(InboxMessageRow)
         .where(InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.seq > after_seq)
         .order_by(InboxMessageRow.seq)
-        .limit(limit)
+        .limit(limit),
+        owner,
     )
     return list((await session.scalars(query)).all())
 
@@ -258,9 +302,14 @@ async def inbox_last_seq(session: AsyncSession, recipient_id: uuid.UUID) -> int:
     return int(await session.scalar(query) or 0)
 
 
-async def unread_count(session: AsyncSession, recipient_id: uuid.UUID) -> int:
-    query = select(func.count()).where(
-        InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.read_at.is_(None)
+async def unread_count(
+    session: AsyncSession, recipient_id: uuid.UUID, owner: str | None = None
+) -> int:
+    query = _visible(
+        select(func.count()).where(
+            InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.read_at.is_(None)
+        ),
+        owner,
     )
     return int(await session.scalar(query) or 0)
 
@@ -270,13 +319,15 @@ async def mark_read(
     recipient_id: uuid.UUID,
     message_ids: Sequence[uuid.UUID] | None,
     now: datetime,
+    owner: str | None = None,
 ) -> int:
     """Mark the given messages (None: all) read; returns how many changed."""
-    query = (
+    query = _visible(
         update(InboxMessageRow)
         .where(InboxMessageRow.recipient_id == recipient_id, InboxMessageRow.read_at.is_(None))
         .values(read_at=now)
-        .returning(InboxMessageRow.id)
+        .returning(InboxMessageRow.id),
+        owner,
     )
     if message_ids is not None:
         query = query.where(InboxMessageRow.id.in_(message_ids))
@@ -284,7 +335,13 @@ async def mark_read(
 
 
 async def inbox_message(
-    session: AsyncSession, recipient_id: uuid.UUID, message_id: uuid.UUID
+    session: AsyncSession, recipient_id: uuid.UUID, message_id: uuid.UUID, owner: str | None = None
 ) -> InboxMessageRow | None:
-    row = await session.get(InboxMessageRow, message_id)
-    return row if row is not None and row.recipient_id == recipient_id else None
+    query = _visible(
+        select(InboxMessageRow).where(
+            InboxMessageRow.id == message_id, InboxMessageRow.recipient_id == recipient_id
+        ),
+        owner,
+    )
+    row: InboxMessageRow | None = await session.scalar(query)
+    return row

@@ -52,6 +52,8 @@ from riskwatch_notify.schemas import (
     TeamIn,
     TeamOut,
 )
+from riskwatch_shared.ownership import owner_scope, require_visible
+from riskwatch_shared.security import Identity
 
 
 def utcnow() -> datetime:
@@ -362,8 +364,12 @@ async def redrive_delivery(
 
 
 async def alert_notifications(
-    session: AsyncSession, *, alert_id: uuid.UUID
+    session: AsyncSession, *, alert_id: uuid.UUID, identity: Identity
 ) -> AlertNotificationsOut:
+    """Every notification of an alert; a relationship manager's own customers' alerts only
+    (another's, like an alert notify never heard of, is 404 for them)."""
+    if owner_scope(identity) is not None:
+        require_visible(identity, await repository.alert_owner(session, alert_id), "such alert")
     rows = await repository.notifications_of_alert(session, alert_id)
     return AlertNotificationsOut(alert_id=alert_id, notifications=await _details(session, rows))
 
@@ -379,34 +385,39 @@ async def inbox_owner(session: AsyncSession, *, subject: str) -> RecipientRow:
 
 
 async def inbox(
-    session: AsyncSession, *, subject: str, cursor: str | None, unread_only: bool, limit: int
+    session: AsyncSession, *, identity: Identity, cursor: str | None, unread_only: bool, limit: int
 ) -> InboxPage:
-    owner = await inbox_owner(session, subject=subject)
+    """The caller's inbox; a relationship manager's holds only their own customers' alerts."""
+    owner = await inbox_owner(session, subject=identity.subject)
+    confined_to = owner_scope(identity)
     rows = await repository.inbox_page(
         session,
         owner.id,
         before_seq=decode_cursor(cursor),
         unread_only=unread_only,
         limit=limit + 1,
+        owner=confined_to,
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return InboxPage(
         items=[InboxMessageOut.model_validate(row) for row in rows],
-        unread_count=await repository.unread_count(session, owner.id),
+        unread_count=await repository.unread_count(session, owner.id, confined_to),
         next_cursor=encode_cursor(rows[-1].seq) if more else None,
     )
 
 
 async def mark_read(
-    session: AsyncSession, *, subject: str, message_id: uuid.UUID | None
+    session: AsyncSession, *, identity: Identity, message_id: uuid.UUID | None
 ) -> MarkedRead:
-    owner = await inbox_owner(session, subject=subject)
+    owner = await inbox_owner(session, subject=identity.subject)
+    confined_to = owner_scope(identity)
     if (
         message_id is not None
-        and await repository.inbox_message(session, owner.id, message_id) is None
+        and await repository.inbox_message(session, owner.id, message_id, confined_to) is None
     ):
         raise InboxMessageNotFound(f"no message {message_id} in this inbox")
     ids = [message_id] if message_id is not None else None
-    marked = await repository.mark_read(session, owner.id, ids, utcnow())
-    return MarkedRead(marked=marked, unread_count=await repository.unread_count(session, owner.id))
+    marked = await repository.mark_read(session, owner.id, ids, utcnow(), confined_to)
+    unread = await repository.unread_count(session, owner.id, confined_to)
+    return MarkedRead(marked=marked, unread_count=unread)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from riskwatch_scoring import service, training_service
 from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
+from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from riskwatch_scoring.registry import get_model_or_404, promote
 from riskwatch_scoring.repository import list_models
@@ -35,8 +36,9 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
     TransactionScoreOut,
 )
-from riskwatch_shared.app import SessionDep, get_identity, get_runtime
+from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
 from riskwatch_shared.errors import Forbidden
+from riskwatch_shared.ownership import require_customer_visible
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
@@ -53,14 +55,7 @@ async def _context(request: Request) -> ScoringContext:
     return scoring_context(get_runtime(request))
 
 
-async def _identity(request: Request) -> Identity:
-    """The shared `get_identity` (which verifies a token once until it expires), called inline:
-    as a sync dependency FastAPI would run it in the thread pool."""
-    return get_identity(request)
-
-
 ContextDep = Annotated[ScoringContext, Depends(_context)]
-IdentityDep = Annotated[Identity, Depends(_identity)]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
@@ -86,6 +81,7 @@ async def get_customer_features(
     as_of: Annotated[datetime | None, Query(description="Moment of the features; now")] = None,
 ) -> CustomerFeaturesOut:
     """The customer's behavioural, credit and financial features."""
+    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.customer_features(
         session, store=context.store, customer_id=customer_id, as_of=as_of
     )
@@ -101,6 +97,7 @@ async def get_customer_risk(
     customer_id: CustomerId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> CustomerRiskOut:
     """Current risk levels per model and overall, with reasons and advice."""
+    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.customer_risk(session, store=context.store, customer_id=customer_id)
 
 
@@ -120,6 +117,7 @@ async def list_customer_risk_history(
     limit: Limit = DEFAULT_LIMIT,
 ) -> AssessmentPage:
     """Every stored assessment of the customer, newest first."""
+    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.risk_history(
         session,
         customer_id=customer_id,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.config import Settings
 from riskwatch_scoring.context import scoring_context
+from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -22,6 +23,7 @@ from riskwatch_shared.events.customer import (
 )
 from riskwatch_shared.events.streams import CUSTOMER_STREAM
 from riskwatch_shared.messaging.consumer import ConsumerSpec, customer_key
+from riskwatch_shared.ownership import record_owners
 
 CONSUMED: tuple[type[Event], ...] = (
     CustomerCreated,
@@ -42,13 +44,18 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     scorer = scoring_context(runtime).scorer
+
+    async def handle_batch(events: list[Event], session: AsyncSession) -> None:
+        await scorer.handle_batch(events, session)
+        await record_owners(session, CUSTOMER_OWNERS, events)
+
     return [
         ConsumerSpec(
             durable=settings.consumer_durable,
             stream=CUSTOMER_STREAM.name,
             subjects=["customer.>"],
             handlers=dict.fromkeys(CONSUMED, _unused_single_handler),
-            batch_handler=scorer.handle_batch,
+            batch_handler=handle_batch,
             batch_size=settings.consumer_batch_size,
             fetch_timeout=settings.consumer_fetch_timeout,
             ack_wait=60.0,

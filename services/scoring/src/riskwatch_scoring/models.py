@@ -24,11 +24,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.ownership import owners_table
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
 
+
+# Who each customer's relationship manager is (customer events): RMs see only their own.
+CUSTOMER_OWNERS = owners_table(Base.metadata)
 
 # The largest toast_tuple_target PostgreSQL accepts with 8 KB pages.
 CUSTOMER_STATE_TOAST_TUPLE_TARGET = 8160

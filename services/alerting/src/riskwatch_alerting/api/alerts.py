@@ -32,6 +32,7 @@ from riskwatch_alerting.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
 
 router = APIRouter()
@@ -41,6 +42,7 @@ router = APIRouter()
 
 
 def _filters(
+    identity: IdentityDep,
     raised_from: Annotated[
         datetime | None, Query(description="Raised at or after (ISO 8601)")
     ] = None,
@@ -61,6 +63,7 @@ def _filters(
         customer_id=customer_id,
         rule_id=rule_id,
         assignee=assignee,
+        owner=owner_scope(identity),
     )
 
 
@@ -106,9 +109,9 @@ async def alert_stats(session: SessionDep, filters: FiltersDep) -> AlertStats:
 
 
 @router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)
-async def get_alert(alert_id: uuid.UUID, session: SessionDep) -> AlertDetail:
+async def get_alert(alert_id: uuid.UUID, session: SessionDep, identity: IdentityDep) -> AlertDetail:
     """One alert's full report, with its occurrences and the actions allowed now."""
-    alert = await alert_service.get_alert(session, alert_id)
+    alert = await alert_service.get_alert(session, alert_id, identity=identity)
     occurrences = await alert_service.occurrences(session, alert_id)
     return AlertDetail.model_validate(
         {
@@ -122,11 +125,12 @@ async def get_alert(alert_id: uuid.UUID, session: SessionDep) -> AlertDetail:
 @router.get(
     "/alerts/{alert_id}/timeline", operation_id="alerting-alerts-timeline", responses=NOT_FOUND
 )
-async def alert_timeline(alert_id: uuid.UUID, session: SessionDep) -> list[TimelineEntryOut]:
+async def alert_timeline(
+    alert_id: uuid.UUID, session: SessionDep, identity: IdentityDep
+) -> list[TimelineEntryOut]:
     """Everything that happened to an alert, oldest first."""
-    return [
-        TimelineEntryOut.model_validate(e) for e in await alert_service.timeline(session, alert_id)
-    ]
+    entries = await alert_service.timeline(session, alert_id, identity=identity)
+    return [TimelineEntryOut.model_validate(e) for e in entries]
 
 
 async def _act(
@@ -137,7 +141,12 @@ async def _act(
     detail: dict[str, Any],
 ) -> AlertOut:
     alert = await alert_service.act(
-        session, alert_id, action=action, actor=actor_of(identity), detail=detail
+        session,
+        alert_id,
+        action=action,
+        actor=actor_of(identity),
+        detail=detail,
+        identity=identity,
     )
     out = AlertOut.model_validate(alert)
     await session.commit()

@@ -25,6 +25,7 @@ from riskwatch_notify.schemas import (
 )
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import IdentityDep, RuntimeDep, ServiceRuntime, SessionDep
+from riskwatch_shared.ownership import owner_scope
 
 router = APIRouter()
 
@@ -100,9 +101,11 @@ async def redrive_delivery(
 async def alert_notifications(
     alert_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> AlertNotificationsOut:
-    """What went where for one alert: every notification, escalation and digest, with attempts."""
-    require(identity, READERS)
-    return await service.alert_notifications(session, alert_id=alert_id)
+    """What went where for one alert: every notification, escalation and digest, with attempts.
+
+    A relationship manager sees their own customers' alerts only."""
+    require(identity, (*READERS, "relationship_manager"))
+    return await service.alert_notifications(session, alert_id=alert_id, identity=identity)
 
 
 # ---------------------------------------------------------------- inbox
@@ -120,7 +123,7 @@ async def get_inbox(
 ) -> InboxPage:
     """The caller's in-app messages, newest first, with the unread count."""
     return await service.inbox(
-        session, subject=identity.subject, cursor=cursor, unread_only=unread, limit=limit
+        session, identity=identity, cursor=cursor, unread_only=unread, limit=limit
     )
 
 
@@ -134,7 +137,7 @@ async def mark_read(
     message_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> MarkedRead:
     """Mark one message read."""
-    out = await service.mark_read(session, subject=identity.subject, message_id=message_id)
+    out = await service.mark_read(session, identity=identity, message_id=message_id)
     await session.commit()
     return out
 
@@ -147,7 +150,7 @@ async def mark_read(
 )
 async def mark_all_read(session: SessionDep, identity: IdentityDep) -> MarkedRead:
     """Mark every message read."""
-    out = await service.mark_read(session, subject=identity.subject, message_id=None)
+    out = await service.mark_read(session, identity=identity, message_id=None)
     await session.commit()
     return out
 
@@ -170,7 +173,14 @@ async def inbox_stream(
     async with runtime.session_factory() as session:
         owner = await service.inbox_owner(session, subject=identity.subject)
     settings: Settings = runtime.settings  # type: ignore[assignment]
-    stream = _sse(request, runtime, owner.id, last_event_id, settings.sse_heartbeat_seconds)
+    stream = _sse(
+        request,
+        runtime,
+        owner.id,
+        owner_scope(identity),
+        last_event_id,
+        settings.sse_heartbeat_seconds,
+    )
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -182,9 +192,11 @@ async def _sse(
     request: Request,
     runtime: ServiceRuntime,
     recipient_id: uuid.UUID,
+    confined_to: str | None,
     last_event_id: str | None,
     heartbeat_seconds: float,
 ) -> AsyncIterator[str]:
+    """A relationship manager's stream carries their own customers' alerts only."""
     hub = notify_runtime(runtime).hub
     with hub.subscribe(str(recipient_id)) as woken:
         async with runtime.session_factory() as session:
@@ -197,7 +209,9 @@ async def _sse(
         while not await request.is_disconnected():
             woken.clear()
             async with runtime.session_factory() as session:
-                rows = await repository.inbox_since(session, recipient_id, last_seq)
+                rows = await repository.inbox_since(
+                    session, recipient_id, last_seq, owner=confined_to
+                )
             for row in rows:
                 last_seq = row.seq
                 data = InboxMessageOut.model_validate(row).model_dump_json()

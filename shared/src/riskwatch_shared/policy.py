@@ -1,0 +1,294 @@
+"""Who may call what: one table of (method, path template) -> allowed roles (pure).
+
+One definition for the whole system: the gateway admits by it, and every service checks it
+again for each `/v1` call behind the gateway (`riskwatch_shared.app`), so a service reached
+directly refuses what the gateway would.
+
+Anything not in the table is refused (default deny). A template segment `{name}` matches one
+path segment, a final `{rest*}` one or more: those area-wide rows come last, so operations a
+service adds later are covered by its area's default until they get a row of their own.
+An API key with scopes is further limited to the operations whose scope (`<area>:read` for
+GET, `<area>:write` otherwise, area being the first segment after `/v1`) it lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ADMIN = frozenset({"admin"})
+MANAGERS = frozenset({"admin", "risk_manager"})
+WORKERS = frozenset({"admin", "risk_manager", "analyst"})
+WORKERS_AND_RMS = WORKERS | {"relationship_manager"}
+READERS = WORKERS | {"viewer"}
+STAFF = WORKERS_AND_RMS | {"viewer"}
+ONBOARDING = MANAGERS | {"relationship_manager"}
+# Core banking's keys push transactions and do nothing else.
+INTAKE = frozenset({"admin", "ingest"})
+PUBLIC: frozenset[str] = frozenset()
+
+ROLES: tuple[str, ...] = (
+    "admin",
+    "risk_manager",
+    "analyst",
+    "relationship_manager",
+    "viewer",
+    "ingest",
+)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+REST = "{rest*}"
+
+PolicyRow = tuple[str, str, frozenset[str]]
+
+
+def _crud(collection: str, *, read: frozenset[str], write: frozenset[str]) -> list[PolicyRow]:
+    item = f"{collection}/{{id}}"
+    rows: list[PolicyRow] = [
+        ("GET", collection, read),
+        ("POST", collection, write),
+        ("GET", item, read),
+    ]
+    rows += [(method, item, write) for method in ("PUT", "PATCH", "DELETE")]
+    return rows
+
+
+def _area(prefix: str, *, read: frozenset[str], write: frozenset[str]) -> list[PolicyRow]:
+    """The defaults of an area, for operations without a row of their own."""
+    rows: list[PolicyRow] = [("GET", f"{prefix}/{REST}", read)]
+    return rows + [(method, f"{prefix}/{REST}", write) for method in WRITE_METHODS]
+
+
+_CUSTOMER = "/v1/customers/{id}"
+_ALERT = "/v1/alerts/{id}"
+_RULE = "/v1/rules/{id}"
+
+GATEWAY_TABLE: tuple[PolicyRow, ...] = (
+    ("POST", "/v1/auth/token", PUBLIC),
+    ("GET", "/v1/auth/me", STAFF),
+    ("GET", "/v1/users", ADMIN),
+    ("POST", "/v1/users", ADMIN),
+    ("GET", "/v1/users/{id}", ADMIN),
+    ("PATCH", "/v1/users/{id}", ADMIN),
+    ("DELETE", "/v1/users/{id}", ADMIN),
+    ("GET", "/v1/api-keys", ADMIN),
+    ("POST", "/v1/api-keys", ADMIN),
+    ("GET", "/v1/api-keys/{id}", ADMIN),
+    ("POST", "/v1/api-keys/{id}/rotate", ADMIN),
+    ("POST", "/v1/api-keys/{id}/revoke", ADMIN),
+    ("GET", "/v1/audit-log", ADMIN),
+)
+
+SERVICES_TABLE: tuple[PolicyRow, ...] = (
+    # customer
+    ("GET", "/v1/customers", STAFF),
+    ("POST", "/v1/customers", ONBOARDING),
+    ("POST", "/v1/customers/import", MANAGERS),
+    ("GET", _CUSTOMER, STAFF),
+    ("PATCH", _CUSTOMER, ONBOARDING),
+    ("PUT", _CUSTOMER, ONBOARDING),
+    ("DELETE", _CUSTOMER, MANAGERS),
+    ("GET", f"{_CUSTOMER}/credit-records", STAFF),
+    ("POST", f"{_CUSTOMER}/credit-records", WORKERS),
+    ("GET", f"{_CUSTOMER}/financial-profile", STAFF),
+    ("PUT", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
+    ("POST", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
+    ("PATCH", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
+    ("GET", f"{_CUSTOMER}/accounts", STAFF),
+    ("POST", f"{_CUSTOMER}/accounts", ONBOARDING),
+    ("GET", f"{_CUSTOMER}/accounts/{{account_id}}", STAFF),
+    ("PATCH", f"{_CUSTOMER}/accounts/{{account_id}}", ONBOARDING),
+    ("GET", f"{_CUSTOMER}/interactions", STAFF),
+    ("POST", f"{_CUSTOMER}/interactions", WORKERS_AND_RMS),
+    ("GET", f"{_CUSTOMER}/transactions", STAFF),
+    ("GET", f"{_CUSTOMER}/360", STAFF),
+    ("GET", f"{_CUSTOMER}/audit", WORKERS),
+    ("POST", "/v1/transactions", INTAKE),
+    ("POST", "/v1/transactions/batch", INTAKE),
+    ("GET", "/v1/transactions", STAFF),
+    ("GET", "/v1/transactions/{id}", STAFF),
+    # scoring
+    ("GET", f"{_CUSTOMER}/features", STAFF),
+    ("GET", f"{_CUSTOMER}/risk", STAFF),
+    ("GET", f"{_CUSTOMER}/risk/history", STAFF),
+    ("POST", f"{_CUSTOMER}/risk/recompute", WORKERS),
+    ("POST", "/v1/scores/transaction", WORKERS),
+    ("GET", "/v1/models", READERS),
+    ("GET", "/v1/models/{id}", READERS),
+    ("GET", "/v1/models/{id}/drift", READERS),
+    ("POST", "/v1/models/{kind}/train", MANAGERS),
+    ("POST", "/v1/models/{id}/activate", MANAGERS),
+    ("POST", "/v1/models/{id}/shadow", MANAGERS),
+    ("GET", "/v1/labels", READERS),
+    ("POST", "/v1/labels", WORKERS),
+    # alerting: rules are drafted by managers, switched on and off by admins only.
+    *_crud("/v1/rules", read=READERS, write=MANAGERS),
+    ("GET", f"{_RULE}/versions", READERS),
+    ("POST", f"{_RULE}/versions", MANAGERS),
+    ("GET", f"{_RULE}/versions/{{version}}", READERS),
+    *(
+        (("POST", f"{_RULE}/{verb}", ADMIN))
+        for verb in ("activate", "enable", "disable", "deactivate")
+    ),
+    *(
+        ("POST", f"{_RULE}/versions/{{version}}/{verb}", ADMIN)
+        for verb in ("activate", "enable", "disable", "deactivate")
+    ),
+    ("POST", f"{_RULE}/backtest", WORKERS),
+    ("POST", "/v1/rules/backtest", WORKERS),
+    ("POST", "/v1/rules/validate", WORKERS),
+    ("GET", "/v1/rule-fields", READERS),
+    ("POST", "/v1/backtests", WORKERS),
+    ("GET", "/v1/backtests/{id}", READERS),
+    ("GET", "/v1/rule-templates", READERS),
+    ("GET", "/v1/rule-templates/{id}", READERS),
+    ("POST", "/v1/rule-templates/{id}/rules", MANAGERS),
+    *_crud("/v1/lists", read=READERS, write=MANAGERS),
+    ("GET", "/v1/lists/{id}/entries", READERS),
+    ("POST", "/v1/lists/{id}/entries", MANAGERS),
+    ("PUT", "/v1/lists/{id}/entries", MANAGERS),
+    ("DELETE", "/v1/lists/{id}/entries/{entry}", MANAGERS),
+    ("POST", "/v1/lists/{id}/entries/remove", MANAGERS),
+    ("GET", "/v1/alerts", STAFF),
+    ("GET", "/v1/alerts/export", WORKERS),
+    ("GET", "/v1/alerts/stats", STAFF),
+    ("GET", _ALERT, STAFF),
+    ("GET", f"{_ALERT}/timeline", STAFF),
+    *(
+        ("POST", f"{_ALERT}/{verb}", WORKERS_AND_RMS)
+        for verb in ("acknowledge", "comment", "comments", "contact", "escalate")
+    ),
+    *(
+        ("POST", f"{_ALERT}/{verb}", WORKERS)
+        for verb in ("investigate", "resolve", "assign", "reopen", "close")
+    ),
+    *_crud("/v1/cases", read=STAFF, write=WORKERS),
+    # notify: everyone on staff has an inbox.
+    ("GET", "/v1/inbox", STAFF),
+    ("GET", "/v1/inbox/unread-count", STAFF),
+    ("GET", "/v1/inbox/stream", STAFF),
+    ("POST", "/v1/inbox/{id}/read", STAFF),
+    ("POST", "/v1/inbox/read-all", STAFF),
+    *_crud("/v1/recipients", read=READERS, write=MANAGERS),
+    *_crud("/v1/teams", read=READERS, write=MANAGERS),
+    ("POST", "/v1/teams/{id}/members", MANAGERS),
+    ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
+    *_crud("/v1/subscriptions", read=READERS, write=MANAGERS),
+    *_crud("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    ("GET", f"{_ALERT}/notifications", STAFF),
+    ("GET", "/v1/notifications", READERS),
+    ("GET", "/v1/deliveries", MANAGERS),
+    ("GET", "/v1/deliveries/{id}", MANAGERS),
+    *(
+        ("POST", f"/v1/deliveries/{{id}}/{verb}", MANAGERS)
+        for verb in ("redrive", "re-drive", "retry")
+    ),
+)
+
+# Area defaults: reads for whoever reads the area, writes for whoever manages it.
+AREA_TABLE: tuple[PolicyRow, ...] = (
+    *_area("/v1/customers", read=STAFF, write=WORKERS),
+    ("GET", f"/v1/transactions/{REST}", STAFF),
+    *_area("/v1/scores", read=READERS, write=WORKERS),
+    *_area("/v1/models", read=READERS, write=MANAGERS),
+    *_area("/v1/labels", read=READERS, write=WORKERS),
+    *_area("/v1/rules", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
+    *_area("/v1/backtests", read=READERS, write=WORKERS),
+    *_area("/v1/lists", read=READERS, write=MANAGERS),
+    *_area("/v1/alerts", read=STAFF, write=WORKERS),
+    *_area("/v1/cases", read=STAFF, write=WORKERS),
+    *_area("/v1/inbox", read=STAFF, write=STAFF),
+    *_area("/v1/recipients", read=READERS, write=MANAGERS),
+    *_area("/v1/teams", read=READERS, write=MANAGERS),
+    *_area("/v1/subscriptions", read=READERS, write=MANAGERS),
+    *_area("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    *_area("/v1/notifications", read=READERS, write=MANAGERS),
+    *_area("/v1/deliveries", read=MANAGERS, write=MANAGERS),
+)
+
+POLICY_TABLE: tuple[PolicyRow, ...] = GATEWAY_TABLE + SERVICES_TABLE + AREA_TABLE
+
+
+@dataclass(frozen=True)
+class Rule:
+    method: str
+    template: str
+    roles: frozenset[str]
+    pattern: re.Pattern[str]
+    # Sort key: exact templates before area defaults, more segments and literals first.
+    priority: tuple[int, int, int]
+
+    @property
+    def is_public(self) -> bool:
+        return not self.roles
+
+    @property
+    def is_area_default(self) -> bool:
+        return self.template.endswith(REST)
+
+    @property
+    def scope(self) -> str:
+        return operation_scope(self.method, self.template)
+
+
+def operation_scope(method: str, path: str) -> str:
+    return f"{path_area(path)}:{'read' if method in ('GET', 'HEAD') else 'write'}"
+
+
+def path_area(path: str) -> str:
+    return path.removeprefix("/v1/").split("/", 1)[0]
+
+
+def _compile(template: str) -> tuple[re.Pattern[str], tuple[int, int, int]]:
+    segments = template.strip("/").split("/")
+    parts: list[str] = []
+    for segment in segments:
+        if segment == REST:
+            parts.append(".+")
+        elif segment.startswith("{"):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(segment))
+    literal = sum(1 for s in segments if not s.startswith("{"))
+    priority = (int(template.endswith(REST)), -len(segments), -literal)
+    return re.compile("^/" + "/".join(parts) + "/?$"), priority
+
+
+class Policy:
+    """Lookup of the rule for a request; the most literal template wins (`/alerts/export`
+    before `/alerts/{id}`), area defaults last. Rules are indexed by method and area."""
+
+    def __init__(self, rows: Iterable[PolicyRow] = POLICY_TABLE) -> None:
+        self.rules: list[Rule] = []
+        self._index: dict[tuple[str, str], list[Rule]] = {}
+        for method, template, roles in rows:
+            pattern, priority = _compile(template)
+            rule = Rule(method, template, roles, pattern, priority)
+            self.rules.append(rule)
+            self._index.setdefault((method, path_area(template)), []).append(rule)
+        for rules in self._index.values():
+            rules.sort(key=lambda r: r.priority)
+
+    def rule_for(self, method: str, path: str) -> Rule | None:
+        lookup_method = "GET" if method == "HEAD" else method
+        for rule in self._index.get((lookup_method, path_area(path)), ()):
+            if rule.pattern.match(path):
+                return rule
+        return None
+
+
+def decide(rule: Rule | None, roles: Iterable[str], scopes: Iterable[str]) -> bool:
+    """Whether an authenticated caller with these roles (and key scopes, if any) may proceed."""
+    if rule is None:
+        return False
+    if rule.is_public:
+        return True
+    if not rule.roles.intersection(roles):
+        return False
+    scope_list = tuple(scopes)
+    return not scope_list or rule.scope in scope_list or "*" in scope_list
+
+
+DEFAULT_POLICY = Policy()
