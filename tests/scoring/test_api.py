@@ -93,7 +93,7 @@ async def test_identity_tokens_are_verified_once_and_never_trusted_past_expiry(
     secret = scoring.runtime.settings.internal_secret
     body = _preauth(uuid.uuid4(), "10", "DE")
     url = "/v1/scores/transaction"
-    caller = Identity(subject="short-lived", kind="service", roles=("ingest",))
+    caller = Identity(subject="short-lived", kind="service", roles=("analyst",))
     token = mint_identity_token(caller, secret, ttl_seconds=2)
     for _ in range(2):  # verified, then served from the cache
         response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: token})

@@ -45,7 +45,8 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 MANAGERS = ("admin", "risk_manager", "system")
 WORKERS = ("admin", "risk_manager", "analyst", "system")
-SCORERS = (*WORKERS, "ingest")
+# Core banking's ingest keys push transactions and nothing else (the shared policy table).
+SCORERS = WORKERS
 MAX_CSV_BYTES = 20 * 1024 * 1024
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (problem+json)"}}
 INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input (problem+json)"}}
