@@ -25,6 +25,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import text
 
 import riskwatch_alerting
 import riskwatch_customer
@@ -217,6 +218,17 @@ def _succeeds(service: Service, identity: Identity, path: str) -> Callable[[], A
     return check
 
 
+def _notify_knows(notify: Service, alert_id: uuid.UUID) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        async with notify.runtime.engine.connect() as conn:
+            found = await conn.scalar(
+                text("SELECT count(*) FROM alerts WHERE alert_id = :a"), {"a": alert_id}
+            )
+        return bool(found)
+
+    return check
+
+
 @pytest.fixture(scope="module")
 async def world(infra: Infra) -> AsyncIterator[World]:
     tag = uuid.uuid4().hex[:8]
@@ -275,21 +287,18 @@ async def world(infra: Infra) -> AsyncIterator[World]:
             [alert] = listed.json()["items"]
             world.alerts[customer_id] = uuid.UUID(alert["id"])
         # Scoring and notify learn the owners from events (customer.created.v1 over NATS from
-        # the customer service; alerting.alert_raised.v1 from alerting).
-        for customer_id, owner in ((mine, RM_MINE), (theirs, RM_OTHER)):
+        # the customer service; alerting.alert_raised.v1 from alerting), in the transaction
+        # that stores what they then serve.
+        for customer_id in (mine, theirs):
             await wait_until(
-                _succeeds(services["scoring"], owner, f"/v1/customers/{customer_id}/risk"),
+                _succeeds(services["scoring"], ADMIN, f"/v1/customers/{customer_id}/risk"),
                 timeout=30,
-                message="scoring knows the customer's owner",
+                message="scoring has the customer",
             )
             await wait_until(
-                _succeeds(
-                    services["notify"],
-                    owner,
-                    f"/v1/alerts/{world.alerts[customer_id]}/notifications",
-                ),
+                _notify_knows(services["notify"], world.alerts[customer_id]),
                 timeout=30,
-                message="notify knows the alert's owner",
+                message="notify has the alert",
             )
         yield world
 
