@@ -241,7 +241,8 @@ def get_identity(request: Request) -> Identity:
 
 
 API_PREFIX = "/v1/"
-# The service identity (no gateway in front, development only) is not a caller's role.
+# A service's own identity (`SYSTEM_IDENTITY`: no gateway in front, development only; tools
+# and benchmarks that mint one) is not confined by the table; no user or API key can hold it.
 SERVICE_ROLE = "system"
 
 
@@ -251,7 +252,7 @@ def authorize(identity: Identity, method: str, path: str) -> None:
     The same table and matcher as the gateway's admission, so a service reached directly
     refuses exactly what the gateway would.
     """
-    if SERVICE_ROLE in identity.roles:
+    if identity.kind == "service" and SERVICE_ROLE in identity.roles:
         return
     rule = DEFAULT_POLICY.rule_for(method, path)
     if not decide(rule, identity.roles, identity.scopes):

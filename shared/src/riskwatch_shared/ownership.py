@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from riskwatch_shared.errors import NotFound
 from riskwatch_shared.events.alerting import AlertRaised
@@ -51,11 +50,6 @@ def require_visible(identity: Identity, relationship_manager: str | None, what: 
     """404 (as for something that does not exist) unless the caller may see it."""
     if not may_see(identity, relationship_manager):
         raise NotFound(f"no {what}")
-
-
-def owned_by(owner: str, relationship_manager: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL: the row's relationship manager is `owner` (NULL matches nobody)."""
-    return relationship_manager == owner
 
 
 # --- the owner projection -------------------------------------------------------------------
@@ -98,9 +92,6 @@ def drop_owners_table() -> None:
     from alembic import op
 
     op.drop_table(OWNERS_TABLE)
-
-
-OWNER_EVENTS: tuple[type[Event], ...] = (CustomerCreated, CustomerUpdated, AlertRaised)
 
 
 def _owner_of_event(event: Event) -> tuple[uuid.UUID, str | None] | None:
