@@ -266,6 +266,9 @@ def notify_settings(
         database_url=database_url,
         NATS_URL=infra.nats_url,
         RISKWATCH_LOG_LEVEL="WARNING",
+        # The SMS gateway and webhook receivers are plain http on 127.0.0.1: an explicit
+        # opt-in; tests of the outbound guard turn it off for a while (`outbound_guarded`).
+        RISKWATCH_DEV_MODE=True,
         smtp_host="127.0.0.1",
         smtp_port=smtp1,
         smtp_security="none",

@@ -12,6 +12,7 @@ from sqlalchemy import Uuid, any_, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify.models import (
+    AlertRow,
     DeliveryAttemptRow,
     EscalationPolicyRow,
     InboxMessageRow,
@@ -167,6 +168,12 @@ async def list_deliveries(
 
 async def get_delivery(session: AsyncSession, notification_id: uuid.UUID) -> NotificationRow | None:
     return await session.get(NotificationRow, notification_id)
+
+
+async def planning_error_of(session: AsyncSession, alert_id: uuid.UUID) -> str | None:
+    query = select(AlertRow.planning_error).where(AlertRow.alert_id == alert_id)
+    error: str | None = await session.scalar(query)
+    return error
 
 
 async def notifications_of_alert(

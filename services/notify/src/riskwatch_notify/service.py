@@ -24,6 +24,7 @@ from riskwatch_notify.errors import (
     NoInbox,
     NotRedrivable,
     RecipientNotFound,
+    RefusedWebhookUrl,
     SubscriptionNotFound,
     TeamNotFound,
 )
@@ -52,6 +53,7 @@ from riskwatch_notify.schemas import (
     TeamIn,
     TeamOut,
 )
+from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_outbound_url
 
 
 def utcnow() -> datetime:
@@ -98,6 +100,17 @@ def _apply_recipient(row: RecipientRow, body: RecipientIn) -> None:
         setattr(row, name, value)
 
 
+async def _check_webhook(body: RecipientIn, policy: OutboundPolicy) -> None:
+    """A webhook URL the outbound guard refuses is a 422 and nothing is stored (delivery
+    checks again: the name may resolve elsewhere by then)."""
+    if body.webhook_url is None:
+        return
+    try:
+        await check_outbound_url(body.webhook_url, policy)
+    except DestinationRefused as exc:
+        raise RefusedWebhookUrl(exc.reason, field="webhook_url") from None
+
+
 async def _flush_unique(session: AsyncSession, error: Exception) -> None:
     try:
         await session.flush()
@@ -105,7 +118,10 @@ async def _flush_unique(session: AsyncSession, error: Exception) -> None:
         raise error from exc
 
 
-async def create_recipient(session: AsyncSession, *, body: RecipientIn) -> RecipientOut:
+async def create_recipient(
+    session: AsyncSession, *, body: RecipientIn, policy: OutboundPolicy
+) -> RecipientOut:
+    await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
     row = RecipientRow(id=uuid.uuid4())
     _apply_recipient(row, body)
@@ -133,11 +149,12 @@ async def list_recipients(
 
 
 async def replace_recipient(
-    session: AsyncSession, *, recipient_id: uuid.UUID, body: RecipientIn
+    session: AsyncSession, *, recipient_id: uuid.UUID, body: RecipientIn, policy: OutboundPolicy
 ) -> RecipientOut:
     row = await repository.get_recipient(session, recipient_id)
     if row is None:
         raise RecipientNotFound(f"no recipient {recipient_id}")
+    await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
     _apply_recipient(row, body)
     await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
@@ -365,7 +382,11 @@ async def alert_notifications(
     session: AsyncSession, *, alert_id: uuid.UUID
 ) -> AlertNotificationsOut:
     rows = await repository.notifications_of_alert(session, alert_id)
-    return AlertNotificationsOut(alert_id=alert_id, notifications=await _details(session, rows))
+    return AlertNotificationsOut(
+        alert_id=alert_id,
+        planning_error=await repository.planning_error_of(session, alert_id),
+        notifications=await _details(session, rows),
+    )
 
 
 # ---------------------------------------------------------------- inbox
