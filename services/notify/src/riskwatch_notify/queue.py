@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,7 +98,8 @@ async def record_planning_errors(session: AsyncSession, errors: dict[uuid.UUID, 
             .where(ALERTS.c.alert_id == bindparam("alert"))
             .values(
                 planning_error=func.left(
-                    func.concat_ws("; ", ALERTS.c.planning_error, bindparam("error")), 1000
+                    func.concat_ws("; ", ALERTS.c.planning_error, bindparam("error", type_=Text)),
+                    1000,
                 )
             ),
             [{"alert": alert_id, "error": error} for alert_id, error in errors.items()],
