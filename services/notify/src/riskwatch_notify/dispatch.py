@@ -380,33 +380,39 @@ async def flush_digests(session: AsyncSession, *, settings: Settings, now: datet
     alerts = await queue.alerts_by_id(session, held_ids) if held_ids else {}
     snapshot = build_snapshot(await queue.load_routing(session)) if held_ids else None
     created = 0
+    failures = _Failures()
     for window in windows:
         await queue.delete_window(session, window)
         recipient = snapshot.recipients.get(str(window.recipient_id)) if snapshot else None
         bundled = [alerts[a] for a in window.held_alert_ids if a in alerts]
         if recipient is None or not bundled:
             continue
-        created += await _create_digest(session, window, recipient, bundled, settings, now)
+        try:
+            row = _digest_row(window, recipient, bundled, settings, now)
+        except Exception as exc:  # one digest that cannot be rendered must not stop the rest
+            for alert_row in bundled:
+                failures.add(alert_row.alert_id, "digest", exc)
+            continue
+        created += await _create_digest(session, window, row, now)
+    await queue.record_planning_errors(session, failures.by_alert)
     if created:
         await queue.wake_workers(session)
     return created
 
 
-async def _create_digest(
-    session: AsyncSession,
+def _digest_row(
     window: DigestWindowRow,
     recipient: Recipient,
     bundled: Sequence[Any],
     settings: Settings,
     now: datetime,
-) -> int:
+) -> dict[str, Any]:
     channel = Channel(window.channel)
     alerts = [alert_from_payload(row.payload, settings.alert_url_base) for row in bundled]
     severity = max((a.severity for a in alerts), key=lambda s: s.rank)
-    digest_id = uuid.uuid4()
     held = hold_until(recipient, severity, now)
-    row = notification_row(
-        notification_id=digest_id,
+    return notification_row(
+        notification_id=uuid.uuid4(),
         key=digest_key(recipient.recipient_id, channel, window.opened_at),
         kind="digest",
         alert_id=None,
@@ -419,14 +425,19 @@ async def _create_digest(
         now=now,
         bundled_alert_ids=[a.alert_id for a in alerts],
     )
+
+
+async def _create_digest(
+    session: AsyncSession, window: DigestWindowRow, row: dict[str, Any], now: datetime
+) -> int:
     created = await queue.insert_notifications(session, [row])
     if created:
         await queue.attach_to_digest(
             session,
             recipient_id=window.recipient_id,
             channel=window.channel,
-            alert_ids=[a.alert_id for a in alerts],
-            digest_id=digest_id,
+            alert_ids=list(row["bundled_alert_ids"]),
+            digest_id=row["id"],
             now=now,
         )
     return created
