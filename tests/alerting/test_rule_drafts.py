@@ -197,3 +197,18 @@ async def test_version_numbers_are_bounded(api: Client) -> None:
     assert missing.status_code == 404
     ok = await client.post(f"/v1/rules/{rule['id']}/backtest", json=week)
     assert ok.status_code == 200, ok.text
+
+
+async def test_rule_and_template_knobs_are_bounded(api: Client) -> None:
+    client, _ = api
+    for parameter in ("NaN", "Infinity", "1" * 40):
+        response = await client.post(
+            "/v1/rule-templates/large_amount_vs_average/rules",
+            json={"parameters": {"min_amount": parameter}},
+        )
+        assert response.status_code == 422, (parameter, response.text)
+    rule = await _active_rule(client)
+    long_action = await client.patch(
+        f"/v1/rules/{rule['id']}", json={"suggested_actions": ["x" * 501]}
+    )
+    assert long_action.status_code == 422

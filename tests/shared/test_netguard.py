@@ -281,3 +281,12 @@ async def test_tls_is_verified_for_the_name_while_connecting_to_the_pinned_addre
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await client.get(f"https://other.test:{server.port}/jwks")
         assert len(server.heads) == 1
+
+
+async def test_a_lookup_that_hangs_is_a_refusal_not_a_wait() -> None:
+    async def hanging(host: str, port: int) -> list[IPAddress]:
+        await asyncio.Event().wait()
+        return []
+
+    with pytest.raises(DestinationRefused, match="does not resolve"):
+        await check_outbound_url("https://slow.test/", SAFE, resolver=hanging, timeout=0.05)

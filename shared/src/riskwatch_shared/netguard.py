@@ -232,7 +232,11 @@ async def system_resolver(host: str, port: int) -> list[IPAddress]:
 
 
 async def check_outbound_url(
-    url: str, policy: OutboundPolicy, *, resolver: Resolver = system_resolver
+    url: str,
+    policy: OutboundPolicy,
+    *,
+    resolver: Resolver = system_resolver,
+    timeout: float = 5.0,
 ) -> list[IPAddress]:
     """Check the URL and every address its host resolves to now; the addresses when allowed.
 
@@ -244,8 +248,9 @@ async def check_outbound_url(
     if literal is not None:
         return [literal]
     try:
-        addresses = await resolver(target.host, target.port)
-    except OSError as exc:
+        async with asyncio.timeout(timeout):
+            addresses = await resolver(target.host, target.port)
+    except (OSError, TimeoutError) as exc:
         raise DestinationRefused(f"{target.host} does not resolve") from exc
     check_addresses(target.host, addresses, policy)
     return addresses

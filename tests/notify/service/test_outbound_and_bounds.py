@@ -4,6 +4,7 @@ alert whose planning fails does not take the others with it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import Iterator
@@ -245,3 +246,9 @@ async def test_a_stored_chain_that_cannot_advance_ends_without_stopping_the_othe
     )
     assert completed
     assert person["email"] in {str(m["To"]) for m in service.mail_about(good_alert.alert_id)}
+
+
+async def test_a_cursor_beyond_a_bigint_is_422(service: Notify) -> None:
+    cursor = base64.urlsafe_b64encode(b"seq:" + b"9" * 30).decode().rstrip("=")
+    response = await service.client.get("/v1/deliveries", params={"cursor": cursor})
+    assert response.status_code == 422, response.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,9 @@ BACKTEST_CLOCK_SKEW = timedelta(minutes=1)
 EARLIEST_BACKTEST_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_VERSION = 2_147_483_647
 MAX_TEMPLATE_PARAMETERS = 50
+SuggestedAction = Annotated[str, Field(min_length=1, max_length=500)]
+# A template parameter: a finite number of sane size (it is written into the condition).
+TemplateParameter = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=30)]
 
 
 class Body(BaseModel):
@@ -45,7 +48,7 @@ class RuleCreate(Body):
     cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
     owner_team: str | None = Field(default=None, max_length=120)
     description: str | None = Field(default=None, max_length=4_000)
-    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+    suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
 class RuleUpdate(Body):
@@ -60,7 +63,7 @@ class RuleUpdate(Body):
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
     owner_team: str | None = Field(default=None, max_length=120)
     description: str | None = Field(default=None, max_length=4_000)
-    suggested_actions: list[str] | None = Field(default=None, max_length=20)
+    suggested_actions: list[SuggestedAction] | None = Field(default=None, max_length=20)
 
 
 class RuleOut(Out):
@@ -138,11 +141,13 @@ class TemplateOut(BaseModel):
 class TemplateInstantiate(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     severity: Severity | None = None
-    parameters: dict[str, Decimal] = Field(default_factory=dict, max_length=MAX_TEMPLATE_PARAMETERS)
+    parameters: dict[Annotated[str, Field(max_length=80)], TemplateParameter] = Field(
+        default_factory=dict, max_length=MAX_TEMPLATE_PARAMETERS
+    )
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
     dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
     owner_team: str | None = Field(default=None, max_length=120)
-    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+    suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
 # --- managed lists --------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "seq" or not value.isdigit():
+        if prefix != "seq" or not value.isdigit() or len(value) > 18:  # a bigint, at most
             raise ValueError(raw)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
