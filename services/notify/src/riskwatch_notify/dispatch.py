@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify import queue
@@ -77,7 +78,11 @@ class _Failures:
             stage=stage,
             error=type(error).__name__,
         )
-        note = f"{stage}: {type(error).__name__}: {error}"
+        # A validation error quotes the data it refused (names, accounts): not kept.
+        said = str(error)
+        if isinstance(error, ValidationError):
+            said = f"{error.error_count()} invalid fields"
+        note = f"{stage}: {type(error).__name__}: {said}"
         previous = self.by_alert.get(alert_id)
         combined = note if previous is None else f"{previous}; {note}"
         self.by_alert[alert_id] = combined[:MAX_PLANNING_ERROR_CHARS]
@@ -255,7 +260,7 @@ def _first_notification(
 def _escalation_row(
     alert: Alert, snapshot: RoutingSnapshot, now: datetime
 ) -> dict[str, Any] | None:
-    broken = next((r for s, r in snapshot.broken_policies.items() if s is alert.severity), None)
+    broken = snapshot.broken_policies.get(alert.severity)
     if broken is not None:
         raise ValueError(f"the {alert.severity} escalation policy is invalid ({broken})")
     policy = policy_for(snapshot.policies, alert.severity)
