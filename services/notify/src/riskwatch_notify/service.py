@@ -55,6 +55,8 @@ from riskwatch_notify.schemas import (
 )
 from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_outbound_url
 
+MAX_SEQ = 2**63 - 1  # a bigint
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -70,7 +72,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "seq" or not value.isdigit() or len(value) > 18:  # a bigint, at most
+        if prefix != "seq" or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEQ:
             raise ValueError(raw)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
