@@ -46,6 +46,15 @@ class ServiceSettings(BaseSettings):
     # An explicit development mode: the only place where a missing secret may be generated, an
     # outbound URL may be plain http or point at this machine. Never set in production.
     dev_mode: bool = Field(default=False, validation_alias=AliasChoices("RISKWATCH_DEV_MODE"))
+    # Outbound URLs (webhooks, SMS providers, OIDC/JWKS; riskwatch_shared.netguard): when set,
+    # only these domains (and their subdomains), comma-separated; and private networks (CIDRs,
+    # comma-separated) deliberately reachable, e.g. an internal receiver. Metadata never.
+    outbound_allowed_domains: str = Field(
+        default="", validation_alias=AliasChoices("RISKWATCH_OUTBOUND_ALLOWED_DOMAINS")
+    )
+    outbound_allowed_networks: str = Field(
+        default="", validation_alias=AliasChoices("RISKWATCH_OUTBOUND_ALLOWED_NETWORKS")
+    )
     require_internal_identity: bool = Field(
         default=True, validation_alias=AliasChoices("RISKWATCH_REQUIRE_INTERNAL_IDENTITY")
     )

@@ -48,10 +48,10 @@ async def test_wrong_secret_and_stale_clock_are_refused_by_the_receiver(
     mismatch = await wrong_secret.send(webhook_message(providers.base_url))
     replay = await stale_clock.send(webhook_message(providers.base_url))
     assert mismatch.status is DeliveryStatus.PERMANENT_FAILURE
-    assert "HTTP 401" in mismatch.detail
-    assert "signature mismatch" in mismatch.detail
     assert replay.status is DeliveryStatus.PERMANENT_FAILURE
-    assert "timestamp outside tolerance" in replay.detail
+    # The receiver said why (its body), but only its status code is kept.
+    assert (mismatch.detail, mismatch.remote_status) == ("HTTP 401", 401)
+    assert (replay.detail, replay.remote_status) == ("HTTP 401", 401)
 
 
 async def test_receiver_outage_and_timeout_are_transient(

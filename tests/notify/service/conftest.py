@@ -49,6 +49,7 @@ ALEMBIC_INI = Path(riskwatch_notify.__file__).parent / "alembic.ini"
 SMS_TOKEN = "sms-token"
 WEBHOOK_SECRET = "whsec-notify-tests"
 ADMIN = Identity(subject="admin-1", roles=("admin",))
+REMOTE_SECRET = "aws-secret-access-key=AKIA-REMOTE-BODY-MUST-NOT-LEAK"
 
 
 def free_socket() -> socket.socket:
@@ -155,10 +156,16 @@ def _provider_app(providers: Providers) -> Starlette:
         )
         return JSONResponse({"ok": True})
 
+    async def answer(request: Request) -> Response:
+        """A receiver that answers with a status and a body nobody should see again."""
+        status = int(request.path_params["status"])
+        return Response(REMOTE_SECRET, status_code=status, media_type="text/plain")
+
     return Starlette(
         routes=[
             Route("/sms", sms, methods=["POST"]),
             Route("/hooks/{name}", webhook, methods=["POST"]),
+            Route("/answer/{status}", answer, methods=["POST"]),
         ]
     )
 
@@ -266,6 +273,9 @@ def notify_settings(
         database_url=database_url,
         NATS_URL=infra.nats_url,
         RISKWATCH_LOG_LEVEL="WARNING",
+        # The SMS gateway and webhook receivers are plain http on 127.0.0.1: an explicit
+        # opt-in; tests of the outbound guard turn it off for a while (`outbound_guarded`).
+        RISKWATCH_DEV_MODE=True,
         smtp_host="127.0.0.1",
         smtp_port=smtp1,
         smtp_security="none",

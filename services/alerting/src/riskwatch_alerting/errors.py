@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from riskwatch_alerting.rules import RuleError
-from riskwatch_shared.errors import Conflict, InvalidInput, NotFound
+from riskwatch_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class RuleNotFound(NotFound):
@@ -44,6 +44,11 @@ class TransitionNotAllowed(Conflict):
 class RuleStatusConflict(Conflict):
     title = "Rule status change not allowed"
     type_slug = "rule-status-conflict"
+
+
+class ActivationNotAllowed(Forbidden):
+    title = "Not allowed to switch rules on or off"
+    type_slug = "rule-activation-forbidden"
 
 
 class InvalidRuleDefinition(InvalidInput):

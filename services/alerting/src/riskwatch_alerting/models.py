@@ -65,7 +65,11 @@ def _now_column() -> Mapped[datetime]:
 
 
 class Rule(Base):
-    """The current state of a rule; every change also writes an immutable RuleVersion."""
+    """The live state of a rule; every change also writes an immutable RuleVersion.
+
+    An edit of an active rule does not touch this row: it is a draft RuleVersion numbered
+    `pending_version`, live only once an admin activates it (as a new version).
+    """
 
     __tablename__ = "rules"
 
@@ -83,6 +87,7 @@ class Rule(Base):
     description: Mapped[str | None] = mapped_column(Text)
     suggested_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     template_key: Mapped[str | None] = mapped_column(String(80))
+    pending_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_column()
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     updated_at: Mapped[datetime] = _now_column()

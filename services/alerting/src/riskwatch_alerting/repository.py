@@ -106,6 +106,12 @@ async def get_version(
     return await session.get(RuleVersion, (rule_id, version))
 
 
+async def latest_version(session: AsyncSession, rule_id: uuid.UUID) -> int:
+    """The highest version number of a rule, live or draft (0 when it has none)."""
+    statement = select(func.max(RuleVersion.version)).where(RuleVersion.rule_id == rule_id)
+    return int((await session.execute(statement)).scalar_one() or 0)
+
+
 # --- managed lists --------------------------------------------------------------------------
 
 

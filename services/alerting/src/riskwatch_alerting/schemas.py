@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +15,16 @@ from riskwatch_shared.events.common import RuleType, Severity
 RuleStatus = Literal["draft", "active", "disabled"]
 ListKind = Literal["countries", "counterparties", "accounts", "devices", "other"]
 MAX_COOLDOWN_SECONDS = 90 * 86_400
+# A backtest replays at most 90 days of history, ending no later than now (a minute of clock
+# skew allowed) and starting no earlier than 2000 (warm-up windows reach further back).
+MAX_BACKTEST_DAYS = 90
+BACKTEST_CLOCK_SKEW = timedelta(minutes=1)
+EARLIEST_BACKTEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_VERSION = 2_147_483_647
+MAX_TEMPLATE_PARAMETERS = 50
+SuggestedAction = Annotated[str, Field(min_length=1, max_length=500)]
+# A template parameter: a finite number of sane size (it is written into the condition).
+TemplateParameter = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=30)]
 
 
 class Body(BaseModel):
@@ -38,7 +48,7 @@ class RuleCreate(Body):
     cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
     owner_team: str | None = Field(default=None, max_length=120)
     description: str | None = Field(default=None, max_length=4_000)
-    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+    suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
 class RuleUpdate(Body):
@@ -53,7 +63,7 @@ class RuleUpdate(Body):
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
     owner_team: str | None = Field(default=None, max_length=120)
     description: str | None = Field(default=None, max_length=4_000)
-    suggested_actions: list[str] | None = Field(default=None, max_length=20)
+    suggested_actions: list[SuggestedAction] | None = Field(default=None, max_length=20)
 
 
 class RuleOut(Out):
@@ -71,6 +81,10 @@ class RuleOut(Out):
     description: str | None
     suggested_actions: list[str]
     template_key: str | None
+    pending_version: int | None = Field(
+        default=None,
+        description="A draft version of this active rule awaiting an admin's activation",
+    )
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -127,11 +141,13 @@ class TemplateOut(BaseModel):
 class TemplateInstantiate(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     severity: Severity | None = None
-    parameters: dict[str, Decimal] = Field(default_factory=dict)
+    parameters: dict[Annotated[str, Field(max_length=80)], TemplateParameter] = Field(
+        default_factory=dict, max_length=MAX_TEMPLATE_PARAMETERS
+    )
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
     dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
     owner_team: str | None = Field(default=None, max_length=120)
-    suggested_actions: list[str] = Field(default_factory=list, max_length=20)
+    suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
 # --- managed lists --------------------------------------------------------------------------
@@ -207,8 +223,12 @@ class BacktestRange(Body):
             raise ValueError("start and end need a timezone")
         if self.end <= self.start:
             raise ValueError("end must be after start")
-        if (self.end - self.start).days > 366:
-            raise ValueError("a backtest covers at most 366 days")
+        if self.end - self.start > timedelta(days=MAX_BACKTEST_DAYS):
+            raise ValueError(f"a backtest covers at most {MAX_BACKTEST_DAYS} days")
+        if self.end > datetime.now(UTC) + BACKTEST_CLOCK_SKEW:
+            raise ValueError("end cannot be in the future")
+        if self.start < EARLIEST_BACKTEST_START:
+            raise ValueError("start cannot be before 2000-01-01")
         return self
 
 

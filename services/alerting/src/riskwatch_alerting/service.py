@@ -138,24 +138,68 @@ async def get_rule(session: AsyncSession, rule_id: uuid.UUID, *, for_update: boo
 async def update_rule(
     session: AsyncSession, rule_id: uuid.UUID, *, changes: RuleUpdate, actor: str
 ) -> Rule:
+    """A draft or disabled rule changes in place (a new version). An active rule does not:
+    the change becomes a draft version (`pending_version`, building on an earlier pending
+    draft if there is one) and the live version keeps running unchanged until an admin
+    activates the draft."""
     rule = await get_rule(session, rule_id, for_update=True)
+    pending = await _pending_snapshot(session, rule)
+    base = pending if pending is not None else _snapshot(rule)
     given = changes.model_dump(exclude_unset=True)
-    changed = [name for name, value in given.items() if getattr(rule, name) != value]
-    if not changed:
+    changed = [name for name, value in given.items() if base[name] != value]
+    if not changed and (pending is None or rule.status == "active"):
         return rule
     if "condition" in given:
         check_condition(given["condition"])
     check_definition(
-        given.get("trigger_event_types", rule.trigger_event_types),
-        given.get("dedup_key", rule.dedup_key),
+        given.get("trigger_event_types", base["trigger_event_types"]),
+        given.get("dedup_key", base["dedup_key"]),
     )
-    for name in changed:
-        setattr(rule, name, given[name])
-    return await _new_version(session, rule, changed, actor)
+    target = {**base, **given}
+    if rule.status == "active":
+        return await _record_draft(session, rule, {**target, "status": "draft"}, changed, actor)
+    # Not live: the edit (on top of a draft left pending when the rule was switched off)
+    # applies to the rule itself.
+    target["status"] = rule.status
+    fields = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]
+    rule.pending_version = None
+    if not fields:
+        await session.flush()
+        return rule
+    for name in fields:
+        setattr(rule, name, target[name])
+    return await _new_version(session, rule, fields, actor)
+
+
+async def _pending_snapshot(session: AsyncSession, rule: Rule) -> dict[str, Any] | None:
+    if rule.pending_version is None:
+        return None
+    found = await repository.get_version(session, rule.id, rule.pending_version)
+    return None if found is None else dict(found.snapshot)
+
+
+async def _record_draft(
+    session: AsyncSession, rule: Rule, snapshot: dict[str, Any], changed: list[str], actor: str
+) -> Rule:
+    """A draft version of a live rule: stored, not evaluated (the rules cache is untouched)."""
+    version = await repository.latest_version(session, rule.id) + 1
+    session.add(
+        RuleVersion(
+            rule_id=rule.id,
+            version=version,
+            snapshot=snapshot,
+            changed_fields=changed,
+            changed_by=actor,
+            changed_at=datetime.now(UTC),
+        )
+    )
+    rule.pending_version = version
+    await session.flush()
+    return rule
 
 
 async def _new_version(session: AsyncSession, rule: Rule, changed: list[str], actor: str) -> Rule:
-    rule.version += 1
+    rule.version = await repository.latest_version(session, rule.id) + 1
     rule.updated_at = datetime.now(UTC)
     rule.updated_by = actor
     await session.flush()
@@ -166,7 +210,10 @@ async def _new_version(session: AsyncSession, rule: Rule, changed: list[str], ac
 async def set_rule_status(
     session: AsyncSession, rule_id: uuid.UUID, *, status: str, actor: str
 ) -> Rule:
+    """Activating a rule with a pending draft activates the draft."""
     rule = await get_rule(session, rule_id, for_update=True)
+    if status == "active" and rule.pending_version is not None:
+        return await _activate(session, rule, rule.pending_version, actor)
     if rule.status == status:
         return rule
     if rule.status not in _STATUS_MOVES[status]:
@@ -175,6 +222,33 @@ async def set_rule_status(
         check_condition(rule.condition)
     rule.status = status
     return await _new_version(session, rule, ["status"], actor)
+
+
+async def activate_version(
+    session: AsyncSession, rule_id: uuid.UUID, version: int, *, actor: str
+) -> Rule:
+    """Make one version (a pending draft, or an earlier version to roll back to) the live
+    rule: recorded as a new version, the one alerts from now on name."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    return await _activate(session, rule, version, actor)
+
+
+async def _activate(session: AsyncSession, rule: Rule, version: int, actor: str) -> Rule:
+    found = await repository.get_version(session, rule.id, version)
+    if found is None:
+        raise RuleVersionNotFound(f"rule {rule.id} has no version {version}")
+    target = {**found.snapshot, "status": "active"}
+    check_condition(target["condition"])
+    check_definition(target["trigger_event_types"], target["dedup_key"])
+    changed = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]
+    if version == rule.pending_version:
+        rule.pending_version = None
+    if not changed:
+        await session.flush()
+        return rule
+    for name in changed:
+        setattr(rule, name, target[name])
+    return await _new_version(session, rule, changed, actor)
 
 
 async def delete_rule(session: AsyncSession, rule_id: uuid.UUID) -> None:

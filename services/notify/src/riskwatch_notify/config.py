@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_url
 from riskwatch_shared.settings import ServiceSettings
 
 SmsProviderKind = Literal["none", "generic", "twilio"]
@@ -35,9 +36,9 @@ class Settings(ServiceSettings):
     # Deployment shorthand (the k8s overlays set NOTIFY_SMTP_STARTTLS): true -> starttls,
     # false -> none, for the primary relay; unset leaves `smtp_security` as it is.
     smtp_starttls: bool | None = None
-    smtp_timeout_seconds: float = 10.0
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Persistent SMTP sessions per relay and process (0: a new session for every message).
-    smtp_pool_size: int = 8
+    smtp_pool_size: int = Field(default=8, ge=0, le=256)
 
     # SMS: `generic` posts JSON to `sms_url` with a bearer token; `twilio` uses the Twilio API.
     sms_provider: SmsProviderKind = "none"
@@ -51,34 +52,35 @@ class Settings(ServiceSettings):
     sms2_token: str | None = None
     sms2_account_sid: str | None = None
     sms2_auth_token: str | None = None
-    http_timeout_seconds: float = 10.0
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     webhook_signing_secret: str = "riskwatch-dev-webhook-secret-change-me"
 
     # Failover: consecutive transient failures before the secondary takes over, and for how long.
-    failover_threshold: int = 3
-    failover_cooldown_seconds: float = 60.0
+    failover_threshold: int = Field(default=3, ge=1, le=1000)
+    failover_cooldown_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
-    # Retries: exponential backoff with full jitter.
-    retry_base_seconds: float = 2.0
-    retry_cap_seconds: float = 600.0
-    retry_max_attempts: int = 8
+    # Retries: exponential backoff with full jitter (bounded: a day between tries at most,
+    # a hundred tries).
+    retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    retry_cap_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    retry_max_attempts: int = Field(default=8, ge=1, le=100)
 
     # Delivery worker.
-    delivery_concurrency: int = 64  # sends in flight per process
-    delivery_batch_size: int = 32  # deliveries one claim takes
-    delivery_lanes: int = 4  # claim-send-record loops per process
-    delivery_poll_seconds: float = 0.5
-    delivery_lease_seconds: float = 60.0
+    delivery_concurrency: int = Field(default=64, ge=1, le=10_000)  # sends in flight per process
+    delivery_batch_size: int = Field(default=32, ge=1, le=10_000)  # deliveries one claim takes
+    delivery_lanes: int = Field(default=4, ge=1, le=64)  # claim-send-record loops per process
+    delivery_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Per provider, per process (each replica has its own buckets).
-    provider_rate_per_second: float = 200.0
-    provider_rate_burst: float = 400.0
+    provider_rate_per_second: float = Field(default=200.0, gt=0)
+    provider_rate_burst: float = Field(default=400.0, ge=1)
 
     # Escalations and digest windows are checked this often.
-    escalation_interval_seconds: float = 1.0
+    escalation_interval_seconds: float = Field(default=1.0, gt=0, le=3600)
     # A burst for one recipient and channel after the first alert is held this long, then
-    # sent as one digest. 0 turns digests off.
-    digest_window_seconds: int = 300
+    # sent as one digest. 0 turns digests off (at most a day).
+    digest_window_seconds: int = Field(default=300, ge=0, le=86_400)
 
     alert_url_base: str = "https://riskwatch.bank.example/alerts"
     inbox_url: str = "https://riskwatch.bank.example/inbox"
@@ -90,6 +92,29 @@ class Settings(ServiceSettings):
         if self.smtp_starttls is not None:
             self.smtp_security = "starttls" if self.smtp_starttls else "none"
         return self
+
+    @model_validator(mode="after")
+    def _bounded_retries(self) -> Settings:
+        if self.retry_cap_seconds < self.retry_base_seconds:
+            raise ValueError("NOTIFY_RETRY_CAP_SECONDS must be at least NOTIFY_RETRY_BASE_SECONDS")
+        return self
+
+    @model_validator(mode="after")
+    def _provider_urls_allowed(self) -> Settings:
+        """SMS provider URLs are outbound destinations: refused at start-up when the guard
+        would refuse them (each request is checked again when it connects)."""
+        policy = self.outbound_policy()
+        for name, url in (("NOTIFY_SMS_URL", self.sms_url), ("NOTIFY_SMS2_URL", self.sms2_url)):
+            if url:
+                try:
+                    check_url(url, policy)
+                except DestinationRefused as exc:
+                    raise ValueError(f"{name}: {exc.reason}") from None
+        return self
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Read on each use: what webhook and SMS requests may connect to."""
+        return OutboundPolicy.from_settings(self)
 
 
 @lru_cache

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Counter
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify import queue
@@ -45,10 +47,45 @@ from riskwatch_notify.planning import (
     render_digest_content,
 )
 from riskwatch_shared.events.alerting import AlertRaised
+from riskwatch_shared.logging import get_logger
+
+log = get_logger(__name__)
 
 # Webhooks feed systems and the inbox is a list already: only people's phones and
 # mailboxes get digests.
 DIGEST_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
+
+PLANNING_FAILURES = Counter(
+    "riskwatch_notify_planning_failures_total",
+    "Notifications or escalation steps that could not be planned (the others went on)",
+    ["stage"],
+)
+MAX_PLANNING_ERROR_CHARS = 1000
+
+
+class _Failures:
+    """Planning failures of a batch, per alert: each is isolated, recorded on the alert,
+    logged (ids and the error's type only, never personal data) and counted."""
+
+    def __init__(self) -> None:
+        self.by_alert: dict[uuid.UUID, str] = {}
+
+    def add(self, alert_id: uuid.UUID, stage: str, error: Exception) -> None:
+        PLANNING_FAILURES.labels(stage).inc()
+        log.warning(
+            "notify.planning_failed",
+            alert_id=str(alert_id),
+            stage=stage,
+            error=type(error).__name__,
+        )
+        # A validation error quotes the data it refused (names, accounts): not kept.
+        said = str(error)
+        if isinstance(error, ValidationError):
+            said = f"{error.error_count()} invalid fields"
+        note = f"{stage}: {type(error).__name__}: {said}"
+        previous = self.by_alert.get(alert_id)
+        combined = note if previous is None else f"{previous}; {note}"
+        self.by_alert[alert_id] = combined[:MAX_PLANNING_ERROR_CHARS]
 
 
 # ---------------------------------------------------------------- intake of raised alerts
@@ -141,24 +178,45 @@ async def take_in_alerts(
     await queue.lock_intake(session)
     unique = list({event.alert_id: event for event in events}.values())
     new_ids = await queue.insert_new_alerts(session, [_alert_row(e) for e in unique])
-    fresh = [alert_from_event(e, settings.alert_url_base) for e in unique if e.alert_id in new_ids]
+    failures = _Failures()
+    fresh: list[Alert] = []
+    for event in unique:
+        if event.alert_id in new_ids:
+            try:
+                fresh.append(alert_from_event(event, settings.alert_url_base))
+            except Exception as exc:  # one odd alert must not stop the batch
+                failures.add(event.alert_id, "alert", exc)
     if not fresh:
+        await queue.record_planning_errors(session, failures.by_alert)
         return 0
     snapshot = build_snapshot(await queue.load_routing(session))
-    routed = [(alert, _route(alert, snapshot)) for alert in fresh]
+    routed: list[tuple[Alert, list[tuple[Recipient, Channel]]]] = []
+    for alert in fresh:
+        try:
+            routed.append((alert, _route(alert, snapshot)))
+        except Exception as exc:
+            failures.add(alert.alert_id, "routing", exc)
     recipient_ids = {uuid.UUID(r.recipient_id) for _, pairs in routed for r, _ in pairs}
     windows = _Windows.from_rows(await queue.load_windows(session, recipient_ids))
     rows: list[dict[str, Any]] = []
     escalations: list[dict[str, Any]] = []
     for alert, pairs in routed:
         for recipient, channel in pairs:
-            rows.append(_first_notification(alert, recipient, channel, windows, settings, now))
-        escalation = _escalation_row(alert, snapshot, now)
+            try:
+                rows.append(_first_notification(alert, recipient, channel, windows, settings, now))
+            except Exception as exc:  # one recipient's bad settings must not stop the others
+                failures.add(alert.alert_id, f"notification:{channel.value}", exc)
+        try:
+            escalation = _escalation_row(alert, snapshot, now)
+        except Exception as exc:
+            failures.add(alert.alert_id, "escalation", exc)
+            continue
         if escalation is not None:
             escalations.append(escalation)
     await queue.save_windows(session, windows.rows())
     created = await queue.insert_notifications(session, rows)
     await queue.insert_escalations(session, escalations)
+    await queue.record_planning_errors(session, failures.by_alert)
     if created:
         await queue.wake_workers(session)
     return created
@@ -202,6 +260,9 @@ def _first_notification(
 def _escalation_row(
     alert: Alert, snapshot: RoutingSnapshot, now: datetime
 ) -> dict[str, Any] | None:
+    broken = snapshot.broken_policies.get(alert.severity)
+    if broken is not None:
+        raise ValueError(f"the {alert.severity} escalation policy is invalid ({broken})")
     policy = policy_for(snapshot.policies, alert.severity)
     if policy is None:
         return None
@@ -238,14 +299,26 @@ async def fire_due_escalations(session: AsyncSession, *, settings: Settings, now
     alerts = await queue.alerts_by_id(session, [e.alert_id for e in due])
     snapshot = build_snapshot(await queue.load_routing(session))
     rows: list[dict[str, Any]] = []
+    failures = _Failures()
     for escalation in due:
         alert_row = alerts[escalation.alert_id]
-        rows.extend(
-            _advance(
-                escalation, alert_row.acknowledged_at, alert_row.payload, snapshot, settings, now
+        try:
+            rows.extend(
+                _advance(
+                    escalation,
+                    alert_row.acknowledged_at,
+                    alert_row.payload,
+                    snapshot,
+                    settings,
+                    now,
+                )
             )
-        )
+        except Exception as exc:  # a chain that cannot go on ends; the others go on
+            failures.add(escalation.alert_id, "escalation", exc)
+            escalation.next_due_at = None
+            escalation.completed_at = now
     created = await queue.insert_notifications(session, rows)
+    await queue.record_planning_errors(session, failures.by_alert)
     await session.flush()
     if created:
         await queue.wake_workers(session)
@@ -312,33 +385,39 @@ async def flush_digests(session: AsyncSession, *, settings: Settings, now: datet
     alerts = await queue.alerts_by_id(session, held_ids) if held_ids else {}
     snapshot = build_snapshot(await queue.load_routing(session)) if held_ids else None
     created = 0
+    failures = _Failures()
     for window in windows:
         await queue.delete_window(session, window)
         recipient = snapshot.recipients.get(str(window.recipient_id)) if snapshot else None
         bundled = [alerts[a] for a in window.held_alert_ids if a in alerts]
         if recipient is None or not bundled:
             continue
-        created += await _create_digest(session, window, recipient, bundled, settings, now)
+        try:
+            row = _digest_row(window, recipient, bundled, settings, now)
+        except Exception as exc:  # one digest that cannot be rendered must not stop the rest
+            for alert_row in bundled:
+                failures.add(alert_row.alert_id, "digest", exc)
+            continue
+        created += await _create_digest(session, window, row, now)
+    await queue.record_planning_errors(session, failures.by_alert)
     if created:
         await queue.wake_workers(session)
     return created
 
 
-async def _create_digest(
-    session: AsyncSession,
+def _digest_row(
     window: DigestWindowRow,
     recipient: Recipient,
     bundled: Sequence[Any],
     settings: Settings,
     now: datetime,
-) -> int:
+) -> dict[str, Any]:
     channel = Channel(window.channel)
     alerts = [alert_from_payload(row.payload, settings.alert_url_base) for row in bundled]
     severity = max((a.severity for a in alerts), key=lambda s: s.rank)
-    digest_id = uuid.uuid4()
     held = hold_until(recipient, severity, now)
-    row = notification_row(
-        notification_id=digest_id,
+    return notification_row(
+        notification_id=uuid.uuid4(),
         key=digest_key(recipient.recipient_id, channel, window.opened_at),
         kind="digest",
         alert_id=None,
@@ -351,14 +430,19 @@ async def _create_digest(
         now=now,
         bundled_alert_ids=[a.alert_id for a in alerts],
     )
+
+
+async def _create_digest(
+    session: AsyncSession, window: DigestWindowRow, row: dict[str, Any], now: datetime
+) -> int:
     created = await queue.insert_notifications(session, [row])
     if created:
         await queue.attach_to_digest(
             session,
             recipient_id=window.recipient_id,
             channel=window.channel,
-            alert_ids=[a.alert_id for a in alerts],
-            digest_id=digest_id,
+            alert_ids=list(row["bundled_alert_ids"]),
+            digest_id=row["id"],
             now=now,
         )
     return created

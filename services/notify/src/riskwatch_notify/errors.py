@@ -60,6 +60,11 @@ class InvalidPolicy(InvalidInput):
     type_slug = "invalid-escalation-policy"
 
 
+class RefusedWebhookUrl(InvalidInput):
+    title = "Webhook URL not allowed"
+    type_slug = "webhook-url-refused"
+
+
 class InvalidCursor(InvalidInput):
     title = "Invalid cursor"
     type_slug = "invalid-cursor"

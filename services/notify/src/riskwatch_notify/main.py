@@ -16,14 +16,18 @@ from riskwatch_notify.queue import DUE_CHANNEL, INBOX_CHANNEL
 from riskwatch_notify.runtime import RUNTIME_KEY, NotifyRuntime
 from riskwatch_notify.worker import DeliveryWorker, Scheduler
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
+from riskwatch_shared.netguard import guarded_client
 from riskwatch_shared.settings import to_asyncpg_dsn
 
 
 async def start_delivery(runtime: ServiceRuntime) -> None:
     settings = cast(Settings, runtime.settings)
+    # Webhooks and SMS providers are URLs someone configured: their requests go through the
+    # outbound guard (policy read per request), never through the shared client.
+    outbound = guarded_client(settings.outbound_policy, timeout=settings.http_timeout_seconds)
     worker = DeliveryWorker(
         session_factory=runtime.session_factory,
-        adapters=build_adapters(runtime.http, settings),
+        adapters=build_adapters(outbound, settings),
         settings=settings,
     )
     scheduler = Scheduler(runtime.session_factory, settings)
@@ -32,7 +36,7 @@ async def start_delivery(runtime: ServiceRuntime) -> None:
         to_asyncpg_dsn(settings.sqlalchemy_url),
         {DUE_CHANNEL: worker.wake, INBOX_CHANNEL: hub.publish},
     )
-    runtime.extras[RUNTIME_KEY] = NotifyRuntime(worker, scheduler, hub, listener)
+    runtime.extras[RUNTIME_KEY] = NotifyRuntime(worker, scheduler, hub, listener, outbound)
     await listener.start()
     await worker.start()
     await scheduler.start()
@@ -46,6 +50,7 @@ async def stop_delivery(runtime: ServiceRuntime) -> None:
         await parts.scheduler.stop()
         await parts.worker.stop()
         await parts.listener.stop()
+        await parts.outbound.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -129,6 +130,9 @@ class AlertRow(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why notifications (or an escalation step) could not be planned for this alert; the
+    # other alerts of the batch went on (dispatch isolates each one).
+    planning_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -214,6 +218,8 @@ class DeliveryAttemptRow(Base):
     provider: Mapped[str] = mapped_column(String(120), nullable=False)
     provider_message_id: Mapped[str | None] = mapped_column(String(500))
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The remote HTTP server's status code; its body is never stored.
+    remote_status: Mapped[int | None] = mapped_column(SmallInteger)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -97,6 +97,9 @@ class RoutingSnapshot:
     by_staff_id: dict[str, Recipient]
     policies: dict[Severity, EscalationPolicy]
     policy_rows: dict[Severity, EscalationPolicyRow] = field(default_factory=dict)
+    # Stored policies that no longer pass the policy's own checks (saved before its bounds
+    # existed): not used, and each alert of that severity says so.
+    broken_policies: dict[Severity, str] = field(default_factory=dict)
 
 
 def build_snapshot(rows: RoutingRows) -> RoutingSnapshot:
@@ -140,14 +143,19 @@ def build_snapshot(rows: RoutingRows) -> RoutingSnapshot:
         for row in rows.subscriptions
     ]
     by_staff_id = {r.staff_id: r for r in recipients.values() if r.staff_id}
-    policies = {
-        Severity(row.severity): policy_from_json(
-            row.severity, row.levels, row.repeat, row.cycle_seconds
-        )
-        for row in rows.policies
-    }
+    policies: dict[Severity, EscalationPolicy] = {}
+    broken: dict[Severity, str] = {}
+    for row in rows.policies:
+        try:
+            policies[Severity(row.severity)] = policy_from_json(
+                row.severity, row.levels, row.repeat, row.cycle_seconds
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            broken[Severity(row.severity)] = f"{type(exc).__name__}: {exc}"
     policy_rows = {Severity(row.severity): row for row in rows.policies}
-    return RoutingSnapshot(recipients, teams, subscriptions, by_staff_id, policies, policy_rows)
+    return RoutingSnapshot(
+        recipients, teams, subscriptions, by_staff_id, policies, policy_rows, broken
+    )
 
 
 # ---------------------------------------------------------------- rendering into rows

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,6 +88,22 @@ async def insert_new_alerts(
         .returning(ALERTS.c.alert_id)
     )
     return set((await session.execute(query, list(rows))).scalars().all())
+
+
+async def record_planning_errors(session: AsyncSession, errors: dict[uuid.UUID, str]) -> None:
+    """Say on each alert why some of its notifications could not be planned."""
+    if errors:
+        await session.execute(
+            update(ALERTS)
+            .where(ALERTS.c.alert_id == bindparam("alert"))
+            .values(
+                planning_error=func.left(
+                    func.concat_ws("; ", ALERTS.c.planning_error, bindparam("error", type_=Text)),
+                    1000,
+                )
+            ),
+            [{"alert": alert_id, "error": error} for alert_id, error in errors.items()],
+        )
 
 
 async def insert_notifications(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

@@ -171,6 +171,12 @@ async def get_delivery(session: AsyncSession, notification_id: uuid.UUID) -> Not
     return await session.get(NotificationRow, notification_id)
 
 
+async def planning_error_of(session: AsyncSession, alert_id: uuid.UUID) -> str | None:
+    query = select(AlertRow.planning_error).where(AlertRow.alert_id == alert_id)
+    error: str | None = await session.scalar(query)
+    return error
+
+
 async def notifications_of_alert(
     session: AsyncSession, alert_id: uuid.UUID
 ) -> list[NotificationRow]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+import httpx
+
 from riskwatch_notify.live import InboxHub, PgListener
 from riskwatch_notify.worker import DeliveryWorker, Scheduler
 from riskwatch_shared.app import ServiceRuntime
@@ -18,6 +20,7 @@ class NotifyRuntime:
     scheduler: Scheduler
     hub: InboxHub
     listener: PgListener
+    outbound: httpx.AsyncClient  # the guarded client of webhooks and SMS providers
 
 
 def notify_runtime(runtime: ServiceRuntime) -> NotifyRuntime:

@@ -9,6 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from riskwatch_notify.domain.escalation import (
+    MAX_CYCLE_SECONDS,
+    MAX_LEVEL_DELAY_SECONDS,
+    MAX_LEVELS,
+    MAX_REPEAT,
+)
+
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
 SeverityName = Literal["low", "medium", "high", "critical"]
 AlertTypeName = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
@@ -16,6 +23,7 @@ LocaleName = Literal["en", "zh"]
 DeliveryStatusName = Literal[
     "queued", "sending", "sent", "failed", "dead", "held", "bundled", "cancelled"
 ]
+MAX_IDS = 100  # teams of a recipient, teams or recipients of an escalation level
 
 
 class Body(BaseModel):
@@ -30,12 +38,17 @@ class RecipientIn(Body):
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://",
+        description="https outside dev mode; a public host (checked when saved and when sent)",
+    )
     locale: LocaleName = "en"
     time_zone: str = "UTC"
     quiet_start: time | None = Field(default=None, description="Local start of quiet hours")
     quiet_end: time | None = Field(default=None, description="Local end of quiet hours")
-    team_ids: list[UUID] = []
+    team_ids: list[UUID] = Field(default=[], max_length=MAX_IDS)
     staff_id: str | None = Field(default=None, max_length=120, description="Matches an RM")
     user_subject: str | None = Field(
         default=None, max_length=200, description="Gateway user subject owning the inbox"
@@ -49,6 +62,13 @@ class RecipientIn(Body):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _wall_clock(cls, value: time | None) -> time | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("quiet hours are a local wall-clock time, without an offset")
         return value
 
     @model_validator(mode="after")
@@ -77,7 +97,7 @@ class RecipientOut(Out):
 
 class TeamIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    description: str = Field(default="", max_length=2000)
 
 
 class TeamOut(Out):
@@ -91,8 +111,10 @@ class TeamOut(Out):
 class SubscriptionIn(Body):
     team_id: UUID | None = None
     recipient_id: UUID | None = None
-    channels: list[ChannelName] = Field(min_length=1)
-    alert_types: list[AlertTypeName] = Field(default=[], description="Empty means every type")
+    channels: list[ChannelName] = Field(min_length=1, max_length=4)
+    alert_types: list[AlertTypeName] = Field(
+        default=[], max_length=4, description="Empty means every type"
+    )
     min_severity: SeverityName = "low"
     include_relationship_manager: bool = Field(
         default=False, description="Also notify the relationship manager of the customer"
@@ -117,10 +139,12 @@ class SubscriptionOut(Out):
 
 
 class EscalationLevelIn(Body):
-    after_seconds: int = Field(ge=0, description="From the alert being raised")
-    channels: list[ChannelName] = Field(min_length=1)
-    team_ids: list[UUID] = []
-    recipient_ids: list[UUID] = []
+    after_seconds: int = Field(
+        ge=0, le=MAX_LEVEL_DELAY_SECONDS, description="From the alert being raised (<= 7 days)"
+    )
+    channels: list[ChannelName] = Field(min_length=1, max_length=4)
+    team_ids: list[UUID] = Field(default=[], max_length=MAX_IDS)
+    recipient_ids: list[UUID] = Field(default=[], max_length=MAX_IDS)
 
     @model_validator(mode="after")
     def _someone(self) -> EscalationLevelIn:
@@ -130,9 +154,11 @@ class EscalationLevelIn(Body):
 
 
 class EscalationPolicyIn(Body):
-    levels: list[EscalationLevelIn] = Field(min_length=1)
-    repeat: int = Field(default=0, ge=0, le=100)
-    cycle_seconds: int | None = Field(default=None, gt=0)
+    levels: list[EscalationLevelIn] = Field(min_length=1, max_length=MAX_LEVELS)
+    repeat: int = Field(default=0, ge=0, le=MAX_REPEAT)
+    cycle_seconds: int | None = Field(
+        default=None, gt=0, le=MAX_CYCLE_SECONDS, description="One pass of the chain (<= 14 days)"
+    )
 
 
 class EscalationPolicyOut(Out):
@@ -149,6 +175,9 @@ class DeliveryAttemptOut(Out):
     provider: str
     provider_message_id: str | None
     detail: str
+    remote_status: int | None = Field(
+        default=None, description="The remote HTTP server's status code (its body is not kept)"
+    )
     started_at: datetime
     duration_ms: int
 
@@ -188,6 +217,9 @@ class DeliveryPage(BaseModel):
 
 class AlertNotificationsOut(BaseModel):
     alert_id: UUID
+    planning_error: str | None = Field(
+        default=None, description="Why notifications for this alert could not all be planned"
+    )
     notifications: list[DeliveryDetailOut]
 
 

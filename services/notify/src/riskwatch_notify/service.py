@@ -24,6 +24,7 @@ from riskwatch_notify.errors import (
     NoInbox,
     NotRedrivable,
     RecipientNotFound,
+    RefusedWebhookUrl,
     SubscriptionNotFound,
     TeamNotFound,
 )
@@ -52,8 +53,11 @@ from riskwatch_notify.schemas import (
     TeamIn,
     TeamOut,
 )
+from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_outbound_url
 from riskwatch_shared.ownership import owner_scope, require_visible
 from riskwatch_shared.security import Identity
+
+MAX_SEQ = 2**63 - 1  # a bigint
 
 
 def utcnow() -> datetime:
@@ -70,7 +74,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "seq" or not value.isdigit():
+        if prefix != "seq" or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEQ:
             raise ValueError(raw)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
@@ -100,6 +104,17 @@ def _apply_recipient(row: RecipientRow, body: RecipientIn) -> None:
         setattr(row, name, value)
 
 
+async def _check_webhook(body: RecipientIn, policy: OutboundPolicy) -> None:
+    """A webhook URL the outbound guard refuses is a 422 and nothing is stored (delivery
+    checks again: the name may resolve elsewhere by then)."""
+    if body.webhook_url is None:
+        return
+    try:
+        await check_outbound_url(body.webhook_url, policy)
+    except DestinationRefused as exc:
+        raise RefusedWebhookUrl(exc.reason, field="webhook_url") from None
+
+
 async def _flush_unique(session: AsyncSession, error: Exception) -> None:
     try:
         await session.flush()
@@ -107,7 +122,10 @@ async def _flush_unique(session: AsyncSession, error: Exception) -> None:
         raise error from exc
 
 
-async def create_recipient(session: AsyncSession, *, body: RecipientIn) -> RecipientOut:
+async def create_recipient(
+    session: AsyncSession, *, body: RecipientIn, policy: OutboundPolicy
+) -> RecipientOut:
+    await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
     row = RecipientRow(id=uuid.uuid4())
     _apply_recipient(row, body)
@@ -135,11 +153,12 @@ async def list_recipients(
 
 
 async def replace_recipient(
-    session: AsyncSession, *, recipient_id: uuid.UUID, body: RecipientIn
+    session: AsyncSession, *, recipient_id: uuid.UUID, body: RecipientIn, policy: OutboundPolicy
 ) -> RecipientOut:
     row = await repository.get_recipient(session, recipient_id)
     if row is None:
         raise RecipientNotFound(f"no recipient {recipient_id}")
+    await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
     _apply_recipient(row, body)
     await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
@@ -371,7 +390,11 @@ async def alert_notifications(
     if owner_scope(identity) is not None:
         require_visible(identity, await repository.alert_owner(session, alert_id), "such alert")
     rows = await repository.notifications_of_alert(session, alert_id)
-    return AlertNotificationsOut(alert_id=alert_id, notifications=await _details(session, rows))
+    return AlertNotificationsOut(
+        alert_id=alert_id,
+        planning_error=await repository.planning_error_of(session, alert_id),
+        notifications=await _details(session, rows),
+    )
 
 
 # ---------------------------------------------------------------- inbox

@@ -347,6 +347,7 @@ def _attempt_row(
         "provider": result.provider,
         "provider_message_id": result.provider_message_id,
         "detail": result.detail or ("accepted" if result.is_sent else ""),
+        "remote_status": result.remote_status,
         "started_at": started,
         "duration_ms": duration_ms,
     }

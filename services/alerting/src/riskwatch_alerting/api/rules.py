@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from riskwatch_alerting import repository, service
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
+from riskwatch_alerting.errors import ActivationNotAllowed
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import FIELD_CATALOGUE
 from riskwatch_alerting.rules.templates import TEMPLATES, RuleTemplate
 from riskwatch_alerting.schemas import (
+    MAX_VERSION,
     BacktestOut,
     BacktestRange,
     ConditionCheck,
@@ -34,6 +36,18 @@ from riskwatch_shared.events.common import RuleType
 from riskwatch_shared.security import Identity
 
 router = APIRouter()
+
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number")]
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Only an admin switches rules on and off (problem+json)"}
+}
+# Who may switch a rule on or off (a version going live): the gateway's policy says the same.
+RULE_SWITCHERS = ("admin",)
+
+
+def _require_switcher(identity: Identity) -> None:
+    if not identity.has_role(*RULE_SWITCHERS):
+        raise ActivationNotAllowed("only an admin activates or disables a rule")
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -93,7 +107,11 @@ async def get_rule(rule_id: uuid.UUID, session: SessionDep) -> RuleOut:
 async def update_rule(
     rule_id: uuid.UUID, body: RuleUpdate, session: SessionDep, identity: IdentityDep
 ) -> RuleOut:
-    """Change a rule: a new immutable version records who changed which fields."""
+    """Change a rule: a new immutable version records who changed which fields.
+
+    A draft or disabled rule changes at once. An active rule keeps running as it is: the
+    change is a draft version (`pending_version`) that goes live when an admin activates it.
+    """
     rule = await service.update_rule(session, rule_id, changes=body, actor=actor_of(identity))
     await session.commit()
     return RuleOut.model_validate(rule)
@@ -125,7 +143,7 @@ async def _set_status(
 @router.post(
     "/rules/{rule_id}/activate",
     operation_id="alerting-rules-activate",
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **FORBIDDEN},
 )
 async def activate_rule(
     rule_id: uuid.UUID,
@@ -133,14 +151,15 @@ async def activate_rule(
     identity: IdentityDep,
     body: StatusChange | None = None,
 ) -> RuleOut:
-    """Activate a rule (the gateway allows admins only); the actor is recorded."""
+    """Activate a rule, or its pending draft version (admins only); the actor is recorded."""
+    _require_switcher(identity)
     return await _set_status(session, rule_id, "active", identity)
 
 
 @router.post(
     "/rules/{rule_id}/disable",
     operation_id="alerting-rules-disable",
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **FORBIDDEN},
 )
 async def disable_rule(
     rule_id: uuid.UUID,
@@ -148,7 +167,8 @@ async def disable_rule(
     identity: IdentityDep,
     body: StatusChange | None = None,
 ) -> RuleOut:
-    """Disable a rule; it stops being evaluated."""
+    """Disable a rule (admins only); it stops being evaluated."""
+    _require_switcher(identity)
     return await _set_status(session, rule_id, "disabled", identity)
 
 
@@ -166,9 +186,31 @@ async def list_rule_versions(rule_id: uuid.UUID, session: SessionDep) -> list[Ru
     operation_id="alerting-rules-versions-get",
     responses=NOT_FOUND,
 )
-async def get_rule_version(rule_id: uuid.UUID, version: int, session: SessionDep) -> RuleVersionOut:
+async def get_rule_version(
+    rule_id: uuid.UUID, version: Version, session: SessionDep
+) -> RuleVersionOut:
     """One immutable version of a rule."""
     return RuleVersionOut.model_validate(await service.rule_version(session, rule_id, version))
+
+
+@router.post(
+    "/rules/{rule_id}/versions/{version}/activate",
+    operation_id="alerting-rules-versions-activate",
+    responses={**NOT_FOUND, **CONFLICT, **INVALID, **FORBIDDEN},
+)
+async def activate_rule_version(
+    rule_id: uuid.UUID,
+    version: Version,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: StatusChange | None = None,
+) -> RuleOut:
+    """Make one version live (a pending draft, or an earlier one to roll back to); admins
+    only. Recorded as a new version."""
+    _require_switcher(identity)
+    rule = await service.activate_version(session, rule_id, version, actor=actor_of(identity))
+    await session.commit()
+    return RuleOut.model_validate(rule)
 
 
 @router.post(
@@ -180,7 +222,9 @@ async def backtest_rule(
     rule_id: uuid.UUID,
     body: BacktestRange,
     session: SessionDep,
-    version: Annotated[int | None, Query(description="A past version; default current")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="A past version; default current")
+    ] = None,
 ) -> BacktestOut:
     """Replay stored history through the rule, read-only: what it would have raised."""
     result = await service.backtest_rule(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from riskwatch_notify import repository, service
 from riskwatch_notify.api.common import MANAGERS, READERS, Limit, errors, require
+from riskwatch_notify.config import Settings
 from riskwatch_notify.schemas import (
     EscalationPolicyIn,
     EscalationPolicyOut,
@@ -20,9 +21,15 @@ from riskwatch_notify.schemas import (
     TeamIn,
     TeamOut,
 )
-from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
+from riskwatch_shared.netguard import OutboundPolicy
 
 router = APIRouter()
+
+
+def _policy(settings: object) -> OutboundPolicy:
+    assert isinstance(settings, Settings)
+    return settings.outbound_policy()
 
 
 # ---------------------------------------------------------------- recipients
@@ -33,14 +40,14 @@ router = APIRouter()
     operation_id="notify-recipients-create",
     response_model=RecipientOut,
     status_code=201,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
 async def create_recipient(
-    body: RecipientIn, session: SessionDep, identity: IdentityDep
+    body: RecipientIn, session: SessionDep, identity: IdentityDep, runtime: RuntimeDep
 ) -> RecipientOut:
-    """Add a recipient."""
+    """Add a recipient; a webhook URL must be one the outbound guard allows (else 422)."""
     require(identity, MANAGERS)
-    out = await service.create_recipient(session, body=body)
+    out = await service.create_recipient(session, body=body, policy=_policy(runtime.settings))
     await session.commit()
     return out
 
@@ -81,14 +88,20 @@ async def get_recipient(
     "/recipients/{recipient_id}",
     operation_id="notify-recipients-replace",
     response_model=RecipientOut,
-    responses=errors(404, 409),
+    responses=errors(404, 409, 422),
 )
 async def replace_recipient(
-    recipient_id: uuid.UUID, body: RecipientIn, session: SessionDep, identity: IdentityDep
+    recipient_id: uuid.UUID,
+    body: RecipientIn,
+    session: SessionDep,
+    identity: IdentityDep,
+    runtime: RuntimeDep,
 ) -> RecipientOut:
-    """Replace a recipient."""
+    """Replace a recipient; a webhook URL must be one the outbound guard allows (else 422)."""
     require(identity, MANAGERS)
-    out = await service.replace_recipient(session, recipient_id=recipient_id, body=body)
+    out = await service.replace_recipient(
+        session, recipient_id=recipient_id, body=body, policy=_policy(runtime.settings)
+    )
     await session.commit()
     return out
 

@@ -13,6 +13,13 @@ from datetime import datetime, timedelta
 
 from riskwatch_notify.domain.models import Channel, Severity
 
+# Bounds of a policy: a level at most a week after the alert, a cycle at most two weeks, a
+# hundred repeats. Beyond them a date overflows (or an alert is paged for years).
+MAX_LEVEL_DELAY_SECONDS = 7 * 86_400
+MAX_CYCLE_SECONDS = 14 * 86_400
+MAX_REPEAT = 100
+MAX_LEVELS = 20
+
 
 @dataclass(frozen=True, slots=True)
 class EscalationLevel:
@@ -36,10 +43,16 @@ class EscalationPolicy:
         offsets = [level.after_seconds for level in self.levels]
         if offsets != sorted(offsets) or offsets[0] < 0:
             raise ValueError("levels must be in non-decreasing after_seconds order, from 0")
-        if self.repeat < 0:
-            raise ValueError("repeat cannot be negative")
+        if offsets[-1] > MAX_LEVEL_DELAY_SECONDS:
+            raise ValueError(f"after_seconds is at most {MAX_LEVEL_DELAY_SECONDS} (7 days)")
+        if len(self.levels) > MAX_LEVELS:
+            raise ValueError(f"a policy has at most {MAX_LEVELS} levels")
+        if not 0 <= self.repeat <= MAX_REPEAT:
+            raise ValueError(f"repeat is between 0 and {MAX_REPEAT}")
         if self.cycle_seconds is not None and self.cycle_seconds <= offsets[-1]:
             raise ValueError("cycle_seconds must exceed the last level's after_seconds")
+        if self.cycle_seconds is not None and self.cycle_seconds > MAX_CYCLE_SECONDS:
+            raise ValueError(f"cycle_seconds is at most {MAX_CYCLE_SECONDS} (14 days)")
 
     @property
     def effective_cycle_seconds(self) -> int:
