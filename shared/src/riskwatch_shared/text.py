@@ -10,10 +10,11 @@ PostgreSQL columns holding them can store, so an oversized number is a 422, neve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
@@ -70,3 +71,27 @@ def bounded_decimal(precision: int, scale: int) -> object:
     """`Field` constraints keeping a Decimal within `NUMERIC(precision, scale)`."""
     bound = numeric_bound(precision, scale)
     return Field(ge=-bound, le=bound, allow_inf_nan=False)
+
+
+def explicit_nulls(values: Mapping[str, object], nullable: Iterable[str]) -> list[str]:
+    """The fields a PATCH body sets to `null` that may not be null (cannot be cleared). Pure."""
+    allowed = frozenset(nullable)
+    return sorted(name for name, value in values.items() if value is None and name not in allowed)
+
+
+class PatchBody(BaseModel):
+    """A PATCH body: a field left out stays as it is; `null` clears a field only when it is in
+    `NULLABLE` (a column that may be empty); for any other field `null` is a 422."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            refused = explicit_nulls(data, cls.NULLABLE)
+            if refused:
+                raise ValueError(
+                    f"may not be null (leave the field out instead): {', '.join(refused)}"
+                )
+        return data

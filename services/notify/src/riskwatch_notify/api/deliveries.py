@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from riskwatch_notify import repository, service
 from riskwatch_notify.api.common import MANAGERS, READERS, Cursor, Limit, errors, require
 from riskwatch_notify.config import Settings
+from riskwatch_notify.live import resume_after
 from riskwatch_notify.runtime import notify_runtime
 from riskwatch_notify.schemas import (
     AlertNotificationsOut,
@@ -170,7 +171,8 @@ async def inbox_stream(
     async with runtime.session_factory() as session:
         owner = await service.inbox_owner(session, subject=identity.subject)
     settings: Settings = runtime.settings  # type: ignore[assignment]
-    stream = _sse(request, runtime, owner.id, last_event_id, settings.sse_heartbeat_seconds)
+    resume_seq = resume_after(last_event_id)
+    stream = _sse(request, runtime, owner.id, resume_seq, settings.sse_heartbeat_seconds)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -182,15 +184,15 @@ async def _sse(
     request: Request,
     runtime: ServiceRuntime,
     recipient_id: uuid.UUID,
-    last_event_id: str | None,
+    resume_seq: int | None,
     heartbeat_seconds: float,
 ) -> AsyncIterator[str]:
     hub = notify_runtime(runtime).hub
     with hub.subscribe(str(recipient_id)) as woken:
         async with runtime.session_factory() as session:
             last_seq = (
-                int(last_event_id)
-                if last_event_id and last_event_id.isdigit()
+                resume_seq
+                if resume_seq is not None
                 else await repository.inbox_last_seq(session, recipient_id)
             )
         yield ": connected\n\n"
