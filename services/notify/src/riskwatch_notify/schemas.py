@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from riskwatch_shared.text import INT32_MAX, SafeMultilineText, SafeText
+
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
 SeverityName = Literal["low", "medium", "high", "critical"]
 AlertTypeName = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
@@ -27,17 +29,19 @@ class Out(BaseModel):
 
 
 class RecipientIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    name: SafeText = Field(min_length=1, max_length=200)
+    email: SafeText | None = Field(
+        default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+    phone: SafeText | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    webhook_url: SafeText | None = Field(default=None, max_length=2000, pattern=r"^https?://")
     locale: LocaleName = "en"
-    time_zone: str = "UTC"
+    time_zone: SafeText = Field(default="UTC", max_length=64)
     quiet_start: time | None = Field(default=None, description="Local start of quiet hours")
     quiet_end: time | None = Field(default=None, description="Local end of quiet hours")
     team_ids: list[UUID] = []
-    staff_id: str | None = Field(default=None, max_length=120, description="Matches an RM")
-    user_subject: str | None = Field(
+    staff_id: SafeText | None = Field(default=None, max_length=120, description="Matches an RM")
+    user_subject: SafeText | None = Field(
         default=None, max_length=200, description="Gateway user subject owning the inbox"
     )
     active: bool = True
@@ -47,7 +51,7 @@ class RecipientIn(Body):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
@@ -76,8 +80,8 @@ class RecipientOut(Out):
 
 
 class TeamIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: SafeText = Field(min_length=1, max_length=200)
+    description: SafeMultilineText = Field(default="", max_length=2_000)
 
 
 class TeamOut(Out):
@@ -132,7 +136,7 @@ class EscalationLevelIn(Body):
 class EscalationPolicyIn(Body):
     levels: list[EscalationLevelIn] = Field(min_length=1)
     repeat: int = Field(default=0, ge=0, le=100)
-    cycle_seconds: int | None = Field(default=None, gt=0)
+    cycle_seconds: int | None = Field(default=None, gt=0, le=INT32_MAX)
 
 
 class EscalationPolicyOut(Out):
