@@ -135,19 +135,21 @@ def same_content(stored: Row, row: Row) -> bool:
     return all(stored[name] == row[name] for name in _CONTENT_FIELDS)
 
 
+# One answer whether the customer is unknown, the account is unknown, or the account is another
+# customer's: an ingest key must not learn which customers or accounts exist.
+UNKNOWN_REFERENCE = FieldError(
+    ("customer_id",), "no such customer, or the account is not the customer's", "reference.unknown"
+)
+
+
 def reference_errors(row: Row, refs: intake_store.IntakeRefs) -> list[FieldError]:
-    """Unknown customer or account, or an account of somebody else."""
+    """Unknown customer or account, or an account of somebody else: all the same error."""
     if row["customer_id"] not in refs.customers:
-        return [FieldError(("customer_id",), "no such customer", "customer.unknown")]
+        return [UNKNOWN_REFERENCE]
     if row["account_id"] is None:
         return []
-    owner = refs.account_owner.get(row["account_id"])
-    if owner is None:
-        return [FieldError(("account_id",), "no such account", "account.unknown")]
-    if owner != row["customer_id"]:
-        return [
-            FieldError(("account_id",), "the account belongs to another customer", "account.owner")
-        ]
+    if refs.account_owner.get(row["account_id"]) != row["customer_id"]:
+        return [UNKNOWN_REFERENCE]
     return []
 
 

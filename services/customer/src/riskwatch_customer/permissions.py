@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from riskwatch_customer.errors import NotAllowed
 from riskwatch_shared.security import Identity
+
+
+class ExactSearch(Protocol):
+    @property
+    def document_number(self) -> str | None: ...
+
+    @property
+    def phone(self) -> str | None: ...
+
 
 CRM_WRITER_ROLES = ("admin", "risk_manager", "analyst", "relationship_manager", "system")
 CRM_READER_ROLES = (*CRM_WRITER_ROLES, "viewer")
@@ -31,3 +42,12 @@ def owner_scope(identity: Identity) -> str | None:
 def may_see(identity: Identity, relationship_manager: str | None) -> bool:
     owner = owner_scope(identity)
     return owner is None or relationship_manager == owner
+
+
+def require_unmasking_for_exact_search(identity: Identity, search: ExactSearch) -> None:
+    """Searching by an exact document number or phone confirms the value: only for callers
+    who see those unmasked anyway (a masked role could otherwise test guesses one by one)."""
+    if (search.document_number is not None or search.phone is not None) and (
+        not identity.may_unmask
+    ):
+        raise NotAllowed("searching by document number or phone needs a role that may unmask")
