@@ -169,7 +169,9 @@ async def test_security_headers_on_every_response() -> None:
 
 
 def test_headers_already_set_and_streams_are_respected() -> None:
-    names = {name for name, _ in security_headers(path="/x", content_type="text/csv", dev_mode=1)}
+    names = {
+        name for name, _ in security_headers(path="/x", content_type="text/csv", dev_mode=True)
+    }
     assert b"cache-control" not in names  # a CSV download or an event stream sets its own
     assert b"x-frame-options" in names
 
