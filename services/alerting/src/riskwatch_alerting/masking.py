@@ -3,32 +3,24 @@ the evidence, summary, dedup value and timeline masked unless the caller may unm
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
 from riskwatch_alerting.schemas import AlertDetail, AlertOut, TimelineEntryOut
-from riskwatch_shared.masking import mask_mapping, mask_named_values, mask_tail
+from riskwatch_shared.masking import mask_mapping, mask_named_values, mask_value
 from riskwatch_shared.security import Identity
 
 AlertT = TypeVar("AlertT", AlertOut, AlertDetail)
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
 def mask_dedup_value(value: str) -> str:
-    """`<customer id>:GB29NWBK...` -> `<customer id>:****6819`: ids show, other parts do not."""
-    parts = value.split(":")
-    if all(_is_uuid(part) for part in parts):
-        return value
-    shown = [part for part in parts if _is_uuid(part)]
-    return ":".join([*shown, mask_tail(value)])
+    """`customer_id=<id>|txn.counterparty_account=GB29...` with the account (or IP) parts
+    masked, as `evaluation.dedup_value` renders it."""
+    parts = []
+    for part in value.split("|"):
+        name, equals, shown = part.partition("=")
+        parts.append(f"{name}={mask_value(name, shown)}" if equals else part)
+    return "|".join(parts)
 
 
 def alert_for(alert: AlertT, identity: Identity) -> AlertT:
