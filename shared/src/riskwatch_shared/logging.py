@@ -43,9 +43,15 @@ _PLACEHOLDERS = {"email": "<email>", "ip": "<ip>", "phone": "<number>", "number"
 _VERBATIM_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "trace_id", "service"})
 
 
+# Addresses a service binds or talks to itself on: no one's personal data.
+_OWN_ADDRESSES = frozenset({"0.0.0.0", "127.0.0.1", "::", "::1"})
+
+
 def _placeholder(match: re.Match[str]) -> str:
     kind = match.lastgroup
-    return match.group() if kind == "keep" or kind is None else _PLACEHOLDERS[kind]
+    if kind == "keep" or kind is None or (kind == "ip" and match.group() in _OWN_ADDRESSES):
+        return match.group()
+    return _PLACEHOLDERS[kind]
 
 
 def scrub_text(text: str) -> str:
