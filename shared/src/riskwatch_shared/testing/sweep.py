@@ -72,10 +72,15 @@ def hostile_sweep(
     loop: asyncio.AbstractEventLoop,
     count_records: CountRecords,
     known_path_parameters: Mapping[str, str] | None = None,
+    valid_bodies: Mapping[str, Mapping[str, Any]] | None = None,
     max_examples: int = 4,
     skip: frozenset[str] = frozenset(),
 ) -> SweepReport:
-    """Run the sweep (call it in a worker thread: `asyncio.to_thread`)."""
+    """Run the sweep (call it in a worker thread: `asyncio.to_thread`).
+
+    Besides the generated examples, each field of one accepted body of an operation (from
+    `valid_bodies`, by operation label, or the first generated one that was accepted) is
+    replaced in turn by the hostile values of its kind (`hostile_values`)."""
     schema = schemathesis.openapi.from_dict(document)
     report = SweepReport()
     known = dict(known_path_parameters or {})
@@ -94,17 +99,95 @@ def hostile_sweep(
         report.operations.append(operation.label)
         names = {p.name for p in operation.path_parameters}
         path_parameters = {name: known[name] for name in names if name in known} or None
+        sent: list[tuple[dict[str, Any], int]] = []
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = operation.as_strategy(mode, path_parameters=path_parameters)
             run = functools.partial(
                 _run_case, label=operation.label, client=client, loop=loop, send=send, report=report
             )
-            _examples(strategy, max_examples, run)
+            _examples(strategy, max_examples, run, keep=sent)
+        for kwargs in _mutations(_accepted_body(sent, (valid_bodies or {}).get(operation.label))):
+            _record(report, operation.label, kwargs, _send_now(send, kwargs, loop))
     return report
 
 
+# Each field of an accepted body in turn gets the hostile values that fit its kind: NUL, a bidi
+# override and a C1 control for text; numbers past BIGINT and past any NUMERIC for numbers;
+# an explicit null for every field; deep nesting for the first.
+HOSTILE_TEXT: tuple[str, ...] = ("a\x00b", "\u202eevil", "x\x85y")
+HOSTILE_NUMBERS: tuple[object, ...] = (2**63, -(2**63) - 1, "1e40")
+DEEP: list[Any] = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+
+
+def hostile_values(value: object) -> tuple[object, ...]:
+    """What to put in place of a field holding `value`."""
+    if isinstance(value, bool) or value is None:
+        return (None,)
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.replace(".", "", 1).isdigit()
+    ):
+        return (*HOSTILE_NUMBERS, None)
+    if isinstance(value, str):
+        return (*HOSTILE_TEXT, None)
+    return (None,)
+
+
+def _accepted_body(
+    sent: list[tuple[dict[str, Any], int]], valid_body: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The request whose body to mutate: the given valid body on a generated request's URL,
+    or the first generated request with a JSON object body that was accepted."""
+    if valid_body is not None and sent:
+        return {**sent[0][0], "json": dict(valid_body)}
+    for kwargs, status in sent:
+        if status < 300 and isinstance(kwargs.get("json"), dict) and kwargs["json"]:
+            return kwargs
+    return None
+
+
+def _mutations(kwargs: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The request with each field of its body replaced, in turn, by each hostile value."""
+    body = kwargs.get("json") if kwargs is not None else None
+    if kwargs is None or not isinstance(body, dict):
+        return []
+    variants = [
+        {**kwargs, "json": {**body, name: hostile}}
+        for name, value in body.items()
+        for hostile in hostile_values(value)
+    ]
+    first = next(iter(body), None)
+    if first is not None:
+        variants.append({**kwargs, "json": {**body, first: DEEP}})
+    return variants
+
+
+def _send_now(
+    send: Callable[[dict[str, Any]], Coroutine[Any, Any, tuple[int, bool]]],
+    kwargs: dict[str, Any],
+    loop: asyncio.AbstractEventLoop,
+) -> tuple[int, bool]:
+    return asyncio.run_coroutine_threadsafe(send(kwargs), loop).result(timeout=60)
+
+
+def _record(
+    report: SweepReport, label: str, kwargs: dict[str, Any], outcome: tuple[int, bool]
+) -> None:
+    status, unchanged = outcome
+    report.requests += 1
+    if 400 <= status < 500:
+        report.refused += 1
+    if status >= 500:
+        report.findings.append(f"{label}: {status} for {kwargs!r:.600}")
+    elif not unchanged:
+        report.findings.append(f"{label}: refused ({status}) but stored: {kwargs!r:.600}")
+
+
 def _examples(
-    strategy: Any, max_examples: int, run: Callable[[schemathesis.Case[Any]], None]
+    strategy: Any,
+    max_examples: int,
+    run: Callable[[schemathesis.Case[Any]], tuple[dict[str, Any], int]],
+    *,
+    keep: list[tuple[dict[str, Any], int]],
 ) -> None:
     @hypothesis.settings(
         max_examples=max_examples,
@@ -116,7 +199,7 @@ def _examples(
     )
     @hypothesis.given(case=strategy)
     def check(case: schemathesis.Case[Any]) -> None:
-        run(case)
+        keep.append(run(case))
 
     check()
 
@@ -129,13 +212,8 @@ def _run_case(
     loop: asyncio.AbstractEventLoop,
     send: Callable[[dict[str, Any]], Coroutine[Any, Any, tuple[int, bool]]],
     report: SweepReport,
-) -> None:
+) -> tuple[dict[str, Any], int]:
     kwargs = _request_kwargs(case.as_transport_kwargs(base_url=str(client.base_url)))
-    status, unchanged = asyncio.run_coroutine_threadsafe(send(kwargs), loop).result(timeout=60)
-    report.requests += 1
-    if 400 <= status < 500:
-        report.refused += 1
-    if status >= 500:
-        report.findings.append(f"{label}: {status} for {kwargs!r:.600}")
-    elif not unchanged:
-        report.findings.append(f"{label}: refused ({status}) but stored: {kwargs!r:.600}")
+    outcome = _send_now(send, kwargs, loop)
+    _record(report, label, kwargs, outcome)
+    return kwargs, outcome[0]
