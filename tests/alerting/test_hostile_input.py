@@ -3,6 +3,7 @@ explicit nulls in PATCH, control characters in text, malformed cursors."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.main import create_app
@@ -20,6 +22,7 @@ from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
+from riskwatch_shared.testing.sweep import count_rows, hostile_sweep
 
 from .conftest import ALEMBIC_INI
 from .factories import feed, transaction_scored
@@ -142,3 +145,60 @@ async def test_malformed_cursors_are_a_422(api: Client) -> None:
         cursor = base64.urlsafe_b64encode(raw.encode()).decode() if "|" in raw else raw
         response = await client.get("/v1/alerts", params={"cursor": cursor})
         assert response.status_code == 422, response.text
+
+
+# What the write endpoints store (alerts and their timeline also change with consumed events).
+WRITTEN_BY_REQUESTS = ["rules", "rule_versions", "managed_lists", "list_entries"]
+
+
+async def test_no_write_endpoint_answers_hostile_input_with_a_server_error(api: Client) -> None:
+    client, runtime = api
+    rule, alert_id = await _alert_on(api, "txn.amount > 60000")
+    listed = await client.post("/v1/lists", json={"name": "sweep_list", "kind": "other"})
+    assert listed.status_code == 201, listed.text
+    document = (await client.get("/openapi.json")).json()
+
+    async def scalar(sql: str) -> Any:
+        async with runtime.engine.connect() as conn:
+            return await conn.scalar(text(sql))
+
+    async def count_records() -> dict[str, int]:
+        return await count_rows(scalar, WRITTEN_BY_REQUESTS)
+
+    rule_body = {
+        "name": "Sweep",
+        "rule_type": "custom",
+        "severity": "low",
+        "trigger_event_types": ["scoring.transaction_scored.v1"],
+        "condition": "txn.amount > 1",
+        "cooldown_seconds": 60,
+        "owner_team": "ops",
+        "description": "swept",
+        "suggested_actions": ["look"],
+    }
+    report = await asyncio.to_thread(
+        hostile_sweep,
+        client,
+        document,
+        loop=asyncio.get_running_loop(),
+        count_records=count_records,
+        known_path_parameters={
+            "rule_id": rule["id"],
+            "alert_id": alert_id,
+            "list_id": listed.json()["id"],
+            "key": "large_amount_vs_average",
+        },
+        valid_bodies={
+            "POST /v1/rules": rule_body,
+            "PATCH /v1/rules/{rule_id}": {"name": "Renamed", "cooldown_seconds": 30},
+            "POST /v1/lists": {"name": "swept_list", "kind": "other", "description": "d"},
+            "PATCH /v1/lists/{list_id}": {"kind": "devices", "description": "d"},
+            "POST /v1/lists/{list_id}/entries": {"entries": [{"value": "v", "note": "n"}]},
+            "POST /v1/alerts/{alert_id}/comments": {"comment": "looked"},
+            "POST /v1/alerts/{alert_id}/assign": {"assignee": "bob", "team": "ops"},
+        },
+        skip=frozenset({"DELETE /v1/lists/{list_id}"}),
+    )
+    assert len(report.operations) >= 15
+    assert report.refused > 0
+    assert not report.findings, "\n".join(report.findings)
