@@ -3,14 +3,17 @@ broken stream or a 500), control characters in text and oversized numbers are re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
+from typing import Any
 
 import httpx
 
 from riskwatch_shared.security import Identity
+from riskwatch_shared.testing.sweep import count_rows, hostile_sweep
 
-from .conftest import Notify, make_recipient
+from .conftest import Notify, make_recipient, make_team
 
 
 def _cursor(raw: str) -> str:
@@ -55,3 +58,75 @@ async def test_control_characters_and_oversized_numbers_are_refused(service: Not
     team = await service.client.post("/v1/teams", json={"name": "t\x00"})
     assert team.status_code == 422
     assert await service.sql("SELECT count(*) FROM recipients") == before
+
+
+# What the write endpoints store (notifications and deliveries follow consumed alerts).
+WRITTEN_BY_REQUESTS = [
+    "recipients",
+    "teams",
+    "team_members",
+    "subscriptions",
+    "escalation_policies",
+]
+
+
+async def test_no_write_endpoint_answers_hostile_input_with_a_server_error(
+    service: Notify,
+) -> None:
+    recipient = await make_recipient(service)
+    team = await make_team(service)
+    document = (await service.client.get("/openapi.json")).json()
+
+    async def scalar(sql: str) -> Any:
+        [row] = await service.sql(sql)
+        return row[0]
+
+    async def count_records() -> dict[str, int]:
+        return await count_rows(scalar, WRITTEN_BY_REQUESTS)
+
+    recipient_body = {
+        "name": "Swept Person",
+        "email": "swept@bank.test",
+        "phone": "+4915123456789",
+        "locale": "en",
+        "time_zone": "Europe/Berlin",
+        "staff_id": "rm-9",
+        "user_subject": "swept-user",
+    }
+    # In process: the same app uvicorn serves, without a loopback round trip per request.
+    in_process = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=service.app),
+        base_url="http://notify",
+        headers=service.client.headers,
+    )
+    async with in_process:
+        report = await asyncio.to_thread(
+            hostile_sweep,
+            in_process,
+            document,
+            loop=asyncio.get_running_loop(),
+            count_records=count_records,
+            known_path_parameters={"recipient_id": recipient["id"], "team_id": team["id"]},
+            valid_bodies={
+                "POST /v1/recipients": recipient_body,
+                "PUT /v1/recipients/{recipient_id}": recipient_body,
+                "POST /v1/teams": {"name": "swept-team", "description": "d"},
+                "PUT /v1/teams/{team_id}": {"name": "swept-team-2", "description": "d"},
+                "POST /v1/subscriptions": {
+                    "recipient_id": recipient["id"],
+                    "channels": ["email"],
+                    "min_severity": "high",
+                },
+                "PUT /v1/escalation-policies/{severity}": {
+                    "levels": [
+                        {"after_seconds": 60, "channels": ["email"], "team_ids": [team["id"]]}
+                    ],
+                    "repeat": 1,
+                    "cycle_seconds": 600,
+                },
+            },
+            skip=frozenset({"DELETE /v1/recipients/{recipient_id}", "DELETE /v1/teams/{team_id}"}),
+        )
+    assert len(report.operations) >= 8
+    assert report.refused > 0
+    assert not report.findings, "\n".join(report.findings)
