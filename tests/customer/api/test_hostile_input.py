@@ -154,7 +154,7 @@ async def test_a_deeply_nested_body_elsewhere_is_a_400(app: CustomerApp) -> None
     response = await app.client.post(
         "/v1/customers", content=nested.encode(), headers={"content-type": "application/json"}
     )
-    assert response.status_code in (400, 422), response.text
+    assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
 
 
