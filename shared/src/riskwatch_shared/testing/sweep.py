@@ -2,10 +2,11 @@
 
 Every POST, PUT, PATCH and DELETE of the app's OpenAPI document gets a few valid-shaped and a
 few invalid examples (deterministic: derandomised, no example database), then each field of
-one accepted body replaced by hostile values, all sent through the test's client (in process). A response of 500 or more is a finding; so is a refused (4xx) request
-after which the service's record counts differ: a refused request must store nothing.
-Hypothesis runs in a worker thread; each request runs on the test's event loop, where the app,
-its engine and its pools live.
+one accepted body replaced by hostile values, all sent through the test's client (in process).
+A response of 500 or more is a finding; so is a refused (4xx) request after which the
+service's record counts differ: a refused request must store nothing. Hypothesis runs in a
+worker thread; each request runs on the test's event loop, where the app, its engine and its
+pools live.
 """
 
 from __future__ import annotations
