@@ -253,7 +253,7 @@ async def test_alert_follow_up_reports_and_exports(api: Client) -> None:
     exported = await client.get(
         "/v1/alerts/export", params={"rule_id": rule["id"], "format": "csv"}
     )
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert exported.headers["content-type"].startswith("text/csv")
     assert len(rows) == 3
     as_json = (

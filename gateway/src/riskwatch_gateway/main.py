@@ -32,6 +32,7 @@ from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.db.migrate import run_migrations
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import install_problem_handlers, problem_response
+from riskwatch_shared.headers import SecurityHeadersMiddleware
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
 
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware, service="gateway")
+    app.add_middleware(SecurityHeadersMiddleware, dev_mode=settings.dev_mode)
     return app
 
 

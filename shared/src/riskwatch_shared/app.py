@@ -22,6 +22,7 @@ from riskwatch_shared.errors import (
     install_problem_handlers,
     problem_response,
 )
+from riskwatch_shared.headers import SecurityHeadersMiddleware
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
@@ -114,6 +115,7 @@ def create_service_app(
     )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.add_middleware(SecurityHeadersMiddleware, dev_mode=settings.dev_mode)
     app.include_router(health_router(settings.service_name))
     for router in routers:
         app.include_router(router)

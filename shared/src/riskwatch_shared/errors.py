@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from riskwatch_shared.logging import get_logger, request_id_var
+
+log = get_logger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -130,6 +136,48 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _data_error_of(exc: BaseException) -> asyncpg.DataError | None:
+    """The database's refusal of a value (out of range, NUL, bad text) behind `exc`, if any."""
+    if isinstance(exc, asyncpg.DataError):
+        return exc
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        for candidate in (exc.orig, cause):
+            if isinstance(candidate, asyncpg.DataError):
+                return candidate
+    return None
+
+
+def unexpected_error_response(exc: BaseException, *, path: str) -> JSONResponse:
+    """The answer to an exception no handler took: a value the database refused (one a
+    request schema let through) is the caller's 422; a body nested too deeply to parse is a
+    400; anything else is a 500 that says nothing of its cause, only the request id to quote.
+    Logged with the request id and the exception's type, never its text or SQL parameters."""
+    data_error = _data_error_of(exc)
+    if data_error is not None:
+        log.warning("request.refused_by_database", sqlstate=data_error.sqlstate, path=path)
+        return problem_response(
+            422,
+            "Invalid input",
+            "A value is out of range or holds characters that cannot be stored.",
+            type_slug="invalid-input",
+            instance=path,
+        )
+    if isinstance(exc, RecursionError):
+        return problem_response(
+            400, "Bad request", "The body is nested too deeply.", type_slug="bad-request"
+        )
+    log.error("request.failed", path=path, error_type=type(exc).__name__, exc_info=exc)
+    return problem_response(
+        500,
+        "Internal server error",
+        "The request could not be completed; quote the request id when reporting it.",
+        type_slug="internal-error",
+        instance=path,
+        request_id=request_id_var.get(),
+    )
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

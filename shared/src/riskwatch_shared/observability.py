@@ -1,4 +1,5 @@
-"""Request context middleware (request id, trace id, timing, metrics) and /metrics."""
+"""Request context middleware (request id, trace id, timing, metrics, the catch-all answer to
+an unexpected exception) and /metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from riskwatch_shared.errors import problem_response, unexpected_error_response
 from riskwatch_shared.logging import request_id_var, trace_id_var
 from riskwatch_shared.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -25,8 +27,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _has_nul(scope: Scope) -> bool:
+    """A NUL in the path or query: PostgreSQL stores no NUL, and no id or filter holds one."""
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
 class RequestContextMiddleware:
-    """Pure ASGI: sets the request/trace ids for logs and events, echoes them, records metrics."""
+    """Pure ASGI: sets the request/trace ids for logs and events, echoes them, records metrics.
+
+    It is also the catch-all: an exception nothing else handled becomes a problem+json answer
+    (`unexpected_error_response`) sent through the same path, so it carries the request id and
+    whatever headers outer middleware adds; a request whose path or query holds a NUL is a 400.
+    """
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
@@ -53,8 +66,26 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        started_response = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_ids(message)
+
         try:
-            await self.app(scope, receive, send_with_ids)
+            if _has_nul(scope):
+                refused = problem_response(
+                    400, "Bad request", "The path or query holds a NUL.", type_slug="bad-request"
+                )
+                await refused(scope, receive, send_tracked)
+                return
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started_response:
+                raise
+            answer = unexpected_error_response(exc, path=scope.get("path", ""))
+            await answer(scope, receive, send_tracked)
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", None) or "unmatched"

@@ -105,8 +105,8 @@ async def test_accepted_transaction_is_stored_and_published_whole(
             "occurred_at",
             "occurred_at.future",
         ),
-        ({"customer_id": str(uuid.uuid4())}, "customer_id", "customer.unknown"),
-        ({"account_id": str(uuid.uuid4())}, "account_id", "account.unknown"),
+        ({"customer_id": str(uuid.uuid4())}, "customer_id", "reference.unknown"),
+        ({"account_id": str(uuid.uuid4())}, "customer_id", "reference.unknown"),
     ],
 )
 async def test_invalid_transactions_are_rejected_per_field(
@@ -137,7 +137,7 @@ async def test_shape_errors_and_other_customers_account(
         "/v1/transactions", json=transaction_body(customer["id"], account_id=foreign_account)
     )
     assert wrong.status_code == 422
-    assert wrong.json()["errors"][0]["type"] == "account.owner"
+    assert wrong.json()["errors"][0]["type"] == "reference.unknown"
     naive = transaction_body(customer["id"], occurred_at="2026-01-01T10:00:00", channel="fax")
     shaped = await app.client.post("/v1/transactions", json=naive)
     assert shaped.status_code == 422
@@ -368,7 +368,10 @@ async def test_duplicates_inside_and_across_batches(
             "type": "external_id.conflict",
         }
     ]
-    assert [r["errors"][0]["type"] for r in results[3:]] == ["account.owner", "account.owner"]
+    assert [r["errors"][0]["type"] for r in results[3:]] == [
+        "reference.unknown",
+        "reference.unknown",
+    ]
     assert [r["external_id"] for r in results] == [i["external_id"] for i in items]
     assert await rows_with(app, first["external_id"]) == (1, 1)
     assert await rows_with(app, foreign["external_id"]) == (0, 0)

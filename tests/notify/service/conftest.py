@@ -213,6 +213,7 @@ class Notify:
     primary_mail: Mailbox
     secondary_mail: Mailbox
     providers: Providers
+    app: Any = None  # the ASGI app uvicorn serves, for in-process calls
 
     @property
     def parts(self) -> NotifyRuntime:
@@ -327,6 +328,7 @@ async def notify(infra: Infra) -> AsyncIterator[Notify]:
                         mailbox1,
                         mailbox2,
                         providers,
+                        app,
                     )
                     # Alerts other tests left in the stream are taken in before any routing exists.
                     await wait_until(harness.consumer_idle, timeout=30, message="backlog drained")

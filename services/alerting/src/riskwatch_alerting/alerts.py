@@ -189,12 +189,30 @@ def export_row(alert: Alert) -> dict[str, Any]:
     return row
 
 
+UTF8_BOM = "\ufeff"
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...), +cmd...).
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would read as a formula, prefixed with `'` (shown as text);
+    numbers (a negative amount, say) and other values as they are. Pure."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
 def to_csv(alerts: Sequence[Alert]) -> str:
+    """The export as CSV: a UTF-8 BOM first (Excel then reads non-Latin names right), formula
+    cells escaped."""
     buffer = io.StringIO()
+    buffer.write(UTF8_BOM)
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for alert in alerts:
-        writer.writerow({k: ("" if v is None else v) for k, v in export_row(alert).items()})
+        writer.writerow(
+            {k: ("" if v is None else spreadsheet_safe(v)) for k, v in export_row(alert).items()}
+        )
     return buffer.getvalue()
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskwatch_alerting.lifecycle import AlertStatus, Outcome
 from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText
 
 RuleStatus = Literal["draft", "active", "disabled"]
 ListKind = Literal["countries", "counterparties", "accounts", "devices", "other"]
@@ -22,9 +23,11 @@ BACKTEST_CLOCK_SKEW = timedelta(minutes=1)
 EARLIEST_BACKTEST_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_VERSION = 2_147_483_647
 MAX_TEMPLATE_PARAMETERS = 50
-SuggestedAction = Annotated[str, Field(min_length=1, max_length=500)]
-# A template parameter: a finite number of sane size (it is written into the condition).
-TemplateParameter = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=30)]
+SuggestedAction = Annotated[SafeText, Field(min_length=1, max_length=500)]
+# A threshold a template puts into a condition: a finite number of a sensible size.
+TemplateParameter = Annotated[
+    Decimal, Field(allow_inf_nan=False, ge=-(10**15), le=10**15, max_digits=24)
+]
 
 
 class Body(BaseModel):
@@ -39,30 +42,33 @@ class Out(BaseModel):
 
 
 class RuleCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: SafeText = Field(min_length=1, max_length=200)
     rule_type: RuleType
     severity: Severity
-    trigger_event_types: list[str] = Field(min_length=1, max_length=10)
-    condition: str = Field(min_length=1, max_length=2_000)
-    dedup_key: str = Field(default="customer_id", min_length=1, max_length=200)
+    trigger_event_types: list[SafeText] = Field(min_length=1, max_length=10)
+    condition: SafeMultilineText = Field(min_length=1, max_length=2_000)
+    dedup_key: SafeText = Field(default="customer_id", min_length=1, max_length=200)
     cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
-    owner_team: str | None = Field(default=None, max_length=120)
-    description: str | None = Field(default=None, max_length=4_000)
+    owner_team: SafeText | None = Field(default=None, max_length=120)
+    description: SafeMultilineText | None = Field(default=None, max_length=4_000)
     suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
-class RuleUpdate(Body):
-    """Only the fields given change; every change makes a new version."""
+class RuleUpdate(Body, PatchBody):
+    """Only the fields given change; every change makes a new version. `null` clears only
+    `owner_team` and `description`."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    NULLABLE = frozenset({"owner_team", "description"})
+
+    name: SafeText | None = Field(default=None, min_length=1, max_length=200)
     rule_type: RuleType | None = None
     severity: Severity | None = None
-    trigger_event_types: list[str] | None = Field(default=None, min_length=1, max_length=10)
-    condition: str | None = Field(default=None, min_length=1, max_length=2_000)
-    dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
+    trigger_event_types: list[SafeText] | None = Field(default=None, min_length=1, max_length=10)
+    condition: SafeMultilineText | None = Field(default=None, min_length=1, max_length=2_000)
+    dedup_key: SafeText | None = Field(default=None, min_length=1, max_length=200)
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
-    owner_team: str | None = Field(default=None, max_length=120)
-    description: str | None = Field(default=None, max_length=4_000)
+    owner_team: SafeText | None = Field(default=None, max_length=120)
+    description: SafeMultilineText | None = Field(default=None, max_length=4_000)
     suggested_actions: list[SuggestedAction] | None = Field(default=None, max_length=20)
 
 
@@ -101,11 +107,11 @@ class RuleVersionOut(Out):
 
 
 class StatusChange(Body):
-    reason: str | None = Field(default=None, max_length=2_000)
+    reason: SafeMultilineText | None = Field(default=None, max_length=2_000)
 
 
 class ConditionCheck(Body):
-    condition: str = Field(min_length=1, max_length=2_000)
+    condition: SafeMultilineText = Field(min_length=1, max_length=2_000)
 
 
 class ConditionCheckOut(BaseModel):
@@ -139,14 +145,14 @@ class TemplateOut(BaseModel):
 
 
 class TemplateInstantiate(Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SafeText | None = Field(default=None, min_length=1, max_length=200)
     severity: Severity | None = None
-    parameters: dict[Annotated[str, Field(max_length=80)], TemplateParameter] = Field(
+    parameters: dict[Annotated[SafeText, Field(max_length=80)], TemplateParameter] = Field(
         default_factory=dict, max_length=MAX_TEMPLATE_PARAMETERS
     )
     cooldown_seconds: int | None = Field(default=None, ge=0, le=MAX_COOLDOWN_SECONDS)
-    dedup_key: str | None = Field(default=None, min_length=1, max_length=200)
-    owner_team: str | None = Field(default=None, max_length=120)
+    dedup_key: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    owner_team: SafeText | None = Field(default=None, max_length=120)
     suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
 
 
@@ -154,20 +160,22 @@ class TemplateInstantiate(Body):
 
 
 class ListEntryIn(Body):
-    value: str = Field(min_length=1, max_length=200)
-    note: str | None = Field(default=None, max_length=1_000)
+    value: SafeText = Field(min_length=1, max_length=200)
+    note: SafeMultilineText | None = Field(default=None, max_length=1_000)
 
 
 class ListCreate(Body):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    name: SafeText = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     kind: ListKind
-    description: str | None = Field(default=None, max_length=2_000)
+    description: SafeMultilineText | None = Field(default=None, max_length=2_000)
     entries: list[ListEntryIn] = Field(default_factory=list, max_length=100_000)
 
 
-class ListUpdate(Body):
+class ListUpdate(Body, PatchBody):
+    NULLABLE = frozenset({"description"})
+
     kind: ListKind | None = None
-    description: str | None = Field(default=None, max_length=2_000)
+    description: SafeMultilineText | None = Field(default=None, max_length=2_000)
 
 
 class ListOut(Out):
@@ -189,7 +197,7 @@ class ListEntriesLoad(Body):
 
 
 class ListEntriesRemove(Body):
-    values: list[str] = Field(min_length=1, max_length=100_000)
+    values: list[SafeText] = Field(min_length=1, max_length=100_000)
 
 
 class ListEntryOut(Out):
@@ -233,9 +241,9 @@ class BacktestRange(Body):
 
 
 class DraftBacktest(BacktestRange):
-    condition: str = Field(min_length=1, max_length=2_000)
-    trigger_event_types: list[str] = Field(min_length=1, max_length=10)
-    dedup_key: str = Field(default="customer_id", min_length=1, max_length=200)
+    condition: SafeMultilineText = Field(min_length=1, max_length=2_000)
+    trigger_event_types: list[SafeText] = Field(min_length=1, max_length=10)
+    dedup_key: SafeText = Field(default="customer_id", min_length=1, max_length=200)
     cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
     rule_type: RuleType = "custom"
     severity: Severity = "medium"
@@ -330,7 +338,7 @@ class TimelineEntryOut(Out):
 
 
 class AcknowledgeBody(Body):
-    comment: str | None = Field(default=None, max_length=4_000)
+    comment: SafeMultilineText | None = Field(default=None, max_length=4_000)
 
 
 class InvestigateBody(AcknowledgeBody):
@@ -338,13 +346,13 @@ class InvestigateBody(AcknowledgeBody):
 
 
 class EscalateBody(Body):
-    reason: str | None = Field(default=None, max_length=4_000)
-    team: str | None = Field(default=None, max_length=200)
+    reason: SafeMultilineText | None = Field(default=None, max_length=4_000)
+    team: SafeText | None = Field(default=None, max_length=200)
 
 
 class AssignBody(Body):
-    assignee: str | None = Field(default=None, min_length=1, max_length=200)
-    team: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    team: SafeText | None = Field(default=None, min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _someone(self) -> AssignBody:
@@ -354,21 +362,21 @@ class AssignBody(Body):
 
 
 class CommentBody(Body):
-    comment: str = Field(min_length=1, max_length=4_000)
+    comment: SafeMultilineText = Field(min_length=1, max_length=4_000)
 
 
 class ContactBody(Body):
     channel: Literal["call", "email", "sms", "branch_visit", "meeting", "other"]
-    note: str | None = Field(default=None, max_length=4_000)
+    note: SafeMultilineText | None = Field(default=None, max_length=4_000)
 
 
 class ResolveBody(Body):
     outcome: Outcome
-    comment: str | None = Field(default=None, max_length=4_000)
+    comment: SafeMultilineText | None = Field(default=None, max_length=4_000)
 
 
 class ReopenBody(Body):
-    reason: str | None = Field(default=None, max_length=4_000)
+    reason: SafeMultilineText | None = Field(default=None, max_length=4_000)
 
 
 class TimeToAcknowledge(BaseModel):

@@ -54,7 +54,15 @@ def parse_row(line: int, cells: dict[str, str | None]) -> ParsedRow:
 
 
 def parse_customer_csv(text: str, *, max_rows: int) -> list[ParsedRow]:
-    """Every data row parsed or rejected with reasons. Raises InvalidCsv for a bad header."""
+    """Every data row parsed or rejected with reasons. Raises InvalidCsv for a bad header, or
+    for a file the csv module cannot read (a NUL, a cell past its 128 KiB field limit)."""
+    try:
+        return _parse_rows(text, max_rows=max_rows)
+    except csv.Error as exc:
+        raise InvalidCsv(f"unreadable CSV: {exc}") from exc
+
+
+def _parse_rows(text: str, *, max_rows: int) -> list[ParsedRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from riskwatch_customer import intake_store
+from riskwatch_customer.batch_split import MAX_ITEM_DEPTH, split_items
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import (
     DuplicateTransaction,
@@ -134,19 +135,21 @@ def same_content(stored: Row, row: Row) -> bool:
     return all(stored[name] == row[name] for name in _CONTENT_FIELDS)
 
 
+# One answer whether the customer is unknown, the account is unknown, or the account is another
+# customer's: an ingest key must not learn which customers or accounts exist.
+UNKNOWN_REFERENCE = FieldError(
+    ("customer_id",), "no such customer, or the account is not the customer's", "reference.unknown"
+)
+
+
 def reference_errors(row: Row, refs: intake_store.IntakeRefs) -> list[FieldError]:
-    """Unknown customer or account, or an account of somebody else."""
+    """Unknown customer or account, or an account of somebody else: all the same error."""
     if row["customer_id"] not in refs.customers:
-        return [FieldError(("customer_id",), "no such customer", "customer.unknown")]
+        return [UNKNOWN_REFERENCE]
     if row["account_id"] is None:
         return []
-    owner = refs.account_owner.get(row["account_id"])
-    if owner is None:
-        return [FieldError(("account_id",), "no such account", "account.unknown")]
-    if owner != row["customer_id"]:
-        return [
-            FieldError(("account_id",), "the account belongs to another customer", "account.owner")
-        ]
+    if refs.account_owner.get(row["account_id"]) != row["customer_id"]:
+        return [UNKNOWN_REFERENCE]
     return []
 
 
@@ -300,14 +303,45 @@ def _not_a_list() -> InvalidTransaction:
     )
 
 
+_TOO_DEEP = FieldError((), f"nested deeper than {MAX_ITEM_DEPTH} levels", "json_too_deep")
+_NOT_JSON = FieldError((), "not valid JSON", "json_invalid")
+
+
+class _Unparsable:
+    """An item that could not even be parsed as JSON, and why."""
+
+    def __init__(self, error: FieldError) -> None:
+        self.error = error
+
+
 def _raw_items(body: bytes) -> list[Any]:
     try:
         document = json.loads(body)
+    except RecursionError:
+        return _raw_items_without_recursion(body)
     except ValueError as exc:
         raise InvalidTransaction("the body is not JSON") from exc
     items = document.get("items") if isinstance(document, dict) else None
     if not isinstance(items, list) or not items:
         raise _not_a_list()
+    return items
+
+
+def _raw_items_without_recursion(body: bytes) -> list[Any]:
+    """The items of a document too deep for `json.loads`: each parsed on its own, the deep ones
+    (and any that do not parse) kept as `_Unparsable` to be rejected alone."""
+    raw_items = split_items(body)
+    if not raw_items:
+        raise _not_a_list()
+    items: list[Any] = []
+    for raw in raw_items:
+        if raw is None:
+            items.append(_Unparsable(_TOO_DEEP))
+            continue
+        try:
+            items.append(json.loads(raw))
+        except ValueError:
+            items.append(_Unparsable(_NOT_JSON))
     return items
 
 
@@ -340,6 +374,9 @@ def parse_batch(
     parsed: list[tuple[int, TransactionIn]] = []
     rejected: dict[int, dict[str, Any]] = {}
     for index, raw in enumerate(raw_items):
+        if isinstance(raw, _Unparsable):
+            rejected[index] = _rejected(index, None, [raw.error])
+            continue
         try:
             parsed.append((index, TransactionIn.model_validate(raw)))
         except ValidationError as exc:

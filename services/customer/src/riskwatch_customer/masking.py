@@ -1,6 +1,15 @@
-"""Masking of personal data (identity documents, phone, email, address). Pure functions."""
+"""Masking of personal data (identity documents, phone, email, address; account numbers,
+counterparty accounts and IP addresses). Pure functions."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from riskwatch_shared.masking import mask_ip
+from riskwatch_shared.masking import mask_tail as mask_account
+
+__all__ = ["mask_account", "mask_field", "mask_ip", "mask_transaction"]
 
 MASK = "****"
 PERSONAL_FIELDS: frozenset[str] = frozenset({"document_number", "phone", "email", "address"})
@@ -35,3 +44,17 @@ def mask_field(field: str, value: str | None) -> str | None:
     if field == "address":
         return mask_address(value)
     return mask_tail(value)
+
+
+TRANSACTION_MASKS = {"counterparty_account": mask_account, "ip_address": mask_ip}
+
+
+def mask_transaction(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's fields (a `TransactionData` dict or row) with the counterparty account
+    and the client IP masked."""
+    masked = dict(fields)
+    for name, mask in TRANSACTION_MASKS.items():
+        value = masked.get(name)
+        if value is not None:
+            masked[name] = mask(str(value))
+    return masked

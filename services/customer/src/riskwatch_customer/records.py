@@ -175,7 +175,7 @@ async def add_account(
         action="created",
         changes=audit.created(data.model_dump()),
     )
-    return views.account_out(account)
+    return views.account_view(account, identity)
 
 
 async def _account_changed(
@@ -214,7 +214,7 @@ async def get_account(
     session: AsyncSession, customer_id: uuid.UUID, account_id: uuid.UUID, *, identity: Identity
 ) -> AccountOut:
     account = await _visible_account(session, customer_id, account_id, identity=identity)
-    return views.account_out(account)
+    return views.account_view(account, identity)
 
 
 async def update_account(
@@ -244,14 +244,16 @@ async def update_account(
         await _account_changed(
             session, account, identity=identity, action="updated", changes=changed
         )
-    return views.account_out(account)
+    return views.account_view(account, identity)
 
 
 async def list_accounts(
     session: AsyncSession, customer_id: uuid.UUID, *, identity: Identity
 ) -> list[AccountOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    return [views.account_out(a) for a in await repository.accounts_of(session, customer.id)]
+    return [
+        views.account_view(a, identity) for a in await repository.accounts_of(session, customer.id)
+    ]
 
 
 # --- interactions -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.models import (
     Account,
     AuditEntry,
@@ -22,7 +23,7 @@ from riskwatch_customer.models import (
     Interaction,
     Transaction,
 )
-from riskwatch_customer.pagination import decode_cursor, encode_cursor
+from riskwatch_customer.pagination import InvalidCursor, cursor_after, encode_cursor
 
 RowT = TypeVar("RowT")
 
@@ -51,10 +52,14 @@ async def keyset_page(
 ) -> tuple[list[RowT], str | None]:
     """Newest first, `limit` rows after the cursor, and the cursor of the next page."""
     if cursor is not None:
-        after_at, after_id = decode_cursor(cursor)
-        statement = statement.where(
-            tuple_(at_column, id_column) < tuple_(after_at, id_type(after_id))
-        )
+        try:
+            after_at, after_id = cursor_after(cursor, id_type)
+        except InvalidCursor as exc:
+            raise InvalidRecord(
+                "cursor is not valid",
+                errors=[{"loc": ["query", "cursor"], "msg": str(exc), "type": "cursor"}],
+            ) from exc
+        statement = statement.where(tuple_(at_column, id_column) < tuple_(after_at, after_id))
     statement = statement.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars().all())
     if len(rows) <= limit:

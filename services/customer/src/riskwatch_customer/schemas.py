@@ -13,6 +13,13 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
 from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.text import (
+    NonNegativeInt32,
+    PatchBody,
+    SafeMultilineText,
+    SafeText,
+    bounded_decimal,
+)
 
 CustomerKind = Literal["individual", "corporate"]
 CustomerStatus = Literal["active", "dormant", "closed"]
@@ -23,15 +30,18 @@ Direction = Literal["inbound", "outbound"]
 TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
 TransactionStatus = Literal["completed", "pending", "failed", "reversed"]
 
-CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["GB"])]
-CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+CountryCode = Annotated[SafeText, Field(pattern=r"^[A-Z]{2}$", examples=["GB"])]
+CurrencyCode = Annotated[SafeText, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 ExactAmount = Annotated[
     Decimal,
     BeforeValidator(parse_amount),
     Field(description="A JSON number or decimal string, converted exactly"),
 ]
-NonNegativeMoney = Annotated[Decimal, BeforeValidator(parse_amount), Field(ge=0)]
-ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+# Money columns are NUMERIC(20, 4).
+NonNegativeMoney = Annotated[
+    Decimal, BeforeValidator(parse_amount), Field(ge=0), bounded_decimal(20, 4)
+]
+ShortText = Annotated[SafeText, Field(min_length=1, max_length=300)]
 
 ItemT = TypeVar("ItemT")
 
@@ -63,40 +73,44 @@ class Page(BaseModel, Generic[ItemT]):
 class CustomerCreate(Strict):
     kind: CustomerKind
     name: ShortText
-    document_type: Annotated[str, Field(min_length=1, max_length=40, examples=["passport"])]
-    document_number: Annotated[str, Field(min_length=1, max_length=80)]
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
-        None
-    )
-    address: Annotated[str, Field(max_length=1000)] | None = None
+    document_type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["passport"])]
+    document_number: Annotated[SafeText, Field(min_length=1, max_length=80)]
+    phone: Annotated[SafeText, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
+    email: (
+        Annotated[SafeText, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None
+    ) = None
+    address: Annotated[SafeMultilineText, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
-    segment: Annotated[str, Field(max_length=60)] | None = None
+    segment: Annotated[SafeText, Field(max_length=60)] | None = None
     kyc_status: KycStatus = "pending"
-    relationship_manager: Annotated[str, Field(max_length=120)] | None = None
-    tags: list[Annotated[str, Field(min_length=1, max_length=60)]] = []
+    relationship_manager: Annotated[SafeText, Field(max_length=120)] | None = None
+    tags: list[Annotated[SafeText, Field(min_length=1, max_length=60)]] = []
     status: CustomerStatus = "active"
 
     _country = field_validator("country")(_known_country)
 
 
-class CustomerUpdate(Strict):
-    """Only the fields sent are changed."""
+class CustomerUpdate(Strict, PatchBody):
+    """Only the fields sent are changed; `null` clears an optional field (phone, email...)."""
+
+    NULLABLE = frozenset(
+        {"phone", "email", "address", "country", "segment", "relationship_manager"}
+    )
 
     kind: CustomerKind | None = None
     name: ShortText | None = None
-    document_type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    document_number: Annotated[str, Field(min_length=1, max_length=80)] | None = None
-    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None = (
-        None
-    )
-    address: Annotated[str, Field(max_length=1000)] | None = None
+    document_type: Annotated[SafeText, Field(min_length=1, max_length=40)] | None = None
+    document_number: Annotated[SafeText, Field(min_length=1, max_length=80)] | None = None
+    phone: Annotated[SafeText, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
+    email: (
+        Annotated[SafeText, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None
+    ) = None
+    address: Annotated[SafeMultilineText, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
-    segment: Annotated[str, Field(max_length=60)] | None = None
+    segment: Annotated[SafeText, Field(max_length=60)] | None = None
     kyc_status: KycStatus | None = None
-    relationship_manager: Annotated[str, Field(max_length=120)] | None = None
-    tags: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = None
+    relationship_manager: Annotated[SafeText, Field(max_length=120)] | None = None
+    tags: list[Annotated[SafeText, Field(min_length=1, max_length=60)]] | None = None
     status: CustomerStatus | None = None
 
     _country = field_validator("country")(_known_country)
@@ -137,17 +151,17 @@ class CustomerOut(BaseModel):
 class CreditRecordCreate(Strict):
     source: Literal["bureau", "internal"]
     credit_score: Annotated[int, Field(ge=0, le=1000)] | None = None
-    delinquencies_30: Annotated[int, Field(ge=0)] = 0
-    delinquencies_60: Annotated[int, Field(ge=0)] = 0
-    delinquencies_90: Annotated[int, Field(ge=0)] = 0
-    missed_payments: Annotated[int, Field(ge=0)] = 0
+    delinquencies_30: NonNegativeInt32 = 0
+    delinquencies_60: NonNegativeInt32 = 0
+    delinquencies_90: NonNegativeInt32 = 0
+    missed_payments: NonNegativeInt32 = 0
     outstanding_debt: NonNegativeMoney = Decimal(0)
     credit_limit: NonNegativeMoney = Decimal(0)
     utilisation: Annotated[Decimal, Field(ge=0, le=100)] | None = Field(
         default=None, description="Derived from debt / limit when not given"
     )
-    defaults: Annotated[int, Field(ge=0)] = 0
-    recent_inquiries: Annotated[int, Field(ge=0)] = 0
+    defaults: NonNegativeInt32 = 0
+    recent_inquiries: NonNegativeInt32 = 0
     currency: CurrencyCode = "USD"
     as_of: date
 
@@ -176,8 +190,8 @@ class CreditRecordOut(BaseModel):
 class FinancialProfileCreate(Strict):
     annual_income: NonNegativeMoney
     currency: CurrencyCode
-    assets: dict[Annotated[str, Field(max_length=60)], NonNegativeMoney] = {}
-    liabilities: dict[Annotated[str, Field(max_length=60)], NonNegativeMoney] = {}
+    assets: dict[Annotated[SafeText, Field(max_length=60)], NonNegativeMoney] = {}
+    liabilities: dict[Annotated[SafeText, Field(max_length=60)], NonNegativeMoney] = {}
     as_of: date
 
     _currency = field_validator("currency")(_known_currency)
@@ -199,8 +213,8 @@ class FinancialProfileOut(BaseModel):
 
 
 class AccountCreate(Strict):
-    number: Annotated[str, Field(min_length=1, max_length=64)]
-    type: Annotated[str, Field(min_length=1, max_length=40, examples=["current"])]
+    number: Annotated[SafeText, Field(min_length=1, max_length=64)]
+    type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["current"])]
     currency: CurrencyCode
     status: AccountStatus = "active"
     opened_at: date
@@ -209,8 +223,10 @@ class AccountCreate(Strict):
     _currency = field_validator("currency")(_known_currency)
 
 
-class AccountUpdate(Strict):
-    type: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+class AccountUpdate(Strict, PatchBody):
+    NULLABLE = frozenset({"closed_at"})
+
+    type: Annotated[SafeText, Field(min_length=1, max_length=40)] | None = None
     status: AccountStatus | None = None
     closed_at: date | None = None
 
@@ -231,17 +247,19 @@ class AccountOut(BaseModel):
 class InteractionCreate(Strict):
     channel: InteractionChannel
     direction: Direction
-    summary: Annotated[str, Field(min_length=1, max_length=5000)]
-    outcome: Annotated[str, Field(max_length=2000)] | None = None
-    staff_member: Annotated[str, Field(max_length=120)] | None = Field(
+    summary: Annotated[SafeMultilineText, Field(min_length=1, max_length=5000)]
+    outcome: Annotated[SafeMultilineText, Field(max_length=2000)] | None = None
+    staff_member: Annotated[SafeText, Field(max_length=120)] | None = Field(
         default=None, description="Defaults to the caller's staff id"
     )
     occurred_at: AwareDatetime | None = Field(default=None, description="Defaults to now")
 
 
-class InteractionUpdate(Strict):
-    summary: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
-    outcome: Annotated[str, Field(max_length=2000)] | None = None
+class InteractionUpdate(Strict, PatchBody):
+    NULLABLE = frozenset({"outcome"})
+
+    summary: Annotated[SafeMultilineText, Field(min_length=1, max_length=5000)] | None = None
+    outcome: Annotated[SafeMultilineText, Field(max_length=2000)] | None = None
 
 
 class InteractionOut(BaseModel):
@@ -273,19 +291,19 @@ class AuditEntryOut(BaseModel):
 class TransactionIn(Strict):
     """A transaction as a bank core system sends it."""
 
-    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    external_id: Annotated[SafeText, Field(min_length=1, max_length=128)]
     customer_id: UUID
     account_id: UUID | None = None
     direction: Direction
     amount: ExactAmount
     currency: CurrencyCode
     channel: TransactionChannel
-    counterparty_name: Annotated[str, Field(max_length=300)] | None = None
-    counterparty_account: Annotated[str, Field(max_length=64)] | None = None
-    counterparty_bank: Annotated[str, Field(max_length=120)] | None = None
+    counterparty_name: Annotated[SafeText, Field(max_length=300)] | None = None
+    counterparty_account: Annotated[SafeText, Field(max_length=64)] | None = None
+    counterparty_bank: Annotated[SafeText, Field(max_length=120)] | None = None
     counterparty_country: CountryCode | None = None
-    merchant_category_code: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
-    device_id: Annotated[str, Field(max_length=128)] | None = None
+    merchant_category_code: Annotated[SafeText, Field(pattern=r"^[0-9]{4}$")] | None = None
+    device_id: Annotated[SafeText, Field(max_length=128)] | None = None
     ip_address: IPv4Address | IPv6Address | None = None
     country: CountryCode | None = None
     status: TransactionStatus = "completed"

@@ -33,6 +33,7 @@ from riskwatch_customer.permissions import (
     may_see,
     owner_scope,
     require_role,
+    require_unmasking_for_exact_search,
 )
 from riskwatch_customer.schemas import (
     AuditEntryOut,
@@ -268,6 +269,7 @@ async def list_customers(
     limit: int,
 ) -> Page[CustomerOut]:
     require_role(identity, CRM_READER_ROLES, "listing customers")
+    require_unmasking_for_exact_search(identity, filters)
     customers, next_cursor = await repository.list_customers(
         session, filters, owner=owner_scope(identity), cursor=cursor, limit=limit
     )
@@ -297,7 +299,7 @@ async def list_transactions(
         limit=limit,
     )
     return Page[TransactionData](
-        items=[views.transaction_data(row) for row in rows], next_cursor=next_cursor
+        items=[views.transaction_view(row, identity) for row in rows], next_cursor=next_cursor
     )
 
 
@@ -312,7 +314,7 @@ async def get_transaction(
         customer = await repository.get_customer(session, transaction.customer_id)
         if customer is None or not may_see(identity, customer.relationship_manager):
             raise TransactionNotFound(f"no transaction {transaction_id}")
-    return views.transaction_data(transaction)
+    return views.transaction_view(transaction, identity)
 
 
 async def list_audit(
@@ -357,7 +359,7 @@ async def customer_360(
         risk_levels=views.risk_levels_out(levels),
         credit_record=views.credit_record_out(credit) if credit else None,
         financial_profile=views.financial_profile_out(profile) if profile else None,
-        accounts=[views.account_out(a) for a in accounts],
-        recent_transactions=[views.transaction_data(t) for t in transactions],
+        accounts=[views.account_view(a, identity) for a in accounts],
+        recent_transactions=[views.transaction_view(t, identity) for t in transactions],
         recent_interactions=[views.interaction_out(i) for i in interactions],
     )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from riskwatch_customer.figures import derive_figures
-from riskwatch_customer.masking import PERSONAL_FIELDS, mask_field
+from riskwatch_customer.masking import PERSONAL_FIELDS, mask_account, mask_field, mask_transaction
 from riskwatch_customer.models import (
     Account,
     CreditRecord,
@@ -153,6 +153,14 @@ def account_out(account: Account) -> AccountOut:
     return AccountOut.model_validate(account, from_attributes=True)
 
 
+def account_view(account: Account, identity: Identity) -> AccountOut:
+    """The account as this caller may see it: the number masked unless they may unmask."""
+    out = account_out(account)
+    if identity.may_unmask:
+        return out
+    return out.model_copy(update={"number": mask_account(out.number)})
+
+
 def account_data(account: Account) -> AccountData:
     return AccountData.model_validate(
         {**account_out(account).model_dump(), "account_id": account.id}
@@ -177,3 +185,15 @@ def transaction_data(transaction: Transaction) -> TransactionData:
     }
     fields["amount"] = in_minor_units(transaction.amount, transaction.currency)
     return TransactionData.model_validate({**fields, "transaction_id": transaction.id})
+
+
+def transaction_view(transaction: Transaction, identity: Identity) -> TransactionData:
+    """The transaction as this caller may see it: counterparty account and IP masked unless
+    they may unmask."""
+    data = transaction_data(transaction)
+    if identity.may_unmask:
+        return data
+    return data.model_copy(update=mask_transaction(data.model_dump(include=_MASKED_FIELDS)))
+
+
+_MASKED_FIELDS = {"counterparty_account", "ip_address"}

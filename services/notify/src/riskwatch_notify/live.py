@@ -12,9 +12,34 @@ from collections.abc import Callable, Iterator, Mapping
 
 import asyncpg
 
+from riskwatch_shared.errors import InvalidInput
 from riskwatch_shared.logging import get_logger
+from riskwatch_shared.text import INT64_MAX
 
 log = get_logger(__name__)
+
+
+MAX_LAST_EVENT_ID_LENGTH = 19  # the digits of the largest BIGINT
+
+
+class InvalidLastEventId(InvalidInput):
+    title = "Invalid Last-Event-ID"
+    type_slug = "invalid-last-event-id"
+
+
+def resume_after(last_event_id: str | None) -> int | None:
+    """The inbox seq a reconnecting stream resumes after (its `Last-Event-ID`), or None for
+    none. Only an id this stream gave can come back: ASCII digits within a BIGINT."""
+    if last_event_id is None or not last_event_id.strip():
+        return None
+    text = last_event_id.strip()
+    if (
+        len(text) > MAX_LAST_EVENT_ID_LENGTH
+        or not (text.isascii() and text.isdigit())
+        or int(text) > INT64_MAX
+    ):
+        raise InvalidLastEventId("Last-Event-ID must be a message seq this stream sent")
+    return int(text)
 
 
 class InboxHub:

@@ -15,6 +15,7 @@ from riskwatch_notify.domain.escalation import (
     MAX_LEVELS,
     MAX_REPEAT,
 )
+from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
 SeverityName = Literal["low", "medium", "high", "critical"]
@@ -35,22 +36,24 @@ class Out(BaseModel):
 
 
 class RecipientIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    webhook_url: str | None = Field(
+    name: SafeText = Field(min_length=1, max_length=200)
+    email: SafeText | None = Field(
+        default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
+    phone: SafeText | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    webhook_url: SafeText | None = Field(
         default=None,
         max_length=2000,
         pattern=r"^https?://",
         description="https outside dev mode; a public host (checked when saved and when sent)",
     )
     locale: LocaleName = "en"
-    time_zone: str = "UTC"
+    time_zone: SafeText = Field(default="UTC", max_length=64)
     quiet_start: time | None = Field(default=None, description="Local start of quiet hours")
     quiet_end: time | None = Field(default=None, description="Local end of quiet hours")
     team_ids: list[UUID] = Field(default=[], max_length=MAX_IDS)
-    staff_id: str | None = Field(default=None, max_length=120, description="Matches an RM")
-    user_subject: str | None = Field(
+    staff_id: SafeText | None = Field(default=None, max_length=120, description="Matches an RM")
+    user_subject: SafeText | None = Field(
         default=None, max_length=200, description="Gateway user subject owning the inbox"
     )
     active: bool = True
@@ -60,7 +63,7 @@ class RecipientIn(Body):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
@@ -96,8 +99,8 @@ class RecipientOut(Out):
 
 
 class TeamIn(Body):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    name: SafeText = Field(min_length=1, max_length=200)
+    description: SafeMultilineText = Field(default="", max_length=2_000)
 
 
 class TeamOut(Out):

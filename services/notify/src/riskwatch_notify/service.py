@@ -56,12 +56,18 @@ from riskwatch_notify.schemas import (
 from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_outbound_url
 from riskwatch_shared.ownership import owner_scope, require_visible
 from riskwatch_shared.security import Identity
-
-MAX_SEQ = 2**63 - 1  # a bigint
+from riskwatch_shared.text import INT64_MAX
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_seq(text: str) -> int | None:
+    """A message seq (a BIGINT identity) written in ASCII digits, or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > INT64_MAX:
+        return None
+    return int(text)
 
 
 def encode_cursor(seq: int) -> str:
@@ -74,9 +80,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "seq" or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEQ:
+        seq = parse_seq(value) if prefix == "seq" else None
+        if seq is None:
             raise ValueError(raw)
-        return int(value)
+        return seq
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidCursor("cursor is not valid") from exc
 

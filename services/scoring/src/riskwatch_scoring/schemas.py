@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from riskwatch_shared.text import SafeText
+
 RiskLevel = Literal["low", "medium", "high", "critical"]
 TrainableKind = Literal["credit", "churn"]
 Kind = Literal["credit", "anomaly", "churn"]
@@ -85,11 +87,11 @@ class TransactionScoreIn(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=20, decimal_places=4)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     channel: Literal["card", "transfer", "atm", "online", "mobile"]
-    counterparty_name: str | None = Field(default=None, max_length=200)
-    counterparty_account: str | None = Field(default=None, max_length=100)
+    counterparty_name: SafeText | None = Field(default=None, max_length=200)
+    counterparty_account: SafeText | None = Field(default=None, max_length=100)
     counterparty_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    device_id: str | None = Field(default=None, max_length=200)
+    device_id: SafeText | None = Field(default=None, max_length=200)
     merchant_category_code: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
     occurred_at: datetime | None = None
 
@@ -141,7 +143,7 @@ class TrainFromLabelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     encoding: Literal["linear", "binned"] = "linear"
-    features: list[str] | None = Field(default=None, max_length=100)
+    features: list[SafeText] | None = Field(default=None, max_length=100)
     folds: int = Field(default=5, ge=2, le=10)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -131,7 +132,7 @@ async def train_from_csv(
 ) -> tuple[ScoringModel, dict[str, Any]]:
     try:
         table = parse_csv_text(csv_text, categorical=categorical)
-    except (KeyError, ValueError, AttributeError) as exc:
+    except (KeyError, ValueError, AttributeError, csv.Error) as exc:
         raise InvalidTrainingData(f"unreadable CSV: {exc}") from exc
     if not table.columns:
         raise InvalidTrainingData("the CSV has no header row")

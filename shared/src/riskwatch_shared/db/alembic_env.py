@@ -19,7 +19,7 @@ def _do_run(connection: Connection, metadata: MetaData) -> None:
 
 
 async def _run_async(url: str, metadata: MetaData) -> None:
-    engine = create_async_engine(to_async_url(url), poolclass=pool.NullPool)
+    engine = create_async_engine(to_async_url(url), poolclass=pool.NullPool, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_do_run, metadata)
     await engine.dispose()

@@ -20,6 +20,8 @@ def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = False) -> A
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,
+        # SQL parameters are customers' personal data: never in an error message or a log.
+        hide_parameters=True,
         # Behind a transaction-mode pooler prepared statements break; names stay unique anyway.
         connect_args={"server_settings": {"application_name": "riskwatch"}},
     )

@@ -13,6 +13,7 @@ from riskwatch_alerting import alerts as alert_service
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.contexts import to_json
 from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
+from riskwatch_alerting.masking import alert_for, timeline_for
 from riskwatch_alerting.repository import AlertFilters
 from riskwatch_alerting.schemas import (
     AcknowledgeBody,
@@ -73,6 +74,7 @@ FiltersDep = Annotated[AlertFilters, Depends(_filters)]
 @router.get("/alerts", operation_id="alerting-alerts-list", responses=INVALID)
 async def list_alerts(
     session: SessionDep,
+    identity: IdentityDep,
     filters: FiltersDep,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -81,7 +83,8 @@ async def list_alerts(
     page, next_cursor = await alert_service.list_alerts(
         session, filters, cursor=cursor, limit=limit
     )
-    return AlertPage(items=[AlertOut.model_validate(a) for a in page], next_cursor=next_cursor)
+    items = [alert_for(AlertOut.model_validate(a), identity) for a in page]
+    return AlertPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/alerts/export", operation_id="alerting-alerts-export", response_model=None)
@@ -96,8 +99,8 @@ async def export_alerts(
     if format == "json":
         return JSONResponse([to_json(alert_service.export_row(alert)) for alert in page])
     return Response(
-        alert_service.to_csv(page),
-        media_type="text/csv",
+        alert_service.to_csv(page).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="alerts.csv"'},
     )
 
@@ -113,13 +116,14 @@ async def get_alert(alert_id: uuid.UUID, session: SessionDep, identity: Identity
     """One alert's full report, with its occurrences and the actions allowed now."""
     alert = await alert_service.get_alert(session, alert_id, identity=identity)
     occurrences = await alert_service.occurrences(session, alert_id)
-    return AlertDetail.model_validate(
+    detail = AlertDetail.model_validate(
         {
             **AlertOut.model_validate(alert).model_dump(),
             "allowed_actions": allowed_actions(alert.status),
             "occurrences": [OccurrenceOut.model_validate(o) for o in occurrences],
         }
     )
+    return alert_for(detail, identity)
 
 
 @router.get(
@@ -130,7 +134,7 @@ async def alert_timeline(
 ) -> list[TimelineEntryOut]:
     """Everything that happened to an alert, oldest first."""
     entries = await alert_service.timeline(session, alert_id, identity=identity)
-    return [TimelineEntryOut.model_validate(e) for e in entries]
+    return timeline_for([TimelineEntryOut.model_validate(e) for e in entries], identity)
 
 
 async def _act(
@@ -148,7 +152,7 @@ async def _act(
         detail=detail,
         identity=identity,
     )
-    out = AlertOut.model_validate(alert)
+    out = alert_for(AlertOut.model_validate(alert), identity)
     await session.commit()
     return out
 

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from riskwatch_notify import repository, service
 from riskwatch_notify.api.common import MANAGERS, READERS, Cursor, Limit, errors, require
 from riskwatch_notify.config import Settings
+from riskwatch_notify.live import resume_after
 from riskwatch_notify.runtime import notify_runtime
 from riskwatch_notify.schemas import (
     AlertNotificationsOut,
@@ -173,12 +174,13 @@ async def inbox_stream(
     async with runtime.session_factory() as session:
         owner = await service.inbox_owner(session, subject=identity.subject)
     settings: Settings = runtime.settings  # type: ignore[assignment]
+    resume_seq = resume_after(last_event_id)
     stream = _sse(
         request,
         runtime,
         owner.id,
         owner_scope(identity),
-        last_event_id,
+        resume_seq,
         settings.sse_heartbeat_seconds,
     )
     return StreamingResponse(
@@ -193,7 +195,7 @@ async def _sse(
     runtime: ServiceRuntime,
     recipient_id: uuid.UUID,
     confined_to: str | None,
-    last_event_id: str | None,
+    resume_seq: int | None,
     heartbeat_seconds: float,
 ) -> AsyncIterator[str]:
     """A relationship manager's stream carries their own customers' alerts only."""
@@ -201,8 +203,8 @@ async def _sse(
     with hub.subscribe(str(recipient_id)) as woken:
         async with runtime.session_factory() as session:
             last_seq = (
-                int(last_event_id)
-                if last_event_id and last_event_id.isdigit()
+                resume_seq
+                if resume_seq is not None
                 else await repository.inbox_last_seq(session, recipient_id)
             )
         yield ": connected\n\n"

@@ -1,0 +1,48 @@
+"""Alerts as a caller may see them: account numbers, counterparty accounts and IP addresses in
+the evidence, summary, dedup value and timeline masked unless the caller may unmask. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from riskwatch_alerting.schemas import AlertDetail, AlertOut, TimelineEntryOut
+from riskwatch_shared.masking import mask_mapping, mask_named_values, mask_value
+from riskwatch_shared.security import Identity
+
+AlertT = TypeVar("AlertT", AlertOut, AlertDetail)
+
+
+def mask_dedup_value(value: str) -> str:
+    """`customer_id=<id>|txn.counterparty_account=GB29...` with the account (or IP) parts
+    masked, as `evaluation.dedup_value` renders it."""
+    parts = []
+    for part in value.split("|"):
+        name, equals, shown = part.partition("=")
+        parts.append(f"{name}={mask_value(name, shown)}" if equals else part)
+    return "|".join(parts)
+
+
+def alert_for(alert: AlertT, identity: Identity) -> AlertT:
+    """`alert` as `identity` may see it."""
+    if identity.may_unmask:
+        return alert
+    masked = alert.model_copy(
+        update={
+            "evidence": mask_mapping(alert.evidence),
+            "summary": mask_named_values(alert.summary),
+            "dedup_value": mask_dedup_value(alert.dedup_value),
+        }
+    )
+    if isinstance(masked, AlertDetail):
+        masked.occurrences = [
+            occurrence.model_copy(update={"evidence": mask_mapping(occurrence.evidence)})
+            for occurrence in masked.occurrences
+        ]
+    return masked
+
+
+def timeline_for(entries: Sequence[TimelineEntryOut], identity: Identity) -> list[TimelineEntryOut]:
+    if identity.may_unmask:
+        return list(entries)
+    return [entry.model_copy(update={"detail": mask_mapping(entry.detail)}) for entry in entries]
