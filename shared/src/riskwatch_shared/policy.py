@@ -292,3 +292,18 @@ def decide(rule: Rule | None, roles: Iterable[str], scopes: Iterable[str]) -> bo
 
 
 DEFAULT_POLICY = Policy()
+
+
+def role_matrix_markdown(rows: Iterable[PolicyRow] = POLICY_TABLE) -> str:
+    """The policy table as the Markdown matrix `docs/security.md` shows (a test keeps the two
+    equal, so the document cannot drift from what is enforced)."""
+    header = "| method | path | " + " | ".join(ROLES) + " |"
+    lines = [header, "| --- | --- | " + " | ".join("---" for _ in ROLES) + " |"]
+    for method, template, roles in rows:
+        cells = ["public" if not roles else ("✓" if role in roles else "") for role in ROLES]
+        lines.append(f"| {method} | `{template}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m riskwatch_shared.policy > the matrix
+    print(role_matrix_markdown(), end="")
