@@ -19,7 +19,15 @@ from riskwatch_shared.db.session import create_session_factory
 from riskwatch_shared.testing import wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ALEMBIC_INI, CORS_ORIGIN, Gateway
+from .conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    ALEMBIC_INI,
+    CORS_ORIGIN,
+    Gateway,
+    new_user_token,
+    seeded_user_id,
+)
 
 
 async def admin_client(gateway: Gateway) -> httpx.AsyncClient:
@@ -255,14 +263,15 @@ async def test_rate_limits_per_key_and_per_user_answer_429_with_retry_after(
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["content-type"] == "application/problem+json"
 
-    subject = f"busy-{uuid.uuid4().hex[:6]}"
+    user_id, token = await new_user_token(gateway.settings, gateway.database_url, "viewer")
+    subject = str(user_id)
     per_minute = gateway.settings.rate_limits_per_minute["viewer"]
     limiter = gateway.state.gatekeeper.limiter
     frozen = limiter.clock()
     monkeypatch.setattr(limiter, "clock", lambda: frozen)  # no refill while we look
     while limiter.take(subject, per_minute) == 0.0:  # spend this user's whole burst
         pass
-    async with gateway.client(**gateway.bearer("viewer", subject=subject)) as client:
+    async with gateway.client(Authorization=f"Bearer {token}") as client:
         user_limited = await client.get("/v1/alerts")
         own_limited = await client.get("/v1/auth/me")
         other = await client.get("/v1/alerts", headers=gateway.bearer("viewer"))
@@ -326,5 +335,5 @@ async def test_denials_are_audited_in_batches(gateway: Gateway) -> None:
 
     entries = await wait_until(denied, message="denials in the audit log")
     assert entries[0]["status"] == 403
-    assert entries[0]["subject"] == "user-viewer"
+    assert entries[0]["subject"] == str(seeded_user_id("viewer", None))
     assert entries[0]["request_id"]

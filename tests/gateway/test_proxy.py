@@ -13,24 +13,31 @@ import httpx
 from openapi_spec_validator import validate
 
 from riskwatch_gateway.main import create_app
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    Identity,
+    generate_signing_key,
+    mint_identity_token,
+)
 from riskwatch_shared.testing import wait_until
 
-from .conftest import SECRET, SERVICES, Gateway, gateway_settings
+from .conftest import SERVICES, Gateway, gateway_settings, seeded_user_id
 from .upstreams import serve
 
 
 async def test_identity_is_signed_by_the_gateway_and_forged_copies_are_dropped(
     gateway: Gateway,
 ) -> None:
-    forged = mint_identity_token(Identity(subject="mallory", roles=("admin",)), SECRET)
+    forged = mint_identity_token(
+        Identity(subject="mallory", roles=("admin",)), generate_signing_key("test-identity")
+    )
     headers = {**gateway.bearer("relationship_manager", staff_id="RM-1"), IDENTITY_HEADER: forged}
     async with gateway.client(**headers) as client:
         response = await client.get("/v1/customers", params={"status": "active", "q": "a b"})
     echoed = response.json()
     assert echoed["service"] == "customer"
     assert echoed["identity_headers"] == 1
-    assert echoed["identity"]["subject"] == "user-relationship_manager"
+    assert echoed["identity"]["subject"] == str(seeded_user_id("relationship_manager", "RM-1"))
     assert echoed["identity"]["roles"] == ["relationship_manager"]
     assert echoed["identity"]["staff_id"] == "RM-1"
     assert echoed["authorization"] is None

@@ -97,13 +97,23 @@ async def update_user(session: AsyncSession, *, user_id: uuid.UUID, data: UserUp
     )
     if losing_admin and "admin" in user.roles:
         await _keep_an_admin(session, user)
+    revoke_tokens = False
     if data.password:
         user.password_hash = await asyncio.to_thread(hash_password, data.password)
+        revoke_tokens = True
+    if data.active is not None and data.active != user.active:
+        revoke_tokens = True
     for field in ("name", "staff_id", "active"):
         if field in changes and (field != "active" or changes[field] is not None):
             setattr(user, field, changes[field])
-    if data.roles:
+    if data.roles and sorted(set(data.roles)) != sorted(user.roles):
         user.roles = sorted(set(data.roles))
+        revoke_tokens = True
+    if "staff_id" in changes:  # whose customers an RM sees is in the token
+        revoke_tokens = True
+    if revoke_tokens:
+        # Every token issued before this change stops working at the next request.
+        user.token_version += 1
     await session.flush()
     return user
 

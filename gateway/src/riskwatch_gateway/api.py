@@ -17,6 +17,7 @@ from riskwatch_gateway.schemas import (
     ApiKeyWithSecret,
     AuditEntryOut,
     AuditPage,
+    Jwks,
     Me,
     TokenRequest,
     TokenResponse,
@@ -67,8 +68,21 @@ async def sign_in(
         roles=tuple(user.roles),
         staff_id=user.staff_id,
         name=user.name or user.email,
+        token_version=user.token_version,
     )
     return TokenResponse(access_token=token, expires_in=state.settings.jwt_ttl_seconds)
+
+
+@router.get(
+    "/auth/jwks",
+    operation_id="gateway-auth-jwks",
+    tags=["auth"],
+    response_model=Jwks,
+)
+async def jwks(state: StateDep) -> Jwks:
+    """The public keys user tokens are signed with (JWK set, Ed25519; two while rotating):
+    whoever must check a RiskWatch token needs nothing else."""
+    return Jwks.model_validate(state.settings.user_token_public_keys().jwks())
 
 
 @router.get("/auth/me", operation_id="gateway-auth-me", tags=["auth"], response_model=Me)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,8 +18,8 @@ from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.models import ApiKey
 from riskwatch_gateway.policy import Policy, decide
 from riskwatch_gateway.ratelimit import RateLimiter
-from riskwatch_gateway.repository import get_api_key
-from riskwatch_gateway.tokens import InvalidToken, TokenVerifier
+from riskwatch_gateway.repository import get_api_key, user_token_state
+from riskwatch_gateway.tokens import InvalidToken, TokenVerifier, VerifiedToken
 from riskwatch_shared.errors import Forbidden, Unauthorized
 from riskwatch_shared.security import Identity, mint_identity_token
 
@@ -63,6 +64,7 @@ class Gatekeeper:
         self._keys: dict[str, CachedKey] = {}
         self._key_lookups: dict[str, asyncio.Future[CachedKey]] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
+        self.identity_key = settings.identity_signer()
 
     async def admit(
         self, method: str, path: str, headers: Headers, client_ip: str | None
@@ -110,13 +112,29 @@ class Gatekeeper:
             if credentials.startswith("rw_"):
                 return await self._api_key_caller(credentials.strip())
             try:
-                identity = await self.verifier.verify(credentials.strip())
+                verified = await self.verifier.verify(credentials.strip())
             except InvalidToken as exc:
                 raise Unauthorized(f"invalid token: {exc}") from exc
+            if verified.token_version is not None:
+                await self._check_user(verified)
+            identity = verified.identity
             return Caller(identity, self.role_rate_limit(identity.roles))
         if presented_key:
             return await self._api_key_caller(presented_key.strip())
         raise Unauthorized("credentials required (bearer token or API key)")
+
+    async def _check_user(self, verified: VerifiedToken) -> None:
+        """A local user's token works only while the user exists, is enabled and the token
+        carries their current version: one primary-key lookup per request, never cached, so a
+        disabled user or a role change bites at once."""
+        try:
+            user_id = uuid.UUID(verified.identity.subject)
+        except ValueError as exc:
+            raise Unauthorized("invalid token: unknown user") from exc
+        async with self.session_factory() as session:
+            state = await user_token_state(session, user_id)
+        if state is None or not state[0] or state[1] != verified.token_version:
+            raise Unauthorized("token no longer valid (user disabled or changed): sign in again")
 
     def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
         """Password guessing is slowed per account, and (more loosely: offices share an
@@ -200,9 +218,7 @@ class Gatekeeper:
         minted = self._minted.get(identity)
         if minted is not None and minted[1] > now:
             return minted[0]
-        token = mint_identity_token(
-            identity, self.settings.internal_secret, ttl_seconds=IDENTITY_TTL_SECONDS
-        )
+        token = mint_identity_token(identity, self.identity_key, ttl_seconds=IDENTITY_TTL_SECONDS)
         if len(self._minted) > 50_000:
             self._minted.clear()
         self._minted[identity] = (token, now + IDENTITY_REUSE_SECONDS)

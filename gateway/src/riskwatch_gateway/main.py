@@ -34,6 +34,7 @@ from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import install_problem_handlers, problem_response
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
+from riskwatch_shared.settings import refuse_unsafe_start
 
 log = get_logger(__name__)
 ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -94,6 +95,7 @@ async def stop_state(state: GatewayState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_unsafe_start(settings)
     configure_logging("gateway", level=settings.log_level, json=settings.log_json)
 
     @contextlib.asynccontextmanager
@@ -187,6 +189,11 @@ def _add_operational_routes(app: FastAPI) -> None:
         )  # fmt: skip
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def well_known_jwks(request: Request) -> JSONResponse:
+        """The public keys of user tokens (the same document as GET /v1/auth/jwks)."""
+        return JSONResponse(get_state(request).settings.user_token_public_keys().jwks())
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
