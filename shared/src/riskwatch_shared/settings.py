@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -48,6 +49,10 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL")
     )
+    # This service's own NATS user (deploy/nats/nats.conf gives each one only its subjects);
+    # put into every NATS_URL that names no user. Unset: NATS without auth (the embedded one).
+    nats_user: str | None = Field(default=None, validation_alias=AliasChoices("NATS_USER"))
+    nats_password: str | None = Field(default=None, validation_alias=AliasChoices("NATS_PASSWORD"))
     stream_replicas: int = Field(
         default=1, validation_alias=AliasChoices("RISKWATCH_STREAM_REPLICAS")
     )
@@ -75,6 +80,12 @@ class ServiceSettings(BaseSettings):
     # that are deleted. `<PREFIX>INBOX_RETENTION_SECONDS`, `<PREFIX>INBOX_PRUNE_INTERVAL_SECONDS`.
     inbox_retention_seconds: float = Field(default=DEFAULT_INBOX_RETENTION, ge=3600)
     inbox_prune_interval_seconds: float = Field(default=DEFAULT_PRUNE_INTERVAL, gt=0)
+
+    @model_validator(mode="after")
+    def _nats_credentials(self) -> ServiceSettings:
+        if self.nats_user:
+            self.nats_url = with_credentials(self.nats_url, self.nats_user, self.nats_password)
+        return self
 
     def identity_keys(self) -> PublicKeySet:
         """The keys a gateway identity is verified with. Unusable or missing keys verify
@@ -115,6 +126,19 @@ def to_asyncpg_dsn(url: str) -> str:
     """A plain libpq-style DSN for asyncpg.connect (no SQLAlchemy driver suffix)."""
     parsed = make_url(url).set(drivername="postgresql")
     return parsed.render_as_string(hide_password=False)
+
+
+def with_credentials(urls: str, user: str, password: str | None) -> str:
+    """Each of the comma-separated NATS URLs with `user:password@`, unless it names a user.
+    Taken as is (the NATS client does not percent-decode): use URL-safe passwords."""
+    userinfo = user + (f":{password}" if password else "")
+    out: list[str] = []
+    for url in (u.strip() for u in urls.split(",") if u.strip()):
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            parts = parts._replace(netloc=f"{userinfo}@{parts.netloc}")
+        out.append(urlunsplit(parts))
+    return ",".join(out)
 
 
 def public_keys_problems(variable: str, raw: str | None) -> list[str]:
