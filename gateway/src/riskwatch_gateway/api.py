@@ -55,13 +55,15 @@ async def sign_in(
 ) -> TokenResponse:
     """Sign in with email and password; returns a short-lived bearer token."""
     ip = client_ip(request)
-    state.gatekeeper.throttle_sign_in(body.email, ip)
+    await state.gatekeeper.throttle_sign_in(body.email, ip)
     user = await accounts.sign_in(session, email=body.email, password=body.password)
     if user is None:
-        state.audit.record("sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip)
+        await state.audit.record(
+            "sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip
+        )
         raise SignInFailed("wrong email or password, or the account is disabled")
     await session.commit()
-    state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
+    await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
     token = issue_access_token(
         state.settings,
         subject=str(user.id),
@@ -120,9 +122,9 @@ async def list_users(
     status_code=status.HTTP_201_CREATED,
     responses=problems(409, 422),
 )
-async def create_user(body: UserCreate, _caller: CallerDep, session: SessionDep) -> UserCreated:
+async def create_user(body: UserCreate, caller: CallerDep, session: SessionDep) -> UserCreated:
     """Create a user; a generated password is shown once."""
-    user, generated = await accounts.create_user(session, data=body)
+    user, generated = await accounts.create_user(session, data=body, actor=caller.subject)
     await session.commit()
     out = UserOut.model_validate(user).model_dump()
     return UserCreated(**out, generated_password=generated)
@@ -148,10 +150,11 @@ async def get_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) 
     responses=problems(404, 409, 422),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, _caller: CallerDep, session: SessionDep
+    user_id: uuid.UUID, body: UserUpdate, caller: CallerDep, session: SessionDep
 ) -> UserOut:
-    """Change a user's name, roles, staff id, password or whether they may sign in."""
-    user = await accounts.update_user(session, user_id=user_id, data=body)
+    """Change a user's name, roles, staff id, password or whether they may sign in; their
+    tokens issued before a change of roles, staff id, password or status stop working."""
+    user = await accounts.update_user(session, user_id=user_id, data=body, actor=caller.subject)
     await session.commit()
     return UserOut.model_validate(user)
 
@@ -163,9 +166,9 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(404, 409, 422),
 )
-async def delete_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) -> Response:
+async def delete_user(user_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> Response:
     """Delete a user (never the last admin)."""
-    await accounts.delete_user(session, user_id=user_id)
+    await accounts.delete_user(session, user_id=user_id, actor=caller.subject)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -228,11 +231,13 @@ async def get_api_key(key_id: KeyId, _caller: CallerDep, session: SessionDep) ->
     responses=problems(404),
 )
 async def rotate_api_key(
-    key_id: KeyId, _caller: CallerDep, session: SessionDep, state: StateDep
+    key_id: KeyId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> ApiKeyWithSecret:
     """A new secret; the previous one keeps working for the grace period."""
     grace = state.settings.api_key_rotation_grace_seconds
-    issued = await accounts.rotate_api_key(session, key_id=key_id, grace_seconds=grace)
+    issued = await accounts.rotate_api_key(
+        session, key_id=key_id, grace_seconds=grace, actor=caller.subject
+    )
     await session.commit()
     state.gatekeeper.forget_key(key_id)
     return _with_secret(issued.record, issued.secret)
@@ -249,10 +254,9 @@ async def revoke_api_key(
     key_id: KeyId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> ApiKeyOut:
     """Revoke a key at once (other replicas forget it within the key cache's life)."""
-    record = await accounts.revoke_api_key(session, key_id=key_id)
+    record = await accounts.revoke_api_key(session, key_id=key_id, actor=caller.subject)
     await session.commit()
     state.gatekeeper.forget_key(key_id)
-    state.audit.record("api_key.revoked", subject=caller.subject, key_id=key_id)
     return ApiKeyOut.model_validate(record)
 
 

@@ -79,27 +79,29 @@ class Gatekeeper:
         try:
             caller = await self.authenticate(headers)
         except Unauthorized as exc:
-            self.audit.record(
+            await self.audit.record(
                 "access.denied", method=method, path=path, status=401, client_ip=client_ip,
                 reason=exc.detail,
             )  # fmt: skip
             raise
         identity = caller.identity
         if not decide(rule, identity.roles, identity.scopes):
-            self.audit.record(
+            await self.audit.record(
                 "access.denied", subject=identity.subject, method=method, path=path, status=403,
                 client_ip=client_ip, roles=list(identity.roles),
             )  # fmt: skip
             raise Forbidden(f"{', '.join(identity.roles) or 'no role'} may not {method} {path}")
         wait = self.limiter.take(identity.subject, caller.rate_limit_per_minute)
         if wait > 0:
-            self.audit.record(
+            await self.audit.record(
                 "rate_limited", subject=identity.subject, method=method, path=path, status=429,
                 client_ip=client_ip,
             )  # fmt: skip
             raise RateLimited(wait)
         if caller.key_id is not None:
-            self.audit.record_key_use(caller.key_id, method=method, path=path, client_ip=client_ip)
+            await self.audit.record_key_use(
+                caller.key_id, method=method, path=path, client_ip=client_ip
+            )
         return identity
 
     async def authenticate(self, headers: Headers) -> Caller:
@@ -136,7 +138,7 @@ class Gatekeeper:
         if state is None or not state[0] or state[1] != verified.token_version:
             raise Unauthorized("token no longer valid (user disabled or changed): sign in again")
 
-    def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
+    async def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
         """Password guessing is slowed per account, and (more loosely: offices share an
         address) per client address."""
         per_minute = self.settings.sign_in_attempts_per_minute
@@ -146,7 +148,7 @@ class Gatekeeper:
         ):
             wait = self.sign_in_limiter.take(principal, limit)
             if wait > 0:
-                self.audit.record(
+                await self.audit.record(
                     "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
                 )
                 raise RateLimited(wait)
