@@ -197,7 +197,10 @@ def gateway_settings(
         "openapi_ttl_seconds": 0.2,
         "audit_flush_interval_seconds": 0.05,
         "cors_origins": [CORS_ORIGIN],
-        "sign_in_attempts_per_minute": 5,
+        "sign_in_free_failures": 5,
+        # The test client connects from 127.0.0.1: as if through the ingress, it may say
+        # whose address it forwards (X-Forwarded-For), so each test can be its own client.
+        "trusted_proxies": "127.0.0.1/32",
         **{f"{name}_url": url for name, url in upstream_urls.items()},
         **overrides,
     }

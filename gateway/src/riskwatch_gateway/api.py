@@ -53,16 +53,19 @@ KeyId = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="The key's publi
 async def sign_in(
     body: TokenRequest, request: Request, state: StateDep, session: SessionDep
 ) -> TokenResponse:
-    """Sign in with email and password; returns a short-lived bearer token."""
+    """Sign in with email and password; returns a short-lived bearer token. Wrong passwords
+    make the next attempts wait, longer each time (429 with Retry-After); never a lock."""
     ip = client_ip(request)
     await state.gatekeeper.throttle_sign_in(body.email, ip)
     user = await accounts.sign_in(session, email=body.email, password=body.password)
     if user is None:
+        state.gatekeeper.sign_in_failed(body.email, ip)
         await state.audit.record(
             "sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip
         )
         raise SignInFailed("wrong email or password, or the account is disabled")
     await session.commit()
+    state.gatekeeper.sign_in_succeeded(body.email, ip)
     await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
     token = issue_access_token(
         state.settings,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from riskwatch_gateway.clientip import Network, parse_networks
 from riskwatch_shared.security import (
     DEV_IDENTITY_KEY,
     DEV_USER_TOKEN_KEY,
@@ -90,14 +91,16 @@ class Settings(ServiceSettings):
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
     )
     rate_limit_burst_seconds: float = 10.0
-    sign_in_attempts_per_minute: int = 20
     # Wrong passwords are answered with an exponential back-off (429 + Retry-After) instead of
-    # a lock: per account and client, per client, and (more loosely) per account from anywhere.
+    # a lock: per account from one client (after `sign_in_free_failures`), per client (4x as
+    # many: offices share an address) and per account from anywhere (10x as many, and never
+    # more than `sign_in_account_max_seconds`, so nobody can keep the real user out).
     sign_in_free_failures: int = Field(default=5, ge=1)
     sign_in_backoff_base_seconds: float = Field(default=1.0, gt=0)
     sign_in_backoff_max_seconds: float = Field(default=900.0, gt=0)
-    # X-Forwarded-For is believed only from these peers (the ingress), as CIDRs.
-    trusted_proxies: list[str] = Field(default_factory=list)
+    sign_in_account_max_seconds: float = Field(default=60.0, gt=0)
+    # X-Forwarded-For is believed only from these peers (the ingress): comma-separated CIDRs.
+    trusted_proxies: str = ""
     # /metrics, /docs and /openapi.json outside dev mode: only with `Authorization: Bearer
     # <ops token>` (Prometheus' bearer token) — or, for the docs, a signed-in caller.
     ops_token: str | None = None
@@ -109,6 +112,16 @@ class Settings(ServiceSettings):
     audit_flush_interval_seconds: float = 0.5
     audit_batch_size: int = 500
     audit_queue_size: int = 10_000
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        parse_networks(value.split(","))
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies.split(","))
 
     def identity_signer(self) -> SigningKey:
         """The key identities are signed with (the development key only in dev mode)."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 
 from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway.backoff import Backoff
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.credentials import api_secret_matches, parse_api_key
 from riskwatch_gateway.errors import RateLimited
@@ -60,7 +61,20 @@ class Gatekeeper:
         self.audit = audit
         self.policy = policy
         self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
-        self.sign_in_limiter = RateLimiter(burst_seconds=60.0)
+        self.trusted_networks = settings.trusted_networks
+        free = settings.sign_in_free_failures
+        base, longest = settings.sign_in_backoff_base_seconds, settings.sign_in_backoff_max_seconds
+        self.account_from_client = Backoff(
+            free_failures=free, base_seconds=base, max_seconds=longest
+        )
+        self.client_backoff = Backoff(
+            free_failures=free * 4, base_seconds=base, max_seconds=longest
+        )
+        self.account_backoff = Backoff(
+            free_failures=free * 10,
+            base_seconds=base,
+            max_seconds=settings.sign_in_account_max_seconds,
+        )
         self._keys: dict[str, CachedKey] = {}
         self._key_lookups: dict[str, asyncio.Future[CachedKey]] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
@@ -138,20 +152,32 @@ class Gatekeeper:
         if state is None or not state[0] or state[1] != verified.token_version:
             raise Unauthorized("token no longer valid (user disabled or changed): sign in again")
 
+    def _sign_in_keys(self, email: str, client_ip: str | None) -> list[tuple[Backoff, str]]:
+        account = email.lower()
+        return [
+            (self.account_from_client, f"{account}|{client_ip}"),
+            (self.client_backoff, f"{client_ip}"),
+            (self.account_backoff, account),
+        ]
+
     async def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
-        """Password guessing is slowed per account, and (more loosely: offices share an
-        address) per client address."""
-        per_minute = self.settings.sign_in_attempts_per_minute
-        for principal, limit in (
-            (f"sign-in:{email.lower()}", per_minute),
-            (f"sign-in-ip:{client_ip}", per_minute * 10),
-        ):
-            wait = self.sign_in_limiter.take(principal, limit)
-            if wait > 0:
-                await self.audit.record(
-                    "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
-                )
-                raise RateLimited(wait)
+        """Before the password is checked: 429 + Retry-After while a back-off runs."""
+        wait = max(backoff.wait(key) for backoff, key in self._sign_in_keys(email, client_ip))
+        if wait > 0:
+            await self.audit.record(
+                "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
+            )
+            raise RateLimited(wait)
+
+    def sign_in_failed(self, email: str, client_ip: str | None) -> None:
+        for backoff, key in self._sign_in_keys(email, client_ip):
+            backoff.failed(key)
+
+    def sign_in_succeeded(self, email: str, client_ip: str | None) -> None:
+        """The account's back-off ends (the client's own, over every account, only decays)."""
+        account_from_client, _client, account = self._sign_in_keys(email, client_ip)
+        for backoff, key in (account_from_client, account):
+            backoff.succeeded(key)
 
     def role_rate_limit(self, roles: tuple[str, ...]) -> int:
         limits = self.settings.rate_limits_per_minute

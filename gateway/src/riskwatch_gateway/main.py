@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             upstreams=settings.upstreams(),
             max_body_bytes=settings.max_body_bytes,
             timeout_seconds=settings.upstream_timeout_seconds,
+            trusted_proxies=settings.trusted_networks,
         ),
         state=lambda: app.state.gateway,
     )
