@@ -41,6 +41,9 @@ ALEMBIC_INI = Path(riskwatch_gateway.__file__).parent / "alembic.ini"
 IDENTITY_KEYS = PublicKeySet.of([throwaway_keys().identity])
 # Users every test may take a token for without creating one: role x staff id.
 STAFF_IDS = (None, "RM-1", "RM-2")
+# /metrics, /docs and /openapi.json need it (or, for the documents, credentials).
+OPS_TOKEN = "ops-token-for-the-gateway-tests-0123456789"
+OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}
 ADMIN_EMAIL = "root@bank.test"
 ADMIN_PASSWORD = "correct horse battery staple"
 OIDC_ISSUER = "https://idp.bank.test"
@@ -198,6 +201,7 @@ def gateway_settings(
         "audit_flush_interval_seconds": 0.05,
         "cors_origins": [CORS_ORIGIN],
         "sign_in_free_failures": 5,
+        "ops_token": OPS_TOKEN,
         # The test client connects from 127.0.0.1: as if through the ingress, it may say
         # whose address it forwards (X-Forwarded-For), so each test can be its own client.
         "trusted_proxies": "127.0.0.1/32",

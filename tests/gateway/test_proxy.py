@@ -21,7 +21,7 @@ from riskwatch_shared.security import (
 )
 from riskwatch_shared.testing import wait_until
 
-from .conftest import SERVICES, Gateway, gateway_settings, seeded_user_id
+from .conftest import OPS, SERVICES, Gateway, gateway_settings, seeded_user_id
 from .upstreams import serve
 
 
@@ -140,7 +140,7 @@ async def test_a_service_that_is_down_leaves_the_rest_served_and_named_in_readyz
         ready = await client.get("/readyz")
 
         async def served_doc() -> dict[str, Any] | None:
-            doc: dict[str, Any] = (await client.get("/openapi.json")).json()
+            doc: dict[str, Any] = (await client.get("/openapi.json", headers=OPS)).json()
             return doc if "/v1/alerts" in doc["paths"] else None
 
         served = await wait_until(served_doc, message="merged document without notify")
@@ -170,11 +170,11 @@ async def test_one_merged_openapi_document_valid_as_3_1(gateway: Gateway) -> Non
     async with gateway.client() as client:
 
         async def complete() -> dict[str, Any] | None:
-            doc: dict[str, Any] = (await client.get("/openapi.json")).json()
+            doc: dict[str, Any] = (await client.get("/openapi.json", headers=OPS)).json()
             return doc if "/v1/inbox" in doc["paths"] else None
 
         found = await wait_until(complete, message="all four services in the document")
-        docs_page = await client.get("/docs")
+        docs_page = await client.get("/docs", headers=OPS)
     assert found is not None
     doc: dict[str, Any] = found
     validate(doc)
@@ -202,6 +202,6 @@ async def test_the_document_follows_a_service_that_changes(gateway: Gateway) -> 
     async with gateway.client() as client:
 
         async def refreshed() -> bool:
-            return new_path in (await client.get("/openapi.json")).json()["paths"]
+            return new_path in (await client.get("/openapi.json", headers=OPS)).json()["paths"]
 
         await wait_until(refreshed, message="the changed scoring document merged")
