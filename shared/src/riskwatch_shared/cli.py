@@ -254,8 +254,9 @@ def run(args: argparse.Namespace) -> int:
         stack.start_processes()
         gateway = next(p for p in stack.processes if p.name == "gateway")
         print(
-            f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
-            f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}."
+            f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}. Logs in {data_dir / 'logs'}."
+            f"\nThe API document: GET /openapi.json with your token (or the GATEWAY_OPS_TOKEN in "
+            f"{data_dir / SECRETS_FILE})."
         )
         email = os.environ.get("RISKWATCH_ADMIN_EMAIL", "admin@riskwatch.local")
         where = (
