@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from openapi_spec_validator import validate
 
@@ -25,7 +27,13 @@ from riskwatch_gateway.main import own_openapi
 from riskwatch_gateway.openapi import merge_openapi
 from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.routing import service_for_path
-from riskwatch_shared.security import Identity, generate_signing_key
+from riskwatch_shared.security import (
+    IDENTITY_AUDIENCE,
+    IDENTITY_HEADER,
+    IDENTITY_ISSUER,
+    Identity,
+    generate_signing_key,
+)
 from riskwatch_shared.testing import identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
@@ -122,9 +130,16 @@ async def test_the_customer_service_refuses_calls_that_bypass_the_gateway(
     admin = Identity(subject="x", roles=("admin",))
     # Signed, but not by the gateway's key (a key a service or an attacker made).
     forged = identity_headers(admin, generate_signing_key("test-identity"))
+    # HS256 with what RISKWATCH_INTERNAL_SECRET defaulted to: anyone could make these.
+    now = int(time.time())
+    claims = {"iss": IDENTITY_ISSUER, "aud": IDENTITY_AUDIENCE, "iat": now, "exp": now + 60,
+              "sub": "mallory", "roles": ["admin"]}  # fmt: skip
+    old_default = {
+        IDENTITY_HEADER: jwt.encode(claims, "riskwatch-dev-internal-secret-change-me", "HS256")
+    }
     for method, path in operations:
         body: dict[str, Any] | None = None if method in ("GET", "DELETE") else {}
-        for headers in ({}, forged):
+        for headers in ({}, forged, old_default):
             response = await client.request(method, concrete(path), json=body, headers=headers)
             assert response.status_code == 401, (method, path, headers, response.text)
     admitted = await client.get("/v1/customers", headers=identity_headers(admin))
