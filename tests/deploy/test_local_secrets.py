@@ -51,6 +51,12 @@ def test_every_process_gets_usable_keys_and_the_environment_wins(
     for name, value in env.items():
         if name.startswith(("RISKWATCH_", "GATEWAY_")):
             monkeypatch.setenv(name, value)
+    specs = {spec.name: spec for spec in default_processes()}
+    assert "RISKWATCH_IDENTITY_SIGNING_KEY" in stack.env_for(specs["gateway"])
+    for name in ("customer", "scoring", "alerting", "notify"):  # no private key in a service
+        service_env = stack.env_for(specs[name])
+        assert "RISKWATCH_IDENTITY_PUBLIC_KEYS" in service_env
+        assert not {"RISKWATCH_IDENTITY_SIGNING_KEY", "GATEWAY_JWT_SIGNING_KEYS"} & set(service_env)
     service, gateway = ServiceSettings(), GatewaySettings()
     assert service.secret_problems() == gateway.secret_problems() == []  # no dev mode needed
     identity = Identity(subject="s", roles=("analyst",))

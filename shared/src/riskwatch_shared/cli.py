@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 
 SECRETS_FILE = "secrets.env"
+# Only the gateway gets these: no service holds a private key (it could mint identities).
+GATEWAY_ONLY_SECRETS = frozenset(
+    {"RISKWATCH_IDENTITY_SIGNING_KEY", "GATEWAY_JWT_SIGNING_KEYS", "GATEWAY_OPS_TOKEN"}
+)
 # The services that connect to NATS, each as its own NATS user (deploy/nats/nats.conf).
 NATS_USERS = ("customer", "scoring", "alerting", "notify")
 
@@ -154,6 +158,12 @@ class Stack:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.env = dict(os.environ)
 
+    def env_for(self, spec: ProcessSpec) -> dict[str, str]:
+        """A process's environment: the gateway's private keys for the gateway only."""
+        if spec.name == "gateway":
+            return self.env
+        return {k: v for k, v in self.env.items() if k not in GATEWAY_ONLY_SECRETS}
+
     def load_secrets(self) -> None:
         """Every process gets the stack's secrets; what the environment sets wins."""
         for name, value in local_secrets(self.data_dir).items():
@@ -192,7 +202,7 @@ class Stack:
         def run(spec: ProcessSpec) -> tuple[str, int, bytes]:
             done = subprocess.run(
                 [sys.executable, "-m", spec.module, "migrate"],
-                env=self.env,
+                env=self.env_for(spec),
                 capture_output=True,
                 check=False,
             )
@@ -212,7 +222,7 @@ class Stack:
             log_file = (logs / f"{spec.name}.log").open("ab")
             self.children[spec.name] = subprocess.Popen(
                 [sys.executable, "-m", spec.module, "serve"],
-                env=self.env,
+                env=self.env_for(spec),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
