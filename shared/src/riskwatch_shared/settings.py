@@ -27,6 +27,8 @@ DEFAULT_BATCH_LINGER = 0.02
 DEFAULT_INBOX_RETENTION = 31 * 86_400.0
 DEFAULT_PRUNE_INTERVAL = 600.0
 IDENTITY_PUBLIC_KEYS_VAR = "RISKWATCH_IDENTITY_PUBLIC_KEYS"
+_DEV_IDENTITY_KEYS = PublicKeySet.of([DEV_IDENTITY_KEY])
+_NO_KEYS = PublicKeySet({})
 
 
 class ServiceSettings(BaseSettings):
@@ -92,11 +94,11 @@ class ServiceSettings(BaseSettings):
         nothing (start-up refuses them, see `secret_problems`); in dev mode a missing setting
         means the publicly known development key."""
         if not self.identity_public_keys:
-            return PublicKeySet.of([DEV_IDENTITY_KEY]) if self.dev_mode else PublicKeySet({})
+            return _DEV_IDENTITY_KEYS if self.dev_mode else _NO_KEYS
         try:
             return load_public_keys(self.identity_public_keys, IDENTITY_PUBLIC_KEYS_VAR)
         except InvalidKey:
-            return PublicKeySet({})
+            return _NO_KEYS
 
     def secret_problems(self) -> list[str]:
         """What makes this configuration unsafe outside dev mode (each names its variable)."""
