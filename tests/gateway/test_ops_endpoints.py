@@ -56,3 +56,9 @@ def test_the_ingress_routes_only_the_api_and_the_jwks() -> None:
             for p in rule["http"]["paths"]
         }
         assert paths == {("/v1/", "Prefix"), ("/.well-known/jwks.json", "Exact")}, manifest
+
+
+def test_a_short_ops_token_is_refused_at_start(gateway: Gateway) -> None:
+    weak = gateway.settings.model_copy(update={"ops_token": "short"})
+    assert weak.secret_problems() == ["GATEWAY_OPS_TOKEN is shorter than 32 characters"]
+    assert gateway.settings.secret_problems() == []
