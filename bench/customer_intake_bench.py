@@ -51,13 +51,13 @@ from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.db.session import create_engine
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
+from riskwatch_shared.security import Identity
 from riskwatch_shared.settings import to_async_url
+from riskwatch_shared.testing import identity_headers, throwaway_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "customer_intake.md"
 ALEMBIC_INI = Path(riskwatch_customer.__file__).parent / "alembic.ini"
-SECRET = "bench-internal-secret"
 INGEST = Identity(subject="bench-core-banking", kind="api_key", roles=("ingest",))
 ADMIN = Identity(subject="bench-admin", roles=("admin",))
 
@@ -136,7 +136,7 @@ def start_service(
         "CUSTOMER_DATABASE_URL": db_url,
         "NATS_URL": nats_url,
         "CUSTOMER_PORT": str(port),
-        "RISKWATCH_INTERNAL_SECRET": SECRET,
+        **throwaway_environment(),
         "RISKWATCH_LOG_LEVEL": "WARNING",
         "CUSTOMER_DB_POOL_SIZE": "20",
     }
@@ -170,7 +170,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def headers_for(identity: Identity) -> dict[str, str]:
-    return {IDENTITY_HEADER: mint_identity_token(identity, SECRET, ttl_seconds=3600)}
+    return identity_headers(identity)
 
 
 async def seed(client: httpx.AsyncClient, count: int) -> list[tuple[str, str]]:

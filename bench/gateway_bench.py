@@ -45,7 +45,6 @@ from pydantic import BaseModel, Field
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "gateway.md"
-SECRET = "bench-gateway-internal-secret-0123456789"
 ADMIN_EMAIL = "bench-admin@riskwatch.local"
 ADMIN_PASSWORD = "bench-admin-password-1234"
 
@@ -87,15 +86,17 @@ def serve_upstream(port: int) -> None:
     import uvicorn
     from fastapi import FastAPI, Header, HTTPException
 
-    from riskwatch_shared.security import InvalidIdentity, verify_identity_token
+    from riskwatch_shared.security import InvalidIdentity, load_public_keys, verify_identity_token
 
     app = FastAPI(title="bench upstream")
+    # The parent hands its throwaway keys over in the environment (base_env).
+    keys = load_public_keys(os.environ["RISKWATCH_IDENTITY_PUBLIC_KEYS"])
 
     def check(identity: str | None) -> None:
         if identity is None:
             raise HTTPException(401, "missing identity")
         try:
-            verify_identity_token(identity, SECRET)
+            verify_identity_token(identity, keys)
         except InvalidIdentity as exc:
             raise HTTPException(401, str(exc)) from exc
 
@@ -323,7 +324,9 @@ def child(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[N
 
 
 def base_env() -> dict[str, str]:
-    return {**os.environ, "RISKWATCH_INTERNAL_SECRET": SECRET, "RISKWATCH_LOG_LEVEL": "WARNING"}
+    from riskwatch_shared.testing import throwaway_environment
+
+    return {**os.environ, **throwaway_environment(), "RISKWATCH_LOG_LEVEL": "WARNING"}
 
 
 def bodies(pairs: list[tuple[str, str]], batch_size: int) -> tuple[bytes, bytes]:
@@ -357,7 +360,8 @@ def customer_service(
     import riskwatch_customer
     from riskwatch_shared.db.migrate import run_migrations
     from riskwatch_shared.embedded import free_port
-    from riskwatch_shared.security import Identity, mint_identity_token
+    from riskwatch_shared.security import Identity
+    from riskwatch_shared.testing import identity_headers
 
     url = database_url(server_url, "customer")
     run_migrations(Path(riskwatch_customer.__file__).parent / "alembic.ini", url)
@@ -368,7 +372,7 @@ def customer_service(
         command = [sys.executable, "-m", "riskwatch_customer", "serve"]
         with child(command, env, f"http://127.0.0.1:{port}/readyz"):
             admin = Identity(subject="bench-admin", roles=("admin",))
-            headers = {"X-Riskwatch-Identity": mint_identity_token(admin, SECRET)}
+            headers = identity_headers(admin)
             yield Upstream("customer service", port, *bodies(seed(port, headers), args.batch_size))
     finally:
         drop(url)
@@ -433,12 +437,12 @@ SERVICES = ("CUSTOMER", "SCORING", "ALERTING", "NOTIFY")
 async def measure(
     args: argparse.Namespace, upstream: Upstream, gateway: int, key: str
 ) -> list[Run]:
-    from riskwatch_shared.security import Identity, mint_identity_token
+    from riskwatch_shared.security import Identity
+    from riskwatch_shared.testing import identity_headers
 
     identity = Identity(subject="bench-core-banking", kind="api_key", roles=("ingest",))
-    token = mint_identity_token(identity, SECRET, ttl_seconds=3600)
     targets = {
-        "direct": (upstream.port, {"X-Riskwatch-Identity": token}),
+        "direct": (upstream.port, identity_headers(identity)),
         "gateway": (gateway, {"X-API-Key": key}),
     }
 

@@ -53,8 +53,8 @@ from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from riskwatch_shared.events.alerting import AlertRaised
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.security import Identity
-from riskwatch_shared.settings import DEFAULT_INTERNAL_SECRET, to_async_url
-from riskwatch_shared.testing import identity_headers
+from riskwatch_shared.settings import to_async_url
+from riskwatch_shared.testing import identity_headers, throwaway_environment
 
 RESULTS = Path(__file__).parent / "results" / "notify.md"
 ALEMBIC_INI = Path(riskwatch_notify.__file__).parent / "alembic.ini"
@@ -230,7 +230,7 @@ async def burst(bus: MessageBus, sink: Sink, engine: AsyncEngine, count: int) ->
 
 
 async def setup_routing(base_url: str) -> None:
-    headers = identity_headers(Identity(subject="bench", roles=("admin",)), DEFAULT_INTERNAL_SECRET)
+    headers = identity_headers(Identity(subject="bench", roles=("admin",)))
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as client:
         person = await client.post(
             "/v1/recipients", json={"name": "Bench Analyst", "email": "analyst@bank.bench"}
@@ -266,6 +266,7 @@ def start_notify(
         "NOTIFY_DATABASE_URL": db_url,
         "NATS_URL": nats_url,
         "NOTIFY_PORT": str(port),
+        **throwaway_environment(),
         "NOTIFY_SMTP_HOST": "127.0.0.1",
         "NOTIFY_SMTP_PORT": str(smtp_port),
         "NOTIFY_SMTP_SECURITY": "none",

@@ -65,8 +65,9 @@ from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port,
 from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
-from riskwatch_shared.settings import DEFAULT_INTERNAL_SECRET, to_async_url, to_asyncpg_dsn
+from riskwatch_shared.security import IDENTITY_HEADER, Identity
+from riskwatch_shared.settings import to_async_url, to_asyncpg_dsn
+from riskwatch_shared.testing import identity_headers, throwaway_environment
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "scoring.md"
@@ -193,6 +194,7 @@ def start_service(
         "SCORING_DATABASE_URL": database_url,
         "NATS_URL": nats_url,
         "SCORING_PORT": str(port),
+        **throwaway_environment(),
         "SCORING_CONSUMER_DURABLE": f"scoring-bench-{uuid.uuid4().hex[:6]}",
         "RISKWATCH_LOG_LEVEL": "WARNING",
     }
@@ -519,11 +521,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await bus.connect()
         await ensure_streams(bus.js)
-        token = mint_identity_token(
-            Identity(subject="bench", kind="service", roles=("system",)),
-            os.environ.get("RISKWATCH_INTERNAL_SECRET", DEFAULT_INTERNAL_SECRET),
-            ttl_seconds=3600,
-        )
+        system = Identity(subject="bench", kind="service", roles=("system",))
+        token = identity_headers(system)[IDENTITY_HEADER]
         limits = httpx.Limits(max_connections=args.concurrency)
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",

@@ -96,14 +96,14 @@ async def test_csv_export_escapes_formula_cells_and_starts_with_a_bom(api: Clien
 
 
 async def test_evidence_summary_and_dedup_value_are_masked_for_masked_roles(api: Client) -> None:
-    client, runtime = api
+    client, _runtime = api
     _, alert_id = await _alert_on(
         api,
         'txn.amount > 60000 and txn.counterparty_account != "none"',
         dedup_key="customer_id:txn.counterparty_account",
         counterparty_account="GB29NWBK60161331926819",
     )
-    viewer = identity_headers(VIEWER, runtime.settings.internal_secret)
+    viewer = identity_headers(VIEWER)
     shown = (await client.get(f"/v1/alerts/{alert_id}", headers=viewer)).json()
     assert shown["evidence"]["txn.counterparty_account"] == "****6819"
     assert shown["dedup_value"].endswith("|txn.counterparty_account=****6819")

@@ -39,7 +39,7 @@ async def api(infra: Infra) -> AsyncIterator[Client]:
 
 
 def as_risk_manager(runtime: ServiceRuntime) -> dict[str, str]:
-    return identity_headers(RISK_MANAGER, runtime.settings.internal_secret)
+    return identity_headers(RISK_MANAGER)
 
 
 async def _active_rule(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class Service:
     runtime: ServiceRuntime
 
     def headers(self, identity: Identity) -> dict[str, str]:
-        return identity_headers(identity, self.runtime.settings.internal_secret)
+        return identity_headers(identity)
 
     async def call(
         self, identity: Identity | None, method: str, path: str, **kwargs: Any

@@ -36,7 +36,7 @@ class CustomerApp:
 
     def as_(self, identity: Identity) -> dict[str, str]:
         """Headers that make one request come from `identity`."""
-        return identity_headers(identity, self.runtime.settings.internal_secret)
+        return identity_headers(identity)
 
     async def scalar(self, sql: str, **params: Any) -> Any:
         async with self.runtime.engine.connect() as conn:

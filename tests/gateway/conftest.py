@@ -25,14 +25,25 @@ from starlette.routing import Route
 import riskwatch_gateway
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.main import create_app
+from riskwatch_gateway.models import User
+from riskwatch_gateway.repository import get_user_by_email
 from riskwatch_gateway.state import GatewayState
 from riskwatch_gateway.tokens import issue_access_token
+from riskwatch_shared.db.session import create_engine, create_session_factory
+from riskwatch_shared.security import USER_ROLES, PublicKeySet
+from riskwatch_shared.testing import throwaway_keys
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .upstreams import Upstream, serve
 
 ALEMBIC_INI = Path(riskwatch_gateway.__file__).parent / "alembic.ini"
-SECRET = "gateway-tests-internal-secret-0123456789"
+# What the services would hold: the public half of the test kit's identity key.
+IDENTITY_KEYS = PublicKeySet.of([throwaway_keys().identity])
+# Users every test may take a token for without creating one: role x staff id.
+STAFF_IDS = (None, "RM-1", "RM-2")
+# /metrics, /docs and /openapi.json need it (or, for the documents, credentials).
+OPS_TOKEN = "ops-token-for-the-gateway-tests-0123456789"
+OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}
 ADMIN_EMAIL = "root@bank.test"
 ADMIN_PASSWORD = "correct horse battery staple"
 OIDC_ISSUER = "https://idp.bank.test"
@@ -69,6 +80,7 @@ class Gateway:
     upstreams: dict[str, Upstream]
     oidc: Oidc
     database_url: str
+    admin_id: uuid.UUID
     _admin_token: str | None = None
 
     @property
@@ -79,10 +91,17 @@ class Gateway:
     def client(self, **headers: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30.0)
 
-    def token(self, role: str, *, staff_id: str | None = None, subject: str | None = None) -> str:
+    def token(self, role: str, *, staff_id: str | None = None) -> str:
+        """A token of one of the users made at the start (`STAFF_IDS` x roles; for "admin",
+        the configured admin: another one would make it no longer the last admin)."""
+        assert staff_id in STAFF_IDS, f"use `await new_user_token(...)` for staff id {staff_id}"
+        subject = seeded_user_id(role, staff_id)
+        if role == "admin":
+            assert staff_id is None, "the configured admin has no staff id"
+            subject = self.admin_id
         return issue_access_token(
             self.settings,
-            subject=subject or f"user-{role}",
+            subject=str(subject),
             roles=(role,),
             staff_id=staff_id,
             name=f"{role} tester",
@@ -103,6 +122,48 @@ class Gateway:
         token: str = response.json()["access_token"]
         self._admin_token = token
         return token
+
+
+def seeded_user_id(role: str, staff_id: str | None) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"riskwatch-test-user:{role}:{staff_id}")
+
+
+async def add_test_users(database_url: str) -> uuid.UUID:
+    """One enabled user per role but admin and staff id (never signing in with a password:
+    the hash is not a valid one), idempotent. Returns the configured admin's id."""
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            for role in sorted(USER_ROLES - {"admin"}):
+                for staff_id in STAFF_IDS:
+                    user_id = seeded_user_id(role, staff_id)
+                    if await session.get(User, user_id) is None:
+                        session.add(User(id=user_id, email=f"{user_id}@users.test",
+                                         name=f"{role} tester", password_hash="!", roles=[role],
+                                         staff_id=staff_id, active=True))  # fmt: skip
+            await session.commit()
+            admin = await get_user_by_email(session, ADMIN_EMAIL)
+            assert admin is not None
+            return admin.id
+    finally:
+        await engine.dispose()
+
+
+async def new_user_token(
+    settings: Settings, database_url: str, role: str, *, staff_id: str | None = None
+) -> tuple[uuid.UUID, str]:
+    """A new enabled user and a token for it."""
+    user_id = uuid.uuid4()
+    engine = create_engine(database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            session.add(User(id=user_id, email=f"{user_id}@users.test", password_hash="!",
+                             roles=[role], staff_id=staff_id, active=True))  # fmt: skip
+            await session.commit()
+    finally:
+        await engine.dispose()
+    token = issue_access_token(settings, subject=str(user_id), roles=(role,), staff_id=staff_id)
+    return user_id, token
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +191,6 @@ def gateway_settings(
 ) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
-        "RISKWATCH_INTERNAL_SECRET": SECRET,
         "RISKWATCH_ADMIN_EMAIL": ADMIN_EMAIL,
         "RISKWATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "RISKWATCH_LOG_LEVEL": "WARNING",
@@ -140,7 +200,11 @@ def gateway_settings(
         "openapi_ttl_seconds": 0.2,
         "audit_flush_interval_seconds": 0.05,
         "cors_origins": [CORS_ORIGIN],
-        "sign_in_attempts_per_minute": 5,
+        "sign_in_free_failures": 5,
+        "ops_token": OPS_TOKEN,
+        # The test client connects from 127.0.0.1: as if through the ingress, it may say
+        # whose address it forwards (X-Forwarded-For), so each test can be its own client.
+        "trusted_proxies": "127.0.0.1/32",
         **{f"{name}_url": url for name, url in upstream_urls.items()},
         **overrides,
     }
@@ -149,7 +213,7 @@ def gateway_settings(
 
 @pytest.fixture(scope="session")
 async def gateway(gateway_database: str) -> AsyncIterator[Gateway]:
-    upstreams = {name: Upstream(name, SECRET) for name in SERVICES}
+    upstreams = {name: Upstream(name, IDENTITY_KEYS) for name in SERVICES}
     async with contextlib.AsyncExitStack() as stack:
         for upstream in upstreams.values():
             upstream.url = await stack.enter_async_context(serve(upstream.app()))
@@ -163,4 +227,5 @@ async def gateway(gateway_database: str) -> AsyncIterator[Gateway]:
         )
         app = create_app(settings)
         url = await stack.enter_async_context(serve(app, lifespan="on"))
-        yield Gateway(url, app, settings, upstreams, oidc, gateway_database)
+        admin_id = await add_test_users(gateway_database)  # after the first admin was made
+        yield Gateway(url, app, settings, upstreams, oidc, gateway_database, admin_id)

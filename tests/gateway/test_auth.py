@@ -4,6 +4,8 @@ from a JWKS served over HTTP, rate limits, CORS and the audit log."""
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 import uuid
 from typing import Any
 
@@ -19,7 +21,15 @@ from riskwatch_shared.db.session import create_session_factory
 from riskwatch_shared.testing import wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ALEMBIC_INI, CORS_ORIGIN, Gateway
+from .conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    ALEMBIC_INI,
+    CORS_ORIGIN,
+    Gateway,
+    new_user_token,
+    seeded_user_id,
+)
 
 
 async def admin_client(gateway: Gateway) -> httpx.AsyncClient:
@@ -68,19 +78,54 @@ async def test_wrong_password_is_refused_and_audited(gateway: Gateway) -> None:
     await wait_until(audited, message="failed sign-in in the audit log")
 
 
-async def test_sign_in_attempts_are_throttled_per_account(gateway: Gateway) -> None:
-    email = f"target-{uuid.uuid4().hex[:6]}@bank.test"
-    limit = gateway.settings.sign_in_attempts_per_minute
-    statuses: list[int] = []
-    async with gateway.client() as client:
-        while 429 not in statuses and len(statuses) < 2 * limit:
-            attempt = await client.post(
-                "/v1/auth/token", json={"email": email, "password": "guess"}
-            )
-            statuses.append(attempt.status_code)
-    # The bucket refills as attempts go by, so the refusal comes at `limit` or a little later.
-    assert statuses[:limit] == [401] * limit
-    assert statuses[-1] == 429
+def random_ip() -> str:
+    return f"198.18.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+async def test_wrong_passwords_back_off_exponentially_and_never_lock_the_user_out(
+    gateway: Gateway,
+) -> None:
+    free = gateway.settings.sign_in_free_failures
+    email, password = f"target-{uuid.uuid4().hex[:6]}@bank.test", "the-right-password-1"
+    async with await admin_client(gateway) as admin:
+        created = await admin.post(
+            "/v1/users", json={"email": email, "roles": ["viewer"], "password": password}
+        )
+        assert created.status_code == 201, created.text
+    gatekeeper = gateway.state.gatekeeper
+    backoffs = (gatekeeper.account_from_client, gatekeeper.client_backoff,
+                gatekeeper.account_backoff)  # fmt: skip
+    offset = 0.0
+    for backoff in backoffs:  # a clock we can move instead of waiting
+        backoff.clock = lambda: 1_000_000.0 + offset
+    attacker = {"X-Forwarded-For": f"10.0.0.1, {random_ip()}"}  # the right-most hop counts
+    wrong = {"email": email, "password": "guess"}
+    right = {"email": email, "password": password}
+
+    async def sign_in(body: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+        async with gateway.client(**headers) as client:
+            return await client.post("/v1/auth/token", json=body)
+
+    try:
+        statuses = [(await sign_in(wrong, attacker)).status_code for _ in range(free)]
+        assert statuses == [401] * free
+        backing_off = await sign_in(right, attacker)  # not even the right password now
+        assert backing_off.status_code == 429
+        assert backing_off.headers["content-type"] == "application/problem+json"
+        assert backing_off.headers["retry-after"] == "1"
+        real_user = await sign_in(right, {"X-Forwarded-For": random_ip()})
+        assert real_user.status_code == 200  # another client: no lock-out
+        offset += 1.0
+        assert (await sign_in(wrong, attacker)).status_code == 401
+        longer = await sign_in(wrong, attacker)
+        assert longer.status_code == 429
+        assert longer.headers["retry-after"] == "2"  # exponential
+        offset += 2.0
+        assert (await sign_in(right, attacker)).status_code == 200
+        assert (await sign_in(wrong, attacker)).status_code == 401  # the success reset it
+    finally:
+        for backoff in backoffs:
+            backoff.clock = time.monotonic
 
 
 async def test_first_start_generates_a_password_and_prints_it_once(
@@ -255,14 +300,15 @@ async def test_rate_limits_per_key_and_per_user_answer_429_with_retry_after(
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["content-type"] == "application/problem+json"
 
-    subject = f"busy-{uuid.uuid4().hex[:6]}"
+    user_id, token = await new_user_token(gateway.settings, gateway.database_url, "viewer")
+    subject = str(user_id)
     per_minute = gateway.settings.rate_limits_per_minute["viewer"]
     limiter = gateway.state.gatekeeper.limiter
     frozen = limiter.clock()
     monkeypatch.setattr(limiter, "clock", lambda: frozen)  # no refill while we look
     while limiter.take(subject, per_minute) == 0.0:  # spend this user's whole burst
         pass
-    async with gateway.client(**gateway.bearer("viewer", subject=subject)) as client:
+    async with gateway.client(Authorization=f"Bearer {token}") as client:
         user_limited = await client.get("/v1/alerts")
         own_limited = await client.get("/v1/auth/me")
         other = await client.get("/v1/alerts", headers=gateway.bearer("viewer"))
@@ -326,5 +372,5 @@ async def test_denials_are_audited_in_batches(gateway: Gateway) -> None:
 
     entries = await wait_until(denied, message="denials in the audit log")
     assert entries[0]["status"] == 403
-    assert entries[0]["subject"] == "user-viewer"
+    assert entries[0]["subject"] == str(seeded_user_id("viewer", None))
     assert entries[0]["request_id"]

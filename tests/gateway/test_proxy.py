@@ -13,24 +13,31 @@ import httpx
 from openapi_spec_validator import validate
 
 from riskwatch_gateway.main import create_app
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    Identity,
+    generate_signing_key,
+    mint_identity_token,
+)
 from riskwatch_shared.testing import wait_until
 
-from .conftest import SECRET, SERVICES, Gateway, gateway_settings
+from .conftest import OPS, SERVICES, Gateway, gateway_settings, seeded_user_id
 from .upstreams import serve
 
 
 async def test_identity_is_signed_by_the_gateway_and_forged_copies_are_dropped(
     gateway: Gateway,
 ) -> None:
-    forged = mint_identity_token(Identity(subject="mallory", roles=("admin",)), SECRET)
+    forged = mint_identity_token(
+        Identity(subject="mallory", roles=("admin",)), generate_signing_key("test-identity")
+    )
     headers = {**gateway.bearer("relationship_manager", staff_id="RM-1"), IDENTITY_HEADER: forged}
     async with gateway.client(**headers) as client:
         response = await client.get("/v1/customers", params={"status": "active", "q": "a b"})
     echoed = response.json()
     assert echoed["service"] == "customer"
     assert echoed["identity_headers"] == 1
-    assert echoed["identity"]["subject"] == "user-relationship_manager"
+    assert echoed["identity"]["subject"] == str(seeded_user_id("relationship_manager", "RM-1"))
     assert echoed["identity"]["roles"] == ["relationship_manager"]
     assert echoed["identity"]["staff_id"] == "RM-1"
     assert echoed["authorization"] is None
@@ -133,7 +140,7 @@ async def test_a_service_that_is_down_leaves_the_rest_served_and_named_in_readyz
         ready = await client.get("/readyz")
 
         async def served_doc() -> dict[str, Any] | None:
-            doc: dict[str, Any] = (await client.get("/openapi.json")).json()
+            doc: dict[str, Any] = (await client.get("/openapi.json", headers=OPS)).json()
             return doc if "/v1/alerts" in doc["paths"] else None
 
         served = await wait_until(served_doc, message="merged document without notify")
@@ -163,11 +170,11 @@ async def test_one_merged_openapi_document_valid_as_3_1(gateway: Gateway) -> Non
     async with gateway.client() as client:
 
         async def complete() -> dict[str, Any] | None:
-            doc: dict[str, Any] = (await client.get("/openapi.json")).json()
+            doc: dict[str, Any] = (await client.get("/openapi.json", headers=OPS)).json()
             return doc if "/v1/inbox" in doc["paths"] else None
 
         found = await wait_until(complete, message="all four services in the document")
-        docs_page = await client.get("/docs")
+        docs_page = await client.get("/docs", headers=OPS)
     assert found is not None
     doc: dict[str, Any] = found
     validate(doc)
@@ -195,6 +202,6 @@ async def test_the_document_follows_a_service_that_changes(gateway: Gateway) -> 
     async with gateway.client() as client:
 
         async def refreshed() -> bool:
-            return new_path in (await client.get("/openapi.json")).json()["paths"]
+            return new_path in (await client.get("/openapi.json", headers=OPS)).json()["paths"]
 
         await wait_until(refreshed, message="the changed scoring document merged")

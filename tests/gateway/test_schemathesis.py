@@ -14,15 +14,15 @@ from schemathesis.checks import not_a_server_error
 
 from riskwatch_shared.testing import wait_until
 
-from .conftest import Gateway
+from .conftest import OPS, Gateway
 
 MAX_EXAMPLES = 6
 
 
 def run_schemathesis(base_url: str, token: str) -> tuple[int, list[str]]:
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    session = requests.Session()
     headers = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", headers=headers)
+    session = requests.Session()
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
@@ -55,7 +55,7 @@ async def test_schemathesis_finds_no_server_error(gateway: Gateway) -> None:
     async with gateway.client() as client:
 
         async def complete() -> bool:
-            paths = (await client.get("/openapi.json")).json()["paths"]
+            paths = (await client.get("/openapi.json", headers=OPS)).json()["paths"]
             return "/v1/inbox" in paths and "/v1/customers" in paths
 
         await wait_until(complete, message="all services in the document")

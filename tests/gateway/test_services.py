@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from openapi_spec_validator import validate
 
@@ -25,12 +27,17 @@ from riskwatch_gateway.main import own_openapi
 from riskwatch_gateway.openapi import merge_openapi
 from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.routing import service_for_path
-from riskwatch_gateway.tokens import issue_access_token
-from riskwatch_shared.security import Identity, mint_identity_token
-from riskwatch_shared.testing import running_app
+from riskwatch_shared.security import (
+    IDENTITY_AUDIENCE,
+    IDENTITY_HEADER,
+    IDENTITY_ISSUER,
+    Identity,
+    generate_signing_key,
+)
+from riskwatch_shared.testing import identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
-from .conftest import SECRET, SERVICES, gateway_settings
+from .conftest import SERVICES, gateway_settings, new_user_token
 from .test_proxy import closed_port
 from .upstreams import serve
 
@@ -102,7 +109,7 @@ def test_the_real_services_merge_into_one_valid_openapi_3_1_document(
 
 
 @pytest.fixture(scope="module")
-async def customer_direct(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+async def customer_direct(infra: Infra) -> AsyncIterator[httpx.AsyncClient]:
     alembic_ini = Path(riskwatch_customer.__file__).parent / "alembic.ini"
     async for url in migrated_database(infra, alembic_ini, "gwcustomer"):
         settings = CustomerSettings(
@@ -111,25 +118,31 @@ async def customer_direct(infra: Infra) -> AsyncIterator[tuple[httpx.AsyncClient
             RISKWATCH_REQUIRE_INTERNAL_IDENTITY=True,
             RISKWATCH_LOG_LEVEL="WARNING",
         )
-        async with running_app(create_customer_app(settings)) as (client, runtime):
-            yield client, runtime.settings.internal_secret
+        async with running_app(create_customer_app(settings)) as (client, _runtime):
+            yield client
 
 
 async def test_the_customer_service_refuses_calls_that_bypass_the_gateway(
-    customer_direct: tuple[httpx.AsyncClient, str],
+    customer_direct: httpx.AsyncClient,
 ) -> None:
-    client, secret = customer_direct
+    client = customer_direct
     operations = service_operations("customer")
-    forged = mint_identity_token(Identity(subject="x", roles=("admin",)), "not-the-secret-" * 3)
+    admin = Identity(subject="x", roles=("admin",))
+    # Signed, but not by the gateway's key (a key a service or an attacker made).
+    forged = identity_headers(admin, generate_signing_key("test-identity"))
+    # HS256 with what RISKWATCH_INTERNAL_SECRET defaulted to: anyone could make these.
+    now = int(time.time())
+    claims = {"iss": IDENTITY_ISSUER, "aud": IDENTITY_AUDIENCE, "iat": now, "exp": now + 60,
+              "sub": "mallory", "roles": ["admin"]}  # fmt: skip
+    old_default = {
+        IDENTITY_HEADER: jwt.encode(claims, "riskwatch-dev-internal-secret-change-me", "HS256")
+    }
     for method, path in operations:
         body: dict[str, Any] | None = None if method in ("GET", "DELETE") else {}
-        for headers in ({}, {"x-riskwatch-identity": forged}):
+        for headers in ({}, forged, old_default):
             response = await client.request(method, concrete(path), json=body, headers=headers)
             assert response.status_code == 401, (method, path, headers, response.text)
-    signed = {
-        "x-riskwatch-identity": mint_identity_token(Identity(subject="a", roles=("admin",)), secret)
-    }
-    admitted = await client.get("/v1/customers", headers=signed)
+    admitted = await client.get("/v1/customers", headers=identity_headers(admin))
     assert admitted.status_code == 200, admitted.text
 
 
@@ -143,7 +156,6 @@ async def gateway_before_customer(
         customer_settings = CustomerSettings(
             database_url=url,
             NATS_URL=infra.nats_url,
-            RISKWATCH_INTERNAL_SECRET=SECRET,
             RISKWATCH_LOG_LEVEL="WARNING",
         )
         async with serve(create_customer_app(customer_settings), lifespan="on") as customer_url:
@@ -160,14 +172,19 @@ async def gateway_before_customer(
 
 
 async def test_through_the_gateway_an_rm_sees_only_their_customers_and_pii_is_masked(
-    gateway_before_customer: tuple[str, Settings],
+    gateway_before_customer: tuple[str, Settings], gateway_database: str
 ) -> None:
     url, settings = gateway_before_customer
+    callers = [("relationship_manager", "rm-1"), ("relationship_manager", "rm-2"),
+               ("viewer", None), ("analyst", None), ("ingest", None)]  # fmt: skip
+    tokens: dict[tuple[str, str | None], str] = {}
+    for role, staff_id in callers:
+        _, tokens[(role, staff_id)] = await new_user_token(
+            settings, gateway_database, role, staff_id=staff_id
+        )
 
     def as_(role: str, staff_id: str | None = None) -> dict[str, str]:
-        token = issue_access_token(settings, subject=f"{role}-{staff_id}", roles=(role,),
-                                   staff_id=staff_id)  # fmt: skip
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {tokens[(role, staff_id)]}"}
 
     document = f"P{uuid.uuid4().hex[:10]}"
     body = {"kind": "individual", "name": "Ada Lovelace", "document_type": "passport",

@@ -17,13 +17,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from riskwatch_shared.security import IDENTITY_HEADER, InvalidIdentity, verify_identity_token
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    InvalidIdentity,
+    PublicKeySet,
+    verify_identity_token,
+)
 
 
 @dataclass
 class Upstream:
     name: str
-    secret: str
+    keys: PublicKeySet
     down: bool = False
     doc_version: int = 1
     calls: int = 0
@@ -114,7 +119,7 @@ class Upstream:
             error = None
             if token is not None:
                 try:
-                    identity = verify_identity_token(token, self.secret).model_dump(mode="json")
+                    identity = verify_identity_token(token, self.keys).model_dump(mode="json")
                 except InvalidIdentity as exc:
                     error = str(exc)
             return JSONResponse(

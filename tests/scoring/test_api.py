@@ -6,8 +6,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from riskwatch_scoring.schemas import TransactionScoreOut
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
-from riskwatch_shared.testing import identity_headers, wait_until
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    Identity,
+    generate_signing_key,
+    mint_identity_token,
+)
+from riskwatch_shared.testing import identity_headers, throwaway_keys, wait_until
 
 from .builders import T0, count_rows, created, credit_record, state_version, transaction
 from .builders import wait_for_version as wait_version
@@ -90,11 +95,10 @@ async def test_preauthorisation_scores_without_writing(scoring: ScoringHarness) 
 async def test_identity_tokens_are_verified_once_and_never_trusted_past_expiry(
     scoring: ScoringHarness,
 ) -> None:
-    secret = scoring.runtime.settings.internal_secret
     body = _preauth(uuid.uuid4(), "10", "DE")
     url = "/v1/scores/transaction"
     caller = Identity(subject="short-lived", kind="service", roles=("analyst",))
-    token = mint_identity_token(caller, secret, ttl_seconds=2)
+    token = mint_identity_token(caller, throwaway_keys().identity, ttl_seconds=2)
     for _ in range(2):  # verified, then served from the cache
         response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: token})
         assert response.status_code == 200, response.text
@@ -104,12 +108,12 @@ async def test_identity_tokens_are_verified_once_and_never_trusted_past_expiry(
         return response.status_code == 401
 
     await wait_until(expired, timeout=10, interval=0.2, message="the cached token to expire")
-    forged = mint_identity_token(caller, secret + "-not-it", ttl_seconds=60)
+    forged = mint_identity_token(caller, generate_signing_key("test-identity"))
     for _ in range(2):  # a refused token is never remembered
         response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: forged})
         assert response.status_code == 401
         assert response.headers["content-type"].startswith(PROBLEM)
-    viewer = mint_identity_token(Identity(subject="v", roles=("viewer",)), secret)
+    viewer = identity_headers(Identity(subject="v", roles=("viewer",)))[IDENTITY_HEADER]
     response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: viewer})
     assert response.status_code == 403  # a cached identity still has only its own roles
     response = await scoring.client.post(url, json=body, headers={IDENTITY_HEADER: viewer})
@@ -199,7 +203,7 @@ async def test_labels_are_recorded_and_listed(scoring: ScoringHarness) -> None:
 
 async def test_writes_need_the_right_role(scoring: ScoringHarness) -> None:
     viewer = Identity(subject="viewer-1", roles=("viewer",))
-    headers = identity_headers(viewer, scoring.runtime.settings.internal_secret)
+    headers = identity_headers(viewer)
     label = {
         "customer_id": str(uuid.uuid4()),
         "kind": "credit",

@@ -32,11 +32,10 @@ async def test_a_customer_changing_hands_changes_who_reads_its_scores(
 ) -> None:
     before, after = _rm("before"), _rm("after")
     customer = uuid.uuid4()
-    secret = scoring.runtime.settings.internal_secret
 
     async def status(identity: Identity, suffix: str = "risk") -> int:
         response = await scoring.client.get(
-            f"/v1/customers/{customer}/{suffix}", headers=identity_headers(identity, secret)
+            f"/v1/customers/{customer}/{suffix}", headers=identity_headers(identity)
         )
         return response.status_code
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_gateway import repository
+from riskwatch_gateway.audit import audit_change
 from riskwatch_gateway.credentials import (
     generate_password,
     hash_api_secret,
@@ -43,6 +44,8 @@ async def ensure_first_admin(
     )
     try:
         await repository.add(session, user)
+        audit_change(session, "user.created", actor="system", user_id=str(user.id),
+                     email=user.email, roles=list(user.roles), first_admin=True)  # fmt: skip
         await session.commit()
     except IntegrityError:  # another replica won the race
         await session.rollback()
@@ -65,7 +68,9 @@ async def sign_in(session: AsyncSession, *, email: str, password: str) -> User |
     return user
 
 
-async def create_user(session: AsyncSession, *, data: UserCreate) -> tuple[User, str | None]:
+async def create_user(
+    session: AsyncSession, *, data: UserCreate, actor: str
+) -> tuple[User, str | None]:
     generated = None if data.password else generate_password()
     password = data.password or str(generated)
     if await repository.get_user_by_email(session, data.email) is not None:
@@ -79,6 +84,8 @@ async def create_user(session: AsyncSession, *, data: UserCreate) -> tuple[User,
         active=True,
     )
     await repository.add(session, user)
+    audit_change(session, "user.created", actor=actor, user_id=str(user.id), email=user.email,
+                 roles=list(user.roles), staff_id=user.staff_id)  # fmt: skip
     return user, generated
 
 
@@ -89,29 +96,51 @@ async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
     return user
 
 
-async def update_user(session: AsyncSession, *, user_id: uuid.UUID, data: UserUpdate) -> User:
+async def update_user(
+    session: AsyncSession, *, user_id: uuid.UUID, data: UserUpdate, actor: str
+) -> User:
     user = await get_user(session, user_id=user_id)
+    before = {"roles": list(user.roles), "active": user.active, "staff_id": user.staff_id}
     changes = data.model_dump(exclude_unset=True)
     losing_admin = ("roles" in changes and "admin" not in (changes["roles"] or ())) or (
         changes.get("active") is False
     )
     if losing_admin and "admin" in user.roles:
         await _keep_an_admin(session, user)
+    revoke_tokens = False
     if data.password:
         user.password_hash = await asyncio.to_thread(hash_password, data.password)
+        revoke_tokens = True
+    if data.active is not None and data.active != user.active:
+        revoke_tokens = True
     for field in ("name", "staff_id", "active"):
         if field in changes and (field != "active" or changes[field] is not None):
             setattr(user, field, changes[field])
-    if data.roles:
+    if data.roles and sorted(set(data.roles)) != sorted(user.roles):
         user.roles = sorted(set(data.roles))
+        revoke_tokens = True
+    if "staff_id" in changes:  # whose customers an RM sees is in the token
+        revoke_tokens = True
+    if revoke_tokens:
+        # Every token issued before this change stops working at the next request.
+        user.token_version += 1
+    after = {"roles": list(user.roles), "active": user.active, "staff_id": user.staff_id}
+    changed = sorted(changes.keys() - {"password"}) + (["password"] if data.password else [])
+    action = "user.disabled" if before["active"] and not user.active else "user.updated"
+    if before["roles"] != after["roles"]:
+        action = "user.roles_changed" if action == "user.updated" else action
+    audit_change(session, action, actor=actor, user_id=str(user.id), changed=changed,
+                 before=before, after=after)  # fmt: skip
     await session.flush()
     return user
 
 
-async def delete_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+async def delete_user(session: AsyncSession, *, user_id: uuid.UUID, actor: str) -> None:
     user = await get_user(session, user_id=user_id)
     if "admin" in user.roles:
         await _keep_an_admin(session, user)
+    audit_change(session, "user.deleted", actor=actor, user_id=str(user.id), email=user.email,
+                 roles=list(user.roles))  # fmt: skip
     await repository.delete_user(session, user)
 
 
@@ -140,6 +169,8 @@ async def create_api_key(
         created_by=created_by,
     )
     await repository.add(session, record)
+    audit_change(session, "api_key.created", actor=created_by, key_id=record.id, name=record.name,
+                 roles=list(record.roles), scopes=list(record.scopes))  # fmt: skip
     return IssuedKey(record, issued.full)
 
 
@@ -150,7 +181,9 @@ async def get_api_key(session: AsyncSession, *, key_id: str) -> ApiKey:
     return record
 
 
-async def rotate_api_key(session: AsyncSession, *, key_id: str, grace_seconds: int) -> IssuedKey:
+async def rotate_api_key(
+    session: AsyncSession, *, key_id: str, grace_seconds: int, actor: str
+) -> IssuedKey:
     """A new secret; the previous one keeps working for `grace_seconds`."""
     record = await get_api_key(session, key_id=key_id)
     if record.revoked_at is not None:
@@ -161,14 +194,17 @@ async def rotate_api_key(session: AsyncSession, *, key_id: str, grace_seconds: i
     record.previous_valid_until = now + timedelta(seconds=grace_seconds)
     record.secret_hash = hash_api_secret(issued.secret)
     record.rotated_at = now
+    audit_change(session, "api_key.rotated", actor=actor, key_id=record.id,
+                 previous_valid_seconds=grace_seconds)  # fmt: skip
     await session.flush()
     return IssuedKey(record, issued.full)
 
 
-async def revoke_api_key(session: AsyncSession, *, key_id: str) -> ApiKey:
+async def revoke_api_key(session: AsyncSession, *, key_id: str, actor: str) -> ApiKey:
     record = await get_api_key(session, key_id=key_id)
     if record.revoked_at is None:
         record.revoked_at = datetime.now(UTC)
         record.previous_valid_until = None
+        audit_change(session, "api_key.revoked", actor=actor, key_id=record.id)
         await session.flush()
     return record

@@ -17,6 +17,7 @@ from riskwatch_gateway.schemas import (
     ApiKeyWithSecret,
     AuditEntryOut,
     AuditPage,
+    Jwks,
     Me,
     TokenRequest,
     TokenResponse,
@@ -52,23 +53,41 @@ KeyId = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="The key's publi
 async def sign_in(
     body: TokenRequest, request: Request, state: StateDep, session: SessionDep
 ) -> TokenResponse:
-    """Sign in with email and password; returns a short-lived bearer token."""
+    """Sign in with email and password; returns a short-lived bearer token. Wrong passwords
+    make the next attempts wait, longer each time (429 with Retry-After); never a lock."""
     ip = client_ip(request)
-    state.gatekeeper.throttle_sign_in(body.email, ip)
+    await state.gatekeeper.throttle_sign_in(body.email, ip)
     user = await accounts.sign_in(session, email=body.email, password=body.password)
     if user is None:
-        state.audit.record("sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip)
+        state.gatekeeper.sign_in_failed(body.email, ip)
+        await state.audit.record(
+            "sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip
+        )
         raise SignInFailed("wrong email or password, or the account is disabled")
     await session.commit()
-    state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
+    state.gatekeeper.sign_in_succeeded(body.email, ip)
+    await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
     token = issue_access_token(
         state.settings,
         subject=str(user.id),
         roles=tuple(user.roles),
         staff_id=user.staff_id,
         name=user.name or user.email,
+        token_version=user.token_version,
     )
     return TokenResponse(access_token=token, expires_in=state.settings.jwt_ttl_seconds)
+
+
+@router.get(
+    "/auth/jwks",
+    operation_id="gateway-auth-jwks",
+    tags=["auth"],
+    response_model=Jwks,
+)
+async def jwks(state: StateDep) -> Jwks:
+    """The public keys user tokens are signed with (JWK set, Ed25519; two while rotating):
+    whoever must check a RiskWatch token needs nothing else."""
+    return Jwks.model_validate(state.settings.user_token_public_keys().jwks())
 
 
 @router.get("/auth/me", operation_id="gateway-auth-me", tags=["auth"], response_model=Me)
@@ -106,9 +125,9 @@ async def list_users(
     status_code=status.HTTP_201_CREATED,
     responses=problems(409, 422),
 )
-async def create_user(body: UserCreate, _caller: CallerDep, session: SessionDep) -> UserCreated:
+async def create_user(body: UserCreate, caller: CallerDep, session: SessionDep) -> UserCreated:
     """Create a user; a generated password is shown once."""
-    user, generated = await accounts.create_user(session, data=body)
+    user, generated = await accounts.create_user(session, data=body, actor=caller.subject)
     await session.commit()
     out = UserOut.model_validate(user).model_dump()
     return UserCreated(**out, generated_password=generated)
@@ -134,10 +153,11 @@ async def get_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) 
     responses=problems(404, 409, 422),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, _caller: CallerDep, session: SessionDep
+    user_id: uuid.UUID, body: UserUpdate, caller: CallerDep, session: SessionDep
 ) -> UserOut:
-    """Change a user's name, roles, staff id, password or whether they may sign in."""
-    user = await accounts.update_user(session, user_id=user_id, data=body)
+    """Change a user's name, roles, staff id, password or whether they may sign in; their
+    tokens issued before a change of roles, staff id, password or status stop working."""
+    user = await accounts.update_user(session, user_id=user_id, data=body, actor=caller.subject)
     await session.commit()
     return UserOut.model_validate(user)
 
@@ -149,9 +169,9 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(404, 409, 422),
 )
-async def delete_user(user_id: uuid.UUID, _caller: CallerDep, session: SessionDep) -> Response:
+async def delete_user(user_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> Response:
     """Delete a user (never the last admin)."""
-    await accounts.delete_user(session, user_id=user_id)
+    await accounts.delete_user(session, user_id=user_id, actor=caller.subject)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -214,11 +234,13 @@ async def get_api_key(key_id: KeyId, _caller: CallerDep, session: SessionDep) ->
     responses=problems(404),
 )
 async def rotate_api_key(
-    key_id: KeyId, _caller: CallerDep, session: SessionDep, state: StateDep
+    key_id: KeyId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> ApiKeyWithSecret:
     """A new secret; the previous one keeps working for the grace period."""
     grace = state.settings.api_key_rotation_grace_seconds
-    issued = await accounts.rotate_api_key(session, key_id=key_id, grace_seconds=grace)
+    issued = await accounts.rotate_api_key(
+        session, key_id=key_id, grace_seconds=grace, actor=caller.subject
+    )
     await session.commit()
     state.gatekeeper.forget_key(key_id)
     return _with_secret(issued.record, issued.secret)
@@ -235,10 +257,9 @@ async def revoke_api_key(
     key_id: KeyId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> ApiKeyOut:
     """Revoke a key at once (other replicas forget it within the key cache's life)."""
-    record = await accounts.revoke_api_key(session, key_id=key_id)
+    record = await accounts.revoke_api_key(session, key_id=key_id, actor=caller.subject)
     await session.commit()
     state.gatekeeper.forget_key(key_id)
-    state.audit.record("api_key.revoked", subject=caller.subject, key_id=key_id)
     return ApiKeyOut.model_validate(record)
 
 

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from riskwatch_gateway.clientip import Network, parse_networks
+from riskwatch_shared.security import (
+    DEV_IDENTITY_KEY,
+    DEV_USER_TOKEN_KEY,
+    InvalidKey,
+    PublicKeySet,
+    SigningKey,
+    is_dev_key,
+    load_signing_keys,
+)
 from riskwatch_shared.settings import ServiceSettings
 
-DEFAULT_JWT_SECRET = "riskwatch-dev-gateway-jwt-secret-change-me"
+IDENTITY_SIGNING_KEY_VAR = "RISKWATCH_IDENTITY_SIGNING_KEY"
+JWT_SIGNING_KEYS_VAR = "GATEWAY_JWT_SIGNING_KEYS"
 
 # Requests per minute per principal when neither the key nor the user says otherwise.
 DEFAULT_RATE_LIMITS: dict[str, int] = {
@@ -41,8 +52,16 @@ class Settings(ServiceSettings):
     # for every service; a standalone gateway (a benchmark...) can upgrade itself on start.
     auto_migrate: bool = False
 
-    # Sign-in: our own HS256 tokens.
-    jwt_secret: str = DEFAULT_JWT_SECRET
+    # The private key (one JWK, Ed25519) the identity forwarded to the services is signed
+    # with; the services hold its public key (RISKWATCH_IDENTITY_PUBLIC_KEYS).
+    identity_signing_key: str | None = Field(
+        default=None, validation_alias=AliasChoices(IDENTITY_SIGNING_KEY_VAR)
+    )
+    # Sign-in: our own EdDSA tokens. A JWK set of private Ed25519 keys: the first signs, every
+    # one verifies (two while rotating); the public halves are served at /v1/auth/jwks.
+    jwt_signing_keys: str | None = Field(
+        default=None, validation_alias=AliasChoices(JWT_SIGNING_KEYS_VAR)
+    )
     jwt_ttl_seconds: int = 15 * 60
     jwt_issuer: str = "riskwatch-gateway-auth"
     jwt_audience: str = "riskwatch-api"
@@ -72,7 +91,19 @@ class Settings(ServiceSettings):
         default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
     )
     rate_limit_burst_seconds: float = 10.0
-    sign_in_attempts_per_minute: int = 20
+    # Wrong passwords are answered with an exponential back-off (429 + Retry-After) instead of
+    # a lock: per account from one client (after `sign_in_free_failures`), per client (4x as
+    # many: offices share an address) and per account from anywhere (10x as many, and never
+    # more than `sign_in_account_max_seconds`, so nobody can keep the real user out).
+    sign_in_free_failures: int = Field(default=5, ge=1)
+    sign_in_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    sign_in_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    sign_in_account_max_seconds: float = Field(default=60.0, gt=0)
+    # X-Forwarded-For is believed only from these peers (the ingress): comma-separated CIDRs.
+    trusted_proxies: str = ""
+    # /metrics, /docs and /openapi.json outside dev mode: only with `Authorization: Bearer
+    # <ops token>` (Prometheus' bearer token) — or, for the docs, a signed-in caller.
+    ops_token: str | None = None
     # Bearer tokens already verified are remembered (until they expire) up to this many.
     token_cache_size: int = 10_000
 
@@ -81,6 +112,57 @@ class Settings(ServiceSettings):
     audit_flush_interval_seconds: float = 0.5
     audit_batch_size: int = 500
     audit_queue_size: int = 10_000
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        parse_networks(value.split(","))
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies.split(","))
+
+    def identity_signer(self) -> SigningKey:
+        """The key identities are signed with (the development key only in dev mode)."""
+        if not self.identity_signing_key and self.dev_mode:
+            return DEV_IDENTITY_KEY
+        keys = load_signing_keys(self.identity_signing_key or "", IDENTITY_SIGNING_KEY_VAR)
+        if len(keys) != 1:
+            raise InvalidKey(f"{IDENTITY_SIGNING_KEY_VAR} must hold exactly one key")
+        return keys[0]
+
+    def user_token_keys(self) -> tuple[SigningKey, ...]:
+        """The user-token keys: the first signs, all verify."""
+        if not self.jwt_signing_keys and self.dev_mode:
+            return (DEV_USER_TOKEN_KEY,)
+        return load_signing_keys(self.jwt_signing_keys or "", JWT_SIGNING_KEYS_VAR)
+
+    def user_token_public_keys(self) -> PublicKeySet:
+        return PublicKeySet.of(self.user_token_keys())
+
+    def secret_problems(self) -> list[str]:
+        """The gateway signs (identities, user tokens); it verifies no identity itself."""
+        problems: list[str] = []
+        for variable, raw, single in (
+            (IDENTITY_SIGNING_KEY_VAR, self.identity_signing_key, True),
+            (JWT_SIGNING_KEYS_VAR, self.jwt_signing_keys, False),
+        ):
+            if not raw:
+                problems.append(f"{variable} is not set")
+                continue
+            try:
+                keys = load_signing_keys(raw, variable)
+            except InvalidKey as exc:
+                problems.append(str(exc))
+                continue
+            if single and len(keys) != 1:
+                problems.append(f"{variable} must hold exactly one key")
+            elif any(is_dev_key(key.public_key) for key in keys):
+                problems.append(f"{variable} holds the publicly known development key")
+        if self.ops_token is not None and len(self.ops_token) < 32:
+            problems.append("GATEWAY_OPS_TOKEN is shorter than 32 characters")
+        return problems
 
     def upstreams(self) -> dict[str, str]:
         return {

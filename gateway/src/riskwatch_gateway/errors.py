@@ -38,3 +38,11 @@ class RateLimited(ServiceError):
         # A limit of zero never refills: tell the caller to come back in an hour.
         self.retry_after = max(1, math.ceil(min(retry_after_seconds, 3600.0)))
         super().__init__(f"rate limit exceeded; retry in {self.retry_after} s")
+
+
+class AuditUnavailable(ServiceError):
+    """Refused rather than served unaudited."""
+
+    status_code = 503
+    title = "Audit log unavailable"
+    type_slug = "audit-unavailable"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,14 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 
 from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway.backoff import Backoff
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.credentials import api_secret_matches, parse_api_key
 from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.models import ApiKey
 from riskwatch_gateway.policy import Policy, decide
 from riskwatch_gateway.ratelimit import RateLimiter
-from riskwatch_gateway.repository import get_api_key
-from riskwatch_gateway.tokens import InvalidToken, TokenVerifier
+from riskwatch_gateway.repository import get_api_key, user_token_state
+from riskwatch_gateway.tokens import InvalidToken, TokenVerifier, VerifiedToken
 from riskwatch_shared.errors import Forbidden, Unauthorized
 from riskwatch_shared.security import Identity, mint_identity_token
 
@@ -59,10 +61,24 @@ class Gatekeeper:
         self.audit = audit
         self.policy = policy
         self.limiter = limiter or RateLimiter(burst_seconds=settings.rate_limit_burst_seconds)
-        self.sign_in_limiter = RateLimiter(burst_seconds=60.0)
+        self.trusted_networks = settings.trusted_networks
+        free = settings.sign_in_free_failures
+        base, longest = settings.sign_in_backoff_base_seconds, settings.sign_in_backoff_max_seconds
+        self.account_from_client = Backoff(
+            free_failures=free, base_seconds=base, max_seconds=longest
+        )
+        self.client_backoff = Backoff(
+            free_failures=free * 4, base_seconds=base, max_seconds=longest
+        )
+        self.account_backoff = Backoff(
+            free_failures=free * 10,
+            base_seconds=base,
+            max_seconds=settings.sign_in_account_max_seconds,
+        )
         self._keys: dict[str, CachedKey] = {}
         self._key_lookups: dict[str, asyncio.Future[CachedKey]] = {}
         self._minted: dict[Identity, tuple[str, float]] = {}
+        self.identity_key = settings.identity_signer()
 
     async def admit(
         self, method: str, path: str, headers: Headers, client_ip: str | None
@@ -77,27 +93,29 @@ class Gatekeeper:
         try:
             caller = await self.authenticate(headers)
         except Unauthorized as exc:
-            self.audit.record(
+            await self.audit.record(
                 "access.denied", method=method, path=path, status=401, client_ip=client_ip,
                 reason=exc.detail,
             )  # fmt: skip
             raise
         identity = caller.identity
         if not decide(rule, identity.roles, identity.scopes):
-            self.audit.record(
+            await self.audit.record(
                 "access.denied", subject=identity.subject, method=method, path=path, status=403,
                 client_ip=client_ip, roles=list(identity.roles),
             )  # fmt: skip
             raise Forbidden(f"{', '.join(identity.roles) or 'no role'} may not {method} {path}")
         wait = self.limiter.take(identity.subject, caller.rate_limit_per_minute)
         if wait > 0:
-            self.audit.record(
+            await self.audit.record(
                 "rate_limited", subject=identity.subject, method=method, path=path, status=429,
                 client_ip=client_ip,
             )  # fmt: skip
             raise RateLimited(wait)
         if caller.key_id is not None:
-            self.audit.record_key_use(caller.key_id, method=method, path=path, client_ip=client_ip)
+            await self.audit.record_key_use(
+                caller.key_id, method=method, path=path, client_ip=client_ip
+            )
         return identity
 
     async def authenticate(self, headers: Headers) -> Caller:
@@ -110,28 +128,56 @@ class Gatekeeper:
             if credentials.startswith("rw_"):
                 return await self._api_key_caller(credentials.strip())
             try:
-                identity = await self.verifier.verify(credentials.strip())
+                verified = await self.verifier.verify(credentials.strip())
             except InvalidToken as exc:
                 raise Unauthorized(f"invalid token: {exc}") from exc
+            if verified.token_version is not None:
+                await self._check_user(verified)
+            identity = verified.identity
             return Caller(identity, self.role_rate_limit(identity.roles))
         if presented_key:
             return await self._api_key_caller(presented_key.strip())
         raise Unauthorized("credentials required (bearer token or API key)")
 
-    def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
-        """Password guessing is slowed per account, and (more loosely: offices share an
-        address) per client address."""
-        per_minute = self.settings.sign_in_attempts_per_minute
-        for principal, limit in (
-            (f"sign-in:{email.lower()}", per_minute),
-            (f"sign-in-ip:{client_ip}", per_minute * 10),
-        ):
-            wait = self.sign_in_limiter.take(principal, limit)
-            if wait > 0:
-                self.audit.record(
-                    "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
-                )
-                raise RateLimited(wait)
+    async def _check_user(self, verified: VerifiedToken) -> None:
+        """A local user's token works only while the user exists, is enabled and the token
+        carries their current version: one primary-key lookup per request, never cached, so a
+        disabled user or a role change bites at once."""
+        try:
+            user_id = uuid.UUID(verified.identity.subject)
+        except ValueError as exc:
+            raise Unauthorized("invalid token: unknown user") from exc
+        async with self.session_factory() as session:
+            state = await user_token_state(session, user_id)
+        if state is None or not state[0] or state[1] != verified.token_version:
+            raise Unauthorized("token no longer valid (user disabled or changed): sign in again")
+
+    def _sign_in_keys(self, email: str, client_ip: str | None) -> list[tuple[Backoff, str]]:
+        account = email.lower()
+        return [
+            (self.account_from_client, f"{account}|{client_ip}"),
+            (self.client_backoff, f"{client_ip}"),
+            (self.account_backoff, account),
+        ]
+
+    async def throttle_sign_in(self, email: str, client_ip: str | None) -> None:
+        """Before the password is checked: 429 + Retry-After while a back-off runs."""
+        wait = max(backoff.wait(key) for backoff, key in self._sign_in_keys(email, client_ip))
+        if wait > 0:
+            await self.audit.record(
+                "sign_in.throttled", subject=email.lower(), status=429, client_ip=client_ip
+            )
+            raise RateLimited(wait)
+
+    def sign_in_failed(self, email: str, client_ip: str | None) -> None:
+        for backoff, key in self._sign_in_keys(email, client_ip):
+            backoff.failed(key)
+
+    def sign_in_succeeded(self, email: str, client_ip: str | None) -> None:
+        """The account's back-off ends (the client's own, over every account, only decays)."""
+        account_from_client, _client, account = self._sign_in_keys(email, client_ip)
+        for backoff, key in (account_from_client, account):
+            backoff.succeeded(key)
 
     def role_rate_limit(self, roles: tuple[str, ...]) -> int:
         limits = self.settings.rate_limits_per_minute
@@ -200,9 +246,7 @@ class Gatekeeper:
         minted = self._minted.get(identity)
         if minted is not None and minted[1] > now:
             return minted[0]
-        token = mint_identity_token(
-            identity, self.settings.internal_secret, ttl_seconds=IDENTITY_TTL_SECONDS
-        )
+        token = mint_identity_token(identity, self.identity_key, ttl_seconds=IDENTITY_TTL_SECONDS)
         if len(self._minted) > 50_000:
             self._minted.clear()
         self._minted[identity] = (token, now + IDENTITY_REUSE_SECONDS)

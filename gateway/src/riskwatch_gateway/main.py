@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 
 from riskwatch_gateway.accounts import ensure_first_admin
@@ -31,10 +33,11 @@ from riskwatch_gateway.tokens import TokenVerifier
 from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.db.migrate import run_migrations
 from riskwatch_shared.db.session import create_engine, create_session_factory
-from riskwatch_shared.errors import install_problem_handlers, problem_response
+from riskwatch_shared.errors import Unauthorized, install_problem_handlers, problem_response
 from riskwatch_shared.headers import SecurityHeadersMiddleware
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
+from riskwatch_shared.settings import refuse_unsafe_start
 
 log = get_logger(__name__)
 ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -95,6 +98,7 @@ async def stop_state(state: GatewayState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_unsafe_start(settings)
     configure_logging("gateway", level=settings.log_level, json=settings.log_json)
 
     @contextlib.asynccontextmanager
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.settings = settings
     install_problem_handlers(app)
     app.add_exception_handler(RateLimited, rate_limited_handler)
     app.include_router(router)
@@ -127,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             upstreams=settings.upstreams(),
             max_body_bytes=settings.max_body_bytes,
             timeout_seconds=settings.upstream_timeout_seconds,
+            trusted_proxies=settings.trusted_networks,
         ),
         state=lambda: app.state.gateway,
     )
@@ -188,15 +194,63 @@ def _add_operational_routes(app: FastAPI) -> None:
             services_down=down,
         )  # fmt: skip
 
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    settings = app.state.settings
+
+    async def metrics(request: Request) -> Response:
+        if not ops_allowed(settings, request.headers):
+            return not_exposed()
+        return await metrics_endpoint(request)
+
+    app.add_route("/metrics", metrics, include_in_schema=False)
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def well_known_jwks(request: Request) -> JSONResponse:
+        """The public keys of user tokens (the same document as GET /v1/auth/jwks)."""
+        return JSONResponse(get_state(request).settings.user_token_public_keys().jwks())
 
     @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(request: Request) -> JSONResponse:
+    async def openapi(request: Request) -> Response:
+        if not await docs_allowed(request):
+            return not_exposed()
         return JSONResponse(get_state(request).catalog.merged())
 
     @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
+    async def docs(request: Request) -> Response:
+        if not await docs_allowed(request):
+            return not_exposed()
         return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
+
+
+def ops_allowed(settings: Settings, headers: Headers) -> bool:
+    """/metrics, /docs, /openapi.json: open in dev mode; otherwise only with the ops token
+    (`Authorization: Bearer <GATEWAY_OPS_TOKEN>`, e.g. Prometheus' bearer token)."""
+    if settings.dev_mode:
+        return True
+    token = settings.ops_token
+    scheme, _, presented = (headers.get("authorization") or "").partition(" ")
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), (token or "").encode())
+    )
+
+
+async def docs_allowed(request: Request) -> bool:
+    """The API documents also to any signed-in caller (bearer token or API key)."""
+    if ops_allowed(request.app.state.settings, request.headers):
+        return True
+    try:
+        await get_state(request).gatekeeper.authenticate(request.headers)
+    except Unauthorized:
+        return False
+    return True
+
+
+def not_exposed() -> Response:
+    return problem_response(
+        401, "Unauthorized", "needs the ops token or, for the documents, credentials",
+        type_slug="unauthorized",
+    )  # fmt: skip
 
 
 async def _database_up(state: GatewayState) -> bool:

@@ -38,6 +38,11 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)), nullable=False)
     staff_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Every token carries the version it was issued at; bumped on disable, role or password
+    # change, so the user's older tokens stop working at once.
+    token_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -17,6 +17,7 @@ import httpx
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from riskwatch_gateway.clientip import Network, client_address
 from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.routing import service_for_path
@@ -85,6 +86,7 @@ class ProxyConfig:
     upstreams: dict[str, str]
     max_body_bytes: int
     timeout_seconds: float
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,17 @@ class ProxyMiddleware:
             return
         await self.app(scope, receive, send)
 
+    def client_ip(self, scope: Scope) -> str | None:
+        """The caller's address: X-Forwarded-For only from a trusted proxy."""
+        peer = scope["client"][0] if scope.get("client") else None
+        if not self.config.trusted_proxies:
+            return peer
+        forwarded = Headers(scope=scope).get("x-forwarded-for")
+        return client_address(peer, forwarded, self.config.trusted_proxies)
+
     async def _admit_own(self, scope: Scope) -> None:
         """The gateway's own operations are admitted here too, before the body is parsed."""
-        client_ip = scope["client"][0] if scope.get("client") else None
+        client_ip = self.client_ip(scope)
         identity = await self.state().gatekeeper.admit(
             scope["method"], scope["path"], Headers(scope=scope), client_ip
         )
@@ -146,7 +156,7 @@ class ProxyMiddleware:
         headers = Headers(scope=scope)
         method: str = scope["method"]
         path: str = scope["path"]
-        client_ip = scope["client"][0] if scope.get("client") else None
+        client_ip = self.client_ip(scope)
         identity = await state.gatekeeper.admit(method, path, headers, client_ip)
         body = await self._read_body(headers, receive)
         upstream_headers = [

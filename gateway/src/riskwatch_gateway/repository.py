@@ -19,6 +19,13 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def user_token_state(session: AsyncSession, user_id: uuid.UUID) -> tuple[bool, int] | None:
+    """(active, token_version) of a user, None when there is no such user."""
+    query = select(User.active, User.token_version).where(User.id == user_id)
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else (bool(row[0]), int(row[1]))
+
+
 async def list_users(session: AsyncSession, *, limit: int, after: uuid.UUID | None) -> list[User]:
     query = select(User).order_by(User.id).limit(limit)
     if after is not None:

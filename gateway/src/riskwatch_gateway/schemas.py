@@ -32,6 +32,19 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Seconds until the token expires.")
 
 
+class Jwk(BaseModel):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
 class Me(BaseModel):
     subject: str
     kind: str

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_gateway.audit import AuditLog
 from riskwatch_gateway.catalog import ServiceCatalog
+from riskwatch_gateway.clientip import Network, client_address
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.proxy import CALLER_STATE_KEY
@@ -31,6 +32,10 @@ class GatewayState:
     audit: AuditLog
     catalog: ServiceCatalog
 
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return self.gatekeeper.trusted_networks
+
 
 def get_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
@@ -44,7 +49,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The caller's address (X-Forwarded-For only from a trusted proxy)."""
+    peer = request.client.host if request.client else None
+    networks = get_state(request).trusted_networks
+    return client_address(peer, request.headers.get("x-forwarded-for"), networks)
 
 
 def get_caller(request: Request) -> Identity:

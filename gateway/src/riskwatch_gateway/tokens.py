@@ -1,25 +1,32 @@
-"""Bearer tokens: our own short-lived HS256 tokens, or the institution's OIDC tokens."""
+"""Bearer tokens: our own short-lived EdDSA tokens (a `kid`, two live keys while rotating, the
+public halves served as a JWKS document), or the institution's OIDC tokens."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import jwt
 
 from riskwatch_gateway.config import Settings
-from riskwatch_shared.security import Identity
+from riskwatch_shared.security import (
+    SIGNING_ALGORITHM,
+    USER_ROLES,
+    Identity,
+    InvalidIdentity,
+    InvalidKey,
+    public_key_for,
+)
 
 OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 # A token signed by an unknown key triggers a JWKS refetch at most this often.
 JWKS_REFETCH_MIN_SECONDS = 10.0
 
-
-# Roles an outside token may carry ("system" is the services' own, never a caller's).
-USER_ROLES = frozenset(
-    {"admin", "risk_manager", "analyst", "relationship_manager", "viewer", "ingest"}
-)
+# The claim holding a local user's token version: bumped when the user is disabled, changes
+# roles or password, so older tokens stop working at once.
+VERSION_CLAIM = "ver"
 
 
 class InvalidToken(Exception):
@@ -33,7 +40,10 @@ def issue_access_token(
     roles: tuple[str, ...],
     staff_id: str | None = None,
     name: str | None = None,
+    token_version: int = 0,
 ) -> str:
+    """A user's token: only user roles ever ("system" is never a caller's), signed with the
+    first of the gateway's user-token keys."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
@@ -41,11 +51,24 @@ def issue_access_token(
         "iat": now,
         "exp": now + settings.jwt_ttl_seconds,
         "sub": subject,
-        "roles": list(roles),
+        "roles": [role for role in roles if role in USER_ROLES],
         "staff_id": staff_id,
         "name": name,
+        VERSION_CLAIM: token_version,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    key = settings.user_token_keys()[0]
+    return jwt.encode(
+        claims, key.private_key, algorithm=SIGNING_ALGORITHM, headers={"kid": key.kid}
+    )
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    identity: Identity
+    expires_at: float
+    # Set for our own user tokens: the user's token version the token was issued at, checked
+    # against the user's current one on every request.
+    token_version: int | None = None
 
 
 class JwksCache:
@@ -87,27 +110,28 @@ class TokenVerifier:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self.settings = settings
         self.cache_size = settings.token_cache_size
-        self._verified: dict[str, tuple[Identity, float]] = {}
+        self._verified: dict[str, VerifiedToken] = {}
         self.jwks = (
             JwksCache(http, settings.oidc_jwks_url, settings.oidc_jwks_ttl_seconds)
             if settings.oidc_jwks_url and settings.oidc_issuer
             else None
         )
 
-    async def verify(self, token: str) -> Identity:
-        """The identity a token carries; verified tokens are remembered until they expire."""
+    async def verify(self, token: str) -> VerifiedToken:
+        """What a token carries; verified tokens are remembered until they expire (whether
+        its user still may use it is the gatekeeper's check, on every request)."""
         cached = self._verified.get(token)
         if cached is not None:
-            if cached[1] > time.time():
-                return cached[0]
+            if cached.expires_at > time.time():
+                return cached
             del self._verified[token]
-        identity, expires_at = await self._verify(token)
+        verified = await self._verify(token)
         if len(self._verified) >= self.cache_size:
             self._verified.clear()
-        self._verified[token] = (identity, expires_at)
-        return identity
+        self._verified[token] = verified
+        return verified
 
-    async def _verify(self, token: str) -> tuple[Identity, float]:
+    async def _verify(self, token: str) -> VerifiedToken:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
@@ -122,28 +146,32 @@ class TokenVerifier:
             return await self._verify_oidc(token, header.get("kid"))
         raise InvalidToken("token from an unknown issuer")
 
-    def _verify_local(self, token: str) -> tuple[Identity, float]:
+    def _verify_local(self, token: str) -> VerifiedToken:
         try:
+            public_key = public_key_for(token, self.settings.user_token_public_keys())
             claims = jwt.decode(
                 token,
-                self.settings.jwt_secret,
-                algorithms=["HS256"],
+                public_key,
+                algorithms=[SIGNING_ALGORITHM],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub", VERSION_CLAIM]},
             )
-        except jwt.PyJWTError as exc:
+        except (InvalidIdentity, InvalidKey, jwt.PyJWTError) as exc:
             raise InvalidToken(str(exc)) from exc
+        version = claims[VERSION_CLAIM]
+        if not isinstance(version, int):
+            raise InvalidToken("token without a valid version")
         identity = Identity(
             subject=str(claims["sub"]),
             kind="user",
-            roles=tuple(claims.get("roles") or ()),
+            roles=tuple(role for role in claims.get("roles") or () if role in USER_ROLES),
             staff_id=claims.get("staff_id"),
             name=claims.get("name"),
         )
-        return identity, float(claims["exp"])
+        return VerifiedToken(identity, float(claims["exp"]), version)
 
-    async def _verify_oidc(self, token: str, kid: object) -> tuple[Identity, float]:
+    async def _verify_oidc(self, token: str, kid: object) -> VerifiedToken:
         assert self.jwks is not None
         signing_key = await self.jwks.key(kid if isinstance(kid, str) else None)
         try:
@@ -170,4 +198,4 @@ class TokenVerifier:
             staff_id=claims.get(self.settings.oidc_staff_id_claim),
             name=claims.get("name") or claims.get("email"),
         )
-        return identity, float(claims["exp"])
+        return VerifiedToken(identity, float(claims["exp"]))

@@ -231,13 +231,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 def get_identity(request: Request) -> Identity:
     """The caller as the gateway signed it; refused when missing or forged."""
     runtime = get_runtime(request)
+    settings = runtime.settings
     token = request.headers.get(IDENTITY_HEADER)
     if token is None:
-        if not runtime.settings.require_internal_identity:
+        # Only a development machine may skip the gateway.
+        if settings.dev_mode and not settings.require_internal_identity:
             return SYSTEM_IDENTITY
         raise Unauthorized("calls must come through the gateway (missing signed identity)")
     try:
-        return verify_identity_token(token, runtime.settings.internal_secret)
+        return verify_identity_token(token, settings.identity_keys())
     except InvalidIdentity as exc:
         raise Unauthorized(f"invalid gateway identity: {exc}") from exc
 

@@ -4,12 +4,19 @@ Starts (when DATABASE_URL / NATS_URL are not set) an embedded PostgreSQL and NAT
 with their data under `.riskwatch/`, migrates every service, starts the four services and the
 gateway as separate processes, waits until each is ready and prints where they listen.
 Ctrl-C stops everything; a second run reuses the data.
+
+No set-up: the first run generates the secrets and keys every process needs into
+`.riskwatch/secrets.env` (mode 0600) and later runs reuse them; a variable already set in the
+environment wins. `python -m riskwatch_shared.cli secrets > .env` prints a fresh set for
+docker compose.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,9 +30,80 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from riskwatch_shared.security import PublicKeySet, generate_signing_key
 
 if TYPE_CHECKING:
     from riskwatch_shared.mailcatcher import MailCatcher
+
+
+SECRETS_FILE = "secrets.env"
+# Only the gateway gets these: no service holds a private key (it could mint identities).
+GATEWAY_ONLY_SECRETS = frozenset(
+    {"RISKWATCH_IDENTITY_SIGNING_KEY", "GATEWAY_JWT_SIGNING_KEYS", "GATEWAY_OPS_TOKEN"}
+)
+# The services that connect to NATS, each as its own NATS user (deploy/nats/nats.conf).
+NATS_USERS = ("customer", "scoring", "alerting", "notify")
+
+
+def generate_secrets(*, compose: bool = False) -> dict[str, str]:
+    """Every secret a RiskWatch installation needs, freshly generated (docs/operations.md,
+    "Secrets"): the gateway's identity key (private for the gateway, public for the services),
+    the user-token key and the ops token; for docker compose also the passwords (the embedded
+    servers of `riskwatch run` listen on this machine only and need none)."""
+    identity = generate_signing_key()
+    user_tokens = generate_signing_key()
+    values = {
+        "RISKWATCH_IDENTITY_SIGNING_KEY": identity.to_json(),
+        "RISKWATCH_IDENTITY_PUBLIC_KEYS": PublicKeySet.of([identity]).to_json(),
+        "GATEWAY_JWT_SIGNING_KEYS": json.dumps(
+            {"keys": [user_tokens.private_jwk()]}, separators=(",", ":")
+        ),
+        "GATEWAY_OPS_TOKEN": secrets.token_urlsafe(32),
+    }
+    if compose:
+        values["RISKWATCH_ADMIN_PASSWORD"] = secrets.token_urlsafe(18)
+        values["POSTGRES_PASSWORD"] = secrets.token_urlsafe(24)
+        for user in NATS_USERS:
+            values[f"NATS_{user.upper()}_PASSWORD"] = secrets.token_urlsafe(24)
+    return values
+
+
+def format_env_file(values: dict[str, str]) -> str:
+    """KEY='value' lines (single-quoted: taken literally by docker compose and by us)."""
+    lines = ["# RiskWatch secrets: keep private (mode 0600), never commit."]
+    lines += [f"{name}='{value}'" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if not sep or line.lstrip().startswith("#"):
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def local_secrets(data_dir: Path) -> dict[str, str]:
+    """The secrets of this machine's stack: generated on the first run into
+    `<data_dir>/secrets.env` (mode 0600), the same ones on every later run. A file from an
+    older version gets the secrets it lacks added; none it has is ever replaced."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / SECRETS_FILE
+    existing = parse_env_file(path.read_text()) if path.exists() else {}
+    values = {**generate_secrets(), **existing}
+    if values.keys() != existing.keys():
+        temporary = path.with_suffix(".tmp")
+        temporary.unlink(missing_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(format_env_file(values))
+        os.replace(temporary, path)
+    os.chmod(path, 0o600)
+    return values
 
 
 @dataclass(frozen=True)
@@ -80,6 +158,17 @@ class Stack:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.env = dict(os.environ)
 
+    def env_for(self, spec: ProcessSpec) -> dict[str, str]:
+        """A process's environment: the gateway's private keys for the gateway only."""
+        if spec.name == "gateway":
+            return self.env
+        return {k: v for k, v in self.env.items() if k not in GATEWAY_ONLY_SECRETS}
+
+    def load_secrets(self) -> None:
+        """Every process gets the stack's secrets; what the environment sets wins."""
+        for name, value in local_secrets(self.data_dir).items():
+            self.env.setdefault(name, value)
+
     def start_servers(self) -> None:
         if not self.env.get("DATABASE_URL"):
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
@@ -113,7 +202,7 @@ class Stack:
         def run(spec: ProcessSpec) -> tuple[str, int, bytes]:
             done = subprocess.run(
                 [sys.executable, "-m", spec.module, "migrate"],
-                env=self.env,
+                env=self.env_for(spec),
                 capture_output=True,
                 check=False,
             )
@@ -133,7 +222,7 @@ class Stack:
             log_file = (logs / f"{spec.name}.log").open("ab")
             self.children[spec.name] = subprocess.Popen(
                 [sys.executable, "-m", spec.module, "serve"],
-                env=self.env,
+                env=self.env_for(spec),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
@@ -168,13 +257,16 @@ def run(args: argparse.Namespace) -> int:
     stack = Stack(data_dir, default_processes())
     print(f"RiskWatch starting (data in {data_dir})")
     try:
+        stack.load_secrets()
+        print(f"  secrets              {data_dir / SECRETS_FILE} (generated once, mode 0600)")
         stack.start_servers()
         stack.migrate()
         stack.start_processes()
         gateway = next(p for p in stack.processes if p.name == "gateway")
         print(
-            f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}  "
-            f"(docs http://127.0.0.1:{gateway.port}/docs). Logs in {data_dir / 'logs'}."
+            f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}. Logs in {data_dir / 'logs'}."
+            f"\nThe API document: GET /openapi.json with your token (or the GATEWAY_OPS_TOKEN in "
+            f"{data_dir / SECRETS_FILE})."
         )
         email = os.environ.get("RISKWATCH_ADMIN_EMAIL", "admin@riskwatch.local")
         where = (
@@ -197,3 +289,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m riskwatch_shared.cli secrets`: a fresh set of every secret, as a .env file."""
+    parser = argparse.ArgumentParser(prog="python -m riskwatch_shared.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("secrets", help="print freshly generated secrets as a docker compose .env")
+    parser.parse_args(argv)
+    sys.stdout.write(format_env_file(generate_secrets(compose=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

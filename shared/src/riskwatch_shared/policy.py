@@ -66,6 +66,7 @@ _RULE = "/v1/rules/{id}"
 GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/auth/token", PUBLIC),
     ("GET", "/v1/auth/me", STAFF),
+    ("GET", "/v1/auth/jwks", PUBLIC),
     ("GET", "/v1/users", ADMIN),
     ("POST", "/v1/users", ADMIN),
     ("GET", "/v1/users/{id}", ADMIN),

@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from riskwatch_shared.db.migrate import run_migrations
-from riskwatch_shared.settings import ServiceSettings
+from riskwatch_shared.settings import ServiceSettings, refuse_unsafe_start
 
 
 def service_main(
@@ -31,6 +31,7 @@ def service_main(
         assert alembic_ini is not None
         run_migrations(alembic_ini, settings.sqlalchemy_url)
         return
+    refuse_unsafe_start(settings)
     uvicorn.run(
         app_factory,
         factory=True,

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+import sys
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from riskwatch_shared.security import (
+    DEV_IDENTITY_KEY,
+    InvalidKey,
+    PublicKeySet,
+    is_dev_key,
+    load_public_keys,
+)
 
 # How long a consumer fetch whose batch is not full at once waits for more (ConsumerSpec.
 # batch_linger). Measured with `bench/outbox_pipeline_bench.py --linger-sweep` (see
@@ -14,7 +26,9 @@ DEFAULT_BATCH_LINGER = 0.02
 # 31 days: the streams' 30-day max_age plus a day (riskwatch_shared.messaging.inbox).
 DEFAULT_INBOX_RETENTION = 31 * 86_400.0
 DEFAULT_PRUNE_INTERVAL = 600.0
-DEFAULT_INTERNAL_SECRET = "riskwatch-dev-internal-secret-change-me"
+IDENTITY_PUBLIC_KEYS_VAR = "RISKWATCH_IDENTITY_PUBLIC_KEYS"
+_DEV_IDENTITY_KEYS = PublicKeySet.of([DEV_IDENTITY_KEY])
+_NO_KEYS = PublicKeySet({})
 
 
 class ServiceSettings(BaseSettings):
@@ -37,11 +51,17 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL")
     )
+    # This service's own NATS user (deploy/nats/nats.conf gives each one only its subjects);
+    # put into every NATS_URL that names no user. Unset: NATS without auth (the embedded one).
+    nats_user: str | None = Field(default=None, validation_alias=AliasChoices("NATS_USER"))
+    nats_password: str | None = Field(default=None, validation_alias=AliasChoices("NATS_PASSWORD"))
     stream_replicas: int = Field(
         default=1, validation_alias=AliasChoices("RISKWATCH_STREAM_REPLICAS")
     )
-    internal_secret: str = Field(
-        default=DEFAULT_INTERNAL_SECRET, validation_alias=AliasChoices("RISKWATCH_INTERNAL_SECRET")
+    # The public key(s) of the gateway's identity signing key, as a JWK set (two while the
+    # key is rotated). Services verify with them; they never hold the private key.
+    identity_public_keys: str | None = Field(
+        default=None, validation_alias=AliasChoices(IDENTITY_PUBLIC_KEYS_VAR)
     )
     # An explicit development mode: the only place where a missing secret may be generated, an
     # outbound URL may be plain http or point at this machine. Never set in production.
@@ -72,6 +92,27 @@ class ServiceSettings(BaseSettings):
     inbox_retention_seconds: float = Field(default=DEFAULT_INBOX_RETENTION, ge=3600)
     inbox_prune_interval_seconds: float = Field(default=DEFAULT_PRUNE_INTERVAL, gt=0)
 
+    @model_validator(mode="after")
+    def _nats_credentials(self) -> ServiceSettings:
+        if self.nats_user:
+            self.nats_url = with_credentials(self.nats_url, self.nats_user, self.nats_password)
+        return self
+
+    def identity_keys(self) -> PublicKeySet:
+        """The keys a gateway identity is verified with. Unusable or missing keys verify
+        nothing (start-up refuses them, see `secret_problems`); in dev mode a missing setting
+        means the publicly known development key."""
+        if not self.identity_public_keys:
+            return _DEV_IDENTITY_KEYS if self.dev_mode else _NO_KEYS
+        try:
+            return load_public_keys(self.identity_public_keys, IDENTITY_PUBLIC_KEYS_VAR)
+        except InvalidKey:
+            return _NO_KEYS
+
+    def secret_problems(self) -> list[str]:
+        """What makes this configuration unsafe outside dev mode (each names its variable)."""
+        return public_keys_problems(IDENTITY_PUBLIC_KEYS_VAR, self.identity_public_keys)
+
     @property
     def database_name(self) -> str:
         return f"riskwatch_{self.service_name}"
@@ -96,3 +137,46 @@ def to_asyncpg_dsn(url: str) -> str:
     """A plain libpq-style DSN for asyncpg.connect (no SQLAlchemy driver suffix)."""
     parsed = make_url(url).set(drivername="postgresql")
     return parsed.render_as_string(hide_password=False)
+
+
+def with_credentials(urls: str, user: str, password: str | None) -> str:
+    """Each of the comma-separated NATS URLs with `user:password@`, unless it names a user.
+    Taken as is (the NATS client does not percent-decode): use URL-safe passwords."""
+    userinfo = user + (f":{password}" if password else "")
+    out: list[str] = []
+    for url in (u.strip() for u in urls.split(",") if u.strip()):
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            parts = parts._replace(netloc=f"{userinfo}@{parts.netloc}")
+        out.append(urlunsplit(parts))
+    return ",".join(out)
+
+
+def public_keys_problems(variable: str, raw: str | None) -> list[str]:
+    if not raw:
+        return [f"{variable} is not set"]
+    try:
+        keys = load_public_keys(raw, variable)
+    except InvalidKey as exc:
+        return [str(exc)]
+    if not keys:
+        return [f"{variable} holds no key"]
+    if any(is_dev_key(key) for key in keys.keys.values()):
+        return [f"{variable} holds the publicly known development key"]
+    return []
+
+
+def refuse_unsafe_start(settings: ServiceSettings, *, stream: TextIO | None = None) -> None:
+    """Exit (status 2) with one line naming the variable when a secret is missing, a default
+    or weak, unless RISKWATCH_DEV_MODE is on."""
+    if settings.dev_mode:
+        return
+    problems = settings.secret_problems()
+    if problems:
+        print(
+            f"riskwatch-{settings.service_name}: refusing to start: {'; '.join(problems)} "
+            "(set it, or RISKWATCH_DEV_MODE=true on a development machine)",
+            file=stream or sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(2)

@@ -96,6 +96,7 @@ def running_system(
     ]
     stack = Stack(data_dir, processes)
     stack.env = system_env(mail.port, extra_env, own_servers=own_servers)
+    stack.load_secrets()  # keys the environment does not give (a benchmark): made for this run
     system = RunningSystem(stack, mail, data_dir)
     try:
         try:

@@ -220,7 +220,7 @@ class Notify:
         return notify_runtime(self.runtime)
 
     def headers_for(self, identity: Identity) -> dict[str, str]:
-        return identity_headers(identity, self.settings.internal_secret)
+        return identity_headers(identity)
 
     def mail(self) -> list[EmailMessage]:
         with self.primary_mail.lock, self.secondary_mail.lock:
@@ -318,7 +318,7 @@ async def notify(infra: Infra) -> AsyncIterator[Notify]:
             try:
                 async with httpx.AsyncClient(
                     base_url=served.base_url,
-                    headers=identity_headers(ADMIN, settings.internal_secret),
+                    headers=identity_headers(ADMIN),
                 ) as client:
                     harness = Notify(
                         client,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
@@ -12,9 +13,52 @@ import httpx
 from fastapi import FastAPI
 
 from riskwatch_shared.app import ServiceRuntime
-from riskwatch_shared.security import IDENTITY_HEADER, Identity, mint_identity_token
+from riskwatch_shared.security import (
+    IDENTITY_HEADER,
+    Identity,
+    PublicKeySet,
+    SigningKey,
+    generate_signing_key,
+    mint_identity_token,
+)
 
 T = TypeVar("T")
+
+
+class ThrowawayKeys:
+    """Throwaway keys for one test process: the gateway's identity signing key and two user-
+    token keys. `throwaway_environment()` hands them to every Settings built afterwards."""
+
+    def __init__(self) -> None:
+        self.identity = generate_signing_key("test-identity")
+        self.user_tokens = (
+            generate_signing_key("test-user-1"),
+            generate_signing_key("test-user-2"),
+        )
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "RISKWATCH_IDENTITY_PUBLIC_KEYS": PublicKeySet.of([self.identity]).to_json(),
+            "RISKWATCH_IDENTITY_SIGNING_KEY": self.identity.to_json(),
+            "GATEWAY_JWT_SIGNING_KEYS": json.dumps(
+                {"keys": [key.private_jwk() for key in self.user_tokens]}
+            ),
+        }
+
+
+_keys: ThrowawayKeys | None = None
+
+
+def throwaway_keys() -> ThrowawayKeys:
+    global _keys
+    if _keys is None:
+        _keys = ThrowawayKeys()
+    return _keys
+
+
+def throwaway_environment() -> dict[str, str]:
+    """The key settings of this process's throwaway keys, as environment variables."""
+    return throwaway_keys().environment()
 
 
 async def wait_until(
@@ -37,20 +81,18 @@ async def wait_until(
 
 @contextlib.asynccontextmanager
 async def running_app(
-    app: FastAPI, *, identity: Identity | None = None, secret: str | None = None
+    app: FastAPI, *, identity: Identity | None = None, signing_key: SigningKey | None = None
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime]]:
     """Run an app's lifespan (engine, NATS, relay, consumers) and give an in-process client.
 
-    With `identity`, every request carries the gateway's signed identity header for it.
+    With `identity`, every request carries the gateway's signed identity header for it (signed
+    with the test key unless `signing_key` says otherwise).
     """
     async with app.router.lifespan_context(app):
         runtime: ServiceRuntime = app.state.runtime
         headers: dict[str, str] = {}
         if identity is not None:
-            token = mint_identity_token(
-                identity, secret or runtime.settings.internal_secret, ttl_seconds=3600
-            )
-            headers[IDENTITY_HEADER] = token
+            headers.update(identity_headers(identity, signing_key))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://test", headers=headers
@@ -58,5 +100,9 @@ async def running_app(
             yield client, runtime
 
 
-def identity_headers(identity: Identity, secret: str) -> dict[str, str]:
-    return {IDENTITY_HEADER: mint_identity_token(identity, secret, ttl_seconds=3600)}
+def identity_headers(
+    identity: Identity, signing_key: SigningKey | None = None, *, ttl_seconds: int = 3600
+) -> dict[str, str]:
+    """The gateway's identity header for `identity`, signed with the test key by default."""
+    key = signing_key or throwaway_keys().identity
+    return {IDENTITY_HEADER: mint_identity_token(identity, key, ttl_seconds=ttl_seconds)}

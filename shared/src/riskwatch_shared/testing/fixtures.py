@@ -19,6 +19,13 @@ from sqlalchemy.engine import make_url
 from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.settings import to_async_url
+from riskwatch_shared.testing import throwaway_environment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Throwaway keys for this session, in the environment before any Settings is built: the
+    services verify identities the test kit signs, without dev mode."""
+    os.environ.update(throwaway_environment())
 
 
 @dataclass

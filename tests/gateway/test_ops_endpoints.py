@@ -1,0 +1,64 @@
+"""/metrics, /docs and /openapi.json are not public outside dev mode: the ops token opens all
+three, a signed-in caller the two documents; the Ingress routes only what the public needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from starlette.datastructures import Headers
+
+from riskwatch_gateway.main import ops_allowed
+from riskwatch_shared.testing import wait_until
+
+from .conftest import OPS, Gateway
+
+OPS_PATHS = ("/metrics", "/docs", "/openapi.json")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_ops_endpoints_need_the_ops_token_or_credentials(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        for path in OPS_PATHS:
+            anonymous = await client.get(path)
+            assert anonymous.status_code == 401, path
+            assert anonymous.headers["content-type"] == "application/problem+json"
+            wrong = await client.get(path, headers={"Authorization": "Bearer not-the-token"})
+            assert wrong.status_code == 401, path
+            assert (await client.get(path, headers=OPS)).status_code == 200, path
+        viewer = gateway.bearer("viewer")
+        assert (await client.get("/metrics", headers=viewer)).status_code == 401
+        assert (await client.get("/openapi.json", headers=viewer)).status_code == 200
+        metrics = await client.get("/metrics", headers=OPS)
+    assert "riskwatch_http_requests_total" in metrics.text
+    async with gateway.client() as client:  # what stays public: health and the JWKS
+
+        async def public() -> bool:
+            paths = ("/healthz", "/readyz", "/.well-known/jwks.json")
+            return all([(await client.get(p)).status_code == 200 for p in paths])
+
+        await wait_until(public, message="health and JWKS public")
+
+
+async def test_dev_mode_leaves_them_open(gateway: Gateway) -> None:
+
+    dev = gateway.settings.model_copy(update={"dev_mode": True, "ops_token": None})
+    assert ops_allowed(dev, Headers())
+    assert not ops_allowed(gateway.settings.model_copy(update={"ops_token": None}), Headers(OPS))
+
+
+def test_the_ingress_routes_only_the_api_and_the_jwks() -> None:
+    for manifest in ("k8s/base/ingress.yaml", "k8s/overlays/prod/ingress.yaml"):
+        ingress = yaml.safe_load((REPO_ROOT / manifest).read_text())
+        paths = {
+            (p["path"], p["pathType"])
+            for rule in ingress["spec"]["rules"]
+            for p in rule["http"]["paths"]
+        }
+        assert paths == {("/v1/", "Prefix"), ("/.well-known/jwks.json", "Exact")}, manifest
+
+
+def test_a_short_ops_token_is_refused_at_start(gateway: Gateway) -> None:
+    weak = gateway.settings.model_copy(update={"ops_token": "short"})
+    assert weak.secret_problems() == ["GATEWAY_OPS_TOKEN is shorter than 32 characters"]
+    assert gateway.settings.secret_problems() == []
