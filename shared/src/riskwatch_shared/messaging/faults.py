@@ -44,8 +44,24 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
+# What an HTTP app registers its 503 handler for (the handler then asks `is_transient`).
+TRANSIENT_HANDLER_TYPES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.exceptions.PostgresError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    sqlalchemy.exc.DBAPIError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,
+    nats.errors.Error,
+)
+
+
 class DependencyUnavailable(Exception):
     """Raised by code that finds a dependency down itself (a probe, a closed bus)."""
+
+
+TRANSIENT_HANDLER_TYPES += (DependencyUnavailable,)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
