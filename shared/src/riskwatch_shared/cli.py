@@ -4,6 +4,10 @@ Starts (when DATABASE_URL / NATS_URL are not set) an embedded PostgreSQL and NAT
 with their data under `.riskwatch/`, migrates every service, starts the four services and the
 gateway as separate processes, waits until each is ready and prints where they listen.
 Ctrl-C stops everything; a second run reuses the data.
+
+Supervised: a process that exits, or whose liveness (`/healthz`) fails `LIVENESS_FAILURES`
+checks in a row after its start-up grace, is killed and started again (what k8s does with
+the liveness probes), with a capped backoff between restarts of one process.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class ProcessSpec:
     module: str
     port: int
     migrates: bool = True
+    command: tuple[str, ...] = ("serve",)
 
     @property
     def env_prefix(self) -> str:
@@ -51,6 +56,34 @@ def default_processes() -> list[ProcessSpec]:
         ProcessSpec("notify", "riskwatch_notify", port("notify", 8004)),
         ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000)),
     ]
+
+
+# Liveness checks as the k8s probes make them: every LIVENESS_PERIOD seconds, a restart after
+# LIVENESS_FAILURES failures in a row, not before STARTUP_GRACE seconds after a (re)start.
+LIVENESS_PERIOD = 2.0
+LIVENESS_FAILURES = 3
+STARTUP_GRACE = 30.0
+RESTART_BACKOFF_CAP = 5.0
+
+
+@dataclass
+class Supervised:
+    """What the launcher knows about one child: when it started, how its liveness goes."""
+
+    started_at: float
+    restarts: int = 0
+    failed_checks: int = 0
+    next_check: float = 0.0
+    restart_at: float | None = None
+
+
+def alive(url: str, *, timeout: float = 2.0) -> bool:
+    """One liveness check: the process answers `/healthz` with 200 in time."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -78,6 +111,7 @@ class Stack:
         self.nats: EmbeddedNats | None = None
         self.mail: MailCatcher | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.supervised: dict[str, Supervised] = {}
         self.env = dict(os.environ)
 
     def start_servers(self) -> None:
@@ -126,17 +160,62 @@ class Stack:
                 raise RuntimeError(f"migrating {name} failed:\n{stderr.decode(errors='replace')}")
             print(f"  migrated             {name}")
 
-    def start_processes(self, *, timeout: float = 60.0) -> None:
+    def spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for spec in self.processes:
-            log_file = (logs / f"{spec.name}.log").open("ab")
-            self.children[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", spec.module, "serve"],
+        with (logs / f"{spec.name}.log").open("ab") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", spec.module, *spec.command],
                 env=self.env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
+        self.children[spec.name] = proc
+        previous = self.supervised.get(spec.name)
+        self.supervised[spec.name] = Supervised(
+            started_at=time.monotonic(), restarts=previous.restarts if previous else 0
+        )
+        return proc
+
+    def supervise_once(self) -> list[str]:
+        """Restart what exited or failed its liveness; returns the names restarted now."""
+        restarted: list[str] = []
+        now = time.monotonic()
+        for spec in self.processes:
+            proc = self.children.get(spec.name)
+            state = self.supervised.get(spec.name)
+            if proc is None or state is None:
+                continue
+            if state.restart_at is not None:  # dead, waiting out its backoff
+                if now >= state.restart_at:
+                    self.spawn(spec)
+                    restarted.append(spec.name)
+                    print(f"  restarted            {spec.name} (restart {state.restarts})")
+                continue
+            reason = None
+            if proc.poll() is not None:
+                reason = f"exited with {proc.returncode}"
+            elif now - state.started_at > STARTUP_GRACE and now >= state.next_check:
+                state.next_check = now + LIVENESS_PERIOD
+                if alive(f"http://127.0.0.1:{spec.port}/healthz"):
+                    state.failed_checks = 0
+                else:
+                    state.failed_checks += 1
+                    if state.failed_checks >= LIVENESS_FAILURES:
+                        reason = f"liveness failed {state.failed_checks} times"
+            if reason is None:
+                continue
+            print(f"  {spec.name} {reason}: restarting", file=sys.stderr, flush=True)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            state.restarts += 1
+            state.restart_at = now + min(RESTART_BACKOFF_CAP, 0.5 * 2 ** (state.restarts - 1))
+        return restarted
+
+    def start_processes(self, *, timeout: float = 60.0) -> None:
+        for spec in self.processes:
+            self.spawn(spec)
         for spec in self.processes:
             wait_ready(
                 f"http://127.0.0.1:{spec.port}/readyz",
@@ -187,11 +266,9 @@ def run(args: argparse.Namespace) -> int:
             "send the token as 'Authorization: Bearer ...'."
         )
         print("Press Ctrl-C to stop.", flush=True)
-        while all(proc.poll() is None for proc in stack.children.values()):
+        while True:  # a process that exits or stops being alive is restarted
+            stack.supervise_once()
             time.sleep(0.5)
-        dead = [name for name, proc in stack.children.items() if proc.poll() is not None]
-        print(f"process exited: {', '.join(dead)}; stopping", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nstopping...")
         return 0
