@@ -5,6 +5,9 @@ pipelined batch cancelled before it ran releases its keys; a stuck loop fails li
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, customer_key
+from riskwatch_shared.messaging.deadletters import DeadLetterNotFound, DeadLetters
 from riskwatch_shared.messaging.faults import is_transient
 from riskwatch_shared.testing import wait_until
+from riskwatch_shared.testing.fixtures import Infra
 
 from .conftest import HANDLED, TEST_STREAM, Pinged
 from .faultproxy import FaultProxy
@@ -207,3 +212,93 @@ async def test_what_counts_as_transient() -> None:
     assert not is_transient(asyncpg.exceptions.UniqueViolationError("duplicate key"))
     assert not is_transient(ValueError("cannot parse"))
     assert not is_transient(KeyError("bug"))
+
+
+async def test_a_dead_letter_re_driven_inside_the_duplicate_window_reaches_its_consumer_once(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    broken = True
+
+    async def flaky(event: Pinged, session: AsyncSession) -> None:
+        if broken and event.n == 13:
+            raise KeyError("a bug, fixed before the re-drive")
+        await session.execute(insert(HANDLED).values(event_id=event.id, consumer="x", n=event.n))
+
+    runner = _runner(bus, session_factory, handlers={Pinged: flaky})
+    bystander = _runner(bus, session_factory, handlers={Pinged: _ignore})
+    poison = Pinged(n=13)
+    # Published with Nats-Msg-Id = event id, as the outbox relay does: a re-publish with the
+    # same id inside the stream's 2-minute duplicate window would be dropped by JetStream.
+    await _publish(bus, [poison])
+    await runner.start()
+    await bystander.start()
+    try:
+        await wait_until(lambda: _true(runner.stats.dead_lettered == 1), timeout=15)
+        await wait_until(lambda: _true(bystander.stats.handled == 1))
+        letters = DeadLetters(bus, [runner.name])
+        [letter] = await letters.find()
+        assert letter.event_id == str(poison.id)
+        assert letter.consumer == runner.name
+        assert "KeyError" in letter.reason
+        assert (await letters.get(letter.sequence)).payload["n"] == 13
+        broken = False
+        record = await letters.redrive(letter.sequence, actor="admin-1")
+        await wait_until(lambda: _equals(handled_count(engine), 1), message="re-driven")
+        assert record["event_id"] == str(poison.id)
+        assert record["actor"] == "admin-1"
+        assert await letters.find() == []  # worked off the list
+        with pytest.raises(DeadLetterNotFound):
+            await letters.redrive(letter.sequence, actor="admin-1")
+        assert [r["dead_letter_sequence"] for r in await letters.audit(runner.name)] == [
+            letter.sequence
+        ]
+        # A second delivery of the same event id (published again by hand) is dropped by the
+        # inbox: re-driving is idempotent.
+        await bus.js.publish(
+            poison.type,
+            poison.to_json_bytes(),
+            headers={"Nats-Msg-Id": "again", "RiskWatch-Redrive-For": runner.name},
+        )
+        await wait_until(lambda: _true(runner.stats.duplicates == 1))
+    finally:
+        await runner.stop()
+        await bystander.stop()
+    assert runner.stats.handled == 1
+    # The other consumer of the subject never saw the re-drives (meant for the first one).
+    assert (bystander.stats.handled, bystander.stats.duplicates) == (1, 0)
+
+
+async def _ignore(event: Pinged, session: AsyncSession) -> None:
+    return None
+
+
+async def test_the_cli_lists_and_re_drives_dead_letters(
+    infra: Infra, session_factory: async_sessionmaker[AsyncSession], bus: MessageBus
+) -> None:
+    async def always_fails(event: Pinged, session: AsyncSession) -> None:
+        raise KeyError("poison")
+
+    runner = _runner(bus, session_factory, handlers={Pinged: always_fails})
+    await _publish(bus, [Pinged(n=1)])
+    await runner.start()
+    try:
+        await wait_until(lambda: _true(runner.stats.dead_lettered == 1), timeout=15)
+    finally:
+        await runner.stop()
+    [letter] = await DeadLetters(bus, [runner.name]).find()
+    base = [sys.executable, "-m", "riskwatch_simulator.cli", "dead-letters"]
+    base += ["--nats-url", infra.nats_url]
+    listed = await asyncio.to_thread(
+        subprocess.run, [*base, "list", "--consumer", runner.name], capture_output=True, check=True
+    )
+    assert _json_lines(listed.stdout)[0]["sequence"] == letter.sequence
+    redriven = await asyncio.to_thread(
+        subprocess.run, [*base, "redrive", str(letter.sequence)], capture_output=True, check=True
+    )
+    assert _json_lines(redriven.stdout)[0]["actor"].startswith("cli:")
+    assert await DeadLetters(bus, [runner.name]).find() == []
+
+
+def _json_lines(output: bytes) -> list[dict[str, Any]]:
+    """The command's JSON records (its log lines are not JSON)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith(b"{")]

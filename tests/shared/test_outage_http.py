@@ -140,3 +140,18 @@ async def test_a_service_started_while_the_database_is_down_serves_503_then_star
             await wait_until(ready, timeout=15, message="started after the database came back")
             created = await client.post("/v1/customers", json=customer_body())
             assert created.status_code == 201, created.text
+
+
+async def test_dead_letter_routes_answer_admins_only(infra: Infra, customer_db: str) -> None:
+    settings = Settings(database_url=customer_db, NATS_URL=infra.nats_url, log_level="WARNING")
+    analyst = Identity(subject="analyst-1", roles=("analyst",), staff_id="analyst-1")
+    async with running_app(create_app(settings), identity=ADMIN) as (client, runtime):
+        listed = await client.get("/v1/dead-letters/customer")
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["consumers"] == [runner.name for runner in runtime.consumers]
+        assert (await client.get("/v1/dead-letters/customer/999999999")).status_code == 404
+        as_analyst = identity_headers(analyst, settings.internal_secret)
+        refused = await client.get("/v1/dead-letters/customer", headers=as_analyst)
+        assert refused.status_code == 403
+        redrive = "/v1/dead-letters/customer/1/redrive"
+        assert (await client.post(redrive, headers=as_analyst)).status_code == 403

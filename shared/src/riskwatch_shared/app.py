@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import (
+    Forbidden,
+    NotFound,
     ServiceUnavailable,
     Unauthorized,
     install_problem_handlers,
@@ -27,6 +29,7 @@ from riskwatch_shared.errors import (
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.deadletters import DeadLetterNotFound, DeadLetters
 from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.inbox import InboxPruner
 from riskwatch_shared.messaging.relay import OutboxRelay
@@ -313,6 +316,65 @@ def health_router(service: str) -> APIRouter:
         )
 
     router.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    router.include_router(dead_letter_router(service))
+    return router
+
+
+def _dead_letters(request: Request) -> DeadLetters:
+    """The service's own consumers' dead letters; admins only."""
+    identity = get_identity(request)
+    if not identity.has_role("admin"):
+        raise Forbidden("dead letters are for admins")
+    runtime = get_runtime(request)
+    return DeadLetters(runtime.bus, [runner.name for runner in runtime.consumers])
+
+
+Letters = Annotated[DeadLetters, Depends(_dead_letters)]
+
+
+def dead_letter_router(service: str) -> APIRouter:
+    """`/v1/dead-letters/<service>`: list, inspect and re-drive (audited) this service's dead
+    letters (see `riskwatch_shared.messaging.deadletters`)."""
+    router = APIRouter(prefix=f"/v1/dead-letters/{service}", tags=["dead letters"])
+
+    @router.get("", operation_id=f"{service}-list-dead-letters")
+    async def list_dead_letters(
+        letters: Letters, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> dict[str, Any]:
+        """Dead letters of this service's consumers, oldest first (no payloads)."""
+        found = await letters.find(consumer=consumer, after=after, limit=min(max(limit, 1), 500))
+        return {
+            "items": [letter.to_json() for letter in found],
+            "consumers": letters.consumers,
+            "next_after": found[-1].sequence if found else None,
+        }
+
+    @router.get("/{sequence}", operation_id=f"{service}-get-dead-letter")
+    async def get_dead_letter(letters: Letters, sequence: int) -> dict[str, Any]:
+        """One dead letter with its payload and why it was dead-lettered."""
+        try:
+            return (await letters.get(sequence)).to_json()
+        except DeadLetterNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    @router.post("/{sequence}/redrive", operation_id=f"{service}-redrive-dead-letter")
+    async def redrive_dead_letter(
+        request: Request, letters: Letters, sequence: int
+    ) -> dict[str, Any]:
+        """Publish it again for its consumer (fresh message id, same event id): the consumer's
+        inbox drops it if it was applied meanwhile. Audited."""
+        try:
+            return await letters.redrive(sequence, actor=get_identity(request).subject)
+        except DeadLetterNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    @router.get("/audit/{consumer}", operation_id=f"{service}-dead-letter-audit")
+    async def dead_letter_audit(letters: Letters, consumer: str) -> dict[str, Any]:
+        """Who re-drove which of the consumer's dead letters, and when."""
+        if consumer not in letters.consumers:
+            raise NotFound(f"no consumer {consumer} in {service}")
+        return {"items": await letters.audit(consumer)}
+
     return router
 
 

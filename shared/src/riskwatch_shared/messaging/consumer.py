@@ -91,6 +91,9 @@ LIVENESS_BOUND = 60.0
 
 DEAD_LETTER_REASON = "RiskWatch-Dead-Letter-Reason"
 DEAD_LETTER_CONSUMER = "RiskWatch-Dead-Letter-Consumer"
+# On a re-driven dead letter (see `riskwatch_shared.messaging.deadletters`): only this durable
+# handles it.
+REDRIVE_FOR = "RiskWatch-Redrive-For"
 
 
 def _check_linger(linger: float, ack_wait: float) -> None:
@@ -418,6 +421,10 @@ class ConsumerRunner:
         self.stats.batches += 1
         work: list[_Work] = []
         for msg in msgs:
+            target = msg.headers.get(REDRIVE_FOR) if msg.headers else None
+            if target is not None and target != self.name:
+                await msg.ack()  # a re-drive of another consumer's dead letter
+                continue
             try:
                 event = parse_event(msg.subject, msg.data)
             except ValueError as exc:
