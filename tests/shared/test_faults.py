@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.db.session import create_engine, create_session_factory
+from riskwatch_shared.messaging import consumer as consumer_module
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, customer_key
 from riskwatch_shared.messaging.deadletters import DeadLetterNotFound, DeadLetters
@@ -302,3 +303,24 @@ async def test_the_cli_lists_and_re_drives_dead_letters(
 def _json_lines(output: bytes) -> list[dict[str, Any]]:
     """The command's JSON records (its log lines are not JSON)."""
     return [json.loads(line) for line in output.splitlines() if line.startswith(b"{")]
+
+
+async def test_a_transient_error_that_repeats_while_the_database_answers_is_poison(
+    session_factory: async_sessionmaker[AsyncSession],
+    bus: MessageBus,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(consumer_module, "TRANSIENT_RETRIES_WHILE_UP", 2)
+
+    async def times_out(event: Pinged, session: AsyncSession) -> None:
+        # What a statement the event itself makes too slow raises, every time.
+        raise asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
+
+    runner = _runner(bus, session_factory, handlers={Pinged: times_out})
+    await _publish(bus, [Pinged(n=1)])
+    await runner.start()
+    try:
+        await wait_until(lambda: _true(runner.stats.dead_lettered == 1), timeout=20)
+    finally:
+        await runner.stop()
+    assert runner.stats.failed_probes == 0  # the database answered all along

@@ -72,6 +72,7 @@ class Supervised:
 
     started_at: float
     restarts: int = 0
+    crash_loop: int = 0  # restarts in a row of a process that died young
     failed_checks: int = 0
     next_check: float = 0.0
     restart_at: float | None = None
@@ -173,7 +174,9 @@ class Stack:
         self.children[spec.name] = proc
         previous = self.supervised.get(spec.name)
         self.supervised[spec.name] = Supervised(
-            started_at=time.monotonic(), restarts=previous.restarts if previous else 0
+            started_at=time.monotonic(),
+            restarts=previous.restarts if previous else 0,
+            crash_loop=previous.crash_loop if previous else 0,
         )
         return proc
 
@@ -210,7 +213,10 @@ class Stack:
                 proc.kill()
                 proc.wait()
             state.restarts += 1
-            state.restart_at = now + min(RESTART_BACKOFF_CAP, 0.5 * 2 ** (state.restarts - 1))
+            state.crash_loop = 0 if now - state.started_at > 10 else state.crash_loop + 1
+            # At once after a process that ran a while; backing off while it keeps dying.
+            delay = 0.0 if state.crash_loop == 0 else 0.5 * 2 ** (state.crash_loop - 1)
+            state.restart_at = now + min(RESTART_BACKOFF_CAP, delay)
         return restarted
 
     def start_processes(self, *, timeout: float = 60.0) -> None:

@@ -83,6 +83,9 @@ _LOCK_KEYS = text(
 
 # Capped backoff while waiting for a dependency: a recovered one is noticed within this.
 RECOVERY_PROBE_CAP = 1.0
+# A "transient" failure that repeats this many times in a row while PostgreSQL and NATS both
+# answer (a statement timeout the event itself causes...) is not transient: it counts as poison.
+TRANSIENT_RETRIES_WHILE_UP = 20
 # How many events' poison counts a runner remembers (the oldest are forgotten first).
 _POISON_MEMORY = 100_000
 # Liveness: a loop that has not cycled for this long (and is not waiting on a dependency) is
@@ -440,15 +443,17 @@ class ConsumerRunner:
     async def _handle_work(self, work: list[_Work], batch: _InFlight | None) -> None:
         heartbeat = asyncio.create_task(self._keep_in_progress([w.msg for w in work]))
         try:
-            attempt = 0
+            attempt = while_up = 0
             while True:
                 try:
                     await self._handle_together(work, batch)
                     break
                 except Exception as exc:
-                    if is_transient(exc):  # held, not nak'd: run again once it answers
+                    # Held, not nak'd: run again once the dependency answers.
+                    if is_transient(exc) and while_up < TRANSIENT_RETRIES_WHILE_UP:
                         attempt += 1
-                        await self._wait_for_dependencies(exc, attempt)
+                        waited = await self._wait_for_dependencies(exc, attempt)
+                        while_up = 0 if waited else while_up + 1
                         continue
                     log.info(
                         "consumer.batch_failed_retrying_singly",
@@ -538,16 +543,17 @@ class ConsumerRunner:
         self._count(handled, len(work) - handled)
 
     async def _handle_alone(self, item: _Work) -> None:
-        attempt = 0
+        attempt = while_up = 0
         while True:
             try:
                 async with self.session_factory() as session, session.begin():
                     handled = await self._claim_and_handle(session, [item])
                 break
             except Exception as exc:
-                if is_transient(exc):
+                if is_transient(exc) and while_up < TRANSIENT_RETRIES_WHILE_UP:
                     attempt += 1
-                    await self._wait_for_dependencies(exc, attempt)
+                    waited = await self._wait_for_dependencies(exc, attempt)
+                    while_up = 0 if waited else while_up + 1
                     continue
                 await self._failed(item, exc)
                 return
@@ -555,9 +561,12 @@ class ConsumerRunner:
         self._poison.pop(item.msg.metadata.sequence.stream, None)
         self._count(handled, 1 - handled)
 
-    async def _wait_for_dependencies(self, exc: Exception, attempt: int) -> None:
+    async def _wait_for_dependencies(self, exc: Exception, attempt: int) -> bool:
         """Pause fetching until PostgreSQL answers and NATS is connected, with a capped
-        backoff; a dependency that comes back is noticed within `RECOVERY_PROBE_CAP`."""
+        backoff; a dependency that comes back is noticed within `RECOVERY_PROBE_CAP`.
+
+        True if it had to wait (a dependency was down), False if both answered at once.
+        """
         self.stats.transient += 1
         self.stats.last_error = repr(exc)
         CONSUMER_TRANSIENT.labels(self.name).inc()
@@ -569,11 +578,13 @@ class ConsumerRunner:
         CONSUMER_PAUSED.labels(self.name).set(1)
         try:
             delay = min(RECOVERY_PROBE_CAP, 0.05 * 2 ** min(attempt, 10))
+            waited = False
             while True:
                 self._last_cycle = time.monotonic()  # waiting on a dependency is not stuck
                 await asyncio.sleep(delay)
                 if await self._dependencies_answer():
-                    return
+                    return waited
+                waited = True
                 self.stats.failed_probes += 1
                 delay = min(RECOVERY_PROBE_CAP, delay * 2)
         finally:
