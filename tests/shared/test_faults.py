@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import nats.errors
+import nats.js.errors
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import insert
@@ -210,6 +212,8 @@ async def test_what_counts_as_transient() -> None:
     assert is_transient(asyncpg.exceptions.QueryCanceledError("statement timeout"))
     wrapped = sqlalchemy.exc.DBAPIError("SELECT 1", {}, ConnectionRefusedError(), False)
     assert is_transient(wrapped)
+    assert is_transient(nats.js.errors.ServiceUnavailableError())
+    assert is_transient(nats.errors.ConnectionClosedError())
     assert not is_transient(asyncpg.exceptions.UniqueViolationError("duplicate key"))
     assert not is_transient(ValueError("cannot parse"))
     assert not is_transient(KeyError("bug"))

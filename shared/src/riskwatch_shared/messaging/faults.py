@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncpg
 import nats.errors
+import nats.js.errors
 import sqlalchemy.exc
 
 # SQLSTATE classes and codes that name a condition of the server, not of the statement:
@@ -41,6 +42,11 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     nats.errors.StaleConnectionError,
     nats.errors.OutboundBufferLimitError,
     nats.errors.FlushTimeoutError,
+    # JetStream not (yet) answering: a restarting server, a stream leader being elected.
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.ServerError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.FetchTimeoutError,
 )
 
 
