@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -137,7 +136,11 @@ async def service_lifespan(
             for hook in on_startup:
                 await hook(runtime)
         except BaseException:
-            await stop_runtime(runtime)  # hooks that fail must not leave loops running
+            # Hooks that fail must not leave loops running (what a hook started included).
+            for hook in on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook(runtime)
+            await stop_runtime(runtime)
             raise
         app.state.runtime = runtime
         log.info("service.started", host=settings.host, port=settings.port)
@@ -148,7 +151,6 @@ async def service_lifespan(
         error: BaseException = first
         while True:
             app.state.startup_error = describe(error)
-            app.state.startup_beat = time.monotonic()
             log.warning("service.start_failed_retrying", error=describe(error), failures=failures)
             await asyncio.sleep(min(STARTUP_RETRY_CAP, 0.2 * 2**failures))
             try:
