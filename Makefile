@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck unit bench chaos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,12 @@ test: lint typecheck
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py
+
+# Three full chaos runs (every process SIGKILLed, NATS restarted, PostgreSQL stopped twice during
+# the load); results appended to bench/results/chaos.md (see docs/reliability.md). `make test`
+# runs the short one (tests/chaos).
+chaos: setup
+	$(VENV)/bin/python -m riskwatch_simulator.chaos --runs 3 --out bench/results/chaos.md
 
 clean:
 	rm -rf $(VENV) .riskwatch/tools

@@ -83,7 +83,7 @@ METRICS = frozenset(
         "riskwatch_consumer_handled_total",
         "riskwatch_consumer_failed_total",
         "riskwatch_consumer_lag",
-        "riskwatch_consumer_dead_lettered_total",
+        "riskwatch_dead_letters_total",
         "riskwatch_alert_latency_seconds",
     }
 )

@@ -21,7 +21,8 @@ from riskwatch_gateway.policy import Policy, decide
 from riskwatch_gateway.ratelimit import RateLimiter
 from riskwatch_gateway.repository import get_api_key, user_token_state
 from riskwatch_gateway.tokens import InvalidToken, TokenVerifier, VerifiedToken
-from riskwatch_shared.errors import Forbidden, Unauthorized
+from riskwatch_shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from riskwatch_shared.messaging.faults import is_transient
 from riskwatch_shared.security import Identity, mint_identity_token
 
 API_KEY_HEADER = "x-api-key"
@@ -228,8 +229,13 @@ class Gatekeeper:
         return await asyncio.shield(pending)
 
     async def _load_key(self, key_id: str) -> CachedKey:
-        async with self.session_factory() as session:
-            record = await get_api_key(session, key_id)
+        try:
+            async with self.session_factory() as session:
+                record = await get_api_key(session, key_id)
+        except Exception as exc:
+            if is_transient(exc):  # the database is restarting: 503 + Retry-After, not 500
+                raise ServiceUnavailable("API keys cannot be checked right now") from exc
+            raise
         if len(self._keys) > 100_000:
             self._keys.clear()
         expires_at = time.monotonic() + self.settings.api_key_cache_seconds

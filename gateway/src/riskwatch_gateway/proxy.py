@@ -341,6 +341,8 @@ async def _send_problem(scope: Scope, receive: Receive, send: Send, exc: Service
         response.headers["retry-after"] = str(exc.retry_after)
     elif exc.status_code == 401:
         response.headers["www-authenticate"] = 'Bearer realm="riskwatch"'
+    elif exc.status_code == 503:  # a dependency or a service is away: say when to retry
+        response.headers["retry-after"] = str(getattr(exc, "retry_after", 2))
 
     if exc.status_code >= 500:
         log.warning("gateway.upstream_failed", path=scope["path"], status=exc.status_code)

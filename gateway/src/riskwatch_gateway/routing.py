@@ -8,6 +8,11 @@ import re
 ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
+        # Each service's own dead letters (riskwatch_shared.app.dead_letter_router).
+        (r"^/v1/dead-letters/customer(/.*)?$", "customer"),
+        (r"^/v1/dead-letters/scoring(/.*)?$", "scoring"),
+        (r"^/v1/dead-letters/alerting(/.*)?$", "alerting"),
+        (r"^/v1/dead-letters/notify(/.*)?$", "notify"),
         (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),

@@ -3,6 +3,7 @@ health and readiness, problem+json errors, metrics, and the request dependencies
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import (
     Forbidden,
+    NotFound,
+    ServiceUnavailable,
     Unauthorized,
     install_problem_handlers,
     problem_response,
@@ -26,6 +29,8 @@ from riskwatch_shared.headers import SecurityHeadersMiddleware
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.deadletters import DeadLetterNotFound, DeadLetters
+from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.inbox import InboxPruner
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
@@ -57,6 +62,9 @@ class ServiceRuntime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Readiness checks of a service's own background loops (a delivery worker...), by name.
     checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    # Liveness checks of those loops: False only when a loop is dead or stuck past its bound
+    # (never merely because PostgreSQL or NATS is away), so the process must be restarted.
+    live_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
 
 ConsumerFactory = Callable[[ServiceRuntime], Sequence[ConsumerSpec]]
@@ -92,18 +100,8 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(settings, consumers)
-        app.state.runtime = runtime
-        for hook in on_startup:
-            await hook(runtime)
-        log.info("service.started", host=settings.host, port=settings.port)
-        try:
+        async with service_lifespan(app, settings, consumers, on_startup, on_shutdown):
             yield
-        finally:
-            for hook in on_shutdown:
-                await hook(runtime)
-            await stop_runtime(runtime)
-            log.info("service.stopped")
 
     # App-wide, so every route (including one a service adds later) passes the check.
     app = FastAPI(
@@ -122,13 +120,102 @@ def create_service_app(
     return app
 
 
+# Start-up retries while PostgreSQL or NATS is away: capped backoff.
+STARTUP_RETRY_CAP = 2.0
+
+
+@contextlib.asynccontextmanager
+async def service_lifespan(
+    app: FastAPI,
+    settings: ServiceSettings,
+    consumers: ConsumerFactory | None,
+    on_startup: Sequence[RuntimeHook],
+    on_shutdown: Sequence[RuntimeHook],
+) -> AsyncIterator[None]:
+    """Start the runtime and the start-up hooks, and always stop what was started.
+
+    When PostgreSQL or NATS is away at start-up (a transient failure), the lifespan does not
+    fail: the process starts serving (the port open, `/healthz` alive, `/readyz` and every
+    route 503 with Retry-After) while a task retries the start-up with a capped backoff until
+    it succeeds. Anything else (a bug, bad configuration) fails the start-up as before.
+    """
+
+    async def start_once() -> ServiceRuntime:
+        runtime = await start_runtime(settings, consumers)
+        try:
+            for hook in on_startup:
+                await hook(runtime)
+        except BaseException:
+            # Hooks that fail must not leave loops running (what a hook started included).
+            for hook in on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook(runtime)
+            await stop_runtime(runtime)
+            raise
+        app.state.runtime = runtime
+        log.info("service.started", host=settings.host, port=settings.port)
+        return runtime
+
+    async def start_with_retries(first: BaseException) -> None:
+        failures = 1
+        error: BaseException = first
+        while True:
+            app.state.startup_error = describe(error)
+            log.warning("service.start_failed_retrying", error=describe(error), failures=failures)
+            await asyncio.sleep(min(STARTUP_RETRY_CAP, 0.2 * 2**failures))
+            try:
+                await start_once()
+                app.state.startup_error = None
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise  # the task ends: /healthz fails and the process is restarted
+                error, failures = exc, failures + 1
+
+    app.state.runtime = None
+    app.state.starter = None
+    try:
+        await start_once()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        app.state.starter = asyncio.create_task(start_with_retries(exc), name="service-start")
+    try:
+        yield
+    finally:
+        starter: asyncio.Task[None] | None = app.state.starter
+        if starter is not None and not starter.done():
+            starter.cancel()
+            await asyncio.gather(starter, return_exceptions=True)
+        runtime: ServiceRuntime | None = app.state.runtime
+        if runtime is not None:
+            try:
+                for hook in on_shutdown:
+                    await hook(runtime)
+            finally:
+                await stop_runtime(runtime)
+            app.state.runtime = None
+        log.info("service.stopped")
+
+
 async def start_runtime(
     settings: ServiceSettings, consumers: ConsumerFactory | None = None
 ) -> ServiceRuntime:
+    """Engine, NATS, streams, relay, pruner and consumers; what was made is closed again when
+    a step fails (the caller retries a transient failure)."""
     engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
     bus = MessageBus(settings.nats_url, name=f"riskwatch-{settings.service_name}")
-    await bus.connect()
-    await ensure_streams(bus.js, replicas=settings.stream_replicas)
+    try:
+        await bus.connect()
+        await ensure_streams(bus.js, replicas=settings.stream_replicas)
+        # Fail here, not in the first request, when the database does not answer.
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await bus.close()
+        await engine.dispose()
+        raise
     relay = OutboxRelay(
         service=settings.service_name,
         engine=engine,
@@ -191,20 +278,47 @@ async def readiness(runtime: ServiceRuntime) -> dict[str, bool]:
     return checks
 
 
+def liveness(runtime: ServiceRuntime) -> dict[str, bool]:
+    """Per loop: alive and not stuck. Waiting for a dependency that is away is alive."""
+    checks = {"outbox_relay": runtime.relay.live, "inbox_pruner": runtime.inbox_pruner.live}
+    for runner in runtime.consumers:
+        checks[f"consumer:{runner.name}"] = runner.live
+    for name, check in runtime.live_checks.items():
+        checks[name] = check()
+    return checks
+
+
 def health_router(service: str) -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz", operation_id=f"{service}-healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Alive."""
-        return {"status": "ok", "service": service}
+    async def healthz(request: Request) -> JSONResponse:
+        """Alive: every background loop runs and none is stuck (else 503: restart me).
+
+        Never fails because PostgreSQL or NATS is away: a restart would not bring them back.
+        """
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            starter: asyncio.Task[None] | None = getattr(request.app.state, "starter", None)
+            if starter is not None and starter.done():
+                return problem_response(503, "Not alive", "start-up failed", type_slug="not-alive")
+            return JSONResponse({"status": "starting", "service": service})
+        checks = liveness(runtime)
+        if all(checks.values()):
+            return JSONResponse({"status": "ok", "service": service})
+        stuck = ", ".join(name for name, ok in checks.items() if not ok)
+        log.error("service.not_alive", stuck=stuck)
+        return problem_response(
+            503, "Not alive", f"stuck: {stuck}", type_slug="not-alive", checks=checks
+        )
 
     @router.get("/readyz", operation_id=f"{service}-readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         """Ready: database, NATS, outbox relay and every consumer loop are up."""
         runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
         if runtime is None:
-            return problem_response(503, "Not ready", "starting", type_slug="not-ready")
+            detail = getattr(request.app.state, "startup_error", None) or "starting"
+            return problem_response(503, "Not ready", detail, type_slug="not-ready")
         checks = await readiness(runtime)
         if all(checks.values()):
             return JSONResponse({"status": "ready", "service": service, "checks": checks})
@@ -214,11 +328,72 @@ def health_router(service: str) -> APIRouter:
         )
 
     router.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    router.include_router(dead_letter_router(service))
+    return router
+
+
+def _dead_letters(request: Request) -> DeadLetters:
+    """The service's own consumers' dead letters; admins only."""
+    identity = get_identity(request)
+    if not identity.has_role("admin"):
+        raise Forbidden("dead letters are for admins")
+    runtime = get_runtime(request)
+    return DeadLetters(runtime.bus, [runner.name for runner in runtime.consumers])
+
+
+Letters = Annotated[DeadLetters, Depends(_dead_letters)]
+
+
+def dead_letter_router(service: str) -> APIRouter:
+    """`/v1/dead-letters/<service>`: list, inspect and re-drive (audited) this service's dead
+    letters (see `riskwatch_shared.messaging.deadletters`)."""
+    router = APIRouter(prefix=f"/v1/dead-letters/{service}", tags=["dead letters"])
+
+    @router.get("", operation_id=f"{service}-list-dead-letters")
+    async def list_dead_letters(
+        letters: Letters, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> dict[str, Any]:
+        """Dead letters of this service's consumers, oldest first (no payloads)."""
+        found = await letters.find(consumer=consumer, after=after, limit=min(max(limit, 1), 500))
+        return {
+            "items": [letter.to_json() for letter in found],
+            "consumers": letters.consumers,
+            "next_after": found[-1].sequence if found else None,
+        }
+
+    @router.get("/{sequence}", operation_id=f"{service}-get-dead-letter")
+    async def get_dead_letter(letters: Letters, sequence: int) -> dict[str, Any]:
+        """One dead letter with its payload and why it was dead-lettered."""
+        try:
+            return (await letters.get(sequence)).to_json()
+        except DeadLetterNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    @router.post("/{sequence}/redrive", operation_id=f"{service}-redrive-dead-letter")
+    async def redrive_dead_letter(
+        request: Request, letters: Letters, sequence: int
+    ) -> dict[str, Any]:
+        """Publish it again for its consumer (fresh message id, same event id): the consumer's
+        inbox drops it if it was applied meanwhile. Audited."""
+        try:
+            return await letters.redrive(sequence, actor=get_identity(request).subject)
+        except DeadLetterNotFound as exc:
+            raise NotFound(str(exc)) from exc
+
+    @router.get("/audit/{consumer}", operation_id=f"{service}-dead-letter-audit")
+    async def dead_letter_audit(letters: Letters, consumer: str) -> dict[str, Any]:
+        """Who re-drove which of the consumer's dead letters, and when."""
+        if consumer not in letters.consumers:
+            raise NotFound(f"no consumer {consumer} in {service}")
+        return {"items": await letters.audit(consumer)}
+
     return router
 
 
 def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+    if runtime is None:  # still starting (PostgreSQL or NATS away): 503 + Retry-After
+        raise ServiceUnavailable("the service is starting; retry")
     return runtime
 
 

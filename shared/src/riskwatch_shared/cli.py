@@ -9,6 +9,10 @@ No set-up: the first run generates the secrets and keys every process needs into
 `.riskwatch/secrets.env` (mode 0600) and later runs reuse them; a variable already set in the
 environment wins. `python -m riskwatch_shared.cli secrets > .env` prints a fresh set for
 docker compose.
+
+Supervised: a process that exits, or whose liveness (`/healthz`) fails `LIVENESS_FAILURES`
+checks in a row after its start-up grace, is killed and started again (what k8s does with
+the liveness probes), with a capped backoff between restarts of one process.
 """
 
 from __future__ import annotations
@@ -112,6 +116,7 @@ class ProcessSpec:
     module: str
     port: int
     migrates: bool = True
+    command: tuple[str, ...] = ("serve",)
 
     @property
     def env_prefix(self) -> str:
@@ -129,6 +134,35 @@ def default_processes() -> list[ProcessSpec]:
         ProcessSpec("notify", "riskwatch_notify", port("notify", 8004)),
         ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000)),
     ]
+
+
+# Liveness checks as the k8s probes make them: every LIVENESS_PERIOD seconds, a restart after
+# LIVENESS_FAILURES failures in a row, not before STARTUP_GRACE seconds after a (re)start.
+LIVENESS_PERIOD = 2.0
+LIVENESS_FAILURES = 3
+STARTUP_GRACE = 30.0
+RESTART_BACKOFF_CAP = 5.0
+
+
+@dataclass
+class Supervised:
+    """What the launcher knows about one child: when it started, how its liveness goes."""
+
+    started_at: float
+    restarts: int = 0
+    crash_loop: int = 0  # restarts in a row of a process that died young
+    failed_checks: int = 0
+    next_check: float = 0.0
+    restart_at: float | None = None
+
+
+def alive(url: str, *, timeout: float = 2.0) -> bool:
+    """One liveness check: the process answers `/healthz` with 200 in time."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -156,6 +190,7 @@ class Stack:
         self.nats: EmbeddedNats | None = None
         self.mail: MailCatcher | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.supervised: dict[str, Supervised] = {}
         self.env = dict(os.environ)
 
     def env_for(self, spec: ProcessSpec) -> dict[str, str]:
@@ -215,17 +250,67 @@ class Stack:
                 raise RuntimeError(f"migrating {name} failed:\n{stderr.decode(errors='replace')}")
             print(f"  migrated             {name}")
 
-    def start_processes(self, *, timeout: float = 60.0) -> None:
+    def spawn(self, spec: ProcessSpec) -> subprocess.Popen[bytes]:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for spec in self.processes:
-            log_file = (logs / f"{spec.name}.log").open("ab")
-            self.children[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", spec.module, "serve"],
+        with (logs / f"{spec.name}.log").open("ab") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", spec.module, *spec.command],
                 env=self.env_for(spec),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
+        self.children[spec.name] = proc
+        previous = self.supervised.get(spec.name)
+        self.supervised[spec.name] = Supervised(
+            started_at=time.monotonic(),
+            restarts=previous.restarts if previous else 0,
+            crash_loop=previous.crash_loop if previous else 0,
+        )
+        return proc
+
+    def supervise_once(self) -> list[str]:
+        """Restart what exited or failed its liveness; returns the names restarted now."""
+        restarted: list[str] = []
+        now = time.monotonic()
+        for spec in self.processes:
+            proc = self.children.get(spec.name)
+            state = self.supervised.get(spec.name)
+            if proc is None or state is None:
+                continue
+            if state.restart_at is not None:  # dead, waiting out its backoff
+                if now >= state.restart_at:
+                    self.spawn(spec)
+                    restarted.append(spec.name)
+                    print(f"  restarted            {spec.name} (restart {state.restarts})")
+                continue
+            reason = None
+            if proc.poll() is not None:
+                reason = f"exited with {proc.returncode}"
+            elif now - state.started_at > STARTUP_GRACE and now >= state.next_check:
+                state.next_check = now + LIVENESS_PERIOD
+                if alive(f"http://127.0.0.1:{spec.port}/healthz"):
+                    state.failed_checks = 0
+                else:
+                    state.failed_checks += 1
+                    if state.failed_checks >= LIVENESS_FAILURES:
+                        reason = f"liveness failed {state.failed_checks} times"
+            if reason is None:
+                continue
+            print(f"  {spec.name} {reason}: restarting", file=sys.stderr, flush=True)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            state.restarts += 1
+            state.crash_loop = 0 if now - state.started_at > 10 else state.crash_loop + 1
+            # At once after a process that ran a while; backing off while it keeps dying.
+            delay = 0.0 if state.crash_loop == 0 else 0.5 * 2 ** (state.crash_loop - 1)
+            state.restart_at = now + min(RESTART_BACKOFF_CAP, delay)
+        return restarted
+
+    def start_processes(self, *, timeout: float = 60.0) -> None:
+        for spec in self.processes:
+            self.spawn(spec)
         for spec in self.processes:
             wait_ready(
                 f"http://127.0.0.1:{spec.port}/readyz",
@@ -279,11 +364,9 @@ def run(args: argparse.Namespace) -> int:
             "send the token as 'Authorization: Bearer ...'."
         )
         print("Press Ctrl-C to stop.", flush=True)
-        while all(proc.poll() is None for proc in stack.children.values()):
+        while True:  # a process that exits or stops being alive is restarted
+            stack.supervise_once()
             time.sleep(0.5)
-        dead = [name for name, proc in stack.children.items() if proc.poll() is not None]
-        print(f"process exited: {', '.join(dead)}; stopping", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nstopping...")
         return 0

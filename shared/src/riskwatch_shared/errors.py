@@ -55,6 +55,16 @@ class Forbidden(ServiceError):
     type_slug = "forbidden"
 
 
+class ServiceUnavailable(ServiceError):
+    """A dependency (PostgreSQL, NATS) does not answer: the caller should retry the same
+    request (intake is idempotent on `external_id`) after `Retry-After` seconds."""
+
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "unavailable"
+    retry_after = 2
+
+
 class InvalidInput(ServiceError):
     status_code = 422
     title = "Invalid input"
@@ -136,6 +146,41 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    install_unavailable_handler(app)
+
+
+def unavailable_response(request: Request, exc: BaseException) -> JSONResponse:
+    """503 problem+json with `Retry-After`: nothing was stored (the request's one transaction
+    rolled back with the connection), the same request may be sent again."""
+    response = problem_response(
+        ServiceUnavailable.status_code,
+        ServiceUnavailable.title,
+        "A dependency is unavailable (database or message bus); retry the same request.",
+        type_slug=ServiceUnavailable.type_slug,
+        instance=request.url.path,
+    )
+    response.headers["retry-after"] = str(ServiceUnavailable.retry_after)
+    return response
+
+
+def install_unavailable_handler(app: FastAPI) -> None:
+    """503 + Retry-After, never 500, while PostgreSQL or NATS is unavailable.
+
+    Registered for the connection-class exception types (a catch-all 500 handler, if any, stays
+    separate); an error of those types that is not a dependency failure (a unique violation is
+    a DBAPIError too) is raised on, to whatever handles unexpected errors.
+    """
+    # Imported here: the error vocabulary stays importable without the messaging kit.
+    from riskwatch_shared.messaging.faults import TRANSIENT_HANDLER_TYPES, is_transient
+
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, ServiceUnavailable) or is_transient(exc):
+            return unavailable_response(request, exc)
+        raise exc
+
+    app.add_exception_handler(ServiceUnavailable, unavailable)
+    for exc_type in TRANSIENT_HANDLER_TYPES:
+        app.add_exception_handler(exc_type, unavailable)
 
 
 def _data_error_of(exc: BaseException) -> asyncpg.DataError | None:

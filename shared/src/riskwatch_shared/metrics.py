@@ -29,6 +29,24 @@ CONSUMER_FAILED = Counter(
 CONSUMER_DEAD_LETTERED = Counter(
     "riskwatch_consumer_dead_lettered_total", "Events sent to the dead-letter stream", ["consumer"]
 )
+# The operator's alarm (k8s/prometheus-rules.yaml): any increase means work is waiting for a
+# person. Only poison is dead-lettered; an outage never is.
+DEAD_LETTERS = Counter(
+    "riskwatch_dead_letters_total", "Poison events dead-lettered", ["consumer", "reason"]
+)
+DEAD_LETTERS_REDRIVEN = Counter(
+    "riskwatch_dead_letters_redriven_total",
+    "Dead letters re-driven to their consumer",
+    ["consumer"],
+)
+CONSUMER_TRANSIENT = Counter(
+    "riskwatch_consumer_transient_failures_total",
+    "Batches that failed on an unavailable dependency (retried, never dead-lettered)",
+    ["consumer"],
+)
+CONSUMER_PAUSED = Gauge(
+    "riskwatch_consumer_paused", "1 while a consumer waits for its dependencies", ["consumer"]
+)
 INBOX_PRUNED = Counter(
     "riskwatch_inbox_pruned_total", "Inbox rows deleted past their retention", ["service"]
 )

@@ -78,6 +78,11 @@ GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/api-keys/{id}/rotate", ADMIN),
     ("POST", "/v1/api-keys/{id}/revoke", ADMIN),
     ("GET", "/v1/audit-log", ADMIN),
+    # Dead letters of each service: inspect and re-drive (riskwatch_shared.messaging.deadletters).
+    ("GET", "/v1/dead-letters/{service}", ADMIN),
+    ("GET", "/v1/dead-letters/{service}/{id}", ADMIN),
+    ("POST", "/v1/dead-letters/{service}/{id}/redrive", ADMIN),
+    ("GET", "/v1/dead-letters/{service}/audit/{consumer}", ADMIN),
 )
 
 SERVICES_TABLE: tuple[PolicyRow, ...] = (

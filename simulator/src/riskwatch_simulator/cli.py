@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from riskwatch_shared import cli as devstack
+from riskwatch_shared.messaging import deadletters
 
 if TYPE_CHECKING:
     from riskwatch_simulator.config import SimulationConfig
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     default_data_dir = os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
     run_parser.add_argument("--data-dir", default=default_data_dir)
     _simulate_parser(sub)
+    deadletters.add_cli(sub)
     args = parser.parse_args(argv)
     # `kill` (SIGTERM) stops the stack as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return devstack.run(args)
     if args.command == "simulate":
         return simulate(args)
+    if args.command == "dead-letters":
+        return deadletters.run_cli(args)
     return 2
 
 

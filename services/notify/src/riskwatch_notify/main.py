@@ -42,6 +42,8 @@ async def start_delivery(runtime: ServiceRuntime) -> None:
     await scheduler.start()
     runtime.checks["delivery_worker"] = lambda: worker.healthy
     runtime.checks["scheduler"] = lambda: scheduler.healthy
+    runtime.live_checks["delivery_worker"] = lambda: worker.live
+    runtime.live_checks["scheduler"] = lambda: scheduler.live
 
 
 async def stop_delivery(runtime: ServiceRuntime) -> None:

@@ -2,6 +2,11 @@
 
 Safe on several replicas: deliveries are claimed with FOR UPDATE SKIP LOCKED under a lease,
 and an outcome is written only while that lease is still held.
+
+Under faults: a claim that fails on an unavailable database is retried by the loop (capped
+backoff, never counted against a delivery). Outcomes of messages already SENT whose recording
+fails on an unavailable database are kept and recorded again, while the lease still holds,
+once the database answers: otherwise the lease would expire and the message go out twice.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from riskwatch_shared.aio import wait_event
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
 from riskwatch_shared.logging import get_logger
+from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.outbox import add_events
 
 log = get_logger(__name__)
@@ -40,6 +46,12 @@ log = get_logger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# A lane that has not cycled for this long (a send or statement hung) is stuck: liveness fails.
+LIVENESS_BOUND = 120.0
+# Backoff cap while the database is unavailable: a returning one is noticed within this.
+RETRY_CAP = 2.0
 
 
 @dataclass
@@ -120,6 +132,15 @@ class _Lanes:
         alive = bool(self._tasks) and all(not task.done() for task in self._tasks)
         return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_seconds)
 
+    @property
+    def live(self) -> bool:
+        """Liveness: every lane task runs and the lanes cycled within the bound."""
+        if not self._tasks:
+            return True  # not started, or stopped
+        alive = all(not task.done() for task in self._tasks)
+        bound = max(LIVENESS_BOUND, 3 * self.poll_seconds)
+        return alive and time.monotonic() - self.last_cycle < bound
+
     async def _loop(
         self,
         event: asyncio.Event,
@@ -140,8 +161,14 @@ class _Lanes:
                 raise
             except Exception as exc:
                 failures += 1
-                log.warning(f"{self.name}.failed", error=repr(exc), failures=failures)
-                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                log.warning(
+                    f"{self.name}.failed",
+                    error=repr(exc),
+                    failures=failures,
+                    transient=is_transient(exc),
+                )
+                await asyncio.sleep(min(RETRY_CAP, 0.05 * 2**failures))
+                self.last_cycle = time.monotonic()  # retrying is not being stuck
                 continue
             if done >= full:
                 self._wake_idle()  # more is probably waiting: claim it in parallel
@@ -198,6 +225,10 @@ class DeliveryWorker:
     def healthy(self) -> bool:
         return self._lanes.healthy
 
+    @property
+    def live(self) -> bool:
+        return self._lanes.live
+
     async def deliver_due(self) -> int:
         """One claim-send-record cycle; returns how many deliveries it handled."""
         lease_id = uuid.uuid4()
@@ -210,9 +241,26 @@ class DeliveryWorker:
             )
         if not claimed:
             return 0
+        leased_until = time.monotonic() + self.settings.delivery_lease_seconds
         results = await asyncio.gather(*(self._timed_send(d) for d in claimed))
-        async with self.session_factory() as session, session.begin():
-            await self._record(session, lease_id, list(zip(claimed, results, strict=True)))
+        outcomes = list(zip(claimed, results, strict=True))
+        failures = 0
+        while True:
+            try:
+                async with self.session_factory() as session, session.begin():
+                    await self._record(session, lease_id, outcomes)
+                break
+            except Exception as exc:
+                # Sent but not recorded: keep the outcome while the lease holds (a reclaim
+                # after it expires would send again); past it, the next claim decides.
+                failures += 1
+                delay = min(RETRY_CAP, 0.05 * 2**failures)
+                if not is_transient(exc) or time.monotonic() + delay >= leased_until - 1:
+                    raise
+                self.stats.last_error = describe(exc)
+                log.warning("notify.record_retrying", error=describe(exc), failures=failures)
+                await asyncio.sleep(delay)
+                self._lanes.last_cycle = time.monotonic()
         self.stats.batches += 1
         return len(claimed)
 
@@ -391,6 +439,10 @@ class Scheduler:
     @property
     def healthy(self) -> bool:
         return self._lanes.healthy
+
+    @property
+    def live(self) -> bool:
+        return self._lanes.live
 
     async def run_once(self) -> int:
         now = self.clock()

@@ -4,8 +4,18 @@ Per fetched batch (a fetch its first messages do not fill lingers briefly for mo
 `ConsumerSpec.batch_linger`): parse (what cannot parse is dead-lettered and terminated), claim
 every event in the inbox table and run the handlers in ONE transaction, commit, then ack. If the
 batch fails, each message is retried alone in its own transaction so one bad event cannot hold
-back the rest; a failing one is nak'd with exponential backoff and dead-lettered after
-`max_deliver` attempts.
+back the rest.
+
+Transient is not poison (`riskwatch_shared.messaging.faults`): a batch that fails because
+PostgreSQL or NATS is unavailable (connection refused or reset, serialisation failure, lock or
+statement timeout...) is HELD, not nak'd: the runner pauses fetching, waits with a capped
+backoff until the database answers and NATS is connected, and runs the same batch again (its
+messages kept in progress meanwhile). No redelivery, so an outage of any length costs no
+delivery budget and dead-letters nothing. Only poison (a payload that cannot parse, a handler
+that fails on a healthy database) is counted: nak'd with exponential backoff and
+dead-lettered, with its reason in a header, after `max_deliver` poison failures. The count is
+the runner's own (JetStream's `MaxDeliver` is unlimited on the durable): deliveries that came
+back because a process died or NATS restarted are not the event's fault.
 Replicas bind the same durable and share its messages (competing consumers); with
 `serialize_by` a batch locks its events' keys first, so two replicas never handle one key at once.
 
@@ -19,8 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import inspect
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +44,12 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from riskwatch_shared.aio import wait_event
 from riskwatch_shared.events.base import Event, parse_event
 from riskwatch_shared.events.streams import dead_letter_subject
 from riskwatch_shared.logging import get_logger, trace_id_var
 from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.pull import PullFetcher
 from riskwatch_shared.metrics import (
     CONSUMER_DEAD_LETTERED,
@@ -42,7 +57,10 @@ from riskwatch_shared.metrics import (
     CONSUMER_FAILED,
     CONSUMER_HANDLED,
     CONSUMER_LAG,
+    CONSUMER_PAUSED,
+    CONSUMER_TRANSIENT,
     CONSUMER_UP,
+    DEAD_LETTERS,
 )
 from riskwatch_shared.settings import DEFAULT_BATCH_LINGER
 
@@ -61,6 +79,24 @@ _CLAIM = text(
 _LOCK_KEYS = text(
     "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(CAST(:keys AS bigint[])) AS key"
 )
+
+
+# Capped backoff while waiting for a dependency: a recovered one is noticed within this.
+RECOVERY_PROBE_CAP = 1.0
+# A "transient" failure that repeats this many times in a row while PostgreSQL and NATS both
+# answer (a statement timeout the event itself causes...) is not transient: it counts as poison.
+TRANSIENT_RETRIES_WHILE_UP = 20
+# How many events' poison counts a runner remembers (the oldest are forgotten first).
+_POISON_MEMORY = 100_000
+# Liveness: a loop that has not cycled for this long (and is not waiting on a dependency) is
+# stuck, and the process should be restarted.
+LIVENESS_BOUND = 60.0
+
+DEAD_LETTER_REASON = "RiskWatch-Dead-Letter-Reason"
+DEAD_LETTER_CONSUMER = "RiskWatch-Dead-Letter-Consumer"
+# On a re-driven dead letter (see `riskwatch_shared.messaging.deadletters`): only this durable
+# handles it.
+REDRIVE_FOR = "RiskWatch-Redrive-For"
 
 
 def _check_linger(linger: float, ack_wait: float) -> None:
@@ -122,6 +158,8 @@ class ConsumerSpec:
     # the key whose events must not be handled by two in-flight batches at the same time.
     pipeline_depth: int = 1
     pipeline_by: Callable[[Event], str | None] | None = None
+    # Liveness (see `ConsumerRunner.live`); None: max(LIVENESS_BOUND, 2 * ack_wait).
+    liveness_bound: float | None = None
 
     def __post_init__(self) -> None:
         if self.batch_linger is not None:
@@ -160,6 +198,9 @@ class ConsumerStats:
     duplicates: int = 0
     failed: int = 0
     dead_lettered: int = 0
+    transient: int = 0
+    pauses: int = 0
+    failed_probes: int = 0
     batches: int = 0
     resubscribes: int = 0
     last_error: str | None = None
@@ -186,6 +227,13 @@ class ConsumerRunner:
         self._subscribed = False
         self._in_flight: list[_InFlight] = []
         self._batch_tasks: set[asyncio.Task[None]] = set()
+        self._batch_msgs: dict[asyncio.Task[None], list[Msg]] = {}
+        # Poison failures per stream sequence (the runner's own delivery budget).
+        self._poison: OrderedDict[int, int] = OrderedDict()
+        # Set while fetching may go on; cleared while some batch waits for a dependency.
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._waiting = 0
 
     @property
     def name(self) -> str:
@@ -195,7 +243,26 @@ class ConsumerRunner:
     def healthy(self) -> bool:
         alive = self._task is not None and not self._task.done()
         fresh = time.monotonic() - self._last_cycle < self.spec.fetch_timeout * 5 + 10
-        return alive and self._subscribed and fresh
+        return alive and self._subscribed and fresh and not self.paused
+
+    @property
+    def paused(self) -> bool:
+        """Waiting for PostgreSQL or NATS to answer again."""
+        return not self._resume.is_set()
+
+    @property
+    def live(self) -> bool:
+        """Liveness: the loop runs and has cycled (or probed a dependency) recently.
+
+        A batch stuck forever (waiting on something that never comes) stops the cycling; k8s
+        and `riskwatch run` then restart the process.
+        """
+        if self._task is None:
+            return True  # not started (yet): nothing to be stuck
+        if self._task.done():
+            return self._stopping
+        bound = self.spec.liveness_bound or max(LIVENESS_BOUND, 2 * self.spec.ack_wait)
+        return time.monotonic() - self._last_cycle < bound
 
     def consumer_config(self) -> ConsumerConfig:
         subjects = self.spec.subjects
@@ -204,7 +271,8 @@ class ConsumerRunner:
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.spec.ack_wait,
-            max_deliver=self.spec.max_deliver,
+            # Unlimited: the runner counts poison failures itself (see the module docstring).
+            max_deliver=-1,
             max_ack_pending=self.spec.max_ack_pending,
             filter_subject=subjects[0] if len(subjects) == 1 else None,
             filter_subjects=subjects if len(subjects) > 1 else None,
@@ -249,7 +317,8 @@ class ConsumerRunner:
                 self.stats.last_error = repr(exc)
                 self.stats.resubscribes += 1
                 log.warning("consumer.loop_failed", consumer=self.name, error=repr(exc))
-                await asyncio.sleep(min(5.0, 0.2 * 2 ** min(failures, 5)))
+                self._last_cycle = time.monotonic()  # retrying is not being stuck
+                await asyncio.sleep(min(2.0, 0.2 * 2 ** min(failures, 5)))
 
     async def _fetch_loop(self) -> None:
         await self.ensure_consumer()
@@ -267,6 +336,10 @@ class ConsumerRunner:
                 if self.bus.reconnects != reconnects_seen:
                     # nats.py pull subscriptions can stall after a reconnect: bind afresh.
                     raise ConnectionError("NATS reconnected; re-binding the pull subscription")
+                if not self._resume.is_set():
+                    # A batch waits for a dependency: fetch nothing more until it answers.
+                    await wait_event(self._resume, self.spec.fetch_timeout)
+                    continue
                 try:
                     msgs = await fetcher.fetch(
                         self.spec.batch_size, self.spec.fetch_timeout, linger=self.batch_linger
@@ -309,22 +382,33 @@ class ConsumerRunner:
         self._in_flight.append(batch)
         task = asyncio.create_task(self._run_pipelined(work, batch))
         self._batch_tasks.add(task)
-        task.add_done_callback(self._batch_tasks.discard)
+        self._batch_msgs[task] = [item.msg for item in work]
+        # A done callback, not the coroutine's `finally`: a task cancelled before it first ran
+        # never runs its body, and a batch left in `_in_flight` with `done` unset would hold
+        # every later batch of its keys forever.
+        task.add_done_callback(functools.partial(self._batch_finished, batch=batch))
+
+    def _batch_finished(self, task: asyncio.Task[None], batch: _InFlight) -> None:
+        self._batch_tasks.discard(task)
+        self._batch_msgs.pop(task, None)
+        if batch in self._in_flight:
+            self._in_flight.remove(batch)
+        batch.done.set()
 
     async def _run_pipelined(self, work: list[_Work], batch: _InFlight) -> None:
         try:
             await self._handle_work(work, batch)
         except Exception as exc:  # past the retries (NATS gone while naking...): log, go on
             log.error("consumer.pipelined_batch_failed", consumer=self.name, error=repr(exc))
-        finally:
-            self._in_flight.remove(batch)
-            batch.done.set()
 
     async def _stop_batches(self) -> None:
         tasks = list(self._batch_tasks)
+        never_ran = [msg for task in tasks if not _started(task) for msg in self._batch_msgs[task]]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # A batch cancelled before it ran could not hand its messages back itself.
+        await self._hand_back(never_ran)
 
     async def _report_lag(self) -> None:
         info = await self.bus.js.consumer_info(self.spec.stream, self.spec.durable)
@@ -340,10 +424,14 @@ class ConsumerRunner:
         self.stats.batches += 1
         work: list[_Work] = []
         for msg in msgs:
+            target = msg.headers.get(REDRIVE_FOR) if msg.headers else None
+            if target is not None and target != self.name:
+                await msg.ack()  # a re-drive of another consumer's dead letter
+                continue
             try:
                 event = parse_event(msg.subject, msg.data)
             except ValueError as exc:
-                await self._dead_letter(msg, reason=f"unparseable: {exc}")
+                await self._dead_letter(msg, reason=f"unparseable: {exc}"[:500])
                 continue
             handler = self.spec.handlers.get(type(event))
             if handler is None:
@@ -355,16 +443,28 @@ class ConsumerRunner:
     async def _handle_work(self, work: list[_Work], batch: _InFlight | None) -> None:
         heartbeat = asyncio.create_task(self._keep_in_progress([w.msg for w in work]))
         try:
-            try:
-                await self._handle_together(work, batch)
-            except Exception as exc:
-                log.info(
-                    "consumer.batch_failed_retrying_singly", consumer=self.name, error=repr(exc)
-                )
-                if batch is not None:  # one at a time, in order, behind the earlier batches
-                    await batch.wait_for_earlier()
-                for item in work:
-                    await self._handle_alone(item)
+            attempt = while_up = 0
+            while True:
+                try:
+                    await self._handle_together(work, batch)
+                    break
+                except Exception as exc:
+                    # Held, not nak'd: run again once the dependency answers.
+                    if is_transient(exc) and while_up < TRANSIENT_RETRIES_WHILE_UP:
+                        attempt += 1
+                        waited = await self._wait_for_dependencies(exc, attempt)
+                        while_up = 0 if waited else while_up + 1
+                        continue
+                    log.info(
+                        "consumer.batch_failed_retrying_singly",
+                        consumer=self.name,
+                        error=repr(exc),
+                    )
+                    if batch is not None:  # one at a time, in order, behind the earlier batches
+                        await batch.wait_for_earlier()
+                    for item in work:
+                        await self._handle_alone(item)
+                    break
         except asyncio.CancelledError:
             # Stopping mid-batch (a deploy): its transaction rolls back; hand the messages back
             # rather than leave them for ack_wait (JetStream ignores a nak of one already acked).
@@ -443,14 +543,66 @@ class ConsumerRunner:
         self._count(handled, len(work) - handled)
 
     async def _handle_alone(self, item: _Work) -> None:
-        try:
-            async with self.session_factory() as session, session.begin():
-                handled = await self._claim_and_handle(session, [item])
-        except Exception as exc:
-            await self._failed(item, exc)
-            return
+        attempt = while_up = 0
+        while True:
+            try:
+                async with self.session_factory() as session, session.begin():
+                    handled = await self._claim_and_handle(session, [item])
+                break
+            except Exception as exc:
+                if is_transient(exc) and while_up < TRANSIENT_RETRIES_WHILE_UP:
+                    attempt += 1
+                    waited = await self._wait_for_dependencies(exc, attempt)
+                    while_up = 0 if waited else while_up + 1
+                    continue
+                await self._failed(item, exc)
+                return
         await item.msg.ack()
+        self._poison.pop(item.msg.metadata.sequence.stream, None)
         self._count(handled, 1 - handled)
+
+    async def _wait_for_dependencies(self, exc: Exception, attempt: int) -> bool:
+        """Pause fetching until PostgreSQL answers and NATS is connected, with a capped
+        backoff; a dependency that comes back is noticed within `RECOVERY_PROBE_CAP`.
+
+        True if it had to wait (a dependency was down), False if both answered at once.
+        """
+        self.stats.transient += 1
+        self.stats.last_error = repr(exc)
+        CONSUMER_TRANSIENT.labels(self.name).inc()
+        if self._waiting == 0:
+            self.stats.pauses += 1
+            log.warning("consumer.paused", consumer=self.name, error=describe(exc))
+        self._waiting += 1
+        self._resume.clear()
+        CONSUMER_PAUSED.labels(self.name).set(1)
+        try:
+            delay = min(RECOVERY_PROBE_CAP, 0.05 * 2 ** min(attempt, 10))
+            waited = False
+            while True:
+                self._last_cycle = time.monotonic()  # waiting on a dependency is not stuck
+                await asyncio.sleep(delay)
+                if await self._dependencies_answer():
+                    return waited
+                waited = True
+                self.stats.failed_probes += 1
+                delay = min(RECOVERY_PROBE_CAP, delay * 2)
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                self._resume.set()
+                CONSUMER_PAUSED.labels(self.name).set(0)
+                log.info("consumer.resumed", consumer=self.name)
+
+    async def _dependencies_answer(self) -> bool:
+        if not self.bus.connected:
+            return False
+        try:
+            async with asyncio.timeout(5), self.session_factory() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     def _count(self, handled: int, duplicates: int) -> None:
         self.stats.handled += handled
@@ -463,25 +615,32 @@ class ConsumerRunner:
         self.stats.failed += 1
         self.stats.last_error = repr(exc)
         CONSUMER_FAILED.labels(self.name).inc()
-        delivered = item.msg.metadata.num_delivered
+        sequence = item.msg.metadata.sequence.stream
+        failures = self._poison.pop(sequence, 0) + 1
+        self._poison[sequence] = failures
+        while len(self._poison) > _POISON_MEMORY:
+            self._poison.popitem(last=False)
         log.warning(
             "consumer.handler_failed",
             consumer=self.name,
             event_id=str(item.event.id),
             event_type=item.event.type,
-            delivered=delivered,
+            poison_failures=failures,
+            delivered=item.msg.metadata.num_delivered,
             error=repr(exc),
         )
-        if delivered >= self.spec.max_deliver:
-            await self._dead_letter(item.msg, reason=repr(exc))
+        if failures >= self.spec.max_deliver:
+            await self._dead_letter(item.msg, reason=describe(exc), kind="handler-failed")
+            self._poison.pop(sequence, None)
             return
-        delay = min(self.spec.backoff_cap, self.spec.backoff_base * 2 ** (delivered - 1))
+        delay = min(self.spec.backoff_cap, self.spec.backoff_base * 2 ** (failures - 1))
         await item.msg.nak(delay=delay)
 
-    async def _dead_letter(self, msg: Msg, *, reason: str) -> None:
+    async def _dead_letter(self, msg: Msg, *, reason: str, kind: str = "unparseable") -> None:
         meta = msg.metadata
         headers = {
-            "RiskWatch-Dead-Letter-Reason": reason[:500],
+            DEAD_LETTER_REASON: reason[:500],
+            DEAD_LETTER_CONSUMER: self.name,
             "RiskWatch-Original-Subject": msg.subject,
             "RiskWatch-Original-Stream": meta.stream,
             "RiskWatch-Original-Sequence": str(meta.sequence.stream),
@@ -494,4 +653,11 @@ class ConsumerRunner:
         await msg.term()
         self.stats.dead_lettered += 1
         CONSUMER_DEAD_LETTERED.labels(self.name).inc()
+        DEAD_LETTERS.labels(self.name, kind).inc()
         log.error("consumer.dead_lettered", consumer=self.name, subject=msg.subject, reason=reason)
+
+
+def _started(task: asyncio.Task[None]) -> bool:
+    """Whether a task's coroutine has begun running (one cancelled before it did never will)."""
+    coro = task.get_coro()
+    return not inspect.iscoroutine(coro) or inspect.getcoroutinestate(coro) != "CORO_CREATED"

@@ -12,6 +12,7 @@ get it skips the round, so replicas never delete the same rows twice over.
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 
 from sqlalchemy import text
@@ -85,6 +86,15 @@ class InboxPruner:
         self.chunk_size = chunk_size
         self._task: asyncio.Task[None] | None = None
         self.round_finished = asyncio.Event()  # set after every round, failed or not
+        self.last_round = time.monotonic()
+
+    @property
+    def live(self) -> bool:
+        """Liveness: the loop runs and a round ended within two intervals (plus slack)."""
+        if self._task is None:
+            return True
+        bound = 2 * self.interval_seconds + 300
+        return not self._task.done() and time.monotonic() - self.last_round < bound
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"inbox-pruner-{self.service}")
@@ -109,4 +119,5 @@ class InboxPruner:
             except Exception as exc:  # a failed round must not end the loop
                 log.warning("inbox.prune_failed", error=repr(exc))
             self.round_finished.set()
+            self.last_round = time.monotonic()
             await asyncio.sleep(self.interval_seconds)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.faults import is_transient
 from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
 from riskwatch_shared.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
@@ -40,6 +41,10 @@ _CLAIM = (
     ")) RETURNING seq, id::text, subject, payload"
 )
 _BACKLOG = text("SELECT count(*) FROM outbox")  # every row in the outbox is unpublished
+# A relay loop that has not cycled for this long is stuck (liveness fails).
+LIVENESS_BOUND = 90.0
+# Backoff cap while PostgreSQL or NATS is away: a returning one is noticed within this.
+RETRY_CAP = 2.0
 
 
 class OutboxRelay:
@@ -70,6 +75,14 @@ class OutboxRelay:
     def healthy(self) -> bool:
         alive = self._task is not None and not self._task.done()
         return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_interval)
+
+    @property
+    def live(self) -> bool:
+        """Liveness: the loop runs and cycles (a publish waits at most 30 s for its acks)."""
+        if self._task is None or self._stopping:
+            return True
+        fresh = time.monotonic() - self.last_cycle < max(LIVENESS_BOUND, 10 * self.poll_interval)
+        return not self._task.done() and fresh
 
     def wake(self) -> None:
         self._wake.set()
@@ -127,9 +140,16 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # Every failure here is retried, never dropped (rows stay until published); a
+                # transient one (PostgreSQL/NATS away) is expected and logged as such.
                 failures += 1
-                log.warning("outbox.relay_failed", error=repr(exc), failures=failures)
-                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                log.warning(
+                    "outbox.relay_failed",
+                    error=repr(exc),
+                    failures=failures,
+                    transient=is_transient(exc),
+                )
+                await asyncio.sleep(min(RETRY_CAP, 0.1 * 2**failures))
                 continue
             if published >= self.batch_size:
                 continue
