@@ -121,7 +121,7 @@ async def test_a_service_started_while_the_database_is_down_serves_503_then_star
     await db_proxy.down()
     settings = _settings(db_proxy, infra)
     app = create_app(settings)
-    headers = identity_headers(ADMIN, settings.internal_secret)
+    headers = identity_headers(ADMIN)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
@@ -150,7 +150,7 @@ async def test_dead_letter_routes_answer_admins_only(infra: Infra, customer_db: 
         assert listed.status_code == 200, listed.text
         assert listed.json()["consumers"] == [runner.name for runner in runtime.consumers]
         assert (await client.get("/v1/dead-letters/customer/999999999")).status_code == 404
-        as_analyst = identity_headers(analyst, settings.internal_secret)
+        as_analyst = identity_headers(analyst)
         refused = await client.get("/v1/dead-letters/customer", headers=as_analyst)
         assert refused.status_code == 403
         redrive = "/v1/dead-letters/customer/1/redrive"

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -43,6 +44,7 @@ from riskwatch_shared.security import (
     verify_identity_token,
 )
 from riskwatch_shared.settings import ServiceSettings, to_asyncpg_dsn
+from riskwatch_shared.text import INT64_MAX, SafeText
 
 log = get_logger(__name__)
 
@@ -342,6 +344,8 @@ def _dead_letters(request: Request) -> DeadLetters:
 
 
 Letters = Annotated[DeadLetters, Depends(_dead_letters)]
+# A stream sequence: JetStream takes an unsigned 64-bit number, PostgreSQL's bigint less.
+Sequence_ = Annotated[int, FastAPIPath(ge=1, le=INT64_MAX)]
 
 
 def dead_letter_router(service: str) -> APIRouter:
@@ -351,10 +355,13 @@ def dead_letter_router(service: str) -> APIRouter:
 
     @router.get("", operation_id=f"{service}-list-dead-letters")
     async def list_dead_letters(
-        letters: Letters, consumer: str | None = None, after: int = 0, limit: int = 100
+        letters: Letters,
+        consumer: Annotated[SafeText | None, Query(max_length=200)] = None,
+        after: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> dict[str, Any]:
         """Dead letters of this service's consumers, oldest first (no payloads)."""
-        found = await letters.find(consumer=consumer, after=after, limit=min(max(limit, 1), 500))
+        found = await letters.find(consumer=consumer, after=after, limit=limit)
         return {
             "items": [letter.to_json() for letter in found],
             "consumers": letters.consumers,
@@ -362,7 +369,7 @@ def dead_letter_router(service: str) -> APIRouter:
         }
 
     @router.get("/{sequence}", operation_id=f"{service}-get-dead-letter")
-    async def get_dead_letter(letters: Letters, sequence: int) -> dict[str, Any]:
+    async def get_dead_letter(letters: Letters, sequence: Sequence_) -> dict[str, Any]:
         """One dead letter with its payload and why it was dead-lettered."""
         try:
             return (await letters.get(sequence)).to_json()
@@ -371,7 +378,7 @@ def dead_letter_router(service: str) -> APIRouter:
 
     @router.post("/{sequence}/redrive", operation_id=f"{service}-redrive-dead-letter")
     async def redrive_dead_letter(
-        request: Request, letters: Letters, sequence: int
+        request: Request, letters: Letters, sequence: Sequence_
     ) -> dict[str, Any]:
         """Publish it again for its consumer (fresh message id, same event id): the consumer's
         inbox drops it if it was applied meanwhile. Audited."""
@@ -381,7 +388,9 @@ def dead_letter_router(service: str) -> APIRouter:
             raise NotFound(str(exc)) from exc
 
     @router.get("/audit/{consumer}", operation_id=f"{service}-dead-letter-audit")
-    async def dead_letter_audit(letters: Letters, consumer: str) -> dict[str, Any]:
+    async def dead_letter_audit(
+        letters: Letters, consumer: Annotated[SafeText, FastAPIPath(max_length=200)]
+    ) -> dict[str, Any]:
         """Who re-drove which of the consumer's dead letters, and when."""
         if consumer not in letters.consumers:
             raise NotFound(f"no consumer {consumer} in {service}")

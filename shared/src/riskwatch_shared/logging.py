@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)
@@ -101,7 +102,10 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _add_context_ids,
-            structlog.processors.dict_tracebacks,
+            # Tracebacks without frame locals: a local may hold a customer's record.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             scrub_personal_data,
             renderer,
         ],
