@@ -25,7 +25,8 @@ def test_secrets_are_generated_once_private_and_reused(tmp_path: Path) -> None:
     path = data_dir / SECRETS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert local_secrets(data_dir) == first  # a second run reuses them
-    assert "RISKWATCH_ADMIN_PASSWORD" not in first  # the first start prints the one it makes
+    # The first admin's password is kept here, so nothing prints it into a log.
+    assert len(first["RISKWATCH_ADMIN_PASSWORD"]) >= 24
 
 
 def test_an_older_secrets_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path: Path) -> None:
@@ -34,6 +35,8 @@ def test_an_older_secrets_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path
     values = local_secrets(tmp_path)
     assert values["GATEWAY_OPS_TOKEN"] == "kept-as-it-was-0123456789abcdefghijkl"
     assert "RISKWATCH_IDENTITY_SIGNING_KEY" in values
+    # That stack's admin exists with its own password: none is made up for it.
+    assert "RISKWATCH_ADMIN_PASSWORD" not in values
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -56,7 +59,11 @@ def test_every_process_gets_usable_keys_and_the_environment_wins(
     for name in ("customer", "scoring", "alerting", "notify"):  # no private key in a service
         service_env = stack.env_for(specs[name])
         assert "RISKWATCH_IDENTITY_PUBLIC_KEYS" in service_env
-        assert not {"RISKWATCH_IDENTITY_SIGNING_KEY", "GATEWAY_JWT_SIGNING_KEYS"} & set(service_env)
+        assert not {
+            "RISKWATCH_IDENTITY_SIGNING_KEY",
+            "GATEWAY_JWT_SIGNING_KEYS",
+            "RISKWATCH_ADMIN_PASSWORD",
+        } & set(service_env)
     service, gateway = ServiceSettings(), GatewaySettings()
     assert service.secret_problems() == gateway.secret_problems() == []  # no dev mode needed
     identity = Identity(subject="s", roles=("analyst",))

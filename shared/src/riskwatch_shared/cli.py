@@ -43,7 +43,12 @@ if TYPE_CHECKING:
 SECRETS_FILE = "secrets.env"
 # Only the gateway gets these: no service holds a private key (it could mint identities).
 GATEWAY_ONLY_SECRETS = frozenset(
-    {"RISKWATCH_IDENTITY_SIGNING_KEY", "GATEWAY_JWT_SIGNING_KEYS", "GATEWAY_OPS_TOKEN"}
+    {
+        "RISKWATCH_IDENTITY_SIGNING_KEY",
+        "GATEWAY_JWT_SIGNING_KEYS",
+        "GATEWAY_OPS_TOKEN",
+        "RISKWATCH_ADMIN_PASSWORD",
+    }
 )
 # The services that connect to NATS, each as its own NATS user (deploy/nats/nats.conf).
 NATS_USERS = ("customer", "scoring", "alerting", "notify")
@@ -63,9 +68,10 @@ def generate_secrets(*, compose: bool = False) -> dict[str, str]:
             {"keys": [user_tokens.private_jwk()]}, separators=(",", ":")
         ),
         "GATEWAY_OPS_TOKEN": secrets.token_urlsafe(32),
+        # The first admin's password: kept here rather than printed into a log.
+        "RISKWATCH_ADMIN_PASSWORD": secrets.token_urlsafe(18),
     }
     if compose:
-        values["RISKWATCH_ADMIN_PASSWORD"] = secrets.token_urlsafe(18)
         values["POSTGRES_PASSWORD"] = secrets.token_urlsafe(24)
         for user in NATS_USERS:
             values[f"NATS_{user.upper()}_PASSWORD"] = secrets.token_urlsafe(24)
@@ -98,7 +104,10 @@ def local_secrets(data_dir: Path) -> dict[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = data_dir / SECRETS_FILE
     existing = parse_env_file(path.read_text()) if path.exists() else {}
-    values = {**generate_secrets(), **existing}
+    generated = generate_secrets()
+    if path.exists():  # the admin of an older stack exists already, with its own password
+        generated.pop("RISKWATCH_ADMIN_PASSWORD")
+    values = {**generated, **existing}
     if values.keys() != existing.keys():
         temporary = path.with_suffix(".tmp")
         temporary.unlink(missing_ok=True)
@@ -357,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
         where = (
             "RISKWATCH_ADMIN_PASSWORD"
             if os.environ.get("RISKWATCH_ADMIN_PASSWORD")
-            else f"the password printed once in {data_dir / 'logs' / 'gateway.log'}"
+            else f"the RISKWATCH_ADMIN_PASSWORD in {data_dir / SECRETS_FILE}"
         )
         print(
             f"Sign in: POST /v1/auth/token with {email} and {where}; "
