@@ -61,6 +61,8 @@ class ScoredCustomer:
     last_assessed_epoch: int | None = None
     anomalies: list[ScoredAnomaly] = field(default_factory=list)
     applied_keys: deque[str] = field(default_factory=lambda: deque(maxlen=APPLIED_KEYS_KEPT))
+    # Risk-control measures in force, by measure id (`domain.measures`).
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
     _uuid: uuid.UUID | None = field(default=None, repr=False, compare=False)
     # Per kind, the last assessment encoded and its state: an assessment is immutable and
     # changes about once a day, while the state is written back with every batch.
@@ -157,6 +159,7 @@ class ScoredCustomer:
             "last_assessed_epoch": self.last_assessed_epoch,
             "anomalies": [anomaly.to_state() for anomaly in self.anomalies],
             "applied_keys": list(self.applied_keys),
+            "measures": self.measures,
         }
 
     def _assessment_state(self, kind: str, assessment: Assessment) -> dict[str, Any]:
@@ -180,4 +183,5 @@ class ScoredCustomer:
         customer.last_assessed_epoch = state["last_assessed_epoch"]
         customer.anomalies = [ScoredAnomaly.from_state(a) for a in state["anomalies"]]
         customer.applied_keys = deque(state["applied_keys"], maxlen=APPLIED_KEYS_KEPT)
+        customer.measures = dict(state.get("measures") or {})  # absent in older states
         return customer
