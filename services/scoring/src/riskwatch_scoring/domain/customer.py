@@ -147,6 +147,12 @@ class ScoredCustomer:
         return {**cached[1], "sequence": self.version}
 
     def to_state(self) -> dict[str, Any]:
+        state = self._base_state()
+        if self.measures:  # only customers with measures in force carry the key
+            state["measures"] = self.measures
+        return state
+
+    def _base_state(self) -> dict[str, Any]:
         return {
             "version": CUSTOMER_STATE_VERSION,
             "sequence": self.version,
@@ -159,7 +165,6 @@ class ScoredCustomer:
             "last_assessed_epoch": self.last_assessed_epoch,
             "anomalies": [anomaly.to_state() for anomaly in self.anomalies],
             "applied_keys": list(self.applied_keys),
-            "measures": self.measures,
         }
 
     def _assessment_state(self, kind: str, assessment: Assessment) -> dict[str, Any]:
