@@ -406,10 +406,14 @@ async def test_review_limit_and_list_measures(world: World) -> None:
     limit = by_kind["reduce_limit"]
     assert (Decimal(limit["limit_amount"]), limit["limit_currency"]) == (Decimal("2500"), "EUR")
     assert by_kind["add_to_list"]["list_name"] == managed["name"]
-    # A viewer may not see listed values unmasked.
+    # A viewer sees listed values masked, on the customer and in the alert's timeline.
     masked = await world.customer.ok(VIEWER, "GET", f"{customer_path}/measures")
     [listed] = [m for m in masked if m["kind"] == "add_to_list"]
-    assert listed["list_value"] != "DE89370400440532013000"
+    assert listed["list_value"] == "****3000"
+    timeline = await world.alerting.ok(VIEWER, "GET", f"/v1/alerts/{alert_id}/timeline")
+    shown = [e["detail"].get("list_value") for e in timeline if e["change"] == "measure_taken"]
+    assert "****3000" in shown
+    assert "DE89370400440532013000" not in str(timeline)
 
     async def in_features() -> dict[str, Any] | None:
         found = await world.scoring.ok(ADMIN, "GET", f"{customer_path}/features")
