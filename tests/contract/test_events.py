@@ -11,7 +11,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from riskwatch_shared.events import EVENT_TYPES, Event, parse_event
-from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
+from riskwatch_shared.events.alerting import (
+    AlertRaised,
+    AlertUpdated,
+    CustomerContacted,
+    RiskMeasureTaken,
+)
 from riskwatch_shared.events.common import (
     AccountData,
     CreditRecordData,
@@ -19,6 +24,7 @@ from riskwatch_shared.events.common import (
     FinancialProfileData,
     InteractionData,
     Reason,
+    RiskMeasureData,
     TransactionData,
 )
 from riskwatch_shared.events.customer import (
@@ -28,6 +34,7 @@ from riskwatch_shared.events.customer import (
     CustomerUpdated,
     FinancialProfileUpdated,
     InteractionLogged,
+    RiskMeasureRecorded,
     TransactionReceived,
 )
 from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
@@ -58,6 +65,16 @@ TRANSACTION = TransactionData(
     device_id="dev-1",
     occurred_at=AT,
     received_at=AT,
+)
+MEASURE = RiskMeasureData(
+    measure_id=UUID("3c9b8f2e-1d4a-4b6c-8e7f-a0b1c2d3e4f5"),
+    kind="freeze_account",
+    account_id=UUID("5f1d3a7e-4c1b-4f8e-9a2d-0e6b7c8d9f01"),
+    reason="card fraud suspected",
+    alert_id=UUID("7d2e4f60-8a9b-4c1d-9e0f-1a2b3c4d5e6f"),
+    taken_by="analyst@bank.example",
+    taken_by_name="Ann Analyst",
+    taken_at=AT,
 )
 REASON = Reason(code="dti_high", message="debt-to-income 62%", contribution=0.4, value="0.62")
 
@@ -173,6 +190,19 @@ def examples() -> list[Event]:
             severity="high",
             actor="analyst@bank.example",
         ),
+        CustomerContacted(
+            customer_id=CUSTOMER_ID,
+            alert_id=alert_id,
+            contact_id=uuid4(),
+            channel="call",
+            note="Customer confirmed the payment",
+            alert_title="Large payment",
+            actor="analyst@bank.example",
+            actor_name="Ann Analyst",
+            contacted_at=AT,
+        ),
+        RiskMeasureTaken(customer_id=CUSTOMER_ID, alert_id=alert_id, measure=MEASURE),
+        RiskMeasureRecorded(customer_id=CUSTOMER_ID, measure=MEASURE),
         NotificationSent(
             notification_id=uuid4(),
             alert_id=alert_id,

@@ -69,6 +69,7 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "contact": {"channel": "call", "note": "called"},
     "assign": {"assignee": "someone"},
     "resolve": {"outcome": "false_positive"},
+    "measures": {"kind": "require_payment_review"},
 }
 PARAM = re.compile(r"\{([^}]+)\}")
 

@@ -108,6 +108,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", f"{_CUSTOMER}/interactions", WORKERS_AND_RMS),
     ("GET", f"{_CUSTOMER}/transactions", STAFF),
     ("GET", f"{_CUSTOMER}/360", STAFF),
+    ("GET", f"{_CUSTOMER}/measures", STAFF),
+    ("POST", f"{_CUSTOMER}/measures/{{measure_id}}/lift", WORKERS),
     ("GET", f"{_CUSTOMER}/audit", WORKERS),
     ("POST", "/v1/transactions", INTAKE),
     ("POST", "/v1/transactions/batch", INTAKE),
@@ -166,7 +168,7 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ),
     *(
         ("POST", f"{_ALERT}/{verb}", WORKERS)
-        for verb in ("investigate", "resolve", "assign", "reopen", "close")
+        for verb in ("investigate", "resolve", "assign", "reopen", "close", "measures")
     ),
     *_crud("/v1/cases", read=STAFF, write=WORKERS),
     # notify: everyone on staff has an inbox.

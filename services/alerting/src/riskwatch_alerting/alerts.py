@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
-from riskwatch_alerting.errors import AlertNotFound, InvalidQuery, TransitionNotAllowed
+from riskwatch_alerting.errors import (
+    AlertNotFound,
+    InvalidQuery,
+    ListNotFound,
+    MeasureNotPossible,
+    TransitionNotAllowed,
+)
 from riskwatch_alerting.lifecycle import (
     CHANGE_OF_ACTION,
     TransitionRefused,
@@ -24,11 +30,17 @@ from riskwatch_alerting.lifecycle import (
 from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
 from riskwatch_alerting.repository import AlertFilters
 from riskwatch_alerting.schemas import (
+    AddToListMeasure,
     AlertStats,
+    FreezeAccountMeasure,
+    MeasureBody,
+    ReduceLimitMeasure,
     RuleFalsePositives,
     TimeToAcknowledge,
 )
-from riskwatch_shared.events.alerting import AlertUpdated
+from riskwatch_shared.events.alerting import AlertUpdated, CustomerContacted, RiskMeasureTaken
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import RiskMeasureData
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -95,8 +107,44 @@ async def act(
     detail: dict[str, Any],
     identity: Identity | None = None,
 ) -> Alert:
-    """Apply one lifecycle action: status, timeline entry and alert_updated.v1, together."""
+    """Apply one lifecycle action: status, timeline entry and alert_updated.v1, together.
+
+    A contact with the customer also goes to the customer's record: `customer_contacted.v1`
+    (its `contact_id`, kept in the timeline entry, becomes the interaction's id)."""
     alert = await get_alert(session, alert_id, for_update=True, identity=identity)
+    extra: list[Event] = []
+    if action == "contact" and alert.customer_id is not None:
+        contact_id = uuid.uuid4()
+        detail = {**detail, "contact_id": str(contact_id)}
+        extra.append(
+            CustomerContacted(
+                customer_id=alert.customer_id,
+                alert_id=alert.id,
+                contact_id=contact_id,
+                channel=detail["channel"],
+                note=detail.get("note"),
+                alert_title=alert.title,
+                actor=actor,
+                actor_name=_name_of(identity),
+                contacted_at=datetime.now(UTC),
+            )
+        )
+    return await _transition(session, alert, action=action, actor=actor, detail=detail, extra=extra)
+
+
+def _name_of(identity: Identity | None) -> str | None:
+    return None if identity is None else identity.name or identity.staff_id
+
+
+async def _transition(
+    session: AsyncSession,
+    alert: Alert,
+    *,
+    action: str,
+    actor: str,
+    detail: dict[str, Any],
+    extra: Sequence[Event] = (),
+) -> Alert:
     try:
         status = next_status(alert.status, action)
     except TransitionRefused as exc:
@@ -124,8 +172,103 @@ async def act(
             outcome=alert.outcome,
             comment=detail.get("comment") or detail.get("reason") or detail.get("note"),
         ),
+        *extra,
     )
     await session.flush()
+    return alert
+
+
+def measure_data(
+    body: MeasureBody,
+    *,
+    measure_id: uuid.UUID,
+    alert: Alert,
+    actor: str,
+    actor_name: str | None,
+    at: datetime,
+    list_name: str | None = None,
+) -> RiskMeasureData:
+    """The measure as the events carry it (pure)."""
+    fields: dict[str, Any] = {}
+    if isinstance(body, ReduceLimitMeasure):
+        fields = {"limit_amount": body.new_limit, "limit_currency": body.currency}
+    elif isinstance(body, FreezeAccountMeasure):
+        fields = {"account_id": body.account_id}
+    elif isinstance(body, AddToListMeasure):
+        fields = {"list_id": body.list_id, "list_name": list_name, "list_value": body.value}
+    return RiskMeasureData(
+        measure_id=measure_id,
+        kind=body.kind,
+        reason=body.reason,
+        alert_id=alert.id,
+        taken_by=actor,
+        taken_by_name=actor_name,
+        taken_at=at,
+        **fields,
+    )
+
+
+def measure_detail(data: RiskMeasureData) -> dict[str, Any]:
+    """The timeline entry's detail: the measure's own fields, ids and amounts as text."""
+    shown = data.model_dump(
+        mode="json",
+        include={
+            "measure_id",
+            "kind",
+            "account_id",
+            "limit_amount",
+            "limit_currency",
+            "list_id",
+            "list_name",
+            "list_value",
+            "reason",
+        },
+    )
+    return {key: value for key, value in shown.items() if value is not None}
+
+
+async def take_measure(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    *,
+    body: MeasureBody,
+    actor: str,
+    identity: Identity | None = None,
+) -> Alert:
+    """A risk-control measure on the alert's customer, in the alert's history and announced
+    as `risk_measure_taken.v1` (the customer service records it, scoring enforces it); an
+    `add_to_list` measure adds its value to the managed list here, in the same transaction."""
+    alert = await get_alert(session, alert_id, for_update=True, identity=identity)
+    if alert.customer_id is None:
+        raise MeasureNotPossible(
+            "this alert concerns no customer: there is no one to take a measure on",
+            current_status=alert.status,
+        )
+    list_name = None
+    if isinstance(body, AddToListMeasure):
+        managed = await repository.get_list(session, body.list_id)
+        if managed is None:
+            raise ListNotFound(f"no managed list {body.list_id}")
+        list_name = managed.name
+    data = measure_data(
+        body,
+        measure_id=uuid.uuid4(),
+        alert=alert,
+        actor=actor,
+        actor_name=_name_of(identity),
+        at=datetime.now(UTC),
+        list_name=list_name,
+    )
+    event = RiskMeasureTaken(customer_id=alert.customer_id, alert_id=alert.id, measure=data)
+    # The transition first: a resolved alert refuses the measure before the list changes.
+    alert = await _transition(
+        session, alert, action="measure", actor=actor, detail=measure_detail(data), extra=[event]
+    )
+    if isinstance(body, AddToListMeasure):
+        note = f"alert {alert.id}" + (f": {body.reason}" if body.reason else "")
+        await repository.upsert_entries(session, body.list_id, [(body.value, note[:1_000])], actor)
+        await repository.bump_cache_version(session, repository.LISTS_CACHE)
+        await session.flush()
     return alert
 
 

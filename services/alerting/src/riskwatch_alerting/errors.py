@@ -41,6 +41,11 @@ class TransitionNotAllowed(Conflict):
     type_slug = "alert-transition-not-allowed"
 
 
+class MeasureNotPossible(Conflict):
+    title = "Measure not possible"
+    type_slug = "measure-not-possible"
+
+
 class RuleStatusConflict(Conflict):
     title = "Rule status change not allowed"
     type_slug = "rule-status-conflict"

@@ -1,8 +1,9 @@
 """The alert lifecycle as pure logic: which action is allowed from which status.
 
 new -> acknowledged -> investigating -> (escalated) -> resolved (with an outcome); a resolved
-alert can be reopened (back to investigating). Assignment, comments and "customer contacted"
-do not change the status; assigning and contacting are refused once an alert is resolved.
+alert can be reopened (back to investigating). Assignment, comments, "customer contacted" and
+risk-control measures do not change the status; assigning, contacting and taking a measure are
+refused once an alert is resolved.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from typing import Literal, get_args
 
 AlertStatus = Literal["new", "acknowledged", "investigating", "escalated", "resolved"]
 AlertAction = Literal[
-    "acknowledge", "investigate", "escalate", "resolve", "reopen", "assign", "comment", "contact"
+    "acknowledge",
+    "investigate",
+    "escalate",
+    "resolve",
+    "reopen",
+    "assign",
+    "comment",
+    "contact",
+    "measure",
 ]
 Outcome = Literal[
     "confirmed_risk",
@@ -36,6 +45,7 @@ _TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "reopen": (frozenset({"resolved"}), "investigating"),
     "assign": (OPEN_STATUSES, None),
     "contact": (OPEN_STATUSES, None),
+    "measure": (OPEN_STATUSES, None),
     "comment": (frozenset(STATUSES), None),
 }
 
@@ -48,6 +58,7 @@ CHANGE_OF_ACTION: dict[str, str] = {
     "reopen": "reopened",
     "assign": "assigned",
     "contact": "customer_contacted",
+    "measure": "measure_taken",
     "comment": "commented",
 }
 

@@ -3,11 +3,11 @@ the evidence, summary, dedup value and timeline masked unless the caller may unm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from riskwatch_alerting.schemas import AlertDetail, AlertOut, TimelineEntryOut
-from riskwatch_shared.masking import mask_mapping, mask_named_values, mask_value
+from riskwatch_shared.masking import mask_mapping, mask_named_values, mask_tail, mask_value
 from riskwatch_shared.security import Identity
 
 AlertT = TypeVar("AlertT", AlertOut, AlertDetail)
@@ -42,7 +42,16 @@ def alert_for(alert: AlertT, identity: Identity) -> AlertT:
     return masked
 
 
+def mask_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A timeline entry's detail masked; a value a measure put on a managed list (an account,
+    a device, an IP) shows its tail only."""
+    masked = mask_mapping(detail)
+    if isinstance(masked.get("list_value"), str):
+        masked["list_value"] = mask_tail(masked["list_value"])
+    return masked
+
+
 def timeline_for(entries: Sequence[TimelineEntryOut], identity: Identity) -> list[TimelineEntryOut]:
     if identity.may_unmask:
         return list(entries)
-    return [entry.model_copy(update={"detail": mask_mapping(entry.detail)}) for entry in entries]
+    return [entry.model_copy(update={"detail": mask_detail(entry.detail)}) for entry in entries]

@@ -375,6 +375,45 @@ class ResolveBody(Body):
     comment: SafeMultilineText | None = Field(default=None, max_length=4_000)
 
 
+# A new limit fits the customer service's Numeric(20, 4): positive, at most 16 integer digits.
+LimitAmount = Annotated[
+    Decimal, Field(gt=0, lt=Decimal(10) ** 16, max_digits=20, decimal_places=4, allow_inf_nan=False)
+]
+CurrencyCode = Annotated[SafeText, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+MeasureReason = Annotated[SafeMultilineText, Field(max_length=2_000)]
+
+
+class ReduceLimitMeasure(Body):
+    kind: Literal["reduce_limit"]
+    new_limit: LimitAmount
+    currency: CurrencyCode
+    reason: MeasureReason | None = None
+
+
+class FreezeAccountMeasure(Body):
+    kind: Literal["freeze_account"]
+    account_id: uuid.UUID
+    reason: MeasureReason | None = None
+
+
+class PaymentReviewMeasure(Body):
+    kind: Literal["require_payment_review"]
+    reason: MeasureReason | None = None
+
+
+class AddToListMeasure(Body):
+    kind: Literal["add_to_list"]
+    list_id: uuid.UUID
+    value: SafeText = Field(min_length=1, max_length=200)
+    reason: MeasureReason | None = None
+
+
+MeasureBody = Annotated[
+    ReduceLimitMeasure | FreezeAccountMeasure | PaymentReviewMeasure | AddToListMeasure,
+    Field(discriminator="kind"),
+]
+
+
 class ReopenBody(Body):
     reason: SafeMultilineText | None = Field(default=None, max_length=4_000)
 

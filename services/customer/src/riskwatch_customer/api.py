@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from pydantic_core import to_json
 
-from riskwatch_customer import importing, intake, records, service
+from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
@@ -34,7 +34,9 @@ from riskwatch_customer.schemas import (
     ImportReport,
     InteractionCreate,
     InteractionOut,
+    MeasureLift,
     Page,
+    RiskMeasureOut,
     TransactionBatchIn,
     TransactionBatchOut,
     TransactionIn,
@@ -394,6 +396,46 @@ async def log_interaction(
     interaction = await records.log_interaction(session, customer_id, data=body, identity=identity)
     await session.commit()
     return interaction
+
+
+# --- risk-control measures ----------------------------------------------------------------
+
+
+@router.get(
+    "/customers/{customer_id}/measures",
+    operation_id="customer-measures-list",
+    responses=_PROBLEMS,
+)
+async def list_measures(
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    active: Annotated[bool, Query(description="Only the measures in force")] = False,
+) -> list[RiskMeasureOut]:
+    """Risk-control measures taken on the customer's alerts, newest first."""
+    return await follow_up.list_measures(
+        session, customer_id, identity=identity, active_only=active
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/measures/{measure_id}/lift",
+    operation_id="customer-measures-lift",
+    responses=_PROBLEMS,
+)
+async def lift_measure(
+    customer_id: uuid.UUID,
+    measure_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    body: MeasureLift | None = None,
+) -> RiskMeasureOut:
+    """Lift a measure: no longer in force (a frozen account is active again)."""
+    measure = await follow_up.lift_measure(
+        session, customer_id, measure_id, reason=body.reason if body else None, identity=identity
+    )
+    await session.commit()
+    return measure
 
 
 # --- transactions -------------------------------------------------------------------------

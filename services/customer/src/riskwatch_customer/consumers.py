@@ -1,4 +1,5 @@
-"""Event handlers of the customer service: the risk levels the scoring service announces."""
+"""Event handlers of the customer service: the risk levels the scoring service announces, and
+an alert's follow-up (contacts, risk-control measures) the alerting service announces."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_customer import repository
+from riskwatch_customer import follow_up, repository
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.events.alerting import CustomerContacted, RiskMeasureTaken
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
-from riskwatch_shared.events.streams import SCORING_STREAM
+from riskwatch_shared.events.streams import ALERTING_STREAM, SCORING_STREAM
 from riskwatch_shared.messaging.consumer import ConsumerSpec
 
 RISK_LEVELS_DURABLE = "customer-risk-levels"
+FOLLOW_UP_DURABLE = "customer-alert-follow-up"
 
 
 def latest_levels(events: Sequence[Event]) -> list[repository.RiskLevelUpdate]:
@@ -55,5 +58,15 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             handlers={CustomerRiskLevelChanged: record_risk_level},
             batch_handler=record_risk_levels,
             batch_size=runtime.settings.consumer_batch_size,
-        )
+        ),
+        ConsumerSpec(
+            durable=FOLLOW_UP_DURABLE,
+            stream=ALERTING_STREAM.name,
+            subjects=["alerting.customer_contacted.v1", "alerting.risk_measure_taken.v1"],
+            handlers={
+                CustomerContacted: follow_up.record_contact,
+                RiskMeasureTaken: follow_up.record_measure,
+            },
+            batch_size=runtime.settings.consumer_batch_size,
+        ),
     ]

@@ -15,6 +15,11 @@ class AccountNotFound(NotFound):
     type_slug = "account-not-found"
 
 
+class MeasureNotFound(NotFound):
+    title = "Risk measure not found"
+    type_slug = "risk-measure-not-found"
+
+
 class InteractionNotFound(NotFound):
     title = "Interaction not found"
     type_slug = "interaction-not-found"

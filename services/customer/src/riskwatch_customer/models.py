@@ -141,7 +141,39 @@ class Interaction(Base):
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     outcome: Mapped[str | None] = mapped_column(Text)
     staff_member: Mapped[str | None] = mapped_column(String(120))
+    # Who, by name, when the interaction came from an alert's follow-up; and that alert.
+    staff_name: Mapped[str | None] = mapped_column(String(200))
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class RiskMeasure(Base):
+    """A risk-control measure on a customer (taken on an alert), in force until lifted.
+
+    Its id is the measure's id from the alert, so a re-delivered event finds it again."""
+
+    __tablename__ = "risk_measures"
+    __table_args__ = (Index("ix_risk_measures_customer", "customer_id", "taken_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    limit_amount: Mapped[Decimal | None] = mapped_column(Money)
+    limit_currency: Mapped[str | None] = mapped_column(CHAR(3))
+    list_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    list_name: Mapped[str | None] = mapped_column(String(200))
+    list_value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    taken_by: Mapped[str | None] = mapped_column(String(200))
+    taken_by_name: Mapped[str | None] = mapped_column(String(200))
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    lifted_by: Mapped[str | None] = mapped_column(String(200))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
 
 

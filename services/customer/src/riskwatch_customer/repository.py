@@ -21,6 +21,7 @@ from riskwatch_customer.models import (
     CustomerRiskLevels,
     FinancialProfile,
     Interaction,
+    RiskMeasure,
     Transaction,
 )
 from riskwatch_customer.pagination import InvalidCursor, cursor_after, encode_cursor
@@ -311,3 +312,31 @@ def matches_any(column: Any, values: Iterable[Any]) -> Any:
 
 async def count_rows(session: AsyncSession, statement: Select[Any]) -> int:
     return int(await session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
+
+
+async def measures_of(
+    session: AsyncSession, customer_id: uuid.UUID, *, active_only: bool
+) -> Sequence[RiskMeasure]:
+    """The customer's measures, newest first (those in force only, with `active_only`)."""
+    statement = select(RiskMeasure).where(RiskMeasure.customer_id == customer_id)
+    if active_only:
+        statement = statement.where(RiskMeasure.status == "active")
+    statement = statement.order_by(RiskMeasure.taken_at.desc(), RiskMeasure.id)
+    return (await session.scalars(statement)).all()
+
+
+async def get_measure(session: AsyncSession, measure_id: uuid.UUID) -> RiskMeasure | None:
+    return await session.get(RiskMeasure, measure_id, with_for_update=True)
+
+
+async def account_frozen_by_other(
+    session: AsyncSession, account_id: uuid.UUID, *, except_measure: uuid.UUID
+) -> bool:
+    """Whether another measure in force still freezes the account."""
+    statement = select(RiskMeasure.id).where(
+        RiskMeasure.account_id == account_id,
+        RiskMeasure.kind == "freeze_account",
+        RiskMeasure.status == "active",
+        RiskMeasure.id != except_measure,
+    )
+    return (await session.scalars(statement.limit(1))).first() is not None

@@ -25,7 +25,9 @@ CustomerKind = Literal["individual", "corporate"]
 CustomerStatus = Literal["active", "dormant", "closed"]
 KycStatus = Literal["pending", "verified", "rejected", "expired"]
 AccountStatus = Literal["active", "dormant", "frozen", "closed"]
-InteractionChannel = Literal["call", "email", "branch_visit", "app", "complaint", "meeting"]
+InteractionChannel = Literal[
+    "call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"
+]
 Direction = Literal["inbound", "outbound"]
 TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
 TransactionStatus = Literal["completed", "pending", "failed", "reversed"]
@@ -143,6 +145,9 @@ class CustomerOut(BaseModel):
     updated_at: datetime
     personal_data_masked: bool
     risk_levels: RiskLevelsOut | None = None
+    active_measures: list[RiskMeasureOut] | None = Field(
+        default=None, description="Risk-control measures in force (single-customer reads)"
+    )
 
 
 # --- credit, financial profile, accounts, interactions -----------------------------------
@@ -270,8 +275,40 @@ class InteractionOut(BaseModel):
     summary: str
     outcome: str | None
     staff_member: str | None
+    staff_name: str | None = None
+    alert_id: UUID | None = None
     occurred_at: datetime
     created_at: datetime
+
+
+RiskMeasureKind = Literal["reduce_limit", "freeze_account", "require_payment_review", "add_to_list"]
+
+
+class RiskMeasureOut(BaseModel):
+    """A risk-control measure on the customer; `status` says whether it is still in force."""
+
+    id: UUID
+    customer_id: UUID
+    kind: RiskMeasureKind
+    status: Literal["active", "lifted"]
+    account_id: UUID | None
+    limit_amount: Decimal | None
+    limit_currency: str | None
+    list_id: UUID | None
+    list_name: str | None
+    list_value: str | None
+    reason: str | None
+    alert_id: UUID | None
+    taken_by: str | None
+    taken_by_name: str | None
+    taken_at: datetime
+    lifted_by: str | None
+    lifted_at: datetime | None
+    lift_reason: str | None
+
+
+class MeasureLift(Strict):
+    reason: Annotated[SafeMultilineText, Field(max_length=2000)] | None = None
 
 
 class AuditEntryOut(BaseModel):
@@ -372,3 +409,4 @@ class Customer360(BaseModel):
     accounts: list[AccountOut]
     recent_transactions: list[TransactionOut]
     recent_interactions: list[InteractionOut]
+    active_measures: list[RiskMeasureOut] = []

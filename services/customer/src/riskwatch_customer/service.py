@@ -249,7 +249,11 @@ async def _change_customer(
         session, customer, changes=changes, identity=identity, now=utcnow()
     )
     levels = await repository.risk_levels_of(session, [customer.id])
-    return views.customer_out(customer, identity=identity, levels=levels.get(customer.id))
+    out = views.customer_out(customer, identity=identity, levels=levels.get(customer.id))
+    measures = await repository.measures_of(session, customer.id, active_only=True)
+    return out.model_copy(
+        update={"active_measures": [views.measure_view(m, identity) for m in measures]}
+    )
 
 
 async def get_customer(
@@ -257,7 +261,11 @@ async def get_customer(
 ) -> CustomerOut:
     customer = await visible_customer(session, customer_id, identity=identity)
     levels = await repository.risk_levels_of(session, [customer.id])
-    return views.customer_out(customer, identity=identity, levels=levels.get(customer.id))
+    out = views.customer_out(customer, identity=identity, levels=levels.get(customer.id))
+    measures = await repository.measures_of(session, customer.id, active_only=True)
+    return out.model_copy(
+        update={"active_measures": [views.measure_view(m, identity) for m in measures]}
+    )
 
 
 async def list_customers(
@@ -354,6 +362,7 @@ async def customer_360(
     interactions = await repository.recent(
         session, repository.interactions_of(customer.id), Interaction.occurred_at, recent
     )
+    measures = await repository.measures_of(session, customer.id, active_only=True)
     return Customer360(
         customer=views.customer_out(customer, identity=identity, levels=levels),
         risk_levels=views.risk_levels_out(levels),
@@ -362,4 +371,5 @@ async def customer_360(
         accounts=[views.account_view(a, identity) for a in accounts],
         recent_transactions=[views.transaction_view(t, identity) for t in transactions],
         recent_interactions=[views.interaction_out(i) for i in interactions],
+        active_measures=[views.measure_view(m, identity) for m in measures],
     )

@@ -14,6 +14,7 @@ from riskwatch_customer.models import (
     CustomerRiskLevels,
     FinancialProfile,
     Interaction,
+    RiskMeasure,
     Transaction,
 )
 from riskwatch_customer.reference_data import in_minor_units
@@ -24,6 +25,7 @@ from riskwatch_customer.schemas import (
     FinancialProfileOut,
     InteractionOut,
     RiskLevelsOut,
+    RiskMeasureOut,
 )
 from riskwatch_shared.events.common import (
     AccountData,
@@ -33,6 +35,7 @@ from riskwatch_shared.events.common import (
     InteractionData,
     TransactionData,
 )
+from riskwatch_shared.masking import mask_tail
 from riskwatch_shared.security import Identity
 
 CUSTOMER_FIELDS = (
@@ -197,3 +200,16 @@ def transaction_view(transaction: Transaction, identity: Identity) -> Transactio
 
 
 _MASKED_FIELDS = {"counterparty_account", "ip_address"}
+
+
+def measure_out(measure: RiskMeasure) -> RiskMeasureOut:
+    return RiskMeasureOut.model_validate(measure, from_attributes=True)
+
+
+def measure_view(measure: RiskMeasure, identity: Identity) -> RiskMeasureOut:
+    """The measure as this caller may see it: a listed value (an account, a device, an IP) is
+    masked unless they may unmask."""
+    out = measure_out(measure)
+    if identity.may_unmask or out.list_value is None:
+        return out
+    return out.model_copy(update={"list_value": mask_tail(out.list_value)})

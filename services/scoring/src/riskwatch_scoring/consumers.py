@@ -19,6 +19,7 @@ from riskwatch_shared.events.customer import (
     CustomerUpdated,
     FinancialProfileUpdated,
     InteractionLogged,
+    RiskMeasureRecorded,
     TransactionReceived,
 )
 from riskwatch_shared.events.streams import CUSTOMER_STREAM
@@ -33,6 +34,7 @@ CONSUMED: tuple[type[Event], ...] = (
     InteractionLogged,
     AccountChanged,
     TransactionReceived,
+    RiskMeasureRecorded,
 )
 
 

@@ -35,6 +35,7 @@ from riskwatch_scoring.domain.canonical import inputs_hash
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
+from riskwatch_scoring.domain.measures import measure_action, measure_state, stricter
 from riskwatch_scoring.payloads import StagedEvent
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
 from riskwatch_scoring.repository import idle_customers, insert_assessments
@@ -47,6 +48,7 @@ from riskwatch_shared.events.customer import (
     CustomerUpdated,
     FinancialProfileUpdated,
     InteractionLogged,
+    RiskMeasureRecorded,
     TransactionReceived,
 )
 from riskwatch_shared.logging import get_logger, trace_id_var
@@ -61,6 +63,18 @@ PROFILE_FIELDS = ("kind", "segment", "country", "status", "kyc_status")
 def recommended_action(level: Level) -> str:
     """Pre-authorisation decision: block critical, review high, approve the rest."""
     return ACTIONS.get(level, "approve")
+
+
+def apply_measure(customer: ScoredCustomer, event: RiskMeasureRecorded) -> bool:
+    """Keep a measure in force or drop a lifted one; False when that changes nothing."""
+    measure = event.measure
+    key = str(measure.measure_id)
+    if not customer.remember(f"measure:{key}:{measure.status}"):
+        return False
+    if measure.status == "lifted":
+        return customer.measures.pop(key, None) is not None
+    customer.measures[key] = measure_state(measure.model_dump(mode="json"))
+    return True
 
 
 def with_aliases(features: FeatureMap) -> FeatureMap:
@@ -190,6 +204,11 @@ class Scorer:
             if isinstance(event, TransactionReceived):
                 self._transaction(customer, event, models, output)
                 return
+            if isinstance(event, RiskMeasureRecorded):
+                # In force or lifted: no model input, so nothing to re-assess.
+                if apply_measure(customer, event):
+                    customer.version += 1
+                return
             as_of = self._record_as_of(customer, event)
             if not self._apply_record(customer, event):
                 return
@@ -280,7 +299,14 @@ class Scorer:
                 trace_id=output.trace_id(event),
                 transaction=event.transaction,
                 assessment=anomaly,
-                recommended_action=recommended_action(anomaly.level),
+                recommended_action=stricter(
+                    recommended_action(anomaly.level),
+                    measure_action(
+                        customer.measures,
+                        account_id=txn.account_id,
+                        direction=txn.direction,
+                    )[0],
+                ),
                 transaction_features=txn_features,
                 customer_features=customer_features,
                 risk_levels=customer.risk_levels(),

@@ -18,6 +18,7 @@ from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch
 from riskwatch_scoring.domain.inputs import Transaction
+from riskwatch_scoring.domain.measures import measure_action, measure_features, stricter
 from riskwatch_scoring.domain.metrics import PSI_DRIFT_THRESHOLD, PSI_WATCH_THRESHOLD, psi
 from riskwatch_scoring.errors import (
     CustomerNotScored,
@@ -73,7 +74,8 @@ async def customer_features(
 ) -> CustomerFeaturesOut:
     customer = await _scored_customer(session, store, customer_id)
     moment = as_of or datetime.now(UTC)
-    features = with_aliases(customer.behaviour.features(moment).as_dict())
+    features: dict[str, Any] = with_aliases(customer.behaviour.features(moment).as_dict())
+    features.update(measure_features(customer.measures))
     return CustomerFeaturesOut(
         customer_id=customer_id, as_of=moment, sequence=customer.version, features=features
     )
@@ -160,13 +162,20 @@ def _preauthorisation_body(
     known: bool,
     txn_features: dict[str, Any],
 ) -> dict[str, Any]:
-    """`TransactionScoreOut` as a plain dict (built per request: no model to validate)."""
+    """`TransactionScoreOut` as a plain dict (built per request: no model to validate).
+
+    The measures in force come first: a frozen account's payment is blocked, and with
+    payments under review an outgoing one is reviewed at least, whatever the model says."""
+    account_id = str(request.account_id) if request.account_id else None
+    required, measure_reasons = measure_action(
+        customer.measures, account_id=account_id, direction=request.direction
+    )
     return {
         "customer_id": request.customer_id,
         "score": assessment.score,
         "level": assessment.level.value,
-        "recommended_action": recommended_action(assessment.level),
-        "reasons": reason_rows(assessment),
+        "recommended_action": stricter(recommended_action(assessment.level), required),
+        "reasons": [*measure_reasons, *reason_rows(assessment)],
         "advice": advice_for(assessment),
         "model_version": assessment.model_version,
         "customer_levels": customer.levels,

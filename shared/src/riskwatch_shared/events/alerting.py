@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from riskwatch_shared.events.base import Event, register
-from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.events.common import RiskMeasureData, RuleType, Severity
 
 
 class AlertingEvent(Event):
@@ -51,6 +51,7 @@ AlertChange = Literal[
     "commented",
     "occurrence_added",
     "customer_contacted",
+    "measure_taken",
 ]
 
 
@@ -67,3 +68,31 @@ class AlertUpdated(AlertingEvent):
     assignee_team: str | None = None
     outcome: str | None = None
     comment: str | None = None
+
+
+@register
+class CustomerContacted(AlertingEvent):
+    """A contact with the customer logged on an alert: the customer service files it as an
+    interaction on the customer's record (`contact_id` becomes the interaction's id)."""
+
+    type: Literal["alerting.customer_contacted.v1"] = "alerting.customer_contacted.v1"
+    customer_id: UUID
+    alert_id: UUID
+    contact_id: UUID
+    channel: str
+    note: str | None = None
+    alert_title: str | None = None
+    actor: str
+    actor_name: str | None = None
+    contacted_at: datetime
+
+
+@register
+class RiskMeasureTaken(AlertingEvent):
+    """A risk-control measure taken on an alert: the customer service records it on the
+    customer (and announces it as `customer.risk_measure_recorded.v1`)."""
+
+    type: Literal["alerting.risk_measure_taken.v1"] = "alerting.risk_measure_taken.v1"
+    customer_id: UUID
+    alert_id: UUID
+    measure: RiskMeasureData

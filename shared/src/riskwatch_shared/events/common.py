@@ -71,11 +71,13 @@ class FinancialProfileData(Payload):
 
 class InteractionData(Payload):
     interaction_id: UUID
-    channel: Literal["call", "email", "branch_visit", "app", "complaint", "meeting"]
+    channel: Literal["call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"]
     direction: Literal["inbound", "outbound"]
     summary: str
     outcome: str | None = None
     staff_member: str | None = None
+    staff_name: str | None = None
+    alert_id: UUID | None = None
     occurred_at: datetime
 
 
@@ -106,3 +108,34 @@ class Reason(Payload):
     message: str
     contribution: float = 0.0
     value: str | None = None
+
+
+RiskMeasureKind = Literal["reduce_limit", "freeze_account", "require_payment_review", "add_to_list"]
+RiskMeasureStatus = Literal["active", "lifted"]
+
+
+class RiskMeasureData(Payload):
+    """A risk-control measure taken on a customer, as the alert it came from set it.
+
+    Which fields are filled depends on `kind`: `reduce_limit` the new limit (`limit_amount`,
+    `limit_currency`), `freeze_account` the `account_id`, `add_to_list` the managed list
+    (`list_id`, `list_name`) and `list_value`; `require_payment_review` none.
+    """
+
+    measure_id: UUID
+    kind: RiskMeasureKind
+    status: RiskMeasureStatus = "active"
+    account_id: UUID | None = None
+    limit_amount: Decimal | None = None
+    limit_currency: str | None = None
+    list_id: UUID | None = None
+    list_name: str | None = None
+    list_value: str | None = None
+    reason: str | None = None
+    alert_id: UUID | None = None
+    taken_by: str | None = None
+    taken_by_name: str | None = None
+    taken_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+    lift_reason: str | None = None

@@ -12,6 +12,7 @@ from riskwatch_shared.events.common import (
     CustomerSnapshot,
     FinancialProfileData,
     InteractionData,
+    RiskMeasureData,
     TransactionData,
 )
 
@@ -64,3 +65,12 @@ class AccountChanged(CustomerEvent):
 class TransactionReceived(CustomerEvent):
     type: Literal["customer.transaction_received.v1"] = "customer.transaction_received.v1"
     transaction: TransactionData
+
+
+@register
+class RiskMeasureRecorded(CustomerEvent):
+    """A risk-control measure recorded on the customer, or lifted (`measure.status`): the
+    customer's record is the authority on which measures are in force."""
+
+    type: Literal["customer.risk_measure_recorded.v1"] = "customer.risk_measure_recorded.v1"
+    measure: RiskMeasureData

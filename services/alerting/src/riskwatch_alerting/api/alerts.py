@@ -26,6 +26,7 @@ from riskwatch_alerting.schemas import (
     ContactBody,
     EscalateBody,
     InvestigateBody,
+    MeasureBody,
     OccurrenceOut,
     ReopenBody,
     ResolveBody,
@@ -269,3 +270,22 @@ async def reopen_alert(
     """Reopen a resolved alert (back to investigating)."""
     detail = {"reason": body.reason if body else None}
     return await _act(session, alert_id, "reopen", identity, detail)
+
+
+@router.post(
+    "/alerts/{alert_id}/measures",
+    operation_id="alerting-alerts-measure",
+    responses=_ACTION_RESPONSES,
+)
+async def take_measure(
+    alert_id: uuid.UUID, body: MeasureBody, session: SessionDep, identity: IdentityDep
+) -> AlertOut:
+    """Take a risk-control measure on the alert's customer: reduce a limit, freeze an account,
+    require review of outgoing payments, or add a value to a managed list. Recorded in the
+    alert's history and on the customer's record; scoring enforces it."""
+    alert = await alert_service.take_measure(
+        session, alert_id, body=body, actor=actor_of(identity), identity=identity
+    )
+    out = alert_for(AlertOut.model_validate(alert), identity)
+    await session.commit()
+    return out

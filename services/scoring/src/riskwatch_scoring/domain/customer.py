@@ -61,6 +61,8 @@ class ScoredCustomer:
     last_assessed_epoch: int | None = None
     anomalies: list[ScoredAnomaly] = field(default_factory=list)
     applied_keys: deque[str] = field(default_factory=lambda: deque(maxlen=APPLIED_KEYS_KEPT))
+    # Risk-control measures in force, by measure id (`domain.measures`).
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
     _uuid: uuid.UUID | None = field(default=None, repr=False, compare=False)
     # Per kind, the last assessment encoded and its state: an assessment is immutable and
     # changes about once a day, while the state is written back with every batch.
@@ -145,6 +147,12 @@ class ScoredCustomer:
         return {**cached[1], "sequence": self.version}
 
     def to_state(self) -> dict[str, Any]:
+        state = self._base_state()
+        if self.measures:  # only customers with measures in force carry the key
+            state["measures"] = self.measures
+        return state
+
+    def _base_state(self) -> dict[str, Any]:
         return {
             "version": CUSTOMER_STATE_VERSION,
             "sequence": self.version,
@@ -180,4 +188,5 @@ class ScoredCustomer:
         customer.last_assessed_epoch = state["last_assessed_epoch"]
         customer.anomalies = [ScoredAnomaly.from_state(a) for a in state["anomalies"]]
         customer.applied_keys = deque(state["applied_keys"], maxlen=APPLIED_KEYS_KEPT)
+        customer.measures = dict(state.get("measures") or {})  # absent in older states
         return customer

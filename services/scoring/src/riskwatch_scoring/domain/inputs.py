@@ -11,7 +11,9 @@ from uuid import UUID
 Direction = Literal["inbound", "outbound"]
 TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
 CreditSource = Literal["bureau", "internal"]
-InteractionChannel = Literal["call", "email", "branch_visit", "app", "complaint", "meeting"]
+InteractionChannel = Literal[
+    "call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"
+]
 
 TRANSACTION_CHANNELS: frozenset[str] = frozenset({"card", "transfer", "atm", "online", "mobile"})
 DIRECTIONS: frozenset[str] = frozenset({"inbound", "outbound"})

@@ -1,0 +1,75 @@
+"""Risk-control measures in scoring's state and what they do to a payment (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from riskwatch_scoring.domain.customer import ScoredCustomer
+from riskwatch_scoring.domain.measures import measure_action, measure_features, stricter
+from riskwatch_scoring.pipeline import apply_measure
+from riskwatch_shared.events.common import RiskMeasureData
+from riskwatch_shared.events.customer import RiskMeasureRecorded
+
+ACCOUNT = str(uuid.UUID(int=11))
+OTHER = str(uuid.UUID(int=12))
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def recorded(customer: ScoredCustomer, kind: str, **fields: object) -> RiskMeasureRecorded:
+    data = RiskMeasureData.model_validate(
+        {"measure_id": uuid.uuid4(), "kind": kind, "taken_at": AT, **fields}
+    )
+    return RiskMeasureRecorded(customer_id=customer.uuid, measure=data)
+
+
+def test_the_strictest_action_wins() -> None:
+    assert stricter("approve", "review") == "review"
+    assert stricter("block", "review") == "block"
+    assert stricter("approve", "approve") == "approve"
+
+
+def test_a_frozen_account_blocks_its_payments_only() -> None:
+    measures = {"m1": {"kind": "freeze_account", "account_id": ACCOUNT}}
+    action, reasons = measure_action(measures, account_id=ACCOUNT, direction="inbound")
+    assert action == "block"
+    assert [(r["code"], r["value"]) for r in reasons] == [("account_frozen", "m1")]
+    assert measure_action(measures, account_id=OTHER, direction="outbound") == ("approve", [])
+    assert measure_action(measures, account_id=None, direction="outbound") == ("approve", [])
+
+
+def test_payment_review_covers_outgoing_payments() -> None:
+    measures = {"m2": {"kind": "require_payment_review"}}
+    action, reasons = measure_action(measures, account_id=OTHER, direction="outbound")
+    assert (action, reasons[0]["code"]) == ("review", "payment_review_required")
+    assert measure_action(measures, account_id=OTHER, direction="inbound") == ("approve", [])
+    both = {**measures, "m1": {"kind": "freeze_account", "account_id": ACCOUNT}}
+    action, reasons = measure_action(both, account_id=ACCOUNT, direction="outbound")
+    assert action == "block"
+    assert {r["code"] for r in reasons} == {"account_frozen", "payment_review_required"}
+
+
+def test_measures_are_kept_lifted_once_and_survive_the_state_round_trip() -> None:
+    customer = ScoredCustomer(str(uuid.uuid4()))
+    freeze = recorded(customer, "freeze_account", account_id=ACCOUNT)
+    limit = recorded(customer, "reduce_limit", limit_amount="2500.00", limit_currency="EUR")
+    assert apply_measure(customer, freeze)
+    assert not apply_measure(customer, freeze)  # re-delivered
+    assert apply_measure(customer, limit)
+    restored = ScoredCustomer.from_state(customer.to_state())
+    features = measure_features(restored.measures)
+    assert features["frozen_account_ids"] == [ACCOUNT]
+    assert (features["reduced_limit"], features["reduced_limit_currency"]) == ("2500.00", "EUR")
+    assert features["active_measures"] == 2
+
+    lifted = freeze.measure.model_copy(update={"status": "lifted", "lifted_at": AT})
+    lift = RiskMeasureRecorded(customer_id=customer.uuid, measure=lifted)
+    assert apply_measure(restored, lift)
+    assert not apply_measure(restored, lift)
+    assert measure_features(restored.measures)["frozen_accounts"] == 0
+
+
+def test_a_state_stored_before_measures_loads_without_any() -> None:
+    state = ScoredCustomer(str(uuid.uuid4())).to_state()
+    assert "measures" not in state  # nothing in force: the blob is as it was
+    assert ScoredCustomer.from_state(state).measures == {}
