@@ -313,5 +313,22 @@ def role_matrix_markdown(rows: Iterable[PolicyRow] = POLICY_TABLE) -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m riskwatch_shared.policy > the matrix
-    print(role_matrix_markdown(), end="")
+MATRIX_START, MATRIX_END = "<!-- role-matrix:start -->", "<!-- role-matrix:end -->"
+
+
+def with_role_matrix(document: str) -> str:
+    """`document` with the text between the matrix markers replaced by the current matrix."""
+    head, _, rest = document.partition(MATRIX_START)
+    _, _, tail = rest.partition(MATRIX_END)
+    return f"{head}{MATRIX_START}\n{role_matrix_markdown()}{MATRIX_END}{tail}"
+
+
+if __name__ == "__main__":  # python -m riskwatch_shared.policy [docs/security.md]
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) > 1:
+        target = Path(sys.argv[1])
+        target.write_text(with_role_matrix(target.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(role_matrix_markdown(), end="")
