@@ -107,7 +107,14 @@ async def act(
     clean = {key: value for key, value in detail.items() if value is not None}
     session.add(
         AlertTimelineEntry(
-            alert_id=alert.id, at=now, actor=actor, change=change, status=status, detail=clean
+            alert_id=alert.id,
+            at=now,
+            actor=actor,
+            change=change,
+            status=status,
+            detail=clean,
+            actor_name=None if identity is None else identity.name,
+            actor_roles=None if identity is None else ",".join(identity.roles),
         )
     )
     await add_events(

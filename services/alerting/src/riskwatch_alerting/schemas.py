@@ -335,6 +335,9 @@ class TimelineEntryOut(Out):
     change: str
     status: str
     detail: dict[str, Any]
+    # The acting person's name and roles (comma-separated), when a person acted.
+    actor_name: str | None = None
+    actor_roles: str | None = None
 
 
 class AcknowledgeBody(Body):

@@ -295,6 +295,7 @@ class DeliveryWorker:
                     recipient_id=delivery.recipient_id,
                     channel=channel,
                     provider=result.provider,
+                    kind=delivery.kind,
                 )
             ]
         if state is DeliveryState.DEAD:
@@ -307,6 +308,7 @@ class DeliveryWorker:
                     channel=channel,
                     attempts=delivery.attempts,
                     detail=result.detail,
+                    kind=delivery.kind,
                 )
             ]
         self.stats.failed += 1
