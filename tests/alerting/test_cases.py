@@ -171,7 +171,8 @@ async def test_closing_a_case_resolves_its_alerts_and_the_next_alert_opens_a_new
 
     await api.feed(transaction_scored(customer, amount="6000"))
     cases = await api.cases_of(customer)
-    assert len(cases) == 2 and cases[0]["id"] != case["id"]
+    assert len(cases) == 2
+    assert cases[0]["id"] != case["id"]
     assert cases[0]["status"] == "open"
     # The old case cannot be reopened beside the customer's new open case.
     refused = await api.client.post(f"/v1/cases/{case['id']}/reopen", json={})
@@ -286,7 +287,8 @@ async def test_a_suppressed_rule_does_not_raise_for_its_target_until_lifted(api:
     assert (lifted["active"], lifted["lifted_by"]) == (False, "u-alice")
     await api.feed(transaction_scored(customer, amount="7000"))  # raises again
     cases = await api.cases_of(customer)
-    assert len(cases) == 2 and cases[0]["alert_count"] == 1
+    assert len(cases) == 2
+    assert cases[0]["alert_count"] == 1
     audit = await api.get(f"/v1/rules/{api.rules['big']}/suppressions")
     assert [(s["id"], s["lifted_by"]) for s in audit if s["id"] == suppression["id"]] == [
         (suppression["id"], "u-alice")
@@ -311,15 +313,20 @@ async def test_the_case_report_in_both_languages_as_html_and_json(api: Api) -> N
         "high",
         "mitigated_limit_reduced",
     )
-    assert alert["evidence"] and alert["reasons"] and alert["raised_at"]
+    assert alert["evidence"]
+    assert alert["reasons"]
+    assert alert["raised_at"]
     assert {"commented", "closed", "resolved"} <= {a["change"] for a in data["actions"]}
     assert data["outcome"] == "mitigated_limit_reduced"
 
     english = await api.client.get(f"/v1/cases/{case['id']}/report", params={"lang": "en"})
     assert english.headers["content-type"].startswith("text/html")
-    assert "Case report" in english.text and "Evidence" in english.text
-    assert "mitigated limit reduced" in english.text and "Alice Analyst" in english.text
-    assert "&lt;b&gt;王 Wei&lt;/b&gt;" in english.text and "<b>王" not in english.text
+    assert "Case report" in english.text
+    assert "Evidence" in english.text
+    assert "mitigated limit reduced" in english.text
+    assert "Alice Analyst" in english.text
+    assert "&lt;b&gt;王 Wei&lt;/b&gt;" in english.text
+    assert "<b>王" not in english.text
     chinese = await api.client.get(f"/v1/cases/{case['id']}/report", params={"lang": "zh-CN"})
     assert '<html lang="zh-CN">' in chinese.text
     for words in (
@@ -359,7 +366,8 @@ async def test_a_relationship_manager_sees_and_works_only_their_customers_cases(
     headers = identity_headers(RM_MINE)
     listed = await api.client.get("/v1/cases", headers=headers)
     ids = {c["id"] for c in listed.json()["items"]}
-    assert own["id"] in ids and other["id"] not in ids
+    assert own["id"] in ids
+    assert other["id"] not in ids
     assert (await api.client.get(f"/v1/cases/{own['id']}", headers=headers)).status_code == 200
     for method, path, body in (
         ("GET", f"/v1/cases/{other['id']}", None),
