@@ -159,6 +159,26 @@ async def test_credit_deterioration_to_a_resolved_alert(
         # Steps count from 0: step 1 is the email level the acknowledgement cancelled.
         assert not [item for item in sent if item.get("escalation_step") == 1]
 
+    # The customer's case (issue 20): the e-mail sent, the escalation the acknowledgement
+    # cancelled, and who acted, by name and role.
+    [case] = page_items(await admin.get_json("/v1/cases", customer_id=customer_id))
+    case_path = f"/v1/cases/{case['id']}"
+    cancelled = acknowledged_at < raised_at + timedelta(seconds=ESCALATE_AFTER)
+    expected = {"notification_sent"} | ({"escalation_cancelled"} if cancelled else set())
+
+    async def case_timeline() -> list[dict[str, Any]] | None:
+        items = page_items(await admin.get_json(f"{case_path}/timeline"))
+        return items if expected <= {item["change"] for item in items} else None
+
+    items = await wait_until(case_timeline, timeout=DEADLINE, interval=0.25, message="timeline")
+    emails = [
+        i for i in items if i["change"] == "notification_sent" and i["detail"]["channel"] == "email"
+    ]
+    assert emails, items
+    acted = [i for i in items if i["change"] in ("acknowledged", "commented", "resolved")]
+    assert len(acted) == 3, items
+    assert all(i["actor_name"] and "admin" in i["actor_roles"] for i in acted), acted
+
 
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
