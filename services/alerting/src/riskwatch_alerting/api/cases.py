@@ -277,9 +277,7 @@ async def list_suppressions(
 ) -> list[SuppressionOut]:
     """A rule's suppressions, newest first, lifted and expired ones included (the audit)."""
     found = await cases.suppressions_of_rule(session, rule_id)
-    owner = owner_scope(identity)
-    visible = [s for s in found if owner is None]
-    return [_suppression_out(s, identity) for s in visible]
+    return [_suppression_out(s, identity) for s in found]
 
 
 @router.post(
