@@ -13,7 +13,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND
 from riskwatch_alerting.cases import report as case_report
 from riskwatch_alerting.cases import service as cases
-from riskwatch_alerting.cases.domain import CaseStatus, TimelineItem, allowed_case_actions
+from riskwatch_alerting.cases.domain import (
+    CaseStatus,
+    TimelineItem,
+    allowed_case_actions,
+    display_name,
+)
 from riskwatch_alerting.cases.schemas import (
     CaseAssignBody,
     CaseCloseBody,
@@ -81,8 +86,6 @@ def _timeline_for(items: Sequence[TimelineItem], identity: Identity) -> list[Tim
 
 
 def _timeline_out(item: TimelineItem) -> CaseTimelineOut:
-    from riskwatch_alerting.cases.domain import display_name
-
     return CaseTimelineOut(
         at=item.at,
         source=item.source,
