@@ -96,9 +96,49 @@ def upgrade() -> None:
     )
     op.create_index("ix_suppressions_rule_id", "suppressions", ["rule_id"])
     op.create_index("ix_suppressions_customer_id", "suppressions", ["customer_id"])
+    op.execute(_BACKFILL_CASES)
+    op.execute(_LINK_ALERTS)
+    op.execute(
+        'INSERT INTO case_timeline (case_id, "at", actor, change, detail) '
+        "SELECT id, opened_at, 'system', 'opened', convert_to('{\"backfilled\": true}', 'UTF8') "
+        "FROM cases"
+    )
+    op.execute(
+        "INSERT INTO cache_versions (name, version) VALUES ('suppressions', 0) "
+        "ON CONFLICT (name) DO NOTHING"
+    )
+
+
+# Alerts still open when cases arrive get theirs, as the event path would have grouped them
+# (`cases.domain.DEFAULT_POLICY`: custom rules and alerts without a customer apart).
+_GROUP = (
+    "CASE WHEN customer_id IS NULL OR rule_type = 'custom' THEN 'alert:' || id "
+    "ELSE 'customer:' || customer_id END"
+)
+_BACKFILL_CASES = f"""
+INSERT INTO cases (id, group_key, customer_id, customer_name, relationship_manager, status,
+    priority, alert_count, opened_at, updated_at, sla_due_at)
+SELECT gen_random_uuid(), group_key, (array_agg(customer_id))[1],
+    (array_agg(customer_name ORDER BY raised_at DESC))[1],
+    (array_agg(relationship_manager ORDER BY raised_at DESC))[1],
+    CASE WHEN bool_or(status <> 'new') THEN 'investigating' ELSE 'open' END,
+    (ARRAY['low', 'medium', 'high', 'critical'])[max(
+        array_position(ARRAY['low', 'medium', 'high', 'critical'], severity::text)
+    )],
+    count(*), min(raised_at), max(updated_at), min(sla_due_at)
+FROM (SELECT *, {_GROUP} AS group_key FROM alerts WHERE status <> 'resolved') AS open_alerts
+GROUP BY group_key
+"""
+_LINK_ALERTS = """
+UPDATE alerts SET case_id = cases.id FROM cases
+WHERE alerts.status <> 'resolved' AND cases.group_key = CASE
+    WHEN alerts.customer_id IS NULL OR alerts.rule_type = 'custom' THEN 'alert:' || alerts.id
+    ELSE 'customer:' || alerts.customer_id END
+"""
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM cache_versions WHERE name = 'suppressions'")
     op.drop_table("suppressions")
     op.drop_table("alert_deliveries")
     op.drop_column("alert_timeline", "actor_roles")
