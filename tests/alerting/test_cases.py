@@ -388,3 +388,26 @@ async def test_a_relationship_manager_sees_and_works_only_their_customers_cases(
     assert refused.status_code == 403
     other_rm = await api.client.get("/v1/cases", headers=identity_headers(RM_OTHER))
     assert own["id"] not in {c["id"] for c in other_rm.json()["items"]}
+
+
+async def test_cases_page_by_cursor_and_filter_by_status(api: Api) -> None:
+    customers = [await api.customer(f"Paula Pager {n}") for n in range(3)]
+    await api.feed(*(transaction_scored(c, amount="6000") for c in customers))
+    [case] = await api.cases_of(customers[0])
+    await api.post(f"/v1/cases/{case['id']}/investigate", {"comment": "starting"})
+    everything = (await api.get("/v1/cases", limit="500"))["items"]
+    paged, cursor = [], None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = await api.get("/v1/cases", **params)
+        paged += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [c["id"] for c in paged] == [c["id"] for c in everything]
+    assert len(everything) >= 3
+    investigating = (await api.get("/v1/cases", status="investigating"))["items"]
+    assert case["id"] in {c["id"] for c in investigating}
+    assert {c["status"] for c in investigating} == {"investigating"}
+    bad = await api.client.get("/v1/cases", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422
