@@ -128,6 +128,7 @@ async def test_a_customers_alerts_group_into_one_case_and_bump_it(api: Api) -> N
     detail = await api.get(f"/v1/cases/{case['id']}")
     assert sorted(a["rule_name"] for a in detail["alerts"]) == ["Big payment", "Huge payment"]
     assert {"assign", "close", "comment"} <= set(detail["allowed_actions"])
+    assert {a["case_id"] for a in detail["alerts"]} == {case["id"]}
 
     # A rule type whose policy is `separate` (custom) gets a case of its own.
     await api.feed(transaction_scored(customer, amount="25000"))

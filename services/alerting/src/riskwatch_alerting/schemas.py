@@ -309,6 +309,8 @@ class AlertOut(Out):
     assignee: str | None
     assignee_team: str | None
     updated_at: datetime
+    # The case the alert is worked in (`GET /v1/cases/{case_id}`).
+    case_id: uuid.UUID | None = None
 
 
 class OccurrenceOut(Out):
