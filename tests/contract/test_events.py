@@ -14,6 +14,8 @@ from riskwatch_shared.events import EVENT_TYPES, Event, parse_event
 from riskwatch_shared.events.alerting import (
     AlertRaised,
     AlertUpdated,
+    CaseOpened,
+    CaseUpdated,
     CustomerContacted,
     RiskMeasureTaken,
 )
@@ -37,7 +39,7 @@ from riskwatch_shared.events.customer import (
     RiskMeasureRecorded,
     TransactionReceived,
 )
-from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
+from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
@@ -47,6 +49,7 @@ from riskwatch_shared.events.scoring import (
 
 SAMPLES = Path(__file__).parent / "samples"
 CUSTOMER_ID = UUID("8a6e0804-2bd0-4672-b79d-d97027f9071a")
+CASE_ID = UUID("6b0f2c1e-9d3a-4e5b-8c7d-1a2b3c4d5e6f")
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
 TRANSACTION = TransactionData(
@@ -217,6 +220,25 @@ def examples() -> list[Event]:
             channel="sms",
             attempts=6,
             detail="provider answered 400",
+        ),
+        EscalationCancelled(alert_id=alert_id, steps_done=1, cancelled_notifications=2),
+        CaseOpened(
+            case_id=CASE_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            priority="high",
+            alert_id=alert_id,
+            opened_at=AT,
+            sla_due_at=AT,
+        ),
+        CaseUpdated(
+            case_id=CASE_ID,
+            customer_id=CUSTOMER_ID,
+            change="closed",
+            status="closed",
+            priority="high",
+            actor="analyst@bank.example",
+            outcome="confirmed_risk",
         ),
     ]
 

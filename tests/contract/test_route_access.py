@@ -338,13 +338,20 @@ async def test_each_role_gets_exactly_what_the_policy_table_says(world: World, r
 
 
 def _per_customer(op: Operation) -> bool:
-    return "/customers/{customer_id}" in op.template or op.template.startswith("/v1/alerts/{")
+    return "/customers/{customer_id}" in op.template or op.template.startswith(
+        ("/v1/alerts/{", "/v1/cases/{")
+    )
 
 
 async def test_an_rm_gets_404_for_another_rms_customer_and_alerts(world: World) -> None:
+    cases = await world.services["alerting"].call(
+        ADMIN, "GET", "/v1/cases", params={"customer_id": str(world.theirs)}
+    )
+    [their_case] = cases.json()["items"]
     values = {
         "customer_id": str(world.theirs),
         "alert_id": str(world.alerts[world.theirs]),
+        "case_id": their_case["id"],
     }
     walked = [op for op in operations(world.services) if _per_customer(op) and op.allowed(RM_MINE)]
     assert {op.service for op in walked} == {"customer", "scoring", "alerting", "notify"}

@@ -267,6 +267,30 @@ async def escalation_stopped_at_the_acknowledgement(story: Story) -> None:
         assert not [item for item in sent if item.get("escalation_step") == 1]
 
 
+async def the_case_shows_mail_escalation_and_names(story: Story) -> None:
+    """The customer's case (issue 20): the e-mail sent, the escalation the acknowledgement
+    cancelled, and who acted, by name and role."""
+    raised_at = parse_time(story.alert["raised_at"])
+    acknowledged_at = parse_time(story.acknowledged["acknowledged_at"])
+    [case] = page_items(await story.admin.get_json("/v1/cases", customer_id=story.customer_id))
+    case_path = f"/v1/cases/{case['id']}"
+    cancelled = acknowledged_at < raised_at + timedelta(seconds=ESCALATE_AFTER)
+    expected = {"notification_sent"} | ({"escalation_cancelled"} if cancelled else set())
+
+    async def case_timeline() -> list[dict[str, Any]] | None:
+        items = page_items(await story.admin.get_json(f"{case_path}/timeline"))
+        return items if expected <= {item["change"] for item in items} else None
+
+    items = await wait_until(case_timeline, timeout=DEADLINE, interval=0.25, message="timeline")
+    emails = [
+        i for i in items if i["change"] == "notification_sent" and i["detail"]["channel"] == "email"
+    ]
+    assert emails, items
+    acted = [i for i in items if i["change"] in ("acknowledged", "customer_contacted", "resolved")]
+    assert {i["change"] for i in acted} == {"acknowledged", "customer_contacted", "resolved"}, items
+    assert all(i["actor_name"] and "admin" in i["actor_roles"] for i in acted), acted
+
+
 # --- the story ----------------------------------------------------------------------------
 
 
@@ -296,6 +320,7 @@ async def test_credit_deterioration_to_a_resolved_alert(
     await analyst_resolves(story)
     await timeline_records_the_follow_up(story)
     await escalation_stopped_at_the_acknowledgement(story)
+    await the_case_shows_mail_escalation_and_names(story)
 
 
 def parse_time(value: str) -> datetime:

@@ -62,6 +62,7 @@ def _area(prefix: str, *, read: frozenset[str], write: frozenset[str]) -> list[P
 _CUSTOMER = "/v1/customers/{id}"
 _ALERT = "/v1/alerts/{id}"
 _RULE = "/v1/rules/{id}"
+_CASE = "/v1/cases/{id}"
 
 GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/auth/token", PUBLIC),
@@ -171,6 +172,18 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         for verb in ("investigate", "resolve", "assign", "reopen", "close", "measures")
     ),
     *_crud("/v1/cases", read=STAFF, write=WORKERS),
+    ("GET", "/v1/cases/export", WORKERS),
+    ("GET", f"{_CASE}/timeline", STAFF),
+    ("GET", f"{_CASE}/report", STAFF),
+    ("POST", f"{_CASE}/comments", WORKERS_AND_RMS),
+    *(
+        ("POST", f"{_CASE}/{verb}", WORKERS)
+        for verb in ("assign", "investigate", "close", "reopen")
+    ),
+    # Suppressions: analysts snooze a rule for one target while they work its case.
+    ("GET", f"{_RULE}/suppressions", READERS),
+    ("POST", f"{_RULE}/suppressions", WORKERS),
+    ("POST", f"{_RULE}/suppressions/{{suppression}}/lift", WORKERS),
     # notify: everyone on staff has an inbox.
     ("GET", "/v1/inbox", STAFF),
     ("GET", "/v1/inbox/unread-count", STAFF),

@@ -17,6 +17,7 @@ from .conftest import (
     subscribe,
     wait_statuses,
 )
+from .test_delivery import published_payloads
 
 
 async def test_acknowledgement_stops_the_escalation_at_once(service: Notify) -> None:
@@ -45,6 +46,15 @@ async def test_acknowledgement_stops_the_escalation_at_once(service: Notify) -> 
         return bool(rows and rows[0][0] is not None)
 
     await wait_until(cancelled, message="escalation cancelled")
+
+    # A cancelled escalation leaves a trace: notify.escalation_cancelled.v1 (for case timelines).
+    async def cancellation_published() -> bool:
+        payloads = await published_payloads(service, "notify.escalation_cancelled.v1")
+        return any(str(acked.alert_id) in payload for payload in payloads)
+
+    await wait_until(cancellation_published, message="escalation_cancelled.v1 published")
+    payloads = await published_payloads(service, "notify.escalation_cancelled.v1")
+    assert not any(str(ignored.alert_id) in payload for payload in payloads)
     # The unacknowledged alert reaches level 1 (email + in-app to the head of team)...
     found = await wait_statuses(service, ignored.alert_id, {"sent": 3}, timeout=15)
     assert {(n["escalation_step"], n["channel"]) for n in found} == {

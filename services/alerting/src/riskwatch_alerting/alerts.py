@@ -129,7 +129,9 @@ async def act(
                 contacted_at=datetime.now(UTC),
             )
         )
-    return await _transition(session, alert, action=action, actor=actor, detail=detail, extra=extra)
+    return await _transition(
+        session, alert, action=action, actor=actor, detail=detail, extra=extra, identity=identity
+    )
 
 
 def _name_of(identity: Identity | None) -> str | None:
@@ -144,6 +146,7 @@ async def _transition(
     actor: str,
     detail: dict[str, Any],
     extra: Sequence[Event] = (),
+    identity: Identity | None = None,
 ) -> Alert:
     try:
         status = next_status(alert.status, action)
@@ -155,7 +158,14 @@ async def _transition(
     clean = {key: value for key, value in detail.items() if value is not None}
     session.add(
         AlertTimelineEntry(
-            alert_id=alert.id, at=now, actor=actor, change=change, status=status, detail=clean
+            alert_id=alert.id,
+            at=now,
+            actor=actor,
+            change=change,
+            status=status,
+            detail=clean,
+            actor_name=None if identity is None else identity.name,
+            actor_roles=None if identity is None else ",".join(identity.roles),
         )
     )
     await add_events(
@@ -262,7 +272,13 @@ async def take_measure(
     event = RiskMeasureTaken(customer_id=alert.customer_id, alert_id=alert.id, measure=data)
     # The transition first: a resolved alert refuses the measure before the list changes.
     alert = await _transition(
-        session, alert, action="measure", actor=actor, detail=measure_detail(data), extra=[event]
+        session,
+        alert,
+        action="measure",
+        actor=actor,
+        detail=measure_detail(data),
+        extra=[event],
+        identity=identity,
     )
     if isinstance(body, AddToListMeasure):
         note = f"alert {alert.id}" + (f": {body.reason}" if body.reason else "")

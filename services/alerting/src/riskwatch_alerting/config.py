@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
     consumer_prefix: str = "alerting"
     # Base URL of the web UI, for the link in alert_raised.v1 (none when unset).
     public_url: str | None = None
+    # Case grouping per rule type: `grouped` (the customer's open case) or `separate`; types
+    # not named keep `cases.domain.DEFAULT_POLICY` (JSON in ALERTING_CASE_POLICY).
+    case_policy: dict[str, str] = {}
 
 
 @lru_cache

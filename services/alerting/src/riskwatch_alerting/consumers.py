@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_alerting.cases import service as cases
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.base import Event
@@ -18,6 +19,7 @@ from riskwatch_shared.events.customer import (
     FinancialProfileUpdated,
     InteractionLogged,
 )
+from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
@@ -39,6 +41,8 @@ CUSTOMER_EVENTS: tuple[type[Event], ...] = (
     AccountChanged,
 )
 
+NOTIFY_EVENTS: tuple[type[Event], ...] = (NotificationSent, DeliveryFailed, EscalationCancelled)
+
 
 async def _unused_single_handler(event: Any, session: AsyncSession) -> None:
     raise AssertionError("the batch handler handles every event")  # pragma: no cover
@@ -52,7 +56,10 @@ def pipeline_of(runtime: ServiceRuntime) -> AlertPipeline:
     pipeline = runtime.extras.get("pipeline")
     if not isinstance(pipeline, AlertPipeline):
         public_url = getattr(runtime.settings, "public_url", None)
-        pipeline = runtime.extras["pipeline"] = AlertPipeline(public_url=public_url)
+        case_policy = getattr(runtime.settings, "case_policy", None)
+        pipeline = runtime.extras["pipeline"] = AlertPipeline(
+            public_url=public_url, case_policy=case_policy
+        )
     return pipeline
 
 
@@ -63,6 +70,9 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
 
     async def handle(events: list[Event], session: AsyncSession) -> None:
         await pipeline.handle_batch(events, session)
+
+    async def handle_notify(events: list[Event], session: AsyncSession) -> None:
+        await cases.record_notify_events(session, events)
 
     return [
         ConsumerSpec(
@@ -79,6 +89,15 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             subjects=["customer.>"],
             handlers=_handlers(CUSTOMER_EVENTS),
             batch_handler=handle,
+            batch_size=batch_size,
+        ),
+        # What notify did about alerts (sent, failed, escalations cancelled): case timelines.
+        ConsumerSpec(
+            durable=f"{prefix}-notify",
+            stream="NOTIFY",
+            subjects=["notify.>"],
+            handlers=_handlers(NOTIFY_EVENTS),
+            batch_handler=handle_notify,
             batch_size=batch_size,
         ),
     ]

@@ -82,3 +82,15 @@ class InvalidCondition(InvalidInput):
 class InvalidQuery(InvalidInput):
     title = "Invalid query"
     type_slug = "invalid-query"
+
+
+class CaseNotFound(NotFound):
+    title = "Case not found"
+
+
+class CaseTransitionNotAllowed(Conflict):
+    title = "Case transition not allowed"
+
+
+class SuppressionNotFound(NotFound):
+    title = "Suppression not found"

@@ -246,6 +246,7 @@ class Alert(Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     assignee_team: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = _now_column()
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
 
 class AlertOccurrence(Base):
@@ -278,3 +279,82 @@ class AlertTimelineEntry(Base):
     change: Mapped[str] = mapped_column(String(40), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     detail: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    # Who acted, as a person reads it (the identity's name and roles, comma-separated).
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_roles: Mapped[str | None] = mapped_column(String(200))
+
+
+class Case(Base):
+    """An analyst's unit of work: the alerts of one customer (or one alert, for rule types
+    whose policy is `separate`), with an owner, a status, an SLA and the worst alert's
+    priority."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    group_key: Mapped[str] = mapped_column(String(120), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    customer_name: Mapped[str | None] = mapped_column(String(300))
+    relationship_manager: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    priority: Mapped[str] = mapped_column(String(20), nullable=False)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    alert_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseTimelineEntry(Base):
+    """What happened to the case itself (assigned, commented, closed...)."""
+
+    __tablename__ = "case_timeline"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor_roles: Mapped[str | None] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(40), nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+
+
+class AlertDelivery(Base):
+    """What notify did about an alert (sent, failed, escalation cancelled), from its events."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, unique=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    change: Mapped[str] = mapped_column(String(40), nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+
+
+class Suppression(Base):
+    """A rule snoozed for one customer, account or counterparty until a time, with a reason."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    target_kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    target_value: Mapped[str] = mapped_column(String(200), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_by_name: Mapped[str | None] = mapped_column(String(200))
+    created_by_roles: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[str | None] = mapped_column(String(200))

@@ -8,7 +8,7 @@ each), evaluate in memory in stream order, then write everything back in bulk.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
+from riskwatch_alerting.cases import service as cases
+from riskwatch_alerting.cases import store as case_store
+from riskwatch_alerting.cases.suppression import SuppressionIndex
 from riskwatch_alerting.contexts import (
     CustomerSnapshot,
     EvaluationInput,
@@ -31,6 +34,7 @@ from riskwatch_alerting.evaluation import (
     Deduplicator,
     Evaluator,
     Hit,
+    Match,
     RuleSet,
     group_keys_of,
 )
@@ -70,13 +74,24 @@ class RuleCache:
         self.versions: tuple[int, int] | None = None
         self.rule_set = RuleSet([], {})
         self.reloads = 0
+        # Active suppressions, reloaded on their own counter (and when one may have expired).
+        self.suppressions = SuppressionIndex()
+        self.suppressions_version: int | None = None
+        self.suppressions_expire: datetime | None = None
 
     async def current(self, session: AsyncSession) -> RuleSet:
-        versions = await repository.cache_versions(session)
-        if versions != self.versions:
+        *versions, suppressions = await repository.cache_versions(session)
+        if tuple(versions) != self.versions:
             self.rule_set = await self._load(session)
-            self.versions = versions
+            self.versions = (versions[0], versions[1])
             self.reloads += 1
+        now = datetime.now(UTC)
+        expired = self.suppressions_expire is not None and self.suppressions_expire <= now
+        if suppressions != self.suppressions_version or expired:
+            active = await case_store.active_suppressions(session, now)
+            self.suppressions = SuppressionIndex(active)
+            self.suppressions_expire = min((s.until for s in active), default=None)
+            self.suppressions_version = suppressions
         return self.rule_set
 
     @staticmethod
@@ -98,9 +113,14 @@ class BatchOutcome:
 
 
 class AlertPipeline:
-    def __init__(self, *, public_url: str | None = None) -> None:
+    def __init__(
+        self, *, public_url: str | None = None, case_policy: Mapping[str, str] | None = None
+    ) -> None:
         self.cache = RuleCache()
         self.public_url = public_url
+        # Per rule type, `grouped` (the customer's open case) or `separate` (a case each).
+        self.case_policy = dict(case_policy or {})
+        self.suppressed = 0
 
     async def handle_batch(self, events: Sequence[Event], session: AsyncSession) -> BatchOutcome:
         rule_set = await self.cache.current(session)
@@ -125,6 +145,8 @@ class AlertPipeline:
         windows, touched = await self._windows(session, rule_set, inputs)
         evaluator = Evaluator(rule_set, windows)
         matches = [match for item in inputs for match in evaluator.process(item)]
+        if self.cache.suppressions:
+            matches = self._unsuppressed(matches)
         open_alerts = await repository.load_open_alerts(session, (m.dedup_pair for m in matches))
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
@@ -143,8 +165,25 @@ class AlertPipeline:
         )
         await self._write_alerts(session, hits, statuses, writes)
         await repository.write_batch(session, writes)
+        if writes.alerts:
+            await cases.attach_new_alerts(
+                session, writes.alerts, writes.alerts[0]["raised_at"], self.case_policy
+            )
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
+
+    def _unsuppressed(self, matches: list[Match]) -> list[Match]:
+        """The matches whose rule is not snoozed for the event's customer, account or
+        counterparty."""
+        now = datetime.now(UTC)
+        index = self.cache.suppressions
+        kept = [
+            m
+            for m in matches
+            if not index.suppressed(m.rule.id, m.item.customer_id, m.item.txn, now)
+        ]
+        self.suppressed += len(matches) - len(kept)
+        return kept
 
     @staticmethod
     def _inputs(

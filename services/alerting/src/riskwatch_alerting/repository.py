@@ -41,6 +41,7 @@ def _table(model: type[Base]) -> Table:
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 RULES_CACHE = "rules"
 LISTS_CACHE = "lists"
+SUPPRESSIONS_CACHE = "suppressions"
 
 
 # --- cache versions -------------------------------------------------------------------------
@@ -54,11 +55,16 @@ async def bump_cache_version(session: AsyncSession, name: str) -> None:
     await session.execute(statement)
 
 
-async def cache_versions(session: AsyncSession) -> tuple[int, int]:
-    """Read once per consumed batch, on the transaction's raw connection."""
+async def cache_versions(session: AsyncSession) -> tuple[int, int, int]:
+    """(rules, lists, suppressions): read once per consumed batch, on the transaction's raw
+    connection."""
     db = await transaction_connection(session)
     rows = dict(await db.fetch("SELECT name, version FROM cache_versions"))
-    return int(rows.get(RULES_CACHE, 0)), int(rows.get(LISTS_CACHE, 0))
+    return (
+        int(rows.get(RULES_CACHE, 0)),
+        int(rows.get(LISTS_CACHE, 0)),
+        int(rows.get(SUPPRESSIONS_CACHE, 0)),
+    )
 
 
 # --- rules ----------------------------------------------------------------------------------

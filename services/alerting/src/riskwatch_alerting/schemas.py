@@ -309,6 +309,8 @@ class AlertOut(Out):
     assignee: str | None
     assignee_team: str | None
     updated_at: datetime
+    # The case the alert is worked in (`GET /v1/cases/{case_id}`).
+    case_id: uuid.UUID | None = None
 
 
 class OccurrenceOut(Out):
@@ -335,6 +337,9 @@ class TimelineEntryOut(Out):
     change: str
     status: str
     detail: dict[str, Any]
+    # The acting person's name and roles (comma-separated), when a person acted.
+    actor_name: str | None = None
+    actor_roles: str | None = None
 
 
 class AcknowledgeBody(Body):

@@ -15,7 +15,9 @@ from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.notify import EscalationCancelled
 from riskwatch_shared.messaging.consumer import BatchHandler, ConsumerSpec
+from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import record_owners
 
 STOPS_ESCALATION = frozenset({"acknowledged", "resolved"})
@@ -37,11 +39,23 @@ def alert_events_handler(settings: Settings) -> BatchHandler:
         await record_owners(session, CUSTOMER_OWNERS, raised)
         if raised:
             await dispatch.take_in_alerts(session, raised, settings=settings, now=now)
-        stopped = [
-            e.alert_id for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)
-        ]
-        if stopped:
-            await queue.acknowledge_alerts(session, stopped, now)
+        stopping = [e for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)]
+        if stopping:
+            cancelled = await queue.acknowledge_alerts(session, [e.alert_id for e in stopping], now)
+            causes = {e.alert_id: e.change for e in stopping}
+            # A cancelled escalation leaves a trace: the case timeline shows it.
+            await add_events(
+                session,
+                *(
+                    EscalationCancelled(
+                        alert_id=alert_id,
+                        steps_done=steps,
+                        cancelled_notifications=pages,
+                        cause=causes.get(alert_id, "acknowledged"),
+                    )
+                    for alert_id, (steps, pages) in cancelled.items()
+                ),
+            )
 
     return handle_alert_events
 

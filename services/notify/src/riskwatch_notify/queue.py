@@ -149,14 +149,15 @@ async def save_windows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 async def acknowledge_alerts(
     session: AsyncSession, alert_ids: Sequence[uuid.UUID], now: datetime
-) -> int:
-    """Stop escalating: mark alerts acknowledged, cancel chains and unsent escalation pages."""
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Stop escalating: mark alerts acknowledged, cancel chains and unsent escalation pages.
+    Returns, per alert whose escalation this cancelled, (steps done, pages cancelled)."""
     await session.execute(
         update(AlertRow)
         .where(AlertRow.alert_id.in_(alert_ids), AlertRow.acknowledged_at.is_(None))
         .values(acknowledged_at=now)
     )
-    await session.execute(
+    chains = await session.execute(
         update(EscalationRow)
         .where(
             EscalationRow.alert_id.in_(alert_ids),
@@ -164,7 +165,9 @@ async def acknowledge_alerts(
             EscalationRow.completed_at.is_(None),
         )
         .values(cancelled_at=now, next_due_at=None)
+        .returning(EscalationRow.alert_id, EscalationRow.steps_done)
     )
+    cancelled = {alert_id: (int(steps), 0) for alert_id, steps in chains.all()}
     result = await session.execute(
         update(NotificationRow)
         .where(
@@ -173,9 +176,13 @@ async def acknowledge_alerts(
             NotificationRow.status.in_(("queued", "failed", "held")),
         )
         .values(status="cancelled", updated_at=now, last_error="alert acknowledged")
-        .returning(NotificationRow.id)
+        .returning(NotificationRow.alert_id)
     )
-    return len(result.all())
+    for (alert_id,) in result.all():
+        if alert_id is not None:
+            steps, pages = cancelled.get(alert_id, (0, 0))
+            cancelled[alert_id] = (steps, pages + 1)
+    return cancelled
 
 
 # ---------------------------------------------------------------- the delivery queue

@@ -96,3 +96,44 @@ class RiskMeasureTaken(AlertingEvent):
     customer_id: UUID
     alert_id: UUID
     measure: RiskMeasureData
+
+
+# --- cases: an analyst's unit of work, grouping a customer's alerts ----------------------------
+
+CaseChange = Literal[
+    "alert_added",
+    "assigned",
+    "investigating",
+    "commented",
+    "closed",
+    "reopened",
+    "suppression_added",
+    "suppression_lifted",
+]
+
+
+@register
+class CaseOpened(AlertingEvent):
+    type: Literal["alerting.case_opened.v1"] = "alerting.case_opened.v1"
+    case_id: UUID
+    customer_id: UUID | None = None
+    relationship_manager: str | None = None
+    priority: Severity
+    alert_id: UUID
+    opened_at: datetime
+    sla_due_at: datetime
+
+
+@register
+class CaseUpdated(AlertingEvent):
+    type: Literal["alerting.case_updated.v1"] = "alerting.case_updated.v1"
+    case_id: UUID
+    customer_id: UUID | None = None
+    change: CaseChange
+    status: str
+    priority: Severity
+    actor: str | None = None
+    assignee: str | None = None
+    alert_id: UUID | None = None
+    outcome: str | None = None
+    comment: str | None = None

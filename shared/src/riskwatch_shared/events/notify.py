@@ -21,6 +21,8 @@ class NotificationSent(NotifyEvent):
     recipient_id: UUID
     channel: Literal["email", "sms", "in_app", "webhook"]
     provider: str
+    # alert | escalation | digest (additive: absent from older producers).
+    kind: str | None = None
 
 
 @register
@@ -32,3 +34,15 @@ class DeliveryFailed(NotifyEvent):
     channel: Literal["email", "sms", "in_app", "webhook"]
     attempts: int
     detail: str
+    kind: str | None = None
+
+
+@register
+class EscalationCancelled(NotifyEvent):
+    """An acknowledgement (or resolution) of the alert stopped its pending escalation."""
+
+    type: Literal["notify.escalation_cancelled.v1"] = "notify.escalation_cancelled.v1"
+    alert_id: UUID
+    steps_done: int = 0
+    cancelled_notifications: int = 0
+    cause: str = "acknowledged"
