@@ -127,7 +127,7 @@ def _format_time(value: Any, locale: Locale) -> str | None:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return None
     if isinstance(value, datetime):
         moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         if locale == "zh-CN":
