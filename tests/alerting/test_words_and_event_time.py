@@ -2,6 +2,8 @@
 expression; title, severity and evidence in step; each reason once with its code) and when
 the thing happened beside when the alert was raised (a backfill of old records sorts by it)."""
 
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import uuid
@@ -134,7 +136,8 @@ async def test_credit_alert_reads_as_sentences_with_each_reason_once(api: Client
     assert alert["summary"] == (
         "Jane Borrower's credit risk rose from medium to critical (probability of default 41%)."
     )
-    assert "risk." not in alert["summary"] and " held " not in alert["summary"]
+    assert "risk." not in alert["summary"]
+    assert " held " not in alert["summary"]
     # The words as a code and parameters, so a Chinese front end renders its own.
     assert alert["message_code"] == "alert.credit_level_rose"
     zh = MESSAGES[alert["message_code"]].render_summary(alert["message_params"], "zh-CN")
