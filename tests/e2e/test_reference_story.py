@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -107,6 +108,7 @@ async def test_credit_deterioration_to_a_resolved_alert(
 
     mail = await wait_for_mail(system, name, risk_department.email)
     assert risk_department.email in str(mail["To"])
+    assert_reads_as_sentences(alert, mail, name)
     message = await wait_for_inbox(admin, alert["id"])
     assert message["read_at"] is None
 
@@ -158,6 +160,30 @@ async def test_credit_deterioration_to_a_resolved_alert(
     if acknowledged_at < raised_at + timedelta(seconds=ESCALATE_AFTER):
         # Steps count from 0: step 1 is the email level the acknowledgement cancelled.
         assert not [item for item in sent if item.get("escalation_step") == 1]
+
+
+def assert_reads_as_sentences(alert: dict[str, Any], mail: EmailMessage, name: str) -> None:
+    """The words a risk officer reads: sentences with the customer named once in the subject,
+    never the rule expression; each reason once with its code; when it happened (the
+    records' as-of dates, days ago) beside when it was raised."""
+    subject = str(mail["Subject"])
+    assert subject.count(name) == 1, subject
+    assert alert["customer_id"] not in subject, subject
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None
+    body = str(part.get_content())
+    import os, sys  # noqa
+    if os.environ.get("RW_SHOW_MAIL"):
+        print("SUBJECT:", subject, "\nBODY:\n", body, "\nALERT:", alert, file=sys.stderr)
+    for text in (alert["summary"], body):
+        assert " held (" not in text, text
+        assert "customer." not in text, text
+        assert "risk.credit_level >" not in text, text
+    codes = [reason["code"] for reason in alert["coded_reasons"]]
+    assert codes, alert
+    assert len(codes) == len(set(codes)), codes
+    assert len(alert["reasons"]) == len(set(alert["reasons"])), alert["reasons"]
+    assert parse_time(alert["happened_at"]) < parse_time(alert["raised_at"]) - timedelta(days=1)
 
 
 def parse_time(value: str) -> datetime:

@@ -144,6 +144,11 @@ def format_param(name: str, params: Mapping[str, Any], locale: Locale) -> str:
     kind = PARAMETERS[name].kind if name in PARAMETERS else ParamKind.TEXT
     if value is None or value == "":
         return _SOME_CUSTOMER[locale] if name == "customer" else _UNKNOWN[locale]
+    return written(kind, value, params, locale)
+
+
+def written(kind: ParamKind, value: Any, params: Mapping[str, Any], locale: Locale) -> str:
+    """`value` written as its kind is in `locale` (money takes `params["currency"]`)."""
     number = _decimal(value)
     text: str | None
     match kind:
@@ -159,7 +164,7 @@ def format_param(name: str, params: Mapping[str, Any], locale: Locale) -> str:
         case ParamKind.COUNT if number is not None:
             text = f"{number.to_integral_value():,}"
         case ParamKind.NUMBER if number is not None:
-            text = f"{number.normalize():f}"
+            text = f"{number.quantize(Decimal('0.1')).normalize():f}"
         case ParamKind.LEVEL:
             text = _LEVEL_WORDS[locale].get(str(value), str(value))
         case ParamKind.TIME:
@@ -315,3 +320,76 @@ def alert_code_of(template_key: str | None) -> str:
     """The message code of a rule made from `template_key` (or written by a user)."""
     code = f"alert.{template_key}"
     return code if template_key and code in MESSAGES else CUSTOM_RULE_CODE
+
+
+# --- reasons ---------------------------------------------------------------------------------
+# Scoring writes each reason's English sentence and advice; these are the Chinese words of
+# each reason code, `{value}` being the value it read (written as its kind says).
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonWords:
+    kind: ParamKind
+    zh: str
+    advice_zh: str
+
+
+def _r(kind: ParamKind, zh: str, advice_zh: str) -> ReasonWords:
+    return ReasonWords(kind, zh, advice_zh)
+
+
+_P, _C, _N, _T, _X = (
+    ParamKind.PERCENT,
+    ParamKind.COUNT,
+    ParamKind.NUMBER,
+    ParamKind.TEXT,
+    ParamKind.MULTIPLE,
+)
+REASON_WORDS: Mapping[str, ReasonWords] = {
+    # credit
+    "high_debt_to_income": _r(_P, "负债收入比{value}", "复核授信额度与还款能力"),
+    "high_utilisation": _r(_P, "授信使用率{value}", "复核授信额度；提供还款计划"),
+    "delinquent_30": _r(_C, "{value}次逾期30天以上", "就逾期还款联系客户"),
+    "delinquent_60": _r(_C, "{value}次逾期60天以上", "启动早期催收联系；冻结额度提升"),
+    "delinquent_90": _r(_C, "{value}次逾期90天以上", "移交催收；考虑债务重组"),
+    "missed_payments": _r(_C, "{value}次未按时还款", "联系客户并商定还款计划"),
+    "prior_default": _r(_C, "{value}次历史违约", "新增授信需提供抵押或担保"),
+    "low_bureau_score": _r(_N, "征信评分{value}", "收紧授信条件；要求提供最新收入证明"),
+    "bureau_score_drop": _r(_N, "征信评分变动{value}分", "核查征信报告中的新增负债或违约"),
+    "income_drop": _r(_N, "收入变动{value}%", "重新评估还款能力；要求提供当前收入证明"),
+    "liabilities_growth": _r(_N, "负债增加{value}%", "在增加授信前核查其他机构的新增借款"),
+    "credit_hungry": _r(_C, "近期{value}次信贷查询", "批准更多授信前复核近期信贷申请"),
+    # anomaly
+    "amount_vs_average": _r(_X, "金额为30日平均的{value}倍", "放款前与客户确认该笔付款"),
+    "amount_zscore": _r(_N, "金额高于客户均值{value}个标准差", "放款前与客户确认该笔付款"),
+    "velocity_1h": _r(_C, "过去一小时{value}笔交易", "暂停后续付款并排查账户盗用"),
+    "new_country": _r(_T, "首次涉及该国家（{value}）", "核实收款人及转账用途"),
+    "high_risk_country": _r(_T, "涉及高风险国家{value}", "执行强化尽职调查；上报合规部门"),
+    "new_device": _r(_T, "首次使用该设备交易", "对新设备加强身份验证"),
+    "new_counterparty": _r(_T, "首次与该交易对手往来", "核实新收款人（收款人确认）"),
+    "unusual_hour": _r(_C, "该客户罕见的交易时段（{value}点，UTC）", "检查会话是否有账户盗用迹象"),
+    # churn
+    "inactivity": _r(_C, "{value}天无交易", "联系客户并提供挽留方案"),
+    "activity_decline": _r(_T, "日均交易笔数较前60天下降", "安排客户经理致电"),
+    "value_decline": _r(_T, "日均交易金额较前60天下降", "与客户复核定价与产品匹配度"),
+    "balance_decline": _r(_T, "日均净流入较前60天下降", "核查资金是否转往他行"),
+    "outflow_excess": _r(_P, "流出占30日流水的{value}", "核查资金是否转往他行"),
+    "complaints": _r(_C, "90天内{value}次投诉", "处理未结投诉；指定案件负责人"),
+    "dormant_accounts": _r(_C, "{value}个休眠账户", "建议客户注销或激活休眠账户"),
+}
+_REASON_WORD_DEFAULT_ZH = "复核客户档案"
+
+
+def render_reason(reason: Mapping[str, Any], locale: str = DEFAULT_LOCALE) -> str:
+    """One reason as a sentence with its advice, once: "3 missed payments — contact the
+    customer..." in English as scoring wrote it, in Chinese from the reason's code."""
+    message = str(reason.get("message") or reason.get("code") or "")
+    advice = reason.get("advice")
+    words = REASON_WORDS.get(str(reason.get("code")))
+    if resolve_locale(locale) == "zh-CN" and words is not None:
+        params = reason.get("params") or {}
+        value = params.get("value", reason.get("value"))
+        shown = "" if value is None else written(words.kind, value, {}, "zh-CN")
+        message = words.zh.replace("{value}", shown)
+        advice = words.advice_zh if advice else None
+    return f"{message} — {advice}" if advice else message

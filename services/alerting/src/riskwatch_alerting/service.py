@@ -27,7 +27,7 @@ from riskwatch_alerting.evaluation import ActiveRule, InvalidDedupKey, validate_
 from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleVersion
 from riskwatch_alerting.pipeline import active_rule_of, history_input
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
-from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate
+from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate, template_key_of
 from riskwatch_alerting.schemas import (
     BacktestOut,
     DayCount,
@@ -133,7 +133,7 @@ async def create_rule(
         id=uuid.uuid4(),
         version=1,
         status="draft",
-        template_key=template_key,
+        template_key=template_key or template_key_of(data.rule_type, data.condition),
         created_at=now,
         created_by=actor,
         updated_at=now,

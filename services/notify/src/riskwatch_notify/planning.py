@@ -51,6 +51,7 @@ def alert_from_event(event: AlertRaised, url_base: str) -> Alert:
         message_code=event.message_code,
         message_params=dict(event.message_params),
         happened_at=event.happened_at,
+        coded_reasons=tuple(reason.model_dump(mode="json") for reason in event.coded_reasons),
     )
 
 

@@ -82,6 +82,8 @@ class Alert:
     message_code: str | None = None
     message_params: Mapping[str, Any] = field(default_factory=dict)
     happened_at: datetime | None = None
+    # `reasons` with their codes (code, message, params, advice), rendered per locale.
+    coded_reasons: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware(self.raised_at, "raised_at")

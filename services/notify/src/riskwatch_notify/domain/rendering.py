@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from riskwatch_notify.domain.locales import LABELS, format_moment, resolve_locale
 from riskwatch_notify.domain.models import Alert, Recipient, Severity
 from riskwatch_notify.domain.sms_text import DEFAULT_MAX_PARTS, fit_sms, sms_segments
-from riskwatch_shared.messages import message_for
+from riskwatch_shared.messages import message_for, render_reason
 
 __all__ = [
     "WEBHOOK_EVENT_TYPE",
@@ -125,6 +125,8 @@ def _alert_view(alert: Alert, recipient: Recipient, locale: str) -> dict[str, An
         if happened is None
         else format_moment(happened, recipient.time_zone, locale),
         "evidence": [(key, _format_evidence_value(value)) for key, value in evidence],
+        "reasons": [render_reason(reason, locale) for reason in alert.coded_reasons]
+        or list(alert.reasons),
     }
 
 
