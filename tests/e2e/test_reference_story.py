@@ -172,9 +172,6 @@ def assert_reads_as_sentences(alert: dict[str, Any], mail: EmailMessage, name: s
     part = mail.get_body(preferencelist=("plain",))
     assert part is not None
     body = str(part.get_content())
-    import os, sys  # noqa
-    if os.environ.get("RW_SHOW_MAIL"):
-        print("SUBJECT:", subject, "\nBODY:\n", body, "\nALERT:", alert, file=sys.stderr)
     for text in (alert["summary"], body):
         assert " held (" not in text, text
         assert "customer." not in text, text
@@ -183,6 +180,11 @@ def assert_reads_as_sentences(alert: dict[str, Any], mail: EmailMessage, name: s
     assert codes, alert
     assert len(codes) == len(set(codes)), codes
     assert len(alert["reasons"]) == len(set(alert["reasons"])), alert["reasons"]
+    assert alert["message_code"] == "alert.credit_level_rose"
+    assert alert["title"] == f"Credit risk rose to {alert['severity']}: {name}"
+    assert alert["evidence"]["risk.credit_level"] == alert["severity"]
+    assert subject.endswith(f"Credit risk rose to {alert['severity']} — {name}"), subject
+    assert alert["summary"] in body
     assert parse_time(alert["happened_at"]) < parse_time(alert["raised_at"]) - timedelta(days=1)
 
 
