@@ -393,3 +393,68 @@ def render_reason(reason: Mapping[str, Any], locale: str = DEFAULT_LOCALE) -> st
         message = words.zh.replace("{value}", shown)
         advice = words.advice_zh if advice else None
     return f"{message} — {advice}" if advice else message
+
+
+# --- evidence ----------------------------------------------------------------------------------
+# What a rule read, by field path, as a reader names it (unknown paths are shown as they are).
+
+_PCT, _MUL = ParamKind.PERCENT, ParamKind.MULTIPLE
+_EVIDENCE: Mapping[str, tuple[str, str, ParamKind]] = {
+    "txn.amount": ("Amount", "金额", ParamKind.NUMBER),
+    "txn.currency": ("Currency", "币种", ParamKind.TEXT),
+    "txn.direction": ("Direction", "方向", ParamKind.TEXT),
+    "txn.channel": ("Channel", "渠道", ParamKind.TEXT),
+    "txn.country": ("Country", "国家", ParamKind.TEXT),
+    "txn.counterparty_name": ("Counterparty", "交易对手", ParamKind.TEXT),
+    "txn.counterparty_account": ("Counterparty account", "对手账户", ParamKind.TEXT),
+    "txn.counterparty_country": ("Counterparty country", "对手国家", ParamKind.TEXT),
+    "txn.amount_to_avg_30d": ("Amount / 30-day average", "金额/30日均值", ParamKind.MULTIPLE),
+    "txn.is_new_counterparty": ("New counterparty", "新交易对手", ParamKind.TEXT),
+    "txn.is_new_country": ("New country", "新国家", ParamKind.TEXT),
+    "txn.is_new_device": ("New device", "新设备", ParamKind.TEXT),
+    "txn.hour": ("Hour (UTC)", "时段（UTC）", ParamKind.COUNT),
+    "score.anomaly": ("Anomaly score", "异常评分", ParamKind.SCORE),
+    "score.anomaly_level": ("Anomaly level", "异常等级", ParamKind.LEVEL),
+    "risk.credit_level": ("Credit risk level", "信用风险等级", ParamKind.LEVEL),
+    "risk.previous_credit_level": ("Credit risk level before", "此前信用风险等级", ParamKind.LEVEL),
+    "risk.credit_level_changed": ("Credit risk level changed", "信用风险等级变化", ParamKind.TEXT),
+    "risk.credit_pd": ("Probability of default", "违约概率", ParamKind.PERCENT),
+    "risk.churn_level": ("Churn risk level", "流失风险等级", ParamKind.LEVEL),
+    "risk.previous_churn_level": ("Churn risk level before", "此前流失风险等级", ParamKind.LEVEL),
+    "risk.churn_level_changed": ("Churn risk level changed", "流失风险等级变化", ParamKind.TEXT),
+    "risk.churn_probability": ("Churn probability", "流失概率", ParamKind.PERCENT),
+    "customer.debt_to_income": ("Debt-to-income", "负债收入比", ParamKind.PERCENT),
+    "customer.utilisation": ("Credit utilisation", "授信使用率", ParamKind.PERCENT),
+    "customer.missed_payments": ("Missed payments", "未按时还款次数", ParamKind.COUNT),
+    "customer.delinquencies_30": ("Payments 30+ days late", "逾期30天以上次数", ParamKind.COUNT),
+    "customer.delinquencies_60": ("Payments 60+ days late", "逾期60天以上次数", ParamKind.COUNT),
+    "customer.delinquencies_90": ("Payments 90+ days late", "逾期90天以上次数", ParamKind.COUNT),
+    "customer.bureau_score": ("Bureau score", "征信评分", ParamKind.NUMBER),
+    "customer.bureau_score_change": ("Bureau score change", "征信评分变动", ParamKind.NUMBER),
+    "customer.days_since_last_activity": ("Days without activity", "无活动天数", ParamKind.COUNT),
+    "customer.activity_trend_90d": (
+        "Activity trend (90 days)",
+        "90日活跃度趋势",
+        ParamKind.PERCENT,
+    ),
+    "customer.balance_trend_90d": ("Balance trend (90 days)", "90日余额趋势", ParamKind.PERCENT),
+    "customer.outflow_ratio_30d": (
+        "Outflows / inflows (30 days)",
+        "30日流出/流入",
+        ParamKind.MULTIPLE,
+    ),
+    "customer.complaints_90d": ("Complaints (90 days)", "90日投诉次数", ParamKind.COUNT),
+}
+_YES_NO: Mapping[Locale, tuple[str, str]] = {"en": ("yes", "no"), "zh-CN": ("是", "否")}
+
+
+def evidence_item(path: str, value: Any, locale: str = DEFAULT_LOCALE) -> tuple[str, str] | None:
+    """(label, value) of one evidence field in `locale`; None for a field without a label."""
+    known = _EVIDENCE.get(path)
+    if known is None:
+        return None
+    resolved = resolve_locale(locale)
+    label = known[1] if resolved == "zh-CN" else known[0]
+    if isinstance(value, bool):
+        return label, _YES_NO[resolved][0 if value else 1]
+    return label, written(known[2], value, {}, resolved)

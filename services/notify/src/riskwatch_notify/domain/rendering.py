@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from riskwatch_notify.domain.locales import LABELS, format_moment, resolve_locale
 from riskwatch_notify.domain.models import Alert, Recipient, Severity
 from riskwatch_notify.domain.sms_text import DEFAULT_MAX_PARTS, fit_sms, sms_segments
-from riskwatch_shared.messages import message_for, render_reason
+from riskwatch_shared.messages import evidence_item, message_for, render_reason
 
 __all__ = [
     "WEBHOOK_EVENT_TYPE",
@@ -124,7 +124,10 @@ def _alert_view(alert: Alert, recipient: Recipient, locale: str) -> dict[str, An
         "happened": None
         if happened is None
         else format_moment(happened, recipient.time_zone, locale),
-        "evidence": [(key, _format_evidence_value(value)) for key, value in evidence],
+        "evidence": [
+            evidence_item(key, value, locale) or (key, _format_evidence_value(value))
+            for key, value in evidence
+        ],
         "reasons": [render_reason(reason, locale) for reason in alert.coded_reasons]
         or list(alert.reasons),
     }
