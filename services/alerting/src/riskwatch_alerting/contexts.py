@@ -75,8 +75,8 @@ class EvaluationInput:
     transaction_id: uuid.UUID | None
     namespaces: dict[str, dict[str, Any]]
     reasons: list[str] = field(default_factory=list)
-    # The reasons with their codes, parameters, contributions and advice (each once).
-    coded_reasons: list[dict[str, Any]] = field(default_factory=list)
+    # The event's reasons, each code once (as JSON only when an alert needs them).
+    source_reasons: tuple[Reason, ...] = field(default=(), repr=False, compare=False)
     # When the thing happened, when the event says (a credit record's as-of date).
     happened: datetime | None = None
     # The window groups the event reads, computed once (see evaluation.group_keys_of).
@@ -85,6 +85,11 @@ class EvaluationInput:
     @property
     def txn(self) -> dict[str, Any]:
         return self.namespaces.get("txn", {})
+
+    @property
+    def coded_reasons(self) -> list[dict[str, Any]]:
+        """The reasons with their codes, parameters, contributions and advice."""
+        return [reason.model_dump(mode="json") for reason in self.source_reasons]
 
     @property
     def happened_at(self) -> datetime:
@@ -268,7 +273,7 @@ def build_input(
         transaction_id=transaction_id,
         namespaces=compact(namespaces),
         reasons=[_sentence(reason) for reason in coded],
-        coded_reasons=coded,
+        source_reasons=coded,
         happened=None if happened is None else happened.astimezone(UTC),
     )
 
@@ -277,22 +282,20 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _coded(reasons: list[Reason]) -> list[dict[str, Any]]:
-    """Each reason code once (the first, strongest), as JSON."""
+def _coded(reasons: list[Reason]) -> tuple[Reason, ...]:
+    """Each reason code once (the first, strongest)."""
     seen: set[str] = set()
     kept = []
     for reason in reasons:
-        if reason.code in seen:
-            continue
-        seen.add(reason.code)
-        kept.append(reason.model_dump(mode="json"))
-    return kept
+        if reason.code not in seen:
+            seen.add(reason.code)
+            kept.append(reason)
+    return tuple(kept)
 
 
-def _sentence(reason: Mapping[str, Any]) -> str:
+def _sentence(reason: Reason) -> str:
     """ "missed payments 3 — contact the customer and agree a repayment schedule"."""
-    message, advice = str(reason.get("message") or reason.get("code")), reason.get("advice")
-    return f"{message} — {advice}" if advice else message
+    return f"{reason.message} — {reason.advice}" if reason.advice else reason.message
 
 
 def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
