@@ -12,7 +12,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.main import create_app
@@ -22,12 +25,19 @@ from riskwatch_shared.events.common import Reason
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
 from riskwatch_shared.messages import MESSAGES
+from riskwatch_shared.messaging.outbox import OUTBOX
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
-from .factories import BASE_TIME, customer_assessed, feed, transaction_scored
+from .factories import (
+    BASE_TIME,
+    active_template_rule,
+    customer_assessed,
+    feed,
+    transaction_scored,
+)
 
 ADMIN = Identity(subject="alice", roles=("admin", "analyst"))
 Client = tuple[httpx.AsyncClient, ServiceRuntime]
@@ -248,3 +258,26 @@ async def test_a_custom_rule_speaks_its_own_words_with_known_parameters_only(
     assert default["title"] == "Plain big payment: Li Wei"
     assert default["summary"].startswith("The rule “Plain big payment” matched for Li Wei at ")
     assert "txn." not in default["summary"]
+
+
+async def test_repeats_report_the_severity_the_alert_was_raised_with(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The credit alert was raised critical (its level), above the rule's high: the events of
+    its later occurrences say critical too, in the same batch or a later one."""
+    async with session_factory() as session, session.begin():
+        await active_template_rule(session, "credit_level_rose")
+    customer = uuid.uuid4()
+    first = _credit_rose(customer, as_of=date(2026, 10, 1))
+    again = _credit_rose(customer, as_of=date(2026, 10, 2), sequence=3)
+    later = _credit_rose(customer, as_of=date(2026, 10, 3), sequence=4)
+    await feed(session_factory, AlertPipeline(), [first, again])
+    await feed(session_factory, AlertPipeline(), [later])
+    async with session_factory() as session:
+        rows = await session.execute(select(OUTBOX.c.subject, OUTBOX.c.payload))
+        events = [orjson.loads(payload) for subject, payload in rows if "alerting." in subject]
+    raised = [e for e in events if e["type"] == "alerting.alert_raised.v1"]
+    updated = [e for e in events if e["type"] == "alerting.alert_updated.v1"]
+    assert [e["severity"] for e in raised] == ["critical"]
+    assert raised[0]["happened_at"].startswith("2026-10-01")
+    assert [e["severity"] for e in updated] == ["critical", "critical"]

@@ -151,6 +151,7 @@ class OpenAlert:
     first_seen_at: datetime
     occurrences: int = 1
     status: str = "new"
+    severity: str | None = None
 
 
 @dataclass

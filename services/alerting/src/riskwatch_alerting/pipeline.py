@@ -134,6 +134,7 @@ class AlertPipeline:
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
+        severities = {a.alert_id: a.severity for a in deduplicator.open_alerts.values()}
         writes = repository.BatchWrites(
             history=[_history_row(item) for item in inputs],
             windows=[
@@ -146,7 +147,7 @@ class AlertPipeline:
             ],
             states=_state_rows(snapshots, stored),
         )
-        await self._write_alerts(session, hits, statuses, writes)
+        await self._write_alerts(session, hits, statuses, writes, severities)
         await repository.write_batch(session, writes)
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
@@ -203,6 +204,7 @@ class AlertPipeline:
         hits: Sequence[Hit],
         statuses: dict[uuid.UUID, str],
         writes: repository.BatchWrites,
+        severities: dict[uuid.UUID, str | None] | None = None,
     ) -> None:
         """Puts the alerts, occurrences, counts and timeline entries in `writes`; closes
         replaced dedup keys and stages the alert events in the outbox."""
@@ -246,6 +248,7 @@ class AlertPipeline:
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
             counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
             latest_hit[hit.alert_id] = hit
+        raised_severity = {row["id"]: row["severity"] for row in alerts}
         # Every occurrence keeps its row and evidence; the timeline and the alert_updated.v1
         # events say it once per alert and batch, so a busy alert does not flood followers.
         for alert_id, hit in latest_hit.items():
@@ -263,7 +266,10 @@ class AlertPipeline:
                     customer_id=item.customer_id,
                     change="occurrence_added",
                     status=status,
-                    severity=hit.match.rule.severity,  # type: ignore[arg-type]
+                    # The alert's own severity (its words may have raised it above the rule's).
+                    severity=raised_severity.get(alert_id)  # type: ignore[arg-type]
+                    or (severities or {}).get(alert_id)
+                    or hit.match.rule.severity,
                 )
             )
         # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.

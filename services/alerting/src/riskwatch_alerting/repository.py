@@ -381,14 +381,15 @@ async def load_open_alerts(
     )
     return {
         (uuid.UUID(int=row[1].int), row[2]): OpenAlert(
-            uuid.UUID(int=row[0].int), row[3], row[4], row[5]
+            uuid.UUID(int=row[0].int), row[3], row[4], row[5], row[6]
         )
         for row in rows
     }
 
 
 _LOAD_OPEN_ALERTS = (
-    "SELECT a.id, a.rule_id, a.dedup_value, a.first_seen_at, a.occurrence_count, a.status "
+    "SELECT a.id, a.rule_id, a.dedup_value, a.first_seen_at, a.occurrence_count, a.status, "
+    "a.severity "
     "FROM alerts AS a JOIN unnest($1::uuid[], $2::text[]) AS wanted(r, v) "
     "ON a.rule_id = wanted.r AND a.dedup_value = wanted.v WHERE a.dedup_open"
 )
