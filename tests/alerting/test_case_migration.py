@@ -1,4 +1,4 @@
-"""alerting_0007: alerts still open when cases arrive are grouped into cases as the event path
+"""alerting_0008: alerts still open when cases arrive are grouped into cases as the event path
 would have grouped them; resolved ones stay without."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ALERT = (
 
 async def test_open_alerts_are_grouped_into_cases_on_upgrade(infra: Infra) -> None:
     async for url in migrated_database(infra, ALEMBIC_INI, "alertcases"):
-        await asyncio.to_thread(downgrade, ALEMBIC_INI, url, "alerting_0006")
+        await asyncio.to_thread(downgrade, ALEMBIC_INI, url, "alerting_0007_words")
         engine = create_async_engine(url)
         credit, custom, customer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         alerts = {name: uuid.uuid4() for name in ("medium", "critical", "custom", "resolved")}

@@ -24,6 +24,7 @@ from riskwatch_simulator.harness import RunningSystem
 from .conftest import RiskDepartment
 from .helpers import (
     DEADLINE,
+    alerts_for,
     create_customer,
     days_ago,
     unique,
@@ -154,6 +155,16 @@ async def alert_and_email(story: Story) -> None:
     """The department is told: the e-mail lands in the catcher, the in-app message arrives."""
     story.mail = await wait_for_mail(story.system, story.name, story.department.email)
     assert story.department.email in str(story.mail["To"])
+
+    async def with_the_level_alert() -> list[dict[str, Any]] | None:
+        alerts = await alerts_for(story.admin, story.customer_id, "credit_risk")
+        codes = {alert["message_code"] for alert in alerts}
+        return alerts if "alert.credit_level_rose" in codes else None
+
+    credit_alerts = await wait_until(
+        with_the_level_alert, timeout=DEADLINE, interval=0.25, message="credit level alert"
+    )
+    assert_reads_as_sentences(credit_alerts, story.mail, story.name)
     message = await wait_for_inbox(story.admin, story.alert["id"])
     assert message["read_at"] is None
 
@@ -325,3 +336,30 @@ async def test_credit_deterioration_to_a_resolved_alert(
 
 def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def assert_reads_as_sentences(alerts: list[dict[str, Any]], mail: EmailMessage, name: str) -> None:
+    """The words a risk officer reads: sentences with the customer named once in the subject,
+    never the rule expression; the credit alert's title, severity and evidence agree; each
+    reason once with its code; when it happened (the records' as-of dates, days ago) beside
+    when it was raised."""
+    subject = str(mail["Subject"])
+    assert subject.count(name) == 1, subject
+    assert subject.endswith(f" — {name}"), subject
+    part = mail.get_body(preferencelist=("plain",))
+    assert part is not None
+    body = str(part.get_content())
+    assert any(alert["summary"] in body for alert in alerts), body
+    for text in [body, *(alert["summary"] for alert in alerts)]:
+        assert " held (" not in text, text
+        assert "customer." not in text, text
+        assert "risk.credit_level >" not in text, text
+    for alert in alerts:
+        codes = [reason["code"] for reason in alert["coded_reasons"]]
+        assert codes, alert
+        assert len(codes) == len(set(codes)), codes
+        assert len(alert["reasons"]) == len(set(alert["reasons"])), alert["reasons"]
+        assert parse_time(alert["happened_at"]) < parse_time(alert["raised_at"]) - timedelta(days=1)
+    [rose] = [alert for alert in alerts if alert["message_code"] == "alert.credit_level_rose"]
+    assert rose["title"] == f"Credit risk rose to {rose['severity']}: {name}"
+    assert rose["evidence"]["risk.credit_level"] == rose["severity"]

@@ -53,7 +53,7 @@ async def test_generic_gateway_posts_json_with_bearer_token(
     assert result.provider == "sms-gateway"
     [request] = providers.requests_to("sms")
     assert request.json() == {"to": "+8613812345678", "from": SENDER, "text": text}
-    assert "交易异常" in request.json()["text"]
+    assert "【高】" in request.json()["text"]
     assert request.headers["idempotency-key"] == str(message.message_id)
     assert result.provider_message_id is not None
     assert result.provider_message_id.startswith("gw-")

@@ -26,9 +26,8 @@ CHINESE = make_recipient(locale="zh-CN", time_zone="Asia/Shanghai")
 
 def test_english_email_carries_the_report_essentials_in_local_time() -> None:
     rendered = render_alert_email(make_alert(), ENGLISH)
-    assert rendered.subject == (
-        "[High] Transaction anomaly: Outbound wire 6x above usual — Acme Trading Ltd (CUST-0042)"
-    )
+    # The customer once, by name; the type is in the body.
+    assert rendered.subject == "[High] Outbound wire 6x above usual — Acme Trading Ltd"
     for expected in (
         "Severity: High",
         "Raised: 2024-03-05 14:30 CET (UTC+01:00)",
@@ -45,7 +44,8 @@ def test_english_email_carries_the_report_essentials_in_local_time() -> None:
 
 def test_chinese_email_uses_chinese_labels_and_beijing_time() -> None:
     rendered = render_alert_email(make_alert(), CHINESE)
-    assert rendered.subject.startswith("【高】 交易异常：")
+    assert rendered.subject.startswith("【高】 ")
+    assert "预警类型：交易异常" in rendered.text
     assert "触发时间：2024年3月5日 21:30（UTC+08:00）" in rendered.text
     assert "建议措施：" in rendered.text
     assert 'lang="zh-CN"' in rendered.html

@@ -28,7 +28,7 @@ from riskwatch_alerting.lifecycle import (
     next_status,
 )
 from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
-from riskwatch_alerting.repository import AlertFilters
+from riskwatch_alerting.repository import AlertFilters, SortKey
 from riskwatch_alerting.schemas import (
     AddToListMeasure,
     AlertStats,
@@ -48,6 +48,7 @@ from riskwatch_shared.security import Identity
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
     "raised_at",
+    "happened_at",
     "rule_type",
     "severity",
     "status",
@@ -58,6 +59,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "rule_name",
     "rule_version",
     "title",
+    "summary",
+    "message_code",
     "trigger_event_type",
     "transaction_id",
     "occurrence_count",
@@ -314,30 +317,44 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-def encode_cursor(alert: Alert) -> str:
-    raw = f"{alert.raised_at.isoformat()}|{alert.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+# A cursor names its sort: `h|<happened_at>|<id>`; one of raised_at has no prefix (as before).
+_HAPPENED_PREFIX = "h|"
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def encode_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
+    if sort == "happened_at":
+        raw = f"{_HAPPENED_PREFIX}{alert.happened_at.isoformat()}|{alert.id}"
+    else:
+        raw = f"{alert.raised_at.isoformat()}|{alert.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: SortKey = "raised_at") -> tuple[datetime, uuid.UUID]:
+    """The (time, id) a cursor continues after; InvalidQuery for a cursor of another sort."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at_text, _, id_text = base64.urlsafe_b64decode(padded).decode().partition("|")
+        text = base64.urlsafe_b64decode(padded).decode()
+        of_happened = text.startswith(_HAPPENED_PREFIX)
+        if of_happened:
+            text = text.removeprefix(_HAPPENED_PREFIX)
+        at_text, _, id_text = text.partition("|")
         at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
     if at.tzinfo is None:
         raise InvalidQuery("cursor is not valid", parameter="cursor")
+    if of_happened != (sort == "happened_at"):
+        raise InvalidQuery("cursor belongs to another sort", parameter="cursor")
     return at, alert_id
 
 
 async def list_alerts(
     session: AsyncSession, filters: AlertFilters, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[Alert], str | None]:
-    before = None if cursor is None else decode_cursor(cursor)
+    before = None if cursor is None else decode_cursor(cursor, filters.sort)
     rows = await repository.list_alerts(session, filters, before=before, limit=limit + 1)
     page = rows[:limit]
-    return page, encode_cursor(page[-1]) if len(rows) > limit else None
+    return page, encode_cursor(page[-1], filters.sort) if len(rows) > limit else None
 
 
 def export_row(alert: Alert) -> dict[str, Any]:

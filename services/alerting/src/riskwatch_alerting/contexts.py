@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from riskwatch_alerting.rules.compiler import number_or_none
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
 from riskwatch_alerting.rules.windows import GroupKey
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.common import Reason, TransactionData
 from riskwatch_shared.events.customer import (
     AccountChanged,
     CreditRecordAdded,
@@ -75,12 +75,27 @@ class EvaluationInput:
     transaction_id: uuid.UUID | None
     namespaces: dict[str, dict[str, Any]]
     reasons: list[str] = field(default_factory=list)
+    # The event's reasons, each code once (as JSON only when an alert needs them).
+    source_reasons: tuple[Reason, ...] = field(default=(), repr=False, compare=False)
+    # When the thing happened, when the event says (a credit record's as-of date).
+    happened: datetime | None = None
     # The window groups the event reads, computed once (see evaluation.group_keys_of).
     cached_group_keys: list[GroupKey] | None = field(default=None, repr=False, compare=False)
 
     @property
     def txn(self) -> dict[str, Any]:
         return self.namespaces.get("txn", {})
+
+    @property
+    def coded_reasons(self) -> list[dict[str, Any]]:
+        """The reasons with their codes, parameters, contributions and advice."""
+        return [reason.model_dump(mode="json") for reason in self.source_reasons]
+
+    @property
+    def happened_at(self) -> datetime:
+        """When the thing happened: the transaction's time, the record's as-of date, else
+        the event's own time."""
+        return self.happened or self.occurred_at
 
     @property
     def is_transaction(self) -> bool:
@@ -218,19 +233,29 @@ def build_input(
     """The evaluation input of a trigger event, after `apply_event` updated the snapshot."""
     txn: dict[str, Any] = {}
     score: dict[str, Any] = {}
-    reasons: list[str] = []
+    given: list[Reason] = []
     transaction_id = None
+    happened: datetime | None = None
     if isinstance(event, TransactionScored):
         txn = transaction_fields(event.transaction, event.transaction_features)
         score = {"anomaly": event.anomaly_score, "anomaly_level": event.anomaly_level}
-        reasons = [reason.message for reason in event.reasons]
+        given = list(event.reasons)
         transaction_id = event.transaction.transaction_id
     elif isinstance(event, CustomerRiskLevelChanged):
-        reasons = [reason.message for reason in event.reasons] + list(event.advice)
+        given, happened = list(event.reasons), event.happened_at
     elif isinstance(event, CustomerAssessed):
-        reasons = [reason.message for group in event.reasons.values() for reason in group]
+        ranked = (reason for group in event.reasons.values() for reason in group)
+        given = sorted(ranked, key=lambda reason: -reason.contribution)
+        happened = event.happened_at
+    elif isinstance(event, CreditRecordAdded):
+        happened = _midnight(event.credit_record.as_of)
+    elif isinstance(event, FinancialProfileUpdated):
+        happened = _midnight(event.financial_profile.as_of)
+    elif isinstance(event, InteractionLogged):
+        happened = event.interaction.occurred_at
     elif isinstance(event, AccountChanged):
         txn = {"account_id": str(event.account.account_id), "customer_id": str(event.customer_id)}
+    coded = _coded(given)
     risk = {**risk_fields(snapshot), **flags}
     namespaces = {
         "txn": txn,
@@ -247,8 +272,30 @@ def build_input(
         customer_id=event.customer_id,
         transaction_id=transaction_id,
         namespaces=compact(namespaces),
-        reasons=reasons,
+        reasons=[_sentence(reason) for reason in coded],
+        source_reasons=coded,
+        happened=None if happened is None else happened.astimezone(UTC),
     )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _coded(reasons: list[Reason]) -> tuple[Reason, ...]:
+    """Each reason code once (the first, strongest)."""
+    seen: set[str] = set()
+    kept = []
+    for reason in reasons:
+        if reason.code not in seen:
+            seen.add(reason.code)
+            kept.append(reason)
+    return tuple(kept)
+
+
+def _sentence(reason: Reason) -> str:
+    """ "missed payments 3 — contact the customer and agree a repayment schedule"."""
+    return f"{reason.message} — {reason.advice}" if reason.advice else reason.message
 
 
 def compact(namespaces: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -87,6 +87,10 @@ class ActiveRule:
     cooldown_seconds: int
     suggested_actions: tuple[str, ...]
     compiled: CompiledRule
+    # Its words: the template it came from (its message), or a user's own title and summary.
+    template_key: str | None = None
+    title_template: str | None = None
+    summary_template: str | None = None
 
     @classmethod
     def build(
@@ -102,6 +106,9 @@ class ActiveRule:
         dedup_key: str,
         cooldown_seconds: int,
         suggested_actions: Sequence[str] = (),
+        template_key: str | None = None,
+        title_template: str | None = None,
+        summary_template: str | None = None,
     ) -> ActiveRule:
         actions = tuple(suggested_actions) or DEFAULT_SUGGESTED_ACTIONS.get(rule_type, ())
         return cls(
@@ -115,6 +122,9 @@ class ActiveRule:
             cooldown_seconds=cooldown_seconds,
             suggested_actions=actions,
             compiled=compile_rule(condition),
+            template_key=template_key,
+            title_template=title_template,
+            summary_template=summary_template,
         )
 
 
@@ -141,6 +151,7 @@ class OpenAlert:
     first_seen_at: datetime
     occurrences: int = 1
     status: str = "new"
+    severity: str | None = None
 
 
 @dataclass

@@ -30,6 +30,7 @@ def alert_for(alert: AlertT, identity: Identity) -> AlertT:
     masked = alert.model_copy(
         update={
             "evidence": mask_mapping(alert.evidence),
+            "message_params": mask_mapping(alert.message_params),
             "summary": mask_named_values(alert.summary),
             "dedup_value": mask_dedup_value(alert.dedup_value),
         }

@@ -87,6 +87,9 @@ class Rule(Base):
     description: Mapped[str | None] = mapped_column(Text)
     suggested_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     template_key: Mapped[str | None] = mapped_column(String(80))
+    # A user's own words for the rule's alerts (riskwatch_shared.messages parameters).
+    title_template: Mapped[str | None] = mapped_column(String(300))
+    summary_template: Mapped[str | None] = mapped_column(Text)
     pending_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_column()
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -208,6 +211,7 @@ class Alert(Base):
             postgresql_where=text("dedup_open"),
         ),
         Index("ix_alerts_raised_at", "raised_at"),
+        Index("ix_alerts_happened_at", "happened_at"),
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),
         Index("ix_alerts_rule_id", "rule_id"),
@@ -234,12 +238,19 @@ class Alert(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
     reasons: Mapped[list[str]] = mapped_column(JsonBytes, nullable=False)
     suggested_actions: Mapped[list[str]] = mapped_column(JsonBytes, nullable=False)
+    # The title and summary as a riskwatch_shared.messages code and parameters.
+    message_code: Mapped[str | None] = mapped_column(String(80))
+    message_params: Mapped[dict[str, Any] | None] = mapped_column(JsonBytes)
+    # `reasons` with their codes, parameters, contributions and advice.
+    coded_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonBytes)
     dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
     dedup_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
     occurrence_count: Mapped[int] = mapped_column(Integer, nullable=False)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # When the thing happened: the transaction's time, the credit record's as-of date...
+    happened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -42,6 +42,7 @@ from riskwatch_alerting.lifecycle import SLA_BY_SEVERITY
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import RuleError
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore
+from riskwatch_alerting.words import alert_words, message_params
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
@@ -50,6 +51,7 @@ from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.outbox import add_events
 
 log = get_logger(__name__)
+MAX_REASONS = 50
 
 
 def active_rule_of(rule: Rule) -> ActiveRule:
@@ -64,6 +66,9 @@ def active_rule_of(rule: Rule) -> ActiveRule:
         dedup_key=rule.dedup_key,
         cooldown_seconds=rule.cooldown_seconds,
         suggested_actions=rule.suggested_actions,
+        template_key=rule.template_key,
+        title_template=rule.title_template,
+        summary_template=rule.summary_template,
     )
 
 
@@ -151,6 +156,7 @@ class AlertPipeline:
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
+        severities = {a.alert_id: a.severity for a in deduplicator.open_alerts.values()}
         writes = repository.BatchWrites(
             history=[_history_row(item) for item in inputs],
             windows=[
@@ -163,7 +169,7 @@ class AlertPipeline:
             ],
             states=_state_rows(snapshots, stored),
         )
-        await self._write_alerts(session, hits, statuses, writes)
+        await self._write_alerts(session, hits, statuses, writes, severities)
         await repository.write_batch(session, writes)
         if writes.alerts:
             await cases.attach_new_alerts(
@@ -237,6 +243,7 @@ class AlertPipeline:
         hits: Sequence[Hit],
         statuses: dict[uuid.UUID, str],
         writes: repository.BatchWrites,
+        severities: dict[uuid.UUID, str | None] | None = None,
     ) -> None:
         """Puts the alerts, occurrences, counts and timeline entries in `writes`; closes
         replaced dedup keys and stages the alert events in the outbox."""
@@ -280,6 +287,7 @@ class AlertPipeline:
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
             counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
             latest_hit[hit.alert_id] = hit
+        raised_severity = {row["id"]: row["severity"] for row in alerts}
         # Every occurrence keeps its row and evidence; the timeline and the alert_updated.v1
         # events say it once per alert and batch, so a busy alert does not flood followers.
         for alert_id, hit in latest_hit.items():
@@ -297,7 +305,10 @@ class AlertPipeline:
                     customer_id=item.customer_id,
                     change="occurrence_added",
                     status=status,
-                    severity=hit.match.rule.severity,  # type: ignore[arg-type]
+                    # The alert's own severity (its words may have raised it above the rule's).
+                    severity=raised_severity.get(alert_id)  # type: ignore[arg-type]
+                    or (severities or {}).get(alert_id)
+                    or hit.match.rule.severity,
                 )
             )
         # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.
@@ -343,25 +354,38 @@ def _alert_row(
     match, rule, item = hit.match, hit.match.rule, hit.match.item
     evidence = to_json(match.evidence)
     scores = to_json({**item.namespaces.get("score", {}), **_risk_scores(item)})
+    words = alert_words(
+        template_key=rule.template_key,
+        title_template=rule.title_template,
+        summary_template=rule.summary_template,
+        rule_name=rule.name,
+        severity=rule.severity,
+        params=message_params(item, customer_name=customer_name, rule_name=rule.name),
+        customer_name=customer_name,
+    )
+    severity = words.severity
     return {
         "id": hit.alert_id,
         "rule_id": rule.id,
         "rule_version": rule.version,
         "rule_name": rule.name,
         "rule_type": rule.rule_type,
-        "severity": rule.severity,
+        "severity": severity,
         "status": "new",
         "customer_id": item.customer_id,
         "customer_name": customer_name,
         "relationship_manager": relationship_manager,
-        "title": f"{rule.name}" + (f": {customer_name}" if customer_name else ""),
-        "summary": _summary(rule, evidence),
+        "title": words.title,
+        "summary": words.summary,
+        "message_code": words.code,
+        "message_params": words.params,
         "trigger_event_id": item.event_id,
         "trigger_event_type": item.event_type,
         "transaction_id": item.transaction_id,
         "evidence": evidence,
         "scores": scores,
-        "reasons": [f"Rule '{rule.name}' v{rule.version} matched", *item.reasons][:20],
+        "reasons": item.reasons[:MAX_REASONS],
+        "coded_reasons": item.coded_reasons[:MAX_REASONS],
         "suggested_actions": list(rule.suggested_actions),
         "dedup_value": match.dedup_value,
         "dedup_open": True,
@@ -369,7 +393,8 @@ def _alert_row(
         "first_seen_at": item.occurred_at,
         "last_seen_at": item.occurred_at,
         "raised_at": now,
-        "sla_due_at": now + SLA_BY_SEVERITY.get(rule.severity, SLA_BY_SEVERITY["medium"]),
+        "happened_at": item.happened_at,
+        "sla_due_at": now + SLA_BY_SEVERITY.get(severity, SLA_BY_SEVERITY["medium"]),
     }
 
 
@@ -377,11 +402,6 @@ def _risk_scores(item: EvaluationInput) -> dict[str, Any]:
     risk = item.namespaces.get("risk", {})
     keys = ("credit_pd", "churn_probability", "credit_level", "churn_level", "overall_level")
     return {key: risk[key] for key in keys if key in risk}
-
-
-def _summary(rule: ActiveRule, evidence: dict[str, Any]) -> str:
-    shown = ", ".join(f"{name} = {value}" for name, value in list(evidence.items())[:8])
-    return f"{rule.compiled.source} held ({shown})"
 
 
 def _timeline_row(
@@ -420,6 +440,10 @@ def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
             "reasons",
             "suggested_actions",
             "sla_due_at",
+            "message_code",
+            "message_params",
+            "happened_at",
+            "coded_reasons",
         )
     }
     url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -387,14 +387,15 @@ async def load_open_alerts(
     )
     return {
         (uuid.UUID(int=row[1].int), row[2]): OpenAlert(
-            uuid.UUID(int=row[0].int), row[3], row[4], row[5]
+            uuid.UUID(int=row[0].int), row[3], row[4], row[5], row[6]
         )
         for row in rows
     }
 
 
 _LOAD_OPEN_ALERTS = (
-    "SELECT a.id, a.rule_id, a.dedup_value, a.first_seen_at, a.occurrence_count, a.status "
+    "SELECT a.id, a.rule_id, a.dedup_value, a.first_seen_at, a.occurrence_count, a.status, "
+    "a.severity "
     "FROM alerts AS a JOIN unnest($1::uuid[], $2::text[]) AS wanted(r, v) "
     "ON a.rule_id = wanted.r AND a.dedup_value = wanted.v WHERE a.dedup_open"
 )
@@ -434,6 +435,10 @@ _ALERT_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("last_seen_at", "timestamptz", False),
     ("raised_at", "timestamptz", False),
     ("sla_due_at", "timestamptz", False),
+    ("message_code", "text", False),
+    ("message_params", "bytea", True),
+    ("coded_reasons", "bytea", True),
+    ("happened_at", "timestamptz", False),
 )
 _INSERT_ALERTS = (
     f"INSERT INTO alerts ({', '.join(name for name, _, _ in _ALERT_COLUMNS)}) "
@@ -568,10 +573,17 @@ async def write_batch(session: AsyncSession, writes: BatchWrites) -> None:
 # --- alerts read and changed through the API ------------------------------------------------
 
 
+SortKey = Literal["raised_at", "happened_at"]
+
+
 @dataclass(frozen=True)
 class AlertFilters:
     raised_from: datetime | None = None
     raised_to: datetime | None = None
+    happened_from: datetime | None = None
+    happened_to: datetime | None = None
+    # The order of lists and exports: newest first by this time, then id.
+    sort: SortKey = "raised_at"
     rule_type: str | None = None
     severity: str | None = None
     status: str | None = None
@@ -607,6 +619,10 @@ def _filtered(statement: SelectT, filters: AlertFilters) -> SelectT:
         conditions.append(Alert.raised_at >= filters.raised_from)
     if filters.raised_to is not None:
         conditions.append(Alert.raised_at < filters.raised_to)
+    if filters.happened_from is not None:
+        conditions.append(Alert.happened_at >= filters.happened_from)
+    if filters.happened_to is not None:
+        conditions.append(Alert.happened_at < filters.happened_to)
     for column, value in (
         (Alert.rule_type, filters.rule_type),
         (Alert.severity, filters.severity),
@@ -630,11 +646,13 @@ async def list_alerts(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> Sequence[Alert]:
-    """Newest first; `before` is the (raised_at, id) of the last row of the previous page."""
+    """Newest first by `filters.sort`; `before` is the (that time, id) of the last row of the
+    previous page."""
     statement = _filtered(select(Alert), filters)
+    moment = Alert.happened_at if filters.sort == "happened_at" else Alert.raised_at
     if before is not None:
-        statement = statement.where(tuple_(Alert.raised_at, Alert.id) < tuple_(*before))
-    statement = statement.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
+        statement = statement.where(tuple_(moment, Alert.id) < tuple_(*before))
+    statement = statement.order_by(moment.desc(), Alert.id.desc()).limit(limit)
     return (await session.execute(statement)).scalars().all()
 
 

@@ -52,13 +52,23 @@ class RuleCreate(Body):
     owner_team: SafeText | None = Field(default=None, max_length=120)
     description: SafeMultilineText | None = Field(default=None, max_length=4_000)
     suggested_actions: list[SuggestedAction] = Field(default_factory=list, max_length=20)
+    title_template: SafeText | None = Field(
+        default=None,
+        max_length=300,
+        description="The alert's title; parameters in braces, e.g. {customer}",
+    )
+    summary_template: SafeMultilineText | None = Field(
+        default=None,
+        max_length=2_000,
+        description="The alert's summary, e.g. 'Payment of {amount} by {customer}'",
+    )
 
 
 class RuleUpdate(Body, PatchBody):
     """Only the fields given change; every change makes a new version. `null` clears only
     `owner_team` and `description`."""
 
-    NULLABLE = frozenset({"owner_team", "description"})
+    NULLABLE = frozenset({"owner_team", "description", "title_template", "summary_template"})
 
     name: SafeText | None = Field(default=None, min_length=1, max_length=200)
     rule_type: RuleType | None = None
@@ -70,6 +80,16 @@ class RuleUpdate(Body, PatchBody):
     owner_team: SafeText | None = Field(default=None, max_length=120)
     description: SafeMultilineText | None = Field(default=None, max_length=4_000)
     suggested_actions: list[SuggestedAction] | None = Field(default=None, max_length=20)
+    title_template: SafeText | None = Field(
+        default=None,
+        max_length=300,
+        description="The alert's title; parameters in braces, e.g. {customer}",
+    )
+    summary_template: SafeMultilineText | None = Field(
+        default=None,
+        max_length=2_000,
+        description="The alert's summary, e.g. 'Payment of {amount} by {customer}'",
+    )
 
 
 class RuleOut(Out):
@@ -87,6 +107,8 @@ class RuleOut(Out):
     description: str | None
     suggested_actions: list[str]
     template_key: str | None
+    title_template: str | None = None
+    summary_template: str | None = None
     pending_version: int | None = Field(
         default=None,
         description="A draft version of this active rule awaiting an admin's activation",
@@ -298,11 +320,22 @@ class AlertOut(Out):
     scores: dict[str, Any]
     reasons: list[str]
     suggested_actions: list[str]
+    message_code: str | None = Field(
+        default=None, description="The title and summary as a message code (any locale)"
+    )
+    message_params: dict[str, Any] = Field(default_factory=dict)
+    coded_reasons: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Each reason once: code, message, params, contribution, advice",
+    )
     dedup_value: str
     occurrence_count: int
     first_seen_at: datetime
     last_seen_at: datetime
     raised_at: datetime
+    happened_at: datetime = Field(
+        description="When the thing happened (transaction time, credit record as-of date)"
+    )
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     sla_due_at: datetime

@@ -27,7 +27,7 @@ from riskwatch_alerting.evaluation import ActiveRule, InvalidDedupKey, validate_
 from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleVersion
 from riskwatch_alerting.pipeline import active_rule_of, history_input
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
-from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate
+from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate, template_key_of
 from riskwatch_alerting.schemas import (
     BacktestOut,
     DayCount,
@@ -38,6 +38,7 @@ from riskwatch_alerting.schemas import (
     RuleUpdate,
     TemplateInstantiate,
 )
+from riskwatch_shared.messages import PARAMETERS, TemplateError, template_parameters
 
 VERSIONED_FIELDS: tuple[str, ...] = (
     "name",
@@ -52,6 +53,8 @@ VERSIONED_FIELDS: tuple[str, ...] = (
     "description",
     "suggested_actions",
     "template_key",
+    "title_template",
+    "summary_template",
 )
 _STATUS_MOVES: dict[str, frozenset[str]] = {
     "active": frozenset({"draft", "disabled"}),
@@ -68,6 +71,20 @@ def check_condition(condition: str, *, field: str = "condition") -> CompiledRule
         return compile_rule(condition)
     except RuleError as exc:
         raise InvalidCondition.from_rule_error(exc, field=field) from exc
+
+
+def check_words(title_template: str | None, summary_template: str | None) -> None:
+    """A rule's own title and summary may use only the known message parameters."""
+    for field, template in (
+        ("title_template", title_template),
+        ("summary_template", summary_template),
+    ):
+        if template is None:
+            continue
+        try:
+            template_parameters(template)
+        except TemplateError as exc:
+            raise InvalidRuleDefinition(str(exc), field=field, allowed=sorted(PARAMETERS)) from exc
 
 
 def check_definition(trigger_event_types: Sequence[str], dedup_key: str) -> None:
@@ -110,12 +127,13 @@ async def create_rule(
 ) -> Rule:
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
+    check_words(data.title_template, data.summary_template)
     now = datetime.now(UTC)
     rule = Rule(
         id=uuid.uuid4(),
         version=1,
         status="draft",
-        template_key=template_key,
+        template_key=template_key or template_key_of(data.rule_type, data.condition),
         created_at=now,
         created_by=actor,
         updated_at=now,
@@ -155,6 +173,7 @@ async def update_rule(
         given.get("trigger_event_types", base["trigger_event_types"]),
         given.get("dedup_key", base["dedup_key"]),
     )
+    check_words(given.get("title_template"), given.get("summary_template"))
     target = {**base, **given}
     if rule.status == "active":
         return await _record_draft(session, rule, {**target, "status": "draft"}, changed, actor)
@@ -175,7 +194,12 @@ async def _pending_snapshot(session: AsyncSession, rule: Rule) -> dict[str, Any]
     if rule.pending_version is None:
         return None
     found = await repository.get_version(session, rule.id, rule.pending_version)
-    return None if found is None else dict(found.snapshot)
+    return None if found is None else _full_snapshot(found.snapshot)
+
+
+def _full_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A stored snapshot with the fields versions did not have yet (None)."""
+    return {**dict.fromkeys(VERSIONED_FIELDS), **snapshot}
 
 
 async def _record_draft(
@@ -237,7 +261,7 @@ async def _activate(session: AsyncSession, rule: Rule, version: int, actor: str)
     found = await repository.get_version(session, rule.id, version)
     if found is None:
         raise RuleVersionNotFound(f"rule {rule.id} has no version {version}")
-    target = {**found.snapshot, "status": "active"}
+    target = {**_full_snapshot(found.snapshot), "status": "active"}
     check_condition(target["condition"])
     check_definition(target["trigger_event_types"], target["dedup_key"])
     changed = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]

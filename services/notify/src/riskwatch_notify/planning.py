@@ -48,6 +48,10 @@ def alert_from_event(event: AlertRaised, url_base: str) -> Alert:
         evidence=dict(event.evidence),
         reasons=tuple(event.reasons),
         suggested_actions=tuple(event.suggested_actions),
+        message_code=event.message_code,
+        message_params=dict(event.message_params),
+        happened_at=event.happened_at,
+        coded_reasons=tuple(reason.model_dump(mode="json") for reason in event.coded_reasons),
     )
 
 

@@ -95,11 +95,21 @@ async def get_customer_features(
     responses=NOT_FOUND,
 )
 async def get_customer_risk(
-    customer_id: CustomerId, session: SessionDep, context: ContextDep, identity: IdentityDep
+    customer_id: CustomerId,
+    session: SessionDep,
+    context: ContextDep,
+    identity: IdentityDep,
+    top: Annotated[
+        int | None,
+        Query(ge=1, le=100, description="Only the N strongest reasons per model (default all)"),
+    ] = None,
 ) -> CustomerRiskOut:
-    """Current risk levels per model and overall, with reasons and advice."""
+    """Current risk levels per model and overall, with every reason (each once: its code,
+    parameters, contribution and advice), strongest first, and advice."""
     await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
-    return await service.customer_risk(session, store=context.store, customer_id=customer_id)
+    return await service.customer_risk(
+        session, store=context.store, customer_id=customer_id, top=top
+    )
 
 
 @router.get(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from riskwatch_scoring.domain.advice import advise
+from riskwatch_scoring.domain.advice import advice_of, reason_params
 from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.inputs import CreditRecord, FinancialProfile, Interaction, Transaction
 from riskwatch_shared.events.common import (
@@ -86,8 +86,10 @@ def convert_amount(
     return amount / source * target
 
 
-def reason_rows(assessment: Assessment, limit: int = 5) -> list[dict[str, Any]]:
-    """Top reasons as stored with an assessment, each with its advice."""
+def reason_rows(assessment: Assessment, limit: int | None = None) -> list[dict[str, Any]]:
+    """The reasons (all, or the `limit` strongest) as stored with an assessment: each once,
+    with its code, parameters, contribution and advice."""
     return [
-        {**reason.to_state(), "advice": advise(reason)} for reason in assessment.reasons[:limit]
+        {**reason.to_state(), "params": reason_params(reason), "advice": advice_of(reason)}
+        for reason in assessment.reasons[:limit]
     ]

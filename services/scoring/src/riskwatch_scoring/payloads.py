@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from riskwatch_scoring.domain.advice import advice_of, reason_params
 from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.assessment import Reason as DomainReason
 from riskwatch_shared.events.common import TransactionData
@@ -59,11 +60,14 @@ def event_reason(reason: DomainReason) -> dict[str, Any]:
         "message": reason.message,
         "contribution": round(reason.contribution, 6),
         "value": None if value is None else str(value),
+        "params": reason_params(reason),
+        "advice": advice_of(reason),
     }
 
 
-def event_reasons(assessment: Assessment, limit: int = 5) -> list[dict[str, Any]]:
-    return [event_reason(reason) for reason in assessment.reasons[:limit]]
+def event_reasons(assessment: Assessment) -> list[dict[str, Any]]:
+    """Every reason, strongest first, each once with its code, parameters and advice."""
+    return [event_reason(reason) for reason in assessment.reasons]
 
 
 def _envelope(
@@ -124,6 +128,7 @@ def customer_assessed(
     levels: Mapping[str, str],
     assessments: Mapping[str, Assessment],
     customer_features: Mapping[str, Any],
+    happened_at: datetime | None = None,
 ) -> StagedEvent:
     event_id, payload = _envelope(CUSTOMER_ASSESSED, occurred_at, trace_id, customer_id)
     payload["trigger_event_type"] = trigger_event_type
@@ -133,6 +138,7 @@ def customer_assessed(
     payload["scores"] = {kind: round(a.score, 6) for kind, a in assessments.items()}
     payload["reasons"] = {kind: event_reasons(a) for kind, a in assessments.items()}
     payload["customer_features"] = customer_features
+    payload["happened_at"] = happened_at
     return _staged(event_id, CUSTOMER_ASSESSED, payload)
 
 
@@ -150,6 +156,7 @@ def risk_level_changed(
     advice: list[str],
     assessment_id: uuid.UUID | None,
     trigger_event_type: str | None,
+    happened_at: datetime | None = None,
 ) -> StagedEvent:
     event_id, payload = _envelope(RISK_LEVEL_CHANGED, occurred_at, trace_id, customer_id)
     payload["model_kind"] = model_kind
@@ -162,4 +169,5 @@ def risk_level_changed(
     payload["advice"] = advice
     payload["assessment_id"] = assessment_id
     payload["trigger_event_type"] = trigger_event_type
+    payload["happened_at"] = happened_at
     return _staged(event_id, RISK_LEVEL_CHANGED, payload)

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -99,6 +99,25 @@ class Trigger(Protocol):
 
     @property
     def trace_id(self) -> str | None: ...
+
+
+def happened_at_of(trigger: Trigger) -> datetime | None:
+    """When the thing behind an assessment happened: a transaction's or an interaction's
+    time, a credit record's or a financial profile's as-of date (midnight UTC), an event's
+    own time; None for the clock."""
+    if isinstance(trigger, TransactionReceived):
+        return trigger.transaction.occurred_at
+    if isinstance(trigger, InteractionLogged):
+        return trigger.interaction.occurred_at
+    if isinstance(trigger, CreditRecordAdded):
+        return _midnight(trigger.credit_record.as_of)
+    if isinstance(trigger, FinancialProfileUpdated):
+        return _midnight(trigger.financial_profile.as_of)
+    return trigger.occurred_at if isinstance(trigger, Event) else None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +417,7 @@ class Scorer:
                 levels=customer.levels,
                 assessments=customer.assessments,
                 customer_features=features,
+                happened_at=happened_at_of(event),
             )
         )
         return features
@@ -432,6 +452,7 @@ class Scorer:
                     advice=advice_for(assessment),
                     assessment_id=assessment_id,
                     trigger_event_type=event.type,
+                    happened_at=happened_at_of(event),
                 )
             )
 

@@ -21,10 +21,14 @@ class Schema(BaseModel):
 
 
 class ReasonOut(Schema):
+    """One reason, once: a stable code, the sentence, the values it read by name, its
+    contribution (in the model's units) and what to do about it."""
+
     code: str
     message: str
     contribution: float
     value: float | int | str | bool | None = None
+    params: dict[str, float | int | str | bool | None] = {}
     advice: str | None = None
 
 

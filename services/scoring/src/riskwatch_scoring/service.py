@@ -81,22 +81,22 @@ async def customer_features(
     )
 
 
-def _kind_risk(assessment: Assessment) -> KindRiskOut:
+def _kind_risk(assessment: Assessment, top: int | None = None) -> KindRiskOut:
     return KindRiskOut(
         kind=assessment.kind,
         score=assessment.score,
         level=assessment.level.value,
         model_version=assessment.model_version,
-        reasons=[ReasonOut(**row) for row in reason_rows(assessment)],
+        reasons=[ReasonOut(**row) for row in reason_rows(assessment, top)],
         advice=advice_for(assessment),
     )
 
 
 async def customer_risk(
-    session: AsyncSession, *, store: StateStore, customer_id: uuid.UUID
+    session: AsyncSession, *, store: StateStore, customer_id: uuid.UUID, top: int | None = None
 ) -> CustomerRiskOut:
     customer = await _scored_customer(session, store, customer_id)
-    assessments = {kind: _kind_risk(a) for kind, a in customer.assessments.items()}
+    assessments = {kind: _kind_risk(a, top) for kind, a in customer.assessments.items()}
     ranked = sorted(customer.assessments.values(), key=lambda a: -a.level.rank)
     advice = [line for assessment in ranked for line in advice_for(assessment, limit=2)]
     return CustomerRiskOut(

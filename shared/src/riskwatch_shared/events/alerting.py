@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 from riskwatch_shared.events.base import Event, register
-from riskwatch_shared.events.common import RiskMeasureData, RuleType, Severity
+from riskwatch_shared.events.common import Reason, RiskMeasureData, RuleType, Severity
 
 
 class AlertingEvent(Event):
@@ -39,6 +39,13 @@ class AlertRaised(AlertingEvent):
     suggested_actions: list[str] = []
     sla_due_at: datetime | None = None
     url: str | None = None
+    # The words as codes (riskwatch_shared.messages) so each reader renders its own locale.
+    message_code: str | None = None
+    message_params: dict[str, Any] = {}
+    # When the thing happened (transaction time, credit record as-of), beside `raised_at`.
+    happened_at: datetime | None = None
+    # `reasons` as codes with parameters, contribution and advice (each reason once).
+    coded_reasons: list[Reason] = []
 
 
 AlertChange = Literal[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -104,10 +104,15 @@ class CustomerSnapshot(Payload):
 
 
 class Reason(Payload):
+    """One reason behind a score: a stable `code`, the sentence, its contribution, the value
+    it read (`params`, by name), and what to do about it (`advice`), each once."""
+
     code: str
     message: str
     contribution: float = 0.0
     value: str | None = None
+    params: dict[str, Any] = {}
+    advice: str | None = None
 
 
 RiskMeasureKind = Literal["reduce_limit", "freeze_account", "require_payment_review", "add_to_list"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -44,6 +45,9 @@ class CustomerAssessed(ScoringEvent):
     scores: dict[str, float]
     reasons: dict[str, list[Reason]] = {}
     customer_features: dict[str, Any] = {}
+    # When the thing assessed happened (a credit record's as-of date, an interaction's time),
+    # beside `occurred_at` (when it was assessed): alerts show both.
+    happened_at: datetime | None = None
 
 
 @register
@@ -62,6 +66,7 @@ class CustomerRiskLevelChanged(ScoringEvent):
     advice: list[str] = []
     assessment_id: UUID | None = None
     trigger_event_type: str | None = None
+    happened_at: datetime | None = None
 
 
 @register

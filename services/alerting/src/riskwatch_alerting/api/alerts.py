@@ -14,7 +14,7 @@ from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.contexts import to_json
 from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
 from riskwatch_alerting.masking import alert_for, timeline_for
-from riskwatch_alerting.repository import AlertFilters
+from riskwatch_alerting.repository import AlertFilters, SortKey
 from riskwatch_alerting.schemas import (
     AcknowledgeBody,
     AlertDetail,
@@ -49,6 +49,19 @@ def _filters(
         datetime | None, Query(description="Raised at or after (ISO 8601)")
     ] = None,
     raised_to: Annotated[datetime | None, Query(description="Raised before (ISO 8601)")] = None,
+    happened_from: Annotated[
+        datetime | None,
+        Query(description="Happened at or after (ISO 8601): the transaction's or record's time"),
+    ] = None,
+    happened_to: Annotated[datetime | None, Query(description="Happened before (ISO 8601)")] = None,
+    sort: Annotated[
+        SortKey,
+        Query(
+            description="Newest first by `raised_at` (when the alert was raised) or by "
+            "`happened_at` (when the thing happened: during a backfill, old records raise "
+            "alerts now)"
+        ),
+    ] = "raised_at",
     rule_type: Annotated[RuleType | None, Query(alias="type", description="Rule type")] = None,
     severity: Severity | None = None,
     status: AlertStatus | None = None,
@@ -59,6 +72,9 @@ def _filters(
     return AlertFilters(
         raised_from=raised_from,
         raised_to=raised_to,
+        happened_from=happened_from,
+        happened_to=happened_to,
+        sort=sort,
         rule_type=rule_type,
         severity=severity,
         status=status,
@@ -80,7 +96,8 @@ async def list_alerts(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:
-    """Alerts, newest first, filtered and paged by cursor."""
+    """Alerts, newest first by `sort` (raised_at or happened_at), filtered and paged by
+    cursor (a cursor belongs to the sort it was made with)."""
     page, next_cursor = await alert_service.list_alerts(
         session, filters, cursor=cursor, limit=limit
     )

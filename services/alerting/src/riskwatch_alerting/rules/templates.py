@@ -169,7 +169,7 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
     ),
     RuleTemplate(
         key="credit_level_rose",
-        name="Credit risk level rose to high",
+        name="Credit risk level rose to high or critical",
         rule_type="credit_risk",
         severity="high",
         trigger_event_types=_CREDIT_TRIGGERS,
@@ -281,3 +281,18 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
 )
 
 TEMPLATES_BY_KEY: dict[str, RuleTemplate] = {template.key: template for template in TEMPLATES}
+
+
+def _normal(condition: str) -> str:
+    return " ".join(condition.split())
+
+
+_BY_DEFAULT_CONDITION: dict[tuple[str, str], str] = {
+    (template.rule_type, _normal(template.condition)): template.key for template in TEMPLATES
+}
+
+
+def template_key_of(rule_type: str, condition: str) -> str | None:
+    """The template a rule was copied from (same type, the template's default condition), so
+    a rule made from a template through `POST /v1/rules` still speaks the template's words."""
+    return _BY_DEFAULT_CONDITION.get((rule_type, _normal(condition)))

@@ -78,6 +78,12 @@ class Alert:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     reasons: tuple[str, ...] = ()
     suggested_actions: tuple[str, ...] = ()
+    # The title and summary as a riskwatch_shared.messages code: rendered per recipient.
+    message_code: str | None = None
+    message_params: Mapping[str, Any] = field(default_factory=dict)
+    happened_at: datetime | None = None
+    # `reasons` with their codes (code, message, params, advice), rendered per locale.
+    coded_reasons: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware(self.raised_at, "raised_at")

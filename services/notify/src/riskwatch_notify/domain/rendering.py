@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from riskwatch_notify.domain.locales import LABELS, format_moment, resolve_locale
 from riskwatch_notify.domain.models import Alert, Recipient, Severity
 from riskwatch_notify.domain.sms_text import DEFAULT_MAX_PARTS, fit_sms, sms_segments
+from riskwatch_shared.messages import evidence_item, message_for, render_reason
 
 __all__ = [
     "WEBHOOK_EVENT_TYPE",
@@ -91,16 +92,44 @@ def _customer_label(alert: Alert) -> str:
     return alert.customer_id
 
 
+def alert_words(alert: Alert, locale: str) -> tuple[str, str]:
+    """The alert's title (without the customer: subjects and headings add the name once)
+    and summary in `locale`, from its message code; the stored text for a rule with its
+    own words (or an alert from before message codes)."""
+    message = message_for(alert.message_code)
+    if message is None:
+        return alert.title, alert.summary
+    params = alert.message_params
+    return message.render_title(params, locale), message.render_summary(params, locale)
+
+
 def _alert_view(alert: Alert, recipient: Recipient, locale: str) -> dict[str, Any]:
     labels = LABELS[locale]
     evidence = list(alert.evidence.items())[:TOP_EVIDENCE_ITEMS]
+    title, summary = alert_words(alert, locale)
+    happened = alert.happened_at
     return {
         "alert": alert,
+        "title": title,
+        "summary": summary,
+        # In a subject or an SMS the customer is named once, by name (the body has the id).
+        "headline": f"{title} — {alert.customer_name}"
+        if alert.customer_name and alert.customer_name not in title
+        else title,
         "severity_label": labels[f"severity.{alert.severity.value}"],
         "type_label": labels[f"rule_type.{alert.rule_type.value}"],
         "customer": _customer_label(alert),
+        "customer_name": alert.customer_name or alert.customer_id,
         "when": format_moment(alert.raised_at, recipient.time_zone, locale),
-        "evidence": [(key, _format_evidence_value(value)) for key, value in evidence],
+        "happened": None
+        if happened is None
+        else format_moment(happened, recipient.time_zone, locale),
+        "evidence": [
+            evidence_item(key, value, locale) or (key, _format_evidence_value(value))
+            for key, value in evidence
+        ],
+        "reasons": [render_reason(reason, locale) for reason in alert.coded_reasons]
+        or list(alert.reasons),
     }
 
 
@@ -163,7 +192,11 @@ def render_digest_sms(
     ordered = _by_urgency(alerts)
     top = labels[f"severity.{ordered[0].severity.value}"]
     title = labels["digest_title"].format(count=len(ordered), severity=top)
-    context = {"t": labels, "title": title, "alerts": ordered}
+    context = {
+        "t": labels,
+        "title": title,
+        "headlines": [_alert_view(alert, recipient, locale)["headline"] for alert in ordered],
+    }
     body = _one_line(_render("sms/digest.txt", **context))
     return fit_sms(body, max_parts, suffix=" " + inbox_url)
 
@@ -208,6 +241,9 @@ def render_webhook_payload(alert: Alert, *, event_id: UUID, created_at: datetime
         "relationship_manager": alert.relationship_manager,
         "title": alert.title,
         "summary": alert.summary,
+        "message_code": alert.message_code,
+        "message_params": alert.message_params,
+        "happened_at": alert.happened_at,
         "evidence": alert.evidence,
         "reasons": alert.reasons,
         "suggested_actions": alert.suggested_actions,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskwatch_scoring.domain.assessment import Assessment, Reason
+from riskwatch_scoring.domain.assessment import Assessment, Reason, ReasonValue
 
 ADVICE_BY_CODE: dict[str, str] = {
     # credit
@@ -37,6 +37,16 @@ ADVICE_BY_CODE: dict[str, str] = {
     "dormant_accounts": "offer to close or reactivate the dormant accounts",
 }
 DEFAULT_ADVICE = "review the customer's file"
+
+
+def advice_of(reason: Reason) -> str:
+    """What to do about the reason, on its own (the reason's sentence is its `message`)."""
+    return ADVICE_BY_CODE.get(reason.code, DEFAULT_ADVICE)
+
+
+def reason_params(reason: Reason) -> dict[str, ReasonValue]:
+    """The reason's parameters by name: the value it read, when it read one."""
+    return {} if reason.value is None else {"value": reason.value}
 
 
 def advise(reason: Reason) -> str:

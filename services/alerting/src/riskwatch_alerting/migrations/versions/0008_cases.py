@@ -1,8 +1,8 @@
 """Cases grouping a customer's alerts, notify's deliveries as alerting learns them, rule
 suppressions, and the acting person's name and roles on every timeline entry.
 
-Revision ID: alerting_0007
-Revises: alerting_0006
+Revision ID: alerting_0008
+Revises: alerting_0007_words
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "alerting_0007"
-down_revision: str | None = "alerting_0006"
+revision: str = "alerting_0008"
+down_revision: str | None = "alerting_0007_words"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
