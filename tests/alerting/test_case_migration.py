@@ -25,8 +25,9 @@ ALERT = (
     "INSERT INTO alerts (id, rule_id, rule_version, rule_name, rule_type, severity, status,"
     " customer_id, customer_name, title, summary, evidence, scores, reasons, suggested_actions,"
     " dedup_value, dedup_open, occurrence_count, first_seen_at, last_seen_at, raised_at,"
-    " sla_due_at) VALUES (:id, :rule, 1, 'r', :type, :severity, :status, :customer, 'Jane',"
-    " 't', 's', '\\x7b7d', '\\x7b7d', '\\x5b5d', '\\x5b5d', :dedup, false, 1, :at, :at, :at, :sla)"
+    " happened_at, sla_due_at) VALUES (:id, :rule, 1, 'r', :type, :severity, :status, :customer,"
+    " 'Jane', 't', 's', '\\x7b7d', '\\x7b7d', '\\x5b5d', '\\x5b5d', :dedup, false, 1, :at, :at,"
+    " :at, :at, :sla)"
 )
 
 
