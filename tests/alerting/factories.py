@@ -15,7 +15,7 @@ from riskwatch_alerting.models import Rule
 from riskwatch_alerting.pipeline import AlertPipeline, BatchOutcome
 from riskwatch_alerting.schemas import ListCreate, ListEntryIn, RuleCreate, TemplateInstantiate
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.common import Reason, TransactionData
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
@@ -42,6 +42,7 @@ def transaction_scored(
     features: dict[str, Any] | None = None,
     customer_features: dict[str, Any] | None = None,
     risk_levels: dict[str, Any] | None = None,
+    reasons: list[Reason] | None = None,
 ) -> TransactionScored:
     transaction = TransactionData(
         transaction_id=uuid.uuid4(),
@@ -77,6 +78,7 @@ def transaction_scored(
         },
         customer_features={"avg_amount_30d": 100.0, **(customer_features or {})},
         risk_levels=risk_levels or {"credit": "low", "churn": "low", "anomaly": "low"},
+        reasons=reasons or [],
     )
 
 

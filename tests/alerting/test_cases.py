@@ -19,7 +19,7 @@ from riskwatch_alerting.main import create_app
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import CustomerSnapshot
+from riskwatch_shared.events.common import CustomerSnapshot, Reason
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.security import Identity
@@ -301,7 +301,8 @@ async def test_a_suppressed_rule_does_not_raise_for_its_target_until_lifted(api:
 
 async def test_the_case_report_in_both_languages_as_html_and_json(api: Api) -> None:
     customer = await api.customer("<b>王 Wei</b>")
-    await api.feed(transaction_scored(customer, amount="6000"))
+    spike = Reason(code="amount_spike", message="Payment is 60 times the 30-day average", advice="Call")
+    await api.feed(transaction_scored(customer, amount="6000", reasons=[spike]))
     [case] = await api.cases_of(customer)
     await api.post(f"/v1/cases/{case['id']}/comments", {"comment": "called the branch"})
     await api.post(f"/v1/cases/{case['id']}/close", {"outcome": "mitigated_limit_reduced"})
