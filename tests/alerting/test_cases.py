@@ -301,7 +301,9 @@ async def test_a_suppressed_rule_does_not_raise_for_its_target_until_lifted(api:
 
 async def test_the_case_report_in_both_languages_as_html_and_json(api: Api) -> None:
     customer = await api.customer("<b>王 Wei</b>")
-    spike = Reason(code="amount_spike", message="Payment is 60 times the 30-day average", advice="Call")
+    spike = Reason(
+        code="amount_spike", message="Payment is 60 times the 30-day average", advice="Call them"
+    )
     await api.feed(transaction_scored(customer, amount="6000", reasons=[spike]))
     [case] = await api.cases_of(customer)
     await api.post(f"/v1/cases/{case['id']}/comments", {"comment": "called the branch"})
