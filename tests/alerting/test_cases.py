@@ -302,7 +302,10 @@ async def test_a_suppressed_rule_does_not_raise_for_its_target_until_lifted(api:
 async def test_the_case_report_in_both_languages_as_html_and_json(api: Api) -> None:
     customer = await api.customer("<b>王 Wei</b>")
     spike = Reason(
-        code="amount_spike", message="Payment is 60 times the 30-day average", advice="Call them"
+        code="amount_vs_average",
+        message="Amount is 60.0x the 30-day average",
+        params={"value": "60"},
+        advice="Confirm the payment with the customer",
     )
     await api.feed(transaction_scored(customer, amount="6000", reasons=[spike]))
     [case] = await api.cases_of(customer)
@@ -344,6 +347,15 @@ async def test_the_case_report_in_both_languages_as_html_and_json(api: Api) -> N
         "交易异常",
     ):
         assert words in chinese.text, words
+    # The alert's own words follow the language too (from its message code and reason codes).
+    zh_data = await api.get(f"/v1/cases/{case['id']}/report", format="json", lang="zh-CN")
+    [zh_alert] = zh_data["alerts"]
+    assert zh_alert["reasons"] == ["金额为30日平均的60.0倍 — 放款前与客户确认该笔付款"]
+    assert "触发规则" in zh_alert["summary"]
+    assert "金额为30日平均的60.0倍" in chinese.text
+    assert alert["reasons"] == [
+        "Amount is 60.0x the 30-day average — Confirm the payment with the customer"
+    ]
     bad = await api.client.get(f"/v1/cases/{case['id']}/report", params={"lang": "fr"})
     assert bad.status_code == 422
 

@@ -186,7 +186,12 @@ async def case_report_page(
     detail = await _detail(session, case, identity)
     items = _timeline_for(await cases.timeline(session, case), identity)
     data = case_report.build_report(
-        CaseOut.model_validate(case), detail.alerts, items, detail.suppressions, datetime.now(UTC)
+        CaseOut.model_validate(case),
+        detail.alerts,
+        items,
+        detail.suppressions,
+        datetime.now(UTC),
+        lang=lang,
     )
     if format == "json":
         return JSONResponse(data)

@@ -18,6 +18,7 @@ from riskwatch_alerting.cases.domain import TimelineItem, display_name
 from riskwatch_alerting.cases.schemas import CaseOut, SuppressionOut
 from riskwatch_alerting.contexts import to_json
 from riskwatch_alerting.schemas import AlertOut
+from riskwatch_shared.messages import message_for, render_reason
 
 Language = Literal["en", "zh-CN"]
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
@@ -173,9 +174,10 @@ def build_report(
     timeline: Sequence[TimelineItem],
     suppressions: Sequence[SuppressionOut],
     generated_at: datetime,
+    lang: str = "en",
 ) -> dict[str, Any]:
-    """The report as JSON values (pure). Alerts and timeline come already masked for the
-    caller."""
+    """The report as JSON values (pure), its alerts' words in `lang` where their message code
+    is known. Alerts and timeline come already masked for the caller."""
     entries = [
         {
             "at": item.at,
@@ -197,15 +199,13 @@ def build_report(
                 {
                     "id": a.id,
                     "raised_at": a.raised_at,
-                    "happened_at": a.first_seen_at,
+                    "happened_at": a.happened_at,
                     "type": a.rule_type,
                     "rule_name": a.rule_name,
                     "severity": a.severity,
                     "status": a.status,
-                    "title": a.title,
-                    "summary": a.summary,
+                    **_words(a, lang),
                     "evidence": a.evidence,
-                    "reasons": a.reasons,
                     "advice": a.suggested_actions,
                     "outcome": a.outcome,
                 }
@@ -223,6 +223,19 @@ def build_report(
         }
     )
     return report
+
+
+def _words(alert: AlertOut, lang: str) -> dict[str, Any]:
+    """Title, summary and reasons in `lang` from the alert's message code and coded reasons;
+    the stored (English) text where the alert predates them."""
+    message = message_for(alert.message_code)
+    if message is None:
+        title, summary = alert.title, alert.summary
+    else:
+        title = message.render_title(alert.message_params, lang)
+        summary = message.render_summary(alert.message_params, lang)
+    reasons = [render_reason(reason, lang) for reason in alert.coded_reasons] or alert.reasons
+    return {"title": title, "summary": summary, "reasons": reasons}
 
 
 @cache
