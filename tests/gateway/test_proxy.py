@@ -44,6 +44,17 @@ async def test_identity_is_signed_by_the_gateway_and_forged_copies_are_dropped(
     assert echoed["query"] == "status=active&q=a+b"
 
 
+async def test_proxied_answers_carry_one_date_and_one_server_header(gateway: Gateway) -> None:
+    async with gateway.client(**gateway.bearer("analyst")) as client:
+        pooled = await client.get("/v1/alerts")
+        through_httpx = await client.head("/v1/alerts")
+    for response in (pooled, through_httpx):
+        assert response.status_code == 200
+        assert response.headers["x-upstream"] == "alerting"  # really proxied
+        assert len(response.headers.get_list("date")) == 1, response.headers
+        assert len(response.headers.get_list("server")) == 1, response.headers
+
+
 async def test_correlation_id_is_forwarded_echoed_and_made_up_when_missing(
     gateway: Gateway,
 ) -> None:
