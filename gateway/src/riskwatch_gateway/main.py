@@ -172,26 +172,30 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """Ready when its own database and audit writer work; a service that is down leaves
-        the gateway serving the others, and is named here."""
+        """Ready when its own database and audit writer work and every service's OpenAPI
+        document is merged (so `/openapi.json` is complete); a service that goes down later
+        leaves the gateway serving the others, and is named here."""
         state = get_state(request)
         services = await state.catalog.health()
+        missing = state.catalog.missing()
         checks = {f"service:{name}": ok for name, ok in services.items()}
         checks["database"] = await _database_up(state)
         checks["audit"] = state.audit.healthy
+        checks.update({f"openapi:{name}": name not in missing for name in services})
         down = [name for name, ok in services.items() if not ok]
         body = {
             "status": "degraded" if down else "ready",
             "service": "gateway",
             "checks": checks,
             "services_down": down,
+            "documents_missing": missing,
         }
-        if checks["database"] and checks["audit"]:
+        if checks["database"] and checks["audit"] and not missing:
             return JSONResponse(body)
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem_response(
             503, "Not ready", f"failing: {failing}", type_slug="not-ready", checks=checks,
-            services_down=down,
+            services_down=down, documents_missing=missing,
         )  # fmt: skip
 
     settings = app.state.settings
