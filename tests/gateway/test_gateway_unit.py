@@ -154,7 +154,7 @@ def test_merge_keeps_routed_paths_renames_clashes_and_secures_operations() -> No
     assert models["operationId"] == "scoring-list"
     schema = models["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/ScoringPage"}
-    assert models["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert models["security"] == [{"bearerAuth": []}, {"oauth2Password": []}, {"apiKeyAuth": []}]
     assert {"401", "403", "429"} <= set(models["responses"])
 
 

@@ -243,9 +243,17 @@ async def test_one_merged_openapi_document_valid_as_3_1(gateway: Gateway) -> Non
     assert {"Page", "CustomerPage", "NotifyPage", "ScoringPage"} <= set(schemas)
     operation_ids = [op["operationId"] for item in paths.values() for op in item.values()]
     assert len(operation_ids) == len(set(operation_ids))
-    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyAuth"}
+    assert set(doc["components"]["securitySchemes"]) == {
+        "bearerAuth",
+        "oauth2Password",
+        "apiKeyAuth",
+    }
     assert paths["/v1/auth/token"]["post"]["security"] == []
-    assert paths["/v1/customers"]["get"]["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert paths["/v1/customers"]["get"]["security"] == [
+        {"bearerAuth": []},
+        {"oauth2Password": []},
+        {"apiKeyAuth": []},
+    ]
     assert "swagger" in docs_page.text.lower()
 
 
