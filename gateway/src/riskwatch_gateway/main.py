@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
@@ -22,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from riskwatch_gateway.accounts import ensure_first_admin
 from riskwatch_gateway.api import router
 from riskwatch_gateway.audit import AuditLog
+from riskwatch_gateway import docs as api_docs
 from riskwatch_gateway.catalog import ServiceCatalog
 from riskwatch_gateway.config import Settings, get_settings
 from riskwatch_gateway.errors import RateLimited
@@ -222,7 +222,22 @@ def _add_operational_routes(app: FastAPI) -> None:
     async def docs(request: Request) -> Response:
         if not await docs_allowed(request):
             return not_exposed()
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
+        return api_docs.swagger_ui(openapi_url="/openapi.json", title=TITLE)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> Response:
+        if not await docs_allowed(request):
+            return not_exposed()
+        return api_docs.redoc(openapi_url="/openapi.json", title=TITLE)
+
+    @app.get(f"{api_docs.ASSETS_PATH}/{{name}}", include_in_schema=False)
+    async def docs_asset(name: str) -> Response:
+        """Swagger UI's and ReDoc's own files (public: a browser fetches them without the
+        credentials the pages need)."""
+        found = api_docs.asset(name)
+        if found is None:
+            return problem_response(404, "Not found", "no such asset", type_slug="not-found")
+        return found
 
 
 def ops_allowed(settings: Settings, headers: Headers) -> bool:
