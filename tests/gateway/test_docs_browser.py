@@ -24,13 +24,14 @@ from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SERVICES, Gateway, gateway_se
 from .upstreams import serve
 
 CHROMIUM = "/usr/bin/chromium"
+INSTALLED = Path(CHROMIUM).exists()
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make test` installs it (apt chromium)"
+    assert INSTALLED, f"{CHROMIUM} missing: `make test` installs it (apt chromium)"
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
@@ -100,7 +101,7 @@ async def test_docs_render_offline_sign_in_and_try_it_out(
 
         await sign_in_with_the_authorize_dialog(page)
         shots = Path(os.environ.get("RISKWATCH_SCREENSHOT_DIR") or tmp_path)
-        shots.mkdir(parents=True, exist_ok=True)
+        os.makedirs(shots, exist_ok=True)
         await page.screenshot(path=shots / "docs-signed-in.png")
 
         operation = page.locator("#operations-auth-gateway-auth-me")

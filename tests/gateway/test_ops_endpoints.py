@@ -55,13 +55,16 @@ async def test_the_docs_pages_load_their_files_from_the_gateway_only(gateway: Ga
     for path, page in pages.items():
         assert page.status_code == 200, path
         assert "/docs/assets/" in page.text, path
-        assert "http://" not in page.text and "https://" not in page.text, page.text
+        assert "http://" not in page.text, page.text
+        assert "https://" not in page.text, page.text
         policy = page.headers["content-security-policy"]
-        assert "http" not in policy and "script-src 'self'" in policy, policy
+        assert "http" not in policy, policy
+        assert "script-src 'self' 'unsafe-inline';" in policy, policy
     assert script.status_code == redoc.status_code == style.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert style.headers["content-type"].startswith("text/css")
-    assert len(script.content) > 500_000 and len(redoc.content) > 500_000
+    assert len(script.content) > 500_000
+    assert len(redoc.content) > 500_000
     assert other.status_code == climbing.status_code == 404
 
 

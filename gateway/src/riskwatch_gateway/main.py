@@ -18,10 +18,10 @@ from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 
+from riskwatch_gateway import docs as api_docs
 from riskwatch_gateway.accounts import ensure_first_admin
 from riskwatch_gateway.api import router
 from riskwatch_gateway.audit import AuditLog
-from riskwatch_gateway import docs as api_docs
 from riskwatch_gateway.catalog import ServiceCatalog
 from riskwatch_gateway.config import Settings, get_settings
 from riskwatch_gateway.errors import RateLimited
