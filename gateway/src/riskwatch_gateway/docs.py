@@ -13,10 +13,11 @@ from starlette.responses import FileResponse, HTMLResponse
 ASSETS_PATH = "/docs/assets"
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 ASSETS = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"})
-# Swagger UI's options: no call to the public validator, sign-in kept across reloads of the tab.
+# Swagger UI's options: no call to the public validator; the token of the "Authorize" dialog
+# stays in the page's memory (never in the browser's storage).
 SWAGGER_UI_PARAMETERS = {
     "validatorUrl": None,
-    "persistAuthorization": True,
+    "persistAuthorization": False,
     "displayRequestDuration": True,
     "tryItOutEnabled": False,
 }
