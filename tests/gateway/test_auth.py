@@ -89,6 +89,7 @@ async def test_the_oauth2_password_grant_signs_in_as_the_docs_authorize_dialog_d
     assert me.json()["roles"] == ["admin"]
     assert wrong.status_code == 401
     assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json()["error"] == "invalid_grant"  # RFC 6749 5.2, beside the problem
     for refused, field in ((other_grant, "grant_type"), (no_password, "password")):
         assert refused.status_code == 422, refused.text
         assert refused.headers["content-type"] == "application/problem+json"

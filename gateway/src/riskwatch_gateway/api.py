@@ -65,16 +65,21 @@ def _form_fields(raw: bytes) -> dict[str, str]:
         raise RequestValidationError([error]) from None
 
 
+def is_oauth2(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return content_type == FORM
+
+
 async def read_credentials(request: Request) -> TokenRequest:
     """JSON `{email, password}`, or the OAuth2 password grant, form-encoded."""
     raw = await request.body()
-    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    form = is_oauth2(request)
     try:
-        if content_type == FORM:
+        if form:
             return PasswordGrant.model_validate(_form_fields(raw)).as_token_request()
         return TokenRequest.model_validate_json(raw or b"null")
     except ValidationError as exc:
-        where = "form" if content_type == FORM else "body"
+        where = "form" if form else "body"
         raise RequestValidationError(
             [{**error, "loc": (where, *error["loc"])} for error in exc.errors()]
         ) from None
@@ -111,7 +116,10 @@ async def sign_in(request: Request, state: StateDep, session: SessionDep) -> Tok
         await state.audit.record(
             "sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip
         )
-        raise SignInFailed("wrong email or password, or the account is disabled")
+        reason = "wrong email or password, or the account is disabled"
+        # An OAuth2 client (the docs' Authorize dialog) reads RFC 6749's error members.
+        oauth2 = {"error": "invalid_grant", "error_description": reason}
+        raise SignInFailed(reason, **(oauth2 if is_oauth2(request) else {}))
     await session.commit()
     state.gatekeeper.sign_in_succeeded(body.email, ip)
     await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
