@@ -1,5 +1,6 @@
 # RiskWatch: `make run` runs the whole system, `make test` runs every test (ruff and mypy too).
-# Needs only Python 3.11, pip and make: everything else is installed into .venv from uv.lock.
+# Needs only Python 3.11, pip and make: everything else is installed into .venv from uv.lock
+# (and `make test` installs Debian's chromium with apt for the /docs browser test).
 
 PYTHON ?= python3
 TOOLS := .riskwatch/tools
@@ -8,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test lint typecheck unit bench chaos clean
+.PHONY: setup run test lint typecheck browser unit bench chaos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,8 +31,16 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src
 
-test: lint typecheck
+test: lint typecheck browser
 	$(VENV)/bin/pytest
+
+# The /docs browser test drives Debian's chromium (never a downloaded browser): installed with
+# apt when missing, the package lists refreshed only when the install needs it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q chromium; }; }
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from riskwatch_simulator.api import list_all, page_items, rule_from_template
@@ -32,9 +33,26 @@ class RiskDepartment:
     admin_subject: str
 
 
+@dataclass
+class AtReady:
+    """What the gateway answered the moment the launcher saw its /readyz green."""
+
+    readyz: httpx.Response
+    openapi: dict[str, Any]
+
+
 @pytest.fixture(scope="session")
-def system() -> Iterator[RunningSystem]:
+def at_ready() -> dict[str, AtReady]:
+    return {}
+
+
+@pytest.fixture(scope="session")
+def system(at_ready: dict[str, AtReady]) -> Iterator[RunningSystem]:
     with running_system() as running:
+        ops = {"Authorization": f"Bearer {running.stack.env['GATEWAY_OPS_TOKEN']}"}
+        with httpx.Client(base_url=running.gateway, headers=ops, timeout=10) as http:
+            readyz = http.get("/readyz")
+            at_ready["gateway"] = AtReady(readyz, http.get("/openapi.json").json())
         yield running
 
 

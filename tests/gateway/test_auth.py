@@ -26,6 +26,7 @@ from .conftest import (
     ADMIN_PASSWORD,
     ALEMBIC_INI,
     CORS_ORIGIN,
+    OPS,
     Gateway,
     new_user_token,
     seeded_user_id,
@@ -61,6 +62,46 @@ async def test_the_configured_admin_signs_in_and_gets_a_short_lived_token(gatewa
     assert me.json()["may_unmask"] is True
     entries = await audit_entries(gateway, "sign_in.succeeded")
     assert any(e["subject"] == me.json()["subject"] for e in entries)
+
+
+async def test_the_oauth2_password_grant_signs_in_as_the_docs_authorize_dialog_does(
+    gateway: Gateway,
+) -> None:
+    form = {"grant_type": "password", "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    async with gateway.client(**{"X-Forwarded-For": random_ip()}) as client:
+        granted = await client.post("/v1/auth/token", data={**form, "scope": "", "client_id": ""})
+        me = await client.get(
+            "/v1/auth/me", headers={"Authorization": f"Bearer {granted.json()['access_token']}"}
+        )
+        wrong = await client.post("/v1/auth/token", data={**form, "password": "guess"})
+        other_grant = await client.post(
+            "/v1/auth/token", data={**form, "grant_type": "client_credentials"}
+        )
+        no_password = await client.post(
+            "/v1/auth/token", data={"grant_type": "password", "username": ADMIN_EMAIL}
+        )
+        json_still = await client.post(
+            "/v1/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        doc = (await client.get("/openapi.json", headers=OPS)).json()
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["token_type"] == "bearer"
+    assert me.json()["roles"] == ["admin"]
+    assert wrong.status_code == 401
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json()["error"] == "invalid_grant"  # RFC 6749 5.2, beside the problem
+    for refused, field in ((other_grant, "grant_type"), (no_password, "password")):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["loc"] == ["form", field]
+    assert json_still.status_code == 200
+    scheme = doc["components"]["securitySchemes"]["oauth2Password"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/v1/auth/token"
+    content = doc["paths"]["/v1/auth/token"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
+    form_schema = content["application/x-www-form-urlencoded"]["schema"]
+    assert {"grant_type", "username", "password"} <= set(form_schema["required"])
+    assert {"oauth2Password": []} in doc["paths"]["/v1/auth/me"]["get"]["security"]
 
 
 async def test_wrong_password_is_refused_and_audited(gateway: Gateway) -> None:

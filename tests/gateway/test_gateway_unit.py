@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from riskwatch_gateway.catalog import ServiceCatalog
 from riskwatch_gateway.credentials import (
     api_secret_matches,
     hash_api_secret,
@@ -154,10 +156,26 @@ def test_merge_keeps_routed_paths_renames_clashes_and_secures_operations() -> No
     assert models["operationId"] == "scoring-list"
     schema = models["responses"]["200"]["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/ScoringPage"}
-    assert models["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert models["security"] == [{"bearerAuth": []}, {"oauth2Password": []}, {"apiKeyAuth": []}]
     assert {"401", "403", "429"} <= set(models["responses"])
 
 
 def test_a_zero_limit_still_gives_a_finite_retry_after() -> None:
     assert RateLimited(math.inf).retry_after == 3600
     assert RateLimited(0.2).retry_after == 1
+
+
+def test_a_missing_document_is_asked_for_again_soon_then_less_often() -> None:
+    catalog = ServiceCatalog(
+        httpx.AsyncClient(), {"customer": "http://c", "notify": "http://n"},
+        own_doc=dict, refresh_seconds=30.0,
+    )  # fmt: skip
+    catalog.docs["customer"] = {"paths": {}}
+    assert catalog.missing() == ["notify"]
+    delays = [catalog.next_delay() for _ in range(7)]
+    assert delays == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0]
+    catalog.docs["notify"] = {"paths": {}}
+    assert catalog.missing() == []
+    assert catalog.next_delay() == 30.0  # all in: the refresh period
+    del catalog.docs["notify"]
+    assert catalog.next_delay() == 0.2  # and soon again should one ever be missing

@@ -40,6 +40,34 @@ async def test_ops_endpoints_need_the_ops_token_or_credentials(gateway: Gateway)
         await wait_until(public, message="health and JWKS public")
 
 
+async def test_the_docs_pages_load_their_files_from_the_gateway_only(gateway: Gateway) -> None:
+    async with gateway.client() as client:
+        pages = {path: await client.get(path, headers=OPS) for path in ("/docs", "/redoc")}
+        anonymous_redoc = await client.get("/redoc")
+        # Swagger UI's and ReDoc's own files: public (a browser fetches them without the
+        # credentials), from the fastapi-offline package; nothing else under that path.
+        script = await client.get("/docs/assets/swagger-ui-bundle.js")
+        redoc = await client.get("/docs/assets/redoc.standalone.js")
+        style = await client.get("/docs/assets/swagger-ui.css")
+        other = await client.get("/docs/assets/core.py")
+        climbing = await client.get("/docs/assets/..%2F__init__.py")
+    assert anonymous_redoc.status_code == 401
+    for path, page in pages.items():
+        assert page.status_code == 200, path
+        assert "/docs/assets/" in page.text, path
+        assert "http://" not in page.text, page.text
+        assert "https://" not in page.text, page.text
+        policy = page.headers["content-security-policy"]
+        assert "http" not in policy, policy
+        assert "script-src 'self' 'unsafe-inline';" in policy, policy
+    assert script.status_code == redoc.status_code == style.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert style.headers["content-type"].startswith("text/css")
+    assert len(script.content) > 500_000
+    assert len(redoc.content) > 500_000
+    assert other.status_code == climbing.status_code == 404
+
+
 async def test_dev_mode_leaves_them_open(gateway: Gateway) -> None:
 
     dev = gateway.settings.model_copy(update={"dev_mode": True, "ops_token": None})

@@ -21,8 +21,8 @@ from riskwatch_shared.security import (
 )
 from riskwatch_shared.testing import wait_until
 
-from .conftest import OPS, SERVICES, Gateway, gateway_settings, seeded_user_id
-from .upstreams import serve
+from .conftest import IDENTITY_KEYS, OPS, SERVICES, Gateway, gateway_settings, seeded_user_id
+from .upstreams import Upstream, serve
 
 
 async def test_identity_is_signed_by_the_gateway_and_forged_copies_are_dropped(
@@ -42,6 +42,17 @@ async def test_identity_is_signed_by_the_gateway_and_forged_copies_are_dropped(
     assert echoed["identity"]["staff_id"] == "RM-1"
     assert echoed["authorization"] is None
     assert echoed["query"] == "status=active&q=a+b"
+
+
+async def test_proxied_answers_carry_one_date_and_one_server_header(gateway: Gateway) -> None:
+    async with gateway.client(**gateway.bearer("analyst")) as client:
+        pooled = await client.get("/v1/alerts")
+        through_httpx = await client.head("/v1/alerts")
+    for response in (pooled, through_httpx):
+        assert response.status_code == 200
+        assert response.headers["x-upstream"] == "alerting"  # really proxied
+        assert len(response.headers.get_list("date")) == 1, response.headers
+        assert len(response.headers.get_list("server")) == 1, response.headers
 
 
 async def test_correlation_id_is_forwarded_echoed_and_made_up_when_missing(
@@ -147,13 +158,56 @@ async def test_a_service_that_is_down_leaves_the_rest_served_and_named_in_readyz
     assert down.status_code == 503
     assert down.json()["type"].endswith("/upstream-unavailable")
     assert up.status_code == 200
-    assert ready.status_code == 200
-    assert ready.json()["status"] == "degraded"
+    # Its document was never fetched: not ready (the merged document would be incomplete).
+    assert ready.status_code == 503
     assert ready.json()["services_down"] == ["notify"]
+    assert ready.json()["documents_missing"] == ["notify"]
     assert ready.json()["checks"]["service:notify"] is False
+    assert ready.json()["checks"]["openapi:notify"] is False
+    assert "openapi:notify" in ready.json()["detail"]
     assert served is not None
     assert "/v1/inbox" not in served["paths"]
     validate(served)
+
+
+async def test_the_gateway_is_ready_only_with_every_document_merged(gateway: Gateway) -> None:
+    """A service whose document cannot be fetched yet: the gateway asks again within a
+    fraction of a second, says in /readyz which document is missing, and at its first green
+    /readyz the merged document has every service's paths. Later outages keep the paths."""
+    late = Upstream("notify", IDENTITY_KEYS, down=True)
+    async with serve(late.app()) as late_url:
+        urls = {name: gateway.upstreams[name].url for name in SERVICES} | {"notify": late_url}
+        # The refresh period is long: only the quick retries can pick the document up.
+        settings = gateway_settings(gateway.database_url, urls, openapi_ttl_seconds=60.0)
+        async with (
+            serve(create_app(settings), lifespan="on") as url,
+            httpx.AsyncClient(base_url=url) as client,
+        ):
+            waiting = await client.get("/readyz")
+            late.down = False
+            came_up = asyncio.get_running_loop().time()
+
+            async def first_green() -> httpx.Response | None:
+                ready = await client.get("/readyz")
+                return ready if ready.status_code == 200 else None
+
+            ready = await wait_until(first_green, timeout=10, interval=0.05, message="ready")
+            ready_after = asyncio.get_running_loop().time() - came_up
+            doc = (await client.get("/openapi.json", headers=OPS)).json()
+            late.down = True
+            still = await client.get("/readyz")
+            doc_later = (await client.get("/openapi.json", headers=OPS)).json()
+    assert waiting.status_code == 503
+    assert waiting.json()["documents_missing"] == ["notify"]
+    assert waiting.json()["checks"]["openapi:notify"] is False
+    assert ready.json()["documents_missing"] == []
+    assert ready_after < 2.0  # retries backing off from 0.2 s, not the 60 s refresh period
+    for area in ("/v1/customers", "/v1/models", "/v1/alerts", "/v1/inbox"):
+        assert area in doc["paths"], area
+    validate(doc)
+    assert still.json()["services_down"] == ["notify"]  # degraded, named...
+    assert still.json()["documents_missing"] == []  # ...but its document is kept
+    assert "/v1/inbox" in doc_later["paths"]
 
 
 async def test_readyz_reports_every_service(gateway: Gateway) -> None:
@@ -189,9 +243,17 @@ async def test_one_merged_openapi_document_valid_as_3_1(gateway: Gateway) -> Non
     assert {"Page", "CustomerPage", "NotifyPage", "ScoringPage"} <= set(schemas)
     operation_ids = [op["operationId"] for item in paths.values() for op in item.values()]
     assert len(operation_ids) == len(set(operation_ids))
-    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyAuth"}
+    assert set(doc["components"]["securitySchemes"]) == {
+        "bearerAuth",
+        "oauth2Password",
+        "apiKeyAuth",
+    }
     assert paths["/v1/auth/token"]["post"]["security"] == []
-    assert paths["/v1/customers"]["get"]["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert paths["/v1/customers"]["get"]["security"] == [
+        {"bearerAuth": []},
+        {"oauth2Password": []},
+        {"apiKeyAuth": []},
+    ]
     assert "swagger" in docs_page.text.lower()
 
 

@@ -105,7 +105,11 @@ def test_the_real_services_merge_into_one_valid_openapi_3_1_document(
     operation_ids = [op["operationId"] for op in merged_operations]
     assert len(operation_ids) == len(set(operation_ids))
     for operation in merged_operations:
-        assert operation["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+        assert operation["security"] == [
+            {"bearerAuth": []},
+            {"oauth2Password": []},
+            {"apiKeyAuth": []},
+        ]
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,13 @@ def test_simulate_options_become_a_config() -> None:
     assert config.now.isoformat() == "2026-01-01T00:00:00+00:00"
 
 
+def test_simulate_finds_the_gateway_on_gateway_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_PORT", "18000")
+    assert simulation_config(parse()).gateway == "http://127.0.0.1:18000"
+    monkeypatch.delenv("GATEWAY_PORT")
+    assert simulation_config(parse()).gateway == "http://127.0.0.1:8000"
+
+
 def test_simulate_defaults() -> None:
     config = simulation_config(parse())
     assert config.rate == 2_000.0

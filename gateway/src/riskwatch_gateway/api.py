@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from riskwatch_gateway import accounts, repository
 from riskwatch_gateway.errors import SignInFailed
@@ -19,6 +22,7 @@ from riskwatch_gateway.schemas import (
     AuditPage,
     Jwks,
     Me,
+    PasswordGrant,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -43,18 +47,67 @@ KEY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 KeyId = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="The key's public id.")]
 
 
+FORM = "application/x-www-form-urlencoded"
+MAX_FIELDS = 20
+TOKEN_EXAMPLE = {"email": "analyst@bank.example", "password": "correct horse battery staple"}
+FORM_EXAMPLE = {"grant_type": "password", "username": TOKEN_EXAMPLE["email"], "password": "..."}
+
+
+def _body_schema(model: type[BaseModel], example: dict[str, str]) -> dict[str, Any]:
+    return {"schema": model.model_json_schema(), "example": example}
+
+
+def _form_fields(raw: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(raw.decode("utf-8", errors="replace"), max_num_fields=MAX_FIELDS))
+    except ValueError:  # more fields than any client sends
+        error = {"type": "too_many_fields", "loc": ("form",), "msg": "too many fields"}
+        raise RequestValidationError([error]) from None
+
+
+def is_oauth2(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return content_type == FORM
+
+
+async def read_credentials(request: Request) -> TokenRequest:
+    """JSON `{email, password}`, or the OAuth2 password grant, form-encoded."""
+    raw = await request.body()
+    form = is_oauth2(request)
+    try:
+        if form:
+            return PasswordGrant.model_validate(_form_fields(raw)).as_token_request()
+        return TokenRequest.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        where = "form" if form else "body"
+        raise RequestValidationError(
+            [{**error, "loc": (where, *error["loc"])} for error in exc.errors()]
+        ) from None
+
+
 @router.post(
     "/auth/token",
     operation_id="gateway-auth-token",
     tags=["auth"],
     response_model=TokenResponse,
     responses=problems(401, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": _body_schema(TokenRequest, TOKEN_EXAMPLE),
+                FORM: _body_schema(PasswordGrant, FORM_EXAMPLE),
+            },
+        }
+    },
 )
-async def sign_in(
-    body: TokenRequest, request: Request, state: StateDep, session: SessionDep
-) -> TokenResponse:
-    """Sign in with email and password; returns a short-lived bearer token. Wrong passwords
-    make the next attempts wait, longer each time (429 with Retry-After); never a lock."""
+async def sign_in(request: Request, state: StateDep, session: SessionDep) -> TokenResponse:
+    """Sign in with email and password; returns a short-lived bearer token. Either JSON
+    `{"email", "password"}` or, as OAuth2 clients and the "Authorize" dialog of `/docs` send
+    it, the password grant form-encoded (`grant_type=password&username=...&password=...`).
+    Wrong passwords make the next attempts wait, longer each time (429 with Retry-After);
+    never a lock."""
+    body = await read_credentials(request)
     ip = client_ip(request)
     await state.gatekeeper.throttle_sign_in(body.email, ip)
     user = await accounts.sign_in(session, email=body.email, password=body.password)
@@ -63,7 +116,10 @@ async def sign_in(
         await state.audit.record(
             "sign_in.failed", subject=body.email.lower(), status=401, client_ip=ip
         )
-        raise SignInFailed("wrong email or password, or the account is disabled")
+        reason = "wrong email or password, or the account is disabled"
+        # An OAuth2 client (the docs' Authorize dialog) reads RFC 6749's error members.
+        oauth2 = {"error": "invalid_grant", "error_description": reason}
+        raise SignInFailed(reason, **(oauth2 if is_oauth2(request) else {}))
     await session.commit()
     state.gatekeeper.sign_in_succeeded(body.email, ip)
     await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)

@@ -1,5 +1,10 @@
 """The services behind the gateway: their OpenAPI documents (refreshed in the background,
-merged into one) and whether each is up."""
+merged into one) and whether each is up.
+
+While a service's document has never been fetched the gateway is not ready (`/readyz` names
+it) and asks again soon, backing off from `FIRST_RETRY_SECONDS`; once every document is in, it
+refreshes every `refresh_seconds`. A service that goes away later keeps its last document: its
+routes still exist (they answer 503 until it is back)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from riskwatch_gateway.routing import service_for_path
 from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
+FIRST_RETRY_SECONDS = 0.2
+MAX_RETRY_SECONDS = 5.0
 
 
 class ServiceCatalog:
@@ -37,6 +44,11 @@ class ServiceCatalog:
         self.reachable: dict[str, bool] = dict.fromkeys(upstreams, False)
         self._merged: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._retry_seconds = FIRST_RETRY_SECONDS
+
+    def missing(self) -> list[str]:
+        """The services whose document has not been fetched yet (the merged one lacks them)."""
+        return [name for name in self.upstreams if name not in self.docs]
 
     def merged(self) -> dict[str, Any]:
         if self._merged is None:
@@ -48,18 +60,20 @@ class ServiceCatalog:
         results = await asyncio.gather(*(self._fetch(url) for url in self.upstreams.values()))
         changed = False
         for name, doc in zip(self.upstreams, results, strict=True):
-            self.reachable[name] = doc is not None
-            fingerprint = _fingerprint(doc) if doc is not None else ""
-            if fingerprint == self.fingerprints.get(name, ""):
+            was_reachable, self.reachable[name] = self.reachable[name], doc is not None
+            if doc is None:
+                if name not in self.docs:
+                    log.warning("gateway.service_doc_missing", service=name)
+                elif was_reachable:
+                    log.warning("gateway.service_doc_unreachable", service=name, kept="last")
+                continue
+            fingerprint = _fingerprint(doc)
+            if fingerprint == self.fingerprints.get(name):
                 continue
             changed = True
             self.fingerprints[name] = fingerprint
-            if doc is None:
-                self.docs.pop(name, None)
-                log.warning("gateway.service_doc_missing", service=name)
-            else:
-                self.docs[name] = doc
-                log.info("gateway.service_doc_loaded", service=name, fingerprint=fingerprint)
+            self.docs[name] = doc
+            log.info("gateway.service_doc_loaded", service=name, fingerprint=fingerprint)
         if changed:
             self._merged = None
         return changed
@@ -99,7 +113,18 @@ class ServiceCatalog:
                 await self.refresh()
             except Exception:
                 log.exception("gateway.openapi_refresh_failed")
-            await asyncio.sleep(self.refresh_seconds)
+            await asyncio.sleep(self.next_delay())
+
+    def next_delay(self) -> float:
+        """Seconds until the next refresh: soon, and a little later each time, while a
+        document is missing; the refresh period once all are in."""
+        if not self.missing():
+            self._retry_seconds = FIRST_RETRY_SECONDS
+            return self.refresh_seconds
+        delay = min(self._retry_seconds, self.refresh_seconds)
+        self._retry_seconds = min(self._retry_seconds * 2, MAX_RETRY_SECONDS)
+        log.info("gateway.service_doc_retry", missing=self.missing(), in_seconds=delay)
+        return delay
 
 
 def _fingerprint(doc: dict[str, Any]) -> str:

@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 
+from riskwatch_gateway import docs as api_docs
 from riskwatch_gateway.accounts import ensure_first_admin
 from riskwatch_gateway.api import router
 from riskwatch_gateway.audit import AuditLog
@@ -172,26 +172,30 @@ def _add_operational_routes(app: FastAPI) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """Ready when its own database and audit writer work; a service that is down leaves
-        the gateway serving the others, and is named here."""
+        """Ready when its own database and audit writer work and every service's OpenAPI
+        document is merged (so `/openapi.json` is complete); a service that goes down later
+        leaves the gateway serving the others, and is named here."""
         state = get_state(request)
         services = await state.catalog.health()
+        missing = state.catalog.missing()
         checks = {f"service:{name}": ok for name, ok in services.items()}
         checks["database"] = await _database_up(state)
         checks["audit"] = state.audit.healthy
+        checks.update({f"openapi:{name}": name not in missing for name in services})
         down = [name for name, ok in services.items() if not ok]
         body = {
             "status": "degraded" if down else "ready",
             "service": "gateway",
             "checks": checks,
             "services_down": down,
+            "documents_missing": missing,
         }
-        if checks["database"] and checks["audit"]:
+        if checks["database"] and checks["audit"] and not missing:
             return JSONResponse(body)
         failing = ", ".join(name for name, ok in checks.items() if not ok)
         return problem_response(
             503, "Not ready", f"failing: {failing}", type_slug="not-ready", checks=checks,
-            services_down=down,
+            services_down=down, documents_missing=missing,
         )  # fmt: skip
 
     settings = app.state.settings
@@ -218,7 +222,22 @@ def _add_operational_routes(app: FastAPI) -> None:
     async def docs(request: Request) -> Response:
         if not await docs_allowed(request):
             return not_exposed()
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=TITLE)
+        return api_docs.swagger_ui(openapi_url="/openapi.json", title=TITLE)
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> Response:
+        if not await docs_allowed(request):
+            return not_exposed()
+        return api_docs.redoc(openapi_url="/openapi.json", title=TITLE)
+
+    @app.get(f"{api_docs.ASSETS_PATH}/{{name}}", include_in_schema=False)
+    async def docs_asset(name: str) -> Response:
+        """Swagger UI's and ReDoc's own files (public: a browser fetches them without the
+        credentials the pages need)."""
+        found = api_docs.asset(name)
+        if found is None:
+            return problem_response(404, "Not found", "no such asset", type_slug="not-found")
+        return found
 
 
 def ops_allowed(settings: Settings, headers: Headers) -> bool:

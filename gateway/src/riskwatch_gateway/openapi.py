@@ -18,6 +18,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "bearerFormat": "JWT",
         "description": "A token from `POST /v1/auth/token` or the institution's OIDC provider.",
     },
+    "oauth2Password": {
+        "type": "oauth2",
+        "description": "Sign in with e-mail and password (the docs' Authorize dialog).",
+        "flows": {"password": {"tokenUrl": "/v1/auth/token", "scopes": {}}},
+    },
     "apiKeyAuth": {
         "type": "apiKey",
         "in": "header",
@@ -25,7 +30,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "A machine client's key (`rw_<id>_<secret>`); also accepted as bearer.",
     },
 }
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [
+    {"bearerAuth": []},
+    {"oauth2Password": []},
+    {"apiKeyAuth": []},
+]
 GATEWAY_RESPONSES: dict[str, dict[str, str]] = {
     "401": {"description": "No or invalid credentials (problem+json)"},
     "403": {"description": "The caller's roles do not allow this operation (problem+json)"},

@@ -53,7 +53,8 @@ STRIPPED_REQUEST = HOP_BY_HOP | {
     REQUEST_ID_HEADER.encode(),
     b"x-forwarded-for",
 }
-STRIPPED_RESPONSE = HOP_BY_HOP | {REQUEST_ID_HEADER.encode(), b"x-trace-id"}
+# `date` and `server`: the gateway's own server adds its own (one of each, not two).
+STRIPPED_RESPONSE = HOP_BY_HOP | {REQUEST_ID_HEADER.encode(), b"x-trace-id", b"date", b"server"}
 EVENT_STREAM = "text/event-stream"
 CALLER_STATE_KEY = "caller"
 NO_BODY_STATUSES = frozenset({204, 304})

@@ -26,6 +26,20 @@ class TokenRequest(BaseModel):
     password: Text = Field(min_length=1, max_length=1024)
 
 
+class PasswordGrant(BaseModel):
+    """The OAuth2 password grant (RFC 6749, 4.3), form-encoded: what Swagger UI's "Authorize"
+    dialog and OAuth2 client libraries send. `username` is the e-mail address."""
+
+    grant_type: Literal["password"]
+    username: Text = Field(min_length=3, max_length=320)
+    password: Text = Field(min_length=1, max_length=1024)
+    scope: Text = Field(default="", max_length=1024, description="Ignored: roles decide.")
+    client_id: Text | None = Field(default=None, max_length=200, description="Ignored.")
+
+    def as_token_request(self) -> TokenRequest:
+        return TokenRequest(email=self.username, password=self.password)
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

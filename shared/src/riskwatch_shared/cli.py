@@ -318,15 +318,20 @@ class Stack:
         return restarted
 
     def start_processes(self, *, timeout: float = 60.0) -> None:
-        for spec in self.processes:
-            self.spawn(spec)
-        for spec in self.processes:
-            wait_ready(
-                f"http://127.0.0.1:{spec.port}/readyz",
-                timeout=timeout,
-                proc=self.children[spec.name],
-            )
-            print(f"  ready                {spec.name:<9} http://127.0.0.1:{spec.port}")
+        """The services first, then, once they are ready, the gateway (it merges their OpenAPI
+        documents and is ready only when it has them all)."""
+        services = [p for p in self.processes if p.name != "gateway"]
+        gateways = [p for p in self.processes if p.name == "gateway"]
+        for group in (services, gateways):
+            for spec in group:
+                self.spawn(spec)
+            for spec in group:
+                wait_ready(
+                    f"http://127.0.0.1:{spec.port}/readyz",
+                    timeout=timeout,
+                    proc=self.children[spec.name],
+                )
+                print(f"  ready                {spec.name:<9} http://127.0.0.1:{spec.port}")
 
     def stop(self) -> None:
         for proc in self.children.values():

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,12 +37,16 @@ class EmbeddedPostgres:
         self._server: object | None = None
 
     def start(self) -> str:
-        import pgserver  # type: ignore[attr-defined,unused-ignore]
-
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(  # type: ignore[attr-defined,unused-ignore]
-            str(self.data_dir), cleanup_mode="stop"
-        )
+        with warnings.catch_warnings():
+            # pgserver keeps its lock file in the user's runtime dir; without XDG_RUNTIME_DIR
+            # (a container, a CI job) platformdirs falls back to /tmp and warns: not news here.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+            import pgserver  # type: ignore[attr-defined,unused-ignore]
+
+            server = pgserver.get_server(  # type: ignore[attr-defined,unused-ignore]
+                str(self.data_dir), cleanup_mode="stop"
+            )
         self._server = server
         return self.url
 

@@ -21,7 +21,11 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     simulate = sub.add_parser(
         "simulate", help="generate a synthetic bank, push it through the gateway, report"
     )
-    simulate.add_argument("--gateway", default="http://127.0.0.1:8000")
+    simulate.add_argument(
+        "--gateway",
+        default=f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}",
+        help="the gateway's URL (default: 127.0.0.1 on $GATEWAY_PORT, else 8000)",
+    )
     simulate.add_argument("--customers", type=int, default=200)
     simulate.add_argument("--days", type=int, default=365, help="days of history")
     simulate.add_argument("--seed", type=int, default=1)
