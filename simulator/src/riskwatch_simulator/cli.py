@@ -49,6 +49,13 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
+def _generated_password() -> str:
+    """The admin password the gateway generated on the first `riskwatch run`, if any."""
+    data_dir = Path(os.environ.get("RISKWATCH_DATA_DIR", admin.DEFAULT_DATA_DIR))
+    generated = admin.generated_admin_password(data_dir)
+    return generated[1] if generated else ""
+
+
 def simulation_config(args: argparse.Namespace) -> SimulationConfig:
     from riskwatch_simulator.config import SimulationConfig
 
@@ -61,7 +68,7 @@ def simulation_config(args: argparse.Namespace) -> SimulationConfig:
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         admin_email=args.admin_email,
-        admin_password=args.admin_password,
+        admin_password=args.admin_password or _generated_password(),
         setup_rules=not args.no_rules,
         post_labels=not args.no_labels,
         live_seconds=args.live_seconds,
