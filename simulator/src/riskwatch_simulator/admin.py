@@ -189,13 +189,20 @@ async def run_admin(args: argparse.Namespace, out: TextIO) -> None:
             out.write((await load_starter(client, **extra)).render() + "\n")
 
 
-def run_cli(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_cli(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
-        asyncio.run(run_admin(args, out))
+        asyncio.run(run_admin(args, out or sys.stdout))
     except GatewayError as exc:
         print(f"riskwatch {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def admin_main(argv: list[str], out: TextIO | None = None) -> int:
+    """The administration verbs alone (`riskwatch <verb> ...` without the other commands)."""
+    parser = argparse.ArgumentParser(prog="riskwatch")
+    add_cli(parser.add_subparsers(dest="command", required=True))
+    return run_cli(parser.parse_args(argv), out)
 
 
 # --- the starter under `riskwatch run` --------------------------------------------------------
