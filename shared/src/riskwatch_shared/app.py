@@ -344,7 +344,7 @@ def _dead_letters(request: Request) -> DeadLetters:
 
 Letters = Annotated[DeadLetters, Depends(_dead_letters)]
 # A JetStream stream sequence: a uint64 from 1.
-Sequence = Annotated[int, FastAPIPath(ge=1, le=2**63 - 1)]
+StreamSequence = Annotated[int, FastAPIPath(ge=1, le=2**63 - 1)]
 
 
 def dead_letter_router(service: str) -> APIRouter:
@@ -365,7 +365,7 @@ def dead_letter_router(service: str) -> APIRouter:
         }
 
     @router.get("/{sequence}", operation_id=f"{service}-get-dead-letter")
-    async def get_dead_letter(letters: Letters, sequence: Sequence) -> dict[str, Any]:
+    async def get_dead_letter(letters: Letters, sequence: StreamSequence) -> dict[str, Any]:
         """One dead letter with its payload and why it was dead-lettered."""
         try:
             return (await letters.get(sequence)).to_json()
@@ -374,7 +374,7 @@ def dead_letter_router(service: str) -> APIRouter:
 
     @router.post("/{sequence}/redrive", operation_id=f"{service}-redrive-dead-letter")
     async def redrive_dead_letter(
-        request: Request, letters: Letters, sequence: Sequence
+        request: Request, letters: Letters, sequence: StreamSequence
     ) -> dict[str, Any]:
         """Publish it again for its consumer (fresh message id, same event id): the consumer's
         inbox drops it if it was applied meanwhile. Audited."""
