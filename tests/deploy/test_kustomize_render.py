@@ -29,3 +29,16 @@ def test_a_broken_kustomization_is_reported(tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
     with pytest.raises(KustomizeError, match=r"missing\.yaml"):
         render(tmp_path)
+
+
+def test_production_manifests_never_load_the_starter_configuration(
+    rendered_overlays: dict[str, list[Manifest]],
+) -> None:
+    """The starter is loaded by `riskwatch run` only: no manifest runs that launcher or the
+    `riskwatch starter` verb, and none switches it on."""
+    compose = (REPO_ROOT / "docker-compose.yml").read_text()
+    for text in [compose, *(str(m) for ms in rendered_overlays.values() for m in ms)]:
+        assert "riskwatch_simulator" not in text
+        assert "'riskwatch', 'run'" not in text
+        assert '"riskwatch", "run"' not in text
+        assert "starter" not in text.lower()
