@@ -15,13 +15,24 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==0.13.8"
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml simulator/pyproject.toml services/*/pyproject.toml
+PROJECT_FILES := $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml simulator/pyproject.toml services/*/pyproject.toml
+
+# Everything: the packages, the `run` group and the `dev` group (tests, ruff, mypy...).
+$(VENV)/.synced: $(PROJECT_FILES)
 	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@ $(VENV)/.synced-run
+
+# Only what running needs: the packages and the `run` group (the local mail catcher). Inexact,
+# so it never removes the dev tools a `make setup` installed.
+$(VENV)/.synced-run: $(PROJECT_FILES)
+	$(UV) sync --frozen --inexact --no-default-groups --group run --python $(PYTHON)
 	@touch $@
 
 setup: $(VENV)/.synced
 
-run: setup
+# Loads the starter configuration on a fresh install (rule pack, Risk department by e-mail to
+# the local mail catcher and in-app); RISKWATCH_STARTER=0 make run (or --no-starter) does not.
+run: $(VENV)/.synced-run
 	$(VENV)/bin/riskwatch run
 
 lint: setup

@@ -253,3 +253,16 @@ def test_live_stream_time_scale_stretches_the_bank_clock_only(bank: Bank) -> Non
     assert [t.customer_external_id for t in stretched] == [
         t.customer_external_id for t in real_time
     ]
+
+
+def test_every_generated_contact_is_one_the_api_accepts(bank: Bank) -> None:
+    """Phone numbers valid in their country's plan and e-mail addresses the customer service's
+    checks take (`riskwatch_shared.contact`), so a simulated bank is never refused a customer."""
+    from riskwatch_shared.contact import normalise_email, normalise_phone
+    from riskwatch_simulator.population import COUNTRIES
+
+    for customer in bank.customers:
+        assert normalise_phone(customer.phone).startswith("+")
+        normalise_email(customer.email)
+    for country in (*COUNTRIES, *FOREIGN_COUNTRIES):
+        normalise_phone(f"{country.phone_prefix} 1234")

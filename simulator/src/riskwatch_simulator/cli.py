@@ -1,17 +1,22 @@
-"""The `riskwatch` command: `run` (the whole system) and `simulate` (a synthetic bank)."""
+"""The `riskwatch` command: `run` (the whole system), `simulate` (a synthetic bank), the
+administration verbs (`users`, `api-keys`, `starter`, `openapi`; `riskwatch_simulator.admin`)
+and `dead-letters`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import os
 import signal
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch_shared import cli as devstack
 from riskwatch_shared.messaging import deadletters
+from riskwatch_simulator import admin
 
 if TYPE_CHECKING:
     from riskwatch_simulator.config import SimulationConfig
@@ -48,6 +53,13 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
 
 
+def _generated_password() -> str:
+    """The admin password the gateway generated on the first `riskwatch run`, if any."""
+    data_dir = Path(os.environ.get("RISKWATCH_DATA_DIR", admin.DEFAULT_DATA_DIR))
+    generated = admin.generated_admin_password(data_dir)
+    return generated[1] if generated else ""
+
+
 def simulation_config(args: argparse.Namespace) -> SimulationConfig:
     from riskwatch_simulator.config import SimulationConfig
 
@@ -60,7 +72,7 @@ def simulation_config(args: argparse.Namespace) -> SimulationConfig:
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         admin_email=args.admin_email,
-        admin_password=args.admin_password,
+        admin_password=args.admin_password or _generated_password(),
         setup_rules=not args.no_rules,
         post_labels=not args.no_labels,
         live_seconds=args.live_seconds,
@@ -85,17 +97,32 @@ def simulate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskwatch", description="RiskWatch command line")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"riskwatch {importlib.metadata.version('riskwatch-simulator')}",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="run the whole system (embedded servers by default)")
     default_data_dir = os.environ.get("RISKWATCH_DATA_DIR", ".riskwatch")
     run_parser.add_argument("--data-dir", default=default_data_dir)
+    run_parser.add_argument(
+        "--no-starter",
+        action="store_true",
+        help=f"do not load the starter configuration on a fresh install (or {admin.STARTER_ENV}=0)",
+    )
     _simulate_parser(sub)
+    admin.add_cli(sub)
     deadletters.add_cli(sub)
     args = parser.parse_args(argv)
     # `kill` (SIGTERM) stops the stack as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.command == "run":
+        if admin.starter_enabled(args.no_starter):
+            admin.start_starter_thread(Path(args.data_dir).resolve(), admin.default_gateway())
         return devstack.run(args)
+    if args.command in admin.ADMIN_COMMANDS:
+        return admin.run_cli(args)
     if args.command == "simulate":
         return simulate(args)
     if args.command == "dead-letters":

@@ -20,25 +20,26 @@ class Country:
     weight: float
 
 
-# Loopback-free, routable-looking prefixes; none of them is a real bank's range.
+# Loopback-free, routable-looking prefixes; none of them is a real bank's range. Phone
+# prefixes leave 4 digits to a valid number of the country's plan (checked with phonenumbers).
 COUNTRIES: tuple[Country, ...] = (
     Country("GB", "GBP", "+44 20 7946", ("81.2.69", "86.12.40"), 0.30),
     Country("DE", "EUR", "+49 30 9018", ("91.64.11", "84.130.2"), 0.18),
     Country("FR", "EUR", "+33 1 7098", ("90.84.16", "82.64.7"), 0.14),
-    Country("NL", "EUR", "+31 20 7906", ("77.160.3", "145.53.1"), 0.08),
-    Country("ES", "EUR", "+34 91 3089", ("83.44.9", "88.12.65"), 0.08),
+    Country("NL", "EUR", "+31 20 790", ("77.160.3", "145.53.1"), 0.08),
+    Country("ES", "EUR", "+34 91 308", ("83.44.9", "88.12.65"), 0.08),
     Country("IE", "EUR", "+353 1 4401", ("86.40.2", "109.76.5"), 0.06),
     Country("US", "USD", "+1 202 555", ("73.15.22", "98.207.4"), 0.10),
-    Country("CH", "CHF", "+41 44 6680", ("85.1.33", "178.197.2"), 0.06),
+    Country("CH", "CHF", "+41 44 668", ("85.1.33", "178.197.2"), 0.06),
 )
 COUNTRY_BY_CODE = {country.code: country for country in COUNTRIES}
 # Where takeovers, mules and fraud send money from or to: never a customer's home.
 FOREIGN_COUNTRIES: tuple[Country, ...] = (
-    Country("RO", "RON", "+40 21 3000", ("5.12.44", "86.120.9"), 0.0),
-    Country("NG", "NGN", "+234 1 2700", ("105.112.3", "197.210.5"), 0.0),
+    Country("RO", "RON", "+40 21 300", ("5.12.44", "86.120.9"), 0.0),
+    Country("NG", "NGN", "+234 803 123", ("105.112.3", "197.210.5"), 0.0),
     Country("VN", "VND", "+84 24 3800", ("113.160.2", "14.160.8"), 0.0),
     Country("BR", "BRL", "+55 11 3000", ("177.32.6", "189.6.40"), 0.0),
-    Country("TH", "THB", "+66 2 1000", ("49.228.1", "110.168.3"), 0.0),
+    Country("TH", "THB", "+66 2 100", ("49.228.1", "110.168.3"), 0.0),
 )
 
 FIRST_NAMES = (

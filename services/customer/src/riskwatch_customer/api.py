@@ -42,6 +42,7 @@ from riskwatch_customer.schemas import (
     TransactionIn,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
+from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.security import Identity
 
@@ -123,7 +124,9 @@ async def list_customers(
     page: PageDep,
     name: Annotated[str | None, Query(description="Part of the name, any case")] = None,
     document_number: Annotated[str | None, Query(description="Exact document number")] = None,
-    phone: Annotated[str | None, Query(description="Exact phone number")] = None,
+    phone: Annotated[
+        str | None, Query(description="Exact phone number, any international form")
+    ] = None,
     segment: str | None = None,
     relationship_manager: Annotated[str | None, Query(description="Staff id")] = None,
     status: CustomerStatus | None = None,
@@ -133,7 +136,7 @@ async def list_customers(
     filters = CustomerFilters(
         name=name,
         document_number=document_number,
-        phone=phone,
+        phone=None if phone is None else (phone_or_none(phone) or phone),
         segment=segment,
         relationship_manager=relationship_manager,
         status=status,

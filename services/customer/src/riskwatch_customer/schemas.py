@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
+from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.text import (
     NonNegativeInt32,
@@ -77,10 +78,8 @@ class CustomerCreate(Strict):
     name: ShortText
     document_type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["passport"])]
     document_number: Annotated[SafeText, Field(min_length=1, max_length=80)]
-    phone: Annotated[SafeText, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: (
-        Annotated[SafeText, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None
-    ) = None
+    phone: PhoneNumber | None = None
+    email: EmailAddress | None = None
     address: Annotated[SafeMultilineText, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
     segment: Annotated[SafeText, Field(max_length=60)] | None = None
@@ -103,10 +102,8 @@ class CustomerUpdate(Strict, PatchBody):
     name: ShortText | None = None
     document_type: Annotated[SafeText, Field(min_length=1, max_length=40)] | None = None
     document_number: Annotated[SafeText, Field(min_length=1, max_length=80)] | None = None
-    phone: Annotated[SafeText, Field(pattern=r"^\+?[0-9 ()-]{5,40}$")] | None = None
-    email: (
-        Annotated[SafeText, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)] | None
-    ) = None
+    phone: PhoneNumber | None = None
+    email: EmailAddress | None = None
     address: Annotated[SafeMultilineText, Field(max_length=1000)] | None = None
     country: CountryCode | None = None
     segment: Annotated[SafeText, Field(max_length=60)] | None = None

@@ -15,6 +15,7 @@ from riskwatch_notify.domain.escalation import (
     MAX_LEVELS,
     MAX_REPEAT,
 )
+from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
@@ -37,10 +38,8 @@ class Out(BaseModel):
 
 class RecipientIn(Body):
     name: SafeText = Field(min_length=1, max_length=200)
-    email: SafeText | None = Field(
-        default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-    )
-    phone: SafeText | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    email: EmailAddress | None = None
+    phone: PhoneNumber | None = None
     webhook_url: SafeText | None = Field(
         default=None,
         max_length=2000,

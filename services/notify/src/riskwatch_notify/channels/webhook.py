@@ -14,7 +14,12 @@ from riskwatch_notify.channels.base import (
     classify_http_response,
 )
 from riskwatch_notify.domain.models import Channel, OutboundMessage
-from riskwatch_notify.domain.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from riskwatch_notify.domain.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+    standard_webhooks_headers,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -27,7 +32,9 @@ class WebhookAdapter:
     """Posts `message.payload` to the URL in `message.to`.
 
     Headers: `RiskWatch-Signature: t=<unix>,v1=<hex>` (HMAC-SHA256 of "<t>.<body>") and
-    `RiskWatch-Event-Id` (the message id, stable across retries, for receiver dedup).
+    `RiskWatch-Event-Id` (the message id, stable across retries, for receiver dedup); beside
+    them the Standard Webhooks `webhook-id`, `webhook-timestamp` and `webhook-signature`
+    (same secret, same message id; see `riskwatch_notify.domain.signing`).
     Redirects are not followed: a moved endpoint is a configuration error.
     """
 
@@ -58,10 +65,12 @@ class WebhookAdapter:
         if message.payload is None:
             return DeliveryResult.permanent(self._provider, "webhook message has no payload")
         body = orjson.dumps(message.payload)
+        now = self._clock()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self._secret, body, self._clock()),
+            SIGNATURE_HEADER: sign(self._secret, body, now),
             EVENT_ID_HEADER: str(message.message_id),
+            **standard_webhooks_headers(self._secret, str(message.message_id), body, now),
         }
         try:
             response = await self._client.post(
