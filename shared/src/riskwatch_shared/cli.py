@@ -209,9 +209,11 @@ class Stack:
         return {k: v for k, v in self.env.items() if k not in GATEWAY_ONLY_SECRETS}
 
     def load_secrets(self) -> None:
-        """Every process gets the stack's secrets; what the environment sets wins."""
+        """Every process gets the stack's secrets; what the environment sets wins (an empty
+        variable sets nothing: an empty secret is none)."""
         for name, value in local_secrets(self.data_dir).items():
-            self.env.setdefault(name, value)
+            if not self.env.get(name):
+                self.env[name] = value
 
     def start_servers(self) -> None:
         if not self.env.get("DATABASE_URL"):
