@@ -75,6 +75,8 @@ class EvaluationInput:
     transaction_id: uuid.UUID | None
     namespaces: dict[str, dict[str, Any]]
     reasons: list[str] = field(default_factory=list)
+    # The trigger's trace id: the alert events it causes carry it on.
+    trace_id: str | None = None
     # The window groups the event reads, computed once (see evaluation.group_keys_of).
     cached_group_keys: list[GroupKey] | None = field(default=None, repr=False, compare=False)
 
@@ -248,6 +250,7 @@ def build_input(
         transaction_id=transaction_id,
         namespaces=compact(namespaces),
         reasons=reasons,
+        trace_id=event.trace_id,
     )
 
 

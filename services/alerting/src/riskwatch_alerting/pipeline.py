@@ -226,7 +226,7 @@ class AlertPipeline:
                         hit.alert_id, now, "raised", {"rule_version": hit.match.rule.version}
                     )
                 )
-                events.append(_raised_event(row, self.public_url))
+                events.append(_raised_event(row, self.public_url, item.trace_id))
                 continue
             occurrences.append(
                 {
@@ -259,6 +259,7 @@ class AlertPipeline:
                     change="occurrence_added",
                     status=status,
                     severity=hit.match.rule.severity,  # type: ignore[arg-type]
+                    trace_id=item.trace_id,
                 )
             )
         # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.
@@ -358,7 +359,9 @@ def _timeline_row(
     }
 
 
-def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
+def _raised_event(
+    row: dict[str, Any], public_url: str | None, trace_id: str | None = None
+) -> AlertRaised:
     fields = {
         name: row[name]
         for name in (
@@ -384,7 +387,7 @@ def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
         )
     }
     url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
-    return AlertRaised(alert_id=row["id"], url=url, **fields)
+    return AlertRaised(alert_id=row["id"], url=url, trace_id=trace_id, **fields)
 
 
 def _history_row(item: EvaluationInput) -> dict[str, Any]:

@@ -343,6 +343,7 @@ class DeliveryWorker:
                     recipient_id=delivery.recipient_id,
                     channel=channel,
                     provider=result.provider,
+                    trace_id=delivery.trace_id,
                 )
             ]
         if state is DeliveryState.DEAD:
@@ -355,6 +356,7 @@ class DeliveryWorker:
                     channel=channel,
                     attempts=delivery.attempts,
                     detail=result.detail,
+                    trace_id=delivery.trace_id,
                 )
             ]
         self.stats.failed += 1
