@@ -133,7 +133,9 @@ def enable_tracing(
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    # One provider per process (OpenTelemetry allows no second): enabled again, it gains the
+    # new exporter.
+    provider = _provider or TracerProvider(resource=Resource.create({"service.name": service}))
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -143,28 +145,39 @@ def enable_tracing(
         url = endpoint.rstrip("/")
         url = url if url.endswith("/v1/traces") else f"{url}/v1/traces"
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
-    trace.set_tracer_provider(provider)
-    _provider = provider
-    _tracer = trace.get_tracer("riskwatch")
-    _instrument_httpx()
+    if _provider is None:
+        trace.set_tracer_provider(provider)
+        _provider = provider
+    _tracer = provider.get_tracer("riskwatch")
+    _instrument_httpx(provider)
     return True
+
+
+def tracer_provider() -> TracerProvider | None:
+    """The SDK provider, once tracing has been enabled in this process."""
+    return _provider
 
 
 def disable_tracing() -> None:
     """Tests: stop making spans (the SDK provider stays registered, as OpenTelemetry allows
     one per process); instrumented apps and engines made meanwhile keep their spans."""
     global _tracer
+    if _tracer is None:
+        return
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().uninstrument()
     if _provider is not None:
         _provider.force_flush()
     _tracer = None
 
 
-def _instrument_httpx() -> None:
+def _instrument_httpx(provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     instrumentor = HTTPXClientInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
+        instrumentor.instrument(tracer_provider=provider)
 
 
 def instrument_app(app: FastAPI) -> None:
@@ -173,7 +186,9 @@ def instrument_app(app: FastAPI) -> None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,livez,metrics")
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=_provider, excluded_urls="healthz,readyz,livez,metrics"
+    )
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
@@ -181,7 +196,9 @@ def instrument_engine(engine: AsyncEngine) -> None:
         return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    SQLAlchemyInstrumentor().instrument(
+        engine=engine.sync_engine, tracer_provider=_provider, enable_commenter=False
+    )
 
 
 def current_span_traceparent() -> TraceParent | None:
