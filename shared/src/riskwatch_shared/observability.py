@@ -33,15 +33,14 @@ TRACE_ID_HEADER = LEGACY_TRACE_ID_HEADER
 def request_trace(scope: Scope) -> tuple[str, str | None]:
     """(trace id, this hop's `traceparent`) of a request: from its W3C `traceparent`, else its
     legacy `x-trace-id` (any short string, still honoured; a `traceparent` only when it is a W3C
-    trace id), else the OpenTelemetry server span's or a new trace. Cheap: no span is made."""
+    trace id), else the OpenTelemetry server span's or a new trace. Tracing off, no span is
+    made and an incoming `traceparent` is passed on as it came."""
     incoming = parse_traceparent(_header(scope, TRACEPARENT_HEADER.encode()))
     span = current_span_traceparent()  # None unless tracing is on
     if incoming is not None:
         if span is not None and span.trace_id == incoming.trace_id:
             return incoming.trace_id, span.header()
-        return incoming.trace_id, TraceParent(
-            incoming.trace_id, new_span_id(), incoming.flags
-        ).header()
+        return incoming.trace_id, incoming.header()  # passed on: no span of ours exists
     legacy = _header(scope, TRACE_ID_HEADER.encode())
     if legacy:
         if not is_trace_id(legacy):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -38,9 +39,11 @@ traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None
 # Tracing on, while a consumer handles a batch: its messages' spans, by trace id.
 _batch_parents: ContextVar[dict[str, str] | None] = ContextVar("batch_parents", default=None)
 
-_HEX = frozenset("0123456789abcdef")
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
+_TRACE_ID = re.compile(r"(?!0{32})[0-9a-f]{32}")
+# version-trace id-parent id-flags; a later version may append fields, version 00 may not.
+_TRACEPARENT = re.compile(
+    r"(?!ff)([0-9a-f]{2})-((?!0{32})[0-9a-f]{32})-((?!0{16})[0-9a-f]{16})-([0-9a-f]{2})(-.*)?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,29 +56,19 @@ class TraceParent:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
 
-def is_trace_id(value: str | None) -> bool:
+def is_trace_id(value: str) -> bool:
     """A W3C trace id: 32 lowercase hex digits, not all zero. Pure."""
-    return (
-        value is not None and len(value) == 32 and _HEX.issuperset(value) and value != _ZERO_TRACE
-    )
+    return _TRACE_ID.fullmatch(value) is not None
 
 
 def parse_traceparent(value: str | None) -> TraceParent | None:
     """The W3C `traceparent` header (version 00, or a later one read as 00), or None. Pure."""
     if value is None or len(value) < 55:
         return None
-    value = value.strip().lower()
-    parts = value.split("-")
-    if len(parts) < 4 or len(parts[0]) != 2 or parts[0] == "ff" or not _HEX.issuperset(parts[0]):
+    match = _TRACEPARENT.fullmatch(value.strip().lower())
+    if match is None or (match[1] == "00" and match[5] is not None):
         return None
-    version, trace_id, span_id, flags = parts[:4]
-    if version == "00" and len(parts) != 4:
-        return None
-    if not is_trace_id(trace_id) or len(span_id) != 16 or not _HEX.issuperset(span_id):
-        return None
-    if span_id == _ZERO_SPAN or len(flags) != 2 or not _HEX.issuperset(flags):
-        return None
-    return TraceParent(trace_id, span_id, flags)
+    return TraceParent(match[2], match[3], match[4])
 
 
 def new_trace_id() -> str:
@@ -97,11 +90,13 @@ def traceparent_for(trace_id: str | None) -> str | None:
     hop's when it is the same trace (a request, a consumer's handler), else a child of the
     trace with a span id of its own (a batch handler's event of another trace); None for a
     trace id that is not W3C (a legacy `x-trace-id` of another shape)."""
-    if trace_id is None or not is_trace_id(trace_id):
+    if trace_id is None:
         return None
     current = traceparent_var.get()
     if current is not None and current[3:35] == trace_id:
         return current
+    if not is_trace_id(trace_id):
+        return None
     batch = _batch_parents.get()
     if batch is not None and (parent := batch.get(trace_id)) is not None:
         return parent  # the consumer span of the message of this trace (tracing on)

@@ -64,10 +64,8 @@ from riskwatch_shared.metrics import (
 )
 from riskwatch_shared.settings import DEFAULT_BATCH_LINGER
 from riskwatch_shared.tracing import (
-    TraceParent,
     consumer_spans,
     current_span_traceparent,
-    new_span_id,
     parse_traceparent,
     traceparent_for,
     traceparent_var,
@@ -115,17 +113,18 @@ def _traceparent(msg: Msg) -> str | None:
 
 @contextlib.contextmanager
 def _message_context(event: Event, msg: Msg) -> Iterator[None]:
-    """The event's trace id and the message's `traceparent` (a child span id of this hop's)
-    for the logs and the events published while it is handled. Cheap: two context variables."""
+    """The event's trace id and the message's trace context for the logs and the events
+    published while it is handled. Tracing off, the message's `traceparent` is passed on as it
+    came (no span of this hop exists to be the parent): two context variables, no parsing."""
     trace_id = event.trace_id
-    incoming = parse_traceparent(_traceparent(msg))
-    if incoming is not None and trace_id is None:
+    header = _traceparent(msg)
+    if header is not None and trace_id is None and (incoming := parse_traceparent(header)):
         trace_id = incoming.trace_id
     span = current_span_traceparent()  # the consumer span, when tracing is on
     if span is not None and span.trace_id == trace_id:
         traceparent: str | None = span.header()
-    elif incoming is not None and incoming.trace_id == trace_id:
-        traceparent = TraceParent(trace_id, new_span_id(), incoming.flags).header()
+    elif header is not None and trace_id is not None and header[3:35] == trace_id:
+        traceparent = header
     else:
         traceparent = traceparent_for(trace_id)
     trace_token = trace_id_var.set(trace_id)
