@@ -271,8 +271,10 @@ async def produce(
         async with factory() as session:
             notes = [payload_note(n + i, payload_bytes) for i in range(min(txn_size, events - n))]
             # committed_at is taken just before COMMIT: latency includes the commit itself.
+            # One trace per transaction, as a request's: each event's trace context is carried.
+            trace_id = os.urandom(16).hex()
             batch = [
-                BenchEventHappened(n=n + i, committed_at=time.time(), note=note)
+                BenchEventHappened(n=n + i, committed_at=time.time(), note=note, trace_id=trace_id)
                 for i, note in enumerate(notes)
             ]
             await add_events(session, *batch)
@@ -509,7 +511,9 @@ async def prefill_outbox(db_url: str, events: int, payload_bytes: int) -> None:
             await add_events(
                 session,
                 *[
-                    BenchEventHappened(n=n, note=payload_note(n, payload_bytes))
+                    BenchEventHappened(
+                        n=n, note=payload_note(n, payload_bytes), trace_id=os.urandom(16).hex()
+                    )
                     for n in range(start, min(events, start + 1000))
                 ],
             )

@@ -38,6 +38,7 @@ from riskwatch_shared.headers import SecurityHeadersMiddleware
 from riskwatch_shared.logging import configure_logging, get_logger
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
 from riskwatch_shared.settings import refuse_unsafe_start
+from riskwatch_shared.tracing import enable_tracing, instrument_app, instrument_engine
 
 log = get_logger(__name__)
 ALEMBIC_INI = Path(__file__).parent / "alembic.ini"
@@ -53,6 +54,7 @@ async def start_state(settings: Settings, own_doc: Any) -> GatewayState:
     if settings.auto_migrate:
         await asyncio.to_thread(run_migrations, ALEMBIC_INI, settings.sqlalchemy_url)
     engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    instrument_engine(engine)
     session_factory = create_session_factory(engine)
     http = httpx.AsyncClient(
         limits=httpx.Limits(
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     refuse_unsafe_start(settings)
     configure_logging("gateway", level=settings.log_level, json=settings.log_json)
+    enable_tracing("gateway", endpoint=settings.otel_exporter_otlp_endpoint)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,12 +144,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["authorization", "content-type", "x-api-key", "x-request-id"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-api-key",
+                "x-request-id",
+                "traceparent",
+                "tracestate",
+            ],
             expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware, service="gateway")
     app.add_middleware(SecurityHeadersMiddleware, dev_mode=settings.dev_mode)
+    instrument_app(app)  # tracing on only
     return app
 
 

@@ -23,9 +23,15 @@ from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.routing import service_for_path
 from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.errors import ServiceError, problem_response
-from riskwatch_shared.logging import get_logger, request_id_var
+from riskwatch_shared.logging import get_logger, request_id_var, trace_id_var
 from riskwatch_shared.observability import REQUEST_ID_HEADER
 from riskwatch_shared.security import IDENTITY_HEADER
+from riskwatch_shared.tracing import (
+    LEGACY_TRACE_ID_HEADER,
+    TRACEPARENT_HEADER,
+    current_span_traceparent,
+    traceparent_var,
+)
 
 log = get_logger(__name__)
 
@@ -52,6 +58,9 @@ STRIPPED_REQUEST = HOP_BY_HOP | {
     b"cookie",
     REQUEST_ID_HEADER.encode(),
     b"x-forwarded-for",
+    # Replaced by this hop's trace context (the trace id the caller sent, or a new one).
+    TRACEPARENT_HEADER.encode(),
+    LEGACY_TRACE_ID_HEADER.encode(),
 }
 # `date` and `server`: the gateway's own server adds its own (one of each, not two).
 STRIPPED_RESPONSE = HOP_BY_HOP | {REQUEST_ID_HEADER.encode(), b"x-trace-id", b"date", b"server"}
@@ -169,6 +178,7 @@ class ProxyMiddleware:
         request_id = request_id_var.get()
         if request_id:
             upstream_headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+        upstream_headers.extend(_trace_headers())
         if client_ip:
             upstream_headers.append((b"x-forwarded-for", client_ip.encode()))
         # The path as the caller encoded it: decoding and re-encoding could change its meaning.
@@ -287,6 +297,23 @@ class ProxyMiddleware:
             await send({"type": "http.response.body", "body": content})
         finally:
             await response.aclose()
+
+
+def _trace_headers() -> list[tuple[bytes, bytes]]:
+    """The trace id as the legacy `x-trace-id` and, for a W3C one, this hop's `traceparent`
+    (tracing on, the OpenTelemetry server span's)."""
+    trace_id = trace_id_var.get()
+    if not trace_id:
+        return []
+    headers = [(LEGACY_TRACE_ID_HEADER.encode(), trace_id.encode())]
+    current = current_span_traceparent()
+    if current is not None and current.trace_id == trace_id:
+        traceparent: str | None = current.header()
+    else:
+        traceparent = traceparent_var.get()
+    if traceparent:
+        headers.append((TRACEPARENT_HEADER.encode(), traceparent.encode()))
+    return headers
 
 
 async def _stream(

@@ -45,6 +45,7 @@ from riskwatch_shared.security import (
 )
 from riskwatch_shared.settings import ServiceSettings, to_asyncpg_dsn
 from riskwatch_shared.text import INT64_MAX, SafeText
+from riskwatch_shared.tracing import enable_tracing, instrument_app, instrument_engine
 
 log = get_logger(__name__)
 
@@ -99,6 +100,7 @@ def create_service_app(
     version: str = "0.1.0",
 ) -> FastAPI:
     configure_logging(settings.service_name, level=settings.log_level, json=settings.log_json)
+    enable_tracing(settings.service_name, endpoint=settings.otel_exporter_otlp_endpoint)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,6 +121,7 @@ def create_service_app(
     app.include_router(health_router(settings.service_name))
     for router in routers:
         app.include_router(router)
+    instrument_app(app)  # tracing on only: the outermost middleware, it reads `traceparent`
     return app
 
 
@@ -206,6 +209,7 @@ async def start_runtime(
     """Engine, NATS, streams, relay, pruner and consumers; what was made is closed again when
     a step fails (the caller retries a transient failure)."""
     engine = create_engine(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+    instrument_engine(engine)
     bus = MessageBus(settings.nats_url, name=f"riskwatch-{settings.service_name}")
     try:
         await bus.connect()

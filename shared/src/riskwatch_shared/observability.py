@@ -14,9 +14,44 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from riskwatch_shared.errors import problem_response, unexpected_error_response
 from riskwatch_shared.logging import request_id_var, trace_id_var
 from riskwatch_shared.metrics import HTTP_DURATION, HTTP_REQUESTS
+from riskwatch_shared.tracing import (
+    LEGACY_TRACE_ID_HEADER,
+    TRACEPARENT_HEADER,
+    TraceParent,
+    current_span_traceparent,
+    is_trace_id,
+    new_span_id,
+    new_trace_id,
+    parse_traceparent,
+    traceparent_var,
+)
 
 REQUEST_ID_HEADER = "x-request-id"
-TRACE_ID_HEADER = "x-trace-id"
+TRACE_ID_HEADER = LEGACY_TRACE_ID_HEADER
+
+
+def request_trace(scope: Scope) -> tuple[str, str | None]:
+    """(trace id, this hop's `traceparent`) of a request: from its W3C `traceparent`, else its
+    legacy `x-trace-id` (any short string, still honoured; a `traceparent` only when it is a W3C
+    trace id), else the OpenTelemetry server span's or a new trace. Tracing off, no span is
+    made and an incoming `traceparent` is passed on as it came."""
+    incoming = parse_traceparent(_header(scope, TRACEPARENT_HEADER.encode()))
+    span = current_span_traceparent()  # None unless tracing is on
+    if incoming is not None:
+        if span is not None and span.trace_id == incoming.trace_id:
+            return incoming.trace_id, span.header()
+        return incoming.trace_id, incoming.header()  # passed on: no span of ours exists
+    legacy = _header(scope, TRACE_ID_HEADER.encode())
+    if legacy:
+        if not is_trace_id(legacy):
+            return legacy, None
+        if span is not None and span.trace_id == legacy:
+            return legacy, span.header()
+        return legacy, TraceParent(legacy, new_span_id()).header()
+    if span is not None:
+        return span.trace_id, span.header()
+    trace_id = new_trace_id()
+    return trace_id, TraceParent(trace_id, new_span_id()).header()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -50,9 +85,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _header(scope, REQUEST_ID_HEADER.encode()) or uuid.uuid4().hex
-        trace_id = _header(scope, TRACE_ID_HEADER.encode()) or request_id
+        trace_id, traceparent = request_trace(scope)
         rid_token = request_id_var.set(request_id)
         tid_token = trace_id_var.set(trace_id)
+        tp_token = traceparent_var.set(traceparent)
         status_code = 500
         started = time.perf_counter()
 
@@ -96,6 +132,7 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(rid_token)
             trace_id_var.reset(tid_token)
+            traceparent_var.reset(tp_token)
 
 
 async def metrics_endpoint(_request: Request) -> Response:

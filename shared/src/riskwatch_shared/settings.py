@@ -80,6 +80,14 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("RISKWATCH_LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=AliasChoices("RISKWATCH_LOG_JSON"))
+    # OpenTelemetry spans exported over OTLP/HTTP here (`.../v1/traces` appended if missing);
+    # unset (the default), no span is made. W3C trace context is carried either way.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
     db_pool_size: int = 10
     consumer_batch_size: int = 500
     # Seconds a consumer fetch whose batch is not full at once waits for more (see

@@ -79,6 +79,8 @@ class EvaluationInput:
     source_reasons: tuple[Reason, ...] = field(default=(), repr=False, compare=False)
     # When the thing happened, when the event says (a credit record's as-of date).
     happened: datetime | None = None
+    # The trigger's trace id: the alert events it causes carry it on.
+    trace_id: str | None = None
     # The window groups the event reads, computed once (see evaluation.group_keys_of).
     cached_group_keys: list[GroupKey] | None = field(default=None, repr=False, compare=False)
 
@@ -275,6 +277,7 @@ def build_input(
         reasons=[_sentence(reason) for reason in coded],
         source_reasons=coded,
         happened=None if happened is None else happened.astimezone(UTC),
+        trace_id=event.trace_id,
     )
 
 

@@ -272,7 +272,7 @@ class AlertPipeline:
                         hit.alert_id, now, "raised", {"rule_version": hit.match.rule.version}
                     )
                 )
-                events.append(_raised_event(row, self.public_url))
+                events.append(_raised_event(row, self.public_url, item.trace_id))
                 continue
             occurrences.append(
                 {
@@ -309,6 +309,7 @@ class AlertPipeline:
                     severity=raised_severity.get(alert_id)  # type: ignore[arg-type]
                     or (severities or {}).get(alert_id)
                     or hit.match.rule.severity,
+                    trace_id=item.trace_id,
                 )
             )
         # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.
@@ -417,7 +418,9 @@ def _timeline_row(
     }
 
 
-def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
+def _raised_event(
+    row: dict[str, Any], public_url: str | None, trace_id: str | None = None
+) -> AlertRaised:
     fields = {
         name: row[name]
         for name in (
@@ -447,7 +450,7 @@ def _raised_event(row: dict[str, Any], public_url: str | None) -> AlertRaised:
         )
     }
     url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
-    return AlertRaised(alert_id=row["id"], url=url, **fields)
+    return AlertRaised(alert_id=row["id"], url=url, trace_id=trace_id, **fields)
 
 
 def _history_row(item: EvaluationInput) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from riskwatch_shared.events.base import utcnow
 from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.logging import trace_id_var
 from riskwatch_shared.security import Identity
+from riskwatch_shared.tracing import traceparent_for
 
 # What makes two sends the same transaction (the ids and reception time are ours).
 _CONTENT_FIELDS = tuple(
@@ -181,7 +182,7 @@ async def _store(conn: asyncpg.Connection, rows: list[Row], now: datetime) -> se
         events.append(
             (event_id, event_json(row, event_id=event_id, occurred_at=now, trace_id=trace_id))
         )
-    return await intake_store.store_transactions(conn, rows, events)
+    return await intake_store.store_transactions(conn, rows, events, traceparent_for(trace_id))
 
 
 # --- one at a time ------------------------------------------------------------------------

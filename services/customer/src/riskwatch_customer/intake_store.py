@@ -67,8 +67,8 @@ WITH item AS ({items}), stored AS (
     ON CONFLICT (external_id) DO NOTHING
     RETURNING external_id
 ), staged AS (
-    INSERT INTO outbox (id, subject, payload)
-    SELECT i.event_id, '{RECEIVED_SUBJECT}', i.payload
+    INSERT INTO outbox (id, subject, payload, traceparent)
+    SELECT i.event_id, '{RECEIVED_SUBJECT}', i.payload, ${_EVENT_IDS + 2}::text
     FROM item i JOIN stored s ON s.external_id = i.external_id
     ORDER BY i.position
     RETURNING 1
@@ -98,20 +98,22 @@ async def store_transactions(
     conn: asyncpg.Connection,
     rows: Sequence[dict[str, Any]],
     events: Sequence[tuple[uuid.UUID, bytes]],
+    traceparent: str | None = None,
 ) -> set[str]:
-    """Insert new transactions with their outbox rows (event id, payload) in ONE statement;
-    returns the external ids actually inserted. `rows` must hold distinct external ids."""
+    """Insert new transactions with their outbox rows (event id, payload; the request's W3C
+    `traceparent`) in ONE statement; returns the external ids actually inserted. `rows` must
+    hold distinct external ids."""
     if not rows:
         return set()
     if len(rows) == 1:
         [row], [(event_id, payload)] = rows, events
         values = [row["transaction_id"], *[row[name] for name, _ in TRANSACTION_COLUMNS]]
-        external_id = await conn.fetchval(_STORE_ONE, *values, event_id, payload)
+        external_id = await conn.fetchval(_STORE_ONE, *values, event_id, payload, traceparent)
         return {external_id} if external_id is not None else set()
     columns = [[row["transaction_id"] for row in rows]]
     columns += [[row[name] for row in rows] for name, _ in TRANSACTION_COLUMNS]
     columns += [[event_id for event_id, _ in events], [payload for _, payload in events]]
-    records = await conn.fetch(_STORE_MANY, *columns)
+    records = await conn.fetch(_STORE_MANY, *columns, traceparent)
     return {record[0] for record in records}
 
 

@@ -200,10 +200,13 @@ async def take_in_alerts(
     windows = _Windows.from_rows(await queue.load_windows(session, recipient_ids))
     rows: list[dict[str, Any]] = []
     escalations: list[dict[str, Any]] = []
+    traces = {event.alert_id: event.trace_id for event in unique}
     for alert, pairs in routed:
         for recipient, channel in pairs:
             try:
-                rows.append(_first_notification(alert, recipient, channel, windows, settings, now))
+                row = _first_notification(alert, recipient, channel, windows, settings, now)
+                row["trace_id"] = traces.get(alert.alert_id)
+                rows.append(row)
             except Exception as exc:  # one recipient's bad settings must not stop the others
                 failures.add(alert.alert_id, f"notification:{channel.value}", exc)
         try:

@@ -202,6 +202,8 @@ class NotificationRow(Base):
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The trace of the alert it tells of (W3C trace id, or a legacy `x-trace-id`).
+    trace_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class DeliveryAttemptRow(Base):

@@ -210,6 +210,7 @@ def notification_row(
     now: datetime,
     escalation_step: int | None = None,
     bundled_alert_ids: Sequence[uuid.UUID] = (),
+    trace_id: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": notification_id,
@@ -232,4 +233,5 @@ def notification_row(
         "held_until": held,
         "created_at": now,
         "updated_at": now,
+        "trace_id": trace_id,
     }

@@ -201,7 +201,7 @@ _CLAIM = text(
     ) AS due
     WHERE n.id = due.id
     RETURNING n.id, n.kind, n.alert_id, n.recipient_id, n.channel, n.address, n.severity,
-        n.subject, n.body_text, n.body_html, n.payload, n.attempts, n.created_at
+        n.subject, n.body_text, n.body_html, n.payload, n.attempts, n.created_at, n.trace_id
     """
 )
 
@@ -221,6 +221,7 @@ class ClaimedDelivery:
     payload: dict[str, Any] | None
     attempts: int
     created_at: datetime
+    trace_id: str | None = None  # the alert's: its notification events carry it on
 
 
 async def claim_due(

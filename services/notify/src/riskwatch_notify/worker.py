@@ -344,6 +344,7 @@ class DeliveryWorker:
                     channel=channel,
                     provider=result.provider,
                     kind=delivery.kind,
+                    trace_id=delivery.trace_id,
                 )
             ]
         if state is DeliveryState.DEAD:
@@ -357,6 +358,7 @@ class DeliveryWorker:
                     attempts=delivery.attempts,
                     detail=result.detail,
                     kind=delivery.kind,
+                    trace_id=delivery.trace_id,
                 )
             ]
         self.stats.failed += 1

@@ -28,6 +28,7 @@ from riskwatch_shared.events.scoring import (
     CustomerRiskLevelChanged,
     TransactionScored,
 )
+from riskwatch_shared.tracing import traceparent_for
 
 SOURCE = "scoring"
 TRANSACTION_SCORED: str = TransactionScored.model_fields["type"].default
@@ -37,7 +38,8 @@ RISK_LEVEL_CHANGED: str = CustomerRiskLevelChanged.model_fields["type"].default
 _OPTIONS = orjson.OPT_UTC_Z
 _transaction_json = TransactionData.__pydantic_serializer__.to_json
 
-StagedEvent = dict[str, Any]  # {"id": UUID, "subject": str, "payload": bytes}
+# {"id": UUID, "subject": str, "payload": bytes, "traceparent": str | None}
+StagedEvent = dict[str, Any]
 
 # Random (version 4) ids for the event path's events and assessment rows at half the cost of
 # `uuid.uuid4()` (one syscall each): 122 random bits from a generator of its own, seeded from
@@ -88,7 +90,12 @@ def _envelope(
 
 
 def _staged(event_id: uuid.UUID, subject: str, payload: dict[str, Any]) -> StagedEvent:
-    return {"id": event_id, "subject": subject, "payload": orjson.dumps(payload, option=_OPTIONS)}
+    return {
+        "id": event_id,
+        "subject": subject,
+        "payload": orjson.dumps(payload, option=_OPTIONS),
+        "traceparent": traceparent_for(payload["trace_id"]),
+    }
 
 
 def transaction_scored(

@@ -52,7 +52,7 @@ from riskwatch_shared.events.customer import (
     TransactionReceived,
 )
 from riskwatch_shared.logging import get_logger, trace_id_var
-from riskwatch_shared.messaging.outbox import add_payloads
+from riskwatch_shared.messaging.outbox import OutboxRow, add_payloads
 
 log = get_logger(__name__)
 InvalidInput = (ValueError, CurrencyMismatch)
@@ -485,5 +485,5 @@ class Scorer:
         }
 
 
-def _outbox_rows(events: list[StagedEvent]) -> list[tuple[uuid.UUID, str, bytes]]:
-    return [(event["id"], event["subject"], event["payload"]) for event in events]
+def _outbox_rows(events: list[StagedEvent]) -> list[OutboxRow]:
+    return [(e["id"], e["subject"], e["payload"], e.get("traceparent")) for e in events]

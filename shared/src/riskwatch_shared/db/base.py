@@ -50,6 +50,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("seq", BigInteger, Identity(always=True), primary_key=True),
         Column("subject", String(200), nullable=False),
         Column("payload", LargeBinary, nullable=False),
+        # The W3C trace context the relay sends in the message's `traceparent` header.
+        Column("traceparent", String(55), nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         # A row lives milliseconds: payloads up to ~8 KB stay inline and uncompressed rather
         # than be pglz-compressed on insert and decompressed by the relay past 2 KB.

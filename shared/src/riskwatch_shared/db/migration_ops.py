@@ -80,3 +80,12 @@ def unslim_messaging_tables() -> None:
         "ix_outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL")
     )
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+
+
+def add_outbox_traceparent() -> None:
+    """The W3C `traceparent` the relay sends with each event (nullable: rows staged before)."""
+    op.add_column("outbox", sa.Column("traceparent", sa.String(55), nullable=True))
+
+
+def drop_outbox_traceparent() -> None:
+    op.drop_column("outbox", "traceparent")

@@ -18,8 +18,10 @@ from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-OutgoingMessage = tuple[str, bytes, str]
-"""(subject, payload, message id): the id becomes the `Nats-Msg-Id` JetStream dedups on."""
+OutgoingMessage = tuple[str, bytes, str] | tuple[str, bytes, str, str | None]
+"""(subject, payload, message id[, traceparent]): the id becomes the `Nats-Msg-Id` JetStream
+dedups on; a W3C `traceparent`, when given, the header of that name."""
+TRACEPARENT = "traceparent"
 
 
 class PublishFailed(Exception):
@@ -84,8 +86,11 @@ class MessageBus:
         pending = _PendingAcks(len(messages))
         self._pending_acks[token] = pending
         try:
-            for subject, payload, message_id in messages:
-                await nc.publish(subject, payload, reply=reply, headers={"Nats-Msg-Id": message_id})
+            for message in messages:
+                headers = {"Nats-Msg-Id": message[2]}
+                if len(message) > 3 and (traceparent := message[3]):
+                    headers[TRACEPARENT] = traceparent
+                await nc.publish(message[0], message[1], reply=reply, headers=headers)
             async with asyncio.timeout(timeout):  # not wait_for: see riskwatch_shared.aio
                 await pending.done
         except TimeoutError as exc:

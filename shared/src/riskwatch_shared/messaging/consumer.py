@@ -34,7 +34,7 @@ import hashlib
 import inspect
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ from riskwatch_shared.aio import wait_event
 from riskwatch_shared.events.base import Event, parse_event
 from riskwatch_shared.events.streams import dead_letter_subject
 from riskwatch_shared.logging import get_logger, trace_id_var
-from riskwatch_shared.messaging.bus import MessageBus
+from riskwatch_shared.messaging.bus import TRACEPARENT, MessageBus
 from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.pull import PullFetcher
 from riskwatch_shared.metrics import (
@@ -63,6 +63,14 @@ from riskwatch_shared.metrics import (
     DEAD_LETTERS,
 )
 from riskwatch_shared.settings import DEFAULT_BATCH_LINGER
+from riskwatch_shared.tracing import (
+    consumer_spans,
+    current_span_traceparent,
+    parse_traceparent,
+    traceparent_for,
+    traceparent_var,
+    tracing_enabled,
+)
 
 log = get_logger(__name__)
 
@@ -97,6 +105,35 @@ DEAD_LETTER_CONSUMER = "RiskWatch-Dead-Letter-Consumer"
 # On a re-driven dead letter (see `riskwatch_shared.messaging.deadletters`): only this durable
 # handles it.
 REDRIVE_FOR = "RiskWatch-Redrive-For"
+
+
+def _traceparent(msg: Msg) -> str | None:
+    return msg.headers.get(TRACEPARENT) if msg.headers else None
+
+
+@contextlib.contextmanager
+def _message_context(event: Event, msg: Msg) -> Iterator[None]:
+    """The event's trace id and the message's trace context for the logs and the events
+    published while it is handled. Tracing off, the message's `traceparent` is passed on as it
+    came (no span of this hop exists to be the parent): two context variables, no parsing."""
+    trace_id = event.trace_id
+    header = _traceparent(msg)
+    if header is not None and trace_id is None and (incoming := parse_traceparent(header)):
+        trace_id = incoming.trace_id
+    span = current_span_traceparent()  # the consumer span, when tracing is on
+    if span is not None and span.trace_id == trace_id:
+        traceparent: str | None = span.header()
+    elif header is not None and trace_id is not None and header[3:35] == trace_id:
+        traceparent = header
+    else:
+        traceparent = traceparent_for(trace_id)
+    trace_token = trace_id_var.set(trace_id)
+    parent_token = traceparent_var.set(traceparent)
+    try:
+        yield
+    finally:
+        traceparent_var.reset(parent_token)
+        trace_id_var.reset(trace_token)
 
 
 def _check_linger(linger: float, ack_wait: float) -> None:
@@ -523,17 +560,29 @@ class ConsumerRunner:
         return len(todo)
 
     async def _run_handlers(self, session: AsyncSession, todo: list[_Work]) -> None:
+        """The handlers, each event in its message's trace context: the trace id in the logs
+        and on the events it publishes, the `traceparent` with their outbox rows (a batch
+        handler's events carry their trigger's trace id). Spans only when tracing is on."""
         if not todo:
             return
+        if not tracing_enabled():
+            await self._call_handlers(session, todo)
+            return
+        with consumer_spans(self.name, [_traceparent(item.msg) for item in todo]):
+            await self._call_handlers(session, todo)
+
+    async def _call_handlers(self, session: AsyncSession, todo: list[_Work]) -> None:
         if self.spec.batch_handler is not None:
-            await self.spec.batch_handler([item.event for item in todo], session)
+            if len(todo) > 1:
+                await self.spec.batch_handler([item.event for item in todo], session)
+                return
+            item = todo[0]
+            with _message_context(item.event, item.msg):
+                await self.spec.batch_handler([item.event], session)
             return
         for item in todo:
-            token = trace_id_var.set(item.event.trace_id)
-            try:
+            with _message_context(item.event, item.msg):
                 await item.handler(item.event, session)
-            finally:
-                trace_id_var.reset(token)
 
     async def _handle_together(self, work: list[_Work], batch: _InFlight | None = None) -> None:
         async with self.session_factory() as session, session.begin():

@@ -142,6 +142,8 @@ class DeadLetters:
         return found[:limit]
 
     async def get(self, sequence: int) -> DeadLetter:
+        if not 1 <= sequence < 2**63:  # a stream sequence is positive (JetStream: uint64)
+            raise DeadLetterNotFound(f"no dead letter {sequence}")
         try:
             msg = await self.bus.js.get_msg(DEADLETTER_STREAM.name, seq=sequence)
         except NotFoundError as exc:

@@ -38,7 +38,7 @@ _LOCK = "SELECT pg_try_advisory_xact_lock($1)"
 _CLAIM = (
     "DELETE FROM outbox WHERE seq = ANY(ARRAY("
     "SELECT seq FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED"
-    ")) RETURNING seq, id::text, subject, payload"
+    ")) RETURNING seq, id::text, subject, payload, traceparent"
 )
 _BACKLOG = text("SELECT count(*) FROM outbox")  # every row in the outbox is unpublished
 # A relay loop that has not cycled for this long is stuck (liveness fails).
@@ -116,7 +116,9 @@ class OutboxRelay:
                     if not rows:
                         return 0
                     rows.sort(key=itemgetter(0))  # already in seq order, as a rule: O(n)
-                    await self.bus.publish_batch([(r[2], r[3], r[1]) for r in rows], timeout=30)
+                    await self.bus.publish_batch(
+                        [(r[2], r[3], r[1], r[4]) for r in rows], timeout=30
+                    )
             except BaseException:
                 if db.is_closed():
                     await conn.invalidate()  # never hand a dead connection back to the pool
