@@ -6,6 +6,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from riskwatch_shared.contract import truthful_openapi
+
 HIDDEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 SCHEMA_PREFIX = "#/components/schemas/"
@@ -26,11 +28,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
 }
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
-GATEWAY_RESPONSES: dict[str, dict[str, str]] = {
-    "401": {"description": "No or invalid credentials (problem+json)"},
-    "403": {"description": "The caller's roles do not allow this operation (problem+json)"},
-    "429": {"description": "Rate limit exceeded; see `Retry-After` (problem+json)"},
-}
+# Declared on every secured operation: the gateway's admission answers them itself.
+GATEWAY_STATUSES = ("401", "403", "429")
 
 
 def merge_openapi(
@@ -71,7 +70,7 @@ def merge_openapi(
         _secure(operation, public=(method, path) in PUBLIC_OPERATIONS)
     if not tags:
         merged.pop("tags")
-    return merged
+    return truthful_openapi(merged, public_operations=PUBLIC_OPERATIONS, extra_statuses=["429"])
 
 
 def _operations(paths: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -89,8 +88,8 @@ def _secure(operation: dict[str, Any], *, public: bool) -> None:
         return
     operation["security"] = copy.deepcopy(SECURITY)
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    for status, response in GATEWAY_RESPONSES.items():
-        responses.setdefault(status, dict(response))
+    for status in GATEWAY_STATUSES:
+        responses.setdefault(status, {})
 
 
 def _renamed_schemas(

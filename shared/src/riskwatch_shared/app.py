@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.db.session import create_engine, create_session_factory
+from riskwatch_shared.contract import install_truthful_openapi
 from riskwatch_shared.errors import (
     Forbidden,
     NotFound,
@@ -117,6 +118,7 @@ def create_service_app(
     app.include_router(health_router(settings.service_name))
     for router in routers:
         app.include_router(router)
+    install_truthful_openapi(app)
     return app
 
 
