@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.contract import install_truthful_openapi
+from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import (
     Forbidden,
     NotFound,

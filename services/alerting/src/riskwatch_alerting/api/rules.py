@@ -64,7 +64,9 @@ async def list_rules(
     return [RuleOut.model_validate(rule) for rule in rules]
 
 
-@router.post("/rules", status_code=201, operation_id="alerting-rules-create", responses=RULE_INVALID)
+@router.post(
+    "/rules", status_code=201, operation_id="alerting-rules-create", responses=RULE_INVALID
+)
 async def create_rule(body: RuleCreate, session: SessionDep, identity: IdentityDep) -> RuleOut:
     """Create a draft rule; the condition is type-checked before it is saved."""
     rule = await service.create_rule(session, data=body, actor=actor_of(identity))
