@@ -10,9 +10,6 @@ openapi-python-client generates a client from it with no warning and no skipped 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +34,10 @@ from riskwatch_scoring.config import Settings as ScoringSettings
 from riskwatch_scoring.main import create_app as create_scoring
 from riskwatch_shared.contract import install_truthful_openapi
 from riskwatch_shared.errors import PROBLEM_CONTENT_TYPE, install_problem_handlers
+from riskwatch_shared.testing.client_generator import PACKAGE, generate_client
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 PROBLEM = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-CLIENT_CONFIG = Path(__file__).parent / "openapi-client.yaml"
 RULE_PATHS = ("/v1/rules", "/v1/backtests", "/v1/rule-templates")
 
 
@@ -162,37 +159,7 @@ async def test_the_problem_schema_describes_what_the_handlers_render() -> None:
 def test_the_client_generator_takes_every_operation_without_a_warning(
     merged: dict[str, Any], tmp_path: Path
 ) -> None:
-    generate_client(merged, tmp_path)
-    modules = {p.stem for p in (tmp_path / "client" / "api").rglob("*.py")} - {"__init__"}
+    package = generate_client(merged, tmp_path) / PACKAGE
+    modules = {p.stem for p in (package / "api").rglob("*.py")} - {"__init__"}
     expected = {op["operationId"].replace("-", "_") for _, _, op in operations(merged)}
     assert expected - modules == set(), "endpoints the generator skipped"
-
-
-def generate_client(doc: dict[str, Any], where: Path) -> Path:
-    """Generate `riskwatch_client` from `doc` into `where/client`; fail on any warning."""
-    spec = where / "openapi.json"
-    spec.write_text(json.dumps(doc))
-    generator = Path(sys.executable).parent / "openapi-python-client"
-    result = subprocess.run(
-        [
-            str(generator),
-            "generate",
-            "--path",
-            str(spec),
-            "--meta",
-            "none",
-            "--config",
-            str(CLIENT_CONFIG),
-            "--output-path",
-            str(where / "client"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "NO_COLOR": "1"},
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "warning" not in output.lower(), output
-    return where / "client"
