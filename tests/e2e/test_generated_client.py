@@ -110,10 +110,10 @@ async def test_the_generated_client_drives_the_running_system(
             {
                 "external_id": f"gen-{number}",
                 "customer_id": str(customer_id),
-                "direction": "debit",
+                "direction": "outbound",
                 "amount": "1250.00",
                 "currency": "EUR",
-                "channel": "online",
+                "channel": "card",
                 "occurred_at": datetime.now(UTC).isoformat(),
             }
         ),

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.text import (
     NonNegativeInt32,
@@ -62,7 +63,7 @@ def _known_currency(value: str) -> str:
     return value
 
 
-class Page(BaseModel, Generic[ItemT]):
+class Page(PageTotal, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None = None
 
