@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskwatch_alerting.lifecycle import AlertStatus, Outcome
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText
 
@@ -207,7 +208,7 @@ class ListEntryOut(Out):
     added_by: str
 
 
-class ListEntriesPage(BaseModel):
+class ListEntriesPage(PageTotal):
     items: list[ListEntryOut]
     next_cursor: str | None
 
@@ -324,7 +325,7 @@ class AlertDetail(AlertOut):
     occurrences: list[OccurrenceOut]
 
 
-class AlertPage(BaseModel):
+class AlertPage(PageTotal):
     items: list[AlertOut]
     next_cursor: str | None
 

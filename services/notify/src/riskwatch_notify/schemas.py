@@ -15,6 +15,7 @@ from riskwatch_notify.domain.escalation import (
     MAX_LEVELS,
     MAX_REPEAT,
 )
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
@@ -213,7 +214,7 @@ class DeliveryDetailOut(DeliveryOut):
     attempt_log: list[DeliveryAttemptOut]
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(PageTotal):
     items: list[DeliveryOut]
     next_cursor: str | None
 
@@ -238,7 +239,7 @@ class InboxMessageOut(Out):
     read_at: datetime | None
 
 
-class InboxPage(BaseModel):
+class InboxPage(PageTotal):
     items: list[InboxMessageOut]
     unread_count: int
     next_cursor: str | None

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeText
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
@@ -70,7 +71,7 @@ class AssessmentOut(Schema):
     assessed_at: datetime
 
 
-class AssessmentPage(Schema):
+class AssessmentPage(Schema, PageTotal):
     items: list[AssessmentOut]
     next_cursor: str | None
 
@@ -187,7 +188,7 @@ class LabelsCreated(Schema):
     created: int
 
 
-class LabelPage(Schema):
+class LabelPage(Schema, PageTotal):
     items: list[LabelOut]
     next_cursor: str | None
 

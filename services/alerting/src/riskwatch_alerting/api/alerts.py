@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from riskwatch_alerting import alerts as alert_service
+from riskwatch_alerting import repository
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.contexts import to_json
 from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
@@ -85,7 +86,8 @@ async def list_alerts(
         session, filters, cursor=cursor, limit=limit
     )
     items = [alert_for(AlertOut.model_validate(a), identity) for a in page]
-    return AlertPage(items=items, next_cursor=next_cursor)
+    total = await repository.count_alerts(session, filters)
+    return AlertPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
