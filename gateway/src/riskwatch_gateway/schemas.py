@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from riskwatch_shared.db.totals import PageTotal
+
 
 def _printable(value: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -100,7 +102,7 @@ class UserCreated(UserOut):
     )
 
 
-class UserPage(BaseModel):
+class UserPage(PageTotal):
     items: list[UserOut]
     next_cursor: str | None
 
@@ -152,7 +154,7 @@ class ApiKeyWithSecret(ApiKeyOut):
     secret: str = Field(description="The key itself (`rw_<id>_<secret>`), shown only once.")
 
 
-class ApiKeyPage(BaseModel):
+class ApiKeyPage(PageTotal):
     items: list[ApiKeyOut]
     next_cursor: str | None
 
@@ -172,5 +174,5 @@ class AuditEntryOut(BaseModel):
     detail: dict[str, object]
 
 
-class AuditPage(BaseModel):
+class AuditPage(PageTotal):
     items: list[AuditEntryOut]
