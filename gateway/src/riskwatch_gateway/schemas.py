@@ -24,11 +24,29 @@ RoleName = Literal["admin", "risk_manager", "analyst", "relationship_manager", "
 
 
 class TokenRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "risk.analyst@bank.example", "password": "correct horse battery staple"}
+            ]
+        }
+    )
     email: Text = Field(min_length=3, max_length=320)
     password: Text = Field(min_length=1, max_length=1024)
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1LTQyIn0.c2ln",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                }
+            ]
+        }
+    )
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the token expires.")
@@ -112,6 +130,18 @@ def _ingest_only() -> list[RoleName]:
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Core banking intake",
+                    "roles": ["ingest"],
+                    "scopes": ["transactions:write"],
+                    "rate_limit_per_minute": 6000,
+                }
+            ]
+        }
+    )
     name: Text = Field(min_length=1, max_length=200)
     roles: list[RoleName] = Field(default_factory=_ingest_only, min_length=1)
     scopes: list[Text] = Field(

@@ -43,6 +43,21 @@ class Out(BaseModel):
 
 
 class RuleCreate(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Large transfer abroad",
+                    "rule_type": "transaction_anomaly",
+                    "severity": "high",
+                    "trigger_event_types": ["scoring.transaction_scored.v1"],
+                    "condition": 'txn.amount > 10000 and txn.counterparty_country != "PT"',
+                    "description": "A single transfer above 10,000 to another country than the "
+                    "customer's.",
+                }
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     rule_type: RuleType
     severity: Severity
@@ -372,6 +387,16 @@ class ContactBody(Body):
 
 
 class ResolveBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "mitigated_customer_contacted",
+                    "comment": "Customer confirmed the supplier payment by phone.",
+                }
+            ]
+        }
+    )
     outcome: Outcome
     comment: SafeMultilineText | None = Field(default=None, max_length=4_000)
 

@@ -37,6 +37,21 @@ class Out(BaseModel):
 
 
 class RecipientIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Risk department on call",
+                    "email": "risk.oncall@bank.example",
+                    "phone": "+351 912 345 678",
+                    "locale": "en",
+                    "time_zone": "Europe/Lisbon",
+                    "quiet_start": "22:00:00",
+                    "quiet_end": "07:00:00",
+                }
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     email: SafeText | None = Field(
         default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -100,6 +115,13 @@ class RecipientOut(Out):
 
 
 class TeamIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Risk department", "description": "Follows up high and critical alerts."}
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     description: SafeMultilineText = Field(default="", max_length=2_000)
 
@@ -113,6 +135,18 @@ class TeamOut(Out):
 
 
 class SubscriptionIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "team_id": "3c4f1d2e-8b7a-4e5f-9a1b-2c3d4e5f6a7b",
+                    "channels": ["email", "in_app"],
+                    "alert_types": ["transaction_anomaly", "credit_risk"],
+                    "min_severity": "high",
+                }
+            ]
+        }
+    )
     team_id: UUID | None = None
     recipient_id: UUID | None = None
     channels: list[ChannelName] = Field(min_length=1, max_length=4)

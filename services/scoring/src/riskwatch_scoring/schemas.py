@@ -79,6 +79,23 @@ class AssessmentPage(Schema, PageTotal):
 class TransactionScoreIn(BaseModel):
     """A transaction about to be authorised (not stored anywhere)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "direction": "outbound",
+                    "amount": "1250.00",
+                    "currency": "EUR",
+                    "channel": "transfer",
+                    "counterparty_country": "DE",
+                    "country": "PT",
+                    "occurred_at": "2026-03-02T09:14:05Z",
+                }
+            ]
+        }
+    )
+
     model_config = ConfigDict(extra="forbid")
 
     customer_id: uuid.UUID
@@ -170,6 +187,22 @@ class LabelIn(BaseModel):
 
 
 class LabelsIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "labels": [
+                        {
+                            "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                            "kind": "credit",
+                            "outcome": 1,
+                            "observed_at": "2026-02-28T00:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
     model_config = ConfigDict(extra="forbid")
 
     labels: list[LabelIn] = Field(min_length=1, max_length=10_000)
