@@ -163,3 +163,47 @@ def test_the_client_generator_takes_every_operation_without_a_warning(
     modules = {p.stem for p in (package / "api").rglob("*.py")} - {"__init__"}
     expected = {op["operationId"].replace("-", "_") for _, _, op in operations(merged)}
     assert expected - modules == set(), "endpoints the generator skipped"
+
+
+# The main operations' bodies and answers carry an example (schema-level `examples`).
+EXAMPLED = {
+    ("post", "/v1/auth/token"): ("TokenRequest", "TokenResponse"),
+    ("post", "/v1/api-keys"): ("ApiKeyCreate", None),
+    ("post", "/v1/customers"): ("CustomerCreate", "CustomerOut"),
+    ("post", "/v1/customers/{customer_id}/accounts"): ("AccountCreate", None),
+    ("post", "/v1/rules"): ("RuleCreate", None),
+    ("post", "/v1/alerts/{alert_id}/resolve"): ("ResolveBody", None),
+    ("post", "/v1/recipients"): ("RecipientIn", None),
+    ("post", "/v1/teams"): ("TeamIn", None),
+    ("post", "/v1/subscriptions"): ("SubscriptionIn", None),
+    ("post", "/v1/labels"): ("LabelsIn", None),
+}
+
+
+def test_the_main_operations_carry_examples_that_match_their_schemas(
+    merged: dict[str, Any],
+) -> None:
+    schemas = merged["components"]["schemas"]
+    for (method, path), (body, answer) in EXAMPLED.items():
+        op = merged["paths"][path][method]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith(f"/{body}"), (path, ref)
+        if answer is not None:
+            ok = next(r for s, r in op["responses"].items() if s.startswith("2"))
+            assert ok["content"]["application/json"]["schema"]["$ref"].endswith(f"/{answer}")
+    ingest = merged["paths"]["/v1/transactions"]["post"]["requestBody"]["content"]
+    assert ingest["application/json"]["schema"]["examples"][0]["currency"] == "EUR"
+    checked = 0
+    for name, schema in schemas.items():
+        for example in schema.get("examples", []):
+            whole = {"$ref": f"#/components/schemas/{name}", "components": merged["components"]}
+            jsonschema.validate(example, whole)
+            checked += 1
+    assert checked >= 12
+    names = {n for n, s in schemas.items() if s.get("examples")}
+    wanted = {b for b, _ in EXAMPLED.values()} | {a for _, a in EXAMPLED.values() if a}
+    assert wanted | {"AlertOut"} <= names, wanted - names
+    amounts = [
+        e["amount"] for s in schemas.values() for e in s.get("examples", []) if "amount" in e
+    ]
+    assert all(isinstance(a, str) for a in amounts)  # Decimal money travels as a string

@@ -80,6 +80,7 @@ class TransactionScoreIn(BaseModel):
     """A transaction about to be authorised (not stored anywhere)."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -93,10 +94,8 @@ class TransactionScoreIn(BaseModel):
                     "occurred_at": "2026-03-02T09:14:05Z",
                 }
             ]
-        }
+        },
     )
-
-    model_config = ConfigDict(extra="forbid")
 
     customer_id: uuid.UUID
     transaction_id: uuid.UUID | None = None
@@ -188,6 +187,7 @@ class LabelIn(BaseModel):
 
 class LabelsIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -201,9 +201,8 @@ class LabelsIn(BaseModel):
                     ]
                 }
             ]
-        }
+        },
     )
-    model_config = ConfigDict(extra="forbid")
 
     labels: list[LabelIn] = Field(min_length=1, max_length=10_000)
 
