@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -346,6 +347,10 @@ def _dead_letters(request: Request) -> DeadLetters:
 Letters = Annotated[DeadLetters, Depends(_dead_letters)]
 
 
+# A JetStream sequence: positive, 64-bit (NATS refuses anything else with an error, not 404).
+Sequence_ = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="The dead letter's sequence")]
+
+
 def dead_letter_router(service: str) -> APIRouter:
     """`/v1/dead-letters/<service>`: list, inspect and re-drive (audited) this service's dead
     letters (see `riskwatch_shared.messaging.deadletters`)."""
@@ -364,7 +369,7 @@ def dead_letter_router(service: str) -> APIRouter:
         }
 
     @router.get("/{sequence}", operation_id=f"{service}-get-dead-letter")
-    async def get_dead_letter(letters: Letters, sequence: int) -> dict[str, Any]:
+    async def get_dead_letter(letters: Letters, sequence: Sequence_) -> dict[str, Any]:
         """One dead letter with its payload and why it was dead-lettered."""
         try:
             return (await letters.get(sequence)).to_json()
@@ -373,7 +378,7 @@ def dead_letter_router(service: str) -> APIRouter:
 
     @router.post("/{sequence}/redrive", operation_id=f"{service}-redrive-dead-letter")
     async def redrive_dead_letter(
-        request: Request, letters: Letters, sequence: int
+        request: Request, letters: Letters, sequence: Sequence_
     ) -> dict[str, Any]:
         """Publish it again for its consumer (fresh message id, same event id): the consumer's
         inbox drops it if it was applied meanwhile. Audited."""
