@@ -165,7 +165,7 @@ async def create_customer(
         "relationship_manager,tags,status",
         example="kind,name,document_type,document_number,country,segment,relationship_manager\n"
         "individual,Ana Pereira,passport,P4821937,PT,retail,rm-lisbon-1\n"
-        "company,Nordlicht Logistik GmbH,tax_id,DE811907980,DE,corporate,rm-berlin-2\n",
+        "corporate,Nordlicht Logistik GmbH,tax_id,DE811907980,DE,corporate,rm-berlin-2\n",
     ),
 )
 async def import_customers(
