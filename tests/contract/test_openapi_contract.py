@@ -99,6 +99,8 @@ def test_each_operation_declares_the_statuses_it_can_answer_with(merged: dict[st
         assert {"429", "503"} <= declared, label
         if (method, path) not in PUBLIC_OPERATIONS:
             assert {"401", "403"} <= declared, label
+        else:
+            assert op["responses"]["401"]["description"].startswith("The credentials"), label
         if "{" in path:
             assert "404" in declared, label
         if op.get("parameters") or op.get("requestBody"):

@@ -115,6 +115,8 @@ STANDARD_DESCRIPTIONS: dict[str, str] = {
         "same request again after `Retry-After` seconds (problem+json)"
     ),
 }
+# A public operation (sign-in) answers 401 when the credentials it was given are refused.
+PUBLIC_401 = "The credentials were not accepted (problem+json)"
 PLACEHOLDER_DESCRIPTIONS = frozenset(
     {
         "",
@@ -190,13 +192,15 @@ def _declare_errors(
         if not (key.startswith(("4", "5")) and len(key) == 3):
             continue
         response = responses.pop(status)
+        if public and key == "401" and _is_placeholder(key, response):
+            response = {"description": PUBLIC_401}
         responses[key] = _problem_response(key, response)
     operation["responses"] = dict(sorted(responses.items(), key=lambda kv: str(kv[0])))
 
 
 def _problem_response(status: str, response: dict[str, Any]) -> dict[str, Any]:
     description = str(response.get("description", ""))
-    if description in PLACEHOLDER_DESCRIPTIONS or description in _phrases(status):
+    if _is_placeholder(status, response):
         description = STANDARD_DESCRIPTIONS.get(status, "Error (problem+json)")
     fixed: dict[str, Any] = {"description": description, "content": problem_content()}
     headers = dict(response.get("headers", {}))
@@ -205,6 +209,11 @@ def _problem_response(status: str, response: dict[str, Any]) -> dict[str, Any]:
     if headers:
         fixed["headers"] = headers
     return fixed
+
+
+def _is_placeholder(status: str, response: dict[str, Any]) -> bool:
+    description = str(response.get("description", ""))
+    return description in PLACEHOLDER_DESCRIPTIONS or description in _phrases(status)
 
 
 def _phrases(status: str) -> set[str]:
