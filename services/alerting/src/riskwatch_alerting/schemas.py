@@ -338,10 +338,10 @@ class AlertOut(Out):
     rule_id: uuid.UUID
     rule_version: int
     rule_name: str
-    rule_type: str
-    severity: str
-    status: str
-    outcome: str | None
+    rule_type: RuleType
+    severity: Severity
+    status: AlertStatus
+    outcome: Outcome | None
     mitigation: str | None
     customer_id: uuid.UUID | None
     customer_name: str | None
