@@ -151,7 +151,12 @@ def test_merge_keeps_routed_paths_renames_clashes_and_secures_operations() -> No
         owner_of=service_for_path,
     )
     assert set(merged["paths"]) == {"/v1/customers", "/v1/models"}
-    assert set(merged["components"]["schemas"]) == {"Page", "ScoringPage"}
+    assert set(merged["components"]["schemas"]) == {
+        "Page",
+        "ScoringPage",
+        "Problem",
+        "ProblemFieldError",
+    }
     models = merged["paths"]["/v1/models"]["get"]
     assert models["operationId"] == "scoring-list"
     schema = models["responses"]["200"]["content"]["application/json"]["schema"]

@@ -170,7 +170,9 @@ async def list_users(
     """Users, by id (admins only)."""
     users = await repository.list_users(session, limit=limit + 1, after=after)
     items = [UserOut.model_validate(u) for u in users[:limit]]
-    return UserPage(items=items, next_cursor=str(items[-1].id) if len(users) > limit else None)
+    next_cursor = str(items[-1].id) if len(users) > limit else None
+    total = await repository.total_users(session)
+    return UserPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
 @router.post(
@@ -246,7 +248,9 @@ async def list_api_keys(
     """API keys, without their secrets."""
     keys = await repository.list_api_keys(session, limit=limit + 1, after=after)
     items = [ApiKeyOut.model_validate(k) for k in keys[:limit]]
-    return ApiKeyPage(items=items, next_cursor=items[-1].id if len(keys) > limit else None)
+    next_cursor = items[-1].id if len(keys) > limit else None
+    total = await repository.total_api_keys(session)
+    return ApiKeyPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
 def _with_secret(record: ApiKey, secret: str) -> ApiKeyWithSecret:
@@ -333,4 +337,5 @@ async def list_audit(
 ) -> AuditPage:
     """Sign-ins, key use and refusals, newest first."""
     entries = await repository.list_audit(session, action=action, limit=limit)
-    return AuditPage(items=[AuditEntryOut.model_validate(e) for e in entries])
+    total = await repository.total_audit(session, action=action)
+    return AuditPage(items=[AuditEntryOut.model_validate(e) for e in entries], **total.fields())

@@ -6,6 +6,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from riskwatch_shared.contract import truthful_openapi
+
 HIDDEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 SCHEMA_PREFIX = "#/components/schemas/"
@@ -35,11 +37,8 @@ SECURITY: list[dict[str, list[str]]] = [
     {"oauth2Password": []},
     {"apiKeyAuth": []},
 ]
-GATEWAY_RESPONSES: dict[str, dict[str, str]] = {
-    "401": {"description": "No or invalid credentials (problem+json)"},
-    "403": {"description": "The caller's roles do not allow this operation (problem+json)"},
-    "429": {"description": "Rate limit exceeded; see `Retry-After` (problem+json)"},
-}
+# Declared on every secured operation: the gateway's admission answers them itself.
+GATEWAY_STATUSES = ("401", "403", "429")
 
 
 def merge_openapi(
@@ -80,7 +79,7 @@ def merge_openapi(
         _secure(operation, public=(method, path) in PUBLIC_OPERATIONS)
     if not tags:
         merged.pop("tags")
-    return merged
+    return truthful_openapi(merged, public_operations=PUBLIC_OPERATIONS, extra_statuses=["429"])
 
 
 def _operations(paths: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -98,8 +97,8 @@ def _secure(operation: dict[str, Any], *, public: bool) -> None:
         return
     operation["security"] = copy.deepcopy(SECURITY)
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    for status, response in GATEWAY_RESPONSES.items():
-        responses.setdefault(status, dict(response))
+    for status in GATEWAY_STATUSES:
+        responses.setdefault(status, {})
 
 
 def _renamed_schemas(

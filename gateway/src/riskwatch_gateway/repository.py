@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_gateway.models import ApiKey, AuditEntry, User
+from riskwatch_shared.db.totals import Total, total_of
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -31,6 +32,21 @@ async def list_users(session: AsyncSession, *, limit: int, after: uuid.UUID | No
     if after is not None:
         query = query.where(User.id > after)
     return list((await session.execute(query)).scalars())
+
+
+async def total_users(session: AsyncSession) -> Total:
+    return await total_of(session, select(User))
+
+
+async def total_api_keys(session: AsyncSession) -> Total:
+    return await total_of(session, select(ApiKey))
+
+
+async def total_audit(session: AsyncSession, *, action: str | None) -> Total:
+    query = select(AuditEntry)
+    return await total_of(
+        session, query if action is None else query.where(AuditEntry.action == action)
+    )
 
 
 async def count_admins(session: AsyncSession) -> int:

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from riskwatch_shared.db.totals import PageTotal
+
 
 def _printable(value: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -22,6 +24,13 @@ RoleName = Literal["admin", "risk_manager", "analyst", "relationship_manager", "
 
 
 class TokenRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "risk.analyst@bank.example", "password": "correct horse battery staple"}
+            ]
+        }
+    )
     email: Text = Field(min_length=3, max_length=320)
     password: Text = Field(min_length=1, max_length=1024)
 
@@ -41,6 +50,17 @@ class PasswordGrant(BaseModel):
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1LTQyIn0.c2ln",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                }
+            ]
+        }
+    )
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the token expires.")
@@ -114,7 +134,7 @@ class UserCreated(UserOut):
     )
 
 
-class UserPage(BaseModel):
+class UserPage(PageTotal):
     items: list[UserOut]
     next_cursor: str | None
 
@@ -124,6 +144,18 @@ def _ingest_only() -> list[RoleName]:
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Core banking intake",
+                    "roles": ["ingest"],
+                    "scopes": ["transactions:write"],
+                    "rate_limit_per_minute": 6000,
+                }
+            ]
+        }
+    )
     name: Text = Field(min_length=1, max_length=200)
     roles: list[RoleName] = Field(default_factory=_ingest_only, min_length=1)
     scopes: list[Text] = Field(
@@ -166,7 +198,7 @@ class ApiKeyWithSecret(ApiKeyOut):
     secret: str = Field(description="The key itself (`rw_<id>_<secret>`), shown only once.")
 
 
-class ApiKeyPage(BaseModel):
+class ApiKeyPage(PageTotal):
     items: list[ApiKeyOut]
     next_cursor: str | None
 
@@ -186,5 +218,5 @@ class AuditEntryOut(BaseModel):
     detail: dict[str, object]
 
 
-class AuditPage(BaseModel):
+class AuditPage(PageTotal):
     items: list[AuditEntryOut]

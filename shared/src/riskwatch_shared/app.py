@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from riskwatch_shared.contract import install_truthful_openapi
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.errors import (
     Forbidden,
@@ -122,6 +123,7 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     instrument_app(app)  # tracing on only: the outermost middleware, it reads `traceparent`
+    install_truthful_openapi(app)
     return app
 
 
@@ -349,7 +351,9 @@ def _dead_letters(request: Request) -> DeadLetters:
 
 Letters = Annotated[DeadLetters, Depends(_dead_letters)]
 # A stream sequence: JetStream takes an unsigned 64-bit number, PostgreSQL's bigint less.
-Sequence_ = Annotated[int, FastAPIPath(ge=1, le=INT64_MAX)]
+Sequence_ = Annotated[
+    int, FastAPIPath(ge=1, le=INT64_MAX, description="The dead letter's stream sequence")
+]
 
 
 def dead_letter_router(service: str) -> APIRouter:

@@ -31,6 +31,7 @@ from riskwatch_alerting.models import (
 )
 from riskwatch_alerting.rules.windows import GroupKey
 from riskwatch_shared.db.session import transaction_connection
+from riskwatch_shared.db.totals import Total, total_of
 
 
 def _table(model: type[Base]) -> Table:
@@ -654,6 +655,15 @@ async def list_alerts(
         statement = statement.where(tuple_(moment, Alert.id) < tuple_(*before))
     statement = statement.order_by(moment.desc(), Alert.id.desc()).limit(limit)
     return (await session.execute(statement)).scalars().all()
+
+
+async def count_alerts(session: AsyncSession, filters: AlertFilters) -> Total:
+    """How many alerts the filters select in all pages (exact, or estimated when many)."""
+    return await total_of(session, _filtered(select(Alert), filters))
+
+
+async def total_entries(session: AsyncSession, list_id: uuid.UUID) -> Total:
+    return await total_of(session, select(ListEntry).where(ListEntry.list_id == list_id))
 
 
 async def get_alert(

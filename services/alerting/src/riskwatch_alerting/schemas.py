@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskwatch_alerting.lifecycle import AlertStatus, Outcome
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText
 
@@ -42,6 +43,21 @@ class Out(BaseModel):
 
 
 class RuleCreate(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Large transfer abroad",
+                    "rule_type": "transaction_anomaly",
+                    "severity": "high",
+                    "trigger_event_types": ["scoring.transaction_scored.v1"],
+                    "condition": 'txn.amount > 10000 and txn.counterparty_country != "PT"',
+                    "description": "A single transfer above 10,000 to another country than the "
+                    "customer's.",
+                }
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     rule_type: RuleType
     severity: Severity
@@ -229,7 +245,7 @@ class ListEntryOut(Out):
     added_by: str
 
 
-class ListEntriesPage(BaseModel):
+class ListEntriesPage(PageTotal):
     items: list[ListEntryOut]
     next_cursor: str | None
 
@@ -299,14 +315,55 @@ class BacktestOut(BaseModel):
 
 
 class AlertOut(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5b0e7c1e-8a51-4a8e-9a54-1f6f0b1d2c3e",
+                    "rule_id": "9a7b6c5d-4e3f-4a2b-8c1d-0e9f8a7b6c5d",
+                    "rule_version": 3,
+                    "rule_name": "Large transfer abroad",
+                    "rule_type": "transaction_anomaly",
+                    "severity": "high",
+                    "status": "resolved",
+                    "outcome": "mitigated_customer_contacted",
+                    "mitigation": "Customer confirmed the supplier payment by phone.",
+                    "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "customer_name": "Ana Pereira",
+                    "relationship_manager": "rm-lisbon-1",
+                    "title": "Large transfer abroad: EUR 12,500.00 to DE",
+                    "summary": "An outbound transfer of EUR 12,500.00 to Nordlicht Logistik GmbH.",
+                    "trigger_event_id": "7d444840-9dc0-11d1-b245-5ffdce74fad2",
+                    "trigger_event_type": "scoring.transaction_scored.v1",
+                    "transaction_id": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
+                    "evidence": {"amount": "12500.00", "currency": "EUR"},
+                    "scores": {"anomaly": 0.91},
+                    "reasons": ["amount far above the customer's usual transfers"],
+                    "suggested_actions": ["Call the customer to confirm the payment"],
+                    "dedup_value": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "occurrence_count": 1,
+                    "first_seen_at": "2026-03-02T09:14:06Z",
+                    "last_seen_at": "2026-03-02T09:14:06Z",
+                    "raised_at": "2026-03-02T09:14:06Z",
+                    "acknowledged_at": "2026-03-02T09:31:40Z",
+                    "resolved_at": "2026-03-02T10:02:17Z",
+                    "sla_due_at": "2026-03-02T13:14:06Z",
+                    "assignee": "risk.analyst@bank.example",
+                    "assignee_team": "Risk department",
+                    "updated_at": "2026-03-02T10:02:17Z",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     rule_id: uuid.UUID
     rule_version: int
     rule_name: str
-    rule_type: str
-    severity: str
-    status: str
-    outcome: str | None
+    rule_type: RuleType
+    severity: Severity
+    status: AlertStatus
+    outcome: Outcome | None
     mitigation: str | None
     customer_id: uuid.UUID | None
     customer_name: str | None
@@ -355,11 +412,13 @@ class OccurrenceOut(Out):
 
 
 class AlertDetail(AlertOut):
+    model_config = ConfigDict(json_schema_extra={})  # not AlertOut's example: more fields
+
     allowed_actions: list[str]
     occurrences: list[OccurrenceOut]
 
 
-class AlertPage(BaseModel):
+class AlertPage(PageTotal):
     items: list[AlertOut]
     next_cursor: str | None
 
@@ -409,6 +468,16 @@ class ContactBody(Body):
 
 
 class ResolveBody(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "mitigated_customer_contacted",
+                    "comment": "Customer confirmed the supplier payment by phone.",
+                }
+            ]
+        }
+    )
     outcome: Outcome
     comment: SafeMultilineText | None = Field(default=None, max_length=4_000)
 

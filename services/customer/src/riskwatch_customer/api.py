@@ -43,6 +43,7 @@ from riskwatch_customer.schemas import (
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
+from riskwatch_shared.contract import csv_body
 from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.security import Identity
 
@@ -163,14 +164,14 @@ async def create_customer(
     "/customers/import",
     operation_id="customer-customers-import",
     responses=_PROBLEMS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "Columns: kind,name,document_type,document_number,phone,email,"
-            "address,country,segment,kyc_status,relationship_manager,tags,status",
-        }
-    },
+    openapi_extra=csv_body(
+        description="UTF-8 CSV with a header row. Columns: kind,name,document_type,"
+        "document_number (required), phone,email,address,country,segment,kyc_status,"
+        "relationship_manager,tags,status",
+        example="kind,name,document_type,document_number,country,segment,relationship_manager\n"
+        "individual,Ana Pereira,passport,P4821937,PT,retail,rm-lisbon-1\n"
+        "corporate,Nordlicht Logistik GmbH,tax_id,DE811907980,DE,corporate,rm-berlin-2\n",
+    ),
 )
 async def import_customers(
     request: Request, session: SessionDep, identity: IdentityDep, settings: SettingsDep

@@ -77,7 +77,7 @@ async def list_credit_records(
     limit: int,
 ) -> Page[CreditRecordOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    rows, next_cursor = await repository.keyset_page(
+    rows, next_cursor, total = await repository.keyset_page(
         session,
         repository.credit_records_of(customer.id),
         at_column=CreditRecord.created_at,
@@ -86,7 +86,7 @@ async def list_credit_records(
         limit=limit,
     )
     items = [views.credit_record_out(row) for row in rows]
-    return Page[CreditRecordOut](items=items, next_cursor=next_cursor)
+    return Page[CreditRecordOut](items=items, next_cursor=next_cursor, **total.fields())
 
 
 async def add_financial_profile(
@@ -137,7 +137,7 @@ async def list_financial_profiles(
     limit: int,
 ) -> Page[FinancialProfileOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    rows, next_cursor = await repository.keyset_page(
+    rows, next_cursor, total = await repository.keyset_page(
         session,
         repository.financial_profiles_of(customer.id),
         at_column=FinancialProfile.created_at,
@@ -146,7 +146,7 @@ async def list_financial_profiles(
         limit=limit,
     )
     items = [views.financial_profile_out(row) for row in rows]
-    return Page[FinancialProfileOut](items=items, next_cursor=next_cursor)
+    return Page[FinancialProfileOut](items=items, next_cursor=next_cursor, **total.fields())
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -297,7 +297,7 @@ async def list_interactions(
     limit: int,
 ) -> Page[InteractionOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    rows, next_cursor = await repository.keyset_page(
+    rows, next_cursor, total = await repository.keyset_page(
         session,
         repository.interactions_of(customer.id),
         at_column=Interaction.created_at,
@@ -306,5 +306,7 @@ async def list_interactions(
         limit=limit,
     )
     return Page[InteractionOut](
-        items=[views.interaction_out(row) for row in rows], next_cursor=next_cursor
+        items=[views.interaction_out(row) for row in rows],
+        next_cursor=next_cursor,
+        **total.fields(),
     )

@@ -25,6 +25,7 @@ from riskwatch_customer.models import (
     Transaction,
 )
 from riskwatch_customer.pagination import InvalidCursor, cursor_after, encode_cursor
+from riskwatch_shared.db.totals import Total, total_of
 
 RowT = TypeVar("RowT")
 
@@ -50,8 +51,10 @@ async def keyset_page(
     cursor: str | None,
     limit: int,
     id_type: Callable[[str], Any] = uuid.UUID,
-) -> tuple[list[RowT], str | None]:
-    """Newest first, `limit` rows after the cursor, and the cursor of the next page."""
+) -> tuple[list[RowT], str | None, Total]:
+    """Newest first, `limit` rows after the cursor, the cursor of the next page, and how many
+    rows the filters select in all pages."""
+    total = await total_of(session, statement)
     if cursor is not None:
         try:
             after_at, after_id = cursor_after(cursor, id_type)
@@ -64,10 +67,10 @@ async def keyset_page(
     statement = statement.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
     rows = list((await session.execute(statement)).scalars().all())
     if len(rows) <= limit:
-        return rows, None
+        return rows, None, total
     last = rows[limit - 1]
     next_cursor = encode_cursor(getattr(last, at_column.key), getattr(last, id_column.key))
-    return rows[:limit], next_cursor
+    return rows[:limit], next_cursor, total
 
 
 # --- customers ---------------------------------------------------------------------------
@@ -129,7 +132,7 @@ async def list_customers(
     owner: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[Customer], str | None]:
+) -> tuple[list[Customer], str | None, Total]:
     statement = select(Customer).where(and_(True, *_customer_conditions(filters, owner)))
     return await keyset_page(
         session,

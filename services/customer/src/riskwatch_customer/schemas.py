@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.text import (
     NonNegativeInt32,
@@ -65,7 +66,7 @@ def _known_currency(value: str) -> str:
     return value
 
 
-class Page(BaseModel, Generic[ItemT]):
+class Page(PageTotal, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None = None
 
@@ -74,6 +75,26 @@ class Page(BaseModel, Generic[ItemT]):
 
 
 class CustomerCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "individual",
+                    "name": "Ana Pereira",
+                    "document_type": "passport",
+                    "document_number": "P4821937",
+                    "phone": "+351 912 345 678",
+                    "email": "ana.pereira@example.pt",
+                    "address": "Rua Augusta 120, 1100-053 Lisboa",
+                    "country": "PT",
+                    "segment": "retail",
+                    "kyc_status": "verified",
+                    "relationship_manager": "rm-lisbon-1",
+                    "tags": ["payroll"],
+                }
+            ]
+        }
+    )
     kind: CustomerKind
     name: ShortText
     document_type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["passport"])]
@@ -124,6 +145,37 @@ class RiskLevelsOut(BaseModel):
 
 
 class CustomerOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "kind": "individual",
+                    "name": "Ana Pereira",
+                    "document_type": "passport",
+                    "document_number": "P4821937",
+                    "phone": "+351 912 345 678",
+                    "email": "ana.pereira@example.pt",
+                    "address": "Rua Augusta 120, 1100-053 Lisboa",
+                    "country": "PT",
+                    "segment": "retail",
+                    "kyc_status": "verified",
+                    "relationship_manager": "rm-lisbon-1",
+                    "tags": ["payroll"],
+                    "status": "active",
+                    "created_at": "2026-03-02T09:12:44Z",
+                    "updated_at": "2026-03-02T09:12:44Z",
+                    "personal_data_masked": False,
+                    "risk_levels": {
+                        "credit": "low",
+                        "anomaly": "medium",
+                        "churn": "low",
+                        "overall": "medium",
+                    },
+                }
+            ]
+        }
+    )
     id: UUID
     kind: CustomerKind
     name: str
@@ -215,6 +267,19 @@ class FinancialProfileOut(BaseModel):
 
 
 class AccountCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "PT50000201231234567890154",
+                    "type": "current",
+                    "currency": "EUR",
+                    "status": "active",
+                    "opened_at": "2019-05-14",
+                }
+            ]
+        }
+    )
     number: Annotated[SafeText, Field(min_length=1, max_length=64)]
     type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["current"])]
     currency: CurrencyCode
@@ -324,6 +389,26 @@ class AuditEntryOut(BaseModel):
 
 class TransactionIn(Strict):
     """A transaction as a bank core system sends it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_id": "core-2026-03-02-000184",
+                    "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "direction": "outbound",
+                    "amount": "1250.00",
+                    "currency": "EUR",
+                    "channel": "transfer",
+                    "counterparty_name": "Nordlicht Logistik GmbH",
+                    "counterparty_account": "DE89370400440532013000",
+                    "counterparty_country": "DE",
+                    "country": "PT",
+                    "occurred_at": "2026-03-02T09:14:05Z",
+                }
+            ]
+        }
+    )
 
     external_id: Annotated[SafeText, Field(min_length=1, max_length=128)]
     customer_id: UUID

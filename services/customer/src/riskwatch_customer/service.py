@@ -278,12 +278,12 @@ async def list_customers(
 ) -> Page[CustomerOut]:
     require_role(identity, CRM_READER_ROLES, "listing customers")
     require_unmasking_for_exact_search(identity, filters)
-    customers, next_cursor = await repository.list_customers(
+    customers, next_cursor, total = await repository.list_customers(
         session, filters, owner=owner_scope(identity), cursor=cursor, limit=limit
     )
     levels = await repository.risk_levels_of(session, [c.id for c in customers])
     items = [views.customer_out(c, identity=identity, levels=levels.get(c.id)) for c in customers]
-    return Page[CustomerOut](items=items, next_cursor=next_cursor)
+    return Page[CustomerOut](items=items, next_cursor=next_cursor, **total.fields())
 
 
 # --- transactions (read side), audit, 360 -------------------------------------------------
@@ -298,7 +298,7 @@ async def list_transactions(
     limit: int,
 ) -> Page[TransactionData]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    rows, next_cursor = await repository.keyset_page(
+    rows, next_cursor, total = await repository.keyset_page(
         session,
         repository.transactions_of(customer.id),
         at_column=Transaction.received_at,
@@ -307,7 +307,9 @@ async def list_transactions(
         limit=limit,
     )
     return Page[TransactionData](
-        items=[views.transaction_view(row, identity) for row in rows], next_cursor=next_cursor
+        items=[views.transaction_view(row, identity) for row in rows],
+        next_cursor=next_cursor,
+        **total.fields(),
     )
 
 
@@ -334,7 +336,7 @@ async def list_audit(
     limit: int,
 ) -> Page[AuditEntryOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
-    rows, next_cursor = await repository.keyset_page(
+    rows, next_cursor, total = await repository.keyset_page(
         session,
         repository.audit_of(customer.id),
         at_column=AuditEntry.at,
@@ -344,7 +346,7 @@ async def list_audit(
         id_type=int,
     )
     items = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
-    return Page[AuditEntryOut](items=items, next_cursor=next_cursor)
+    return Page[AuditEntryOut](items=items, next_cursor=next_cursor, **total.fields())
 
 
 async def customer_360(

@@ -23,6 +23,7 @@ from riskwatch_notify.models import (
     TeamMemberRow,
     TeamRow,
 )
+from riskwatch_shared.db.totals import Total, total_of
 
 # ---------------------------------------------------------------- recipients and teams
 
@@ -151,7 +152,8 @@ async def list_deliveries(
     alert_id: uuid.UUID | None,
     after_seq: int | None,
     limit: int,
-) -> list[NotificationRow]:
+) -> tuple[list[NotificationRow], Total]:
+    """A page after `after_seq`, and how many deliveries the filters select in all pages."""
     query = select(NotificationRow).order_by(NotificationRow.seq).limit(limit)
     filters: list[Any] = []
     if status is not None:
@@ -162,9 +164,10 @@ async def list_deliveries(
         filters.append(NotificationRow.recipient_id == recipient_id)
     if alert_id is not None:
         filters.append(NotificationRow.alert_id == alert_id)
+    total = await total_of(session, select(NotificationRow).where(*filters))
     if after_seq is not None:
         filters.append(NotificationRow.seq > after_seq)
-    return list((await session.scalars(query.where(*filters))).all())
+    return list((await session.scalars(query.where(*filters))).all()), total
 
 
 async def get_delivery(session: AsyncSession, notification_id: uuid.UUID) -> NotificationRow | None:
@@ -269,19 +272,18 @@ async def inbox_page(
     unread_only: bool,
     limit: int,
     owner: str | None = None,
-) -> list[InboxMessageRow]:
+) -> tuple[list[InboxMessageRow], Total]:
+    """A page before `before_seq`, and how many messages the filters select in all pages."""
     query = _visible(
-        select(InboxMessageRow)
-        .where(InboxMessageRow.recipient_id == recipient_id)
-        .order_by(InboxMessageRow.seq.desc())
-        .limit(limit),
-        owner,
+        select(InboxMessageRow).where(InboxMessageRow.recipient_id == recipient_id), owner
     )
-    if before_seq is not None:
-        query = query.where(InboxMessageRow.seq < before_seq)
     if unread_only:
         query = query.where(InboxMessageRow.read_at.is_(None))
-    return list((await session.scalars(query)).all())
+    total = await total_of(session, query)
+    if before_seq is not None:
+        query = query.where(InboxMessageRow.seq < before_seq)
+    query = query.order_by(InboxMessageRow.seq.desc()).limit(limit)
+    return list((await session.scalars(query)).all()), total
 
 
 async def inbox_since(

@@ -16,6 +16,7 @@ from riskwatch_notify.domain.escalation import (
     MAX_REPEAT,
 )
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
@@ -37,6 +38,21 @@ class Out(BaseModel):
 
 
 class RecipientIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Risk department on call",
+                    "email": "risk.oncall@bank.example",
+                    "phone": "+351 912 345 678",
+                    "locale": "en",
+                    "time_zone": "Europe/Lisbon",
+                    "quiet_start": "22:00:00",
+                    "quiet_end": "07:00:00",
+                }
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     email: EmailAddress | None = None
     phone: PhoneNumber | None = None
@@ -98,6 +114,13 @@ class RecipientOut(Out):
 
 
 class TeamIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Risk department", "description": "Follows up high and critical alerts."}
+            ]
+        }
+    )
     name: SafeText = Field(min_length=1, max_length=200)
     description: SafeMultilineText = Field(default="", max_length=2_000)
 
@@ -111,6 +134,18 @@ class TeamOut(Out):
 
 
 class SubscriptionIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "team_id": "3c4f1d2e-8b7a-4e5f-9a1b-2c3d4e5f6a7b",
+                    "channels": ["email", "in_app"],
+                    "alert_types": ["transaction_anomaly", "credit_risk"],
+                    "min_severity": "high",
+                }
+            ]
+        }
+    )
     team_id: UUID | None = None
     recipient_id: UUID | None = None
     channels: list[ChannelName] = Field(min_length=1, max_length=4)
@@ -212,7 +247,7 @@ class DeliveryDetailOut(DeliveryOut):
     attempt_log: list[DeliveryAttemptOut]
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(PageTotal):
     items: list[DeliveryOut]
     next_cursor: str | None
 
@@ -237,7 +272,7 @@ class InboxMessageOut(Out):
     read_at: datetime | None
 
 
-class InboxPage(BaseModel):
+class InboxPage(PageTotal):
     items: list[InboxMessageOut]
     unread_count: int
     next_cursor: str | None

@@ -335,7 +335,7 @@ async def list_deliveries(
     cursor: str | None,
     limit: int,
 ) -> DeliveryPage:
-    rows = await repository.list_deliveries(
+    rows, total = await repository.list_deliveries(
         session,
         status=status,
         channel=channel,
@@ -349,6 +349,7 @@ async def list_deliveries(
     return DeliveryPage(
         items=[DeliveryOut.model_validate(row) for row in rows],
         next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        **total.fields(),
     )
 
 
@@ -420,7 +421,7 @@ async def inbox(
     """The caller's inbox; a relationship manager's holds only their own customers' alerts."""
     owner = await inbox_owner(session, subject=identity.subject)
     confined_to = owner_scope(identity)
-    rows = await repository.inbox_page(
+    rows, total = await repository.inbox_page(
         session,
         owner.id,
         before_seq=decode_cursor(cursor),
@@ -434,6 +435,7 @@ async def inbox(
         items=[InboxMessageOut.model_validate(row) for row in rows],
         unread_count=await repository.unread_count(session, owner.id, confined_to),
         next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        **total.fields(),
     )
 
 

@@ -37,6 +37,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreOut,
 )
 from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
+from riskwatch_shared.contract import csv_body
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.ownership import require_customer_visible
 from riskwatch_shared.security import Identity
@@ -212,14 +213,13 @@ def _columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
-TRAIN_BODY = {
-    "requestBody": {
-        "content": {
-            "application/json": {"schema": TrainFromLabelsIn.model_json_schema()},
-            "text/csv": {"schema": {"type": "string"}},
-        }
-    }
-}
+TRAIN_BODY = csv_body(
+    description="JSON: train from the stored labels and features. CSV (UTF-8, header row): "
+    "one row per example, the `target` column 0/1, the other columns features.",
+    example="EDUCATION,MARRIAGE,LIMIT_BAL,BILL_AMT1,default\n"
+    "1,2,400000.0,201800.0,0\n1,1,140000.0,450.0,1\n2,1,420000.0,56107.0,0\n",
+    json_schema=TrainFromLabelsIn.model_json_schema(),
+)
 
 
 @router.post(

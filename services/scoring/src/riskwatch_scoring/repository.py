@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
 from riskwatch_shared.db.session import transaction_connection
+from riskwatch_shared.db.totals import Total, total_of
 
 StateRow = tuple[uuid.UUID, int, bytes]  # (customer_id, version, state blob)
 
@@ -166,13 +167,14 @@ async def assessment_page(
     include_shadow: bool,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[AssessmentRow]:
+) -> tuple[list[AssessmentRow], Total]:
     """Newest first, keyset-paginated on (assessed_at, id)."""
     statement = select(AssessmentRow).where(AssessmentRow.customer_id == customer_id)
     if kind is not None:
         statement = statement.where(AssessmentRow.kind == kind)
     if not include_shadow:
         statement = statement.where(AssessmentRow.is_shadow.is_(False))
+    total = await total_of(session, statement)
     if after is not None:
         at, row_id = after
         statement = statement.where(
@@ -180,7 +182,7 @@ async def assessment_page(
             | ((AssessmentRow.assessed_at == at) & (AssessmentRow.id < row_id))
         )
     statement = statement.order_by(AssessmentRow.assessed_at.desc(), AssessmentRow.id.desc())
-    return list((await session.execute(statement.limit(limit))).scalars().all())
+    return list((await session.execute(statement.limit(limit))).scalars().all()), total
 
 
 async def recent_scores(
@@ -307,12 +309,13 @@ async def label_page(
     customer_id: uuid.UUID | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[OutcomeLabel]:
+) -> tuple[list[OutcomeLabel], Total]:
     statement = select(OutcomeLabel)
     if kind is not None:
         statement = statement.where(OutcomeLabel.kind == kind)
     if customer_id is not None:
         statement = statement.where(OutcomeLabel.customer_id == customer_id)
+    total = await total_of(session, statement)
     if after is not None:
         at, row_id = after
         statement = statement.where(
@@ -320,7 +323,7 @@ async def label_page(
             | ((OutcomeLabel.observed_at == at) & (OutcomeLabel.id < row_id))
         )
     statement = statement.order_by(OutcomeLabel.observed_at.desc(), OutcomeLabel.id.desc())
-    return list((await session.execute(statement.limit(limit))).scalars().all())
+    return list((await session.execute(statement.limit(limit))).scalars().all()), total
 
 
 # Each label joined to the customer's latest non-shadow assessment of that kind made at or

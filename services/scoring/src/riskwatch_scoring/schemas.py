@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeText
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
@@ -74,7 +75,7 @@ class AssessmentOut(Schema):
     assessed_at: datetime
 
 
-class AssessmentPage(Schema):
+class AssessmentPage(Schema, PageTotal):
     items: list[AssessmentOut]
     next_cursor: str | None
 
@@ -82,7 +83,23 @@ class AssessmentPage(Schema):
 class TransactionScoreIn(BaseModel):
     """A transaction about to be authorised (not stored anywhere)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "direction": "outbound",
+                    "amount": "1250.00",
+                    "currency": "EUR",
+                    "channel": "transfer",
+                    "counterparty_country": "DE",
+                    "country": "PT",
+                    "occurred_at": "2026-03-02T09:14:05Z",
+                }
+            ]
+        },
+    )
 
     customer_id: uuid.UUID
     transaction_id: uuid.UUID | None = None
@@ -173,7 +190,23 @@ class LabelIn(BaseModel):
 
 
 class LabelsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "labels": [
+                        {
+                            "customer_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                            "kind": "credit",
+                            "outcome": 1,
+                            "observed_at": "2026-02-28T00:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
 
     labels: list[LabelIn] = Field(min_length=1, max_length=10_000)
 
@@ -191,7 +224,7 @@ class LabelsCreated(Schema):
     created: int
 
 
-class LabelPage(Schema):
+class LabelPage(Schema, PageTotal):
     items: list[LabelOut]
     next_cursor: str | None
 

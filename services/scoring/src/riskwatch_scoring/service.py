@@ -25,7 +25,7 @@ from riskwatch_scoring.errors import (
     InvalidCursorError,
     InvalidTransactionInput,
 )
-from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
+from riskwatch_scoring.models import AssessmentRow, ScoringModel
 from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
 from riskwatch_scoring.payloads import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
@@ -122,7 +122,7 @@ async def risk_history(
     cursor: str | None,
     limit: int,
 ) -> AssessmentPage:
-    rows = await repository.assessment_page(
+    rows, total = await repository.assessment_page(
         session,
         customer_id=customer_id,
         kind=kind,
@@ -132,7 +132,9 @@ async def risk_history(
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].assessed_at, page[-1].id) if len(rows) > limit else None
-    return AssessmentPage(items=[_assessment_out(row) for row in page], next_cursor=next_cursor)
+    return AssessmentPage(
+        items=[_assessment_out(row) for row in page], next_cursor=next_cursor, **total.fields()
+    )
 
 
 def preauthorisation_transaction(request: TransactionScoreIn, now: datetime) -> Transaction:
@@ -316,9 +318,13 @@ async def label_page(
     cursor: str | None,
     limit: int,
 ) -> LabelPage:
-    rows: list[OutcomeLabel] = await repository.label_page(
+    rows, total = await repository.label_page(
         session, kind=kind, customer_id=customer_id, after=_after(cursor), limit=limit + 1
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].observed_at, page[-1].id) if len(rows) > limit else None
-    return LabelPage(items=[LabelOut.model_validate(row) for row in page], next_cursor=next_cursor)
+    return LabelPage(
+        items=[LabelOut.model_validate(row) for row in page],
+        next_cursor=next_cursor,
+        **total.fields(),
+    )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from riskwatch_alerting import alerts as alert_service
+from riskwatch_alerting import repository
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.contexts import to_json
 from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
@@ -33,6 +34,7 @@ from riskwatch_alerting.schemas import (
     TimelineEntryOut,
 )
 from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.contract import csv_response
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -102,10 +104,35 @@ async def list_alerts(
         session, filters, cursor=cursor, limit=limit
     )
     items = [alert_for(AlertOut.model_validate(a), identity) for a in page]
-    return AlertPage(items=items, next_cursor=next_cursor)
+    total = await repository.count_alerts(session, filters)
+    return AlertPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
-@router.get("/alerts/export", operation_id="alerting-alerts-export", response_model=None)
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The alerts as CSV (`format=csv`, UTF-8 with a BOM) or as JSON",
+        "content": {
+            **csv_response(
+                description="CSV",
+                example="\ufeffid,raised_at,rule_type,severity,status,outcome,customer_id\n"
+                "5b0e7c1e-8a51-4a8e-9a54-1f6f0b1d2c3e,2026-03-02T09:14:05+00:00,threshold,"
+                "high,open,,0f8fad5b-d9cb-469f-a165-70867728950e\n",
+            )["content"],
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    },
+    **INVALID,
+}
+
+
+@router.get(
+    "/alerts/export",
+    operation_id="alerting-alerts-export",
+    response_model=None,
+    responses=EXPORT_RESPONSES,
+)
 async def export_alerts(
     session: SessionDep,
     filters: FiltersDep,

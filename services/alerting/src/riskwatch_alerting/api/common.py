@@ -7,8 +7,14 @@ from typing import Any
 from riskwatch_shared.security import Identity
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (problem+json)"}}
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"description": "Invalid rule or payload; condition errors carry line and column"}
+# Empty description: the kit's standard 422 text (riskwatch_shared.contract) applies.
+INVALID: dict[int | str, dict[str, Any]] = {422: {"description": ""}}
+RULE_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": (
+            "Invalid rule or payload; a condition's errors carry line and column (problem+json)"
+        )
+    }
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed in the current state (problem+json)"}

@@ -117,7 +117,12 @@ async def list_entries(
     """A list's entries in value order, by cursor."""
     entries = await service.list_entries_page(session, list_id, after=cursor, limit=limit + 1)
     page = [ListEntryOut.model_validate(entry) for entry in entries[:limit]]
-    return ListEntriesPage(items=page, next_cursor=page[-1].value if len(entries) > limit else None)
+    total = await repository.total_entries(session, list_id)
+    return ListEntriesPage(
+        items=page,
+        next_cursor=page[-1].value if len(entries) > limit else None,
+        **total.fields(),
+    )
 
 
 @router.post(

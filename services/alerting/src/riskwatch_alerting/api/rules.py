@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from riskwatch_alerting import repository, service
-from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
+from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, RULE_INVALID, actor_of
 from riskwatch_alerting.errors import ActivationNotAllowed
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import FIELD_CATALOGUE
@@ -64,7 +64,9 @@ async def list_rules(
     return [RuleOut.model_validate(rule) for rule in rules]
 
 
-@router.post("/rules", status_code=201, operation_id="alerting-rules-create", responses=INVALID)
+@router.post(
+    "/rules", status_code=201, operation_id="alerting-rules-create", responses=RULE_INVALID
+)
 async def create_rule(body: RuleCreate, session: SessionDep, identity: IdentityDep) -> RuleOut:
     """Create a draft rule; the condition is type-checked before it is saved."""
     rule = await service.create_rule(session, data=body, actor=actor_of(identity))
@@ -72,7 +74,7 @@ async def create_rule(body: RuleCreate, session: SessionDep, identity: IdentityD
     return RuleOut.model_validate(rule)
 
 
-@router.post("/rules/validate", operation_id="alerting-rules-validate", responses=INVALID)
+@router.post("/rules/validate", operation_id="alerting-rules-validate", responses=RULE_INVALID)
 async def validate_condition(body: ConditionCheck) -> ConditionCheckOut:
     """Check a condition without saving it: what it reads, or where it is wrong."""
     compiled = service.check_condition(body.condition)
@@ -102,7 +104,7 @@ async def get_rule(rule_id: uuid.UUID, session: SessionDep) -> RuleOut:
 @router.patch(
     "/rules/{rule_id}",
     operation_id="alerting-rules-update",
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **RULE_INVALID},
 )
 async def update_rule(
     rule_id: uuid.UUID, body: RuleUpdate, session: SessionDep, identity: IdentityDep
@@ -216,7 +218,7 @@ async def activate_rule_version(
 @router.post(
     "/rules/{rule_id}/backtest",
     operation_id="alerting-rules-backtest",
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **RULE_INVALID},
 )
 async def backtest_rule(
     rule_id: uuid.UUID,
@@ -234,7 +236,7 @@ async def backtest_rule(
     return result
 
 
-@router.post("/backtests", operation_id="alerting-backtests-create", responses=INVALID)
+@router.post("/backtests", operation_id="alerting-backtests-create", responses=RULE_INVALID)
 async def backtest_draft(body: DraftBacktest, session: SessionDep) -> BacktestOut:
     """Backtest a draft condition that is not saved as a rule."""
     result = await service.backtest_draft(session, draft=body)
@@ -279,7 +281,7 @@ async def get_template(key: str) -> TemplateOut:
     "/rule-templates/{key}/rules",
     status_code=201,
     operation_id="alerting-rule-templates-instantiate",
-    responses={**NOT_FOUND, **INVALID},
+    responses={**NOT_FOUND, **RULE_INVALID},
 )
 async def create_rule_from_template(
     key: str, body: TemplateInstantiate, session: SessionDep, identity: IdentityDep
