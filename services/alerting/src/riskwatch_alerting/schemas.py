@@ -338,13 +338,28 @@ class AlertOut(Out):
                     "transaction_id": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
                     "evidence": {"amount": "12500.00", "currency": "EUR"},
                     "scores": {"anomaly": 0.91},
-                    "reasons": ["amount far above the customer's usual transfers"],
+                    "reasons": [
+                        "Amount is 8.2x the 30-day average — confirm the payment with the "
+                        "customer before release"
+                    ],
+                    "coded_reasons": [
+                        {
+                            "code": "amount_vs_average",
+                            "message": "Amount is 8.2x the 30-day average",
+                            "contribution": 0.41,
+                            "params": {"value": "8.2"},
+                            "advice": "confirm the payment with the customer before release",
+                        }
+                    ],
+                    "message_code": "alert.large_amount_vs_average",
+                    "message_params": {"customer": "Ana Pereira", "amount": "12500.00"},
                     "suggested_actions": ["Call the customer to confirm the payment"],
                     "dedup_value": "0f8fad5b-d9cb-469f-a165-70867728950e",
                     "occurrence_count": 1,
                     "first_seen_at": "2026-03-02T09:14:06Z",
                     "last_seen_at": "2026-03-02T09:14:06Z",
                     "raised_at": "2026-03-02T09:14:06Z",
+                    "happened_at": "2026-03-02T09:13:58Z",
                     "acknowledged_at": "2026-03-02T09:31:40Z",
                     "resolved_at": "2026-03-02T10:02:17Z",
                     "sla_due_at": "2026-03-02T13:14:06Z",
