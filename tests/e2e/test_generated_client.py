@@ -59,7 +59,8 @@ async def test_the_generated_client_drives_the_running_system(
     models = module("models")
     anonymous = generated.Client(base_url=system.gateway)
     token = await module("api.auth.gateway_auth_token").asyncio_detailed(
-        client=anonymous, body=models.TokenRequest(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+        client=anonymous,
+        body=models.GatewayAuthTokenJsonTokenRequest(email=ADMIN_EMAIL, password=ADMIN_PASSWORD),
     )
     assert token.status_code == 200, token.content
     admin = generated.AuthenticatedClient(base_url=system.gateway, token=token.parsed.access_token)

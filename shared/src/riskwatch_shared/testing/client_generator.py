@@ -54,4 +54,19 @@ def generate_client(doc: dict[str, Any], where: Path) -> Path:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "warning" not in output.lower(), output
+    _import_unset_where_used(where / "client" / PACKAGE)
     return where / "client"
+
+
+def _import_unset_where_used(package: Path) -> None:
+    """openapi-python-client 0.29 writes `body: A | B | Unset = UNSET` for an operation taking
+    several content types (the token endpoint: JSON or the OAuth2 form) without importing
+    `Unset`: the module then fails at import. Add the import where it is missing."""
+    for module in package.rglob("*.py"):
+        code = module.read_text()
+        if "| Unset" in code and "from ...types import Response, UNSET\n" in code:
+            code = code.replace(
+                "from ...types import Response, UNSET\n",
+                "from ...types import Response, UNSET, Unset\n",
+            )
+            module.write_text(code)
