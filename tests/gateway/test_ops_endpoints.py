@@ -90,3 +90,18 @@ def test_a_short_ops_token_is_refused_at_start(gateway: Gateway) -> None:
     weak = gateway.settings.model_copy(update={"ops_token": "short"})
     assert weak.secret_problems() == ["GATEWAY_OPS_TOKEN is shorter than 32 characters"]
     assert gateway.settings.secret_problems() == []
+
+
+async def test_public_docs_open_the_documents_to_anyone_but_never_the_metrics(
+    gateway: Gateway,
+) -> None:
+    settings = gateway.app.state.settings
+    settings.public_docs = True  # what `riskwatch run` sets on a developer's machine
+    try:
+        async with gateway.client() as client:
+            opened = {p: (await client.get(p)).status_code for p in ("/docs", "/openapi.json")}
+            metrics = await client.get("/metrics")
+    finally:
+        settings.public_docs = False
+    assert opened == {"/docs": 200, "/openapi.json": 200}
+    assert metrics.status_code == 401

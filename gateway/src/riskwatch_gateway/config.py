@@ -104,6 +104,10 @@ class Settings(ServiceSettings):
     # /metrics, /docs and /openapi.json outside dev mode: only with `Authorization: Bearer
     # <ops token>` (Prometheus' bearer token) — or, for the docs, a signed-in caller.
     ops_token: str | None = None
+    # /docs, /redoc and /openapi.json open to anyone (never /metrics): what a developer's
+    # `riskwatch run` on their own machine sets so a browser can open the docs; off in the
+    # manifests. The documents describe the API, they hold no data.
+    public_docs: bool = False
     # Bearer tokens already verified are remembered (until they expire) up to this many.
     token_cache_size: int = 10_000
 

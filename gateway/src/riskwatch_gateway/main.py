@@ -266,8 +266,10 @@ def ops_allowed(settings: Settings, headers: Headers) -> bool:
 
 
 async def docs_allowed(request: Request) -> bool:
-    """The API documents also to any signed-in caller (bearer token or API key)."""
-    if ops_allowed(request.app.state.settings, request.headers):
+    """The API documents also to any signed-in caller (bearer token or API key), or to anyone
+    where the documents are public (`GATEWAY_PUBLIC_DOCS`, a developer's machine)."""
+    settings: Settings = request.app.state.settings
+    if settings.public_docs or ops_allowed(settings, request.headers):
         return True
     try:
         await get_state(request).gatekeeper.authenticate(request.headers)

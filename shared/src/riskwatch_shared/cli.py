@@ -237,6 +237,8 @@ class Stack:
             self.env.setdefault("NOTIFY_SMTP_SECURITY", "none")  # the catcher speaks plain SMTP
             where = f"127.0.0.1:{self.mail.port} (mail in {self.data_dir / 'mail'})"
             print(f"  local SMTP catcher   {where}")
+        # This machine's own stack: a browser opens /docs without a token (never /metrics).
+        self.env.setdefault("GATEWAY_PUBLIC_DOCS", "true")
         for spec in self.processes:
             self.env.setdefault(f"{spec.env_prefix}PORT", str(spec.port))
             if spec.name != "gateway":
@@ -366,8 +368,8 @@ def run(args: argparse.Namespace) -> int:
         gateway = next(p for p in stack.processes if p.name == "gateway")
         print(
             f"\nRiskWatch is up: API http://127.0.0.1:{gateway.port}. Logs in {data_dir / 'logs'}."
-            f"\nThe API document: GET /openapi.json with your token (or the GATEWAY_OPS_TOKEN in "
-            f"{data_dir / SECRETS_FILE})."
+            f"\nAPI docs: http://127.0.0.1:{gateway.port}/docs (sign in with 'Authorize'); "
+            f"/metrics with the GATEWAY_OPS_TOKEN in {data_dir / SECRETS_FILE}."
         )
         email = os.environ.get("RISKWATCH_ADMIN_EMAIL", "admin@riskwatch.local")
         where = (
