@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting import service
@@ -171,3 +172,18 @@ async def feed(
                 await pipeline.handle_batch(events[start : start + batch_size], session)
             )
     return outcomes
+
+
+async def create_rule(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    """A rule through the API (a big outbound payment unless `fields` say otherwise)."""
+    body = {
+        "name": "Big payment",
+        "rule_type": "transaction_anomaly",
+        "severity": "high",
+        "trigger_event_types": ["scoring.transaction_scored.v1"],
+        "condition": "txn.amount > 5000",
+        **fields,
+    }
+    response = await client.post("/v1/rules", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())

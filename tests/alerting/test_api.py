@@ -24,7 +24,7 @@ from riskwatch_shared.testing import running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
-from .factories import BASE_TIME, feed, transaction_scored
+from .factories import BASE_TIME, create_rule, feed, transaction_scored
 
 ANALYST = Identity(subject="alice", roles=("admin", "analyst"))
 Client = tuple[httpx.AsyncClient, ServiceRuntime]
@@ -40,23 +40,9 @@ async def api(infra: Infra) -> AsyncIterator[Client]:
             yield client, runtime
 
 
-async def _rule(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
-    body = {
-        "name": "Big payment",
-        "rule_type": "transaction_anomaly",
-        "severity": "high",
-        "trigger_event_types": ["scoring.transaction_scored.v1"],
-        "condition": "txn.amount > 5000",
-        **fields,
-    }
-    response = await client.post("/v1/rules", json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
 async def test_rule_versions_history_and_status(api: Client) -> None:
     client, _ = api
-    rule = await _rule(client)
+    rule = await create_rule(client)
     assert (rule["version"], rule["status"], rule["created_by"]) == (1, "draft", "alice")
     changed = await client.patch(
         f"/v1/rules/{rule['id']}", json={"condition": "txn.amount > 7000", "severity": "critical"}
@@ -80,7 +66,7 @@ async def test_rule_versions_history_and_status(api: Client) -> None:
     assert rule["id"] in {r["id"] for r in listed}
     assert (await client.get(f"/v1/rules/{uuid.uuid4()}")).status_code == 404
     assert (await client.delete(f"/v1/rules/{rule['id']}")).status_code == 409
-    draft = await _rule(client, name="Scratch")
+    draft = await create_rule(client, name="Scratch")
     assert (await client.delete(f"/v1/rules/{draft['id']}")).status_code == 204
     assert (await client.get(f"/v1/rules/{draft['id']}")).status_code == 404
 
@@ -179,7 +165,7 @@ async def test_managed_lists_crud_and_bulk_load(api: Client) -> None:
 
 async def test_alert_follow_up_reports_and_exports(api: Client) -> None:
     client, runtime = api
-    rule = await _rule(client, name="Very big payment", condition="txn.amount > 60000")
+    rule = await create_rule(client, name="Very big payment", condition="txn.amount > 60000")
     await client.post(f"/v1/rules/{rule['id']}/activate")
     customers = [uuid.uuid4() for _ in range(3)]
     events = [
@@ -309,7 +295,7 @@ ROUTE_ACTION = {"comments": "comment"}
 async def test_random_action_sequences_follow_the_lifecycle_model(api: Client) -> None:
     """Every API answer (200 or 409) and status agrees with the pure state machine."""
     client, runtime = api
-    rule = await _rule(client, name="Lifecycle walk", condition="txn.amount > 80000")
+    rule = await create_rule(client, name="Lifecycle walk", condition="txn.amount > 80000")
     await client.post(f"/v1/rules/{rule['id']}/activate")
     rng = random.Random(5)
     await feed(

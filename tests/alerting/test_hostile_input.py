@@ -25,7 +25,7 @@ from riskwatch_shared.testing.fixtures import Infra, migrated_database
 from riskwatch_shared.testing.sweep import count_rows, hostile_sweep
 
 from .conftest import ALEMBIC_INI
-from .factories import feed, transaction_scored
+from .factories import create_rule, feed, transaction_scored
 
 ANALYST = Identity(subject="alice", roles=("admin", "analyst"))
 VIEWER = Identity(subject="vic", roles=("viewer",))
@@ -42,26 +42,12 @@ async def api(infra: Infra) -> AsyncIterator[Client]:
             yield client, runtime
 
 
-async def _rule(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
-    body = {
-        "name": "Big payment",
-        "rule_type": "transaction_anomaly",
-        "severity": "high",
-        "trigger_event_types": ["scoring.transaction_scored.v1"],
-        "condition": "txn.amount > 5000",
-        **fields,
-    }
-    response = await client.post("/v1/rules", json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
 async def _alert_on(
     api: Client, condition: str, dedup_key: str = "customer_id", **txn: Any
 ) -> tuple[dict[str, Any], str]:
     client, runtime = api
     name = f"r-{uuid.uuid4().hex[:6]}"
-    rule = await _rule(client, name=name, condition=condition, dedup_key=dedup_key)
+    rule = await create_rule(client, name=name, condition=condition, dedup_key=dedup_key)
     await client.post(f"/v1/rules/{rule['id']}/activate")
     event = transaction_scored(uuid.uuid4(), amount="75000", **txn)
     await feed(runtime.session_factory, AlertPipeline(), [event])
@@ -77,7 +63,7 @@ async def test_csv_export_escapes_formula_cells_and_starts_with_a_bom(api: Clien
     )
     assert renamed.status_code == 200, renamed.text
     await _alert_on(api, "txn.amount > 60000")  # rule name is copied onto new alerts
-    formula_rule = await _rule(
+    formula_rule = await create_rule(
         client, name="@SUM(1+1)*cmd|' /C calc'!A0", condition="txn.amount > 1"
     )
     await client.post(f"/v1/rules/{formula_rule['id']}/activate")
@@ -118,7 +104,7 @@ async def test_evidence_summary_and_dedup_value_are_masked_for_masked_roles(api:
 
 async def test_explicit_null_and_control_characters_are_a_422(api: Client) -> None:
     client, _ = api
-    rule = await _rule(client)
+    rule = await create_rule(client)
     for body in ({"name": None}, {"condition": None}, {"suggested_actions": None}):
         response = await client.patch(f"/v1/rules/{rule['id']}", json=body)
         assert response.status_code == 422, response.text
