@@ -231,12 +231,14 @@ async def world(infra: Infra) -> AsyncIterator[World]:
         yield World(customer, scoring, alerting, customer_id, accounts[0], accounts[1], alert_ids)
 
 
-async def preauthorise(world: World, account_id: uuid.UUID, direction: str) -> dict[str, Any]:
+async def preauthorise(
+    world: World, account_id: uuid.UUID, direction: str, amount: str = "120.00"
+) -> dict[str, Any]:
     body = {
         "customer_id": str(world.customer_id),
         "account_id": str(account_id),
         "direction": direction,
-        "amount": "120.00",
+        "amount": amount,
         "currency": "EUR",
         "channel": "card",
     }
@@ -396,6 +398,11 @@ async def test_review_limit_and_list_measures(world: World) -> None:
     assert "payment_review_required" in [r["code"] for r in reviewed["reasons"]]
     inbound = await preauthorise(world, world.other_account_id, "inbound")
     assert "payment_review_required" not in [r["code"] for r in inbound["reasons"]]
+    # The reduced limit (2,500.00 EUR) holds an outgoing payment above it for review.
+    above = await preauthorise(world, world.other_account_id, "outbound", amount="2600.00")
+    below = await preauthorise(world, world.other_account_id, "outbound", amount="2400.00")
+    assert "reduced_limit_exceeded" in [r["code"] for r in above["reasons"]]
+    assert "reduced_limit_exceeded" not in [r["code"] for r in below["reasons"]]
 
     customer_path = f"/v1/customers/{world.customer_id}"
     active = await world.customer.ok(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.measures import measure_action, measure_features, stricter
@@ -47,6 +48,30 @@ def test_payment_review_covers_outgoing_payments() -> None:
     action, reasons = measure_action(both, account_id=ACCOUNT, direction="outbound")
     assert action == "block"
     assert {r["code"] for r in reasons} == {"account_frozen", "payment_review_required"}
+
+
+def test_a_reduced_limit_reviews_outgoing_payments_above_it_in_its_currency() -> None:
+    measures = {
+        "old": {"kind": "reduce_limit", "limit_amount": "500", "limit_currency": "EUR",
+                "taken_at": "2026-11-01T00:00:00+00:00"},
+        "new": {"kind": "reduce_limit", "limit_amount": "2000.00", "limit_currency": "EUR",
+                "taken_at": "2026-12-01T00:00:00+00:00"},
+    }  # fmt: skip
+
+    def action(amount: str, currency: str = "EUR", direction: str = "outbound") -> str:
+        return measure_action(
+            measures, account_id=OTHER, direction=direction, amount=Decimal(amount),
+            currency=currency,
+        )[0]  # fmt: skip
+
+    assert action("2000.01") == "review"  # above the latest limit
+    _, reasons = measure_action(
+        measures, account_id=OTHER, direction="outbound", amount=Decimal("2500"), currency="EUR"
+    )
+    assert [(r["code"], r["value"]) for r in reasons] == [("reduced_limit_exceeded", "new")]
+    assert action("2000.00") == "approve"  # at the limit; the older, lower limit is replaced
+    assert action("9000", currency="USD") == "approve"  # another currency: not comparable
+    assert action("9000", direction="inbound") == "approve"
 
 
 def test_measures_are_kept_lifted_once_and_survive_the_state_round_trip() -> None:

@@ -324,6 +324,8 @@ class Scorer:
                         customer.measures,
                         account_id=txn.account_id,
                         direction=txn.direction,
+                        amount=txn.amount,
+                        currency=txn.currency,
                     )[0],
                 ),
                 transaction_features=txn_features,

@@ -170,7 +170,11 @@ def _preauthorisation_body(
     payments under review an outgoing one is reviewed at least, whatever the model says."""
     account_id = str(request.account_id) if request.account_id else None
     required, measure_reasons = measure_action(
-        customer.measures, account_id=account_id, direction=request.direction
+        customer.measures,
+        account_id=account_id,
+        direction=request.direction,
+        amount=request.amount,
+        currency=request.currency,
     )
     return {
         "customer_id": request.customer_id,

@@ -2,12 +2,14 @@
 
 The customer service announces each measure taken or lifted; scoring keeps those in force in
 the customer's state. A frozen account's transactions are blocked whatever the model says;
-with payments under review, every outgoing payment needs at least a review.
+with payments under review, every outgoing payment needs at least a review; with a reduced
+limit, an outgoing payment above it (in the limit's currency) needs at least a review.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MeasureState = dict[str, Any]
@@ -15,7 +17,9 @@ MeasureState = dict[str, Any]
 ACTION_ORDER = ("approve", "review", "block")
 ACCOUNT_FROZEN = "account_frozen"
 PAYMENT_REVIEW = "payment_review_required"
+LIMIT_EXCEEDED = "reduced_limit_exceeded"
 ADVICE = {
+    LIMIT_EXCEEDED: "the payment is above the customer's reduced limit: hold it for an analyst",
     ACCOUNT_FROZEN: "the account is frozen: refuse the payment and refer the customer to the "
     "analyst who froze it",
     PAYMENT_REVIEW: "outgoing payments of this customer are under review: hold the payment "
@@ -45,7 +49,12 @@ def stricter(first: str, second: str) -> str:
 
 
 def measure_action(
-    measures: Mapping[str, MeasureState], *, account_id: str | None, direction: str
+    measures: Mapping[str, MeasureState],
+    *,
+    account_id: str | None,
+    direction: str,
+    amount: Decimal | None = None,
+    currency: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """The action the measures in force require for a payment, and their reason rows.
 
@@ -62,7 +71,32 @@ def measure_action(
             reasons.append(
                 _reason(PAYMENT_REVIEW, "Outgoing payments are under review", measure_id)
             )
+    limit_id, limit = _latest_limit(measures)
+    if (
+        limit is not None
+        and direction == "outbound"
+        and amount is not None
+        and currency == limit.get("limit_currency")
+        and (ceiling := _decimal(limit.get("limit_amount"))) is not None
+        and amount > ceiling
+    ):
+        action = stricter(action, "review")
+        reasons.append(_reason(LIMIT_EXCEEDED, "The payment is above the reduced limit", limit_id))
     return action, reasons
+
+
+def _latest_limit(measures: Mapping[str, MeasureState]) -> tuple[str, MeasureState | None]:
+    limits = [(key, m) for key, m in measures.items() if m.get("kind") == "reduce_limit"]
+    if not limits:
+        return "", None
+    return max(limits, key=lambda item: str(item[1].get("taken_at", "")))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value))
+    except InvalidOperation:
+        return None
 
 
 def _reason(code: str, message: str, measure_id: str) -> dict[str, Any]:
