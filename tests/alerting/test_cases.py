@@ -404,6 +404,8 @@ async def test_a_relationship_manager_sees_and_works_only_their_customers_cases(
     assert refused.status_code == 403
     other_rm = await api.client.get("/v1/cases", headers=identity_headers(RM_OTHER))
     assert own["id"] not in {c["id"] for c in other_rm.json()["items"]}
+    # The total counts what the caller may see, no more.
+    assert other_rm.json()["total"] == len(other_rm.json()["items"])
 
 
 async def test_cases_page_by_cursor_and_filter_by_status(api: Api) -> None:
@@ -422,6 +424,8 @@ async def test_cases_page_by_cursor_and_filter_by_status(api: Api) -> None:
             break
     assert [c["id"] for c in paged] == [c["id"] for c in everything]
     assert len(everything) >= 3
+    assert page["total"] == len(everything)
+    assert page["total_is_estimate"] is False
     investigating = (await api.get("/v1/cases", status="investigating"))["items"]
     assert case["id"] in {c["id"] for c in investigating}
     assert {c["status"] for c in investigating} == {"investigating"}

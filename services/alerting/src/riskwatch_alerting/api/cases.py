@@ -107,7 +107,10 @@ async def list_cases(
 ) -> CasePage:
     """Cases, newest first, filtered and paged by cursor; an RM sees their customers' only."""
     page, next_cursor = await cases.list_cases(session, filters, cursor=cursor, limit=limit)
-    return CasePage(items=[CaseOut.model_validate(c) for c in page], next_cursor=next_cursor)
+    total = await cases.count_cases(session, filters)
+    return CasePage(
+        items=[CaseOut.model_validate(c) for c in page], next_cursor=next_cursor, **total.fields()
+    )
 
 
 @router.get("/cases/export", operation_id="alerting-cases-export", response_model=None)

@@ -12,6 +12,7 @@ from riskwatch_alerting.cases.domain import CaseStatus
 from riskwatch_alerting.cases.suppression import TargetKind
 from riskwatch_alerting.lifecycle import Outcome
 from riskwatch_alerting.schemas import AlertOut
+from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
 MAX_SUPPRESSION = timedelta(days=366)
@@ -41,7 +42,7 @@ class CaseOut(Out):
     closed_at: datetime | None
 
 
-class CasePage(BaseModel):
+class CasePage(PageTotal):
     items: list[CaseOut]
     next_cursor: str | None
 

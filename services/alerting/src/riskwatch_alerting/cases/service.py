@@ -38,6 +38,7 @@ from riskwatch_alerting.errors import (
 )
 from riskwatch_alerting.lifecycle import OPEN_STATUSES
 from riskwatch_alerting.models import Alert, Case, CaseTimelineEntry, Suppression
+from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.alerting import CaseOpened, CaseUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
@@ -188,6 +189,10 @@ async def list_cases(
     rows = await store.list_cases(session, filters, before=before, limit=limit + 1)
     page = rows[:limit]
     return page, encode_cursor(page[-1]) if len(rows) > limit else None
+
+
+async def count_cases(session: AsyncSession, filters: CaseFilters) -> Total:
+    return await store.count_cases(session, filters)
 
 
 async def case_alerts(session: AsyncSession, case: Case) -> Sequence[Alert]:

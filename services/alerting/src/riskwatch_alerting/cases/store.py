@@ -26,6 +26,7 @@ from riskwatch_alerting.models import (
 )
 from riskwatch_alerting.repository import bump_cache_version
 from riskwatch_shared.db.session import transaction_connection
+from riskwatch_shared.db.totals import Total, total_of
 
 SUPPRESSIONS_CACHE = "suppressions"
 
@@ -170,6 +171,11 @@ async def list_cases(
         statement = statement.where(tuple_(Case.opened_at, Case.id) < tuple_(*before))
     statement = statement.order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
     return cast(Sequence[Case], (await session.execute(statement)).scalars().all())
+
+
+async def count_cases(session: AsyncSession, filters: CaseFilters) -> Total:
+    """How many cases the filters select (exact up to a bound, then PostgreSQL's estimate)."""
+    return await total_of(session, _filtered(select(Case), filters))
 
 
 async def get_case(
