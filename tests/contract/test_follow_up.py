@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,12 +35,13 @@ from riskwatch_scoring.config import Settings as ScoringSettings
 from riskwatch_scoring.main import create_app as create_scoring
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.alerting import CustomerContacted, RiskMeasureTaken
-from riskwatch_shared.events.common import CustomerSnapshot, RiskMeasureData, TransactionData
+from riskwatch_shared.events.common import CustomerSnapshot, RiskMeasureData
 from riskwatch_shared.events.customer import CustomerCreated
-from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app, wait_until
-from riskwatch_shared.testing.fixtures import Infra, migrated_database
+from riskwatch_shared.testing.fixtures import Infra
+
+from .harness import database, payment_scored
 
 ADMIN = Identity(subject="follow-admin", roles=("admin",), staff_id="follow-admin")
 ANALYST = Identity(
@@ -80,40 +80,9 @@ class World:
 
 
 @contextlib.asynccontextmanager
-async def database(infra: Infra, package: Any, prefix: str) -> AsyncIterator[str]:
-    ini = Path(package.__file__).parent / "alembic.ini"
-    async for url in migrated_database(infra, ini, prefix):
-        yield url
-
-
-@contextlib.asynccontextmanager
 async def started(app: Any) -> AsyncIterator[Service]:
     async with running_app(app) as (client, runtime):
         yield Service(client, runtime)
-
-
-def _scored(customer_id: uuid.UUID, amount: str) -> TransactionScored:
-    now = datetime.now(UTC)
-    transaction = TransactionData(
-        transaction_id=uuid.uuid4(),
-        external_id=f"follow-{uuid.uuid4().hex[:8]}",
-        customer_id=customer_id,
-        direction="outbound",
-        amount=Decimal(amount),
-        currency="EUR",
-        channel="transfer",
-        occurred_at=now,
-        received_at=now,
-    )
-    return TransactionScored(
-        customer_id=customer_id,
-        occurred_at=now,
-        transaction=transaction,
-        anomaly_score=0.1,
-        anomaly_level="low",
-        recommended_action="approve",
-        model_version="follow",
-    )
 
 
 async def _raise_alerts(alerting: Service, customer_id: uuid.UUID, count: int) -> list[uuid.UUID]:
@@ -137,7 +106,7 @@ async def _raise_alerts(alerting: Service, customer_id: uuid.UUID, count: int) -
     )
     events = [
         CustomerCreated(customer_id=customer_id, customer=snapshot),
-        *(_scored(customer_id, "75000") for _ in range(count)),
+        *(payment_scored(customer_id, "75000", tag="follow") for _ in range(count)),
     ]
     async with alerting.runtime.session_factory() as session, session.begin():
         await AlertPipeline().handle_batch(list(events), session)

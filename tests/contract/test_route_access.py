@@ -16,9 +16,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,13 +39,14 @@ from riskwatch_scoring.config import Settings as ScoringSettings
 from riskwatch_scoring.main import create_app as create_scoring
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import CustomerSnapshot, TransactionData
+from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated
-from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.policy import DEFAULT_POLICY, ROLES, decide
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app, wait_until
-from riskwatch_shared.testing.fixtures import Infra, migrated_database
+from riskwatch_shared.testing.fixtures import Infra
+
+from .harness import database, payment_scored
 
 DUMMY_ID = str(uuid.UUID(int=7))
 ADMIN = Identity(subject="walk-admin", roles=("admin",), staff_id="walk-admin")
@@ -132,40 +130,9 @@ def operations(services: dict[str, Service]) -> list[Operation]:
 
 
 @contextlib.asynccontextmanager
-async def database(infra: Infra, package: Any, prefix: str) -> AsyncIterator[str]:
-    ini = Path(package.__file__).parent / "alembic.ini"
-    async for url in migrated_database(infra, ini, prefix):
-        yield url
-
-
-@contextlib.asynccontextmanager
 async def started(name: str, app: FastAPI) -> AsyncIterator[Service]:
     async with running_app(app) as (client, runtime):
         yield Service(name, app, client, runtime)
-
-
-def _transaction_scored(customer_id: uuid.UUID, amount: str) -> TransactionScored:
-    now = datetime.now(UTC)
-    transaction = TransactionData(
-        transaction_id=uuid.uuid4(),
-        external_id=f"walk-{uuid.uuid4().hex[:8]}",
-        customer_id=customer_id,
-        direction="outbound",
-        amount=Decimal(amount),
-        currency="EUR",
-        channel="transfer",
-        occurred_at=now,
-        received_at=now,
-    )
-    return TransactionScored(
-        customer_id=customer_id,
-        occurred_at=now,
-        transaction=transaction,
-        anomaly_score=0.1,
-        anomaly_level="low",
-        recommended_action="approve",
-        model_version="walk",
-    )
 
 
 async def _create_customer(customer: Service, relationship_manager: str) -> uuid.UUID:
@@ -207,7 +174,7 @@ async def _raise_alerts(alerting: Service, customers: dict[uuid.UUID, str]) -> N
         )
         for customer_id, rm in customers.items()
     ]
-    events += [_transaction_scored(customer_id, "75000") for customer_id in customers]
+    events += [payment_scored(customer_id, "75000", tag="walk") for customer_id in customers]
     async with alerting.runtime.session_factory() as session, session.begin():
         await AlertPipeline().handle_batch(events, session)
 

@@ -1,0 +1,49 @@
+"""What the in-process contract tests share: a migrated database per service, and the scored
+payment event that makes alerting raise."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.scoring import TransactionScored
+from riskwatch_shared.testing.fixtures import Infra, migrated_database
+
+
+@contextlib.asynccontextmanager
+async def database(infra: Infra, package: Any, prefix: str) -> AsyncIterator[str]:
+    """A fresh database for the service `package`, migrated with its own alembic.ini."""
+    ini = Path(package.__file__).parent / "alembic.ini"
+    async for url in migrated_database(infra, ini, prefix):
+        yield url
+
+
+def payment_scored(customer_id: uuid.UUID, amount: str, *, tag: str) -> TransactionScored:
+    """An outbound EUR transfer as scoring announces it (low anomaly: rules decide)."""
+    now = datetime.now(UTC)
+    transaction = TransactionData(
+        transaction_id=uuid.uuid4(),
+        external_id=f"{tag}-{uuid.uuid4().hex[:8]}",
+        customer_id=customer_id,
+        direction="outbound",
+        amount=Decimal(amount),
+        currency="EUR",
+        channel="transfer",
+        occurred_at=now,
+        received_at=now,
+    )
+    return TransactionScored(
+        customer_id=customer_id,
+        occurred_at=now,
+        transaction=transaction,
+        anomaly_score=0.1,
+        anomaly_level="low",
+        recommended_action="approve",
+        model_version=tag,
+    )
