@@ -73,28 +73,26 @@ class Page(PageTotal, Generic[ItemT]):
 
 # --- customers ---------------------------------------------------------------------------
 
+# One customer as a bank sends it: the create body's example, and the read's with what the
+# service adds.
+CUSTOMER_EXAMPLE: dict[str, Any] = {
+    "kind": "individual",
+    "name": "Ana Pereira",
+    "document_type": "passport",
+    "document_number": "P4821937",
+    "phone": "+351 912 345 678",
+    "email": "ana.pereira@example.pt",
+    "address": "Rua Augusta 120, 1100-053 Lisboa",
+    "country": "PT",
+    "segment": "retail",
+    "kyc_status": "verified",
+    "relationship_manager": "rm-lisbon-1",
+    "tags": ["payroll"],
+}
+
 
 class CustomerCreate(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "kind": "individual",
-                    "name": "Ana Pereira",
-                    "document_type": "passport",
-                    "document_number": "P4821937",
-                    "phone": "+351 912 345 678",
-                    "email": "ana.pereira@example.pt",
-                    "address": "Rua Augusta 120, 1100-053 Lisboa",
-                    "country": "PT",
-                    "segment": "retail",
-                    "kyc_status": "verified",
-                    "relationship_manager": "rm-lisbon-1",
-                    "tags": ["payroll"],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [CUSTOMER_EXAMPLE]})
     kind: CustomerKind
     name: ShortText
     document_type: Annotated[SafeText, Field(min_length=1, max_length=40, examples=["passport"])]
@@ -150,18 +148,8 @@ class CustomerOut(BaseModel):
             "examples": [
                 {
                     "id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-                    "kind": "individual",
-                    "name": "Ana Pereira",
-                    "document_type": "passport",
-                    "document_number": "P4821937",
-                    "phone": "+351 912 345 678",
-                    "email": "ana.pereira@example.pt",
-                    "address": "Rua Augusta 120, 1100-053 Lisboa",
-                    "country": "PT",
-                    "segment": "retail",
-                    "kyc_status": "verified",
-                    "relationship_manager": "rm-lisbon-1",
-                    "tags": ["payroll"],
+                    **CUSTOMER_EXAMPLE,
+                    "phone": "+351912345678",  # stored and returned in E.164
                     "status": "active",
                     "created_at": "2026-03-02T09:12:44Z",
                     "updated_at": "2026-03-02T09:12:44Z",
