@@ -98,7 +98,7 @@ def _customer(customer_id: uuid.UUID, name: str) -> CustomerCreated:
     )
 
 
-def _credit_rose(customer_id: uuid.UUID, *, as_of: date, sequence: int = 2) -> Any:
+def _credit_rose(customer_id: uuid.UUID, *, as_of: date, sequence: int = 2, hour: int = 0) -> Any:
     return CustomerRiskLevelChanged(
         customer_id=customer_id,
         occurred_at=BASE_TIME,
@@ -111,7 +111,7 @@ def _credit_rose(customer_id: uuid.UUID, *, as_of: date, sequence: int = 2) -> A
         # Each reason once, with its advice; `advice` repeats them the old way.
         reasons=REASONS,
         advice=[f"{r.message}: {r.advice}" for r in REASONS],
-        happened_at=BASE_TIME.replace(year=as_of.year, month=as_of.month, day=as_of.day, hour=0),
+        happened_at=BASE_TIME.replace(year=as_of.year, month=as_of.month, day=as_of.day, hour=hour),
     )
 
 
@@ -260,6 +260,28 @@ async def test_a_custom_rule_speaks_its_own_words_with_known_parameters_only(
     assert "txn." not in default["summary"]
 
 
+async def test_a_cooldown_runs_on_event_time_not_on_when_events_arrive(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Three level changes published within a second, a day of event time apart (a replay of
+    the past): each is past the one-day cooldown of the one before, so each raises an alert,
+    as they did live; a fourth an hour after the third joins it."""
+    async with session_factory() as session, session.begin():
+        await active_template_rule(session, "credit_level_rose")
+    customer = uuid.uuid4()
+    days = [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)]
+    changes = [_credit_rose(customer, as_of=day, sequence=n + 2) for n, day in enumerate(days)]
+    changes.append(_credit_rose(customer, as_of=days[-1], sequence=5, hour=1))
+    await feed(session_factory, AlertPipeline(), changes)
+    async with session_factory() as session:
+        rows = await session.execute(select(OUTBOX.c.subject, OUTBOX.c.payload))
+        events = [orjson.loads(payload) for subject, payload in rows if "alerting." in subject]
+    mine = [e for e in events if e.get("customer_id") == str(customer)]
+    raised = [e for e in mine if e["type"] == "alerting.alert_raised.v1"]
+    assert sorted(e["happened_at"][:10] for e in raised) == [day.isoformat() for day in days]
+    assert [e["type"] for e in mine].count("alerting.alert_updated.v1") == 1
+
+
 async def test_repeats_report_the_severity_the_alert_was_raised_with(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -268,9 +290,10 @@ async def test_repeats_report_the_severity_the_alert_was_raised_with(
     async with session_factory() as session, session.begin():
         await active_template_rule(session, "credit_level_rose")
     customer = uuid.uuid4()
+    # Within the rule's one-day cooldown, in event time.
     first = _credit_rose(customer, as_of=date(2026, 10, 1))
-    again = _credit_rose(customer, as_of=date(2026, 10, 2), sequence=3)
-    later = _credit_rose(customer, as_of=date(2026, 10, 3), sequence=4)
+    again = _credit_rose(customer, as_of=date(2026, 10, 1), sequence=3, hour=6)
+    later = _credit_rose(customer, as_of=date(2026, 10, 1), sequence=4, hour=12)
     await feed(session_factory, AlertPipeline(), [first, again])
     await feed(session_factory, AlertPipeline(), [later])
     async with session_factory() as session:

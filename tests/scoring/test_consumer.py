@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from riskwatch_scoring.periodic import reassess_idle_customers
 from riskwatch_shared.events.common import AccountData
@@ -26,6 +25,7 @@ from .builders import (
     created,
     credit_record,
     financial_profile,
+    scalar,
     state_version,
     transaction,
     wait_for_version,
@@ -33,6 +33,7 @@ from .builders import (
 from .conftest import ScoringHarness
 
 ASSESSMENTS = "SELECT count(*) FROM assessment WHERE customer_id = :id"
+AS_OF = "SELECT as_of FROM customer_state WHERE customer_id = :id"
 
 
 async def _published(scoring: ScoringHarness, event_type: str, customer_id: uuid.UUID, n: int):  # type: ignore[no-untyped-def]
@@ -284,7 +285,9 @@ async def test_an_unusable_event_is_skipped_without_holding_back_the_rest(
     assert features["features"]["lifetime_txn_count"] == 1
 
 
-async def test_an_idle_customer_is_reassessed_as_time_passes(scoring: ScoringHarness) -> None:
+async def test_an_idle_customer_is_reassessed_as_event_time_passes(
+    scoring: ScoringHarness,
+) -> None:
     customer_id = uuid.uuid4()
     engine = scoring.runtime.engine
     await scoring.publish(
@@ -292,20 +295,41 @@ async def test_an_idle_customer_is_reassessed_as_time_passes(scoring: ScoringHar
         transaction(customer_id, T0, "120"),
     )
     await wait_for_version(engine, customer_id, 2)
-    async with engine.begin() as conn:  # nothing happened to this customer for two days
-        await conn.execute(
-            text(
-                "UPDATE customer_state SET updated_at = now() - interval '2 days' "
-                "WHERE customer_id = :id"
-            ),
-            {"id": customer_id},
-        )
-    assert await reassess_idle_customers(scoring.runtime) >= 1
+    # A backfill's end: 30 days of event time after the customer's last transaction, whatever
+    # the machine clock says.
+    backfill_end = T0 + timedelta(days=30)
+    assert await reassess_idle_customers(scoring.runtime, backfill_end) >= 1
     assert await state_version(engine, customer_id) == 3
-    # created, then the clock (the transaction came within a day of the first assessment)
-    assessed = await _published(scoring, "scoring.customer_assessed.v1", customer_id, 2)
+    # created, the transaction (the first with an event time), then the clock
+    assessed = await _published(scoring, "scoring.customer_assessed.v1", customer_id, 3)
     latest = max((e for e in assessed if isinstance(e, CustomerAssessed)), key=lambda e: e.sequence)
     assert latest.trigger_event_type == "scoring.time_passed"
-    assert latest.customer_features["days_since_last_activity"] > 25  # T0 is weeks ago
+    assert latest.happened_at == backfill_end
+    assert latest.customer_features["days_since_last_activity"] == 30
     assert any(r.code == "inactivity" for r in latest.reasons["churn"])
-    assert await reassess_idle_customers(scoring.runtime) == 0  # reassessed: not idle now
+    assert await reassess_idle_customers(scoring.runtime, backfill_end) == 0  # not idle now
+    assert await scalar(engine, AS_OF, id=customer_id) == backfill_end
+
+
+async def test_a_record_published_today_about_a_past_bank_ages_nothing(
+    scoring: ScoringHarness,
+) -> None:
+    """A replay two years in the past: the credit record's event is published by today's
+    clock, but the customer is assessed as of the record's own time and the stream's."""
+    customer_id, past = uuid.uuid4(), T0 - timedelta(days=730)
+    record_day = (past + timedelta(days=2)).date()
+    await scoring.publish(
+        created(customer_id),  # published now, no event time of its own
+        transaction(customer_id, past, "80"),
+        transaction(customer_id, past + timedelta(days=3), "95"),
+        credit_record(customer_id, record_day, occurred_at=datetime.now(UTC)),
+    )
+    await wait_for_version(scoring.runtime.engine, customer_id, 4)
+    assessed = await _published(scoring, "scoring.customer_assessed.v1", customer_id, 4)
+    latest = max((e for e in assessed if isinstance(e, CustomerAssessed)), key=lambda e: e.sequence)
+    assert latest.trigger_event_type == "customer.credit_record_added.v1"
+    assert latest.happened_at == datetime.combine(record_day, datetime.min.time(), tzinfo=UTC)
+    # As of the newest transaction (three days after the first), not of today.
+    assert latest.customer_features["days_since_last_activity"] == 0
+    assert latest.customer_features["lifetime_txn_count"] == 2
+    assert await scalar(scoring.runtime.engine, AS_OF, id=customer_id) == past + timedelta(days=3)

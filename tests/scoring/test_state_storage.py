@@ -51,7 +51,7 @@ async def test_a_state_blob_up_to_8_kb_is_stored_inline_uncompressed(
         options = await session.scalar(
             text("SELECT reloptions FROM pg_class WHERE relname = 'customer_state'")
         )
-        await repository.write_states(session, inserted=[(customer_id, 1, blob)], updated=[])
+        await repository.write_states(session, inserted=[(customer_id, 1, blob, None)], updated=[])
     async with session.begin():
         version, stored, state = await _stored(session, customer_id)
     assert options == ["toast_tuple_target=8160"]
@@ -62,11 +62,11 @@ async def test_a_state_blob_up_to_8_kb_is_stored_inline_uncompressed(
 async def test_new_and_locked_states_are_written_in_one_call(session: AsyncSession) -> None:
     known, new = uuid.uuid4(), uuid.uuid4()
     async with session.begin():
-        await repository.write_states(session, inserted=[(known, 1, b"known-1")], updated=[])
+        await repository.write_states(session, inserted=[(known, 1, b"known-1", None)], updated=[])
     async with session.begin():
         locked = await repository.lock_states(session, {known: 1, new: -1})
         await repository.write_states(
-            session, inserted=[(new, 1, b"new-1")], updated=[(known, 2, b"known-2")]
+            session, inserted=[(new, 1, b"new-1", None)], updated=[(known, 2, b"known-2", None)]
         )
     async with session.begin():
         known_row, new_row = await _stored(session, known), await _stored(session, new)
@@ -78,12 +78,14 @@ async def test_new_and_locked_states_are_written_in_one_call(session: AsyncSessi
 async def test_inserting_a_state_that_exists_fails_loudly(session: AsyncSession) -> None:
     known, other = uuid.uuid4(), uuid.uuid4()
     async with session.begin():
-        await repository.write_states(session, inserted=[(known, 1, b"known-1")], updated=[])
-        await repository.write_states(session, inserted=[(other, 1, b"other-1")], updated=[])
+        await repository.write_states(session, inserted=[(known, 1, b"known-1", None)], updated=[])
+        await repository.write_states(session, inserted=[(other, 1, b"other-1", None)], updated=[])
     with pytest.raises(asyncpg.UniqueViolationError):
         async with session.begin():
             await repository.write_states(
-                session, inserted=[(known, 1, b"again")], updated=[(other, 2, b"other-2")]
+                session,
+                inserted=[(known, 1, b"again", None)],
+                updated=[(other, 2, b"other-2", None)],
             )
     async with session.begin():
         rows = [await _stored(session, known), await _stored(session, other)]

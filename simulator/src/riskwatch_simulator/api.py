@@ -79,9 +79,14 @@ def parse_alert(item: dict[str, Any]) -> AlertSeen:
         customer_id=str(item["customer_id"]) if item.get("customer_id") else None,
         rule_type=str(item.get("rule_type", "")),
         rule_name=str(item.get("rule_name", "")),
-        raised_at=datetime.fromisoformat(str(item["raised_at"]).replace("Z", "+00:00")),
+        raised_at=_moment(item["raised_at"]),
         transaction_id=str(item["transaction_id"]) if item.get("transaction_id") else None,
+        happened_at=_moment(item["happened_at"]) if item.get("happened_at") else None,
     )
+
+
+def _moment(value: object) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def page_items(page: Any, key: str = "items") -> list[dict[str, Any]]:

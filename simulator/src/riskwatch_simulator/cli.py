@@ -40,6 +40,12 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     simulate.add_argument("--live-seconds", type=float, default=0.0)
     simulate.add_argument("--settle-seconds", type=float, default=20.0)
     simulate.add_argument("--now", type=datetime.fromisoformat, default=None)
+    simulate.add_argument(
+        "--shift-days",
+        type=int,
+        default=0,
+        help="replay the bank of --now this many days later, under new identities",
+    )
     simulate.add_argument("--attempts", type=int, default=8, help="tries per request")
     simulate.add_argument("--no-rules", action="store_true", help="leave the rules as they are")
     simulate.add_argument("--no-labels", action="store_true", help="do not post outcomes")
@@ -78,6 +84,7 @@ def simulation_config(args: argparse.Namespace) -> SimulationConfig:
         live_seconds=args.live_seconds,
         settle_seconds=args.settle_seconds,
         now=args.now,
+        shift_days=args.shift_days,
         attempts=args.attempts,
     )
 

@@ -22,4 +22,7 @@ class SimulationConfig:
     live_seconds: float = 0.0
     settle_seconds: float = 20.0
     now: datetime | None = None
+    # Replay the bank generated for `now` this many days later under new identities (the
+    # replay test: a bank of the past and the same bank today raise the same alerts).
+    shift_days: int = 0
     attempts: int = 8

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
 from random import Random
+from typing import Any, TypeVar
 
 from riskwatch_simulator.bank import (
     PATTERNS,
     Account,
     Bank,
     CreditRecord,
+    Customer,
     CustomerKind,
     FinancialProfile,
     Interaction,
+    Label,
     Pattern,
     Transaction,
 )
@@ -39,6 +42,10 @@ from riskwatch_simulator.population import (
     open_accounts,
 )
 from riskwatch_simulator.rhythm import Everyday
+
+_Record = TypeVar(
+    "_Record", Customer, Account, CreditRecord, FinancialProfile, Interaction, Transaction, Label
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +129,7 @@ def timeline(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction |
 def push_order(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction | Transaction]:
     """The history as it is replayed: every transaction in time order, then the records.
 
-    Scoring assesses a customer at the wall clock when a record arrives; a record replayed
+    Scoring assesses a record as of the newest event the customer has seen; a record replayed
     mid-history would see a customer whose later payments have not been sent yet as idle
     for months (a false inactivity alert). Records keep their own order, so score changes
     between bureau pulls and income changes between profiles are the real ones.
@@ -134,6 +141,40 @@ def push_order(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction
     ]
     records.sort(key=lambda r: (record_moment(r), r.external_id))
     return [*sorted(bank.transactions, key=lambda t: (t.occurred_at, t.external_id)), *records]
+
+
+def shifted(bank: Bank, *, days: int, tag: str) -> Bank:
+    """The same bank `days` later, record for record, under new identities (`tag` in every
+    external id, document and account number), so both can share one RiskWatch: a replay of
+    the past and the same bank today must raise the same alerts."""
+    delta = timedelta(days=days)
+    old_prefix, new_prefix = f"S{bank.seed}C", f"S{bank.seed}{tag}C"
+
+    def move(value: object) -> object:
+        if isinstance(value, date):  # a datetime too
+            return value + delta
+        if isinstance(value, str) and value.startswith(old_prefix):
+            return new_prefix + value[len(old_prefix) :]
+        if isinstance(value, tuple):
+            return tuple(move(item) for item in value)
+        return value
+
+    def moved(record: _Record) -> _Record:
+        changes: dict[str, Any] = {f.name: move(getattr(record, f.name)) for f in fields(record)}
+        return replace(record, **changes)
+
+    return Bank(
+        seed=bank.seed,
+        start=bank.start + delta,
+        now=bank.now + delta,
+        customers=[replace(moved(c), document=f"{c.document}{tag}") for c in bank.customers],
+        accounts=[replace(moved(a), number=f"{a.number}{tag}") for a in bank.accounts],
+        credit_records=[moved(r) for r in bank.credit_records],
+        financial_profiles=[moved(p) for p in bank.financial_profiles],
+        interactions=[moved(i) for i in bank.interactions],
+        transactions=[moved(t) for t in bank.transactions],
+        labels=[moved(label) for label in bank.labels],
+    )
 
 
 def live_stream(

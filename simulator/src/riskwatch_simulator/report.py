@@ -6,10 +6,12 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from riskwatch_simulator.bank import LABEL_KINDS, PATTERNS, Label, LabelKind, Pattern
 
+# The go-live month: every customer's history in RiskWatch starts with the simulation.
+GO_LIVE_DAYS = 30
 # The alert rule type that catches each pattern.
 PATTERN_RULE_TYPE: dict[Pattern, str] = {
     "card_fraud_burst": "transaction_anomaly",
@@ -66,6 +68,8 @@ class AlertSeen:
     rule_name: str
     raised_at: datetime
     transaction_id: str | None = None
+    # When what raised it happened (event time).
+    happened_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +98,29 @@ class SimulationReport:
     false_alerts_by_rule: dict[str, int] = field(default_factory=dict)
     total_alerts: int = 0
     auc: dict[str, float | None] = field(default_factory=dict)
+    # The history's first day and length, to split false alerts into the go-live month
+    # (every customer new to RiskWatch) and after.
+    start: datetime | None = None
+    days: int = 0
+    # rule name -> (false alerts in the first GO_LIVE_DAYS, after), by the event time
+    false_alerts_by_period: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Every alert as (customer external id, rule name, event time): what a replay compares.
+    alerts: list[tuple[str, str, datetime | None]] = field(default_factory=list)
 
     @property
     def false_alerts_per_1000(self) -> float:
         return self.false_alerts * 1000 / self.customers if self.customers else 0.0
+
+    def false_alerts_per_1000_per_day(self) -> tuple[float | None, float | None]:
+        """False alerts per 1,000 customers per day in the go-live month and after it."""
+        first = sum(early for early, _ in self.false_alerts_by_period.values())
+        after = sum(late for _, late in self.false_alerts_by_period.values())
+        first_days, after_days = min(self.days, GO_LIVE_DAYS), max(self.days - GO_LIVE_DAYS, 0)
+
+        def rate(count: int, days: int) -> float | None:
+            return count * 1000 / (self.customers * days) if days and self.customers else None
+
+        return rate(first, first_days), rate(after, after_days)
 
     def render(self) -> str:
         def ms(values: list[float], q: float) -> str:
@@ -128,6 +151,7 @@ class SimulationReport:
             + "".join(
                 f"\n  {count:>5} {rule}" for rule, count in self.false_alerts_by_rule.items()
             ),
+            self._render_periods(),
             "model AUC on the simulated labels: "
             + ", ".join(
                 f"{kind} {'-' if value is None else f'{value:.3f}'}"
@@ -135,6 +159,21 @@ class SimulationReport:
             ),
         ]
         return "\n".join(lines)
+
+    def _render_periods(self) -> str:
+        first, after = self.false_alerts_per_1000_per_day()
+
+        def shown(value: float | None) -> str:
+            return "-" if value is None else f"{value:,.2f}"
+
+        return (
+            f"false alerts per 1,000 customers per day: first {GO_LIVE_DAYS} days "
+            f"{shown(first)}, after {shown(after)}"
+            + "".join(
+                f"\n  {early:>5} / {late:>5} {rule}"
+                for rule, (early, late) in self.false_alerts_by_period.items()
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +265,31 @@ def build_report(
     false = [alert for alert in every_alert if alert.alert_id not in explained]
     base.false_alerts = len(false)
     base.false_alerts_by_rule = dict(Counter(alert.rule_name for alert in false).most_common())
+    base.false_alerts_by_period = _by_period(false, base.start)
+    external = {customer_id: external_id for external_id, customer_id in customer_ids.items()}
+    base.alerts = sorted(
+        (
+            (external.get(alert.customer_id or "", ""), alert.rule_name, alert.happened_at)
+            for alert in every_alert
+        ),
+        key=lambda seen: (seen[0], seen[1], seen[2].timestamp() if seen[2] else 0.0),
+    )
     base.auc = model_auc(labels, customer_ids, risk_scores)
     return base
+
+
+def _by_period(alerts: Iterable[AlertSeen], start: datetime | None) -> dict[str, tuple[int, int]]:
+    """rule name -> (alerts whose event happened in the go-live month, after), most first."""
+    if start is None:
+        return {}
+    go_live_end = start + timedelta(days=GO_LIVE_DAYS)
+    early: Counter[str] = Counter()
+    late: Counter[str] = Counter()
+    for alert in alerts:
+        moment = alert.happened_at or alert.raised_at
+        (early if moment < go_live_end else late)[alert.rule_name] += 1
+    rules = sorted(set(early) | set(late), key=lambda rule: -(early[rule] + late[rule]))
+    return {rule: (early[rule], late[rule]) for rule in rules}
 
 
 def model_auc(

@@ -22,7 +22,13 @@ from riskwatch_simulator.api import (
 from riskwatch_simulator.bank import Bank, label_outcomes
 from riskwatch_simulator.client import GatewayError, RetryPolicy, RiskWatchClient
 from riskwatch_simulator.config import SimulationConfig
-from riskwatch_simulator.generator import BankSpec, generate_bank, live_stream, push_order
+from riskwatch_simulator.generator import (
+    BankSpec,
+    generate_bank,
+    live_stream,
+    push_order,
+    shifted,
+)
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap, label_body
 from riskwatch_simulator.pushing import Pusher, PushLog, bounded, onboard, post_labels
@@ -79,6 +85,8 @@ async def simulate(
     started = time.monotonic()
     spec = BankSpec(seed=config.seed, customers=config.customers, days=config.days, now=now)
     bank = generate_bank(spec)
+    if config.shift_days:
+        bank = shifted(bank, days=config.shift_days, tag=f"R{config.shift_days}")
     err.write(f"generated {bank.counts()}\n")
     owned = client is None
     retry = RetryPolicy(attempts=config.attempts)
@@ -106,6 +114,8 @@ async def simulate(
         await wait_for_quiet(client, config.settle_seconds, timeout=config.settle_seconds * 6)
         base = SimulationReport(
             customers=len(bank.customers),
+            start=bank.start,
+            days=(bank.now - bank.start).days,
             transactions_sent=log.transactions_sent,
             records_sent=log.records_sent,
             seconds=time.monotonic() - started,

@@ -270,7 +270,9 @@ def build_input(
     return EvaluationInput(
         event_id=event.id,
         event_type=event.type,
-        occurred_at=(occurred_at or event.occurred_at).astimezone(UTC),
+        # Event time: windows and cooldowns run on the stream's time, so a replay of the past
+        # raises what live traffic raised; the publication time only when no other is known.
+        occurred_at=(occurred_at or happened or event.occurred_at).astimezone(UTC),
         customer_id=event.customer_id,
         transaction_id=transaction_id,
         namespaces=compact(namespaces),

@@ -49,7 +49,8 @@ class Settings(ServiceSettings):
     drift_min_scores: int = 100
     drift_baseline_size: int = 1000
     state_cache_size: int = 50_000
-    # Customers no event touched for a day are re-assessed as of now (recency features age).
+    # Customers a day of event time behind the stream (the newest event time seen) are
+    # re-assessed as of the stream's time: recency features age, in a replay as live.
     idle_reassess_after_seconds: int = 86_400
     idle_reassess_check_seconds: float = 3_600.0
     idle_reassess_batch_size: int = 500

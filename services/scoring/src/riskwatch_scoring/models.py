@@ -54,6 +54,10 @@ class CustomerStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    # The event time the state is current to (see `ScoredCustomer.as_of_epoch`); its maximum
+    # is the stream's time, the idle re-assessment's clock.
+    # Not indexed: it changes with nearly every write, which must stay a HOT update.
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ScoringModel(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.context import scoring_context
@@ -31,15 +31,16 @@ async def check_drift_once(runtime: ServiceRuntime) -> int:
     return published
 
 
-async def reassess_idle_customers(runtime: ServiceRuntime) -> int:
-    """Every idle customer once, a batch per transaction; returns how many."""
+async def reassess_idle_customers(runtime: ServiceRuntime, as_of: datetime | None = None) -> int:
+    """Every idle customer once, a batch per transaction, as of `as_of` (a backfill's end;
+    by default the stream's time, the newest event time seen); returns how many."""
     context = scoring_context(runtime)
     settings, total = context.settings, 0
     while True:
         async with runtime.session_factory() as session, session.begin():
             done = await context.scorer.reassess_idle(
                 session,
-                now=datetime.now(UTC),
+                as_of=as_of,
                 idle_seconds=settings.idle_reassess_after_seconds,
                 limit=settings.idle_reassess_batch_size,
             )

@@ -38,7 +38,7 @@ from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.domain.measures import measure_action, measure_state, stricter
 from riskwatch_scoring.payloads import StagedEvent
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import idle_customers, insert_assessments
+from riskwatch_scoring.repository import idle_customers, insert_assessments, stream_time
 from riskwatch_scoring.state_store import LoadedStates, StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -103,8 +103,9 @@ class Trigger(Protocol):
 
 def happened_at_of(trigger: Trigger) -> datetime | None:
     """When the thing behind an assessment happened: a transaction's or an interaction's
-    time, a credit record's or a financial profile's as-of date (midnight UTC), an event's
-    own time; None for the clock."""
+    time, a credit record's or a financial profile's as-of date (midnight UTC), the time the
+    clock re-assessed as of; None when the trigger carries no time of its own (a customer or
+    account change: its publication time is the machine clock's, not the stream's)."""
     if isinstance(trigger, TransactionReceived):
         return trigger.transaction.occurred_at
     if isinstance(trigger, InteractionLogged):
@@ -113,7 +114,9 @@ def happened_at_of(trigger: Trigger) -> datetime | None:
         return _midnight(trigger.credit_record.as_of)
     if isinstance(trigger, FinancialProfileUpdated):
         return _midnight(trigger.financial_profile.as_of)
-    return trigger.occurred_at if isinstance(trigger, Event) else None
+    if isinstance(trigger, TimePassed):
+        return trigger.at
+    return None
 
 
 def _midnight(day: date) -> datetime:
@@ -127,6 +130,8 @@ class TimePassed:
     type: str = "scoring.time_passed"
     id: uuid.UUID | None = None
     trace_id: str | None = None
+    # The stream time re-assessed as of.
+    at: datetime | None = None
 
 
 @dataclass
@@ -171,21 +176,25 @@ class Scorer:
             raise
 
     async def reassess_idle(
-        self, session: AsyncSession, *, now: datetime, idle_seconds: int, limit: int
+        self, session: AsyncSession, *, as_of: datetime | None, idle_seconds: int, limit: int
     ) -> int:
-        """Re-assess customers no event touched for `idle_seconds`, as of `now`: their
-        recency features (days since the last transaction...) have aged. Returns how many."""
-        before = now - timedelta(seconds=idle_seconds)
+        """Re-assess customers whose state is `idle_seconds` of event time behind `as_of` (by
+        default the stream's time, `repository.stream_time`): their recency features (days
+        since the last transaction...) have aged. Returns how many."""
+        as_of = as_of or await stream_time(session)
+        if as_of is None:
+            return 0
+        before = as_of - timedelta(seconds=idle_seconds)
         customer_ids = await idle_customers(session, before=before, limit=limit)
         if not customer_ids:
             return 0
         try:
             models = await self.model_cache.get(session)
             loaded = await self.store.load_for_update(session, sorted(customer_ids))
-            output = BatchOutput(now=now)
+            output = BatchOutput(now=datetime.now(UTC))
             for customer in loaded.customers.values():
                 customer.version += 1
-                self.reassess(customer, TimePassed(), now, models, output)
+                self.reassess(customer, TimePassed(at=as_of), as_of, models, output)
             await self._write(session, loaded, output)
         except BaseException:
             self.store.evict(customer_ids)
@@ -237,14 +246,23 @@ class Scorer:
             log.warning("scoring.event_rejected", event_id=str(event.id), error=str(exc))
             return
         customer.version += 1
-        self.reassess(customer, event, as_of, models, output)
+        if as_of is None:
+            # No event time yet (a new customer): assessed as of the event's publication, but
+            # not remembered as assessed then, which would put the machine clock into the
+            # customer's event time (and a replayed past's transactions before it).
+            self.reassess(customer, event, event.occurred_at, models, output, stamp=False)
+        else:
+            self.reassess(customer, event, as_of, models, output)
 
-    def _record_as_of(self, customer: ScoredCustomer, event: Event) -> datetime:
-        behaviour = customer.behaviour
-        moment = event.interaction.occurred_at if isinstance(event, InteractionLogged) else None
-        newest = max(behaviour.last_txn_epoch or 0, behaviour.last_interaction_epoch or 0)
-        candidates = [event.occurred_at, datetime.fromtimestamp(newest, tz=UTC)]
-        return max([*candidates, moment] if moment else candidates)
+    @staticmethod
+    def _record_as_of(customer: ScoredCustomer, event: Event) -> datetime | None:
+        """The event time a record change is assessed as of: the record's own time or the
+        newest the customer has seen, whichever is later; None when neither is known."""
+        known = [moment for moment in (happened_at_of(event),) if moment is not None]
+        newest = customer.as_of_epoch
+        if newest is not None:
+            known.append(datetime.fromtimestamp(newest, tz=UTC))
+        return max(known) if known else None
 
     def _apply_record(self, customer: ScoredCustomer, event: Event) -> bool:
         """Apply a non-transaction event; False when it changes nothing (already applied)."""
@@ -368,7 +386,8 @@ class Scorer:
         cutoffs = getattr(champion.model, "cutoffs", DEFAULT_CUTOFFS["anomaly"])
         assessment = customer.anomaly_assessment(epoch, cutoffs, champion.model_version)
         changed = customer.set_assessments([assessment])
-        self._level_changes(customer, changed, event, {"anomaly": (champion, None)}, output)
+        rows: dict[str, tuple[ServingModel, uuid.UUID | None]] = {"anomaly": (champion, None)}
+        self._level_changes(customer, changed, event, rows, output, happened_at_of(event))
 
     # -- customer re-assessment ---------------------------------------------------------------
 
@@ -379,8 +398,11 @@ class Scorer:
         as_of: datetime,
         models: ServingModels,
         output: BatchOutput,
+        *,
+        stamp: bool = True,
     ) -> FeatureMap:
-        """Credit and churn from the customer's features as of `as_of`; publishes the result."""
+        """Credit and churn from the customer's features as of `as_of` (event time, unless
+        `stamp` is False); publishes the result."""
         features = with_aliases(customer.behaviour.feature_map(_epoch(as_of)))
         features_hash = inputs_hash(features)
         assessments: list[Assessment] = []
@@ -406,8 +428,10 @@ class Scorer:
         )
         rows["anomaly"] = (anomaly_champion, None)
         changed = customer.set_assessments(assessments)
-        customer.last_assessed_epoch = _epoch(as_of)
-        self._level_changes(customer, changed, event, rows, output)
+        if stamp:
+            customer.last_assessed_epoch = _epoch(as_of)
+        happened = happened_at_of(event) or (as_of if stamp else None)
+        self._level_changes(customer, changed, event, rows, output, happened)
         output.events.append(
             payloads.customer_assessed(
                 occurred_at=output.now,
@@ -419,7 +443,7 @@ class Scorer:
                 levels=customer.levels,
                 assessments=customer.assessments,
                 customer_features=features,
-                happened_at=happened_at_of(event),
+                happened_at=happened,
             )
         )
         return features
@@ -431,6 +455,7 @@ class Scorer:
         event: Trigger,
         rows: dict[str, tuple[ServingModel, uuid.UUID | None]],
         output: BatchOutput,
+        happened: datetime | None,
     ) -> None:
         for kind, (from_level, to_level) in changed.items():
             if kind == "overall":
@@ -454,7 +479,7 @@ class Scorer:
                     advice=advice_for(assessment),
                     assessment_id=assessment_id,
                     trigger_event_type=event.type,
-                    happened_at=happened_at_of(event),
+                    happened_at=happened,
                 )
             )
 

@@ -18,7 +18,8 @@ from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
-StateRow = tuple[uuid.UUID, int, bytes]  # (customer_id, version, state blob)
+# (customer_id, version, state blob, event time it is current to as epoch seconds or None)
+StateRow = tuple[uuid.UUID, int, bytes, int | None]
 
 
 # -- customer state ---------------------------------------------------------------------------
@@ -37,22 +38,26 @@ _READ_STATE = text(
     "FROM customer_state WHERE customer_id = :customer_id"
 )
 _INSERT_STATES = (
-    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
-    "SELECT customer_id, version, state, now() "
-    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state)"
+    "INSERT INTO customer_state (customer_id, version, state, as_of, updated_at) "
+    "SELECT customer_id, version, state, to_timestamp(as_of), now() "
+    "FROM unnest($1::uuid[], $2::int[], $3::bytea[], $4::bigint[]) "
+    "AS t(customer_id, version, state, as_of)"
 )
 _UPDATE_STATES = (
-    "UPDATE customer_state AS s SET version = t.version, state = t.state, updated_at = now() "
-    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state) "
+    "UPDATE customer_state AS s SET version = t.version, state = t.state, "
+    "as_of = to_timestamp(t.as_of), updated_at = now() "
+    "FROM unnest($1::uuid[], $2::int[], $3::bytea[], $4::bigint[]) "
+    "AS t(customer_id, version, state, as_of) "
     "WHERE s.customer_id = t.customer_id"
 )
 # Both in one round trip: a data-modifying CTE runs to completion, unreferenced. The two sets
 # of rows are disjoint (the inserted ones were not found when the batch locked its rows).
 _UPDATE_AND_INSERT_STATES = (
     f"WITH updated AS ({_UPDATE_STATES}) "
-    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
-    "SELECT customer_id, version, state, now() "
-    "FROM unnest($4::uuid[], $5::int[], $6::bytea[]) AS t(customer_id, version, state)"
+    "INSERT INTO customer_state (customer_id, version, state, as_of, updated_at) "
+    "SELECT customer_id, version, state, to_timestamp(as_of), now() "
+    "FROM unnest($5::uuid[], $6::int[], $7::bytea[], $8::bigint[]) "
+    "AS t(customer_id, version, state, as_of)"
 )
 
 
@@ -90,16 +95,27 @@ async def write_states(
     await driver.execute(statement, *_columns(updated or inserted))
 
 
-def _columns(rows: Sequence[StateRow]) -> tuple[list[uuid.UUID], list[int], list[bytes]]:
-    ids, versions, states = zip(*rows, strict=True)
-    return list(ids), list(versions), list(states)
+def _columns(
+    rows: Sequence[StateRow],
+) -> tuple[list[uuid.UUID], list[int], list[bytes], list[int | None]]:
+    ids, versions, states, as_ofs = zip(*rows, strict=True)
+    return list(ids), list(versions), list(states), list(as_ofs)
+
+
+async def stream_time(session: AsyncSession) -> datetime | None:
+    """The stream's time: the newest event time any customer's state is current to, never
+    after the machine clock (a future-dated event must not age every customer). None before
+    the first event."""
+    statement = text("SELECT least(max(as_of), now()) FROM customer_state")
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def idle_customers(session: AsyncSession, *, before: datetime, limit: int) -> list[uuid.UUID]:
-    """Customers whose state nobody wrote since `before` (locked; busy ones are skipped)."""
+    """Customers whose state is current to an event time before `before` (locked; busy ones
+    are skipped)."""
     statement = text(
-        "SELECT customer_id FROM customer_state WHERE updated_at < :before "
-        "ORDER BY updated_at LIMIT :limit FOR UPDATE SKIP LOCKED"
+        "SELECT customer_id FROM customer_state WHERE as_of < :before "
+        "ORDER BY as_of LIMIT :limit FOR UPDATE SKIP LOCKED"
     )
     result = await session.execute(statement, {"before": before, "limit": limit})
     return list(result.scalars().all())

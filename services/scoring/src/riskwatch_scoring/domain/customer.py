@@ -79,6 +79,15 @@ class ScoredCustomer:
         self.behaviour = CustomerState(self.customer_id)
 
     @property
+    def as_of_epoch(self) -> int | None:
+        """The event time the state is current to: its newest transaction, interaction or
+        assessment time (None before any). Never the machine clock."""
+        seen = self.behaviour
+        times = (seen.last_txn_epoch, seen.last_interaction_epoch, self.last_assessed_epoch)
+        known = [epoch for epoch in times if epoch is not None]
+        return max(known) if known else None
+
+    @property
     def uuid(self) -> uuid.UUID:
         if self._uuid is None:
             self._uuid = uuid.UUID(self.customer_id)
