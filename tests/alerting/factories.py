@@ -75,6 +75,9 @@ def transaction_scored(
             "is_new_device": False,
             "is_new_counterparty": False,
             "amount_to_avg_30d": 1.0,
+            # An established customer: past the cold-start guards of the templates.
+            "history_count": 250,
+            "history_days": 180.0,
             **(features or {}),
         },
         customer_features={"avg_amount_30d": 100.0, **(customer_features or {})},

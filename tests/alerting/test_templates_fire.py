@@ -40,11 +40,19 @@ def _large_amount(customer: uuid.UUID, fire: bool) -> list[Event]:
     large = {"amount_to_avg_30d": 8.0, "is_new_counterparty": True}
     if fire:
         return [transaction_scored(customer, amount="6000", features=large)]
-    # Neither an ordinary amount nor a large one to a payee the customer pays every month.
+    # Neither an ordinary amount nor a large one to a payee the customer pays every month,
+    # nor one at go-live, when the 30-day average rests on a few payments of a few days.
     known_payee = {**large, "is_new_counterparty": False}
+    go_live = {**large, "history_count": 3, "history_days": 6.0}
+    long_but_thin = {**large, "history_count": 4, "history_days": 80.0}
     return [
         transaction_scored(customer, amount="6000", features={"amount_to_avg_30d": 1.2}),
         transaction_scored(customer, amount="6000", features=known_payee, at=BASE_TIME + MINUTE),
+        transaction_scored(customer, amount="6000", features=go_live, at=BASE_TIME + 2 * MINUTE),
+        *(
+            transaction_scored(customer, amount="6000", features=thin, at=BASE_TIME + n * MINUTE)
+            for n, thin in ((3, long_but_thin), (4, {**large, "history_days": None}))
+        ),
     ]
 
 
@@ -129,6 +137,17 @@ SCENARIOS: dict[str, Scenario] = {
         {"balance_trend_90d": -0.7, "outflow_ratio_30d": 2.1},
         {"balance_trend_90d": 0.1, "outflow_ratio_30d": 0.9},
     ),
+    # Fading alone is not enough: a complaint (or falling inflows, or a drain) must come with it.
+    "churn_early_warning": _assessed(
+        {"days_since_last_activity": 2, "activity_trend_90d": -0.5, "complaints_90d": 1},
+        {
+            "days_since_last_activity": 2,
+            "activity_trend_90d": -0.5,
+            "complaints_90d": 0,
+            "inflow_trend_90d": -0.1,
+            "balance_trend_90d": 0.0,
+        },
+    ),
     "complaint_churn": _complaints,
 }
 
@@ -171,3 +190,6 @@ async def test_template_fires_on_its_events_and_not_on_normal_traffic(
     assert [row for row in rows if row.customer_id == normal] == []
     evidence = next(row.evidence for row in rows if row.template_key == key)
     assert evidence, "an alert carries the values its condition read"
+    if key in ("large_amount_vs_average", "velocity_burst"):  # the cold-start guard says so
+        assert float(evidence["txn.history_count"]) == 250
+        assert float(evidence["txn.history_days"]) == 180

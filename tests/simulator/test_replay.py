@@ -66,5 +66,38 @@ def test_false_alerts_are_split_into_the_go_live_month_and_after() -> None:
     first, after = report.false_alerts_per_1000_per_day()
     assert first == 2 * 1000 / (10 * 30)
     assert after == 2 * 1000 / (10 * 60)
-    assert report.alerts[0] == ("C2", "Large", start + timedelta(days=2))
+    assert report.alerts[0] == ("C2", "transaction_anomaly", "Large", start + timedelta(days=2))
     assert "first 30 days 6.67, after 3.33" in report.render()
+
+
+def test_a_warning_is_measured_from_its_event_time_to_the_outcome() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    quiet = start + timedelta(days=100)
+    label = Label(
+        "churn",
+        "C1",
+        start,
+        quiet + timedelta(days=70),
+        record_external_ids=("R1",),
+        outcome_at=quiet,
+    )
+
+    def churn_alert(number: int, day: float) -> AlertSeen:
+        happened = start + timedelta(days=day)
+        raised = quiet + timedelta(days=70)  # a replay: every alert raised at its end
+        return AlertSeen(f"a{number}", "c1", "churn", "Early churn warning", raised, None, happened)
+
+    base = SimulationReport(customers=1, transactions_sent=0, records_sent=0, seconds=1.0)
+    report = build_report(
+        labels=[label],
+        customer_ids={"C1": "c1"},
+        alerts_by_customer={"c1": [churn_alert(1, 90), churn_alert(2, 72.5)]},
+        times=PushTimes({}, {}, {"R1": (start + timedelta(days=1)).timestamp()}),
+        notified_at={},
+        risk_scores={},
+        base=base,
+    )
+    churn = next(figures for figures in report.patterns if figures.pattern == "churn")
+    assert churn.caught == 1
+    assert churn.lead_days == [27.5]
+    assert "churn: warned 27.5 days before the outcome (median of 1; min 27.5)" in report.render()

@@ -283,6 +283,13 @@ MESSAGES: Mapping[str, Message] = {
         "{customer}'s bureau score fell by {bureau_score_drop} points to {bureau_score}.",
         "{customer}的征信评分下降{bureau_score_drop}分，降至{bureau_score}。",
     ),
+    "alert.churn_early_warning": _m(
+        "Early churn warning",
+        "早期流失预警",
+        "{customer} is still active but fading, with a complaint, falling inflows or a "
+        "balance drain: time to talk before they go quiet.",
+        "{customer}仍在活跃但活跃度下降，并伴有投诉、流入减少或余额流出：应在客户沉寂前主动沟通。",
+    ),
     "alert.inactivity_churn": _m(
         "Inactive customer with falling activity",
         "客户不活跃且活跃度下降",
@@ -293,8 +300,9 @@ MESSAGES: Mapping[str, Message] = {
     "alert.balance_drain": _m(
         "Balances draining away",
         "余额快速流出",
-        "{customer}'s balances are falling fast while outflows are {outflow_ratio_30d}× inflows.",
-        "{customer}的余额快速下降，流出为流入的{outflow_ratio_30d}倍。",
+        "{customer}'s balances are falling fast; outflows are {outflow_ratio_30d} of the "
+        "30-day turnover.",
+        "{customer}的余额快速下降，流出占30日交易额的{outflow_ratio_30d}。",
     ),
     "alert.complaint_churn": _m(
         "Complaints with churn risk",

@@ -148,6 +148,9 @@ class Label:
     # 1 when the pattern's model outcome happened (a default, a churn, a fraud); 0 otherwise.
     outcome: int = 1
     detail: str = ""
+    # When the outcome showed (a churner gone quiet): how early a warning came is measured
+    # against it.
+    outcome_at: datetime | None = None
 
     @property
     def kind(self) -> LabelKind:

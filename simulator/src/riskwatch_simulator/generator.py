@@ -127,12 +127,11 @@ def timeline(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction |
 
 
 def push_order(bank: Bank) -> list[CreditRecord | FinancialProfile | Interaction | Transaction]:
-    """The history as it is replayed: every transaction in time order, then the records.
+    """Every transaction in time order, then the records (a test's quick push).
 
-    Scoring assesses a record as of the newest event the customer has seen; a record replayed
-    mid-history would see a customer whose later payments have not been sent yet as idle
-    for months (a false inactivity alert). Records keep their own order, so score changes
-    between bureau pulls and income changes between profiles are the real ones.
+    `riskwatch simulate` sends the `timeline` instead, as a core system would: scoring
+    assesses a record as of its own time and the newest event the customer has sent, so a
+    record in step with the payments sees the customer as they were then.
     """
     records: list[CreditRecord | FinancialProfile | Interaction] = [
         *bank.credit_records,

@@ -7,13 +7,17 @@ an aiosmtpd server the notify service sends its email to.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import nats
 
 from riskwatch_shared.cli import ProcessSpec, Stack, default_processes
 from riskwatch_shared.embedded import free_port
@@ -113,3 +117,29 @@ def running_system(
         stack.stop()
         mail.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def consumers_drained(
+    nats_url: str, *, poll_seconds: float = 3.0, polls: int = 3, timeout: float = 900.0
+) -> float:
+    """Wait until no JetStream consumer has anything pending or unacknowledged for `polls`
+    polls in a row (everything sent has been processed, however loaded the machine); returns
+    the seconds waited."""
+    started = time.monotonic()
+    connection = await nats.connect(nats_url)
+    try:
+        jetstream, drained = connection.jetstream(), 0
+        while drained < polls:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"JetStream consumers still busy after {timeout:.0f}s")
+            await asyncio.sleep(poll_seconds)
+            busy = 0
+            for stream in await jetstream.streams_info():
+                name = stream.config.name
+                assert name is not None
+                for consumer in await jetstream.consumers_info(name):
+                    busy += (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
+            drained = drained + 1 if busy == 0 else 0
+    finally:
+        await connection.close()
+    return time.monotonic() - started

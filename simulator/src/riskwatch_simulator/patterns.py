@@ -71,6 +71,7 @@ def _label(
     ends_at: datetime | None = None,
     outcome: int = 1,
     detail: str = "",
+    outcome_at: datetime | None = None,
 ) -> Label:
     moments = [t.occurred_at for t in transactions]
     return Label(
@@ -82,6 +83,7 @@ def _label(
         record_external_ids=records,
         outcome=outcome,
         detail=detail,
+        outcome_at=outcome_at,
     )
 
 
@@ -324,6 +326,7 @@ def churn(history: CustomerHistory, habits: Everyday, context: PatternContext) -
         starts_at=plan.decline_from,
         ends_at=retention.occurred_at,
         detail=f"dormant since {plan.dormant_from.date().isoformat()}",
+        outcome_at=plan.dormant_from,
     )
 
 

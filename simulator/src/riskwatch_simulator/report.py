@@ -81,6 +81,9 @@ class PatternFigures:
     alert_to_notification_seconds: list[float]
     # rule name -> how many of this pattern's customers it alerted on first
     caught_by: dict[str, int] = field(default_factory=dict)
+    # Per caught customer whose outcome has a time (a churner going quiet): days from the
+    # first warning (its event time) to the outcome; negative when the warning came after.
+    lead_days: list[float] = field(default_factory=list)
 
     @property
     def share(self) -> float | None:
@@ -104,8 +107,9 @@ class SimulationReport:
     days: int = 0
     # rule name -> (false alerts in the first GO_LIVE_DAYS, after), by the event time
     false_alerts_by_period: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # Every alert as (customer external id, rule name, event time): what a replay compares.
-    alerts: list[tuple[str, str, datetime | None]] = field(default_factory=list)
+    # Every alert as (customer external id, rule type, rule name, event time): what a replay
+    # compares.
+    alerts: list[tuple[str, str, str, datetime | None]] = field(default_factory=list)
 
     @property
     def false_alerts_per_1000(self) -> float:
@@ -144,6 +148,14 @@ class SimulationReport:
                 f"| {ms(e2a, 50)} / {ms(e2a, 95)} | {ms(a2n, 50)} / {ms(a2n, 95)} "
                 f"| {', '.join(f'{rule} ({n})' for rule, n in figures.caught_by.items())} |"
             )
+        leads = [
+            f"{figures.pattern}: warned {percentile(figures.lead_days, 50):,.1f} days before "
+            f"the outcome (median of {len(figures.lead_days)}; "
+            f"min {min(figures.lead_days):,.1f})"
+            for figures in self.patterns
+            if figures.lead_days
+        ]
+        lines += ["", *leads] if leads else []
         lines += [
             "",
             f"alerts: {self.total_alerts:,}; false alerts: {self.false_alerts:,} "
@@ -199,6 +211,16 @@ def alert_catches(alert: AlertSeen, label: Label, times: PushTimes) -> bool:
     return bool(posted) and alert.raised_at.timestamp() >= min(posted) - 1.0
 
 
+def lead_days(alerts: Sequence[AlertSeen], label: Label) -> float | None:
+    """Days from the earliest of the alerts (by event time) to the label's outcome."""
+    if label.outcome_at is None:
+        return None
+    moments = [alert.happened_at for alert in alerts if alert.happened_at is not None]
+    if not moments:
+        return None
+    return (label.outcome_at - min(moments)).total_seconds() / 86_400
+
+
 def trigger_time(alert: AlertSeen, label: Label, times: PushTimes) -> float | None:
     """When the simulator sent what raised the alert: its transaction, else the label's
     latest record sent before it."""
@@ -234,7 +256,7 @@ def build_report(
         by_pattern[label.pattern].append(label)
     explained: set[str] = set()
     for pattern in PATTERNS:
-        caught, to_alert, to_notification = 0, [], []
+        caught, to_alert, to_notification, leads = 0, [], [], []
         caught_by: Counter[str] = Counter()
         for label in by_pattern.get(pattern, []):
             customer_id = customer_ids.get(label.customer_external_id, "")
@@ -249,6 +271,9 @@ def build_report(
             caught += 1
             first = min(matching, key=lambda alert: alert.raised_at)
             caught_by[first.rule_name] += 1
+            lead = lead_days(matching, label)
+            if lead is not None:
+                leads.append(lead)
             raised = first.raised_at.timestamp()
             trigger = trigger_time(first, label, times)
             if trigger is not None:
@@ -258,7 +283,7 @@ def build_report(
         injected = len(by_pattern.get(pattern, []))
         base.patterns.append(
             PatternFigures(pattern, injected, caught, to_alert, to_notification,
-                           dict(caught_by.most_common()))
+                           dict(caught_by.most_common()), leads)
         )  # fmt: skip
     every_alert = [alert for alerts in alerts_by_customer.values() for alert in alerts]
     base.total_alerts = len(every_alert)
@@ -269,10 +294,15 @@ def build_report(
     external = {customer_id: external_id for external_id, customer_id in customer_ids.items()}
     base.alerts = sorted(
         (
-            (external.get(alert.customer_id or "", ""), alert.rule_name, alert.happened_at)
+            (
+                external.get(alert.customer_id or "", ""),
+                alert.rule_type,
+                alert.rule_name,
+                alert.happened_at,
+            )
             for alert in every_alert
         ),
-        key=lambda seen: (seen[0], seen[1], seen[2].timestamp() if seen[2] else 0.0),
+        key=lambda seen: (*seen[:3], seen[3].timestamp() if seen[3] else 0.0),
     )
     base.auc = model_auc(labels, customer_ids, risk_scores)
     return base

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TextIO
@@ -26,8 +27,8 @@ from riskwatch_simulator.generator import (
     BankSpec,
     generate_bank,
     live_stream,
-    push_order,
     shifted,
+    timeline,
 )
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap, label_body
@@ -78,8 +79,14 @@ async def collect_report(
 
 
 async def simulate(
-    config: SimulationConfig, *, client: RiskWatchClient | None = None, err: TextIO | None = None
+    config: SimulationConfig,
+    *,
+    client: RiskWatchClient | None = None,
+    err: TextIO | None = None,
+    settled: Callable[[], Awaitable[object]] | None = None,
 ) -> SimulationReport:
+    """`settled`: waits until the system has processed everything sent (a caller that sees
+    inside it, like a benchmark); by default the alert count holding still for a while."""
     err = err or sys.stderr
     now = config.now or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     started = time.monotonic()
@@ -100,7 +107,8 @@ async def simulate(
                 err.write("subscribed a simulated risk department to every alert\n")
         ids, log = IdMap(), PushLog()
         await onboard(client, bank, ids, Progress(len(bank.customers), "customers", stream=err))
-        records = push_order(bank)
+        # In time order, records in step with the payments: each is assessed as of its time.
+        records = timeline(bank)
         progress = Progress(len(records), "records", stream=err)
         pusher = Pusher(client, ids, config, log)
         await pusher.push(records, progress)  # type: ignore[arg-type]
@@ -111,6 +119,8 @@ async def simulate(
             err.write(f"labels posted: {await post_labels(client, bodies, config.seed)}\n")
         if config.live_seconds > 0:
             await push_live(pusher, bank, config, err)
+        if settled is not None:
+            await settled()
         await wait_for_quiet(client, config.settle_seconds, timeout=config.settle_seconds * 6)
         base = SimulationReport(
             customers=len(bank.customers),

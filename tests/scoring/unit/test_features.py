@@ -309,3 +309,43 @@ def test_feature_map_equals_the_features_as_a_dict() -> None:
 )
 def test_the_hour_is_the_utc_hour_of_the_transaction(occurred_at: datetime, hour: int) -> None:
     assert CustomerState("c-1").preview_transaction(make_txn(occurred_at, "10")).hour == hour
+
+
+def test_history_days_measure_the_own_history_a_comparison_rests_on() -> None:
+    customer = CustomerState("c-1")
+    first = customer.apply_transaction(make_txn(T0, "100"))
+    later = customer.apply_transaction(make_txn(T0 + timedelta(days=12), "100"))
+    earlier = customer.apply_transaction(make_txn(T0 - timedelta(days=3), "100"))  # late data
+    after = customer.apply_transaction(make_txn(T0 + timedelta(days=20), "100"))
+    assert first is not None
+    assert later is not None
+    assert earlier is not None
+    assert after is not None
+    assert first.history_days is None  # nothing to compare with yet
+    assert later.history_days == pytest.approx(12)
+    assert earlier.history_days == 0  # before the first seen: no span behind it
+    assert after.history_days == pytest.approx(23)  # from the earliest transaction known
+    restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    assert restored.first_txn_epoch == customer.first_txn_epoch
+
+
+def test_a_state_kept_before_the_history_span_falls_back_to_its_oldest_counterparty() -> None:
+    customer = _known_history()
+    state = json.loads(json.dumps(customer.to_state()))
+    del state["first_txn_epoch"]
+    restored = CustomerState.from_state(state)
+    assert restored.first_txn_epoch == int(T0.timestamp())  # counterparty A, seen at T0
+
+
+def test_inflow_trend_falls_when_the_salary_moves_away() -> None:
+    customer = CustomerState("c-1")
+    for month in range(3):
+        salary = "3000" if month < 2 else "500"  # the third month's salary went elsewhere
+        moment = T0 + timedelta(days=30 * month + 1)
+        customer.apply_transaction(make_txn(moment, salary, direction="inbound"))
+        customer.apply_transaction(make_txn(moment + timedelta(hours=1), "200"))
+    features = customer.features(T0 + timedelta(days=89)).as_dict()
+    # 500 in the last 30 days against 6,000 in the 60 before, per day: (500/30 - 100) / (...)
+    recent, prior = 500 / 30, 6000 / 60
+    assert features["inflow_trend_90d"] == pytest.approx((recent - prior) / (recent + prior))
+    assert features["activity_trend_90d"] == pytest.approx(0.0)  # as many payments as before

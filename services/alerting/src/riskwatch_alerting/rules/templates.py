@@ -54,6 +54,17 @@ def _d(text: str) -> Decimal:
     return Decimal(text)
 
 
+# Cold-start guard of the templates that compare a payment with the customer's own history:
+# at go-live every payee is new and a 30-day average rests on one or two payments (a first
+# rent, a payroll run), so they speak only once that history has a minimum count and span.
+# Both values are read by the condition, so every alert's evidence shows them.
+_OWN_HISTORY = "txn.history_count >= {min_history_count} and txn.history_days >= {min_history_days}"
+_OWN_HISTORY_DEFAULTS = {"min_history_count": _d("10"), "min_history_days": _d("30")}
+_OWN_HISTORY_NOTE = (
+    "Needs a minimum own history (transactions and days) before it compares against it."
+)
+
+
 TEMPLATES: tuple[RuleTemplate, ...] = (
     RuleTemplate(
         key="large_amount_vs_average",
@@ -64,15 +75,16 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         condition_template=(
             'txn.direction == "outbound" and txn.amount >= {min_amount}'
             " and txn.amount_to_avg_30d >= {multiple} and txn.is_new_counterparty"
+            f" and {_OWN_HISTORY}"
         ),
         dedup_key="customer_id",
         cooldown_seconds=3_600,
         # A known payee (rent, payroll) is how a large regular payment looks: leave it be.
         description=(
             "An outgoing payment to a new counterparty, many times the customer's 30-day "
-            "average amount."
+            f"average amount. {_OWN_HISTORY_NOTE}"
         ),
-        parameters={"min_amount": _d("1000"), "multiple": _d("5")},
+        parameters={"min_amount": _d("1000"), "multiple": _d("5"), **_OWN_HISTORY_DEFAULTS},
     ),
     RuleTemplate(
         key="velocity_burst",
@@ -84,11 +96,15 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
             'count(txn, within="10m", by="customer") >= {max_count}'
             ' and sum(txn.amount, within="1h", by="customer")'
             " > {volume_multiple} * customer.avg_amount_30d"
+            f" and {_OWN_HISTORY}"
         ),
         dedup_key="customer_id",
         cooldown_seconds=3_600,
-        description="Many transactions in minutes, moving several times the usual amount.",
-        parameters={"max_count": _d("5"), "volume_multiple": _d("3")},
+        description=(
+            "Many transactions in minutes, moving several times the usual amount. "
+            + _OWN_HISTORY_NOTE
+        ),
+        parameters={"max_count": _d("5"), "volume_multiple": _d("3"), **_OWN_HISTORY_DEFAULTS},
     ),
     RuleTemplate(
         key="new_country_or_device_large_transfer",
@@ -232,6 +248,35 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         cooldown_seconds=30 * 86_400,
         description="The credit bureau score fell by at least the given number of points.",
         parameters={"min_drop": _d("50")},
+    ),
+    RuleTemplate(
+        key="churn_early_warning",
+        name="Early churn warning",
+        rule_type="churn",
+        severity="medium",
+        trigger_event_types=_CHURN_TRIGGERS,
+        # The signals that come before a customer goes quiet: activity falling while still
+        # active, with a complaint, falling inflows (the salary moved away) or a balance drain.
+        condition_template=(
+            "customer.days_since_last_activity < {max_idle_days}"
+            " and customer.activity_trend_90d <= {max_activity_trend}"
+            " and (customer.complaints_90d >= {min_complaints}"
+            " or customer.inflow_trend_90d <= {max_inflow_trend}"
+            " or customer.balance_trend_90d <= {max_balance_trend})"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=30 * 86_400,
+        description=(
+            "A customer still active but fading, with a complaint, falling inflows or a "
+            "balance drain: weeks before going quiet, while there is time to talk."
+        ),
+        parameters={
+            "max_idle_days": _d("14"),
+            "max_activity_trend": _d("-0.25"),
+            "min_complaints": _d("1"),
+            "max_inflow_trend": _d("-0.4"),
+            "max_balance_trend": _d("-0.6"),
+        },
     ),
     RuleTemplate(
         key="inactivity_churn",

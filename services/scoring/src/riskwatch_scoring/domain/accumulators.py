@@ -491,6 +491,10 @@ class LastSeenMap:
     def last_seen(self, key: str) -> int | None:
         return self._last_seen.get(key)
 
+    def oldest(self) -> int | None:
+        """The earliest last-seen moment kept (None when empty)."""
+        return self._ordered[0] if self._ordered else None
+
     def count_since(self, epoch_seconds: int) -> int:
         ordered = self._ordered
         return len(ordered) - bisect_left(ordered, epoch_seconds)

@@ -94,6 +94,7 @@ CUSTOMER_FEATURE_NAMES: tuple[str, ...] = (
     "outflow_ratio_30d",
     "activity_trend_90d",
     "balance_trend_90d",
+    "inflow_trend_90d",
     "distinct_counterparties_30d",
     "distinct_countries_30d",
     "distinct_devices_30d",
@@ -164,6 +165,9 @@ class TransactionFeatures(NamedTuple):
     is_new_device: bool
     is_new_counterparty: bool
     history_count: int
+    # Days from the customer's first transaction to this one (None for the first): with
+    # history_count, how much own history a comparison with it rests on.
+    history_days: float | None
     amount_to_avg_30d: float | None
     amount_zscore: float | None
     hour: int
@@ -224,6 +228,7 @@ class CustomerState:
         self.devices = LastSeenMap(DEVICES_KEPT)
         self.accounts = LastSeenMap(ACCOUNTS_KEPT)
         self.last_txn_epoch: int | None = None
+        self.first_txn_epoch: int | None = None
         self.recent_ids: deque[str] = deque(maxlen=RECENT_IDS_KEPT)
         # `recent_ids` as a set for the per-transaction membership test (ids are unique in
         # the deque: an id already there is never appended again).
@@ -283,6 +288,7 @@ class CustomerState:
         hour = (epoch // 3_600) % 24 if epoch > 0 else txn.occurred_at.astimezone(UTC).hour
         hour_share = self._hour_share(hour)
         history_count = self.amount_stats.count
+        first_txn_epoch = self.first_txn_epoch
         days_since_previous = (
             None if last_txn_epoch is None else _days(max(0, epoch - last_txn_epoch))
         )
@@ -307,6 +313,9 @@ class CustomerState:
             is_new_device=txn.device_id is not None and txn.device_id not in self.devices,
             is_new_counterparty=txn.counterparty_account not in self.counterparties,
             history_count=history_count,
+            history_days=(
+                None if first_txn_epoch is None else _days(max(0, epoch - first_txn_epoch))
+            ),
             amount_to_avg_30d=None if not avg_30d else float(amount / avg_30d),
             amount_zscore=self.amount_stats.zscore(amount_float),
             hour=hour,
@@ -359,6 +368,8 @@ class CustomerState:
         self.accounts.touch(txn.account_id, epoch)
         if self.last_txn_epoch is None or epoch > self.last_txn_epoch:
             self.last_txn_epoch = epoch
+        if self.first_txn_epoch is None or epoch < self.first_txn_epoch:
+            self.first_txn_epoch = epoch
         recent_ids = self.recent_ids
         if len(recent_ids) == RECENT_IDS_KEPT:
             self._recent_id_set.discard(recent_ids[0])  # about to fall out of the deque
@@ -442,6 +453,9 @@ class CustomerState:
         recent_net = float(inbound_30d - outbound_30d) / 30
         prior_net = float((inbound_90d - inbound_30d) - (outbound_90d - outbound_30d)) / 60
         values["balance_trend_90d"] = _share_change(recent_net, prior_net)
+        # Money coming in (a salary moved to another bank shows here first).
+        prior_inflow = float(inbound_90d - inbound_30d) / 60
+        values["inflow_trend_90d"] = _share_change(float(inbound_30d) / 30, prior_inflow)
         return values
 
     def _network_features(self, epoch: int) -> FeatureMap:
@@ -537,6 +551,7 @@ class CustomerState:
             "devices": self.devices.to_state(),
             "accounts": self.accounts.to_state(),
             "last_txn_epoch": self.last_txn_epoch,
+            "first_txn_epoch": self.first_txn_epoch,
             "recent_ids": list(self.recent_ids),
             "interactions": self.interactions.to_state(),
             "complaints": self.complaints.to_state(),
@@ -576,6 +591,9 @@ class CustomerState:
         customer.devices = LastSeenMap.from_state(state["devices"])
         customer.accounts = LastSeenMap.from_state(state["accounts"])
         customer.last_txn_epoch = state["last_txn_epoch"]
+        # States written before it was kept: the oldest counterparty still remembered, a
+        # lower bound of the history's span (a guard then waits a little longer, never less).
+        customer.first_txn_epoch = state.get("first_txn_epoch", customer.counterparties.oldest())
         customer.recent_ids = deque(state["recent_ids"], maxlen=RECENT_IDS_KEPT)
         customer._recent_id_set = set(customer.recent_ids)
         customer.interactions = SlidingWindow.from_state(state["interactions"])
