@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -223,21 +224,21 @@ def measure_data(
 
 def measure_detail(data: RiskMeasureData) -> dict[str, Any]:
     """The timeline entry's detail: the measure's own fields, ids and amounts as text."""
-    shown = data.model_dump(
-        mode="json",
-        include={
-            "measure_id",
-            "kind",
-            "account_id",
-            "limit_amount",
-            "limit_currency",
-            "list_id",
-            "list_name",
-            "list_value",
-            "reason",
-        },
-    )
-    return {key: value for key, value in shown.items() if value is not None}
+    shown = msgspec.to_builtins(data)
+    return {key: shown[key] for key in _MEASURE_DETAIL if shown[key] is not None}
+
+
+_MEASURE_DETAIL = (
+    "measure_id",
+    "kind",
+    "account_id",
+    "limit_amount",
+    "limit_currency",
+    "list_id",
+    "list_name",
+    "list_value",
+    "reason",
+)
 
 
 async def take_measure(

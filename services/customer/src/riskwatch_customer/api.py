@@ -40,11 +40,12 @@ from riskwatch_customer.schemas import (
     TransactionBatchIn,
     TransactionBatchOut,
     TransactionIn,
+    TransactionOut,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.contract import csv_body
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["customer"])
@@ -452,7 +453,7 @@ async def lift_measure(
 )
 async def list_customer_transactions(
     customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
-) -> Page[TransactionData]:
+) -> Page[TransactionOut]:
     """The customer's transactions, most recently received first."""
     return await service.list_transactions(
         session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
@@ -501,7 +502,7 @@ def transaction_in(body: bytes) -> TransactionIn:
     "/transactions",
     status_code=201,
     operation_id="customer-transactions-create",
-    response_model=TransactionData,
+    response_model=TransactionOut,
     responses={
         **_CONFLICT,
         201: {
@@ -575,6 +576,6 @@ async def receive_batch(request: Request, resources: IntakeDep, identity: Identi
 )
 async def get_transaction(
     transaction_id: uuid.UUID, session: SessionDep, identity: IdentityDep
-) -> TransactionData:
+) -> TransactionOut:
     """One stored transaction."""
     return await service.get_transaction(session, transaction_id, identity=identity)

@@ -18,10 +18,11 @@ from typing import Any
 import asyncpg
 
 from riskwatch_customer.reference_data import in_minor_units
+from riskwatch_shared.events.base import type_of
 from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
 
-RECEIVED_SUBJECT: str = TransactionReceived.model_fields["type"].default
+RECEIVED_SUBJECT = type_of(TransactionReceived)
 
 # Column, SQL type, in TransactionData's field order after `transaction_id`.
 TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = (

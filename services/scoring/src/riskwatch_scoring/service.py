@@ -26,8 +26,8 @@ from riskwatch_scoring.errors import (
     InvalidTransactionInput,
 )
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
+from riskwatch_scoring.outgoing import new_id
 from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
-from riskwatch_scoring.payloads import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
