@@ -38,6 +38,7 @@ from riskwatch_scoring.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
 from riskwatch_shared.contract import csv_body
+from riskwatch_shared.db.unit_of_work import after_commit
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.ownership import require_customer_visible
 from riskwatch_shared.security import Identity
@@ -175,7 +176,7 @@ async def get_models(
 ) -> ModelList:
     """Every model version, newest first per kind."""
     await context.model_cache.get(session)  # a fresh install lists its expert models
-    await session.commit()
+    await session.flush()
     rows = await list_models(session, kind=kind)
     return ModelList(items=[service.model_out(row) for row in rows])
 
@@ -259,7 +260,7 @@ async def train_model(
         row, report = await training_service.train_from_labels(
             session, kind=kind, features=body.features, encoding=body.encoding, folds=body.folds
         )
-    await session.commit()
+    await session.flush()
     return TrainingOut(model=service.model_out(row), report=report)
 
 
@@ -267,8 +268,8 @@ async def _promote(
     session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
 ) -> ModelOut:
     row = await promote(session, model_id, status=status)
-    await session.commit()
-    context.model_cache.invalidate()
+    await session.flush()
+    after_commit(session, context.model_cache.invalidate)
     return service.model_out(row)
 
 
@@ -312,7 +313,7 @@ async def get_model_drift(
     """PSI of recent scores against the training baseline (drift above 0.25 raises an event)."""
     await get_model_or_404(session, model_id)
     drift = await service.model_drift(session, model_id=model_id, settings=context.settings)
-    await session.commit()
+    await session.flush()
     return drift
 
 
@@ -329,7 +330,7 @@ async def create_labels(
     """Record observed outcomes (defaulted, churned) to train on."""
     _require(identity, WORKERS)
     created = await service.add_labels(session, body=body, created_by=identity.subject)
-    await session.commit()
+    await session.flush()
     return LabelsCreated(created=created)
 
 
