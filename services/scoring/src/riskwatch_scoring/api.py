@@ -16,7 +16,7 @@ from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from riskwatch_scoring.registry import get_model_or_404, promote
+from riskwatch_scoring.registry import promote
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
     AssessmentPage,
@@ -170,13 +170,10 @@ async def score_transaction(
 @router.get("/models", operation_id="scoring-models-list", response_model=ModelList)
 async def get_models(
     session: SessionDep,
-    context: ContextDep,
     identity: IdentityDep,
     kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
 ) -> ModelList:
     """Every model version, newest first per kind."""
-    await context.model_cache.get(session)  # a fresh install lists its expert models
-    await session.flush()
     rows = await list_models(session, kind=kind)
     return ModelList(items=[service.model_out(row) for row in rows])
 
@@ -310,11 +307,9 @@ async def shadow_model(
 async def get_model_drift(
     model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> DriftOut:
-    """PSI of recent scores against the training baseline (drift above 0.25 raises an event)."""
-    await get_model_or_404(session, model_id)
-    drift = await service.model_drift(session, model_id=model_id, settings=context.settings)
-    await session.flush()
-    return drift
+    """PSI of recent scores against the training baseline. Read-only: drift above 0.25 is
+    announced by the periodic check (`scoring.model_drift_detected.v1`, once a day)."""
+    return await service.model_drift(session, model_id=model_id, settings=context.settings)
 
 
 @router.post(
