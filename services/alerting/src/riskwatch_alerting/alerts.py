@@ -9,7 +9,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,9 +39,14 @@ from riskwatch_alerting.schemas import (
     RuleFalsePositives,
     TimeToAcknowledge,
 )
-from riskwatch_shared.events.alerting import AlertUpdated, CustomerContacted, RiskMeasureTaken
+from riskwatch_shared.events.alerting import (
+    AlertChange,
+    AlertUpdated,
+    CustomerContacted,
+    RiskMeasureTaken,
+)
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import RiskMeasureData
+from riskwatch_shared.events.common import RiskMeasureData, Severity
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -177,9 +182,10 @@ async def _transition(
         AlertUpdated(
             alert_id=alert.id,
             customer_id=alert.customer_id,
-            change=change,
+            # The ORM's columns are plain text; the names are the events' (the decoders check).
+            change=cast(AlertChange, change),
             status=status,
-            severity=alert.severity,
+            severity=cast(Severity, alert.severity),
             actor=actor,
             assignee=alert.assignee,
             assignee_team=alert.assignee_team,

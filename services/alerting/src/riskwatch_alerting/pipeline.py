@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -45,6 +46,7 @@ from riskwatch_alerting.rules.windows import GroupKey, WindowStore
 from riskwatch_alerting.words import alert_words, message_params
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import Reason
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.logging import get_logger
@@ -435,11 +437,14 @@ def _raised_event(
             "message_code",
             "message_params",
             "happened_at",
-            "coded_reasons",
         )
     }
     url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
-    return AlertRaised(alert_id=row["id"], url=url, trace_id=trace_id, **fields)
+    # The row keeps the reasons as JSON values; the event carries them as its Reason type.
+    coded_reasons = msgspec.convert(row["coded_reasons"], list[Reason])
+    return AlertRaised(
+        alert_id=row["id"], url=url, trace_id=trace_id, coded_reasons=coded_reasons, **fields
+    )
 
 
 def _history_row(item: EvaluationInput) -> repository.HistoryRow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -33,7 +33,9 @@ from riskwatch_customer.schemas import (
 from riskwatch_shared.events.common import (
     AccountData,
     CreditRecordData,
+    CustomerKind,
     CustomerSnapshot,
+    CustomerStatus,
     FinancialProfileData,
     InteractionData,
     TransactionData,
@@ -96,12 +98,13 @@ def customer_out(
 
 
 def customer_snapshot(customer: Customer) -> CustomerSnapshot:
+    # The ORM's columns are plain text; the values are the event's (every decode checks them).
     return CustomerSnapshot(
-        kind=customer.kind,
+        kind=cast(CustomerKind, customer.kind),
         name=customer.name,
         segment=customer.segment,
         country=customer.country,
-        status=customer.status,
+        status=cast(CustomerStatus, customer.status),
         kyc_status=customer.kyc_status,
         relationship_manager=customer.relationship_manager,
         email=customer.email,

@@ -13,6 +13,8 @@ RiskLevel = Literal["low", "medium", "high", "critical"]
 ModelKind = Literal["credit", "anomaly", "churn"]
 Severity = Literal["low", "medium", "high", "critical"]
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+CustomerKind = Literal["individual", "corporate"]
+CustomerStatus = Literal["active", "dormant", "closed"]
 
 
 class TransactionData(Payload, frozen=True, kw_only=True):
@@ -88,11 +90,11 @@ class AccountData(Payload, frozen=True, kw_only=True):
 
 
 class CustomerSnapshot(Payload, frozen=True, kw_only=True):
-    kind: Literal["individual", "corporate"]
+    kind: CustomerKind
     name: str
     segment: str | None = None
     country: str | None = None
-    status: Literal["active", "dormant", "closed"]
+    status: CustomerStatus
     kyc_status: str | None = None
     relationship_manager: str | None = None
     email: str | None = None
