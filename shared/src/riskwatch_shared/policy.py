@@ -159,6 +159,10 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("DELETE", "/v1/lists/{id}/entries/{entry}", MANAGERS),
     ("POST", "/v1/lists/{id}/entries/remove", MANAGERS),
     ("GET", "/v1/alerts", STAFF),
+    # The alert desk: the live stream, bulk assignment and the start page.
+    ("GET", "/v1/alerts/stream", STAFF),
+    ("POST", "/v1/alerts/assign", WORKERS),
+    ("GET", "/v1/desk/summary", STAFF),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
     ("GET", _ALERT, STAFF),
@@ -220,6 +224,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/lists", read=READERS, write=MANAGERS),
     *_area("/v1/alerts", read=STAFF, write=WORKERS),
     *_area("/v1/cases", read=STAFF, write=WORKERS),
+    *_area("/v1/desk", read=STAFF, write=WORKERS),
     *_area("/v1/inbox", read=STAFF, write=STAFF),
     *_area("/v1/recipients", read=READERS, write=MANAGERS),
     *_area("/v1/teams", read=READERS, write=MANAGERS),
