@@ -90,6 +90,15 @@ def test_only_admins_manage_users_keys_and_rule_activation() -> None:
             assert rule.roles == {"admin"}, rule
 
 
+def test_only_model_managers_retire_a_model_version() -> None:
+    rule = DEFAULT_POLICY.rule_for("POST", "/v1/models/m1/retire")
+    assert rule is not None
+    assert rule.template == "/v1/models/{id}/retire"
+    assert decide(rule, ("risk_manager",), ())
+    for role in ("analyst", "relationship_manager", "viewer", "ingest"):
+        assert not decide(rule, (role,), ()), role
+
+
 def test_unknown_operations_are_refused_and_scopes_narrow_a_key() -> None:
     assert not decide(DEFAULT_POLICY.rule_for("GET", "/v1/nowhere"), ROLES, ())
     rule = DEFAULT_POLICY.rule_for("GET", "/v1/alerts")

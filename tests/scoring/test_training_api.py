@@ -204,3 +204,81 @@ async def test_registry_refuses_impossible_transitions(scoring: ScoringHarness) 
     assert as_challenger.headers["content-type"].startswith("application/problem+json")
     unknown = await scoring.client.post(f"/v1/models/{uuid.uuid4()}/activate")
     assert unknown.status_code == 404
+
+
+def _signal_csv(rows: int = 60, target: tuple[str, str] = ("0", "1")) -> str:
+    lines = ["amount,segment,flat,bad"]
+    for i in range(rows):
+        defaulted = i % 3 == 0
+        amount = 900 + i if defaulted else 100 + i
+        segment = "sme" if i % 2 else "retail"
+        lines.append(f"{amount},{segment},7,{target[int(defaulted)]}")
+    return "\n".join(lines) + "\n"
+
+
+async def _train_csv(scoring: ScoringHarness, text: str, **params: str) -> Any:
+    return await scoring.client.post(
+        "/v1/models/credit/train",
+        params={"target": "bad", **params},
+        content=text.encode(),
+        headers={"content-type": "text/csv"},
+    )
+
+
+async def _credit_model_count(scoring: ScoringHarness) -> int:
+    listed = await scoring.client.get("/v1/models", params={"kind": "credit"})
+    return len(listed.json()["items"])
+
+
+async def test_training_refuses_what_it_would_otherwise_drop_or_misread(
+    scoring: ScoringHarness,
+) -> None:
+    before = await _credit_model_count(scoring)
+    undeclared = await _train_csv(scoring, _signal_csv(), categorical="bad")
+    assert undeclared.status_code == 422
+    assert "segment" in undeclared.json()["detail"]
+    constant = await _train_csv(scoring, _signal_csv(), features="amount,flat")
+    assert constant.status_code == 422
+    assert "flat" in constant.json()["detail"]
+    lines = _signal_csv().splitlines()
+    lines[4] = lines[4].rsplit(",", 1)[0] + ",1.5"
+    half = await _train_csv(scoring, "\n".join(lines) + "\n")
+    assert half.status_code == 422
+    assert "1.5" in half.json()["detail"]
+    assert await _credit_model_count(scoring) == before  # nothing stored
+
+    worded = await _train_csv(scoring, _signal_csv(target=("good", "bad")), bad_value="bad")
+    assert worded.status_code == 201, worded.text
+    report = worded.json()["report"]
+    assert report["positive_rate"] == 1 / 3
+    assert report["features"] == ["amount", "segment"]
+    assert report["dropped_features"] == {"flat": "fewer than two distinct values"}
+    assert report["parameters"]["bad_value"] == "bad"
+
+
+async def test_versions_name_the_encoding_and_candidates_can_be_retired(
+    scoring: ScoringHarness,
+) -> None:
+    linear = (await _train_csv(scoring, _signal_csv(), encoding="linear")).json()["model"]
+    binned = (await _train_csv(scoring, _signal_csv(), encoding="binned")).json()["model"]
+    assert linear["training_fingerprint"] == binned["training_fingerprint"]  # same data
+    assert linear["model_version"].startswith("credit-linear-")
+    assert binned["model_version"].startswith("credit-binned-")
+    assert linear["model_version"].split("-v")[0] != binned["model_version"].split("-v")[0]
+
+    retired = await scoring.client.post(f"/v1/models/{linear['id']}/retire")
+    assert retired.status_code == 200, retired.text
+    assert retired.json()["status"] == "retired"
+    again = await scoring.client.post(f"/v1/models/{linear['id']}/retire")
+    assert again.status_code == 200
+    assert again.json()["status"] == "retired"
+    models = (await scoring.client.get("/v1/models", params={"kind": "credit"})).json()["items"]
+    statuses = {m["id"]: m["status"] for m in models}
+    assert statuses[linear["id"]] == "retired"
+    assert statuses[binned["id"]] == "candidate"
+    champion = next(m for m in models if m["status"] == "champion")
+    refused = await scoring.client.post(f"/v1/models/{champion['id']}/retire")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    unknown = await scoring.client.post(f"/v1/models/{uuid.uuid4()}/retire")
+    assert unknown.status_code == 404

@@ -128,6 +128,7 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/models/{kind}/train", MANAGERS),
     ("POST", "/v1/models/{id}/activate", MANAGERS),
     ("POST", "/v1/models/{id}/shadow", MANAGERS),
+    ("POST", "/v1/models/{id}/retire", MANAGERS),
     ("GET", "/v1/labels", READERS),
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.

@@ -13,7 +13,9 @@ from riskwatch_scoring.domain.scorecard import Scorecard
 from riskwatch_scoring.domain.training import (
     Table,
     TrainingConfig,
+    TrainingDataError,
     load_csv,
+    parse_csv_text,
     train_credit_scorecard,
 )
 
@@ -66,7 +68,9 @@ def test_cross_validated_auc_on_the_shipped_sample_matches_the_baseline(
     assert [row.count for row in report.calibration] == [600] * 10
     assert report.features == ["EDUCATION", "MARRIAGE", "LIMIT_BAL", "BILL_AMT1"]
     assert len(report.data_fingerprint) == 64
-    assert result.model.model_version == f"credit-trained-{report.data_fingerprint[:12]}"
+    version_prefix = f"credit-{encoding}-{report.data_fingerprint[:12]}-p"
+    assert result.model.model_version.startswith(version_prefix)
+    assert report.auc_std == pytest.approx(float(np.std(report.fold_aucs, ddof=1)))
 
     probabilities = np.array([result.model.probability(row) for row in uci_sample.rows])
     labels = np.array([int(row["default"] or 0) for row in uci_sample.rows])
@@ -112,3 +116,72 @@ def test_training_finds_a_strong_signal() -> None:
     )
     assert high.probability > 0.5 > low.probability
     assert high.reasons[0].code == "arrears_points"
+
+
+def _table(text: str, categorical: list[str] | None = None) -> Table:
+    return parse_csv_text(text, categorical=categorical)
+
+
+def _signal_csv(rows: int = 60, extra: str = "", extra_value: str = "") -> str:
+    lines = [f"amount,segment,bad{extra}"]
+    for i in range(rows):
+        defaulted = i % 3 == 0
+        amount = 900 + i if defaulted else 100 + i
+        lines.append(f"{amount},{'sme' if i % 2 else 'retail'},{int(defaulted)}{extra_value}")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_undeclared_text_column_is_refused_naming_it_never_dropped() -> None:
+    table = _table(_signal_csv(), categorical=["bad"])  # `segment` holds text, not declared
+    assert table.rows[0]["segment"] == "retail"  # kept as read, not blanked
+    with pytest.raises(TrainingDataError, match="segment"):
+        train_credit_scorecard(table, "bad")
+    declared = train_credit_scorecard(_table(_signal_csv(), ["bad", "segment"]), "bad")
+    assert declared.report.features == ["amount", "segment"]
+
+
+def test_a_requested_feature_is_never_dropped_silently() -> None:
+    table = _table(_signal_csv(extra=",flat", extra_value=",7"))
+    with pytest.raises(TrainingDataError, match="flat"):
+        train_credit_scorecard(table, "bad", features=["amount", "flat"])
+    unrequested = train_credit_scorecard(table, "bad").report
+    assert unrequested.features == ["amount", "segment"]
+    assert unrequested.dropped_features == {"flat": "fewer than two distinct values"}
+
+
+@pytest.mark.parametrize("bad_cell", ["1.5", "2", "-1", "yes"])
+def test_a_target_other_than_0_or_1_is_refused(bad_cell: str) -> None:
+    lines = _signal_csv().splitlines()
+    lines[5] = lines[5].rsplit(",", 1)[0] + "," + bad_cell
+    with pytest.raises(TrainingDataError, match=r"must be 0 or 1.*" + bad_cell):
+        train_credit_scorecard(_table("\n".join(lines) + "\n"), "bad")
+
+
+def test_a_declared_bad_value_names_the_bad_rows() -> None:
+    worded = _signal_csv().replace(",1\n", ",bad\n").replace(",0\n", ",good\n")
+    numbered = train_credit_scorecard(_table(_signal_csv()), "bad")
+    named = train_credit_scorecard(_table(worded), "bad", bad_value="bad")
+    assert named.report.positive_rate == numbered.report.positive_rate == pytest.approx(1 / 3)
+    assert named.report.auc_mean == pytest.approx(numbered.report.auc_mean)
+    with pytest.raises(TrainingDataError, match="both good and bad"):
+        train_credit_scorecard(_table(worded), "bad", bad_value="BAD")
+
+
+def test_the_version_names_the_data_and_the_parameters() -> None:
+    table = _table(_signal_csv())
+    linear = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="linear"))
+    binned = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="binned"))
+    again = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="binned"))
+    fewer_bins = train_credit_scorecard(
+        table, "bad", config=TrainingConfig(encoding="binned", n_bins=3)
+    )
+    other_data = train_credit_scorecard(_table(_signal_csv(rows=61)), "bad")
+    versions = {
+        linear.model.model_version,
+        binned.model.model_version,
+        fewer_bins.model.model_version,
+        other_data.model.model_version,
+    }
+    assert len(versions) == 4
+    assert again.model.model_version == binned.model.model_version
+    assert binned.report.parameters["n_bins"] == 5

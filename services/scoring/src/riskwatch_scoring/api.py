@@ -16,7 +16,7 @@ from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from riskwatch_scoring.registry import get_model_or_404, promote
+from riskwatch_scoring.registry import get_model_or_404, promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
     AssessmentPage,
@@ -236,6 +236,14 @@ async def train_model(
     session: SessionDep,
     identity: IdentityDep,
     target: Annotated[str, Query(description="CSV upload: the 0/1 target column")] = "default",
+    bad_value: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="CSV: the target value that means bad (e.g. `bad`); every other value "
+            "is good. Without it the target must be 0 or 1.",
+        ),
+    ] = None,
     categorical: Annotated[str | None, Query(description="CSV: categorical columns")] = None,
     features: Annotated[str | None, Query(description="CSV: feature columns to use")] = None,
     encoding: Annotated[Literal["linear", "binned"], Query(description="CSV")] = "linear",
@@ -254,6 +262,7 @@ async def train_model(
             features=_columns(features),
             encoding=encoding,
             folds=folds,
+            bad_value=bad_value,
         )
     else:
         row, report = await training_service.train_from_labels(
@@ -298,6 +307,23 @@ async def shadow_model(
     """Make this version the challenger: it scores in shadow beside the champion."""
     _require(identity, MANAGERS)
     return await _promote(session, context, model_id, "challenger")
+
+
+@router.post(
+    "/models/{model_id}/retire",
+    operation_id="scoring-models-retire",
+    response_model=ModelOut,
+    responses={**NOT_FOUND, 409: {"description": "The champion cannot retire (problem+json)"}},
+)
+async def retire_model(
+    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+) -> ModelOut:
+    """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
+    _require(identity, MANAGERS)
+    row = await retire(session, model_id)
+    await session.commit()
+    context.model_cache.invalidate()
+    return service.model_out(row)
 
 
 @router.get(

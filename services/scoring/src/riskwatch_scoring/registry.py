@@ -198,6 +198,20 @@ async def promote(session: AsyncSession, model_id: uuid.UUID, *, status: str) ->
     return row
 
 
+async def retire(session: AsyncSession, model_id: uuid.UUID) -> ScoringModel:
+    """Retire a candidate or challenger; retiring a retired version changes nothing."""
+    row = await get_model_or_404(session, model_id)
+    if row.status == "champion":
+        raise InvalidModelTransition(
+            "the champion cannot retire: activate another version (or the expert model) first"
+        )
+    if row.status != "retired":
+        await repository.lock_model_kind(session, row.kind)
+        await repository.set_model_status(session, [row.id], "retired")
+        await session.refresh(row)
+    return row
+
+
 async def store_trained_model(
     session: AsyncSession,
     *,

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch_scoring.config import get_settings
-from riskwatch_scoring.domain.training import TrainingConfig, load_csv, train_credit_scorecard
+from riskwatch_scoring.domain.training import (
+    TrainingConfig,
+    TrainingDataError,
+    load_csv,
+    train_credit_scorecard,
+)
+from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.training_service import train_from_csv
 from riskwatch_shared.db.session import create_engine, create_session_factory
 
@@ -28,6 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="riskwatch_scoring.train", description=__doc__)
     parser.add_argument("--csv", type=Path, required=True, help="CSV with a header row")
     parser.add_argument("--target", default="default", help="the 0/1 outcome column")
+    parser.add_argument("--bad-value", help="the target value that means bad (else 0/1)")
     parser.add_argument("--kind", choices=("credit", "churn"), default="credit")
     parser.add_argument("--encoding", choices=("linear", "binned"), default="linear")
     parser.add_argument("--categorical", help="comma-separated categorical columns")
@@ -42,7 +49,11 @@ def train_offline(args: argparse.Namespace) -> dict[str, Any]:
     table = load_csv(args.csv, categorical=_columns(args.categorical))
     config = TrainingConfig(encoding=args.encoding, folds=args.folds)
     result = train_credit_scorecard(
-        table, args.target, features=_columns(args.features), config=config
+        table,
+        args.target,
+        features=_columns(args.features),
+        config=config,
+        bad_value=args.bad_value,
     )
     if args.out:
         args.out.write_text(result.model.to_json())
@@ -62,6 +73,7 @@ async def register(args: argparse.Namespace) -> dict[str, Any]:
                 features=_columns(args.features),
                 encoding=args.encoding,
                 folds=args.folds,
+                bad_value=args.bad_value,
             )
             if args.out:
                 args.out.write_text(json.dumps(row.model_json, sort_keys=True))
@@ -72,7 +84,11 @@ async def register(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    report = asyncio.run(register(args)) if args.register else train_offline(args)
+    try:
+        report = asyncio.run(register(args)) if args.register else train_offline(args)
+    except (TrainingDataError, InvalidTrainingData) as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 2
     json.dump(report, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0

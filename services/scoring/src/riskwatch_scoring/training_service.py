@@ -20,7 +20,9 @@ from riskwatch_scoring.domain.training import (
     Encoding,
     Table,
     TrainingConfig,
+    TrainingDataError,
     TrainingResult,
+    binary_labels,
     parse_csv_text,
     train_credit_scorecard,
 )
@@ -34,36 +36,18 @@ MIN_ROWS = 30
 CATEGORICAL_FEATURES = frozenset({"currency"})
 
 
-def _check_target(table: Table, target: str, folds: int) -> None:
+def _check_target(table: Table, target: str, folds: int, bad_value: str | None) -> None:
     if target not in table.columns:
         raise InvalidTrainingData(f"no target column {target!r}; columns: {table.columns[:20]}")
-    values = [row.get(target) for row in table.rows]
-    labels = {str(value).split(".")[0] for value in values if value is not None}
-    if not labels <= {"0", "1"}:
-        raise InvalidTrainingData(f"target {target!r} must be 0 or 1, found {sorted(labels)[:5]}")
     if len(table.rows) < MIN_ROWS:
         raise InvalidTrainingData(f"need at least {MIN_ROWS} rows, got {len(table.rows)}")
-    positives = sum(1 for value in values if str(value).startswith("1"))
-    if min(positives, len(values) - positives) < folds:
+    try:
+        labels = binary_labels([row.get(target) for row in table.rows], target, bad_value=bad_value)
+    except TrainingDataError as exc:
+        raise InvalidTrainingData(str(exc)) from exc
+    positives = int(labels.sum())
+    if min(positives, len(labels) - positives) < folds:
         raise InvalidTrainingData(f"each class needs at least {folds} rows to cross-validate")
-    if any(value is None for value in values):
-        raise InvalidTrainingData(f"target {target!r} has blank cells")
-
-
-def _usable_features(table: Table, target: str, wanted: Sequence[str] | None) -> list[str]:
-    """Requested (or all) columns that vary: a constant or empty column cannot be fitted."""
-    candidates = list(wanted) if wanted else [c for c in table.columns if c != target]
-    unknown = [c for c in candidates if c not in table.columns or c == target]
-    if unknown:
-        raise InvalidTrainingData(f"unknown feature columns: {unknown[:10]}")
-    usable = []
-    for column in candidates:
-        present = {row.get(column) for row in table.rows if row.get(column) is not None}
-        if len(present) >= 2:
-            usable.append(column)
-    if not usable:
-        raise InvalidTrainingData("no feature column has at least two distinct values")
-    return usable
 
 
 def _as_kind(result: TrainingResult, kind: str) -> Scorecard:
@@ -85,10 +69,17 @@ def _baseline(model: Scorecard, table: Table) -> list[float]:
 
 
 def _train(
-    table: Table, target: str, features: list[str], config: TrainingConfig, kind: str
+    table: Table,
+    target: str,
+    features: Sequence[str] | None,
+    config: TrainingConfig,
+    kind: str,
+    bad_value: str | None,
 ) -> tuple[Scorecard, TrainingResult, list[float]]:
     try:
-        result = train_credit_scorecard(table, target, features=features, config=config)
+        result = train_credit_scorecard(
+            table, target, features=features, config=config, bad_value=bad_value
+        )
     except ValueError as exc:
         raise InvalidTrainingData(str(exc)) from exc
     model = _as_kind(result, kind)
@@ -101,11 +92,14 @@ async def _train_and_store(
     kind: str,
     table: Table,
     target: str,
-    features: list[str],
+    features: Sequence[str] | None,
     config: TrainingConfig,
     source: str,
+    bad_value: str | None = None,
 ) -> tuple[ScoringModel, dict[str, Any]]:
-    model, result, baseline = await asyncio.to_thread(_train, table, target, features, config, kind)
+    model, result, baseline = await asyncio.to_thread(
+        _train, table, target, features, config, kind, bad_value
+    )
     report = {**result.report.to_state(), "source": source, "target": target}
     row = await store_trained_model(
         session,
@@ -113,7 +107,7 @@ async def _train_and_store(
         model=model,
         metrics=report,
         fingerprint=result.report.data_fingerprint,
-        features=features,
+        features=result.report.features,
         baseline=baseline,
     )
     return row, report
@@ -129,6 +123,7 @@ async def train_from_csv(
     features: Sequence[str] | None,
     encoding: Encoding,
     folds: int,
+    bad_value: str | None = None,
 ) -> tuple[ScoringModel, dict[str, Any]]:
     try:
         table = parse_csv_text(csv_text, categorical=categorical)
@@ -136,17 +131,17 @@ async def train_from_csv(
         raise InvalidTrainingData(f"unreadable CSV: {exc}") from exc
     if not table.columns:
         raise InvalidTrainingData("the CSV has no header row")
-    _check_target(table, target, folds)
-    usable = _usable_features(table, target, features)
+    _check_target(table, target, folds, bad_value)
     config = TrainingConfig(encoding=encoding, folds=folds)
     return await _train_and_store(
         session,
         kind=kind,
         table=table,
         target=target,
-        features=usable,
+        features=features,
         config=config,
         source="csv",
+        bad_value=bad_value,
     )
 
 
@@ -181,15 +176,14 @@ async def train_from_labels(
         raise InvalidTrainingData(f"not customer features: {unknown[:10]}")
     rows = await repository.training_rows(session, kind)
     table = labelled_table(rows, list(features or CUSTOMER_FEATURE_NAMES))
-    _check_target(table, TARGET, folds)
-    usable = _usable_features(table, TARGET, features)
+    _check_target(table, TARGET, folds, None)
     config = TrainingConfig(encoding=encoding, folds=folds)
     return await _train_and_store(
         session,
         kind=kind,
         table=table,
         target=TARGET,
-        features=usable,
+        features=features,
         config=config,
         source="labels",
     )

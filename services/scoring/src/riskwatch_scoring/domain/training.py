@@ -53,11 +53,17 @@ HOLDOUT_FROM_ROWS = 20_000
 MAX_CODE_LEVELS = 12
 
 
+class TrainingDataError(ValueError):
+    """Data the pipeline refuses, with a reason the user can act on (a 422 through the API)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     columns: list[str]
     rows: list[dict[str, Cell]]
     categorical: frozenset[str]
+    # Columns read as numbers that hold text: kept as text so nothing is lost, never fitted.
+    text_in_numeric: frozenset[str] = frozenset()
 
     @property
     def numeric(self) -> frozenset[str]:
@@ -103,19 +109,90 @@ def read_csv(handle: Iterable[str], *, categorical: Sequence[str] | None = None)
     if categorical is None:
         categorical = [c for c in columns if _is_categorical([row[c] for row in raw_rows])]
     categorical_set = frozenset(categorical)
+    text_in_numeric: set[str] = set()
     rows: list[dict[str, Cell]] = []
     for raw in raw_rows:
         row: dict[str, Cell] = {}
         for column in columns:
-            text = raw[column].strip()
+            text = (raw[column] or "").strip()
+            number = None if column in categorical_set else _parse_number(text)
             if text == "":
                 row[column] = None
             elif column in categorical_set:
                 row[column] = text
+            elif number is None:
+                row[column] = text
+                text_in_numeric.add(column)
             else:
-                row[column] = _parse_number(text)
+                row[column] = number
         rows.append(row)
-    return Table(columns=columns, rows=rows, categorical=categorical_set)
+    return Table(
+        columns=columns,
+        rows=rows,
+        categorical=categorical_set,
+        text_in_numeric=frozenset(text_in_numeric),
+    )
+
+
+def _is_label(value: Cell, expected: str) -> bool:
+    """A target cell equals a label: as text, or as numbers ("1" and 1.0 are the same)."""
+    text = str(value).strip()
+    if text == expected:
+        return True
+    number, wanted = _parse_number(text), _parse_number(expected)
+    return number is not None and number == wanted
+
+
+def binary_labels(
+    values: Sequence[Cell], target: str, *, bad_value: str | None = None
+) -> npt.NDArray[np.int_]:
+    """1 for bad, 0 for good. Without `bad_value` every cell must be 0 or 1 (1.5 is refused);
+    with it, cells equal to `bad_value` are 1 and every other value is 0."""
+    if any(value is None or str(value).strip() == "" for value in values):
+        raise TrainingDataError(f"target {target!r} has blank cells")
+    if bad_value is not None:
+        labels = [int(_is_label(value, bad_value)) for value in values]
+    else:
+        refused = sorted({str(v) for v in values if not (_is_label(v, "0") or _is_label(v, "1"))})
+        if refused:
+            raise TrainingDataError(
+                f"target {target!r} must be 0 or 1 (or declare the bad value), found {refused[:5]}"
+            )
+        labels = [int(_is_label(value, "1")) for value in values]
+    array = np.array(labels, dtype=np.int_)
+    if set(np.unique(array).tolist()) != {0, 1}:
+        raise TrainingDataError(f"target {target!r} must hold both good and bad rows")
+    return array
+
+
+def select_features(
+    table: Table, target: str, requested: Sequence[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The columns to fit and the ones left out with why. A requested column is never left
+    out: one that cannot be fitted is refused, naming it."""
+    candidates = list(requested) if requested else [c for c in table.columns if c != target]
+    unknown = [c for c in candidates if c not in table.columns or c == target]
+    if unknown:
+        raise TrainingDataError(f"unknown feature columns: {unknown[:10]}")
+    text = [c for c in candidates if c in table.text_in_numeric]
+    if text:
+        raise TrainingDataError(
+            f"columns {text[:10]} hold text but are not declared categorical: "
+            "list them in `categorical` or leave them out of `features`"
+        )
+    constant = [c for c in candidates if len(_distinct(table, c)) < 2]
+    if requested and constant:
+        raise TrainingDataError(
+            f"requested features {constant[:10]} have fewer than two distinct values"
+        )
+    usable = [c for c in candidates if c not in constant]
+    if not usable:
+        raise TrainingDataError("no feature column has at least two distinct values")
+    return usable, dict.fromkeys(constant, "fewer than two distinct values")
+
+
+def _distinct(table: Table, column: str) -> set[Cell]:
+    return {row.get(column) for row in table.rows if row.get(column) is not None}
 
 
 def _numbers(rows: Sequence[Row], column: str) -> list[float | None]:
@@ -246,6 +323,8 @@ class TrainingReport:
     ks: float
     brier: float
     calibration: list[CalibrationBin]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    dropped_features: dict[str, str] = field(default_factory=dict)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -263,6 +342,8 @@ class TrainingReport:
             "ks": self.ks,
             "brier": self.brier,
             "calibration": [row.to_state() for row in self.calibration],
+            "parameters": self.parameters,
+            "dropped_features": dict(self.dropped_features),
         }
 
 
@@ -344,19 +425,50 @@ def _splits(
     return f"stratified {config.folds}-fold CV", list(folds.split(indices, labels))
 
 
+def _parameters(
+    config: TrainingConfig,
+    features: Sequence[str],
+    categorical: frozenset[str],
+    bad_value: str | None,
+) -> dict[str, Any]:
+    """Everything besides the data that shapes the model: part of its version name."""
+    return {
+        "encoding": config.encoding,
+        "n_bins": config.n_bins,
+        "folds": config.folds,
+        "regularisation_c": config.regularisation_c,
+        "min_level_share": config.min_level_share,
+        "seed": config.seed,
+        "scaling": config.scaling.to_state(),
+        "features": list(features),
+        "categorical": sorted(categorical & set(features)),
+        "bad_value": bad_value,
+    }
+
+
+def model_version_name(kind: str, algorithm: str, data: str, parameters: str) -> str:
+    """`credit-binned-<data 12 hex>-p<parameters 8 hex>`: different data or parameters give
+    different names (the registry appends `-v<version>`)."""
+    return f"{kind}-{algorithm}-{data[:12]}-p{parameters[:8]}"
+
+
+def sample_sd(values: Sequence[float]) -> float:
+    """Sample standard deviation (n - 1): the folds are a sample of possible splits."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def train_credit_scorecard(
     table: Table,
     target: str,
     *,
     features: Sequence[str] | None = None,
     config: TrainingConfig | None = None,
+    bad_value: str | None = None,
 ) -> TrainingResult:
     """Fit a scorecard on all rows and report its held-out quality."""
     config = config or TrainingConfig()
-    features = list(features or [c for c in table.columns if c != target])
-    labels = np.array([int(float(row[target] or 0)) for row in table.rows], dtype=np.int_)
-    if set(np.unique(labels)) != {0, 1}:
-        raise ValueError(f"target {target!r} must hold both 0 and 1")
+    labels = binary_labels([row.get(target) for row in table.rows], target, bad_value=bad_value)
+    features, dropped = select_features(table, target, features)
     validation, splits = _splits(labels, config)
     held_out = np.full(len(labels), np.nan)
     fold_aucs = []
@@ -372,7 +484,10 @@ def train_credit_scorecard(
     held_labels, held_probabilities = labels[scored], held_out[scored]
 
     fingerprint = inputs_hash({"columns": table.columns, "target": target, "rows": table.rows})
-    model_version = f"credit-trained-{fingerprint[:12]}"
+    parameters = _parameters(config, features, table.categorical, bad_value)
+    model_version = model_version_name(
+        "credit", config.encoding, fingerprint, inputs_hash(parameters)
+    )
     encoders, regression, design = _fit(table.rows, labels, features, table.categorical, config)
     report = TrainingReport(
         model_version=model_version,
@@ -384,11 +499,13 @@ def train_credit_scorecard(
         data_fingerprint=fingerprint,
         fold_aucs=fold_aucs,
         auc_mean=float(np.mean(fold_aucs)),
-        auc_std=float(np.std(fold_aucs)),
+        auc_std=sample_sd(fold_aucs),
         gini=2 * auc(held_labels, held_probabilities) - 1,
         ks=ks_statistic(held_labels, held_probabilities),
         brier=brier_score(held_labels, held_probabilities),
         calibration=calibration_table(held_labels, held_probabilities),
+        parameters=parameters,
+        dropped_features=dropped,
     )
     scorecard = _to_scorecard(encoders, regression, design, config, model_version)
     scorecard = Scorecard(
