@@ -98,6 +98,7 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"{_CUSTOMER}/credit-records", STAFF),
     ("POST", f"{_CUSTOMER}/credit-records", WORKERS),
     ("GET", f"{_CUSTOMER}/financial-profile", STAFF),
+    ("GET", f"{_CUSTOMER}/financial-profile/history", STAFF),
     ("PUT", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
     ("POST", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
     ("PATCH", f"{_CUSTOMER}/financial-profile", WORKERS_AND_RMS),
