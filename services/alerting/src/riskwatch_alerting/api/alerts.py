@@ -218,9 +218,7 @@ async def bulk_assign(
     body: BulkAssignBody, session: SessionDep, identity: IdentityDep
 ) -> BulkAssignOut:
     """Assign many alerts to a person (`me` is you), a team or both; each alert's result."""
-    out = await workdesk.bulk_assign(session, body, identity=identity)
-    await session.commit()
-    return out
+    return await workdesk.bulk_assign(session, body, identity=identity)
 
 
 @router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)
