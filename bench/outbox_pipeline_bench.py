@@ -3,7 +3,7 @@
 Three processes share the machine, as in production: this one commits events to the outbox
 (transactions of --txn-size events, like a batch intake), one runs the OutboxRelay, one runs a
 ConsumerRunner whose handler stores one row per event: `--handler insert` writes the batch's
-rows in one statement (a `batch_handler`, as the services consume), `--handler insert-each`
+rows in one statement (a `Batched` handler, as the services consume), `--handler insert-each`
 one INSERT per event, `--handler noop` nothing (the kit's own cost). Reports events/s end to
 end and the commit-to-handled latency percentiles; at full speed the latency is mostly queueing,
 so `--rate` offers a steady load to read the latency a sustained rate gives. The relay's and
@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,7 +56,7 @@ from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.events.base import Event, register
 from riskwatch_shared.events.streams import StreamSpec
 from riskwatch_shared.messaging.bus import MessageBus, ensure_streams
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.consumer import Batched, ConsumerRunner, ConsumerSpec, PerEvent
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.settings import to_async_url, to_asyncpg_dsn
@@ -206,12 +207,12 @@ async def run_consumer(
         handled_at[event.n] = now - event.committed_at
         uncommitted.append((event.n, event.committed_at))
 
-    async def handle_batch(events: list[Event], session: AsyncSession) -> None:
+    async def handle_batch(events: Sequence[BenchEventHappened], session: AsyncSession) -> None:
         # How the services consume: one multi-row write per fetched batch.
         now = time.time()
         if not first_handled:
             first_handled.append(time.monotonic())
-        batch = [e for e in events if isinstance(e, BenchEventHappened)]
+        batch = events
         await session.execute(
             insert(HANDLED), [{"event_id": e.id, "n": e.n, "handled_at": now} for e in batch]
         )
@@ -223,8 +224,11 @@ async def run_consumer(
         durable="bench",
         stream=STREAM.name,
         subjects=["rwbench.>"],
-        handlers={BenchEventHappened: handle},
-        batch_handler=handle_batch if handler_kind == "insert" else None,
+        handling=(
+            Batched((BenchEventHappened,), handle_batch)
+            if handler_kind == "insert"
+            else PerEvent().on(BenchEventHappened, handle)
+        ),
         batch_size=500,
         fetch_timeout=0.5,
         batch_linger=linger,

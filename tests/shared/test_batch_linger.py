@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 
 import pytest
 from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from riskwatch_shared.events.base import Event
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.consumer import Batched, ConsumerRunner, ConsumerSpec
 from riskwatch_shared.settings import DEFAULT_BATCH_LINGER, ServiceSettings
 from riskwatch_shared.testing import wait_until
 
@@ -162,7 +162,7 @@ def linger_runner(
     durable = f"linger-{uuid.uuid4().hex[:6]}"
     record = recording_handler(durable)
 
-    async def handle_batch(events: list[Event], session: AsyncSession) -> None:
+    async def handle_batch(events: Sequence[Pinged], session: AsyncSession) -> None:
         sizes.append(len(events))
         for event in events:
             await record(event, session)
@@ -171,8 +171,7 @@ def linger_runner(
         durable=durable,
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={Pinged: record},
-        batch_handler=handle_batch,
+        handling=Batched((Pinged,), handle_batch),
         batch_size=10,
         fetch_timeout=5.0,
         batch_linger=batch_linger,

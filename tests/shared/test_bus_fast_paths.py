@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.messaging.bus import MessageBus, PublishFailed
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, PerEvent
 from riskwatch_shared.messaging.pull import PullConsumerGone, PullFetcher
 from riskwatch_shared.testing import wait_until
 
@@ -169,7 +169,7 @@ async def test_runner_recreates_its_durable_after_it_is_deleted(
         durable=durable,
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={Pinged: recording_handler(durable)},
+        handling=PerEvent().on(Pinged, recording_handler(durable)),
         fetch_timeout=0.3,
     )
     runner = ConsumerRunner(spec, bus=bus, session_factory=session_factory)

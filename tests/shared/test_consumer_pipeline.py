@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -12,7 +13,13 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, customer_key
+from riskwatch_shared.messaging.consumer import (
+    Batched,
+    ConsumerRunner,
+    ConsumerSpec,
+    PerEvent,
+    customer_key,
+)
 from riskwatch_shared.testing import wait_until
 
 from .conftest import HANDLED, TEST_STREAM
@@ -31,7 +38,7 @@ class Recorder:
         self.fail_first_batch_with = fail_first_batch_with
         self.failed = False
 
-    async def handle_batch(self, batch: list[Any], session: AsyncSession) -> None:
+    async def handle_batch(self, batch: Sequence[CustomerPinged], session: AsyncSession) -> None:
         mine = {event.customer_id for event in batch}
         self.overlaps.extend(mine & self.active_customers)
         self.active_customers |= mine
@@ -73,8 +80,7 @@ def _runner(
         durable=durable or f"pipeline-{uuid.uuid4().hex[:6]}",
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={CustomerPinged: handler},
-        batch_handler=handler,
+        handling=Batched((CustomerPinged,), handler),
         fetch_timeout=0.2,
         pipeline_by=customer_key,
         **{**settings, **overrides},
@@ -123,13 +129,17 @@ async def test_a_failed_pipelined_batch_is_retried_one_event_at_a_time_and_loses
     assert runner.stats.handled == 24
 
 
+async def _ignore(event: CustomerPinged, session: AsyncSession) -> None:
+    pass
+
+
 def test_a_pipelined_consumer_needs_a_key() -> None:
     with pytest.raises(ValueError, match="pipeline_by"):
         ConsumerSpec(
             durable="no-key",
             stream=TEST_STREAM.name,
             subjects=["rwtest.>"],
-            handlers={},
+            handling=PerEvent().on(CustomerPinged, _ignore),
             pipeline_depth=2,
         )
 

@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from riskwatch_shared.db.session import create_engine, create_session_factory
 from riskwatch_shared.messaging import consumer as consumer_module
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, customer_key
+from riskwatch_shared.messaging.consumer import (
+    ConsumerRunner,
+    ConsumerSpec,
+    PerEvent,
+    customer_key,
+)
 from riskwatch_shared.messaging.deadletters import DeadLetterNotFound, DeadLetters
 from riskwatch_shared.messaging.faults import is_transient
 from riskwatch_shared.testing import wait_until
@@ -60,7 +65,7 @@ def _runner(
         "durable": durable,
         "stream": TEST_STREAM.name,
         "subjects": ["rwtest.>"],
-        "handlers": {Pinged: recording_handler(durable)},
+        "handling": PerEvent().on(Pinged, recording_handler(durable)),
         "fetch_timeout": 0.2,
         "batch_linger": 0.0,
         "max_deliver": 2,
@@ -124,7 +129,7 @@ async def test_poison_is_still_dead_lettered_with_its_reason_while_the_database_
             raise KeyError("a handler bug that repeats")
         await session.execute(insert(HANDLED).values(event_id=event.id, consumer="x", n=event.n))
 
-    runner = _runner(bus, session_factory, handlers={Pinged: buggy}, max_deliver=3)
+    runner = _runner(bus, session_factory, handling=PerEvent().on(Pinged, buggy), max_deliver=3)
     await _publish(bus, [Pinged(n=12), Pinged(n=13), Pinged(n=14)])
     await runner.start()
     try:
@@ -148,7 +153,7 @@ async def test_a_pipelined_batch_cancelled_before_it_ran_releases_its_keys(
     runner = _runner(
         bus,
         session_factory,
-        handlers={CustomerPinged: recording_handler("x")},
+        handling=PerEvent().on(CustomerPinged, recording_handler("x")),
         pipeline_depth=2,
         pipeline_by=customer_key,
     )
@@ -185,7 +190,9 @@ async def test_a_stuck_batch_fails_liveness_but_waiting_for_the_database_does_no
     async def stuck(event: Pinged, session: AsyncSession) -> None:
         await never.wait()
 
-    runner = _runner(bus, proxied_sessions, handlers={Pinged: stuck}, liveness_bound=1.0)
+    runner = _runner(
+        bus, proxied_sessions, handling=PerEvent().on(Pinged, stuck), liveness_bound=1.0
+    )
     await runner.start()
     try:
         await wait_until(lambda: _true(runner.healthy), message="runner up")
@@ -229,8 +236,8 @@ async def test_a_dead_letter_re_driven_inside_the_duplicate_window_reaches_its_c
             raise KeyError("a bug, fixed before the re-drive")
         await session.execute(insert(HANDLED).values(event_id=event.id, consumer="x", n=event.n))
 
-    runner = _runner(bus, session_factory, handlers={Pinged: flaky})
-    bystander = _runner(bus, session_factory, handlers={Pinged: _ignore})
+    runner = _runner(bus, session_factory, handling=PerEvent().on(Pinged, flaky))
+    bystander = _runner(bus, session_factory, handling=PerEvent().on(Pinged, _ignore))
     poison = Pinged(n=13)
     # Published with Nats-Msg-Id = event id, as the outbox relay does: a re-publish with the
     # same id inside the stream's 2-minute duplicate window would be dropped by JetStream.
@@ -283,7 +290,7 @@ async def test_the_cli_lists_and_re_drives_dead_letters(
     async def always_fails(event: Pinged, session: AsyncSession) -> None:
         raise KeyError("poison")
 
-    runner = _runner(bus, session_factory, handlers={Pinged: always_fails})
+    runner = _runner(bus, session_factory, handling=PerEvent().on(Pinged, always_fails))
     await _publish(bus, [Pinged(n=1)])
     await runner.start()
     try:
@@ -320,7 +327,7 @@ async def test_a_transient_error_that_repeats_while_the_database_answers_is_pois
         # What a statement the event itself makes too slow raises, every time.
         raise asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
 
-    runner = _runner(bus, session_factory, handlers={Pinged: times_out})
+    runner = _runner(bus, session_factory, handling=PerEvent().on(Pinged, times_out))
     await _publish(bus, [Pinged(n=1)])
     await runner.start()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import pytest
@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from riskwatch_shared.events.base import Event, register
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.consumer import (
+    Batched,
     ConsumerRunner,
     ConsumerSpec,
+    PerEvent,
     customer_key,
     lock_keys,
 )
@@ -59,7 +61,7 @@ def make_runner(
         durable=durable,
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={Pinged: handler or recording_handler(durable)},
+        handling=PerEvent().on(Pinged, handler or recording_handler(durable)),
         fetch_timeout=0.2,
         **overrides,
     )
@@ -360,7 +362,7 @@ async def test_batch_handler_gets_each_claimed_event_once_in_one_call(
         )
     calls: list[list[int]] = []
 
-    async def handle_batch(batch: list[Any], session: AsyncSession) -> None:
+    async def handle_batch(batch: Sequence[Pinged], session: AsyncSession) -> None:
         calls.append([event.n for event in batch])
         rows = [{"event_id": e.id, "consumer": "batch", "n": e.n} for e in batch]
         await session.execute(insert(HANDLED), rows)
@@ -370,8 +372,7 @@ async def test_batch_handler_gets_each_claimed_event_once_in_one_call(
         durable=durable,
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={Pinged: recording_handler(durable)},
-        batch_handler=handle_batch,
+        handling=Batched((Pinged,), handle_batch),
         batch_size=50,
         fetch_timeout=0.2,
     )
@@ -402,7 +403,7 @@ async def test_replicas_never_handle_one_customer_at_the_same_time(
     active: dict[uuid.UUID, int] = dict.fromkeys(customers, 0)
     overlaps: list[uuid.UUID] = []
 
-    async def handle_batch(batch: list[Any], session: AsyncSession) -> None:
+    async def handle_batch(batch: Sequence[CustomerPinged], session: AsyncSession) -> None:
         mine = {event.customer_id for event in batch}
         for customer in mine:
             active[customer] += 1
@@ -421,8 +422,7 @@ async def test_replicas_never_handle_one_customer_at_the_same_time(
         durable=durable,
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={CustomerPinged: recording_handler(durable)},
-        batch_handler=handle_batch,
+        handling=Batched((CustomerPinged,), handle_batch),
         batch_size=3,
         fetch_timeout=0.2,
         serialize_by=customer_key,

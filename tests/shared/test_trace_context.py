@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from riskwatch_shared import tracing
 from riskwatch_shared.logging import _add_context_ids, trace_id_var
 from riskwatch_shared.messaging.bus import MessageBus
-from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec
+from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, PerEvent
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.observability import RequestContextMiddleware
 from riskwatch_shared.testing import wait_until
@@ -114,7 +114,7 @@ async def traced_path(
         durable=f"trace-{uuid.uuid4().hex[:6]}",
         stream=TEST_STREAM.name,
         subjects=["rwtest.>"],
-        handlers={Pinged: handle},
+        handling=PerEvent().on(Pinged, handle),
         fetch_timeout=0.2,
     )
     runner = ConsumerRunner(spec, bus=bus, session_factory=session_factory)

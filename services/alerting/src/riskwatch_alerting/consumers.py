@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,24 +14,31 @@ from riskwatch_shared.events.customer import (
     AccountChanged,
     CreditRecordAdded,
     CustomerCreated,
+    CustomerEvent,
     CustomerUpdated,
     FinancialProfileUpdated,
     InteractionLogged,
 )
-from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
+from riskwatch_shared.events.notify import (
+    DeliveryFailed,
+    EscalationCancelled,
+    NotificationSent,
+    NotifyEvent,
+)
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
+    ScoringEvent,
     TransactionScored,
 )
-from riskwatch_shared.messaging.consumer import ConsumerSpec, Handler
+from riskwatch_shared.messaging.consumer import Batched, ConsumerSpec
 
-SCORING_EVENTS: tuple[type[Event], ...] = (
+SCORING_EVENTS: tuple[type[ScoringEvent], ...] = (
     TransactionScored,
     CustomerRiskLevelChanged,
     CustomerAssessed,
 )
-CUSTOMER_EVENTS: tuple[type[Event], ...] = (
+CUSTOMER_EVENTS: tuple[type[CustomerEvent], ...] = (
     CustomerCreated,
     CustomerUpdated,
     CreditRecordAdded,
@@ -41,15 +47,11 @@ CUSTOMER_EVENTS: tuple[type[Event], ...] = (
     AccountChanged,
 )
 
-NOTIFY_EVENTS: tuple[type[Event], ...] = (NotificationSent, DeliveryFailed, EscalationCancelled)
-
-
-async def _unused_single_handler(event: Any, session: AsyncSession) -> None:
-    raise AssertionError("the batch handler handles every event")  # pragma: no cover
-
-
-def _handlers(event_classes: Sequence[type[Event]]) -> dict[type[Event], Handler]:
-    return dict.fromkeys(event_classes, _unused_single_handler)
+NOTIFY_EVENTS: tuple[type[NotifyEvent], ...] = (
+    NotificationSent,
+    DeliveryFailed,
+    EscalationCancelled,
+)
 
 
 def pipeline_of(runtime: ServiceRuntime) -> AlertPipeline:
@@ -68,10 +70,10 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     batch_size = runtime.settings.consumer_batch_size
     prefix = getattr(runtime.settings, "consumer_prefix", "alerting")
 
-    async def handle(events: list[Event], session: AsyncSession) -> None:
+    async def handle(events: Sequence[Event], session: AsyncSession) -> None:
         await pipeline.handle_batch(events, session)
 
-    async def handle_notify(events: list[Event], session: AsyncSession) -> None:
+    async def handle_notify(events: Sequence[NotifyEvent], session: AsyncSession) -> None:
         await cases.record_notify_events(session, events)
 
     return [
@@ -79,16 +81,14 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             durable=f"{prefix}-scoring",
             stream="SCORING",
             subjects=["scoring.>"],
-            handlers=_handlers(SCORING_EVENTS),
-            batch_handler=handle,
+            handling=Batched(SCORING_EVENTS, handle),
             batch_size=batch_size,
         ),
         ConsumerSpec(
             durable=f"{prefix}-customer",
             stream="CUSTOMER",
             subjects=["customer.>"],
-            handlers=_handlers(CUSTOMER_EVENTS),
-            batch_handler=handle,
+            handling=Batched(CUSTOMER_EVENTS, handle),
             batch_size=batch_size,
         ),
         # What notify did about alerts (sent, failed, escalations cancelled): case timelines.
@@ -96,8 +96,7 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             durable=f"{prefix}-notify",
             stream="NOTIFY",
             subjects=["notify.>"],
-            handlers=_handlers(NOTIFY_EVENTS),
-            batch_handler=handle_notify,
+            handling=Batched(NOTIFY_EVENTS, handle_notify),
             batch_size=batch_size,
         ),
     ]

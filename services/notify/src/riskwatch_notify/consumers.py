@@ -14,9 +14,8 @@ from riskwatch_notify.config import Settings
 from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
-from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.notify import EscalationCancelled
-from riskwatch_shared.messaging.consumer import BatchHandler, ConsumerSpec
+from riskwatch_shared.messaging.consumer import Batched, BatchHandler, ConsumerSpec
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import record_owners
 
@@ -31,8 +30,11 @@ def stops_escalation(event: AlertUpdated) -> bool:
     }
 
 
-def alert_events_handler(settings: Settings) -> BatchHandler:
-    async def handle_alert_events(events: list[Event], session: AsyncSession) -> None:
+AlertEvent = AlertRaised | AlertUpdated
+
+
+def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
+    async def handle_alert_events(events: Sequence[AlertEvent], session: AsyncSession) -> None:
         """A fetched batch in one transaction: intake first, then acknowledgements."""
         now = datetime.now(UTC)
         raised = [e for e in events if isinstance(e, AlertRaised)]
@@ -62,18 +64,14 @@ def alert_events_handler(settings: Settings) -> BatchHandler:
 
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     settings = cast(Settings, runtime.settings)
-    batch = alert_events_handler(settings)
-
-    async def one(event: Event, session: AsyncSession) -> None:
-        await batch([event], session)
-
     return [
         ConsumerSpec(
             durable=settings.alert_consumer_durable,
             stream="ALERTING",
             subjects=["alerting.>"],
-            handlers={AlertRaised: one, AlertUpdated: one},
-            batch_handler=batch,
+            handling=Batched[AlertEvent](
+                (AlertRaised, AlertUpdated), alert_events_handler(settings)
+            ),
             batch_size=settings.consumer_batch_size,
             ack_wait=60.0,
             # Intake takes its own lock (digest windows span customers); no per-customer ones.

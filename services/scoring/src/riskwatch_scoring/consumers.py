@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,11 +10,11 @@ from riskwatch_scoring.config import Settings
 from riskwatch_scoring.context import scoring_context
 from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
-from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
     AccountChanged,
     CreditRecordAdded,
     CustomerCreated,
+    CustomerEvent,
     CustomerUpdated,
     FinancialProfileUpdated,
     InteractionLogged,
@@ -23,10 +22,10 @@ from riskwatch_shared.events.customer import (
     TransactionReceived,
 )
 from riskwatch_shared.events.streams import CUSTOMER_STREAM
-from riskwatch_shared.messaging.consumer import ConsumerSpec, customer_key
+from riskwatch_shared.messaging.consumer import Batched, ConsumerSpec, customer_key
 from riskwatch_shared.ownership import record_owners
 
-CONSUMED: tuple[type[Event], ...] = (
+CONSUMED: tuple[type[CustomerEvent], ...] = (
     CustomerCreated,
     CustomerUpdated,
     CreditRecordAdded,
@@ -38,16 +37,12 @@ CONSUMED: tuple[type[Event], ...] = (
 )
 
 
-async def _unused_single_handler(event: Any, session: AsyncSession) -> None:
-    raise AssertionError("the scoring consumer handles whole batches")  # pragma: no cover
-
-
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
     scorer = scoring_context(runtime).scorer
 
-    async def handle_batch(events: list[Event], session: AsyncSession) -> None:
+    async def handle_batch(events: Sequence[CustomerEvent], session: AsyncSession) -> None:
         await scorer.handle_batch(events, session)
         await record_owners(session, CUSTOMER_OWNERS, events)
 
@@ -56,8 +51,7 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             durable=settings.consumer_durable,
             stream=CUSTOMER_STREAM.name,
             subjects=["customer.>"],
-            handlers=dict.fromkeys(CONSUMED, _unused_single_handler),
-            batch_handler=handle_batch,
+            handling=Batched(CONSUMED, handle_batch),
             batch_size=settings.consumer_batch_size,
             fetch_timeout=settings.consumer_fetch_timeout,
             ack_wait=60.0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -156,7 +157,7 @@ class Scorer:
     fx_rates_per_usd: dict[str, Decimal]
     reassess_after_seconds: int = 86_400
 
-    async def handle_batch(self, events: list[Event], session: AsyncSession) -> None:
+    async def handle_batch(self, events: Sequence[Event], session: AsyncSession) -> None:
         customer_ids = {event.customer_id for event in events if event.customer_id is not None}
         try:
             models = await self.model_cache.get(session)

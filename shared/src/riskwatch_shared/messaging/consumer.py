@@ -34,9 +34,9 @@ import hashlib
 import inspect
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -45,7 +45,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_shared.aio import wait_event
-from riskwatch_shared.events.base import Event, parse_event
+from riskwatch_shared.events.base import EVENT_TYPES, Event, parse_event
 from riskwatch_shared.events.streams import dead_letter_subject
 from riskwatch_shared.logging import get_logger, trace_id_var
 from riskwatch_shared.messaging.bus import TRACEPARENT, MessageBus
@@ -74,8 +74,45 @@ from riskwatch_shared.tracing import (
 
 log = get_logger(__name__)
 
-Handler = Callable[[Any, AsyncSession], Awaitable[None]]
-BatchHandler = Callable[[list[Event], AsyncSession], Awaitable[None]]
+EventT = TypeVar("EventT", bound=Event)
+# A handler gets its events already decoded into their classes, and the batch's session.
+EventHandler = Callable[[EventT, AsyncSession], Awaitable[None]]
+BatchHandler = Callable[[Sequence[EventT], AsyncSession], Awaitable[None]]
+
+
+class PerEvent:
+    """The per-event form: each claimed event goes to the handler of its class,
+    `PerEvent().on(AlertRaised, take_in_alert).on(AlertUpdated, record_update)`; mypy checks
+    that each handler takes the class it is registered for."""
+
+    def __init__(self) -> None:
+        self.by_class: dict[type[Event], EventHandler[Any]] = {}
+
+    def on(self, event_class: type[EventT], handler: EventHandler[EventT]) -> PerEvent:
+        if event_class in self.by_class:
+            raise ValueError(f"{event_class.__name__} has two handlers")
+        self.by_class[event_class] = handler
+        return self
+
+    @property
+    def event_classes(self) -> frozenset[type[Event]]:
+        return frozenset(self.by_class)
+
+
+class Batched(Generic[EventT]):
+    """The batch form: a batch's claimed events of these classes go to ONE call, in stream
+    order, so a consumer can load and write its state once per batch. The handler takes a
+    sequence of the classes' nearest common base (`Sequence[CustomerEvent]`), or of their union
+    when the type is written out: `Batched[AlertRaised | AlertUpdated](...)`."""
+
+    def __init__(self, event_classes: Sequence[type[EventT]], handler: BatchHandler[EventT]):
+        if not event_classes:
+            raise ValueError("a batch handler needs the event classes it handles")
+        self.event_classes: frozenset[type[Event]] = frozenset(event_classes)
+        self.handler = handler
+
+
+Handling = PerEvent | Batched[Any]
 
 # One row back, the claimed ids as one array (decoded by asyncpg in C), not a row per event.
 _CLAIM = text(
@@ -157,11 +194,9 @@ def lock_keys(events: list[Event], key_of: Callable[[Event], str | None]) -> lis
 
 @dataclass
 class ConsumerSpec:
-    """What a service consumes: a durable on one stream, and a handler per event class.
-
-    With `batch_handler`, the claimed events of a batch (those whose class is a key of
-    `handlers`) go to it in ONE call, in stream order, instead of one handler call each:
-    a consumer can then load and write its state once per batch.
+    """What a service consumes: a durable on one stream, and how its events are handled:
+    `PerEvent().on(EventClass, handler)...` or `Batched((EventClass, ...), batch_handler)`.
+    Events of other classes on the subjects are acked without being handled.
 
     `serialize_by` (for example `customer_key`) gives each event's serialisation key: the
     batch's transaction first takes a transaction-scoped advisory lock per key, so replicas
@@ -180,8 +215,7 @@ class ConsumerSpec:
     durable: str
     stream: str
     subjects: list[str]
-    handlers: Mapping[type[Event], Handler]
-    batch_handler: BatchHandler | None = None
+    handling: Handling
     batch_size: int = 200
     fetch_timeout: float = 1.0
     ack_wait: float = 30.0
@@ -211,7 +245,6 @@ class ConsumerSpec:
 class _Work:
     msg: Msg
     event: Event
-    handler: Handler
 
 
 @dataclass
@@ -459,22 +492,23 @@ class ConsumerRunner:
     async def _parse(self, msgs: list[Msg]) -> list[_Work]:
         """The batch's events to handle; the unparseable are dead-lettered, the unwanted acked."""
         self.stats.batches += 1
+        handled = self.spec.handling.event_classes
         work: list[_Work] = []
         for msg in msgs:
             target = msg.headers.get(REDRIVE_FOR) if msg.headers else None
             if target is not None and target != self.name:
                 await msg.ack()  # a re-drive of another consumer's dead letter
                 continue
+            event_class = EVENT_TYPES.get(msg.subject)
+            if event_class is not None and event_class not in handled:
+                await msg.ack()  # not an event this consumer handles: not even decoded
+                continue
             try:
                 event = parse_event(msg.subject, msg.data)
             except ValueError as exc:
                 await self._dead_letter(msg, reason=f"unparseable: {exc}"[:500])
                 continue
-            handler = self.spec.handlers.get(type(event))
-            if handler is None:
-                await msg.ack()  # not an event this consumer cares about
-                continue
-            work.append(_Work(msg, event, handler))
+            work.append(_Work(msg, event))
         return work
 
     async def _handle_work(self, work: list[_Work], batch: _InFlight | None) -> None:
@@ -572,17 +606,18 @@ class ConsumerRunner:
             await self._call_handlers(session, todo)
 
     async def _call_handlers(self, session: AsyncSession, todo: list[_Work]) -> None:
-        if self.spec.batch_handler is not None:
+        handling = self.spec.handling
+        if isinstance(handling, Batched):
             if len(todo) > 1:
-                await self.spec.batch_handler([item.event for item in todo], session)
+                await handling.handler([item.event for item in todo], session)
                 return
             item = todo[0]
             with _message_context(item.event, item.msg):
-                await self.spec.batch_handler([item.event], session)
+                await handling.handler([item.event], session)
             return
         for item in todo:
             with _message_context(item.event, item.msg):
-                await item.handler(item.event, session)
+                await handling.by_class[type(item.event)](item.event, session)
 
     async def _handle_together(self, work: list[_Work], batch: _InFlight | None = None) -> None:
         async with self.session_factory() as session, session.begin():
