@@ -174,12 +174,20 @@ async def test_drift_past_the_threshold_publishes_once(scoring: ScoringHarness) 
         await conn.execute(
             reset, {"baseline": "[" + ",".join(["0.9"] * 200) + "]", "id": churn["id"]}
         )
+    alerted_on = text("SELECT drift_alerted_on FROM scoring_model WHERE id = :id")
     try:
+        # Reading the drift announces nothing: the periodic check does.
+        read = (await scoring.client.get(f"/v1/models/{churn['id']}/drift")).json()
+        assert read["status"] == "drifted"
+        assert read["event_published"] is False
+        async with engine.connect() as conn:
+            assert await conn.scalar(alerted_on, {"id": churn["id"]}) is None
         assert await check_drift_once(scoring.runtime) >= 1  # the periodic check
+        assert await check_drift_once(scoring.runtime) == 0  # once a day
         drift = (await scoring.client.get(f"/v1/models/{churn['id']}/drift")).json()
         assert drift["status"] == "drifted"
         assert drift["psi"] > 0.25
-        assert drift["event_published"] is False  # once a day: the check already raised it
+        assert drift["event_published"] is True  # by the check, today
 
         async def drift_event() -> bool:
             return any(

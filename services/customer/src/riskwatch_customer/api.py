@@ -1,4 +1,5 @@
-"""HTTP routes of the customer service. Thin: parse, call the use case, commit, answer."""
+"""HTTP routes of the customer service. Thin: parse, call the use case, answer (the kit's unit
+of work commits)."""
 
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ async def create_customer(
 ) -> CustomerOut:
     """Create a customer."""
     customer = await service.create_customer(session, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -184,7 +185,7 @@ async def import_customers(
     report = await importing.import_customers(
         session, csv_text=text, identity=identity, max_rows=settings.import_max_rows
     )
-    await session.commit()
+    await session.flush()
     return report
 
 
@@ -204,7 +205,7 @@ async def update_customer(
 ) -> CustomerOut:
     """Change the fields sent."""
     customer = await service.update_customer(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -216,7 +217,7 @@ async def replace_customer(
 ) -> CustomerOut:
     """Replace the whole record (fields left out take their defaults)."""
     customer = await service.replace_customer(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -272,7 +273,7 @@ async def add_credit_record(
 ) -> CreditRecordOut:
     """Add a credit record; the newest becomes the current one."""
     record = await records.add_credit_record(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return record
 
 
@@ -306,7 +307,7 @@ async def add_financial_profile(
     profile = await records.add_financial_profile(
         session, customer_id, data=body, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return profile
 
 
@@ -334,7 +335,7 @@ async def add_account(
 ) -> AccountOut:
     """Open an account for the customer."""
     account = await records.add_account(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return account
 
 
@@ -366,7 +367,7 @@ async def update_account(
     account = await records.update_account(
         session, customer_id, account_id, data=body, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return account
 
 
@@ -398,7 +399,7 @@ async def log_interaction(
 ) -> InteractionOut:
     """Log a contact with the customer."""
     interaction = await records.log_interaction(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return interaction
 
 
@@ -438,7 +439,7 @@ async def lift_measure(
     measure = await follow_up.lift_measure(
         session, customer_id, measure_id, reason=body.reason if body else None, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return measure
 
 

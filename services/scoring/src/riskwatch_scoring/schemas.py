@@ -245,4 +245,7 @@ class DriftOut(Schema):
     window_days: int
     recent_scores: int
     baseline_scores: int
-    event_published: bool
+    # The periodic drift check publishes at most one event a day per model; reading never does.
+    event_published: bool = Field(
+        description="A drift event was published for this model today (by the periodic check)"
+    )

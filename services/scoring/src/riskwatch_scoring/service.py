@@ -245,43 +245,25 @@ def _psi_status(value: float | None) -> str:
     return "watch" if value > PSI_WATCH_THRESHOLD else "stable"
 
 
-async def _baseline(session: AsyncSession, row: ScoringModel, settings: Settings) -> list[float]:
-    """The training baseline; an expert model's is its first `drift_baseline_size` scores."""
-    if row.baseline_scores:
-        return list(row.baseline_scores)
+async def _expert_baseline(
+    session: AsyncSession, row: ScoringModel, settings: Settings
+) -> list[float]:
+    """An expert model's baseline: the quantiles of its first `drift_baseline_size` scores
+    (none until it has scored that many)."""
     first = await repository.first_scores(
         session, model_id=row.id, limit=settings.drift_baseline_size
     )
     if len(first) < settings.drift_baseline_size:
         return []
-    quantiles = [float(q) for q in np.quantile(first, np.linspace(0, 1, 200))]
-    await repository.set_model_baseline(session, row.id, quantiles)
-    return quantiles
+    return [float(q) for q in np.quantile(first, np.linspace(0, 1, 200))]
 
 
-async def model_drift(
-    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+async def _drift(
+    session: AsyncSession, row: ScoringModel, baseline: list[float], settings: Settings
 ) -> DriftOut:
-    """PSI of the recent scores against the baseline; publishes drift at most once a day."""
-    row = await get_model_or_404(session, model_id)
-    baseline = await _baseline(session, row, settings)
     since = datetime.now(UTC) - timedelta(days=settings.drift_window_days)
     recent = await repository.recent_scores(session, model_id=row.id, since=since, limit=20_000)
     value = psi(baseline, recent) if baseline and len(recent) >= settings.drift_min_scores else None
-    published = False
-    today = datetime.now(UTC).date()
-    if value is not None and value > PSI_DRIFT_THRESHOLD and row.drift_alerted_on != today:
-        await add_events(
-            session,
-            ModelDriftDetected(
-                model_id=row.id,
-                model_kind=row.kind,  # type: ignore[arg-type]
-                psi=round(value, 6),
-                threshold=PSI_DRIFT_THRESHOLD,
-            ),
-        )
-        await repository.mark_drift_alerted(session, row.id, today)
-        published = True
     return DriftOut(
         model_id=row.id,
         kind=row.kind,
@@ -291,8 +273,46 @@ async def model_drift(
         window_days=settings.drift_window_days,
         recent_scores=len(recent),
         baseline_scores=len(baseline),
-        event_published=published,
+        event_published=row.drift_alerted_on == datetime.now(UTC).date(),
     )
+
+
+async def model_drift(
+    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+) -> DriftOut:
+    """PSI of the recent scores against the baseline. Read-only: the periodic check
+    (`check_model_drift`) keeps the baseline and publishes the drift event."""
+    row = await get_model_or_404(session, model_id)
+    baseline = list(row.baseline_scores or []) or await _expert_baseline(session, row, settings)
+    return await _drift(session, row, baseline, settings)
+
+
+async def check_model_drift(
+    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+) -> tuple[DriftOut, bool]:
+    """The periodic check of one model: keeps an expert model's baseline once it has one and
+    publishes `scoring.model_drift_detected.v1` at most once a day. Returns the measure and
+    whether this check published."""
+    row = await get_model_or_404(session, model_id)
+    baseline = list(row.baseline_scores or [])
+    if not baseline:
+        baseline = await _expert_baseline(session, row, settings)
+        if baseline:
+            await repository.set_model_baseline(session, row.id, baseline)
+    drift = await _drift(session, row, baseline, settings)
+    if drift.status != "drifted" or drift.event_published or drift.psi is None:
+        return drift, False
+    await add_events(
+        session,
+        ModelDriftDetected(
+            model_id=row.id,
+            model_kind=row.kind,  # type: ignore[arg-type]
+            psi=round(drift.psi, 6),
+            threshold=PSI_DRIFT_THRESHOLD,
+        ),
+    )
+    await repository.mark_drift_alerted(session, row.id, datetime.now(UTC).date())
+    return drift.model_copy(update={"event_published": True}), True
 
 
 # -- labels -----------------------------------------------------------------------------------

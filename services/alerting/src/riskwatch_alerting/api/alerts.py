@@ -198,7 +198,6 @@ async def _act(
         identity=identity,
     )
     out = alert_for(AlertOut.model_validate(alert), identity)
-    await session.commit()
     return out
 
 
@@ -331,5 +330,4 @@ async def take_measure(
         session, alert_id, body=body, actor=actor_of(identity), identity=identity
     )
     out = alert_for(AlertOut.model_validate(alert), identity)
-    await session.commit()
     return out
