@@ -176,9 +176,9 @@ async def _transition(
         AlertUpdated(
             alert_id=alert.id,
             customer_id=alert.customer_id,
-            change=change,  # type: ignore[arg-type]
+            change=change,
             status=status,
-            severity=alert.severity,  # type: ignore[arg-type]
+            severity=alert.severity,
             actor=actor,
             assignee=alert.assignee,
             assignee_team=alert.assignee_team,

@@ -63,10 +63,10 @@ def risk_levels_out(levels: CustomerRiskLevels | None) -> RiskLevelsOut:
     if levels is None:
         return RiskLevelsOut()
     return RiskLevelsOut(
-        credit=levels.credit_level,  # type: ignore[arg-type]
-        anomaly=levels.anomaly_level,  # type: ignore[arg-type]
-        churn=levels.churn_level,  # type: ignore[arg-type]
-        overall=levels.overall_level,  # type: ignore[arg-type]
+        credit=levels.credit_level,
+        anomaly=levels.anomaly_level,
+        churn=levels.churn_level,
+        overall=levels.overall_level,
         updated_at=levels.updated_at,
     )
 
@@ -94,11 +94,11 @@ def customer_out(
 
 def customer_snapshot(customer: Customer) -> CustomerSnapshot:
     return CustomerSnapshot(
-        kind=customer.kind,  # type: ignore[arg-type]
+        kind=customer.kind,
         name=customer.name,
         segment=customer.segment,
         country=customer.country,
-        status=customer.status,  # type: ignore[arg-type]
+        status=customer.status,
         kyc_status=customer.kyc_status,
         relationship_manager=customer.relationship_manager,
         email=customer.email,

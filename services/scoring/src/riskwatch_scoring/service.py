@@ -102,8 +102,8 @@ async def customer_risk(
     return CustomerRiskOut(
         customer_id=customer_id,
         sequence=customer.version,
-        overall_level=customer.levels.get("overall", "low"),  # type: ignore[arg-type]
-        levels=customer.levels,  # type: ignore[arg-type]
+        overall_level=customer.levels.get("overall", "low"),
+        levels=customer.levels,
         assessments=assessments,
         advice=advice[:6],
     )
@@ -267,7 +267,7 @@ async def _drift(
     return DriftOut(
         model_id=row.id,
         kind=row.kind,
-        status=_psi_status(value),  # type: ignore[arg-type]
+        status=_psi_status(value),
         psi=value,
         threshold=PSI_DRIFT_THRESHOLD,
         window_days=settings.drift_window_days,
@@ -306,7 +306,7 @@ async def check_model_drift(
         session,
         ModelDriftDetected(
             model_id=row.id,
-            model_kind=row.kind,  # type: ignore[arg-type]
+            model_kind=row.kind,
             psi=round(drift.psi, 6),
             threshold=PSI_DRIFT_THRESHOLD,
         ),

@@ -72,7 +72,7 @@ async def attach_new_alerts(
                     case_id=draft.case_id,
                     customer_id=draft.customer_id,
                     relationship_manager=draft.relationship_manager,
-                    priority=draft.priority,  # type: ignore[arg-type]
+                    priority=draft.priority,
                     alert_id=first["id"],
                     opened_at=now,
                     sla_due_at=draft.sla_due_at,
@@ -85,7 +85,7 @@ async def attach_new_alerts(
                 customer_id=draft.customer_id,
                 change="alert_added",
                 status="open",
-                priority=draft.priority,  # type: ignore[arg-type]
+                priority=draft.priority,
                 actor="system",
                 alert_id=alert["id"],
             )
@@ -317,9 +317,9 @@ async def act(
         CaseUpdated(
             case_id=case.id,
             customer_id=case.customer_id,
-            change=change,  # type: ignore[arg-type]
+            change=change,
             status=status,
-            priority=case.priority,  # type: ignore[arg-type]
+            priority=case.priority,
             actor=identity.subject,
             assignee=case.assignee,
             outcome=case.outcome,
@@ -422,9 +422,9 @@ async def _note(
         CaseUpdated(
             case_id=case.id,
             customer_id=case.customer_id,
-            change=change,  # type: ignore[arg-type]
+            change=change,
             status=case.status,
-            priority=case.priority,  # type: ignore[arg-type]
+            priority=case.priority,
             actor=identity.subject,
         ),
     )
