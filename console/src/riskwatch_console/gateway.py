@@ -94,8 +94,10 @@ class Gateway:
     ) -> AsyncIterator[httpx.Response]:
         """A streaming GET (Server-Sent Events); `idle_seconds` without a byte ends it."""
         timeout = httpx.Timeout(10.0, read=idle_seconds)
+        # The gateway streams (rather than buffers) what is asked for as an event stream.
+        headers = {**_bearer(token), "accept": "text/event-stream"}
         async with self.client.stream(
-            "GET", path, params=params, headers=_bearer(token), timeout=timeout
+            "GET", path, params=params, headers=headers, timeout=timeout
         ) as response:
             if response.status_code >= 400:
                 await response.aread()
