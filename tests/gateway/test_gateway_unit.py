@@ -40,6 +40,8 @@ from riskwatch_gateway.routing import service_for_path
         ("/v1/rule-templates", "alerting"),
         ("/v1/lists/l1/entries", "alerting"),
         ("/v1/alerts/a1/timeline", "alerting"),
+        ("/v1/alerts/stream", "alerting"),
+        ("/v1/desk/summary", "alerting"),
         ("/v1/alerts/a1/notifications", "notify"),
         ("/v1/inbox/stream", "notify"),
         ("/v1/escalation-policies", "notify"),

@@ -317,15 +317,14 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-# A cursor names its sort: `h|<happened_at>|<id>`; one of raised_at has no prefix (as before).
-_HAPPENED_PREFIX = "h|"
+# A cursor names its sort: `h|<happened_at>|<id>`, `s|<sla_due_at>|<id>`; one of raised_at has
+# no prefix (as before).
+_CURSOR_PREFIX: dict[str, str] = {"raised_at": "", "happened_at": "h|", "sla_due_at": "s|"}
 
 
 def encode_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
-    if sort == "happened_at":
-        raw = f"{_HAPPENED_PREFIX}{alert.happened_at.isoformat()}|{alert.id}"
-    else:
-        raw = f"{alert.raised_at.isoformat()}|{alert.id}"
+    at: datetime = getattr(alert, sort)
+    raw = f"{_CURSOR_PREFIX[sort]}{at.isoformat()}|{alert.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -334,16 +333,18 @@ def decode_cursor(cursor: str, sort: SortKey = "raised_at") -> tuple[datetime, u
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded).decode()
-        of_happened = text.startswith(_HAPPENED_PREFIX)
-        if of_happened:
-            text = text.removeprefix(_HAPPENED_PREFIX)
+        of_sort = next(
+            (key for key, prefix in _CURSOR_PREFIX.items() if prefix and text.startswith(prefix)),
+            "raised_at",
+        )
+        text = text.removeprefix(_CURSOR_PREFIX[of_sort])
         at_text, _, id_text = text.partition("|")
         at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
     if at.tzinfo is None:
         raise InvalidQuery("cursor is not valid", parameter="cursor")
-    if of_happened != (sort == "happened_at"):
+    if of_sort != sort:
         raise InvalidQuery("cursor belongs to another sort", parameter="cursor")
     return at, alert_id
 

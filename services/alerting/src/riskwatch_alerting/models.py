@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    FetchedValue,
     ForeignKey,
     Identity,
     Index,
@@ -30,6 +31,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_alerting.contexts import json_bytes
+from riskwatch_alerting.desk import SlaState, sla_state
 from riskwatch_shared.db.base import new_metadata
 
 
@@ -215,6 +217,21 @@ class Alert(Base):
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),
         Index("ix_alerts_rule_id", "rule_id"),
+        # The desk's queues (migration alerting_0010_deskapi).
+        Index("ix_alerts_change_seq", "change_seq", unique=True),
+        Index("ix_alerts_assignee_raised_at", "assignee", "raised_at"),
+        Index("ix_alerts_team_raised_at", "assignee_team", "raised_at"),
+        Index("ix_alerts_status_raised_at", "status", "raised_at"),
+        Index(
+            "ix_alerts_unassigned_raised_at",
+            "raised_at",
+            postgresql_where=text("assignee IS NULL"),
+        ),
+        Index(
+            "ix_alerts_open_sla_due_at",
+            "sla_due_at",
+            postgresql_where=text("status <> 'resolved'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -258,6 +275,21 @@ class Alert(Base):
     assignee_team: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = _now_column()
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # Set by PostgreSQL on every insert and update (a sequence and a trigger): the live
+    # stream's position.
+    change_seq: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+
+    @property
+    def sla_state(self) -> SlaState:
+        """The SLA badge now (`riskwatch_alerting.desk`)."""
+        return sla_state(
+            started_at=self.raised_at,
+            due_at=self.sla_due_at,
+            closed_at=self.resolved_at,
+            now=datetime.now(UTC),
+        )
 
 
 class AlertOccurrence(Base):
@@ -301,6 +333,9 @@ class Case(Base):
     priority."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_assignee", "assignee", postgresql_where=text("status <> 'closed'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     group_key: Mapped[str] = mapped_column(String(120), nullable=False)

@@ -6,14 +6,30 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Float,
+    Interval,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.contexts import json_bytes
+from riskwatch_alerting.desk import AMBER_REMAINING_SHARE
 from riskwatch_alerting.evaluation import OpenAlert
 from riskwatch_alerting.models import (
     Alert,
@@ -574,7 +590,8 @@ async def write_batch(session: AsyncSession, writes: BatchWrites) -> None:
 # --- alerts read and changed through the API ------------------------------------------------
 
 
-SortKey = Literal["raised_at", "happened_at"]
+# Newest first by raised_at or happened_at; `sla_due_at`: the soonest due first.
+SortKey = Literal["raised_at", "happened_at", "sla_due_at"]
 
 
 @dataclass(frozen=True)
@@ -591,6 +608,12 @@ class AlertFilters:
     customer_id: uuid.UUID | None = None
     rule_id: uuid.UUID | None = None
     assignee: str | None = None
+    # The desk's queues: assigned to one of these people (`me`), to nobody, to a team.
+    assignee_in: tuple[str, ...] | None = None
+    unassigned: bool = False
+    team: str | None = None
+    sla_state: str | None = None
+    open_only: bool = False
     # A relationship manager's own customers only (`riskwatch_shared.ownership.owner_scope`).
     owner: str | None = None
 
@@ -637,7 +660,65 @@ def _filtered(statement: SelectT, filters: AlertFilters) -> SelectT:
         conditions.append(
             or_(Alert.assignee == filters.assignee, Alert.assignee_team == filters.assignee)
         )
+    if filters.assignee_in is not None:
+        conditions.append(Alert.assignee.in_(filters.assignee_in))
+    if filters.unassigned:
+        conditions.append(Alert.assignee.is_(None))
+    if filters.team is not None:
+        conditions.append(Alert.assignee_team == filters.team)
+    if filters.open_only:
+        conditions.append(Alert.status != "resolved")
+    if filters.sla_state is not None:
+        conditions.append(alert_in_sla_state(filters.sla_state, datetime.now(UTC)))
     return statement.where(and_(*conditions)) if conditions else statement
+
+
+def in_sla_state(
+    state: str,
+    now: datetime,
+    *,
+    started: Any,
+    due: Any,
+    closed: Any,
+) -> Any:
+    """SQL: the item's SLA badge is `state` at `now` (`riskwatch_alerting.desk.sla_state`)."""
+    is_open = closed.is_(None)
+    # interval * float8 in PostgreSQL; SQLAlchemy's Interval type declares no `*`.
+    share = literal(AMBER_REMAINING_SHARE, Float)
+    amber_at = due - type_coerce(type_coerce(due - started, Float) * share, Interval)
+    red = or_(and_(is_open, due <= now), and_(~is_open, closed > due))
+    amber = and_(is_open, due > now, amber_at <= now)
+    if state == "red":
+        return red
+    if state == "amber":
+        return amber
+    return and_(~red, ~amber)
+
+
+def sla_state_of(now: datetime, *, started: Any, due: Any, closed: Any) -> Any:
+    """SQL: the item's SLA badge at `now`, as text."""
+    columns = {"started": started, "due": due, "closed": closed}
+    return case(
+        (in_sla_state("red", now, **columns), "red"),
+        (in_sla_state("amber", now, **columns), "amber"),
+        else_="ok",
+    )
+
+
+async def count_alerts_by_sla(
+    session: AsyncSession, filters: AlertFilters, now: datetime
+) -> dict[str, int]:
+    """How many of the filtered alerts wear each SLA badge at `now`."""
+    state = sla_state_of(
+        now, started=Alert.raised_at, due=Alert.sla_due_at, closed=Alert.resolved_at
+    )
+    return await count_by(session, filters, state)
+
+
+def alert_in_sla_state(state: str, now: datetime) -> Any:
+    return in_sla_state(
+        state, now, started=Alert.raised_at, due=Alert.sla_due_at, closed=Alert.resolved_at
+    )
 
 
 async def list_alerts(
@@ -650,11 +731,30 @@ async def list_alerts(
     """Newest first by `filters.sort`; `before` is the (that time, id) of the last row of the
     previous page."""
     statement = _filtered(select(Alert), filters)
+    if filters.sort == "sla_due_at":
+        if before is not None:
+            statement = statement.where(tuple_(Alert.sla_due_at, Alert.id) > tuple_(*before))
+        statement = statement.order_by(Alert.sla_due_at, Alert.id).limit(limit)
+        return (await session.execute(statement)).scalars().all()
     moment = Alert.happened_at if filters.sort == "happened_at" else Alert.raised_at
     if before is not None:
         statement = statement.where(tuple_(moment, Alert.id) < tuple_(*before))
     statement = statement.order_by(moment.desc(), Alert.id.desc()).limit(limit)
     return (await session.execute(statement)).scalars().all()
+
+
+async def alerts_changed_after(
+    session: AsyncSession, filters: AlertFilters, *, after_seq: int, limit: int
+) -> Sequence[Alert]:
+    """The filtered alerts inserted or updated after change `after_seq`, in change order."""
+    statement = _filtered(select(Alert), filters).where(Alert.change_seq > after_seq)
+    statement = statement.order_by(Alert.change_seq).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def last_change_seq(session: AsyncSession) -> int:
+    """The newest change any alert carries (0 when there is none)."""
+    return int(await session.scalar(select(func.max(Alert.change_seq))) or 0)
 
 
 async def count_alerts(session: AsyncSession, filters: AlertFilters) -> Total:

@@ -254,6 +254,28 @@ class FinancialProfileOut(BaseModel):
     created_at: datetime
 
 
+class FinancialPoint(BaseModel):
+    """One financial profile as a point of the customer's history (for charts)."""
+
+    as_of: date
+    currency: str
+    annual_income: Decimal
+    total_assets: Decimal
+    total_liabilities: Decimal
+    net_worth: Decimal
+    debt_to_income: Decimal | None
+    profile_id: UUID
+    recorded_at: datetime
+
+
+class FinancialHistory(BaseModel):
+    customer_id: UUID
+    points: list[FinancialPoint] = Field(
+        description="Oldest first by as-of date: the latest `limit` profiles in the range"
+    )
+    currencies: list[str] = Field(description="The currencies the points are in, as recorded")
+
+
 class AccountCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={

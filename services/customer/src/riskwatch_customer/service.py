@@ -35,6 +35,7 @@ from riskwatch_customer.permissions import (
     require_role,
     require_unmasking_for_exact_search,
 )
+from riskwatch_customer.repository import TransactionFilters
 from riskwatch_customer.schemas import (
     AuditEntryOut,
     Customer360,
@@ -296,11 +297,12 @@ async def list_transactions(
     identity: Identity,
     cursor: str | None,
     limit: int,
+    filters: TransactionFilters | None = None,
 ) -> Page[TransactionData]:
     customer = await visible_customer(session, customer_id, identity=identity)
     rows, next_cursor, total = await repository.keyset_page(
         session,
-        repository.transactions_of(customer.id),
+        repository.transactions_of(customer.id, filters),
         at_column=Transaction.received_at,
         id_column=Transaction.id,
         cursor=cursor,

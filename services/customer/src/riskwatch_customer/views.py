@@ -22,6 +22,7 @@ from riskwatch_customer.schemas import (
     AccountOut,
     CreditRecordOut,
     CustomerOut,
+    FinancialPoint,
     FinancialProfileOut,
     InteractionOut,
     RiskLevelsOut,
@@ -138,6 +139,25 @@ def financial_profile_out(profile: FinancialProfile) -> FinancialProfileOut:
         debt_to_income=figures.debt_to_income,
         as_of=profile.as_of,
         created_at=profile.created_at,
+    )
+
+
+def financial_point(profile: FinancialProfile) -> FinancialPoint:
+    figures = derive_figures(
+        annual_income=profile.annual_income,
+        assets=_amounts(profile.assets),
+        liabilities=_amounts(profile.liabilities),
+    )
+    return FinancialPoint(
+        as_of=profile.as_of,
+        currency=profile.currency,
+        annual_income=profile.annual_income,
+        total_assets=figures.total_assets,
+        total_liabilities=figures.total_liabilities,
+        net_worth=figures.net_worth,
+        debt_to_income=figures.debt_to_income,
+        profile_id=profile.id,
+        recorded_at=profile.created_at,
     )
 
 
