@@ -228,6 +228,7 @@ class Alert(Base):
             "raised_at",
             postgresql_where=text("assignee IS NULL"),
         ),
+        Index("ix_alerts_sla_due_at_id", "sla_due_at", "id"),
         Index(
             "ix_alerts_open_sla_due_at",
             "sla_due_at",

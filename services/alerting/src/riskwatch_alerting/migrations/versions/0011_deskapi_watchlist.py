@@ -1,5 +1,6 @@
 """The watch list (issue 22 item 3): customers followed closely, with an owner, a review date,
-required actions and exit criteria, and the history of their reviews.
+required actions and exit criteria, and the history of their reviews. And the alert desk's SLA
+sort over all alerts (0010's index covers the open ones only).
 
 Revision ID: alerting_0011_deskapi
 Revises: alerting_0010_deskapi
@@ -76,8 +77,10 @@ def upgrade() -> None:
         sa.Column("next_review_due", sa.Date(), nullable=False),
     )
     op.create_index("ix_watchlist_reviews_entry_id", "watchlist_reviews", ["entry_id"])
+    op.create_index("ix_alerts_sla_due_at_id", "alerts", ["sla_due_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_sla_due_at_id", table_name="alerts")
     op.drop_table("watchlist_reviews")
     op.drop_table("watchlist_entries")
