@@ -17,7 +17,10 @@ from riskwatch_shared.events.alerting import (
     CaseOpened,
     CaseUpdated,
     CustomerContacted,
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
     RiskMeasureTaken,
+    WatchlistReviewed,
 )
 from riskwatch_shared.events.common import (
     AccountData,
@@ -51,6 +54,7 @@ SAMPLES = Path(__file__).parent / "samples"
 CUSTOMER_ID = UUID("8a6e0804-2bd0-4672-b79d-d97027f9071a")
 CASE_ID = UUID("6b0f2c1e-9d3a-4e5b-8c7d-1a2b3c4d5e6f")
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+WATCH_ID = UUID("2c9d7e4a-1b3f-4a6c-9d8e-7f6a5b4c3d2e")
 
 TRANSACTION = TransactionData(
     transaction_id=UUID("0b7c2a36-57a5-4e0b-9f3c-7d6f5a1d2e10"),
@@ -249,6 +253,39 @@ def examples() -> list[Event]:
             priority="high",
             actor="analyst@bank.example",
             outcome="confirmed_risk",
+        ),
+        CustomerEnteredWatchlist(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            reason="Payroll inflows stopped for two months; arrears of 12 days",
+            owner="analyst-3",
+            review_due=date(2026, 11, 15),
+            required_actions=["Call the customer", "Review the overdraft limit"],
+            exit_criteria="Three months of regular payroll and no arrears",
+            origin="warning",
+            origin_ref="income_drop",
+            entered_by="analyst@bank.example",
+            entered_at=AT,
+        ),
+        WatchlistReviewed(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            owner="analyst-3",
+            note="Payment plan agreed; first instalment paid",
+            next_review_due=date(2026, 12, 15),
+            reviewed_by="analyst@bank.example",
+            reviewed_at=AT,
+        ),
+        CustomerExitedWatchlist(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            owner="analyst-3",
+            reason="Exit criteria met: payroll regular since September",
+            exited_by="analyst@bank.example",
+            exited_at=AT,
         ),
     ]
 

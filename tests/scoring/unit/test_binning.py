@@ -101,12 +101,14 @@ def test_numeric_binning_is_monotone_sized_and_signed() -> None:
     assert binning_from_state(binning.to_state()) == binning
 
 
-def test_a_valley_is_found_when_both_ends_are_riskier() -> None:
+def test_a_valley_is_found_when_allowed_and_both_ends_are_riskier() -> None:
     rng = np.random.default_rng(5)
     amounts = rng.uniform(0, 10_000, 4_000)
     risk = 0.1 + 0.35 * np.abs(amounts - 5_000) / 5_000
     labels = (rng.uniform(size=4_000) < risk).astype(np.int_)
-    binning = bin_numeric("amount", list(amounts), labels)
+    assert bin_numeric("amount", list(amounts), labels).trend in ("ascending", "descending")
+    config = BinningConfig(shapes=("valley", "peak"))
+    binning = bin_numeric("amount", list(amounts), labels, config)
     assert binning.trend == "valley"
     assert binning.transform(100.0) > binning.transform(5_000.0) < binning.transform(9_900.0)
 

@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--categorical", help="comma-separated categorical columns")
     parser.add_argument("--features", help="comma-separated feature columns (default: all)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--repeats", type=int, help="cross-validation repeats (default 3 below 5,000 rows, else 1)"
+    )
     parser.add_argument("--out", type=Path, help="write the model JSON here")
     parser.add_argument("--register", action="store_true", help="store as a candidate version")
     return parser.parse_args(argv)
@@ -50,7 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def train_offline(args: argparse.Namespace) -> dict[str, Any]:
     table = load_csv(args.csv, categorical=_columns(args.categorical))
-    config = TrainingConfig(algorithm=args.algorithm or args.encoding, folds=args.folds)
+    config = TrainingConfig(
+        algorithm=args.algorithm or args.encoding, folds=args.folds, repeats=args.repeats
+    )
     result = train_credit_model(
         table,
         args.target,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
@@ -143,3 +144,52 @@ class CaseUpdated(AlertingEvent, frozen=True, kw_only=True):
     alert_id: UUID | None = None
     outcome: str | None = None
     comment: str | None = None
+
+
+# --- the watch list (issue 22 item 3): customers followed closely until exit criteria hold ---
+
+WatchlistOrigin = Literal["analyst", "rule", "warning"]
+
+
+@register
+class CustomerEnteredWatchlist(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.customer_entered_watchlist.v1"] = (
+        "alerting.customer_entered_watchlist.v1"
+    )
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    reason: str
+    owner: str
+    review_due: date
+    required_actions: list[str]
+    exit_criteria: str
+    origin: WatchlistOrigin
+    origin_ref: str | None = None
+    entered_by: str
+    entered_at: AwareDatetime
+
+
+@register
+class WatchlistReviewed(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.watchlist_reviewed.v1"] = "alerting.watchlist_reviewed.v1"
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    owner: str
+    note: str
+    next_review_due: date
+    reviewed_by: str
+    reviewed_at: AwareDatetime
+
+
+@register
+class CustomerExitedWatchlist(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.customer_exited_watchlist.v1"] = "alerting.customer_exited_watchlist.v1"
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    owner: str
+    reason: str
+    exited_by: str
+    exited_at: AwareDatetime

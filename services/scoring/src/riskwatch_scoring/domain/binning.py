@@ -4,12 +4,13 @@ A numeric column is cut at up to `max_prebins` training quantiles; a categorical
 levels are ordered by their bad rate. Dynamic programming then merges neighbouring prebins
 into at most `max_bins` groups, each holding at least `min_bin_share` of the rows, whose bad
 rates follow a trend, maximising the information value (IV). For a numeric column the trend
-is ascending or descending (the higher IV), unless a valley (falls, then rises: small and
-large loans both riskier) or a peak beats it by `SHAPE_IV_GAIN`; categorical levels are
-already in bad-rate order (ascending). A group's WoE is ln(bad share / good share), with
-0.5 added to each count so an all-good group stays finite: positive WoE means riskier than
-average. Missing values get their own WoE when at least `min_bin_share` of the rows are
-missing, else 0 (neutral); so do categories unseen in training.
+is ascending or descending (the higher IV); when `BinningConfig.shapes` allows it, a valley
+(falls, then rises: small and large loans both riskier) or a peak replaces it if it beats
+its IV by `SHAPE_IV_GAIN`. Categorical levels are already in bad-rate order (ascending).
+A group's WoE is ln(bad share / good share), with 0.5 added to each count so an all-good
+group stays finite: positive WoE means riskier than average. Missing values get their own
+WoE when at least `min_bin_share` of the rows are missing, else 0 (neutral); so do
+categories unseen in training.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class BinningConfig:
     max_prebins: int = 20
     max_bins: int = 6
     min_bin_share: float = 0.05
+    # Non-monotone trends to try beside ascending and descending ("valley", "peak").
+    shapes: tuple[Trend, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,6 @@ def _rate(group: _Counts) -> float:
     return (group.bad + SMOOTHING) / (group.bad + group.good + 2 * SMOOTHING)
 
 
-TRENDS: tuple[Trend, ...] = ("ascending", "descending", "valley", "peak")
 # The bad rate's direction from one group to the next, per trend (a valley falls, then rises).
 TREND_STEPS: dict[str, tuple[int, ...]] = {
     "ascending": (1,),
@@ -237,11 +239,15 @@ def bin_numeric(
         trend: optimal_partition(
             prebins, total, min_count=min_count, max_bins=config.max_bins, trend=trend
         )
-        for trend in TRENDS
+        for trend in ("ascending", "descending", *config.shapes)
     }
     monotone: Trend = max(("ascending", "descending"), key=lambda t: fits[t][1])
-    shaped: Trend = max(("valley", "peak"), key=lambda t: fits[t][1])
-    trend = shaped if fits[shaped][1] > (1 + SHAPE_IV_GAIN) * fits[monotone][1] else monotone
+    trend = monotone
+    shaped = [t for t in ("valley", "peak") if t in fits]
+    if shaped:
+        best_shape = max(shaped, key=lambda t: fits[t][1])
+        if fits[best_shape][1] > (1 + SHAPE_IV_GAIN) * fits[monotone][1]:
+            trend = best_shape
     starts, iv = fits[trend]
     edges = tuple(prebin_edges[start - 1] for start in starts[1:])
     bounds = [*starts, len(prebins)]
