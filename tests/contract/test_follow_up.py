@@ -367,10 +367,16 @@ async def test_review_limit_and_list_measures(world: World) -> None:
     assert "payment_review_required" in [r["code"] for r in reviewed["reasons"]]
     inbound = await preauthorise(world, world.other_account_id, "inbound")
     assert "payment_review_required" not in [r["code"] for r in inbound["reasons"]]
-    # The reduced limit (2,500.00 EUR) holds an outgoing payment above it for review.
-    above = await preauthorise(world, world.other_account_id, "outbound", amount="2600.00")
+    # The reduced limit (2,500.00 EUR) holds an outgoing payment above it for review. Its
+    # measure travels as its own events, after the review's: wait for it too.
+
+    async def limit_held() -> dict[str, Any] | None:
+        above = await preauthorise(world, world.other_account_id, "outbound", amount="2600.00")
+        codes = [r["code"] for r in above["reasons"]]
+        return above if "reduced_limit_exceeded" in codes else None
+
+    await wait_until(limit_held, timeout=WAIT, interval=0.05, message="the reduced limit holds")
     below = await preauthorise(world, world.other_account_id, "outbound", amount="2400.00")
-    assert "reduced_limit_exceeded" in [r["code"] for r in above["reasons"]]
     assert "reduced_limit_exceeded" not in [r["code"] for r in below["reasons"]]
 
     customer_path = f"/v1/customers/{world.customer_id}"

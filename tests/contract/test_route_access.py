@@ -47,6 +47,7 @@ from riskwatch_shared.testing import identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra
 
 from .harness import database, payment_scored
+from .writes import capture_effects, labelled
 
 DUMMY_ID = str(uuid.UUID(int=7))
 ADMIN = Identity(subject="walk-admin", roles=("admin",), staff_id="walk-admin")
@@ -230,6 +231,8 @@ async def world(infra: Infra) -> AsyncIterator[World]:
                     NATS_URL=nats,
                     log_level="WARNING",
                     consumer_prefix=f"walk-alerting-{tag}",
+                    # The in-process client waits for a response's end: the stream's comes soon.
+                    sse_max_seconds=0.2,
                 )
             ),
             "notify": create_notify(
@@ -332,6 +335,68 @@ async def test_an_rm_gets_404_for_another_rms_customer_and_alerts(world: World) 
         if response.status_code != 404 and not (lenient and response.status_code == 422):
             failures.append(f"{op.service} {op.method} {op.template} -> {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+# Identifiers a list answer names its items by, for the path parameter that follows it.
+ITEM_KEYS = ("id", "key", "severity", "version")
+
+
+async def _first_item(service: Service, path: str) -> str | None:
+    """The first item of the list at `path` (`{"items": [...]}` or a plain list), if any."""
+    response = await service.call(ADMIN, "GET", path)
+    if response.status_code != 200 or "json" not in response.headers["content-type"]:
+        return None
+    body = response.json()
+    items = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        return None
+    return next((str(items[0][key]) for key in ITEM_KEYS if key in items[0]), None)
+
+
+async def _real_path(service: Service, template: str) -> str:
+    """The template with each parameter taken from the list before it (so the walk reads real
+    records where there are some); an unknown one stays a dummy id (404)."""
+    path = template
+    while match := PARAM.search(path):
+        value = await _first_item(service, path[: match.start()].rstrip("/"))
+        path = path[: match.start()] + (value or DUMMY_ID) + path[match.end() :]
+    return path
+
+
+async def test_no_get_route_writes_or_publishes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: every GET of every service, by an admin, on real records where there are
+    some, commits no write (PostgreSQL assigns a transaction id only to one that writes) and
+    publishes nothing, while the services' background loops go on around it."""
+    gets = [op for op in operations(world.services) if op.method == "GET"]
+    paths = {op: await _real_path(world.services[op.service], op.template) for op in gets}
+    engines = [service.runtime.engine for service in world.services.values()]
+    statuses: dict[str, int] = {}
+    with capture_effects(engines, monkeypatch) as effects:
+        # The capture itself sees a labelled write and a labelled publish.
+        probe = world.services["scoring"].runtime
+        with labelled("probe"):
+            async with probe.session_factory() as session, session.begin():
+                await session.execute(text("CREATE TEMP TABLE probe (n int) ON COMMIT DROP"))
+            assert probe.bus.nc is not None
+            await probe.bus.nc.publish("walk.probe", b"")
+        assert effects.writes == ["probe"]
+        assert effects.published == ["probe: walk.probe"]
+        effects.writes.clear()
+        effects.published.clear()
+        for op in gets:
+            label = f"{op.service} GET {op.template}"
+            with labelled(label):
+                response = await world.services[op.service].call(ADMIN, "GET", paths[op])
+            statuses[label] = response.status_code
+    refused = {label: status for label, status in statuses.items() if status >= 500}
+    assert not refused, refused
+    # The two that used to write were reached for real.
+    assert statuses["scoring GET /v1/models"] == 200
+    assert statuses["scoring GET /v1/models/{model_id}/drift"] == 200
+    assert not effects.writes, "GET routes that wrote:\n" + "\n".join(effects.writes)
+    assert not effects.published, "GET routes that published:\n" + "\n".join(effects.published)
 
 
 # --- the findings, one by one ---------------------------------------------------------------

@@ -1,13 +1,18 @@
-"""Dockerfiles: what they COPY exists and is not ignored; they run the contract command."""
+"""The one Dockerfile (issue 19): the build argument SERVICE picks the application; what it
+COPYs exists and is not ignored; each image runs the contract command."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
 import re
+import socket
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from riskwatch_shared.service_main import is_alive
 
 from .contract import APPLICATIONS, REPO_ROOT, SERVICE_DIRECTORIES, SERVICE_PORTS, command
 
@@ -39,16 +44,30 @@ def is_ignored(relative: str, patterns: list[str]) -> bool:
     )
 
 
-def dockerfile_of(application: str) -> Path:
-    return REPO_ROOT / SERVICE_DIRECTORIES[application] / "Dockerfile"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
 
 
-@pytest.mark.parametrize("application", APPLICATIONS)
-def test_copy_sources_exist_in_the_build_context(application: str) -> None:
+def _shell(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", "-c", script], env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True
+    )
+
+
+def test_one_dockerfile_for_every_application() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*Dockerfile*"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert tracked == ["Dockerfile"]
+
+
+def test_copy_sources_exist_in_the_build_context() -> None:
     patterns = ignored_patterns()
     copies = [
         arguments.split()
-        for keyword, arguments in instructions(dockerfile_of(application))
+        for keyword, arguments in instructions(DOCKERFILE)
         if keyword == "COPY" and "--from=" not in arguments
     ]
 
@@ -59,25 +78,73 @@ def test_copy_sources_exist_in_the_build_context(application: str) -> None:
             assert not is_ignored(source, patterns), source
 
 
-@pytest.mark.parametrize("application", APPLICATIONS)
-def test_image_builds_from_the_lock_and_runs_the_contract_command(application: str) -> None:
-    parsed = instructions(dockerfile_of(application))
-    runs = " ".join(arguments for keyword, arguments in parsed if keyword == "RUN")
-    (cmd,) = [json.loads(arguments) for keyword, arguments in parsed if keyword == "CMD"]
-    (user,) = [arguments for keyword, arguments in parsed if keyword == "USER"]
-    (healthcheck,) = [arguments for keyword, arguments in parsed if keyword == "HEALTHCHECK"]
-    final_stage = [arguments for keyword, arguments in parsed if keyword == "FROM"][-1]
+def _runs() -> list[str]:
+    return [arguments for keyword, arguments in instructions(DOCKERFILE) if keyword == "RUN"]
 
-    assert f"uv sync --frozen --no-dev --package riskwatch-{application}" in runs
-    assert cmd == command(application, "serve")
+
+@pytest.mark.parametrize("application", APPLICATIONS)
+def test_the_service_argument_picks_the_application(application: str) -> None:
+    [check] = [run for run in _runs() if run.startswith("case ")]
+    assert _shell(check, SERVICE=application).returncode == 0
+    [build] = [run for run in _runs() if "app_dir=" in run]
+    assert "uv sync --frozen --no-dev --package riskwatch-${SERVICE}" in build
+    app_dir = re.search(r"app_dir=(\$\(.*?\)) ", build)
+    assert app_dir is not None
+    printed = _shell(f"echo {app_dir.group(1)}", SERVICE=application).stdout.strip()
+    assert printed == SERVICE_DIRECTORIES[application]
+
+
+@pytest.mark.parametrize("service", ["", "bank", "customer;sh"])
+def test_an_unknown_service_argument_fails_the_build(service: str) -> None:
+    [check] = [run for run in _runs() if run.startswith("case ")]
+    assert _shell(check, SERVICE=service).returncode != 0
+
+
+def _command(keyword: str) -> list[str]:
+    for found, arguments in instructions(DOCKERFILE):
+        if found == keyword:
+            payload = arguments.split("CMD ", 1)[1] if keyword == "HEALTHCHECK" else arguments
+            parsed: list[str] = json.loads(payload)
+            return parsed
+    raise AssertionError(f"no {keyword}")
+
+
+def _what_runs(exec_form: list[str], application: str) -> list[str]:
+    """The command line the exec form starts in a container of `application`."""
+    assert exec_form[:2] == ["sh", "-c"]
+    script = exec_form[2].replace("exec ", "printf '%s\\n' ", 1)
+    return _shell(script, RISKWATCH_APP=application).stdout.splitlines()
+
+
+@pytest.mark.parametrize("application", APPLICATIONS)
+def test_image_runs_the_contract_command(application: str) -> None:
+    parsed = instructions(DOCKERFILE)
+    (user,) = [arguments for keyword, arguments in parsed if keyword == "USER"]
+    final_stage = [arguments for keyword, arguments in parsed if keyword == "FROM"][-1]
+    exposed = {a for keyword, arguments in parsed if keyword == "EXPOSE" for a in arguments.split()}
+
+    assert _what_runs(_command("CMD"), application) == [
+        *command(application, "serve"),
+        "--host",
+        "0.0.0.0",
+    ]
+    assert _what_runs(_command("HEALTHCHECK"), application) == command(application, "healthcheck")
+    assert ("ENV", "RISKWATCH_APP=${SERVICE}") in {
+        (keyword, part) for keyword, arguments in parsed for part in arguments.split()
+    }
     assert not [keyword for keyword, _ in parsed if keyword == "ENTRYPOINT"]
     uid = user.split(":")[0]
     assert uid.isdigit()
     assert uid != "0"
-    assert "urllib" in healthcheck
-    assert "/healthz" in healthcheck
     assert final_stage.startswith("python:${PYTHON_VERSION}-slim")
-    assert f"EXPOSE {SERVICE_PORTS[application]}" in {f"{k} {a}" for k, a in parsed}
+    assert str(SERVICE_PORTS[application]) in exposed
+
+
+def test_the_health_check_fails_when_nothing_answers() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert is_alive(port, timeout=1.0) is False
 
 
 def test_dockerignore_keeps_the_virtualenv_and_git_out() -> None:

@@ -33,6 +33,7 @@ from riskwatch_gateway.schemas import (
 )
 from riskwatch_gateway.state import CallerDep, SessionDep, StateDep, client_ip
 from riskwatch_gateway.tokens import issue_access_token
+from riskwatch_shared.db.unit_of_work import after_commit
 
 router = APIRouter(prefix="/v1")
 
@@ -120,9 +121,13 @@ async def sign_in(request: Request, state: StateDep, session: SessionDep) -> Tok
         # An OAuth2 client (the docs' Authorize dialog) reads RFC 6749's error members.
         oauth2 = {"error": "invalid_grant", "error_description": reason}
         raise SignInFailed(reason, **(oauth2 if is_oauth2(request) else {}))
-    await session.commit()
-    state.gatekeeper.sign_in_succeeded(body.email, ip)
-    await state.audit.record("sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip)
+    after_commit(session, lambda: state.gatekeeper.sign_in_succeeded(body.email, ip))
+    after_commit(
+        session,
+        lambda: state.audit.record(
+            "sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip
+        ),
+    )
     token = issue_access_token(
         state.settings,
         subject=str(user.id),
@@ -186,7 +191,7 @@ async def list_users(
 async def create_user(body: UserCreate, caller: CallerDep, session: SessionDep) -> UserCreated:
     """Create a user; a generated password is shown once."""
     user, generated = await accounts.create_user(session, data=body, actor=caller.subject)
-    await session.commit()
+    await session.flush()
     out = UserOut.model_validate(user).model_dump()
     return UserCreated(**out, generated_password=generated)
 
@@ -216,7 +221,7 @@ async def update_user(
     """Change a user's name, roles, staff id, password or whether they may sign in; their
     tokens issued before a change of roles, staff id, password or status stop working."""
     user = await accounts.update_user(session, user_id=user_id, data=body, actor=caller.subject)
-    await session.commit()
+    await session.flush()
     return UserOut.model_validate(user)
 
 
@@ -230,7 +235,6 @@ async def update_user(
 async def delete_user(user_id: uuid.UUID, caller: CallerDep, session: SessionDep) -> Response:
     """Delete a user (never the last admin)."""
     await accounts.delete_user(session, user_id=user_id, actor=caller.subject)
-    await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -270,7 +274,7 @@ async def create_api_key(
 ) -> ApiKeyWithSecret:
     """Create a key for a machine client; its secret is shown only in this answer."""
     issued = await accounts.create_api_key(session, data=body, created_by=caller.subject)
-    await session.commit()
+    await session.flush()
     return _with_secret(issued.record, issued.secret)
 
 
@@ -301,8 +305,8 @@ async def rotate_api_key(
     issued = await accounts.rotate_api_key(
         session, key_id=key_id, grace_seconds=grace, actor=caller.subject
     )
-    await session.commit()
-    state.gatekeeper.forget_key(key_id)
+    await session.flush()
+    after_commit(session, lambda: state.gatekeeper.forget_key(key_id))
     return _with_secret(issued.record, issued.secret)
 
 
@@ -318,8 +322,8 @@ async def revoke_api_key(
 ) -> ApiKeyOut:
     """Revoke a key at once (other replicas forget it within the key cache's life)."""
     record = await accounts.revoke_api_key(session, key_id=key_id, actor=caller.subject)
-    await session.commit()
-    state.gatekeeper.forget_key(key_id)
+    await session.flush()
+    after_commit(session, lambda: state.gatekeeper.forget_key(key_id))
     return ApiKeyOut.model_validate(record)
 
 

@@ -17,6 +17,7 @@ from riskwatch_gateway.config import Settings
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.proxy import CALLER_STATE_KEY
 from riskwatch_gateway.upstream_client import UpstreamPool
+from riskwatch_shared.db.unit_of_work import unit_of_work
 from riskwatch_shared.errors import Unauthorized
 from riskwatch_shared.security import Identity
 
@@ -43,8 +44,9 @@ def get_state(request: Request) -> GatewayState:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; routes commit before they return."""
-    async with get_state(request).session_factory() as session:
+    """The request's unit of work (`riskwatch_shared.db.unit_of_work`): committed by the kit
+    before the response is sent; routes only flush."""
+    async with unit_of_work(get_state(request).session_factory) as session:
         yield session
 
 
@@ -64,5 +66,5 @@ def get_caller(request: Request) -> Identity:
 
 
 StateDep = Annotated[GatewayState, Depends(get_state)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 CallerDep = Annotated[Identity, Depends(get_caller)]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from riskwatch_shared.contract import install_truthful_openapi
 from riskwatch_shared.db.session import create_engine, create_session_factory
+from riskwatch_shared.db.unit_of_work import unit_of_work
 from riskwatch_shared.errors import (
     Forbidden,
     NotFound,
@@ -415,8 +416,9 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request. Routes commit inside the request (never in this exit)."""
-    async with get_runtime(request).session_factory() as session:
+    """The request's unit of work: committed by the kit when the route returns, before the
+    response is sent (`SessionDep` declares the "function" scope); routes only flush."""
+    async with unit_of_work(get_runtime(request).session_factory) as session:
         yield session
 
 
@@ -479,5 +481,6 @@ async def _identity_dependency(request: Request) -> Identity:
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime_dependency)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function": the exit (the commit) runs when the route returns, before the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 IdentityDep = Annotated[Identity, Depends(_identity_dependency)]

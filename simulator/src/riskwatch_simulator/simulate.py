@@ -111,7 +111,7 @@ async def simulate(
         records = timeline(bank)
         progress = Progress(len(records), "records", stream=err)
         pusher = Pusher(client, ids, config, log)
-        await pusher.push(records, progress)  # type: ignore[arg-type]
+        await pusher.push(records, progress)
         progress.close()
         if config.post_labels:
             outcomes = label_outcomes(bank)

@@ -9,8 +9,9 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -38,9 +39,14 @@ from riskwatch_alerting.schemas import (
     RuleFalsePositives,
     TimeToAcknowledge,
 )
-from riskwatch_shared.events.alerting import AlertUpdated, CustomerContacted, RiskMeasureTaken
+from riskwatch_shared.events.alerting import (
+    AlertChange,
+    AlertUpdated,
+    CustomerContacted,
+    RiskMeasureTaken,
+)
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import RiskMeasureData
+from riskwatch_shared.events.common import RiskMeasureData, Severity
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -176,9 +182,10 @@ async def _transition(
         AlertUpdated(
             alert_id=alert.id,
             customer_id=alert.customer_id,
-            change=change,  # type: ignore[arg-type]
+            # The ORM's columns are plain text; the names are the events' (the decoders check).
+            change=cast(AlertChange, change),
             status=status,
-            severity=alert.severity,  # type: ignore[arg-type]
+            severity=cast(Severity, alert.severity),
             actor=actor,
             assignee=alert.assignee,
             assignee_team=alert.assignee_team,
@@ -223,21 +230,21 @@ def measure_data(
 
 def measure_detail(data: RiskMeasureData) -> dict[str, Any]:
     """The timeline entry's detail: the measure's own fields, ids and amounts as text."""
-    shown = data.model_dump(
-        mode="json",
-        include={
-            "measure_id",
-            "kind",
-            "account_id",
-            "limit_amount",
-            "limit_currency",
-            "list_id",
-            "list_name",
-            "list_value",
-            "reason",
-        },
-    )
-    return {key: value for key, value in shown.items() if value is not None}
+    shown = msgspec.to_builtins(data)
+    return {key: shown[key] for key in _MEASURE_DETAIL if shown[key] is not None}
+
+
+_MEASURE_DETAIL = (
+    "measure_id",
+    "kind",
+    "account_id",
+    "limit_amount",
+    "limit_currency",
+    "list_id",
+    "list_name",
+    "list_value",
+    "reason",
+)
 
 
 async def take_measure(
@@ -317,15 +324,14 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-# A cursor names its sort: `h|<happened_at>|<id>`; one of raised_at has no prefix (as before).
-_HAPPENED_PREFIX = "h|"
+# A cursor names its sort: `h|<happened_at>|<id>`, `s|<sla_due_at>|<id>`; one of raised_at has
+# no prefix (as before).
+_CURSOR_PREFIX: dict[str, str] = {"raised_at": "", "happened_at": "h|", "sla_due_at": "s|"}
 
 
 def encode_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
-    if sort == "happened_at":
-        raw = f"{_HAPPENED_PREFIX}{alert.happened_at.isoformat()}|{alert.id}"
-    else:
-        raw = f"{alert.raised_at.isoformat()}|{alert.id}"
+    at: datetime = getattr(alert, sort)
+    raw = f"{_CURSOR_PREFIX[sort]}{at.isoformat()}|{alert.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -334,16 +340,18 @@ def decode_cursor(cursor: str, sort: SortKey = "raised_at") -> tuple[datetime, u
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded).decode()
-        of_happened = text.startswith(_HAPPENED_PREFIX)
-        if of_happened:
-            text = text.removeprefix(_HAPPENED_PREFIX)
+        of_sort = next(
+            (key for key, prefix in _CURSOR_PREFIX.items() if prefix and text.startswith(prefix)),
+            "raised_at",
+        )
+        text = text.removeprefix(_CURSOR_PREFIX[of_sort])
         at_text, _, id_text = text.partition("|")
         at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
     if at.tzinfo is None:
         raise InvalidQuery("cursor is not valid", parameter="cursor")
-    if of_happened != (sort == "happened_at"):
+    if of_sort != sort:
         raise InvalidQuery("cursor belongs to another sort", parameter="cursor")
     return at, alert_id
 

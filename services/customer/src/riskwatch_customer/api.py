@@ -1,21 +1,24 @@
-"""HTTP routes of the customer service. Thin: parse, call the use case, commit, answer."""
+"""HTTP routes of the customer service. Thin: parse, call the use case, answer (the kit's unit
+of work commits)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 from pydantic_core import to_json
 
 from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
-from riskwatch_customer.repository import CustomerFilters
+from riskwatch_customer.repository import CustomerFilters, TransactionFilters
 from riskwatch_customer.resources import Intake, intake_of
 from riskwatch_customer.schemas import (
     AccountCreate,
@@ -29,6 +32,8 @@ from riskwatch_customer.schemas import (
     CustomerOut,
     CustomerStatus,
     CustomerUpdate,
+    Direction,
+    FinancialHistory,
     FinancialProfileCreate,
     FinancialProfileOut,
     ImportReport,
@@ -39,12 +44,14 @@ from riskwatch_customer.schemas import (
     RiskMeasureOut,
     TransactionBatchIn,
     TransactionBatchOut,
+    TransactionChannel,
     TransactionIn,
+    TransactionOut,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.contract import csv_body
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["customer"])
@@ -156,7 +163,7 @@ async def create_customer(
 ) -> CustomerOut:
     """Create a customer."""
     customer = await service.create_customer(session, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -184,7 +191,7 @@ async def import_customers(
     report = await importing.import_customers(
         session, csv_text=text, identity=identity, max_rows=settings.import_max_rows
     )
-    await session.commit()
+    await session.flush()
     return report
 
 
@@ -204,7 +211,7 @@ async def update_customer(
 ) -> CustomerOut:
     """Change the fields sent."""
     customer = await service.update_customer(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -216,7 +223,7 @@ async def replace_customer(
 ) -> CustomerOut:
     """Replace the whole record (fields left out take their defaults)."""
     customer = await service.replace_customer(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return customer
 
 
@@ -272,7 +279,7 @@ async def add_credit_record(
 ) -> CreditRecordOut:
     """Add a credit record; the newest becomes the current one."""
     record = await records.add_credit_record(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return record
 
 
@@ -287,6 +294,33 @@ async def list_financial_profiles(
     """Financial profile history with derived figures (net worth, debt-to-income), newest first."""
     return await records.list_financial_profiles(
         session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+    )
+
+
+MAX_HISTORY_POINTS = 1_000
+
+
+@router.get(
+    "/customers/{customer_id}/financial-profile/history",
+    operation_id="customer-financial-profiles-history",
+    responses=_PROBLEMS,
+)
+async def financial_profile_history(
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    as_of_from: Annotated[date | None, Query(description="As of this date or later")] = None,
+    as_of_to: Annotated[date | None, Query(description="As of this date or earlier")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_POINTS)] = 120,
+) -> FinancialHistory:
+    """Income, assets, liabilities, net worth and debt-to-income over time, oldest first."""
+    return await records.financial_history(
+        session,
+        customer_id,
+        identity=identity,
+        as_of_from=as_of_from,
+        as_of_to=as_of_to,
+        limit=limit,
     )
 
 
@@ -306,7 +340,7 @@ async def add_financial_profile(
     profile = await records.add_financial_profile(
         session, customer_id, data=body, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return profile
 
 
@@ -334,7 +368,7 @@ async def add_account(
 ) -> AccountOut:
     """Open an account for the customer."""
     account = await records.add_account(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return account
 
 
@@ -366,7 +400,7 @@ async def update_account(
     account = await records.update_account(
         session, customer_id, account_id, data=body, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return account
 
 
@@ -398,7 +432,7 @@ async def log_interaction(
 ) -> InteractionOut:
     """Log a contact with the customer."""
     interaction = await records.log_interaction(session, customer_id, data=body, identity=identity)
-    await session.commit()
+    await session.flush()
     return interaction
 
 
@@ -438,7 +472,7 @@ async def lift_measure(
     measure = await follow_up.lift_measure(
         session, customer_id, measure_id, reason=body.reason if body else None, identity=identity
     )
-    await session.commit()
+    await session.flush()
     return measure
 
 
@@ -451,11 +485,39 @@ async def lift_measure(
     responses=_PROBLEMS,
 )
 async def list_customer_transactions(
-    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
-) -> Page[TransactionData]:
-    """The customer's transactions, most recently received first."""
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    page: PageDep,
+    occurred_from: Annotated[
+        AwareDatetime | None,
+        Query(description="Happened at or after (ISO 8601 with offset): around an alert's event"),
+    ] = None,
+    occurred_to: Annotated[AwareDatetime | None, Query(description="Happened before")] = None,
+    direction: Direction | None = None,
+    channel: TransactionChannel | None = None,
+    account_id: uuid.UUID | None = None,
+    min_amount: Annotated[
+        Decimal | None,
+        Query(ge=0, max_digits=24, allow_inf_nan=False, description="In its own currency"),
+    ] = None,
+) -> Page[TransactionOut]:
+    """The customer's transactions, most recently received first, filtered."""
+    filters = TransactionFilters(
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        direction=direction,
+        channel=channel,
+        account_id=account_id,
+        min_amount=min_amount,
+    )
     return await service.list_transactions(
-        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+        session,
+        customer_id,
+        identity=identity,
+        cursor=page.cursor,
+        limit=page.limit,
+        filters=filters,
     )
 
 
@@ -501,7 +563,7 @@ def transaction_in(body: bytes) -> TransactionIn:
     "/transactions",
     status_code=201,
     operation_id="customer-transactions-create",
-    response_model=TransactionData,
+    response_model=TransactionOut,
     responses={
         **_CONFLICT,
         201: {
@@ -575,6 +637,6 @@ async def receive_batch(request: Request, resources: IntakeDep, identity: Identi
 )
 async def get_transaction(
     transaction_id: uuid.UUID, session: SessionDep, identity: IdentityDep
-) -> TransactionData:
+) -> TransactionOut:
     """One stored transaction."""
     return await service.get_transaction(session, transaction_id, identity=identity)

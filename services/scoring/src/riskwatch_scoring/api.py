@@ -16,7 +16,7 @@ from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import CUSTOMER_OWNERS
 from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from riskwatch_scoring.registry import get_model_or_404, promote, retire
+from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
     AssessmentPage,
@@ -38,6 +38,7 @@ from riskwatch_scoring.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
 from riskwatch_shared.contract import csv_body
+from riskwatch_shared.db.unit_of_work import after_commit
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.ownership import require_customer_visible
 from riskwatch_shared.security import Identity
@@ -169,13 +170,10 @@ async def score_transaction(
 @router.get("/models", operation_id="scoring-models-list", response_model=ModelList)
 async def get_models(
     session: SessionDep,
-    context: ContextDep,
     identity: IdentityDep,
     kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
 ) -> ModelList:
     """Every model version, newest first per kind."""
-    await context.model_cache.get(session)  # a fresh install lists its expert models
-    await session.commit()
     rows = await list_models(session, kind=kind)
     return ModelList(items=[service.model_out(row) for row in rows])
 
@@ -246,7 +244,16 @@ async def train_model(
     ] = None,
     categorical: Annotated[str | None, Query(description="CSV: categorical columns")] = None,
     features: Annotated[str | None, Query(description="CSV: feature columns to use")] = None,
-    encoding: Annotated[Literal["linear", "binned"], Query(description="CSV")] = "linear",
+    algorithm: Annotated[
+        Literal["linear", "binned", "woe", "lightgbm", "auto"] | None,
+        Query(
+            description="CSV: linear or binned scorecard, optimal-binning WoE scorecard (woe), "
+            "monotone gradient boosting (lightgbm), or auto: the best cross-validated AUC"
+        ),
+    ] = None,
+    encoding: Annotated[
+        Literal["linear", "binned"], Query(description="CSV: older name of `algorithm`")
+    ] = "linear",
     folds: Annotated[int, Query(ge=2, le=10, description="CSV: cross-validation folds")] = 5,
 ) -> TrainingOut:
     """Train a new model version from labels x stored features (JSON) or a CSV (text/csv)."""
@@ -260,15 +267,19 @@ async def train_model(
             target=target,
             categorical=_columns(categorical),
             features=_columns(features),
-            encoding=encoding,
+            algorithm=algorithm or encoding,
             folds=folds,
             bad_value=bad_value,
         )
     else:
         row, report = await training_service.train_from_labels(
-            session, kind=kind, features=body.features, encoding=body.encoding, folds=body.folds
+            session,
+            kind=kind,
+            features=body.features,
+            algorithm=body.algorithm or body.encoding,
+            folds=body.folds,
         )
-    await session.commit()
+    await session.flush()
     return TrainingOut(model=service.model_out(row), report=report)
 
 
@@ -276,8 +287,8 @@ async def _promote(
     session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
 ) -> ModelOut:
     row = await promote(session, model_id, status=status)
-    await session.commit()
-    context.model_cache.invalidate()
+    await session.flush()
+    after_commit(session, context.model_cache.invalidate)
     return service.model_out(row)
 
 
@@ -321,8 +332,8 @@ async def retire_model(
     """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
     _require(identity, MANAGERS)
     row = await retire(session, model_id)
-    await session.commit()
-    context.model_cache.invalidate()
+    await session.flush()
+    after_commit(session, context.model_cache.invalidate)
     return service.model_out(row)
 
 
@@ -335,11 +346,9 @@ async def retire_model(
 async def get_model_drift(
     model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> DriftOut:
-    """PSI of recent scores against the training baseline (drift above 0.25 raises an event)."""
-    await get_model_or_404(session, model_id)
-    drift = await service.model_drift(session, model_id=model_id, settings=context.settings)
-    await session.commit()
-    return drift
+    """PSI of recent scores against the training baseline. Read-only: drift above 0.25 is
+    announced by the periodic check (`scoring.model_drift_detected.v1`, once a day)."""
+    return await service.model_drift(session, model_id=model_id, settings=context.settings)
 
 
 @router.post(
@@ -355,7 +364,7 @@ async def create_labels(
     """Record observed outcomes (defaulted, churned) to train on."""
     _require(identity, WORKERS)
     created = await service.add_labels(session, body=body, created_by=identity.subject)
-    await session.commit()
+    await session.flush()
     return LabelsCreated(created=created)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.context import scoring_context
-from riskwatch_scoring.service import model_drift
+from riskwatch_scoring.service import check_model_drift
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.logging import get_logger
 
@@ -24,8 +24,10 @@ async def check_drift_once(runtime: ServiceRuntime) -> int:
     published = 0
     for model_id in model_ids:
         async with runtime.session_factory() as session, session.begin():
-            drift = await model_drift(session, model_id=model_id, settings=settings)
-        published += int(drift.event_published)
+            drift, published_now = await check_model_drift(
+                session, model_id=model_id, settings=settings
+            )
+        published += int(published_now)
         if drift.status == "drifted":
             log.warning("scoring.model_drifted", model_id=str(model_id), psi=drift.psi)
     return published

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,8 +26,8 @@ from riskwatch_scoring.errors import (
     InvalidTransactionInput,
 )
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
+from riskwatch_scoring.outgoing import new_id
 from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
-from riskwatch_scoring.payloads import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
@@ -47,6 +47,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
 )
 from riskwatch_scoring.state_store import StateStore
+from riskwatch_shared.events.common import ModelKind
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.messaging.outbox import add_events
 
@@ -102,8 +103,8 @@ async def customer_risk(
     return CustomerRiskOut(
         customer_id=customer_id,
         sequence=customer.version,
-        overall_level=customer.levels.get("overall", "low"),  # type: ignore[arg-type]
-        levels=customer.levels,  # type: ignore[arg-type]
+        overall_level=customer.levels.get("overall", "low"),
+        levels=customer.levels,
         assessments=assessments,
         advice=advice[:6],
     )
@@ -245,54 +246,74 @@ def _psi_status(value: float | None) -> str:
     return "watch" if value > PSI_WATCH_THRESHOLD else "stable"
 
 
-async def _baseline(session: AsyncSession, row: ScoringModel, settings: Settings) -> list[float]:
-    """The training baseline; an expert model's is its first `drift_baseline_size` scores."""
-    if row.baseline_scores:
-        return list(row.baseline_scores)
+async def _expert_baseline(
+    session: AsyncSession, row: ScoringModel, settings: Settings
+) -> list[float]:
+    """An expert model's baseline: the quantiles of its first `drift_baseline_size` scores
+    (none until it has scored that many)."""
     first = await repository.first_scores(
         session, model_id=row.id, limit=settings.drift_baseline_size
     )
     if len(first) < settings.drift_baseline_size:
         return []
-    quantiles = [float(q) for q in np.quantile(first, np.linspace(0, 1, 200))]
-    await repository.set_model_baseline(session, row.id, quantiles)
-    return quantiles
+    return [float(q) for q in np.quantile(first, np.linspace(0, 1, 200))]
 
 
-async def model_drift(
-    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+async def _drift(
+    session: AsyncSession, row: ScoringModel, baseline: list[float], settings: Settings
 ) -> DriftOut:
-    """PSI of the recent scores against the baseline; publishes drift at most once a day."""
-    row = await get_model_or_404(session, model_id)
-    baseline = await _baseline(session, row, settings)
     since = datetime.now(UTC) - timedelta(days=settings.drift_window_days)
     recent = await repository.recent_scores(session, model_id=row.id, since=since, limit=20_000)
     value = psi(baseline, recent) if baseline and len(recent) >= settings.drift_min_scores else None
-    published = False
-    today = datetime.now(UTC).date()
-    if value is not None and value > PSI_DRIFT_THRESHOLD and row.drift_alerted_on != today:
-        await add_events(
-            session,
-            ModelDriftDetected(
-                model_id=row.id,
-                model_kind=row.kind,  # type: ignore[arg-type]
-                psi=round(value, 6),
-                threshold=PSI_DRIFT_THRESHOLD,
-            ),
-        )
-        await repository.mark_drift_alerted(session, row.id, today)
-        published = True
     return DriftOut(
         model_id=row.id,
         kind=row.kind,
-        status=_psi_status(value),  # type: ignore[arg-type]
+        status=_psi_status(value),
         psi=value,
         threshold=PSI_DRIFT_THRESHOLD,
         window_days=settings.drift_window_days,
         recent_scores=len(recent),
         baseline_scores=len(baseline),
-        event_published=published,
+        event_published=row.drift_alerted_on == datetime.now(UTC).date(),
     )
+
+
+async def model_drift(
+    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+) -> DriftOut:
+    """PSI of the recent scores against the baseline. Read-only: the periodic check
+    (`check_model_drift`) keeps the baseline and publishes the drift event."""
+    row = await get_model_or_404(session, model_id)
+    baseline = list(row.baseline_scores or []) or await _expert_baseline(session, row, settings)
+    return await _drift(session, row, baseline, settings)
+
+
+async def check_model_drift(
+    session: AsyncSession, *, model_id: uuid.UUID, settings: Settings
+) -> tuple[DriftOut, bool]:
+    """The periodic check of one model: keeps an expert model's baseline once it has one and
+    publishes `scoring.model_drift_detected.v1` at most once a day. Returns the measure and
+    whether this check published."""
+    row = await get_model_or_404(session, model_id)
+    baseline = list(row.baseline_scores or [])
+    if not baseline:
+        baseline = await _expert_baseline(session, row, settings)
+        if baseline:
+            await repository.set_model_baseline(session, row.id, baseline)
+    drift = await _drift(session, row, baseline, settings)
+    if drift.status != "drifted" or drift.event_published or drift.psi is None:
+        return drift, False
+    await add_events(
+        session,
+        ModelDriftDetected(
+            model_id=row.id,
+            model_kind=cast(ModelKind, row.kind),  # a plain text column; the decoders check it
+            psi=round(drift.psi, 6),
+            threshold=PSI_DRIFT_THRESHOLD,
+        ),
+    )
+    await repository.mark_drift_alerted(session, row.id, datetime.now(UTC).date())
+    return drift.model_copy(update={"event_published": True}), True
 
 
 # -- labels -----------------------------------------------------------------------------------

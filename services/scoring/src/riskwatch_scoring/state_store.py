@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -110,7 +111,9 @@ class StateStore:
             loaded_version = loaded.versions.get(customer_id, 0)
             if customer.version == loaded_version:
                 continue
-            row = (customer_id, customer.version, encode(customer), customer.as_of_epoch)
+            as_of = customer.as_of_epoch
+            moment = None if as_of is None else datetime.fromtimestamp(as_of, tz=UTC)
+            row = repository.StateRow(customer_id, customer.version, encode(customer), moment)
             (writes.updated if loaded_version > 0 else writes.inserted).append(row)
             if self._cache.get(customer_id) is not customer:  # new, or evicted since the load
                 self._remember(customer_id, customer)

@@ -210,7 +210,6 @@ async def _act(
 ) -> CaseOut:
     case = await cases.act(session, case_id, action=action, identity=identity, detail=detail)
     out = CaseOut.model_validate(case)
-    await session.commit()
     return out
 
 
@@ -313,7 +312,6 @@ async def create_suppression(
         case_id=body.case_id,
     )
     out = _suppression_out(suppression, identity)
-    await session.commit()
     return out
 
 
@@ -328,5 +326,4 @@ async def lift_suppression(
     """End a suppression now (kept, with who lifted it)."""
     suppression = await cases.lift(session, rule_id, suppression_id, identity)
     out = _suppression_out(suppression, identity)
-    await session.commit()
     return out

@@ -71,7 +71,6 @@ async def create_list(body: ListCreate, session: SessionDep, identity: IdentityD
     """Create a managed list, optionally with its first entries."""
     managed = await service.create_list(session, data=body, actor=actor_of(identity))
     out = await _list_out(session, managed)
-    await session.commit()
     return out
 
 
@@ -88,7 +87,6 @@ async def update_list(
     """Change a list's kind or description."""
     managed = await service.update_list(session, list_id, changes=body, actor=actor_of(identity))
     out = await _list_out(session, managed)
-    await session.commit()
     return out
 
 
@@ -101,7 +99,6 @@ async def update_list(
 async def delete_list(list_id: uuid.UUID, session: SessionDep, identity: IdentityDep) -> Response:
     """Delete a list and its entries (rules naming it then never match on it)."""
     await service.delete_list(session, list_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -142,7 +139,7 @@ async def load_entries(
         actor=actor_of(identity),
     )
     out = await _list_out(session, managed)
-    await session.commit()
+    await session.flush()
     return BulkLoadOut(list=out, loaded=loaded, removed=removed)
 
 
@@ -159,5 +156,5 @@ async def remove_entries(
         session, list_id, values=body.values, actor=actor_of(identity)
     )
     out = await _list_out(session, await service.get_list(session, list_id))
-    await session.commit()
+    await session.flush()
     return BulkLoadOut(list=out, loaded=0, removed=removed)

@@ -70,7 +70,7 @@ async def list_rules(
 async def create_rule(body: RuleCreate, session: SessionDep, identity: IdentityDep) -> RuleOut:
     """Create a draft rule; the condition is type-checked before it is saved."""
     rule = await service.create_rule(session, data=body, actor=actor_of(identity))
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -115,7 +115,7 @@ async def update_rule(
     change is a draft version (`pending_version`) that goes live when an admin activates it.
     """
     rule = await service.update_rule(session, rule_id, changes=body, actor=actor_of(identity))
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -128,7 +128,6 @@ async def update_rule(
 async def delete_rule(rule_id: uuid.UUID, session: SessionDep, identity: IdentityDep) -> Response:
     """Delete a draft that never raised an alert (other rules are disabled instead)."""
     await service.delete_rule(session, rule_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -138,7 +137,7 @@ async def _set_status(
     rule: Rule = await service.set_rule_status(
         session, rule_id, status=status, actor=actor_of(identity)
     )
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -211,7 +210,7 @@ async def activate_rule_version(
     only. Recorded as a new version."""
     _require_switcher(identity)
     rule = await service.activate_version(session, rule_id, version, actor=actor_of(identity))
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)
 
 
@@ -290,5 +289,5 @@ async def create_rule_from_template(
     rule = await service.create_rule_from_template(
         session, key=key, data=body, actor=actor_of(identity)
     )
-    await session.commit()
+    await session.flush()
     return RuleOut.model_validate(rule)

@@ -142,7 +142,7 @@ def compile_where(where: str) -> Callable[[Mapping[str, object]], bool]:
 def number_or_none(value: object) -> Decimal | int | None:
     """A context value as a rule number: Decimal or int; anything else is missing."""
     if value.__class__ is Decimal or value.__class__ is int:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, float):
         return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, Decimal | int) and not isinstance(value, bool):

@@ -290,7 +290,7 @@ class LazyAggregates(Mapping[AggregateSpec, object]):
         value = self._computed[spec] = self._store.value(key, spec, self._now)
         return value
 
-    def get(self, spec: AggregateSpec, default: object = None) -> object:  # type: ignore[override]
+    def get(self, spec: AggregateSpec, default: object = None) -> object:
         # What compiled rules call: Mapping.get's __getitem__ + KeyError round trip is slower.
         computed = self._computed
         if spec in computed:

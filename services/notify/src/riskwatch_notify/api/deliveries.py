@@ -89,7 +89,6 @@ async def redrive_delivery(
     """Queue a dead delivery again with a fresh set of attempts."""
     require(identity, MANAGERS)
     out = await service.redrive_delivery(session, notification_id=delivery_id)
-    await session.commit()
     return out
 
 
@@ -139,7 +138,6 @@ async def mark_read(
 ) -> MarkedRead:
     """Mark one message read."""
     out = await service.mark_read(session, identity=identity, message_id=message_id)
-    await session.commit()
     return out
 
 
@@ -152,7 +150,6 @@ async def mark_read(
 async def mark_all_read(session: SessionDep, identity: IdentityDep) -> MarkedRead:
     """Mark every message read."""
     out = await service.mark_read(session, identity=identity, message_id=None)
-    await session.commit()
     return out
 
 

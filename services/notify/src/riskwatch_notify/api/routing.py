@@ -48,7 +48,6 @@ async def create_recipient(
     """Add a recipient; a webhook URL must be one the outbound guard allows (else 422)."""
     require(identity, MANAGERS)
     out = await service.create_recipient(session, body=body, policy=_policy(runtime.settings))
-    await session.commit()
     return out
 
 
@@ -102,7 +101,6 @@ async def replace_recipient(
     out = await service.replace_recipient(
         session, recipient_id=recipient_id, body=body, policy=_policy(runtime.settings)
     )
-    await session.commit()
     return out
 
 
@@ -118,7 +116,6 @@ async def delete_recipient(
     """Remove a recipient."""
     require(identity, MANAGERS)
     await service.delete_recipient(session, recipient_id=recipient_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -136,7 +133,6 @@ async def create_team(body: TeamIn, session: SessionDep, identity: IdentityDep) 
     """Add a team."""
     require(identity, MANAGERS)
     out = await service.create_team(session, body=body)
-    await session.commit()
     return out
 
 
@@ -173,7 +169,6 @@ async def replace_team(
     """Rename or describe a team."""
     require(identity, MANAGERS)
     out = await service.replace_team(session, team_id=team_id, body=body)
-    await session.commit()
     return out
 
 
@@ -184,7 +179,6 @@ async def delete_team(team_id: uuid.UUID, session: SessionDep, identity: Identit
     """Remove a team (its subscriptions go with it)."""
     require(identity, MANAGERS)
     await service.delete_team(session, team_id=team_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -204,7 +198,7 @@ async def create_subscription(
     """Route alert types from a minimum severity to a team or a person."""
     require(identity, MANAGERS)
     row = await service.create_subscription(session, body=body)
-    await session.commit()
+    await session.flush()
     return SubscriptionOut.model_validate(row)
 
 
@@ -254,7 +248,7 @@ async def replace_subscription(
     """Replace a subscription."""
     require(identity, MANAGERS)
     row = await service.replace_subscription(session, subscription_id=subscription_id, body=body)
-    await session.commit()
+    await session.flush()
     return SubscriptionOut.model_validate(row)
 
 
@@ -270,7 +264,6 @@ async def delete_subscription(
     """Remove a subscription."""
     require(identity, MANAGERS)
     await service.delete_subscription(session, subscription_id=subscription_id)
-    await session.commit()
     return Response(status_code=204)
 
 
@@ -301,7 +294,6 @@ async def put_policy(
     """Create or replace the policy of a severity (alerts raised later use it)."""
     require(identity, MANAGERS)
     out = await service.put_policy(session, severity=severity, body=body)
-    await session.commit()
     return out
 
 
@@ -331,5 +323,4 @@ async def delete_policy(
     """Remove the policy of one severity."""
     require(identity, MANAGERS)
     await service.delete_policy(session, severity=severity)
-    await session.commit()
     return Response(status_code=204)
