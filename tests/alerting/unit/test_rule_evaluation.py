@@ -137,11 +137,21 @@ _NORMAL = RuleContext(
     aggregates={_COUNT_10M: 1, _SUM_1H: Decimal("120"), _STRUCTURING: 0, _NIGHT: 0},
 )
 
+# Past the cold-start guard: enough own history for a comparison with it.
+_OWN_HISTORY: dict[object, object] = {"history_count": 40, "history_days": 90.0}
 _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
     "large_amount_vs_average": {
-        "txn": {"amount": Decimal("8000"), "amount_to_avg_30d": 70, "is_new_counterparty": True}
+        "txn": {
+            "amount": Decimal("8000"),
+            "amount_to_avg_30d": 70,
+            "is_new_counterparty": True,
+            **_OWN_HISTORY,
+        }
     },
-    "velocity_burst": {"aggregates": {_COUNT_10M: 6, _SUM_1H: Decimal("900")}},
+    "velocity_burst": {
+        "aggregates": {_COUNT_10M: 6, _SUM_1H: Decimal("900")},
+        "txn": _OWN_HISTORY,
+    },
     "new_country_or_device_large_transfer": {
         "txn": {"is_new_device": True, "channel": "online", "amount": Decimal("7500")}
     },
@@ -166,6 +176,9 @@ _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
     "inactivity_churn": {"customer": {"days_since_last_activity": 75, "activity_trend_90d": -0.6}},
     "balance_drain": {"customer": {"balance_trend_90d": -0.7, "outflow_ratio_30d": 2.4}},
     "complaint_churn": {"customer": {"complaints_90d": 3}, "risk": {"churn_level": "high"}},
+    "churn_early_warning": {
+        "customer": {"days_since_last_activity": 3, "activity_trend_90d": -0.5, "complaints_90d": 1}
+    },
 }
 
 

@@ -57,9 +57,8 @@ _UPDATE_STATES = (
 )
 # Both in one round trip: a data-modifying CTE runs to completion, unreferenced. The two sets
 # of rows are disjoint (the inserted ones were not found when the batch locked its rows).
-_UPDATE_AND_INSERT_STATES = (
-    f"WITH updated AS ({_UPDATE_STATES}) {unnest_insert(_STATES, StateRow, start=4).sql}"
-)
+_INSERT_AFTER_UPDATE = unnest_insert(_STATES, StateRow, start=len(StateRow._fields) + 1)
+_UPDATE_AND_INSERT_STATES = f"WITH updated AS ({_UPDATE_STATES}) {_INSERT_AFTER_UPDATE.sql}"
 
 
 async def lock_states(

@@ -205,7 +205,9 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         trigger_event_types=_CREDIT_TRIGGERS,
         condition_template="customer.debt_to_income > {max_ratio}",
         dedup_key="customer_id",
-        cooldown_seconds=7 * 86_400,
+        # A standing portfolio flag, not an early warning: re-raised once a quarter, not with
+        # every weekly re-assessment (most of the go-live month's false alerts were repeats).
+        cooldown_seconds=90 * 86_400,
         description="Debt service takes more than the allowed share of income.",
         parameters={"max_ratio": _d("0.5")},
     ),
