@@ -205,7 +205,7 @@ async def run(args: argparse.Namespace, database_url: str, nats_url: str) -> lis
 def write_results(rows: list[list[str]], args: argparse.Namespace, load: float) -> None:
     table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
     RESULTS.write_text(
-        f"""# Alert desk API with {args.alerts:,} alerts
+        f"""## Alert desk API: lists, detail and summary with {args.alerts:,} alerts
 
 `python bench/desk_api_bench.py{" --quick" if args.quick else ""}` on {platform.node()}
 ({os.cpu_count()} cores, load average {load:.1f} before the run); {args.requests} sequential

@@ -42,6 +42,7 @@ from riskwatch_gateway.routing import service_for_path
         ("/v1/alerts/a1/timeline", "alerting"),
         ("/v1/alerts/stream", "alerting"),
         ("/v1/desk/summary", "alerting"),
+        ("/v1/watchlist/w1/reviews", "alerting"),
         ("/v1/alerts/a1/notifications", "notify"),
         ("/v1/inbox/stream", "notify"),
         ("/v1/escalation-policies", "notify"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     FetchedValue,
@@ -227,6 +228,7 @@ class Alert(Base):
             "raised_at",
             postgresql_where=text("assignee IS NULL"),
         ),
+        Index("ix_alerts_sla_due_at_id", "sla_due_at", "id"),
         Index(
             "ix_alerts_open_sla_due_at",
             "sla_due_at",
@@ -404,3 +406,60 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lifted_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WatchlistEntry(Base):
+    """A customer followed closely (issue 22): why, who owns it, when it is reviewed next, what
+    must be done and when it may leave. One active entry per customer at a time."""
+
+    __tablename__ = "watchlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_watchlist_active_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_watchlist_entered_at", "entered_at"),
+        Index(
+            "ix_watchlist_active_review_due",
+            "review_due",
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    customer_name: Mapped[str | None] = mapped_column(String(300))
+    relationship_manager: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    review_due: Mapped[date] = mapped_column(Date, nullable=False)
+    required_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    exit_criteria: Mapped[str] = mapped_column(Text, nullable=False)
+    origin: Mapped[str] = mapped_column(String(20), nullable=False)
+    origin_ref: Mapped[str | None] = mapped_column(String(200))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    entered_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    entered_by_name: Mapped[str | None] = mapped_column(String(200))
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_by: Mapped[str | None] = mapped_column(String(200))
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WatchlistReview(Base):
+    """One review of a watch-list entry: what was found and when the next one is due."""
+
+    __tablename__ = "watchlist_reviews"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("watchlist_entries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reviewer: Mapped[str] = mapped_column(String(200), nullable=False)
+    reviewer_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    next_review_due: Mapped[date] = mapped_column(Date, nullable=False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -45,6 +46,7 @@ from riskwatch_alerting.rules.windows import GroupKey, WindowStore
 from riskwatch_alerting.words import alert_words, message_params
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import Reason
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.logging import get_logger
@@ -160,11 +162,7 @@ class AlertPipeline:
         writes = repository.BatchWrites(
             history=[_history_row(item) for item in inputs],
             windows=[
-                {
-                    "group_by": key.by,
-                    "group_id": key.value,
-                    "state": json_bytes(windows.key_state(key)),
-                }
+                repository.WindowRow(key.by, key.value, json_bytes(windows.key_state(key)))
                 for key in touched
             ],
             states=_state_rows(snapshots, stored),
@@ -275,14 +273,14 @@ class AlertPipeline:
                 events.append(_raised_event(row, self.public_url, item.trace_id))
                 continue
             occurrences.append(
-                {
-                    "alert_id": hit.alert_id,
-                    "event_id": item.event_id,
-                    "event_type": item.event_type,
-                    "transaction_id": item.transaction_id,
-                    "occurred_at": item.occurred_at,
-                    "evidence": hit.match.evidence,  # encoded as to_json would, by orjson
-                }
+                repository.OccurrenceRow(
+                    alert_id=hit.alert_id,
+                    event_id=item.event_id,
+                    event_type=item.event_type,
+                    transaction_id=item.transaction_id,
+                    occurred_at=item.occurred_at,
+                    evidence=json_bytes(hit.match.evidence),  # as to_json would, by orjson
+                )
             )
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
             counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
@@ -407,15 +405,8 @@ def _risk_scores(item: EvaluationInput) -> dict[str, Any]:
 
 def _timeline_row(
     alert_id: uuid.UUID, at: datetime, change: str, detail: dict[str, Any], status: str = "new"
-) -> dict[str, Any]:
-    return {
-        "alert_id": alert_id,
-        "at": at,
-        "actor": "system",
-        "change": change,
-        "status": status,
-        "detail": detail,
-    }
+) -> repository.TimelineRow:
+    return repository.TimelineRow(alert_id, at, "system", change, status, json_bytes(detail))
 
 
 def _raised_event(
@@ -446,26 +437,25 @@ def _raised_event(
             "message_code",
             "message_params",
             "happened_at",
-            "coded_reasons",
         )
     }
     url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
-    return AlertRaised(alert_id=row["id"], url=url, trace_id=trace_id, **fields)
+    # The row keeps the reasons as JSON values; the event carries them as its Reason type.
+    coded_reasons = msgspec.convert(row["coded_reasons"], list[Reason])
+    return AlertRaised(
+        alert_id=row["id"], url=url, trace_id=trace_id, coded_reasons=coded_reasons, **fields
+    )
 
 
-def _history_row(item: EvaluationInput) -> dict[str, Any]:
+def _history_row(item: EvaluationInput) -> repository.HistoryRow:
     context: dict[str, Any] = {
         "ns": item.namespaces,
         "transaction_id": item.transaction_id,
         "reasons": item.reasons[:10],
     }
-    return {
-        "event_id": item.event_id,
-        "event_type": item.event_type,
-        "customer_id": item.customer_id,
-        "occurred_at": item.occurred_at,
-        "context": json_bytes(context),
-    }
+    return repository.HistoryRow(
+        item.event_id, item.event_type, item.customer_id, item.occurred_at, json_bytes(context)
+    )
 
 
 def history_input(
@@ -491,7 +481,7 @@ def history_input(
 def _state_rows(
     snapshots: dict[uuid.UUID, CustomerSnapshot],
     stored: dict[uuid.UUID, repository.StoredCustomerState],
-) -> list[dict[str, Any]]:
+) -> list[repository.StateRow]:
     """The customers' states to write: those the batch changed (same bytes = same state)."""
     rows = []
     for customer_id, snapshot in snapshots.items():
@@ -508,13 +498,5 @@ def _state_rows(
         ):
             continue
         features, levels, scores = encoded
-        rows.append(
-            {
-                "customer_id": customer_id,
-                "features": features,
-                "levels": levels,
-                "scores": scores,
-                "sequence": snapshot.sequence,
-            }
-        )
+        rows.append(repository.StateRow(customer_id, features, levels, scores, snapshot.sequence))
     return rows

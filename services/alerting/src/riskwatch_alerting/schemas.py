@@ -526,6 +526,9 @@ class DeskSummary(BaseModel):
     my_open_alerts: SlaCounts
     new_alerts_today: int = Field(description="Alerts raised since 00:00 UTC that you may see")
     new_unassigned_alerts_today: int
+    my_watchlist_reviews_due: int = Field(
+        description="Active watch-list entries you own whose review is due today or earlier"
+    )
     day_start: datetime
 
 

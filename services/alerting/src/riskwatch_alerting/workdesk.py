@@ -29,6 +29,8 @@ from riskwatch_alerting.schemas import (
     DeskSummary,
     SlaCounts,
 )
+from riskwatch_alerting.watchlist import store as watchlist_store
+from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.db.listen import PgListener, WakeHub
@@ -83,7 +85,8 @@ def day_start(now: datetime) -> datetime:
 
 
 async def summary(session: AsyncSession, *, identity: Identity, now: datetime) -> DeskSummary:
-    """My open cases and alerts by SLA badge, and the alerts raised today (UTC) I may see."""
+    """My open cases and alerts by SLA badge, the alerts raised today (UTC) I may see, and my
+    watch-list reviews due."""
     me = identities_of(identity)
     owner = owner_scope(identity)
     cases = await case_store.count_open_cases_by_sla(session, assignees=me, owner=owner, now=now)
@@ -100,6 +103,10 @@ async def summary(session: AsyncSession, *, identity: Identity, now: datetime) -
         new_unassigned_alerts_today=(
             await repository.count_alerts(session, unassigned_today)
         ).value,
+        my_watchlist_reviews_due=await watchlist_store.count_due(
+            session,
+            WatchlistFilters(owners=me, review_due_by=now.date(), owner_scope=owner),
+        ),
         day_start=start,
     )
 
