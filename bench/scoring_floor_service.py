@@ -52,16 +52,17 @@ def _reuse_first_result(
             _score_for_real(self, customer, event, models, output)
         finally:
             outgoing.transaction_scored = _build_payload
-        _first["row"] = next(r for r in output.assessments if r["transaction_id"] is not None)
+        _first["row"] = next(r for r in output.assessments if r.transaction_id is not None)
         return
     customer.version += 1
-    row = dict(_first["row"])
-    row["id"] = outgoing.new_id()
-    row["customer_id"] = customer.uuid
-    row["transaction_id"] = event.transaction.transaction_id
-    row["trigger_event_id"] = event.id
-    row["sequence"] = customer.version
-    row["assessed_at"] = output.assessed_at()
+    row = _first["row"]._replace(
+        id=outgoing.new_id(),
+        customer_id=customer.uuid,
+        transaction_id=event.transaction.transaction_id,
+        trigger_event_id=event.id,
+        sequence=customer.version,
+        assessed_at=output.assessed_at(),
+    )
     output.assessments.append(row)
     arguments = _first["payload"] | {
         "occurred_at": output.now,

@@ -28,6 +28,7 @@ from riskwatch_scoring.domain.credit import expert_credit_scorecard
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.pipeline import BatchOutput, Scorer, TimePassed
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels, expert_model
+from riskwatch_scoring.repository import AssessmentRecord
 from riskwatch_scoring.state_store import StateStore, decode, encode
 from riskwatch_shared.events.base import Event, parse_event
 from riskwatch_shared.events.common import (
@@ -227,11 +228,11 @@ def _scorer() -> Scorer:
     )
 
 
-def _normalise_rows(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+def _normalise_rows(rows: list[AssessmentRecord], names: dict[str, str]) -> list[dict[str, Any]]:
     normalised = []
     for row in rows:
-        names[str(row["id"])] = f"assessment-{len(names)}"
-        kept = {k: v for k, v in row.items() if k not in ("id", "assessed_at")}
+        names[str(row.id)] = f"assessment-{len(names)}"
+        kept = {k: v for k, v in row._asdict().items() if k not in ("id", "assessed_at")}
         normalised.append(orjson.loads(orjson.dumps(kept, default=str)))
     return normalised
 

@@ -49,7 +49,7 @@ from riskwatch_alerting.models import (
     json_loads,
 )
 from riskwatch_alerting.rules.windows import GroupKey
-from riskwatch_shared.db.bulk import UnnestInsert, unnest_insert
+from riskwatch_shared.db.bulk import unnest_insert
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
@@ -447,54 +447,53 @@ async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> 
         await session.execute(statement)
 
 
-# The columns of the alerts the consumer raises (their types and JSON-ness from the table).
-_INSERT_ALERTS = UnnestInsert(
-    _table(Alert),
-    (
-        "id",
-        "rule_id",
-        "rule_version",
-        "rule_name",
-        "rule_type",
-        "severity",
-        "status",
-        "customer_id",
-        "customer_name",
-        "relationship_manager",
-        "title",
-        "summary",
-        "trigger_event_id",
-        "trigger_event_type",
-        "transaction_id",
-        "evidence",
-        "scores",
-        "reasons",
-        "suggested_actions",
-        "dedup_value",
-        "dedup_open",
-        "occurrence_count",
-        "first_seen_at",
-        "last_seen_at",
-        "raised_at",
-        "sla_due_at",
-        "message_code",
-        "message_params",
-        "coded_reasons",
-        "happened_at",
-    ),
-)
+class AlertRow(NamedTuple):
+    """An alert the consumer raises, as its row of `alerts` (JSON columns as values)."""
+
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    rule_version: int
+    rule_name: str
+    rule_type: str
+    severity: str
+    status: str
+    customer_id: uuid.UUID | None
+    customer_name: str | None
+    relationship_manager: str | None
+    title: str
+    summary: str
+    trigger_event_id: uuid.UUID | None
+    trigger_event_type: str | None
+    transaction_id: uuid.UUID | None
+    evidence: dict[str, Any]
+    scores: dict[str, Any]
+    reasons: list[str]
+    suggested_actions: list[str]
+    dedup_value: str
+    dedup_open: bool
+    occurrence_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    raised_at: datetime
+    sla_due_at: datetime
+    message_code: str | None
+    message_params: dict[str, Any]
+    coded_reasons: list[dict[str, Any]]
+    happened_at: datetime
+
+
+_INSERT_ALERTS = unnest_insert(_table(Alert), AlertRow)
+# The JSON columns (bytea, models.JsonBytes): encoded here, as the ORM would.
 _ALERT_JSON = frozenset(
-    name for name in _INSERT_ALERTS.columns if isinstance(Alert.__table__.c[name].type, JsonBytes)
+    name for name in AlertRow._fields if isinstance(_table(Alert).c[name].type, JsonBytes)
 )
 
 
-def _alert_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: every column of `_INSERT_ALERTS`, JSON columns as values (encoded here)."""
+def _alert_args(rows: list[AlertRow]) -> list[list[Any]]:
+    columns = _INSERT_ALERTS.args(rows)
     return [
-        [json_bytes(row[name]) for row in rows]
-        if name in _ALERT_JSON
-        else [row[name] for row in rows]
-        for name in _INSERT_ALERTS.columns
+        [json_bytes(value) for value in column] if name in _ALERT_JSON else column
+        for name, column in zip(AlertRow._fields, columns, strict=True)
     ]
 
 
@@ -528,7 +527,7 @@ class BatchWrites:
     history: list[HistoryRow] = field(default_factory=list)
     windows: list[WindowRow] = field(default_factory=list)
     states: list[StateRow] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertRow] = field(default_factory=list)
     occurrences: list[OccurrenceRow] = field(default_factory=list)
     # Alerts stored before this batch only: one statement cannot update a row it inserts, so
     # the occurrences of an alert raised in the batch are counted in its row.
@@ -619,10 +618,13 @@ def alert_owned_by(owner: str) -> Any:
     hands), else as the alert recorded when raised (a customer the directory has not heard of).
     """
     entry = CustomerDirectoryEntry
+    # `IN` an uncorrelated list of the RM's customers: PostgreSQL hashes it once per query
+    # rather than probing the directory for every alert (a list's count reads them all).
+    theirs = select(entry.customer_id).where(entry.relationship_manager == owner)
     listed = select(entry.customer_id).where(entry.customer_id == Alert.customer_id)
     return or_(
-        listed.where(entry.relationship_manager == owner).exists(),
-        and_(~listed.exists(), Alert.relationship_manager == owner),
+        Alert.customer_id.in_(theirs),
+        and_(Alert.relationship_manager == owner, ~listed.exists()),
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,12 @@ from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.domain.measures import measure_action, measure_state, stricter
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import idle_customers, insert_assessments, stream_time
+from riskwatch_scoring.repository import (
+    AssessmentRecord,
+    idle_customers,
+    insert_assessments,
+    stream_time,
+)
 from riskwatch_scoring.state_store import LoadedStates, StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -142,7 +147,7 @@ class BatchOutput:
     """What one batch stages: assessment rows and events (see `outgoing`)."""
 
     now: datetime
-    assessments: list[dict[str, Any]] = field(default_factory=list)
+    assessments: list[AssessmentRecord] = field(default_factory=list)
     events: list[ScoringEvent] = field(default_factory=list)
     # The request's trace id for events whose trigger has none (what `add_events` did).
     default_trace_id: str | None = field(default_factory=trace_id_var.get)
@@ -319,8 +324,7 @@ class Scorer:
         champion = models.champion("anomaly")
         anomaly = self._assess_anomaly(champion, txn_features)
         row = self._assessment_row(customer, champion, anomaly, event, output, txn_features)
-        row["transaction_id"] = txn.transaction_id
-        output.assessments.append(row)
+        output.assessments.append(row._replace(transaction_id=txn.transaction_id))
         self._shadow_anomaly(customer, models, txn_features, event, output)
         epoch = _epoch(txn.occurred_at)
         customer.note_anomaly(epoch, anomaly, features.transaction_id)
@@ -374,8 +378,9 @@ class Scorer:
             return
         shadow = self._assess_anomaly(challenger, txn_features)
         row = self._assessment_row(customer, challenger, shadow, event, output, txn_features)
-        row.update(is_shadow=True, transaction_id=event.transaction.transaction_id)
-        output.assessments.append(row)
+        output.assessments.append(
+            row._replace(is_shadow=True, transaction_id=event.transaction.transaction_id)
+        )
 
     def _refresh_anomaly_level(
         self,
@@ -414,16 +419,16 @@ class Scorer:
             champion = models.champion(kind)
             assessment = champion.model.assess(features)
             row = self._assessment_row(customer, champion, assessment, event, output, None)
-            row.update(inputs_hash=features_hash, features=features)
-            output.assessments.append(row)
-            rows[kind] = (champion, row["id"])
+            output.assessments.append(row._replace(inputs_hash=features_hash, features=features))
+            rows[kind] = (champion, row.id)
             assessments.append(assessment)
             challenger = models.challengers.get(kind)
             if challenger is not None:
                 shadow = challenger.model.assess(features)
                 shadow_row = self._assessment_row(customer, challenger, shadow, event, output, None)
-                shadow_row.update(inputs_hash=features_hash, is_shadow=True)
-                output.assessments.append(shadow_row)
+                output.assessments.append(
+                    shadow_row._replace(inputs_hash=features_hash, is_shadow=True)
+                )
         anomaly_champion = models.champion("anomaly")
         cutoffs = getattr(anomaly_champion.model, "cutoffs", DEFAULT_CUTOFFS["anomaly"])
         assessments.append(
@@ -494,25 +499,25 @@ class Scorer:
         event: Trigger,
         output: BatchOutput,
         inputs: FeatureMap | None,
-    ) -> dict[str, Any]:
-        return {
-            "id": outgoing.new_id(),
-            "customer_id": customer.uuid,
-            "kind": assessment.kind,
-            "score": assessment.score,
-            "level": assessment.level.value,
-            "model_id": serving.id,
-            "model_version": assessment.model_version,
-            "inputs_hash": "" if inputs is None else inputs_hash(inputs),
-            "reasons": reason_rows(assessment),
-            "is_shadow": False,
-            "transaction_id": None,
-            "trigger_event_type": event.type,
-            "trigger_event_id": event.id,
-            "sequence": customer.version,
-            "features": None,
-            "assessed_at": output.assessed_at(),
-        }
+    ) -> AssessmentRecord:
+        return AssessmentRecord(
+            id=outgoing.new_id(),
+            customer_id=customer.uuid,
+            kind=assessment.kind,
+            score=assessment.score,
+            level=assessment.level.value,
+            model_id=serving.id,
+            model_version=assessment.model_version,
+            inputs_hash="" if inputs is None else inputs_hash(inputs),
+            reasons=reason_rows(assessment),
+            is_shadow=False,
+            transaction_id=None,
+            trigger_event_type=event.type,
+            trigger_event_id=event.id,
+            sequence=customer.version,
+            features=None,
+            assessed_at=output.assessed_at(),
+        )
 
 
 def _outbox_rows(events: list[ScoringEvent]) -> list[OutboxRow]:

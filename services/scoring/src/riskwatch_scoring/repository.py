@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -10,12 +9,12 @@ from typing import Any, NamedTuple, cast
 
 import asyncpg
 import orjson
-from sqlalchemy import Row, Table, func, insert, select, text, update
+from sqlalchemy import Row, Select, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.models import AssessmentRow, CustomerStateRow, OutcomeLabel, ScoringModel
-from riskwatch_shared.db.bulk import unnest_insert, unnest_rows
+from riskwatch_shared.db.bulk import row_columns, unnest_insert, unnest_rows
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
@@ -121,45 +120,51 @@ async def idle_customers(session: AsyncSession, *, before: datetime, limit: int)
 # -- assessments ------------------------------------------------------------------------------
 
 
-_ASSESSMENT_COLUMNS = (
-    "id",
-    "customer_id",
-    "kind",
-    "score",
-    "level",
-    "model_id",
-    "model_version",
-    "inputs_hash",
-    "reasons",
-    "is_shadow",
-    "transaction_id",
-    "trigger_event_type",
-    "trigger_event_id",
-    "sequence",
-    "features",
-    "assessed_at",
-)
-_assessment_record = operator.itemgetter(*_ASSESSMENT_COLUMNS)
-_REASONS = _ASSESSMENT_COLUMNS.index("reasons")
-_FEATURES = _ASSESSMENT_COLUMNS.index("features")
+class AssessmentRecord(NamedTuple):
+    """An assessment as the event path writes it: its columns of `assessment`, in COPY's
+    order (JSON columns as values, encoded by `insert_assessments`)."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: str
+    score: float
+    level: str
+    model_id: uuid.UUID
+    model_version: str
+    inputs_hash: str
+    reasons: list[dict[str, Any]]
+    is_shadow: bool
+    transaction_id: uuid.UUID | None
+    trigger_event_type: str
+    trigger_event_id: uuid.UUID | None
+    sequence: int
+    features: dict[str, Any] | None
+    assessed_at: datetime
+
+
+_ASSESSMENT_COLUMNS = row_columns(cast(Table, AssessmentRow.__table__), AssessmentRecord)
 
 
 def _json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def assessment_records(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+_REASONS = _ASSESSMENT_COLUMNS.index("reasons")
+_FEATURES = _ASSESSMENT_COLUMNS.index("features")
+
+
+def assessment_records(rows: Sequence[AssessmentRecord]) -> list[list[Any]]:
     """Assessment rows as COPY records, JSON columns encoded with orjson."""
     records = []
     for row in rows:
-        record = list(_assessment_record(row))
-        record[_REASONS] = _json_text(record[_REASONS])
-        record[_FEATURES] = _json_text(record[_FEATURES])
+        record = list(row)
+        record[_REASONS] = _json_text(row.reasons)
+        record[_FEATURES] = _json_text(row.features)
         records.append(record)
     return records
 
 
-async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_assessments(session: AsyncSession, rows: Sequence[AssessmentRecord]) -> None:
     """One COPY for the batch (in the session's transaction)."""
     if not rows:
         return
@@ -172,6 +177,21 @@ async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any
 # -- outbox -----------------------------------------------------------------------------------
 
 
+def level_changes(customer_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """SQL: ids of the customer's assessments that moved the level of their kind (the first
+    of each kind included)."""
+    previous = func.lag(AssessmentRow.level).over(
+        partition_by=(AssessmentRow.kind, AssessmentRow.is_shadow),
+        order_by=(AssessmentRow.assessed_at, AssessmentRow.id),
+    )
+    ordered = (
+        select(AssessmentRow.id, AssessmentRow.level, previous.label("previous"))
+        .where(AssessmentRow.customer_id == customer_id)
+        .subquery()
+    )
+    return select(ordered.c.id).where(ordered.c.previous.is_distinct_from(ordered.c.level))
+
+
 async def assessment_page(
     session: AsyncSession,
     *,
@@ -180,13 +200,17 @@ async def assessment_page(
     include_shadow: bool,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    changes_only: bool = False,
 ) -> tuple[list[AssessmentRow], Total]:
-    """Newest first, keyset-paginated on (assessed_at, id)."""
+    """Newest first, keyset-paginated on (assessed_at, id); `changes_only`: the assessments
+    whose level differs from the one before it (same model kind, champion or shadow)."""
     statement = select(AssessmentRow).where(AssessmentRow.customer_id == customer_id)
     if kind is not None:
         statement = statement.where(AssessmentRow.kind == kind)
     if not include_shadow:
         statement = statement.where(AssessmentRow.is_shadow.is_(False))
+    if changes_only:
+        statement = statement.where(AssessmentRow.id.in_(level_changes(customer_id)))
     total = await total_of(session, statement)
     if after is not None:
         at, row_id = after

@@ -51,6 +51,14 @@ def unnest_rows(table: Table, columns: Sequence[str], *, start: int = 1, alias: 
     return f"unnest({_arrays(table, columns, start)}) AS {alias}({names})"
 
 
+def row_columns(table: Table, row_type: type[NamedTuple]) -> tuple[str, ...]:
+    """The fields of a row type, checked to be columns of the table (for COPY, an insert)."""
+    missing = [name for name in row_type._fields if name not in table.c]
+    if missing:
+        raise ValueError(f"{table.name} has no column {', '.join(missing)}")
+    return tuple(row_type._fields)
+
+
 @dataclass(frozen=True)
 class UnnestInsert:
     """`INSERT INTO <table> (<columns>) SELECT ... FROM unnest($1::<type>[], ...)<suffix>`.
@@ -100,4 +108,4 @@ def unnest_insert(
     start: int = 1,
 ) -> UnnestInsert:
     """The bulk insert of `row_type` rows (a NamedTuple whose fields are columns of `table`)."""
-    return UnnestInsert(table, tuple(row_type._fields), ordered, suffix, start)
+    return UnnestInsert(table, row_columns(table, row_type), ordered, suffix, start)
