@@ -48,9 +48,10 @@ async def test_simulate_pushes_the_bank_and_reports_what_was_caught() -> None:
     assert all(t["customer_id"] in state.customers for t in sample)
     assert all(t.get("account_id") in accounts for t in sample)
     assert all(Decimal(t["amount"]) > 0 for t in sample)
-    # History first, then the records; each customer's records in the order they happened.
+    # In time order, as a core system sends it: records in step with the payments (a payment
+    # batch after the first record), each customer's records in the order they happened.
     first_record = state.arrivals.index("record")
-    assert "batch" not in state.arrivals[first_record:]
+    assert "batch" in state.arrivals[first_record:]
     for customer_id in state.customers:
         pulls = [
             b["as_of"]
