@@ -82,6 +82,22 @@
     });
   }
 
+  // A live alert (the desk's SSE relay) that is already on the page replaces its row rather
+  // than being added again; the first one replaces the "no alerts" row.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var holder = document.createElement("template");
+    holder.innerHTML = String(event.detail.data || "").trim();
+    var row = holder.content.firstElementChild;
+    if (!row || !row.id) return;
+    var existing = document.getElementById(row.id);
+    if (existing) {
+      existing.replaceWith(row);
+      event.preventDefault();
+    }
+    var empty = document.querySelector("#desk-rows tr.empty-row");
+    if (empty) empty.remove();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
