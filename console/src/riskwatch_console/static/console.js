@@ -98,6 +98,14 @@
     if (empty) empty.remove();
   });
 
+  // Whether a live element is connected (styles show it; a reconnect clears it meanwhile).
+  document.addEventListener("htmx:sseOpen", function (event) {
+    event.target.setAttribute("data-live", "open");
+  });
+  document.addEventListener("htmx:sseError", function (event) {
+    event.target.setAttribute("data-live", "reconnecting");
+  });
+
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
