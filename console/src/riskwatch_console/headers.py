@@ -1,6 +1,6 @@
 """Security headers on every response (pure ASGI): a strict Content-Security-Policy (nothing
-but this origin: no inline script or style, no CDN, no framing), no sniffing, no referrer to other sites, and
-pages never cached (they show personal data)."""
+but this origin: no inline script or style, no CDN, no framing), no sniffing, no referrer to
+other sites, and pages never cached (they show personal data)."""
 
 from __future__ import annotations
 
