@@ -339,3 +339,22 @@ async def test_a_boosted_model_trained_on_labels_serves_with_its_own_reasons(
         assert (
             await scoring.client.post(f"/v1/models/{champion['id']}/activate")
         ).status_code == 200
+
+
+async def test_churn_trains_with_the_same_algorithms_and_churn_cut_offs(
+    scoring: ScoringHarness,
+) -> None:
+    response = await scoring.client.post(
+        "/v1/models/churn/train",
+        params={"target": "bad", "algorithm": "lightgbm", "folds": "3"},
+        content=_signal_csv(rows=90).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert response.status_code == 201, response.text
+    model = response.json()["model"]
+    assert model["kind"] == "churn"
+    assert model["model_version"].startswith("churn-lightgbm-")
+    document = (await scoring.client.get(f"/v1/models/{model['id']}")).json()["model"]
+    assert document["model_type"] == "boosted"
+    assert document["kind"] == "churn"
+    assert document["cutoffs"] == {"medium": 0.3, "high": 0.55, "critical": 0.8}

@@ -46,11 +46,12 @@ from riskwatch_customer.schemas import (
     TransactionBatchOut,
     TransactionChannel,
     TransactionIn,
+    TransactionOut,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.contract import csv_body
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["customer"])
@@ -500,7 +501,7 @@ async def list_customer_transactions(
         Decimal | None,
         Query(ge=0, max_digits=24, allow_inf_nan=False, description="In its own currency"),
     ] = None,
-) -> Page[TransactionData]:
+) -> Page[TransactionOut]:
     """The customer's transactions, most recently received first, filtered."""
     filters = TransactionFilters(
         occurred_from=occurred_from,
@@ -562,7 +563,7 @@ def transaction_in(body: bytes) -> TransactionIn:
     "/transactions",
     status_code=201,
     operation_id="customer-transactions-create",
-    response_model=TransactionData,
+    response_model=TransactionOut,
     responses={
         **_CONFLICT,
         201: {
@@ -636,6 +637,6 @@ async def receive_batch(request: Request, resources: IntakeDep, identity: Identi
 )
 async def get_transaction(
     transaction_id: uuid.UUID, session: SessionDep, identity: IdentityDep
-) -> TransactionData:
+) -> TransactionOut:
     """One stored transaction."""
     return await service.get_transaction(session, transaction_id, identity=identity)

@@ -14,7 +14,7 @@ from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.text import (
     NonNegativeInt32,
     PatchBody,
@@ -470,7 +470,29 @@ class TransactionBatchOut(BaseModel):
     items: list[BatchItemResult]
 
 
-TransactionOut = TransactionData
+class TransactionOut(BaseModel):
+    """A transaction exactly as the customer service stored it (the API's view of the
+    `TransactionData` its events carry; personal fields masked for roles that may not see them)."""
+
+    transaction_id: UUID
+    external_id: str
+    customer_id: UUID
+    account_id: UUID | None = None
+    direction: Literal["inbound", "outbound"]
+    amount: Decimal
+    currency: str
+    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    counterparty_bank: str | None = None
+    counterparty_country: str | None = None
+    merchant_category_code: str | None = None
+    device_id: str | None = None
+    ip_address: str | None = None
+    country: str | None = None
+    status: str = "completed"
+    occurred_at: datetime
+    received_at: datetime
 
 
 # --- import and 360 -----------------------------------------------------------------------

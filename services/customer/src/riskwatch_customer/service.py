@@ -43,9 +43,9 @@ from riskwatch_customer.schemas import (
     CustomerOut,
     CustomerUpdate,
     Page,
+    TransactionOut,
 )
 from riskwatch_shared.events.base import utcnow
-from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import (
     CustomerCreated,
     CustomerUpdated,
@@ -298,7 +298,7 @@ async def list_transactions(
     cursor: str | None,
     limit: int,
     filters: TransactionFilters | None = None,
-) -> Page[TransactionData]:
+) -> Page[TransactionOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
     rows, next_cursor, total = await repository.keyset_page(
         session,
@@ -308,7 +308,7 @@ async def list_transactions(
         cursor=cursor,
         limit=limit,
     )
-    return Page[TransactionData](
+    return Page[TransactionOut](
         items=[views.transaction_view(row, identity) for row in rows],
         next_cursor=next_cursor,
         **total.fields(),
@@ -317,7 +317,7 @@ async def list_transactions(
 
 async def get_transaction(
     session: AsyncSession, transaction_id: uuid.UUID, *, identity: Identity
-) -> TransactionData:
+) -> TransactionOut:
     require_role(identity, CRM_READER_ROLES, "reading transactions")
     transaction = await repository.get_transaction(session, transaction_id)
     if transaction is None:

@@ -137,7 +137,7 @@ class BoostedModel:
 
     def probabilities(self, rows: Sequence[FeatureInput]) -> FloatMatrix:
         slope, intercept = self.platt
-        return 1.0 / (1.0 + np.exp(-(slope * self.margins(rows) + intercept)))
+        return stable_sigmoid(slope * self.margins(rows) + intercept)
 
     def probability(self, features: FeatureInput) -> float:
         return float(self.probabilities([features])[0])
@@ -231,18 +231,28 @@ def fit_boosted(
     return BoostedModel(model_version, inputs, booster.model_to_string(), scaling=scaling)
 
 
+def stable_sigmoid(logits: FloatMatrix) -> FloatMatrix:
+    """1 / (1 + e^-x) without overflow for large |x|."""
+    probabilities: FloatMatrix = np.exp(-np.logaddexp(0.0, -logits))
+    return probabilities
+
+
 def fit_platt(margins: FloatMatrix, labels: npt.NDArray[np.int_]) -> tuple[float, float]:
     """(a, b) of p = sigmoid(a * margin + b) by Newton's method on the log loss.
 
-    Margins that do not vary (a model that learnt nothing) get the base rate: (0, logit)."""
-    targets = labels.astype(np.float64)
-    rate = float(np.clip(targets.mean(), 1e-6, 1 - 1e-6))
+    Targets are Platt's (1999) smoothed ones, (n+ + 1) / (n+ + 2) and 1 / (n- + 2), so
+    perfectly separated margins still give a finite slope. Margins that do not vary (a
+    model that learnt nothing) get the base rate: (0, logit)."""
+    positives = float(labels.sum())
+    negatives = float(len(labels)) - positives
+    rate = float(np.clip(positives / max(len(labels), 1), 1e-6, 1 - 1e-6))
     if float(np.ptp(margins)) < 1e-9:
         return 0.0, math.log(rate / (1 - rate))
+    targets = np.where(labels == 1, (positives + 1) / (positives + 2), 1 / (negatives + 2))
     slope, intercept = 1.0, 0.0
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(slope * margins + intercept)))
-        weights = np.maximum(p * (1 - p), 1e-9)
+    for _ in range(100):
+        p = stable_sigmoid(slope * margins + intercept)
+        weights = np.maximum(p * (1 - p), 1e-12)
         gradient = np.array([np.sum((p - targets) * margins), np.sum(p - targets)])
         hessian = np.array(
             [
@@ -250,7 +260,7 @@ def fit_platt(margins: FloatMatrix, labels: npt.NDArray[np.int_]) -> tuple[float
                 [np.sum(weights * margins), np.sum(weights)],
             ]
         )
-        step = np.linalg.solve(hessian + 1e-6 * len(margins) * np.eye(2), gradient)
+        step = np.linalg.solve(hessian + 1e-9 * len(margins) * np.eye(2), gradient)
         slope, intercept = slope - float(step[0]), intercept - float(step[1])
         if float(np.abs(step).max()) < 1e-10:
             break

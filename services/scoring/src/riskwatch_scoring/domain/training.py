@@ -31,6 +31,7 @@ from riskwatch_scoring.domain.boosting import (
     fit_boosted,
     fit_inputs,
     fit_platt,
+    stable_sigmoid,
 )
 from riskwatch_scoring.domain.canonical import inputs_hash
 from riskwatch_scoring.domain.linear_scorecard import Cell, FloatMatrix, Row, fit_scorecard
@@ -328,8 +329,7 @@ def _logits(model: TrainedModel, rows: Sequence[Row]) -> FloatMatrix:
 
 def _sigmoid(logits: FloatMatrix, platt: tuple[float, float] = (1.0, 0.0)) -> FloatMatrix:
     slope, intercept = platt
-    probabilities: FloatMatrix = 1.0 / (1.0 + np.exp(-(slope * logits + intercept)))
-    return probabilities
+    return stable_sigmoid(slope * logits + intercept)
 
 
 Split = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]
