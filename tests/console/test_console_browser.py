@@ -91,6 +91,12 @@ async def watched(chromium: Browser) -> AsyncIterator[Watched]:
     assert guard.csp_errors == []
 
 
+async def shoot(page: Page, path: Path, *, full_page: bool = True) -> None:
+    """A screenshot that leaves the caret alone: Playwright hides it with an injected inline
+    style, which the console's CSP refuses (and the watch would report)."""
+    await page.screenshot(path=str(path), full_page=full_page, caret="initial")
+
+
 async def sign_in(page: Page, console_url: str, person: Person) -> None:
     await page.goto(f"{console_url}/desk")
     assert urlsplit(page.url).path == "/sign-in"
@@ -107,7 +113,7 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     customer = await alerted_customer(admin, "rm-ana")
     page = await watched.page()
     await page.goto(f"{console_url}/sign-in")
-    await page.screenshot(path=str(shots / "console-sign-in.png"))
+    await shoot(page, shots / "console-sign-in.png", full_page=False)
     wrong = Person(people.analyst.email, "not-the-password-123", people.analyst.subject)
     await page.get_by_label("Email").fill(wrong.email)
     await page.get_by_label("Password").fill(wrong.password)
@@ -115,10 +121,10 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     await page.wait_for_selector("#sign-in-error")
     await sign_in(page, console_url, people.analyst)
     await page.goto(f"{console_url}/")
-    await page.screenshot(path=str(shots / "console-start.png"), full_page=True)
+    await shoot(page, shots / "console-start.png")
     await page.goto(f"{console_url}/desk")
     await page.wait_for_selector(f"#alert-{customer.alert['id']}")
-    await page.screenshot(path=str(shots / "console-desk.png"), full_page=True)
+    await shoot(page, shots / "console-desk.png")
     # The filters work through htmx: the table is replaced, the address follows.
     await page.get_by_label("Customer id").fill(customer.customer_id)
     await page.locator("form.filters button[type=submit]").click()
@@ -139,7 +145,7 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     await measure.locator("button[type=submit]").click()
     await page.wait_for_selector("#measures-problem")  # the API's refusal, inline
     await page.locator("#measures-problem").scroll_into_view_if_needed()
-    await page.screenshot(path=str(shots / "console-case-error.png"))
+    await shoot(page, shots / "console-case-error.png", full_page=False)
     measure = page.locator("#measures")
     await measure.get_by_label("Measure").select_option("require_payment_review")
     await measure.get_by_label("Reason").fill("Missed payments: review outgoing payments.")
@@ -153,12 +159,12 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     timeline = await page.locator("ol.timeline").inner_text()
     assert "Called the customer: payment plan offered." in timeline
     await page.goto(f"{console_url}/alerts/{customer.alert['id']}")
-    await page.screenshot(path=str(shots / "console-case.png"), full_page=True)
+    await shoot(page, shots / "console-case.png")
     await page.goto(f"{console_url}/customers/{customer.customer_id}")
     await page.wait_for_selector("div.chart[data-drawn] canvas")  # uPlot drew the chart
-    await page.screenshot(path=str(shots / "console-customer.png"), full_page=True)
+    await shoot(page, shots / "console-customer.png")
     await page.goto(f"{console_url}/inbox")
-    await page.screenshot(path=str(shots / "console-inbox.png"), full_page=True)
+    await shoot(page, shots / "console-inbox.png")
     status = (await admin.get_json(f"/v1/alerts/{customer.alert['id']}"))["status"]
     assert status == "resolved"
 
@@ -177,7 +183,7 @@ async def test_a_new_alert_appears_live_on_the_desk(
     await page.keyboard.press("j")  # keyboard: the first row takes the focus
     focused = await page.evaluate("document.activeElement.getAttribute('data-alert-id')")
     assert focused is not None
-    await page.screenshot(path=str(shots / "console-desk-live.png"), full_page=True)
+    await shoot(page, shots / "console-desk-live.png")
 
 
 async def test_the_zh_cn_and_en_switch(
@@ -195,9 +201,9 @@ async def test_the_zh_cn_and_en_switch(
         assert "预警工作台" in await page.locator("h1").inner_text()
         await page.goto(f"{console_url}/alerts/{ana_customer.alert['id']}")
         assert "时间线" in await page.content()
-        await page.screenshot(path=str(shots / "console-case-zh.png"), full_page=True)
+        await shoot(page, shots / "console-case-zh.png")
         await page.goto(f"{console_url}/desk")
-        await page.screenshot(path=str(shots / "console-desk-zh.png"))
+        await shoot(page, shots / "console-desk-zh.png", full_page=False)
         await page.get_by_label("语言").select_option("en")
         await page.locator("form.language button").click()
         await page.wait_for_function("document.documentElement.lang === 'en'")
@@ -218,7 +224,7 @@ async def test_a_relationship_manager_cannot_open_another_rms_customer(
     assert response is not None
     assert response.status == 404
     assert "There is no such customer, or you may not see it." in await page.content()
-    await page.screenshot(path=str(shots / "console-rm-refused.png"))
+    await shoot(page, shots / "console-rm-refused.png", full_page=False)
     response = await page.goto(f"{console_url}/alerts/{ana_customer.alert['id']}")
     assert response is not None
     assert response.status == 404
