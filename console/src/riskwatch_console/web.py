@@ -24,6 +24,7 @@ from riskwatch_console.i18n import (
     negotiate,
     translations,
 )
+from riskwatch_console.labels import label_for
 from riskwatch_console.sessions import (
     COOKIE_NAME,
     CSRF_FIELD,
@@ -49,6 +50,7 @@ def template_environments() -> dict[str, Environment]:
         environment.install_gettext_translations(  # type: ignore[attr-defined]
             translations(locale), newstyle=True
         )
+        environment.globals["label"] = label_for(locale)
         environments[locale] = environment
     return environments
 
