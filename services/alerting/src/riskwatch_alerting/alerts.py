@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import uuid
@@ -43,6 +41,7 @@ from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import RiskMeasureData
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 from riskwatch_shared.security import Identity
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -317,44 +316,32 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-# A cursor names its sort: `h|<happened_at>|<id>`; one of raised_at has no prefix (as before).
-_HAPPENED_PREFIX = "h|"
+# A cursor names its sort: one of happened_at is tagged `h`; one of raised_at has none.
+_CURSOR_TAGS: dict[str, str] = {"raised_at": "", "happened_at": "h"}
 
 
-def encode_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
-    if sort == "happened_at":
-        raw = f"{_HAPPENED_PREFIX}{alert.happened_at.isoformat()}|{alert.id}"
-    else:
-        raw = f"{alert.raised_at.isoformat()}|{alert.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def alerts_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
+    at = alert.happened_at if sort == "happened_at" else alert.raised_at
+    return encode_cursor(at, alert.id, sort=_CURSOR_TAGS[sort])
 
 
-def decode_cursor(cursor: str, sort: SortKey = "raised_at") -> tuple[datetime, uuid.UUID]:
+def _after(cursor: str | None, sort: SortKey) -> tuple[datetime, uuid.UUID] | None:
     """The (time, id) a cursor continues after; InvalidQuery for a cursor of another sort."""
+    if cursor is None:
+        return None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded).decode()
-        of_happened = text.startswith(_HAPPENED_PREFIX)
-        if of_happened:
-            text = text.removeprefix(_HAPPENED_PREFIX)
-        at_text, _, id_text = text.partition("|")
-        at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
-    if at.tzinfo is None:
-        raise InvalidQuery("cursor is not valid", parameter="cursor")
-    if of_happened != (sort == "happened_at"):
-        raise InvalidQuery("cursor belongs to another sort", parameter="cursor")
-    return at, alert_id
+        return cursor_after(cursor, uuid.UUID, sort=_CURSOR_TAGS[sort])
+    except InvalidCursor as exc:
+        raise InvalidQuery(str(exc), parameter="cursor") from exc
 
 
 async def list_alerts(
     session: AsyncSession, filters: AlertFilters, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[Alert], str | None]:
-    before = None if cursor is None else decode_cursor(cursor, filters.sort)
+    before = _after(cursor, filters.sort)
     rows = await repository.list_alerts(session, filters, before=before, limit=limit + 1)
     page = rows[:limit]
-    return page, encode_cursor(page[-1], filters.sort) if len(rows) > limit else None
+    return page, alerts_cursor(page[-1], filters.sort) if len(rows) > limit else None
 
 
 def export_row(alert: Alert) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from riskwatch_scoring import service, training_service
 from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import CUSTOMER_OWNERS
-from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
@@ -41,6 +40,7 @@ from riskwatch_shared.contract import csv_body
 from riskwatch_shared.db.unit_of_work import after_commit
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.ownership import require_customer_visible
+from riskwatch_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
