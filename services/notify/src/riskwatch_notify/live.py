@@ -1,16 +1,15 @@
-"""Cross-replica wake-ups over PostgreSQL LISTEN/NOTIFY, and the in-process inbox fan-out.
+"""The in-process inbox fan-out woken across replicas by PostgreSQL LISTEN/NOTIFY.
 
 A worker that writes an inbox message NOTIFYs with the recipient's id at commit; every
-replica's listener hears it and wakes that recipient's open SSE streams, wherever they are.
+replica's listener (the kit's `PgListener`) hears it and wakes that recipient's open SSE
+streams, wherever they are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
-
-import asyncpg
+from collections.abc import Iterator
 
 from riskwatch_shared.errors import InvalidInput
 from riskwatch_shared.logging import get_logger
@@ -70,52 +69,3 @@ class InboxHub:
     @property
     def open_streams(self) -> int:
         return sum(len(streams) for streams in self._streams.values())
-
-
-class PgListener:
-    """One LISTEN connection for several channels, reconnecting when it drops."""
-
-    def __init__(self, dsn: str, handlers: Mapping[str, Callable[[str], None]]) -> None:
-        self._dsn = dsn
-        self._handlers = dict(handlers)
-        self._task: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notify-pg-listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    def _dispatch(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
-        handler = self._handlers.get(channel)
-        if handler is not None:
-            handler(payload)
-
-    async def _run(self) -> None:
-        while True:
-            conn: asyncpg.Connection | None = None
-            lost = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(self._dsn)
-                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
-                for channel in self._handlers:
-                    await conn.add_listener(channel, self._dispatch)
-                self.listening.set()
-                # Wake everyone once: anything committed while we were not listening is due.
-                for handler in self._handlers.values():
-                    handler("")
-                await lost.wait()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notify.listen_failed", error=repr(exc))
-                await asyncio.sleep(1)
-            finally:
-                self.listening.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)

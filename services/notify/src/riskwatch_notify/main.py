@@ -10,12 +10,13 @@ from fastapi import FastAPI
 from riskwatch_notify.api import router
 from riskwatch_notify.config import Settings, get_settings
 from riskwatch_notify.consumers import consumer_specs
-from riskwatch_notify.live import InboxHub, PgListener
+from riskwatch_notify.live import InboxHub
 from riskwatch_notify.providers import build_adapters
 from riskwatch_notify.queue import DUE_CHANNEL, INBOX_CHANNEL
 from riskwatch_notify.runtime import RUNTIME_KEY, NotifyRuntime
 from riskwatch_notify.worker import DeliveryWorker, Scheduler
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
+from riskwatch_shared.db.listen import PgListener
 from riskwatch_shared.netguard import guarded_client
 from riskwatch_shared.settings import to_asyncpg_dsn
 
@@ -35,6 +36,7 @@ async def start_delivery(runtime: ServiceRuntime) -> None:
     listener = PgListener(
         to_asyncpg_dsn(settings.sqlalchemy_url),
         {DUE_CHANNEL: worker.wake, INBOX_CHANNEL: hub.publish},
+        name="notify-pg-listener",
     )
     runtime.extras[RUNTIME_KEY] = NotifyRuntime(worker, scheduler, hub, listener, outbound)
     await listener.start()

@@ -7,9 +7,10 @@ from typing import cast
 
 import httpx
 
-from riskwatch_notify.live import InboxHub, PgListener
+from riskwatch_notify.live import InboxHub
 from riskwatch_notify.worker import DeliveryWorker, Scheduler
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.db.listen import PgListener
 
 RUNTIME_KEY = "notify"
 
