@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from riskwatch_scoring import service, training_service
 from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
-from riskwatch_scoring.models import CUSTOMER_OWNERS
+from riskwatch_scoring.models import CUSTOMER_OWNERS, ScoringModel
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
@@ -265,7 +265,13 @@ async def train_model(
 async def _promote(
     session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
 ) -> ModelOut:
-    row = await promote(session, model_id, status=status)
+    return await _serving_changed(session, context, await promote(session, model_id, status=status))
+
+
+async def _serving_changed(
+    session: SessionDep, context: ScoringContext, row: ScoringModel
+) -> ModelOut:
+    """Which models serve has changed: this replica's cache re-reads once it is committed."""
     await session.flush()
     after_commit(session, context.model_cache.invalidate)
     return service.model_out(row)
@@ -310,10 +316,7 @@ async def retire_model(
 ) -> ModelOut:
     """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
     require_role(identity, MANAGERS)
-    row = await retire(session, model_id)
-    await session.flush()
-    after_commit(session, context.model_cache.invalidate)
-    return service.model_out(row)
+    return await _serving_changed(session, context, await retire(session, model_id))
 
 
 @router.get(
