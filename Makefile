@@ -15,7 +15,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv==0.13.8"
 
-PROJECT_FILES := $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml simulator/pyproject.toml services/*/pyproject.toml
+PROJECT_FILES := $(UV) uv.lock pyproject.toml shared/pyproject.toml gateway/pyproject.toml simulator/pyproject.toml console/pyproject.toml services/*/pyproject.toml
 
 # Everything: the packages, the `run` group and the `dev` group (tests, ruff, mypy...).
 $(VENV)/.synced: $(PROJECT_FILES)
@@ -40,7 +40,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src
+	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src console/src
 
 test: lint typecheck browser
 	$(VENV)/bin/pytest

@@ -18,6 +18,7 @@ the liveness probes), with a capped backoff between restarts of one process.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -50,6 +51,8 @@ GATEWAY_ONLY_SECRETS = frozenset(
         "RISKWATCH_ADMIN_PASSWORD",
     }
 )
+# Only the console gets its cookie key (it could forge any console session).
+CONSOLE_ONLY_SECRETS = frozenset({"CONSOLE_SESSION_KEY"})
 # The services that connect to NATS, each as its own NATS user (deploy/nats/nats.conf).
 NATS_USERS = ("customer", "scoring", "alerting", "notify")
 
@@ -70,6 +73,8 @@ def generate_secrets(*, compose: bool = False) -> dict[str, str]:
         "GATEWAY_OPS_TOKEN": secrets.token_urlsafe(32),
         # The first admin's password: kept here rather than printed into a log.
         "RISKWATCH_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+        # The console's session cookie key (Fernet: 32 random bytes, url-safe base64).
+        "CONSOLE_SESSION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
     if compose:
         values["POSTGRES_PASSWORD"] = secrets.token_urlsafe(24)
@@ -142,6 +147,8 @@ def default_processes() -> list[ProcessSpec]:
         ProcessSpec("alerting", "riskwatch_alerting", port("alerting", 8003)),
         ProcessSpec("notify", "riskwatch_notify", port("notify", 8004)),
         ProcessSpec("gateway", "riskwatch_gateway", port("gateway", 8000)),
+        # The analysts' web console: a client of the gateway, started after it.
+        ProcessSpec("console", "riskwatch_console", port("console", 8005), migrates=False),
     ]
 
 
@@ -203,10 +210,14 @@ class Stack:
         self.env = dict(os.environ)
 
     def env_for(self, spec: ProcessSpec) -> dict[str, str]:
-        """A process's environment: the gateway's private keys for the gateway only."""
+        """A process's environment: the gateway's private keys for the gateway only, the
+        console's cookie key for the console only."""
+        withheld = GATEWAY_ONLY_SECRETS | CONSOLE_ONLY_SECRETS
         if spec.name == "gateway":
-            return self.env
-        return {k: v for k, v in self.env.items() if k not in GATEWAY_ONLY_SECRETS}
+            withheld = CONSOLE_ONLY_SECRETS
+        elif spec.name == "console":
+            withheld = GATEWAY_ONLY_SECRETS
+        return {k: v for k, v in self.env.items() if k not in withheld}
 
     def load_secrets(self) -> None:
         """Every process gets the stack's secrets; what the environment sets wins (an empty
@@ -239,9 +250,13 @@ class Stack:
             print(f"  local SMTP catcher   {where}")
         # This machine's own stack: a browser opens /docs without a token (never /metrics).
         self.env.setdefault("GATEWAY_PUBLIC_DOCS", "true")
+        # Plain http on this machine: the console's cookie cannot be Secure-only here.
+        self.env.setdefault("CONSOLE_COOKIE_SECURE", "false")
         for spec in self.processes:
             self.env.setdefault(f"{spec.env_prefix}PORT", str(spec.port))
-            if spec.name != "gateway":
+            if spec.name == "gateway":
+                self.env.setdefault("CONSOLE_GATEWAY_URL", f"http://127.0.0.1:{spec.port}")
+            elif spec.name != "console":
                 self.env.setdefault(
                     f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port}"
                 )
@@ -323,10 +338,12 @@ class Stack:
 
     def start_processes(self, *, timeout: float = 60.0) -> None:
         """The services first, then, once they are ready, the gateway (it merges their OpenAPI
-        documents and is ready only when it has them all)."""
-        services = [p for p in self.processes if p.name != "gateway"]
-        gateways = [p for p in self.processes if p.name == "gateway"]
-        for group in (services, gateways):
+        documents and is ready only when it has them all), then its clients (the console)."""
+        start_rank = {"gateway": 1, "console": 2}
+        groups = [
+            [p for p in self.processes if start_rank.get(p.name, 0) == rank] for rank in range(3)
+        ]
+        for group in groups:
             for spec in group:
                 self.spawn(spec)
             for spec in group:
@@ -381,6 +398,9 @@ def run(args: argparse.Namespace) -> int:
             f"Sign in: POST /v1/auth/token with {email} and {where}; "
             "send the token as 'Authorization: Bearer ...'."
         )
+        console = next((p for p in stack.processes if p.name == "console"), None)
+        if console is not None:
+            print(f"Console (the analysts' web front end): http://127.0.0.1:{console.port}/")
         print("Press Ctrl-C to stop.", flush=True)
         while True:  # a process that exits or stops being alive is restarted
             stack.supervise_once()

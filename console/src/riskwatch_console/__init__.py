@@ -1,0 +1,1 @@
+"""RiskWatch console: the analysts' web front end (server-rendered, on the gateway's API)."""

@@ -1,0 +1,338 @@
+"""The console's pages and forms (Starlette, Jinja2): sign-in, the language switch, the alert
+desk and the case page. Every datum comes from the gateway's public API with the signed-in
+person's token."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from riskwatch_console.actions import (
+    ACTION_FIELDS,
+    CONTACT_CHANNELS,
+    MEASURE_KINDS,
+    OUTCOMES,
+    action_body,
+    offered_actions,
+)
+from riskwatch_console.config import Settings, get_settings
+from riskwatch_console.desk import (
+    QUEUES,
+    SEVERITIES,
+    SORTS,
+    STATUSES,
+    TYPES,
+    InvalidFilter,
+    parse_desk_query,
+    sla_badge,
+)
+from riskwatch_console.gateway import ApiProblem, Gateway
+from riskwatch_console.headers import SecurityHeaders
+from riskwatch_console.i18n import chosen_locale, parse_instant
+from riskwatch_console.sessions import Session
+from riskwatch_console.web import (
+    Console,
+    Visit,
+    local_path,
+    page,
+    redirect,
+    template_environments,
+)
+
+STATIC = Path(__file__).parent / "static"
+MAX_CREDENTIAL = 320
+
+
+def _form_text(form: Any, name: str, *, limit: int = MAX_CREDENTIAL) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+# --- sign-in, sign-out, language ------------------------------------------------------------
+
+
+@page(signed_in=False)
+async def sign_in_form(visit: Visit) -> Response:
+    """The sign-in page."""
+    target = local_path(visit.request.query_params.get("next"))
+    return visit.render("sign_in.html", next=target, email="", error=None)
+
+
+@page(signed_in=False)
+async def sign_in(visit: Visit) -> Response:
+    """Password sign-in against the gateway; the token goes into the encrypted cookie."""
+    form = await visit.request.form()
+    email, password = _form_text(form, "email"), _form_text(form, "password", limit=1024)
+    target = local_path(_form_text(form, "next", limit=2000))
+    if not email or not password:
+        error = visit.gettext("Enter your email and password.")
+        return visit.render("sign_in.html", status_code=400, next=target, email=email, error=error)
+    client = visit.request.client
+    try:
+        signed = await visit.console.gateway.sign_in(
+            email, password, client_ip=client.host if client else None
+        )
+    except ApiProblem as problem:
+        error = (
+            visit.gettext("Wrong email or password, or the account is disabled.")
+            if problem.status == 401
+            else visit.gettext("Too many attempts: wait a moment and try again.")
+            if problem.status == 429
+            else problem.detail or problem.title
+        )
+        status = problem.status if 400 <= problem.status < 500 else 502
+        return visit.render(
+            "sign_in.html", status_code=status, next=target, email=email, error=error
+        )
+    visit.update(
+        Session(
+            locale=visit.session.locale,
+            token=signed.token,
+            token_expires_at=time.time() + signed.expires_in - 5,
+            subject=signed.subject,
+            name=signed.name,
+            roles=signed.roles,
+            staff_id=signed.staff_id,
+        )
+    )
+    return redirect(target)
+
+
+@page(signed_in=False)
+async def sign_out(visit: Visit) -> Response:
+    """End the session: the cookie forgets the token."""
+    visit.update(visit.session.signed_out())
+    return redirect("/sign-in")
+
+
+@page(signed_in=False)
+async def choose_language(visit: Visit) -> Response:
+    """The language switch: kept in the session, for this person."""
+    form = await visit.request.form()
+    locale = chosen_locale(_form_text(form, "locale"))
+    if locale is not None:
+        visit.update(visit.session.with_locale(locale))
+    return redirect(local_path(_form_text(form, "back", limit=2000)))
+
+
+# --- the desk -------------------------------------------------------------------------------
+
+
+@page()
+async def home(visit: Visit) -> Response:
+    """The start page: the desk, for now."""
+    return redirect("/desk")
+
+
+def _alert_rows(items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for alert in items:
+        badge = sla_badge(
+            status=str(alert.get("status")),
+            raised_at=parse_instant(alert.get("raised_at")),
+            sla_due_at=parse_instant(alert.get("sla_due_at")),
+            resolved_at=parse_instant(alert.get("resolved_at")),
+            now=now,
+        )
+        rows.append({**alert, "sla": badge})
+    return rows
+
+
+@page()
+async def desk(visit: Visit) -> Response:
+    """The alert desk: a queue with filters, sort, totals and SLA badges."""
+    request = visit.request
+    options = {
+        "queues": QUEUES,
+        "types": TYPES,
+        "severities": SEVERITIES,
+        "statuses": STATUSES,
+        "sorts": SORTS,
+    }
+    try:
+        query = parse_desk_query(request.query_params)
+    except InvalidFilter as invalid:
+        return visit.render(
+            "desk.html",
+            status_code=400,
+            query=parse_desk_query({}),
+            options=options,
+            rows=[],
+            page=None,
+            error=visit.gettext("This filter is not valid:") + f" {invalid.field}",
+        )
+    error = None
+    alerts: dict[str, Any] = {"items": [], "total": 0, "total_is_estimate": False}
+    status = 200
+    try:
+        alerts = await visit.console.gateway.get(
+            "/v1/alerts", token=visit.token, params=query.api_params(me=visit.session.subject)
+        )
+    except ApiProblem as problem:
+        error, status = problem.detail or problem.title, problem.status
+    next_link = None
+    if alerts.get("next_cursor"):
+        next_link = "/desk?" + urlencode(query.link_params(cursor=alerts["next_cursor"]))
+    template = "_desk_table.html" if request.headers.get("hx-request") else "desk.html"
+    return visit.render(
+        template,
+        status_code=status,
+        query=query,
+        options=options,
+        rows=_alert_rows(alerts.get("items", []), datetime.now(UTC)),
+        page=alerts,
+        next_link=next_link,
+        error=error,
+    )
+
+
+# --- the case page --------------------------------------------------------------------------
+
+
+def _alert_id(visit: Visit) -> str | None:
+    try:
+        return str(uuid.UUID(str(visit.request.path_params["alert_id"])))
+    except ValueError:
+        return None
+
+
+def _not_found(visit: Visit) -> Response:
+    return visit.render(
+        "error.html",
+        status_code=404,
+        title=visit.gettext("Not found"),
+        message=visit.gettext("There is no such alert, or you may not see it."),
+    )
+
+
+async def _case_page(
+    visit: Visit,
+    alert_id: str,
+    *,
+    status_code: int = 200,
+    failed: str | None = None,
+    problem: ApiProblem | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    gateway, token = visit.console.gateway, visit.token
+    try:
+        alert, timeline = await asyncio.gather(
+            gateway.get(f"/v1/alerts/{alert_id}", token=token),
+            gateway.get(f"/v1/alerts/{alert_id}/timeline", token=token),
+        )
+    except ApiProblem as refused:
+        if refused.status in (403, 404):
+            return _not_found(visit)
+        raise
+    now = datetime.now(UTC)
+    return visit.render(
+        "case.html",
+        status_code=status_code,
+        alert=_alert_rows([alert], now)[0],
+        timeline=timeline,
+        actions=offered_actions(alert_id, alert.get("allowed_actions", []), visit.session.roles),
+        fields=ACTION_FIELDS,
+        channels=CONTACT_CHANNELS,
+        outcomes=OUTCOMES,
+        measure_kinds=MEASURE_KINDS,
+        failed=failed,
+        problem=problem,
+        form=form or {},
+    )
+
+
+@page()
+async def case(visit: Visit) -> Response:
+    """The case page of one alert: summary, evidence, reasons, timeline and actions."""
+    alert_id = _alert_id(visit)
+    if alert_id is None:
+        return _not_found(visit)
+    return await _case_page(visit, alert_id)
+
+
+@page()
+async def act(visit: Visit) -> Response:
+    """One action on an alert (a form of the case page); the API's refusal is shown inline."""
+    alert_id, action = _alert_id(visit), str(visit.request.path_params["action"])
+    if alert_id is None or action not in ACTION_FIELDS:
+        return _not_found(visit)
+    form = await visit.request.form()
+    values = {name: _form_text(form, name, limit=4_001) for name in form if name != "csrf_token"}
+    body = action_body(action, values)
+    if action == "assign" and values.get("to_me"):
+        body = {"assignee": visit.session.subject}
+    try:
+        await visit.console.gateway.post(
+            f"/v1/alerts/{alert_id}/{action}", token=visit.token, body=body
+        )
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return _not_found(visit)
+        status = problem.status if 400 <= problem.status < 500 else 502
+        return await _case_page(
+            visit, alert_id, status_code=status, failed=action, problem=problem, form=values
+        )
+    return redirect(f"/alerts/{alert_id}#{action}")
+
+
+# --- the app --------------------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the gateway answers: without it the console can show nothing."""
+    console: Console = request.app.state.console
+    try:
+        response = await console.gateway.client.get("/healthz")
+        ready = response.status_code == 200
+    except httpx.HTTPError:
+        ready = False
+    return JSONResponse({"status": "ok" if ready else "gateway unreachable"}, 200 if ready else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    codec = settings.session_codec()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            base_url=settings.gateway_url,
+            timeout=settings.gateway_timeout_seconds,
+            follow_redirects=False,
+        ) as client:
+            app.state.console = Console(settings, Gateway(client), codec, template_environments())
+            yield
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/", home),
+        Route("/sign-in", sign_in_form, methods=["GET"]),
+        Route("/sign-in", sign_in, methods=["POST"]),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/language", choose_language, methods=["POST"]),
+        Route("/desk", desk),
+        Route("/alerts/{alert_id}", case),
+        Route("/alerts/{alert_id}/{action}", act, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

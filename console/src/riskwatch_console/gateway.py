@@ -1,0 +1,96 @@
+"""The console's only way to the data: the gateway's public API, with the signed-in person's
+token (never a key of the console's own), so the API decides what each person may see and do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class ApiProblem(Exception):
+    """A refusal of the API, as its RFC 9457 problem says it: shown to the person inline."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    field_errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> ApiProblem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        errors = []
+        for error in body.get("errors") or []:
+            if isinstance(error, dict):
+                where = ".".join(str(p) for p in error.get("loc", []) if p != "body")
+                errors.append(f"{where}: {error.get('msg', '')}" if where else error.get("msg", ""))
+        title = str(body.get("title") or response.reason_phrase or "error")
+        detail = body.get("detail")
+        return cls(response.status_code, title, str(detail) if detail else None, errors)
+
+
+class SignedOut(Exception):
+    """The API no longer accepts the session's token (expired, user disabled): sign in again."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    expires_in: int
+    subject: str
+    name: str | None
+    roles: tuple[str, ...]
+    staff_id: str | None
+
+
+class Gateway:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def sign_in(self, email: str, password: str, *, client_ip: str | None) -> SignedIn:
+        headers = {"x-forwarded-for": client_ip} if client_ip else {}
+        response = await self.client.post(
+            "/v1/auth/token", json={"email": email, "password": password}, headers=headers
+        )
+        if response.status_code != 200:
+            raise ApiProblem.of(response)
+        issued = response.json()
+        token = str(issued["access_token"])
+        me = await self.get("/v1/auth/me", token=token)
+        return SignedIn(
+            token=token,
+            expires_in=int(issued.get("expires_in", 900)),
+            subject=str(me["subject"]),
+            name=me.get("name"),
+            roles=tuple(me.get("roles", ())),
+            staff_id=me.get("staff_id"),
+        )
+
+    async def get(self, path: str, *, token: str, params: dict[str, str] | None = None) -> Any:
+        response = await self.client.get(path, params=params, headers=_bearer(token))
+        return _result(response)
+
+    async def post(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
+        response = await self.client.post(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def _result(response: httpx.Response) -> Any:
+    if response.status_code == 401:
+        raise SignedOut
+    if response.status_code >= 400:
+        raise ApiProblem.of(response)
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()

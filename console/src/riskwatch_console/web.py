@@ -1,0 +1,214 @@
+"""One request's context (the visit): its session, language and formatter; rendering; and the
+guard every page goes through (CSRF on unsafe methods, sign-in, the session cookie)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from riskwatch_console.actions import may
+from riskwatch_console.config import Settings
+from riskwatch_console.gateway import Gateway, SignedOut
+from riskwatch_console.i18n import (
+    LOCALE_NAMES,
+    LOCALES,
+    Formatter,
+    formatter,
+    negotiate,
+    translations,
+)
+from riskwatch_console.sessions import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    Session,
+    SessionCodec,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+
+
+def template_environments() -> dict[str, Environment]:
+    """One Jinja2 environment per locale, its catalogue installed (autoescaped everywhere)."""
+    environments: dict[str, Environment] = {}
+    for locale in LOCALES:
+        environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            extensions=["jinja2.ext.i18n"],
+            auto_reload=False,
+        )
+        environment.install_gettext_translations(  # type: ignore[attr-defined]
+            translations(locale), newstyle=True
+        )
+        environments[locale] = environment
+    return environments
+
+
+@dataclass
+class Console:
+    """What every request shares: settings, the gateway client, the cookie codec, templates."""
+
+    settings: Settings
+    gateway: Gateway
+    codec: SessionCodec
+    environments: dict[str, Environment]
+
+
+@dataclass
+class Visit:
+    request: Request
+    console: Console
+    session: Session
+    changed: bool = False
+    started: float = field(default_factory=time.time)
+
+    @property
+    def locale(self) -> str:
+        return self.session.locale or negotiate(self.request.headers.get("accept-language"))
+
+    @property
+    def fmt(self) -> Formatter:
+        return formatter(self.locale)
+
+    @property
+    def token(self) -> str:
+        assert self.session.token is not None
+        return self.session.token
+
+    def update(self, session: Session) -> None:
+        self.session = session
+        self.changed = True
+
+    def gettext(self, message: str) -> str:
+        return str(translations(self.locale).gettext(message))
+
+    def may(self, method: str, path: str) -> bool:
+        return may(self.session.roles, method, path)
+
+    def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+        environment = self.console.environments[self.locale]
+        html = environment.get_template(template).render(
+            visit=self,
+            session=self.session,
+            fmt=self.fmt,
+            csrf_field=CSRF_FIELD,
+            locales=LOCALE_NAMES,
+            path=self.request.url.path,
+            url_query=self.request.url.query,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """A redirect target of our own (a path on this site), never another site's."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def redirect(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method not in SAFE_METHODS:
+        here = request.headers.get("referer", "/") or "/"
+        here = local_path(urlsplit(here).path, "/")
+    return redirect("/sign-in?" + urlencode({"next": here}))
+
+
+def origin_allowed(request: Request) -> bool:
+    """A browser's unsafe request must come from our own pages (Origin, when sent)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+async def csrf_passes(request: Request, session: Session) -> bool:
+    presented = request.headers.get(CSRF_HEADER)
+    if presented is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        presented = value if isinstance(value, str) else None
+    return origin_allowed(request) and session.csrf_matches(presented)
+
+
+Handler = Callable[[Visit], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def open_visit(request: Request) -> Visit:
+    console = console_of(request)
+    session = console.codec.decode(request.cookies.get(COOKIE_NAME))
+    if session is None:
+        return Visit(request, console, Session(), changed=True)
+    return Visit(request, console, session)
+
+
+def finish(visit: Visit, response: Response) -> Response:
+    if visit.changed:
+        settings = visit.console.settings
+        response.set_cookie(
+            COOKIE_NAME,
+            visit.console.codec.encode(visit.session),
+            max_age=settings.session_max_age_seconds,
+            path="/",
+            secure=settings.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def page(*, signed_in: bool = True) -> Callable[[Handler], Endpoint]:
+    """A console endpoint: CSRF checked on every unsafe method, sign-in required (unless said
+    otherwise), the API's refusal of the token ends the session, the cookie kept current."""
+
+    def wrap(handler: Handler) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            visit = open_visit(request)
+            if request.method not in SAFE_METHODS and not await csrf_passes(request, visit.session):
+                response: Response = visit.render(
+                    "error.html",
+                    status_code=403,
+                    title=visit.gettext("This form has expired"),
+                    message=visit.gettext("Reload the page and try again."),
+                )
+            elif signed_in and not visit.session.signed_in(time.time()):
+                if visit.session.token is not None:
+                    visit.update(visit.session.signed_out())
+                response = sign_in_redirect(request)
+            else:
+                try:
+                    response = await handler(visit)
+                except SignedOut:
+                    visit.update(visit.session.signed_out())
+                    response = sign_in_redirect(request)
+            return finish(visit, response)
+
+        endpoint.__name__ = handler.__name__
+        endpoint.__doc__ = handler.__doc__
+        return endpoint
+
+    return wrap

@@ -1,0 +1,224 @@
+"""Every page and form of the console, over HTTP against the whole running system: sign-in,
+the session cookie, CSRF, the language, the desk with its filters, the case and its actions,
+and what a role may not see."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from riskwatch_simulator.client import RiskWatchClient
+
+from .conftest import AlertedCustomer, ConsoleBrowser, People, alerted_customer, create_person
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+async def test_sign_in_sets_a_protected_session_cookie(
+    browser: ConsoleBrowser, people: People
+) -> None:
+    page = await browser.get("/desk")
+    assert page.status_code == 303
+    assert urlsplit(page.headers["location"]).path == "/sign-in"
+    cookie = page.headers["set-cookie"]  # a session for the CSRF token of the sign-in form
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    form = await browser.get("/sign-in", next="/desk")
+    assert form.status_code == 200
+    assert "default-src 'none'" in form.headers["content-security-policy"]
+    assert "script-src 'self'" in form.headers["content-security-policy"]
+    assert form.headers["x-frame-options"] == "DENY"
+    assert form.headers["cache-control"] == "no-store"
+    assert 'for="email"' in form.text
+    assert 'for="password"' in form.text
+    signed = await browser.sign_in(people.analyst)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/desk"
+    assert people.analyst.password not in signed.headers["set-cookie"]
+    desk = await browser.get("/desk")
+    assert desk.status_code == 200
+    assert "Alert desk" in desk.text
+    assert "Sign out" in desk.text
+
+
+async def test_a_wrong_password_is_said_and_a_forged_cookie_is_nobody(
+    browser: ConsoleBrowser, people: People
+) -> None:
+    await browser.get("/sign-in")
+    refused = await browser.post(
+        "/sign-in", {"email": people.analyst.email, "password": "not-the-password-123"}
+    )
+    assert refused.status_code == 401
+    assert "Wrong email or password" in refused.text
+    assert 'role="alert"' in refused.text
+    browser.http.cookies.set("rw_console", "forged-" + "A" * 120)
+    page = await browser.get("/desk")
+    assert page.status_code == 303
+    assert "/sign-in" in page.headers["location"]
+
+
+async def test_every_unsafe_request_needs_the_csrf_token(
+    browser: ConsoleBrowser, people: People, ana_customer: AlertedCustomer,
+    admin: RiskWatchClient,
+) -> None:  # fmt: skip
+    await browser.get("/sign-in")
+    refused = await browser.post(
+        "/sign-in", {"email": people.analyst.email, "password": people.analyst.password},
+        csrf=False,
+    )  # fmt: skip
+    assert refused.status_code == 403
+    assert (await browser.get("/desk")).status_code == 303  # still signed out
+    await browser.sign_in(people.analyst)
+    alert_id = ana_customer.alert["id"]
+    await browser.get(f"/alerts/{alert_id}")
+    comment = "csrf-less comment that must not be stored"
+    forged = await browser.post(f"/alerts/{alert_id}/comments", {"comment": comment}, csrf=False)
+    assert forged.status_code == 403
+    other_site = await browser.post(
+        f"/alerts/{alert_id}/comments", {"comment": comment}, origin="https://evil.example"
+    )
+    assert other_site.status_code == 403
+    timeline = await admin.get_json(f"/v1/alerts/{alert_id}/timeline")
+    assert comment not in str(timeline)
+
+
+async def test_sign_in_returns_to_the_page_asked_for_never_to_another_site(
+    browser: ConsoleBrowser, people: People
+) -> None:
+    asked = await browser.get("/desk", severity="high")
+    assert parse_qs(urlsplit(asked.headers["location"]).query)["next"] == ["/desk?severity=high"]
+    signed = await browser.sign_in(people.analyst, next_path="//evil.example/steal")
+    assert signed.headers["location"] == "/"
+
+
+async def test_the_language_follows_the_browser_and_the_switch(
+    console_url: str, people: People
+) -> None:
+    browser = ConsoleBrowser(console_url, accept_language="zh-CN,zh;q=0.9,en;q=0.5")
+    try:
+        page = await browser.get("/sign-in")
+        assert '<html lang="zh-CN">' in page.text
+        assert "登录 RiskWatch" in page.text
+        await browser.sign_in(people.analyst)
+        desk = await browser.get("/desk")
+        assert "预警工作台" in desk.text
+        assert "年" in desk.text
+        switched = await browser.post("/language", {"locale": "en", "back": "/desk?queue=all"})
+        assert switched.status_code == 303
+        assert switched.headers["location"] == "/desk?queue=all"
+        english = await browser.get("/desk")
+        assert '<html lang="en">' in english.text
+        assert "Alert desk" in english.text
+        assert "预警工作台" not in english.text
+        ignored = await browser.post("/language", {"locale": "xx", "back": "https://evil.example"})
+        assert ignored.headers["location"] == "/"
+        assert "Alert desk" in (await browser.get("/desk")).text
+    finally:
+        await browser.aclose()
+
+
+async def test_the_desk_filters_totals_and_sla_badges(
+    browser: ConsoleBrowser, people: People, ana_customer: AlertedCustomer
+) -> None:
+    await browser.sign_in(people.analyst)
+    alert = ana_customer.alert
+    desk = await browser.get("/desk", customer_id=ana_customer.customer_id)
+    assert desk.status_code == 200
+    assert f'href="/alerts/{alert["id"]}"' in desk.text
+    assert re.search(r'id="desk-total">\s*\d+ alerts', desk.text)
+    assert re.search(r'class="badge sla-(ok|amber|red)"', desk.text)
+    other = await browser.get(
+        "/desk", customer_id=ana_customer.customer_id, severity="low", type="churn"
+    )
+    assert f'href="/alerts/{alert["id"]}"' not in other.text
+    assert "No alerts match these filters." in other.text
+    hostile = await browser.get("/desk", severity="<script>alert(1)</script>")
+    assert hostile.status_code == 400
+    assert "<script>alert(1)</script>" not in hostile.text
+    partial = await browser.http.get(
+        "/desk", params={"customer_id": ana_customer.customer_id}, headers={"hx-request": "true"}
+    )
+    assert partial.text.lstrip().startswith('<section id="desk-table"')
+
+
+async def test_the_case_page_and_its_actions_with_the_apis_errors_inline(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient
+) -> None:
+    customer = await alerted_customer(admin, "rm-ana")
+    alert_id = customer.alert["id"]
+    await browser.sign_in(people.analyst)
+    case = await browser.get(f"/alerts/{alert_id}")
+    assert case.status_code == 200
+    assert customer.alert["summary"] in case.text.replace("&#39;", "'")
+    for section in ("Evidence", "Reasons and advice", "Timeline", 'id="acknowledge"'):
+        assert section in case.text
+    acknowledged = await browser.post(f"/alerts/{alert_id}/acknowledge", {"comment": "on it"})
+    assert acknowledged.status_code == 303
+    assert (await admin.get_json(f"/v1/alerts/{alert_id}"))["status"] == "acknowledged"
+    contact = await browser.post(
+        f"/alerts/{alert_id}/contact", {"channel": "call", "note": "Customer reached by phone"}
+    )
+    assert contact.status_code == 303
+    bad_limit = await browser.post(
+        f"/alerts/{alert_id}/measures", {"kind": "reduce_limit", "new_limit": "-5",
+                                         "currency": "GBP"},
+    )  # fmt: skip
+    assert bad_limit.status_code == 422
+    assert 'id="measures-problem"' in bad_limit.text
+    assert "new_limit" in bad_limit.text
+    assert 'value="-5"' in bad_limit.text  # the form keeps what was typed
+    bad_outcome = await browser.post(f"/alerts/{alert_id}/resolve", {"outcome": "made_up"})
+    assert bad_outcome.status_code == 422
+    assert 'id="resolve-problem"' in bad_outcome.text
+    resolved = await browser.post(
+        f"/alerts/{alert_id}/resolve",
+        {"outcome": "mitigated_customer_contacted", "comment": "plan agreed"},
+    )
+    assert resolved.status_code == 303
+    after = await browser.get(f"/alerts/{alert_id}")
+    assert "Resolved" in after.text
+    assert 'id="reopen"' in after.text
+    assert "Customer reached by phone" in after.text  # the timeline shows the contact
+    assert (await admin.get_json(f"/v1/alerts/{alert_id}"))["status"] == "resolved"
+    missing = await browser.get("/alerts/not-an-id")
+    assert missing.status_code == 404
+
+
+async def test_a_relationship_manager_sees_only_their_customers(
+    console_url: str, people: People, ana_customer: AlertedCustomer
+) -> None:
+    alert_id = ana_customer.alert["id"]
+    ana, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
+    try:
+        await ana.sign_in(people.rm_ana)
+        await bob.sign_in(people.rm_bob)
+        assert (await ana.get(f"/alerts/{alert_id}")).status_code == 200
+        refused = await bob.get(f"/alerts/{alert_id}")
+        assert refused.status_code == 404
+        assert ana_customer.alert["title"] not in refused.text
+        desk = await bob.get("/desk", customer_id=ana_customer.customer_id)
+        assert f"/alerts/{alert_id}" not in desk.text
+        # Not offered what the role may not do, and refused by the API when forced.
+        own_case = await ana.get(f"/alerts/{alert_id}")
+        assert 'id="resolve"' not in own_case.text
+        forced = await bob.post(f"/alerts/{alert_id}/comments", {"comment": "not mine"})
+        assert forced.status_code in (403, 404)
+    finally:
+        await ana.aclose()
+        await bob.aclose()
+
+
+async def test_a_disabled_person_is_signed_out(
+    browser: ConsoleBrowser, admin: RiskWatchClient, people: People
+) -> None:
+    person = await create_person(admin, "analyst")
+    await browser.sign_in(person)
+    assert (await browser.get("/desk")).status_code == 200
+    await admin.request("PATCH", f"/v1/users/{person.subject}", json={"active": False})
+    gone = await browser.get("/desk")
+    assert gone.status_code == 303
+    assert "/sign-in" in gone.headers["location"]
+    again = await browser.sign_in(person)
+    assert again.status_code == 401
