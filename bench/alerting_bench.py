@@ -67,7 +67,7 @@ from riskwatch_shared.app import ServiceRuntime, start_runtime, stop_runtime, tu
 from riskwatch_shared.db.migrate import drop_database, run_migrations
 from riskwatch_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.common import RiskLevel, TransactionData
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
@@ -320,7 +320,7 @@ class E2EMixFactory(EventFactory):
 
     def _level_changed(self, customer: uuid.UUID) -> CustomerRiskLevelChanged:
         rng = self.rng
-        levels = ("low", "medium", "high")
+        levels: tuple[RiskLevel, ...] = ("low", "medium", "high")
         return CustomerRiskLevelChanged(
             customer_id=customer,
             occurred_at=self.clock,

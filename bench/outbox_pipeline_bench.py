@@ -65,7 +65,7 @@ STREAM = StreamSpec("RWBENCH", ("rwbench.>",), max_age_seconds=3600)
 
 
 @register
-class BenchEventHappened(Event):
+class BenchEventHappened(Event, frozen=True, kw_only=True):
     type: Literal["rwbench.event_happened.v1"] = "rwbench.event_happened.v1"
     source: str = "bench"
     n: int

@@ -19,21 +19,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskwatch_scoring import payloads, pipeline
+from riskwatch_scoring import outgoing, pipeline
 from riskwatch_scoring.__main__ import ALEMBIC_INI
 from riskwatch_scoring.config import get_settings
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.registry import ServingModels
 from riskwatch_shared.events.customer import TransactionReceived
+from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.service_main import service_main
 
 _score_for_real = pipeline.Scorer._transaction
-_build_payload = payloads.transaction_scored
+_build_payload = outgoing.transaction_scored
 # The first transaction's assessment row and the arguments of its transaction_scored payload.
 _first: dict[str, Any] = {}
 
 
-def _capture_payload_arguments(**arguments: Any) -> payloads.StagedEvent:
+def _capture_payload_arguments(**arguments: Any) -> TransactionScored:
     _first["payload"] = arguments
     return _build_payload(**arguments)
 
@@ -46,21 +47,22 @@ def _reuse_first_result(
     output: pipeline.BatchOutput,
 ) -> None:
     if not _first:
-        payloads.transaction_scored = _capture_payload_arguments
+        outgoing.transaction_scored = _capture_payload_arguments
         try:
             _score_for_real(self, customer, event, models, output)
         finally:
-            payloads.transaction_scored = _build_payload
-        _first["row"] = next(r for r in output.assessments if r["transaction_id"] is not None)
+            outgoing.transaction_scored = _build_payload
+        _first["row"] = next(r for r in output.assessments if r.transaction_id is not None)
         return
     customer.version += 1
-    row = dict(_first["row"])
-    row["id"] = payloads.new_id()
-    row["customer_id"] = customer.uuid
-    row["transaction_id"] = event.transaction.transaction_id
-    row["trigger_event_id"] = event.id
-    row["sequence"] = customer.version
-    row["assessed_at"] = output.assessed_at()
+    row = _first["row"]._replace(
+        id=outgoing.new_id(),
+        customer_id=customer.uuid,
+        transaction_id=event.transaction.transaction_id,
+        trigger_event_id=event.id,
+        sequence=customer.version,
+        assessed_at=output.assessed_at(),
+    )
     output.assessments.append(row)
     arguments = _first["payload"] | {
         "occurred_at": output.now,

@@ -45,15 +45,15 @@ async def test_raw_statements_run_in_the_sessions_transaction(
             session,
             repository.BatchWrites(
                 states=[
-                    {
-                        "customer_id": customer,
-                        "features": json_bytes({"utilisation": Decimal("0.5")}),
-                        "levels": json_bytes({"credit_level": "low"}),
-                        "scores": json_bytes({"credit": 0.1}),
-                        "sequence": 3,
-                    }
+                    repository.StateRow(
+                        customer_id=customer,
+                        features=json_bytes({"utilisation": Decimal("0.5")}),
+                        levels=json_bytes({"credit_level": "low"}),
+                        scores=json_bytes({"credit": 0.1}),
+                        sequence=3,
+                    )
                 ],
-                windows=[{"group_by": "customer", "group_id": "c1", "state": json_bytes({})}],
+                windows=[repository.WindowRow("customer", "c1", json_bytes({}))],
             ),
         )
         assert await _count(session, CustomerState) == 1
@@ -71,18 +71,17 @@ async def test_state_and_windows_round_trip_and_upsert(
     for sequence in (1, 2):  # the second pass updates every row
         async with session_factory() as session, session.begin():
             states = [
-                {
-                    "customer_id": customer,
-                    "features": json_bytes({"utilisation": str(sequence), "n": index}),
-                    "levels": json_bytes({"credit_level": "high"}),
-                    "scores": json_bytes({}),
-                    "sequence": sequence,
-                }
+                repository.StateRow(
+                    customer_id=customer,
+                    features=json_bytes({"utilisation": str(sequence), "n": index}),
+                    levels=json_bytes({"credit_level": "high"}),
+                    scores=json_bytes({}),
+                    sequence=sequence,
+                )
                 for index, customer in enumerate(customers)
             ]
             windows = [
-                {"group_by": k.by, "group_id": k.value, "state": json_bytes({"v": sequence})}
-                for k in keys
+                repository.WindowRow(k.by, k.value, json_bytes({"v": sequence})) for k in keys
             ]
             await repository.write_batch(
                 session, repository.BatchWrites(states=states, windows=windows)
@@ -126,15 +125,15 @@ async def test_history_keeps_evaluation_order_ignores_repeats_and_reads_back_as_
     ]
     inputs = [build_input(event, snapshot, apply_event(snapshot, event)) for event in events]
     rows = [
-        {
-            "event_id": item.event_id,
-            "event_type": item.event_type,
-            "customer_id": item.customer_id,
-            "occurred_at": item.occurred_at,
-            "context": json_bytes(
+        repository.HistoryRow(
+            event_id=item.event_id,
+            event_type=item.event_type,
+            customer_id=item.customer_id,
+            occurred_at=item.occurred_at,
+            context=json_bytes(
                 {"ns": item.namespaces, "transaction_id": item.transaction_id, "reasons": []}
             ),
-        }
+        )
         for item in inputs
     ]
     async with session_factory() as session, session.begin():

@@ -121,6 +121,21 @@ async def people(admin: RiskWatchClient) -> People:
 
 
 @pytest.fixture(scope="session")
+async def analyst_inbox(admin: RiskWatchClient, people: People) -> str:
+    """The analyst is in a team messaged in-app about every alert: their inbox fills."""
+    team = await admin.post_json("/v1/teams", {"name": f"Console desk {uuid.uuid4().hex[:6]}"})
+    await admin.post_json(
+        "/v1/recipients",
+        {"name": "Console analyst", "email": people.analyst.email, "team_ids": [team["id"]],
+         "user_subject": people.analyst.subject},
+    )  # fmt: skip
+    await admin.post_json(
+        "/v1/subscriptions", {"team_id": team["id"], "channels": ["in_app"], "min_severity": "low"}
+    )
+    return str(team["id"])
+
+
+@pytest.fixture(scope="session")
 async def rules(admin: RiskWatchClient) -> None:
     templates = {t["key"]: t for t in page_items(await admin.get_json("/v1/rule-templates"))}
     existing = {rule["name"]: rule for rule in await list_all(admin, "/v1/rules")}

@@ -4,6 +4,7 @@ and what a role may not see."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -222,3 +223,86 @@ async def test_a_disabled_person_is_signed_out(
     assert "/sign-in" in gone.headers["location"]
     again = await browser.sign_in(person)
     assert again.status_code == 401
+
+
+async def test_the_assets_come_from_the_console_itself(
+    browser: ConsoleBrowser, people: People
+) -> None:
+    await browser.sign_in(people.analyst)
+    desk = await browser.get("/desk")
+    scripts = re.findall(r'<script src="([^"]+)"', desk.text)
+    assert scripts == ["/static/vendor/htmx.min.js", "/static/vendor/sse.min.js",
+                       "/static/console.js"]  # fmt: skip
+    for path in scripts:
+        served = await browser.http.get(path)
+        assert served.status_code == 200
+        assert "javascript" in served.headers["content-type"]
+    assert 'hx-get="/desk"' in desk.text
+    assert browser.csrf is not None
+    assert f'"X-CSRF-Token": "{browser.csrf}"' in desk.text.replace("&#34;", '"')
+
+
+async def test_the_next_alert_is_one_request_away(
+    browser: ConsoleBrowser, people: People, ana_customer: AlertedCustomer
+) -> None:
+    await browser.sign_in(people.analyst)
+    first = await browser.get("/next")
+    assert first.status_code == 303
+    assert re.fullmatch(r"/alerts/[0-9a-f-]{36}", first.headers["location"])
+    after = first.headers["location"].rsplit("/", 1)[1]
+    following = await browser.get("/next", after=after)
+    assert following.status_code == 303
+    assert following.headers["location"] != f"/alerts/{after}"
+    case = await browser.get(f"/alerts/{after}")
+    assert f'href="/next?after={after}"' in case.text
+
+
+async def test_the_customer_360_and_another_rms_customer(
+    console_url: str, people: People, ana_customer: AlertedCustomer
+) -> None:
+    path = f"/customers/{ana_customer.customer_id}"
+    analyst, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
+    try:
+        await analyst.sign_in(people.analyst)
+        page = await analyst.get(path)
+        assert page.status_code == 200
+        for section in ("Profile", "Risk history", "Credit history", "Accounts",
+                        "Interactions", "Recent transactions", "Measures in force"):  # fmt: skip
+            assert section in page.text
+        assert 'id="credit-series"' in page.text  # the chart's data
+        assert f'href="/alerts/{ana_customer.alert["id"]}"' in page.text
+        assert "/static/vendor/uPlot.iife.min.js" in page.text
+        await bob.sign_in(people.rm_bob)
+        refused = await bob.get(path)
+        assert refused.status_code == 404
+        assert "Console Customer" not in refused.text
+    finally:
+        await analyst.aclose()
+        await bob.aclose()
+
+
+async def test_the_inbox_and_its_live_unread_badge(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient, analyst_inbox: str,
+    rules: None,
+) -> None:  # fmt: skip
+    await browser.sign_in(people.analyst)
+    desk = await browser.get("/desk")
+    assert 'sse-connect="/live/inbox"' in desk.text  # on every page
+    events: list[str] = []
+    async with browser.http.stream("GET", "/live/inbox", timeout=120) as live:
+        assert live.headers["content-type"].startswith("text/event-stream")
+        lines = live.aiter_lines()
+        while "event: unread" not in events:
+            events.append(await anext(lines))
+        before = await anext(lines)  # the count now
+        customer = await alerted_customer(admin, "rm-ana")
+        after = before
+        while after == before or not after.startswith("data:"):
+            after = await asyncio.wait_for(anext(lines), timeout=90)
+    count = int(after.removeprefix("data: ") or 0)
+    assert count >= 1
+    page = await browser.get("/inbox", unread="1")
+    assert f'href="/alerts/{customer.alert["id"]}"' in page.text
+    marked = await browser.post("/inbox/all/read", {})
+    assert marked.status_code == 303
+    assert "Mark all read" not in (await browser.get("/inbox")).text

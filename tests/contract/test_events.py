@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 
@@ -17,7 +17,10 @@ from riskwatch_shared.events.alerting import (
     CaseOpened,
     CaseUpdated,
     CustomerContacted,
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
     RiskMeasureTaken,
+    WatchlistReviewed,
 )
 from riskwatch_shared.events.common import (
     AccountData,
@@ -51,6 +54,7 @@ SAMPLES = Path(__file__).parent / "samples"
 CUSTOMER_ID = UUID("8a6e0804-2bd0-4672-b79d-d97027f9071a")
 CASE_ID = UUID("6b0f2c1e-9d3a-4e5b-8c7d-1a2b3c4d5e6f")
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+WATCH_ID = UUID("2c9d7e4a-1b3f-4a6c-9d8e-7f6a5b4c3d2e")
 
 TRANSACTION = TransactionData(
     transaction_id=UUID("0b7c2a36-57a5-4e0b-9f3c-7d6f5a1d2e10"),
@@ -79,11 +83,19 @@ MEASURE = RiskMeasureData(
     taken_by_name="Ann Analyst",
     taken_at=AT,
 )
-REASON = Reason(code="dti_high", message="debt-to-income 62%", contribution=0.4, value="0.62")
+# As scoring's event path writes a reason: its value as text, as a parameter, and the advice.
+REASON = Reason(
+    code="dti_high",
+    message="debt-to-income 62%",
+    contribution=0.4,
+    value="0.62",
+    params={"value": "0.62"},
+    advice="review the customer's file",
+)
 
 
 def examples() -> list[Event]:
-    """One instance of every registered event type."""
+    """One instance of every registered event type (fixed ids: `test_golden_events.py`)."""
     alert_id = UUID("3c5d7e9f-1a2b-4c3d-8e4f-5a6b7c8d9e0f")
     return [
         CustomerCreated(
@@ -98,7 +110,7 @@ def examples() -> list[Event]:
         CreditRecordAdded(
             customer_id=CUSTOMER_ID,
             credit_record=CreditRecordData(
-                credit_record_id=uuid4(),
+                credit_record_id=UUID(int=6291457),
                 source="bureau",
                 credit_score=610,
                 missed_payments=2,
@@ -110,7 +122,7 @@ def examples() -> list[Event]:
         FinancialProfileUpdated(
             customer_id=CUSTOMER_ID,
             financial_profile=FinancialProfileData(
-                financial_profile_id=uuid4(),
+                financial_profile_id=UUID(int=6291458),
                 annual_income=Decimal("42000"),
                 currency="EUR",
                 liabilities={"mortgage": Decimal("180000")},
@@ -120,7 +132,7 @@ def examples() -> list[Event]:
         InteractionLogged(
             customer_id=CUSTOMER_ID,
             interaction=InteractionData(
-                interaction_id=uuid4(),
+                interaction_id=UUID(int=6291459),
                 channel="complaint",
                 direction="inbound",
                 summary="fees too high",
@@ -130,7 +142,7 @@ def examples() -> list[Event]:
         AccountChanged(
             customer_id=CUSTOMER_ID,
             account=AccountData(
-                account_id=uuid4(),
+                account_id=UUID(int=6291460),
                 number="NL91ABNA0417164300",
                 type="current",
                 currency="EUR",
@@ -170,11 +182,13 @@ def examples() -> list[Event]:
             reasons=[REASON],
             advice=["review the credit limit"],
         ),
-        ModelDriftDetected(model_id=uuid4(), model_kind="credit", psi=0.31, threshold=0.25),
+        ModelDriftDetected(
+            model_id=UUID(int=6291461), model_kind="credit", psi=0.31, threshold=0.25
+        ),
         AlertRaised(
             alert_id=alert_id,
             customer_id=CUSTOMER_ID,
-            rule_id=uuid4(),
+            rule_id=UUID(int=6291462),
             rule_version=2,
             rule_name="Credit level rose",
             rule_type="credit_risk",
@@ -196,7 +210,7 @@ def examples() -> list[Event]:
         CustomerContacted(
             customer_id=CUSTOMER_ID,
             alert_id=alert_id,
-            contact_id=uuid4(),
+            contact_id=UUID(int=6291463),
             channel="call",
             note="Customer confirmed the payment",
             alert_title="Large payment",
@@ -207,16 +221,16 @@ def examples() -> list[Event]:
         RiskMeasureTaken(customer_id=CUSTOMER_ID, alert_id=alert_id, measure=MEASURE),
         RiskMeasureRecorded(customer_id=CUSTOMER_ID, measure=MEASURE),
         NotificationSent(
-            notification_id=uuid4(),
+            notification_id=UUID(int=6291464),
             alert_id=alert_id,
-            recipient_id=uuid4(),
+            recipient_id=UUID(int=6291465),
             channel="email",
             provider="smtp",
         ),
         DeliveryFailed(
-            notification_id=uuid4(),
+            notification_id=UUID(int=6291466),
             alert_id=alert_id,
-            recipient_id=uuid4(),
+            recipient_id=UUID(int=6291467),
             channel="sms",
             attempts=6,
             detail="provider answered 400",
@@ -239,6 +253,39 @@ def examples() -> list[Event]:
             priority="high",
             actor="analyst@bank.example",
             outcome="confirmed_risk",
+        ),
+        CustomerEnteredWatchlist(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            reason="Payroll inflows stopped for two months; arrears of 12 days",
+            owner="analyst-3",
+            review_due=date(2026, 11, 15),
+            required_actions=["Call the customer", "Review the overdraft limit"],
+            exit_criteria="Three months of regular payroll and no arrears",
+            origin="warning",
+            origin_ref="income_drop",
+            entered_by="analyst@bank.example",
+            entered_at=AT,
+        ),
+        WatchlistReviewed(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            owner="analyst-3",
+            note="Payment plan agreed; first instalment paid",
+            next_review_due=date(2026, 12, 15),
+            reviewed_by="analyst@bank.example",
+            reviewed_at=AT,
+        ),
+        CustomerExitedWatchlist(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            owner="analyst-3",
+            reason="Exit criteria met: payroll regular since September",
+            exited_by="analyst@bank.example",
+            exited_at=AT,
         ),
     ]
 

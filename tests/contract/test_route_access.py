@@ -231,6 +231,8 @@ async def world(infra: Infra) -> AsyncIterator[World]:
                     NATS_URL=nats,
                     log_level="WARNING",
                     consumer_prefix=f"walk-alerting-{tag}",
+                    # The in-process client waits for a response's end: the stream's comes soon.
+                    sse_max_seconds=0.2,
                 )
             ),
             "notify": create_notify(

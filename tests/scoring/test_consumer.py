@@ -6,6 +6,7 @@ import math
 import uuid
 from datetime import date, timedelta
 
+import msgspec
 import pytest
 from sqlalchemy import text
 
@@ -48,7 +49,7 @@ async def test_features_after_a_known_sequence_equal_hand_computed_values(
 ) -> None:
     customer_id = uuid.uuid4()
     await scoring.publish(
-        created(customer_id).model_copy(update={"occurred_at": T0}),
+        msgspec.structs.replace(created(customer_id), occurred_at=T0),
         transaction(customer_id, T0, "100", counterparty="A"),
         transaction(
             customer_id, T0 + timedelta(minutes=10), "300", direction="inbound", counterparty="B"
@@ -202,8 +203,8 @@ async def test_redelivered_events_change_nothing(scoring: ScoringHarness) -> Non
     # credit record re-sent under new event ids.
     await scoring.publish(*originals, msg_id_suffix="-redelivered")
     await scoring.publish(
-        txn.model_copy(update={"id": uuid.uuid4()}),
-        record.model_copy(update={"id": uuid.uuid4()}),
+        msgspec.structs.replace(txn, id=uuid.uuid4()),
+        msgspec.structs.replace(record, id=uuid.uuid4()),
     )
     marker = complaint(customer_id, T0 + timedelta(hours=1))
     await scoring.publish(marker)
@@ -259,7 +260,7 @@ async def test_a_dormant_account_feeds_the_churn_assessment(scoring: ScoringHarn
         opened_at=date(2025, 1, 1),
     )
     await scoring.publish(
-        created(customer_id).model_copy(update={"occurred_at": T0}),
+        msgspec.structs.replace(created(customer_id), occurred_at=T0),
         AccountChanged(customer_id=customer_id, account=account, occurred_at=T0),
     )
     await wait_for_version(scoring.runtime.engine, customer_id, 2)
@@ -273,9 +274,9 @@ async def test_an_unusable_event_is_skipped_without_holding_back_the_rest(
 ) -> None:
     customer_id = uuid.uuid4()
     bad = transaction(customer_id, T0, "10")
-    naive = bad.transaction.model_copy(update={"occurred_at": T0.replace(tzinfo=None)})
+    naive = msgspec.structs.replace(bad.transaction, occurred_at=T0.replace(tzinfo=None))
     await scoring.publish(
-        bad.model_copy(update={"transaction": naive}),
+        msgspec.structs.replace(bad, transaction=naive),
         transaction(customer_id, T0 + timedelta(minutes=1), "20"),
     )
     await wait_for_version(scoring.runtime.engine, customer_id, 1)
@@ -288,7 +289,7 @@ async def test_an_idle_customer_is_reassessed_as_time_passes(scoring: ScoringHar
     customer_id = uuid.uuid4()
     engine = scoring.runtime.engine
     await scoring.publish(
-        created(customer_id).model_copy(update={"occurred_at": T0}),
+        msgspec.structs.replace(created(customer_id), occurred_at=T0),
         transaction(customer_id, T0, "120"),
     )
     await wait_for_version(engine, customer_id, 2)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.security import Identity
@@ -68,7 +70,7 @@ async def test_a_customer_changing_hands_changes_who_reads_its_scores(
     assert await status(before) == 404
 
     # The first snapshot again (a republish under a new event id): older, so ignored.
-    stale = created.model_copy(update={"id": uuid.uuid4()})
+    stale = msgspec.structs.replace(created, id=uuid.uuid4())
     await scoring.publish(stale)
 
     async def handled() -> bool:

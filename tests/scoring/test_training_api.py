@@ -290,3 +290,71 @@ async def test_versions_name_the_encoding_and_candidates_can_be_retired(
     assert refused.headers["content-type"].startswith("application/problem+json")
     unknown = await scoring.client.post(f"/v1/models/{uuid.uuid4()}/retire")
     assert unknown.status_code == 404
+
+
+async def test_a_boosted_model_trained_on_labels_serves_with_its_own_reasons(
+    scoring: ScoringHarness,
+) -> None:
+    labels = await _labelled_customers(scoring, 80)
+    assert (await scoring.client.post("/v1/labels", json={"labels": labels})).status_code == 201
+    trained = await scoring.client.post(
+        "/v1/models/credit/train",
+        json={
+            "features": ["utilisation", "bureau_score", "delinquencies_30"],
+            "folds": 4,
+            "algorithm": "lightgbm",
+        },
+    )
+    assert trained.status_code == 201, trained.text
+    report, model = trained.json()["report"], trained.json()["model"]
+    assert report["algorithm"] == "lightgbm"
+    assert report["calibrated_by"] == "Platt scaling on out-of-fold margins"
+    assert model["model_version"].startswith("credit-lightgbm-")
+    models = (await scoring.client.get("/v1/models", params={"kind": "credit"})).json()["items"]
+    champion = next(m for m in models if m["status"] == "champion")
+    assert (await scoring.client.post(f"/v1/models/{model['id']}/activate")).status_code == 200
+    try:
+        customer_id = uuid.uuid4()
+        record = credit_record(
+            customer_id,
+            date(2026, 11, 1),
+            score=540,
+            debt="9800",
+            limit="10000",
+            delinquencies_30=3,
+        )
+        await scoring.publish(created(customer_id), record)
+        await wait_for_version(scoring.runtime.engine, customer_id, 2)
+        risk = (await scoring.client.get(f"/v1/customers/{customer_id}/risk")).json()
+        credit = risk["assessments"]["credit"]
+        assert credit["model_version"] == model["model_version"]
+        codes = {reason["code"] for reason in credit["reasons"]}
+        assert codes
+        assert codes <= {
+            "utilisation_points",
+            "bureau_score_points",
+            "delinquencies_30_points",
+        }
+    finally:
+        assert (
+            await scoring.client.post(f"/v1/models/{champion['id']}/activate")
+        ).status_code == 200
+
+
+async def test_churn_trains_with_the_same_algorithms_and_churn_cut_offs(
+    scoring: ScoringHarness,
+) -> None:
+    response = await scoring.client.post(
+        "/v1/models/churn/train",
+        params={"target": "bad", "algorithm": "lightgbm", "folds": "3"},
+        content=_signal_csv(rows=90).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert response.status_code == 201, response.text
+    model = response.json()["model"]
+    assert model["kind"] == "churn"
+    assert model["model_version"].startswith("churn-lightgbm-")
+    document = (await scoring.client.get(f"/v1/models/{model['id']}")).json()["model"]
+    assert document["model_type"] == "boosted"
+    assert document["kind"] == "churn"
+    assert document["cutoffs"] == {"medium": 0.3, "high": 0.55, "critical": 0.8}

@@ -22,7 +22,7 @@ TEST_STREAM = StreamSpec("RWTEST", ("rwtest.>",), max_age_seconds=3600)
 
 
 @register
-class Pinged(Event):
+class Pinged(Event, frozen=True, kw_only=True):
     type: Literal["rwtest.pinged.v1"] = "rwtest.pinged.v1"
     source: str = "tests"
     n: int = 0

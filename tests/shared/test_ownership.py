@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 import riskwatch_gateway.policy
@@ -96,7 +97,7 @@ def test_owner_rows_keep_the_newest_snapshot_of_each_customer() -> None:
         raised_at=T0,
         occurred_at=T0,
     )
-    no_customer = raised.model_copy(update={"customer_id": None, "alert_id": uuid.uuid4()})
+    no_customer = msgspec.structs.replace(raised, customer_id=None, alert_id=uuid.uuid4())
     late_replay = _created(a, "rm-1", T0)  # older than `moved`, delivered after it
     rows = owner_rows([_created(a, "rm-1", T0), moved, late_replay, raised, no_customer])
     by_customer = {row["customer_id"]: row for row in rows}

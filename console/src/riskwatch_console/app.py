@@ -31,6 +31,7 @@ from riskwatch_console.actions import (
     offered_actions,
 )
 from riskwatch_console.config import Settings, get_settings
+from riskwatch_console.customer360 import credit_series, latest_by_kind, risk_series
 from riskwatch_console.desk import (
     QUEUES,
     SEVERITIES,
@@ -44,6 +45,7 @@ from riskwatch_console.desk import (
 from riskwatch_console.gateway import ApiProblem, Gateway
 from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
+from riskwatch_console.inbox import inbox, live_badge, mark_read
 from riskwatch_console.sessions import Session
 from riskwatch_console.web import (
     Console,
@@ -188,9 +190,12 @@ async def desk(visit: Visit) -> Response:
     next_link = None
     if alerts.get("next_cursor"):
         next_link = "/desk?" + urlencode(query.link_params(cursor=alerts["next_cursor"]))
-    template = "_desk_table.html" if request.headers.get("hx-request") else "desk.html"
-    return visit.render(
-        template,
+    # htmx asks for the table only; a history restore asks for the whole page.
+    partial = request.headers.get("hx-request") and not request.headers.get(
+        "hx-history-restore-request"
+    )
+    response = visit.render(
+        "_desk_table.html" if partial else "desk.html",
         status_code=status,
         query=query,
         options=options,
@@ -199,24 +204,54 @@ async def desk(visit: Visit) -> Response:
         next_link=next_link,
         error=error,
     )
+    response.headers["vary"] = "HX-Request"
+    return response
+
+
+def _next_open(items: list[dict[str, Any]], after: str | None) -> str | None:
+    for alert in items:
+        if alert.get("status") != "resolved" and alert.get("id") != after:
+            return str(alert["id"])
+    return None
+
+
+@page()
+async def next_alert(visit: Visit) -> Response:
+    """The next alert to work on (one key, `n`): the first open one in my queue, else the
+    newest new one; the desk when there is none."""
+    after = visit.request.query_params.get("after")
+    gateway, token = visit.console.gateway, visit.token
+    for params in (
+        {"assignee": visit.session.subject or "", "limit": "50"},
+        {"status": "new", "limit": "50"},
+    ):
+        page_of = await gateway.get("/v1/alerts", token=token, params=params)
+        found = _next_open(page_of.get("items", []), after)
+        if found is not None:
+            return redirect(f"/alerts/{found}")
+    return redirect("/desk")
 
 
 # --- the case page --------------------------------------------------------------------------
 
 
-def _alert_id(visit: Visit) -> str | None:
+def _uuid_of(visit: Visit, name: str) -> str | None:
     try:
-        return str(uuid.UUID(str(visit.request.path_params["alert_id"])))
+        return str(uuid.UUID(str(visit.request.path_params[name])))
     except ValueError:
         return None
 
 
-def _not_found(visit: Visit) -> Response:
+def _alert_id(visit: Visit) -> str | None:
+    return _uuid_of(visit, "alert_id")
+
+
+def _not_found(visit: Visit, message: str | None = None) -> Response:
     return visit.render(
         "error.html",
         status_code=404,
         title=visit.gettext("Not found"),
-        message=visit.gettext("There is no such alert, or you may not see it."),
+        message=message or visit.gettext("There is no such alert, or you may not see it."),
     )
 
 
@@ -290,6 +325,44 @@ async def act(visit: Visit) -> Response:
     return redirect(f"/alerts/{alert_id}#{action}")
 
 
+# --- the customer 360 ------------------------------------------------------------------------
+
+
+@page()
+async def customer(visit: Visit) -> Response:
+    """The customer 360: profile (masked per role), risk levels and their history, credit
+    history, accounts, transactions, interactions, alerts and measures in force."""
+    customer_id = _uuid_of(visit, "customer_id")
+    if customer_id is None:
+        return _not_found(visit, visit.gettext("There is no such customer, or you may not see it."))
+    gateway, token, path = visit.console.gateway, visit.token, f"/v1/customers/{customer_id}"
+    try:
+        view, credit, risk, alerts = await asyncio.gather(
+            gateway.get(f"{path}/360", token=token),
+            gateway.get(f"{path}/credit-records", token=token, params={"limit": "100"}),
+            gateway.get(f"{path}/risk/history", token=token, params={"limit": "200"}),
+            gateway.get("/v1/alerts", token=token, params={"customer_id": customer_id}),
+        )
+    except ApiProblem as refused:
+        if refused.status in (403, 404):
+            return _not_found(
+                visit, visit.gettext("There is no such customer, or you may not see it.")
+            )
+        raise
+    assessments = risk.get("items", [])
+    labels = (visit.gettext("Credit score"), visit.gettext("Utilisation (%)"))
+    return visit.render(
+        "customer.html",
+        view=view,
+        person=view["customer"],
+        credit_records=credit.get("items", []),
+        credit_chart=credit_series(credit.get("items", []), labels),
+        risk_chart=risk_series(assessments),
+        latest_risk=latest_by_kind(assessments),
+        alerts=_alert_rows(alerts.get("items", []), datetime.now(UTC)),
+    )
+
+
 # --- the app --------------------------------------------------------------------------------
 
 
@@ -331,8 +404,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/language", choose_language, methods=["POST"]),
         Route("/desk", desk),
+        Route("/next", next_alert),
         Route("/alerts/{alert_id}", case),
         Route("/alerts/{alert_id}/{action}", act, methods=["POST"]),
+        Route("/customers/{customer_id}", customer),
+        Route("/inbox", inbox),
+        Route("/inbox/{message_id}/read", mark_read, methods=["POST"]),
+        Route("/live/inbox", live_badge),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

@@ -3,6 +3,8 @@ token (never a key of the console's own), so the API decides what each person ma
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,27 @@ class Gateway:
     async def post(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
         response = await self.client.post(path, json=body, headers=_bearer(token))
         return _result(response)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        path: str,
+        *,
+        token: str,
+        params: dict[str, str] | None = None,
+        idle_seconds: float = 60.0,
+    ) -> AsyncIterator[httpx.Response]:
+        """A streaming GET (Server-Sent Events); `idle_seconds` without a byte ends it."""
+        timeout = httpx.Timeout(10.0, read=idle_seconds)
+        # The gateway streams (rather than buffers) what is asked for as an event stream.
+        headers = {**_bearer(token), "accept": "text/event-stream"}
+        async with self.client.stream(
+            "GET", path, params=params, headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                _result(response)
+            yield response
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+import msgspec
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -193,7 +194,7 @@ async def test_redelivered_alert_event_sends_nothing_twice(service: Notify) -> N
     person = await make_recipient(service)
     await subscribe(service, recipient_id=person["id"], channels=["email", "in_app"])
     alert = alert_raised(severity="high")
-    republished = alert.model_copy(update={"id": uuid.uuid4()})  # same alert, new event
+    republished = msgspec.structs.replace(alert, id=uuid.uuid4())  # same alert, new event
 
     await service.publish(alert)
     await service.publish(alert, msg_id=f"again-{alert.id}")  # past JetStream's dedup

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
+
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.measures import measure_action, measure_features, stricter
 from riskwatch_scoring.pipeline import apply_measure
@@ -18,8 +20,8 @@ AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def recorded(customer: ScoredCustomer, kind: str, **fields: object) -> RiskMeasureRecorded:
-    data = RiskMeasureData.model_validate(
-        {"measure_id": uuid.uuid4(), "kind": kind, "taken_at": AT, **fields}
+    data = msgspec.convert(
+        {"measure_id": uuid.uuid4(), "kind": kind, "taken_at": AT, **fields}, RiskMeasureData
     )
     return RiskMeasureRecorded(customer_id=customer.uuid, measure=data)
 
@@ -87,7 +89,7 @@ def test_measures_are_kept_lifted_once_and_survive_the_state_round_trip() -> Non
     assert (features["reduced_limit"], features["reduced_limit_currency"]) == ("2500.00", "EUR")
     assert features["active_measures"] == 2
 
-    lifted = freeze.measure.model_copy(update={"status": "lifted", "lifted_at": AT})
+    lifted = msgspec.structs.replace(freeze.measure, status="lifted", lifted_at=AT)
     lift = RiskMeasureRecorded(customer_id=customer.uuid, measure=lifted)
     assert apply_measure(restored, lift)
     assert not apply_measure(restored, lift)

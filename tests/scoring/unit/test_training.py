@@ -16,7 +16,7 @@ from riskwatch_scoring.domain.training import (
     TrainingDataError,
     load_csv,
     parse_csv_text,
-    train_credit_scorecard,
+    train_credit_model,
 )
 
 SAMPLE_CSV = Path(riskwatch_scoring.__file__).parent / "data" / "uci_credit_card_sample.csv"
@@ -52,10 +52,10 @@ def test_csv_loader_reads_text_and_blanks(tmp_path: Path) -> None:
 def test_cross_validated_auc_on_the_shipped_sample_matches_the_baseline(
     uci_sample: Table, encoding: str
 ) -> None:
-    result = train_credit_scorecard(
+    result = train_credit_model(
         uci_sample,
         "default",
-        config=TrainingConfig(encoding=encoding),  # type: ignore[arg-type]
+        config=TrainingConfig(algorithm=encoding),  # type: ignore[arg-type]
     )
     report = result.report
 
@@ -79,7 +79,7 @@ def test_cross_validated_auc_on_the_shipped_sample_matches_the_baseline(
 
 
 def test_trained_scorecard_round_trips_and_explains_itself(uci_sample: Table) -> None:
-    model = train_credit_scorecard(uci_sample, "default").model
+    model = train_credit_model(uci_sample, "default").model
     restored = load_model(model.to_json())
 
     assert isinstance(restored, Scorecard)
@@ -105,9 +105,7 @@ def test_training_finds_a_strong_signal() -> None:
         columns=["arrears", "segment", "bad"], rows=rows, categorical=frozenset({"segment"})
     )
 
-    result = train_credit_scorecard(
-        table, "bad", config=TrainingConfig(encoding="binned", n_bins=4)
-    )
+    result = train_credit_model(table, "bad", config=TrainingConfig(algorithm="binned", n_bins=4))
 
     assert result.report.auc_mean > 0.75
     high, low = (
@@ -135,16 +133,16 @@ def test_an_undeclared_text_column_is_refused_naming_it_never_dropped() -> None:
     table = _table(_signal_csv(), categorical=["bad"])  # `segment` holds text, not declared
     assert table.rows[0]["segment"] == "retail"  # kept as read, not blanked
     with pytest.raises(TrainingDataError, match="segment"):
-        train_credit_scorecard(table, "bad")
-    declared = train_credit_scorecard(_table(_signal_csv(), ["bad", "segment"]), "bad")
+        train_credit_model(table, "bad")
+    declared = train_credit_model(_table(_signal_csv(), ["bad", "segment"]), "bad")
     assert declared.report.features == ["amount", "segment"]
 
 
 def test_a_requested_feature_is_never_dropped_silently() -> None:
     table = _table(_signal_csv(extra=",flat", extra_value=",7"))
     with pytest.raises(TrainingDataError, match="flat"):
-        train_credit_scorecard(table, "bad", features=["amount", "flat"])
-    unrequested = train_credit_scorecard(table, "bad").report
+        train_credit_model(table, "bad", features=["amount", "flat"])
+    unrequested = train_credit_model(table, "bad").report
     assert unrequested.features == ["amount", "segment"]
     assert unrequested.dropped_features == {"flat": "fewer than two distinct values"}
 
@@ -154,28 +152,28 @@ def test_a_target_other_than_0_or_1_is_refused(bad_cell: str) -> None:
     lines = _signal_csv().splitlines()
     lines[5] = lines[5].rsplit(",", 1)[0] + "," + bad_cell
     with pytest.raises(TrainingDataError, match=r"must be 0 or 1.*" + bad_cell):
-        train_credit_scorecard(_table("\n".join(lines) + "\n"), "bad")
+        train_credit_model(_table("\n".join(lines) + "\n"), "bad")
 
 
 def test_a_declared_bad_value_names_the_bad_rows() -> None:
     worded = _signal_csv().replace(",1\n", ",bad\n").replace(",0\n", ",good\n")
-    numbered = train_credit_scorecard(_table(_signal_csv()), "bad")
-    named = train_credit_scorecard(_table(worded), "bad", bad_value="bad")
+    numbered = train_credit_model(_table(_signal_csv()), "bad")
+    named = train_credit_model(_table(worded), "bad", bad_value="bad")
     assert named.report.positive_rate == numbered.report.positive_rate == pytest.approx(1 / 3)
     assert named.report.auc_mean == pytest.approx(numbered.report.auc_mean)
     with pytest.raises(TrainingDataError, match="both good and bad"):
-        train_credit_scorecard(_table(worded), "bad", bad_value="BAD")
+        train_credit_model(_table(worded), "bad", bad_value="BAD")
 
 
 def test_the_version_names_the_data_and_the_parameters() -> None:
     table = _table(_signal_csv())
-    linear = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="linear"))
-    binned = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="binned"))
-    again = train_credit_scorecard(table, "bad", config=TrainingConfig(encoding="binned"))
-    fewer_bins = train_credit_scorecard(
-        table, "bad", config=TrainingConfig(encoding="binned", n_bins=3)
+    linear = train_credit_model(table, "bad", config=TrainingConfig(algorithm="linear"))
+    binned = train_credit_model(table, "bad", config=TrainingConfig(algorithm="binned"))
+    again = train_credit_model(table, "bad", config=TrainingConfig(algorithm="binned"))
+    fewer_bins = train_credit_model(
+        table, "bad", config=TrainingConfig(algorithm="binned", n_bins=3)
     )
-    other_data = train_credit_scorecard(_table(_signal_csv(rows=61)), "bad")
+    other_data = train_credit_model(_table(_signal_csv(rows=61)), "bad")
     versions = {
         linear.model.model_version,
         binned.model.model_version,

@@ -7,8 +7,9 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -36,9 +37,14 @@ from riskwatch_alerting.schemas import (
     RuleFalsePositives,
     TimeToAcknowledge,
 )
-from riskwatch_shared.events.alerting import AlertUpdated, CustomerContacted, RiskMeasureTaken
+from riskwatch_shared.events.alerting import (
+    AlertChange,
+    AlertUpdated,
+    CustomerContacted,
+    RiskMeasureTaken,
+)
 from riskwatch_shared.events.base import Event
-from riskwatch_shared.events.common import RiskMeasureData
+from riskwatch_shared.events.common import RiskMeasureData, Severity
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
@@ -175,9 +181,10 @@ async def _transition(
         AlertUpdated(
             alert_id=alert.id,
             customer_id=alert.customer_id,
-            change=change,
+            # The ORM's columns are plain text; the names are the events' (the decoders check).
+            change=cast(AlertChange, change),
             status=status,
-            severity=alert.severity,
+            severity=cast(Severity, alert.severity),
             actor=actor,
             assignee=alert.assignee,
             assignee_team=alert.assignee_team,
@@ -222,21 +229,21 @@ def measure_data(
 
 def measure_detail(data: RiskMeasureData) -> dict[str, Any]:
     """The timeline entry's detail: the measure's own fields, ids and amounts as text."""
-    shown = data.model_dump(
-        mode="json",
-        include={
-            "measure_id",
-            "kind",
-            "account_id",
-            "limit_amount",
-            "limit_currency",
-            "list_id",
-            "list_name",
-            "list_value",
-            "reason",
-        },
-    )
-    return {key: value for key, value in shown.items() if value is not None}
+    shown = msgspec.to_builtins(data)
+    return {key: shown[key] for key in _MEASURE_DETAIL if shown[key] is not None}
+
+
+_MEASURE_DETAIL = (
+    "measure_id",
+    "kind",
+    "account_id",
+    "limit_amount",
+    "limit_currency",
+    "list_id",
+    "list_name",
+    "list_value",
+    "reason",
+)
 
 
 async def take_measure(
@@ -316,12 +323,12 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-# A cursor names its sort: one of happened_at is tagged `h`; one of raised_at has none.
-_CURSOR_TAGS: dict[str, str] = {"raised_at": "", "happened_at": "h"}
+# A cursor names its sort: happened_at's are tagged `h`, sla_due_at's `s`; raised_at's none.
+_CURSOR_TAGS: dict[str, str] = {"raised_at": "", "happened_at": "h", "sla_due_at": "s"}
 
 
 def alerts_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
-    at = alert.happened_at if sort == "happened_at" else alert.raised_at
+    at: datetime = getattr(alert, sort)
     return encode_cursor(at, alert.id, sort=_CURSOR_TAGS[sort])
 
 

@@ -21,6 +21,11 @@ class Settings(ServiceSettings):
     # Case grouping per rule type: `grouped` (the customer's open case) or `separate`; types
     # not named keep `cases.domain.DEFAULT_POLICY` (JSON in ALERTING_CASE_POLICY).
     case_policy: dict[str, str] = {}
+    # A live alert stream sends a comment this often when nothing changed (proxies keep it).
+    sse_heartbeat_seconds: float = 15.0
+    # A live stream ends after this long and the browser reconnects (EventSource does, with
+    # Last-Event-ID): each reconnect re-checks the caller, so a disabled user's desk goes dark.
+    sse_max_seconds: float = 900.0
 
 
 @lru_cache

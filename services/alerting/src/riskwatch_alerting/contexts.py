@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
 from riskwatch_alerting.rules.compiler import number_or_none
@@ -91,7 +92,7 @@ class EvaluationInput:
     @property
     def coded_reasons(self) -> list[dict[str, Any]]:
         """The reasons with their codes, parameters, contributions and advice."""
-        return [reason.model_dump(mode="json") for reason in self.source_reasons]
+        return [msgspec.to_builtins(reason) for reason in self.source_reasons]
 
     @property
     def happened_at(self) -> datetime:

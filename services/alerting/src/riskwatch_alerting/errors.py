@@ -94,3 +94,23 @@ class CaseTransitionNotAllowed(Conflict):
 
 class SuppressionNotFound(NotFound):
     title = "Suppression not found"
+
+
+class WatchlistEntryNotFound(NotFound):
+    title = "Watch-list entry not found"
+    type_slug = "watchlist-entry-not-found"
+
+
+class WatchlistCustomerUnknown(NotFound):
+    title = "Customer not found"
+    type_slug = "watchlist-customer-not-found"
+
+
+class WatchlistEntryClosed(Conflict):
+    title = "Watch-list entry already exited"
+    type_slug = "watchlist-entry-exited"
+
+
+class InvalidReviewDate(InvalidInput):
+    title = "Invalid review date"
+    type_slug = "invalid-review-date"

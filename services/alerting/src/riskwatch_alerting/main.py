@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from riskwatch_alerting.api import router
 from riskwatch_alerting.config import Settings, get_settings
 from riskwatch_alerting.consumers import consumer_specs
+from riskwatch_alerting.workdesk import start_alert_desk, stop_alert_desk
 from riskwatch_shared.app import create_service_app, tune_gc
 
 
@@ -17,5 +18,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch alerting service.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[tune_gc],
+        on_startup=[start_alert_desk, tune_gc],
+        on_shutdown=[stop_alert_desk],
     )

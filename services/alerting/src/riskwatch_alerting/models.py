@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
+    FetchedValue,
     ForeignKey,
     Identity,
     Index,
@@ -30,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_alerting.contexts import json_bytes
+from riskwatch_alerting.desk import SlaState, sla_state
 from riskwatch_shared.db.base import new_metadata
 
 
@@ -215,6 +218,22 @@ class Alert(Base):
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),
         Index("ix_alerts_rule_id", "rule_id"),
+        # The desk's queues (migration alerting_0010_deskapi).
+        Index("ix_alerts_change_seq", "change_seq", unique=True),
+        Index("ix_alerts_assignee_raised_at", "assignee", "raised_at"),
+        Index("ix_alerts_team_raised_at", "assignee_team", "raised_at"),
+        Index("ix_alerts_status_raised_at", "status", "raised_at"),
+        Index(
+            "ix_alerts_unassigned_raised_at",
+            "raised_at",
+            postgresql_where=text("assignee IS NULL"),
+        ),
+        Index("ix_alerts_sla_due_at_id", "sla_due_at", "id"),
+        Index(
+            "ix_alerts_open_sla_due_at",
+            "sla_due_at",
+            postgresql_where=text("status <> 'resolved'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -258,6 +277,21 @@ class Alert(Base):
     assignee_team: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = _now_column()
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # Set by PostgreSQL on every insert and update (a sequence and a trigger): the live
+    # stream's position.
+    change_seq: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+
+    @property
+    def sla_state(self) -> SlaState:
+        """The SLA badge now (`riskwatch_alerting.desk`)."""
+        return sla_state(
+            started_at=self.raised_at,
+            due_at=self.sla_due_at,
+            closed_at=self.resolved_at,
+            now=datetime.now(UTC),
+        )
 
 
 class AlertOccurrence(Base):
@@ -301,6 +335,9 @@ class Case(Base):
     priority."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_assignee", "assignee", postgresql_where=text("status <> 'closed'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     group_key: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -369,3 +406,60 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lifted_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WatchlistEntry(Base):
+    """A customer followed closely (issue 22): why, who owns it, when it is reviewed next, what
+    must be done and when it may leave. One active entry per customer at a time."""
+
+    __tablename__ = "watchlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_watchlist_active_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_watchlist_entered_at", "entered_at"),
+        Index(
+            "ix_watchlist_active_review_due",
+            "review_due",
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    customer_name: Mapped[str | None] = mapped_column(String(300))
+    relationship_manager: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    review_due: Mapped[date] = mapped_column(Date, nullable=False)
+    required_actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    exit_criteria: Mapped[str] = mapped_column(Text, nullable=False)
+    origin: Mapped[str] = mapped_column(String(20), nullable=False)
+    origin_ref: Mapped[str | None] = mapped_column(String(200))
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    entered_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    entered_by_name: Mapped[str | None] = mapped_column(String(200))
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exited_by: Mapped[str | None] = mapped_column(String(200))
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WatchlistReview(Base):
+    """One review of a watch-list entry: what was found and when the next one is due."""
+
+    __tablename__ = "watchlist_reviews"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("watchlist_entries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reviewer: Mapped[str] = mapped_column(String(200), nullable=False)
+    reviewer_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    next_review_due: Mapped[date] = mapped_column(Date, nullable=False)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
@@ -45,6 +46,7 @@ from riskwatch_alerting.rules.windows import GroupKey, WindowStore
 from riskwatch_alerting.words import alert_words, message_params
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import Reason
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.logging import get_logger
@@ -160,11 +162,7 @@ class AlertPipeline:
         writes = repository.BatchWrites(
             history=[_history_row(item) for item in inputs],
             windows=[
-                {
-                    "group_by": key.by,
-                    "group_id": key.value,
-                    "state": json_bytes(windows.key_state(key)),
-                }
+                repository.WindowRow(key.by, key.value, json_bytes(windows.key_state(key)))
                 for key in touched
             ],
             states=_state_rows(snapshots, stored),
@@ -173,7 +171,10 @@ class AlertPipeline:
         await repository.write_batch(session, writes)
         if writes.alerts:
             await cases.attach_new_alerts(
-                session, writes.alerts, writes.alerts[0]["raised_at"], self.case_policy
+                session,
+                [row._asdict() for row in writes.alerts],
+                writes.alerts[0].raised_at,
+                self.case_policy,
             )
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
@@ -275,19 +276,19 @@ class AlertPipeline:
                 events.append(_raised_event(row, self.public_url, item.trace_id))
                 continue
             occurrences.append(
-                {
-                    "alert_id": hit.alert_id,
-                    "event_id": item.event_id,
-                    "event_type": item.event_type,
-                    "transaction_id": item.transaction_id,
-                    "occurred_at": item.occurred_at,
-                    "evidence": hit.match.evidence,  # encoded as to_json would, by orjson
-                }
+                repository.OccurrenceRow(
+                    alert_id=hit.alert_id,
+                    event_id=item.event_id,
+                    event_type=item.event_type,
+                    transaction_id=item.transaction_id,
+                    occurred_at=item.occurred_at,
+                    evidence=json_bytes(hit.match.evidence),  # as to_json would, by orjson
+                )
             )
             added, last = counts.get(hit.alert_id, (0, item.occurred_at))
             counts[hit.alert_id] = (added + 1, max(last, item.occurred_at))
             latest_hit[hit.alert_id] = hit
-        raised_severity = {row["id"]: row["severity"] for row in alerts}
+        raised_severity = {row.id: row.severity for row in alerts}
         # Every occurrence keeps its row and evidence; the timeline and the alert_updated.v1
         # events say it once per alert and batch, so a busy alert does not flood followers.
         for alert_id, hit in latest_hit.items():
@@ -313,17 +314,21 @@ class AlertPipeline:
                 )
             )
         # A key whose cooldown ran out closes its old alert: in the rows if raised in this batch.
-        new_rows = {row["id"]: row for row in alerts}
+        new_rows = {row.id: index for index, row in enumerate(alerts)}
         replaced = [hit.replaced_alert_id for hit in hits if hit.replaced_alert_id is not None]
         for alert_id in replaced:
             if alert_id in new_rows:
-                new_rows[alert_id]["dedup_open"] = False
+                index = new_rows[alert_id]
+                alerts[index] = alerts[index]._replace(dedup_open=False)
         # An alert raised in this batch has its occurrences counted in its own row.
         for alert_id in [a for a in counts if a in new_rows]:
             added, last = counts.pop(alert_id)
-            row = new_rows[alert_id]
-            row["occurrence_count"] += added
-            row["last_seen_at"] = max(row["last_seen_at"], last)
+            index = new_rows[alert_id]
+            row = alerts[index]
+            alerts[index] = row._replace(
+                occurrence_count=row.occurrence_count + added,
+                last_seen_at=max(row.last_seen_at, last),
+            )
         await repository.close_dedup(session, [a for a in replaced if a not in new_rows])
         writes.alerts, writes.occurrences = alerts, occurrences
         writes.counts, writes.timeline = counts, timeline
@@ -351,7 +356,7 @@ def _lock_names(events: Sequence[Event], group_bys: frozenset[str]) -> list[str]
 
 def _alert_row(
     hit: Hit, now: datetime, customer_name: str | None, relationship_manager: str | None
-) -> dict[str, Any]:
+) -> repository.AlertRow:
     match, rule, item = hit.match, hit.match.rule, hit.match.item
     evidence = to_json(match.evidence)
     scores = to_json({**item.namespaces.get("score", {}), **_risk_scores(item)})
@@ -365,38 +370,38 @@ def _alert_row(
         customer_name=customer_name,
     )
     severity = words.severity
-    return {
-        "id": hit.alert_id,
-        "rule_id": rule.id,
-        "rule_version": rule.version,
-        "rule_name": rule.name,
-        "rule_type": rule.rule_type,
-        "severity": severity,
-        "status": "new",
-        "customer_id": item.customer_id,
-        "customer_name": customer_name,
-        "relationship_manager": relationship_manager,
-        "title": words.title,
-        "summary": words.summary,
-        "message_code": words.code,
-        "message_params": words.params,
-        "trigger_event_id": item.event_id,
-        "trigger_event_type": item.event_type,
-        "transaction_id": item.transaction_id,
-        "evidence": evidence,
-        "scores": scores,
-        "reasons": item.reasons[:MAX_REASONS],
-        "coded_reasons": item.coded_reasons[:MAX_REASONS],
-        "suggested_actions": list(rule.suggested_actions),
-        "dedup_value": match.dedup_value,
-        "dedup_open": True,
-        "occurrence_count": 1,
-        "first_seen_at": item.occurred_at,
-        "last_seen_at": item.occurred_at,
-        "raised_at": now,
-        "happened_at": item.happened_at,
-        "sla_due_at": now + SLA_BY_SEVERITY.get(severity, SLA_BY_SEVERITY["medium"]),
-    }
+    return repository.AlertRow(
+        id=hit.alert_id,
+        rule_id=rule.id,
+        rule_version=rule.version,
+        rule_name=rule.name,
+        rule_type=rule.rule_type,
+        severity=severity,
+        status="new",
+        customer_id=item.customer_id,
+        customer_name=customer_name,
+        relationship_manager=relationship_manager,
+        title=words.title,
+        summary=words.summary,
+        message_code=words.code,
+        message_params=words.params,
+        trigger_event_id=item.event_id,
+        trigger_event_type=item.event_type,
+        transaction_id=item.transaction_id,
+        evidence=evidence,
+        scores=scores,
+        reasons=item.reasons[:MAX_REASONS],
+        coded_reasons=item.coded_reasons[:MAX_REASONS],
+        suggested_actions=list(rule.suggested_actions),
+        dedup_value=match.dedup_value,
+        dedup_open=True,
+        occurrence_count=1,
+        first_seen_at=item.occurred_at,
+        last_seen_at=item.occurred_at,
+        raised_at=now,
+        happened_at=item.happened_at,
+        sla_due_at=now + SLA_BY_SEVERITY.get(severity, SLA_BY_SEVERITY["medium"]),
+    )
 
 
 def _risk_scores(item: EvaluationInput) -> dict[str, Any]:
@@ -407,65 +412,39 @@ def _risk_scores(item: EvaluationInput) -> dict[str, Any]:
 
 def _timeline_row(
     alert_id: uuid.UUID, at: datetime, change: str, detail: dict[str, Any], status: str = "new"
-) -> dict[str, Any]:
-    return {
-        "alert_id": alert_id,
-        "at": at,
-        "actor": "system",
-        "change": change,
-        "status": status,
-        "detail": detail,
-    }
+) -> repository.TimelineRow:
+    return repository.TimelineRow(alert_id, at, "system", change, status, json_bytes(detail))
+
+
+# The alert's columns that `alerting.alert_raised.v1` carries as they are (its other fields:
+# the alert's id, url, trace id and its reasons as the event's Reason type).
+_RAISED_FIELDS = tuple(
+    name
+    for name in AlertRaised.__struct_fields__
+    if name in repository.AlertRow._fields and name not in ("id", "coded_reasons")
+)
 
 
 def _raised_event(
-    row: dict[str, Any], public_url: str | None, trace_id: str | None = None
+    row: repository.AlertRow, public_url: str | None, trace_id: str | None = None
 ) -> AlertRaised:
-    fields = {
-        name: row[name]
-        for name in (
-            "customer_id",
-            "customer_name",
-            "relationship_manager",
-            "rule_id",
-            "rule_version",
-            "rule_name",
-            "rule_type",
-            "severity",
-            "title",
-            "summary",
-            "raised_at",
-            "transaction_id",
-            "trigger_event_id",
-            "trigger_event_type",
-            "evidence",
-            "scores",
-            "reasons",
-            "suggested_actions",
-            "sla_due_at",
-            "message_code",
-            "message_params",
-            "happened_at",
-            "coded_reasons",
-        )
-    }
-    url = f"{public_url.rstrip('/')}/alerts/{row['id']}" if public_url else None
-    return AlertRaised(alert_id=row["id"], url=url, trace_id=trace_id, **fields)
+    fields = {name: getattr(row, name) for name in _RAISED_FIELDS}
+    url = f"{public_url.rstrip('/')}/alerts/{row.id}" if public_url else None
+    coded_reasons = msgspec.convert(row.coded_reasons, list[Reason])
+    return AlertRaised(
+        alert_id=row.id, url=url, trace_id=trace_id, coded_reasons=coded_reasons, **fields
+    )
 
 
-def _history_row(item: EvaluationInput) -> dict[str, Any]:
+def _history_row(item: EvaluationInput) -> repository.HistoryRow:
     context: dict[str, Any] = {
         "ns": item.namespaces,
         "transaction_id": item.transaction_id,
         "reasons": item.reasons[:10],
     }
-    return {
-        "event_id": item.event_id,
-        "event_type": item.event_type,
-        "customer_id": item.customer_id,
-        "occurred_at": item.occurred_at,
-        "context": json_bytes(context),
-    }
+    return repository.HistoryRow(
+        item.event_id, item.event_type, item.customer_id, item.occurred_at, json_bytes(context)
+    )
 
 
 def history_input(
@@ -491,7 +470,7 @@ def history_input(
 def _state_rows(
     snapshots: dict[uuid.UUID, CustomerSnapshot],
     stored: dict[uuid.UUID, repository.StoredCustomerState],
-) -> list[dict[str, Any]]:
+) -> list[repository.StateRow]:
     """The customers' states to write: those the batch changed (same bytes = same state)."""
     rows = []
     for customer_id, snapshot in snapshots.items():
@@ -508,13 +487,5 @@ def _state_rows(
         ):
             continue
         features, levels, scores = encoded
-        rows.append(
-            {
-                "customer_id": customer_id,
-                "features": features,
-                "levels": levels,
-                "scores": scores,
-                "sequence": snapshot.sequence,
-            }
-        )
+        rows.append(repository.StateRow(customer_id, features, levels, scores, snapshot.sequence))
     return rows

@@ -6,14 +6,30 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Float,
+    Interval,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.contexts import json_bytes
+from riskwatch_alerting.desk import AMBER_REMAINING_SHARE
 from riskwatch_alerting.evaluation import OpenAlert
 from riskwatch_alerting.models import (
     Alert,
@@ -22,14 +38,18 @@ from riskwatch_alerting.models import (
     Base,
     CacheVersion,
     CustomerDirectoryEntry,
+    CustomerState,
     EvaluationRecord,
+    JsonBytes,
     ListEntry,
     ManagedList,
     Rule,
     RuleVersion,
+    WindowGroup,
     json_loads,
 )
 from riskwatch_alerting.rules.windows import GroupKey
+from riskwatch_shared.db.bulk import unnest_insert
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
@@ -199,9 +219,52 @@ async def all_list_values(session: AsyncSession) -> dict[str, frozenset[str]]:
 
 # --- consumer state ---
 # The consumer's per-batch reads and writes go straight to asyncpg, inside the session's
-# transaction: one statement per kind of row (arrays in, `unnest` in SQL) and JSON as the
-# bytes orjson encoded (bytea columns, models.JsonBytes), without the ORM's per-row
-# parameter processing.
+# transaction: one statement per kind of row (arrays in, `unnest` in SQL, built from the
+# tables by `riskwatch_shared.db.bulk`) and JSON as the bytes orjson encoded (bytea columns,
+# models.JsonBytes), without the ORM's per-row parameter processing. Each kind of row is a
+# NamedTuple whose fields are its columns.
+
+
+class StateRow(NamedTuple):
+    customer_id: uuid.UUID
+    features: bytes  # JSON
+    levels: bytes
+    scores: bytes
+    sequence: int
+
+
+class WindowRow(NamedTuple):
+    group_by: str
+    group_id: str
+    state: bytes  # JSON
+
+
+class HistoryRow(NamedTuple):
+    """An evaluated event, in the order it was evaluated (`seq` follows it)."""
+
+    event_id: uuid.UUID
+    event_type: str
+    customer_id: uuid.UUID | None
+    occurred_at: datetime
+    context: bytes  # JSON
+
+
+class OccurrenceRow(NamedTuple):
+    alert_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    transaction_id: uuid.UUID | None
+    occurred_at: datetime
+    evidence: bytes  # JSON
+
+
+class TimelineRow(NamedTuple):
+    alert_id: uuid.UUID
+    at: datetime
+    actor: str
+    change: str
+    status: str
+    detail: bytes  # JSON
 
 
 class StoredCustomerState(NamedTuple):
@@ -252,20 +315,12 @@ _LOAD_STATES = (
 )
 
 
-def _state_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: customer_id, features, levels, scores (JSON bytes) and sequence; ids unique."""
-    names = ("customer_id", "features", "levels", "scores", "sequence")
-    return [[row[name] for row in rows] for name in names]
-
-
-_UPSERT_STATES = (
-    "INSERT INTO customer_state (customer_id, features, levels, scores, sequence) "
-    "SELECT id, f, l, s, q "
-    "FROM unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bigint[]) "
-    "AS rows(id, f, l, s, q) "
-    "ON CONFLICT (customer_id) DO UPDATE SET features = excluded.features, "
+_UPSERT_STATES = unnest_insert(
+    _table(CustomerState),
+    StateRow,
+    suffix=" ON CONFLICT (customer_id) DO UPDATE SET features = excluded.features, "
     "levels = excluded.levels, scores = excluded.scores, sequence = excluded.sequence, "
-    "updated_at = now()"
+    "updated_at = now()",
 )
 
 
@@ -325,30 +380,14 @@ _LOAD_WINDOWS = (
 )
 
 
-def _window_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: group_by, group_id and state (JSON bytes); keys unique."""
-    return [[row[name] for row in rows] for name in ("group_by", "group_id", "state")]
-
-
-_UPSERT_WINDOWS = (
-    "INSERT INTO window_groups (group_by, group_id, state) "
-    "SELECT b, g, s FROM unnest($1::text[], $2::text[], $3::bytea[]) AS rows(b, g, s) "
-    "ON CONFLICT (group_by, group_id) DO UPDATE SET state = excluded.state, updated_at = now()"
+_UPSERT_WINDOWS = unnest_insert(
+    _table(WindowGroup),
+    WindowRow,
+    suffix=" ON CONFLICT (group_by, group_id) DO UPDATE SET state = excluded.state, "
+    "updated_at = now()",
 )
-
-
-def _history_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: event_id, event_type, customer_id, occurred_at and context (JSON bytes), in the
-    order they were evaluated: `seq` follows it."""
-    names = ("event_id", "event_type", "customer_id", "occurred_at", "context")
-    return [[row[name] for row in rows] for name in names]
-
-
-_INSERT_HISTORY = (
-    "INSERT INTO evaluation_history (event_id, event_type, customer_id, occurred_at, context) "
-    "SELECT e, t, c, o, x FROM unnest("
-    "$1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::bytea[]"
-    ") WITH ORDINALITY AS rows(e, t, c, o, x, n) ORDER BY n ON CONFLICT DO NOTHING"
+_INSERT_HISTORY = unnest_insert(
+    _table(EvaluationRecord), HistoryRow, ordered=True, suffix=" ON CONFLICT DO NOTHING"
 )
 
 
@@ -408,71 +447,57 @@ async def close_dedup(session: AsyncSession, alert_ids: Sequence[uuid.UUID]) -> 
         await session.execute(statement)
 
 
-# (column, array type, JSON kept as bytes) of the alerts the consumer raises, in SQL order.
-_ALERT_COLUMNS: tuple[tuple[str, str, bool], ...] = (
-    ("id", "uuid", False),
-    ("rule_id", "uuid", False),
-    ("rule_version", "int", False),
-    ("rule_name", "text", False),
-    ("rule_type", "text", False),
-    ("severity", "text", False),
-    ("status", "text", False),
-    ("customer_id", "uuid", False),
-    ("customer_name", "text", False),
-    ("relationship_manager", "text", False),
-    ("title", "text", False),
-    ("summary", "text", False),
-    ("trigger_event_id", "uuid", False),
-    ("trigger_event_type", "text", False),
-    ("transaction_id", "uuid", False),
-    ("evidence", "bytea", True),
-    ("scores", "bytea", True),
-    ("reasons", "bytea", True),
-    ("suggested_actions", "bytea", True),
-    ("dedup_value", "text", False),
-    ("dedup_open", "bool", False),
-    ("occurrence_count", "int", False),
-    ("first_seen_at", "timestamptz", False),
-    ("last_seen_at", "timestamptz", False),
-    ("raised_at", "timestamptz", False),
-    ("sla_due_at", "timestamptz", False),
-    ("message_code", "text", False),
-    ("message_params", "bytea", True),
-    ("coded_reasons", "bytea", True),
-    ("happened_at", "timestamptz", False),
-)
-_INSERT_ALERTS = (
-    f"INSERT INTO alerts ({', '.join(name for name, _, _ in _ALERT_COLUMNS)}) "
-    "SELECT * FROM unnest("
-    + ", ".join(f"${n}::{kind}[]" for n, (_, kind, _) in enumerate(_ALERT_COLUMNS, 1))
-    + ")"
+class AlertRow(NamedTuple):
+    """An alert the consumer raises, as its row of `alerts` (JSON columns as values)."""
+
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    rule_version: int
+    rule_name: str
+    rule_type: str
+    severity: str
+    status: str
+    customer_id: uuid.UUID | None
+    customer_name: str | None
+    relationship_manager: str | None
+    title: str
+    summary: str
+    trigger_event_id: uuid.UUID | None
+    trigger_event_type: str | None
+    transaction_id: uuid.UUID | None
+    evidence: dict[str, Any]
+    scores: dict[str, Any]
+    reasons: list[str]
+    suggested_actions: list[str]
+    dedup_value: str
+    dedup_open: bool
+    occurrence_count: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    raised_at: datetime
+    sla_due_at: datetime
+    message_code: str | None
+    message_params: dict[str, Any]
+    coded_reasons: list[dict[str, Any]]
+    happened_at: datetime
+
+
+_INSERT_ALERTS = unnest_insert(_table(Alert), AlertRow)
+# The JSON columns (bytea, models.JsonBytes): encoded here, as the ORM would.
+_ALERT_JSON = frozenset(
+    name for name in AlertRow._fields if isinstance(_table(Alert).c[name].type, JsonBytes)
 )
 
 
-def _alert_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: every column of `_ALERT_COLUMNS`, JSON columns as values (encoded here)."""
+def _alert_args(rows: list[AlertRow]) -> list[list[Any]]:
+    columns = _INSERT_ALERTS.args(rows)
     return [
-        [json_bytes(row[name]) for row in rows] if is_json else [row[name] for row in rows]
-        for name, _, is_json in _ALERT_COLUMNS
+        [json_bytes(value) for value in column] if name in _ALERT_JSON else column
+        for name, column in zip(AlertRow._fields, columns, strict=True)
     ]
 
 
-def _occurrence_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: alert_id, event_id, event_type, transaction_id, occurred_at and evidence (a
-    value, encoded here); ids follow the rows' order."""
-    names = ("alert_id", "event_id", "event_type", "transaction_id", "occurred_at")
-    return [[row[name] for row in rows] for name in names] + [
-        [json_bytes(row["evidence"]) for row in rows]
-    ]
-
-
-_INSERT_OCCURRENCES = (
-    "INSERT INTO alert_occurrences "
-    "(alert_id, event_id, event_type, transaction_id, occurred_at, evidence) "
-    "SELECT a, e, t, x, o, v FROM unnest("
-    "$1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::bytea[]"
-    ") WITH ORDINALITY AS rows(a, e, t, x, o, v, n) ORDER BY n"
-)
+_INSERT_OCCURRENCES = unnest_insert(_table(AlertOccurrence), OccurrenceRow, ordered=True)
 
 
 def _count_args(counts: dict[uuid.UUID, tuple[int, datetime]]) -> list[list[Any]]:
@@ -492,36 +517,22 @@ _ADD_OCCURRENCES = (
 )
 
 
-def _timeline_args(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """rows: alert_id, at, actor, change, status and detail (a value, encoded here); ids
-    follow the rows' order."""
-    names = ("alert_id", "at", "actor", "change", "status")
-    return [[row[name] for row in rows] for name in names] + [
-        [json_bytes(row["detail"]) for row in rows]
-    ]
-
-
-_INSERT_TIMELINE = (
-    'INSERT INTO alert_timeline (alert_id, "at", actor, change, status, detail) '
-    "SELECT a, w, r, c, s, d FROM unnest("
-    "$1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::bytea[]"
-    ") WITH ORDINALITY AS rows(a, w, r, c, s, d, n) ORDER BY n"
-)
+_INSERT_TIMELINE = unnest_insert(_table(AlertTimelineEntry), TimelineRow, ordered=True)
 
 
 @dataclass
 class BatchWrites:
     """Everything a consumed batch writes but the outbox, sent as one statement."""
 
-    history: list[dict[str, Any]] = field(default_factory=list)
-    windows: list[dict[str, Any]] = field(default_factory=list)
-    states: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
-    occurrences: list[dict[str, Any]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
+    windows: list[WindowRow] = field(default_factory=list)
+    states: list[StateRow] = field(default_factory=list)
+    alerts: list[AlertRow] = field(default_factory=list)
+    occurrences: list[OccurrenceRow] = field(default_factory=list)
     # Alerts stored before this batch only: one statement cannot update a row it inserts, so
     # the occurrences of an alert raised in the batch are counted in its row.
     counts: dict[uuid.UUID, tuple[int, datetime]] = field(default_factory=dict)
-    timeline: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[TimelineRow] = field(default_factory=list)
 
 
 def _combined(parts: Sequence[tuple[str, str]]) -> str:
@@ -545,13 +556,13 @@ _PARAMETER = re.compile(r"\$(\d+)")
 # the alerts part has inserted its rows.
 _WRITE_BATCH = _combined(
     (
-        ("history_rows", _INSERT_HISTORY),
-        ("window_rows", _UPSERT_WINDOWS),
-        ("state_rows", _UPSERT_STATES),
-        ("alert_rows", _INSERT_ALERTS),
-        ("occurrence_rows", _INSERT_OCCURRENCES),
+        ("history_rows", _INSERT_HISTORY.sql),
+        ("window_rows", _UPSERT_WINDOWS.sql),
+        ("state_rows", _UPSERT_STATES.sql),
+        ("alert_rows", _INSERT_ALERTS.sql),
+        ("occurrence_rows", _INSERT_OCCURRENCES.sql),
         ("count_changes", _ADD_OCCURRENCES),
-        ("timeline_rows", _INSERT_TIMELINE),
+        ("timeline_rows", _INSERT_TIMELINE.sql),
     )
 )
 
@@ -560,13 +571,13 @@ async def write_batch(session: AsyncSession, writes: BatchWrites) -> None:
     """Evaluation history, window groups, customer states, alerts, occurrences, occurrence
     counts and timeline entries, in the session's transaction, in one statement."""
     args = [
-        *_history_args(writes.history),
-        *_window_args(writes.windows),
-        *_state_args(writes.states),
+        *_INSERT_HISTORY.args(writes.history),
+        *_UPSERT_WINDOWS.args(writes.windows),
+        *_UPSERT_STATES.args(writes.states),
         *_alert_args(writes.alerts),
-        *_occurrence_args(writes.occurrences),
+        *_INSERT_OCCURRENCES.args(writes.occurrences),
         *_count_args(writes.counts),
-        *_timeline_args(writes.timeline),
+        *_INSERT_TIMELINE.args(writes.timeline),
     ]
     await (await transaction_connection(session)).execute(_WRITE_BATCH, *args)
 
@@ -574,7 +585,8 @@ async def write_batch(session: AsyncSession, writes: BatchWrites) -> None:
 # --- alerts read and changed through the API ------------------------------------------------
 
 
-SortKey = Literal["raised_at", "happened_at"]
+# Newest first by raised_at or happened_at; `sla_due_at`: the soonest due first.
+SortKey = Literal["raised_at", "happened_at", "sla_due_at"]
 
 
 @dataclass(frozen=True)
@@ -591,6 +603,12 @@ class AlertFilters:
     customer_id: uuid.UUID | None = None
     rule_id: uuid.UUID | None = None
     assignee: str | None = None
+    # The desk's queues: assigned to one of these people (`me`), to nobody, to a team.
+    assignee_in: tuple[str, ...] | None = None
+    unassigned: bool = False
+    team: str | None = None
+    sla_state: str | None = None
+    open_only: bool = False
     # A relationship manager's own customers only (`riskwatch_shared.ownership.owner_scope`).
     owner: str | None = None
 
@@ -637,7 +655,65 @@ def _filtered(statement: SelectT, filters: AlertFilters) -> SelectT:
         conditions.append(
             or_(Alert.assignee == filters.assignee, Alert.assignee_team == filters.assignee)
         )
+    if filters.assignee_in is not None:
+        conditions.append(Alert.assignee.in_(filters.assignee_in))
+    if filters.unassigned:
+        conditions.append(Alert.assignee.is_(None))
+    if filters.team is not None:
+        conditions.append(Alert.assignee_team == filters.team)
+    if filters.open_only:
+        conditions.append(Alert.status != "resolved")
+    if filters.sla_state is not None:
+        conditions.append(alert_in_sla_state(filters.sla_state, datetime.now(UTC)))
     return statement.where(and_(*conditions)) if conditions else statement
+
+
+def in_sla_state(
+    state: str,
+    now: datetime,
+    *,
+    started: Any,
+    due: Any,
+    closed: Any,
+) -> Any:
+    """SQL: the item's SLA badge is `state` at `now` (`riskwatch_alerting.desk.sla_state`)."""
+    is_open = closed.is_(None)
+    # interval * float8 in PostgreSQL; SQLAlchemy's Interval type declares no `*`.
+    share = literal(AMBER_REMAINING_SHARE, Float)
+    amber_at = due - type_coerce(type_coerce(due - started, Float) * share, Interval)
+    red = or_(and_(is_open, due <= now), and_(~is_open, closed > due))
+    amber = and_(is_open, due > now, amber_at <= now)
+    if state == "red":
+        return red
+    if state == "amber":
+        return amber
+    return and_(~red, ~amber)
+
+
+def sla_state_of(now: datetime, *, started: Any, due: Any, closed: Any) -> Any:
+    """SQL: the item's SLA badge at `now`, as text."""
+    columns = {"started": started, "due": due, "closed": closed}
+    return case(
+        (in_sla_state("red", now, **columns), "red"),
+        (in_sla_state("amber", now, **columns), "amber"),
+        else_="ok",
+    )
+
+
+async def count_alerts_by_sla(
+    session: AsyncSession, filters: AlertFilters, now: datetime
+) -> dict[str, int]:
+    """How many of the filtered alerts wear each SLA badge at `now`."""
+    state = sla_state_of(
+        now, started=Alert.raised_at, due=Alert.sla_due_at, closed=Alert.resolved_at
+    )
+    return await count_by(session, filters, state)
+
+
+def alert_in_sla_state(state: str, now: datetime) -> Any:
+    return in_sla_state(
+        state, now, started=Alert.raised_at, due=Alert.sla_due_at, closed=Alert.resolved_at
+    )
 
 
 async def list_alerts(
@@ -650,11 +726,30 @@ async def list_alerts(
     """Newest first by `filters.sort`; `before` is the (that time, id) of the last row of the
     previous page."""
     statement = _filtered(select(Alert), filters)
+    if filters.sort == "sla_due_at":
+        if before is not None:
+            statement = statement.where(tuple_(Alert.sla_due_at, Alert.id) > tuple_(*before))
+        statement = statement.order_by(Alert.sla_due_at, Alert.id).limit(limit)
+        return (await session.execute(statement)).scalars().all()
     moment = Alert.happened_at if filters.sort == "happened_at" else Alert.raised_at
     if before is not None:
         statement = statement.where(tuple_(moment, Alert.id) < tuple_(*before))
     statement = statement.order_by(moment.desc(), Alert.id.desc()).limit(limit)
     return (await session.execute(statement)).scalars().all()
+
+
+async def alerts_changed_after(
+    session: AsyncSession, filters: AlertFilters, *, after_seq: int, limit: int
+) -> Sequence[Alert]:
+    """The filtered alerts inserted or updated after change `after_seq`, in change order."""
+    statement = _filtered(select(Alert), filters).where(Alert.change_seq > after_seq)
+    statement = statement.order_by(Alert.change_seq).limit(limit)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def last_change_seq(session: AsyncSession) -> int:
+    """The newest change any alert carries (0 when there is none)."""
+    return int(await session.scalar(select(func.max(Alert.change_seq))) or 0)
 
 
 async def count_alerts(session: AsyncSession, filters: AlertFilters) -> Total:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from riskwatch_alerting.desk import SlaState
 from riskwatch_alerting.lifecycle import AlertStatus, Outcome
 from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
@@ -29,6 +30,9 @@ SuggestedAction = Annotated[SafeText, Field(min_length=1, max_length=500)]
 TemplateParameter = Annotated[
     Decimal, Field(allow_inf_nan=False, ge=-(10**15), le=10**15, max_digits=24)
 ]
+
+
+MAX_BULK_ASSIGN = 500
 
 
 class Body(BaseModel):
@@ -363,6 +367,7 @@ class AlertOut(Out):
                     "acknowledged_at": "2026-03-02T09:31:40Z",
                     "resolved_at": "2026-03-02T10:02:17Z",
                     "sla_due_at": "2026-03-02T13:14:06Z",
+                    "sla_state": "ok",
                     "assignee": "risk.analyst@bank.example",
                     "assignee_team": "Risk department",
                     "updated_at": "2026-03-02T10:02:17Z",
@@ -411,6 +416,10 @@ class AlertOut(Out):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     sla_due_at: datetime
+    sla_state: SlaState = Field(
+        description="The SLA badge now: `red` once due (or resolved late), `amber` in the last "
+        "quarter of the SLA window, `ok` otherwise"
+    )
     assignee: str | None
     assignee_team: str | None
     updated_at: datetime
@@ -471,6 +480,56 @@ class AssignBody(Body):
         if self.assignee is None and self.team is None:
             raise ValueError("give an assignee, a team or both")
         return self
+
+
+class BulkAssignBody(AssignBody):
+    alert_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_BULK_ASSIGN,
+        description=f"The alerts to assign (at most {MAX_BULK_ASSIGN}, each once)",
+    )
+
+    @model_validator(mode="after")
+    def _each_once(self) -> BulkAssignBody:
+        if len(set(self.alert_ids)) != len(self.alert_ids):
+            raise ValueError("alert_ids names an alert more than once")
+        return self
+
+
+BulkAssignStatus = Literal["assigned", "not_found", "not_allowed"]
+
+
+class BulkAssignResult(BaseModel):
+    alert_id: uuid.UUID
+    result: BulkAssignStatus = Field(
+        description="`not_found`: no such alert (or not yours to see); `not_allowed`: resolved"
+    )
+    detail: str | None = None
+
+
+class BulkAssignOut(BaseModel):
+    assigned: int
+    results: list[BulkAssignResult]
+
+
+class SlaCounts(BaseModel):
+    ok: int = 0
+    amber: int = 0
+    red: int = 0
+
+
+class DeskSummary(BaseModel):
+    """The start page: my open work by SLA badge, and what came in today."""
+
+    me: list[str] = Field(description="Who `me` is in the assignee filters (subject, staff id)")
+    my_open_cases: SlaCounts
+    my_open_alerts: SlaCounts
+    new_alerts_today: int = Field(description="Alerts raised since 00:00 UTC that you may see")
+    new_unassigned_alerts_today: int
+    my_watchlist_reviews_due: int = Field(
+        description="Active watch-list entries you own whose review is due today or earlier"
+    )
+    day_start: datetime
 
 
 class CommentBody(Body):

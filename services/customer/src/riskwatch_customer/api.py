@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 from pydantic_core import to_json
 
 from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
-from riskwatch_customer.repository import CustomerFilters
+from riskwatch_customer.repository import CustomerFilters, TransactionFilters
 from riskwatch_customer.resources import Intake, intake_of
 from riskwatch_customer.schemas import (
     AccountCreate,
@@ -29,6 +31,8 @@ from riskwatch_customer.schemas import (
     CustomerOut,
     CustomerStatus,
     CustomerUpdate,
+    Direction,
+    FinancialHistory,
     FinancialProfileCreate,
     FinancialProfileOut,
     ImportReport,
@@ -39,12 +43,14 @@ from riskwatch_customer.schemas import (
     RiskMeasureOut,
     TransactionBatchIn,
     TransactionBatchOut,
+    TransactionChannel,
     TransactionIn,
+    TransactionOut,
 )
 from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.contract import csv_body
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
 from riskwatch_shared.security import Identity
 
@@ -291,6 +297,33 @@ async def list_financial_profiles(
     )
 
 
+MAX_HISTORY_POINTS = 1_000
+
+
+@router.get(
+    "/customers/{customer_id}/financial-profile/history",
+    operation_id="customer-financial-profiles-history",
+    responses=_PROBLEMS,
+)
+async def financial_profile_history(
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    as_of_from: Annotated[date | None, Query(description="As of this date or later")] = None,
+    as_of_to: Annotated[date | None, Query(description="As of this date or earlier")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_POINTS)] = 120,
+) -> FinancialHistory:
+    """Income, assets, liabilities, net worth and debt-to-income over time, oldest first."""
+    return await records.financial_history(
+        session,
+        customer_id,
+        identity=identity,
+        as_of_from=as_of_from,
+        as_of_to=as_of_to,
+        limit=limit,
+    )
+
+
 @router.post(
     "/customers/{customer_id}/financial-profile",
     status_code=201,
@@ -452,11 +485,39 @@ async def lift_measure(
     responses=_PROBLEMS,
 )
 async def list_customer_transactions(
-    customer_id: uuid.UUID, session: SessionDep, identity: IdentityDep, page: PageDep
-) -> Page[TransactionData]:
-    """The customer's transactions, most recently received first."""
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    page: PageDep,
+    occurred_from: Annotated[
+        AwareDatetime | None,
+        Query(description="Happened at or after (ISO 8601 with offset): around an alert's event"),
+    ] = None,
+    occurred_to: Annotated[AwareDatetime | None, Query(description="Happened before")] = None,
+    direction: Direction | None = None,
+    channel: TransactionChannel | None = None,
+    account_id: uuid.UUID | None = None,
+    min_amount: Annotated[
+        Decimal | None,
+        Query(ge=0, max_digits=24, allow_inf_nan=False, description="In its own currency"),
+    ] = None,
+) -> Page[TransactionOut]:
+    """The customer's transactions, most recently received first, filtered."""
+    filters = TransactionFilters(
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        direction=direction,
+        channel=channel,
+        account_id=account_id,
+        min_amount=min_amount,
+    )
     return await service.list_transactions(
-        session, customer_id, identity=identity, cursor=page.cursor, limit=page.limit
+        session,
+        customer_id,
+        identity=identity,
+        cursor=page.cursor,
+        limit=page.limit,
+        filters=filters,
     )
 
 
@@ -502,7 +563,7 @@ def transaction_in(body: bytes) -> TransactionIn:
     "/transactions",
     status_code=201,
     operation_id="customer-transactions-create",
-    response_model=TransactionData,
+    response_model=TransactionOut,
     responses={
         **_CONFLICT,
         201: {
@@ -576,6 +637,6 @@ async def receive_batch(request: Request, resources: IntakeDep, identity: Identi
 )
 async def get_transaction(
     transaction_id: uuid.UUID, session: SessionDep, identity: IdentityDep
-) -> TransactionData:
+) -> TransactionOut:
     """One stored transaction."""
     return await service.get_transaction(session, transaction_id, identity=identity)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_customer import audit, repository, views
@@ -174,8 +175,8 @@ async def _set_account_status(
 
 
 def measure_data(measure: RiskMeasure) -> RiskMeasureData:
-    return RiskMeasureData.model_validate(
-        {**views.measure_out(measure).model_dump(), "measure_id": measure.id}
+    return msgspec.convert(
+        {**views.measure_out(measure).model_dump(), "measure_id": measure.id}, RiskMeasureData
     )
 
 

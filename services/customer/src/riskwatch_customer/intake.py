@@ -2,10 +2,11 @@
 
 Lean on purpose, since this is the service's hottest path. A request validates its body once
 (pydantic, in Rust), builds plain dicts (the stored row is the `TransactionData` payload),
-serialises each `customer.transaction_received.v1` once, and writes with ONE statement on the
-intake's asyncpg pool (`intake_store.py`): the transactions, their outbox rows and the relay's
-NOTIFY, so the common case is one round trip and one commit. Only items that were not
-inserted cost more: one query for their references, one for the stored duplicates.
+encodes each `customer.transaction_received.v1` once (by its event class), and writes with
+ONE statement on the intake's asyncpg pool (`intake_store.py`): the transactions, their
+outbox rows and the relay's NOTIFY, so the common case is one round trip and one commit.
+Only items that were not inserted cost more: one query for their references, one for the
+stored duplicates.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_json
 
 from riskwatch_customer import intake_store
 from riskwatch_customer.batch_split import MAX_ITEM_DEPTH, split_items
@@ -42,13 +42,16 @@ from riskwatch_customer.validation import (
 )
 from riskwatch_shared.events.base import utcnow
 from riskwatch_shared.events.common import TransactionData
+from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.logging import trace_id_var
 from riskwatch_shared.security import Identity
 from riskwatch_shared.tracing import traceparent_for
 
 # What makes two sends the same transaction (the ids and reception time are ours).
 _CONTENT_FIELDS = tuple(
-    name for name in TransactionData.model_fields if name not in ("transaction_id", "received_at")
+    name
+    for name in TransactionData.__struct_fields__
+    if name not in ("transaction_id", "received_at")
 )
 # TransactionIn's fields are TransactionData's content fields, in the same order: an item's
 # `__dict__` is the row (no model_dump) and the row is the event payload as it stands.
@@ -117,19 +120,14 @@ def to_row(
 def event_json(
     row: Row, *, event_id: uuid.UUID, occurred_at: datetime, trace_id: str | None
 ) -> bytes:
-    """`customer.transaction_received.v1` as `TransactionReceived.to_json_bytes()` renders it
-    (same keys, order and formats: pinned by a test), without building the models."""
-    return to_json(
-        {
-            "id": event_id,
-            "type": intake_store.RECEIVED_SUBJECT,
-            "occurred_at": occurred_at,
-            "source": "customer",
-            "trace_id": trace_id,
-            "customer_id": row["customer_id"],
-            "transaction": row,
-        }
-    )
+    """`customer.transaction_received.v1` of a stored row, encoded by its event class."""
+    return TransactionReceived(
+        id=event_id,
+        occurred_at=occurred_at,
+        trace_id=trace_id,
+        customer_id=row["customer_id"],
+        transaction=TransactionData(**row),
+    ).to_json_bytes()
 
 
 def same_content(stored: Row, row: Row) -> bool:

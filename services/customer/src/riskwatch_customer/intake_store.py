@@ -13,36 +13,28 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+from sqlalchemy import Table
 
+from riskwatch_customer.models import Transaction
 from riskwatch_customer.reference_data import in_minor_units
+from riskwatch_shared.db.bulk import array_type
+from riskwatch_shared.events.base import type_of
+from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import TransactionReceived
 from riskwatch_shared.messaging.outbox import OUTBOX_CHANNEL
 
-RECEIVED_SUBJECT: str = TransactionReceived.model_fields["type"].default
+RECEIVED_SUBJECT = type_of(TransactionReceived)
 
-# Column, SQL type, in TransactionData's field order after `transaction_id`.
-TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("external_id", "text"),
-    ("customer_id", "uuid"),
-    ("account_id", "uuid"),
-    ("direction", "text"),
-    ("amount", "numeric"),
-    ("currency", "text"),
-    ("channel", "text"),
-    ("counterparty_name", "text"),
-    ("counterparty_account", "text"),
-    ("counterparty_bank", "text"),
-    ("counterparty_country", "text"),
-    ("merchant_category_code", "text"),
-    ("device_id", "text"),
-    ("ip_address", "text"),
-    ("country", "text"),
-    ("status", "text"),
-    ("occurred_at", "timestamptz"),
-    ("received_at", "timestamptz"),
+# (column, PostgreSQL type) of the transactions table, in `TransactionData`'s field order
+# after `transaction_id` (the stored row is the event's payload): the types from the table.
+_TABLE = cast(Table, Transaction.__table__)
+TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, array_type(_TABLE.c[name]))
+    for name in TransactionData.__struct_fields__
+    if name != "transaction_id"
 )
 _NAMES = ", ".join(name for name, _ in TRANSACTION_COLUMNS)
 _ARRAYS = ", ".join(

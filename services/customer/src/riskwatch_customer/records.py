@@ -4,6 +4,7 @@ interactions. Each change writes its audit entry and stages its event in the sam
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from riskwatch_customer.schemas import (
     AccountUpdate,
     CreditRecordCreate,
     CreditRecordOut,
+    FinancialHistory,
     FinancialProfileCreate,
     FinancialProfileOut,
     InteractionCreate,
@@ -147,6 +149,30 @@ async def list_financial_profiles(
     )
     items = [views.financial_profile_out(row) for row in rows]
     return Page[FinancialProfileOut](items=items, next_cursor=next_cursor, **total.fields())
+
+
+async def financial_history(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    *,
+    identity: Identity,
+    as_of_from: date | None,
+    as_of_to: date | None,
+    limit: int,
+) -> FinancialHistory:
+    """The customer's income, assets, liabilities, net worth and debt-to-income over time.
+    Figures only (no personal data to mask); a relationship manager sees only their own
+    customers (404 otherwise)."""
+    customer = await visible_customer(session, customer_id, identity=identity)
+    rows = await repository.financial_history(
+        session, customer.id, as_of_from=as_of_from, as_of_to=as_of_to, limit=limit
+    )
+    points = [views.financial_point(row) for row in rows]
+    return FinancialHistory(
+        customer_id=customer.id,
+        points=points,
+        currencies=sorted({point.currency for point in points}),
+    )
 
 
 # --- accounts -----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, func, insert, or_, select, text, tuple_
@@ -261,12 +262,66 @@ def financial_profiles_of(customer_id: uuid.UUID) -> Select[FinancialProfile]:
     return select(FinancialProfile).where(FinancialProfile.customer_id == customer_id)
 
 
+async def financial_history(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    *,
+    as_of_from: date | None,
+    as_of_to: date | None,
+    limit: int,
+) -> list[FinancialProfile]:
+    """The customer's latest `limit` financial profiles in the range, oldest first (by as-of
+    date, then when recorded)."""
+    statement = financial_profiles_of(customer_id)
+    if as_of_from is not None:
+        statement = statement.where(FinancialProfile.as_of >= as_of_from)
+    if as_of_to is not None:
+        statement = statement.where(FinancialProfile.as_of <= as_of_to)
+    newest = statement.order_by(
+        FinancialProfile.as_of.desc(), FinancialProfile.created_at.desc()
+    ).limit(limit)
+    rows = list((await session.execute(newest)).scalars().all())
+    return rows[::-1]
+
+
 def interactions_of(customer_id: uuid.UUID) -> Select[Interaction]:
     return select(Interaction).where(Interaction.customer_id == customer_id)
 
 
-def transactions_of(customer_id: uuid.UUID) -> Select[Transaction]:
-    return select(Transaction).where(Transaction.customer_id == customer_id)
+@dataclass(frozen=True)
+class TransactionFilters:
+    """A customer's transactions narrowed for a case page or the 360: a time range (when they
+    happened, to see what surrounds an alert's event), direction, channel, account, amount."""
+
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+    direction: str | None = None
+    channel: str | None = None
+    account_id: uuid.UUID | None = None
+    min_amount: Decimal | None = None
+
+
+def transactions_of(
+    customer_id: uuid.UUID, filters: TransactionFilters | None = None
+) -> Select[Transaction]:
+    statement = select(Transaction).where(Transaction.customer_id == customer_id)
+    if filters is None:
+        return statement
+    conditions = []
+    if filters.occurred_from is not None:
+        conditions.append(Transaction.occurred_at >= filters.occurred_from)
+    if filters.occurred_to is not None:
+        conditions.append(Transaction.occurred_at < filters.occurred_to)
+    for column, value in (
+        (Transaction.direction, filters.direction),
+        (Transaction.channel, filters.channel),
+        (Transaction.account_id, filters.account_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.min_amount is not None:
+        conditions.append(Transaction.amount >= filters.min_amount)
+    return statement.where(*conditions)
 
 
 def audit_of(customer_id: uuid.UUID) -> Select[AuditEntry]:

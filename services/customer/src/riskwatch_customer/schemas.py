@@ -14,7 +14,7 @@ from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
-from riskwatch_shared.events.common import RiskLevel, TransactionData
+from riskwatch_shared.events.common import RiskLevel
 from riskwatch_shared.text import (
     NonNegativeInt32,
     PatchBody,
@@ -254,6 +254,28 @@ class FinancialProfileOut(BaseModel):
     created_at: datetime
 
 
+class FinancialPoint(BaseModel):
+    """One financial profile as a point of the customer's history (for charts)."""
+
+    as_of: date
+    currency: str
+    annual_income: Decimal
+    total_assets: Decimal
+    total_liabilities: Decimal
+    net_worth: Decimal
+    debt_to_income: Decimal | None
+    profile_id: UUID
+    recorded_at: datetime
+
+
+class FinancialHistory(BaseModel):
+    customer_id: UUID
+    points: list[FinancialPoint] = Field(
+        description="Oldest first by as-of date: the latest `limit` profiles in the range"
+    )
+    currencies: list[str] = Field(description="The currencies the points are in, as recorded")
+
+
 class AccountCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -448,7 +470,29 @@ class TransactionBatchOut(BaseModel):
     items: list[BatchItemResult]
 
 
-TransactionOut = TransactionData
+class TransactionOut(BaseModel):
+    """A transaction exactly as the customer service stored it (the API's view of the
+    `TransactionData` its events carry; personal fields masked for roles that may not see them)."""
+
+    transaction_id: UUID
+    external_id: str
+    customer_id: UUID
+    account_id: UUID | None = None
+    direction: Literal["inbound", "outbound"]
+    amount: Decimal
+    currency: str
+    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    counterparty_bank: str | None = None
+    counterparty_country: str | None = None
+    merchant_category_code: str | None = None
+    device_id: str | None = None
+    ip_address: str | None = None
+    country: str | None = None
+    status: str = "completed"
+    occurred_at: datetime
+    received_at: datetime
 
 
 # --- import and 360 -----------------------------------------------------------------------

@@ -35,6 +35,7 @@ from riskwatch_customer.permissions import (
     require_role,
     require_unmasking_for_exact_search,
 )
+from riskwatch_customer.repository import TransactionFilters
 from riskwatch_customer.schemas import (
     AuditEntryOut,
     Customer360,
@@ -42,9 +43,9 @@ from riskwatch_customer.schemas import (
     CustomerOut,
     CustomerUpdate,
     Page,
+    TransactionOut,
 )
 from riskwatch_shared.events.base import utcnow
-from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import (
     CustomerCreated,
     CustomerUpdated,
@@ -296,17 +297,18 @@ async def list_transactions(
     identity: Identity,
     cursor: str | None,
     limit: int,
-) -> Page[TransactionData]:
+    filters: TransactionFilters | None = None,
+) -> Page[TransactionOut]:
     customer = await visible_customer(session, customer_id, identity=identity)
     rows, next_cursor, total = await repository.keyset_page(
         session,
-        repository.transactions_of(customer.id),
+        repository.transactions_of(customer.id, filters),
         at_column=Transaction.received_at,
         id_column=Transaction.id,
         cursor=cursor,
         limit=limit,
     )
-    return Page[TransactionData](
+    return Page[TransactionOut](
         items=[views.transaction_view(row, identity) for row in rows],
         next_cursor=next_cursor,
         **total.fields(),
@@ -315,7 +317,7 @@ async def list_transactions(
 
 async def get_transaction(
     session: AsyncSession, transaction_id: uuid.UUID, *, identity: Identity
-) -> TransactionData:
+) -> TransactionOut:
     require_role(identity, CRM_READER_ROLES, "reading transactions")
     transaction = await repository.get_transaction(session, transaction_id)
     if transaction is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+
+import msgspec
 
 from riskwatch_customer.figures import derive_figures
 from riskwatch_customer.masking import PERSONAL_FIELDS, mask_account, mask_field, mask_transaction
@@ -22,15 +24,19 @@ from riskwatch_customer.schemas import (
     AccountOut,
     CreditRecordOut,
     CustomerOut,
+    FinancialPoint,
     FinancialProfileOut,
     InteractionOut,
     RiskLevelsOut,
     RiskMeasureOut,
+    TransactionOut,
 )
 from riskwatch_shared.events.common import (
     AccountData,
     CreditRecordData,
+    CustomerKind,
     CustomerSnapshot,
+    CustomerStatus,
     FinancialProfileData,
     InteractionData,
     TransactionData,
@@ -93,12 +99,13 @@ def customer_out(
 
 
 def customer_snapshot(customer: Customer) -> CustomerSnapshot:
+    # The ORM's columns are plain text; the values are the event's (every decode checks them).
     return CustomerSnapshot(
-        kind=customer.kind,
+        kind=cast(CustomerKind, customer.kind),
         name=customer.name,
         segment=customer.segment,
         country=customer.country,
-        status=customer.status,
+        status=cast(CustomerStatus, customer.status),
         kyc_status=customer.kyc_status,
         relationship_manager=customer.relationship_manager,
         email=customer.email,
@@ -111,8 +118,9 @@ def credit_record_out(record: CreditRecord) -> CreditRecordOut:
 
 
 def credit_record_data(record: CreditRecord) -> CreditRecordData:
-    return CreditRecordData.model_validate(
-        {**credit_record_out(record).model_dump(), "credit_record_id": record.id}
+    return msgspec.convert(
+        {**credit_record_out(record).model_dump(), "credit_record_id": record.id},
+        CreditRecordData,
     )
 
 
@@ -141,6 +149,25 @@ def financial_profile_out(profile: FinancialProfile) -> FinancialProfileOut:
     )
 
 
+def financial_point(profile: FinancialProfile) -> FinancialPoint:
+    figures = derive_figures(
+        annual_income=profile.annual_income,
+        assets=_amounts(profile.assets),
+        liabilities=_amounts(profile.liabilities),
+    )
+    return FinancialPoint(
+        as_of=profile.as_of,
+        currency=profile.currency,
+        annual_income=profile.annual_income,
+        total_assets=figures.total_assets,
+        total_liabilities=figures.total_liabilities,
+        net_worth=figures.net_worth,
+        debt_to_income=figures.debt_to_income,
+        profile_id=profile.id,
+        recorded_at=profile.created_at,
+    )
+
+
 def financial_profile_data(profile: FinancialProfile) -> FinancialProfileData:
     return FinancialProfileData(
         financial_profile_id=profile.id,
@@ -165,8 +192,8 @@ def account_view(account: Account, identity: Identity) -> AccountOut:
 
 
 def account_data(account: Account) -> AccountData:
-    return AccountData.model_validate(
-        {**account_out(account).model_dump(), "account_id": account.id}
+    return msgspec.convert(
+        {**account_out(account).model_dump(), "account_id": account.id}, AccountData
     )
 
 
@@ -175,31 +202,35 @@ def interaction_out(interaction: Interaction) -> InteractionOut:
 
 
 def interaction_data(interaction: Interaction) -> InteractionData:
-    return InteractionData.model_validate(
-        {**interaction_out(interaction).model_dump(), "interaction_id": interaction.id}
+    return msgspec.convert(
+        {**interaction_out(interaction).model_dump(), "interaction_id": interaction.id},
+        InteractionData,
     )
 
 
-def transaction_data(transaction: Transaction) -> TransactionData:
-    fields = {
-        name: getattr(transaction, name)
-        for name in TransactionData.model_fields
-        if name != "transaction_id"
-    }
+def transaction_fields(transaction: Transaction) -> dict[str, Any]:
+    """The stored transaction as the `TransactionData` fields (the amount in minor units)."""
+    fields = {name: getattr(transaction, name) for name in _TRANSACTION_FIELDS}
+    fields["transaction_id"] = transaction.id
     fields["amount"] = in_minor_units(transaction.amount, transaction.currency)
-    return TransactionData.model_validate({**fields, "transaction_id": transaction.id})
+    return fields
 
 
-def transaction_view(transaction: Transaction, identity: Identity) -> TransactionData:
+_TRANSACTION_FIELDS = tuple(
+    name for name in TransactionData.__struct_fields__ if name != "transaction_id"
+)
+
+
+def transaction_view(transaction: Transaction, identity: Identity) -> TransactionOut:
     """The transaction as this caller may see it: counterparty account and IP masked unless
     they may unmask."""
-    data = transaction_data(transaction)
-    if identity.may_unmask:
-        return data
-    return data.model_copy(update=mask_transaction(data.model_dump(include=_MASKED_FIELDS)))
+    fields = transaction_fields(transaction)
+    if not identity.may_unmask:
+        fields.update(mask_transaction({name: fields[name] for name in _MASKED_FIELDS}))
+    return TransactionOut.model_validate(fields)
 
 
-_MASKED_FIELDS = {"counterparty_account", "ip_address"}
+_MASKED_FIELDS = ("counterparty_account", "ip_address")
 
 
 def measure_out(measure: RiskMeasure) -> RiskMeasureOut:

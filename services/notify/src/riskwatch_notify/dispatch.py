@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,7 +151,7 @@ def _alert_row(event: AlertRaised) -> dict[str, Any]:
         "alert_id": event.alert_id,
         "severity": event.severity,
         "raised_at": event.raised_at,
-        "payload": event.model_dump(mode="json"),
+        "payload": msgspec.to_builtins(event),
     }
 
 

@@ -1,8 +1,8 @@
-"""The in-process inbox fan-out woken across replicas by PostgreSQL LISTEN/NOTIFY.
+"""The in-process inbox fan-out, woken across replicas over PostgreSQL LISTEN/NOTIFY.
 
 A worker that writes an inbox message NOTIFYs with the recipient's id at commit; every
-replica's listener (the kit's `PgListener`) hears it and wakes that recipient's open SSE
-streams, wherever they are.
+replica's listener (`riskwatch_shared.db.listen.PgListener`) hears it and wakes that
+recipient's open SSE streams, wherever they are.
 """
 
 from __future__ import annotations

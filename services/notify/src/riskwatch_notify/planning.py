@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from riskwatch_notify.domain.escalation import (
     EscalationLevel,
     EscalationPolicy,
@@ -51,12 +53,12 @@ def alert_from_event(event: AlertRaised, url_base: str) -> Alert:
         message_code=event.message_code,
         message_params=dict(event.message_params),
         happened_at=event.happened_at,
-        coded_reasons=tuple(reason.model_dump(mode="json") for reason in event.coded_reasons),
+        coded_reasons=tuple(msgspec.to_builtins(reason) for reason in event.coded_reasons),
     )
 
 
 def alert_from_payload(payload: Mapping[str, Any], url_base: str) -> Alert:
-    return alert_from_event(AlertRaised.model_validate(payload), url_base)
+    return alert_from_event(msgspec.convert(payload, AlertRaised), url_base)
 
 
 def policy_from_json(

@@ -236,7 +236,16 @@ async def train_model(
     ] = None,
     categorical: Annotated[str | None, Query(description="CSV: categorical columns")] = None,
     features: Annotated[str | None, Query(description="CSV: feature columns to use")] = None,
-    encoding: Annotated[Literal["linear", "binned"], Query(description="CSV")] = "linear",
+    algorithm: Annotated[
+        Literal["linear", "binned", "woe", "lightgbm", "auto"] | None,
+        Query(
+            description="CSV: linear or binned scorecard, optimal-binning WoE scorecard (woe), "
+            "monotone gradient boosting (lightgbm), or auto: the best cross-validated AUC"
+        ),
+    ] = None,
+    encoding: Annotated[
+        Literal["linear", "binned"], Query(description="CSV: older name of `algorithm`")
+    ] = "linear",
     folds: Annotated[int, Query(ge=2, le=10, description="CSV: cross-validation folds")] = 5,
 ) -> TrainingOut:
     """Train a new model version from labels x stored features (JSON) or a CSV (text/csv)."""
@@ -250,13 +259,17 @@ async def train_model(
             target=target,
             categorical=_columns(categorical),
             features=_columns(features),
-            encoding=encoding,
+            algorithm=algorithm or encoding,
             folds=folds,
             bad_value=bad_value,
         )
     else:
         row, report = await training_service.train_from_labels(
-            session, kind=kind, features=body.features, encoding=body.encoding, folds=body.folds
+            session,
+            kind=kind,
+            features=body.features,
+            algorithm=body.algorithm or body.encoding,
+            folds=body.folds,
         )
     await session.flush()
     return TrainingOut(model=service.model_out(row), report=report)

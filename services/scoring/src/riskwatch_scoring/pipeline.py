@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_scoring import payloads
+from riskwatch_scoring import outgoing
 from riskwatch_scoring.convert import (
     convert_amount,
     reason_rows,
@@ -37,9 +38,8 @@ from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level
 from riskwatch_scoring.domain.measures import measure_action, measure_state, stricter
-from riskwatch_scoring.payloads import StagedEvent
 from riskwatch_scoring.registry import ModelCache, ServingModel, ServingModels
-from riskwatch_scoring.repository import idle_customers, insert_assessments
+from riskwatch_scoring.repository import AssessmentRecord, idle_customers, insert_assessments
 from riskwatch_scoring.state_store import LoadedStates, StateStore
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import (
@@ -52,8 +52,10 @@ from riskwatch_shared.events.customer import (
     RiskMeasureRecorded,
     TransactionReceived,
 )
+from riskwatch_shared.events.scoring import ScoringEvent
 from riskwatch_shared.logging import get_logger, trace_id_var
 from riskwatch_shared.messaging.outbox import OutboxRow, add_payloads
+from riskwatch_shared.tracing import traceparent_for
 
 log = get_logger(__name__)
 InvalidInput = (ValueError, CurrencyMismatch)
@@ -74,7 +76,7 @@ def apply_measure(customer: ScoredCustomer, event: RiskMeasureRecorded) -> bool:
         return False
     if measure.status == "lifted":
         return customer.measures.pop(key, None) is not None
-    customer.measures[key] = measure_state(measure.model_dump(mode="json"))
+    customer.measures[key] = measure_state(msgspec.to_builtins(measure))
     return True
 
 
@@ -132,11 +134,11 @@ class TimePassed:
 
 @dataclass
 class BatchOutput:
-    """What one batch stages: assessment rows and event payloads (see `payloads`)."""
+    """What one batch stages: assessment rows and events (see `outgoing`)."""
 
     now: datetime
-    assessments: list[dict[str, Any]] = field(default_factory=list)
-    events: list[StagedEvent] = field(default_factory=list)
+    assessments: list[AssessmentRecord] = field(default_factory=list)
+    events: list[ScoringEvent] = field(default_factory=list)
     # The request's trace id for events whose trigger has none (what `add_events` did).
     default_trace_id: str | None = field(default_factory=trace_id_var.get)
 
@@ -257,7 +259,7 @@ class Scorer:
             behaviour.apply_credit_record(to_credit_record(record))
         elif isinstance(event, FinancialProfileUpdated):
             profile = event.financial_profile
-            if not customer.remember(f"profile:{inputs_hash(profile.model_dump(mode='json'))}"):
+            if not customer.remember(f"profile:{inputs_hash(msgspec.to_builtins(profile))}"):
                 return False
             behaviour.apply_financial_profile(to_financial_profile(profile))
         elif isinstance(event, InteractionLogged):
@@ -270,7 +272,7 @@ class Scorer:
                 opened = datetime.combine(account.opened_at, datetime.min.time(), tzinfo=UTC)
                 behaviour.accounts.touch(str(account.account_id), _epoch(opened))
         elif isinstance(event, CustomerCreated | CustomerUpdated):
-            snapshot = event.customer.model_dump(mode="json")
+            snapshot = msgspec.to_builtins(event.customer)
             customer.profile = {name: snapshot.get(name) for name in PROFILE_FIELDS}
         else:
             return False
@@ -299,8 +301,7 @@ class Scorer:
         champion = models.champion("anomaly")
         anomaly = self._assess_anomaly(champion, txn_features)
         row = self._assessment_row(customer, champion, anomaly, event, output, txn_features)
-        row["transaction_id"] = txn.transaction_id
-        output.assessments.append(row)
+        output.assessments.append(row._replace(transaction_id=txn.transaction_id))
         self._shadow_anomaly(customer, models, txn_features, event, output)
         epoch = _epoch(txn.occurred_at)
         customer.note_anomaly(epoch, anomaly, features.transaction_id)
@@ -314,7 +315,7 @@ class Scorer:
             if customer.anomaly_level_may_change(epoch, anomaly.score):
                 self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
-            payloads.transaction_scored(
+            outgoing.transaction_scored(
                 occurred_at=output.now,
                 trace_id=output.trace_id(event),
                 transaction=event.transaction,
@@ -354,8 +355,9 @@ class Scorer:
             return
         shadow = self._assess_anomaly(challenger, txn_features)
         row = self._assessment_row(customer, challenger, shadow, event, output, txn_features)
-        row.update(is_shadow=True, transaction_id=event.transaction.transaction_id)
-        output.assessments.append(row)
+        output.assessments.append(
+            row._replace(is_shadow=True, transaction_id=event.transaction.transaction_id)
+        )
 
     def _refresh_anomaly_level(
         self,
@@ -390,16 +392,16 @@ class Scorer:
             champion = models.champion(kind)
             assessment = champion.model.assess(features)
             row = self._assessment_row(customer, champion, assessment, event, output, None)
-            row.update(inputs_hash=features_hash, features=features)
-            output.assessments.append(row)
-            rows[kind] = (champion, row["id"])
+            output.assessments.append(row._replace(inputs_hash=features_hash, features=features))
+            rows[kind] = (champion, row.id)
             assessments.append(assessment)
             challenger = models.challengers.get(kind)
             if challenger is not None:
                 shadow = challenger.model.assess(features)
                 shadow_row = self._assessment_row(customer, challenger, shadow, event, output, None)
-                shadow_row.update(inputs_hash=features_hash, is_shadow=True)
-                output.assessments.append(shadow_row)
+                output.assessments.append(
+                    shadow_row._replace(inputs_hash=features_hash, is_shadow=True)
+                )
         anomaly_champion = models.champion("anomaly")
         cutoffs = getattr(anomaly_champion.model, "cutoffs", DEFAULT_CUTOFFS["anomaly"])
         assessments.append(
@@ -410,7 +412,7 @@ class Scorer:
         customer.last_assessed_epoch = _epoch(as_of)
         self._level_changes(customer, changed, event, rows, output)
         output.events.append(
-            payloads.customer_assessed(
+            outgoing.customer_assessed(
                 occurred_at=output.now,
                 trace_id=output.trace_id(event),
                 customer_id=customer.uuid,
@@ -442,7 +444,7 @@ class Scorer:
                 _, assessment_id = rows.get(kind, (None, None))
                 model_version = assessment.model_version
             output.events.append(
-                payloads.risk_level_changed(
+                outgoing.risk_level_changed(
                     occurred_at=output.now,
                     trace_id=output.trace_id(event),
                     customer_id=customer.uuid,
@@ -467,26 +469,26 @@ class Scorer:
         event: Trigger,
         output: BatchOutput,
         inputs: FeatureMap | None,
-    ) -> dict[str, Any]:
-        return {
-            "id": payloads.new_id(),
-            "customer_id": customer.uuid,
-            "kind": assessment.kind,
-            "score": assessment.score,
-            "level": assessment.level.value,
-            "model_id": serving.id,
-            "model_version": assessment.model_version,
-            "inputs_hash": "" if inputs is None else inputs_hash(inputs),
-            "reasons": reason_rows(assessment),
-            "is_shadow": False,
-            "transaction_id": None,
-            "trigger_event_type": event.type,
-            "trigger_event_id": event.id,
-            "sequence": customer.version,
-            "features": None,
-            "assessed_at": output.assessed_at(),
-        }
+    ) -> AssessmentRecord:
+        return AssessmentRecord(
+            id=outgoing.new_id(),
+            customer_id=customer.uuid,
+            kind=assessment.kind,
+            score=assessment.score,
+            level=assessment.level.value,
+            model_id=serving.id,
+            model_version=assessment.model_version,
+            inputs_hash="" if inputs is None else inputs_hash(inputs),
+            reasons=reason_rows(assessment),
+            is_shadow=False,
+            transaction_id=None,
+            trigger_event_type=event.type,
+            trigger_event_id=event.id,
+            sequence=customer.version,
+            features=None,
+            assessed_at=output.assessed_at(),
+        )
 
 
-def _outbox_rows(events: list[StagedEvent]) -> list[OutboxRow]:
-    return [(e["id"], e["subject"], e["payload"], e.get("traceparent")) for e in events]
+def _outbox_rows(events: list[ScoringEvent]) -> list[OutboxRow]:
+    return [(e.id, e.type, e.to_json_bytes(), traceparent_for(e.trace_id)) for e in events]

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import operator
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import asyncpg
 import orjson
-from sqlalchemy import Row, func, insert, select, text, update
+from sqlalchemy import Row, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_scoring.models import AssessmentRow, OutcomeLabel, ScoringModel
+from riskwatch_scoring.models import AssessmentRow, CustomerStateRow, OutcomeLabel, ScoringModel
+from riskwatch_shared.db.bulk import row_columns, unnest_insert, unnest_rows
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
-StateRow = tuple[uuid.UUID, int, bytes]  # (customer_id, version, state blob)
+
+class StateRow(NamedTuple):
+    """A customer's state as written back: its columns of `customer_state`."""
+
+    customer_id: uuid.UUID
+    version: int
+    state: bytes  # the blob (orjson)
+
+
+_STATES = cast(Table, CustomerStateRow.__table__)
 
 
 # -- customer state ---------------------------------------------------------------------------
@@ -36,23 +45,16 @@ _READ_STATE = text(
     "SELECT version, CASE WHEN version = :version THEN NULL ELSE state END AS state "
     "FROM customer_state WHERE customer_id = :customer_id"
 )
-_INSERT_STATES = (
-    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
-    "SELECT customer_id, version, state, now() "
-    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state)"
-)
+# updated_at: its server default, now().
+_INSERT_STATES = unnest_insert(_STATES, StateRow)
 _UPDATE_STATES = (
     "UPDATE customer_state AS s SET version = t.version, state = t.state, updated_at = now() "
-    "FROM unnest($1::uuid[], $2::int[], $3::bytea[]) AS t(customer_id, version, state) "
-    "WHERE s.customer_id = t.customer_id"
+    f"FROM {unnest_rows(_STATES, StateRow._fields)} WHERE s.customer_id = t.customer_id"
 )
 # Both in one round trip: a data-modifying CTE runs to completion, unreferenced. The two sets
 # of rows are disjoint (the inserted ones were not found when the batch locked its rows).
 _UPDATE_AND_INSERT_STATES = (
-    f"WITH updated AS ({_UPDATE_STATES}) "
-    "INSERT INTO customer_state (customer_id, version, state, updated_at) "
-    "SELECT customer_id, version, state, now() "
-    "FROM unnest($4::uuid[], $5::int[], $6::bytea[]) AS t(customer_id, version, state)"
+    f"WITH updated AS ({_UPDATE_STATES}) {unnest_insert(_STATES, StateRow, start=4).sql}"
 )
 
 
@@ -84,15 +86,14 @@ async def write_states(
         return
     driver = await transaction_connection(session)
     if inserted and updated:
-        await driver.execute(_UPDATE_AND_INSERT_STATES, *_columns(updated), *_columns(inserted))
+        await driver.execute(
+            _UPDATE_AND_INSERT_STATES,
+            *_INSERT_STATES.args(updated),
+            *_INSERT_STATES.args(inserted),
+        )
         return
-    statement = _UPDATE_STATES if updated else _INSERT_STATES
-    await driver.execute(statement, *_columns(updated or inserted))
-
-
-def _columns(rows: Sequence[StateRow]) -> tuple[list[uuid.UUID], list[int], list[bytes]]:
-    ids, versions, states = zip(*rows, strict=True)
-    return list(ids), list(versions), list(states)
+    statement = _UPDATE_STATES if updated else _INSERT_STATES.sql
+    await driver.execute(statement, *_INSERT_STATES.args(updated or inserted))
 
 
 async def idle_customers(session: AsyncSession, *, before: datetime, limit: int) -> list[uuid.UUID]:
@@ -108,45 +109,51 @@ async def idle_customers(session: AsyncSession, *, before: datetime, limit: int)
 # -- assessments ------------------------------------------------------------------------------
 
 
-_ASSESSMENT_COLUMNS = (
-    "id",
-    "customer_id",
-    "kind",
-    "score",
-    "level",
-    "model_id",
-    "model_version",
-    "inputs_hash",
-    "reasons",
-    "is_shadow",
-    "transaction_id",
-    "trigger_event_type",
-    "trigger_event_id",
-    "sequence",
-    "features",
-    "assessed_at",
-)
-_assessment_record = operator.itemgetter(*_ASSESSMENT_COLUMNS)
-_REASONS = _ASSESSMENT_COLUMNS.index("reasons")
-_FEATURES = _ASSESSMENT_COLUMNS.index("features")
+class AssessmentRecord(NamedTuple):
+    """An assessment as the event path writes it: its columns of `assessment`, in COPY's
+    order (JSON columns as values, encoded by `insert_assessments`)."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    kind: str
+    score: float
+    level: str
+    model_id: uuid.UUID
+    model_version: str
+    inputs_hash: str
+    reasons: list[dict[str, Any]]
+    is_shadow: bool
+    transaction_id: uuid.UUID | None
+    trigger_event_type: str
+    trigger_event_id: uuid.UUID | None
+    sequence: int
+    features: dict[str, Any] | None
+    assessed_at: datetime
+
+
+_ASSESSMENT_COLUMNS = row_columns(cast(Table, AssessmentRow.__table__), AssessmentRecord)
 
 
 def _json_text(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def assessment_records(rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+_REASONS = _ASSESSMENT_COLUMNS.index("reasons")
+_FEATURES = _ASSESSMENT_COLUMNS.index("features")
+
+
+def assessment_records(rows: Sequence[AssessmentRecord]) -> list[list[Any]]:
     """Assessment rows as COPY records, JSON columns encoded with orjson."""
     records = []
     for row in rows:
-        record = list(_assessment_record(row))
-        record[_REASONS] = _json_text(record[_REASONS])
-        record[_FEATURES] = _json_text(record[_FEATURES])
+        record = list(row)
+        record[_REASONS] = _json_text(row.reasons)
+        record[_FEATURES] = _json_text(row.features)
         records.append(record)
     return records
 
 
-async def insert_assessments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_assessments(session: AsyncSession, rows: Sequence[AssessmentRecord]) -> None:
     """One COPY for the batch (in the session's transaction)."""
     if not rows:
         return

@@ -163,7 +163,14 @@ class ModelList(Schema):
 class TrainFromLabelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    encoding: Literal["linear", "binned"] = "linear"
+    algorithm: Literal["linear", "binned", "woe", "lightgbm", "auto"] | None = Field(
+        default=None,
+        description="linear or binned scorecard, optimal-binning WoE scorecard (woe), monotone "
+        "gradient boosting (lightgbm), or auto: the best cross-validated AUC of them all",
+    )
+    encoding: Literal["linear", "binned"] = Field(
+        default="linear", description="Older name of `algorithm` (linear or binned)"
+    )
     features: list[SafeText] | None = Field(default=None, max_length=100)
     folds: int = Field(default=5, ge=2, le=10)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +26,7 @@ from riskwatch_scoring.errors import (
     InvalidTransactionInput,
 )
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
-from riskwatch_scoring.payloads import new_id
+from riskwatch_scoring.outgoing import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
@@ -46,6 +46,7 @@ from riskwatch_scoring.schemas import (
     TransactionScoreIn,
 )
 from riskwatch_scoring.state_store import StateStore
+from riskwatch_shared.events.common import ModelKind
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
@@ -306,7 +307,7 @@ async def check_model_drift(
         session,
         ModelDriftDetected(
             model_id=row.id,
-            model_kind=row.kind,
+            model_kind=cast(ModelKind, row.kind),  # a plain text column; the decoders check it
             psi=round(drift.psi, 6),
             threshold=PSI_DRIFT_THRESHOLD,
         ),

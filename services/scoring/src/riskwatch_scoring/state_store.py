@@ -110,7 +110,7 @@ class StateStore:
             loaded_version = loaded.versions.get(customer_id, 0)
             if customer.version == loaded_version:
                 continue
-            row = (customer_id, customer.version, encode(customer))
+            row = repository.StateRow(customer_id, customer.version, encode(customer))
             (writes.updated if loaded_version > 0 else writes.inserted).append(row)
             if self._cache.get(customer_id) is not customer:  # new, or evicted since the load
                 self._remember(customer_id, customer)

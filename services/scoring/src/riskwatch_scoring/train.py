@@ -1,4 +1,4 @@
-"""Train a scorecard from a CSV: `python -m riskwatch_scoring.train --csv FILE --target default`.
+"""Train a credit model from a CSV: `python -m riskwatch_scoring.train --csv FILE --target default`.
 
 Prints the held-out report (AUC, Gini, KS, Brier, calibration) as JSON; `--out` writes the
 model document; `--register` stores it in the service's database as a candidate version
@@ -19,7 +19,7 @@ from riskwatch_scoring.domain.training import (
     TrainingConfig,
     TrainingDataError,
     load_csv,
-    train_credit_scorecard,
+    train_credit_model,
 )
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.training_service import train_from_csv
@@ -36,10 +36,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target", default="default", help="the 0/1 outcome column")
     parser.add_argument("--bad-value", help="the target value that means bad (else 0/1)")
     parser.add_argument("--kind", choices=("credit", "churn"), default="credit")
+    parser.add_argument(
+        "--algorithm", choices=("linear", "binned", "woe", "lightgbm", "auto"), default=None
+    )
     parser.add_argument("--encoding", choices=("linear", "binned"), default="linear")
     parser.add_argument("--categorical", help="comma-separated categorical columns")
     parser.add_argument("--features", help="comma-separated feature columns (default: all)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--repeats", type=int, help="cross-validation repeats (default 3 below 5,000 rows, else 1)"
+    )
     parser.add_argument("--out", type=Path, help="write the model JSON here")
     parser.add_argument("--register", action="store_true", help="store as a candidate version")
     return parser.parse_args(argv)
@@ -47,8 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def train_offline(args: argparse.Namespace) -> dict[str, Any]:
     table = load_csv(args.csv, categorical=_columns(args.categorical))
-    config = TrainingConfig(encoding=args.encoding, folds=args.folds)
-    result = train_credit_scorecard(
+    config = TrainingConfig(
+        algorithm=args.algorithm or args.encoding, folds=args.folds, repeats=args.repeats
+    )
+    result = train_credit_model(
         table,
         args.target,
         features=_columns(args.features),
@@ -71,7 +79,7 @@ async def register(args: argparse.Namespace) -> dict[str, Any]:
                 target=args.target,
                 categorical=_columns(args.categorical),
                 features=_columns(args.features),
-                encoding=args.encoding,
+                algorithm=args.algorithm or args.encoding,
                 folds=args.folds,
                 bad_value=args.bad_value,
             )

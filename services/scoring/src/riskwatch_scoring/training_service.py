@@ -14,17 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from riskwatch_scoring import repository
 from riskwatch_scoring.domain.features import CUSTOMER_FEATURE_NAMES
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS
-from riskwatch_scoring.domain.scorecard import Scorecard
+from riskwatch_scoring.domain.linear_scorecard import Cell
 from riskwatch_scoring.domain.training import (
-    Cell,
-    Encoding,
+    AlgorithmChoice,
     Table,
+    TrainedModel,
     TrainingConfig,
     TrainingDataError,
     TrainingResult,
     binary_labels,
     parse_csv_text,
-    train_credit_scorecard,
+    train_credit_model,
 )
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import ScoringModel
@@ -50,7 +50,7 @@ def _check_target(table: Table, target: str, folds: int, bad_value: str | None) 
         raise InvalidTrainingData(f"each class needs at least {folds} rows to cross-validate")
 
 
-def _as_kind(result: TrainingResult, kind: str) -> Scorecard:
+def _as_kind(result: TrainingResult, kind: str) -> TrainedModel:
     model = result.model
     if kind == "credit":
         return model
@@ -62,7 +62,7 @@ def _as_kind(result: TrainingResult, kind: str) -> Scorecard:
     )
 
 
-def _baseline(model: Scorecard, table: Table) -> list[float]:
+def _baseline(model: TrainedModel, table: Table) -> list[float]:
     scores = np.array([model.probability(row) for row in table.rows], dtype=np.float64)
     quantiles = np.quantile(scores, np.linspace(0, 1, BASELINE_QUANTILES))
     return [float(q) for q in quantiles]
@@ -75,9 +75,9 @@ def _train(
     config: TrainingConfig,
     kind: str,
     bad_value: str | None,
-) -> tuple[Scorecard, TrainingResult, list[float]]:
+) -> tuple[TrainedModel, TrainingResult, list[float]]:
     try:
-        result = train_credit_scorecard(
+        result = train_credit_model(
             table, target, features=features, config=config, bad_value=bad_value
         )
     except ValueError as exc:
@@ -121,7 +121,7 @@ async def train_from_csv(
     target: str,
     categorical: Sequence[str] | None,
     features: Sequence[str] | None,
-    encoding: Encoding,
+    algorithm: AlgorithmChoice,
     folds: int,
     bad_value: str | None = None,
 ) -> tuple[ScoringModel, dict[str, Any]]:
@@ -132,7 +132,7 @@ async def train_from_csv(
     if not table.columns:
         raise InvalidTrainingData("the CSV has no header row")
     _check_target(table, target, folds, bad_value)
-    config = TrainingConfig(encoding=encoding, folds=folds)
+    config = TrainingConfig(algorithm=algorithm, folds=folds)
     return await _train_and_store(
         session,
         kind=kind,
@@ -168,7 +168,7 @@ async def train_from_labels(
     *,
     kind: str,
     features: Sequence[str] | None,
-    encoding: Encoding,
+    algorithm: AlgorithmChoice,
     folds: int,
 ) -> tuple[ScoringModel, dict[str, Any]]:
     unknown = [name for name in features or () if name not in CUSTOMER_FEATURE_NAMES]
@@ -177,7 +177,7 @@ async def train_from_labels(
     rows = await repository.training_rows(session, kind)
     table = labelled_table(rows, list(features or CUSTOMER_FEATURE_NAMES))
     _check_target(table, TARGET, folds, None)
-    config = TrainingConfig(encoding=encoding, folds=folds)
+    config = TrainingConfig(algorithm=algorithm, folds=folds)
     return await _train_and_store(
         session,
         kind=kind,

@@ -1,16 +1,17 @@
-"""One PostgreSQL LISTEN loop for the whole kit: a connection of its own that listens on some
-channels, calls each channel's handler with the payload of every NOTIFY, and reconnects when the
-connection drops (a database restart, a network cut).
+"""One PostgreSQL LISTEN loop for the whole kit, for wake-ups across replicas (the outbox
+relay's, notify's deliveries and inbox, the alert desk's stream).
 
-On every (re)connection each handler is called once with an empty payload: what was committed
-while nobody listened is due now. Handlers run on the event loop and must not block.
+A writer NOTIFYs a channel in its transaction (PostgreSQL delivers it at commit); every
+replica's listener hears it and calls the channel's handler, which wakes whatever waits in
+that process (a worker, SSE streams). After a reconnect every handler is called once with an
+empty payload: anything committed while nobody listened is due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import asyncpg
 
@@ -18,14 +19,38 @@ from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
 
-NotifyHandler = Callable[[str], None]
+
+class WakeHub:
+    """Open waiters of one channel (SSE streams, say); `wake` sets every one of them."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Event] = set()
+
+    @contextlib.contextmanager
+    def subscribe(self) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._waiters.add(event)
+        try:
+            yield event
+        finally:
+            self._waiters.discard(event)
+
+    def wake(self, _payload: str = "") -> None:
+        for event in self._waiters:
+            event.set()
+
+    @property
+    def open_waiters(self) -> int:
+        return len(self._waiters)
 
 
 class PgListener:
+    """One LISTEN connection for several channels, reconnecting when it drops."""
+
     def __init__(
         self,
         dsn: str,
-        handlers: Mapping[str, NotifyHandler],
+        handlers: Mapping[str, Callable[[str], None]],
         *,
         name: str = "pg-listener",
         retry_seconds: float = 1.0,
@@ -61,13 +86,14 @@ class PgListener:
                 for channel in self._handlers:
                     await conn.add_listener(channel, self._dispatch)
                 self.listening.set()
+                # Wake everyone once: anything committed while we were not listening is due.
                 for handler in self._handlers.values():
                     handler("")
                 await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("pg.listen_failed", listener=self._name, error=repr(exc))
+                log.warning("db.listen_failed", listener=self._name, error=repr(exc))
                 await asyncio.sleep(self._retry_seconds)
             finally:
                 self.listening.clear()

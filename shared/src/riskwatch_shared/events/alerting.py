@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from riskwatch_shared.events.base import Event, register
+from riskwatch_shared.events.base import AwareDatetime, Event, register
 from riskwatch_shared.events.common import Reason, RiskMeasureData, RuleType, Severity
 
 
-class AlertingEvent(Event):
+class AlertingEvent(Event, frozen=True, kw_only=True):
     stream: ClassVar[str] = "ALERTING"
     source: str = "alerting"
 
 
 @register
-class AlertRaised(AlertingEvent):
+class AlertRaised(AlertingEvent, frozen=True, kw_only=True):
     type: Literal["alerting.alert_raised.v1"] = "alerting.alert_raised.v1"
     alert_id: UUID
     customer_id: UUID | None = None
@@ -29,7 +29,7 @@ class AlertRaised(AlertingEvent):
     severity: Severity
     title: str
     summary: str
-    raised_at: datetime
+    raised_at: AwareDatetime
     transaction_id: UUID | None = None
     trigger_event_id: UUID | None = None
     trigger_event_type: str | None = None
@@ -37,13 +37,13 @@ class AlertRaised(AlertingEvent):
     scores: dict[str, Any] = {}
     reasons: list[str] = []
     suggested_actions: list[str] = []
-    sla_due_at: datetime | None = None
+    sla_due_at: AwareDatetime | None = None
     url: str | None = None
     # The words as codes (riskwatch_shared.messages) so each reader renders its own locale.
     message_code: str | None = None
     message_params: dict[str, Any] = {}
     # When the thing happened (transaction time, credit record as-of), beside `raised_at`.
-    happened_at: datetime | None = None
+    happened_at: AwareDatetime | None = None
     # `reasons` as codes with parameters, contribution and advice (each reason once).
     coded_reasons: list[Reason] = []
 
@@ -63,7 +63,7 @@ AlertChange = Literal[
 
 
 @register
-class AlertUpdated(AlertingEvent):
+class AlertUpdated(AlertingEvent, frozen=True, kw_only=True):
     type: Literal["alerting.alert_updated.v1"] = "alerting.alert_updated.v1"
     alert_id: UUID
     customer_id: UUID | None = None
@@ -78,7 +78,7 @@ class AlertUpdated(AlertingEvent):
 
 
 @register
-class CustomerContacted(AlertingEvent):
+class CustomerContacted(AlertingEvent, frozen=True, kw_only=True):
     """A contact with the customer logged on an alert: the customer service files it as an
     interaction on the customer's record (`contact_id` becomes the interaction's id)."""
 
@@ -91,11 +91,11 @@ class CustomerContacted(AlertingEvent):
     alert_title: str | None = None
     actor: str
     actor_name: str | None = None
-    contacted_at: datetime
+    contacted_at: AwareDatetime
 
 
 @register
-class RiskMeasureTaken(AlertingEvent):
+class RiskMeasureTaken(AlertingEvent, frozen=True, kw_only=True):
     """A risk-control measure taken on an alert: the customer service records it on the
     customer (and announces it as `customer.risk_measure_recorded.v1`)."""
 
@@ -120,19 +120,19 @@ CaseChange = Literal[
 
 
 @register
-class CaseOpened(AlertingEvent):
+class CaseOpened(AlertingEvent, frozen=True, kw_only=True):
     type: Literal["alerting.case_opened.v1"] = "alerting.case_opened.v1"
     case_id: UUID
     customer_id: UUID | None = None
     relationship_manager: str | None = None
     priority: Severity
     alert_id: UUID
-    opened_at: datetime
-    sla_due_at: datetime
+    opened_at: AwareDatetime
+    sla_due_at: AwareDatetime
 
 
 @register
-class CaseUpdated(AlertingEvent):
+class CaseUpdated(AlertingEvent, frozen=True, kw_only=True):
     type: Literal["alerting.case_updated.v1"] = "alerting.case_updated.v1"
     case_id: UUID
     customer_id: UUID | None = None
@@ -144,3 +144,52 @@ class CaseUpdated(AlertingEvent):
     alert_id: UUID | None = None
     outcome: str | None = None
     comment: str | None = None
+
+
+# --- the watch list (issue 22 item 3): customers followed closely until exit criteria hold ---
+
+WatchlistOrigin = Literal["analyst", "rule", "warning"]
+
+
+@register
+class CustomerEnteredWatchlist(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.customer_entered_watchlist.v1"] = (
+        "alerting.customer_entered_watchlist.v1"
+    )
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    reason: str
+    owner: str
+    review_due: date
+    required_actions: list[str]
+    exit_criteria: str
+    origin: WatchlistOrigin
+    origin_ref: str | None = None
+    entered_by: str
+    entered_at: AwareDatetime
+
+
+@register
+class WatchlistReviewed(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.watchlist_reviewed.v1"] = "alerting.watchlist_reviewed.v1"
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    owner: str
+    note: str
+    next_review_due: date
+    reviewed_by: str
+    reviewed_at: AwareDatetime
+
+
+@register
+class CustomerExitedWatchlist(AlertingEvent, frozen=True, kw_only=True):
+    type: Literal["alerting.customer_exited_watchlist.v1"] = "alerting.customer_exited_watchlist.v1"
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    owner: str
+    reason: str
+    exited_by: str
+    exited_at: AwareDatetime

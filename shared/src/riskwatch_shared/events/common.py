@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from riskwatch_shared.events.base import AwareDatetime, Payload
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
 ModelKind = Literal["credit", "anomaly", "churn"]
 Severity = Literal["low", "medium", "high", "critical"]
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+CustomerKind = Literal["individual", "corporate"]
+CustomerStatus = Literal["active", "dormant", "closed"]
 
 
-class Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class TransactionData(Payload):
+class TransactionData(Payload, frozen=True, kw_only=True):
     """A validated transaction exactly as the customer service stored it."""
 
     transaction_id: UUID
@@ -39,11 +37,11 @@ class TransactionData(Payload):
     ip_address: str | None = None
     country: str | None = None
     status: str = "completed"
-    occurred_at: datetime
-    received_at: datetime
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
 
 
-class CreditRecordData(Payload):
+class CreditRecordData(Payload, frozen=True, kw_only=True):
     credit_record_id: UUID
     source: Literal["bureau", "internal"]
     credit_score: int | None = None
@@ -60,7 +58,7 @@ class CreditRecordData(Payload):
     as_of: date
 
 
-class FinancialProfileData(Payload):
+class FinancialProfileData(Payload, frozen=True, kw_only=True):
     financial_profile_id: UUID
     annual_income: Decimal
     currency: str
@@ -69,7 +67,7 @@ class FinancialProfileData(Payload):
     as_of: date
 
 
-class InteractionData(Payload):
+class InteractionData(Payload, frozen=True, kw_only=True):
     interaction_id: UUID
     channel: Literal["call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"]
     direction: Literal["inbound", "outbound"]
@@ -78,10 +76,10 @@ class InteractionData(Payload):
     staff_member: str | None = None
     staff_name: str | None = None
     alert_id: UUID | None = None
-    occurred_at: datetime
+    occurred_at: AwareDatetime
 
 
-class AccountData(Payload):
+class AccountData(Payload, frozen=True, kw_only=True):
     account_id: UUID
     number: str
     type: str
@@ -91,19 +89,19 @@ class AccountData(Payload):
     closed_at: date | None = None
 
 
-class CustomerSnapshot(Payload):
-    kind: Literal["individual", "corporate"]
+class CustomerSnapshot(Payload, frozen=True, kw_only=True):
+    kind: CustomerKind
     name: str
     segment: str | None = None
     country: str | None = None
-    status: Literal["active", "dormant", "closed"]
+    status: CustomerStatus
     kyc_status: str | None = None
     relationship_manager: str | None = None
     email: str | None = None
     tags: list[str] = []
 
 
-class Reason(Payload):
+class Reason(Payload, frozen=True, kw_only=True):
     """One reason behind a score: a stable `code`, the sentence, its contribution, the value
     it read (`params`, by name), and what to do about it (`advice`), each once."""
 
@@ -119,7 +117,7 @@ RiskMeasureKind = Literal["reduce_limit", "freeze_account", "require_payment_rev
 RiskMeasureStatus = Literal["active", "lifted"]
 
 
-class RiskMeasureData(Payload):
+class RiskMeasureData(Payload, frozen=True, kw_only=True):
     """A risk-control measure taken on a customer, as the alert it came from set it.
 
     Which fields are filled depends on `kind`: `reduce_limit` the new limit (`limit_amount`,
@@ -140,7 +138,7 @@ class RiskMeasureData(Payload):
     alert_id: UUID | None = None
     taken_by: str | None = None
     taken_by_name: str | None = None
-    taken_at: datetime
+    taken_at: AwareDatetime
     lifted_by: str | None = None
-    lifted_at: datetime | None = None
+    lifted_at: AwareDatetime | None = None
     lift_reason: str | None = None

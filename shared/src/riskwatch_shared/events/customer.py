@@ -17,20 +17,20 @@ from riskwatch_shared.events.common import (
 )
 
 
-class CustomerEvent(Event):
+class CustomerEvent(Event, frozen=True, kw_only=True):
     stream: ClassVar[str] = "CUSTOMER"
     source: str = "customer"
     customer_id: UUID
 
 
 @register
-class CustomerCreated(CustomerEvent):
+class CustomerCreated(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.created.v1"] = "customer.created.v1"
     customer: CustomerSnapshot
 
 
 @register
-class CustomerUpdated(CustomerEvent):
+class CustomerUpdated(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.updated.v1"] = "customer.updated.v1"
     customer: CustomerSnapshot
     changed_fields: list[str] = []
@@ -38,37 +38,37 @@ class CustomerUpdated(CustomerEvent):
 
 
 @register
-class CreditRecordAdded(CustomerEvent):
+class CreditRecordAdded(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.credit_record_added.v1"] = "customer.credit_record_added.v1"
     credit_record: CreditRecordData
 
 
 @register
-class FinancialProfileUpdated(CustomerEvent):
+class FinancialProfileUpdated(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.financial_profile_updated.v1"] = "customer.financial_profile_updated.v1"
     financial_profile: FinancialProfileData
 
 
 @register
-class InteractionLogged(CustomerEvent):
+class InteractionLogged(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.interaction_logged.v1"] = "customer.interaction_logged.v1"
     interaction: InteractionData
 
 
 @register
-class AccountChanged(CustomerEvent):
+class AccountChanged(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.account_changed.v1"] = "customer.account_changed.v1"
     account: AccountData
 
 
 @register
-class TransactionReceived(CustomerEvent):
+class TransactionReceived(CustomerEvent, frozen=True, kw_only=True):
     type: Literal["customer.transaction_received.v1"] = "customer.transaction_received.v1"
     transaction: TransactionData
 
 
 @register
-class RiskMeasureRecorded(CustomerEvent):
+class RiskMeasureRecorded(CustomerEvent, frozen=True, kw_only=True):
     """A risk-control measure recorded on the customer, or lifted (`measure.status`): the
     customer's record is the authority on which measures are in force."""
 

@@ -8,13 +8,13 @@ from uuid import UUID
 from riskwatch_shared.events.base import Event, register
 
 
-class NotifyEvent(Event):
+class NotifyEvent(Event, frozen=True, kw_only=True):
     stream: ClassVar[str] = "NOTIFY"
     source: str = "notify"
 
 
 @register
-class NotificationSent(NotifyEvent):
+class NotificationSent(NotifyEvent, frozen=True, kw_only=True):
     type: Literal["notify.notification_sent.v1"] = "notify.notification_sent.v1"
     notification_id: UUID
     alert_id: UUID | None = None
@@ -26,7 +26,7 @@ class NotificationSent(NotifyEvent):
 
 
 @register
-class DeliveryFailed(NotifyEvent):
+class DeliveryFailed(NotifyEvent, frozen=True, kw_only=True):
     type: Literal["notify.delivery_failed.v1"] = "notify.delivery_failed.v1"
     notification_id: UUID
     alert_id: UUID | None = None
@@ -38,7 +38,7 @@ class DeliveryFailed(NotifyEvent):
 
 
 @register
-class EscalationCancelled(NotifyEvent):
+class EscalationCancelled(NotifyEvent, frozen=True, kw_only=True):
     """An acknowledgement (or resolution) of the alert stopped its pending escalation."""
 
     type: Literal["notify.escalation_cancelled.v1"] = "notify.escalation_cancelled.v1"

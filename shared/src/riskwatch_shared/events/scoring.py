@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from riskwatch_shared.events.base import Event, register
+from riskwatch_shared.events.base import AwareDatetime, Event, register
 from riskwatch_shared.events.common import ModelKind, Reason, RiskLevel, TransactionData
 
 
-class ScoringEvent(Event):
+class ScoringEvent(Event, frozen=True, kw_only=True):
     stream: ClassVar[str] = "SCORING"
     source: str = "scoring"
 
 
 @register
-class TransactionScored(ScoringEvent):
+class TransactionScored(ScoringEvent, frozen=True, kw_only=True):
     """Every transaction's anomaly score, with the features alerting rules need."""
 
     type: Literal["scoring.transaction_scored.v1"] = "scoring.transaction_scored.v1"
@@ -33,7 +32,7 @@ class TransactionScored(ScoringEvent):
 
 
 @register
-class CustomerAssessed(ScoringEvent):
+class CustomerAssessed(ScoringEvent, frozen=True, kw_only=True):
     """A customer's assessment after a record or behaviour change (levels may be unchanged)."""
 
     type: Literal["scoring.customer_assessed.v1"] = "scoring.customer_assessed.v1"
@@ -47,11 +46,11 @@ class CustomerAssessed(ScoringEvent):
     customer_features: dict[str, Any] = {}
     # When the thing assessed happened (a credit record's as-of date, an interaction's time),
     # beside `occurred_at` (when it was assessed): alerts show both.
-    happened_at: datetime | None = None
+    happened_at: AwareDatetime | None = None
 
 
 @register
-class CustomerRiskLevelChanged(ScoringEvent):
+class CustomerRiskLevelChanged(ScoringEvent, frozen=True, kw_only=True):
     type: Literal["scoring.customer_risk_level_changed.v1"] = (
         "scoring.customer_risk_level_changed.v1"
     )
@@ -66,11 +65,11 @@ class CustomerRiskLevelChanged(ScoringEvent):
     advice: list[str] = []
     assessment_id: UUID | None = None
     trigger_event_type: str | None = None
-    happened_at: datetime | None = None
+    happened_at: AwareDatetime | None = None
 
 
 @register
-class ModelDriftDetected(ScoringEvent):
+class ModelDriftDetected(ScoringEvent, frozen=True, kw_only=True):
     type: Literal["scoring.model_drift_detected.v1"] = "scoring.model_drift_detected.v1"
     model_id: UUID
     model_kind: ModelKind

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import msgspec
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +50,7 @@ async def add_events(session: AsyncSession, *events: Event) -> None:
     request's trace id when it has none, and stored with the `traceparent` of that trace."""
     trace_id = trace_id_var.get()
     staged = [
-        e.model_copy(update={"trace_id": trace_id}) if trace_id and e.trace_id is None else e
+        msgspec.structs.replace(e, trace_id=trace_id) if trace_id and e.trace_id is None else e
         for e in events
     ]
     await add_payloads(

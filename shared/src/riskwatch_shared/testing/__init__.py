@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from riskwatch_shared.app import ServiceRuntime
@@ -98,6 +100,31 @@ async def running_app(
             transport=transport, base_url="http://test", headers=headers
         ) as client:
             yield client, runtime
+
+
+@contextlib.asynccontextmanager
+async def served_app(app: FastAPI) -> AsyncIterator[tuple[str, ServiceRuntime]]:
+    """Serve an app over real HTTP on a free 127.0.0.1 port, lifespan included, and give its
+    base URL: what a stream (SSE) test needs, since the in-process transport of `running_app`
+    hands over a response only once it has ended."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # surface a failed startup
+        return server.started
+
+    try:
+        await wait_until(started, timeout=30, message="server started")
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", app.state.runtime
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
 
 
 def identity_headers(

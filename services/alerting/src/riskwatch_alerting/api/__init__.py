@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from riskwatch_alerting.api import alerts, cases, lists, rules
+from riskwatch_alerting.api import alerts, cases, desk, lists, rules, watchlist
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
+router.include_router(desk.router)
+router.include_router(watchlist.router)
 
 __all__ = ["router"]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import repository
+from riskwatch_alerting import repository, workdesk
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
+from riskwatch_alerting.config import Settings
 from riskwatch_alerting.contexts import to_json
+from riskwatch_alerting.desk import ME, NOBODY, SlaState, identities_of
 from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
 from riskwatch_alerting.masking import alert_for, timeline_for
 from riskwatch_alerting.repository import AlertFilters, SortKey
@@ -23,6 +25,8 @@ from riskwatch_alerting.schemas import (
     AlertPage,
     AlertStats,
     AssignBody,
+    BulkAssignBody,
+    BulkAssignOut,
     CommentBody,
     ContactBody,
     EscalateBody,
@@ -33,7 +37,7 @@ from riskwatch_alerting.schemas import (
     ResolveBody,
     TimelineEntryOut,
 )
-from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.app import IdentityDep, ServiceRuntime, SessionDep
 from riskwatch_shared.contract import csv_response
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
@@ -61,7 +65,7 @@ def _filters(
         Query(
             description="Newest first by `raised_at` (when the alert was raised) or by "
             "`happened_at` (when the thing happened: during a backfill, old records raise "
-            "alerts now)"
+            "alerts now); `sla_due_at`: the soonest due first"
         ),
     ] = "raised_at",
     rule_type: Annotated[RuleType | None, Query(alias="type", description="Rule type")] = None,
@@ -69,7 +73,21 @@ def _filters(
     status: AlertStatus | None = None,
     customer_id: uuid.UUID | None = None,
     rule_id: uuid.UUID | None = None,
-    assignee: Annotated[str | None, Query(description="A person or a team")] = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="`me` (assigned to you: your user id or staff id), `none` (to nobody), "
+            "or a person or a team",
+        ),
+    ] = None,
+    team: Annotated[
+        str | None, Query(max_length=200, description="A team's queue: assigned to this team")
+    ] = None,
+    sla_state: Annotated[
+        SlaState | None,
+        Query(description="The SLA badge now: ok, amber (last quarter of the SLA), red (due)"),
+    ] = None,
 ) -> AlertFilters:
     return AlertFilters(
         raised_from=raised_from,
@@ -82,7 +100,11 @@ def _filters(
         status=status,
         customer_id=customer_id,
         rule_id=rule_id,
-        assignee=assignee,
+        assignee=None if assignee in (ME, NOBODY) else assignee,
+        assignee_in=identities_of(identity) if assignee == ME else None,
+        unassigned=assignee == NOBODY,
+        team=team,
+        sla_state=sla_state,
         owner=owner_scope(identity),
     )
 
@@ -154,6 +176,49 @@ async def export_alerts(
 async def alert_stats(session: SessionDep, filters: FiltersDep) -> AlertStats:
     """Counts by type, severity, status and day; time to acknowledge; false positives."""
     return await alert_service.stats(session, filters)
+
+
+@router.get(
+    "/alerts/stream",
+    operation_id="alerting-alerts-stream",
+    responses={200: {"content": {"text/event-stream": {}}}, **INVALID},
+    response_class=StreamingResponse,
+)
+async def alert_stream(
+    request: Request,
+    identity: IdentityDep,
+    filters: FiltersDep,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume after this alert change (an event's id)")
+    ] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: each new or changed alert the filters select and you may see, as
+    `event: alert` (id = the change; masked per role)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    settings = cast(Settings, runtime.settings)
+    stream = workdesk.alert_stream(
+        runtime.session_factory,
+        workdesk.alert_desk(runtime).hub,
+        filters=filters,
+        identity=identity,
+        resume_seq=workdesk.resume_after(last_event_id),
+        heartbeat_seconds=settings.sse_heartbeat_seconds,
+        max_seconds=settings.sse_max_seconds,
+        disconnected=request.is_disconnected,
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/alerts/assign", operation_id="alerting-alerts-bulk-assign", responses=INVALID)
+async def bulk_assign(
+    body: BulkAssignBody, session: SessionDep, identity: IdentityDep
+) -> BulkAssignOut:
+    """Assign many alerts to a person (`me` is you), a team or both; each alert's result."""
+    return await workdesk.bulk_assign(session, body, identity=identity)
 
 
 @router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)

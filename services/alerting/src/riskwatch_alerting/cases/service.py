@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,8 +37,9 @@ from riskwatch_alerting.errors import (
 from riskwatch_alerting.lifecycle import OPEN_STATUSES
 from riskwatch_alerting.models import Alert, Case, CaseTimelineEntry, Suppression
 from riskwatch_shared.db.totals import Total
-from riskwatch_shared.events.alerting import CaseOpened, CaseUpdated
+from riskwatch_shared.events.alerting import CaseChange, CaseOpened, CaseUpdated
 from riskwatch_shared.events.base import Event
+from riskwatch_shared.events.common import Severity
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
@@ -71,7 +72,7 @@ async def attach_new_alerts(
                     case_id=draft.case_id,
                     customer_id=draft.customer_id,
                     relationship_manager=draft.relationship_manager,
-                    priority=draft.priority,
+                    priority=cast(Severity, draft.priority),
                     alert_id=first["id"],
                     opened_at=now,
                     sla_due_at=draft.sla_due_at,
@@ -84,7 +85,7 @@ async def attach_new_alerts(
                 customer_id=draft.customer_id,
                 change="alert_added",
                 status="open",
-                priority=draft.priority,
+                priority=cast(Severity, draft.priority),
                 actor="system",
                 alert_id=alert["id"],
             )
@@ -308,9 +309,9 @@ async def act(
         CaseUpdated(
             case_id=case.id,
             customer_id=case.customer_id,
-            change=change,
+            change=cast(CaseChange, change),
             status=status,
-            priority=case.priority,
+            priority=cast(Severity, case.priority),
             actor=identity.subject,
             assignee=case.assignee,
             outcome=case.outcome,
@@ -413,9 +414,9 @@ async def _note(
         CaseUpdated(
             case_id=case.id,
             customer_id=case.customer_id,
-            change=change,
+            change=cast(CaseChange, change),
             status=case.status,
-            priority=case.priority,
+            priority=cast(Severity, case.priority),
             actor=identity.subject,
         ),
     )

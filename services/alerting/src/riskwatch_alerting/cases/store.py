@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, tuple_, update
+from sqlalchemy import Table, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from riskwatch_alerting.models import (
     CustomerDirectoryEntry,
     Suppression,
 )
-from riskwatch_alerting.repository import bump_cache_version
+from riskwatch_alerting.repository import bump_cache_version, sla_state_of
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
@@ -171,6 +171,20 @@ async def list_cases(
         statement = statement.where(tuple_(Case.opened_at, Case.id) < tuple_(*before))
     statement = statement.order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
     return cast(Sequence[Case], (await session.execute(statement)).scalars().all())
+
+
+async def count_open_cases_by_sla(
+    session: AsyncSession, *, assignees: Sequence[str], owner: str | None, now: datetime
+) -> dict[str, int]:
+    """How many open cases of these assignees wear each SLA badge at `now`."""
+    state = sla_state_of(now, started=Case.opened_at, due=Case.sla_due_at, closed=Case.closed_at)
+    statement = _filtered(
+        select(state, func.count())
+        .where(Case.status != "closed", Case.assignee.in_(assignees))
+        .group_by(state),
+        CaseFilters(owner=owner),
+    )
+    return {str(key): int(count) for key, count in (await session.execute(statement)).all()}
 
 
 async def count_cases(session: AsyncSession, filters: CaseFilters) -> Total:

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from riskwatch_scoring.domain.anomaly import AnomalyModel
+from riskwatch_scoring.domain.boosting import BoostedModel
 from riskwatch_scoring.domain.canonical import canonical_json, inputs_hash
 from riskwatch_scoring.domain.churn import ChurnModel
 from riskwatch_scoring.domain.scorecard import Scorecard
 
-Model = Scorecard | AnomalyModel | ChurnModel
+Model = Scorecard | AnomalyModel | ChurnModel | BoostedModel
 __all__ = ["Model", "canonical_json", "inputs_hash", "load_model", "model_to_json"]
 
 
@@ -29,4 +30,6 @@ def load_model(document: str | Mapping[str, Any]) -> Model:
             return AnomalyModel.from_state(state)
         case "churn":
             return ChurnModel.from_state(state)
+        case "boosted":
+            return BoostedModel.from_state(state)
     raise ValueError(f"unknown model_type {state.get('model_type')!r}")

@@ -1,0 +1,87 @@
+// RiskWatch console: keyboard navigation and charts. No inline script anywhere (the CSP
+// allows none): behaviour hangs on data- attributes and ids of the server-rendered pages.
+(function () {
+  "use strict";
+
+  function typing(target) {
+    return target instanceof Element && target.closest("input, textarea, select, [contenteditable]");
+  }
+
+  function alertRows() {
+    return Array.prototype.slice.call(
+      document.querySelectorAll("table.alerts tbody tr[data-alert-id]")
+    );
+  }
+
+  // j / k: move through the desk's rows; Enter on a row follows its link.
+  function moveRow(step) {
+    var rows = alertRows();
+    if (!rows.length) return;
+    var current = rows.indexOf(document.activeElement);
+    var next = Math.max(0, Math.min(rows.length - 1, current + step));
+    if (current < 0) next = step > 0 ? 0 : rows.length - 1;
+    rows.forEach(function (row) { row.setAttribute("tabindex", "-1"); });
+    rows[next].setAttribute("tabindex", "0");
+    rows[next].focus();
+  }
+
+  function follow(id) {
+    var link = document.getElementById(id);
+    if (link) { link.click(); return true; }
+    return false;
+  }
+
+  var keys = {
+    j: function () { moveRow(1); },
+    k: function () { moveRow(-1); },
+    n: function () { follow("next-alert"); },
+    "/": function () {
+      var first = document.querySelector("form.filters select, form.filters input:not([type=hidden])");
+      if (first) first.focus();
+    },
+    "?": function () {
+      var help = document.getElementById("keyboard-help");
+      if (help) help.hidden = !help.hidden;
+    }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (event.key === "Enter" && event.target instanceof Element &&
+        event.target.matches("tr[data-alert-id]")) {
+      var link = event.target.querySelector("a.alert-link");
+      if (link) link.click();
+      return;
+    }
+    var action = keys[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  });
+
+  // Charts: <div class="chart" data-series="id of a JSON script element"> drawn with uPlot.
+  // The JSON is {"labels": [...], "x": [unix seconds...], "series": [[...], ...]}.
+  function drawCharts(root) {
+    if (typeof window.uPlot !== "function") return;
+    root.querySelectorAll("div.chart[data-series]:not([data-drawn])").forEach(function (box) {
+      var source = document.getElementById(box.getAttribute("data-series"));
+      if (!source) return;
+      var data = JSON.parse(source.textContent || "{}");
+      var colors = ["#1f5fbf", "#b3261e", "#1e7a3c", "#a15c00"];
+      var series = [{}].concat((data.labels || []).map(function (label, index) {
+        return { label: label, stroke: colors[index % colors.length], width: 2 };
+      }));
+      var width = Math.max(280, box.clientWidth || 480);
+      box.setAttribute("data-drawn", "1");
+      new window.uPlot(
+        { width: width, height: 200, series: series, scales: { x: { time: true } } },
+        [data.x || []].concat(data.series || []),
+        box
+      );
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
+})();
