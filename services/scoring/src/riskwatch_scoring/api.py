@@ -118,10 +118,14 @@ async def list_customer_risk_history(
     identity: IdentityDep,
     kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
     include_shadow: Annotated[bool, Query(description="Include challengers' scores")] = False,
+    changes_only: Annotated[
+        bool,
+        Query(description="Only the assessments that moved their model's level (with reasons)"),
+    ] = False,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> AssessmentPage:
-    """Every stored assessment of the customer, newest first."""
+    """Every stored assessment of the customer, newest first (or its level changes)."""
     await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.risk_history(
         session,
@@ -130,6 +134,7 @@ async def list_customer_risk_history(
         include_shadow=include_shadow,
         cursor=cursor,
         limit=limit,
+        changes_only=changes_only,
     )
 
 

@@ -122,6 +122,7 @@ async def risk_history(
     include_shadow: bool,
     cursor: str | None,
     limit: int,
+    changes_only: bool = False,
 ) -> AssessmentPage:
     rows, total = await repository.assessment_page(
         session,
@@ -130,6 +131,7 @@ async def risk_history(
         include_shadow=include_shadow,
         after=_after(cursor),
         limit=limit + 1,
+        changes_only=changes_only,
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].assessed_at, page[-1].id) if len(rows) > limit else None
