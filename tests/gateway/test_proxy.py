@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from openapi_spec_validator import validate
 
 from riskwatch_gateway.main import create_app
@@ -69,20 +70,27 @@ async def test_correlation_id_is_forwarded_echoed_and_made_up_when_missing(
     assert made_up.json()["request_id"] == generated
 
 
-async def test_server_sent_events_are_streamed_through_as_they_come(gateway: Gateway) -> None:
-    notify = gateway.upstreams["notify"]
-    notify.release_stream.clear()
+@pytest.mark.parametrize(
+    ("service", "path"), [("notify", "/v1/inbox/stream"), ("alerting", "/v1/alerts/stream")]
+)
+async def test_server_sent_events_are_streamed_through_as_they_come(
+    gateway: Gateway, service: str, path: str
+) -> None:
+    upstream = gateway.upstreams[service]
+    upstream.release_stream.clear()
     headers = {"Accept": "text/event-stream", **gateway.bearer("viewer")}
     async with (
         gateway.client(**headers) as client,
-        client.stream("GET", "/v1/inbox/stream") as response,
+        client.stream("GET", path) as response,
     ):
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.aiter_lines()
         # The first event arrives while the service still holds the stream open.
         assert await asyncio.wait_for(anext_data(lines), 10) == "data: one"
-        notify.release_stream.set()
+        upstream.release_stream.set()
         assert await asyncio.wait_for(anext_data(lines), 10) == "data: two"
+    async with gateway.client(**gateway.bearer("ingest")) as client:
+        assert (await client.get(path, headers={"Accept": "text/event-stream"})).status_code == 403
 
 
 async def anext_data(lines: AsyncIterator[str]) -> str:

@@ -145,6 +145,7 @@ class Upstream:
                 Route("/readyz", readyz),
                 Route("/openapi.json", openapi),
                 Route("/v1/inbox/stream", stream),
+                Route("/v1/alerts/stream", stream),
                 Route("/v1/customers/slow", slow),
                 Route("/v1/recipients/gone", gone, methods=["DELETE"]),
                 Route("/v1/{path:path}", echo, methods=methods),

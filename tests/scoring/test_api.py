@@ -151,6 +151,20 @@ async def test_risk_history_pages_by_cursor(scoring: ScoringHarness) -> None:
     credit_only = (await scoring.client.get(url, params={"kind": "credit"})).json()
     assert {item["kind"] for item in credit_only["items"]} == {"credit"}
 
+    # The 360's risk-level history: per model kind, the assessments that moved the level.
+    changes = (await scoring.client.get(url, params={"changes_only": "true"})).json()
+    expected: list[str] = []
+    last_level: dict[str, str] = {}
+    for item in reversed(items):  # oldest first
+        if last_level.get(item["kind"]) != item["level"]:
+            expected.append(item["id"])
+        last_level[item["kind"]] = item["level"]
+    assert [item["id"] for item in changes["items"]] == expected[::-1]
+    assert changes["total"] == len(expected)
+    assert len(expected) < len(items), [(i["kind"], i["level"]) for i in items]
+    assert {item["kind"] for item in changes["items"]} == {"credit", "churn"}
+    assert all("reasons" in item for item in changes["items"])
+
     invalid = await scoring.client.get(url, params={"cursor": "not-a-cursor"})
     assert invalid.status_code == 422
     assert invalid.headers["content-type"].startswith(PROBLEM)

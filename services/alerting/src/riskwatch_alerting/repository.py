@@ -618,10 +618,13 @@ def alert_owned_by(owner: str) -> Any:
     hands), else as the alert recorded when raised (a customer the directory has not heard of).
     """
     entry = CustomerDirectoryEntry
+    # `IN` an uncorrelated list of the RM's customers: PostgreSQL hashes it once per query
+    # rather than probing the directory for every alert (a list's count reads them all).
+    theirs = select(entry.customer_id).where(entry.relationship_manager == owner)
     listed = select(entry.customer_id).where(entry.customer_id == Alert.customer_id)
     return or_(
-        listed.where(entry.relationship_manager == owner).exists(),
-        and_(~listed.exists(), Alert.relationship_manager == owner),
+        Alert.customer_id.in_(theirs),
+        and_(Alert.relationship_manager == owner, ~listed.exists()),
     )
 
 

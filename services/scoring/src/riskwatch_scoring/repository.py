@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, cast
 
 import asyncpg
 import orjson
-from sqlalchemy import Row, Table, func, insert, select, text, update
+from sqlalchemy import Row, Select, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,6 +166,21 @@ async def insert_assessments(session: AsyncSession, rows: Sequence[AssessmentRec
 # -- outbox -----------------------------------------------------------------------------------
 
 
+def level_changes(customer_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    """SQL: ids of the customer's assessments that moved the level of their kind (the first
+    of each kind included)."""
+    previous = func.lag(AssessmentRow.level).over(
+        partition_by=(AssessmentRow.kind, AssessmentRow.is_shadow),
+        order_by=(AssessmentRow.assessed_at, AssessmentRow.id),
+    )
+    ordered = (
+        select(AssessmentRow.id, AssessmentRow.level, previous.label("previous"))
+        .where(AssessmentRow.customer_id == customer_id)
+        .subquery()
+    )
+    return select(ordered.c.id).where(ordered.c.previous.is_distinct_from(ordered.c.level))
+
+
 async def assessment_page(
     session: AsyncSession,
     *,
@@ -174,13 +189,17 @@ async def assessment_page(
     include_shadow: bool,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    changes_only: bool = False,
 ) -> tuple[list[AssessmentRow], Total]:
-    """Newest first, keyset-paginated on (assessed_at, id)."""
+    """Newest first, keyset-paginated on (assessed_at, id); `changes_only`: the assessments
+    whose level differs from the one before it (same model kind, champion or shadow)."""
     statement = select(AssessmentRow).where(AssessmentRow.customer_id == customer_id)
     if kind is not None:
         statement = statement.where(AssessmentRow.kind == kind)
     if not include_shadow:
         statement = statement.where(AssessmentRow.is_shadow.is_(False))
+    if changes_only:
+        statement = statement.where(AssessmentRow.id.in_(level_changes(customer_id)))
     total = await total_of(session, statement)
     if after is not None:
         at, row_id = after

@@ -27,7 +27,6 @@ from riskwatch_scoring.errors import (
 )
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
 from riskwatch_scoring.outgoing import new_id
-from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
@@ -50,13 +49,14 @@ from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.events.common import ModelKind
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.messaging.outbox import add_events
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if cursor is None:
         return None
     try:
-        return decode_cursor(cursor)
+        return cursor_after(cursor, uuid.UUID)
     except InvalidCursor as exc:
         raise InvalidCursorError(str(exc)) from exc
 
@@ -122,6 +122,7 @@ async def risk_history(
     include_shadow: bool,
     cursor: str | None,
     limit: int,
+    changes_only: bool = False,
 ) -> AssessmentPage:
     rows, total = await repository.assessment_page(
         session,
@@ -130,6 +131,7 @@ async def risk_history(
         include_shadow=include_shadow,
         after=_after(cursor),
         limit=limit + 1,
+        changes_only=changes_only,
     )
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1].assessed_at, page[-1].id) if len(rows) > limit else None

@@ -132,10 +132,12 @@ class CaseFilters:
 def case_owned_by(owner: str) -> Any:
     """SQL: the case's customer is `owner`'s (the directory now, else as recorded)."""
     entry = CustomerDirectoryEntry
+    # An uncorrelated `IN`, hashed once per query (as `repository.alert_owned_by`).
+    theirs = select(entry.customer_id).where(entry.relationship_manager == owner)
     listed = select(entry.customer_id).where(entry.customer_id == Case.customer_id)
     return or_(
-        listed.where(entry.relationship_manager == owner).exists(),
-        and_(~listed.exists(), Case.relationship_manager == owner),
+        Case.customer_id.in_(theirs),
+        and_(Case.relationship_manager == owner, ~listed.exists()),
     )
 
 

@@ -27,10 +27,12 @@ class WatchlistFilters:
 def entry_owned_by(relationship_manager: str) -> Any:
     """SQL: the entry's customer is this RM's (the directory now, else as recorded)."""
     entry = CustomerDirectoryEntry
+    # An uncorrelated `IN`, hashed once per query (as `repository.alert_owned_by`).
+    theirs = select(entry.customer_id).where(entry.relationship_manager == relationship_manager)
     listed = select(entry.customer_id).where(entry.customer_id == WatchlistEntry.customer_id)
     return or_(
-        listed.where(entry.relationship_manager == relationship_manager).exists(),
-        and_(~listed.exists(), WatchlistEntry.relationship_manager == relationship_manager),
+        WatchlistEntry.customer_id.in_(theirs),
+        and_(WatchlistEntry.relationship_manager == relationship_manager, ~listed.exists()),
     )
 
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 
@@ -37,6 +36,9 @@ from riskwatch_scoring.domain.binning import (
 from riskwatch_scoring.domain.canonical import canonical_json
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, LevelCutoffs, ModelKind
 from riskwatch_scoring.domain.scorecard import FeatureInput, ScoreScaling, _number
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 FloatMatrix = npt.NDArray[np.float64]
 # Contributions smaller than this many points are noise, not reasons.
@@ -122,6 +124,8 @@ class BoostedModel:
     booster: lgb.Booster = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        import lightgbm as lgb  # lazy: the service starts without it
+
         object.__setattr__(self, "booster", lgb.Booster(model_str=self.booster_text))
 
     @property
@@ -225,6 +229,8 @@ def fit_boosted(
     scaling: ScoreScaling,
 ) -> BoostedModel:
     """Boost on the inputs with each feature's monotone direction (uncalibrated: a=1, b=0)."""
+    import lightgbm as lgb  # lazy: the service starts without it
+
     params = config.params([_direction(binning) for binning in inputs], len(rows))
     dataset = lgb.Dataset(design_matrix(inputs, rows), label=labels, params=params)
     booster = lgb.train(params, dataset, num_boost_round=config.rounds)

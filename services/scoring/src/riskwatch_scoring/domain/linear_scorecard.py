@@ -16,7 +16,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 
 from riskwatch_scoring.domain.scorecard import (
     BinnedCharacteristic,
@@ -161,6 +160,8 @@ def fit_scorecard(
     for encoder in encoders:
         encoder.fit(rows, n_bins, min_level_count)
     design = np.hstack([encoder.encode(rows) for encoder in encoders])
+    from sklearn.linear_model import LogisticRegression  # lazy, see training.py
+
     regression = LogisticRegression(C=regularisation_c, max_iter=2_000)
     regression.fit(design, labels)
     factor, offset = scaling.factor, scaling.offset

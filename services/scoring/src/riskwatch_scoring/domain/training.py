@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.model_selection import StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from riskwatch_scoring.domain.binning import BinningConfig
@@ -337,6 +336,9 @@ Split = tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]
 
 def _splits(labels: npt.NDArray[np.int_], config: TrainingConfig) -> tuple[str, list[list[Split]]]:
     """The validation's name and, per repeat, its (train, test) index pairs."""
+    # scikit-learn and LightGBM load when a model is trained, not when the service starts.
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
     indices = np.arange(len(labels))
     if len(labels) >= HOLDOUT_FROM_ROWS:
         train, test = train_test_split(

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.linear_model import LogisticRegression
 
 from riskwatch_scoring.domain.binning import Binning, CategoricalBinning, woe_value
 from riskwatch_scoring.domain.scorecard import (
@@ -63,6 +62,8 @@ def fit_woe_scorecard(
     scaling: ScoreScaling,
     model_version: str,
 ) -> Scorecard:
+    from sklearn.linear_model import LogisticRegression  # lazy, see training.py
+
     regression = LogisticRegression(C=regularisation_c, max_iter=2_000)
     regression.fit(woe_design(inputs, rows), labels)
     factor = scaling.factor
