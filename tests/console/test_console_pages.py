@@ -135,6 +135,9 @@ async def test_the_desk_filters_totals_and_sla_badges(
     )
     assert f'href="/alerts/{alert["id"]}"' not in other.text
     assert "No alerts match these filters." in other.text
+    team_queue = await browser.get("/desk", queue="team")
+    assert 'id="team-hint"' in team_queue.text  # which team: asked for, not guessed
+    assert 'id="team-hint"' not in (await browser.get("/desk", queue="team", team="x")).text
     hostile = await browser.get("/desk", severity="<script>alert(1)</script>")
     assert hostile.status_code == 400
     assert "<script>alert(1)</script>" not in hostile.text
