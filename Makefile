@@ -58,6 +58,11 @@ browser:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y -q chromium >/dev/null 2>&1 || \
 		{ apt-get update -q && apt-get install -y -q chromium; }; }
+	@# A Chinese font, so the console's zh-CN screens are readable in the browser tests' screenshots.
+	@dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q fonts-wqy-microhei; }; }
 
 bench: setup
 	$(VENV)/bin/python bench/run_all.py

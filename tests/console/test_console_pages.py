@@ -135,6 +135,9 @@ async def test_the_desk_filters_totals_and_sla_badges(
     )
     assert f'href="/alerts/{alert["id"]}"' not in other.text
     assert "No alerts match these filters." in other.text
+    team_queue = await browser.get("/desk", queue="team")
+    assert 'id="team-hint"' in team_queue.text  # which team: asked for, not guessed
+    assert 'id="team-hint"' not in (await browser.get("/desk", queue="team", team="x")).text
     hostile = await browser.get("/desk", severity="<script>alert(1)</script>")
     assert hostile.status_code == 400
     assert "<script>alert(1)</script>" not in hostile.text
@@ -306,3 +309,49 @@ async def test_the_inbox_and_its_live_unread_badge(
     marked = await browser.post("/inbox/all/read", {})
     assert marked.status_code == 303
     assert "Mark all read" not in (await browser.get("/inbox")).text
+
+
+async def test_the_start_page_bulk_assign_and_my_queue(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient, rules: None
+) -> None:
+    customer = await alerted_customer(admin, "rm-ana")
+    alert_id = customer.alert["id"]
+    await browser.sign_in(people.analyst)
+    start = await browser.get("/")
+    assert start.status_code == 200
+    assert "My open alerts" in start.text
+    assert re.search(r'id="new-today">\s*[1-9]', start.text)
+    desk = await browser.get("/desk", customer_id=customer.customer_id)
+    assert f'value="{alert_id}" form="bulk-assign"' in desk.text
+    assigned = await browser.post(
+        "/desk/assign", {"alert_ids": alert_id, "to_me": "1",
+                         "back": f"/desk?customer_id={customer.customer_id}"},
+    )  # fmt: skip
+    assert assigned.status_code == 303
+    assert assigned.headers["location"].endswith("&assigned=1")
+    mine = await browser.get("/desk", queue="mine", customer_id=customer.customer_id)
+    assert f'href="/alerts/{alert_id}"' in mine.text
+    assert "1 alerts assigned" not in mine.text  # only after the form
+    unassigned = await browser.get("/desk", queue="unassigned", customer_id=customer.customer_id)
+    assert f'href="/alerts/{alert_id}"' not in unassigned.text
+    refused = await browser.post("/desk/assign", {"alert_ids": "not-an-id", "to_me": "1"})
+    assert refused.status_code == 422
+
+
+async def test_new_alerts_arrive_live_on_the_desk(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient, rules: None
+) -> None:
+    await browser.sign_in(people.analyst)
+    desk = await browser.get("/desk")
+    live = re.search(r'sse-connect="(/live/desk[^"]*)"', desk.text)
+    assert live is not None
+    lines: list[str] = []
+    async with browser.http.stream("GET", live.group(1).replace("&amp;", "&"), timeout=120) as up:
+        assert up.headers["content-type"].startswith("text/event-stream")
+        reader = up.aiter_lines()
+        assert (await anext(reader)).startswith(":")
+        customer = await alerted_customer(admin, "rm-ana")
+        wanted = f'id="alert-{customer.alert["id"]}"'
+        while not any(wanted in line for line in lines):
+            lines.append(await asyncio.wait_for(anext(reader), timeout=90))
+    assert "event: alert" in lines

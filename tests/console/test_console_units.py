@@ -28,12 +28,15 @@ def test_the_desk_query_becomes_the_api_query() -> None:
         {"queue": "mine", "severity": "high", "status": "new", "raised_from": "2026-03-01",
          "raised_to": "2026-03-02", "sort": "happened_at"}
     )  # fmt: skip
-    params = query.api_params(me="user-1")
-    assert params["assignee"] == "user-1"
+    params = query.api_params()
+    assert params["assignee"] == "me"  # the API knows who I am
     assert (params["severity"], params["status"], params["sort"]) == ("high", "new", "happened_at")
     assert params["raised_from"] == "2026-03-01T00:00:00+00:00"
     assert params["raised_to"] == "2026-03-03T00:00:00+00:00"  # the whole last day
-    assert parse_desk_query({}).api_params(me="user-1").get("assignee") is None
+    assert parse_desk_query({}).api_params().get("assignee") is None
+    assert parse_desk_query({"queue": "unassigned"}).api_params()["assignee"] == "none"
+    team = parse_desk_query({"queue": "team", "team": "Risk department", "sla_state": "red"})
+    assert team.stream_params() == {"team": "Risk department", "sla_state": "red"}
 
 
 @pytest.mark.parametrize(
@@ -61,7 +64,7 @@ def test_any_query_string_is_a_view_or_a_refusal(args: dict[str, str]) -> None:
         query = parse_desk_query(args)
     except InvalidFilter:
         return
-    assert set(query.api_params(me=None)) <= {
+    assert set(query.api_params()) <= {
         "type", "severity", "status", "customer_id", "sort", "limit", "raised_to", "assignee",
         "cursor",
     }  # fmt: skip
@@ -114,7 +117,10 @@ def test_every_message_is_translated_into_chinese() -> None:
     messages = {
         message
         for _, _, message, _, _ in extract_from_dir(
-            str(CONSOLE_SRC), method_map, options_map=options, keywords={"_": None, "gettext": None}
+            str(CONSOLE_SRC),
+            method_map,
+            options_map=options,
+            keywords={"_": None, "gettext": None, "N_": None},
         )
     }
     assert len(messages) > 50

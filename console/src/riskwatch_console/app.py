@@ -5,6 +5,7 @@ person's token."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -35,6 +36,7 @@ from riskwatch_console.customer360 import credit_series, latest_by_kind, risk_se
 from riskwatch_console.desk import (
     QUEUES,
     SEVERITIES,
+    SLA_STATES,
     SORTS,
     STATUSES,
     TYPES,
@@ -42,11 +44,12 @@ from riskwatch_console.desk import (
     parse_desk_query,
     sla_badge,
 )
-from riskwatch_console.gateway import ApiProblem, Gateway
+from riskwatch_console.gateway import ApiProblem, Gateway, SignedOut
 from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
-from riskwatch_console.inbox import inbox, live_badge, mark_read
+from riskwatch_console.inbox import RELAY_SECONDS, inbox, live_badge, mark_read
 from riskwatch_console.sessions import Session
+from riskwatch_console.sse import read_events, write_event
 from riskwatch_console.web import (
     Console,
     Visit,
@@ -58,6 +61,7 @@ from riskwatch_console.web import (
 
 STATIC = Path(__file__).parent / "static"
 MAX_CREDENTIAL = 320
+MAX_BULK = 500
 
 
 def _form_text(form: Any, name: str, *, limit: int = MAX_CREDENTIAL) -> str:
@@ -137,14 +141,42 @@ async def choose_language(visit: Visit) -> Response:
 
 @page()
 async def home(visit: Visit) -> Response:
-    """The start page: the desk, for now."""
-    return redirect("/desk")
+    """The start page: my open cases and alerts by SLA badge, what came in today."""
+    summary = await visit.console.gateway.get("/v1/desk/summary", token=visit.token)
+    return visit.render("home.html", summary=summary)
+
+
+@page()
+async def bulk_assign(visit: Visit) -> Response:
+    """Assign the alerts ticked on the desk (to me, a person or a team) in one call."""
+    form = await visit.request.form()
+    alert_ids = [str(value)[:40] for value in form.getlist("alert_ids")][:MAX_BULK]
+    back = local_path(_form_text(form, "back", limit=2000), "/desk")
+    body: dict[str, Any] = {"alert_ids": alert_ids}
+    if _form_text(form, "to_me"):
+        body["assignee"] = visit.session.staff_id or visit.session.subject
+    for name in ("assignee", "team"):
+        if _form_text(form, name, limit=201) and name not in body:
+            body[name] = _form_text(form, name, limit=201)
+    try:
+        done = await visit.console.gateway.post("/v1/alerts/assign", token=visit.token, body=body)
+    except ApiProblem as problem:
+        message = "; ".join([problem.detail or problem.title, *problem.field_errors])
+        return visit.render(
+            "error.html",
+            status_code=problem.status if 400 <= problem.status < 500 else 502,
+            title=visit.gettext("The alerts were not assigned"),
+            message=message,
+        )
+    separator = "&" if "?" in back else "?"
+    return redirect(f"{back}{separator}assigned={int(done.get('assigned', 0))}")
 
 
 def _alert_rows(items: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     rows = []
     for alert in items:
-        badge = sla_badge(
+        # The API's badge (alerting's clock and rules); computed here only if it sends none.
+        badge = alert.get("sla_state") or sla_badge(
             status=str(alert.get("status")),
             raised_at=parse_instant(alert.get("raised_at")),
             sla_due_at=parse_instant(alert.get("sla_due_at")),
@@ -165,6 +197,7 @@ async def desk(visit: Visit) -> Response:
         "severities": SEVERITIES,
         "statuses": STATUSES,
         "sorts": SORTS,
+        "sla_states": SLA_STATES,
     }
     try:
         query = parse_desk_query(request.query_params)
@@ -183,7 +216,7 @@ async def desk(visit: Visit) -> Response:
     status = 200
     try:
         alerts = await visit.console.gateway.get(
-            "/v1/alerts", token=visit.token, params=query.api_params(me=visit.session.subject)
+            "/v1/alerts", token=visit.token, params=query.api_params()
         )
     except ApiProblem as problem:
         error, status = problem.detail or problem.title, problem.status
@@ -203,6 +236,9 @@ async def desk(visit: Visit) -> Response:
         page=alerts,
         next_link=next_link,
         error=error,
+        assigned=_count_param(request.query_params.get("assigned")),
+        may_assign=visit.may("POST", "/v1/alerts/assign"),
+        live_query=urlencode(query.stream_params()),
     )
     response.headers["vary"] = "HX-Request"
     return response
@@ -222,7 +258,8 @@ async def next_alert(visit: Visit) -> Response:
     after = visit.request.query_params.get("after")
     gateway, token = visit.console.gateway, visit.token
     for params in (
-        {"assignee": visit.session.subject or "", "limit": "50"},
+        {"assignee": "me", "sort": "sla_due_at", "limit": "50"},
+        {"assignee": "none", "status": "new", "sort": "sla_due_at", "limit": "50"},
         {"status": "new", "limit": "50"},
     ):
         page_of = await gateway.get("/v1/alerts", token=token, params=params)
@@ -230,6 +267,48 @@ async def next_alert(visit: Visit) -> Response:
         if found is not None:
             return redirect(f"/alerts/{found}")
     return redirect("/desk")
+
+
+def _count_param(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isdigit() and len(raw) < 6 else None
+
+
+@page()
+async def live_desk(visit: Visit) -> Response:
+    """New and changed alerts of a desk view as they happen: `event: alert` with the row."""
+    try:
+        query = parse_desk_query(visit.request.query_params)
+    except InvalidFilter:
+        return Response(status_code=400)
+    environment = visit.console.environments[visit.locale]
+    row_template = environment.get_template("_desk_row.html")
+
+    async def events() -> AsyncIterator[str]:
+        yield ": relaying\n\n"
+        deadline = time.monotonic() + RELAY_SECONDS
+        try:
+            async with visit.console.gateway.stream(
+                "/v1/alerts/stream", token=visit.token, params=query.stream_params()
+            ) as upstream:
+                async for event in read_events(upstream.aiter_lines()):
+                    if event.name == "alert":
+                        alert = json.loads(event.data)
+                        row = _alert_rows([alert], datetime.now(UTC))[0]
+                        html = row_template.render(
+                            row=row, fmt=visit.fmt, session=visit.session,
+                            may_assign=visit.may("POST", "/v1/alerts/assign"),
+                        )  # fmt: skip
+                        yield write_event("alert", html, event_id=event.id)
+                    if time.monotonic() > deadline:
+                        break
+        except (ApiProblem, SignedOut, httpx.HTTPError):
+            return
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
 
 
 # --- the case page --------------------------------------------------------------------------
@@ -310,7 +389,7 @@ async def act(visit: Visit) -> Response:
     values = {name: _form_text(form, name, limit=4_001) for name in form if name != "csrf_token"}
     body = action_body(action, values)
     if action == "assign" and values.get("to_me"):
-        body = {"assignee": visit.session.subject}
+        body = {"assignee": visit.session.staff_id or visit.session.subject}
     try:
         await visit.console.gateway.post(
             f"/v1/alerts/{alert_id}/{action}", token=visit.token, body=body
@@ -404,6 +483,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/language", choose_language, methods=["POST"]),
         Route("/desk", desk),
+        Route("/desk/assign", bulk_assign, methods=["POST"]),
+        Route("/live/desk", live_desk),
         Route("/next", next_alert),
         Route("/alerts/{alert_id}", case),
         Route("/alerts/{alert_id}/{action}", act, methods=["POST"]),

@@ -13,8 +13,10 @@ TYPES = ("transaction_anomaly", "credit_risk", "churn", "custom")
 SEVERITIES = ("low", "medium", "high", "critical")
 STATUSES = ("new", "acknowledged", "investigating", "escalated", "resolved")
 OPEN_STATUSES = frozenset(STATUSES) - {"resolved"}
-SORTS = ("raised_at", "happened_at")
-QUEUES = ("mine", "all")
+SORTS = ("raised_at", "happened_at", "sla_due_at")
+SLA_STATES = ("ok", "amber", "red")
+# My queue (assigned to me), nobody's, a team's, everything I may see.
+QUEUES = ("mine", "unassigned", "team", "all")
 PAGE_SIZE = 50
 MAX_TEXT = 200
 
@@ -41,26 +43,37 @@ class DeskQuery:
     customer_id: str | None = None
     rule_id: str | None = None
     assignee: str | None = None
+    team: str | None = None
+    sla_state: str | None = None
     raised_from: date | None = None
     raised_to: date | None = None
     sort: str = "raised_at"
     cursor: str | None = None
 
-    def api_params(self, *, me: str | None) -> dict[str, str]:
+    def api_params(self) -> dict[str, str]:
         """The `GET /v1/alerts` query for this desk view."""
         params: dict[str, str] = {"sort": self.sort, "limit": str(PAGE_SIZE)}
-        for name in ("type", "severity", "status", "customer_id", "rule_id", "assignee"):
+        for name in FILTERS:
             value = getattr(self, name)
             if value is not None:
                 params[name] = value
-        if self.queue == "mine" and me is not None:
-            params["assignee"] = me
+        if self.queue == "mine":
+            params["assignee"] = "me"
+        elif self.queue == "unassigned":
+            params["assignee"] = "none"
         if self.raised_from is not None:
             params["raised_from"] = _midnight(self.raised_from).isoformat()
         if self.raised_to is not None:  # the whole day given is included
             params["raised_to"] = (_midnight(self.raised_to) + timedelta(days=1)).isoformat()
         if self.cursor is not None:
             params["cursor"] = self.cursor
+        return params
+
+    def stream_params(self) -> dict[str, str]:
+        """The same view for `GET /v1/alerts/stream` (no page, no order)."""
+        params = self.api_params()
+        for name in ("sort", "limit", "cursor"):
+            params.pop(name, None)
         return params
 
     def link_params(self, **changes: str | None) -> dict[str, str]:
@@ -73,12 +86,17 @@ class DeskQuery:
             "customer_id": self.customer_id,
             "rule_id": self.rule_id,
             "assignee": self.assignee,
+            "team": self.team,
+            "sla_state": self.sla_state,
             "raised_from": self.raised_from.isoformat() if self.raised_from else None,
             "raised_to": self.raised_to.isoformat() if self.raised_to else None,
             "sort": self.sort,
         }
         values.update(changes)
         return {name: value for name, value in values.items() if value}
+
+
+FILTERS = ("type", "severity", "status", "customer_id", "rule_id", "assignee", "team", "sla_state")
 
 
 def _midnight(day: date) -> datetime:
@@ -136,6 +154,8 @@ def parse_desk_query(args: Mapping[str, str]) -> DeskQuery:
         customer_id=_uuid(args, "customer_id"),
         rule_id=_uuid(args, "rule_id"),
         assignee=_text(args, "assignee"),
+        team=_text(args, "team"),
+        sla_state=_choice(args, "sla_state", SLA_STATES),
         raised_from=_day(args, "raised_from"),
         raised_to=_day(args, "raised_to"),
         sort=_choice(args, "sort", SORTS) or "raised_at",

@@ -1,6 +1,6 @@
 """Security headers on every response (pure ASGI): a strict Content-Security-Policy (nothing
-but this origin: no inline script or style, no CDN, no framing), no sniffing, no referrer, and
-pages never cached (they show personal data)."""
+but this origin: no inline script or style, no CDN, no framing), no sniffing, no referrer to
+other sites, and pages never cached (they show personal data)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 )

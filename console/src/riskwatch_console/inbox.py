@@ -3,6 +3,7 @@ relay of the gateway's `/v1/inbox/stream` as the console's own Server-Sent Event
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -84,7 +85,9 @@ async def live_badge(visit: Visit) -> Response:
                     if time.monotonic() > deadline:
                         break
         except (ApiProblem, SignedOut, httpx.HTTPError):
-            return  # no inbox, or the session ended: the badge stays as it is
+            # No inbox, or the session ended: the badge stays as it is, and the stream stays
+            # open (quiet) so the browser does not reconnect every few seconds.
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
     return StreamingResponse(
         events(),

@@ -24,6 +24,7 @@ from riskwatch_console.i18n import (
     negotiate,
     translations,
 )
+from riskwatch_console.labels import label_for
 from riskwatch_console.sessions import (
     COOKIE_NAME,
     CSRF_FIELD,
@@ -49,6 +50,7 @@ def template_environments() -> dict[str, Environment]:
         environment.install_gettext_translations(  # type: ignore[attr-defined]
             translations(locale), newstyle=True
         )
+        environment.globals["label"] = label_for(locale)
         environments[locale] = environment
     return environments
 
@@ -132,10 +134,12 @@ def sign_in_redirect(request: Request) -> RedirectResponse:
 
 
 def origin_allowed(request: Request) -> bool:
-    """A browser's unsafe request must come from our own pages (Origin, when sent)."""
+    """A browser's unsafe request must come from our own pages (Origin, when sent). An opaque
+    origin (`null`: privacy settings, no-referrer pages) proves nothing either way: the CSRF
+    token decides."""
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None
+        return True
     host = request.headers.get("host", "")
     return urlsplit(origin).netloc == host
 

@@ -38,6 +38,7 @@ from riskwatch_shared.messaging.inbox import InboxPruner
 from riskwatch_shared.messaging.relay import OutboxRelay
 from riskwatch_shared.observability import RequestContextMiddleware, metrics_endpoint
 from riskwatch_shared.policy import DEFAULT_POLICY, decide
+from riskwatch_shared.roles import ADMIN, SERVICE_ROLE, require_role
 from riskwatch_shared.security import (
     IDENTITY_HEADER,
     SYSTEM_IDENTITY,
@@ -343,9 +344,7 @@ def health_router(service: str) -> APIRouter:
 
 def _dead_letters(request: Request) -> DeadLetters:
     """The service's own consumers' dead letters; admins only."""
-    identity = get_identity(request)
-    if not identity.has_role("admin"):
-        raise Forbidden("dead letters are for admins")
+    require_role(get_identity(request), ADMIN, action="reading or re-driving dead letters")
     runtime = get_runtime(request)
     return DeadLetters(runtime.bus, [runner.name for runner in runtime.consumers])
 
@@ -440,8 +439,8 @@ def get_identity(request: Request) -> Identity:
 
 API_PREFIX = "/v1/"
 # A service's own identity (`SYSTEM_IDENTITY`: no gateway in front, development only; tools
-# and benchmarks that mint one) is not confined by the table; no user or API key can hold it.
-SERVICE_ROLE = "system"
+# and benchmarks that mint one, role `SERVICE_ROLE`) is not confined by the table; no user or
+# API key can hold it.
 
 
 def authorize(identity: Identity, method: str, path: str) -> None:

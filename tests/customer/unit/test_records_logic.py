@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +12,6 @@ from riskwatch_customer.audit import created, diff
 from riskwatch_customer.csv_import import InvalidCsv, parse_customer_csv
 from riskwatch_customer.figures import derive_figures, utilisation
 from riskwatch_customer.masking import mask_field, mask_tail
-from riskwatch_customer.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 money = st.decimals(min_value=0, max_value=10**9, allow_nan=False, places=2)
 
@@ -55,21 +52,6 @@ def test_net_worth_and_debt_to_income(
 def test_utilisation() -> None:
     assert utilisation(Decimal(250), Decimal(1000)) == Decimal("0.25")
     assert utilisation(Decimal(250), Decimal(0)) is None
-
-
-@given(st.datetimes(timezones=st.just(UTC)), st.uuids())
-def test_cursor_round_trips(at: datetime, row_id: uuid.UUID) -> None:
-    assert decode_cursor(encode_cursor(at, row_id)) == (at, str(row_id))
-
-
-@given(st.text(max_size=30))
-def test_garbage_cursor_is_refused_or_decoded_never_crashes(text: str) -> None:
-    try:
-        at, row_id = decode_cursor(text)
-    except InvalidCursor:
-        return
-    assert at.tzinfo is not None
-    assert row_id
 
 
 def test_csv_rows_parsed_or_rejected_with_line_numbers() -> None:

@@ -82,6 +82,30 @@
     });
   }
 
+  // A live alert (the desk's SSE relay) that is already on the page replaces its row rather
+  // than being added again; the first one replaces the "no alerts" row.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var holder = document.createElement("template");
+    holder.innerHTML = String(event.detail.data || "").trim();
+    var row = holder.content.firstElementChild;
+    if (!row || !row.id) return;
+    var existing = document.getElementById(row.id);
+    if (existing) {
+      existing.replaceWith(row);
+      event.preventDefault();
+    }
+    var empty = document.querySelector("#desk-rows tr.empty-row");
+    if (empty) empty.remove();
+  });
+
+  // Whether a live element is connected (styles show it; a reconnect clears it meanwhile).
+  document.addEventListener("htmx:sseOpen", function (event) {
+    event.target.setAttribute("data-live", "open");
+  });
+  document.addEventListener("htmx:sseError", function (event) {
+    event.target.setAttribute("data-live", "reconnecting");
+  });
+
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import uuid
@@ -49,6 +47,7 @@ from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import RiskMeasureData, Severity
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 from riskwatch_shared.security import Identity
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -324,45 +323,32 @@ def _apply(alert: Alert, action: str, status: str, now: datetime, detail: dict[s
 # --- listing --------------------------------------------------------------------------------
 
 
-# A cursor names its sort: `h|<happened_at>|<id>`, `s|<sla_due_at>|<id>`; one of raised_at has
-# no prefix (as before).
-_CURSOR_PREFIX: dict[str, str] = {"raised_at": "", "happened_at": "h|", "sla_due_at": "s|"}
+# A cursor names its sort: happened_at's are tagged `h`, sla_due_at's `s`; raised_at's none.
+_CURSOR_TAGS: dict[str, str] = {"raised_at": "", "happened_at": "h", "sla_due_at": "s"}
 
 
-def encode_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
+def alerts_cursor(alert: Alert, sort: SortKey = "raised_at") -> str:
     at: datetime = getattr(alert, sort)
-    raw = f"{_CURSOR_PREFIX[sort]}{at.isoformat()}|{alert.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_cursor(at, alert.id, sort=_CURSOR_TAGS[sort])
 
 
-def decode_cursor(cursor: str, sort: SortKey = "raised_at") -> tuple[datetime, uuid.UUID]:
+def _after(cursor: str | None, sort: SortKey) -> tuple[datetime, uuid.UUID] | None:
     """The (time, id) a cursor continues after; InvalidQuery for a cursor of another sort."""
+    if cursor is None:
+        return None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded).decode()
-        of_sort = next(
-            (key for key, prefix in _CURSOR_PREFIX.items() if prefix and text.startswith(prefix)),
-            "raised_at",
-        )
-        text = text.removeprefix(_CURSOR_PREFIX[of_sort])
-        at_text, _, id_text = text.partition("|")
-        at, alert_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
-    if at.tzinfo is None:
-        raise InvalidQuery("cursor is not valid", parameter="cursor")
-    if of_sort != sort:
-        raise InvalidQuery("cursor belongs to another sort", parameter="cursor")
-    return at, alert_id
+        return cursor_after(cursor, uuid.UUID, sort=_CURSOR_TAGS[sort])
+    except InvalidCursor as exc:
+        raise InvalidQuery(str(exc), parameter="cursor") from exc
 
 
 async def list_alerts(
     session: AsyncSession, filters: AlertFilters, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[Alert], str | None]:
-    before = None if cursor is None else decode_cursor(cursor, filters.sort)
+    before = _after(cursor, filters.sort)
     rows = await repository.list_alerts(session, filters, before=before, limit=limit + 1)
     page = rows[:limit]
-    return page, encode_cursor(page[-1], filters.sort) if len(rows) > limit else None
+    return page, alerts_cursor(page[-1], filters.sort) if len(rows) > limit else None
 
 
 def export_row(alert: Alert) -> dict[str, Any]:

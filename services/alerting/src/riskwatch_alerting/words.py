@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from riskwatch_alerting.contexts import EvaluationInput
-from riskwatch_alerting.rules.fields import LEVEL_RANK
 from riskwatch_shared.messages import (
     CUSTOM_RULE_CODE,
     MESSAGES,
     alert_code_of,
     render,
 )
+from riskwatch_shared.risk import LEVEL_RANK
 
 # A rule whose words are the user's own: readers show the stored title and summary.
 CUSTOM_TEXT_CODE = "alert.custom_text"

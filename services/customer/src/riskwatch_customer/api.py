@@ -17,7 +17,6 @@ from pydantic_core import to_json
 from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
-from riskwatch_customer.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
 from riskwatch_customer.repository import CustomerFilters, TransactionFilters
 from riskwatch_customer.resources import Intake, intake_of
 from riskwatch_customer.schemas import (
@@ -52,6 +51,7 @@ from riskwatch_shared.app import SessionDep, get_identity, get_runtime
 from riskwatch_shared.contact import phone_or_none
 from riskwatch_shared.contract import csv_body
 from riskwatch_shared.events.common import RiskLevel
+from riskwatch_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, decode_cursor
 from riskwatch_shared.security import Identity
 
 router = APIRouter(prefix="/v1", tags=["customer"])

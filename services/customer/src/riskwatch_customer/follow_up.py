@@ -16,8 +16,9 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_customer import audit, repository, views
-from riskwatch_customer.errors import MeasureNotFound, NotAllowed
+from riskwatch_customer.errors import MeasureNotFound
 from riskwatch_customer.models import Account, Interaction, RiskMeasure
+from riskwatch_customer.permissions import MEASURE_ROLES, require_role
 from riskwatch_customer.schemas import RiskMeasureOut
 from riskwatch_customer.service import record_audit, visible_customer
 from riskwatch_shared.events.alerting import CustomerContacted, RiskMeasureTaken
@@ -30,7 +31,6 @@ from riskwatch_shared.security import SYSTEM_IDENTITY, Identity
 
 log = get_logger(__name__)
 
-MEASURE_ROLES = ("admin", "risk_manager", "analyst", "system")
 SUMMARY_LIMIT = 5_000
 
 
@@ -198,8 +198,7 @@ async def lift_measure(
 ) -> RiskMeasureOut:
     """Lift a measure: no longer in force (a frozen account is active again); announced as
     `risk_measure_recorded.v1` with status `lifted`. Lifting a lifted measure changes nothing."""
-    if not identity.has_role(*MEASURE_ROLES):
-        raise NotAllowed(f"lifting a measure needs one of the roles: {', '.join(MEASURE_ROLES)}")
+    require_role(identity, MEASURE_ROLES, "lifting a measure")
     customer = await visible_customer(session, customer_id, identity=identity)
     measure = await repository.get_measure(session, measure_id)
     if measure is None or measure.customer_id != customer.id:

@@ -4,9 +4,11 @@ Which customers a caller sees is the kit's one rule (`riskwatch_shared.ownership
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from riskwatch_customer.errors import NotAllowed
+from riskwatch_shared import roles
 from riskwatch_shared.ownership import may_see, owner_scope
 from riskwatch_shared.security import Identity
 
@@ -19,15 +21,17 @@ class ExactSearch(Protocol):
     def phone(self) -> str | None: ...
 
 
-CRM_WRITER_ROLES = ("admin", "risk_manager", "analyst", "relationship_manager", "system")
-CRM_READER_ROLES = (*CRM_WRITER_ROLES, "viewer")
-INTAKE_ROLES = ("ingest", "admin", "system")
-IMPORT_ROLES = ("admin", "risk_manager", "system")
+# The policy table's sets (the service's own identity passes every check).
+CRM_WRITER_ROLES = roles.WORKERS_AND_RMS
+CRM_READER_ROLES = roles.STAFF
+INTAKE_ROLES = roles.INTAKE
+IMPORT_ROLES = roles.MANAGERS
+MEASURE_ROLES = roles.WORKERS
 
 
-def require_role(identity: Identity, roles: tuple[str, ...], action: str) -> None:
-    if not identity.has_role(*roles):
-        raise NotAllowed(f"{action} needs one of the roles: {', '.join(roles)}")
+def require_role(identity: Identity, allowed: Iterable[str], action: str) -> None:
+    """The kit's check, refused as this service's `NotAllowed`."""
+    roles.require_role(identity, allowed, action=action, error=NotAllowed)
 
 
 def require_unmasking_for_exact_search(identity: Identity, search: ExactSearch) -> None:

@@ -25,8 +25,8 @@ from riskwatch_customer.models import (
     RiskMeasure,
     Transaction,
 )
-from riskwatch_customer.pagination import InvalidCursor, cursor_after, encode_cursor
 from riskwatch_shared.db.totals import Total, total_of
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 
 RowT = TypeVar("RowT")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from riskwatch_shared.errors import InvalidInput
 from riskwatch_shared.logging import get_logger
-from riskwatch_shared.text import INT64_MAX
+from riskwatch_shared.pagination import parse_int64
 
 log = get_logger(__name__)
 
@@ -32,13 +32,10 @@ def resume_after(last_event_id: str | None) -> int | None:
     if last_event_id is None or not last_event_id.strip():
         return None
     text = last_event_id.strip()
-    if (
-        len(text) > MAX_LAST_EVENT_ID_LENGTH
-        or not (text.isascii() and text.isdigit())
-        or int(text) > INT64_MAX
-    ):
+    seq = parse_int64(text) if len(text) <= MAX_LAST_EVENT_ID_LENGTH else None
+    if seq is None:
         raise InvalidLastEventId("Last-Event-ID must be a message seq this stream sent")
-    return int(text)
+    return seq
 
 
 class InboxHub:

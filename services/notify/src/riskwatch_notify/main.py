@@ -36,6 +36,7 @@ async def start_delivery(runtime: ServiceRuntime) -> None:
     listener = PgListener(
         to_asyncpg_dsn(settings.sqlalchemy_url),
         {DUE_CHANNEL: worker.wake, INBOX_CHANNEL: hub.publish},
+        name="notify-pg-listener",
     )
     runtime.extras[RUNTIME_KEY] = NotifyRuntime(worker, scheduler, hub, listener, outbound)
     await listener.start()

@@ -17,10 +17,10 @@ from riskwatch_notify.domain.escalation import (
 )
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
+from riskwatch_shared.risk import RiskLevelName
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
-SeverityName = Literal["low", "medium", "high", "critical"]
 AlertTypeName = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
 LocaleName = Literal["en", "zh"]
 DeliveryStatusName = Literal[
@@ -152,7 +152,7 @@ class SubscriptionIn(Body):
     alert_types: list[AlertTypeName] = Field(
         default=[], max_length=4, description="Empty means every type"
     )
-    min_severity: SeverityName = "low"
+    min_severity: RiskLevelName = "low"
     include_relationship_manager: bool = Field(
         default=False, description="Also notify the relationship manager of the customer"
     )

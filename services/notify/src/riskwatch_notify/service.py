@@ -3,8 +3,6 @@ inbox. Functions take the session first and flush; the route commits."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -55,37 +53,22 @@ from riskwatch_notify.schemas import (
 )
 from riskwatch_shared.netguard import DestinationRefused, OutboundPolicy, check_outbound_url
 from riskwatch_shared.ownership import owner_scope, require_visible
+from riskwatch_shared.pagination import InvalidCursor as KitInvalidCursor
+from riskwatch_shared.pagination import decode_seq_cursor, encode_seq_cursor
 from riskwatch_shared.security import Identity
-from riskwatch_shared.text import INT64_MAX
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_seq(text: str) -> int | None:
-    """A message seq (a BIGINT identity) written in ASCII digits, or None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > INT64_MAX:
-        return None
-    return int(text)
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
+def _seq_after(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, value = raw.partition(":")
-        seq = parse_seq(value) if prefix == "seq" else None
-        if seq is None:
-            raise ValueError(raw)
-        return seq
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidCursor("cursor is not valid") from exc
+        return decode_seq_cursor(cursor)
+    except KitInvalidCursor as exc:
+        raise InvalidCursor(str(exc)) from exc
 
 
 # ---------------------------------------------------------------- recipients
@@ -341,14 +324,14 @@ async def list_deliveries(
         channel=channel,
         recipient_id=recipient_id,
         alert_id=alert_id,
-        after_seq=decode_cursor(cursor),
+        after_seq=_seq_after(cursor),
         limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]
     return DeliveryPage(
         items=[DeliveryOut.model_validate(row) for row in rows],
-        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        next_cursor=encode_seq_cursor(rows[-1].seq) if more else None,
         **total.fields(),
     )
 
@@ -424,7 +407,7 @@ async def inbox(
     rows, total = await repository.inbox_page(
         session,
         owner.id,
-        before_seq=decode_cursor(cursor),
+        before_seq=_seq_after(cursor),
         unread_only=unread_only,
         limit=limit + 1,
         owner=confined_to,
@@ -434,7 +417,7 @@ async def inbox(
     return InboxPage(
         items=[InboxMessageOut.model_validate(row) for row in rows],
         unread_count=await repository.unread_count(session, owner.id, confined_to),
-        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        next_cursor=encode_seq_cursor(rows[-1].seq) if more else None,
         **total.fields(),
     )
 

@@ -14,8 +14,7 @@ from pydantic import ValidationError
 from riskwatch_scoring import service, training_service
 from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
-from riskwatch_scoring.models import CUSTOMER_OWNERS
-from riskwatch_scoring.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from riskwatch_scoring.models import CUSTOMER_OWNERS, ScoringModel
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.schemas import (
@@ -39,14 +38,12 @@ from riskwatch_scoring.schemas import (
 from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
 from riskwatch_shared.contract import csv_body
 from riskwatch_shared.db.unit_of_work import after_commit
-from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.ownership import require_customer_visible
-from riskwatch_shared.security import Identity
+from riskwatch_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from riskwatch_shared.roles import MANAGERS, WORKERS, require_role
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
-MANAGERS = ("admin", "risk_manager", "system")
-WORKERS = ("admin", "risk_manager", "analyst", "system")
 # Core banking's ingest keys push transactions and nothing else (the shared policy table).
 SCORERS = WORKERS
 MAX_CSV_BYTES = 20 * 1024 * 1024
@@ -63,11 +60,6 @@ CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
-
-
-def _require(identity: Identity, roles: tuple[str, ...]) -> None:
-    if not identity.has_role(*roles):
-        raise Forbidden(f"needs one of the roles {', '.join(roles)}")
 
 
 @router.get(
@@ -156,7 +148,7 @@ async def score_transaction(
     body: TransactionScoreIn, request: Request, identity: IdentityDep
 ) -> Response:
     """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
-    _require(identity, SCORERS)
+    require_role(identity, SCORERS)
     runtime = get_runtime(request)  # inline, not a dependency: one less to solve per call
     context = scoring_context(runtime)
     scored = await service.score_transaction(
@@ -262,7 +254,7 @@ async def train_model(
     folds: Annotated[int, Query(ge=2, le=10, description="CSV: cross-validation folds")] = 5,
 ) -> TrainingOut:
     """Train a new model version from labels x stored features (JSON) or a CSV (text/csv)."""
-    _require(identity, MANAGERS)
+    require_role(identity, MANAGERS)
     source, body = await _train_body(request)
     if source == "csv":
         row, report = await training_service.train_from_csv(
@@ -291,7 +283,13 @@ async def train_model(
 async def _promote(
     session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
 ) -> ModelOut:
-    row = await promote(session, model_id, status=status)
+    return await _serving_changed(session, context, await promote(session, model_id, status=status))
+
+
+async def _serving_changed(
+    session: SessionDep, context: ScoringContext, row: ScoringModel
+) -> ModelOut:
+    """Which models serve has changed: this replica's cache re-reads once it is committed."""
     await session.flush()
     after_commit(session, context.model_cache.invalidate)
     return service.model_out(row)
@@ -307,7 +305,7 @@ async def activate_model(
     model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> ModelOut:
     """Make this version its kind's champion; activating an older one is a rollback."""
-    _require(identity, MANAGERS)
+    require_role(identity, MANAGERS)
     return await _promote(session, context, model_id, "champion")
 
 
@@ -321,7 +319,7 @@ async def shadow_model(
     model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> ModelOut:
     """Make this version the challenger: it scores in shadow beside the champion."""
-    _require(identity, MANAGERS)
+    require_role(identity, MANAGERS)
     return await _promote(session, context, model_id, "challenger")
 
 
@@ -335,11 +333,8 @@ async def retire_model(
     model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
 ) -> ModelOut:
     """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
-    _require(identity, MANAGERS)
-    row = await retire(session, model_id)
-    await session.flush()
-    after_commit(session, context.model_cache.invalidate)
-    return service.model_out(row)
+    require_role(identity, MANAGERS)
+    return await _serving_changed(session, context, await retire(session, model_id))
 
 
 @router.get(
@@ -367,7 +362,7 @@ async def create_labels(
     body: LabelsIn, session: SessionDep, identity: IdentityDep
 ) -> LabelsCreated:
     """Record observed outcomes (defaulted, churned) to train on."""
-    _require(identity, WORKERS)
+    require_role(identity, WORKERS)
     created = await service.add_labels(session, body=body, created_by=identity.subject)
     await session.flush()
     return LabelsCreated(created=created)

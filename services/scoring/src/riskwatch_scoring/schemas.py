@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskwatch_shared.db.totals import PageTotal
+from riskwatch_shared.risk import RiskLevelName
 from riskwatch_shared.text import SafeText
 
-RiskLevel = Literal["low", "medium", "high", "critical"]
 TrainableKind = Literal["credit", "churn"]
 Kind = Literal["credit", "anomaly", "churn"]
 
@@ -43,7 +43,7 @@ class CustomerFeaturesOut(Schema):
 class KindRiskOut(Schema):
     kind: str
     score: float
-    level: RiskLevel
+    level: RiskLevelName
     model_version: str
     reasons: list[ReasonOut]
     advice: list[str]
@@ -52,8 +52,8 @@ class KindRiskOut(Schema):
 class CustomerRiskOut(Schema):
     customer_id: uuid.UUID
     sequence: int
-    overall_level: RiskLevel
-    levels: dict[str, RiskLevel]
+    overall_level: RiskLevelName
+    levels: dict[str, RiskLevelName]
     assessments: dict[str, KindRiskOut]
     advice: list[str]
 
@@ -62,7 +62,7 @@ class AssessmentOut(Schema):
     id: uuid.UUID
     kind: str
     score: float
-    level: RiskLevel
+    level: RiskLevelName
     model_id: uuid.UUID
     model_version: str
     inputs_hash: str
@@ -127,12 +127,12 @@ class TransactionScoreIn(BaseModel):
 class TransactionScoreOut(Schema):
     customer_id: uuid.UUID
     score: float
-    level: RiskLevel
+    level: RiskLevelName
     recommended_action: Literal["approve", "review", "block"]
     reasons: list[ReasonOut]
     advice: list[str]
     model_version: str
-    customer_levels: dict[str, RiskLevel]
+    customer_levels: dict[str, RiskLevelName]
     known_customer: bool
     transaction_features: dict[str, Any]
 

@@ -27,7 +27,6 @@ from riskwatch_scoring.errors import (
 )
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
 from riskwatch_scoring.outgoing import new_id
-from riskwatch_scoring.pagination import InvalidCursor, decode_cursor, encode_cursor
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable
@@ -50,13 +49,14 @@ from riskwatch_scoring.state_store import StateStore
 from riskwatch_shared.events.common import ModelKind
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.messaging.outbox import add_events
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if cursor is None:
         return None
     try:
-        return decode_cursor(cursor)
+        return cursor_after(cursor, uuid.UUID)
     except InvalidCursor as exc:
         raise InvalidCursorError(str(exc)) from exc
 

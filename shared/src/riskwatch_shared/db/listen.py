@@ -1,4 +1,5 @@
-"""One PostgreSQL LISTEN connection per process, for wake-ups across replicas.
+"""One PostgreSQL LISTEN loop for the whole kit, for wake-ups across replicas (the outbox
+relay's, notify's deliveries and inbox, the alert desk's stream).
 
 A writer NOTIFYs a channel in its transaction (PostgreSQL delivers it at commit); every
 replica's listener hears it and calls the channel's handler, which wakes whatever waits in
@@ -46,14 +47,23 @@ class WakeHub:
 class PgListener:
     """One LISTEN connection for several channels, reconnecting when it drops."""
 
-    def __init__(self, dsn: str, handlers: Mapping[str, Callable[[str], None]]) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        handlers: Mapping[str, Callable[[str], None]],
+        *,
+        name: str = "pg-listener",
+        retry_seconds: float = 1.0,
+    ) -> None:
         self._dsn = dsn
         self._handlers = dict(handlers)
+        self._name = name
+        self._retry_seconds = retry_seconds
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="pg-listener")
+        self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -83,8 +93,8 @@ class PgListener:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("db.listen_failed", error=repr(exc))
-                await asyncio.sleep(1)
+                log.warning("db.listen_failed", listener=self._name, error=repr(exc))
+                await asyncio.sleep(self._retry_seconds)
             finally:
                 self.listening.clear()
                 if conn is not None and not conn.is_closed():

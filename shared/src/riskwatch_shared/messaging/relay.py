@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from riskwatch_shared.aio import wait_event
+from riskwatch_shared.db.listen import PgListener
 from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.bus import MessageBus
 from riskwatch_shared.messaging.faults import is_transient
@@ -67,7 +68,12 @@ class OutboxRelay:
         self.lock_key = zlib.crc32(f"riskwatch-outbox-{service}".encode())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listen_task: asyncio.Task[None] | None = None
+        # LISTEN so a commit wakes the relay at once; the poll is only the backstop.
+        self._listener = PgListener(
+            listen_dsn,
+            {OUTBOX_CHANNEL: lambda _payload: self._wake.set()},
+            name=f"outbox-listen-{service}",
+        )
         self._stopping = False
         self.last_cycle = time.monotonic()
 
@@ -89,18 +95,16 @@ class OutboxRelay:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
-        self._listen_task = asyncio.create_task(
-            self._listen(), name=f"outbox-listen-{self.service}"
-        )
+        await self._listener.start()
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        for task in (self._listen_task, self._task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await self._listener.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it published (0 if another relay holds it)."""
@@ -162,23 +166,3 @@ class OutboxRelay:
         async with self.engine.connect() as conn:
             backlog = await conn.scalar(_BACKLOG)
         OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
-
-    async def _listen(self) -> None:
-        """LISTEN so a commit wakes the relay at once; the poll is only the backstop."""
-        while not self._stopping:
-            conn: asyncpg.Connection | None = None
-            lost = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(self.listen_dsn)
-                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
-                await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-                await lost.wait()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox.listen_failed", error=repr(exc))
-                await asyncio.sleep(1)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)

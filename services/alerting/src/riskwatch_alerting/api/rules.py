@@ -33,6 +33,7 @@ from riskwatch_alerting.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.events.common import RuleType
+from riskwatch_shared.roles import ADMIN, require_role
 from riskwatch_shared.security import Identity
 
 router = APIRouter()
@@ -41,13 +42,11 @@ Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version numbe
 FORBIDDEN: dict[int | str, dict[str, Any]] = {
     403: {"description": "Only an admin switches rules on and off (problem+json)"}
 }
-# Who may switch a rule on or off (a version going live): the gateway's policy says the same.
-RULE_SWITCHERS = ("admin",)
 
 
 def _require_switcher(identity: Identity) -> None:
-    if not identity.has_role(*RULE_SWITCHERS):
-        raise ActivationNotAllowed("only an admin activates or disables a rule")
+    """Only an admin switches a rule on or off (a version going live), as the policy says."""
+    require_role(identity, ADMIN, action="switching a rule on or off", error=ActivationNotAllowed)
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from riskwatch_shared.risk import highest
+
 CaseStatus = Literal["open", "investigating", "closed"]
 CaseAction = Literal["assign", "investigate", "comment", "close", "reopen"]
 GroupingPolicy = Literal["grouped", "separate"]
@@ -28,8 +30,6 @@ DEFAULT_POLICY: dict[str, GroupingPolicy] = {
     "churn": "grouped",
     "custom": "separate",
 }
-
-SEVERITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 _TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "assign": (OPEN_CASE_STATUSES, None),
@@ -84,10 +84,6 @@ def group_key(
     return f"customer:{customer_id}"
 
 
-def worst(*severities: str) -> str:
-    return max(severities, key=lambda s: SEVERITY_RANK.get(s, 1))
-
-
 @dataclass
 class CaseDraft:
     """A case the batch opens or bumps: its alerts in order, the worst priority, the SLA."""
@@ -135,7 +131,7 @@ def place_alerts(
                 relationship_manager=alert.get("relationship_manager"),
             )
         before = (draft.priority, draft.sla_due_at)
-        draft.priority = worst(draft.priority, alert["severity"])
+        draft.priority = highest((draft.priority, alert["severity"])).value
         draft.sla_due_at = min(draft.sla_due_at, alert["sla_due_at"])
         draft.bumped = draft.bumped or (draft.priority, draft.sla_due_at) != before
         draft.alerts.append(dict(alert))

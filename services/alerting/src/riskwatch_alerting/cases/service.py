@@ -3,8 +3,6 @@ suppressions and notify's deliveries."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -45,6 +43,7 @@ from riskwatch_shared.events.common import Severity
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 from riskwatch_shared.security import Identity
 
 # --- the event path -------------------------------------------------------------------------
@@ -166,30 +165,22 @@ async def get_case(
     return case
 
 
-def encode_cursor(case: Case) -> str:
-    raw = f"{case.opened_at.isoformat()}|{case.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at_text, _, id_text = base64.urlsafe_b64decode(padded).decode().partition("|")
-        at, case_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidQuery("cursor is not valid", parameter="cursor") from exc
-    if at.tzinfo is None:
-        raise InvalidQuery("cursor is not valid", parameter="cursor")
-    return at, case_id
+        return cursor_after(cursor, uuid.UUID)
+    except InvalidCursor as exc:
+        raise InvalidQuery(str(exc), parameter="cursor") from exc
 
 
 async def list_cases(
     session: AsyncSession, filters: CaseFilters, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[Case], str | None]:
-    before = None if cursor is None else decode_cursor(cursor)
-    rows = await store.list_cases(session, filters, before=before, limit=limit + 1)
+    rows = await store.list_cases(session, filters, before=_after(cursor), limit=limit + 1)
     page = rows[:limit]
-    return page, encode_cursor(page[-1]) if len(rows) > limit else None
+    more = len(rows) > limit
+    return page, encode_cursor(page[-1].opened_at, page[-1].id) if more else None
 
 
 async def count_cases(session: AsyncSession, filters: CaseFilters) -> Total:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from riskwatch_alerting.rules.errors import RuleTypeError
-from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, LEVEL_RANK, LEVELS, FieldType
+from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
 from riskwatch_alerting.rules.syntax import (
     Aggregate,
     Arithmetic,
@@ -19,6 +19,7 @@ from riskwatch_alerting.rules.syntax import (
     Not,
     SetLiteral,
 )
+from riskwatch_shared.risk import LEVEL_RANK, RISK_LEVELS
 
 _STRINGISH = frozenset({FieldType.STRING, FieldType.LEVEL})
 _ORDERING = frozenset({"<", "<=", ">", ">="})
@@ -176,7 +177,10 @@ class _TypeChecker:
 
 def _require_level_literal(literal: Literal) -> None:
     if literal.value not in LEVEL_RANK:
-        _fail(literal, f"{render_value(literal)} is not a risk level; levels: " + ", ".join(LEVELS))
+        _fail(
+            literal,
+            f"{render_value(literal)} is not a risk level; levels: " + ", ".join(RISK_LEVELS),
+        )
 
 
 def render_value(literal: Literal) -> str:

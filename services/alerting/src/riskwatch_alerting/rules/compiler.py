@@ -24,7 +24,7 @@ from typing import Any, cast
 from riskwatch_alerting.rules.aggregates import AggregateSpec
 from riskwatch_alerting.rules.checker import check_rule, check_where
 from riskwatch_alerting.rules.context import RuleContext
-from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, LEVEL_RANK, FieldType
+from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
 from riskwatch_alerting.rules.syntax import (
     Aggregate,
     Arithmetic,
@@ -41,6 +41,7 @@ from riskwatch_alerting.rules.syntax import (
     parse_rule,
     render,
 )
+from riskwatch_shared.risk import LEVEL_RANK
 
 # A compiled rule takes the RuleContext and reads only the namespaces it uses.
 _CONTEXT_ATTRIBUTES = {

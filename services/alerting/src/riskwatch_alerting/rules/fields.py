@@ -16,9 +16,6 @@ class FieldType(StrEnum):
     NUMBER_SET = "number-set"
 
 
-LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
-LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
-
 NAMESPACES: tuple[str, ...] = ("txn", "customer", "risk", "score", "event")
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from riskwatch_shared.risk import RiskLevelName
+
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
-Severity = Literal["low", "medium", "high", "critical"]
 
 TRANSACTION_SCORED = "scoring.transaction_scored.v1"
 RISK_LEVEL_CHANGED = "scoring.customer_risk_level_changed.v1"
@@ -26,7 +27,7 @@ class RuleTemplate:
     key: str
     name: str
     rule_type: RuleType
-    severity: Severity
+    severity: RiskLevelName
     trigger_event_types: tuple[str, ...]
     condition_template: str
     dedup_key: str

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import Query
 
 from riskwatch_notify.errors import NotAllowed
+from riskwatch_shared import roles
 from riskwatch_shared.errors import PROBLEM_RESPONSES
 from riskwatch_shared.security import Identity
 
-MANAGERS = ("admin", "risk_manager", "system")
-READERS = (*MANAGERS, "analyst", "viewer")
+# The policy table's sets (the service's own identity passes every check).
+MANAGERS = roles.MANAGERS
+READERS = roles.READERS
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 
@@ -23,6 +26,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def require(identity: Identity, roles: tuple[str, ...]) -> None:
-    if not identity.has_role(*roles):
-        raise NotAllowed(f"needs one of the roles {', '.join(roles)}")
+def require(identity: Identity, allowed: Iterable[str]) -> None:
+    """The kit's check, refused as this service's `NotAllowed`."""
+    roles.require_role(identity, allowed, error=NotAllowed)

@@ -15,7 +15,6 @@ from riskwatch_notify.schemas import (
     EscalationPolicyOut,
     RecipientIn,
     RecipientOut,
-    SeverityName,
     SubscriptionIn,
     SubscriptionOut,
     TeamIn,
@@ -23,6 +22,7 @@ from riskwatch_notify.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
 from riskwatch_shared.netguard import OutboundPolicy
+from riskwatch_shared.risk import RiskLevelName
 
 router = APIRouter()
 
@@ -289,7 +289,7 @@ async def list_policies(session: SessionDep, identity: IdentityDep) -> list[Esca
     responses=errors(404),
 )
 async def put_policy(
-    severity: SeverityName, body: EscalationPolicyIn, session: SessionDep, identity: IdentityDep
+    severity: RiskLevelName, body: EscalationPolicyIn, session: SessionDep, identity: IdentityDep
 ) -> EscalationPolicyOut:
     """Create or replace the policy of a severity (alerts raised later use it)."""
     require(identity, MANAGERS)
@@ -304,7 +304,7 @@ async def put_policy(
     responses=errors(404),
 )
 async def get_policy(
-    severity: SeverityName, session: SessionDep, identity: IdentityDep
+    severity: RiskLevelName, session: SessionDep, identity: IdentityDep
 ) -> EscalationPolicyOut:
     """The policy of one severity."""
     require(identity, READERS)
@@ -318,7 +318,7 @@ async def get_policy(
     responses=errors(404),
 )
 async def delete_policy(
-    severity: SeverityName, session: SessionDep, identity: IdentityDep
+    severity: RiskLevelName, session: SessionDep, identity: IdentityDep
 ) -> Response:
     """Remove the policy of one severity."""
     require(identity, MANAGERS)

@@ -9,27 +9,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from riskwatch_shared.risk import RiskLevel
 
-class Severity(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-    def at_least(self, minimum: Severity) -> bool:
-        return self.rank >= minimum.rank
-
-
-_SEVERITY_RANK = {
-    Severity.LOW: 0,
-    Severity.MEDIUM: 1,
-    Severity.HIGH: 2,
-    Severity.CRITICAL: 3,
-}
+# An alert's severity is the kit's one risk scale (`rank`, `at_least`).
+Severity = RiskLevel
 
 
 class RuleType(StrEnum):

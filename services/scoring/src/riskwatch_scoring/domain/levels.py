@@ -9,25 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal
+
+from riskwatch_shared.risk import RiskLevel, highest
 
 ModelKind = Literal["credit", "anomaly", "churn"]
 MODEL_KINDS: tuple[ModelKind, ...] = ("credit", "anomaly", "churn")
 
 
-class Level(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANKS[self]
-
-
-_RANKS = {Level.LOW: 0, Level.MEDIUM: 1, Level.HIGH: 2, Level.CRITICAL: 3}
+# A model's level is the kit's one risk scale (`rank`).
+Level = RiskLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,4 +67,4 @@ def level_for(
 
 def overall_level(levels: Iterable[Level]) -> Level:
     """The highest of the given levels; low when there are none."""
-    return max(levels, key=lambda level: level.rank, default=Level.LOW)
+    return highest(levels)
