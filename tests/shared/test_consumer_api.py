@@ -19,7 +19,7 @@ from .test_messaging import CustomerPinged, _equals, handled_count
 
 
 async def _ignore(event: Pinged, session: AsyncSession) -> None:
-    pass
+    """Handles by doing nothing: the tests count what the runner dispatched."""
 
 
 def test_an_event_class_gets_one_handler_only() -> None:
@@ -29,7 +29,7 @@ def test_an_event_class_gets_one_handler_only() -> None:
 
 def test_a_batch_handler_names_the_classes_it_handles() -> None:
     async def handle(events: Sequence[Event], session: AsyncSession) -> None:
-        pass
+        """Only its declared classes matter here."""
 
     with pytest.raises(ValueError, match="event classes"):
         Batched((), handle)

@@ -20,7 +20,7 @@ CSRF_HEADER = "x-csrf-token"
 
 
 class InvalidSessionKey(ValueError):
-    pass
+    """CONSOLE_SESSION_KEY is missing or not a Fernet key."""
 
 
 def new_csrf_token() -> str:

@@ -25,7 +25,7 @@ IdT = TypeVar("IdT")
 
 
 class InvalidCursor(ValueError):
-    pass
+    """A cursor this kit did not write (tampered, truncated or of another list)."""
 
 
 def _encode(text: str) -> str:

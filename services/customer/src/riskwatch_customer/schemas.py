@@ -14,7 +14,13 @@ from riskwatch_customer.reference_data import is_country, is_currency
 from riskwatch_customer.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
+
+# The wire vocabulary is the events' own; re-exported for the API modules.
+from riskwatch_shared.events.common import CustomerKind as CustomerKind
+from riskwatch_shared.events.common import CustomerStatus as CustomerStatus
+from riskwatch_shared.events.common import Direction as Direction
 from riskwatch_shared.events.common import RiskLevel
+from riskwatch_shared.events.common import TransactionChannel as TransactionChannel
 from riskwatch_shared.text import (
     NonNegativeInt32,
     PatchBody,
@@ -23,15 +29,11 @@ from riskwatch_shared.text import (
     bounded_decimal,
 )
 
-CustomerKind = Literal["individual", "corporate"]
-CustomerStatus = Literal["active", "dormant", "closed"]
 KycStatus = Literal["pending", "verified", "rejected", "expired"]
 AccountStatus = Literal["active", "dormant", "frozen", "closed"]
 InteractionChannel = Literal[
     "call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"
 ]
-Direction = Literal["inbound", "outbound"]
-TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
 TransactionStatus = Literal["completed", "pending", "failed", "reversed"]
 
 CountryCode = Annotated[SafeText, Field(pattern=r"^[A-Z]{2}$", examples=["GB"])]
@@ -478,10 +480,10 @@ class TransactionOut(BaseModel):
     external_id: str
     customer_id: UUID
     account_id: UUID | None = None
-    direction: Literal["inbound", "outbound"]
+    direction: Direction
     amount: Decimal
     currency: str
-    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    channel: TransactionChannel
     counterparty_name: str | None = None
     counterparty_account: str | None = None
     counterparty_bank: str | None = None

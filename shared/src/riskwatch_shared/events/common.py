@@ -15,6 +15,8 @@ Severity = Literal["low", "medium", "high", "critical"]
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
 CustomerKind = Literal["individual", "corporate"]
 CustomerStatus = Literal["active", "dormant", "closed"]
+Direction = Literal["inbound", "outbound"]
+TransactionChannel = Literal["card", "transfer", "atm", "online", "mobile"]
 
 
 class TransactionData(Payload, frozen=True, kw_only=True):
@@ -24,10 +26,10 @@ class TransactionData(Payload, frozen=True, kw_only=True):
     external_id: str
     customer_id: UUID
     account_id: UUID | None = None
-    direction: Literal["inbound", "outbound"]
+    direction: Direction
     amount: Decimal
     currency: str
-    channel: Literal["card", "transfer", "atm", "online", "mobile"]
+    channel: TransactionChannel
     counterparty_name: str | None = None
     counterparty_account: str | None = None
     counterparty_bank: str | None = None
@@ -70,7 +72,7 @@ class FinancialProfileData(Payload, frozen=True, kw_only=True):
 class InteractionData(Payload, frozen=True, kw_only=True):
     interaction_id: UUID
     channel: Literal["call", "email", "sms", "branch_visit", "app", "complaint", "meeting", "other"]
-    direction: Literal["inbound", "outbound"]
+    direction: Direction
     summary: str
     outcome: str | None = None
     staff_member: str | None = None
