@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_notify import dispatch, queue
+from riskwatch_notify import planner, queue
 from riskwatch_notify.channels.base import ChannelAdapter, DeliveryResult
 from riskwatch_notify.config import Settings
 from riskwatch_notify.domain.models import Channel, OutboundMessage
@@ -458,8 +458,8 @@ class Scheduler:
                 await queue.wake_workers(session)
             done += released + reclaimed
         async with self.session_factory() as session, session.begin():
-            done += await dispatch.fire_due_escalations(session, settings=self.settings, now=now)
+            done += await planner.fire_due_escalations(session, settings=self.settings, now=now)
         async with self.session_factory() as session, session.begin():
-            done += await dispatch.flush_digests(session, settings=self.settings, now=now)
+            done += await planner.flush_digests(session, settings=self.settings, now=now)
         self.last_run_at = now
         return done

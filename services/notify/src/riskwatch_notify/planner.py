@@ -1,8 +1,9 @@
-"""From alerts to notification rows: routing, quiet hours, digests, escalations.
+"""The notification planner: from alerts to notification rows (routing, quiet hours, digests,
+escalations). It sends nothing: the delivery worker sends what it plans.
 
-Called by the alert consumer (one transaction per fetched batch) and the schedulers. The
-policies themselves live in `domain/`; `planning` converts rows to and from them; this module
-loads their inputs and stores their output.
+Called by the alert consumer (one transaction per fetched batch) and the scheduler. The
+policies themselves live in `domain/`; `domain.planning` converts rows to and from them; this
+module loads their inputs and stores their output.
 """
 
 from __future__ import annotations
@@ -26,17 +27,7 @@ from riskwatch_notify.domain.escalation import (
     policy_for,
 )
 from riskwatch_notify.domain.models import Alert, Channel, Recipient
-from riskwatch_notify.domain.quiet_hours import hold_until
-from riskwatch_notify.domain.routing import resolve_deliveries, team_members
-from riskwatch_notify.domain.storm import (
-    DigestDecision,
-    DigestWindow,
-    admit_to_digest,
-    dedup_key,
-    digest_key,
-)
-from riskwatch_notify.models import DigestWindowRow, EscalationRow
-from riskwatch_notify.planning import (
+from riskwatch_notify.domain.planning import (
     RoutingSnapshot,
     alert_from_event,
     alert_from_payload,
@@ -47,6 +38,16 @@ from riskwatch_notify.planning import (
     render_content,
     render_digest_content,
 )
+from riskwatch_notify.domain.quiet_hours import hold_until
+from riskwatch_notify.domain.routing import resolve_deliveries, team_members
+from riskwatch_notify.domain.storm import (
+    DigestDecision,
+    DigestWindow,
+    admit_to_digest,
+    dedup_key,
+    digest_key,
+)
+from riskwatch_notify.models import DigestWindowRow, EscalationRow
 from riskwatch_shared.events.alerting import AlertRaised
 from riskwatch_shared.logging import get_logger
 
