@@ -31,10 +31,8 @@ from riskwatch_notify.domain.planning import (
     RoutingSnapshot,
     alert_from_event,
     alert_from_payload,
-    build_snapshot,
     notification_row,
     policy_from_stored,
-    policy_json,
     render_content,
     render_digest_content,
 )
@@ -191,7 +189,7 @@ async def take_in_alerts(
     if not fresh:
         await queue.record_planning_errors(session, failures.by_alert)
         return 0
-    snapshot = build_snapshot(await queue.load_routing(session))
+    snapshot = await queue.load_routing(session)
     routed: list[tuple[Alert, list[tuple[Recipient, Channel]]]] = []
     for alert in fresh:
         try:
@@ -276,7 +274,7 @@ def _escalation_row(
         return None
     return {
         "alert_id": alert.alert_id,
-        "policy": policy_json(snapshot.policy_rows[policy.severity]),
+        "policy": dict(snapshot.stored_policies[policy.severity]),
         "raised_at": alert.raised_at,
         "steps_done": 0,
         "next_due_at": step.due_at,
@@ -302,7 +300,7 @@ async def fire_due_escalations(session: AsyncSession, *, settings: Settings, now
     if not due:
         return 0
     alerts = await queue.alerts_by_id(session, [e.alert_id for e in due])
-    snapshot = build_snapshot(await queue.load_routing(session))
+    snapshot = await queue.load_routing(session)
     rows: list[dict[str, Any]] = []
     failures = _Failures()
     for escalation in due:
@@ -388,7 +386,7 @@ async def flush_digests(session: AsyncSession, *, settings: Settings, now: datet
         return 0
     held_ids = {alert_id for w in windows for alert_id in w.held_alert_ids}
     alerts = await queue.alerts_by_id(session, held_ids) if held_ids else {}
-    snapshot = build_snapshot(await queue.load_routing(session)) if held_ids else None
+    snapshot = await queue.load_routing(session) if held_ids else None
     created = 0
     failures = _Failures()
     for window in windows:
