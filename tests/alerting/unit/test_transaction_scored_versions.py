@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from riskwatch_alerting.contexts import (
+from riskwatch_alerting.domain.evaluation_input import (
     CustomerSnapshot,
     EvaluationInput,
     apply_event,
