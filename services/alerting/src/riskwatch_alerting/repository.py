@@ -28,9 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting.contexts import json_bytes
-from riskwatch_alerting.desk import AMBER_REMAINING_SHARE
-from riskwatch_alerting.evaluation import OpenAlert
+from riskwatch_alerting.domain.desk import AMBER_REMAINING_SHARE
+from riskwatch_alerting.domain.evaluation import OpenAlert
+from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_alerting.models import (
     Alert,
     AlertOccurrence,
@@ -679,7 +679,7 @@ def in_sla_state(
     due: Any,
     closed: Any,
 ) -> Any:
-    """SQL: the item's SLA badge is `state` at `now` (`riskwatch_alerting.desk.sla_state`)."""
+    """SQL: the item's SLA badge is `state` at `now` (`domain.desk.sla_state`)."""
     is_open = closed.is_(None)
     # interval * float8 in PostgreSQL; SQLAlchemy's Interval type declares no `*`.
     share = literal(AMBER_REMAINING_SHARE, Float)

@@ -13,8 +13,8 @@ from sqlalchemy import Table, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting.cases.domain import CaseDraft, OpenCase
-from riskwatch_alerting.cases.suppression import ActiveSuppression
+from riskwatch_alerting.domain.cases import CaseDraft, OpenCase
+from riskwatch_alerting.domain.suppression import ActiveSuppression
 from riskwatch_alerting.models import (
     Alert,
     AlertDelivery,
