@@ -91,6 +91,17 @@ class CustomerFeatures(Payload, frozen=True, kw_only=True):
     total_liabilities: Number | None = None
     liabilities_change_pct: Number | None = None
     net_worth: Number | None = None
+    inflow_sum_30d: float = 0.0
+    inflow_sum_90d: float = 0.0
+    inflow_count_30d: int = 0
+    inflow_count_90d: int = 0
+    returned_payments_90d: int = 0
+    days_past_due: int | None = None
+    monthly_instalment: Number | None = None
+    instalment_to_income: Number | None = None
+    instalment_to_income_change: Number | None = None
+    utilisation_change: Number | None = None
+    external_delinquency_days: int | None = None
 
 
 class CustomerRiskLevels(Payload, frozen=True, kw_only=True):
