@@ -75,9 +75,8 @@ class AnomalyModel:
         velocity = int(txn.get("velocity_1h") or 0)
         if velocity > self.velocity_start:
             evidence = (velocity - self.velocity_start) / (self.velocity_full - self.velocity_start)
-            fired.append(
-                ("velocity_1h", evidence, f"{counted(velocity, 'transaction', 'transactions')} in the last hour", velocity)
-            )
+            message = f"{counted(velocity, 'transaction', 'transactions')} in the last hour"
+            fired.append(("velocity_1h", evidence, message, velocity))
         country = txn.get("counterparty_country")
         outbound = txn.get("direction") == "outbound"
         if country in self.high_risk_countries:

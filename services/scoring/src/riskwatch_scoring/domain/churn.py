@@ -84,9 +84,8 @@ class ChurnModel:
             )
         dormant = int(features.get("dormant_accounts") or 0)
         if dormant:
-            fired.append(
-                ("dormant_accounts", min(dormant, 5), counted(dormant, "dormant account", "dormant accounts"), dormant)
-            )
+            message = counted(dormant, "dormant account", "dormant accounts")
+            fired.append(("dormant_accounts", min(dormant, 5), message, dormant))
         return fired
 
     @staticmethod

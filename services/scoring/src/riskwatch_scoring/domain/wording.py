@@ -30,5 +30,5 @@ def choose_plural(template: str, value: Any) -> str:
 
 
 def counted(count: int, one: str, other: str) -> str:
-    """"1 complaint", "3 complaints"."""
+    """ "1 complaint", "3 complaints"."""
     return f"{count} {one if count == 1 else other}"
