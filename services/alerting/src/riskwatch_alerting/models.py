@@ -223,6 +223,8 @@ class Alert(Base):
         Index("ix_alerts_assignee_raised_at", "assignee", "raised_at"),
         Index("ix_alerts_team_raised_at", "assignee_team", "raised_at"),
         Index("ix_alerts_status_raised_at", "status", "raised_at"),
+        # Status and severity together (migration alerting_0012_console360).
+        Index("ix_alerts_status_severity_raised_at", "status", "severity", "raised_at"),
         Index(
             "ix_alerts_unassigned_raised_at",
             "raised_at",

@@ -60,6 +60,9 @@ class CreditRecordData(Payload, frozen=True, kw_only=True):
     recent_inquiries: int = 0
     currency: str = "USD"
     as_of: date
+    # Added in place (v1, optional): the early-warning catalogue's arrears and debt service.
+    days_past_due: int | None = None
+    monthly_instalment: Decimal | None = None
 
 
 class FinancialProfileData(Payload, frozen=True, kw_only=True):

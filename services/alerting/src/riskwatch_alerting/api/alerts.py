@@ -38,6 +38,7 @@ from riskwatch_alerting.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, ServiceRuntime, SessionDep
 from riskwatch_shared.contract import csv_response
+from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -123,7 +124,11 @@ async def list_alerts(
     cursor (a cursor belongs to the sort it was made with)."""
     page, next_cursor = await follow_up.list_alerts(session, filters, cursor=cursor, limit=limit)
     items = [alert_for(AlertOut.model_validate(a), identity) for a in page]
-    total = await repository.count_alerts(session, filters)
+    if cursor is None and next_cursor is None:
+        # The first page holds them all: that is the total, no count needed.
+        total = Total(len(items), is_estimate=False)
+    else:
+        total = await repository.count_alerts(session, filters)
     return AlertPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
