@@ -18,7 +18,7 @@ from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.repository import CustomerFilters, TransactionFilters
-from riskwatch_customer.resources import Intake, intake_of
+from riskwatch_customer.runtime import Intake, intake_of
 from riskwatch_customer.schemas import (
     AccountCreate,
     AccountOut,
