@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from riskwatch_scoring import outgoing  # noqa: E402
+from riskwatch_scoring import events as outgoing  # noqa: E402
 from riskwatch_shared.events.base import parse_event  # noqa: E402
 from riskwatch_shared.events.scoring import TransactionScored, TransactionScoredV2  # noqa: E402
 from tests.scoring.unit.event_path_history import run  # noqa: E402
