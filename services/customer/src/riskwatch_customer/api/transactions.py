@@ -52,6 +52,15 @@ async def list_customer_transactions(
         Decimal | None,
         Query(ge=0, max_digits=24, allow_inf_nan=False, description="In its own currency"),
     ] = None,
+    max_amount: Annotated[
+        Decimal | None,
+        Query(
+            ge=0,
+            max_digits=24,
+            allow_inf_nan=False,
+            description="At most this amount, in its own currency (with `min_amount`: a range)",
+        ),
+    ] = None,
 ) -> Page[TransactionOut]:
     """The customer's transactions, most recently received first, filtered."""
     filters = TransactionFilters(
@@ -61,6 +70,7 @@ async def list_customer_transactions(
         channel=channel,
         account_id=account_id,
         min_amount=min_amount,
+        max_amount=max_amount,
     )
     return await service.list_transactions(
         session,
