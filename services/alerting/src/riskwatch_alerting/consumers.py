@@ -30,11 +30,13 @@ from riskwatch_shared.events.scoring import (
     CustomerRiskLevelChanged,
     ScoringEvent,
     TransactionScored,
+    TransactionScoredV2,
 )
 from riskwatch_shared.messaging.consumer import Batched, ConsumerSpec
 
 SCORING_EVENTS: tuple[type[ScoringEvent], ...] = (
-    TransactionScored,
+    TransactionScoredV2,
+    TransactionScored,  # v1, while older messages remain in the stream
     CustomerRiskLevelChanged,
     CustomerAssessed,
 )

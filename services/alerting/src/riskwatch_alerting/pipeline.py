@@ -51,7 +51,7 @@ from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import Reason
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
-from riskwatch_shared.events.scoring import TransactionScored
+from riskwatch_shared.events.scoring import TransactionScored, TransactionScoredV2
 from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.outbox import add_events
 
@@ -378,7 +378,7 @@ def _lock_names(events: Sequence[Event], group_bys: frozenset[str]) -> list[str]
     for event in events:
         if event.customer_id is not None:
             names.append(f"customer:{event.customer_id}")
-        if isinstance(event, TransactionScored):
+        if isinstance(event, TransactionScored | TransactionScoredV2):
             txn = event.transaction
             for by, value in (
                 ("account", txn.account_id),

@@ -10,8 +10,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from riskwatch_customer.reference_data import is_country, is_currency
-from riskwatch_customer.validation import parse_amount
+from riskwatch_customer.domain.reference_data import is_country, is_currency
+from riskwatch_customer.domain.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
 

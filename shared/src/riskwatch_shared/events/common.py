@@ -8,10 +8,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 from riskwatch_shared.events.base import AwareDatetime, Payload
+from riskwatch_shared.risk import RiskLevelName
 
-RiskLevel = Literal["low", "medium", "high", "critical"]
+# Risk levels and severities are the one scale of `riskwatch_shared.risk`.
+RiskLevel = RiskLevelName
+Severity = RiskLevelName
 ModelKind = Literal["credit", "anomaly", "churn"]
-Severity = Literal["low", "medium", "high", "critical"]
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
 CustomerKind = Literal["individual", "corporate"]
 CustomerStatus = Literal["active", "dormant", "closed"]
