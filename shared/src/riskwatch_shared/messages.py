@@ -78,7 +78,7 @@ PARAMETERS: Mapping[str, Parameter] = {
     "bureau_score": Parameter(ParamKind.NUMBER, "the credit bureau score"),
     "bureau_score_drop": Parameter(ParamKind.NUMBER, "points the bureau score fell by"),
     "days_since_last_activity": Parameter(ParamKind.COUNT, "days without activity"),
-    "outflow_ratio_30d": Parameter(ParamKind.MULTIPLE, "30-day outflows / inflows"),
+    "outflow_ratio_30d": Parameter(ParamKind.PERCENT, "outflows' share of the 30-day turnover"),
     "complaints_90d": Parameter(ParamKind.COUNT, "complaints in 90 days"),
     "happened_at": Parameter(ParamKind.TIME, "when the thing happened"),
 }
@@ -229,6 +229,27 @@ MESSAGES: Mapping[str, Message] = {
         "{customer} made several payments just under the reporting threshold within a day; "
         "the latest is {amount}.",
         "{customer}一天内多笔交易金额略低于申报门槛；最近一笔{amount}。",
+    ),
+    "alert.card_burst_new_device": _m(
+        "Card payments in a burst from a new device",
+        "新设备上短时间内多笔卡支付",
+        "{customer} made several card payments within minutes from a device not seen before; "
+        "the latest is {amount}.",
+        "{customer}在此前未出现过的设备上数分钟内多笔卡支付；最近一笔{amount}。",
+    ),
+    "alert.structuring_across_days": _m(
+        "Cash deposits just under the threshold over several days",
+        "多日内多笔略低于申报门槛的现金存款",
+        "{customer} deposited cash just under the reporting threshold several times over "
+        "days; the latest is {amount}.",
+        "{customer}数日内多次存入略低于申报门槛的现金；最近一笔{amount}。",
+    ),
+    "alert.pass_through_new_payers": _m(
+        "Money from new payers passed on",
+        "新付款方资金被转出",
+        "{customer} received money from several new payers within days and sent {amount} on "
+        "to {counterparty}.",
+        "{customer}数日内收到多个新付款方的资金，并向{counterparty}转出{amount}。",
     ),
     "alert.night_transfers": _m(
         "Repeated night-time transfers",
