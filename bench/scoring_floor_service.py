@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from riskwatch_scoring import outgoing, pipeline
+from riskwatch_scoring import events, pipeline
 from riskwatch_scoring.__main__ import ALEMBIC_INI
 from riskwatch_scoring.config import get_settings
 from riskwatch_scoring.domain.customer import ScoredCustomer
@@ -29,7 +29,7 @@ from riskwatch_shared.events.scoring import TransactionScored
 from riskwatch_shared.service_main import service_main
 
 _score_for_real = pipeline.Scorer._transaction
-_build_payload = outgoing.transaction_scored
+_build_payload = events.transaction_scored
 # The first transaction's assessment row and the arguments of its transaction_scored payload.
 _first: dict[str, Any] = {}
 
@@ -47,16 +47,16 @@ def _reuse_first_result(
     output: pipeline.BatchOutput,
 ) -> None:
     if not _first:
-        outgoing.transaction_scored = _capture_payload_arguments
+        events.transaction_scored = _capture_payload_arguments
         try:
             _score_for_real(self, customer, event, models, output)
         finally:
-            outgoing.transaction_scored = _build_payload
+            events.transaction_scored = _build_payload
         _first["row"] = next(r for r in output.assessments if r.transaction_id is not None)
         return
     customer.version += 1
     row = _first["row"]._replace(
-        id=outgoing.new_id(),
+        id=events.new_id(),
         customer_id=customer.uuid,
         transaction_id=event.transaction.transaction_id,
         trigger_event_id=event.id,

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from riskwatch_alerting.config import Settings
-from riskwatch_alerting.lifecycle import allowed_actions, next_status
+from riskwatch_alerting.domain.lifecycle import allowed_actions, next_status
 from riskwatch_alerting.main import create_app
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.rules.templates import TEMPLATES

@@ -9,8 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import repository, service
+from riskwatch_alerting import follow_up, repository, service
 from riskwatch_alerting.models import Alert
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.schemas import DraftBacktest
@@ -61,7 +60,7 @@ async def test_backtest_matches_live_evaluation_on_the_same_history(
         for alert, outcome in zip(
             first_rule_alerts, ["false_positive", "confirmed_risk"], strict=False
         ):
-            await alert_service.act(
+            await follow_up.act(
                 session, alert.id, action="resolve", actor=ACTOR, detail={"outcome": outcome}
             )
 

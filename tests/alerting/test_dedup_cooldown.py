@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_alerting import alerts as alert_service
+from riskwatch_alerting import follow_up
 from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.messaging.outbox import OUTBOX
@@ -27,7 +27,7 @@ async def _timeline(
     session_factory: async_sessionmaker[AsyncSession], alert_id: uuid.UUID
 ) -> list[AlertTimelineEntry]:
     async with session_factory() as session:
-        return list(await alert_service.timeline(session, alert_id))
+        return list(await follow_up.timeline(session, alert_id))
 
 
 async def test_repeat_within_cooldown_adds_an_occurrence_after_it_a_new_alert(
@@ -87,7 +87,7 @@ async def test_a_resolved_alert_no_longer_collects_repeats(
     await feed(session_factory, pipeline, [transaction_scored(customer, anomaly_score=0.99)])
     (first,) = await _alerts(session_factory)
     async with session_factory() as session, session.begin():
-        await alert_service.act(
+        await follow_up.act(
             session, first.id, action="resolve", actor=ACTOR, detail={"outcome": "false_positive"}
         )
     later = BASE_TIME + timedelta(minutes=5)

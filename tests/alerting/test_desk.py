@@ -344,3 +344,38 @@ async def test_the_stream_carries_new_and_changed_alerts_masked_per_role(desk: D
         refused = await viewer.get("/v1/alerts/stream", headers={"Last-Event-ID": "1; DROP"})
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_lists_total_is_the_same_on_every_page_and_with_one_page(desk: Desk) -> None:
+    """The first page that holds every match gives its length as the total (no count query);
+    a page with more behind it counts them: both say the same."""
+    customer = uuid.uuid4()
+    raised = {
+        await desk.raise_alert(customer, account=f"GB{n}1000000000000000000") for n in range(3)
+    }
+    params = {"customer_id": str(customer), "status": "new", "severity": "high"}
+    async with desk.client(ANALYST) as analyst:
+        whole = (await analyst.get("/v1/alerts", params=params)).json()
+        assert {a["id"] for a in whole["items"]} == raised
+        assert (whole["total"], whole["total_is_estimate"], whole["next_cursor"]) == (
+            3,
+            False,
+            None,
+        )
+        seen: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = (
+                await analyst.get(
+                    "/v1/alerts",
+                    params={**params, "limit": "2", **({"cursor": cursor} if cursor else {})},
+                )
+            ).json()
+            assert (page["total"], page["total_is_estimate"]) == (3, False)
+            seen |= {a["id"] for a in page["items"]}
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == raised
+        none = (await analyst.get("/v1/alerts", params={**params, "severity": "low"})).json()
+        assert (none["items"], none["total"]) == ([], 0)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from riskwatch_alerting.lifecycle import (
+from riskwatch_alerting.domain.lifecycle import (
     ACTIONS,
     OPEN_STATUSES,
     STATUSES,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_alerting import alerts
+from riskwatch_alerting import follow_up
 from riskwatch_alerting.errors import AlertNotFound
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.repository import AlertFilters
@@ -32,10 +32,10 @@ def _snapshot(rm: str | None) -> CustomerSnapshot:
 
 async def _visible(factory: async_sessionmaker[AsyncSession], identity: Identity) -> set[uuid.UUID]:
     async with factory() as session:
-        page, _ = await alerts.list_alerts(
+        page, _ = await follow_up.list_alerts(
             session, AlertFilters(owner=owner_scope(identity)), cursor=None, limit=100
         )
-        stats = await alerts.stats(session, AlertFilters(owner=owner_scope(identity)))
+        stats = await follow_up.stats(session, AlertFilters(owner=owner_scope(identity)))
     assert stats.total == len(page)
     return {alert.id for alert in page}
 
@@ -45,8 +45,8 @@ async def _may_open(
 ) -> bool:
     async with factory() as session:
         try:
-            await alerts.get_alert(session, alert_id, identity=identity)
-            await alerts.timeline(session, alert_id, identity=identity)
+            await follow_up.get_alert(session, alert_id, identity=identity)
+            await follow_up.timeline(session, alert_id, identity=identity)
         except AlertNotFound:
             return False
     return True
@@ -81,7 +81,7 @@ async def test_alerts_follow_their_customer_to_its_current_rm(
     # An RM acting on another's alert is refused before anything changes.
     async with session_factory() as session:
         with pytest.raises(AlertNotFound):
-            await alerts.act(
+            await follow_up.act(
                 session,
                 alert_id,
                 action="acknowledge",

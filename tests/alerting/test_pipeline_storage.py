@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_alerting import repository
-from riskwatch_alerting.contexts import (
+from riskwatch_alerting.domain.evaluation_input import (
     CustomerSnapshot,
     apply_event,
     build_input,

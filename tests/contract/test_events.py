@@ -117,6 +117,8 @@ def examples() -> list[Event]:
                 outstanding_debt=Decimal("48000"),
                 credit_limit=Decimal("50000"),
                 as_of=date(2026, 10, 31),
+                days_past_due=12,
+                monthly_instalment=Decimal("1450.00"),
             ),
         ),
         FinancialProfileUpdated(

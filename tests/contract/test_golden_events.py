@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from riskwatch_customer.intake import event_json
-from riskwatch_scoring import outgoing
+from riskwatch_scoring import events
 from riskwatch_scoring.domain.assessment import Assessment
 from riskwatch_scoring.domain.assessment import Reason as DomainReason
 from riskwatch_scoring.domain.levels import Level
@@ -94,7 +94,7 @@ def test_the_scoring_event_path_writes_the_golden_scoring_events() -> None:
         (GOLDEN / "scoring.transaction_scored.v1.json").read_bytes(),
     )
     assert isinstance(scored, TransactionScored)
-    written: Event = outgoing.transaction_scored(
+    written: Event = events.transaction_scored(
         occurred_at=scored.occurred_at,
         trace_id=scored.trace_id,
         transaction=scored.transaction,
@@ -112,7 +112,7 @@ def test_the_scoring_event_path_writes_the_golden_scoring_events() -> None:
         (GOLDEN / "scoring.customer_risk_level_changed.v1.json").read_bytes(),
     )
     assert isinstance(changed, CustomerRiskLevelChanged)
-    written = outgoing.risk_level_changed(
+    written = events.risk_level_changed(
         occurred_at=changed.occurred_at,
         trace_id=changed.trace_id,
         customer_id=changed.customer_id,

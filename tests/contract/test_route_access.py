@@ -69,6 +69,8 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "assign": {"assignee": "someone"},
     "resolve": {"outcome": "false_positive"},
     "measures": {"kind": "require_payment_review"},
+    "reviews": {"note": "seen", "next_review_due": "2099-01-01"},
+    "exit": {"reason": "settled"},
 }
 PARAM = re.compile(r"\{([^}]+)\}")
 
@@ -309,8 +311,26 @@ async def test_each_role_gets_exactly_what_the_policy_table_says(world: World, r
 
 def _per_customer(op: Operation) -> bool:
     return "/customers/{customer_id}" in op.template or op.template.startswith(
-        ("/v1/alerts/{", "/v1/cases/{")
+        ("/v1/alerts/{", "/v1/cases/{", "/v1/watchlist/{")
     )
+
+
+async def _their_watchlist_entry(alerting: Service, customer_id: uuid.UUID) -> str:
+    """RM_OTHER's customer on the watch list (an admin's decision; idempotent per customer)."""
+    entered = await alerting.call(
+        ADMIN,
+        "POST",
+        "/v1/watchlist",
+        json={
+            "customer_id": str(customer_id),
+            "reason": "Walk: arrears",
+            "owner": "rm-other",
+            "review_due": "2099-01-01",
+            "exit_criteria": "No arrears for three months",
+        },
+    )
+    assert entered.status_code in (200, 201), entered.text
+    return str(entered.json()["id"])
 
 
 async def test_an_rm_gets_404_for_another_rms_customer_and_alerts(world: World) -> None:
@@ -322,9 +342,12 @@ async def test_an_rm_gets_404_for_another_rms_customer_and_alerts(world: World) 
         "customer_id": str(world.theirs),
         "alert_id": str(world.alerts[world.theirs]),
         "case_id": their_case["id"],
+        "entry_id": await _their_watchlist_entry(world.services["alerting"], world.theirs),
     }
     walked = [op for op in operations(world.services) if _per_customer(op) and op.allowed(RM_MINE)]
     assert {op.service for op in walked} == {"customer", "scoring", "alerting", "notify"}
+    # The watch list's entry is walked (an RM reads entries; reviews and exit are not theirs).
+    assert ("GET", "/v1/watchlist/{entry_id}") in {(op.method, op.template) for op in walked}
     failures = []
     for op in walked:
         service = world.services[op.service]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from riskwatch_alerting.cases.domain import (
+from riskwatch_alerting.domain.cases import (
     CaseTransitionRefused,
     OpenCase,
     allowed_case_actions,
@@ -15,7 +15,7 @@ from riskwatch_alerting.cases.domain import (
     next_case_status,
     place_alerts,
 )
-from riskwatch_alerting.cases.suppression import ActiveSuppression, SuppressionIndex
+from riskwatch_alerting.domain.suppression import ActiveSuppression, SuppressionIndex
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CUSTOMER = uuid.uuid4()

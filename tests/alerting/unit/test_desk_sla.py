@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskwatch_alerting.desk import amber_from, assignee_of, identities_of, sla_state
+from riskwatch_alerting.domain.desk import amber_from, assignee_of, identities_of, sla_state
 from riskwatch_shared.security import Identity
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -15,14 +15,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskwatch_alerting.contexts import (
+from riskwatch_alerting.domain.evaluation import ActiveRule, Evaluator, RuleSet, group_keys_of
+from riskwatch_alerting.domain.evaluation_input import (
     EvaluationInput,
     compact,
     compact_namespace,
     json_bytes,
     to_json,
 )
-from riskwatch_alerting.evaluation import ActiveRule, Evaluator, RuleSet, group_keys_of
 from riskwatch_alerting.pipeline import _lock_names
 from riskwatch_alerting.rules import AggregateSpec
 from riskwatch_alerting.rules.compiler import number_or_none

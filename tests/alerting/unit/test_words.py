@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from riskwatch_alerting.domain.words import CUSTOM_TEXT_CODE, Words, alert_words
 from riskwatch_alerting.rules.templates import TEMPLATES, template_key_of
-from riskwatch_alerting.words import CUSTOM_TEXT_CODE, Words, alert_words
 from riskwatch_shared.messages import CUSTOM_RULE_CODE, alert_code_of
 
 PARAMS = {

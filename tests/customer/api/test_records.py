@@ -30,7 +30,11 @@ async def test_credit_records_history_newest_is_current(
     first = await app.client.post(path, json=credit_body(as_of="2026-09-01", credit_score=650))
     assert first.status_code == 201, first.text
     assert Decimal(first.json()["utilisation"]) == Decimal("0.25")
-    second = await app.client.post(path, json=credit_body(credit_score=720))
+    second = await app.client.post(
+        path, json=credit_body(credit_score=720, days_past_due=12, monthly_instalment="450.50")
+    )
+    assert (second.json()["days_past_due"], second.json()["monthly_instalment"]) == (12, "450.50")
+    assert first.json()["days_past_due"] is None
     history = (await app.client.get(path)).json()["items"]
     assert [r["credit_score"] for r in history] == [720, 650]
     [event] = await published(
@@ -39,6 +43,8 @@ async def test_credit_records_history_newest_is_current(
         lambda p: p["credit_record"]["credit_record_id"] == second.json()["id"],
     )
     assert event["credit_record"]["outstanding_debt"] == "2500.00"
+    assert event["credit_record"]["days_past_due"] == 12
+    assert event["credit_record"]["monthly_instalment"] == "450.50"
     view = (await app.client.get(f"/v1/customers/{customer['id']}/360")).json()
     assert view["credit_record"]["credit_score"] == 720
 
@@ -47,11 +53,23 @@ async def test_credit_record_validation(app: CustomerApp, create_customer: Creat
     customer = await create_customer()
     response = await app.client.post(
         f"/v1/customers/{customer['id']}/credit-records",
-        json=credit_body(credit_score=5000, outstanding_debt="-1", currency="XXX"),
+        json=credit_body(
+            credit_score=5000,
+            outstanding_debt="-1",
+            currency="XXX",
+            days_past_due=-1,
+            monthly_instalment="-5",
+        ),
     )
     assert response.status_code == 422
     locations = {error["loc"][-1] for error in response.json()["errors"]}
-    assert {"credit_score", "outstanding_debt", "currency"} <= locations
+    assert {
+        "credit_score",
+        "outstanding_debt",
+        "currency",
+        "days_past_due",
+        "monthly_instalment",
+    } <= locations
 
 
 async def test_financial_profile_history_with_derived_figures(

@@ -64,6 +64,9 @@ async def test_transactions_around_an_event_and_by_kind(
     assert await _ids(app, customer["id"], channel="atm") == [sent["hour_after"]]
     big = await _ids(app, customer["id"], min_amount="1000")
     assert set(big) == {sent["day_before"], sent["the_event"]}
+    middle = await _ids(app, customer["id"], min_amount="400", max_amount="9000")
+    assert set(middle) == {sent["day_before"], sent["the_event"], sent["hour_after"]}
+    assert await _ids(app, customer["id"], max_amount="15") == [sent["days_after"]]
     assert await _ids(app, customer["id"], channel="atm", direction="inbound") == []
 
     # A viewer sees the counterparty's account masked; the owning RM sees the list, another
@@ -92,6 +95,8 @@ async def test_hostile_transaction_filters_are_refused(
         {"channel": "pigeon"},
         {"min_amount": "-5"},
         {"min_amount": "NaN"},
+        {"max_amount": "-1"},
+        {"max_amount": "Infinity"},
         {"account_id": "1; DROP TABLE transactions"},
     ):
         response = await app.client.get(path, params=params)

@@ -15,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_core import to_json
 
+from riskwatch_customer.domain.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
+from riskwatch_customer.domain.validation import FieldError, TransactionRules
 from riskwatch_customer.intake import (
     _item_result,
     checked_amount,
@@ -22,9 +24,7 @@ from riskwatch_customer.intake import (
     rule_errors,
     to_row,
 )
-from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
 from riskwatch_customer.schemas import TransactionBatchOut, TransactionIn
-from riskwatch_customer.validation import FieldError, TransactionRules
 from riskwatch_shared.events.customer import TransactionReceived
 
 RULES = TransactionRules(max_amount=Decimal(10) ** 12, max_future_skew=timedelta(minutes=5))

@@ -12,16 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskwatch_customer.consumers import latest_levels
-from riskwatch_customer.errors import InvalidTransaction
-from riskwatch_customer.intake import parse_batch
-from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
-from riskwatch_customer.validation import (
+from riskwatch_customer.domain.reference_data import CURRENCY_MINOR_UNITS, in_minor_units
+from riskwatch_customer.domain.validation import (
     TransactionRules,
     check_amount,
     check_occurred_at,
     decimal_places,
     parse_amount,
 )
+from riskwatch_customer.errors import InvalidTransaction
+from riskwatch_customer.intake import parse_batch
 from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
 
 RULES = TransactionRules(max_amount=Decimal(10) ** 12, max_future_skew=timedelta(minutes=5))

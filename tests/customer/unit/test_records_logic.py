@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskwatch_customer.audit import created, diff
 from riskwatch_customer.csv_import import InvalidCsv, parse_customer_csv
-from riskwatch_customer.figures import derive_figures, utilisation
-from riskwatch_customer.masking import mask_field, mask_tail
+from riskwatch_customer.domain.audit import created, diff
+from riskwatch_customer.domain.figures import derive_figures, utilisation
+from riskwatch_customer.domain.masking import mask_field, mask_tail
 
 money = st.decimals(min_value=0, max_value=10**9, allow_nan=False, places=2)
 

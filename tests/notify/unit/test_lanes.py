@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from riskwatch_notify.worker import _Lanes
+from riskwatch_notify.lanes import Lanes
 from riskwatch_shared.testing import wait_until
 
 NEVER = 3600.0  # a poll interval no test lives to see: only wake-ups start a claim
@@ -52,22 +52,22 @@ async def until(condition: Callable[[], bool], message: str) -> None:
     await wait_until(check, timeout=5.0, interval=0.001, message=message)
 
 
-def idle(lanes: _Lanes) -> int:
+def idle(lanes: Lanes) -> int:
     return len(lanes._idle)
 
 
-Start = Callable[..., Awaitable[tuple[_Lanes, Claims]]]
+Start = Callable[..., Awaitable[tuple[Lanes, Claims]]]
 
 
 @pytest.fixture
 async def started() -> AsyncIterator[Start]:
     """Start lanes on a `Claims` and wait for the start-up claims to settle; stop at the end."""
-    running: list[_Lanes] = []
+    running: list[Lanes] = []
 
     async def start(
         count: int = 4, *, poll_seconds: float = NEVER, full: int = 32, settle: bool = True
-    ) -> tuple[_Lanes, Claims]:
-        lanes, claims = _Lanes("test.lanes", count, poll_seconds), Claims()
+    ) -> tuple[Lanes, Claims]:
+        lanes, claims = Lanes("test.lanes", count, poll_seconds), Claims()
         running.append(lanes)
         lanes.start(claims, full)
         if settle:  # every lane claims once at start-up, then waits

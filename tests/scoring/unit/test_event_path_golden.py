@@ -8,7 +8,7 @@ import uuid
 import orjson
 import pytest
 
-from riskwatch_scoring.outgoing import new_id
+from riskwatch_scoring.events import new_id
 
 from .event_path_history import GOLDEN, fingerprints, run
 

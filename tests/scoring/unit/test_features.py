@@ -349,3 +349,74 @@ def test_inflow_trend_falls_when_the_salary_moves_away() -> None:
     recent, prior = 500 / 30, 6000 / 60
     assert features["inflow_trend_90d"] == pytest.approx((recent - prior) / (recent + prior))
     assert features["activity_trend_90d"] == pytest.approx(0.0)  # as many payments as before
+
+
+def test_early_warning_features_from_inflows_and_returned_payments() -> None:
+    customer = CustomerState("c-ew")
+    # Four salaries over 90 days, then one in the last 30; two returned direct debits.
+    for days in (80, 65, 50, 20):
+        customer.apply_transaction(
+            make_txn(T0 - timedelta(days=days), "3000", direction="inbound", counterparty="PAY")
+        )
+    customer.apply_transaction(replace(make_txn(T0 - timedelta(days=10), "400"), status="failed"))
+    customer.apply_transaction(replace(make_txn(T0 - timedelta(days=5), "400"), status="reversed"))
+    customer.apply_transaction(replace(make_txn(T0 - timedelta(days=4), "30"), status="pending"))
+    # A failed *incoming* payment is not one of the customer's returned payments.
+    customer.apply_transaction(
+        replace(make_txn(T0 - timedelta(days=3), "10", direction="inbound"), status="failed")
+    )
+    features = customer.features(T0)
+    assert features["inflow_count_30d"] == 2
+    assert features["inflow_count_90d"] == 5
+    assert features["returned_payments_90d"] == 2
+    restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    assert restored.features(T0).as_dict() == features.as_dict()
+    # 100 days on, every one of them has left the windows.
+    later = customer.features(T0 + timedelta(days=100))
+    assert (later["inflow_count_90d"], later["returned_payments_90d"]) == (0, 0)
+
+
+def test_early_warning_record_features() -> None:
+    customer = CustomerState("c-ew")
+    none = customer.features(T0)
+    assert none["days_past_due"] is None
+    assert none["instalment_to_income"] is None
+    customer.apply_financial_profile(
+        make_profile(date(2024, 1, 1), income="60000", liabilities="0")
+    )
+    customer.apply_credit_record(
+        replace(make_credit_record(date(2024, 1, 1), debt="5000"), monthly_instalment=Decimal(1000))
+    )
+    customer.apply_credit_record(
+        replace(
+            make_credit_record(date(2024, 2, 1), debt="8000", delinquencies_60=1),
+            monthly_instalment=Decimal(1500),
+        )
+    )
+    customer.apply_credit_record(
+        replace(
+            make_credit_record(date(2024, 2, 1), debt="0"),
+            source="internal",
+            days_past_due=12,
+        )
+    )
+    features = customer.features(T0)
+    assert features["days_past_due"] == 12
+    assert features["monthly_instalment"] == 1500
+    assert features["instalment_to_income"] == pytest.approx(1500 / 5000)
+    assert features["instalment_to_income_change"] == pytest.approx(500 / 5000)
+    assert features["external_delinquency_days"] == 60
+    # Utilisation: the newest record's against its source's previous one (0.5 -> 0.8).
+    bureau_only = CustomerState("c-b")
+    for as_of, debt in ((date(2024, 1, 1), "5000"), (date(2024, 2, 1), "8000")):
+        bureau_only.apply_credit_record(make_credit_record(as_of, debt=debt))
+    assert bureau_only.features(T0)["utilisation_change"] == pytest.approx(0.3)
+    restored = CustomerState.from_state(json.loads(json.dumps(customer.to_state())))
+    assert restored.features(T0).as_dict() == features.as_dict()
+
+
+def test_a_state_kept_before_the_early_warning_windows_starts_them_empty() -> None:
+    state = _known_history().to_state()
+    del state["inflows"], state["returned"]
+    restored = CustomerState.from_state(state)
+    assert restored.features(T0)["inflow_count_30d"] == 0

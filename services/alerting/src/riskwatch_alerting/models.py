@@ -31,8 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from riskwatch_alerting.contexts import json_bytes
-from riskwatch_alerting.desk import SlaState, sla_state
+from riskwatch_alerting.domain.desk import SlaState, sla_state
+from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_shared.db.base import new_metadata
 
 
@@ -223,6 +223,8 @@ class Alert(Base):
         Index("ix_alerts_assignee_raised_at", "assignee", "raised_at"),
         Index("ix_alerts_team_raised_at", "assignee_team", "raised_at"),
         Index("ix_alerts_status_raised_at", "status", "raised_at"),
+        # Status and severity together (migration alerting_0012_console360).
+        Index("ix_alerts_status_severity_raised_at", "status", "severity", "raised_at"),
         Index(
             "ix_alerts_unassigned_raised_at",
             "raised_at",
@@ -285,7 +287,7 @@ class Alert(Base):
 
     @property
     def sla_state(self) -> SlaState:
-        """The SLA badge now (`riskwatch_alerting.desk`)."""
+        """The SLA badge now (`riskwatch_alerting.domain.desk`)."""
         return sla_state(
             started_at=self.raised_at,
             due_at=self.sla_due_at,

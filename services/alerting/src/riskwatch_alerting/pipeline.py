@@ -19,8 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from riskwatch_alerting import repository
 from riskwatch_alerting.cases import service as cases
 from riskwatch_alerting.cases import store as case_store
-from riskwatch_alerting.cases.suppression import SuppressionIndex
-from riskwatch_alerting.contexts import (
+from riskwatch_alerting.domain.evaluation import (
+    ActiveRule,
+    Deduplicator,
+    Evaluator,
+    Hit,
+    Match,
+    RuleSet,
+    group_keys_of,
+)
+from riskwatch_alerting.domain.evaluation_input import (
     CustomerSnapshot,
     EvaluationInput,
     apply_event,
@@ -30,20 +38,12 @@ from riskwatch_alerting.contexts import (
     namespaces_from_json,
     to_json,
 )
-from riskwatch_alerting.evaluation import (
-    ActiveRule,
-    Deduplicator,
-    Evaluator,
-    Hit,
-    Match,
-    RuleSet,
-    group_keys_of,
-)
-from riskwatch_alerting.lifecycle import SLA_BY_SEVERITY
+from riskwatch_alerting.domain.lifecycle import SLA_BY_SEVERITY
+from riskwatch_alerting.domain.suppression import SuppressionIndex
+from riskwatch_alerting.domain.words import alert_words, message_params
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import RuleError
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore
-from riskwatch_alerting.words import alert_words, message_params
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import Reason

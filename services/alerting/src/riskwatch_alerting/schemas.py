@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from riskwatch_alerting.desk import SlaState
-from riskwatch_alerting.lifecycle import AlertStatus, Outcome
+from riskwatch_alerting.domain.desk import SlaState
+from riskwatch_alerting.domain.lifecycle import AlertStatus, Outcome
 from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText

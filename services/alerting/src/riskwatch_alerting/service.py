@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
-from riskwatch_alerting.backtest import Backtester, Disposition, warm_up_start
-from riskwatch_alerting.contexts import TRIGGER_EVENT_TYPES
+from riskwatch_alerting.domain.backtest import Backtester, Disposition, warm_up_start
+from riskwatch_alerting.domain.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
+from riskwatch_alerting.domain.evaluation_input import TRIGGER_EVENT_TYPES
 from riskwatch_alerting.errors import (
     DuplicateList,
     InvalidCondition,
@@ -23,7 +24,6 @@ from riskwatch_alerting.errors import (
     RuleVersionNotFound,
     TemplateNotFound,
 )
-from riskwatch_alerting.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
 from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleVersion
 from riskwatch_alerting.pipeline import active_rule_of, history_input
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule

@@ -12,11 +12,10 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import repository
+from riskwatch_alerting import follow_up, repository
 from riskwatch_alerting.cases import store as case_store
 from riskwatch_alerting.config import Settings
-from riskwatch_alerting.desk import assignee_of, identities_of
+from riskwatch_alerting.domain.desk import assignee_of, identities_of
 from riskwatch_alerting.errors import AlertNotFound, TransitionNotAllowed
 from riskwatch_alerting.masking import alert_for
 from riskwatch_alerting.models import Alert
@@ -58,7 +57,7 @@ async def bulk_assign(
     outcome: dict[uuid.UUID, BulkAssignResult] = {}
     for alert_id in sorted(body.alert_ids):
         try:
-            await alert_service.act(
+            await follow_up.act(
                 session,
                 alert_id,
                 action="assign",

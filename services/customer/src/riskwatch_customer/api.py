@@ -18,7 +18,7 @@ from riskwatch_customer import follow_up, importing, intake, records, service
 from riskwatch_customer.config import Settings
 from riskwatch_customer.errors import InvalidRecord
 from riskwatch_customer.repository import CustomerFilters, TransactionFilters
-from riskwatch_customer.resources import Intake, intake_of
+from riskwatch_customer.runtime import Intake, intake_of
 from riskwatch_customer.schemas import (
     AccountCreate,
     AccountOut,
@@ -501,6 +501,15 @@ async def list_customer_transactions(
         Decimal | None,
         Query(ge=0, max_digits=24, allow_inf_nan=False, description="In its own currency"),
     ] = None,
+    max_amount: Annotated[
+        Decimal | None,
+        Query(
+            ge=0,
+            max_digits=24,
+            allow_inf_nan=False,
+            description="At most this amount, in its own currency (with `min_amount`: a range)",
+        ),
+    ] = None,
 ) -> Page[TransactionOut]:
     """The customer's transactions, most recently received first, filtered."""
     filters = TransactionFilters(
@@ -510,6 +519,7 @@ async def list_customer_transactions(
         channel=channel,
         account_id=account_id,
         min_amount=min_amount,
+        max_amount=max_amount,
     )
     return await service.list_transactions(
         session,

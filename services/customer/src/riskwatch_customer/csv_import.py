@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from riskwatch_customer.domain.validation import FieldError
 from riskwatch_customer.schemas import CustomerCreate
-from riskwatch_customer.validation import FieldError
 
 REQUIRED_COLUMNS = ("kind", "name", "document_type", "document_number")
 KNOWN_COLUMNS = frozenset(CustomerCreate.model_fields)

@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_customer import audit, repository, views
+from riskwatch_customer import repository, views
+from riskwatch_customer.domain import audit
 from riskwatch_customer.errors import MeasureNotFound
 from riskwatch_customer.models import Account, Interaction, RiskMeasure
 from riskwatch_customer.permissions import MEASURE_ROLES, require_role

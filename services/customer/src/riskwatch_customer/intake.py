@@ -24,22 +24,22 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from riskwatch_customer import intake_store
-from riskwatch_customer.batch_split import MAX_ITEM_DEPTH, split_items
 from riskwatch_customer.config import Settings
+from riskwatch_customer.domain.batch_split import MAX_ITEM_DEPTH, split_items
+from riskwatch_customer.domain.reference_data import in_minor_units, is_country
+from riskwatch_customer.domain.validation import (
+    FieldError,
+    TransactionRules,
+    amount_in_minor_units,
+    check_transaction,
+)
 from riskwatch_customer.errors import (
     DuplicateTransaction,
     IdempotencyKeyReused,
     InvalidTransaction,
 )
 from riskwatch_customer.permissions import INTAKE_ROLES, require_role
-from riskwatch_customer.reference_data import in_minor_units, is_country
 from riskwatch_customer.schemas import TransactionIn
-from riskwatch_customer.validation import (
-    FieldError,
-    TransactionRules,
-    amount_in_minor_units,
-    check_transaction,
-)
 from riskwatch_shared.events.base import utcnow
 from riskwatch_shared.events.common import TransactionData
 from riskwatch_shared.events.customer import TransactionReceived

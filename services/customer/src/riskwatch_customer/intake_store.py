@@ -18,8 +18,8 @@ from typing import Any, cast
 import asyncpg
 from sqlalchemy import Table
 
+from riskwatch_customer.domain.reference_data import in_minor_units
 from riskwatch_customer.models import Transaction
-from riskwatch_customer.reference_data import in_minor_units
 from riskwatch_shared.db.bulk import array_type
 from riskwatch_shared.events.base import type_of
 from riskwatch_shared.events.common import TransactionData

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from riskwatch_customer.api import intake_router, router
 from riskwatch_customer.config import Settings, get_settings
 from riskwatch_customer.consumers import consumer_specs
-from riskwatch_customer.resources import close_resources, open_resources
+from riskwatch_customer.runtime import close_resources, open_resources
 from riskwatch_shared.app import create_service_app, tune_gc
 
 

@@ -93,6 +93,8 @@ class CreditRecord(Base):
     currency: Mapped[str] = mapped_column(CHAR(3), nullable=False)
     as_of: Mapped[date] = mapped_column(Date, nullable=False)
     created_at: Mapped[datetime] = _created_at()
+    days_past_due: Mapped[int | None] = mapped_column(Integer)
+    monthly_instalment: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class FinancialProfile(Base):

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_customer import audit, repository, views
+from riskwatch_customer import repository, views
+from riskwatch_customer.domain import audit
+from riskwatch_customer.domain.figures import utilisation
 from riskwatch_customer.errors import AccountNotFound, DuplicateAccount
-from riskwatch_customer.figures import utilisation
 from riskwatch_customer.models import Account, CreditRecord, FinancialProfile, Interaction
 from riskwatch_customer.permissions import CRM_WRITER_ROLES, require_role
 from riskwatch_customer.schemas import (

@@ -299,6 +299,7 @@ class TransactionFilters:
     channel: str | None = None
     account_id: uuid.UUID | None = None
     min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
 
 
 def transactions_of(
@@ -321,6 +322,8 @@ def transactions_of(
             conditions.append(column == value)
     if filters.min_amount is not None:
         conditions.append(Transaction.amount >= filters.min_amount)
+    if filters.max_amount is not None:
+        conditions.append(Transaction.amount <= filters.max_amount)
     return statement.where(*conditions)
 
 

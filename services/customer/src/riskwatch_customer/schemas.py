@@ -10,8 +10,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from riskwatch_customer.reference_data import is_country, is_currency
-from riskwatch_customer.validation import parse_amount
+from riskwatch_customer.domain.reference_data import is_country, is_currency
+from riskwatch_customer.domain.validation import parse_amount
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
 
@@ -208,6 +208,13 @@ class CreditRecordCreate(Strict):
     recent_inquiries: NonNegativeInt32 = 0
     currency: CurrencyCode = "USD"
     as_of: date
+    days_past_due: Annotated[int, Field(ge=0, le=36_500)] | None = Field(
+        default=None,
+        description="Days the oldest unpaid instalment is overdue on `as_of` (0: up to date)",
+    )
+    monthly_instalment: NonNegativeMoney | None = Field(
+        default=None, description="Instalments due per month on the credit the record covers"
+    )
 
     _currency = field_validator("currency")(_known_currency)
 
@@ -229,6 +236,8 @@ class CreditRecordOut(BaseModel):
     currency: str
     as_of: date
     created_at: datetime
+    days_past_due: int | None = None
+    monthly_instalment: Decimal | None = None
 
 
 class FinancialProfileCreate(Strict):

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_customer import audit, repository, views
+from riskwatch_customer import repository, views
+from riskwatch_customer.domain import audit
 from riskwatch_customer.errors import (
     CustomerNotFound,
     DuplicateAccount,

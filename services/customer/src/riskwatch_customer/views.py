@@ -7,8 +7,14 @@ from typing import Any, cast
 
 import msgspec
 
-from riskwatch_customer.figures import derive_figures
-from riskwatch_customer.masking import PERSONAL_FIELDS, mask_account, mask_field, mask_transaction
+from riskwatch_customer.domain.figures import derive_figures
+from riskwatch_customer.domain.masking import (
+    PERSONAL_FIELDS,
+    mask_account,
+    mask_field,
+    mask_transaction,
+)
+from riskwatch_customer.domain.reference_data import in_minor_units
 from riskwatch_customer.models import (
     Account,
     CreditRecord,
@@ -19,7 +25,6 @@ from riskwatch_customer.models import (
     RiskMeasure,
     Transaction,
 )
-from riskwatch_customer.reference_data import in_minor_units
 from riskwatch_customer.schemas import (
     AccountOut,
     CreditRecordOut,

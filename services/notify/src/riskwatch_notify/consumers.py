@@ -9,7 +9,7 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_notify import dispatch, queue
+from riskwatch_notify import planner, queue
 from riskwatch_notify.config import Settings
 from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
@@ -40,7 +40,7 @@ def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
         raised = [e for e in events if isinstance(e, AlertRaised)]
         await record_owners(session, CUSTOMER_OWNERS, raised)
         if raised:
-            await dispatch.take_in_alerts(session, raised, settings=settings, now=now)
+            await planner.take_in_alerts(session, raised, settings=settings, now=now)
         stopping = [e for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)]
         if stopping:
             cancelled = await queue.acknowledge_alerts(session, [e.alert_id for e in stopping], now)

@@ -14,7 +14,8 @@ from riskwatch_notify.live import InboxHub
 from riskwatch_notify.providers import build_adapters
 from riskwatch_notify.queue import DUE_CHANNEL, INBOX_CHANNEL
 from riskwatch_notify.runtime import RUNTIME_KEY, NotifyRuntime
-from riskwatch_notify.worker import DeliveryWorker, Scheduler
+from riskwatch_notify.scheduler import Scheduler
+from riskwatch_notify.worker import DeliveryWorker
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 from riskwatch_shared.db.listen import PgListener
 from riskwatch_shared.netguard import guarded_client

@@ -131,7 +131,7 @@ class AlertRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why notifications (or an escalation step) could not be planned for this alert; the
-    # other alerts of the batch went on (dispatch isolates each one).
+    # other alerts of the batch went on (the planner isolates each one).
     planning_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
 

@@ -17,6 +17,10 @@ from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, tex
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_notify.domain.escalation import EscalationPolicy
+from riskwatch_notify.domain.models import Channel, QuietHours, Recipient, RuleType, Severity
+from riskwatch_notify.domain.planning import RoutingSnapshot, policy_from_json
+from riskwatch_notify.domain.routing import Subscription, Team
 from riskwatch_notify.models import (
     AlertRow,
     DeliveryAttemptRow,
@@ -48,19 +52,88 @@ class RoutingRows:
     policies: list[EscalationPolicyRow]
 
 
-async def load_routing(session: AsyncSession) -> RoutingRows:
+async def load_routing(session: AsyncSession) -> RoutingSnapshot:
+    """Who gets what: the active recipients, teams, subscriptions and escalation policies."""
     recipients = (await session.scalars(select(RecipientRow).where(RecipientRow.active))).all()
     memberships = (
         await session.execute(select(TeamMemberRow.team_id, TeamMemberRow.recipient_id))
     ).all()
     subscriptions = (await session.scalars(select(SubscriptionRow))).all()
     policies = (await session.scalars(select(EscalationPolicyRow))).all()
-    return RoutingRows(
+    rows = RoutingRows(
         list(recipients),
         [(team_id, recipient_id) for team_id, recipient_id in memberships],
         list(subscriptions),
         list(policies),
     )
+    return routing_snapshot(rows)
+
+
+def routing_snapshot(rows: RoutingRows) -> RoutingSnapshot:
+    """The stored routing rows as the policies' inputs."""
+    teams_of: dict[str, set[str]] = {}
+    members_of: dict[str, set[str]] = {}
+    for team_id, recipient_id in rows.memberships:
+        teams_of.setdefault(str(recipient_id), set()).add(str(team_id))
+        members_of.setdefault(str(team_id), set()).add(str(recipient_id))
+    recipients = {
+        str(row.id): Recipient(
+            recipient_id=str(row.id),
+            name=row.name,
+            locale=row.locale,
+            time_zone=row.time_zone,
+            email=row.email,
+            phone=row.phone,
+            webhook_url=row.webhook_url,
+            team_ids=frozenset(teams_of.get(str(row.id), ())),
+            quiet_hours=QuietHours(row.quiet_start, row.quiet_end)
+            if row.quiet_start is not None and row.quiet_end is not None
+            else None,
+            staff_id=row.staff_id,
+        )
+        for row in rows.recipients
+    }
+    teams = {
+        team_id: Team(team_id, team_id, frozenset(members))
+        for team_id, members in members_of.items()
+    }
+    subscriptions = [
+        (
+            Subscription(
+                channels=frozenset(Channel(c) for c in row.channels),
+                team_id=str(row.team_id) if row.team_id else None,
+                recipient_id=str(row.recipient_id) if row.recipient_id else None,
+                alert_types=frozenset(RuleType(t) for t in row.alert_types),
+                min_severity=Severity(row.min_severity),
+            ),
+            row.include_relationship_manager,
+        )
+        for row in rows.subscriptions
+    ]
+    by_staff_id = {r.staff_id: r for r in recipients.values() if r.staff_id}
+    policies: dict[Severity, EscalationPolicy] = {}
+    broken: dict[Severity, str] = {}
+    for row in rows.policies:
+        try:
+            policies[Severity(row.severity)] = policy_from_json(
+                row.severity, row.levels, row.repeat, row.cycle_seconds
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            broken[Severity(row.severity)] = f"{type(exc).__name__}: {exc}"
+    stored_policies = {Severity(row.severity): policy_json(row) for row in rows.policies}
+    return RoutingSnapshot(
+        recipients, teams, subscriptions, by_staff_id, policies, stored_policies, broken
+    )
+
+
+def policy_json(row: EscalationPolicyRow) -> dict[str, Any]:
+    """A stored policy as the JSON an escalation chain keeps."""
+    return {
+        "severity": row.severity,
+        "levels": row.levels,
+        "repeat": row.repeat,
+        "cycle_seconds": row.cycle_seconds,
+    }
 
 
 async def wake_workers(session: AsyncSession) -> None:

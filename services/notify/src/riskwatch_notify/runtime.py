@@ -8,7 +8,8 @@ from typing import cast
 import httpx
 
 from riskwatch_notify.live import InboxHub
-from riskwatch_notify.worker import DeliveryWorker, Scheduler
+from riskwatch_notify.scheduler import Scheduler
+from riskwatch_notify.worker import DeliveryWorker
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.db.listen import PgListener
 

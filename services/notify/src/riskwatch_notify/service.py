@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify import queue, repository
+from riskwatch_notify.domain.planning import policy_from_json
 from riskwatch_notify.errors import (
     DeliveryNotFound,
     DuplicateRecipient,
@@ -33,7 +34,6 @@ from riskwatch_notify.models import (
     SubscriptionRow,
     TeamRow,
 )
-from riskwatch_notify.planning import policy_from_json
 from riskwatch_notify.schemas import (
     AlertNotificationsOut,
     DeliveryAttemptOut,

@@ -1,4 +1,5 @@
-"""The delivery worker and the schedulers (escalations, quiet-hours release, digests).
+"""The delivery worker: claims due deliveries, sends them, records the outcome (the scheduler
+is `scheduler`, the claim loops `lanes`).
 
 Safe on several replicas: deliveries are claimed with FOR UPDATE SKIP LOCKED under a lease,
 and an outcome is written only while that lease is still held.
@@ -12,18 +13,17 @@ once the database answers: otherwise the lease would expire and the message go o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_notify import dispatch, queue
+from riskwatch_notify import queue
 from riskwatch_notify.channels.base import ChannelAdapter, DeliveryResult
 from riskwatch_notify.config import Settings
 from riskwatch_notify.domain.models import Channel, OutboundMessage
@@ -34,24 +34,14 @@ from riskwatch_notify.domain.retry import (
     state_after_attempt,
 )
 from riskwatch_notify.domain.storm import ProviderRateLimiter
-from riskwatch_shared.aio import wait_event
-from riskwatch_shared.events.base import Event
+from riskwatch_notify.lanes import RETRY_CAP, Lanes
+from riskwatch_shared.events.base import Event, utcnow
 from riskwatch_shared.events.notify import DeliveryFailed, NotificationSent
 from riskwatch_shared.logging import get_logger
 from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.outbox import add_events
 
 log = get_logger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-# A lane that has not cycled for this long (a send or statement hung) is stuck: liveness fails.
-LIVENESS_BOUND = 120.0
-# Backoff cap while the database is unavailable: a returning one is noticed within this.
-RETRY_CAP = 2.0
 
 
 @dataclass
@@ -69,118 +59,6 @@ def backoff_policy(settings: Settings) -> BackoffPolicy:
         cap_seconds=settings.retry_cap_seconds,
         max_attempts=settings.retry_max_attempts,
     )
-
-
-class _Lanes:
-    """A few identical claim loops that share the work without all claiming at once.
-
-    A wake-up starts one idle lane; a lane that gets a full batch brings in another, so a
-    backlog spreads; only the first lane polls on the timer (retries coming due, missed
-    NOTIFYs). Every other idle lane waits for a wake-up: an empty claim is a transaction.
-    """
-
-    def __init__(self, name: str, count: int, poll_seconds: float) -> None:
-        self.name = name
-        self.poll_seconds = poll_seconds
-        self._events = [asyncio.Event() for _ in range(count)]
-        self._idle: list[asyncio.Event] = []  # events of the lanes waiting for a wake-up
-        # A wake-up came while no lane was idle: the first lane to finish loops again.
-        self._rerun = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        # Shared by the lanes: the polling lane cycles every poll_seconds even when idle.
-        self.last_cycle = time.monotonic()
-
-    def wake(self, _payload: str = "") -> None:
-        if not self._wake_idle():
-            self._rerun = True
-
-    def _wake_idle(self) -> bool:
-        """Start an idle lane; True if some lane is now due to start a claim."""
-        if any(event.is_set() for event in self._events):
-            return True  # a woken lane has not started its claim yet: it will see this work
-        if not self._idle:
-            return False
-        self._idle.pop().set()
-        return True
-
-    def start(self, once: Callable[[], Awaitable[int]], full: int) -> None:
-        self._stopping = False
-        self._rerun = False
-        for index, event in enumerate(self._events):
-            polls = index == 0
-            self._tasks.append(
-                asyncio.create_task(
-                    self._loop(event, polls, once, full), name=f"{self.name}-{index}"
-                )
-            )
-
-    async def stop(self) -> None:
-        self._stopping = True
-        for event in self._events:  # every lane, not one: each must see the flag
-            event.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        self._idle.clear()
-
-    @property
-    def healthy(self) -> bool:
-        alive = bool(self._tasks) and all(not task.done() for task in self._tasks)
-        return alive and time.monotonic() - self.last_cycle < max(30.0, 10 * self.poll_seconds)
-
-    @property
-    def live(self) -> bool:
-        """Liveness: every lane task runs and the lanes cycled within the bound."""
-        if not self._tasks:
-            return True  # not started, or stopped
-        alive = all(not task.done() for task in self._tasks)
-        bound = max(LIVENESS_BOUND, 3 * self.poll_seconds)
-        return alive and time.monotonic() - self.last_cycle < bound
-
-    async def _loop(
-        self,
-        event: asyncio.Event,
-        polls: bool,
-        once: Callable[[], Awaitable[int]],
-        full: int,
-    ) -> None:
-        failures = 0
-        # The flag ends the loop even if a cancellation is lost to a wake-up at the same moment.
-        while not self._stopping:
-            self.last_cycle = time.monotonic()
-            event.clear()
-            self._rerun = False  # this claim starts after every wake-up so far
-            try:
-                done = await once()
-                failures = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                log.warning(
-                    f"{self.name}.failed",
-                    error=repr(exc),
-                    failures=failures,
-                    transient=is_transient(exc),
-                )
-                await asyncio.sleep(min(RETRY_CAP, 0.05 * 2**failures))
-                self.last_cycle = time.monotonic()  # retrying is not being stuck
-                continue
-            if done >= full:
-                self._wake_idle()  # more is probably waiting: claim it in parallel
-                continue
-            if self._rerun:
-                continue
-            self._idle.append(event)
-            try:
-                await wait_event(event, self.poll_seconds if polls else None)
-            finally:
-                if event in self._idle:  # a timeout or a cancel, not a wake-up
-                    self._idle.remove(event)
 
 
 class DeliveryWorker:
@@ -203,7 +81,7 @@ class DeliveryWorker:
             settings.provider_rate_burst, settings.provider_rate_per_second
         )
         self.stats = WorkerStats()
-        self._lanes = _Lanes(
+        self._lanes = Lanes(
             "notify.delivery", settings.delivery_lanes, settings.delivery_poll_seconds
         )
         self._send_slots = asyncio.Semaphore(settings.delivery_concurrency)
@@ -418,48 +296,3 @@ def _inbox_row(delivery: queue.ClaimedDelivery, now: datetime) -> dict[str, Any]
         "link": str(link),
         "created_at": now,
     }
-
-
-@dataclass
-class Scheduler:
-    """Every `escalation_interval_seconds`: release held messages, reclaim dead leases,
-    fire due escalation steps, close digest windows."""
-
-    session_factory: async_sessionmaker[AsyncSession]
-    settings: Settings
-    clock: Callable[[], datetime] = utcnow
-    last_run_at: datetime | None = None  # the `now` of the last completed pass
-    _lanes: _Lanes = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._lanes = _Lanes("notify.scheduler", 1, self.settings.escalation_interval_seconds)
-
-    async def start(self) -> None:
-        self._lanes.start(self.run_once, full=1_000_000)
-
-    async def stop(self) -> None:
-        await self._lanes.stop()
-
-    @property
-    def healthy(self) -> bool:
-        return self._lanes.healthy
-
-    @property
-    def live(self) -> bool:
-        return self._lanes.live
-
-    async def run_once(self) -> int:
-        now = self.clock()
-        done = 0
-        async with self.session_factory() as session, session.begin():
-            released = await queue.release_held(session, now)
-            reclaimed = await queue.reclaim_expired_leases(session, now - timedelta(seconds=1))
-            if released or reclaimed:
-                await queue.wake_workers(session)
-            done += released + reclaimed
-        async with self.session_factory() as session, session.begin():
-            done += await dispatch.fire_due_escalations(session, settings=self.settings, now=now)
-        async with self.session_factory() as session, session.begin():
-            done += await dispatch.flush_digests(session, settings=self.settings, now=now)
-        self.last_run_at = now
-        return done

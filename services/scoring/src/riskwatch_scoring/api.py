@@ -12,11 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from riskwatch_scoring import service, training_service
-from riskwatch_scoring.context import ScoringContext, scoring_context
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import CUSTOMER_OWNERS, ScoringModel
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
+from riskwatch_scoring.runtime import ScoringContext, scoring_context
 from riskwatch_scoring.schemas import (
     AssessmentPage,
     CustomerFeaturesOut,

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.config import Settings
-from riskwatch_scoring.context import scoring_context
 from riskwatch_scoring.models import CUSTOMER_OWNERS
+from riskwatch_scoring.runtime import scoring_context
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.customer import (
     AccountChanged,

@@ -36,6 +36,7 @@ def to_transaction(data: TransactionData) -> Transaction:
         occurred_at=data.occurred_at,
         device_id=data.device_id,
         mcc=data.merchant_category_code,
+        status=data.status,
     )
 
 
@@ -53,6 +54,8 @@ def to_credit_record(data: CreditRecordData) -> CreditRecord:
         defaults=data.defaults,
         recent_inquiries=data.recent_inquiries,
         utilisation=data.utilisation,
+        days_past_due=data.days_past_due,
+        monthly_instalment=data.monthly_instalment,
     )
 
 

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from riskwatch_scoring.api import router
 from riskwatch_scoring.config import Settings, get_settings
 from riskwatch_scoring.consumers import consumer_specs
-from riskwatch_scoring.context import scoring_context
 from riskwatch_scoring.periodic import run_periodic_jobs
 from riskwatch_scoring.registry import ensure_expert_models
+from riskwatch_scoring.runtime import scoring_context
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 
 

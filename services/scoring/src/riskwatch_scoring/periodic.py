@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from riskwatch_scoring import repository
-from riskwatch_scoring.context import scoring_context
+from riskwatch_scoring.runtime import scoring_context
 from riskwatch_scoring.service import check_model_drift
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.logging import get_logger

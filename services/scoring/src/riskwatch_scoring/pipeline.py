@@ -21,7 +21,7 @@ from typing import Protocol
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_scoring import outgoing
+from riskwatch_scoring import events as scoring_events
 from riskwatch_scoring.convert import (
     convert_amount,
     reason_rows,
@@ -144,7 +144,7 @@ class TimePassed:
 
 @dataclass
 class BatchOutput:
-    """What one batch stages: assessment rows and events (see `outgoing`)."""
+    """What one batch stages: assessment rows and events (see `riskwatch_scoring.events`)."""
 
     now: datetime
     assessments: list[AssessmentRecord] = field(default_factory=list)
@@ -338,7 +338,7 @@ class Scorer:
             if customer.anomaly_level_may_change(epoch, anomaly.score):
                 self._refresh_anomaly_level(customer, event, epoch, models, output)
         output.events.append(
-            outgoing.transaction_scored(
+            scoring_events.transaction_scored(
                 occurred_at=output.now,
                 trace_id=output.trace_id(event),
                 transaction=event.transaction,
@@ -441,7 +441,7 @@ class Scorer:
         happened = happened_at_of(event) or (as_of if stamp else None)
         self._level_changes(customer, changed, event, rows, output, happened)
         output.events.append(
-            outgoing.customer_assessed(
+            scoring_events.customer_assessed(
                 occurred_at=output.now,
                 trace_id=output.trace_id(event),
                 customer_id=customer.uuid,
@@ -474,7 +474,7 @@ class Scorer:
                 _, assessment_id = rows.get(kind, (None, None))
                 model_version = assessment.model_version
             output.events.append(
-                outgoing.risk_level_changed(
+                scoring_events.risk_level_changed(
                     occurred_at=output.now,
                     trace_id=output.trace_id(event),
                     customer_id=customer.uuid,
@@ -501,7 +501,7 @@ class Scorer:
         inputs: FeatureMap | None,
     ) -> AssessmentRecord:
         return AssessmentRecord(
-            id=outgoing.new_id(),
+            id=scoring_events.new_id(),
             customer_id=customer.uuid,
             kind=assessment.kind,
             score=assessment.score,

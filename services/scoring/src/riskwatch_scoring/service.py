@@ -25,8 +25,8 @@ from riskwatch_scoring.errors import (
     InvalidCursorError,
     InvalidTransactionInput,
 )
+from riskwatch_scoring.events import new_id
 from riskwatch_scoring.models import AssessmentRow, ScoringModel
-from riskwatch_scoring.outgoing import new_id
 from riskwatch_scoring.pipeline import recommended_action, with_aliases
 from riskwatch_scoring.read_pool import ReadPool
 from riskwatch_scoring.registry import ModelCache, get_model_or_404, is_deployable

@@ -1,6 +1,9 @@
-"""Declarative base factory with a naming convention, and the outbox/inbox tables."""
+"""Declarative base factory with a naming convention, the outbox/inbox tables, and a model's
+Core table."""
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +27,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a declarative model (typed): bulk and raw statements skip the ORM's
+    per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 # The largest toast_tuple_target PostgreSQL accepts with 8 KB pages.

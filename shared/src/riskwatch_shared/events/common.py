@@ -8,10 +8,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 from riskwatch_shared.events.base import AwareDatetime, Payload
+from riskwatch_shared.risk import RiskLevelName
 
-RiskLevel = Literal["low", "medium", "high", "critical"]
+# Risk levels and severities are the one scale of `riskwatch_shared.risk`.
+RiskLevel = RiskLevelName
+Severity = RiskLevelName
 ModelKind = Literal["credit", "anomaly", "churn"]
-Severity = Literal["low", "medium", "high", "critical"]
 RuleType = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
 CustomerKind = Literal["individual", "corporate"]
 CustomerStatus = Literal["active", "dormant", "closed"]
@@ -58,6 +60,9 @@ class CreditRecordData(Payload, frozen=True, kw_only=True):
     recent_inquiries: int = 0
     currency: str = "USD"
     as_of: date
+    # Added in place (v1, optional): the early-warning catalogue's arrears and debt service.
+    days_past_due: int | None = None
+    monthly_instalment: Decimal | None = None
 
 
 class FinancialProfileData(Payload, frozen=True, kw_only=True):

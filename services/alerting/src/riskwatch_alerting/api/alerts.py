@@ -9,13 +9,12 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import repository, workdesk
+from riskwatch_alerting import follow_up, repository, workdesk
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.config import Settings
-from riskwatch_alerting.contexts import to_json
-from riskwatch_alerting.desk import ME, NOBODY, SlaState, identities_of
-from riskwatch_alerting.lifecycle import AlertStatus, allowed_actions
+from riskwatch_alerting.domain.desk import ME, NOBODY, SlaState, identities_of
+from riskwatch_alerting.domain.evaluation_input import to_json
+from riskwatch_alerting.domain.lifecycle import AlertStatus, allowed_actions
 from riskwatch_alerting.masking import alert_for, timeline_for
 from riskwatch_alerting.repository import AlertFilters, SortKey
 from riskwatch_alerting.schemas import (
@@ -39,6 +38,7 @@ from riskwatch_alerting.schemas import (
 )
 from riskwatch_shared.app import IdentityDep, ServiceRuntime, SessionDep
 from riskwatch_shared.contract import csv_response
+from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
@@ -122,11 +122,13 @@ async def list_alerts(
 ) -> AlertPage:
     """Alerts, newest first by `sort` (raised_at or happened_at), filtered and paged by
     cursor (a cursor belongs to the sort it was made with)."""
-    page, next_cursor = await alert_service.list_alerts(
-        session, filters, cursor=cursor, limit=limit
-    )
+    page, next_cursor = await follow_up.list_alerts(session, filters, cursor=cursor, limit=limit)
     items = [alert_for(AlertOut.model_validate(a), identity) for a in page]
-    total = await repository.count_alerts(session, filters)
+    if cursor is None and next_cursor is None:
+        # The first page holds them all: that is the total, no count needed.
+        total = Total(len(items), is_estimate=False)
+    else:
+        total = await repository.count_alerts(session, filters)
     return AlertPage(items=items, next_cursor=next_cursor, **total.fields())
 
 
@@ -162,11 +164,11 @@ async def export_alerts(
     limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000,
 ) -> Response:
     """Export the filtered alerts as CSV or JSON (newest first)."""
-    page, _ = await alert_service.list_alerts(session, filters, cursor=None, limit=limit)
+    page, _ = await follow_up.list_alerts(session, filters, cursor=None, limit=limit)
     if format == "json":
-        return JSONResponse([to_json(alert_service.export_row(alert)) for alert in page])
+        return JSONResponse([to_json(follow_up.export_row(alert)) for alert in page])
     return Response(
-        alert_service.to_csv(page).encode("utf-8"),
+        follow_up.to_csv(page).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="alerts.csv"'},
     )
@@ -175,7 +177,7 @@ async def export_alerts(
 @router.get("/alerts/stats", operation_id="alerting-alerts-stats")
 async def alert_stats(session: SessionDep, filters: FiltersDep) -> AlertStats:
     """Counts by type, severity, status and day; time to acknowledge; false positives."""
-    return await alert_service.stats(session, filters)
+    return await follow_up.stats(session, filters)
 
 
 @router.get(
@@ -224,8 +226,8 @@ async def bulk_assign(
 @router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)
 async def get_alert(alert_id: uuid.UUID, session: SessionDep, identity: IdentityDep) -> AlertDetail:
     """One alert's full report, with its occurrences and the actions allowed now."""
-    alert = await alert_service.get_alert(session, alert_id, identity=identity)
-    occurrences = await alert_service.occurrences(session, alert_id)
+    alert = await follow_up.get_alert(session, alert_id, identity=identity)
+    occurrences = await follow_up.occurrences(session, alert_id)
     detail = AlertDetail.model_validate(
         {
             **AlertOut.model_validate(alert).model_dump(),
@@ -243,7 +245,7 @@ async def alert_timeline(
     alert_id: uuid.UUID, session: SessionDep, identity: IdentityDep
 ) -> list[TimelineEntryOut]:
     """Everything that happened to an alert, oldest first."""
-    entries = await alert_service.timeline(session, alert_id, identity=identity)
+    entries = await follow_up.timeline(session, alert_id, identity=identity)
     return timeline_for([TimelineEntryOut.model_validate(e) for e in entries], identity)
 
 
@@ -254,7 +256,7 @@ async def _act(
     identity: Identity,
     detail: dict[str, Any],
 ) -> AlertOut:
-    alert = await alert_service.act(
+    alert = await follow_up.act(
         session,
         alert_id,
         action=action,
@@ -391,7 +393,7 @@ async def take_measure(
     """Take a risk-control measure on the alert's customer: reduce a limit, freeze an account,
     require review of outgoing payments, or add a value to a managed list. Recorded in the
     alert's history and on the customer's record; scoring enforces it."""
-    alert = await alert_service.take_measure(
+    alert = await follow_up.take_measure(
         session, alert_id, body=body, actor=actor_of(identity), identity=identity
     )
     out = alert_for(AlertOut.model_validate(alert), identity)

@@ -13,12 +13,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND
 from riskwatch_alerting.cases import report as case_report
 from riskwatch_alerting.cases import service as cases
-from riskwatch_alerting.cases.domain import (
-    CaseStatus,
-    TimelineItem,
-    allowed_case_actions,
-    display_name,
-)
 from riskwatch_alerting.cases.schemas import (
     CaseAssignBody,
     CaseCloseBody,
@@ -33,6 +27,12 @@ from riskwatch_alerting.cases.schemas import (
     SuppressionOut,
 )
 from riskwatch_alerting.cases.store import CaseFilters
+from riskwatch_alerting.domain.cases import (
+    CaseStatus,
+    TimelineItem,
+    allowed_case_actions,
+    display_name,
+)
 from riskwatch_alerting.masking import alert_for
 from riskwatch_alerting.models import Case, Suppression
 from riskwatch_alerting.schemas import AlertOut

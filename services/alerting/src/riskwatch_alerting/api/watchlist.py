@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND
-from riskwatch_alerting.desk import ME, identities_of
+from riskwatch_alerting.domain.desk import ME, identities_of
 from riskwatch_alerting.watchlist import service
 from riskwatch_alerting.watchlist.schemas import (
     WatchlistEnter,

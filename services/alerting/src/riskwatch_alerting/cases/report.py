@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from riskwatch_alerting.alerts import UTF8_BOM, spreadsheet_safe
-from riskwatch_alerting.cases.domain import TimelineItem, display_name
 from riskwatch_alerting.cases.schemas import CaseOut, SuppressionOut
-from riskwatch_alerting.contexts import to_json
+from riskwatch_alerting.domain.cases import TimelineItem, display_name
+from riskwatch_alerting.domain.evaluation_input import to_json
+from riskwatch_alerting.follow_up import UTF8_BOM, spreadsheet_safe
 from riskwatch_alerting.schemas import AlertOut
 from riskwatch_shared.messages import message_for, render_reason
 

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from riskwatch_alerting.cases.domain import CaseStatus
-from riskwatch_alerting.cases.suppression import TargetKind
-from riskwatch_alerting.lifecycle import Outcome
+from riskwatch_alerting.domain.cases import CaseStatus
+from riskwatch_alerting.domain.lifecycle import Outcome
+from riskwatch_alerting.domain.suppression import TargetKind
 from riskwatch_alerting.schemas import AlertOut
 from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.text import SafeMultilineText, SafeText

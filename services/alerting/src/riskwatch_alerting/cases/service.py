@@ -10,10 +10,10 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting import alerts as alert_service
-from riskwatch_alerting import repository
+from riskwatch_alerting import follow_up, repository
 from riskwatch_alerting.cases import store
-from riskwatch_alerting.cases.domain import (
+from riskwatch_alerting.cases.store import CaseFilters
+from riskwatch_alerting.domain.cases import (
     CHANGE_OF_CASE_ACTION,
     CaseDraft,
     CaseTransitionRefused,
@@ -25,8 +25,8 @@ from riskwatch_alerting.cases.domain import (
     roles_of,
     roles_text,
 )
-from riskwatch_alerting.cases.store import CaseFilters
-from riskwatch_alerting.cases.suppression import normalise_target
+from riskwatch_alerting.domain.lifecycle import OPEN_STATUSES
+from riskwatch_alerting.domain.suppression import normalise_target
 from riskwatch_alerting.errors import (
     CaseNotFound,
     CaseTransitionNotAllowed,
@@ -34,7 +34,6 @@ from riskwatch_alerting.errors import (
     RuleNotFound,
     SuppressionNotFound,
 )
-from riskwatch_alerting.lifecycle import OPEN_STATUSES
 from riskwatch_alerting.models import Alert, Case, CaseTimelineEntry, Suppression
 from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.alerting import CaseChange, CaseOpened, CaseUpdated
@@ -285,7 +284,7 @@ async def act(
             if alert.status not in OPEN_STATUSES:
                 continue
             outcome = outcomes.get(alert.id, detail["outcome"])
-            await alert_service.act(
+            await follow_up.act(
                 session,
                 alert.id,
                 action="resolve",

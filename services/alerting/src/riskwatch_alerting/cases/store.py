@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, or_, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting.cases.domain import CaseDraft, OpenCase
-from riskwatch_alerting.cases.suppression import ActiveSuppression
+from riskwatch_alerting.domain.cases import CaseDraft, OpenCase
+from riskwatch_alerting.domain.suppression import ActiveSuppression
 from riskwatch_alerting.models import (
     Alert,
     AlertDelivery,
@@ -25,14 +25,11 @@ from riskwatch_alerting.models import (
     Suppression,
 )
 from riskwatch_alerting.repository import bump_cache_version, sla_state_of
+from riskwatch_shared.db.base import table_of
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
 
 SUPPRESSIONS_CACHE = "suppressions"
-
-
-def _table(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
 
 
 # --- cases written by the event path --------------------------------------------------------
@@ -55,7 +52,7 @@ async def write_drafts(session: AsyncSession, drafts: Sequence[CaseDraft], now: 
     new = [d for d in drafts if d.is_new]
     if new:
         await session.execute(
-            pg_insert(_table(Case)).values(
+            pg_insert(table_of(Case)).values(
                 [
                     {
                         "id": d.case_id,
@@ -263,7 +260,7 @@ async def deliveries_of(
 async def record_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """rows: event_id, alert_id, at, change, detail; a redelivered event is stored once."""
     if rows:
-        statement = pg_insert(_table(AlertDelivery)).values(rows)
+        statement = pg_insert(table_of(AlertDelivery)).values(rows)
         await session.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
 
 

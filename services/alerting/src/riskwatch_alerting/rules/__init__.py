@@ -2,9 +2,9 @@
 
 from riskwatch_alerting.rules.aggregates import AggregateSpec
 from riskwatch_alerting.rules.compiler import CompiledRule, compile_rule, compile_where
-from riskwatch_alerting.rules.context import RuleContext
 from riskwatch_alerting.rules.errors import RuleError, RuleSyntaxError, RuleTypeError
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldSpec, FieldType
+from riskwatch_alerting.rules.values import RuleContext
 
 __all__ = [
     "FIELD_CATALOGUE",

@@ -23,7 +23,6 @@ from typing import Any, cast
 
 from riskwatch_alerting.rules.aggregates import AggregateSpec
 from riskwatch_alerting.rules.checker import check_rule, check_where
-from riskwatch_alerting.rules.context import RuleContext
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE, FieldType
 from riskwatch_alerting.rules.syntax import (
     Aggregate,
@@ -41,6 +40,7 @@ from riskwatch_alerting.rules.syntax import (
     parse_rule,
     render,
 )
+from riskwatch_alerting.rules.values import RuleContext
 from riskwatch_shared.risk import LEVEL_RANK
 
 # A compiled rule takes the RuleContext and reads only the namespaces it uses.

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting.desk import assignee_of
+from riskwatch_alerting.domain.desk import assignee_of
 from riskwatch_alerting.errors import (
     InvalidQuery,
     InvalidReviewDate,

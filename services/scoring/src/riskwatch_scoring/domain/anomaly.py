@@ -18,6 +18,7 @@ from typing import Any
 from riskwatch_scoring.domain.assessment import Assessment, Reason, sort_reasons
 from riskwatch_scoring.domain.canonical import canonical_json
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, LevelCutoffs
+from riskwatch_scoring.domain.wording import counted
 
 ANOMALY_MODEL_VERSION = "anomaly-expert-1"
 
@@ -74,9 +75,8 @@ class AnomalyModel:
         velocity = int(txn.get("velocity_1h") or 0)
         if velocity > self.velocity_start:
             evidence = (velocity - self.velocity_start) / (self.velocity_full - self.velocity_start)
-            fired.append(
-                ("velocity_1h", evidence, f"{velocity} transactions in the last hour", velocity)
-            )
+            message = f"{counted(velocity, 'transaction', 'transactions')} in the last hour"
+            fired.append(("velocity_1h", evidence, message, velocity))
         country = txn.get("counterparty_country")
         outbound = txn.get("direction") == "outbound"
         if country in self.high_risk_countries:

@@ -15,6 +15,7 @@ from typing import Any
 from riskwatch_scoring.domain.assessment import Assessment, Reason, sort_reasons
 from riskwatch_scoring.domain.canonical import canonical_json
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, LevelCutoffs
+from riskwatch_scoring.domain.wording import counted
 
 CHURN_MODEL_VERSION = "churn-expert-1"
 
@@ -77,15 +78,14 @@ class ChurnModel:
                 (
                     "complaints",
                     min(complaints, 5),
-                    f"{complaints} complaints in 90 days",
+                    f"{counted(complaints, 'complaint', 'complaints')} in 90 days",
                     complaints,
                 )
             )
         dormant = int(features.get("dormant_accounts") or 0)
         if dormant:
-            fired.append(
-                ("dormant_accounts", min(dormant, 5), f"{dormant} dormant accounts", dormant)
-            )
+            message = counted(dormant, "dormant account", "dormant accounts")
+            fired.append(("dormant_accounts", min(dormant, 5), message, dormant))
         return fired
 
     @staticmethod

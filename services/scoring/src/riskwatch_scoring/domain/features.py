@@ -78,6 +78,15 @@ _FINANCIAL_FEATURE_NAMES = (
     "liabilities_change_pct",
     "net_worth",
 )
+# The credit early-warning catalogue's record features (alerting's `warning.catalogue`).
+_EARLY_WARNING_RECORD_FEATURES = (
+    "days_past_due",
+    "monthly_instalment",
+    "instalment_to_income",
+    "instalment_to_income_change",
+    "utilisation_change",
+    "external_delinquency_days",
+)
 _WINDOW_FEATURES = ("txn_count", "amount_sum", "amount_max", "inflow_sum", "outflow_sum")
 # Per window, its five feature names in `CUSTOMER_FEATURE_NAMES` order.
 _WINDOW_FEATURE_NAMES: dict[str, tuple[str, ...]] = {
@@ -104,6 +113,9 @@ CUSTOMER_FEATURE_NAMES: tuple[str, ...] = (
     "dormant_accounts",
     "complaints_90d",
     "interactions_90d",
+    "inflow_count_30d",
+    "inflow_count_90d",
+    "returned_payments_90d",
     "debt_to_income",
     "utilisation",
     "delinquencies_30",
@@ -122,6 +134,7 @@ CUSTOMER_FEATURE_NAMES: tuple[str, ...] = (
     "total_liabilities",
     "liabilities_change_pct",
     "net_worth",
+    *_EARLY_WARNING_RECORD_FEATURES,
 )
 
 
@@ -235,6 +248,9 @@ class CustomerState:
         self._recent_id_set: set[str] = set()
         self.interactions = SlidingWindow(SECONDS_PER_DAY, 90)
         self.complaints = SlidingWindow(SECONDS_PER_DAY, 90)
+        # Incoming payments counted (fewer inflows) and outgoing ones returned, per day.
+        self.inflows = SlidingWindow(SECONDS_PER_DAY, 90, (30,))
+        self.returned = SlidingWindow(SECONDS_PER_DAY, 90)
         self.last_interaction_epoch: int | None = None
         self.credit_records: dict[str, list[CreditRecord]] = {}
         self.financial_profiles: list[FinancialProfile] = []
@@ -358,6 +374,10 @@ class CustomerState:
         inbound = txn.direction == "inbound"
         for window in self._stored_windows:
             window.add(epoch, amount, inbound=inbound)
+        if inbound:
+            self.inflows.add(epoch, amount, inbound=True)
+        elif txn.is_returned_payment:
+            self.returned.add(epoch, amount, inbound=False)
         self.amount_stats.add(float(amount))
         self.hour_histogram[hour] += 1
         self.counterparties.touch(txn.counterparty_account, epoch)
@@ -419,9 +439,61 @@ class CustomerState:
                 "debt_to_income": None,
                 **self._credit_features(),
                 **self._financial_features(),
+                **self._early_warning_features(),
             }
         values.update(self._record_features)
         return values
+
+    def _early_warning_features(self) -> FeatureMap:
+        """Arrears, debt service and their moves, from the newest records (see `inputs`)."""
+        internal = self.credit_records.get("internal", [])
+        bureau = self.credit_records.get("bureau", [])
+        dated = [r for r in internal if r.days_past_due is not None]
+        latest = self._latest_credit_record()
+        utilisation_change = None
+        if latest is not None:
+            pair = self.credit_records[latest.source]
+            if len(pair) > 1:
+                now, before = pair[0].effective_utilisation, pair[1].effective_utilisation
+                if now is not None and before is not None:
+                    utilisation_change = float(now - before)
+        instalment, instalment_change = self._instalment_pair()
+        monthly_income = (
+            self.financial_profiles[0].annual_income / 12 if self.financial_profiles else None
+        )
+        to_income = change = None
+        if monthly_income is not None and monthly_income > 0 and instalment is not None:
+            to_income = float(instalment / monthly_income)
+            if instalment_change is not None:
+                previous_income = (
+                    self.financial_profiles[1].annual_income / 12
+                    if len(self.financial_profiles) > 1
+                    else monthly_income
+                )
+                previous = instalment - instalment_change
+                if previous_income > 0:
+                    change = to_income - float(previous / previous_income)
+        return {
+            "days_past_due": dated[0].days_past_due if dated else None,
+            "monthly_instalment": None if instalment is None else float(instalment),
+            "instalment_to_income": to_income,
+            "instalment_to_income_change": change,
+            "utilisation_change": utilisation_change,
+            "external_delinquency_days": bureau[0].worst_delinquency_days if bureau else None,
+        }
+
+    def _instalment_pair(self) -> tuple[Decimal | None, Decimal | None]:
+        """The newest monthly instalment (the bureau's covers every lender) and its change
+        from that source's previous record."""
+        for source in ("bureau", "internal"):
+            given = [
+                r.monthly_instalment
+                for r in self.credit_records.get(source, [])
+                if r.monthly_instalment is not None
+            ]
+            if given:
+                return given[0], given[0] - given[1] if len(given) > 1 else None
+        return None, None
 
     def _window_features(self, epoch: int) -> FeatureMap:
         values: FeatureMap = {}
@@ -476,6 +548,9 @@ class CustomerState:
             "dormant_accounts": self.accounts.count_before(dormant_before),
             "complaints_90d": self.complaints.totals_tuple(epoch)[0],
             "interactions_90d": self.interactions.totals_tuple(epoch)[0],
+            "inflow_count_30d": self.inflows.span(30).totals_tuple(epoch)[0],
+            "inflow_count_90d": self.inflows.totals_tuple(epoch)[0],
+            "returned_payments_90d": self.returned.totals_tuple(epoch)[0],
         }
 
     def _latest_credit_record(self) -> CreditRecord | None:
@@ -555,6 +630,8 @@ class CustomerState:
             "recent_ids": list(self.recent_ids),
             "interactions": self.interactions.to_state(),
             "complaints": self.complaints.to_state(),
+            "inflows": self.inflows.to_state(),
+            "returned": self.returned.to_state(),
             "last_interaction_epoch": self.last_interaction_epoch,
             "credit_records": credit_records,
             "financial_profiles": financial_profiles,
@@ -598,6 +675,11 @@ class CustomerState:
         customer._recent_id_set = set(customer.recent_ids)
         customer.interactions = SlidingWindow.from_state(state["interactions"])
         customer.complaints = SlidingWindow.from_state(state["complaints"])
+        # States written before they were kept start them empty.
+        if "inflows" in state:
+            customer.inflows = SlidingWindow.from_state(state["inflows"], (30,))
+        if "returned" in state:
+            customer.returned = SlidingWindow.from_state(state["returned"])
         customer.last_interaction_epoch = state["last_interaction_epoch"]
         customer.credit_records = {
             source: [CreditRecord.from_state(record) for record in records]

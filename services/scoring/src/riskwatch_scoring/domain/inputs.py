@@ -17,6 +17,7 @@ InteractionChannel = Literal[
 
 TRANSACTION_CHANNELS: frozenset[str] = frozenset({"card", "transfer", "atm", "online", "mobile"})
 DIRECTIONS: frozenset[str] = frozenset({"inbound", "outbound"})
+RETURNED_STATUSES: frozenset[str] = frozenset({"failed", "reversed"})
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -41,6 +42,13 @@ class Transaction:
     occurred_at: datetime
     device_id: str | None = None
     mcc: str | None = None
+    # completed, pending, failed or reversed (a failed or reversed outgoing payment is a
+    # returned payment, an early-warning indicator).
+    status: str = "completed"
+
+    @property
+    def is_returned_payment(self) -> bool:
+        return self.direction == "outbound" and self.status in RETURNED_STATUSES
 
     def __post_init__(self) -> None:
         _require_aware(self.occurred_at, "occurred_at")
@@ -70,6 +78,19 @@ class CreditRecord:
     defaults: int = 0
     recent_inquiries: int = 0
     utilisation: Decimal | None = None
+    # Days the oldest unpaid instalment is overdue today (0: up to date), and the monthly
+    # instalments due on the credit the record covers; None when the source does not say.
+    days_past_due: int | None = None
+    monthly_instalment: Decimal | None = None
+
+    @property
+    def worst_delinquency_days(self) -> int:
+        """The worst delinquency bucket the record reports, in days (a default counts 90)."""
+        if self.delinquencies_90 or self.defaults:
+            return 90
+        if self.delinquencies_60:
+            return 60
+        return 30 if self.delinquencies_30 else 0
 
     @property
     def effective_utilisation(self) -> Decimal | None:
@@ -94,11 +115,16 @@ class CreditRecord:
             "defaults": self.defaults,
             "recent_inquiries": self.recent_inquiries,
             "utilisation": None if self.utilisation is None else str(self.utilisation),
+            "days_past_due": self.days_past_due,
+            "monthly_instalment": (
+                None if self.monthly_instalment is None else str(self.monthly_instalment)
+            ),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CreditRecord:
         utilisation = state.get("utilisation")
+        instalment = state.get("monthly_instalment")
         return cls(
             source=state["source"],
             as_of=date.fromisoformat(state["as_of"]),
@@ -112,6 +138,8 @@ class CreditRecord:
             defaults=state.get("defaults", 0),
             recent_inquiries=state.get("recent_inquiries", 0),
             utilisation=None if utilisation is None else Decimal(utilisation),
+            days_past_due=state.get("days_past_due"),
+            monthly_instalment=None if instalment is None else Decimal(instalment),
         )
 
 

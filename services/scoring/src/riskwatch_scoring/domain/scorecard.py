@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from riskwatch_scoring.domain.assessment import Assessment, Reason, sort_reasons
 from riskwatch_scoring.domain.canonical import canonical_json
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, LevelCutoffs, ModelKind
+from riskwatch_scoring.domain.wording import choose_plural
 
 FeatureInput = Mapping[str, Any]
 
@@ -68,7 +69,7 @@ def _describe(template: str, feature: str, value: Any) -> str:
     if value is None:
         return f"{feature} missing"
     try:
-        return template.format(value=value, feature=feature)
+        return choose_plural(template, value).format(value=value, feature=feature)
     except (ValueError, TypeError):
         return f"{feature} = {value}"
 

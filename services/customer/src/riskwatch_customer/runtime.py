@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from riskwatch_customer.config import Settings
+from riskwatch_customer.domain.validation import TransactionRules
 from riskwatch_customer.intake import rules_from
-from riskwatch_customer.validation import TransactionRules
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.settings import to_asyncpg_dsn
 

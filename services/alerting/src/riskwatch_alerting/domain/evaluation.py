@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from riskwatch_alerting.contexts import EvaluationInput
+from riskwatch_alerting.domain.evaluation_input import EvaluationInput
 from riskwatch_alerting.rules import AggregateSpec, CompiledRule, RuleContext, compile_rule
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore, group_keys

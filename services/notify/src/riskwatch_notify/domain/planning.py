@@ -1,6 +1,7 @@
-"""Between the database and the domain: stored rows become the policies' inputs (alerts,
-recipients, subscriptions, escalation policies) and a decision becomes a notification row
-with its rendered content. Pure: no session, no I/O."""
+"""Planning notifications, pure (no session, no ORM, no I/O): events and stored JSON become the
+policies' inputs (alerts, escalation policies), the routing snapshot holds the rest, and a
+decision becomes a notification row with its rendered content. `queue.load_routing` builds the
+snapshot from the stored rows."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from riskwatch_notify.domain.escalation import (
     EscalationLevel,
     EscalationPolicy,
 )
-from riskwatch_notify.domain.models import Alert, Channel, QuietHours, Recipient, RuleType, Severity
+from riskwatch_notify.domain.models import Alert, Channel, Recipient, RuleType, Severity
 from riskwatch_notify.domain.rendering import (
     render_alert_email,
     render_alert_sms,
@@ -26,8 +27,6 @@ from riskwatch_notify.domain.rendering import (
     render_webhook_payload,
 )
 from riskwatch_notify.domain.routing import Subscription, Team
-from riskwatch_notify.models import EscalationPolicyRow
-from riskwatch_notify.queue import RoutingRows
 from riskwatch_shared.events.alerting import AlertRaised
 
 # ---------------------------------------------------------------- conversions
@@ -80,15 +79,6 @@ def policy_from_json(
     )
 
 
-def policy_json(row: EscalationPolicyRow) -> dict[str, Any]:
-    return {
-        "severity": row.severity,
-        "levels": row.levels,
-        "repeat": row.repeat,
-        "cycle_seconds": row.cycle_seconds,
-    }
-
-
 def policy_from_stored(stored: Mapping[str, Any]) -> EscalationPolicy:
     return policy_from_json(
         stored["severity"], stored["levels"], stored["repeat"], stored["cycle_seconds"]
@@ -102,66 +92,11 @@ class RoutingSnapshot:
     subscriptions: list[tuple[Subscription, bool]]  # (subscription, include the RM)
     by_staff_id: dict[str, Recipient]
     policies: dict[Severity, EscalationPolicy]
-    policy_rows: dict[Severity, EscalationPolicyRow] = field(default_factory=dict)
+    # Each severity's policy as stored (copied into an alert's escalation chain).
+    stored_policies: dict[Severity, dict[str, Any]] = field(default_factory=dict)
     # Stored policies that no longer pass the policy's own checks (saved before its bounds
     # existed): not used, and each alert of that severity says so.
     broken_policies: dict[Severity, str] = field(default_factory=dict)
-
-
-def build_snapshot(rows: RoutingRows) -> RoutingSnapshot:
-    teams_of: dict[str, set[str]] = {}
-    members_of: dict[str, set[str]] = {}
-    for team_id, recipient_id in rows.memberships:
-        teams_of.setdefault(str(recipient_id), set()).add(str(team_id))
-        members_of.setdefault(str(team_id), set()).add(str(recipient_id))
-    recipients = {
-        str(row.id): Recipient(
-            recipient_id=str(row.id),
-            name=row.name,
-            locale=row.locale,
-            time_zone=row.time_zone,
-            email=row.email,
-            phone=row.phone,
-            webhook_url=row.webhook_url,
-            team_ids=frozenset(teams_of.get(str(row.id), ())),
-            quiet_hours=QuietHours(row.quiet_start, row.quiet_end)
-            if row.quiet_start is not None and row.quiet_end is not None
-            else None,
-            staff_id=row.staff_id,
-        )
-        for row in rows.recipients
-    }
-    teams = {
-        team_id: Team(team_id, team_id, frozenset(members))
-        for team_id, members in members_of.items()
-    }
-    subscriptions = [
-        (
-            Subscription(
-                channels=frozenset(Channel(c) for c in row.channels),
-                team_id=str(row.team_id) if row.team_id else None,
-                recipient_id=str(row.recipient_id) if row.recipient_id else None,
-                alert_types=frozenset(RuleType(t) for t in row.alert_types),
-                min_severity=Severity(row.min_severity),
-            ),
-            row.include_relationship_manager,
-        )
-        for row in rows.subscriptions
-    ]
-    by_staff_id = {r.staff_id: r for r in recipients.values() if r.staff_id}
-    policies: dict[Severity, EscalationPolicy] = {}
-    broken: dict[Severity, str] = {}
-    for row in rows.policies:
-        try:
-            policies[Severity(row.severity)] = policy_from_json(
-                row.severity, row.levels, row.repeat, row.cycle_seconds
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            broken[Severity(row.severity)] = f"{type(exc).__name__}: {exc}"
-    policy_rows = {Severity(row.severity): row for row in rows.policies}
-    return RoutingSnapshot(
-        recipients, teams, subscriptions, by_staff_id, policies, policy_rows, broken
-    )
 
 
 # ---------------------------------------------------------------- rendering into rows

@@ -1,8 +1,9 @@
-"""From alerts to notification rows: routing, quiet hours, digests, escalations.
+"""The notification planner: from alerts to notification rows (routing, quiet hours, digests,
+escalations). It sends nothing: the delivery worker sends what it plans.
 
-Called by the alert consumer (one transaction per fetched batch) and the schedulers. The
-policies themselves live in `domain/`; `planning` converts rows to and from them; this module
-loads their inputs and stores their output.
+Called by the alert consumer (one transaction per fetched batch) and the scheduler. The
+policies themselves live in `domain/`; `domain.planning` converts rows to and from them; this
+module loads their inputs and stores their output.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ from riskwatch_notify.domain.escalation import (
     policy_for,
 )
 from riskwatch_notify.domain.models import Alert, Channel, Recipient
+from riskwatch_notify.domain.planning import (
+    RoutingSnapshot,
+    alert_from_event,
+    alert_from_payload,
+    notification_row,
+    policy_from_stored,
+    render_content,
+    render_digest_content,
+)
 from riskwatch_notify.domain.quiet_hours import hold_until
 from riskwatch_notify.domain.routing import resolve_deliveries, team_members
 from riskwatch_notify.domain.storm import (
@@ -36,17 +46,6 @@ from riskwatch_notify.domain.storm import (
     digest_key,
 )
 from riskwatch_notify.models import DigestWindowRow, EscalationRow
-from riskwatch_notify.planning import (
-    RoutingSnapshot,
-    alert_from_event,
-    alert_from_payload,
-    build_snapshot,
-    notification_row,
-    policy_from_stored,
-    policy_json,
-    render_content,
-    render_digest_content,
-)
 from riskwatch_shared.events.alerting import AlertRaised
 from riskwatch_shared.logging import get_logger
 
@@ -190,7 +189,7 @@ async def take_in_alerts(
     if not fresh:
         await queue.record_planning_errors(session, failures.by_alert)
         return 0
-    snapshot = build_snapshot(await queue.load_routing(session))
+    snapshot = await queue.load_routing(session)
     routed: list[tuple[Alert, list[tuple[Recipient, Channel]]]] = []
     for alert in fresh:
         try:
@@ -275,7 +274,7 @@ def _escalation_row(
         return None
     return {
         "alert_id": alert.alert_id,
-        "policy": policy_json(snapshot.policy_rows[policy.severity]),
+        "policy": dict(snapshot.stored_policies[policy.severity]),
         "raised_at": alert.raised_at,
         "steps_done": 0,
         "next_due_at": step.due_at,
@@ -301,7 +300,7 @@ async def fire_due_escalations(session: AsyncSession, *, settings: Settings, now
     if not due:
         return 0
     alerts = await queue.alerts_by_id(session, [e.alert_id for e in due])
-    snapshot = build_snapshot(await queue.load_routing(session))
+    snapshot = await queue.load_routing(session)
     rows: list[dict[str, Any]] = []
     failures = _Failures()
     for escalation in due:
@@ -387,7 +386,7 @@ async def flush_digests(session: AsyncSession, *, settings: Settings, now: datet
         return 0
     held_ids = {alert_id for w in windows for alert_id in w.held_alert_ids}
     alerts = await queue.alerts_by_id(session, held_ids) if held_ids else {}
-    snapshot = build_snapshot(await queue.load_routing(session)) if held_ids else None
+    snapshot = await queue.load_routing(session) if held_ids else None
     created = 0
     failures = _Failures()
     for window in windows:

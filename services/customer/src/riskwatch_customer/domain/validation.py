@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from riskwatch_customer.reference_data import CURRENCY_MINOR_UNITS, is_country
+from riskwatch_customer.domain.reference_data import CURRENCY_MINOR_UNITS, is_country
 
 
 @dataclass(frozen=True)

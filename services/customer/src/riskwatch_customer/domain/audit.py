@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from riskwatch_customer.masking import PERSONAL_FIELDS, mask_field
+from riskwatch_customer.domain.masking import PERSONAL_FIELDS, mask_field
 
 
 def jsonable(value: Any) -> Any:

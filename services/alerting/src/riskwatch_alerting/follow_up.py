@@ -13,18 +13,18 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository
+from riskwatch_alerting.domain.lifecycle import (
+    CHANGE_OF_ACTION,
+    TransitionRefused,
+    mitigation_of,
+    next_status,
+)
 from riskwatch_alerting.errors import (
     AlertNotFound,
     InvalidQuery,
     ListNotFound,
     MeasureNotPossible,
     TransitionNotAllowed,
-)
-from riskwatch_alerting.lifecycle import (
-    CHANGE_OF_ACTION,
-    TransitionRefused,
-    mitigation_of,
-    next_status,
 )
 from riskwatch_alerting.models import Alert, AlertOccurrence, AlertTimelineEntry
 from riskwatch_alerting.repository import AlertFilters, SortKey

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from riskwatch_alerting.contexts import EvaluationInput, to_json
-from riskwatch_alerting.evaluation import ActiveRule, Deduplicator, Evaluator, Match, RuleSet
+from riskwatch_alerting.domain.evaluation import ActiveRule, Deduplicator, Evaluator, Match, RuleSet
+from riskwatch_alerting.domain.evaluation_input import EvaluationInput, to_json
 from riskwatch_alerting.rules.windows import WindowStore
 
 MAX_SAMPLES = 20

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from riskwatch_alerting.contexts import EvaluationInput
+from riskwatch_alerting.domain.evaluation_input import EvaluationInput
 from riskwatch_shared.messages import (
     CUSTOM_RULE_CODE,
     MESSAGES,

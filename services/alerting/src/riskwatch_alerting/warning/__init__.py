@@ -1,0 +1,1 @@
+"""Credit early warning: the indicator catalogue, segment baselines, the watch-list link."""
