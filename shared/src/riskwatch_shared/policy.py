@@ -66,6 +66,10 @@ _CASE = "/v1/cases/{id}"
 
 GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/auth/token", PUBLIC),
+    # The id_token, the refresh token are the credentials (checked by the route itself).
+    ("POST", "/v1/auth/oidc", PUBLIC),
+    ("POST", "/v1/auth/refresh", PUBLIC),
+    ("POST", "/v1/auth/revoke", PUBLIC),
     ("GET", "/v1/auth/me", STAFF),
     ("GET", "/v1/auth/jwks", PUBLIC),
     ("GET", "/v1/users", ADMIN),

@@ -42,6 +42,7 @@ from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
+from riskwatch_shared.sse import resume_after
 
 router = APIRouter()
 
@@ -203,7 +204,7 @@ async def alert_stream(
         workdesk.alert_desk(runtime).hub,
         filters=filters,
         identity=identity,
-        resume_seq=workdesk.resume_after(last_event_id),
+        resume_seq=resume_after(last_event_id, sent="an alert change id"),
         heartbeat_seconds=settings.sse_heartbeat_seconds,
         max_seconds=settings.sse_max_seconds,
         disconnected=request.is_disconnected,
