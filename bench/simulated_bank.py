@@ -63,7 +63,9 @@ def main() -> None:
             window_hours=args.window_hours,
         )
         nats_url = system.stack.env["NATS_URL"]
-        report = asyncio.run(simulate(config, settled=lambda: consumers_drained(nats_url)))
+        report = asyncio.run(
+            simulate(config, settled=lambda: consumers_drained(nats_url, timeout=5_400.0))
+        )
     print(report.render())
 
 

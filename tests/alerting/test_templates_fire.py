@@ -176,7 +176,8 @@ SCENARIOS: dict[str, Scenario] = {
     "high_risk_destination": _destination,
     "anomaly_score_high": _anomaly,
     "credit_level_rose": _credit_rose,
-    "debt_to_income_high": _assessed({"debt_to_income": 0.72}, {"debt_to_income": 0.2}),
+    # Liabilities over annual income (a stock): a mortgage of twice the income is ordinary.
+    "debt_to_income_high": _assessed({"debt_to_income": 5.2}, {"debt_to_income": 2.0}),
     "missed_payment_or_delinquency": _assessed(
         {"missed_payments": 2, "delinquencies_30": 1}, {"missed_payments": 0, "delinquencies_30": 0}
     ),
@@ -188,8 +189,9 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "balance_drain": _assessed(
         # A share of the 30-day turnover: 0.8 is paying out four times what came in.
-        {"balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8},
-        {"balance_trend_90d": 0.1, "outflow_ratio_30d": 0.5},
+        # Fading too: a steady customer's net balance swings without them leaving.
+        {"activity_trend_90d": -0.4, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8},
+        {"activity_trend_90d": 0.0, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8},
     ),
     # Fading alone is not enough: a complaint (or falling inflows, or a drain) must come with it.
     "churn_early_warning": _assessed(

@@ -197,13 +197,20 @@ def test_push_steps_keep_the_timeline_and_wait_once_a_window(bank: Bank) -> None
         for item in (step.records if isinstance(step, RecordStep) else step.transactions)
     ]
     assert sorted(i.external_id for i in flattened) == sorted(i.external_id for i in items)
-    # Payments in time order; a record at most one window after the payments around it.
+    # Each customer's payments in time order, window after window; a record at most one
+    # window after the payments around it.
     payments = [i for i in flattened if isinstance(i, Transaction)]
-    assert payments == [i for i in items if isinstance(i, Transaction)]
+    for customer in {t.customer_external_id for t in payments[:500]}:
+        mine = [t for t in payments if t.customer_external_id == customer]
+        assert mine == sorted(mine, key=lambda t: t.occurred_at)
     sent_after: datetime | None = None
     for step in steps:
         if isinstance(step, TransactionStep):
-            sent_after = step.transactions[-1].occurred_at
+            latest = max(t.occurred_at for t in step.transactions)
+            assert sent_after is None or min(t.occurred_at for t in step.transactions) > (
+                sent_after - window
+            )
+            sent_after = latest
             continue
         for record in step.records:
             assert sent_after is None or record_moment(record) > sent_after - window

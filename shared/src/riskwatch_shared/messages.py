@@ -69,7 +69,7 @@ PARAMETERS: Mapping[str, Parameter] = {
     "credit_pd": Parameter(ParamKind.PERCENT, "the probability of default"),
     "churn_level": Parameter(ParamKind.LEVEL, "the churn risk level"),
     "churn_probability": Parameter(ParamKind.PERCENT, "the churn probability"),
-    "debt_to_income": Parameter(ParamKind.PERCENT, "debt service / income"),
+    "debt_to_income": Parameter(ParamKind.MULTIPLE, "total liabilities / annual income"),
     "utilisation": Parameter(ParamKind.PERCENT, "credit drawn / credit limit"),
     "missed_payments": Parameter(ParamKind.COUNT, "missed payments on record"),
     "delinquencies_30": Parameter(ParamKind.COUNT, "payments 30+ days late"),
@@ -286,8 +286,8 @@ MESSAGES: Mapping[str, Message] = {
     "alert.debt_to_income_high": _m(
         "Debt-to-income above the limit",
         "负债收入比超限",
-        "{customer}'s debt service takes {debt_to_income} of income, above the limit.",
-        "{customer}的偿债支出占收入的{debt_to_income}，超过上限。",
+        "{customer}'s liabilities are {debt_to_income}× their annual income, above the limit.",
+        "{customer}的负债为其年收入的{debt_to_income}倍，超过上限。",
     ),
     "alert.missed_payment_or_delinquency": _m(
         "Missed payments or delinquency",

@@ -187,13 +187,15 @@ _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
             "credit_level_changed": True,
         }
     },
-    "debt_to_income_high": {"customer": {"debt_to_income": 0.55}},
+    "debt_to_income_high": {"customer": {"debt_to_income": 5.2}},
     "missed_payment_or_delinquency": {"customer": {"delinquencies_60": 1}},
     "utilisation_high": {"customer": {"utilisation": 0.95}},
     "bureau_score_drop": {"customer": {"bureau_score_change": -80}},
     "inactivity_churn": {"customer": {"days_since_last_activity": 75, "activity_trend_90d": -0.6}},
     # outflow_ratio_30d is a share of the turnover: 0.8 is paying out four times the inflows.
-    "balance_drain": {"customer": {"balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8}},
+    "balance_drain": {
+        "customer": {"activity_trend_90d": -0.4, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8}
+    },
     "card_burst_new_device": {
         "txn": {"channel": "online", **_OWN_HISTORY},
         "aggregates": {_CARD_15M: 6, _NEW_DEVICE_1H: 1},
