@@ -194,7 +194,11 @@ _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
     "inactivity_churn": {"customer": {"days_since_last_activity": 75, "activity_trend_90d": -0.6}},
     # outflow_ratio_30d is a share of the turnover: 0.8 is paying out four times the inflows.
     "balance_drain": {
-        "customer": {"activity_trend_90d": -0.4, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8}
+        "customer": {
+            "activity_trend_90d": -0.4,
+            "balance_trend_90d": -0.7,
+            "outflow_ratio_30d": 0.8,
+        }
     },
     "card_burst_new_device": {
         "txn": {"channel": "online", **_OWN_HISTORY},
