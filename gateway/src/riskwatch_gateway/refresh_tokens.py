@@ -41,8 +41,9 @@ async def start_family(
     ttl_seconds: int,
     nonce: str | None = None,
 ) -> str:
-    """The first refresh token of a sign-in."""
+    """The first refresh token of a sign-in (the user's ended sign-ins are forgotten)."""
     now = datetime.now(UTC)
+    await repository.delete_ended_refresh_tokens(session, user.id, now)
     return await _issue(
         session,
         user=user,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_gateway.models import ApiKey, AuditEntry, RefreshToken, User
@@ -104,6 +104,15 @@ async def get_refresh_token(session: AsyncSession, token_hash: bytes) -> Refresh
 async def nonce_used(session: AsyncSession, nonce_hash: bytes) -> bool:
     query = select(RefreshToken.id).where(RefreshToken.nonce_hash == nonce_hash)
     return (await session.execute(query)).first() is not None
+
+
+async def delete_ended_refresh_tokens(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> None:
+    """A user's refresh tokens past their sign-in's end: nothing can use them any more."""
+    await session.execute(
+        delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at < now)
+    )
 
 
 async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
