@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -260,21 +261,89 @@ async def test_the_next_alert_is_one_request_away(
     assert f'href="/next?after={after}"' in case.text
 
 
+async def _record_of(admin: RiskWatchClient, customer_id: str) -> None:
+    """A financial profile, two payments and a watch-list entry for the 360 to show."""
+    await admin.post_json(
+        f"/v1/customers/{customer_id}/financial-profile",
+        {"annual_income": "48000.00", "currency": "GBP", "assets": {"savings": "12000.00"},
+         "liabilities": {"loan": "20000.00"}, "as_of": "2026-01-31"},
+    )  # fmt: skip
+    for direction, amount, channel in (("inbound", "2500.00", "transfer"),
+                                       ("outbound", "80.00", "card")):  # fmt: skip
+        await admin.post_json(
+            "/v1/transactions",
+            {"external_id": f"console-{uuid.uuid4().hex[:10]}", "customer_id": customer_id,
+             "direction": direction, "amount": amount, "currency": "GBP", "channel": channel,
+             "counterparty_name": f"Payee {direction}", "country": "GB",
+             "occurred_at": "2026-02-02T10:00:00+00:00"},
+        )  # fmt: skip
+    await admin.post_json(
+        "/v1/watchlist",
+        {"customer_id": customer_id, "reason": "Arrears on two products", "owner": "rm-ana",
+         "review_due": "2099-01-01", "required_actions": ["Call the customer"],
+         "exit_criteria": "Three months without arrears"},
+    )  # fmt: skip
+
+
+def _rows(html: str) -> str:
+    return html[html.index('id="transaction-rows"') :]
+
+
 async def test_the_customer_360_and_another_rms_customer(
-    console_url: str, people: People, ana_customer: AlertedCustomer
+    console_url: str, people: People, admin: RiskWatchClient, ana_customer: AlertedCustomer
 ) -> None:
     path = f"/customers/{ana_customer.customer_id}"
+    await _record_of(admin, ana_customer.customer_id)
     analyst, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
+    viewer = ConsoleBrowser(console_url, accept_language="zh-CN")
     try:
         await analyst.sign_in(people.analyst)
         page = await analyst.get(path)
         assert page.status_code == 200
-        for section in ("Profile", "Risk history", "Credit history", "Accounts",
-                        "Interactions", "Recent transactions", "Measures in force"):  # fmt: skip
+        for section in ("Profile", "Risk history", "Credit history", "Accounts", "Interactions",
+                        "Transactions", "Measures in force", "Financial profile", "Watch list",
+                        "Open cases and measures"):  # fmt: skip
             assert section in page.text
-        assert 'id="credit-series"' in page.text  # the chart's data
+        for chart in ("credit-series", "financial-series", "risk-series"):
+            assert f'id="{chart}"' in page.text  # the chart's data
         assert f'href="/alerts/{ana_customer.alert["id"]}"' in page.text
         assert "/static/vendor/uPlot.iife.min.js" in page.text
+        # The watch list's status, the financial history, the open case, reasons counted.
+        assert "On the watch list" in page.text
+        assert "Arrears on two products" in page.text
+        assert "£48,000.00" in page.text
+        assert "No open case." not in page.text
+        assert "1 payment 90+ days late" in page.text
+        assert "1 payments" not in page.text
+        # The transactions and their filters.
+        assert "Payee inbound" in _rows(page.text)
+        assert "Payee outbound" in _rows(page.text)
+        inbound = await analyst.get(path, direction="inbound")
+        assert "Payee inbound" in _rows(inbound.text)
+        assert "Payee outbound" not in _rows(inbound.text)
+        ranged = await analyst.get(path, min_amount="50", max_amount="100", channel="card")
+        assert "Payee outbound" in _rows(ranged.text)
+        assert "Payee inbound" not in _rows(ranged.text)
+        dated = await analyst.get(path, occurred_from="2026-02-03")
+        assert "No transaction matches these filters." in dated.text
+        refused = await analyst.get(path, channel="pigeon")
+        assert refused.status_code == 400
+        assert "This filter is not valid: Channel" in refused.text
+        assert "Payee inbound" in _rows(refused.text)  # unfiltered, with the refusal said
+
+        # A viewer reads the same 360 masked, here in Chinese.
+        viewer_person = await create_person(admin, "viewer")
+        await viewer.sign_in(viewer_person)
+        masked = await viewer.get(path)
+        assert masked.status_code == 200
+        assert "在观察名单上" in masked.text
+        assert "1次逾期90天以上" in masked.text
+        assert "按您的角色，个人信息已脱敏" in masked.text  # noqa: RUF001
+        record = await admin.get_json(f"/v1/customers/{ana_customer.customer_id}")
+        assert record["email"] in page.text  # the analyst reads it whole
+        assert record["email"] not in masked.text
+        assert record["document_number"] not in masked.text
+
         await bob.sign_in(people.rm_bob)
         refused = await bob.get(path)
         assert refused.status_code == 404
@@ -282,6 +351,7 @@ async def test_the_customer_360_and_another_rms_customer(
     finally:
         await analyst.aclose()
         await bob.aclose()
+        await viewer.aclose()
 
 
 async def test_the_inbox_and_its_live_unread_badge(

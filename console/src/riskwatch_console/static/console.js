@@ -61,24 +61,66 @@
   });
 
   // Charts: <div class="chart" data-series="id of a JSON script element"> drawn with uPlot.
-  // The JSON is {"labels": [...], "x": [unix seconds...], "series": [[...], ...]}.
+  // The JSON is {"labels": [...], "units": [...], "x": [unix seconds...], "series": [[...]...]}:
+  // a series whose unit differs from the first one's gets its own axis on the right. Lines
+  // span the gaps (a model assessed between two of another's); every point is drawn, so a
+  // single record is a dot in a month-wide window, not a lone dot on a three-year axis.
+  var DAY = 86400;
+
+  function xRange(u, min, max) {
+    if (min == null || max == null) return [min, max];
+    if (max - min < DAY) return [min - 15 * DAY, max + 15 * DAY];
+    var pad = (max - min) * 0.04;
+    return [min - pad, max + pad];
+  }
+
+  function yRange(u, min, max) {
+    if (min == null || max == null) return [0, 1];
+    if (min === max) {
+      var step = Math.abs(min) * 0.1 || 1;
+      return [min - step, max + step];
+    }
+    var pad = (max - min) * 0.08;
+    return [min - pad, max + pad];
+  }
+
+  function compact(value) {
+    var size = Math.abs(value);
+    if (size >= 1e9) return (value / 1e9).toFixed(1).replace(/\.0$/, "") + "B";
+    if (size >= 1e6) return (value / 1e6).toFixed(1).replace(/\.0$/, "") + "M";
+    if (size >= 1e4) return (value / 1e3).toFixed(0) + "k";
+    return String(Math.round(value * 100) / 100);
+  }
+
+  function chartOptions(data, width) {
+    var colors = ["#1f5fbf", "#b3261e", "#1e7a3c", "#a15c00"];
+    var units = data.units || [];
+    var first = units.length ? units[0] : "";
+    var scales = { x: { time: true, range: xRange }, y: { range: yRange } };
+    var axes = [{}, { scale: "y", size: 60, values: function (u, ticks) { return ticks.map(compact); } }];
+    var series = [{}].concat((data.labels || []).map(function (label, index) {
+      var own = units[index] !== undefined && units[index] !== first;
+      var scale = own ? "y2" : "y";
+      if (own && !scales.y2) {
+        scales.y2 = { range: yRange };
+        axes.push({ scale: "y2", side: 1, size: 50, grid: { show: false },
+                    values: function (u, ticks) { return ticks.map(function (t) { return compact(t) + units[index]; }); } });
+      }
+      return { label: label, scale: scale, stroke: colors[index % colors.length], width: 2,
+               spanGaps: true, points: { show: true, size: 6 } };
+    }));
+    return { width: width, height: 220, series: series, scales: scales, axes: axes };
+  }
+
   function drawCharts(root) {
     if (typeof window.uPlot !== "function") return;
     root.querySelectorAll("div.chart[data-series]:not([data-drawn])").forEach(function (box) {
       var source = document.getElementById(box.getAttribute("data-series"));
       if (!source) return;
       var data = JSON.parse(source.textContent || "{}");
-      var colors = ["#1f5fbf", "#b3261e", "#1e7a3c", "#a15c00"];
-      var series = [{}].concat((data.labels || []).map(function (label, index) {
-        return { label: label, stroke: colors[index % colors.length], width: 2 };
-      }));
       var width = Math.max(280, box.clientWidth || 480);
       box.setAttribute("data-drawn", "1");
-      new window.uPlot(
-        { width: width, height: 200, series: series, scales: { x: { time: true } } },
-        [data.x || []].concat(data.series || []),
-        box
-      );
+      new window.uPlot(chartOptions(data, width), [data.x || []].concat(data.series || []), box);
     });
   }
 
