@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, async_pla
 
 from riskwatch_simulator.client import RiskWatchClient
 
-from .conftest import AlertedCustomer, People, Person, alerted_customer
+from .conftest import AlertedCustomer, People, Person, alerted_customer, enrich_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 CHROMIUM = "/usr/bin/chromium"
@@ -160,8 +160,10 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     assert "Called the customer: payment plan offered." in timeline
     await page.goto(f"{console_url}/alerts/{customer.alert['id']}")
     await shoot(page, shots / "console-case.png")
+    await enrich_customer(admin, customer.customer_id)
     await page.goto(f"{console_url}/customers/{customer.customer_id}")
     await page.wait_for_selector("div.chart[data-drawn] canvas")  # uPlot drew the chart
+    assert await page.locator("div.chart[data-drawn]").count() == 3
     await shoot(page, shots / "console-customer.png")
     await page.goto(f"{console_url}/inbox")
     await shoot(page, shots / "console-inbox.png")
@@ -188,7 +190,7 @@ async def test_a_new_alert_appears_live_on_the_desk(
 
 async def test_the_zh_cn_and_en_switch(
     chromium: Browser, console_url: str, people: People, ana_customer: AlertedCustomer,
-    shots: Path,
+    admin: RiskWatchClient, shots: Path,
 ) -> None:  # fmt: skip
     context = await chromium.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     try:
@@ -202,12 +204,13 @@ async def test_the_zh_cn_and_en_switch(
         await page.goto(f"{console_url}/alerts/{ana_customer.alert['id']}")
         assert "时间线" in await page.content()
         await shoot(page, shots / "console-case-zh.png")
-        await page.goto(f"{console_url}/desk")
-        await shoot(page, shots / "console-desk-zh.png", full_page=False)
+        await enrich_customer(admin, ana_customer.customer_id)
         await page.goto(f"{console_url}/customers/{ana_customer.customer_id}")
         await page.wait_for_selector("div.chart[data-drawn] canvas")
-        assert "观察名单" in await page.content()
+        assert "在观察名单上" in await page.content()
         await shoot(page, shots / "console-customer-zh.png")
+        await page.goto(f"{console_url}/desk")
+        await shoot(page, shots / "console-desk-zh.png", full_page=False)
         await page.get_by_label("语言").select_option("en")
         await page.locator("form.language button").click()
         await page.wait_for_function("document.documentElement.lang === 'en'")

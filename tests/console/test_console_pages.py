@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from riskwatch_simulator.client import RiskWatchClient
 
-from .conftest import AlertedCustomer, ConsoleBrowser, People, alerted_customer, create_person
+from .conftest import (
+    AlertedCustomer,
+    ConsoleBrowser,
+    People,
+    alerted_customer,
+    create_person,
+    enrich_customer,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -261,30 +267,6 @@ async def test_the_next_alert_is_one_request_away(
     assert f'href="/next?after={after}"' in case.text
 
 
-async def _record_of(admin: RiskWatchClient, customer_id: str) -> None:
-    """A financial profile, two payments and a watch-list entry for the 360 to show."""
-    await admin.post_json(
-        f"/v1/customers/{customer_id}/financial-profile",
-        {"annual_income": "48000.00", "currency": "GBP", "assets": {"savings": "12000.00"},
-         "liabilities": {"loan": "20000.00"}, "as_of": "2026-01-31"},
-    )  # fmt: skip
-    for direction, amount, channel in (("inbound", "2500.00", "transfer"),
-                                       ("outbound", "80.00", "card")):  # fmt: skip
-        await admin.post_json(
-            "/v1/transactions",
-            {"external_id": f"console-{uuid.uuid4().hex[:10]}", "customer_id": customer_id,
-             "direction": direction, "amount": amount, "currency": "GBP", "channel": channel,
-             "counterparty_name": f"Payee {direction}", "country": "GB",
-             "occurred_at": "2026-02-02T10:00:00+00:00"},
-        )  # fmt: skip
-    await admin.post_json(
-        "/v1/watchlist",
-        {"customer_id": customer_id, "reason": "Arrears on two products", "owner": "rm-ana",
-         "review_due": "2099-01-01", "required_actions": ["Call the customer"],
-         "exit_criteria": "Three months without arrears"},
-    )  # fmt: skip
-
-
 def _rows(html: str) -> str:
     return html[html.index('id="transaction-rows"') :]
 
@@ -293,7 +275,7 @@ async def test_the_customer_360_and_another_rms_customer(
     console_url: str, people: People, admin: RiskWatchClient, ana_customer: AlertedCustomer
 ) -> None:
     path = f"/customers/{ana_customer.customer_id}"
-    await _record_of(admin, ana_customer.customer_id)
+    await enrich_customer(admin, ana_customer.customer_id)
     analyst, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
     viewer = ConsoleBrowser(console_url, accept_language="zh-CN")
     try:

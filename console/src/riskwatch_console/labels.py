@@ -89,7 +89,7 @@ LABELS: dict[str, str] = {
     "mobile": N_("Mobile"),
     "add_to_list": N_("Add to a list"),
     # The timeline's changes (alerting's timeline and alert_updated.v1 `change`).
-    "raised": N_("Raised"),
+    "raised": N_("Alert raised"),
     "opened": N_("Case opened"),
     "alert_added": N_("Alert added to the case"),
     "occurrence_added": N_("Happened again"),
@@ -134,6 +134,8 @@ LABELS: dict[str, str] = {
     "anomaly_level": N_("Anomaly level"),
     "churn_level": N_("Churn risk level"),
     "churn_probability": N_("Churn probability"),
+    "overall_level": N_("Overall risk level"),
+    "anomaly_score": N_("Anomaly score"),
     "yes": N_("yes"),
     "no": N_("no"),
     # The customer's record: KYC, documents, accounts, statuses.

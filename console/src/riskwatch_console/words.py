@@ -24,7 +24,9 @@ _CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*\Z")
 # A rule whose words are the user's own: its stored title and summary are what it says.
 CUSTOM_TEXT_CODE = "alert.custom_text"
 # Timeline details that are plumbing, not news for an analyst.
-HIDDEN_DETAIL = frozenset({"event_id", "trace_id", "transaction_id", "id"})
+HIDDEN_DETAIL = frozenset(
+    {"event_id", "trace_id", "transaction_id", "id", "contact_id", "measure_id", "interaction_id"}
+)
 # Detail and evidence values that are themselves codes (a channel, an outcome...).
 CODED_VALUES = frozenset(
     {"channel", "outcome", "kind", "status", "severity", "event_type", "direction", "level"}

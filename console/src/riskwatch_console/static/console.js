@@ -67,11 +67,19 @@
   // single record is a dot in a month-wide window, not a lone dot on a three-year axis.
   var DAY = 86400;
 
-  function xRange(u, min, max) {
-    if (min == null || max == null) return [min, max];
-    if (max - min < DAY) return [min - 15 * DAY, max + 15 * DAY];
-    var pad = (max - min) * 0.04;
-    return [min - pad, max + pad];
+  // The time window from the data itself (uPlot widens a single point's window by itself,
+  // to years): at least a month, centred on what there is.
+  function xRangeOf(xs) {
+    var low = Math.min.apply(null, xs), high = Math.max.apply(null, xs);
+    return function () {
+      if (!xs.length) return [0, 1];
+      var span = high - low;
+      if (span < 30 * DAY) {
+        var middle = (low + high) / 2;
+        return [middle - 15 * DAY, middle + 15 * DAY];
+      }
+      return [low - span * 0.04, high + span * 0.04];
+    };
   }
 
   function yRange(u, min, max) {
@@ -82,6 +90,10 @@
     }
     var pad = (max - min) * 0.08;
     return [min - pad, max + pad];
+  }
+
+  function percentRange(u, min, max) {
+    return [0, Math.max(100, max == null ? 100 : Math.ceil(max / 10) * 10)];
   }
 
   function compact(value) {
@@ -96,13 +108,15 @@
     var colors = ["#1f5fbf", "#b3261e", "#1e7a3c", "#a15c00"];
     var units = data.units || [];
     var first = units.length ? units[0] : "";
-    var scales = { x: { time: true, range: xRange }, y: { range: yRange } };
+    var scales = { x: { time: true, range: xRangeOf(data.x || []) },
+                   y: { range: yRange } };
     var axes = [{}, { scale: "y", size: 60, values: function (u, ticks) { return ticks.map(compact); } }];
     var series = [{}].concat((data.labels || []).map(function (label, index) {
       var own = units[index] !== undefined && units[index] !== first;
       var scale = own ? "y2" : "y";
       if (own && !scales.y2) {
-        scales.y2 = { range: yRange };
+        // A percentage's axis runs from 0 to at least 100.
+        scales.y2 = { range: units[index] === "%" ? percentRange : yRange };
         axes.push({ scale: "y2", side: 1, size: 50, grid: { show: false },
                     values: function (u, ticks) { return ticks.map(function (t) { return compact(t) + units[index]; }); } });
       }
