@@ -182,6 +182,8 @@ async def test_a_new_alert_appears_live_on_the_desk(
     row = page.locator(f"#alert-{customer.alert['id']}")
     await row.wait_for(timeout=LIVE_TIMEOUT_MS)  # pushed, not reloaded
     assert urlsplit(page.url).path == "/desk"
+    assert "new since the page loaded" in await page.locator("#desk-new").inner_text()
+    assert await page.locator("#desk-new").is_visible()
     await page.keyboard.press("j")  # keyboard: the first row takes the focus
     focused = await page.evaluate("document.activeElement.getAttribute('data-alert-id')")
     assert focused is not None

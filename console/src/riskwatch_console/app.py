@@ -60,7 +60,7 @@ from riskwatch_console.gateway import ApiProblem, Gateway, SignedOut
 from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
 from riskwatch_console.inbox import RELAY_SECONDS, inbox, live_badge, mark_read
-from riskwatch_console.labels import label_for
+from riskwatch_console.labels import N_, label_for
 from riskwatch_console.sessions import Session
 from riskwatch_console.sse import read_events, write_event
 from riskwatch_console.web import (
@@ -458,8 +458,12 @@ async def customer(visit: Visit) -> Response:
             return _not_found(visit, not_found)
         raise
     assessments = risk.get("items", [])
-    credit_labels = _labels(visit, "Credit score", "Utilisation (%)")
-    money_labels = _labels(visit, "Annual income", "Assets", "Liabilities", "Net worth")
+    credit_labels = _labels(visit, N_("Credit score"), N_("Utilisation (%)"))
+    money_labels = _labels(visit, N_("Annual income"), N_("Assets"), N_("Liabilities"),
+                           N_("Net worth"))  # fmt: skip
+    risk_chart = risk_series(assessments)
+    risk_chart["labels"] = [label_for(visit.locale)(kind) for kind in risk_chart["labels"]]
+    time_label = visit.gettext("Time")
     return visit.render(
         "customer.html",
         status_code=status,
@@ -467,10 +471,13 @@ async def customer(visit: Visit) -> Response:
         view=view,
         person=view["customer"],
         credit_records=credit.get("items", []),
-        credit_chart=credit_series(credit.get("items", []), (credit_labels[0], credit_labels[1])),
+        credit_chart={
+            **credit_series(credit.get("items", []), (credit_labels[0], credit_labels[1])),
+            "time_label": time_label,
+        },
         financial_points=list(reversed(financial.get("points", []))),
-        financial_chart=financial_series(financial, money_labels),
-        risk_chart=risk_series(assessments),
+        financial_chart={**financial_series(financial, money_labels), "time_label": time_label},
+        risk_chart={**risk_chart, "time_label": time_label},
         latest_risk=latest_by_kind(assessments),
         alerts=_alert_rows(alerts.get("items", []), datetime.now(UTC)),
         watch=watchlist_status(watch.get("items", [])),

@@ -201,9 +201,9 @@ LABELS: dict[str, str] = {
     # Cases and the watch list.
     "open": N_("Open"),
     "exited": N_("Left the watch list"),
-    "analyst": N_("An analyst"),
-    "rule": N_("A rule"),
-    "warning": N_("An early warning"),
+    "analyst": N_("an analyst's decision"),
+    "rule": N_("raised by a rule"),
+    "warning": N_("raised by an early warning"),
 }
 
 

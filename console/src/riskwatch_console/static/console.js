@@ -111,7 +111,7 @@
     var scales = { x: { time: true, range: xRangeOf(data.x || []) },
                    y: { range: yRange } };
     var axes = [{}, { scale: "y", size: 60, values: function (u, ticks) { return ticks.map(compact); } }];
-    var series = [{}].concat((data.labels || []).map(function (label, index) {
+    var series = [{ label: data.time_label || "Time" }].concat((data.labels || []).map(function (label, index) {
       var own = units[index] !== undefined && units[index] !== first;
       var scale = own ? "y2" : "y";
       if (own && !scales.y2) {
@@ -152,7 +152,19 @@
     }
     var empty = document.querySelector("#desk-rows tr.empty-row");
     if (empty) empty.remove();
+    if (!existing) countNew();
   });
+
+  // The total was counted when the page loaded: say how many rows arrived live since.
+  function countNew() {
+    var badge = document.getElementById("desk-new");
+    if (!badge) return;
+    var count = Number(badge.getAttribute("data-count") || "0") + 1;
+    badge.setAttribute("data-count", String(count));
+    badge.textContent = count === 1 ? badge.getAttribute("data-one")
+      : String(badge.getAttribute("data-many")).replace("{count}", String(count));
+    badge.hidden = false;
+  }
 
   // Whether a live element is connected (styles show it; a reconnect clears it meanwhile).
   document.addEventListener("htmx:sseOpen", function (event) {
