@@ -295,7 +295,7 @@ class StageClock:
 
     SUBJECTS = {
         "customer.transaction_received.v1": "stored + published by customer",
-        "scoring.transaction_scored.v1": "scored by scoring",
+        "scoring.transaction_scored.v2": "scored by scoring",
         "alerting.alert_raised.v1": "alert published by alerting",
     }
 

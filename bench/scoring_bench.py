@@ -72,7 +72,7 @@ from riskwatch_shared.testing import identity_headers, throwaway_environment
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "scoring.md"
 ALEMBIC_INI = Path(riskwatch_scoring.__file__).parent / "alembic.ini"
-SCORED = "scoring.transaction_scored.v1"
+SCORED = "scoring.transaction_scored.v2"
 PREAUTH_PATH = "/v1/scores/transaction"
 IDLE_SECONDS = 2.0
 COUNTRIES = ("DE", "DE", "DE", "DE", "FR", "NL", "AT", "US")

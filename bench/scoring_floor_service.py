@@ -25,7 +25,7 @@ from riskwatch_scoring.config import get_settings
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.registry import ServingModels
 from riskwatch_shared.events.customer import TransactionReceived
-from riskwatch_shared.events.scoring import TransactionScored
+from riskwatch_shared.events.scoring import TransactionScoredV2
 from riskwatch_shared.service_main import service_main
 
 _score_for_real = pipeline.Scorer._transaction
@@ -34,7 +34,7 @@ _build_payload = events.transaction_scored
 _first: dict[str, Any] = {}
 
 
-def _capture_payload_arguments(**arguments: Any) -> TransactionScored:
+def _capture_payload_arguments(**arguments: Any) -> TransactionScoredV2:
     _first["payload"] = arguments
     return _build_payload(**arguments)
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from riskwatch_shared.testing import wait_until
+from riskwatch_shared.testing.oidc_provider import LocalIdp, running_idp
 from riskwatch_simulator.api import list_all, page_items, rule_from_template
 from riskwatch_simulator.client import RiskWatchClient
 from riskwatch_simulator.harness import ADMIN_EMAIL, ADMIN_PASSWORD, RunningSystem, running_system
@@ -82,8 +83,31 @@ class ConsoleBrowser:
 
 
 @pytest.fixture(scope="session")
-def system() -> Iterator[RunningSystem]:
-    with running_system() as running:
+def idp() -> Iterator[LocalIdp]:
+    """The bank's SSO: a real OpenID Connect provider over HTTPS on this machine."""
+    with running_idp() as provider:
+        yield provider
+
+
+def sso_env(idp: LocalIdp) -> dict[str, str]:
+    """The gateway and the console set up for sign-in with the provider."""
+    return {
+        "GATEWAY_OIDC_ISSUER": idp.issuer,
+        "GATEWAY_OIDC_CLIENT_ID": idp.client_id,
+        "GATEWAY_OIDC_CA_FILE": idp.ca_file,
+        "CONSOLE_OIDC_ISSUER": idp.issuer,
+        "CONSOLE_OIDC_CLIENT_ID": idp.client_id,
+        "CONSOLE_OIDC_CLIENT_SECRET": idp.client_secret,
+        "CONSOLE_OIDC_CA_FILE": idp.ca_file,
+        "CONSOLE_OIDC_PROVIDER_NAME": "Bank SSO",
+        # The provider is on loopback: allowed on purpose (netguard refuses it otherwise).
+        "RISKWATCH_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+    }
+
+
+@pytest.fixture(scope="session")
+def system(idp: LocalIdp) -> Iterator[RunningSystem]:
+    with running_system(extra_env=sso_env(idp)) as running:
         yield running
 
 

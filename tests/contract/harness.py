@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch_shared.events.common import TransactionData
-from riskwatch_shared.events.scoring import TransactionScored
+from riskwatch_shared.events.scoring import (
+    CustomerFeatures,
+    CustomerRiskLevels,
+    TransactionScoredV2,
+    TransactionSignals,
+)
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 
@@ -24,8 +29,9 @@ async def database(infra: Infra, package: Any, prefix: str) -> AsyncIterator[str
         yield url
 
 
-def payment_scored(customer_id: uuid.UUID, amount: str, *, tag: str) -> TransactionScored:
-    """An outbound EUR transfer as scoring announces it (low anomaly: rules decide)."""
+def payment_scored(customer_id: uuid.UUID, amount: str, *, tag: str) -> TransactionScoredV2:
+    """An outbound EUR transfer as scoring announces it, in the version scoring writes (low
+    anomaly: rules decide)."""
     now = datetime.now(UTC)
     transaction = TransactionData(
         transaction_id=uuid.uuid4(),
@@ -38,7 +44,7 @@ def payment_scored(customer_id: uuid.UUID, amount: str, *, tag: str) -> Transact
         occurred_at=now,
         received_at=now,
     )
-    return TransactionScored(
+    return TransactionScoredV2(
         customer_id=customer_id,
         occurred_at=now,
         transaction=transaction,
@@ -46,4 +52,13 @@ def payment_scored(customer_id: uuid.UUID, amount: str, *, tag: str) -> Transact
         anomaly_level="low",
         recommended_action="approve",
         model_version=tag,
+        transaction_features=TransactionSignals(
+            is_cross_border=False,
+            is_new_country=False,
+            is_new_device=False,
+            is_new_counterparty=False,
+            history_count=250,
+        ),
+        customer_features=CustomerFeatures(),
+        risk_levels=CustomerRiskLevels(),
     )

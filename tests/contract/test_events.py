@@ -45,9 +45,13 @@ from riskwatch_shared.events.customer import (
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
+    CustomerFeatures,
     CustomerRiskLevelChanged,
+    CustomerRiskLevels,
     ModelDriftDetected,
     TransactionScored,
+    TransactionScoredV2,
+    TransactionSignals,
 )
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -288,6 +292,41 @@ def examples() -> list[Event]:
             reason="Exit criteria met: payroll regular since September",
             exited_by="analyst@bank.example",
             exited_at=AT,
+        ),
+        # Last, so the golden files' envelope ids of the types before it stay as they were.
+        TransactionScoredV2(
+            customer_id=CUSTOMER_ID,
+            transaction=TRANSACTION,
+            anomaly_score=0.91,
+            anomaly_level="critical",
+            recommended_action="block",
+            reasons=[REASON],
+            model_version="anomaly-v1",
+            transaction_features=TransactionSignals(
+                is_cross_border=True,
+                is_new_country=True,
+                is_new_device=False,
+                is_new_counterparty=True,
+                history_count=48,
+                history_days=66.5,
+                amount_to_avg_30d=15.6,
+                velocity_1h=1,
+                velocity_24h=3,
+                amount_sum_1h=12500.5,
+                amount_sum_24h=13100.5,
+            ),
+            customer_features=CustomerFeatures(
+                txn_count_24h=3,
+                txn_count_30d=16,
+                avg_amount_30d=800.0,
+                debt_to_income=0.62,
+                delinquencies_30=2,
+                bureau_score=601,
+                annual_income=37189.0,
+            ),
+            risk_levels=CustomerRiskLevels(
+                credit="low", anomaly="critical", overall="critical", credit_score=0.02, sequence=7
+            ),
         ),
     ]
 

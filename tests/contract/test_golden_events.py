@@ -26,7 +26,11 @@ from riskwatch_scoring.domain.assessment import Reason as DomainReason
 from riskwatch_scoring.domain.levels import Level
 from riskwatch_shared.events import EVENT_TYPES, Event, parse_event
 from riskwatch_shared.events.customer import TransactionReceived
-from riskwatch_shared.events.scoring import CustomerRiskLevelChanged, TransactionScored
+from riskwatch_shared.events.scoring import (
+    CustomerRiskLevelChanged,
+    TransactionScored,
+    TransactionScoredV2,
+)
 
 from .test_events import examples
 
@@ -90,10 +94,22 @@ def _assessment(kind: str, score: float, level: Level, version: str, reason: Any
 
 def test_the_scoring_event_path_writes_the_golden_scoring_events() -> None:
     scored = parse_event(
-        "scoring.transaction_scored.v1",
-        (GOLDEN / "scoring.transaction_scored.v1.json").read_bytes(),
+        "scoring.transaction_scored.v2",
+        (GOLDEN / "scoring.transaction_scored.v2.json").read_bytes(),
     )
-    assert isinstance(scored, TransactionScored)
+    assert isinstance(scored, TransactionScoredV2)
+    # The event path's feature maps: more names than the event carries (the transaction's own
+    # fields, the bureau score's aliases), which the producer leaves out.
+    transaction_features = {
+        **msgspec.structs.asdict(scored.transaction_features),
+        "transaction_id": str(scored.transaction.transaction_id),
+        "amount": 12500.5,
+        "hour": 9,
+    }
+    customer_features = {
+        **msgspec.structs.asdict(scored.customer_features),
+        "credit_score": scored.customer_features.bureau_score,
+    }
     written: Event = events.transaction_scored(
         occurred_at=scored.occurred_at,
         trace_id=scored.trace_id,
@@ -102,9 +118,9 @@ def test_the_scoring_event_path_writes_the_golden_scoring_events() -> None:
             "anomaly", 0.91, Level.CRITICAL, scored.model_version, scored.reasons[0]
         ),
         recommended_action=scored.recommended_action,
-        transaction_features=dict(scored.transaction_features),
-        customer_features=dict(scored.customer_features),
-        risk_levels=dict(scored.risk_levels),
+        transaction_features=transaction_features,
+        customer_features=customer_features,
+        risk_levels=msgspec.structs.asdict(scored.risk_levels),
     )
     assert _without_id(written) == _without_id(scored)
     changed = parse_event(
@@ -130,6 +146,14 @@ def test_the_scoring_event_path_writes_the_golden_scoring_events() -> None:
         happened_at=changed.happened_at,
     )
     assert _without_id(written) == _without_id(changed)
+
+
+def test_v1_still_decodes_for_the_consumers_during_the_rollout() -> None:
+    """Messages written before the producer moved to v2 stay readable by their class."""
+    payload = (GOLDEN / "scoring.transaction_scored.v1.json").read_bytes()
+    scored = parse_event("scoring.transaction_scored.v1", payload)
+    assert isinstance(scored, TransactionScored)
+    assert scored.customer_features == {"avg_amount_30d": 800.0}
 
 
 def _without_id(event: Event) -> Any:

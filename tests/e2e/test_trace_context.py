@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 SUBJECTS = (
     "customer.transaction_received.v1",
-    "scoring.transaction_scored.v1",
+    "scoring.transaction_scored.v2",
     "alerting.alert_raised.v1",
     "notify.notification_sent.v1",
 )

@@ -15,7 +15,7 @@ from riskwatch_shared.events.customer import AccountChanged
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
-    TransactionScored,
+    TransactionScoredV2,
 )
 from riskwatch_shared.testing import wait_until
 
@@ -111,16 +111,16 @@ async def test_features_after_a_known_sequence_equal_hand_computed_values(
     assert features["outflow_ratio_30d"] == pytest.approx(1150 / 1450)
     assert features["days_since_last_interaction"] == pytest.approx(22 / 24)
 
-    scored = await _published(scoring, "scoring.transaction_scored.v1", customer_id, 4)
+    scored = await _published(scoring, "scoring.transaction_scored.v2", customer_id, 4)
     last = next(
-        e for e in scored if isinstance(e, TransactionScored) and e.transaction.amount == 1000
+        e for e in scored if isinstance(e, TransactionScoredV2) and e.transaction.amount == 1000
     )
     txn_features = last.transaction_features
-    assert txn_features["history_count"] == 3
-    assert txn_features["amount_to_avg_30d"] == pytest.approx(1000 / 150)
-    assert txn_features["is_new_counterparty"] is True
-    assert txn_features["is_new_country"] is True
-    assert last.customer_features["txn_count_30d"] == 4
+    assert txn_features.history_count == 3
+    assert txn_features.amount_to_avg_30d == pytest.approx(1000 / 150)
+    assert txn_features.is_new_counterparty is True
+    assert txn_features.is_new_country is True
+    assert last.customer_features.txn_count_30d == 4
     # Hand computation of the anomaly score: noisy-OR of the amount signals.
     ratio_evidence = math.log((1000 / 150) / 3) / math.log(20 / 3)
     std = math.sqrt(((100 - 150) ** 2 + (300 - 150) ** 2 + (50 - 150) ** 2) / 2)
@@ -130,7 +130,7 @@ async def test_features_after_a_known_sequence_equal_hand_computed_values(
     assert last.anomaly_level == "medium"
     assert last.recommended_action == "approve"
     assert {r.code for r in last.reasons} == {"amount_vs_average", "amount_zscore"}
-    assert last.risk_levels["anomaly"] == "medium"
+    assert last.risk_levels.anomaly == "medium"
 
 
 async def test_a_deteriorating_credit_record_raises_the_level_with_reasons(
@@ -221,7 +221,7 @@ async def test_redelivered_events_change_nothing(scoring: ScoringHarness) -> Non
     assert await state_version(engine, customer_id) == 4
     # Only the marker's credit and churn assessments were added.
     assert await count_rows(engine, ASSESSMENTS, id=customer_id) == assessments_before + 2
-    assert len(scoring.published.of("scoring.transaction_scored.v1", customer_id)) == 1
+    assert len(scoring.published.of("scoring.transaction_scored.v2", customer_id)) == 1
     sequences = [
         e.sequence
         for e in scoring.published.of("scoring.customer_assessed.v1", customer_id)

@@ -5,11 +5,13 @@ person's token."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,8 +63,8 @@ from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
 from riskwatch_console.inbox import RELAY_SECONDS, inbox, live_badge, mark_read
 from riskwatch_console.labels import N_, label_for
-from riskwatch_console.sessions import Session
 from riskwatch_console.sse import read_events, write_event
+from riskwatch_console.sso import SsoFailed, SsoProvider
 from riskwatch_console.web import (
     Console,
     Visit,
@@ -118,24 +120,71 @@ async def sign_in(visit: Visit) -> Response:
         return visit.render(
             "sign_in.html", status_code=status, next=target, email=email, error=error
         )
-    visit.update(
-        Session(
-            locale=visit.session.locale,
-            token=signed.token,
-            token_expires_at=time.time() + signed.expires_in - 5,
-            subject=signed.subject,
-            name=signed.name,
-            roles=signed.roles,
-            staff_id=signed.staff_id,
-        )
-    )
+    visit.sign_in(signed)
     return redirect(target)
 
 
 @page(signed_in=False)
+async def sso_begin(visit: Visit) -> Response:
+    """Sign in with the bank's SSO: off to the provider, with a state, a nonce and a PKCE
+    challenge this session keeps."""
+    sso = visit.console.sso
+    if sso is None:
+        return _not_found(visit, visit.gettext("Sign-in with SSO is not configured."))
+    redirect_uri = visit.console.settings.oidc_redirect_url or str(
+        visit.request.url_for("sso_callback")
+    )
+    target = local_path(visit.request.query_params.get("next"))
+    try:
+        url, pending = await sso.begin(redirect_uri=redirect_uri, next_path=target)
+    except SsoFailed:
+        return _sso_failed(visit, target, status_code=502)
+    visit.update(replace(visit.session, sso=pending))
+    return redirect(url)
+
+
+@page(signed_in=False)
+async def sso_callback(visit: Visit) -> Response:
+    """The provider's answer: the state checked here, the code redeemed for an id_token, which
+    the gateway verifies (with the nonce) and exchanges for the person's RiskWatch token."""
+    sso, pending = visit.console.sso, visit.session.sso
+    if sso is None:
+        return _not_found(visit, visit.gettext("Sign-in with SSO is not configured."))
+    query = visit.request.query_params
+    # Whatever happens next, this sign-in's state, nonce and verifier are spent.
+    visit.update(replace(visit.session, sso=None))
+    target = local_path(pending.get("next") if pending else None)
+    code = query.get("code")
+    if pending is None or not code or query.get("error"):
+        return _sso_failed(visit, target)
+    client = visit.request.client
+    try:
+        id_token = await sso.finish(pending, state=query.get("state"), code=code[:2048])
+        signed = await visit.console.gateway.sign_in_with_id_token(
+            id_token, pending["nonce"], client_ip=client.host if client else None
+        )
+    except (SsoFailed, ApiProblem):
+        return _sso_failed(visit, target)
+    visit.sign_in(signed)
+    return redirect(target)
+
+
+def _sso_failed(visit: Visit, target: str, *, status_code: int = 400) -> Response:
+    error = visit.gettext(
+        "Sign-in with SSO failed, or your account is not enabled in RiskWatch. Try again, or "
+        "ask your administrator."
+    )
+    return visit.render("sign_in.html", status_code=status_code, next=target, email="", error=error)
+
+
+@page(signed_in=False)
 async def sign_out(visit: Visit) -> Response:
-    """End the session: the cookie forgets the token."""
+    """End the session: the cookie forgets the token, the gateway ends the sign-in."""
+    refresh_token = visit.session.refresh_token
     visit.update(visit.session.signed_out())
+    if refresh_token is not None:
+        with contextlib.suppress(ApiProblem, httpx.HTTPError):
+            await visit.console.gateway.revoke(refresh_token)
     return redirect("/sign-in")
 
 
@@ -521,8 +570,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             timeout=settings.gateway_timeout_seconds,
             follow_redirects=False,
         ) as client:
-            app.state.console = Console(settings, Gateway(client), codec, template_environments())
-            yield
+            sso = SsoProvider(settings) if settings.oidc_enabled else None
+            app.state.console = Console(
+                settings, Gateway(client), codec, template_environments(), sso
+            )
+            try:
+                yield
+            finally:
+                if sso is not None:
+                    await sso.aclose()
 
     routes = [
         Route("/healthz", healthz),
@@ -530,6 +586,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", home),
         Route("/sign-in", sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in, methods=["POST"]),
+        Route("/sign-in/sso", sso_begin, methods=["GET"]),
+        Route("/sign-in/sso/callback", sso_callback, methods=["GET"], name="sso_callback"),
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/language", choose_language, methods=["POST"]),
         Route("/desk", desk),

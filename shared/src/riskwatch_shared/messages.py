@@ -81,6 +81,10 @@ PARAMETERS: Mapping[str, Parameter] = {
     "outflow_ratio_30d": Parameter(ParamKind.MULTIPLE, "30-day outflows / inflows"),
     "complaints_90d": Parameter(ParamKind.COUNT, "complaints in 90 days"),
     "happened_at": Parameter(ParamKind.TIME, "when the thing happened"),
+    "indicator": Parameter(ParamKind.TEXT, "the early-warning indicator"),
+    "warning_level": Parameter(ParamKind.TEXT, "the indicator's level: amber or red"),
+    "since": Parameter(ParamKind.TIME, "since when the indicator is at its level"),
+    "evidence": Parameter(ParamKind.TEXT, "the triggers that held: value, threshold, kind"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -289,6 +293,13 @@ MESSAGES: Mapping[str, Message] = {
         "{customer} is still active but fading, with a complaint, falling inflows or a "
         "balance drain: time to talk before they go quiet.",
         "{customer}仍在活跃但活跃度下降，并伴有投诉、流入减少或余额流出：应在客户沉寂前主动沟通。",
+    ),
+    # The credit early-warning catalogue's amber (not a template: alerting's system rule).
+    "alert.credit_early_warning": _m(
+        "Credit early warning: {indicator}",
+        "信用早期预警：{indicator}",
+        "{customer}: {indicator} at {warning_level} since {since}. {evidence}",
+        "{customer}：{indicator}自{since}起处于{warning_level}级。{evidence}",
     ),
     "alert.inactivity_churn": _m(
         "Inactive customer with falling activity",

@@ -2,7 +2,9 @@
 
 Used by `test_event_path_golden.py`: the golden file holds what the event path produced for
 this history before the event path was optimised (pydantic events, full feature maps), so
-every faster implementation must reproduce it exactly. Regenerate it only on purpose:
+every faster implementation must reproduce it exactly. The `transaction_scored` fingerprints
+were rewritten once, when the producer moved to `scoring.transaction_scored.v2` (every other
+line of the file unchanged). Regenerate it only on purpose:
 
     .venv/bin/python -m tests.scoring.unit.event_path_history
 """

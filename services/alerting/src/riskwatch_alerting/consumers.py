@@ -30,11 +30,13 @@ from riskwatch_shared.events.scoring import (
     CustomerRiskLevelChanged,
     ScoringEvent,
     TransactionScored,
+    TransactionScoredV2,
 )
 from riskwatch_shared.messaging.consumer import Batched, ConsumerSpec
 
 SCORING_EVENTS: tuple[type[ScoringEvent], ...] = (
-    TransactionScored,
+    TransactionScoredV2,
+    TransactionScored,  # v1, while older messages remain in the stream
     CustomerRiskLevelChanged,
     CustomerAssessed,
 )
@@ -60,7 +62,10 @@ def pipeline_of(runtime: ServiceRuntime) -> AlertPipeline:
         public_url = getattr(runtime.settings, "public_url", None)
         case_policy = getattr(runtime.settings, "case_policy", None)
         pipeline = runtime.extras["pipeline"] = AlertPipeline(
-            public_url=public_url, case_policy=case_policy
+            public_url=public_url,
+            case_policy=case_policy,
+            warning_baseline_seconds=getattr(runtime.settings, "warning_baseline_seconds", 600.0),
+            warning_owner=getattr(runtime.settings, "warning_owner", "risk-department"),
         )
     return pipeline
 

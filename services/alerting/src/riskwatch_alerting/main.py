@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from riskwatch_alerting.api import router
 from riskwatch_alerting.config import Settings, get_settings
 from riskwatch_alerting.consumers import consumer_specs
-from riskwatch_alerting.workdesk import start_alert_desk, stop_alert_desk
+from riskwatch_alerting.desk import start_alert_desk, stop_alert_desk
 from riskwatch_shared.app import create_service_app, tune_gc
 
 

@@ -16,8 +16,11 @@ from riskwatch_scoring.domain.assessment import Reason as DomainReason
 from riskwatch_shared.events.common import ModelKind, Reason, RiskLevel, TransactionData
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
+    CustomerFeatures,
     CustomerRiskLevelChanged,
-    TransactionScored,
+    CustomerRiskLevels,
+    TransactionScoredV2,
+    TransactionSignals,
 )
 
 Action = Literal["approve", "review", "block"]
@@ -56,6 +59,11 @@ def event_reasons(assessment: Assessment) -> list[Reason]:
     return [event_reason(reason) for reason in assessment.reasons]
 
 
+# The transaction's features the event carries: not those that repeat the transaction itself.
+_SIGNALS = frozenset(TransactionSignals.__struct_fields__)
+_CUSTOMER_FEATURES = frozenset(CustomerFeatures.__struct_fields__)
+
+
 def transaction_scored(
     *,
     occurred_at: datetime,
@@ -63,11 +71,15 @@ def transaction_scored(
     transaction: TransactionData,
     assessment: Assessment,
     recommended_action: str,
-    transaction_features: dict[str, Any],
-    customer_features: dict[str, Any],
-    risk_levels: dict[str, Any],
-) -> TransactionScored:
-    return TransactionScored(
+    transaction_features: Mapping[str, Any],
+    customer_features: Mapping[str, Any],
+    risk_levels: Mapping[str, Any],
+) -> TransactionScoredV2:
+    """`scoring.transaction_scored.v2` from the event path's feature maps (names the event
+    does not carry, such as the transaction's own fields, are left out)."""
+    signals = {k: v for k, v in transaction_features.items() if k in _SIGNALS}
+    features = {k: v for k, v in customer_features.items() if k in _CUSTOMER_FEATURES}
+    return TransactionScoredV2(
         id=new_id(),
         occurred_at=occurred_at,
         trace_id=trace_id,
@@ -78,9 +90,9 @@ def transaction_scored(
         recommended_action=cast(Action, recommended_action),
         reasons=event_reasons(assessment),
         model_version=assessment.model_version,
-        transaction_features=transaction_features,
-        customer_features=customer_features,
-        risk_levels=risk_levels,
+        transaction_features=TransactionSignals(**signals),
+        customer_features=CustomerFeatures(**features),
+        risk_levels=CustomerRiskLevels(**risk_levels),
     )
 
 

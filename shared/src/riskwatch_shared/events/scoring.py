@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from riskwatch_shared.events.base import AwareDatetime, Event, register
+from riskwatch_shared.events.base import AwareDatetime, Event, Payload, register
 from riskwatch_shared.events.common import ModelKind, Reason, RiskLevel, TransactionData
 
 
@@ -16,7 +16,8 @@ class ScoringEvent(Event, frozen=True, kw_only=True):
 
 @register
 class TransactionScored(ScoringEvent, frozen=True, kw_only=True):
-    """Every transaction's anomaly score, with the features alerting rules need."""
+    """Every transaction's anomaly score, with the features alerting rules need. Superseded by
+    `TransactionScoredV2` (what scoring writes now); still read while v1 messages remain."""
 
     type: Literal["scoring.transaction_scored.v1"] = "scoring.transaction_scored.v1"
     customer_id: UUID
@@ -29,6 +30,112 @@ class TransactionScored(ScoringEvent, frozen=True, kw_only=True):
     transaction_features: dict[str, Any] = {}
     customer_features: dict[str, Any] = {}
     risk_levels: dict[str, Any] = {}
+
+
+# --- scoring.transaction_scored.v2: the same fact, typed features, nothing said twice ----------
+
+Number = int | float
+
+
+class TransactionSignals(Payload, frozen=True, kw_only=True):
+    """The transaction seen against the customer's history before it. The transaction's own
+    fields (amount, direction, channel, countries, time) are in `transaction` only."""
+
+    is_cross_border: bool
+    is_new_country: bool
+    is_new_device: bool
+    is_new_counterparty: bool
+    history_count: int
+    # Days from the customer's first transaction to this one (None for the first).
+    history_days: float | None = None
+    amount_to_avg_30d: float | None = None
+    amount_zscore: float | None = None
+    hour_share: float | None = None
+    unusual_hour: bool = False
+    velocity_1h: int = 0
+    velocity_24h: int = 0
+    amount_sum_1h: float = 0.0
+    amount_sum_24h: float = 0.0
+    days_since_previous_txn: float | None = None
+    is_out_of_order: bool = False
+
+
+class CustomerFeatures(Payload, frozen=True, kw_only=True):
+    """The customer's features as of the transaction that alert rules can read (scoring's
+    names; amounts in the customer's base currency), None where the customer has no data for
+    it. The event carries what its consumers read: scoring computes more (its models' inputs,
+    all of them in `customer_assessed`); a feature rules should read is added here (an
+    additive change) and to alerting's field catalogue."""
+
+    avg_amount_30d: Number | None = None
+    txn_count_24h: int = 0
+    txn_count_30d: int = 0
+    days_since_last_activity: Number | None = None
+    balance_trend_90d: Number | None = None
+    activity_trend_90d: Number | None = None
+    inflow_trend_90d: Number | None = None
+    outflow_ratio_30d: Number | None = None
+    complaints_90d: int | None = None
+    interactions_90d: int | None = None
+    dormant_accounts: int | None = None
+    debt_to_income: Number | None = None
+    utilisation: Number | None = None
+    delinquencies_30: int | None = None
+    delinquencies_60: int | None = None
+    delinquencies_90: int | None = None
+    missed_payments: int | None = None
+    bureau_score: Number | None = None
+    bureau_score_change: Number | None = None
+    annual_income: Number | None = None
+    income_change_pct: Number | None = None
+    total_liabilities: Number | None = None
+    liabilities_change_pct: Number | None = None
+    net_worth: Number | None = None
+    inflow_sum_30d: float = 0.0
+    inflow_sum_90d: float = 0.0
+    inflow_count_30d: int = 0
+    inflow_count_90d: int = 0
+    returned_payments_90d: int = 0
+    days_past_due: int | None = None
+    monthly_instalment: Number | None = None
+    instalment_to_income: Number | None = None
+    instalment_to_income_change: Number | None = None
+    utilisation_change: Number | None = None
+    external_delinquency_days: int | None = None
+
+
+class CustomerRiskLevels(Payload, frozen=True, kw_only=True):
+    """The customer's current level per model (None: not assessed yet), each model's latest
+    score, and the customer's sequence (orders a customer's events)."""
+
+    credit: RiskLevel | None = None
+    anomaly: RiskLevel | None = None
+    churn: RiskLevel | None = None
+    overall: RiskLevel | None = None
+    credit_score: float | None = None
+    anomaly_score: float | None = None
+    churn_score: float | None = None
+    sequence: int = 0
+
+
+@register
+class TransactionScoredV2(ScoringEvent, frozen=True, kw_only=True):
+    """`transaction_scored.v1` slimmer: the transaction's fields said once (not repeated among
+    its features), the features typed (decoded by name into fixed fields, not built as open
+    maps) and only the customer features rules can read. Scoring writes v2; consumers read both
+    while v1 messages remain in the stream."""
+
+    type: Literal["scoring.transaction_scored.v2"] = "scoring.transaction_scored.v2"
+    customer_id: UUID
+    transaction: TransactionData
+    anomaly_score: float
+    anomaly_level: RiskLevel
+    recommended_action: Literal["approve", "review", "block"]
+    reasons: list[Reason] = []
+    model_version: str
+    transaction_features: TransactionSignals
+    customer_features: CustomerFeatures
+    risk_levels: CustomerRiskLevels
 
 
 @register

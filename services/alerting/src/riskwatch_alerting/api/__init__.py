@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from riskwatch_alerting.api import alerts, cases, desk, lists, rules, watchlist
+from riskwatch_alerting.api import alerts, cases, desk, lists, rules, warnings, watchlist
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
@@ -12,6 +12,8 @@ router.include_router(lists.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)
+# Before the watch list's: /watchlist/report is not an entry id.
+router.include_router(warnings.router)
 router.include_router(watchlist.router)
 
 __all__ = ["router"]

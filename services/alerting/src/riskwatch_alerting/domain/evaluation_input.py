@@ -4,6 +4,10 @@ Each trigger event becomes an `EvaluationInput`: the event's own fields plus the
 latest known features and risk levels (`CustomerSnapshot`, kept by the consumer). The input
 is stored, compactly (catalogue fields only, no missing values), in the evaluation history,
 so a backtest replays exactly what live evaluation saw.
+
+`scoring.transaction_scored.v2` (typed features, the transaction's fields said once) is the
+same fact as v1: rules that name v1 trigger on both, and the input of either is the same
+(`RULE_EVENT_TYPE`), so rules, evaluation history and backtests span a rollout unchanged.
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ from riskwatch_shared.events.customer import (
 )
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
+    CustomerFeatures,
     CustomerRiskLevelChanged,
+    CustomerRiskLevels,
     TransactionScored,
+    TransactionScoredV2,
+    TransactionSignals,
 )
 
 NAMESPACE_NAMES: tuple[str, ...] = ("txn", "customer", "risk", "score", "event")
@@ -48,11 +56,24 @@ TRIGGER_EVENT_TYPES: tuple[str, ...] = (
     "customer.interaction_logged.v1",
     "customer.account_changed.v1",
 )
+# A later version of an event triggers the rules that name its first version, as that type.
+RULE_EVENT_TYPE: dict[str, str] = {
+    "scoring.transaction_scored.v2": "scoring.transaction_scored.v1",
+}
 _RISK_KINDS = ("credit", "anomaly", "churn", "overall")
 _FIELDS_BY_NAMESPACE: dict[str, dict[str, FieldType]] = {}
 for _path, _spec in FIELD_CATALOGUE.items():
     _namespace, _name = _path.split(".", 1)
     _FIELDS_BY_NAMESPACE.setdefault(_namespace, {})[_name] = _spec.type
+
+# What rules can read of a v2 event's typed features: only these are taken out of the event
+# (the rest of the customer's state keeps only catalogue fields anyway).
+CUSTOMER_FEATURES_READ: tuple[str, ...] = tuple(
+    name for name in _FIELDS_BY_NAMESPACE["customer"] if name in CustomerFeatures.__struct_fields__
+)
+TRANSACTION_SIGNALS_READ: tuple[str, ...] = tuple(
+    name for name in _FIELDS_BY_NAMESPACE["txn"] if name in TransactionSignals.__struct_fields__
+)
 
 
 @dataclass
@@ -144,6 +165,20 @@ def normalise_levels(levels: Mapping[str, Any]) -> dict[str, Any]:
     return normalised
 
 
+def levels_of(levels: CustomerRiskLevels) -> dict[str, Any]:
+    """A v2 event's levels as `normalise_levels` names them (`credit_level`...), set ones only."""
+    named = {f"{kind}_level": getattr(levels, kind) for kind in _RISK_KINDS}
+    return {key: level for key, level in named.items() if level is not None}
+
+
+def transaction_features_of(event: TransactionScored | TransactionScoredV2) -> Mapping[str, Any]:
+    """The event's transaction features (of a v2 event, those rules can read), by name."""
+    if isinstance(event, TransactionScored):
+        return event.transaction_features
+    signals = event.transaction_features
+    return {name: getattr(signals, name) for name in TRANSACTION_SIGNALS_READ}
+
+
 def risk_fields(snapshot: CustomerSnapshot) -> dict[str, Any]:
     values = dict(snapshot.levels)
     if "credit" in snapshot.scores:
@@ -156,7 +191,12 @@ def risk_fields(snapshot: CustomerSnapshot) -> dict[str, Any]:
 def apply_event(snapshot: CustomerSnapshot, event: Event) -> dict[str, Any]:
     """Fold `event` into the customer's snapshot; returns the risk-change flags it implies."""
     flags: dict[str, Any] = {}
-    if isinstance(event, TransactionScored):
+    if isinstance(event, TransactionScoredV2):
+        features, given = snapshot.features, event.customer_features
+        for name in CUSTOMER_FEATURES_READ:
+            features[name] = getattr(given, name)
+        snapshot.levels.update(levels_of(event.risk_levels))
+    elif isinstance(event, TransactionScored):
         snapshot.features.update(event.customer_features)
         snapshot.levels.update(normalise_levels(event.risk_levels))
     elif isinstance(event, CustomerAssessed):
@@ -239,8 +279,8 @@ def build_input(
     given: list[Reason] = []
     transaction_id = None
     happened: datetime | None = None
-    if isinstance(event, TransactionScored):
-        txn = transaction_fields(event.transaction, event.transaction_features)
+    if isinstance(event, TransactionScored | TransactionScoredV2):
+        txn = transaction_fields(event.transaction, transaction_features_of(event))
         score = {"anomaly": event.anomaly_score, "anomaly_level": event.anomaly_level}
         given = list(event.reasons)
         transaction_id = event.transaction.transaction_id
@@ -259,18 +299,21 @@ def build_input(
     elif isinstance(event, AccountChanged):
         txn = {"account_id": str(event.account.account_id), "customer_id": str(event.customer_id)}
     coded = _coded(given)
+    event_type = RULE_EVENT_TYPE.get(event.type, event.type)
     risk = {**risk_fields(snapshot), **flags}
     namespaces = {
         "txn": txn,
         "customer": snapshot.features,  # compact copies
         "risk": risk,
         "score": score,
-        "event": {"type": event.type},
+        "event": {"type": event_type},
     }
-    occurred_at = event.transaction.occurred_at if isinstance(event, TransactionScored) else None
+    occurred_at = None
+    if isinstance(event, TransactionScored | TransactionScoredV2):
+        occurred_at = event.transaction.occurred_at
     return EvaluationInput(
         event_id=event.id,
-        event_type=event.type,
+        event_type=event_type,
         # Event time: windows and cooldowns run on the stream's time, so a replay of the past
         # raises what live traffic raised; the publication time only when no other is known.
         occurred_at=(occurred_at or happened or event.occurred_at).astimezone(UTC),

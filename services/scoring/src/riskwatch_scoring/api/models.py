@@ -1,167 +1,43 @@
-"""HTTP routes of the scoring service."""
+"""Routes: model versions (list, get, train, activate, shadow, retire) and their drift."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from riskwatch_scoring import service, training_service
+from riskwatch_scoring.api.common import (
+    INVALID,
+    MAX_CSV_BYTES,
+    NOT_FOUND,
+    ContextDep,
+    ModelId,
+)
 from riskwatch_scoring.errors import InvalidTrainingData
-from riskwatch_scoring.models import CUSTOMER_OWNERS, ScoringModel
+from riskwatch_scoring.models import ScoringModel
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
-from riskwatch_scoring.runtime import ScoringContext, scoring_context
+from riskwatch_scoring.runtime import ScoringContext
 from riskwatch_scoring.schemas import (
-    AssessmentPage,
-    CustomerFeaturesOut,
-    CustomerRiskOut,
     DriftOut,
     Kind,
-    LabelPage,
-    LabelsCreated,
-    LabelsIn,
     ModelDetailOut,
     ModelList,
     ModelOut,
     TrainableKind,
     TrainFromLabelsIn,
     TrainingOut,
-    TransactionScoreIn,
-    TransactionScoreOut,
 )
-from riskwatch_shared.app import IdentityDep, SessionDep, get_runtime
+from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.contract import csv_body
 from riskwatch_shared.db.unit_of_work import after_commit
-from riskwatch_shared.ownership import require_customer_visible
-from riskwatch_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from riskwatch_shared.roles import MANAGERS, WORKERS, require_role
+from riskwatch_shared.roles import MANAGERS, require_role
 
-router = APIRouter(prefix="/v1", tags=["scoring"])
-
-# Core banking's ingest keys push transactions and nothing else (the shared policy table).
-SCORERS = WORKERS
-MAX_CSV_BYTES = 20 * 1024 * 1024
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (problem+json)"}}
-INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input (problem+json)"}}
-
-
-async def _context(request: Request) -> ScoringContext:
-    return scoring_context(get_runtime(request))
-
-
-ContextDep = Annotated[ScoringContext, Depends(_context)]
-CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
-ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
-
-
-@router.get(
-    "/customers/{customer_id}/features",
-    operation_id="scoring-customer-features-get",
-    response_model=CustomerFeaturesOut,
-    responses=NOT_FOUND,
-)
-async def get_customer_features(
-    customer_id: CustomerId,
-    session: SessionDep,
-    context: ContextDep,
-    identity: IdentityDep,
-    as_of: Annotated[datetime | None, Query(description="Moment of the features; now")] = None,
-) -> CustomerFeaturesOut:
-    """The customer's behavioural, credit and financial features."""
-    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
-    return await service.customer_features(
-        session, store=context.store, customer_id=customer_id, as_of=as_of
-    )
-
-
-@router.get(
-    "/customers/{customer_id}/risk",
-    operation_id="scoring-customer-risk-get",
-    response_model=CustomerRiskOut,
-    responses=NOT_FOUND,
-)
-async def get_customer_risk(
-    customer_id: CustomerId,
-    session: SessionDep,
-    context: ContextDep,
-    identity: IdentityDep,
-    top: Annotated[
-        int | None,
-        Query(ge=1, le=100, description="Only the N strongest reasons per model (default all)"),
-    ] = None,
-) -> CustomerRiskOut:
-    """Current risk levels per model and overall, with every reason (each once: its code,
-    parameters, contribution and advice), strongest first, and advice."""
-    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
-    return await service.customer_risk(
-        session, store=context.store, customer_id=customer_id, top=top
-    )
-
-
-@router.get(
-    "/customers/{customer_id}/risk/history",
-    operation_id="scoring-customer-risk-history-list",
-    response_model=AssessmentPage,
-    responses=INVALID,
-)
-async def list_customer_risk_history(
-    customer_id: CustomerId,
-    session: SessionDep,
-    identity: IdentityDep,
-    kind: Annotated[Kind | None, Query(description="Only this model kind")] = None,
-    include_shadow: Annotated[bool, Query(description="Include challengers' scores")] = False,
-    changes_only: Annotated[
-        bool,
-        Query(description="Only the assessments that moved their model's level (with reasons)"),
-    ] = False,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> AssessmentPage:
-    """Every stored assessment of the customer, newest first (or its level changes)."""
-    await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
-    return await service.risk_history(
-        session,
-        customer_id=customer_id,
-        kind=kind,
-        include_shadow=include_shadow,
-        cursor=cursor,
-        limit=limit,
-        changes_only=changes_only,
-    )
-
-
-@router.post(
-    "/scores/transaction",
-    operation_id="scoring-transaction-score-create",
-    response_model=TransactionScoreOut,
-    responses=INVALID,
-)
-async def score_transaction(
-    body: TransactionScoreIn, request: Request, identity: IdentityDep
-) -> Response:
-    """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
-    require_role(identity, SCORERS)
-    runtime = get_runtime(request)  # inline, not a dependency: one less to solve per call
-    context = scoring_context(runtime)
-    scored = await service.score_transaction(
-        runtime.session_factory,
-        store=context.store,
-        read_pool=context.read_pool,
-        model_cache=context.model_cache,
-        settings=context.settings,
-        request=body,
-    )
-    # Built as a dict and encoded once: `response_model` documents the body, returning a
-    # Response skips FastAPI's re-validation (a test holds the body to the model).
-    return Response(orjson.dumps(scored), media_type="application/json")
+router = APIRouter()
 
 
 @router.get("/models", operation_id="scoring-models-list", response_model=ModelList)
@@ -349,35 +225,3 @@ async def get_model_drift(
     """PSI of recent scores against the training baseline. Read-only: drift above 0.25 is
     announced by the periodic check (`scoring.model_drift_detected.v1`, once a day)."""
     return await service.model_drift(session, model_id=model_id, settings=context.settings)
-
-
-@router.post(
-    "/labels",
-    operation_id="scoring-labels-create",
-    response_model=LabelsCreated,
-    status_code=201,
-    responses=INVALID,
-)
-async def create_labels(
-    body: LabelsIn, session: SessionDep, identity: IdentityDep
-) -> LabelsCreated:
-    """Record observed outcomes (defaulted, churned) to train on."""
-    require_role(identity, WORKERS)
-    created = await service.add_labels(session, body=body, created_by=identity.subject)
-    await session.flush()
-    return LabelsCreated(created=created)
-
-
-@router.get("/labels", operation_id="scoring-labels-list", response_model=LabelPage)
-async def get_labels(
-    session: SessionDep,
-    identity: IdentityDep,
-    kind: Annotated[TrainableKind | None, Query(description="Only this kind")] = None,
-    customer_id: Annotated[uuid.UUID | None, Query(description="Only this customer")] = None,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> LabelPage:
-    """Outcome labels, newest observation first."""
-    return await service.label_page(
-        session, kind=kind, customer_id=customer_id, cursor=cursor, limit=limit
-    )

@@ -33,11 +33,9 @@ from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.db.listen import PgListener, WakeHub
-from riskwatch_shared.errors import InvalidInput
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
 from riskwatch_shared.settings import to_asyncpg_dsn
-from riskwatch_shared.text import INT64_MAX
 
 ALERTS_CHANNEL = "riskwatch_alerts"
 RUNTIME_KEY = "alert_desk"
@@ -111,22 +109,6 @@ async def summary(session: AsyncSession, *, identity: Identity, now: datetime) -
 
 
 # --- the live stream ------------------------------------------------------------------------
-
-
-class InvalidLastEventId(InvalidInput):
-    title = "Invalid Last-Event-ID"
-    type_slug = "invalid-last-event-id"
-
-
-def resume_after(last_event_id: str | None) -> int | None:
-    """The change a reconnecting stream resumes after (its `Last-Event-ID`), or None. Only an
-    id this stream gave can come back: ASCII digits within a BIGINT."""
-    if last_event_id is None or not last_event_id.strip():
-        return None
-    text = last_event_id.strip()
-    if len(text) > 19 or not (text.isascii() and text.isdigit()) or int(text) > INT64_MAX:
-        raise InvalidLastEventId("Last-Event-ID must be an alert change id this stream sent")
-    return int(text)
 
 
 @dataclass
