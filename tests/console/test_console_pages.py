@@ -5,6 +5,7 @@ and what a role may not see."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -275,7 +276,7 @@ async def test_the_customer_360_and_another_rms_customer(
     console_url: str, people: People, admin: RiskWatchClient, ana_customer: AlertedCustomer
 ) -> None:
     path = f"/customers/{ana_customer.customer_id}"
-    await enrich_customer(admin, ana_customer.customer_id)
+    entry = await enrich_customer(admin, ana_customer.customer_id)
     analyst, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
     viewer = ConsoleBrowser(console_url, accept_language="zh-CN")
     try:
@@ -292,7 +293,7 @@ async def test_the_customer_360_and_another_rms_customer(
         assert "/static/vendor/uPlot.iife.min.js" in page.text
         # The watch list's status, the financial history, the open case, reasons counted.
         assert "On the watch list" in page.text
-        assert "Arrears on two products" in page.text
+        assert html.escape(entry["reason"]) in page.text
         assert "£48,000.00" in page.text
         assert "No open case." not in page.text
         assert "1 payment 90+ days late" in page.text
