@@ -206,3 +206,31 @@ async def test_password_sign_in_gets_a_refresh_token_too(gateway: Gateway) -> No
         refreshed = await client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["access_token"]
+    # A browser's parallel requests refresh with the same token at the same moment: within
+    # the grace (30 s here) the second gets its own next token instead of ending the sign-in.
+    async with gateway.client() as client:
+        again = await client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
+        assert again.status_code == 200, again.text
+        assert again.json()["refresh_token"] != refreshed.json()["refresh_token"]
+        for branch in (refreshed.json(), again.json()):
+            response = await client.post(
+                "/v1/auth/refresh", json={"refresh_token": branch["refresh_token"]}
+            )
+            assert response.status_code == 200, response.text
+
+
+async def test_a_role_change_ends_the_sign_in(sso: SsoGateway) -> None:
+    email = await sso.create_user(role="analyst")
+    issued = await signed_in(sso, email)
+    async with sso.admin.client(Authorization=f"Bearer {await sso.admin.admin_token()}") as c:
+        users = (await c.get("/v1/users", params={"limit": "500"})).json()["items"]
+        user = next(u for u in users if u["email"] == email)
+        changed = await c.patch(f"/v1/users/{user['id']}", json={"roles": ["viewer"]})
+    assert changed.status_code == 200, changed.text
+    assert (await refresh(sso, issued["refresh_token"])).status_code == 401
+    again = await signed_in(sso, email)  # a new sign-in carries the new role
+    async with sso.client() as client:
+        me = await client.get(
+            "/v1/auth/me", headers={"Authorization": f"Bearer {again['access_token']}"}
+        )
+    assert me.json()["roles"] == ["viewer"]

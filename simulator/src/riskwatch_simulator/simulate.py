@@ -90,7 +90,9 @@ async def simulate(
     err = err or sys.stderr
     now = config.now or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     started = time.monotonic()
-    spec = BankSpec(seed=config.seed, customers=config.customers, days=config.days, now=now)
+    spec = BankSpec(
+        seed=config.seed, customers=config.customers, days=config.days, now=now, hard=config.hard
+    )
     bank = generate_bank(spec)
     if config.shift_days:
         bank = shifted(bank, days=config.shift_days, tag=f"R{config.shift_days}")
@@ -113,6 +115,10 @@ async def simulate(
         pusher = Pusher(client, ids, config, log)
         await pusher.push(records, progress)
         progress.close()
+        err.write(
+            f"pushed in {time.monotonic() - started:,.0f}s "
+            f"({log.waited_seconds:,.0f}s waiting at window ends)\n"
+        )
         if config.post_labels:
             outcomes = label_outcomes(bank)
             bodies = [label_body(outcome, ids) for outcome in outcomes]
@@ -121,6 +127,7 @@ async def simulate(
             await push_live(pusher, bank, config, err)
         if settled is not None:
             await settled()
+            err.write(f"processed in {time.monotonic() - started:,.0f}s\n")
         await wait_for_quiet(client, config.settle_seconds, timeout=config.settle_seconds * 6)
         base = SimulationReport(
             customers=len(bank.customers),
