@@ -35,6 +35,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--now", type=datetime.fromisoformat, default=None)
     parser.add_argument("--shift-days", type=int, default=0)
+    parser.add_argument(
+        "--hard",
+        action="store_true",
+        help="the harder bank: realistic prevalence, subtle forms, everyday noise",
+    )
+    parser.add_argument("--window-hours", type=float, default=24.0)
+    parser.add_argument("--batch-size", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=4, help="batches in flight")
     parser.add_argument("--settle-seconds", type=float, default=10.0)
     args = parser.parse_args()
     with running_system() as system:
@@ -44,14 +52,20 @@ def main() -> None:
             days=args.days,
             seed=args.seed,
             rate=None,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
             admin_email=ADMIN_EMAIL,
             admin_password=ADMIN_PASSWORD,
             settle_seconds=args.settle_seconds,
             now=args.now,
             shift_days=args.shift_days,
+            hard=args.hard,
+            window_hours=args.window_hours,
         )
         nats_url = system.stack.env["NATS_URL"]
-        report = asyncio.run(simulate(config, settled=lambda: consumers_drained(nats_url)))
+        report = asyncio.run(
+            simulate(config, settled=lambda: consumers_drained(nats_url, timeout=5_400.0))
+        )
     print(report.render())
 
 

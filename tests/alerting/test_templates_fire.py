@@ -81,6 +81,56 @@ def _night(customer: uuid.UUID, fire: bool) -> list[Event]:
     ]
 
 
+def _card_burst(customer: uuid.UUID, fire: bool) -> list[Event]:
+    """Usual amounts at a card pace; only the device tells the burst apart."""
+    return [
+        transaction_scored(
+            customer,
+            at=BASE_TIME + i * MINUTE,
+            amount="40",
+            channel="online",
+            features={"is_new_device": fire and i == 0},
+        )
+        for i in range(6)
+    ]
+
+
+def _cash_over_days(customer: uuid.UUID, fire: bool) -> list[Event]:
+    """One cash deposit a day: the one-day template never sees three."""
+    amounts = ["8400", "7900", "9300", "8800"] if fire else ["8400", "2500", "12000", "9100"]
+    return [
+        transaction_scored(
+            customer,
+            at=BASE_TIME + timedelta(days=i),
+            amount=amount,
+            direction="inbound",
+            channel="atm",
+        )
+        for i, amount in enumerate(amounts)
+    ]
+
+
+def _pass_through(customer: uuid.UUID, fire: bool) -> list[Event]:
+    """Payers the customer never had, then a payment on to someone new; not known clients."""
+    paid_in = [
+        transaction_scored(
+            customer,
+            at=BASE_TIME + timedelta(days=i),
+            amount="600",
+            direction="inbound",
+            features={"is_new_counterparty": fire},
+        )
+        for i in range(3)
+    ]
+    passed_on = transaction_scored(
+        customer,
+        at=BASE_TIME + timedelta(days=3),
+        amount="1700",
+        features={"is_new_counterparty": True},
+    )
+    return [*paid_in, passed_on]
+
+
 def _destination(customer: uuid.UUID, fire: bool) -> list[Event]:
     return [transaction_scored(customer, counterparty_country="IR" if fire else "FR")]
 
@@ -120,10 +170,14 @@ SCENARIOS: dict[str, Scenario] = {
     "new_country_or_device_large_transfer": _new_device,
     "structuring": _structuring,
     "night_transfers": _night,
+    "card_burst_new_device": _card_burst,
+    "structuring_across_days": _cash_over_days,
+    "pass_through_new_payers": _pass_through,
     "high_risk_destination": _destination,
     "anomaly_score_high": _anomaly,
     "credit_level_rose": _credit_rose,
-    "debt_to_income_high": _assessed({"debt_to_income": 0.72}, {"debt_to_income": 0.2}),
+    # Liabilities over annual income (a stock): a mortgage of twice the income is ordinary.
+    "debt_to_income_high": _assessed({"debt_to_income": 5.2}, {"debt_to_income": 2.0}),
     "missed_payment_or_delinquency": _assessed(
         {"missed_payments": 2, "delinquencies_30": 1}, {"missed_payments": 0, "delinquencies_30": 0}
     ),
@@ -134,8 +188,10 @@ SCENARIOS: dict[str, Scenario] = {
         {"days_since_last_activity": 3, "activity_trend_90d": 0.1},
     ),
     "balance_drain": _assessed(
-        {"balance_trend_90d": -0.7, "outflow_ratio_30d": 2.1},
-        {"balance_trend_90d": 0.1, "outflow_ratio_30d": 0.9},
+        # A share of the 30-day turnover: 0.8 is paying out four times what came in.
+        # Fading too: a steady customer's net balance swings without them leaving.
+        {"activity_trend_90d": -0.4, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8},
+        {"activity_trend_90d": 0.0, "balance_trend_90d": -0.7, "outflow_ratio_30d": 0.8},
     ),
     # Fading alone is not enough: a complaint (or falling inflows, or a drain) must come with it.
     "churn_early_warning": _assessed(

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from riskwatch_shared.testing import wait_until
+from riskwatch_shared.testing.oidc_provider import LocalIdp, running_idp
 from riskwatch_simulator.api import list_all, page_items, rule_from_template
 from riskwatch_simulator.client import RiskWatchClient
 from riskwatch_simulator.harness import ADMIN_EMAIL, ADMIN_PASSWORD, RunningSystem, running_system
@@ -82,8 +83,31 @@ class ConsoleBrowser:
 
 
 @pytest.fixture(scope="session")
-def system() -> Iterator[RunningSystem]:
-    with running_system() as running:
+def idp() -> Iterator[LocalIdp]:
+    """The bank's SSO: a real OpenID Connect provider over HTTPS on this machine."""
+    with running_idp() as provider:
+        yield provider
+
+
+def sso_env(idp: LocalIdp) -> dict[str, str]:
+    """The gateway and the console set up for sign-in with the provider."""
+    return {
+        "GATEWAY_OIDC_ISSUER": idp.issuer,
+        "GATEWAY_OIDC_CLIENT_ID": idp.client_id,
+        "GATEWAY_OIDC_CA_FILE": idp.ca_file,
+        "CONSOLE_OIDC_ISSUER": idp.issuer,
+        "CONSOLE_OIDC_CLIENT_ID": idp.client_id,
+        "CONSOLE_OIDC_CLIENT_SECRET": idp.client_secret,
+        "CONSOLE_OIDC_CA_FILE": idp.ca_file,
+        "CONSOLE_OIDC_PROVIDER_NAME": "Bank SSO",
+        # The provider is on loopback: allowed on purpose (netguard refuses it otherwise).
+        "RISKWATCH_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+    }
+
+
+@pytest.fixture(scope="session")
+def system(idp: LocalIdp) -> Iterator[RunningSystem]:
+    with running_system(extra_env=sso_env(idp)) as running:
         yield running
 
 
@@ -171,6 +195,35 @@ async def alerted_customer(admin: RiskWatchClient, relationship_manager: str) ->
     alert = await wait_until(raised, timeout=DEADLINE, interval=0.25, message="credit alert")
     assert alert is not None
     return AlertedCustomer(customer["id"], alert)
+
+
+async def enrich_customer(admin: RiskWatchClient, customer_id: str) -> dict[str, Any]:
+    """A year of financial profiles, two payments and a watch-list entry for the 360 (the
+    entry: ours, or the one a rule or warning made first)."""
+    for as_of, income, loan in (("2025-01-31", "41000.00", "26000.00"),
+                                ("2025-07-31", "44500.00", "23000.00"),
+                                ("2026-01-31", "48000.00", "20000.00")):  # fmt: skip
+        await admin.post_json(
+            f"/v1/customers/{customer_id}/financial-profile",
+            {"annual_income": income, "currency": "GBP", "assets": {"savings": "12000.00"},
+             "liabilities": {"loan": loan}, "as_of": as_of},
+        )  # fmt: skip
+    for direction, amount, channel in (("inbound", "2500.00", "transfer"),
+                                       ("outbound", "80.00", "card")):  # fmt: skip
+        await admin.post_json(
+            "/v1/transactions",
+            {"external_id": f"console-{uuid.uuid4().hex[:10]}", "customer_id": customer_id,
+             "direction": direction, "amount": amount, "currency": "GBP", "channel": channel,
+             "counterparty_name": f"Payee {direction}", "country": "GB",
+             "occurred_at": "2026-02-02T10:00:00+00:00"},
+        )  # fmt: skip
+    entry: dict[str, Any] = await admin.post_json(
+        "/v1/watchlist",
+        {"customer_id": customer_id, "reason": "Arrears on two products", "owner": "rm-ana",
+         "review_due": "2099-01-01", "required_actions": ["Call the customer"],
+         "exit_criteria": "Three months without arrears"},
+    )  # fmt: skip
+    return entry
 
 
 @pytest.fixture(scope="session")

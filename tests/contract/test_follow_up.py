@@ -38,7 +38,7 @@ from riskwatch_shared.events.alerting import CustomerContacted, RiskMeasureTaken
 from riskwatch_shared.events.common import CustomerSnapshot, RiskMeasureData
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app, wait_until
+from riskwatch_shared.testing import CHECKER, identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra
 
 from .harness import database, payment_scored
@@ -100,7 +100,7 @@ async def _raise_alerts(alerting: Service, customer_id: uuid.UUID, count: int) -
             "cooldown_seconds": 0,
         },
     )
-    await alerting.ok(ADMIN, "POST", f"/v1/rules/{rule['id']}/activate")
+    await alerting.ok(CHECKER, "POST", f"/v1/rules/{rule['id']}/activate")
     snapshot = CustomerSnapshot(
         kind="individual", name="Follow Up", status="active", relationship_manager=RM.staff_id
     )
@@ -380,11 +380,20 @@ async def test_review_limit_and_list_measures(world: World) -> None:
     assert "reduced_limit_exceeded" not in [r["code"] for r in below["reasons"]]
 
     customer_path = f"/v1/customers/{world.customer_id}"
-    active = await world.customer.ok(
-        ADMIN, "GET", f"{customer_path}/measures", params={"active": "true"}
+    wanted = {"require_payment_review", "reduce_limit", "add_to_list"}
+
+    # Each measure reaches the customer service as its own events, in no fixed order:
+    # the list entry can still be on its way when the limit already holds.
+    async def all_measures_active() -> list[dict[str, Any]] | None:
+        active: list[dict[str, Any]] = await world.customer.ok(
+            ADMIN, "GET", f"{customer_path}/measures", params={"active": "true"}
+        )
+        return active if wanted <= {m["kind"] for m in active} else None
+
+    active = await wait_until(
+        all_measures_active, timeout=WAIT, interval=0.05, message="the three measures are active"
     )
     by_kind = {m["kind"]: m for m in active}
-    assert {"require_payment_review", "reduce_limit", "add_to_list"} <= set(by_kind)
     limit = by_kind["reduce_limit"]
     assert (Decimal(limit["limit_amount"]), limit["limit_currency"]) == (Decimal("2500"), "EUR")
     assert by_kind["add_to_list"]["list_name"] == managed["name"]

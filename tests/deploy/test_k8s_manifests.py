@@ -12,6 +12,7 @@ import yaml
 
 from .contract import (
     APPLICATIONS,
+    CONSOLE_PORT,
     CONTRACT_ENV,
     K8S_OVERLAYS,
     METRICS,
@@ -240,7 +241,7 @@ def test_references_resolve_to_rendered_or_documented_objects(
 
 
 @overlays
-def test_network_policies_deny_by_default_and_expose_only_the_gateway(
+def test_network_policies_deny_by_default_and_expose_only_the_gateway_and_console(
     rendered_overlays: dict[str, list[Manifest]], overlay: str
 ) -> None:
     policies = of_kind(rendered_overlays[overlay], "NetworkPolicy")
@@ -261,15 +262,65 @@ def test_network_policies_deny_by_default_and_expose_only_the_gateway(
     ]
 
     assert default_deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    assert from_ingress_controller == [{"matchLabels": {"app.kubernetes.io/name": "gateway"}}]
+    assert sorted(from_ingress_controller, key=str) == [
+        {"matchLabels": {"app.kubernetes.io/name": name}} for name in ("console", "gateway")
+    ]
     assert all("ipBlock" not in peer for _, rule in ingress_rules for peer in rule["from"])
     (ingress,) = of_kind(rendered_overlays[overlay], "Ingress").values()
     backends = {
-        p["backend"]["service"]["name"]
+        (r["host"], p["backend"]["service"]["name"])
         for r in ingress["spec"]["rules"]
         for p in r["http"]["paths"]
     }
-    assert backends == {"gateway"}
+    # The API on its host, the console on a host of its own.
+    assert {name for _, name in backends} == {"gateway", "console"}
+    assert len({host for host, _ in backends}) == 2
+
+
+@overlays
+def test_the_console_is_a_web_front_end_of_the_gateway(
+    rendered_overlays: dict[str, list[Manifest]], overlay: str
+) -> None:
+    manifests = rendered_overlays[overlay]
+    deployment = of_kind(manifests, "Deployment")["console"]
+    container = app_container(deployment)
+    env = {variable["name"]: variable for variable in container["env"]}
+    policies = of_kind(manifests, "NetworkPolicy")
+    jobs = list(of_kind(manifests, "Job").values())
+
+    assert container["command"] == command("console", "serve")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["ports"][0]["containerPort"] == CONSOLE_PORT
+    assert of_kind(manifests, "Service")["console"]["spec"]["ports"][0]["port"] == CONSOLE_PORT
+    assert (
+        of_kind(manifests, "HorizontalPodAutoscaler")["console"]["spec"]["scaleTargetRef"]["name"]
+        == "console"
+    )
+    budget = of_kind(manifests, "PodDisruptionBudget")["console"]
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+    assert not [j for j in jobs if j["metadata"]["labels"]["app.kubernetes.io/name"] == "console"]
+    # Its cookie key from the Secret, never a default; the SSO client secret only when set.
+    session_key = env["CONSOLE_SESSION_KEY"]["valueFrom"]["secretKeyRef"]
+    assert session_key["key"] == "CONSOLE_SESSION_KEY"
+    assert "optional" not in session_key
+    assert "value" not in env["CONSOLE_SESSION_KEY"]
+    assert env["CONSOLE_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert config_map_data(manifests, "riskwatch-config")["CONSOLE_GATEWAY_URL"] == (
+        "http://gateway:8000"
+    )
+    # Not a database or NATS client: the "web" component is outside their policies.
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "web"
+    database_peers = policies["apps-to-postgres-and-nats"]["spec"]["podSelector"]
+    assert "web" not in database_peers["matchExpressions"][0]["values"]
+    assert not {"DATABASE_URL", "NATS_PASSWORD", "GATEWAY_JWT_SIGNING_KEYS"} & set(env)
+    # It reaches the gateway, and the gateway lets it in.
+    egress = policies["console-to-gateway"]["spec"]["egress"][0]
+    assert egress["to"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}]
+    assert egress["ports"] == [{"protocol": "TCP", "port": 8000}]
+    from_console = policies["gateway-from-console"]["spec"]["ingress"][0]["from"]
+    assert from_console == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "console"}}}]
 
 
 def load_alert_rules() -> list[dict[str, Any]]:

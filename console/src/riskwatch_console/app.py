@@ -5,11 +5,13 @@ person's token."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,19 @@ from riskwatch_console.actions import (
     offered_actions,
 )
 from riskwatch_console.config import Settings, get_settings
-from riskwatch_console.customer360 import credit_series, latest_by_kind, risk_series
+from riskwatch_console.customer360 import (
+    CHANNELS,
+    DIRECTIONS,
+    TRANSACTION_FIELDS,
+    TransactionQuery,
+    credit_series,
+    financial_series,
+    latest_by_kind,
+    open_cases,
+    parse_transaction_query,
+    risk_series,
+    watchlist_status,
+)
 from riskwatch_console.desk import (
     QUEUES,
     SEVERITIES,
@@ -48,8 +62,9 @@ from riskwatch_console.gateway import ApiProblem, Gateway, SignedOut
 from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
 from riskwatch_console.inbox import RELAY_SECONDS, inbox, live_badge, mark_read
-from riskwatch_console.sessions import Session
+from riskwatch_console.labels import N_, label_for
 from riskwatch_console.sse import read_events, write_event
+from riskwatch_console.sso import SsoFailed, SsoProvider
 from riskwatch_console.web import (
     Console,
     Visit,
@@ -105,24 +120,71 @@ async def sign_in(visit: Visit) -> Response:
         return visit.render(
             "sign_in.html", status_code=status, next=target, email=email, error=error
         )
-    visit.update(
-        Session(
-            locale=visit.session.locale,
-            token=signed.token,
-            token_expires_at=time.time() + signed.expires_in - 5,
-            subject=signed.subject,
-            name=signed.name,
-            roles=signed.roles,
-            staff_id=signed.staff_id,
-        )
-    )
+    visit.sign_in(signed)
     return redirect(target)
 
 
 @page(signed_in=False)
+async def sso_begin(visit: Visit) -> Response:
+    """Sign in with the bank's SSO: off to the provider, with a state, a nonce and a PKCE
+    challenge this session keeps."""
+    sso = visit.console.sso
+    if sso is None:
+        return _not_found(visit, visit.gettext("Sign-in with SSO is not configured."))
+    redirect_uri = visit.console.settings.oidc_redirect_url or str(
+        visit.request.url_for("sso_callback")
+    )
+    target = local_path(visit.request.query_params.get("next"))
+    try:
+        url, pending = await sso.begin(redirect_uri=redirect_uri, next_path=target)
+    except SsoFailed:
+        return _sso_failed(visit, target, status_code=502)
+    visit.update(replace(visit.session, sso=pending))
+    return redirect(url)
+
+
+@page(signed_in=False)
+async def sso_callback(visit: Visit) -> Response:
+    """The provider's answer: the state checked here, the code redeemed for an id_token, which
+    the gateway verifies (with the nonce) and exchanges for the person's RiskWatch token."""
+    sso, pending = visit.console.sso, visit.session.sso
+    if sso is None:
+        return _not_found(visit, visit.gettext("Sign-in with SSO is not configured."))
+    query = visit.request.query_params
+    # Whatever happens next, this sign-in's state, nonce and verifier are spent.
+    visit.update(replace(visit.session, sso=None))
+    target = local_path(pending.get("next") if pending else None)
+    code = query.get("code")
+    if pending is None or not code or query.get("error"):
+        return _sso_failed(visit, target)
+    client = visit.request.client
+    try:
+        id_token = await sso.finish(pending, state=query.get("state"), code=code[:2048])
+        signed = await visit.console.gateway.sign_in_with_id_token(
+            id_token, pending["nonce"], client_ip=client.host if client else None
+        )
+    except (SsoFailed, ApiProblem):
+        return _sso_failed(visit, target)
+    visit.sign_in(signed)
+    return redirect(target)
+
+
+def _sso_failed(visit: Visit, target: str, *, status_code: int = 400) -> Response:
+    error = visit.gettext(
+        "Sign-in with SSO failed, or your account is not enabled in RiskWatch. Try again, or "
+        "ask your administrator."
+    )
+    return visit.render("sign_in.html", status_code=status_code, next=target, email="", error=error)
+
+
+@page(signed_in=False)
 async def sign_out(visit: Visit) -> Response:
-    """End the session: the cookie forgets the token."""
+    """End the session: the cookie forgets the token, the gateway ends the sign-in."""
+    refresh_token = visit.session.refresh_token
     visit.update(visit.session.signed_out())
+    if refresh_token is not None:
+        with contextlib.suppress(ApiProblem, httpx.HTTPError):
+            await visit.console.gateway.revoke(refresh_token)
     return redirect("/sign-in")
 
 
@@ -407,38 +469,75 @@ async def act(visit: Visit) -> Response:
 # --- the customer 360 ------------------------------------------------------------------------
 
 
+def _labels(visit: Visit, *messages: str) -> tuple[str, ...]:
+    return tuple(visit.gettext(message) for message in messages)
+
+
 @page()
 async def customer(visit: Visit) -> Response:
-    """The customer 360: profile (masked per role), risk levels and their history, credit
-    history, accounts, transactions, interactions, alerts and measures in force."""
+    """The customer 360: profile (masked per role), risk levels and their history, credit and
+    financial history, watch-list status, open cases, alerts, accounts, measures in force,
+    interactions and the transactions (filtered)."""
     customer_id = _uuid_of(visit, "customer_id")
+    not_found = visit.gettext("There is no such customer, or you may not see it.")
     if customer_id is None:
-        return _not_found(visit, visit.gettext("There is no such customer, or you may not see it."))
-    gateway, token, path = visit.console.gateway, visit.token, f"/v1/customers/{customer_id}"
+        return _not_found(visit, not_found)
+    filter_error, status = None, 200
     try:
-        view, credit, risk, alerts = await asyncio.gather(
+        transaction_query = parse_transaction_query(visit.request.query_params)
+    except InvalidFilter as invalid:
+        named = label_for(visit.locale)(invalid.field)
+        filter_error = visit.gettext("This filter is not valid:") + f" {named}"
+        transaction_query, status = TransactionQuery(), 400
+    gateway, token, path = visit.console.gateway, visit.token, f"/v1/customers/{customer_id}"
+    about = {"customer_id": customer_id}
+    try:
+        view, credit, risk, alerts, financial, watch, cases, transactions = await asyncio.gather(
             gateway.get(f"{path}/360", token=token),
             gateway.get(f"{path}/credit-records", token=token, params={"limit": "100"}),
             gateway.get(f"{path}/risk/history", token=token, params={"limit": "200"}),
-            gateway.get("/v1/alerts", token=token, params={"customer_id": customer_id}),
+            gateway.get("/v1/alerts", token=token, params={**about, "limit": "20"}),
+            gateway.get(f"{path}/financial-profile/history", token=token),
+            gateway.get("/v1/watchlist", token=token, params={**about, "limit": "5"}),
+            gateway.get("/v1/cases", token=token, params={**about, "limit": "20"}),
+            gateway.get(f"{path}/transactions", token=token, params=transaction_query.api_params()),
         )
     except ApiProblem as refused:
         if refused.status in (403, 404):
-            return _not_found(
-                visit, visit.gettext("There is no such customer, or you may not see it.")
-            )
+            return _not_found(visit, not_found)
         raise
     assessments = risk.get("items", [])
-    labels = (visit.gettext("Credit score"), visit.gettext("Utilisation (%)"))
+    credit_labels = _labels(visit, N_("Credit score"), N_("Utilisation (%)"))
+    money_labels = _labels(visit, N_("Annual income"), N_("Assets"), N_("Liabilities"),
+                           N_("Net worth"))  # fmt: skip
+    risk_chart = risk_series(assessments)
+    risk_chart["labels"] = [label_for(visit.locale)(kind) for kind in risk_chart["labels"]]
+    time_label = visit.gettext("Time")
     return visit.render(
         "customer.html",
+        status_code=status,
+        customer_id=customer_id,
         view=view,
         person=view["customer"],
         credit_records=credit.get("items", []),
-        credit_chart=credit_series(credit.get("items", []), labels),
-        risk_chart=risk_series(assessments),
+        credit_chart={
+            **credit_series(credit.get("items", []), (credit_labels[0], credit_labels[1])),
+            "time_label": time_label,
+        },
+        financial_points=list(reversed(financial.get("points", []))),
+        financial_chart={**financial_series(financial, money_labels), "time_label": time_label},
+        risk_chart={**risk_chart, "time_label": time_label},
         latest_risk=latest_by_kind(assessments),
         alerts=_alert_rows(alerts.get("items", []), datetime.now(UTC)),
+        watch=watchlist_status(watch.get("items", [])),
+        cases=open_cases(cases.get("items", [])),
+        transactions=transactions.get("items", []),
+        transactions_more=bool(transactions.get("next_cursor")),
+        transaction_query=transaction_query,
+        filter_values={k: visit.request.query_params.get(k, "")[:40] for k in TRANSACTION_FIELDS},
+        filter_error=filter_error,
+        directions=DIRECTIONS,
+        channels=CHANNELS,
     )
 
 
@@ -471,8 +570,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             timeout=settings.gateway_timeout_seconds,
             follow_redirects=False,
         ) as client:
-            app.state.console = Console(settings, Gateway(client), codec, template_environments())
-            yield
+            sso = SsoProvider(settings) if settings.oidc_enabled else None
+            app.state.console = Console(
+                settings, Gateway(client), codec, template_environments(), sso
+            )
+            try:
+                yield
+            finally:
+                if sso is not None:
+                    await sso.aclose()
 
     routes = [
         Route("/healthz", healthz),
@@ -480,6 +586,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", home),
         Route("/sign-in", sign_in_form, methods=["GET"]),
         Route("/sign-in", sign_in, methods=["POST"]),
+        Route("/sign-in/sso", sso_begin, methods=["GET"]),
+        Route("/sign-in/sso/callback", sso_callback, methods=["GET"], name="sso_callback"),
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/language", choose_language, methods=["POST"]),
         Route("/desk", desk),

@@ -29,6 +29,24 @@ class Settings(ServiceSettings):
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
     # Secure cookies need https; only `riskwatch run` on this machine (plain http) turns it off.
     cookie_secure: bool = True
+    # A refresh is asked for when the API token has less than this left.
+    refresh_ahead_seconds: int = Field(default=120, ge=10)
+
+    # Sign-in with the bank's SSO (OpenID Connect, authorization code + PKCE): off until the
+    # issuer, client id and client secret are all set; none has a default. The gateway must
+    # be configured with the same issuer and client id (GATEWAY_OIDC_ISSUER/_CLIENT_ID): it
+    # verifies the id_token and issues the RiskWatch token.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid email profile"
+    # Where the provider sends the browser back (registered with the provider); by default
+    # this console's own /sign-in/oidc/callback as the browser reached it.
+    oidc_redirect_url: str | None = None
+    # A CA bundle (PEM) the provider's certificate is checked against (a bank's own CA).
+    oidc_ca_file: str | None = None
+    # How the SSO button is labelled on the sign-in page (the bank's name for its SSO).
+    oidc_provider_name: str = "SSO"
 
     @field_validator("gateway_url")
     @classmethod
@@ -38,7 +56,17 @@ class Settings(ServiceSettings):
             raise ValueError("CONSOLE_GATEWAY_URL must be an http(s) URL with a host")
         return value.rstrip("/")
 
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+
     def secret_problems(self) -> list[str]:
+        configured = [self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret]
+        if any(configured) and not all(configured):
+            return [
+                "CONSOLE_OIDC_ISSUER, CONSOLE_OIDC_CLIENT_ID and CONSOLE_OIDC_CLIENT_SECRET "
+                "go together: set all three or none"
+            ]
         if not self.session_key:
             return [f"{SESSION_KEY_VAR} is not set"]
         try:

@@ -50,6 +50,7 @@ class SignedIn:
     name: str | None
     roles: tuple[str, ...]
     staff_id: str | None
+    refresh_token: str | None = None
 
 
 class Gateway:
@@ -57,15 +58,46 @@ class Gateway:
         self.client = client
 
     async def sign_in(self, email: str, password: str, *, client_ip: str | None) -> SignedIn:
-        headers = {"x-forwarded-for": client_ip} if client_ip else {}
         response = await self.client.post(
-            "/v1/auth/token", json={"email": email, "password": password}, headers=headers
+            "/v1/auth/token",
+            json={"email": email, "password": password},
+            headers=_forwarded(client_ip),
         )
+        return await self._signed_in(response)
+
+    async def sign_in_with_id_token(
+        self, id_token: str, nonce: str, *, client_ip: str | None
+    ) -> SignedIn:
+        """The SSO provider's id_token for a RiskWatch token: the gateway checks it (signature,
+        issuer, audience, expiry, nonce) and which user it names; the console trusts nothing."""
+        response = await self.client.post(
+            "/v1/auth/oidc",
+            json={"id_token": id_token, "nonce": nonce},
+            headers=_forwarded(client_ip),
+        )
+        return await self._signed_in(response)
+
+    async def refresh(self, refresh_token: str) -> SignedIn:
+        """The next token and refresh token; SignedOut when the gateway refuses (user
+        disabled or changed, signed out, the sign-in's time is up)."""
+        response = await self.client.post("/v1/auth/refresh", json={"refresh_token": refresh_token})
+        if response.status_code in (401, 422):
+            raise SignedOut
+        return await self._signed_in(response)
+
+    async def revoke(self, refresh_token: str) -> None:
+        """Sign-out: the gateway ends the sign-in the refresh token belongs to."""
+        response = await self.client.post("/v1/auth/revoke", json={"refresh_token": refresh_token})
+        if response.status_code >= 400:
+            raise ApiProblem.of(response)
+
+    async def _signed_in(self, response: httpx.Response) -> SignedIn:
         if response.status_code != 200:
             raise ApiProblem.of(response)
         issued = response.json()
         token = str(issued["access_token"])
         me = await self.get("/v1/auth/me", token=token)
+        refresh_token = issued.get("refresh_token")
         return SignedIn(
             token=token,
             expires_in=int(issued.get("expires_in", 900)),
@@ -73,6 +105,7 @@ class Gateway:
             name=me.get("name"),
             roles=tuple(me.get("roles", ())),
             staff_id=me.get("staff_id"),
+            refresh_token=str(refresh_token) if refresh_token else None,
         )
 
     async def get(self, path: str, *, token: str, params: dict[str, str] | None = None) -> Any:
@@ -103,6 +136,10 @@ class Gateway:
                 await response.aread()
                 _result(response)
             yield response
+
+
+def _forwarded(client_ip: str | None) -> dict[str, str]:
+    return {"x-forwarded-for": client_ip} if client_ip else {}
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -39,9 +39,23 @@ class Session:
     name: str | None = None
     roles: tuple[str, ...] = ()
     staff_id: str | None = None
+    # Exchanged at the gateway for the next token (and the next refresh token) while the
+    # person is active; the gateway refuses it once they are disabled or signed out.
+    refresh_token: str | None = None
+    # An SSO sign-in under way: what the provider's answer must match (state, nonce) and
+    # the PKCE verifier only this session knows; where to go afterwards.
+    sso: dict[str, str] | None = None
 
     def signed_in(self, now: float) -> bool:
         return self.token is not None and now < self.token_expires_at
+
+    def wants_refresh(self, now: float, ahead_seconds: float) -> bool:
+        """Signed in (or just expired) with a refresh token, the token close to its end."""
+        return (
+            self.token is not None
+            and self.refresh_token is not None
+            and now > self.token_expires_at - ahead_seconds
+        )
 
     def signed_out(self) -> Session:
         """Nothing of the person is kept; the language stays, the CSRF token is new."""

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from riskwatch_console import words
 from riskwatch_console.actions import may
 from riskwatch_console.config import Settings
-from riskwatch_console.gateway import Gateway, SignedOut
+from riskwatch_console.gateway import ApiProblem, Gateway, SignedIn, SignedOut
 from riskwatch_console.i18n import (
     LOCALE_NAMES,
     LOCALES,
@@ -32,9 +35,23 @@ from riskwatch_console.sessions import (
     Session,
     SessionCodec,
 )
+from riskwatch_console.sso import SsoProvider
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+
+
+def _word_helpers(locale: str) -> dict[str, Any]:
+    """The templates' words of one locale: `label(code)`, an alert's `alert_words`, a
+    reason's `reason_words`, evidence and scores as `field_rows`, timeline `detail_rows`."""
+    label, fmt = label_for(locale), formatter(locale)
+    return {
+        "label": label,
+        "alert_words": partial(words.alert_words, locale=locale),
+        "reason_words": partial(words.reason_words, locale=locale),
+        "field_rows": partial(words.field_rows, locale=locale, label=label, fmt=fmt),
+        "detail_rows": partial(words.detail_rows, label=label, fmt=fmt),
+    }
 
 
 def template_environments() -> dict[str, Environment]:
@@ -50,7 +67,7 @@ def template_environments() -> dict[str, Environment]:
         environment.install_gettext_translations(  # type: ignore[attr-defined]
             translations(locale), newstyle=True
         )
-        environment.globals["label"] = label_for(locale)
+        environment.globals.update(_word_helpers(locale))
         environments[locale] = environment
     return environments
 
@@ -63,6 +80,8 @@ class Console:
     gateway: Gateway
     codec: SessionCodec
     environments: dict[str, Environment]
+    # Sign-in with the bank's SSO, when configured.
+    sso: SsoProvider | None = None
 
 
 @dataclass
@@ -89,6 +108,44 @@ class Visit:
     def update(self, session: Session) -> None:
         self.session = session
         self.changed = True
+
+    def sign_in(self, signed: SignedIn) -> None:
+        """A new session for the person (a new CSRF token: nothing of the one before)."""
+        self.update(
+            Session(
+                locale=self.session.locale,
+                token=signed.token,
+                token_expires_at=time.time() + signed.expires_in - 5,
+                subject=signed.subject,
+                name=signed.name,
+                roles=signed.roles,
+                staff_id=signed.staff_id,
+                refresh_token=signed.refresh_token,
+            )
+        )
+
+    async def refresh(self) -> bool:
+        """The next API token (and refresh token) for an active person; False when the
+        gateway refuses (disabled, signed out elsewhere, the sign-in's time is up) or cannot
+        be reached."""
+        if self.session.refresh_token is None:
+            return False
+        try:
+            signed = await self.console.gateway.refresh(self.session.refresh_token)
+        except (SignedOut, ApiProblem, httpx.HTTPError):
+            return False
+        self.update(
+            replace(
+                self.session,
+                token=signed.token,
+                token_expires_at=time.time() + signed.expires_in - 5,
+                name=signed.name,
+                roles=signed.roles,
+                staff_id=signed.staff_id,
+                refresh_token=signed.refresh_token,
+            )
+        )
+        return True
 
     def gettext(self, message: str) -> str:
         return str(translations(self.locale).gettext(message))
@@ -187,7 +244,8 @@ def finish(visit: Visit, response: Response) -> Response:
 
 def page(*, signed_in: bool = True) -> Callable[[Handler], Endpoint]:
     """A console endpoint: CSRF checked on every unsafe method, sign-in required (unless said
-    otherwise), the API's refusal of the token ends the session, the cookie kept current."""
+    otherwise), the API token refreshed while the person is active, the API's refusal of the
+    token ends the session, the cookie kept current."""
 
     def wrap(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
@@ -199,16 +257,10 @@ def page(*, signed_in: bool = True) -> Callable[[Handler], Endpoint]:
                     title=visit.gettext("This form has expired"),
                     message=visit.gettext("Reload the page and try again."),
                 )
-            elif signed_in and not visit.session.signed_in(time.time()):
-                if visit.session.token is not None:
-                    visit.update(visit.session.signed_out())
-                response = sign_in_redirect(request)
+            elif signed_in:
+                response = await _signed_in_page(visit, handler)
             else:
-                try:
-                    response = await handler(visit)
-                except SignedOut:
-                    visit.update(visit.session.signed_out())
-                    response = sign_in_redirect(request)
+                response = await handler(visit)
             return finish(visit, response)
 
         endpoint.__name__ = handler.__name__
@@ -216,3 +268,29 @@ def page(*, signed_in: bool = True) -> Callable[[Handler], Endpoint]:
         return endpoint
 
     return wrap
+
+
+async def _signed_in_page(visit: Visit, handler: Handler) -> Response:
+    ahead = visit.console.settings.refresh_ahead_seconds
+    if visit.session.wants_refresh(time.time(), ahead):
+        await visit.refresh()
+    if not visit.session.signed_in(time.time()):
+        return _ended(visit)
+    try:
+        return await handler(visit)
+    except SignedOut:
+        pass
+    # The API refused the token before it expired (a key rotation, a role change): one new
+    # token, one more try; a refused refresh ends the session (a disabled user).
+    if await visit.refresh():
+        try:
+            return await handler(visit)
+        except SignedOut:
+            pass
+    return _ended(visit)
+
+
+def _ended(visit: Visit) -> Response:
+    if visit.session.token is not None:
+        visit.update(visit.session.signed_out())
+    return sign_in_redirect(visit.request)

@@ -68,6 +68,19 @@ async def sign_in(session: AsyncSession, *, email: str, password: str) -> User |
     return user
 
 
+async def sso_user(session: AsyncSession, *, field: str, key: str) -> User | None:
+    """The enabled user an OIDC identity names (by email or staff id), or None."""
+    if field == "email":
+        user = await repository.get_user_by_email(session, key)
+    else:
+        user = await repository.get_user_by_staff_id(session, key)
+    if user is None or not user.active:
+        return None
+    user.last_sign_in_at = datetime.now(UTC)
+    await session.flush()
+    return user
+
+
 async def create_user(
     session: AsyncSession, *, data: UserCreate, actor: str
 ) -> tuple[User, str | None]:

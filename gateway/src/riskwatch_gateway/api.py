@@ -8,11 +8,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_gateway import accounts, repository
-from riskwatch_gateway.errors import SignInFailed
-from riskwatch_gateway.models import ApiKey
+from riskwatch_gateway import accounts, refresh_tokens, repository
+from riskwatch_gateway.config import Settings
+from riskwatch_gateway.errors import SignInFailed, SsoNotConfigured
+from riskwatch_gateway.models import ApiKey, User
 from riskwatch_gateway.schemas import (
     ApiKeyCreate,
     ApiKeyOut,
@@ -20,9 +23,11 @@ from riskwatch_gateway.schemas import (
     ApiKeyWithSecret,
     AuditEntryOut,
     AuditPage,
+    IdTokenExchange,
     Jwks,
     Me,
     PasswordGrant,
+    RefreshRequest,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -31,9 +36,11 @@ from riskwatch_gateway.schemas import (
     UserPage,
     UserUpdate,
 )
-from riskwatch_gateway.state import CallerDep, SessionDep, StateDep, client_ip
-from riskwatch_gateway.tokens import issue_access_token
+from riskwatch_gateway.sso import user_key
+from riskwatch_gateway.state import CallerDep, GatewayState, SessionDep, StateDep, client_ip
+from riskwatch_gateway.tokens import InvalidToken, issue_access_token
 from riskwatch_shared.db.unit_of_work import after_commit
+from riskwatch_shared.errors import problem_response
 
 router = APIRouter(prefix="/v1")
 
@@ -128,15 +135,120 @@ async def sign_in(request: Request, state: StateDep, session: SessionDep) -> Tok
             "sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip
         ),
     )
+    return await _signed_in(state, session, user, method="password")
+
+
+async def _signed_in(
+    state: GatewayState, session: AsyncSession, user: User, *, method: str, nonce: str | None = None
+) -> TokenResponse:
+    """An access token for the user, and the first refresh token of this sign-in."""
+    settings = state.settings
+    refresh = await refresh_tokens.start_family(
+        session, user=user, method=method, ttl_seconds=settings.refresh_token_ttl_seconds,
+        nonce=nonce,
+    )  # fmt: skip
+    return _token_response(settings, user, refresh)
+
+
+def _token_response(settings: Settings, user: User, refresh_token: str) -> TokenResponse:
     token = issue_access_token(
-        state.settings,
+        settings,
         subject=str(user.id),
         roles=tuple(user.roles),
         staff_id=user.staff_id,
         name=user.name or user.email,
         token_version=user.token_version,
     )
-    return TokenResponse(access_token=token, expires_in=state.settings.jwt_ttl_seconds)
+    return TokenResponse(
+        access_token=token, expires_in=settings.jwt_ttl_seconds, refresh_token=refresh_token
+    )
+
+
+@router.post(
+    "/auth/oidc",
+    operation_id="gateway-auth-oidc",
+    tags=["auth"],
+    response_model=TokenResponse,
+    responses=problems(401, 404, 422),
+)
+async def sign_in_with_oidc(
+    body: IdTokenExchange, request: Request, state: StateDep, session: SessionDep
+) -> TokenResponse:
+    """Sign in through the institution's OpenID Connect provider: an id_token it issued to our
+    client id (the console's authorization-code flow) and the flow's nonce, for a RiskWatch
+    token of the enabled user the id_token names (by email or staff id, as configured). The
+    gateway checks the signature against the provider's JWKS, the issuer, audience, expiry,
+    age and nonce; an id_token is exchanged once."""
+    if state.sso is None:
+        raise SsoNotConfigured("sign-in through an OIDC provider is not configured")
+    ip = client_ip(request)
+    try:
+        verified = await state.sso.verify(body.id_token, nonce=body.nonce)
+        key = user_key(state.settings, verified.claims)
+    except InvalidToken as exc:
+        await state.audit.record(
+            "sign_in.failed", status=401, client_ip=ip, method="oidc", reason=str(exc)
+        )
+        raise SignInFailed(f"the id_token was refused: {exc}") from None
+    if await repository.nonce_used(session, refresh_tokens.token_hash(body.nonce)):
+        raise SignInFailed("this id_token was already exchanged")
+    user = await accounts.sso_user(session, field=state.settings.oidc_user_field, key=key)
+    if user is None:
+        await state.audit.record(
+            "sign_in.failed", subject=f"oidc:{verified.subject}", status=401, client_ip=ip,
+            method="oidc", reason="no enabled RiskWatch user",
+        )  # fmt: skip
+        raise SignInFailed("no enabled RiskWatch user for this identity")
+    after_commit(
+        session,
+        lambda: state.audit.record(
+            "sign_in.succeeded", subject=str(user.id), status=200, client_ip=ip, method="oidc"
+        ),
+    )
+    return await _signed_in(state, session, user, method="oidc", nonce=body.nonce)
+
+
+@router.post(
+    "/auth/refresh",
+    operation_id="gateway-auth-refresh",
+    tags=["auth"],
+    response_model=TokenResponse,
+    responses=problems(401, 422),
+)
+async def refresh(
+    body: RefreshRequest, request: Request, state: StateDep, session: SessionDep
+) -> Response:
+    """The next access token and refresh token for a refresh token (used once: a used one
+    presented again ends the sign-in). Refused once the user is disabled or changed."""
+    outcome = await refresh_tokens.rotate(
+        session,
+        presented=body.refresh_token,
+        grace_seconds=state.settings.refresh_reuse_grace_seconds,
+    )
+    if isinstance(outcome, refresh_tokens.Refusal):
+        # Returned, not raised: the revocation of the sign-in is committed with the refusal.
+        await state.audit.record(
+            "refresh.refused", status=401, client_ip=client_ip(request), reason=outcome.reason
+        )
+        return problem_response(
+            401, SignInFailed.title, outcome.reason, type_slug=SignInFailed.type_slug
+        )
+    issued = _token_response(state.settings, outcome.user, outcome.refresh_token)
+    return JSONResponse(issued.model_dump(mode="json"))
+
+
+@router.post(
+    "/auth/revoke",
+    operation_id="gateway-auth-revoke",
+    tags=["auth"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(422),
+)
+async def revoke(body: RefreshRequest, session: SessionDep) -> Response:
+    """Sign out: the refresh token's sign-in ends (every refresh token of it). Answers 204
+    whether or not the token was known (RFC 7009)."""
+    await refresh_tokens.revoke(session, presented=body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

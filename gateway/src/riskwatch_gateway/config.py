@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -72,6 +73,24 @@ class Settings(ServiceSettings):
     oidc_role_claim: str = "roles"
     oidc_staff_id_claim: str = "staff_id"
     oidc_jwks_ttl_seconds: float = 300.0
+    # Sign-in through the institution's SSO (the console's "Sign in with SSO"): the gateway
+    # exchanges an id_token issued by `oidc_issuer` to this client id (its audience) for a
+    # RiskWatch token of the user it names. Off until both are set; no defaults. The keys come
+    # from the issuer's discovery document (or `oidc_jwks_url`), fetched through netguard.
+    oidc_client_id: str | None = None
+    # The id_token claim naming the user, matched against the users' `email` (the IdP must
+    # not say `email_verified: false`) or their `staff_id`. The user must exist and be enabled.
+    oidc_user_claim: str = "email"
+    oidc_user_field: Literal["email", "staff_id"] = "email"
+    # An id_token older than this (its `iat`) is not exchanged.
+    oidc_max_age_seconds: int = Field(default=600, ge=30)
+    # A CA bundle (PEM) the IdP's certificate is checked against, for a bank's internal CA.
+    oidc_ca_file: str | None = None
+    # Refresh tokens: a sign-in lasts at most this long however active the person is; each
+    # refresh token is used once (a used one presented again ends its whole sign-in, unless it
+    # comes within the grace: a browser's parallel requests refreshing at the same moment).
+    refresh_token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    refresh_reuse_grace_seconds: float = Field(default=30.0, ge=0)
 
     # First start: the admin account.
     admin_email: str = Field(
@@ -167,6 +186,10 @@ class Settings(ServiceSettings):
         if self.ops_token is not None and len(self.ops_token) < 32:
             problems.append("GATEWAY_OPS_TOKEN is shorter than 32 characters")
         return problems
+
+    @property
+    def oidc_sign_in_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     def upstreams(self) -> dict[str, str]:
         return {

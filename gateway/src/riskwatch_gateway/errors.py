@@ -29,6 +29,10 @@ class SignInFailed(ServiceError):
     type_slug = "sign-in-failed"
 
 
+class SsoNotConfigured(NotFound):
+    title = "OIDC sign-in not configured"
+
+
 class RateLimited(ServiceError):
     status_code = 429
     title = "Too many requests"

@@ -28,6 +28,7 @@ from riskwatch_gateway.errors import RateLimited
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.policy import DEFAULT_POLICY
 from riskwatch_gateway.proxy import ProxyConfig, ProxyMiddleware
+from riskwatch_gateway.sso import IdTokenVerifier, idp_client
 from riskwatch_gateway.state import GatewayState, get_state
 from riskwatch_gateway.tokens import TokenVerifier
 from riskwatch_gateway.upstream_client import UpstreamPool
@@ -87,13 +88,18 @@ async def start_state(settings: Settings, own_doc: Any) -> GatewayState:
     audit.start()
     catalog.start()
     pool = UpstreamPool(max_idle_per_host=settings.upstream_max_connections)
-    return GatewayState(settings, engine, session_factory, http, pool, gatekeeper, audit, catalog)
+    sso = IdTokenVerifier(settings, idp_client(settings)) if settings.oidc_sign_in_enabled else None
+    return GatewayState(
+        settings, engine, session_factory, http, pool, gatekeeper, audit, catalog, sso
+    )
 
 
 async def stop_state(state: GatewayState) -> None:
     await state.catalog.stop()
     await state.audit.stop()
     await state.http.aclose()
+    if state.sso is not None:
+        await state.sso.http.aclose()
     await state.pool.aclose()
     await state.engine.dispose()
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -50,6 +51,32 @@ class User(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """One refresh token (stored as its SHA-256): used once, then replaced by the next of its
+    family. A family is one sign-in; it ends at `expires_at` (never extended), when revoked
+    (sign-out, a used token presented again), or when its user is disabled or changed."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False, unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The user's token version at sign-in: a later disable, role or password change ends it.
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # How the family began: "password" or "oidc".
+    method: Mapped[str] = mapped_column(String(20), nullable=False)
+    # An OIDC sign-in's nonce (SHA-256), on the family's first token: an id_token is
+    # exchanged once.
+    nonce_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Base):

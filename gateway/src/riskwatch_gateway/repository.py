@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_gateway.models import ApiKey, AuditEntry, User
+from riskwatch_gateway.models import ApiKey, AuditEntry, RefreshToken, User
 from riskwatch_shared.db.totals import Total, total_of
 
 
@@ -83,7 +84,7 @@ async def count_active_admins(session: AsyncSession, *, excluding: uuid.UUID | N
     return int((await session.execute(query)).scalar_one())
 
 
-async def add(session: AsyncSession, record: User | ApiKey) -> None:
+async def add(session: AsyncSession, record: User | ApiKey | RefreshToken) -> None:
     session.add(record)
     await session.flush()
 
@@ -91,3 +92,39 @@ async def add(session: AsyncSession, record: User | ApiKey) -> None:
 async def delete_user(session: AsyncSession, user: User) -> None:
     await session.delete(user)
     await session.flush()
+
+
+async def get_refresh_token(session: AsyncSession, token_hash: bytes) -> RefreshToken | None:
+    """The refresh token with this hash, locked until the transaction ends: two refreshes
+    with one token are decided one after the other."""
+    query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def nonce_used(session: AsyncSession, nonce_hash: bytes) -> bool:
+    query = select(RefreshToken.id).where(RefreshToken.nonce_hash == nonce_hash)
+    return (await session.execute(query)).first() is not None
+
+
+async def delete_ended_refresh_tokens(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> None:
+    """A user's refresh tokens past their sign-in's end: nothing can use them any more."""
+    await session.execute(
+        delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at < now)
+    )
+
+
+async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def get_user_by_staff_id(session: AsyncSession, staff_id: str) -> User | None:
+    """The user with this staff id (None when there is none, or more than one)."""
+    query = select(User).where(User.staff_id == staff_id).limit(2)
+    users = list((await session.execute(query)).scalars())
+    return users[0] if len(users) == 1 else None

@@ -64,6 +64,26 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the token expires.")
+    refresh_token: str | None = Field(
+        default=None,
+        description="Exchanged at `POST /v1/auth/refresh` for the next access token (and the "
+        "next refresh token: each is used once). Ends at sign-out (`POST /v1/auth/revoke`), "
+        "when the user is disabled or changed, and at most 12 hours after the sign-in.",
+    )
+
+
+class IdTokenExchange(BaseModel):
+    """An id_token of the institution's OpenID Connect provider, obtained by the client with
+    the authorization-code flow, and the nonce the client sent in that flow."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_token: str = Field(min_length=20, max_length=16_384)
+    nonce: str = Field(min_length=16, max_length=256)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=10, max_length=200)
 
 
 class Jwk(BaseModel):

@@ -16,6 +16,7 @@ from riskwatch_gateway.clientip import Network, client_address
 from riskwatch_gateway.config import Settings
 from riskwatch_gateway.gatekeeper import Gatekeeper
 from riskwatch_gateway.proxy import CALLER_STATE_KEY
+from riskwatch_gateway.sso import IdTokenVerifier
 from riskwatch_gateway.upstream_client import UpstreamPool
 from riskwatch_shared.db.unit_of_work import unit_of_work
 from riskwatch_shared.errors import Unauthorized
@@ -32,6 +33,8 @@ class GatewayState:
     gatekeeper: Gatekeeper
     audit: AuditLog
     catalog: ServiceCatalog
+    # Sign-in through the institution's OIDC provider, when configured.
+    sso: IdTokenVerifier | None = None
 
     @property
     def trusted_networks(self) -> tuple[Network, ...]:

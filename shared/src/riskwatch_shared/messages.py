@@ -69,7 +69,7 @@ PARAMETERS: Mapping[str, Parameter] = {
     "credit_pd": Parameter(ParamKind.PERCENT, "the probability of default"),
     "churn_level": Parameter(ParamKind.LEVEL, "the churn risk level"),
     "churn_probability": Parameter(ParamKind.PERCENT, "the churn probability"),
-    "debt_to_income": Parameter(ParamKind.PERCENT, "debt service / income"),
+    "debt_to_income": Parameter(ParamKind.MULTIPLE, "total liabilities / annual income"),
     "utilisation": Parameter(ParamKind.PERCENT, "credit drawn / credit limit"),
     "missed_payments": Parameter(ParamKind.COUNT, "missed payments on record"),
     "delinquencies_30": Parameter(ParamKind.COUNT, "payments 30+ days late"),
@@ -78,9 +78,13 @@ PARAMETERS: Mapping[str, Parameter] = {
     "bureau_score": Parameter(ParamKind.NUMBER, "the credit bureau score"),
     "bureau_score_drop": Parameter(ParamKind.NUMBER, "points the bureau score fell by"),
     "days_since_last_activity": Parameter(ParamKind.COUNT, "days without activity"),
-    "outflow_ratio_30d": Parameter(ParamKind.MULTIPLE, "30-day outflows / inflows"),
+    "outflow_ratio_30d": Parameter(ParamKind.PERCENT, "outflows' share of the 30-day turnover"),
     "complaints_90d": Parameter(ParamKind.COUNT, "complaints in 90 days"),
     "happened_at": Parameter(ParamKind.TIME, "when the thing happened"),
+    "indicator": Parameter(ParamKind.TEXT, "the early-warning indicator"),
+    "warning_level": Parameter(ParamKind.TEXT, "the indicator's level: amber or red"),
+    "since": Parameter(ParamKind.TIME, "since when the indicator is at its level"),
+    "evidence": Parameter(ParamKind.TEXT, "the triggers that held: value, threshold, kind"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -230,6 +234,27 @@ MESSAGES: Mapping[str, Message] = {
         "the latest is {amount}.",
         "{customer}一天内多笔交易金额略低于申报门槛；最近一笔{amount}。",
     ),
+    "alert.card_burst_new_device": _m(
+        "Card payments in a burst from a new device",
+        "新设备上短时间内多笔卡支付",
+        "{customer} made several card payments within minutes from a device not seen before; "
+        "the latest is {amount}.",
+        "{customer}在此前未出现过的设备上数分钟内多笔卡支付；最近一笔{amount}。",
+    ),
+    "alert.structuring_across_days": _m(
+        "Cash deposits just under the threshold over several days",
+        "多日内多笔略低于申报门槛的现金存款",
+        "{customer} deposited cash just under the reporting threshold several times over "
+        "days; the latest is {amount}.",
+        "{customer}数日内多次存入略低于申报门槛的现金；最近一笔{amount}。",
+    ),
+    "alert.pass_through_new_payers": _m(
+        "Money from new payers passed on",
+        "新付款方资金被转出",
+        "{customer} received money from several new payers within days and sent {amount} on "
+        "to {counterparty}.",
+        "{customer}数日内收到多个新付款方的资金，并向{counterparty}转出{amount}。",
+    ),
     "alert.night_transfers": _m(
         "Repeated night-time transfers",
         "夜间多次转账",
@@ -261,8 +286,8 @@ MESSAGES: Mapping[str, Message] = {
     "alert.debt_to_income_high": _m(
         "Debt-to-income above the limit",
         "负债收入比超限",
-        "{customer}'s debt service takes {debt_to_income} of income, above the limit.",
-        "{customer}的偿债支出占收入的{debt_to_income}，超过上限。",
+        "{customer}'s liabilities are {debt_to_income}× their annual income, above the limit.",
+        "{customer}的负债为其年收入的{debt_to_income}倍，超过上限。",
     ),
     "alert.missed_payment_or_delinquency": _m(
         "Missed payments or delinquency",
@@ -289,6 +314,13 @@ MESSAGES: Mapping[str, Message] = {
         "{customer} is still active but fading, with a complaint, falling inflows or a "
         "balance drain: time to talk before they go quiet.",
         "{customer}仍在活跃但活跃度下降，并伴有投诉、流入减少或余额流出：应在客户沉寂前主动沟通。",
+    ),
+    # The credit early-warning catalogue's amber (not a template: alerting's system rule).
+    "alert.credit_early_warning": _m(
+        "Credit early warning: {indicator}",
+        "信用早期预警：{indicator}",
+        "{customer}: {indicator} at {warning_level} since {since}. {evidence}",
+        "{customer}：{indicator}自{since}起处于{warning_level}级。{evidence}",
     ),
     "alert.inactivity_churn": _m(
         "Inactive customer with falling activity",

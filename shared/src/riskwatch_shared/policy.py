@@ -66,6 +66,10 @@ _CASE = "/v1/cases/{id}"
 
 GATEWAY_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/auth/token", PUBLIC),
+    # The id_token, the refresh token are the credentials (checked by the route itself).
+    ("POST", "/v1/auth/oidc", PUBLIC),
+    ("POST", "/v1/auth/refresh", PUBLIC),
+    ("POST", "/v1/auth/revoke", PUBLIC),
     ("GET", "/v1/auth/me", STAFF),
     ("GET", "/v1/auth/jwks", PUBLIC),
     ("GET", "/v1/users", ADMIN),
@@ -145,6 +149,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         ("POST", f"{_RULE}/versions/{{version}}/{verb}", ADMIN)
         for verb in ("activate", "enable", "disable", "deactivate")
     ),
+    # Maker-checker (issue 23): managers propose (the writes above), a second manager or
+    # admin approves or rejects; the author never approves their own (checked in alerting).
+    ("GET", f"{_RULE}/history", READERS),
+    ("GET", "/v1/rule-proposals", READERS),
+    ("GET", "/v1/rule-proposals/{id}", READERS),
+    ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),
@@ -167,6 +178,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/desk/summary", STAFF),
     # The watch list: staff read it (an RM their own customers'); analysts and up change it.
     ("GET", "/v1/watchlist", STAFF),
+    ("GET", "/v1/watchlist/report", STAFF),
+    # Credit early warning: the catalogue and the customers' indicators (an RM their own
+    # customers'); the segment baselines recomputed by risk managers.
+    ("GET", "/v1/warnings", STAFF),
+    ("GET", "/v1/warnings/catalogue", STAFF),
+    ("GET", "/v1/warnings/baselines", READERS),
+    ("POST", "/v1/warnings/baselines", MANAGERS),
     ("POST", "/v1/watchlist", WORKERS),
     ("GET", "/v1/watchlist/{id}", STAFF),
     ("POST", "/v1/watchlist/{id}/reviews", WORKERS),
@@ -227,6 +245,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/labels", read=READERS, write=WORKERS),
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
     *_area("/v1/lists", read=READERS, write=MANAGERS),
@@ -234,6 +253,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/cases", read=STAFF, write=WORKERS),
     *_area("/v1/desk", read=STAFF, write=WORKERS),
     *_area("/v1/watchlist", read=STAFF, write=WORKERS),
+    *_area("/v1/warnings", read=STAFF, write=MANAGERS),
     *_area("/v1/inbox", read=STAFF, write=STAFF),
     *_area("/v1/recipients", read=READERS, write=MANAGERS),
     *_area("/v1/teams", read=READERS, write=MANAGERS),

@@ -151,6 +151,9 @@ class Label:
     # When the outcome showed (a churner gone quiet): how early a warning came is measured
     # against it.
     outcome_at: datetime | None = None
+    # Which form of the pattern ("" for the blatant one the first simulated bank had; the
+    # harder bank's subtle ones: "near_usual", "across_days", "slow_layering", "gradual").
+    variant: str = ""
 
     @property
     def kind(self) -> LabelKind:

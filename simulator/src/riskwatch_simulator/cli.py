@@ -37,6 +37,12 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     simulate.add_argument("--rate", type=float, default=2_000.0, help="transactions/s; 0 = max")
     simulate.add_argument("--batch-size", type=int, default=500)
     simulate.add_argument("--concurrency", type=int, default=2, help="batches in flight")
+    simulate.add_argument(
+        "--window-hours",
+        type=float,
+        default=24.0,
+        help="hours of the bank's time sent between waits for the payments in flight",
+    )
     simulate.add_argument("--live-seconds", type=float, default=0.0)
     simulate.add_argument("--settle-seconds", type=float, default=20.0)
     simulate.add_argument("--now", type=datetime.fromisoformat, default=None)
@@ -45,6 +51,11 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         type=int,
         default=0,
         help="replay the bank of --now this many days later, under new identities",
+    )
+    simulate.add_argument(
+        "--hard",
+        action="store_true",
+        help="the harder bank: realistic prevalence, subtle forms, everyday noise",
     )
     simulate.add_argument("--attempts", type=int, default=8, help="tries per request")
     simulate.add_argument("--no-rules", action="store_true", help="leave the rules as they are")
@@ -77,6 +88,7 @@ def simulation_config(args: argparse.Namespace) -> SimulationConfig:
         rate=args.rate or None,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
+        window_hours=args.window_hours,
         admin_email=args.admin_email,
         admin_password=args.admin_password or _generated_password(),
         setup_rules=not args.no_rules,
@@ -86,6 +98,7 @@ def simulation_config(args: argparse.Namespace) -> SimulationConfig:
         now=args.now,
         shift_days=args.shift_days,
         attempts=args.attempts,
+        hard=args.hard,
     )
 
 

@@ -15,6 +15,8 @@ class SimulationConfig:
     rate: float | None = 2_000.0
     batch_size: int = 500
     concurrency: int = 2
+    # The pusher waits for the payments in flight once per window of the bank's time.
+    window_hours: float = 24.0
     admin_email: str = "admin@riskwatch.local"
     admin_password: str = ""
     setup_rules: bool = True
@@ -26,3 +28,5 @@ class SimulationConfig:
     # replay test: a bank of the past and the same bank today raise the same alerts).
     shift_days: int = 0
     attempts: int = 8
+    # The harder bank (issue 22): realistic prevalence, subtle forms, everyday noise.
+    hard: bool = False

@@ -42,6 +42,7 @@ from riskwatch_simulator.population import (
     open_accounts,
 )
 from riskwatch_simulator.rhythm import Everyday
+from riskwatch_simulator.subtle import SUBTLE_INJECTORS, gradual_plan
 
 _Record = TypeVar(
     "_Record", Customer, Account, CreditRecord, FinancialProfile, Interaction, Transaction, Label
@@ -57,10 +58,41 @@ class BankSpec:
     # Share of customers carrying one injected pattern (at least one customer per pattern).
     pattern_share: float = 0.12
     corporate_share: float = 0.15
+    # The harder bank (issue 22): realistic prevalence (each form of a pattern on its
+    # `HARD_SHARES` of the customers, at least one), subtle forms beside the blatant ones
+    # (`subtle.py`), and everyday noise (one-off payees, new clients, new phones, cash takings).
+    hard: bool = False
 
     @property
     def start(self) -> datetime:
         return self.now - timedelta(days=self.days)
+
+
+Form = tuple[Pattern, str]
+# The harder bank's forms of each pattern ("" the blatant one) and the share of customers
+# carrying each: a pattern kind stays well under 1% of the customers.
+HARD_SHARES: dict[Form, float] = {
+    ("card_fraud_burst", ""): 0.003,
+    ("card_fraud_burst", "near_usual"): 0.004,
+    ("account_takeover", ""): 0.004,
+    ("structuring", ""): 0.003,
+    ("structuring", "across_days"): 0.004,
+    ("mule_account", ""): 0.003,
+    ("mule_account", "slow_layering"): 0.004,
+    ("credit_deterioration", ""): 0.003,
+    ("credit_deterioration", "gradual"): 0.004,
+    ("churn", ""): 0.004,
+}
+
+
+def assign_forms(spec: BankSpec) -> dict[int, Form]:
+    """Which customer (by index) carries which form of which pattern."""
+    if not spec.hard:
+        return {index: (pattern, "") for index, pattern in assign_patterns(spec).items()}
+    wanted = [(form, max(1, round(spec.customers * share))) for form, share in HARD_SHARES.items()]
+    total = min(sum(count for _, count in wanted), spec.customers)
+    chosen = iter(Random(f"riskwatch-forms:{spec.seed}").sample(range(spec.customers), total))
+    return {next(chosen): form for form, count in wanted for _ in range(count) if total > 0}
 
 
 def assign_patterns(spec: BankSpec) -> dict[int, Pattern]:
@@ -72,7 +104,9 @@ def assign_patterns(spec: BankSpec) -> dict[int, Pattern]:
     return {index: PATTERNS[number % len(PATTERNS)] for number, index in enumerate(chosen)}
 
 
-def generate_customer(spec: BankSpec, index: int, pattern: Pattern | None) -> CustomerHistory:
+def generate_customer(
+    spec: BankSpec, index: int, pattern: Pattern | None, variant: str = ""
+) -> CustomerHistory:
     rng = Random(f"riskwatch-customer:{spec.seed}:{index}")
     kind: CustomerKind = "corporate" if rng.random() < spec.corporate_share else "individual"
     history = CustomerHistory(
@@ -82,22 +116,32 @@ def generate_customer(spec: BankSpec, index: int, pattern: Pattern | None) -> Cu
     open_accounts(history)
     first_financial_profile(history, as_of=spec.start.date())
     healthy_until = spec.now
-    if pattern == "credit_deterioration":
+    plan = None
+    if pattern == "credit_deterioration" and variant == "gradual":
+        plan = gradual_plan(rng, context)
+        assert plan.income_drop_from is not None
+        healthy_until = plan.income_drop_from - timedelta(days=31)
+    elif pattern == "credit_deterioration":
         healthy_until = context.days_back(CREDIT_DECLINE_DAYS)
-    healthy_credit_records(history, start=spec.start.date(), end=healthy_until.date())
-    habits = Everyday.draw(history, plan_for(pattern, rng, context))
+    healthy_credit_records(
+        history, start=spec.start.date(), end=healthy_until.date(), noisy=spec.hard
+    )
+    plan = plan or plan_for(pattern, rng, context)
+    habits = Everyday.draw(history, plan, noise=spec.hard)
     habits.play(spec.start, spec.now)
     if pattern is not None:
-        history.labels.append(INJECTORS[pattern](history, habits, context))
+        inject = SUBTLE_INJECTORS[(pattern, variant)] if variant else INJECTORS[pattern]
+        history.labels.append(inject(history, habits, context))
     return history
 
 
 def generate_bank(spec: BankSpec) -> Bank:
     """Every customer's year, merged; transactions and records sorted by when they happened."""
     bank = Bank(seed=spec.seed, start=spec.start, now=spec.now)
-    patterns = assign_patterns(spec)
+    forms = assign_forms(spec)
     for index in range(spec.customers):
-        generate_customer(spec, index, patterns.get(index)).merge_into(bank)
+        pattern, variant = forms.get(index, (None, ""))
+        generate_customer(spec, index, pattern, variant).merge_into(bank)
     bank.transactions.sort(key=lambda t: (t.occurred_at, t.external_id))
     bank.interactions.sort(key=lambda i: (i.occurred_at, i.external_id))
     return bank

@@ -72,6 +72,7 @@ def _label(
     outcome: int = 1,
     detail: str = "",
     outcome_at: datetime | None = None,
+    variant: str = "",
 ) -> Label:
     moments = [t.occurred_at for t in transactions]
     return Label(
@@ -84,6 +85,7 @@ def _label(
         outcome=outcome,
         detail=detail,
         outcome_at=outcome_at,
+        variant=variant,
     )
 
 
@@ -250,6 +252,8 @@ def credit_deterioration(
         outcome=1 if defaults else 0,
         detail=f"income x{drop:.2f}; {'defaulted' if defaults else 'still paying'} "
         f"({customer.kind})",
+        # The default (the bureau's record of it) is the outcome a warning should precede.
+        outcome_at=context.days_back(12) if defaults else None,
     )
 
 

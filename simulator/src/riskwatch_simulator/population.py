@@ -207,7 +207,14 @@ def credit_record(
     return record
 
 
-def healthy_credit_records(history: CustomerHistory, *, start: date, end: date) -> None:
+# The harder bank: a healthy borrower's bureau pull shows one missed payment this often (a
+# direct debit bounced, cured within the month).
+MISSED_ONCE_SHARE = 0.01
+
+
+def healthy_credit_records(
+    history: CustomerHistory, *, start: date, end: date, noisy: bool = False
+) -> None:
     """A bureau pull every quarter: a steady score, modest use of a limit tied to income."""
     rng = history.rng
     score = int(rng.gauss(720, 45))
@@ -223,5 +230,6 @@ def healthy_credit_records(history: CustomerHistory, *, start: date, end: date) 
             debt=money(float(limit) * utilisation),
             limit=limit,
             inquiries=rng.choice((0, 0, 0, 1)),
+            missed_payments=int(noisy and rng.random() < MISSED_ONCE_SHARE),
         )
         day += timedelta(days=91)

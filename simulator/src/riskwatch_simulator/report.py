@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from riskwatch_simulator.bank import LABEL_KINDS, PATTERNS, Label, LabelKind, Pattern
+from riskwatch_simulator.lead_time import LeadTimeReport
 
 # The go-live month: every customer's history in RiskWatch starts with the simulation.
 GO_LIVE_DAYS = 30
@@ -84,6 +85,8 @@ class PatternFigures:
     # Per caught customer whose outcome has a time (a churner going quiet): days from the
     # first warning (its event time) to the outcome; negative when the warning came after.
     lead_days: list[float] = field(default_factory=list)
+    # form of the pattern ("" the blatant one) -> (injected, caught)
+    by_variant: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def share(self) -> float | None:
@@ -110,6 +113,10 @@ class SimulationReport:
     # Every alert as (customer external id, rule type, rule name, event time): what a replay
     # compares.
     alerts: list[tuple[str, str, str, datetime | None]] = field(default_factory=list)
+    # rule name -> (alerts a pattern explains, all its alerts): the rule's precision
+    alerts_by_rule: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The credit early warning's lead time to default per indicator (lead_time.py).
+    credit_warning: LeadTimeReport | None = None
 
     @property
     def false_alerts_per_1000(self) -> float:
@@ -146,7 +153,8 @@ class SimulationReport:
             lines.append(
                 f"| {figures.pattern} | {figures.injected} | {figures.caught} ({share}) "
                 f"| {ms(e2a, 50)} / {ms(e2a, 95)} | {ms(a2n, 50)} / {ms(a2n, 95)} "
-                f"| {', '.join(f'{rule} ({n})' for rule, n in figures.caught_by.items())} |"
+                f"| {', '.join(f'{rule} ({n})' for rule, n in figures.caught_by.items())}"
+                f"{_variants(figures)} |"
             )
         leads = [
             f"{figures.pattern}: warned {percentile(figures.lead_days, 50):,.1f} days before "
@@ -164,12 +172,15 @@ class SimulationReport:
                 f"\n  {count:>5} {rule}" for rule, count in self.false_alerts_by_rule.items()
             ),
             self._render_periods(),
+            *self._render_rules(),
             "model AUC on the simulated labels: "
             + ", ".join(
                 f"{kind} {'-' if value is None else f'{value:.3f}'}"
                 for kind, value in self.auc.items()
             ),
         ]
+        if self.credit_warning is not None:
+            lines += ["", self.credit_warning.render()]
         return "\n".join(lines)
 
     def _render_periods(self) -> str:
@@ -186,6 +197,41 @@ class SimulationReport:
                 for rule, (early, late) in self.false_alerts_by_period.items()
             )
         )
+
+    def _render_rules(self) -> list[str]:
+        """Per rule: precision, and false alerts per 1,000 customers per day in the go-live
+        month and after."""
+        if not self.alerts_by_rule:
+            return []
+        first_days, after_days = min(self.days, GO_LIVE_DAYS), max(self.days - GO_LIVE_DAYS, 0)
+
+        def rate(count: int, days: int) -> str:
+            return f"{count * 1000 / (self.customers * days):.2f}" if days else "-"
+
+        lines = [
+            "",
+            f"| rule | alerts | true | precision | false per 1,000 customers per day, "
+            f"first {GO_LIVE_DAYS} days | after |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for rule, (true, total) in self.alerts_by_rule.items():
+            early, late = self.false_alerts_by_period.get(rule, (0, 0))
+            lines.append(
+                f"| {rule} | {total} | {true} | {true / total:.0%} "
+                f"| {rate(early, first_days)} | {rate(late, after_days)} |"
+            )
+        return [*lines, ""]
+
+
+def _variants(figures: PatternFigures) -> str:
+    """`; near_usual 4/4, blatant 3/3` when the pattern came in more than one form."""
+    if len(figures.by_variant) < 2:
+        return ""
+    forms = ", ".join(
+        f"{variant or 'blatant'} {caught}/{injected}"
+        for variant, (injected, caught) in sorted(figures.by_variant.items())
+    )
+    return f"; {forms}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +304,7 @@ def build_report(
     for pattern in PATTERNS:
         caught, to_alert, to_notification, leads = 0, [], [], []
         caught_by: Counter[str] = Counter()
+        variants: dict[str, tuple[int, int]] = {}
         for label in by_pattern.get(pattern, []):
             customer_id = customer_ids.get(label.customer_external_id, "")
             matching = [
@@ -266,6 +313,8 @@ def build_report(
                 if alert_catches(alert, label, times)
             ]
             explained.update(alert.alert_id for alert in matching)
+            injected_so_far, caught_so_far = variants.get(label.variant, (0, 0))
+            variants[label.variant] = (injected_so_far + 1, caught_so_far + bool(matching))
             if not matching:
                 continue
             caught += 1
@@ -283,7 +332,7 @@ def build_report(
         injected = len(by_pattern.get(pattern, []))
         base.patterns.append(
             PatternFigures(pattern, injected, caught, to_alert, to_notification,
-                           dict(caught_by.most_common()), leads)
+                           dict(caught_by.most_common()), leads, variants)
         )  # fmt: skip
     every_alert = [alert for alerts in alerts_by_customer.values() for alert in alerts]
     base.total_alerts = len(every_alert)
@@ -291,6 +340,9 @@ def build_report(
     base.false_alerts = len(false)
     base.false_alerts_by_rule = dict(Counter(alert.rule_name for alert in false).most_common())
     base.false_alerts_by_period = _by_period(false, base.start)
+    totals = Counter(alert.rule_name for alert in every_alert)
+    trues = Counter(alert.rule_name for alert in every_alert if alert.alert_id in explained)
+    base.alerts_by_rule = {rule: (trues[rule], total) for rule, total in totals.most_common()}
     external = {customer_id: external_id for external_id, customer_id in customer_ids.items()}
     base.alerts = sorted(
         (

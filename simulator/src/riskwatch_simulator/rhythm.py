@@ -7,14 +7,14 @@ weekdays in office hours), monthly salary / payroll and rent, log-normal amounts
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from random import Random
 
 from riskwatch_simulator.bank import Interaction, InteractionChannel
 from riskwatch_simulator.history import Counterparty, CustomerHistory, money
-from riskwatch_simulator.population import COUNTRY_BY_CODE, MERCHANTS, counterparty
+from riskwatch_simulator.population import COUNTRY_BY_CODE, MERCHANTS, counterparty, device_id
 
 # Relative card spending by UTC hour of day, for people and for companies.
 PERSON_HOURS = (
@@ -29,6 +29,13 @@ OFFICE_HOURS = (
 PERSON_WEEKDAYS = (0.9, 0.9, 0.95, 1.0, 1.25, 1.35, 0.7)
 COMPANY_WEEKDAYS = (1.1, 1.05, 1.0, 1.0, 1.0, 0.15, 0.05)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The harder bank's everyday noise, per customer and day.
+ONE_OFF_PAYEE_PER_DAY = 0.004
+PERSON_CASH_DEPOSIT_PER_DAY = 0.01
+NEW_CLIENT_PER_DAY = 0.03
+NEW_SUPPLIER_PER_DAY = 0.02
+NEW_PHONE_PER_DAY = 1 / 500
+CASH_TAKINGS_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,8 @@ class Plan:
     dormant_from: datetime | None = None  # no everyday activity from here on
     income_drop_from: datetime | None = None
     income_factor: float = 1.0
+    # The income falls to income_factor over this many days from income_drop_from (0: at once).
+    income_ramp_days: float = 0.0
 
     def activity(self, moment: datetime) -> float:
         if self.dormant_from is not None and moment >= self.dormant_from:
@@ -50,9 +59,12 @@ class Plan:
         return float(remaining**1.5)
 
     def income(self, moment: datetime) -> float:
-        if self.income_drop_from is not None and moment >= self.income_drop_from:
+        if self.income_drop_from is None or moment < self.income_drop_from:
+            return 1.0
+        elapsed = (moment - self.income_drop_from).total_seconds() / 86_400
+        if self.income_ramp_days <= 0 or elapsed >= self.income_ramp_days:
             return self.income_factor
-        return 1.0
+        return 1.0 - (1.0 - self.income_factor) * elapsed / self.income_ramp_days
 
 
 def poisson(rng: Random, mean: float) -> int:
@@ -85,9 +97,13 @@ class Everyday:
     clients: list[Counterparty]
     suppliers: list[Counterparty]
     start: datetime = EPOCH
+    # The harder bank's everyday noise: one-off payments to new payees, new clients and
+    # suppliers, a new phone, cash takings deposited weekly (`Noise`).
+    noise: bool = False
+    cash_takings: bool = False
 
     @classmethod
-    def draw(cls, history: CustomerHistory, plan: Plan) -> Everyday:
+    def draw(cls, history: CustomerHistory, plan: Plan, *, noise: bool = False) -> Everyday:
         rng, customer = history.rng, history.customer
         home = COUNTRY_BY_CODE[customer.country]
         corporate = customer.kind == "corporate"
@@ -105,7 +121,10 @@ class Everyday:
             suppliers=[
                 counterparty(rng, home) for _ in range(rng.randint(3, 12) if corporate else 0)
             ],
+            noise=noise,
         )
+        if noise:
+            habits.cash_takings = corporate and rng.random() < CASH_TAKINGS_SHARE
         history.employer = habits.employer
         history.usual_counterparties = habits.friends + habits.clients + habits.suppliers
         return habits
@@ -184,6 +203,8 @@ class Everyday:
                     amount=Decimal(rng.choice((20, 40, 50, 60, 100, 150, 200))),
                     channel="atm",
                 )
+        if self.noise:
+            self._person_noise(day, end)
         self._maybe_interaction(day, end, 0.012)
 
     def _company_day(self, day: date, end: datetime) -> None:
@@ -204,7 +225,47 @@ class Everyday:
             moment = datetime.combine(day, time(9, rng.randrange(60)), tzinfo=UTC)
             payroll = money(self.monthly_income * 0.35 * self.plan.income(moment))
             self._transfer(moment, end, to=self.employer, amount=payroll, inbound=False)
+        if self.noise:
+            self._company_noise(day, end, daily_revenue)
         self._maybe_interaction(day, end, 0.02)
+
+    def _person_noise(self, day: date, end: datetime) -> None:
+        """A one-off payment to someone new (a used car, a deposit), a cash deposit, a new
+        phone: what a real customer does and what the rules must not call fraud."""
+        history, rng = self.history, self.history.rng
+        if rng.random() < ONE_OFF_PAYEE_PER_DAY:
+            payee = counterparty(rng, COUNTRY_BY_CODE[history.customer.country])
+            amount = money(rng.lognormvariate(math.log(250), 0.9))
+            self._transfer(at(day, rng, PERSON_HOURS), end, to=payee, amount=amount, inbound=False)
+        if rng.random() < PERSON_CASH_DEPOSIT_PER_DAY:
+            self._cash_deposit(at(day, rng, PERSON_HOURS), end, rng.uniform(100, 2_000))
+        self._maybe_new_phone(end, day)
+
+    def _company_noise(self, day: date, end: datetime, daily_revenue: float) -> None:
+        rng = self.history.rng
+        home = COUNTRY_BY_CODE[self.history.customer.country]
+        if rng.random() < NEW_CLIENT_PER_DAY:
+            self.clients.append(counterparty(rng, home))
+        if rng.random() < NEW_SUPPLIER_PER_DAY:
+            self.suppliers.append(counterparty(rng, home))
+        if self.cash_takings and day.weekday() == 0:
+            moment = datetime.combine(day, time(rng.randint(8, 11), rng.randrange(60)), tzinfo=UTC)
+            self._cash_deposit(moment, end, daily_revenue * rng.uniform(0.5, 1.5))
+        self._maybe_new_phone(end, day)
+
+    def _cash_deposit(self, moment: datetime, end: datetime, amount: float) -> None:
+        if self._keep(moment, end):
+            self.history.transaction(
+                occurred_at=moment, direction="inbound", amount=money(amount), channel="atm"
+            )
+
+    def _maybe_new_phone(self, end: datetime, day: date) -> None:
+        history, rng = self.history, self.history.rng
+        if rng.random() < NEW_PHONE_PER_DAY and day < end.date():
+            customer = history.customer
+            history.customer = replace(
+                customer, usual_devices=(*customer.usual_devices[-1:], device_id(rng))
+            )
 
     def _maybe_interaction(self, day: date, end: datetime, chance: float) -> None:
         rng = self.history.rng

@@ -30,6 +30,7 @@ from riskwatch_simulator.generator import (
     shifted,
     timeline,
 )
+from riskwatch_simulator.lead_time import fetch_lead_times
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap, label_body
 from riskwatch_simulator.pushing import Pusher, PushLog, bounded, onboard, post_labels
@@ -67,7 +68,7 @@ async def collect_report(
 
     notifications = dict(await bounded(8, [partial(notified, alert) for alert in candidates]))
     times = PushTimes(log.transaction_ids, log.transaction_posted_at, log.record_posted_at)
-    return build_report(
+    report = build_report(
         labels=bank.labels,
         customer_ids=ids.customers,
         alerts_by_customer=alerts,
@@ -76,6 +77,8 @@ async def collect_report(
         risk_scores=risks,
         base=base,
     )
+    report.credit_warning = await fetch_lead_times(client, bank.labels, ids.customers)
+    return report
 
 
 async def simulate(
@@ -90,7 +93,9 @@ async def simulate(
     err = err or sys.stderr
     now = config.now or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     started = time.monotonic()
-    spec = BankSpec(seed=config.seed, customers=config.customers, days=config.days, now=now)
+    spec = BankSpec(
+        seed=config.seed, customers=config.customers, days=config.days, now=now, hard=config.hard
+    )
     bank = generate_bank(spec)
     if config.shift_days:
         bank = shifted(bank, days=config.shift_days, tag=f"R{config.shift_days}")
@@ -113,6 +118,10 @@ async def simulate(
         pusher = Pusher(client, ids, config, log)
         await pusher.push(records, progress)
         progress.close()
+        err.write(
+            f"pushed in {time.monotonic() - started:,.0f}s "
+            f"({log.waited_seconds:,.0f}s waiting at window ends)\n"
+        )
         if config.post_labels:
             outcomes = label_outcomes(bank)
             bodies = [label_body(outcome, ids) for outcome in outcomes]
@@ -121,6 +130,7 @@ async def simulate(
             await push_live(pusher, bank, config, err)
         if settled is not None:
             await settled()
+            err.write(f"processed in {time.monotonic() - started:,.0f}s\n")
         await wait_for_quiet(client, config.settle_seconds, timeout=config.settle_seconds * 6)
         base = SimulationReport(
             customers=len(bank.customers),

@@ -95,6 +95,15 @@ _STRUCTURING = AggregateSpec(
     "count", None, 86_400, "customer", "((txn.amount >= 9000) and (txn.amount < 10000))"
 )
 _NIGHT = AggregateSpec("count", None, 21_600, "customer", "(txn.hour < 5)")
+
+
+def _aggregates_of(key: str) -> tuple[AggregateSpec, ...]:
+    return compile_rule(next(t for t in TEMPLATES if t.key == key).condition).aggregates
+
+
+_CARD_15M, _NEW_DEVICE_1H = _aggregates_of("card_burst_new_device")
+(_CASH_7D,) = _aggregates_of("structuring_across_days")
+(_NEW_PAYERS_14D,) = _aggregates_of("pass_through_new_payers")
 _LISTS = {"high_risk_countries": frozenset({"KP", "IR"}), "watchlist_accounts": frozenset({"X1"})}
 
 _NORMAL = RuleContext(
@@ -122,7 +131,7 @@ _NORMAL = RuleContext(
         "days_since_last_activity": 2,
         "activity_trend_90d": 0.1,
         "balance_trend_90d": 0.05,
-        "outflow_ratio_30d": 0.9,
+        "outflow_ratio_30d": 0.5,
         "complaints_90d": 0,
     },
     risk={
@@ -134,7 +143,16 @@ _NORMAL = RuleContext(
     },
     score={"anomaly": 0.2, "anomaly_level": "low"},
     lists=_LISTS,
-    aggregates={_COUNT_10M: 1, _SUM_1H: Decimal("120"), _STRUCTURING: 0, _NIGHT: 0},
+    aggregates={
+        _COUNT_10M: 1,
+        _SUM_1H: Decimal("120"),
+        _STRUCTURING: 0,
+        _NIGHT: 0,
+        _CARD_15M: 1,
+        _NEW_DEVICE_1H: 0,
+        _CASH_7D: 0,
+        _NEW_PAYERS_14D: 0,
+    },
 )
 
 # Past the cold-start guard: enough own history for a comparison with it.
@@ -169,12 +187,31 @@ _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
             "credit_level_changed": True,
         }
     },
-    "debt_to_income_high": {"customer": {"debt_to_income": 0.55}},
+    "debt_to_income_high": {"customer": {"debt_to_income": 5.2}},
     "missed_payment_or_delinquency": {"customer": {"delinquencies_60": 1}},
     "utilisation_high": {"customer": {"utilisation": 0.95}},
     "bureau_score_drop": {"customer": {"bureau_score_change": -80}},
     "inactivity_churn": {"customer": {"days_since_last_activity": 75, "activity_trend_90d": -0.6}},
-    "balance_drain": {"customer": {"balance_trend_90d": -0.7, "outflow_ratio_30d": 2.4}},
+    # outflow_ratio_30d is a share of the turnover: 0.8 is paying out four times the inflows.
+    "balance_drain": {
+        "customer": {
+            "activity_trend_90d": -0.4,
+            "balance_trend_90d": -0.7,
+            "outflow_ratio_30d": 0.8,
+        }
+    },
+    "card_burst_new_device": {
+        "txn": {"channel": "online", **_OWN_HISTORY},
+        "aggregates": {_CARD_15M: 6, _NEW_DEVICE_1H: 1},
+    },
+    "structuring_across_days": {
+        "txn": {"channel": "atm", "direction": "inbound", "amount": Decimal("8400")},
+        "aggregates": {_CASH_7D: 4},
+    },
+    "pass_through_new_payers": {
+        "txn": {"amount": Decimal("3200"), "is_new_counterparty": True, **_OWN_HISTORY},
+        "aggregates": {_NEW_PAYERS_14D: 4},
+    },
     "complaint_churn": {"customer": {"complaints_90d": 3}, "risk": {"churn_level": "high"}},
     "churn_early_warning": {
         "customer": {"days_since_last_activity": 3, "activity_trend_90d": -0.5, "complaints_90d": 1}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from riskwatch_scoring.convert import to_transaction
+from riskwatch_scoring.domain.convert import to_transaction
 from riskwatch_scoring.schemas import TransactionScoreIn
 from riskwatch_scoring.service import preauthorisation_transaction
 from riskwatch_shared.events.common import TransactionData

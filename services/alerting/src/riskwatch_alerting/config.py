@@ -26,6 +26,16 @@ class Settings(ServiceSettings):
     # A live stream ends after this long and the browser reconnects (EventSource does, with
     # Last-Event-ID): each reconnect re-checks the caller, so a disabled user's desk goes dark.
     sse_max_seconds: float = 900.0
+    # Credit early warning: segment baselines are recomputed from the portfolio when older
+    # than this; a RED puts a customer without a relationship manager on the watch list
+    # owned by this team.
+    warning_baseline_seconds: float = 600.0
+    warning_owner: str = "risk-department"
+    # Maker-checker: the author of a rule change may approve it themselves. Only for a
+    # one-person development install: a warning is logged at start and every proposal says so.
+    allow_self_approval: bool = False
+    # How often the watch list's reviews that came due are looked for (and announced).
+    watchlist_review_check_seconds: float = 300.0
 
 
 @lru_cache

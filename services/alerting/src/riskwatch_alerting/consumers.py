@@ -62,7 +62,10 @@ def pipeline_of(runtime: ServiceRuntime) -> AlertPipeline:
         public_url = getattr(runtime.settings, "public_url", None)
         case_policy = getattr(runtime.settings, "case_policy", None)
         pipeline = runtime.extras["pipeline"] = AlertPipeline(
-            public_url=public_url, case_policy=case_policy
+            public_url=public_url,
+            case_policy=case_policy,
+            warning_baseline_seconds=getattr(runtime.settings, "warning_baseline_seconds", 600.0),
+            warning_owner=getattr(runtime.settings, "warning_owner", "risk-department"),
         )
     return pipeline
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     FetchedValue,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -114,6 +115,47 @@ class RuleVersion(Base):
     changed_fields: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     changed_by: Mapped[str] = mapped_column(String(200), nullable=False)
     changed_at: Mapped[datetime] = _now_column()
+
+
+class RuleProposal(Base):
+    """A proposed rule version (a new rule, or a change of one) awaiting a second person's
+    approval (maker-checker): `pending`, then `approved`, `rejected` or `superseded` (a later
+    proposal of the same rule built on it). `approval` says how it was approved."""
+
+    __tablename__ = "rule_proposals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    proposed_at: Mapped[datetime] = _now_column()
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[str | None] = mapped_column(String(30))
+
+
+class RuleAuditEntry(Base):
+    """One step in a rule's governance history: proposed, approved, rejected, activated,
+    disabled, superseded; who did it (with their roles), on which version, and why."""
+
+    __tablename__ = "rule_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    version: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor_roles: Mapped[str] = mapped_column(String(200), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = _now_column()
 
 
 class ManagedList(Base):
@@ -449,6 +491,8 @@ class WatchlistEntry(Base):
     exited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     exited_by: Mapped[str | None] = mapped_column(String(200))
     exit_reason: Mapped[str | None] = mapped_column(Text)
+    # The review date whose "review due" notice was sent (once per date).
+    review_due_notified: Mapped[date | None] = mapped_column(Date)
 
 
 class WatchlistReview(Base):
@@ -465,3 +509,53 @@ class WatchlistReview(Base):
     reviewer_name: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, nullable=False)
     next_review_due: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+class WarningState(Base):
+    """One early-warning indicator of one customer: its level now, since when, and its first
+    amber and red (kept after it clears: the lead time to a default counts from them)."""
+
+    __tablename__ = "warning_states"
+    __table_args__ = (Index("ix_warning_states_first_amber_at", "first_amber_at"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(60), primary_key=True)
+    level: Mapped[str | None] = mapped_column(String(10))
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_amber_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_red_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    value: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    segment: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class WarningMovement(Base):
+    """An indicator's change of level (raised, escalated, eased, cleared), at event time."""
+
+    __tablename__ = "warning_movements"
+    __table_args__ = (
+        Index("ix_warning_movements_at", "at"),
+        Index("ix_warning_movements_customer", "customer_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    indicator: Mapped[str] = mapped_column(String(60), nullable=False)
+    change: Mapped[str] = mapped_column(String(20), nullable=False)
+    from_level: Mapped[str | None] = mapped_column(String(10))
+    to_level: Mapped[str | None] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    detail: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+
+
+class WarningBaseline(Base):
+    """A segment's percentiles of one catalogue metric, computed from the portfolio."""
+
+    __tablename__ = "warning_baselines"
+
+    segment: Mapped[str] = mapped_column(String(100), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(60), primary_key=True)
+    population: Mapped[int] = mapped_column(Integer, nullable=False)
+    percentiles: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

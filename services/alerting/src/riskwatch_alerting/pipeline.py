@@ -44,6 +44,9 @@ from riskwatch_alerting.domain.words import alert_words, message_params
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import RuleError
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore
+from riskwatch_alerting.warning.catalogue import INDICATORS
+from riskwatch_alerting.warning.service import Moved, WarningEngine
+from riskwatch_alerting.watchlist import service as watchlist
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import Reason
@@ -121,9 +124,18 @@ class BatchOutcome:
 
 class AlertPipeline:
     def __init__(
-        self, *, public_url: str | None = None, case_policy: Mapping[str, str] | None = None
+        self,
+        *,
+        public_url: str | None = None,
+        case_policy: Mapping[str, str] | None = None,
+        warning_baseline_seconds: float = 600.0,
+        warning_owner: str = "risk-department",
     ) -> None:
         self.cache = RuleCache()
+        # Credit early warning: the indicator catalogue on the same batch (ambers join the
+        # matches; reds enter the watch list, owned by the RM else `warning_owner`).
+        self.warnings = WarningEngine(baseline_seconds=warning_baseline_seconds)
+        self.warning_owner = warning_owner
         self.public_url = public_url
         # Per rule type, `grouped` (the customer's open case) or `separate` (a case each).
         self.case_policy = dict(case_policy or {})
@@ -152,6 +164,9 @@ class AlertPipeline:
         windows, touched = await self._windows(session, rule_set, inputs)
         evaluator = Evaluator(rule_set, windows)
         matches = [match for item in inputs for match in evaluator.process(item)]
+        warned = await self.warnings.process(session, inputs, rule_set.rules)
+        matches.extend(warned.matches)
+        await self._watch_reds(session, warned.red)
         if self.cache.suppressions:
             matches = self._unsuppressed(matches)
         open_alerts = await repository.load_open_alerts(session, (m.dedup_pair for m in matches))
@@ -178,6 +193,27 @@ class AlertPipeline:
             )
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
+
+    async def _watch_reds(self, session: AsyncSession, reds: Sequence[Moved]) -> None:
+        """Each RED indicator puts its customer on the watch list (or updates the entry)."""
+        now = datetime.now(UTC)
+        for moved in reds:
+            signal, state = moved.signal, moved.transition.state
+            if signal is None or state.since is None:
+                continue
+            indicator = INDICATORS[moved.indicator]
+            await watchlist.enter_from_warning(
+                session,
+                customer_id=moved.customer_id,
+                indicator_key=indicator.key,
+                indicator_name=indicator.name,
+                explanation=signal.describe(),
+                since=state.since,
+                required_actions=indicator.required_actions,
+                exit_criteria=indicator.exit_criteria,
+                owner=self.warning_owner,
+                now=now,
+            )
 
     def _unsuppressed(self, matches: list[Match]) -> list[Match]:
         """The matches whose rule is not snoozed for the event's customer, account or

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
-from sqlalchemy import Table
 
 from riskwatch_customer.domain.reference_data import in_minor_units
 from riskwatch_customer.models import Transaction
+from riskwatch_shared.db.base import table_of
 from riskwatch_shared.db.bulk import array_type
 from riskwatch_shared.events.base import type_of
 from riskwatch_shared.events.common import TransactionData
@@ -30,7 +30,7 @@ RECEIVED_SUBJECT = type_of(TransactionReceived)
 
 # (column, PostgreSQL type) of the transactions table, in `TransactionData`'s field order
 # after `transaction_id` (the stored row is the event's payload): the types from the table.
-_TABLE = cast(Table, Transaction.__table__)
+_TABLE = table_of(Transaction)
 TRANSACTION_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, array_type(_TABLE.c[name]))
     for name in TransactionData.__struct_fields__

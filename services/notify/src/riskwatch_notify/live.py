@@ -11,31 +11,9 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from riskwatch_shared.errors import InvalidInput
 from riskwatch_shared.logging import get_logger
-from riskwatch_shared.pagination import parse_int64
 
 log = get_logger(__name__)
-
-
-MAX_LAST_EVENT_ID_LENGTH = 19  # the digits of the largest BIGINT
-
-
-class InvalidLastEventId(InvalidInput):
-    title = "Invalid Last-Event-ID"
-    type_slug = "invalid-last-event-id"
-
-
-def resume_after(last_event_id: str | None) -> int | None:
-    """The inbox seq a reconnecting stream resumes after (its `Last-Event-ID`), or None for
-    none. Only an id this stream gave can come back: ASCII digits within a BIGINT."""
-    if last_event_id is None or not last_event_id.strip():
-        return None
-    text = last_event_id.strip()
-    seq = parse_int64(text) if len(text) <= MAX_LAST_EVENT_ID_LENGTH else None
-    if seq is None:
-        raise InvalidLastEventId("Last-Event-ID must be a message seq this stream sent")
-    return seq
 
 
 class InboxHub:

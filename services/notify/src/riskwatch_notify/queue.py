@@ -11,9 +11,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Text, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +33,12 @@ from riskwatch_notify.models import (
     SubscriptionRow,
     TeamMemberRow,
 )
+from riskwatch_shared.db.base import table_of
 
-ALERTS = cast(Table, AlertRow.__table__)
-NOTIFICATIONS = cast(Table, NotificationRow.__table__)
-ATTEMPTS = cast(Table, DeliveryAttemptRow.__table__)
-INBOX = cast(Table, InboxMessageRow.__table__)
+ALERTS = table_of(AlertRow)
+NOTIFICATIONS = table_of(NotificationRow)
+ATTEMPTS = table_of(DeliveryAttemptRow)
+INBOX = table_of(InboxMessageRow)
 
 DUE_CHANNEL = "riskwatch_notify_due"
 INBOX_CHANNEL = "riskwatch_notify_inbox"
@@ -105,6 +106,8 @@ def routing_snapshot(rows: RoutingRows) -> RoutingSnapshot:
                 recipient_id=str(row.recipient_id) if row.recipient_id else None,
                 alert_types=frozenset(RuleType(t) for t in row.alert_types),
                 min_severity=Severity(row.min_severity),
+                watchlist_events=frozenset(row.watchlist_events or ()),
+                alerts=row.alerts,
             ),
             row.include_relationship_manager,
         )

@@ -22,7 +22,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring import events as scoring_events
-from riskwatch_scoring.convert import (
+from riskwatch_scoring.domain.advice import advice_for
+from riskwatch_scoring.domain.anomaly import AnomalyModel
+from riskwatch_scoring.domain.assessment import Assessment
+from riskwatch_scoring.domain.canonical import inputs_hash
+from riskwatch_scoring.domain.convert import (
     convert_amount,
     reason_rows,
     to_credit_record,
@@ -30,10 +34,6 @@ from riskwatch_scoring.convert import (
     to_interaction,
     to_transaction,
 )
-from riskwatch_scoring.domain.advice import advice_for
-from riskwatch_scoring.domain.anomaly import AnomalyModel
-from riskwatch_scoring.domain.assessment import Assessment
-from riskwatch_scoring.domain.canonical import inputs_hash
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch, FeatureMap
 from riskwatch_scoring.domain.levels import DEFAULT_CUTOFFS, Level

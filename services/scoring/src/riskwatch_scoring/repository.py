@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
-from sqlalchemy import Row, Select, Table, func, insert, select, text, update
+from sqlalchemy import Row, Select, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.models import AssessmentRow, CustomerStateRow, OutcomeLabel, ScoringModel
+from riskwatch_shared.db.base import table_of
 from riskwatch_shared.db.bulk import row_columns, unnest_insert, unnest_rows
 from riskwatch_shared.db.session import transaction_connection
 from riskwatch_shared.db.totals import Total, total_of
@@ -29,7 +30,7 @@ class StateRow(NamedTuple):
     as_of: datetime | None
 
 
-_STATES = cast(Table, CustomerStateRow.__table__)
+_STATES = table_of(CustomerStateRow)
 
 
 # -- customer state ---------------------------------------------------------------------------
@@ -142,7 +143,7 @@ class AssessmentRecord(NamedTuple):
     assessed_at: datetime
 
 
-_ASSESSMENT_COLUMNS = row_columns(cast(Table, AssessmentRow.__table__), AssessmentRecord)
+_ASSESSMENT_COLUMNS = row_columns(table_of(AssessmentRow), AssessmentRecord)
 
 
 def _json_text(value: Any) -> str | None:

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from riskwatch_scoring import repository
 from riskwatch_scoring.config import Settings
-from riskwatch_scoring.convert import UNKNOWN, UNKNOWN_COUNTRY, convert_amount, reason_rows
 from riskwatch_scoring.domain.advice import advice_for
 from riskwatch_scoring.domain.anomaly import AnomalyModel
 from riskwatch_scoring.domain.assessment import Assessment
+from riskwatch_scoring.domain.convert import UNKNOWN, UNKNOWN_COUNTRY, convert_amount, reason_rows
 from riskwatch_scoring.domain.customer import ScoredCustomer
 from riskwatch_scoring.domain.features import CurrencyMismatch
 from riskwatch_scoring.domain.inputs import Transaction

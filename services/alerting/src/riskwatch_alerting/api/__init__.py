@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from riskwatch_alerting.api import alerts, cases, desk, lists, rules, watchlist
+from riskwatch_alerting.api import (
+    alerts,
+    cases,
+    desk,
+    lists,
+    proposals,
+    rules,
+    warnings,
+    watchlist,
+)
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
+router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)
+# Before the watch list's: /watchlist/report is not an entry id.
+router.include_router(warnings.router)
 router.include_router(watchlist.router)
 
 __all__ = ["router"]

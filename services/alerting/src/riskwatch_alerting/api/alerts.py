@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from riskwatch_alerting import follow_up, repository, workdesk
+from riskwatch_alerting import desk, follow_up, repository
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, actor_of
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.domain.desk import ME, NOBODY, SlaState, identities_of
@@ -42,6 +42,7 @@ from riskwatch_shared.db.totals import Total
 from riskwatch_shared.events.common import RuleType, Severity
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
+from riskwatch_shared.sse import resume_after
 
 router = APIRouter()
 
@@ -198,12 +199,12 @@ async def alert_stream(
     `event: alert` (id = the change; masked per role)."""
     runtime: ServiceRuntime = request.app.state.runtime
     settings = cast(Settings, runtime.settings)
-    stream = workdesk.alert_stream(
+    stream = desk.alert_stream(
         runtime.session_factory,
-        workdesk.alert_desk(runtime).hub,
+        desk.alert_desk(runtime).hub,
         filters=filters,
         identity=identity,
-        resume_seq=workdesk.resume_after(last_event_id),
+        resume_seq=resume_after(last_event_id, sent="an alert change id"),
         heartbeat_seconds=settings.sse_heartbeat_seconds,
         max_seconds=settings.sse_max_seconds,
         disconnected=request.is_disconnected,
@@ -220,7 +221,7 @@ async def bulk_assign(
     body: BulkAssignBody, session: SessionDep, identity: IdentityDep
 ) -> BulkAssignOut:
     """Assign many alerts to a person (`me` is you), a team or both; each alert's result."""
-    return await workdesk.bulk_assign(session, body, identity=identity)
+    return await desk.bulk_assign(session, body, identity=identity)
 
 
 @router.get("/alerts/{alert_id}", operation_id="alerting-alerts-get", responses=NOT_FOUND)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -18,31 +18,19 @@ from riskwatch_alerting.domain.cases import TimelineItem, display_name
 from riskwatch_alerting.domain.evaluation_input import to_json
 from riskwatch_alerting.follow_up import UTF8_BOM, spreadsheet_safe
 from riskwatch_alerting.schemas import AlertOut
+from riskwatch_shared.events.alerting import AlertChange, CaseChange
 from riskwatch_shared.messages import message_for, render_reason
 
 Language = Literal["en", "zh-CN"]
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
 
-# What a person does on a case or its alerts, as opposed to what the system records.
-ACTION_CHANGES = frozenset(
-    {
-        "acknowledged",
-        "investigating",
-        "assigned",
-        "escalated",
-        "resolved",
-        "reopened",
-        "commented",
-        "customer_contacted",
-        "contact",
-        "contacted",
-        "measure",
-        "measure_taken",
-        "closed",
-        "suppression_added",
-        "suppression_lifted",
-    }
-)
+# What a person does on a case or its alerts, as opposed to what the system records: every
+# change the alert and case events name but the two the system makes, and the action names
+# (`contact`, `measure`) an entry may carry instead of its change.
+SYSTEM_CHANGES = frozenset({"occurrence_added", "alert_added"})
+ACTION_CHANGES = (
+    frozenset(get_args(AlertChange)) | frozenset(get_args(CaseChange))
+) - SYSTEM_CHANGES | frozenset({"contact", "contacted", "measure"})
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {

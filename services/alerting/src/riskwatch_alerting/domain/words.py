@@ -50,6 +50,11 @@ _SOURCES: Mapping[str, tuple[str, str]] = {
     "days_since_last_activity": ("customer", "days_since_last_activity"),
     "outflow_ratio_30d": ("customer", "outflow_ratio_30d"),
     "complaints_90d": ("customer", "complaints_90d"),
+    # A credit early warning's (its input carries a `warning` namespace).
+    "indicator": ("warning", "indicator"),
+    "warning_level": ("warning", "level"),
+    "since": ("warning", "since"),
+    "evidence": ("warning", "evidence"),
 }
 
 # The level a template's alert reports: its severity is at least that level, so the title

@@ -141,6 +141,84 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         parameters={"band_low": _d("9000"), "threshold": _d("10000"), "min_count": _d("3")},
     ),
     RuleTemplate(
+        key="card_burst_new_device",
+        name="Card payments in a burst from a new device",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        # Card details used elsewhere: each payment can look like the customer's own (usual
+        # amounts, usual shops); what gives it away is a device never seen before and the pace.
+        condition_template=(
+            'txn.channel in ("card", "online", "mobile")'
+            ' and count(txn, within="{window_minutes}m", by="customer",'
+            ' where=txn.channel in ("card", "online", "mobile")) >= {min_count}'
+            ' and count(txn, within="1h", by="customer", where=txn.is_new_device) >= 1'
+            f" and {_OWN_HISTORY}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=3_600,
+        description=(
+            "Several card payments within minutes, from a device first seen within the hour, "
+            "whatever their amounts. " + _OWN_HISTORY_NOTE
+        ),
+        parameters={"window_minutes": _d("15"), "min_count": _d("5"), **_OWN_HISTORY_DEFAULTS},
+    ),
+    RuleTemplate(
+        key="structuring_across_days",
+        name="Cash deposits below the threshold over several days",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        # Structuring spread out: across the customer's accounts (grouped by customer) and
+        # days, each deposit a little different, so the one-day template never sees three.
+        condition_template=(
+            'txn.channel == "atm" and txn.direction == "inbound"'
+            " and txn.amount >= {band_low} and txn.amount < {threshold}"
+            ' and count(txn, within="{window_days}d", by="customer",'
+            ' where=txn.channel == "atm" and txn.direction == "inbound"'
+            " and txn.amount >= {band_low} and txn.amount < {threshold}) >= {min_count}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=7 * 86_400,
+        description=(
+            "Cash deposits just under the reporting threshold, repeated over days and accounts."
+        ),
+        parameters={
+            "band_low": _d("7000"),
+            "threshold": _d("10000"),
+            "window_days": _d("7"),
+            "min_count": _d("4"),
+        },
+    ),
+    RuleTemplate(
+        key="pass_through_new_payers",
+        name="Money from new payers passed on",
+        rule_type="transaction_anomaly",
+        severity="high",
+        trigger_event_types=_TRANSACTION_TRIGGERS,
+        # A mule layering slowly: strangers pay in over days, most of it leaves for a new
+        # account. Known clients and payees (a company's trade) are not new payers.
+        condition_template=(
+            'txn.direction == "outbound" and txn.is_new_counterparty'
+            " and txn.amount >= {min_amount}"
+            ' and count(txn, within="{window_days}d", by="customer",'
+            ' where=txn.direction == "inbound" and txn.is_new_counterparty) >= {min_new_payers}'
+            f" and {_OWN_HISTORY}"
+        ),
+        dedup_key="customer_id",
+        cooldown_seconds=86_400,
+        description=(
+            "A payment to a new counterparty after several payments in from new payers "
+            "within days: money passed through. " + _OWN_HISTORY_NOTE
+        ),
+        parameters={
+            "min_amount": _d("1000"),
+            "window_days": _d("14"),
+            "min_new_payers": _d("3"),
+            **_OWN_HISTORY_DEFAULTS,
+        },
+    ),
+    RuleTemplate(
         key="night_transfers",
         name="Repeated night-time transfers",
         rule_type="transaction_anomaly",
@@ -209,8 +287,12 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         # A standing portfolio flag, not an early warning: re-raised once a quarter, not with
         # every weekly re-assessment (most of the go-live month's false alerts were repeats).
         cooldown_seconds=90 * 86_400,
-        description="Debt service takes more than the allowed share of income.",
-        parameters={"max_ratio": _d("0.5")},
+        # debt_to_income is a stock: total liabilities over annual income (a mortgage counts in
+        # full), not the share of income that debt service takes. 0.5 flagged anyone with a
+        # modest mortgage; the limit sits at the loan-to-income caps of macro-prudential rules
+        # (the Bank of England's 4.5x, the Central Bank of Ireland's 4x for first homes).
+        description="Total liabilities above the given multiple of annual income.",
+        parameters={"max_ratio": _d("4.5")},
     ),
     RuleTemplate(
         key="missed_payment_or_delinquency",
@@ -302,14 +384,27 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
         rule_type="churn",
         severity="high",
         trigger_event_types=_CHURN_TRIGGERS,
+        # outflow_ratio_30d is outflows' share of the 30-day turnover (0..1): 0.6 is paying out
+        # one and a half times what came in (the template used to compare it with 1.5, which a
+        # share never reaches, so it never fired). A customer whose activity holds up is not
+        # leaving: a net-zero balance swings widely month to month (on the harder simulated
+        # bank, 2,280 alerts on 1,000 customers in under a year without that condition).
         condition_template=(
-            "customer.balance_trend_90d < {max_balance_trend}"
-            " and customer.outflow_ratio_30d > {min_outflow_ratio}"
+            "customer.activity_trend_90d <= {max_activity_trend}"
+            " and customer.balance_trend_90d < {max_balance_trend}"
+            " and customer.outflow_ratio_30d > {min_outflow_share}"
         ),
         dedup_key="customer_id",
         cooldown_seconds=30 * 86_400,
-        description="Balances falling fast while outflows exceed inflows: moving elsewhere.",
-        parameters={"max_balance_trend": _d("-0.5"), "min_outflow_ratio": _d("1.5")},
+        description=(
+            "Activity fading, balances falling fast and outflows well above inflows (their "
+            "share of the 30-day turnover above the limit): moving elsewhere."
+        ),
+        parameters={
+            "max_activity_trend": _d("-0.25"),
+            "max_balance_trend": _d("-0.5"),
+            "min_outflow_share": _d("0.6"),
+        },
     ),
     RuleTemplate(
         key="complaint_churn",

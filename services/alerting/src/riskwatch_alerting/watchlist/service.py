@@ -7,7 +7,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,11 +33,14 @@ from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    WatchlistReviewDue,
     WatchlistReviewed,
 )
 from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
+
+WARNING_ACTOR = "system:early-warning"
 
 
 def entry_out(entry: WatchlistEntry, today: date) -> WatchlistEntryOut:
@@ -205,6 +208,122 @@ async def exit_entry(
     )
     await session.flush()
     return entry
+
+
+async def enter_from_warning(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    indicator_key: str,
+    indicator_name: str,
+    explanation: str,
+    since: datetime,
+    required_actions: Sequence[str],
+    exit_criteria: str,
+    owner: str,
+    now: datetime,
+    review_days: int = 14,
+) -> tuple[WatchlistEntry, bool]:
+    """A RED early-warning indicator puts the customer on the watch list (owner: the RM, else
+    the risk team). Idempotent per customer: while an entry is active, another red updates
+    it (its reason, actions and exit criteria gain the indicator's), announced as a review by
+    the early-warning system; the same red (indicator and since) again changes nothing."""
+    line = f"RED {indicator_name} since {since.date().isoformat()}: {explanation}"
+    existing = await store.active_entry_of(session, customer_id)
+    if existing is not None:
+        if line in existing.reason:
+            return existing, False
+        existing.reason = f"{existing.reason}\n{line}"[:2_000]
+        actions = [*existing.required_actions]
+        actions += [a for a in required_actions if a not in actions]
+        existing.required_actions = actions[:20]
+        if exit_criteria not in existing.exit_criteria:
+            existing.exit_criteria = f"{existing.exit_criteria}; {exit_criteria}"[:2_000]
+        existing.last_reviewed_at = now
+        session.add(
+            WatchlistReview(
+                entry_id=existing.id,
+                at=now,
+                reviewer=WARNING_ACTOR,
+                reviewer_name="Early warning",
+                note=line[:4_000],
+                next_review_due=existing.review_due,
+            )
+        )
+        await add_events(
+            session,
+            WatchlistReviewed(
+                entry_id=existing.id,
+                customer_id=existing.customer_id,
+                relationship_manager=existing.relationship_manager,
+                owner=existing.owner,
+                note=line[:4_000],
+                next_review_due=existing.review_due,
+                reviewed_by=WARNING_ACTOR,
+                reviewed_at=now,
+            ),
+        )
+        await session.flush()
+        return existing, False
+    customer = await store.directory_entry(session, customer_id)
+    entry = WatchlistEntry(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        customer_name=None if customer is None else customer.name,
+        relationship_manager=None if customer is None else customer.relationship_manager,
+        status="active",
+        reason=line[:2_000],
+        owner=(customer.relationship_manager if customer else None) or owner,
+        review_due=now.date() + timedelta(days=review_days),
+        required_actions=list(required_actions)[:20],
+        exit_criteria=exit_criteria,
+        origin="warning",
+        origin_ref=indicator_key,
+        entered_at=now,
+        entered_by=WARNING_ACTOR,
+        entered_by_name="Early warning",
+    )
+    session.add(entry)
+    await add_events(
+        session,
+        CustomerEnteredWatchlist(
+            entry_id=entry.id,
+            customer_id=entry.customer_id,
+            relationship_manager=entry.relationship_manager,
+            reason=entry.reason,
+            owner=entry.owner,
+            review_due=entry.review_due,
+            required_actions=entry.required_actions,
+            exit_criteria=entry.exit_criteria,
+            origin="warning",
+            origin_ref=indicator_key,
+            entered_by=WARNING_ACTOR,
+            entered_at=now,
+        ),
+    )
+    await session.flush()
+    return entry, True
+
+
+async def announce_reviews_due(session: AsyncSession, today: date, limit: int = 500) -> int:
+    """Each active entry whose review date has come is announced once per review date
+    (`alerting.watchlist_review_due.v1`, notified by notify); returns how many."""
+    due = await store.reviews_due_unannounced(session, today, limit)
+    for entry in due:
+        entry.review_due_notified = entry.review_due
+        await add_events(
+            session,
+            WatchlistReviewDue(
+                entry_id=entry.id,
+                customer_id=entry.customer_id,
+                relationship_manager=entry.relationship_manager,
+                owner=entry.owner,
+                review_due=entry.review_due,
+                reason=entry.reason[:2_000],
+            ),
+        )
+    await session.flush()
+    return len(due)
 
 
 def encode_cursor(entry: WatchlistEntry) -> str:

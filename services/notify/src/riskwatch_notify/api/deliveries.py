@@ -12,7 +12,6 @@ from fastapi.responses import StreamingResponse
 from riskwatch_notify import repository, service
 from riskwatch_notify.api.common import MANAGERS, READERS, Cursor, Limit, errors, require
 from riskwatch_notify.config import Settings
-from riskwatch_notify.live import resume_after
 from riskwatch_notify.runtime import notify_runtime
 from riskwatch_notify.schemas import (
     AlertNotificationsOut,
@@ -27,6 +26,7 @@ from riskwatch_notify.schemas import (
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import IdentityDep, RuntimeDep, ServiceRuntime, SessionDep
 from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.sse import resume_after
 
 router = APIRouter()
 
@@ -171,7 +171,7 @@ async def inbox_stream(
     async with runtime.session_factory() as session:
         owner = await service.inbox_owner(session, subject=identity.subject)
     settings: Settings = runtime.settings  # type: ignore[assignment]
-    resume_seq = resume_after(last_event_id)
+    resume_seq = resume_after(last_event_id, sent="a message seq")
     stream = _sse(
         request,
         runtime,

@@ -1,5 +1,5 @@
-"""Event payloads into domain inputs, and domain results into stored rows (the scoring
-events' payloads are built in `payloads`)."""
+"""Event payloads into domain inputs, and domain results into stored rows. Pure (the scoring
+events themselves are built in `riskwatch_scoring.events`)."""
 
 from __future__ import annotations
 

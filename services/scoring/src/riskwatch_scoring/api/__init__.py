@@ -1,0 +1,14 @@
+"""HTTP routes of the scoring service, one module per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from riskwatch_scoring.api import customers, labels, models
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+router.include_router(customers.router)
+router.include_router(models.router)
+router.include_router(labels.router)
+
+__all__ = ["router"]
