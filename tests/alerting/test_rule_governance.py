@@ -219,10 +219,19 @@ async def test_a_newer_change_supersedes_the_pending_one(api: Api) -> None:
     await api.call(ROB, "PATCH", f"/v1/rules/{rule_id}", {"name": "Bigger payment"})
     statuses = [(p["status"], p["proposed_by"]) for p in await api.proposals(rule_id)]
     assert statuses == [("approved", "rita"), ("superseded", "rita"), ("pending", "rob")]
-    # rob wrote the pending version: rita may approve it, rob may not.
+    # rob's version holds rita's change too: neither of them may approve it.
     [pending] = await api.proposals(rule_id, "pending")
-    _problem(await api.call(ROB, "POST", f"/v1/rule-proposals/{pending['id']}/approve"), 403)
-    ok = await api.call(RITA, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+    for author in (ROB, RITA):
+        refused = await api.call(author, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+        _problem(refused, 403)
+    ok = await api.call(ADA, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+    assert ok.status_code == 200, ok.text
+    live = (await api.call(ADA, "GET", f"/v1/rules/{rule_id}")).json()
+    assert (live["name"], live["severity"]) == ("Bigger payment", "low")
+    # After a decision, the next change starts afresh: rob may approve rita's alone.
+    await api.call(RITA, "PATCH", f"/v1/rules/{rule_id}", {"severity": "high"})
+    [pending] = await api.proposals(rule_id, "pending")
+    ok = await api.call(ROB, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
     assert ok.status_code == 200, ok.text
 
 
@@ -354,15 +363,23 @@ async def test_proposals_and_decisions_are_announced(api: Api) -> None:
 
 def test_approval_rules() -> None:
     kinds = {"is_service": False, "shipped_template": False, "allow_self_approval": False}
-    assert approval_of(author="a", approver="b", **kinds) == "four_eyes"
+    assert approval_of(authors=frozenset("a"), approver="b", **kinds) == "four_eyes"
     with pytest.raises(SelfApprovalRefused):
-        approval_of(author="a", approver="a", **kinds)
-    assert approval_of(author="a", approver="a", **{**kinds, "is_service": True}) == "service"
+        approval_of(authors=frozenset("a"), approver="a", **kinds)
+    with pytest.raises(SelfApprovalRefused):
+        approval_of(authors=frozenset("ab"), approver="b", **kinds)
     assert (
-        approval_of(author="a", approver="a", **{**kinds, "shipped_template": True})
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "is_service": True})
+        == "service"
+    )
+    assert (
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "shipped_template": True})
         == "system_configuration"
     )
-    assert approval_of(author="a", approver="a", **{**kinds, "allow_self_approval": True}) == "self"
+    assert (
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "allow_self_approval": True})
+        == "self"
+    )
     snapshot = {"condition": "txn.amount  >  5", "trigger_event_types": ["t"]}
     assert is_shipped_template(
         snapshot, template_condition="txn.amount > 5", template_triggers=["t"]

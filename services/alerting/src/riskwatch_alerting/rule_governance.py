@@ -189,8 +189,31 @@ async def history_of(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[Rule
     return result.all()
 
 
-def check_approval(approver: Approver, *, author: str, snapshot: dict[str, Any]) -> Approval:
-    """How `approver` may make `author`'s version live, or 403 (problem+json)."""
+async def proposal_authors(
+    session: AsyncSession, rule_id: uuid.UUID, version: int
+) -> frozenset[str] | None:
+    """Who wrote the pending proposal of `version`: its author and those of the proposals it
+    superseded since the rule's last decision (their changes are in it). None: no proposal."""
+    result = await session.scalars(
+        select(RuleProposal)
+        .where(RuleProposal.rule_id == rule_id)
+        .order_by(RuleProposal.proposed_at, RuleProposal.id)
+    )
+    authors: set[str] = set()
+    for proposal in result.all():
+        if proposal.status not in (PENDING, "superseded"):
+            authors.clear()  # decided: what came before was approved or rejected on its own
+            continue
+        authors.add(proposal.proposed_by)
+        if proposal.status == PENDING and proposal.version == version:
+            return frozenset(authors)
+    return None
+
+
+def check_approval(
+    approver: Approver, *, authors: frozenset[str], snapshot: dict[str, Any]
+) -> Approval:
+    """How `approver` may make a version `authors` wrote live, or 403 (problem+json)."""
     template = TEMPLATES_BY_KEY.get(str(snapshot.get("template_key") or ""))
     shipped = is_shipped_template(
         snapshot,
@@ -199,7 +222,7 @@ def check_approval(approver: Approver, *, author: str, snapshot: dict[str, Any])
     )
     try:
         return approval_of(
-            author=author,
+            authors=authors,
             approver=approver.subject,
             is_service=approver.is_service,
             shipped_template=shipped,

@@ -312,17 +312,19 @@ async def set_rule_status(
     return await _new_version(session, rule, ["status"], actor)
 
 
-async def _content_author(session: AsyncSession, rule_id: uuid.UUID, version: int) -> str:
-    """Who wrote what `version` holds: its pending proposal's author, else the author of the
-    last version up to it that changed more than the status."""
-    for proposal in await rule_governance.pending_of(session, rule_id):
-        if proposal.version == version:
-            return proposal.proposed_by
+async def _content_authors(
+    session: AsyncSession, rule_id: uuid.UUID, version: int
+) -> frozenset[str]:
+    """Who wrote what `version` holds: its pending proposal's authors, else the author of the
+    last version up to it that changed more than the status (a rollback, a re-enable)."""
+    authors = await rule_governance.proposal_authors(session, rule_id, version)
+    if authors is not None:
+        return authors
     versions = [v for v in await repository.list_versions(session, rule_id) if v.version <= version]
     for found in reversed(versions):
         if set(found.changed_fields) - {"status"}:
-            return found.changed_by
-    return versions[-1].changed_by if versions else ""
+            return frozenset({found.changed_by})
+    return frozenset(v.changed_by for v in versions[-1:])
 
 
 async def _approve(
@@ -334,8 +336,8 @@ async def _approve(
     comment: str | None,
 ) -> None:
     """Refuse (403) an author approving their own version; else record the approval."""
-    author = await _content_author(session, rule.id, version)
-    approval = rule_governance.check_approval(approver, author=author, snapshot=snapshot)
+    authors = await _content_authors(session, rule.id, version)
+    approval = rule_governance.check_approval(approver, authors=authors, snapshot=snapshot)
     proposal_id = await rule_governance.mark_approved(
         session,
         rule.id,
