@@ -236,3 +236,36 @@ async def test_segment_baselines_from_the_portfolio(session_factory: Sessions) -
     assert state.level == "red"
     assert state.detail[0]["kind"] == "segment"
     assert state.detail[0]["segment_percentile"] == 97
+
+
+async def test_reviews_due_are_announced_once_per_review_date(session_factory: Sessions) -> None:
+    from riskwatch_alerting.watchlist.service import announce_reviews_due
+
+    customer = uuid.uuid4()
+    pipeline = AlertPipeline()
+    await feed(session_factory, pipeline, [_created(customer, rm="rm-due")])
+    await feed(session_factory, pipeline, [_assessed(customer, 0, days_past_due=40)])
+    today = datetime.now(UTC).date()
+    async with session_factory() as session, session.begin():
+        assert await announce_reviews_due(session, today) == 0  # due in 14 days
+    async with session_factory() as session, session.begin():
+        assert await announce_reviews_due(session, today + timedelta(days=14)) == 1
+    async with session_factory() as session, session.begin():
+        assert await announce_reviews_due(session, today + timedelta(days=15)) == 0
+        entry = (
+            await session.execute(
+                select(WatchlistEntry).where(WatchlistEntry.customer_id == customer)
+            )
+        ).scalar_one()
+        entry.review_due = today + timedelta(days=20)  # a review set the next date
+    async with session_factory() as session, session.begin():
+        assert await announce_reviews_due(session, today + timedelta(days=20)) == 1
+    due = [
+        e
+        for e in await _outbox(session_factory, customer)
+        if e["type"] == "alerting.watchlist_review_due.v1"
+    ]
+    assert [e["review_due"] for e in due] == [
+        (today + timedelta(days=14)).isoformat(),
+        (today + timedelta(days=20)).isoformat(),
+    ]

@@ -197,6 +197,35 @@ async def alerted_customer(admin: RiskWatchClient, relationship_manager: str) ->
     return AlertedCustomer(customer["id"], alert)
 
 
+async def enrich_customer(admin: RiskWatchClient, customer_id: str) -> dict[str, Any]:
+    """A year of financial profiles, two payments and a watch-list entry for the 360 (the
+    entry: ours, or the one a rule or warning made first)."""
+    for as_of, income, loan in (("2025-01-31", "41000.00", "26000.00"),
+                                ("2025-07-31", "44500.00", "23000.00"),
+                                ("2026-01-31", "48000.00", "20000.00")):  # fmt: skip
+        await admin.post_json(
+            f"/v1/customers/{customer_id}/financial-profile",
+            {"annual_income": income, "currency": "GBP", "assets": {"savings": "12000.00"},
+             "liabilities": {"loan": loan}, "as_of": as_of},
+        )  # fmt: skip
+    for direction, amount, channel in (("inbound", "2500.00", "transfer"),
+                                       ("outbound", "80.00", "card")):  # fmt: skip
+        await admin.post_json(
+            "/v1/transactions",
+            {"external_id": f"console-{uuid.uuid4().hex[:10]}", "customer_id": customer_id,
+             "direction": direction, "amount": amount, "currency": "GBP", "channel": channel,
+             "counterparty_name": f"Payee {direction}", "country": "GB",
+             "occurred_at": "2026-02-02T10:00:00+00:00"},
+        )  # fmt: skip
+    entry: dict[str, Any] = await admin.post_json(
+        "/v1/watchlist",
+        {"customer_id": customer_id, "reason": "Arrears on two products", "owner": "rm-ana",
+         "review_due": "2099-01-01", "required_actions": ["Call the customer"],
+         "exit_criteria": "Three months without arrears"},
+    )  # fmt: skip
+    return entry
+
+
 @pytest.fixture(scope="session")
 async def ana_customer(admin: RiskWatchClient, rules: None) -> AlertedCustomer:
     return await alerted_customer(admin, "rm-ana")

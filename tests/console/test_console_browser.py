@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, async_pla
 
 from riskwatch_simulator.client import RiskWatchClient
 
-from .conftest import AlertedCustomer, People, Person, alerted_customer
+from .conftest import AlertedCustomer, People, Person, alerted_customer, enrich_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 CHROMIUM = "/usr/bin/chromium"
@@ -160,8 +160,10 @@ async def test_sign_in_then_queue_case_contact_measure_resolve(
     assert "Called the customer: payment plan offered." in timeline
     await page.goto(f"{console_url}/alerts/{customer.alert['id']}")
     await shoot(page, shots / "console-case.png")
+    await enrich_customer(admin, customer.customer_id)
     await page.goto(f"{console_url}/customers/{customer.customer_id}")
     await page.wait_for_selector("div.chart[data-drawn] canvas")  # uPlot drew the chart
+    assert await page.locator("div.chart[data-drawn]").count() == 3
     await shoot(page, shots / "console-customer.png")
     await page.goto(f"{console_url}/inbox")
     await shoot(page, shots / "console-inbox.png")
@@ -180,6 +182,8 @@ async def test_a_new_alert_appears_live_on_the_desk(
     row = page.locator(f"#alert-{customer.alert['id']}")
     await row.wait_for(timeout=LIVE_TIMEOUT_MS)  # pushed, not reloaded
     assert urlsplit(page.url).path == "/desk"
+    assert "new since the page loaded" in await page.locator("#desk-new").inner_text()
+    assert await page.locator("#desk-new").is_visible()
     await page.keyboard.press("j")  # keyboard: the first row takes the focus
     focused = await page.evaluate("document.activeElement.getAttribute('data-alert-id')")
     assert focused is not None
@@ -188,7 +192,7 @@ async def test_a_new_alert_appears_live_on_the_desk(
 
 async def test_the_zh_cn_and_en_switch(
     chromium: Browser, console_url: str, people: People, ana_customer: AlertedCustomer,
-    shots: Path,
+    admin: RiskWatchClient, shots: Path,
 ) -> None:  # fmt: skip
     context = await chromium.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     try:
@@ -202,6 +206,11 @@ async def test_the_zh_cn_and_en_switch(
         await page.goto(f"{console_url}/alerts/{ana_customer.alert['id']}")
         assert "时间线" in await page.content()
         await shoot(page, shots / "console-case-zh.png")
+        await enrich_customer(admin, ana_customer.customer_id)
+        await page.goto(f"{console_url}/customers/{ana_customer.customer_id}")
+        await page.wait_for_selector("div.chart[data-drawn] canvas")
+        assert "在观察名单上" in await page.content()
+        await shoot(page, shots / "console-customer-zh.png")
         await page.goto(f"{console_url}/desk")
         await shoot(page, shots / "console-desk-zh.png", full_page=False)
         await page.get_by_label("语言").select_option("en")
@@ -228,3 +237,72 @@ async def test_a_relationship_manager_cannot_open_another_rms_customer(
     response = await page.goto(f"{console_url}/alerts/{ana_customer.alert['id']}")
     assert response is not None
     assert response.status == 404
+
+
+# An axe-like check: every control of every form has a label (label[for], a wrapping label,
+# aria-label or aria-labelledby), every button and link has a name, no id is used twice.
+UNLABELLED = """() => {
+  const named = (el) => {
+    if (el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) return true;
+    if (el.closest("label")) return true;
+    return !!(el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]'));
+  };
+  const controls = document.querySelectorAll(
+    "input:not([type=hidden]), select, textarea");
+  const bad = Array.from(controls).filter((el) => !named(el)).map((el) => el.outerHTML);
+  const silent = Array.from(document.querySelectorAll("button, a[href]")).filter(
+    (el) => !(el.textContent.trim() || el.getAttribute("aria-label"))).map((el) => el.outerHTML);
+  const ids = Array.from(document.querySelectorAll("[id]")).map((el) => el.id);
+  const twice = ids.filter((id, index) => ids.indexOf(id) !== index);
+  return bad.concat(silent, twice.map((id) => "id used twice: " + id));
+}"""
+# The form controls a keyboard must reach (visible, enabled, not taken out of the tab order).
+KEY = 'el.id || [el.name, el.form && el.form.action, el.textContent.trim()].join(":")'
+CONTROLS = f"""() => Array.from(document.querySelectorAll(
+  "form input:not([type=hidden]), form select, form textarea, form button"))
+  .filter((el) => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length)
+  .map((el) => {KEY})"""
+FOCUSED = f"() => {{ const el = document.activeElement; return el ? ({KEY}) : null; }}"
+
+
+async def _reached_by_tab(page: Page) -> tuple[set[str], set[str]]:
+    """The form controls of the page, and those Tab reached from the top of the page."""
+    controls = set(await page.evaluate(CONTROLS))
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached: set[str] = set()
+    for _ in range(len(controls) * 2 + 40):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(FOCUSED)
+        if focused:
+            reached.add(focused)
+        if controls <= reached:
+            break
+    return controls, reached
+
+
+async def test_every_form_is_labelled_and_reached_by_keyboard(
+    watched: Watched, console_url: str, people: People, ana_customer: AlertedCustomer
+) -> None:
+    page = await watched.page()
+    await page.goto(f"{console_url}/sign-in")
+    pages = {"/sign-in": await page.evaluate(UNLABELLED)}
+    controls, reached = await _reached_by_tab(page)
+    assert len(controls) >= 3
+    assert controls <= reached
+    await sign_in(page, console_url, people.analyst)
+    for path in ("/", "/desk", f"/alerts/{ana_customer.alert['id']}",
+                 f"/customers/{ana_customer.customer_id}", "/inbox"):  # fmt: skip
+        await page.goto(f"{console_url}{path}")
+        pages[path] = await page.evaluate(UNLABELLED)
+        controls, reached = await _reached_by_tab(page)
+        assert controls, path
+        assert controls - reached == set(), path
+    assert {path: found for path, found in pages.items() if found} == {}
+    # The 360's transaction filters work from the keyboard alone: focus, choose, Enter.
+    await page.goto(f"{console_url}/customers/{ana_customer.customer_id}")
+    await page.focus("#tx-direction")
+    await page.keyboard.press("ArrowDown")  # "Any" -> the first direction
+    await page.focus("#tx-min")
+    await page.keyboard.type("0")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"direction=inbound"))

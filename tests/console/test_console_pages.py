@@ -5,6 +5,7 @@ and what a role may not see."""
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +13,14 @@ import pytest
 
 from riskwatch_simulator.client import RiskWatchClient
 
-from .conftest import AlertedCustomer, ConsoleBrowser, People, alerted_customer, create_person
+from .conftest import (
+    AlertedCustomer,
+    ConsoleBrowser,
+    People,
+    alerted_customer,
+    create_person,
+    enrich_customer,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -260,21 +268,65 @@ async def test_the_next_alert_is_one_request_away(
     assert f'href="/next?after={after}"' in case.text
 
 
+def _rows(html: str) -> str:
+    return html[html.index('id="transaction-rows"') :]
+
+
 async def test_the_customer_360_and_another_rms_customer(
-    console_url: str, people: People, ana_customer: AlertedCustomer
+    console_url: str, people: People, admin: RiskWatchClient, ana_customer: AlertedCustomer
 ) -> None:
     path = f"/customers/{ana_customer.customer_id}"
+    entry = await enrich_customer(admin, ana_customer.customer_id)
     analyst, bob = ConsoleBrowser(console_url), ConsoleBrowser(console_url)
+    viewer = ConsoleBrowser(console_url, accept_language="zh-CN")
     try:
         await analyst.sign_in(people.analyst)
         page = await analyst.get(path)
         assert page.status_code == 200
-        for section in ("Profile", "Risk history", "Credit history", "Accounts",
-                        "Interactions", "Recent transactions", "Measures in force"):  # fmt: skip
+        for section in ("Profile", "Risk history", "Credit history", "Accounts", "Interactions",
+                        "Transactions", "Measures in force", "Financial profile", "Watch list",
+                        "Open cases and measures"):  # fmt: skip
             assert section in page.text
-        assert 'id="credit-series"' in page.text  # the chart's data
+        for chart in ("credit-series", "financial-series", "risk-series"):
+            assert f'id="{chart}"' in page.text  # the chart's data
         assert f'href="/alerts/{ana_customer.alert["id"]}"' in page.text
         assert "/static/vendor/uPlot.iife.min.js" in page.text
+        # The watch list's status, the financial history, the open case, reasons counted.
+        assert "On the watch list" in page.text
+        assert html.escape(entry["reason"]) in page.text
+        assert "£48,000.00" in page.text
+        assert "No open case." not in page.text
+        assert "1 payment 90+ days late" in page.text
+        assert "1 payments" not in page.text
+        # The transactions and their filters.
+        assert "Payee inbound" in _rows(page.text)
+        assert "Payee outbound" in _rows(page.text)
+        inbound = await analyst.get(path, direction="inbound")
+        assert "Payee inbound" in _rows(inbound.text)
+        assert "Payee outbound" not in _rows(inbound.text)
+        ranged = await analyst.get(path, min_amount="50", max_amount="100", channel="card")
+        assert "Payee outbound" in _rows(ranged.text)
+        assert "Payee inbound" not in _rows(ranged.text)
+        dated = await analyst.get(path, occurred_from="2026-02-03")
+        assert "No transaction matches these filters." in dated.text
+        refused = await analyst.get(path, channel="pigeon")
+        assert refused.status_code == 400
+        assert "This filter is not valid: Channel" in refused.text
+        assert "Payee inbound" in _rows(refused.text)  # unfiltered, with the refusal said
+
+        # A viewer reads the same 360 masked, here in Chinese.
+        viewer_person = await create_person(admin, "viewer")
+        await viewer.sign_in(viewer_person)
+        masked = await viewer.get(path)
+        assert masked.status_code == 200
+        assert "在观察名单上" in masked.text
+        assert "1次逾期90天以上" in masked.text
+        assert "按您的角色，个人信息已脱敏" in masked.text  # noqa: RUF001
+        record = await admin.get_json(f"/v1/customers/{ana_customer.customer_id}")
+        assert record["email"] in page.text  # the analyst reads it whole
+        assert record["email"] not in masked.text
+        assert record["document_number"] not in masked.text
+
         await bob.sign_in(people.rm_bob)
         refused = await bob.get(path)
         assert refused.status_code == 404
@@ -282,6 +334,7 @@ async def test_the_customer_360_and_another_rms_customer(
     finally:
         await analyst.aclose()
         await bob.aclose()
+        await viewer.aclose()
 
 
 async def test_the_inbox_and_its_live_unread_badge(

@@ -120,13 +120,18 @@ def test_every_message_is_translated_into_chinese() -> None:
             str(CONSOLE_SRC),
             method_map,
             options_map=options,
-            keywords={"_": None, "gettext": None, "N_": None},
+            keywords={"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)},
         )
     }
     assert len(messages) > 50
     chinese = translations("zh_CN")
     untranslated = [m for m in messages if isinstance(m, str) and chinese.gettext(m) == m]
     assert untranslated == []
+    plurals = [m for m in messages if isinstance(m, tuple)]
+    assert len(plurals) >= 3  # counted messages go through ngettext
+    assert [p for p in plurals if chinese.ngettext(p[0], p[1], 2) == p[1]] == []
+    english = translations("en")
+    assert [p for p in plurals if english.ngettext(p[0], p[1], 1) != p[0]] == []
     assert translations("en").gettext("Alert desk") == "Alert desk"
     assert set(LOCALES) == {"en", "zh_CN"}
 
@@ -194,3 +199,108 @@ def test_actions_offered_follow_the_state_and_the_roles() -> None:
 
 def test_an_amount_in_the_past_is_still_a_date() -> None:
     assert formatter("en").day(date(2026, 1, 5).isoformat()) == "Jan 5, 2026"
+
+
+def test_codes_are_shown_in_human_words_in_both_languages() -> None:
+    from riskwatch_console.labels import LABELS, label_for
+    from riskwatch_console.words import detail_rows, field_rows, humanised
+
+    en, zh = label_for("en"), label_for("zh_CN")
+    for code in ("occurrence_added", "customer_contacted", "measure_taken", "raised"):
+        assert en(code) != code
+        assert zh(code) != en(code)
+    # A code nobody named yet is humanised, never shown raw.
+    assert en("customer.days_overdue") == "Days overdue"
+    assert humanised("txn.is_new_device") == "Is new device"
+    assert all(zh(code) != message for code, message in LABELS.items())
+    evidence = {"customer.missed_payments": 3, "txn.amount": "9000.00", "currency": "EUR",
+                "amount": "9000.00", "customer.made_up": True}  # fmt: skip
+    english = dict(field_rows(evidence, locale="en", label=en, fmt=formatter("en")))
+    assert english["Missed payments"] == "3"
+    assert english["Amount"] == "€9,000.00"
+    assert english["Made up"] == "yes"
+    chinese = dict(field_rows(evidence, locale="zh_CN", label=zh, fmt=formatter("zh_CN")))
+    assert chinese["未按时还款次数"] == "3"
+    assert chinese["Made up"] == "是"
+    scores = dict(field_rows({"credit_pd": "0.019608", "credit_level": "low"}, locale="zh_CN",
+                             label=zh, fmt=formatter("zh_CN")))  # fmt: skip
+    assert scores == {"违约概率": "2%", "信用风险等级": "低"}
+    detail = {"event_id": "x", "event_type": "scoring.customer_assessed.v1", "occurrences": 4,
+              "channel": "call"}  # fmt: skip
+    assert detail_rows(detail, label=zh, fmt=formatter("zh_CN")) == [
+        ("触发事件", "客户已重新评估"),
+        ("次数", "4"),
+        ("渠道", "电话"),
+    ]
+
+
+def test_an_alert_and_its_reasons_in_the_readers_language() -> None:
+    from riskwatch_console.words import alert_words, reason_words
+
+    params = {"customer": "Ana", "missed_payments": 3, "delinquencies_30": 2}
+    code = "alert.missed_payment_or_delinquency"
+    alert = {"title": "stored", "summary": "stored summary", "message_code": code,
+             "message_params": params}  # fmt: skip
+    assert alert_words(alert, "en") == (
+        "Missed payments or delinquency",
+        "Ana has 3 missed payments and 2 payments 30+ days late on record.",
+    )
+    assert alert_words(alert, "zh_CN")[0] == "逾期或未按时还款"
+    assert alert_words({**alert, "message_code": "alert.custom_text"}, "zh_CN") == (
+        "stored",
+        "stored summary",
+    )
+    assert alert_words({**alert, "message_code": None}, "zh_CN")[0] == "stored"
+    reason = {"code": "delinquent_90", "message": "1 payment 90+ days late",
+              "advice": "Refer to collections", "params": {"value": 1}}  # fmt: skip
+    english = reason_words(reason, "en")
+    assert (english.message, english.advice) == ("1 payment 90+ days late", "Refer to collections")
+    chinese = reason_words(reason, "zh_CN")
+    assert (chinese.message, chinese.advice) == ("1次逾期90天以上", "移交催收；考虑债务重组")  # noqa: RUF001
+    assert reason_words("plain words", "zh_CN").message == "plain words"
+
+
+def test_the_360s_transaction_filters_and_charts() -> None:
+    from riskwatch_console.customer360 import (
+        credit_series,
+        financial_series,
+        parse_transaction_query,
+        watchlist_status,
+    )
+
+    asked = {"direction": "outbound", "channel": "card", "min_amount": "1,000",
+             "max_amount": "5000", "occurred_from": "2026-03-01",
+             "occurred_to": "2026-03-02"}  # fmt: skip
+    query = parse_transaction_query(asked)
+    assert query.api_params() == {
+        "limit": "25", "direction": "outbound", "channel": "card", "min_amount": "1000",
+        "max_amount": "5000", "occurred_from": "2026-03-01T00:00:00+00:00",
+        "occurred_to": "2026-03-03T00:00:00+00:00",
+    }  # fmt: skip
+    assert parse_transaction_query({}).filtered is False
+    for name, value in (("direction", "sideways"), ("channel", "pigeon"), ("min_amount", "-1"),
+                        ("max_amount", "NaN"), ("occurred_from", "yesterday"),
+                        ("min_amount", "9" * 30)):  # fmt: skip
+        with pytest.raises(InvalidFilter) as refused:
+            parse_transaction_query({name: value})
+        assert refused.value.field == name
+    with pytest.raises(InvalidFilter):
+        parse_transaction_query({"min_amount": "10", "max_amount": "5"})
+    one = credit_series([{"as_of": "2026-01-05", "credit_score": 455, "utilisation": "0.99"}],
+                        ("Score", "Utilisation"))  # fmt: skip
+    assert one["x"] == [1767571200]
+    assert one["series"] == [[455.0], [99.0]]
+    assert one["units"] == ["", "%"]  # utilisation on its own axis
+    money = financial_series(
+        {"points": [{"as_of": "2026-01-01", "currency": "GBP", "annual_income": "1000",
+                     "total_assets": "5", "total_liabilities": "2", "net_worth": "3"},
+                    {"as_of": "2025-01-01", "currency": "EUR", "annual_income": "9",
+                     "total_assets": "9", "total_liabilities": "9", "net_worth": "0"}]},
+        ("Income", "Assets", "Liabilities", "Net worth"),
+    )  # fmt: skip
+    assert (money["currency"], money["skipped"], money["series"][0]) == ("GBP", 1, [1000.0])
+    entries = [{"status": "exited", "entered_at": "2026-01-01"},
+               {"status": "active", "entered_at": "2025-01-01"}]  # fmt: skip
+    assert watchlist_status(entries) == entries[1]
+    assert watchlist_status(entries[:1]) == entries[0]
+    assert watchlist_status([]) is None

@@ -20,6 +20,7 @@ from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
     RiskMeasureTaken,
+    WatchlistReviewDue,
     WatchlistReviewed,
 )
 from riskwatch_shared.events.common import (
@@ -327,6 +328,14 @@ def examples() -> list[Event]:
             risk_levels=CustomerRiskLevels(
                 credit="low", anomaly="critical", overall="critical", credit_score=0.02, sequence=7
             ),
+        ),
+        WatchlistReviewDue(
+            entry_id=WATCH_ID,
+            customer_id=CUSTOMER_ID,
+            relationship_manager="rm-7",
+            owner="analyst-3",
+            review_due=date(2026, 12, 15),
+            reason="RED Early arrears (1-30 days past due) since 2026-11-02",
         ),
     ]
 

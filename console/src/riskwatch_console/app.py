@@ -34,7 +34,19 @@ from riskwatch_console.actions import (
     offered_actions,
 )
 from riskwatch_console.config import Settings, get_settings
-from riskwatch_console.customer360 import credit_series, latest_by_kind, risk_series
+from riskwatch_console.customer360 import (
+    CHANNELS,
+    DIRECTIONS,
+    TRANSACTION_FIELDS,
+    TransactionQuery,
+    credit_series,
+    financial_series,
+    latest_by_kind,
+    open_cases,
+    parse_transaction_query,
+    risk_series,
+    watchlist_status,
+)
 from riskwatch_console.desk import (
     QUEUES,
     SEVERITIES,
@@ -50,6 +62,7 @@ from riskwatch_console.gateway import ApiProblem, Gateway, SignedOut
 from riskwatch_console.headers import SecurityHeaders
 from riskwatch_console.i18n import chosen_locale, parse_instant
 from riskwatch_console.inbox import RELAY_SECONDS, inbox, live_badge, mark_read
+from riskwatch_console.labels import N_, label_for
 from riskwatch_console.sse import read_events, write_event
 from riskwatch_console.sso import SsoFailed, SsoProvider
 from riskwatch_console.web import (
@@ -456,38 +469,75 @@ async def act(visit: Visit) -> Response:
 # --- the customer 360 ------------------------------------------------------------------------
 
 
+def _labels(visit: Visit, *messages: str) -> tuple[str, ...]:
+    return tuple(visit.gettext(message) for message in messages)
+
+
 @page()
 async def customer(visit: Visit) -> Response:
-    """The customer 360: profile (masked per role), risk levels and their history, credit
-    history, accounts, transactions, interactions, alerts and measures in force."""
+    """The customer 360: profile (masked per role), risk levels and their history, credit and
+    financial history, watch-list status, open cases, alerts, accounts, measures in force,
+    interactions and the transactions (filtered)."""
     customer_id = _uuid_of(visit, "customer_id")
+    not_found = visit.gettext("There is no such customer, or you may not see it.")
     if customer_id is None:
-        return _not_found(visit, visit.gettext("There is no such customer, or you may not see it."))
-    gateway, token, path = visit.console.gateway, visit.token, f"/v1/customers/{customer_id}"
+        return _not_found(visit, not_found)
+    filter_error, status = None, 200
     try:
-        view, credit, risk, alerts = await asyncio.gather(
+        transaction_query = parse_transaction_query(visit.request.query_params)
+    except InvalidFilter as invalid:
+        named = label_for(visit.locale)(invalid.field)
+        filter_error = visit.gettext("This filter is not valid:") + f" {named}"
+        transaction_query, status = TransactionQuery(), 400
+    gateway, token, path = visit.console.gateway, visit.token, f"/v1/customers/{customer_id}"
+    about = {"customer_id": customer_id}
+    try:
+        view, credit, risk, alerts, financial, watch, cases, transactions = await asyncio.gather(
             gateway.get(f"{path}/360", token=token),
             gateway.get(f"{path}/credit-records", token=token, params={"limit": "100"}),
             gateway.get(f"{path}/risk/history", token=token, params={"limit": "200"}),
-            gateway.get("/v1/alerts", token=token, params={"customer_id": customer_id}),
+            gateway.get("/v1/alerts", token=token, params={**about, "limit": "20"}),
+            gateway.get(f"{path}/financial-profile/history", token=token),
+            gateway.get("/v1/watchlist", token=token, params={**about, "limit": "5"}),
+            gateway.get("/v1/cases", token=token, params={**about, "limit": "20"}),
+            gateway.get(f"{path}/transactions", token=token, params=transaction_query.api_params()),
         )
     except ApiProblem as refused:
         if refused.status in (403, 404):
-            return _not_found(
-                visit, visit.gettext("There is no such customer, or you may not see it.")
-            )
+            return _not_found(visit, not_found)
         raise
     assessments = risk.get("items", [])
-    labels = (visit.gettext("Credit score"), visit.gettext("Utilisation (%)"))
+    credit_labels = _labels(visit, N_("Credit score"), N_("Utilisation (%)"))
+    money_labels = _labels(visit, N_("Annual income"), N_("Assets"), N_("Liabilities"),
+                           N_("Net worth"))  # fmt: skip
+    risk_chart = risk_series(assessments)
+    risk_chart["labels"] = [label_for(visit.locale)(kind) for kind in risk_chart["labels"]]
+    time_label = visit.gettext("Time")
     return visit.render(
         "customer.html",
+        status_code=status,
+        customer_id=customer_id,
         view=view,
         person=view["customer"],
         credit_records=credit.get("items", []),
-        credit_chart=credit_series(credit.get("items", []), labels),
-        risk_chart=risk_series(assessments),
+        credit_chart={
+            **credit_series(credit.get("items", []), (credit_labels[0], credit_labels[1])),
+            "time_label": time_label,
+        },
+        financial_points=list(reversed(financial.get("points", []))),
+        financial_chart={**financial_series(financial, money_labels), "time_label": time_label},
+        risk_chart={**risk_chart, "time_label": time_label},
         latest_risk=latest_by_kind(assessments),
         alerts=_alert_rows(alerts.get("items", []), datetime.now(UTC)),
+        watch=watchlist_status(watch.get("items", [])),
+        cases=open_cases(cases.get("items", [])),
+        transactions=transactions.get("items", []),
+        transactions_more=bool(transactions.get("next_cursor")),
+        transaction_query=transaction_query,
+        filter_values={k: visit.request.query_params.get(k, "")[:40] for k in TRANSACTION_FIELDS},
+        filter_error=filter_error,
+        directions=DIRECTIONS,
+        channels=CHANNELS,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -14,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from riskwatch_console import words
 from riskwatch_console.actions import may
 from riskwatch_console.config import Settings
 from riskwatch_console.gateway import ApiProblem, Gateway, SignedIn, SignedOut
@@ -39,6 +41,19 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 
 
+def _word_helpers(locale: str) -> dict[str, Any]:
+    """The templates' words of one locale: `label(code)`, an alert's `alert_words`, a
+    reason's `reason_words`, evidence and scores as `field_rows`, timeline `detail_rows`."""
+    label, fmt = label_for(locale), formatter(locale)
+    return {
+        "label": label,
+        "alert_words": partial(words.alert_words, locale=locale),
+        "reason_words": partial(words.reason_words, locale=locale),
+        "field_rows": partial(words.field_rows, locale=locale, label=label, fmt=fmt),
+        "detail_rows": partial(words.detail_rows, label=label, fmt=fmt),
+    }
+
+
 def template_environments() -> dict[str, Environment]:
     """One Jinja2 environment per locale, its catalogue installed (autoescaped everywhere)."""
     environments: dict[str, Environment] = {}
@@ -52,7 +67,7 @@ def template_environments() -> dict[str, Environment]:
         environment.install_gettext_translations(  # type: ignore[attr-defined]
             translations(locale), newstyle=True
         )
-        environment.globals["label"] = label_for(locale)
+        environment.globals.update(_word_helpers(locale))
         environments[locale] = environment
     return environments
 

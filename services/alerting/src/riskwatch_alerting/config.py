@@ -31,6 +31,8 @@ class Settings(ServiceSettings):
     # owned by this team.
     warning_baseline_seconds: float = 600.0
     warning_owner: str = "risk-department"
+    # How often the watch list's reviews that came due are looked for (and announced).
+    watchlist_review_check_seconds: float = 300.0
 
 
 @lru_cache

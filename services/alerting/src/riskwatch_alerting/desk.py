@@ -3,6 +3,8 @@ new and changed alerts (woken by the `riskwatch_alerts` NOTIFY of migration 0010
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,17 +30,21 @@ from riskwatch_alerting.schemas import (
     DeskSummary,
     SlaCounts,
 )
+from riskwatch_alerting.watchlist import service as watchlist_service
 from riskwatch_alerting.watchlist import store as watchlist_store
 from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.aio import wait_event
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.db.listen import PgListener, WakeHub
+from riskwatch_shared.logging import get_logger
 from riskwatch_shared.ownership import owner_scope
 from riskwatch_shared.security import Identity
 from riskwatch_shared.settings import to_asyncpg_dsn
 
 ALERTS_CHANNEL = "riskwatch_alerts"
 RUNTIME_KEY = "alert_desk"
+REVIEWS_DUE_KEY = "watchlist_reviews_due"
+log = get_logger(__name__)
 STREAM_BATCH = 200
 
 
@@ -125,9 +131,31 @@ async def start_alert_desk(runtime: ServiceRuntime) -> None:
     listener = PgListener(to_asyncpg_dsn(settings.sqlalchemy_url), {ALERTS_CHANNEL: hub.wake})
     runtime.extras[RUNTIME_KEY] = AlertDesk(hub, listener)
     await listener.start()
+    runtime.extras[REVIEWS_DUE_KEY] = asyncio.create_task(
+        _announce_reviews_due(runtime, settings.watchlist_review_check_seconds)
+    )
+
+
+async def _announce_reviews_due(runtime: ServiceRuntime, every_seconds: float) -> None:
+    """The watch list's reviews that came due, announced once each (a failed pass is logged
+    and retried on the next)."""
+    while True:
+        try:
+            async with runtime.session_factory() as session, session.begin():
+                await watchlist_service.announce_reviews_due(session, datetime.now(UTC).date())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the next pass tries again
+            log.warning("watchlist.review_due_failed", error=type(exc).__name__)
+        await asyncio.sleep(every_seconds)
 
 
 async def stop_alert_desk(runtime: ServiceRuntime) -> None:
+    announcer = runtime.extras.pop(REVIEWS_DUE_KEY, None)
+    if isinstance(announcer, asyncio.Task):
+        announcer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await announcer
     desk = runtime.extras.pop(RUNTIME_KEY, None)
     if isinstance(desk, AlertDesk):
         await desk.listener.stop()

@@ -13,7 +13,14 @@ from riskwatch_notify import planner, queue
 from riskwatch_notify.config import Settings
 from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
-from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
+from riskwatch_shared.events.alerting import (
+    AlertRaised,
+    AlertUpdated,
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+    WatchlistReviewed,
+)
 from riskwatch_shared.events.notify import EscalationCancelled
 from riskwatch_shared.messaging.consumer import Batched, BatchHandler, ConsumerSpec
 from riskwatch_shared.messaging.outbox import add_events
@@ -30,7 +37,20 @@ def stops_escalation(event: AlertUpdated) -> bool:
     }
 
 
-AlertEvent = AlertRaised | AlertUpdated
+AlertEvent = (
+    AlertRaised
+    | AlertUpdated
+    | CustomerEnteredWatchlist
+    | WatchlistReviewed
+    | CustomerExitedWatchlist
+    | WatchlistReviewDue
+)
+WATCHLIST_EVENTS = (
+    CustomerEnteredWatchlist,
+    WatchlistReviewed,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+)
 
 
 def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
@@ -41,6 +61,9 @@ def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
         await record_owners(session, CUSTOMER_OWNERS, raised)
         if raised:
             await planner.take_in_alerts(session, raised, settings=settings, now=now)
+        watchlist = [e for e in events if isinstance(e, WATCHLIST_EVENTS)]
+        if watchlist:
+            await planner.take_in_watchlist_events(session, watchlist, settings=settings, now=now)
         stopping = [e for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)]
         if stopping:
             cancelled = await queue.acknowledge_alerts(session, [e.alert_id for e in stopping], now)
@@ -70,7 +93,7 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             stream="ALERTING",
             subjects=["alerting.>"],
             handling=Batched[AlertEvent](
-                (AlertRaised, AlertUpdated), alert_events_handler(settings)
+                (AlertRaised, AlertUpdated, *WATCHLIST_EVENTS), alert_events_handler(settings)
             ),
             batch_size=settings.consumer_batch_size,
             ack_wait=60.0,

@@ -105,6 +105,14 @@ class SubscriptionRow(Base):
         Boolean, nullable=False, default=False, server_default=text("false")
     )
     created_at: Mapped[datetime] = _created_at()
+    # The watch list's events it also delivers (entered, reviewed, exited, review_due), and
+    # whether it delivers alerts at all (false: the watch list only).
+    watchlist_events: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), nullable=False, default=list, server_default="{}"
+    )
+    alerts: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=text("true")
+    )
 
 
 class EscalationPolicyRow(Base):

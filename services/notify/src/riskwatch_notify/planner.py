@@ -26,7 +26,7 @@ from riskwatch_notify.domain.escalation import (
     next_escalation,
     policy_for,
 )
-from riskwatch_notify.domain.models import Alert, Channel, Recipient
+from riskwatch_notify.domain.models import Alert, Channel, Recipient, Severity
 from riskwatch_notify.domain.planning import (
     RoutingSnapshot,
     alert_from_event,
@@ -45,11 +45,22 @@ from riskwatch_notify.domain.storm import (
     dedup_key,
     digest_key,
 )
+from riskwatch_notify.domain.watchlist import WatchlistMessage, recipients_for
+from riskwatch_notify.domain.watchlist import render as render_watchlist
 from riskwatch_notify.models import DigestWindowRow, EscalationRow
-from riskwatch_shared.events.alerting import AlertRaised
+from riskwatch_shared.events.alerting import (
+    AlertRaised,
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+    WatchlistReviewed,
+)
 from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
+WatchlistEvent = (
+    CustomerEnteredWatchlist | WatchlistReviewed | CustomerExitedWatchlist | WatchlistReviewDue
+)
 
 # Webhooks feed systems and the inbox is a list already: only people's phones and
 # mailboxes get digests.
@@ -448,4 +459,92 @@ async def _create_digest(
             digest_id=row["id"],
             now=now,
         )
+    return created
+
+
+# ---------------------------------------------------------------- the watch list's events
+
+
+def _watchlist_message(event: WatchlistEvent) -> WatchlistMessage:
+    lines: list[tuple[str, str]]
+    match event:
+        case CustomerEnteredWatchlist():
+            kind = "entered"
+            lines = [
+                ("reason", event.reason),
+                ("review_due_label", event.review_due.isoformat()),
+                ("actions", "; ".join(event.required_actions)),
+                ("exit", event.exit_criteria),
+                ("by", event.entered_by),
+            ]
+        case WatchlistReviewed():
+            kind = "reviewed"
+            lines = [
+                ("note", event.note),
+                ("review_due_label", event.next_review_due.isoformat()),
+                ("by", event.reviewed_by),
+            ]
+        case CustomerExitedWatchlist():
+            kind = "exited"
+            lines = [("reason", event.reason), ("by", event.exited_by)]
+        case WatchlistReviewDue():
+            kind = "review_due"
+            lines = [("review_due_label", event.review_due.isoformat()), ("reason", event.reason)]
+    return WatchlistMessage(
+        event_id=str(event.id),
+        kind=kind,
+        entry_id=str(event.entry_id),
+        customer_id=str(event.customer_id),
+        owner=event.owner,
+        lines=tuple(lines),
+    )
+
+
+async def take_in_watchlist_events(
+    session: AsyncSession,
+    events: Sequence[WatchlistEvent],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """A notification per (event, recipient, channel) the subscriptions ask for; a redelivered
+    event creates nothing (the dedup key names the event)."""
+    if not events:
+        return 0
+    snapshot = await queue.load_routing(session)
+    subscriptions = [s for s, _ in snapshot.subscriptions if s.watchlist_events]
+    if not subscriptions:
+        return 0
+    base = (settings.alert_url_base or "").rstrip("/")
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        message = _watchlist_message(event)
+        link = f"{base}/watchlist/{message.entry_id}" if base else f"/watchlist/{message.entry_id}"
+        pairs = recipients_for(
+            message.kind, subscriptions, snapshot.recipients.values(), snapshot.teams
+        )
+        for recipient, channel in pairs:
+            subject, text = render_watchlist(message, recipient, link)
+            content: dict[str, Any] = {"subject": subject, "body_text": text}
+            if channel is Channel.IN_APP:
+                content["payload"] = {"link": link}
+            rows.append(
+                notification_row(
+                    notification_id=uuid.uuid4(),
+                    key=f"watchlist:{message.event_id}:{recipient.recipient_id}:{channel.value}",
+                    kind="watchlist",
+                    alert_id=None,
+                    recipient=recipient,
+                    channel=channel,
+                    severity=Severity.MEDIUM,
+                    content=content,
+                    status="queued",
+                    held=None,
+                    now=now,
+                    trace_id=event.trace_id,
+                )
+            )
+    created = await queue.insert_notifications(session, rows)
+    if created:
+        await queue.wake_workers(session)
     return created

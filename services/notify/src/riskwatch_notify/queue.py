@@ -106,6 +106,8 @@ def routing_snapshot(rows: RoutingRows) -> RoutingSnapshot:
                 recipient_id=str(row.recipient_id) if row.recipient_id else None,
                 alert_types=frozenset(RuleType(t) for t in row.alert_types),
                 min_severity=Severity(row.min_severity),
+                watchlist_events=frozenset(row.watchlist_events or ()),
+                alerts=row.alerts,
             ),
             row.include_relationship_manager,
         )

@@ -22,6 +22,7 @@ from riskwatch_shared.text import SafeMultilineText, SafeText
 
 ChannelName = Literal["email", "sms", "in_app", "webhook"]
 AlertTypeName = Literal["transaction_anomaly", "credit_risk", "churn", "custom"]
+WatchlistEventName = Literal["entered", "reviewed", "exited", "review_due"]
 LocaleName = Literal["en", "zh"]
 DeliveryStatusName = Literal[
     "queued", "sending", "sent", "failed", "dead", "held", "bundled", "cancelled"
@@ -156,6 +157,12 @@ class SubscriptionIn(Body):
     include_relationship_manager: bool = Field(
         default=False, description="Also notify the relationship manager of the customer"
     )
+    watchlist_events: list[WatchlistEventName] = Field(
+        default=[],
+        max_length=4,
+        description="The watch list's events to deliver too (email and in-app channels)",
+    )
+    alerts: bool = Field(default=True, description="Deliver alerts (false: the watch list only)")
 
     @model_validator(mode="after")
     def _one_target(self) -> SubscriptionIn:
@@ -172,6 +179,8 @@ class SubscriptionOut(Out):
     alert_types: list[str]
     min_severity: str
     include_relationship_manager: bool
+    watchlist_events: list[str]
+    alerts: bool
     created_at: datetime
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.config import Settings
 from riskwatch_scoring.models import CUSTOMER_OWNERS
-from riskwatch_scoring.runtime import scoring_context
+from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.customer import (
     AccountChanged,
@@ -40,7 +40,7 @@ CONSUMED: tuple[type[CustomerEvent], ...] = (
 def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    scorer = scoring_context(runtime).scorer
+    scorer = scoring_runtime(runtime).scorer
 
     async def handle_batch(events: Sequence[CustomerEvent], session: AsyncSession) -> None:
         await scorer.handle_batch(events, session)

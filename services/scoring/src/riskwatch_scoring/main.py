@@ -12,7 +12,7 @@ from riskwatch_scoring.config import Settings, get_settings
 from riskwatch_scoring.consumers import consumer_specs
 from riskwatch_scoring.periodic import run_periodic_jobs
 from riskwatch_scoring.registry import ensure_expert_models
-from riskwatch_scoring.runtime import scoring_context
+from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 
 
@@ -20,7 +20,7 @@ async def seed_expert_models(runtime: ServiceRuntime) -> None:
     """A fresh install serves the expert models; the consumer seeds too if it runs first."""
     async with runtime.session_factory() as session, session.begin():
         await ensure_expert_models(session)
-    scoring_context(runtime).model_cache.invalidate()
+    scoring_runtime(runtime).model_cache.invalidate()
 
 
 async def start_periodic_jobs(runtime: ServiceRuntime) -> None:
@@ -35,7 +35,7 @@ async def stop_background(runtime: ServiceRuntime) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await scoring_context(runtime).read_pool.close()
+    await scoring_runtime(runtime).read_pool.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from riskwatch_scoring import repository
-from riskwatch_scoring.runtime import scoring_context
+from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_scoring.service import check_model_drift
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.logging import get_logger
@@ -18,7 +18,7 @@ log = get_logger(__name__)
 
 async def check_drift_once(runtime: ServiceRuntime) -> int:
     """Check every champion and challenger; returns how many drift events were staged."""
-    settings = scoring_context(runtime).settings
+    settings = scoring_runtime(runtime).settings
     async with runtime.session_factory() as session:
         model_ids = [row.id for row in await repository.serving_models(session)]
     published = 0
@@ -36,11 +36,11 @@ async def check_drift_once(runtime: ServiceRuntime) -> int:
 async def reassess_idle_customers(runtime: ServiceRuntime, as_of: datetime | None = None) -> int:
     """Every idle customer once, a batch per transaction, as of `as_of` (a backfill's end;
     by default the stream's time, the newest event time seen); returns how many."""
-    context = scoring_context(runtime)
-    settings, total = context.settings, 0
+    scoring = scoring_runtime(runtime)
+    settings, total = scoring.settings, 0
     while True:
         async with runtime.session_factory() as session, session.begin():
-            done = await context.scorer.reassess_idle(
+            done = await scoring.scorer.reassess_idle(
                 session,
                 as_of=as_of,
                 idle_seconds=settings.idle_reassess_after_seconds,
@@ -61,7 +61,7 @@ async def _every(seconds: float, job: Callable[[], Awaitable[int]], name: str) -
 
 
 async def run_periodic_jobs(runtime: ServiceRuntime) -> None:
-    settings = scoring_context(runtime).settings
+    settings = scoring_runtime(runtime).settings
     await asyncio.gather(
         _every(settings.drift_check_seconds, lambda: check_drift_once(runtime), "drift"),
         _every(

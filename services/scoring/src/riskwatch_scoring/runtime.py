@@ -16,7 +16,7 @@ EXTRAS_KEY = "scoring"
 
 
 @dataclass(frozen=True, slots=True)
-class ScoringContext:
+class ScoringRuntime:
     settings: Settings
     store: StateStore
     model_cache: ModelCache
@@ -24,11 +24,11 @@ class ScoringContext:
     read_pool: ReadPool
 
 
-def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
-    """The runtime's scoring context, built on first use."""
-    context = runtime.extras.get(EXTRAS_KEY)
-    if isinstance(context, ScoringContext):
-        return context
+def scoring_runtime(runtime: ServiceRuntime) -> ScoringRuntime:
+    """What scoring adds to the shared runtime, built on first use."""
+    scoring = runtime.extras.get(EXTRAS_KEY)
+    if isinstance(scoring, ScoringRuntime):
+        return scoring
     settings = runtime.settings
     assert isinstance(settings, Settings)
     store = StateStore(settings.state_cache_size)
@@ -42,6 +42,6 @@ def scoring_context(runtime: ServiceRuntime) -> ScoringContext:
         reassess_after_seconds=settings.reassess_after_seconds,
     )
     read_pool = ReadPool(to_asyncpg_dsn(settings.sqlalchemy_url))
-    context = ScoringContext(settings, store, model_cache, scorer, read_pool)
-    runtime.extras[EXTRAS_KEY] = context
-    return context
+    scoring = ScoringRuntime(settings, store, model_cache, scorer, read_pool)
+    runtime.extras[EXTRAS_KEY] = scoring
+    return scoring

@@ -193,3 +193,16 @@ class CustomerExitedWatchlist(AlertingEvent, frozen=True, kw_only=True):
     reason: str
     exited_by: str
     exited_at: AwareDatetime
+
+
+@register
+class WatchlistReviewDue(AlertingEvent, frozen=True, kw_only=True):
+    """An active entry's review date has come (announced once per review date)."""
+
+    type: Literal["alerting.watchlist_review_due.v1"] = "alerting.watchlist_review_due.v1"
+    entry_id: UUID
+    customer_id: UUID
+    relationship_manager: str | None = None
+    owner: str
+    review_due: date
+    reason: str

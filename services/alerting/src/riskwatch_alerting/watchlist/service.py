@@ -33,6 +33,7 @@ from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    WatchlistReviewDue,
     WatchlistReviewed,
 )
 from riskwatch_shared.messaging.outbox import add_events
@@ -302,6 +303,27 @@ async def enter_from_warning(
     )
     await session.flush()
     return entry, True
+
+
+async def announce_reviews_due(session: AsyncSession, today: date, limit: int = 500) -> int:
+    """Each active entry whose review date has come is announced once per review date
+    (`alerting.watchlist_review_due.v1`, notified by notify); returns how many."""
+    due = await store.reviews_due_unannounced(session, today, limit)
+    for entry in due:
+        entry.review_due_notified = entry.review_due
+        await add_events(
+            session,
+            WatchlistReviewDue(
+                entry_id=entry.id,
+                customer_id=entry.customer_id,
+                relationship_manager=entry.relationship_manager,
+                owner=entry.owner,
+                review_due=entry.review_due,
+                reason=entry.reason[:2_000],
+            ),
+        )
+    await session.flush()
+    return len(due)
 
 
 def encode_cursor(entry: WatchlistEntry) -> str:

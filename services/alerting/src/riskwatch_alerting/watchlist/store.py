@@ -116,3 +116,25 @@ async def directory_entry(
     session: AsyncSession, customer_id: uuid.UUID
 ) -> CustomerDirectoryEntry | None:
     return await session.get(CustomerDirectoryEntry, customer_id)
+
+
+async def reviews_due_unannounced(
+    session: AsyncSession, today: date, limit: int
+) -> Sequence[WatchlistEntry]:
+    """Active entries due on or before `today` whose current review date was not announced
+    (locked, skipping those another replica is announcing)."""
+    statement = (
+        select(WatchlistEntry)
+        .where(
+            WatchlistEntry.status == "active",
+            WatchlistEntry.review_due <= today,
+            or_(
+                WatchlistEntry.review_due_notified.is_(None),
+                WatchlistEntry.review_due_notified != WatchlistEntry.review_due,
+            ),
+        )
+        .order_by(WatchlistEntry.review_due, WatchlistEntry.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars().all())

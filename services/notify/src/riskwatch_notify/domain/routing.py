@@ -24,12 +24,17 @@ class Subscription:
     recipient_id: str | None = None
     alert_types: frozenset[RuleType] = frozenset()  # empty means every type
     min_severity: Severity = Severity.LOW
+    # The watch list's events it delivers too; `alerts` False: the watch list only.
+    watchlist_events: frozenset[str] = frozenset()
+    alerts: bool = True
 
     def __post_init__(self) -> None:
         if (self.team_id is None) == (self.recipient_id is None):
             raise ValueError("a subscription targets exactly one of team_id, recipient_id")
 
     def matches(self, alert: Alert) -> bool:
+        if not self.alerts:
+            return False
         type_ok = not self.alert_types or alert.rule_type in self.alert_types
         return type_ok and alert.severity.at_least(self.min_severity)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
-from riskwatch_scoring.runtime import ScoringContext, scoring_context
+from riskwatch_scoring.runtime import ScoringRuntime, scoring_runtime
 from riskwatch_shared.app import get_runtime
 from riskwatch_shared.pagination import MAX_LIMIT
 from riskwatch_shared.roles import WORKERS
@@ -20,11 +20,11 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (p
 INVALID: dict[int | str, dict[str, Any]] = {422: {"description": "Invalid input (problem+json)"}}
 
 
-async def _context(request: Request) -> ScoringContext:
-    return scoring_context(get_runtime(request))
+async def _scoring(request: Request) -> ScoringRuntime:
+    return scoring_runtime(get_runtime(request))
 
 
-ContextDep = Annotated[ScoringContext, Depends(_context)]
+ScoringDep = Annotated[ScoringRuntime, Depends(_scoring)]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id")]
 ModelId = Annotated[uuid.UUID, Path(description="The model version's id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]

@@ -13,13 +13,13 @@ from riskwatch_scoring.api.common import (
     INVALID,
     NOT_FOUND,
     SCORERS,
-    ContextDep,
     Cursor,
     CustomerId,
     Limit,
+    ScoringDep,
 )
 from riskwatch_scoring.models import CUSTOMER_OWNERS
-from riskwatch_scoring.runtime import scoring_context
+from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_scoring.schemas import (
     AssessmentPage,
     CustomerFeaturesOut,
@@ -45,14 +45,14 @@ router = APIRouter()
 async def get_customer_features(
     customer_id: CustomerId,
     session: SessionDep,
-    context: ContextDep,
+    scoring: ScoringDep,
     identity: IdentityDep,
     as_of: Annotated[datetime | None, Query(description="Moment of the features; now")] = None,
 ) -> CustomerFeaturesOut:
     """The customer's behavioural, credit and financial features."""
     await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.customer_features(
-        session, store=context.store, customer_id=customer_id, as_of=as_of
+        session, store=scoring.store, customer_id=customer_id, as_of=as_of
     )
 
 
@@ -65,7 +65,7 @@ async def get_customer_features(
 async def get_customer_risk(
     customer_id: CustomerId,
     session: SessionDep,
-    context: ContextDep,
+    scoring: ScoringDep,
     identity: IdentityDep,
     top: Annotated[
         int | None,
@@ -76,7 +76,7 @@ async def get_customer_risk(
     parameters, contribution and advice), strongest first, and advice."""
     await require_customer_visible(session, CUSTOMER_OWNERS, identity, customer_id)
     return await service.customer_risk(
-        session, store=context.store, customer_id=customer_id, top=top
+        session, store=scoring.store, customer_id=customer_id, top=top
     )
 
 
@@ -124,13 +124,13 @@ async def score_transaction(
     """Pre-authorisation score of a transaction not yet stored (reads state, writes nothing)."""
     require_role(identity, SCORERS)
     runtime = get_runtime(request)  # inline, not a dependency: one less to solve per call
-    context = scoring_context(runtime)
+    scoring = scoring_runtime(runtime)
     scored = await service.score_transaction(
         runtime.session_factory,
-        store=context.store,
-        read_pool=context.read_pool,
-        model_cache=context.model_cache,
-        settings=context.settings,
+        store=scoring.store,
+        read_pool=scoring.read_pool,
+        model_cache=scoring.model_cache,
+        settings=scoring.settings,
         request=body,
     )
     # Built as a dict and encoded once: `response_model` documents the body, returning a

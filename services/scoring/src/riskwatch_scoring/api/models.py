@@ -14,14 +14,14 @@ from riskwatch_scoring.api.common import (
     INVALID,
     MAX_CSV_BYTES,
     NOT_FOUND,
-    ContextDep,
     ModelId,
+    ScoringDep,
 )
 from riskwatch_scoring.errors import InvalidTrainingData
 from riskwatch_scoring.models import ScoringModel
 from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
-from riskwatch_scoring.runtime import ScoringContext
+from riskwatch_scoring.runtime import ScoringRuntime
 from riskwatch_scoring.schemas import (
     DriftOut,
     Kind,
@@ -157,17 +157,17 @@ async def train_model(
 
 
 async def _promote(
-    session: SessionDep, context: ScoringContext, model_id: uuid.UUID, status: str
+    session: SessionDep, scoring: ScoringRuntime, model_id: uuid.UUID, status: str
 ) -> ModelOut:
-    return await _serving_changed(session, context, await promote(session, model_id, status=status))
+    return await _serving_changed(session, scoring, await promote(session, model_id, status=status))
 
 
 async def _serving_changed(
-    session: SessionDep, context: ScoringContext, row: ScoringModel
+    session: SessionDep, scoring: ScoringRuntime, row: ScoringModel
 ) -> ModelOut:
     """Which models serve has changed: this replica's cache re-reads once it is committed."""
     await session.flush()
-    after_commit(session, context.model_cache.invalidate)
+    after_commit(session, scoring.model_cache.invalidate)
     return service.model_out(row)
 
 
@@ -178,11 +178,11 @@ async def _serving_changed(
     responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
 )
 async def activate_model(
-    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
 ) -> ModelOut:
     """Make this version its kind's champion; activating an older one is a rollback."""
     require_role(identity, MANAGERS)
-    return await _promote(session, context, model_id, "champion")
+    return await _promote(session, scoring, model_id, "champion")
 
 
 @router.post(
@@ -192,11 +192,11 @@ async def activate_model(
     responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
 )
 async def shadow_model(
-    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
 ) -> ModelOut:
     """Make this version the challenger: it scores in shadow beside the champion."""
     require_role(identity, MANAGERS)
-    return await _promote(session, context, model_id, "challenger")
+    return await _promote(session, scoring, model_id, "challenger")
 
 
 @router.post(
@@ -206,11 +206,11 @@ async def shadow_model(
     responses={**NOT_FOUND, 409: {"description": "The champion cannot retire (problem+json)"}},
 )
 async def retire_model(
-    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
 ) -> ModelOut:
     """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
     require_role(identity, MANAGERS)
-    return await _serving_changed(session, context, await retire(session, model_id))
+    return await _serving_changed(session, scoring, await retire(session, model_id))
 
 
 @router.get(
@@ -220,8 +220,8 @@ async def retire_model(
     responses=NOT_FOUND,
 )
 async def get_model_drift(
-    model_id: ModelId, session: SessionDep, context: ContextDep, identity: IdentityDep
+    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
 ) -> DriftOut:
     """PSI of recent scores against the training baseline. Read-only: drift above 0.25 is
     announced by the periodic check (`scoring.model_drift_detected.v1`, once a day)."""
-    return await service.model_drift(session, model_id=model_id, settings=context.settings)
+    return await service.model_drift(session, model_id=model_id, settings=scoring.settings)

@@ -1,0 +1,131 @@
+"""The watch list's events through notify (issue 22): a team subscribes to entries, reviews,
+exits and reviews due; they reach its members by email (the real aiosmtpd server) and in-app,
+in each one's language; a subscription to the watch list only gets no alerts; a redelivered
+event sends nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from riskwatch_shared.events.alerting import (
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+)
+from riskwatch_shared.events.base import Event
+from riskwatch_shared.security import Identity
+from riskwatch_shared.testing import wait_until
+
+from .conftest import Notify, alert_raised, make_recipient, make_team, plain_text, subscribe
+
+
+async def _publish(service: Notify, event: Event) -> None:
+    headers = {"Nats-Msg-Id": str(event.id)}
+    await service.runtime.bus.js.publish(event.type, event.to_json_bytes(), headers=headers)
+
+
+async def _watchlist_rows(service: Notify, entry_id: uuid.UUID) -> list[Any]:
+    return await service.sql(
+        "SELECT channel, status, subject, recipient_id FROM notifications "
+        "WHERE kind = 'watchlist' AND body_text LIKE :entry",
+        entry=f"%{entry_id}%",
+    )
+
+
+async def _sent(service: Notify, entry_id: uuid.UUID, count: int) -> list[Any]:
+    async def reached() -> list[Any] | None:
+        rows = await _watchlist_rows(service, entry_id)
+        return rows if len(rows) == count and all(r[1] == "sent" for r in rows) else None
+
+    found = await wait_until(reached, timeout=20, message=f"{count} watch-list messages sent")
+    assert found is not None
+    return found
+
+
+async def test_watch_list_events_reach_the_subscribed_team(service: Notify) -> None:
+    team = await make_team(service)
+    user = Identity(subject=f"user-{uuid.uuid4().hex[:6]}", roles=("analyst",))
+    english = await make_recipient(
+        service, team_ids=[team["id"]], locale="en", user_subject=user.subject
+    )
+    chinese = await make_recipient(service, team_ids=[team["id"]], locale="zh")
+    outsider = await make_recipient(service)  # in no team: hears nothing
+    subscription = await subscribe(
+        service,
+        team_id=team["id"],
+        channels=["email", "in_app"],
+        watchlist_events=["entered", "exited", "review_due"],
+        alerts=False,
+    )
+    assert subscription["watchlist_events"] == ["entered", "exited", "review_due"]
+    assert subscription["alerts"] is False
+
+    entry_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    entered = CustomerEnteredWatchlist(
+        entry_id=entry_id,
+        customer_id=customer_id,
+        relationship_manager="rm-9",
+        reason="RED Early arrears (1-30 days past due) since 2026-11-02: days_past_due 31 >= 30",
+        owner="rm-9",
+        review_due=date(2026, 12, 15),
+        required_actions=["Contact the customer within 5 working days"],
+        exit_criteria="No days past due on two consecutive monthly records",
+        origin="warning",
+        origin_ref="early_arrears",
+        entered_by="system:early-warning",
+        entered_at=datetime.now(UTC),
+    )
+    await _publish(service, entered)
+    await _publish(service, entered)  # a redelivery: nothing more
+    # Two people x (email + in-app); the outsider gets nothing.
+    rows = await _sent(service, entry_id, 4)
+    assert {str(r[3]) for r in rows} == {english["id"], chinese["id"]}
+    assert outsider["id"] not in {str(r[3]) for r in rows}
+
+    mail = {str(m["To"]): m for m in service.mail() if str(entry_id) in plain_text(m)}
+    assert set(mail) == {english["email"], chinese["email"]}
+    en_text = plain_text(mail[english["email"]])
+    assert str(mail[english["email"]]["Subject"]) == (
+        f"Customer {customer_id} entered the watch list"
+    )
+    assert "Owner: rm-9" in en_text
+    assert "Required actions: Contact the customer within 5 working days" in en_text
+    assert "Review due: 2026-12-15" in en_text
+    assert "已列入观察名单" in str(mail[chinese["email"]]["Subject"])
+
+    inbox = await service.client.get("/v1/inbox", headers=service.headers_for(user))
+    titles = [item["title"] for item in inbox.json()["items"]]
+    assert f"Customer {customer_id} entered the watch list" in titles
+
+    # Review due and exit: announced too; an alert is not (the subscription says so).
+    await _publish(
+        service,
+        WatchlistReviewDue(
+            entry_id=entry_id,
+            customer_id=customer_id,
+            owner="rm-9",
+            review_due=date(2026, 12, 15),
+            reason="RED Early arrears",
+        ),
+    )
+    await _publish(
+        service,
+        CustomerExitedWatchlist(
+            entry_id=entry_id,
+            customer_id=customer_id,
+            owner="rm-9",
+            reason="Arrears cleared for two months",
+            exited_by="ana",
+            exited_at=datetime.now(UTC),
+        ),
+    )
+    alert = alert_raised(severity="critical")
+    await service.publish(alert)
+    rows = await _sent(service, entry_id, 12)
+    subjects = {r[2] for r in rows}
+    assert f"Watch-list review due for customer {customer_id}" in subjects
+    assert f"Customer {customer_id} left the watch list" in subjects
+    await wait_until(service.consumer_idle, timeout=15, message="alert consumed")
+    assert await service.notifications(alert.alert_id) == []
