@@ -20,7 +20,7 @@ from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.rules.templates import TEMPLATES
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import running_app
+from riskwatch_shared.testing import checker_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -48,7 +48,7 @@ async def test_rule_versions_history_and_status(api: Client) -> None:
         f"/v1/rules/{rule['id']}", json={"condition": "txn.amount > 7000", "severity": "critical"}
     )
     assert changed.json()["version"] == 2
-    activated = await client.post(f"/v1/rules/{rule['id']}/activate")
+    activated = await client.post(f"/v1/rules/{rule['id']}/activate", headers=checker_headers())
     assert activated.json()["status"] == "active"
     assert activated.json()["version"] == 3
     versions = (await client.get(f"/v1/rules/{rule['id']}/versions")).json()
@@ -57,7 +57,8 @@ async def test_rule_versions_history_and_status(api: Client) -> None:
         ["severity", "condition"],
         ["status"],
     ]
-    assert all(v["changed_by"] == "alice" for v in versions)
+    # alice wrote it; the checker (a second admin) switched it on.
+    assert [v["changed_by"] for v in versions] == ["alice", "alice", "checker"]
     first = (await client.get(f"/v1/rules/{rule['id']}/versions/1")).json()
     assert first["snapshot"]["condition"] == "txn.amount > 5000"
     disabled = await client.post(f"/v1/rules/{rule['id']}/disable")
@@ -166,7 +167,7 @@ async def test_managed_lists_crud_and_bulk_load(api: Client) -> None:
 async def test_alert_follow_up_reports_and_exports(api: Client) -> None:
     client, runtime = api
     rule = await create_rule(client, name="Very big payment", condition="txn.amount > 60000")
-    await client.post(f"/v1/rules/{rule['id']}/activate")
+    await client.post(f"/v1/rules/{rule['id']}/activate", headers=checker_headers())
     customers = [uuid.uuid4() for _ in range(3)]
     events = [
         transaction_scored(customer, at=BASE_TIME + timedelta(hours=i), amount="75000")
@@ -296,7 +297,7 @@ async def test_random_action_sequences_follow_the_lifecycle_model(api: Client) -
     """Every API answer (200 or 409) and status agrees with the pure state machine."""
     client, runtime = api
     rule = await create_rule(client, name="Lifecycle walk", condition="txn.amount > 80000")
-    await client.post(f"/v1/rules/{rule['id']}/activate")
+    await client.post(f"/v1/rules/{rule['id']}/activate", headers=checker_headers())
     rng = random.Random(5)
     await feed(
         runtime.session_factory,

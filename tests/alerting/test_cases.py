@@ -23,7 +23,7 @@ from riskwatch_shared.events.common import CustomerSnapshot, Reason
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.events.notify import DeliveryFailed, EscalationCancelled, NotificationSent
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app, wait_until
+from riskwatch_shared.testing import checker_headers, identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -81,7 +81,7 @@ async def _rule(client: httpx.AsyncClient, name: str, **fields: Any) -> str:
     created = await client.post("/v1/rules", json=body, headers=headers)
     assert created.status_code == 201, created.text
     rule_id = str(created.json()["id"])
-    activated = await client.post(f"/v1/rules/{rule_id}/activate", headers=headers)
+    activated = await client.post(f"/v1/rules/{rule_id}/activate", headers=checker_headers())
     assert activated.status_code == 200, activated.text
     return rule_id
 

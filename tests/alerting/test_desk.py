@@ -22,7 +22,7 @@ from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, served_app
+from riskwatch_shared.testing import checker_headers, identity_headers, served_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -84,7 +84,9 @@ async def desk(infra: Infra) -> AsyncIterator[Desk]:
                 )
                 assert rule.status_code == 201, rule.text
                 harness.rule_id = rule.json()["id"]
-                activated = await admin.post(f"/v1/rules/{harness.rule_id}/activate")
+                activated = await admin.post(
+                    f"/v1/rules/{harness.rule_id}/activate", headers=checker_headers()
+                )
                 assert activated.status_code == 200, activated.text
             yield harness
 

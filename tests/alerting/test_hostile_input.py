@@ -20,7 +20,7 @@ from riskwatch_alerting.main import create_app
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app
+from riskwatch_shared.testing import checker_headers, identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 from riskwatch_shared.testing.sweep import count_rows, hostile_sweep
 
@@ -48,7 +48,7 @@ async def _alert_on(
     client, runtime = api
     name = f"r-{uuid.uuid4().hex[:6]}"
     rule = await create_rule(client, name=name, condition=condition, dedup_key=dedup_key)
-    await client.post(f"/v1/rules/{rule['id']}/activate")
+    await client.post(f"/v1/rules/{rule['id']}/activate", headers=checker_headers())
     event = transaction_scored(uuid.uuid4(), amount="75000", **txn)
     await feed(runtime.session_factory, AlertPipeline(), [event])
     listed = (await client.get("/v1/alerts", params={"rule_id": rule["id"]})).json()
@@ -66,7 +66,7 @@ async def test_csv_export_escapes_formula_cells_and_starts_with_a_bom(api: Clien
     formula_rule = await create_rule(
         client, name="@SUM(1+1)*cmd|' /C calc'!A0", condition="txn.amount > 1"
     )
-    await client.post(f"/v1/rules/{formula_rule['id']}/activate")
+    await client.post(f"/v1/rules/{formula_rule['id']}/activate", headers=checker_headers())
     runtime = api[1]
     await feed(
         runtime.session_factory, AlertPipeline(), [transaction_scored(uuid.uuid4(), amount="9")]

@@ -17,7 +17,7 @@ from riskwatch_alerting.main import create_app
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app
+from riskwatch_shared.testing import checker_headers, identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -55,7 +55,9 @@ async def _active_rule(client: httpx.AsyncClient) -> dict[str, Any]:
         },
     )
     assert created.status_code == 201, created.text
-    activated = await client.post(f"/v1/rules/{created.json()['id']}/activate")
+    activated = await client.post(
+        f"/v1/rules/{created.json()['id']}/activate", headers=checker_headers()
+    )
     assert activated.status_code == 200, activated.text
     rule: dict[str, Any] = activated.json()
     assert (rule["status"], rule["version"], rule["pending_version"]) == ("active", 2, None)
@@ -127,7 +129,7 @@ async def test_an_edit_of_an_active_rule_is_a_draft_until_an_admin_activates_it(
     assert (bigger["rule_version"], bigger["severity"]) == (5, "critical")
 
     # An admin may roll back to an earlier version; it goes live as a new one.
-    rolled = await client.post(f"{rule_url}/versions/2/activate")
+    rolled = await client.post(f"{rule_url}/versions/2/activate", headers=checker_headers())
     assert (rolled.json()["version"], rolled.json()["condition"]) == (6, "txn.amount > 5000")
 
 

@@ -28,7 +28,7 @@ from riskwatch_shared.events.scoring import CustomerRiskLevelChanged
 from riskwatch_shared.messages import MESSAGES
 from riskwatch_shared.messaging.outbox import OUTBOX
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import running_app
+from riskwatch_shared.testing import checker_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -84,7 +84,9 @@ async def api(infra: Infra) -> AsyncIterator[Client]:
 async def _template(client: httpx.AsyncClient, key: str, **body: Any) -> dict[str, Any]:
     created = await client.post(f"/v1/rule-templates/{key}/rules", json=body)
     assert created.status_code == 201, created.text
-    activated = await client.post(f"/v1/rules/{created.json()['id']}/activate")
+    activated = await client.post(
+        f"/v1/rules/{created.json()['id']}/activate", headers=checker_headers()
+    )
     assert activated.status_code == 200, activated.text
     return dict(activated.json())
 
@@ -239,11 +241,11 @@ async def test_a_custom_rule_speaks_its_own_words_with_known_parameters_only(
         },
     )
     assert own.status_code == 201, own.text
-    await client.post(f"/v1/rules/{own.json()['id']}/activate")
+    await client.post(f"/v1/rules/{own.json()['id']}/activate", headers=checker_headers())
     plain = await client.post(
         "/v1/rules", json={**rule, "name": "Plain big payment", "condition": "txn.amount > 60000"}
     )
-    await client.post(f"/v1/rules/{plain.json()['id']}/activate")
+    await client.post(f"/v1/rules/{plain.json()['id']}/activate", headers=checker_headers())
     customer = uuid.uuid4()
     await feed(
         runtime.session_factory,

@@ -38,7 +38,7 @@ from riskwatch_shared.events.alerting import CustomerContacted, RiskMeasureTaken
 from riskwatch_shared.events.common import CustomerSnapshot, RiskMeasureData
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app, wait_until
+from riskwatch_shared.testing import CHECKER, identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra
 
 from .harness import database, payment_scored
@@ -100,7 +100,7 @@ async def _raise_alerts(alerting: Service, customer_id: uuid.UUID, count: int) -
             "cooldown_seconds": 0,
         },
     )
-    await alerting.ok(ADMIN, "POST", f"/v1/rules/{rule['id']}/activate")
+    await alerting.ok(CHECKER, "POST", f"/v1/rules/{rule['id']}/activate")
     snapshot = CustomerSnapshot(
         kind="individual", name="Follow Up", status="active", relationship_manager=RM.staff_id
     )

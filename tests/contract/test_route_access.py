@@ -43,7 +43,7 @@ from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.policy import DEFAULT_POLICY, ROLES, decide
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app, wait_until
+from riskwatch_shared.testing import CHECKER, identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra
 
 from .harness import database, payment_scored
@@ -166,7 +166,7 @@ async def _raise_alerts(alerting: Service, customers: dict[uuid.UUID, str]) -> N
         },
     )
     assert rule.status_code == 201, rule.text
-    activated = await alerting.call(ADMIN, "POST", f"/v1/rules/{rule.json()['id']}/activate")
+    activated = await alerting.call(CHECKER, "POST", f"/v1/rules/{rule.json()['id']}/activate")
     assert activated.status_code == 200, activated.text
     events: list[Event] = [
         CustomerCreated(

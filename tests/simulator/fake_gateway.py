@@ -186,6 +186,31 @@ def fake_gateway(state: FakeState) -> FastAPI:
         alert = next(a for a in state.alerts if a["id"] == alert_id)
         return {"alert_id": alert_id, "notifications": [{"sent_at": alert["sent_at"]}]}
 
+    @app.get("/v1/warnings/catalogue")
+    async def warning_catalogue() -> dict[str, Any]:
+        return {"indicators": [{"key": "early_arrears", "name": "Early arrears"}]}
+
+    @app.get("/v1/warnings")
+    async def warnings(customer_id: str) -> dict[str, Any]:
+        """A customer the fake raised a credit alert on was warned on their first credit
+        record's date."""
+        credit = [
+            a
+            for a in state.alerts
+            if a["customer_id"] == customer_id and a["rule_type"] == "credit_risk"
+        ]
+        dates = sorted(
+            body["as_of"]
+            for c, kind, body in state.records
+            if c == customer_id and kind == "credit-records"
+        )
+        if not credit or not dates:
+            return {"items": []}
+        first = f"{dates[0]}T00:00:00+00:00"
+        return {
+            "items": [{"indicator": "early_arrears", "first_amber_at": first, "first_red_at": None}]
+        }
+
     @app.get("/v1/customers/{customer_id}/risk")
     async def risk(customer_id: str) -> dict[str, Any]:
         flagged = {a["rule_type"] for a in state.alerts if a["customer_id"] == customer_id}

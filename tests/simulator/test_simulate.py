@@ -70,6 +70,18 @@ async def test_simulate_pushes_the_bank_and_reports_what_was_caught() -> None:
     assert report.auc["credit"] == 1.0
     assert "account_takeover" in report.render()
     assert "customers" in err.getvalue()
+    # The credit early warning's lead time: from the first warning to each default.
+    defaults = [
+        label for label in state.labels if label["kind"] == "credit" and label["outcome"] == 1
+    ]
+    warning = report.credit_warning
+    assert warning is not None
+    assert warning.defaults == len(defaults)
+    if defaults:
+        [arrears, overall] = warning.indicators
+        assert len(arrears.days) == len(defaults)
+        assert arrears.median == overall.median
+        assert "credit early warning, lead time to default" in report.render()
 
 
 async def test_the_live_stream_follows_the_history() -> None:

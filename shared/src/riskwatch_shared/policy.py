@@ -149,6 +149,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         ("POST", f"{_RULE}/versions/{{version}}/{verb}", ADMIN)
         for verb in ("activate", "enable", "disable", "deactivate")
     ),
+    # Maker-checker (issue 23): managers propose (the writes above), a second manager or
+    # admin approves or rejects; the author never approves their own (checked in alerting).
+    ("GET", f"{_RULE}/history", READERS),
+    ("GET", "/v1/rule-proposals", READERS),
+    ("GET", "/v1/rule-proposals/{id}", READERS),
+    ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),
@@ -238,6 +245,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/labels", read=READERS, write=WORKERS),
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
+    *_area("/v1/rule-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
     *_area("/v1/lists", read=READERS, write=MANAGERS),

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from riskwatch_simulator.bank import LABEL_KINDS, PATTERNS, Label, LabelKind, Pattern
+from riskwatch_simulator.lead_time import LeadTimeReport
 
 # The go-live month: every customer's history in RiskWatch starts with the simulation.
 GO_LIVE_DAYS = 30
@@ -114,6 +115,8 @@ class SimulationReport:
     alerts: list[tuple[str, str, str, datetime | None]] = field(default_factory=list)
     # rule name -> (alerts a pattern explains, all its alerts): the rule's precision
     alerts_by_rule: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # The credit early warning's lead time to default per indicator (lead_time.py).
+    credit_warning: LeadTimeReport | None = None
 
     @property
     def false_alerts_per_1000(self) -> float:
@@ -176,6 +179,8 @@ class SimulationReport:
                 for kind, value in self.auc.items()
             ),
         ]
+        if self.credit_warning is not None:
+            lines += ["", self.credit_warning.render()]
         return "\n".join(lines)
 
     def _render_periods(self) -> str:

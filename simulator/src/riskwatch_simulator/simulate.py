@@ -30,6 +30,7 @@ from riskwatch_simulator.generator import (
     shifted,
     timeline,
 )
+from riskwatch_simulator.lead_time import fetch_lead_times
 from riskwatch_simulator.pacing import Progress
 from riskwatch_simulator.payloads import IdMap, label_body
 from riskwatch_simulator.pushing import Pusher, PushLog, bounded, onboard, post_labels
@@ -67,7 +68,7 @@ async def collect_report(
 
     notifications = dict(await bounded(8, [partial(notified, alert) for alert in candidates]))
     times = PushTimes(log.transaction_ids, log.transaction_posted_at, log.record_posted_at)
-    return build_report(
+    report = build_report(
         labels=bank.labels,
         customer_ids=ids.customers,
         alerts_by_customer=alerts,
@@ -76,6 +77,8 @@ async def collect_report(
         risk_scores=risks,
         base=base,
     )
+    report.credit_warning = await fetch_lead_times(client, bank.labels, ids.customers)
+    return report
 
 
 async def simulate(

@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     # owned by this team.
     warning_baseline_seconds: float = 600.0
     warning_owner: str = "risk-department"
+    # Maker-checker: the author of a rule change may approve it themselves. Only for a
+    # one-person development install: a warning is logged at start and every proposal says so.
+    allow_self_approval: bool = False
     # How often the watch list's reviews that came due are looked for (and announced).
     watchlist_review_check_seconds: float = 300.0
 

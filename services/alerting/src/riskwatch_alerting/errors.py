@@ -114,3 +114,23 @@ class WatchlistEntryClosed(Conflict):
 class InvalidReviewDate(InvalidInput):
     title = "Invalid review date"
     type_slug = "invalid-review-date"
+
+
+class SelfApprovalNotAllowed(Forbidden):
+    title = "The author of a rule change cannot approve it"
+    type_slug = "rule-self-approval"
+
+
+class ProposalNotFound(NotFound):
+    title = "Rule proposal not found"
+    type_slug = "rule-proposal-not-found"
+
+
+class ProposalNotPending(Conflict):
+    title = "Rule proposal already decided"
+    type_slug = "rule-proposal-not-pending"
+
+
+class ApprovalNotAllowed(Forbidden):
+    title = "Not allowed to approve or reject rule changes"
+    type_slug = "rule-approval-forbidden"

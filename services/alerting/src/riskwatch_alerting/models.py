@@ -117,6 +117,47 @@ class RuleVersion(Base):
     changed_at: Mapped[datetime] = _now_column()
 
 
+class RuleProposal(Base):
+    """A proposed rule version (a new rule, or a change of one) awaiting a second person's
+    approval (maker-checker): `pending`, then `approved`, `rejected` or `superseded` (a later
+    proposal of the same rule built on it). `approval` says how it was approved."""
+
+    __tablename__ = "rule_proposals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    proposed_at: Mapped[datetime] = _now_column()
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
+    approval: Mapped[str | None] = mapped_column(String(30))
+
+
+class RuleAuditEntry(Base):
+    """One step in a rule's governance history: proposed, approved, rejected, activated,
+    disabled, superseded; who did it (with their roles), on which version, and why."""
+
+    __tablename__ = "rule_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    version: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor_roles: Mapped[str] = mapped_column(String(200), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = _now_column()
+
+
 class ManagedList(Base):
     __tablename__ = "managed_lists"
 

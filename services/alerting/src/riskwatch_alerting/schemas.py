@@ -152,6 +152,53 @@ class StatusChange(Body):
     reason: SafeMultilineText | None = Field(default=None, max_length=2_000)
 
 
+ProposalStatus = Literal["pending", "approved", "rejected", "superseded"]
+
+
+class ProposalOut(Out):
+    """A proposed rule version (maker-checker): approved by someone other than its author."""
+
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    version: int = Field(description="The proposed version (GET /v1/rules/{id}/versions/{v})")
+    kind: str = Field(description="`create` (a new rule) or `change` (of an active rule)")
+    status: str
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    comment: str | None
+    approval: str | None = Field(
+        description="How it was approved: `four_eyes`, `self` (ALLOW_SELF_APPROVAL), "
+        "`system_configuration` (an unmodified shipped template) or `service`"
+    )
+    self_approval_allowed: bool = Field(
+        default=False,
+        description="True when this install lets an author approve their own change "
+        "(ALERTING_ALLOW_SELF_APPROVAL, a one-person development install only)",
+    )
+
+
+class ProposalDecision(Body):
+    comment: SafeMultilineText | None = Field(default=None, max_length=2_000)
+
+
+class ProposalRejection(Body):
+    comment: SafeMultilineText = Field(min_length=1, max_length=2_000)
+
+
+class RuleAuditOut(Out):
+    """One step of a rule's governance history."""
+
+    proposal_id: uuid.UUID | None
+    action: str
+    version: int | None
+    actor: str
+    actor_roles: str
+    comment: str | None
+    occurred_at: datetime
+
+
 class ConditionCheck(Body):
     condition: SafeMultilineText = Field(min_length=1, max_length=2_000)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting import repository
+from riskwatch_alerting import repository, rule_governance
 from riskwatch_alerting.domain.backtest import Backtester, Disposition, warm_up_start
 from riskwatch_alerting.domain.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
 from riskwatch_alerting.domain.evaluation_input import TRIGGER_EVENT_TYPES
@@ -19,13 +19,15 @@ from riskwatch_alerting.errors import (
     InvalidCondition,
     InvalidRuleDefinition,
     ListNotFound,
+    ProposalNotPending,
     RuleNotFound,
     RuleStatusConflict,
     RuleVersionNotFound,
     TemplateNotFound,
 )
-from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleVersion
+from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleProposal, RuleVersion
 from riskwatch_alerting.pipeline import active_rule_of, history_input
+from riskwatch_alerting.rule_governance import SERVICE_APPROVER, Approver
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate, template_key_of
 from riskwatch_alerting.schemas import (
@@ -123,8 +125,14 @@ async def _record_version(
 
 
 async def create_rule(
-    session: AsyncSession, *, data: RuleCreate, actor: str, template_key: str | None = None
+    session: AsyncSession,
+    *,
+    data: RuleCreate,
+    actor: str,
+    template_key: str | None = None,
+    approver: Approver = SERVICE_APPROVER,
 ) -> Rule:
+    """A new rule is a draft and a proposal (`create`): live once someone else approves it."""
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
     check_words(data.title_template, data.summary_template)
@@ -143,6 +151,9 @@ async def create_rule(
     session.add(rule)
     await session.flush()
     await _record_version(session, rule, ["created"], actor)
+    await rule_governance.open_proposal(
+        session, rule_id=rule.id, version=1, kind="create", actor=actor, roles=approver.roles
+    )
     return rule
 
 
@@ -154,7 +165,12 @@ async def get_rule(session: AsyncSession, rule_id: uuid.UUID, *, for_update: boo
 
 
 async def update_rule(
-    session: AsyncSession, rule_id: uuid.UUID, *, changes: RuleUpdate, actor: str
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    *,
+    changes: RuleUpdate,
+    actor: str,
+    approver: Approver = SERVICE_APPROVER,
 ) -> Rule:
     """A draft or disabled rule changes in place (a new version). An active rule does not:
     the change becomes a draft version (`pending_version`, building on an earlier pending
@@ -176,7 +192,17 @@ async def update_rule(
     check_words(given.get("title_template"), given.get("summary_template"))
     target = {**base, **given}
     if rule.status == "active":
-        return await _record_draft(session, rule, {**target, "status": "draft"}, changed, actor)
+        await _record_draft(session, rule, {**target, "status": "draft"}, changed, actor)
+        assert rule.pending_version is not None
+        await rule_governance.open_proposal(
+            session,
+            rule_id=rule.id,
+            version=rule.pending_version,
+            kind="change",
+            actor=actor,
+            roles=approver.roles,
+        )
+        return rule
     # Not live: the edit (on top of a draft left pending when the rule was switched off)
     # applies to the rule itself.
     target["status"] = rule.status
@@ -187,7 +213,17 @@ async def update_rule(
         return rule
     for name in fields:
         setattr(rule, name, target[name])
-    return await _new_version(session, rule, fields, actor)
+    await _new_version(session, rule, fields, actor)
+    kind = "create" if rule.status == "draft" else "change"
+    await rule_governance.open_proposal(
+        session,
+        rule_id=rule.id,
+        version=rule.version,
+        kind=kind,
+        actor=actor,
+        roles=approver.roles,
+    )
+    return rule
 
 
 async def _pending_snapshot(session: AsyncSession, rule: Rule) -> dict[str, Any] | None:
@@ -232,38 +268,109 @@ async def _new_version(session: AsyncSession, rule: Rule, changed: list[str], ac
 
 
 async def set_rule_status(
-    session: AsyncSession, rule_id: uuid.UUID, *, status: str, actor: str
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    *,
+    status: str,
+    actor: str,
+    approver: Approver = SERVICE_APPROVER,
+    comment: str | None = None,
 ) -> Rule:
-    """Activating a rule with a pending draft activates the draft."""
+    """Activating a rule with a pending draft activates the draft. Activating is approving
+    (maker-checker): the author of what goes live cannot do it. Disabling is immediate."""
     rule = await get_rule(session, rule_id, for_update=True)
     if status == "active" and rule.pending_version is not None:
-        return await _activate(session, rule, rule.pending_version, actor)
+        return await _activate(session, rule, rule.pending_version, actor, approver, comment)
     if rule.status == status:
         return rule
     if rule.status not in _STATUS_MOVES[status]:
         raise RuleStatusConflict(f"a {rule.status} rule cannot become {status}")
     if status == "active":
         check_condition(rule.condition)
+        await _approve(session, rule, rule.version, _snapshot(rule), approver, comment)
+    else:
+        rule_governance.audit(
+            session,
+            rule.id,
+            status,
+            actor=actor,
+            roles=approver.roles,
+            version=rule.version,
+            comment=comment,
+        )
     rule.status = status
     return await _new_version(session, rule, ["status"], actor)
 
 
+async def _content_author(session: AsyncSession, rule_id: uuid.UUID, version: int) -> str:
+    """Who wrote what `version` holds: its pending proposal's author, else the author of the
+    last version up to it that changed more than the status."""
+    for proposal in await rule_governance.pending_of(session, rule_id):
+        if proposal.version == version:
+            return proposal.proposed_by
+    versions = [v for v in await repository.list_versions(session, rule_id) if v.version <= version]
+    for found in reversed(versions):
+        if set(found.changed_fields) - {"status"}:
+            return found.changed_by
+    return versions[-1].changed_by if versions else ""
+
+
+async def _approve(
+    session: AsyncSession,
+    rule: Rule,
+    version: int,
+    snapshot: dict[str, Any],
+    approver: Approver,
+    comment: str | None,
+) -> None:
+    """Refuse (403) an author approving their own version; else record the approval."""
+    author = await _content_author(session, rule.id, version)
+    approval = rule_governance.check_approval(approver, author=author, snapshot=snapshot)
+    proposal_id = await rule_governance.mark_approved(
+        session, rule.id, version, approver=approver, approval=approval, comment=comment
+    )
+    rule_governance.audit(
+        session,
+        rule.id,
+        "approved",
+        actor=approver.subject,
+        roles=approver.roles,
+        version=version,
+        proposal_id=proposal_id,
+        comment=f"[{approval}] {comment}" if comment else f"[{approval}]",
+    )
+
+
 async def activate_version(
-    session: AsyncSession, rule_id: uuid.UUID, version: int, *, actor: str
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    version: int,
+    *,
+    actor: str,
+    approver: Approver = SERVICE_APPROVER,
+    comment: str | None = None,
 ) -> Rule:
     """Make one version (a pending draft, or an earlier version to roll back to) the live
     rule: recorded as a new version, the one alerts from now on name."""
     rule = await get_rule(session, rule_id, for_update=True)
-    return await _activate(session, rule, version, actor)
+    return await _activate(session, rule, version, actor, approver, comment)
 
 
-async def _activate(session: AsyncSession, rule: Rule, version: int, actor: str) -> Rule:
+async def _activate(
+    session: AsyncSession,
+    rule: Rule,
+    version: int,
+    actor: str,
+    approver: Approver,
+    comment: str | None,
+) -> Rule:
     found = await repository.get_version(session, rule.id, version)
     if found is None:
         raise RuleVersionNotFound(f"rule {rule.id} has no version {version}")
     target = {**_full_snapshot(found.snapshot), "status": "active"}
     check_condition(target["condition"])
     check_definition(target["trigger_event_types"], target["dedup_key"])
+    await _approve(session, rule, version, target, approver, comment)
     changed = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]
     if version == rule.pending_version:
         rule.pending_version = None
@@ -273,6 +380,50 @@ async def _activate(session: AsyncSession, rule: Rule, version: int, actor: str)
     for name in changed:
         setattr(rule, name, target[name])
     return await _new_version(session, rule, changed, actor)
+
+
+async def approve_proposal(
+    session: AsyncSession, proposal_id: uuid.UUID, *, approver: Approver, comment: str | None
+) -> RuleProposal:
+    """Make a pending proposal's version live (not by its author: 403)."""
+    proposal = await _pending_proposal(session, proposal_id)
+    rule = await get_rule(session, proposal.rule_id, for_update=True)
+    await _activate(session, rule, proposal.version, approver.subject, approver, comment)
+    await session.refresh(proposal)
+    return proposal
+
+
+async def reject_proposal(
+    session: AsyncSession, proposal_id: uuid.UUID, *, approver: Approver, comment: str
+) -> RuleProposal:
+    """Turn a proposal down with a reason; the live rule (if any) is untouched and the draft
+    version stays in the history, no longer pending."""
+    proposal = await _pending_proposal(session, proposal_id)
+    rule = await get_rule(session, proposal.rule_id, for_update=True)
+    proposal.status = "rejected"
+    proposal.decided_by, proposal.decided_at = approver.subject, datetime.now(UTC)
+    proposal.comment = comment
+    if rule.pending_version == proposal.version:
+        rule.pending_version = None
+    rule_governance.audit(
+        session,
+        rule.id,
+        "rejected",
+        actor=approver.subject,
+        roles=approver.roles,
+        version=proposal.version,
+        proposal_id=proposal.id,
+        comment=comment,
+    )
+    await session.flush()
+    return proposal
+
+
+async def _pending_proposal(session: AsyncSession, proposal_id: uuid.UUID) -> RuleProposal:
+    proposal = await rule_governance.get_proposal(session, proposal_id, for_update=True)
+    if proposal.status != rule_governance.PENDING:
+        raise ProposalNotPending(f"proposal {proposal_id} is already {proposal.status}")
+    return proposal
 
 
 async def delete_rule(session: AsyncSession, rule_id: uuid.UUID) -> None:
@@ -319,7 +470,12 @@ def template_condition(template: RuleTemplate, parameters: Mapping[str, Decimal]
 
 
 async def create_rule_from_template(
-    session: AsyncSession, *, key: str, data: TemplateInstantiate, actor: str
+    session: AsyncSession,
+    *,
+    key: str,
+    data: TemplateInstantiate,
+    actor: str,
+    approver: Approver = SERVICE_APPROVER,
 ) -> Rule:
     template = get_template(key)
     rule = RuleCreate(
@@ -336,7 +492,7 @@ async def create_rule_from_template(
         description=template.description,
         suggested_actions=data.suggested_actions,
     )
-    return await create_rule(session, data=rule, actor=actor, template_key=key)
+    return await create_rule(session, data=rule, actor=actor, template_key=key, approver=approver)
 
 
 # --- managed lists --------------------------------------------------------------------------

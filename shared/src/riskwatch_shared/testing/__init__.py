@@ -26,6 +26,10 @@ from riskwatch_shared.security import (
 
 T = TypeVar("T")
 
+# A second admin: approves (activates) what a test's own identity proposed (maker-checker:
+# the author of a rule change never approves it).
+CHECKER = Identity(subject="checker", roles=("admin",))
+
 
 class ThrowawayKeys:
     """Throwaway keys for one test process: the gateway's identity signing key and two user-
@@ -133,3 +137,8 @@ def identity_headers(
     """The gateway's identity header for `identity`, signed with the test key by default."""
     key = signing_key or throwaway_keys().identity
     return {IDENTITY_HEADER: mint_identity_token(identity, key, ttl_seconds=ttl_seconds)}
+
+
+def checker_headers() -> dict[str, str]:
+    """The identity header of CHECKER, the second person who approves a rule change."""
+    return identity_headers(CHECKER)

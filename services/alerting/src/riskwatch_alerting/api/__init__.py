@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from riskwatch_alerting.api import alerts, cases, desk, lists, rules, warnings, watchlist
+from riskwatch_alerting.api import (
+    alerts,
+    cases,
+    desk,
+    lists,
+    proposals,
+    rules,
+    warnings,
+    watchlist,
+)
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
+router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)

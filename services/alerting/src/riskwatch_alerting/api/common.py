@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, cast
 
+from fastapi import Depends
+
+from riskwatch_alerting.config import Settings
+from riskwatch_alerting.rule_governance import Approver
+from riskwatch_shared.app import IdentityDep, RuntimeDep
 from riskwatch_shared.security import Identity
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found (problem+json)"}}
@@ -23,3 +28,12 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 def actor_of(identity: Identity) -> str:
     return identity.subject
+
+
+async def _approver_dependency(identity: IdentityDep, runtime: RuntimeDep) -> Approver:
+    settings = cast(Settings, runtime.settings)
+    return Approver.of(identity, allow_self_approval=settings.allow_self_approval)
+
+
+# Who acts on a rule, with this install's self-approval setting (maker-checker).
+ApproverDep = Annotated[Approver, Depends(_approver_dependency)]

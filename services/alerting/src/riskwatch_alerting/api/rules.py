@@ -9,7 +9,13 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from riskwatch_alerting import repository, service
-from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, RULE_INVALID, actor_of
+from riskwatch_alerting.api.common import (
+    CONFLICT,
+    INVALID,
+    NOT_FOUND,
+    RULE_INVALID,
+    ApproverDep,
+)
 from riskwatch_alerting.errors import ActivationNotAllowed
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import FIELD_CATALOGUE
@@ -40,7 +46,10 @@ router = APIRouter()
 
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number")]
 FORBIDDEN: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Only an admin switches rules on and off (problem+json)"}
+    403: {
+        "description": "Only an admin switches rules on and off, and never makes live a "
+        "version they wrote (maker-checker; problem+json)"
+    }
 }
 
 
@@ -66,9 +75,10 @@ async def list_rules(
 @router.post(
     "/rules", status_code=201, operation_id="alerting-rules-create", responses=RULE_INVALID
 )
-async def create_rule(body: RuleCreate, session: SessionDep, identity: IdentityDep) -> RuleOut:
-    """Create a draft rule; the condition is type-checked before it is saved."""
-    rule = await service.create_rule(session, data=body, actor=actor_of(identity))
+async def create_rule(body: RuleCreate, session: SessionDep, approver: ApproverDep) -> RuleOut:
+    """Create a draft rule, proposed for approval (GET /v1/rule-proposals); the condition is
+    type-checked before it is saved."""
+    rule = await service.create_rule(session, data=body, actor=approver.subject, approver=approver)
     await session.flush()
     return RuleOut.model_validate(rule)
 
@@ -106,14 +116,17 @@ async def get_rule(rule_id: uuid.UUID, session: SessionDep) -> RuleOut:
     responses={**NOT_FOUND, **RULE_INVALID},
 )
 async def update_rule(
-    rule_id: uuid.UUID, body: RuleUpdate, session: SessionDep, identity: IdentityDep
+    rule_id: uuid.UUID, body: RuleUpdate, session: SessionDep, approver: ApproverDep
 ) -> RuleOut:
     """Change a rule: a new immutable version records who changed which fields.
 
     A draft or disabled rule changes at once. An active rule keeps running as it is: the
-    change is a draft version (`pending_version`) that goes live when an admin activates it.
+    change is a draft version (`pending_version`), proposed for approval: it goes live when
+    someone other than its author approves it.
     """
-    rule = await service.update_rule(session, rule_id, changes=body, actor=actor_of(identity))
+    rule = await service.update_rule(
+        session, rule_id, changes=body, actor=approver.subject, approver=approver
+    )
     await session.flush()
     return RuleOut.model_validate(rule)
 
@@ -131,10 +144,19 @@ async def delete_rule(rule_id: uuid.UUID, session: SessionDep, identity: Identit
 
 
 async def _set_status(
-    session: SessionDep, rule_id: uuid.UUID, status: str, identity: Identity
+    session: SessionDep,
+    rule_id: uuid.UUID,
+    status: str,
+    approver: ApproverDep,
+    body: StatusChange | None,
 ) -> RuleOut:
     rule: Rule = await service.set_rule_status(
-        session, rule_id, status=status, actor=actor_of(identity)
+        session,
+        rule_id,
+        status=status,
+        actor=approver.subject,
+        approver=approver,
+        comment=None if body is None else body.reason,
     )
     await session.flush()
     return RuleOut.model_validate(rule)
@@ -149,11 +171,13 @@ async def activate_rule(
     rule_id: uuid.UUID,
     session: SessionDep,
     identity: IdentityDep,
+    approver: ApproverDep,
     body: StatusChange | None = None,
 ) -> RuleOut:
-    """Activate a rule, or its pending draft version (admins only); the actor is recorded."""
+    """Activate a rule, or its pending draft version (admins only, never the author of what
+    goes live: it approves the pending proposal); the actor is recorded."""
     _require_switcher(identity)
-    return await _set_status(session, rule_id, "active", identity)
+    return await _set_status(session, rule_id, "active", approver, body)
 
 
 @router.post(
@@ -165,11 +189,12 @@ async def disable_rule(
     rule_id: uuid.UUID,
     session: SessionDep,
     identity: IdentityDep,
+    approver: ApproverDep,
     body: StatusChange | None = None,
 ) -> RuleOut:
-    """Disable a rule (admins only); it stops being evaluated."""
+    """Disable a rule (admins only); it stops being evaluated (audited, immediate)."""
     _require_switcher(identity)
-    return await _set_status(session, rule_id, "disabled", identity)
+    return await _set_status(session, rule_id, "disabled", approver, body)
 
 
 @router.get(
@@ -203,12 +228,20 @@ async def activate_rule_version(
     version: Version,
     session: SessionDep,
     identity: IdentityDep,
+    approver: ApproverDep,
     body: StatusChange | None = None,
 ) -> RuleOut:
     """Make one version live (a pending draft, or an earlier one to roll back to); admins
-    only. Recorded as a new version."""
+    only, never the version's author. Recorded as a new version."""
     _require_switcher(identity)
-    rule = await service.activate_version(session, rule_id, version, actor=actor_of(identity))
+    rule = await service.activate_version(
+        session,
+        rule_id,
+        version,
+        actor=approver.subject,
+        approver=approver,
+        comment=None if body is None else body.reason,
+    )
     await session.flush()
     return RuleOut.model_validate(rule)
 
@@ -282,11 +315,11 @@ async def get_template(key: str) -> TemplateOut:
     responses={**NOT_FOUND, **RULE_INVALID},
 )
 async def create_rule_from_template(
-    key: str, body: TemplateInstantiate, session: SessionDep, identity: IdentityDep
+    key: str, body: TemplateInstantiate, session: SessionDep, approver: ApproverDep
 ) -> RuleOut:
-    """Create a draft rule from a template, with tuned parameters."""
+    """Create a draft rule from a template, with tuned parameters, proposed for approval."""
     rule = await service.create_rule_from_template(
-        session, key=key, data=body, actor=actor_of(identity)
+        session, key=key, data=body, actor=approver.subject, approver=approver
     )
     await session.flush()
     return RuleOut.model_validate(rule)

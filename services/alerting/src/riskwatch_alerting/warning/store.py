@@ -146,7 +146,17 @@ async def replace_baselines(
         for metric, baseline in metrics.items()
     ]
     if rows:
-        await session.execute(pg_insert(WarningBaseline).values(rows))
+        # Two replicas refreshing at once: the later one's figures win, neither fails.
+        statement = pg_insert(WarningBaseline).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[WarningBaseline.segment, WarningBaseline.metric],
+            set_={
+                "population": statement.excluded.population,
+                "percentiles": statement.excluded.percentiles,
+                "computed_at": statement.excluded.computed_at,
+            },
+        )
+        await session.execute(statement)
 
 
 async def get_rule(session: AsyncSession, rule_id: uuid.UUID) -> Rule | None:

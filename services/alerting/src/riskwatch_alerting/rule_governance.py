@@ -1,0 +1,221 @@
+"""Maker-checker bookkeeping for rules: proposals (a proposed version awaiting approval) and
+the audit history of every step. The decisions themselves are pure
+(`domain.governance`); the rule changes they lead to are `service`'s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from riskwatch_alerting.domain.cases import roles_text
+from riskwatch_alerting.domain.governance import (
+    Approval,
+    SelfApprovalRefused,
+    approval_of,
+    is_shipped_template,
+)
+from riskwatch_alerting.errors import ProposalNotFound, SelfApprovalNotAllowed
+from riskwatch_alerting.models import RuleAuditEntry, RuleProposal
+from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY
+from riskwatch_shared.roles import SERVICE_ROLE
+from riskwatch_shared.security import Identity
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Approver:
+    """Who acts on a rule through the API, and whether this install allows self-approval."""
+
+    subject: str
+    roles: tuple[str, ...]
+    is_service: bool = False
+    allow_self_approval: bool = False
+
+    @classmethod
+    def of(cls, identity: Identity, *, allow_self_approval: bool) -> Approver:
+        return cls(
+            subject=identity.subject,
+            roles=tuple(identity.roles),
+            is_service=identity.kind == "service" and SERVICE_ROLE in identity.roles,
+            allow_self_approval=allow_self_approval,
+        )
+
+
+# The services' own identity, for tools and tests that call the service layer directly.
+SERVICE_APPROVER = Approver(subject="system", roles=(SERVICE_ROLE,), is_service=True)
+
+
+def audit(
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    action: str,
+    *,
+    actor: str,
+    roles: Sequence[str] = (),
+    version: int | None = None,
+    proposal_id: uuid.UUID | None = None,
+    comment: str | None = None,
+) -> None:
+    """One step in the rule's history, in the transaction of the change itself."""
+    session.add(
+        RuleAuditEntry(
+            rule_id=rule_id,
+            proposal_id=proposal_id,
+            action=action,
+            version=version,
+            actor=actor,
+            actor_roles=roles_text(roles),
+            comment=comment,
+            occurred_at=datetime.now(UTC),
+        )
+    )
+
+
+async def open_proposal(
+    session: AsyncSession,
+    *,
+    rule_id: uuid.UUID,
+    version: int,
+    kind: str,
+    actor: str,
+    roles: Sequence[str],
+) -> RuleProposal:
+    """Propose `version`; an earlier pending proposal of the rule is superseded by it (the new
+    version builds on it)."""
+    await supersede_pending(session, rule_id, actor=actor, roles=roles)
+    proposal = RuleProposal(
+        id=uuid.uuid4(),
+        rule_id=rule_id,
+        version=version,
+        kind=kind,
+        status=PENDING,
+        proposed_by=actor,
+        proposed_at=datetime.now(UTC),
+    )
+    session.add(proposal)
+    audit(
+        session,
+        rule_id,
+        "proposed",
+        actor=actor,
+        roles=roles,
+        version=version,
+        proposal_id=proposal.id,
+        comment=kind,
+    )
+    await session.flush()
+    return proposal
+
+
+async def supersede_pending(
+    session: AsyncSession, rule_id: uuid.UUID, *, actor: str, roles: Sequence[str]
+) -> None:
+    for proposal in await pending_of(session, rule_id):
+        proposal.status = "superseded"
+        proposal.decided_at = datetime.now(UTC)
+        audit(
+            session,
+            rule_id,
+            "superseded",
+            actor=actor,
+            roles=roles,
+            version=proposal.version,
+            proposal_id=proposal.id,
+        )
+
+
+async def pending_of(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleProposal]:
+    result = await session.scalars(
+        select(RuleProposal)
+        .where(RuleProposal.rule_id == rule_id, RuleProposal.status == PENDING)
+        .with_for_update()
+    )
+    return result.all()
+
+
+async def get_proposal(
+    session: AsyncSession, proposal_id: uuid.UUID, *, for_update: bool = False
+) -> RuleProposal:
+    statement = select(RuleProposal).where(RuleProposal.id == proposal_id)
+    if for_update:
+        statement = statement.with_for_update()
+    proposal = await session.scalar(statement)
+    if proposal is None:
+        raise ProposalNotFound(f"no rule proposal {proposal_id}")
+    return proposal
+
+
+async def list_proposals(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    rule_id: uuid.UUID | None,
+    limit: int,
+) -> Sequence[RuleProposal]:
+    statement = select(RuleProposal).order_by(RuleProposal.proposed_at, RuleProposal.id)
+    if status is not None:
+        statement = statement.where(RuleProposal.status == status)
+    if rule_id is not None:
+        statement = statement.where(RuleProposal.rule_id == rule_id)
+    return (await session.scalars(statement.limit(limit))).all()
+
+
+async def history_of(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[RuleAuditEntry]:
+    result = await session.scalars(
+        select(RuleAuditEntry).where(RuleAuditEntry.rule_id == rule_id).order_by(RuleAuditEntry.id)
+    )
+    return result.all()
+
+
+def check_approval(approver: Approver, *, author: str, snapshot: dict[str, Any]) -> Approval:
+    """How `approver` may make `author`'s version live, or 403 (problem+json)."""
+    template = TEMPLATES_BY_KEY.get(str(snapshot.get("template_key") or ""))
+    shipped = is_shipped_template(
+        snapshot,
+        template_condition=None if template is None else template.condition,
+        template_triggers=None if template is None else template.trigger_event_types,
+    )
+    try:
+        return approval_of(
+            author=author,
+            approver=approver.subject,
+            is_service=approver.is_service,
+            shipped_template=shipped,
+            allow_self_approval=approver.allow_self_approval,
+        )
+    except SelfApprovalRefused as exc:
+        raise SelfApprovalNotAllowed(str(exc)) from exc
+
+
+async def mark_approved(
+    session: AsyncSession,
+    rule_id: uuid.UUID,
+    version: int,
+    *,
+    approver: Approver,
+    approval: Approval,
+    comment: str | None,
+) -> uuid.UUID | None:
+    """The pending proposal of `version` (if any) is approved; the others are superseded."""
+    now = datetime.now(UTC)
+    approved: uuid.UUID | None = None
+    for proposal in await pending_of(session, rule_id):
+        if proposal.version == version:
+            proposal.status, approved = "approved", proposal.id
+            proposal.decided_by, proposal.comment, proposal.approval = (
+                approver.subject,
+                comment,
+                approval,
+            )
+        else:
+            proposal.status = "superseded"
+        proposal.decided_at = now
+    return approved
