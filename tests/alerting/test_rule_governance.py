@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import nats
+import orjson
 import pytest
 
 from riskwatch_alerting.config import Settings
@@ -23,7 +25,7 @@ from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_alerting.rules.templates import TEMPLATES
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app
+from riskwatch_shared.testing import identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -217,10 +219,19 @@ async def test_a_newer_change_supersedes_the_pending_one(api: Api) -> None:
     await api.call(ROB, "PATCH", f"/v1/rules/{rule_id}", {"name": "Bigger payment"})
     statuses = [(p["status"], p["proposed_by"]) for p in await api.proposals(rule_id)]
     assert statuses == [("approved", "rita"), ("superseded", "rita"), ("pending", "rob")]
-    # rob wrote the pending version: rita may approve it, rob may not.
+    # rob's version holds rita's change too: neither of them may approve it.
     [pending] = await api.proposals(rule_id, "pending")
-    _problem(await api.call(ROB, "POST", f"/v1/rule-proposals/{pending['id']}/approve"), 403)
-    ok = await api.call(RITA, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+    for author in (ROB, RITA):
+        refused = await api.call(author, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+        _problem(refused, 403)
+    ok = await api.call(ADA, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
+    assert ok.status_code == 200, ok.text
+    live = (await api.call(ADA, "GET", f"/v1/rules/{rule_id}")).json()
+    assert (live["name"], live["severity"]) == ("Bigger payment", "low")
+    # After a decision, the next change starts afresh: rob may approve rita's alone.
+    await api.call(RITA, "PATCH", f"/v1/rules/{rule_id}", {"severity": "high"})
+    [pending] = await api.proposals(rule_id, "pending")
+    ok = await api.call(ROB, "POST", f"/v1/rule-proposals/{pending['id']}/approve")
     assert ok.status_code == 200, ok.text
 
 
@@ -311,17 +322,64 @@ async def test_self_approval_allowed_only_when_the_install_says_so(api: Api, inf
         assert approved.json()["self_approval_allowed"] is True
 
 
+async def _last_event(api: Api, event_type: str, proposal_id: str) -> dict[str, Any]:
+    async def published() -> dict[str, Any] | None:
+        try:
+            msg = await api.runtime.bus.js.get_last_msg("ALERTING", event_type)
+        except nats.js.errors.NotFoundError:
+            return None
+        payload: dict[str, Any] = orjson.loads(msg.data or b"{}")
+        return payload if payload.get("proposal_id") == proposal_id else None
+
+    return await wait_until(published, message=f"{event_type} of {proposal_id}")
+
+
+async def test_proposals_and_decisions_are_announced(api: Api) -> None:
+    rule_id = await _proposed(api, RITA)
+    [proposal] = await api.proposals(rule_id, "pending")
+    proposed = await _last_event(api, "alerting.rule_change_proposed.v1", proposal["id"])
+    assert (proposed["rule_id"], proposed["proposed_by"], proposed["kind"]) == (
+        rule_id,
+        "rita",
+        "create",
+    )
+    await api.call(ROB, "POST", f"/v1/rule-proposals/{proposal['id']}/approve", {"comment": "ok"})
+    approved = await _last_event(api, "alerting.rule_change_approved.v1", proposal["id"])
+    assert (approved["approved_by"], approved["approval"], approved["version"]) == (
+        "rob",
+        "four_eyes",
+        1,
+    )
+    await api.call(RITA, "PATCH", f"/v1/rules/{rule_id}", {"severity": "low"})
+    [change] = await api.proposals(rule_id, "pending")
+    await api.call(ADA, "POST", f"/v1/rule-proposals/{change['id']}/reject", {"comment": "no"})
+    rejected = await _last_event(api, "alerting.rule_change_rejected.v1", change["id"])
+    assert (rejected["rejected_by"], rejected["comment"], rejected["kind"]) == (
+        "ada",
+        "no",
+        "change",
+    )
+
+
 def test_approval_rules() -> None:
     kinds = {"is_service": False, "shipped_template": False, "allow_self_approval": False}
-    assert approval_of(author="a", approver="b", **kinds) == "four_eyes"
+    assert approval_of(authors=frozenset("a"), approver="b", **kinds) == "four_eyes"
     with pytest.raises(SelfApprovalRefused):
-        approval_of(author="a", approver="a", **kinds)
-    assert approval_of(author="a", approver="a", **{**kinds, "is_service": True}) == "service"
+        approval_of(authors=frozenset("a"), approver="a", **kinds)
+    with pytest.raises(SelfApprovalRefused):
+        approval_of(authors=frozenset("ab"), approver="b", **kinds)
     assert (
-        approval_of(author="a", approver="a", **{**kinds, "shipped_template": True})
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "is_service": True})
+        == "service"
+    )
+    assert (
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "shipped_template": True})
         == "system_configuration"
     )
-    assert approval_of(author="a", approver="a", **{**kinds, "allow_self_approval": True}) == "self"
+    assert (
+        approval_of(authors=frozenset("a"), approver="a", **{**kinds, "allow_self_approval": True})
+        == "self"
+    )
     snapshot = {"condition": "txn.amount  >  5", "trigger_event_types": ["t"]}
     assert is_shipped_template(
         snapshot, template_condition="txn.amount > 5", template_triggers=["t"]

@@ -20,6 +20,9 @@ from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
     RiskMeasureTaken,
+    RuleChangeApproved,
+    RuleChangeProposed,
+    RuleChangeRejected,
     WatchlistReviewDue,
     WatchlistReviewed,
 )
@@ -60,6 +63,8 @@ CUSTOMER_ID = UUID("8a6e0804-2bd0-4672-b79d-d97027f9071a")
 CASE_ID = UUID("6b0f2c1e-9d3a-4e5b-8c7d-1a2b3c4d5e6f")
 AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 WATCH_ID = UUID("2c9d7e4a-1b3f-4a6c-9d8e-7f6a5b4c3d2e")
+RULE_ID = UUID("5e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b")
+PROPOSAL_ID = UUID("6f2a3b4c-5d6e-4f7a-9b8c-0d1e2f3a4b5c")
 
 TRANSACTION = TransactionData(
     transaction_id=UUID("0b7c2a36-57a5-4e0b-9f3c-7d6f5a1d2e10"),
@@ -336,6 +341,35 @@ def examples() -> list[Event]:
             owner="analyst-3",
             review_due=date(2026, 12, 15),
             reason="RED Early arrears (1-30 days past due) since 2026-11-02",
+        ),
+        RuleChangeProposed(
+            proposal_id=PROPOSAL_ID,
+            rule_id=RULE_ID,
+            rule_name="Big payment",
+            version=3,
+            kind="change",
+            proposed_by="rita",
+        ),
+        RuleChangeApproved(
+            proposal_id=PROPOSAL_ID,
+            rule_id=RULE_ID,
+            rule_name="Big payment",
+            version=3,
+            kind="change",
+            proposed_by="rita",
+            approved_by="rob",
+            approval="four_eyes",
+            comment="checked against last month's alerts",
+        ),
+        RuleChangeRejected(
+            proposal_id=PROPOSAL_ID,
+            rule_id=RULE_ID,
+            rule_name="Big payment",
+            version=3,
+            kind="change",
+            proposed_by="rita",
+            rejected_by="ada",
+            comment="too broad",
         ),
     ]
 

@@ -76,14 +76,19 @@ async def test_dev_mode_leaves_them_open(gateway: Gateway) -> None:
 
 
 def test_the_ingress_routes_only_the_api_and_the_jwks() -> None:
+    # The gateway's host exposes the API and the keys only; the console has a host of its own
+    # and nothing else is exposed (no service behind the gateway, no ops endpoint).
     for manifest in ("k8s/base/ingress.yaml", "k8s/overlays/prod/ingress.yaml"):
         ingress = yaml.safe_load((REPO_ROOT / manifest).read_text())
-        paths = {
-            (p["path"], p["pathType"])
-            for rule in ingress["spec"]["rules"]
-            for p in rule["http"]["paths"]
-        }
-        assert paths == {("/v1/", "Prefix"), ("/.well-known/jwks.json", "Exact")}, manifest
+        routes: dict[str, set[tuple[str, str]]] = {}
+        for rule in ingress["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                backend = p["backend"]["service"]["name"]
+                routes.setdefault(backend, set()).add((p["path"], p["pathType"]))
+        assert set(routes) <= {"gateway", "console"}, manifest
+        assert routes["gateway"] == {("/v1/", "Prefix"), ("/.well-known/jwks.json", "Exact")}, (
+            manifest
+        )
 
 
 def test_a_short_ops_token_is_refused_at_start(gateway: Gateway) -> None:

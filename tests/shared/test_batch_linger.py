@@ -145,11 +145,14 @@ async def test_what_a_cancelled_linger_collected_is_handed_back_on_stop(bus: Mes
     replacement = await _fetcher(bus, durable)
     try:
         started = time.monotonic()
+        # The two redeliveries may come in one fetch or, on a busy machine, in two.
         again = await replacement.fetch(10, timeout=5)
+        if len(again) < 2:
+            again += await replacement.fetch(10, timeout=5)
         # Nak'd by stop(): redelivered at once, not after ack_wait (30 s).
         assert sorted(numbers(again)) == [1, 2]
         assert all(m.metadata.num_delivered == 2 for m in again)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10
     finally:
         await replacement.stop()
 

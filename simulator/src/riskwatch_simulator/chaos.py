@@ -30,6 +30,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -62,6 +63,7 @@ MARKER_RULE = {
     "description": "Chaos run: one alert per marker transaction.",
 }
 ANALYST_EMAIL = "chaos.analyst@bank.example"
+CHECKER_EMAIL = "chaos.checker@bank.example"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SERVICES = ("customer", "scoring", "alerting", "notify")
 
@@ -387,11 +389,24 @@ async def run_faults(
 # --- load ------------------------------------------------------------------------------------
 
 
-async def set_up(client: RiskWatchClient, customers: int) -> list[str]:
+async def _approve_as_checker(gateway: str, client: RiskWatchClient, path: str) -> None:
+    """Maker-checker: the admin who proposed the marker rule cannot switch it on, so a second
+    admin of the run's own (a fresh system each run) approves it."""
+    password = secrets.token_urlsafe(24)
+    await client.post_json(
+        "/v1/users",
+        {"email": CHECKER_EMAIL, "name": "Chaos checker", "roles": ["admin"], "password": password},
+    )
+    async with RiskWatchClient(gateway, retry=client.retry) as checker:
+        await checker.sign_in(CHECKER_EMAIL, password)
+        await checker.post_json(path, {"reason": "chaos run: second admin approves"})
+
+
+async def set_up(client: RiskWatchClient, customers: int, *, gateway: str) -> list[str]:
     """Ingest key, the marker rule, who is told (e-mail and in-app), the customers."""
     await client.create_ingest_key("chaos core banking")
     rule = await client.post_json("/v1/rules", MARKER_RULE)
-    await client.post_json(f"/v1/rules/{rule['id']}/activate", {})
+    await _approve_as_checker(gateway, client, f"/v1/rules/{rule['id']}/activate")
     me = await client.get_json("/v1/auth/me")
     team = await client.post_json("/v1/teams", {"name": "Chaos desk"})
     await client.post_json(
@@ -588,7 +603,7 @@ async def chaos_run(system: RunningSystem, config: ChaosConfig) -> ChaosReport:
     try:
         async with RiskWatchClient(system.gateway, transport=transport, retry=retry) as client:
             await client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
-            customers = await set_up(client, config.customers)
+            customers = await set_up(client, config.customers, gateway=system.gateway)
             items = transactions(config, customers, run)
             report.pushed = len(items)
             report.markers = sum(1 for item in items if item["counterparty_name"] == MARKER)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,8 @@ from riskwatch_alerting.domain.governance import (
 from riskwatch_alerting.errors import ProposalNotFound, SelfApprovalNotAllowed
 from riskwatch_alerting.models import RuleAuditEntry, RuleProposal
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY
+from riskwatch_shared.events.alerting import RuleChangeApproved, RuleChangeProposed
+from riskwatch_shared.messaging.outbox import add_events
 from riskwatch_shared.roles import SERVICE_ROLE
 from riskwatch_shared.security import Identity
 
@@ -83,8 +85,9 @@ async def open_proposal(
     session: AsyncSession,
     *,
     rule_id: uuid.UUID,
+    rule_name: str,
     version: int,
-    kind: str,
+    kind: Literal["create", "change"],
     actor: str,
     roles: Sequence[str],
 ) -> RuleProposal:
@@ -110,6 +113,17 @@ async def open_proposal(
         version=version,
         proposal_id=proposal.id,
         comment=kind,
+    )
+    await add_events(
+        session,
+        RuleChangeProposed(
+            proposal_id=proposal.id,
+            rule_id=rule_id,
+            rule_name=rule_name,
+            version=version,
+            kind=kind,
+            proposed_by=actor,
+        ),
     )
     await session.flush()
     return proposal
@@ -175,8 +189,31 @@ async def history_of(session: AsyncSession, rule_id: uuid.UUID) -> Sequence[Rule
     return result.all()
 
 
-def check_approval(approver: Approver, *, author: str, snapshot: dict[str, Any]) -> Approval:
-    """How `approver` may make `author`'s version live, or 403 (problem+json)."""
+async def proposal_authors(
+    session: AsyncSession, rule_id: uuid.UUID, version: int
+) -> frozenset[str] | None:
+    """Who wrote the pending proposal of `version`: its author and those of the proposals it
+    superseded since the rule's last decision (their changes are in it). None: no proposal."""
+    result = await session.scalars(
+        select(RuleProposal)
+        .where(RuleProposal.rule_id == rule_id)
+        .order_by(RuleProposal.proposed_at, RuleProposal.id)
+    )
+    authors: set[str] = set()
+    for proposal in result.all():
+        if proposal.status not in (PENDING, "superseded"):
+            authors.clear()  # decided: what came before was approved or rejected on its own
+            continue
+        authors.add(proposal.proposed_by)
+        if proposal.status == PENDING and proposal.version == version:
+            return frozenset(authors)
+    return None
+
+
+def check_approval(
+    approver: Approver, *, authors: frozenset[str], snapshot: dict[str, Any]
+) -> Approval:
+    """How `approver` may make a version `authors` wrote live, or 403 (problem+json)."""
     template = TEMPLATES_BY_KEY.get(str(snapshot.get("template_key") or ""))
     shipped = is_shipped_template(
         snapshot,
@@ -185,7 +222,7 @@ def check_approval(approver: Approver, *, author: str, snapshot: dict[str, Any])
     )
     try:
         return approval_of(
-            author=author,
+            authors=authors,
             approver=approver.subject,
             is_service=approver.is_service,
             shipped_template=shipped,
@@ -200,11 +237,13 @@ async def mark_approved(
     rule_id: uuid.UUID,
     version: int,
     *,
+    rule_name: str,
     approver: Approver,
     approval: Approval,
     comment: str | None,
 ) -> uuid.UUID | None:
-    """The pending proposal of `version` (if any) is approved; the others are superseded."""
+    """The pending proposal of `version` (if any) is approved (and announced); the others are
+    superseded."""
     now = datetime.now(UTC)
     approved: uuid.UUID | None = None
     for proposal in await pending_of(session, rule_id):
@@ -218,4 +257,23 @@ async def mark_approved(
         else:
             proposal.status = "superseded"
         proposal.decided_at = now
+        if proposal.status == "approved":
+            await add_events(
+                session,
+                RuleChangeApproved(
+                    proposal_id=proposal.id,
+                    rule_id=rule_id,
+                    rule_name=rule_name,
+                    version=version,
+                    kind=_kind(proposal.kind),
+                    proposed_by=proposal.proposed_by,
+                    approved_by=approver.subject,
+                    approval=approval,
+                    comment=comment,
+                ),
+            )
     return approved
+
+
+def _kind(kind: str) -> Literal["create", "change"]:
+    return "create" if kind == "create" else "change"

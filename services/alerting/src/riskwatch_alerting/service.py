@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +40,9 @@ from riskwatch_alerting.schemas import (
     RuleUpdate,
     TemplateInstantiate,
 )
+from riskwatch_shared.events.alerting import RuleChangeRejected
 from riskwatch_shared.messages import PARAMETERS, TemplateError, template_parameters
+from riskwatch_shared.messaging.outbox import add_events
 
 VERSIONED_FIELDS: tuple[str, ...] = (
     "name",
@@ -152,7 +154,13 @@ async def create_rule(
     await session.flush()
     await _record_version(session, rule, ["created"], actor)
     await rule_governance.open_proposal(
-        session, rule_id=rule.id, version=1, kind="create", actor=actor, roles=approver.roles
+        session,
+        rule_id=rule.id,
+        rule_name=rule.name,
+        version=1,
+        kind="create",
+        actor=actor,
+        roles=approver.roles,
     )
     return rule
 
@@ -197,6 +205,7 @@ async def update_rule(
         await rule_governance.open_proposal(
             session,
             rule_id=rule.id,
+            rule_name=str(target["name"]),
             version=rule.pending_version,
             kind="change",
             actor=actor,
@@ -214,10 +223,11 @@ async def update_rule(
     for name in fields:
         setattr(rule, name, target[name])
     await _new_version(session, rule, fields, actor)
-    kind = "create" if rule.status == "draft" else "change"
+    kind: Literal["create", "change"] = "create" if rule.status == "draft" else "change"
     await rule_governance.open_proposal(
         session,
         rule_id=rule.id,
+        rule_name=rule.name,
         version=rule.version,
         kind=kind,
         actor=actor,
@@ -302,17 +312,19 @@ async def set_rule_status(
     return await _new_version(session, rule, ["status"], actor)
 
 
-async def _content_author(session: AsyncSession, rule_id: uuid.UUID, version: int) -> str:
-    """Who wrote what `version` holds: its pending proposal's author, else the author of the
-    last version up to it that changed more than the status."""
-    for proposal in await rule_governance.pending_of(session, rule_id):
-        if proposal.version == version:
-            return proposal.proposed_by
+async def _content_authors(
+    session: AsyncSession, rule_id: uuid.UUID, version: int
+) -> frozenset[str]:
+    """Who wrote what `version` holds: its pending proposal's authors, else the author of the
+    last version up to it that changed more than the status (a rollback, a re-enable)."""
+    authors = await rule_governance.proposal_authors(session, rule_id, version)
+    if authors is not None:
+        return authors
     versions = [v for v in await repository.list_versions(session, rule_id) if v.version <= version]
     for found in reversed(versions):
         if set(found.changed_fields) - {"status"}:
-            return found.changed_by
-    return versions[-1].changed_by if versions else ""
+            return frozenset({found.changed_by})
+    return frozenset(v.changed_by for v in versions[-1:])
 
 
 async def _approve(
@@ -324,10 +336,16 @@ async def _approve(
     comment: str | None,
 ) -> None:
     """Refuse (403) an author approving their own version; else record the approval."""
-    author = await _content_author(session, rule.id, version)
-    approval = rule_governance.check_approval(approver, author=author, snapshot=snapshot)
+    authors = await _content_authors(session, rule.id, version)
+    approval = rule_governance.check_approval(approver, authors=authors, snapshot=snapshot)
     proposal_id = await rule_governance.mark_approved(
-        session, rule.id, version, approver=approver, approval=approval, comment=comment
+        session,
+        rule.id,
+        version,
+        rule_name=str(snapshot.get("name") or rule.name),
+        approver=approver,
+        approval=approval,
+        comment=comment,
     )
     rule_governance.audit(
         session,
@@ -405,6 +423,19 @@ async def reject_proposal(
     proposal.comment = comment
     if rule.pending_version == proposal.version:
         rule.pending_version = None
+    await add_events(
+        session,
+        RuleChangeRejected(
+            proposal_id=proposal.id,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            version=proposal.version,
+            kind="create" if proposal.kind == "create" else "change",
+            proposed_by=proposal.proposed_by,
+            rejected_by=approver.subject,
+            comment=comment,
+        ),
+    )
     rule_governance.audit(
         session,
         rule.id,

@@ -206,3 +206,53 @@ class WatchlistReviewDue(AlertingEvent, frozen=True, kw_only=True):
     owner: str
     review_due: date
     reason: str
+
+
+# --- rule governance (maker-checker, issue 23) -----------------------------------------------
+
+RuleProposalKind = Literal["create", "change"]
+RuleApproval = Literal["four_eyes", "self", "system_configuration", "service"]
+
+
+@register
+class RuleChangeProposed(AlertingEvent, frozen=True, kw_only=True):
+    """A new rule or a change of one was proposed: it waits for someone else's approval."""
+
+    type: Literal["alerting.rule_change_proposed.v1"] = "alerting.rule_change_proposed.v1"
+    proposal_id: UUID
+    rule_id: UUID
+    rule_name: str
+    version: int
+    kind: RuleProposalKind
+    proposed_by: str
+
+
+@register
+class RuleChangeApproved(AlertingEvent, frozen=True, kw_only=True):
+    """A proposed rule version was approved and is live (`approval` says how)."""
+
+    type: Literal["alerting.rule_change_approved.v1"] = "alerting.rule_change_approved.v1"
+    proposal_id: UUID
+    rule_id: UUID
+    rule_name: str
+    version: int
+    kind: RuleProposalKind
+    proposed_by: str
+    approved_by: str
+    approval: RuleApproval
+    comment: str | None = None
+
+
+@register
+class RuleChangeRejected(AlertingEvent, frozen=True, kw_only=True):
+    """A proposed rule version was turned down; the live rule (if any) is unchanged."""
+
+    type: Literal["alerting.rule_change_rejected.v1"] = "alerting.rule_change_rejected.v1"
+    proposal_id: UUID
+    rule_id: UUID
+    rule_name: str
+    version: int
+    kind: RuleProposalKind
+    proposed_by: str
+    rejected_by: str
+    comment: str

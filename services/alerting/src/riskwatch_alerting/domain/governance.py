@@ -21,23 +21,24 @@ class SelfApprovalRefused(Exception):
 
 def approval_of(
     *,
-    author: str,
+    authors: frozenset[str],
     approver: str,
     is_service: bool,
     shipped_template: bool,
     allow_self_approval: bool,
 ) -> Approval:
-    """How `approver` may approve `author`'s version, or SelfApprovalRefused."""
+    """How `approver` may approve a version `authors` wrote (a proposal built on earlier,
+    superseded ones has all their authors), or SelfApprovalRefused."""
     if is_service:
         return "service"
-    if approver != author:
+    if approver not in authors:
         return "four_eyes"
     if shipped_template:
         return "system_configuration"
     if allow_self_approval:
         return "self"
     raise SelfApprovalRefused(
-        f"{approver} proposed this version and cannot approve it: another person with "
+        f"{approver} wrote (part of) this version and cannot approve it: another person with "
         "approve rights must"
     )
 
