@@ -226,16 +226,16 @@ async def test_segment_baselines_from_the_portfolio(session_factory: Sessions) -
         table = await refresh_baselines(session, datetime.now(UTC))
     baseline = table["sme-peers"]["utilisation"]
     assert baseline.population == 40
-    assert 0.28 < baseline.percentiles[97] < 0.30
-    # A peer at 0.5: far under the absolute 0.85, but beyond the segment's p97.
+    assert 0.29 < baseline.percentiles[99] < 0.30
+    # A peer at 0.7: under the absolute 0.85, but past the segment's p99 and the floor.
     customer = uuid.uuid4()
     warned = AlertPipeline()
     await feed(session_factory, warned, [_created(customer, rm=None, segment="sme-peers")])
-    await feed(session_factory, warned, [_assessed(customer, 1, utilisation=0.5)])
+    await feed(session_factory, warned, [_assessed(customer, 1, utilisation=0.7)])
     state = (await _states(session_factory, customer))["utilisation_creeping"]
     assert state.level == "red"
     assert state.detail[0]["kind"] == "segment"
-    assert state.detail[0]["segment_percentile"] == 97
+    assert state.detail[0]["segment_percentile"] == 99
 
 
 async def test_reviews_due_are_announced_once_per_review_date(session_factory: Sessions) -> None:

@@ -32,8 +32,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
     (
         "income_falling",
         {"inflow_sum_30d": 3000.0, "inflow_sum_90d": 9000.0},  # flat: 0%
-        {"inflow_sum_30d": 2000.0, "inflow_sum_90d": 8000.0},  # -33%
-        {"inflow_sum_30d": 1000.0, "inflow_sum_90d": 7000.0},  # -67%
+        {"inflow_sum_30d": 1500.0, "inflow_sum_90d": 7500.0},  # -50%
+        {"inflow_sum_30d": 600.0, "inflow_sum_90d": 6600.0},  # -80%
     ),
     ("early_arrears", {"days_past_due": 0}, {"days_past_due": 5}, {"days_past_due": 31}),
     (
@@ -96,7 +96,7 @@ def test_missing_features_raise_nothing() -> None:
 
 
 def test_income_falls_back_on_the_declared_income() -> None:
-    assert _levels({"income_change_pct": -40.0}) == {"income_falling": "amber"}
+    assert _levels({"income_change_pct": -45.0}) == {"income_falling": "amber"}
     # Inflows, when there are some, speak first.
     flat = {"inflow_sum_30d": 3000.0, "inflow_sum_90d": 9000.0, "income_change_pct": -70.0}
     assert "income_falling" not in _levels(flat)
@@ -131,30 +131,33 @@ def _segment(metric: str, values: list[float]) -> dict[str, dict[str, SegmentBas
 
 
 def test_segment_trigger_uses_the_segment_percentiles() -> None:
-    # 100 retail customers at instalment-to-income 0.00 .. 0.99: p90 0.891, p97 0.9603.
+    # 100 retail customers at instalment-to-income 0.00 .. 0.99: p95 0.9405, p99 0.9801.
     table = _segment("instalment_to_income", [i / 100 for i in range(100)])
     base = table["retail"]["instalment_to_income"]
     assert base.population == 100
-    assert base.percentiles[90] == pytest.approx(0.891)
-    assert base.percentiles[97] == pytest.approx(0.9603)
-    # 0.30 is under the absolute 0.40 and the segment's p90: nothing.
+    assert base.percentiles[95] == pytest.approx(0.9405)
+    assert base.percentiles[99] == pytest.approx(0.9801)
+    # 0.30 is under the absolute 0.40 and the segment's p95: nothing.
     assert _levels({"instalment_to_income": 0.30}, baselines=table, segment="retail") == {}
-    # A segment with a lower tail: 0.30 is its top 3%.
+    # A segment with a lower tail: 0.35 is its top 1%, and over the floor (0.30).
     low = _segment("instalment_to_income", [i / 1000 for i in range(100)])
-    signal = evaluate({"instalment_to_income": 0.30}, baselines=low, segment="retail")
+    signal = evaluate({"instalment_to_income": 0.35}, baselines=low, segment="retail")
     hit = signal["instalment_to_income_rising"].hits[0]
-    assert (hit.kind, hit.level, hit.percentile) == ("segment", "red", 97)
-    assert hit.threshold == pytest.approx(0.09603)
+    assert (hit.kind, hit.level, hit.percentile) == ("segment", "red", 99)
+    assert hit.threshold == pytest.approx(0.30)  # the floor is farther than p99 (0.098)
+    # Under the floor, the segment's tail alone does not warn (a share of any portfolio is
+    # in its tail by construction).
+    assert evaluate({"instalment_to_income": 0.25}, baselines=low, segment="retail") == {}
     # Another segment's baseline is not this customer's.
-    assert evaluate({"instalment_to_income": 0.30}, baselines=low, segment="sme") == {}
+    assert evaluate({"instalment_to_income": 0.35}, baselines=low, segment="sme") == {}
 
 
 def test_segment_trigger_needs_a_population() -> None:
     few = [i / 1000 for i in range(MIN_SEGMENT_POPULATION - 1)]
     table = _segment("utilisation", few)
-    assert evaluate({"utilisation": 0.5}, baselines=table, segment="retail") == {}
+    assert evaluate({"utilisation": 0.7}, baselines=table, segment="retail") == {}
     enough = _segment("utilisation", [*few, 0.0])
-    assert _levels({"utilisation": 0.5}, baselines=enough, segment="retail") == {
+    assert _levels({"utilisation": 0.7}, baselines=enough, segment="retail") == {
         "utilisation_creeping": "red"
     }
 
@@ -171,10 +174,19 @@ def test_segment_change_trigger_needs_a_move_the_wrong_way() -> None:
     assert rising["retail"]["inflow_count_change_3m_pct"].percentiles[5] > 0
     flat = {"inflow_count_30d": 4, "inflow_count_90d": 12}
     assert evaluate(flat, baselines=rising, segment="retail") == {}
-    # A fall that is in the segment's bottom 1% (but short of the absolute -40%) is.
+    # A fall in the segment's bottom 1% and past the floor (-30%), short of the change
+    # trigger's -50%, is.
     peers = baselines.compute(_peer(i) for i in range(100))
-    slight = {"inflow_count_30d": 3, "inflow_count_90d": 11}  # -25%
-    assert _levels(slight, baselines=peers, segment="retail") == {"fewer_inflows": "red"}
+    fall = {"inflow_count_30d": 6, "inflow_count_90d": 26}  # -40%
+    assert _levels(fall, baselines=peers, segment="retail") == {"fewer_inflows": "red"}
+    # A slighter one (-25%) is not: under the floor.
+    slight = {"inflow_count_30d": 6, "inflow_count_90d": 22}
+    assert evaluate(slight, baselines=peers, segment="retail") == {}
+
+
+def test_fewer_inflows_needs_an_account_with_some() -> None:
+    # Two a month before, none now: too few to read a trend in.
+    assert evaluate({"inflow_count_30d": 0, "inflow_count_90d": 4}) == {}
 
 
 def test_baselines_round_trip_json() -> None:

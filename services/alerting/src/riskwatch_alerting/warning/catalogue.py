@@ -78,8 +78,18 @@ def _income_change(features: Mapping[str, Any]) -> float | None:
     return inflow if inflow is not None else _number(features.get("income_change_pct"))
 
 
+# Fewer inflows speaks for an account with some: at least this many a month before.
+MIN_MONTHLY_INFLOWS = 3.0
+
+
 def _inflow_count_change(features: Mapping[str, Any]) -> float | None:
-    return _monthly_change(features, "inflow_count_30d", "inflow_count_90d")
+    recent, total = (
+        _number(features.get("inflow_count_30d")),
+        _number(features.get("inflow_count_90d")),
+    )
+    if recent is None or total is None or (total - recent) / 2 < MIN_MONTHLY_INFLOWS:
+        return None
+    return pct_change(recent, (total - recent) / 2)
 
 
 def _early_arrears(features: Mapping[str, Any]) -> float | None:
@@ -123,6 +133,10 @@ class Trigger:
     direction: Direction
     amber: float
     red: float
+    # Segment triggers: the least the metric must reach besides the segment's tail (a
+    # percentile flags a share of the portfolio by construction; the floor keeps it to
+    # customers whose value is material in itself).
+    floor: float | None = None
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
@@ -211,8 +225,8 @@ CATALOGUE: tuple[Indicator, ...] = (
             "(the declared income's change when there are no inflows to compare)."
         ),
         triggers=(
-            Trigger("change", "income_change_3m_pct", "below", amber=-30, red=-60),
-            Trigger("segment", "income_change_3m_pct", "below", amber=5, red=1),
+            Trigger("change", "income_change_3m_pct", "below", amber=-40, red=-70),
+            Trigger("segment", "income_change_3m_pct", "below", amber=5, red=1, floor=-25),
         ),
         required_actions=(
             "Ask the customer about a change of employer or income",
@@ -238,7 +252,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         triggers=(
             Trigger("absolute", "instalment_to_income", "above", amber=0.40, red=0.55),
             Trigger("change", "instalment_to_income_change", "above", amber=0.10, red=0.20),
-            Trigger("segment", "instalment_to_income", "above", amber=90, red=97),
+            Trigger("segment", "instalment_to_income", "above", amber=95, red=99, floor=0.30),
         ),
         required_actions=(
             "Review the repayment capacity with a fresh income statement",
@@ -253,7 +267,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         triggers=(
             Trigger("absolute", "utilisation", "above", amber=0.85, red=0.95),
             Trigger("change", "utilisation_change", "above", amber=0.15, red=0.30),
-            Trigger("segment", "utilisation", "above", amber=90, red=97),
+            Trigger("segment", "utilisation", "above", amber=95, red=99, floor=0.60),
         ),
         required_actions=(
             "Review the credit limit and recent drawings",
@@ -267,7 +281,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         description="The credit bureau score against its previous report and the segment.",
         triggers=(
             Trigger("change", "bureau_score_change", "below", amber=-30, red=-60),
-            Trigger("segment", "bureau_score", "below", amber=10, red=3),
+            Trigger("segment", "bureau_score", "below", amber=5, red=1, floor=600),
         ),
         required_actions=(
             "Obtain the full bureau report",
@@ -305,8 +319,8 @@ CATALOGUE: tuple[Indicator, ...] = (
             "of the 60 days before."
         ),
         triggers=(
-            Trigger("change", "inflow_count_change_3m_pct", "below", amber=-40, red=-75),
-            Trigger("segment", "inflow_count_change_3m_pct", "below", amber=5, red=1),
+            Trigger("change", "inflow_count_change_3m_pct", "below", amber=-50, red=-80),
+            Trigger("segment", "inflow_count_change_3m_pct", "below", amber=5, red=1, floor=-30),
         ),
         required_actions=(
             "Ask whether the salary or business income moved to another bank",
@@ -344,7 +358,11 @@ def _segment_threshold(
 ) -> float | None:
     if baseline is None or baseline.population < MIN_SEGMENT_POPULATION:
         return None
-    return baseline.percentiles.get(trigger.amber if level == "amber" else trigger.red)
+    found = baseline.percentiles.get(trigger.amber if level == "amber" else trigger.red)
+    if found is None or trigger.floor is None:
+        return found
+    # The farther of the segment's tail and the floor.
+    return max(found, trigger.floor) if trigger.direction == "above" else min(found, trigger.floor)
 
 
 def evaluate_trigger(
