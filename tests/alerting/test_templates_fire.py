@@ -63,7 +63,14 @@ def _velocity(customer: uuid.UUID, fire: bool) -> list[Event]:
 
 def _new_device(customer: uuid.UUID, fire: bool) -> list[Event]:
     features = {"is_new_device": fire, "amount_to_avg_30d": 1.0}
-    return [transaction_scored(customer, amount="7500", features=features)]
+    if fire:
+        return [transaction_scored(customer, amount="7500", features=features)]
+    # A known device; and at go-live, when every device is new, no history to be new against.
+    go_live = {"is_new_device": True, "history_count": 2, "history_days": 1.0}
+    return [
+        transaction_scored(customer, amount="7500", features=features),
+        transaction_scored(customer, amount="7500", features=go_live, at=BASE_TIME + MINUTE),
+    ]
 
 
 def _structuring(customer: uuid.UUID, fire: bool) -> list[Event]:

@@ -60,6 +60,13 @@ async def test_fresh_install_loads_the_starter_once_and_an_alert_is_mailed(
         templates = page_items(await admin.get_json("/v1/rule-templates"))
         active = await list_all(admin, "/v1/rules", status="active")
         assert {rule["name"] for rule in active} == {t["name"] for t in templates}
+        # Maker-checker: the shipped templates went live as system configuration, on record.
+        history = await admin.get_json(f"/v1/rules/{active[0]['id']}/history")
+        assert [(e["action"], e["comment"]) for e in history] == [
+            ("proposed", "create"),
+            ("approved", "[system_configuration]"),
+        ]
+        assert await admin.get_json("/v1/rule-proposals", status="pending") == []
         [team] = [t for t in await list_all(admin, "/v1/teams") if t["name"] == TEAM_NAME]
         [subscription] = await list_all(admin, "/v1/subscriptions")
         assert subscription["team_id"] == team["id"]

@@ -171,7 +171,12 @@ _TRIGGERS: dict[str, dict[str, dict[object, object]]] = {
         "txn": _OWN_HISTORY,
     },
     "new_country_or_device_large_transfer": {
-        "txn": {"is_new_device": True, "channel": "online", "amount": Decimal("7500")}
+        "txn": {
+            "is_new_device": True,
+            "channel": "online",
+            "amount": Decimal("7500"),
+            **_OWN_HISTORY,
+        }
     },
     "structuring": {"txn": {"amount": Decimal("9500.00")}, "aggregates": {_STRUCTURING: 3}},
     "night_transfers": {

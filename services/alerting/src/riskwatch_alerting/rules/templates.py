@@ -118,11 +118,16 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
             ' and txn.direction == "outbound"'
             ' and txn.channel in ("transfer", "online", "mobile")'
             " and txn.amount >= {min_amount}"
+            # At go-live every device and country is new: "new" means something only
+            # against some history.
+            f" and {_OWN_HISTORY}"
         ),
         dedup_key="customer_id",
         cooldown_seconds=3_600,
-        description="A first-seen country or device immediately moving a large amount.",
-        parameters={"min_amount": _d("5000")},
+        description=(
+            "A first-seen country or device immediately moving a large amount. " + _OWN_HISTORY_NOTE
+        ),
+        parameters={"min_amount": _d("5000"), **_OWN_HISTORY_DEFAULTS},
     ),
     RuleTemplate(
         key="structuring",
@@ -306,7 +311,9 @@ TEMPLATES: tuple[RuleTemplate, ...] = (
             " or customer.delinquencies_90 >= 1"
         ),
         dedup_key="customer_id",
-        cooldown_seconds=7 * 86_400,
+        # The same bureau record is re-read with every weekly re-assessment until the next
+        # pull (a quarter later): re-raising it weekly repeated one missed payment 13 times.
+        cooldown_seconds=90 * 86_400,
         description="The customer missed a payment or is delinquent.",
         parameters={"min_missed": _d("1")},
     ),
