@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import sys
 import time
 from collections import deque
@@ -44,6 +45,7 @@ RESULTS_DIR = Path(__file__).parent / "results"
 DEFAULT_NAME = "e2e"
 DEFAULT_BATCH_SIZE = 500
 PROBE_COUNTERPARTY = "RiskWatch latency probe"
+CHECKER_EMAIL = "bench.checker@bank.example"
 PROBE_RULE = {
     "name": "Latency probe",
     "rule_type": "custom",
@@ -145,7 +147,21 @@ def tuned(template: dict[str, Any], scale: Decimal, number: int) -> dict[str, An
     }
 
 
-async def activate_rules(client: RiskWatchClient, wanted: int) -> tuple[str, int]:
+async def add_checker(client: RiskWatchClient) -> str:
+    """Maker-checker: a proposer cannot switch on their own rule, so a second admin of the
+    run's own (a fresh system each run) approves the probe rule and the tuned variants.
+    Gives the checker's password."""
+    password = secrets.token_urlsafe(24)
+    await client.post_json(
+        "/v1/users",
+        {"email": CHECKER_EMAIL, "name": "Bench checker", "roles": ["admin"], "password": password},
+    )
+    return password
+
+
+async def activate_rules(
+    client: RiskWatchClient, checker: RiskWatchClient, wanted: int
+) -> tuple[str, int]:
     """The probe rule plus shipped templates and tuned variants: `wanted` active in all."""
     templates = page_items(await client.get_json("/v1/rule-templates"))
     with contextlib.suppress(GatewayError):
@@ -168,7 +184,7 @@ async def activate_rules(client: RiskWatchClient, wanted: int) -> tuple[str, int
     for body in bodies[:wanted]:
         try:
             rule = await client.post_json("/v1/rules", body)
-            await client.post_json(f"/v1/rules/{rule['id']}/activate", {})
+            await checker.post_json(f"/v1/rules/{rule['id']}/activate", {})
         except GatewayError as exc:
             print(f"  rule {body['name']!r} refused: {exc}", file=sys.stderr)
             continue
@@ -750,7 +766,10 @@ async def run(args: argparse.Namespace, system: RunningSystem) -> str:
     async with RiskWatchClient(system.gateway, max_connections=64) as client:
         await client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
         await client.create_ingest_key("benchmark core banking")
-        probe_rule, active = await activate_rules(client, args.rules)
+        checker_password = await add_checker(client)
+        async with RiskWatchClient(system.gateway) as checker:
+            await checker.sign_in(CHECKER_EMAIL, checker_password)
+            probe_rule, active = await activate_rules(client, checker, args.rules)
         await subscribe_probe_email(client)
         # The load carries `--daily` payments per customer per day of the bank's clock: its
         # clock runs `span / seconds` times faster than the wall's and ends now, after the
