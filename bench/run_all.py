@@ -56,8 +56,9 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
 
 
 # Sections collected into the doc but not run here: they need a server the embedded ones are
-# not (each states its command). e2e_statements: PostgreSQL with pg_stat_statements loaded.
-COLLECTED_ONLY: list[str] = ["e2e_statements"]
+# not (each states its command). e2e_statements: PostgreSQL with pg_stat_statements loaded;
+# e2e_issue19: e2e_bench.py on two checkouts, alternately (bench/e2e_compare.py).
+COLLECTED_ONLY: list[str] = ["e2e_statements", "e2e_issue19"]
 
 
 def machine_summary() -> str:

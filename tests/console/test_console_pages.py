@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from riskwatch_simulator.client import RiskWatchClient
+from riskwatch_shared.testing import wait_until
+from riskwatch_simulator.client import GatewayError, RiskWatchClient
 
 from .conftest import (
     AlertedCustomer,
@@ -389,6 +393,64 @@ async def test_the_start_page_bulk_assign_and_my_queue(
     assert f'href="/alerts/{alert_id}"' not in unassigned.text
     refused = await browser.post("/desk/assign", {"alert_ids": "not-an-id", "to_me": "1"})
     assert refused.status_code == 422
+
+
+async def _watched_customer(admin: RiskWatchClient, owner: str, review_due: date) -> str:
+    """A new customer on the watch list, owned by `owner`, reviewed on `review_due`."""
+    customer = await admin.post_json(
+        "/v1/customers",
+        {"kind": "individual", "name": f"Watched Customer {uuid.uuid4().hex[:6]}",
+         "document_type": "passport", "document_number": uuid.uuid4().hex[:12].upper(),
+         "email": f"{uuid.uuid4().hex[:8]}@customer.example", "country": "GB",
+         "segment": "retail", "kyc_status": "verified", "relationship_manager": "rm-bob"},
+    )  # fmt: skip
+    body = {"customer_id": customer["id"], "reason": "Start page review", "owner": owner,
+            "review_due": review_due.isoformat(), "exit_criteria": "Reviewed"}  # fmt: skip
+
+    async def entered() -> dict[str, Any] | None:
+        try:  # alerting learns of the customer from its event: retry until it has
+            entry: dict[str, Any] = await admin.post_json("/v1/watchlist", body)
+        except GatewayError as unknown:
+            if unknown.status != 404:
+                raise
+            return None
+        return entry
+
+    entry = await wait_until(entered, timeout=60, interval=0.25, message="watch-list entry")
+    assert entry["owner"] == owner
+    return str(customer["id"])
+
+
+async def test_the_start_page_lists_my_watch_list_reviews_due(
+    console_url: str, people: People, admin: RiskWatchClient
+) -> None:
+    today = datetime.now(UTC).date()
+    mine = await _watched_customer(admin, people.analyst.subject, today)
+    later = await _watched_customer(admin, people.analyst.subject, today + timedelta(days=30))
+    theirs = await _watched_customer(admin, people.rm_bob.subject, today)
+    analyst = ConsoleBrowser(console_url)
+    chinese = ConsoleBrowser(console_url, accept_language="zh-CN")
+    try:
+        await analyst.sign_in(people.analyst)
+        start = await analyst.get("/")
+        assert start.status_code == 200
+        assert "My watch-list reviews due" in start.text
+        card = start.text.split('id="reviews-h"', 1)[1].split("</section>", 1)[0]
+        assert f'href="/customers/{mine}"' in card  # mine, due today: a link to the 360
+        assert f'href="/customers/{later}"' not in card  # mine, but not due yet
+        assert f'href="/customers/{theirs}"' not in card  # due, but someone else's
+        row = card.split(f'href="/customers/{mine}"', 1)[1].split("</tr>", 1)[0]
+        assert "Watched Customer" in row
+        assert "overdue" not in row  # due today is not overdue yet
+        assert re.search(r"\d", row.split("</a>", 1)[1])  # the review date
+
+        await chinese.sign_in(people.analyst)
+        zh = await chinese.get("/")
+        assert "我到期的观察名单复核" in zh.text
+        assert f'href="/customers/{mine}"' in zh.text
+    finally:
+        await analyst.aclose()
+        await chinese.aclose()
 
 
 async def test_new_alerts_arrive_live_on_the_desk(

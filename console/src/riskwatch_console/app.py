@@ -44,6 +44,7 @@ from riskwatch_console.customer360 import (
     latest_by_kind,
     open_cases,
     parse_transaction_query,
+    reviews_due,
     risk_series,
     watchlist_status,
 )
@@ -77,6 +78,9 @@ from riskwatch_console.web import (
 STATIC = Path(__file__).parent / "static"
 MAX_CREDENTIAL = 320
 MAX_BULK = 500
+# The start page's watch-list reviews due: mine, active, due today or overdue (the total
+# says when there are more than shown).
+REVIEWS_DUE_QUERY = {"owner": "me", "review_due": "true", "status": "active", "limit": "20"}
 
 
 def _form_text(form: Any, name: str, *, limit: int = MAX_CREDENTIAL) -> str:
@@ -203,9 +207,19 @@ async def choose_language(visit: Visit) -> Response:
 
 @page()
 async def home(visit: Visit) -> Response:
-    """The start page: my open cases and alerts by SLA badge, what came in today."""
-    summary = await visit.console.gateway.get("/v1/desk/summary", token=visit.token)
-    return visit.render("home.html", summary=summary)
+    """The start page: my open cases and alerts by SLA badge, what came in today, and the
+    watch-list entries I own whose review is due (today or overdue), soonest first."""
+    gateway, token = visit.console.gateway, visit.token
+    summary, reviews = await asyncio.gather(
+        gateway.get("/v1/desk/summary", token=token),
+        gateway.get("/v1/watchlist", token=token, params=REVIEWS_DUE_QUERY),
+    )
+    return visit.render(
+        "home.html",
+        summary=summary,
+        reviews=reviews_due(reviews.get("items", [])),
+        reviews_total=int(reviews.get("total", 0)),
+    )
 
 
 @page()

@@ -118,6 +118,15 @@ def watchlist_status(entries: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] 
     return max(listed, key=lambda entry: str(entry.get("entered_at")), default=None)
 
 
+def reviews_due(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The start page's watch-list reviews: active entries, the longest overdue first (then by
+    customer name, so the order is stable)."""
+    return sorted(
+        (entry for entry in entries if entry.get("status") == "active"),
+        key=lambda entry: (str(entry.get("review_due")), str(entry.get("customer_name") or "")),
+    )
+
+
 def open_cases(cases: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The customer's cases not closed, soonest due first."""
     return sorted(
