@@ -456,20 +456,28 @@ async def test_alerting_reads_need_the_gateway_identity(world: World) -> None:
 async def test_an_rm_lists_counts_and_exports_only_their_customers_alerts(world: World) -> None:
     alerting = world.services["alerting"]
     own, other = str(world.alerts[world.mine]), str(world.alerts[world.theirs])
-    listed = (await alerting.call(RM_MINE, "GET", "/v1/alerts")).json()
-    assert [item["id"] for item in listed["items"]] == [own]
+    # The walk posts records of these customers too (a credit record can raise an early
+    # warning a moment later): what the RM sees is their customer's alerts, every one.
+    listed = (await alerting.call(RM_MINE, "GET", "/v1/alerts")).json()["items"]
+    assert own in [item["id"] for item in listed]
+    assert {item["customer_id"] for item in listed} == {str(world.mine)}
     filtered = await alerting.call(
         RM_MINE, "GET", "/v1/alerts", params={"customer_id": str(world.theirs)}
     )
     assert filtered.json()["items"] == []
-    assert (await alerting.call(RM_MINE, "GET", "/v1/alerts/stats")).json()["total"] == 1
-    assert (await alerting.call(ADMIN, "GET", "/v1/alerts/stats")).json()["total"] == 2
+    everyone = (await alerting.call(ADMIN, "GET", "/v1/alerts")).json()["items"]
+    theirs = [item for item in everyone if item["customer_id"] != str(world.mine)]
+    assert other in [item["id"] for item in theirs]
+    rm_total = (await alerting.call(RM_MINE, "GET", "/v1/alerts/stats")).json()["total"]
+    admin_total = (await alerting.call(ADMIN, "GET", "/v1/alerts/stats")).json()["total"]
+    assert rm_total >= 1
+    assert admin_total > rm_total  # the other RM's customer's alerts are not in the RM's
     # The export is refused to RMs by the table; an analyst gets both.
     exported = await alerting.call(RM_MINE, "GET", "/v1/alerts/export")
     assert exported.status_code == 403
     analyst = await alerting.call(ROLE_CALLERS["analyst"], "GET", "/v1/alerts/export")
     rows = list(csv.DictReader(io.StringIO(analyst.text.lstrip("\ufeff"))))
-    assert {row["id"] for row in rows} == {own, other}
+    assert {own, other} <= {row["id"] for row in rows}
 
 
 async def test_an_rm_cannot_read_or_act_on_another_rms_alert(world: World) -> None:
