@@ -19,6 +19,7 @@ from riskwatch_alerting.warning.catalogue import (
     evaluate,
     transition,
 )
+from riskwatch_alerting.warning.service import warning_reason
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -240,3 +241,16 @@ def test_a_red_first_is_also_the_first_amber() -> None:
     state = transition(IndicatorState(None, None), red, T0).state
     assert state.first_amber_at == state.first_red_at == T0
     assert state.value == 4
+
+
+def test_a_warning_reads_as_a_reason_with_its_advice() -> None:
+    signal = evaluate({"utilisation": 0.9, "utilisation_change": 0.35})["utilisation_creeping"]
+    indicator = INDICATORS["utilisation_creeping"]
+    reason = warning_reason(indicator, signal)
+    assert reason.code == "warning.utilisation_creeping"
+    assert reason.message == (
+        f"{indicator.name} (red): utilisation change 0.35, at or above 0.3; "
+        "utilisation 0.9, at or above 0.85"
+    )
+    assert reason.advice == indicator.required_actions[0]
+    assert (reason.value, reason.params) == ("red", {"indicator": indicator.key, "level": "red"})

@@ -320,7 +320,7 @@ def build_input(
         customer_id=event.customer_id,
         transaction_id=transaction_id,
         namespaces=compact(namespaces),
-        reasons=[_sentence(reason) for reason in coded],
+        reasons=[reason_sentence(reason) for reason in coded],
         source_reasons=coded,
         happened=None if happened is None else happened.astimezone(UTC),
         trace_id=event.trace_id,
@@ -342,7 +342,7 @@ def _coded(reasons: list[Reason]) -> tuple[Reason, ...]:
     return tuple(kept)
 
 
-def _sentence(reason: Reason) -> str:
+def reason_sentence(reason: Reason) -> str:
     """ "missed payments 3 — contact the customer and agree a repayment schedule"."""
     return f"{reason.message} — {reason.advice}" if reason.advice else reason.message
 

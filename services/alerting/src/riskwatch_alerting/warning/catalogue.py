@@ -180,6 +180,16 @@ class TriggerHit:
         )
         return f"{self.metric} {self.value:.4g} {sign} {against} ({self.kind}, {self.level})"
 
+    def sentence(self) -> str:
+        """The trigger in words: "utilisation 0.9867, at or above 0.95"."""
+        bound = "at or above" if self.direction == "above" else "at or below"
+        against = (
+            f"the segment's {self.percentile:g}th percentile ({self.threshold:g})"
+            if self.percentile is not None
+            else f"{self.threshold:g}"
+        )
+        return f"{self.metric.replace('_', ' ')} {self.value:.4g}, {bound} {against}"
+
     def as_evidence(self) -> dict[str, Any]:
         evidence: dict[str, Any] = {
             "kind": self.kind,

@@ -20,19 +20,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.domain.evaluation import ActiveRule, Match
-from riskwatch_alerting.domain.evaluation_input import EvaluationInput
+from riskwatch_alerting.domain.evaluation_input import EvaluationInput, reason_sentence
 from riskwatch_alerting.warning import baselines as baseline_math
 from riskwatch_alerting.warning import store
 from riskwatch_alerting.warning.catalogue import (
     CATALOGUE,
     INDICATORS,
     Baselines,
+    Indicator,
     IndicatorState,
     Signal,
     Transition,
     evaluate,
     transition,
 )
+from riskwatch_shared.events.common import Reason
 from riskwatch_shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -153,11 +155,28 @@ def evaluate_inputs(
     return moved
 
 
+def warning_reason(indicator: Indicator, signal: Signal) -> Reason:
+    """The warning as the alert's reason: the indicator, its level and every trigger that
+    held, in words, with the indicator's first required action as the advice."""
+    triggers = "; ".join(hit.sentence() for hit in signal.hits)
+    return Reason(
+        code=f"warning.{indicator.key}",
+        message=f"{indicator.name} ({signal.level}): {triggers}",
+        value=signal.level,
+        params={"indicator": indicator.key, "level": signal.level},
+        advice=indicator.required_actions[0] if indicator.required_actions else None,
+    )
+
+
 def _warning_item(moved: Moved, indicator_name: str) -> EvaluationInput:
-    """The trigger input with the warning's words (indicator, level, since, evidence)."""
+    """The trigger input with the warning's words (indicator, level, since, evidence) and the
+    warning as its reason (the trigger event's own reasons, if any, after it)."""
     signal = moved.signal
     assert signal is not None
     assert moved.transition.state.since is not None
+    reason = warning_reason(INDICATORS[signal.indicator], signal)
+    others = tuple(r for r in moved.item.source_reasons if r.code != reason.code)
+    said = reason_sentence(reason)
     warning = {
         "indicator": indicator_name,
         "indicator_key": signal.indicator,
@@ -168,6 +187,8 @@ def _warning_item(moved: Moved, indicator_name: str) -> EvaluationInput:
     return dataclasses.replace(
         moved.item,
         namespaces={**moved.item.namespaces, "warning": warning},
+        reasons=[said, *(r for r in moved.item.reasons if r != said)],
+        source_reasons=(reason, *others),
         cached_group_keys=None,
     )
 
