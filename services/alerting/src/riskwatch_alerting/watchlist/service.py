@@ -33,6 +33,7 @@ from riskwatch_alerting.watchlist.store import WatchlistFilters
 from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    WatchlistOrigin,
     WatchlistReviewDue,
     WatchlistReviewed,
 )
@@ -54,6 +55,24 @@ def entry_out(entry: WatchlistEntry, today: date) -> WatchlistEntryOut:
             },
             "review_overdue": overdue,
         }
+    )
+
+
+def entered_event(entry: WatchlistEntry, origin: WatchlistOrigin) -> CustomerEnteredWatchlist:
+    """The entry's `alerting.customer_entered_watchlist` event, whoever entered it."""
+    return CustomerEnteredWatchlist(
+        entry_id=entry.id,
+        customer_id=entry.customer_id,
+        relationship_manager=entry.relationship_manager,
+        reason=entry.reason,
+        owner=entry.owner,
+        review_due=entry.review_due,
+        required_actions=entry.required_actions,
+        exit_criteria=entry.exit_criteria,
+        origin=origin,
+        origin_ref=entry.origin_ref,
+        entered_by=entry.entered_by,
+        entered_at=entry.entered_at,
     )
 
 
@@ -92,23 +111,7 @@ async def enter(
         entered_by_name=identity.name,
     )
     session.add(entry)
-    await add_events(
-        session,
-        CustomerEnteredWatchlist(
-            entry_id=entry.id,
-            customer_id=entry.customer_id,
-            relationship_manager=entry.relationship_manager,
-            reason=entry.reason,
-            owner=entry.owner,
-            review_due=entry.review_due,
-            required_actions=entry.required_actions,
-            exit_criteria=entry.exit_criteria,
-            origin=body.origin,
-            origin_ref=entry.origin_ref,
-            entered_by=entry.entered_by,
-            entered_at=now,
-        ),
-    )
+    await add_events(session, entered_event(entry, body.origin))
     await session.flush()
     return entry, True
 
@@ -284,23 +287,7 @@ async def enter_from_warning(
         entered_by_name="Early warning",
     )
     session.add(entry)
-    await add_events(
-        session,
-        CustomerEnteredWatchlist(
-            entry_id=entry.id,
-            customer_id=entry.customer_id,
-            relationship_manager=entry.relationship_manager,
-            reason=entry.reason,
-            owner=entry.owner,
-            review_due=entry.review_due,
-            required_actions=entry.required_actions,
-            exit_criteria=entry.exit_criteria,
-            origin="warning",
-            origin_ref=indicator_key,
-            entered_by=WARNING_ACTOR,
-            entered_at=now,
-        ),
-    )
+    await add_events(session, entered_event(entry, "warning"))
     await session.flush()
     return entry, True
 
