@@ -13,9 +13,20 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_alerting.models import Alert, Rule, WarningMovement, WarningState, WatchlistEntry
+from riskwatch_alerting.models import (
+    Alert,
+    Rule,
+    WarningBaseline,
+    WarningMovement,
+    WarningState,
+    WatchlistEntry,
+)
 from riskwatch_alerting.pipeline import AlertPipeline
-from riskwatch_alerting.warning.service import WARNING_RULE_ID, refresh_baselines
+from riskwatch_alerting.warning.service import (
+    WARNING_RULE_ID,
+    refresh_baselines,
+    refresh_stale_baselines,
+)
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated
@@ -269,3 +280,20 @@ async def test_reviews_due_are_announced_once_per_review_date(session_factory: S
         (today + timedelta(days=14)).isoformat(),
         (today + timedelta(days=20)).isoformat(),
     ]
+
+
+async def test_the_periodic_job_recomputes_only_stale_baselines(session_factory: Sessions) -> None:
+    customer, pipeline = uuid.uuid4(), AlertPipeline()
+    await feed(session_factory, pipeline, [_created(customer, rm="rm-x")])
+    await feed(session_factory, pipeline, [_assessed(customer, 0, utilisation=0.5)])
+    now = datetime.now(UTC)
+    async with session_factory() as session, session.begin():
+        await refresh_baselines(session, now)
+    async with session_factory() as session, session.begin():
+        assert not await refresh_stale_baselines(session, now + timedelta(seconds=60), 600)
+    async with session_factory() as session, session.begin():
+        assert await refresh_stale_baselines(session, now + timedelta(seconds=601), 600)
+    async with session_factory() as session:
+        computed = (await session.execute(select(WarningBaseline.computed_at))).scalars().all()
+    assert computed
+    assert min(computed) == now + timedelta(seconds=601)

@@ -3,6 +3,7 @@ guard every page goes through (CSRF on unsafe methods, sign-in, the session cook
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -276,17 +277,13 @@ async def _signed_in_page(visit: Visit, handler: Handler) -> Response:
         await visit.refresh()
     if not visit.session.signed_in(time.time()):
         return _ended(visit)
-    try:
+    with contextlib.suppress(SignedOut):
         return await handler(visit)
-    except SignedOut:
-        pass
     # The API refused the token before it expired (a key rotation, a role change): one new
     # token, one more try; a refused refresh ends the session (a disabled user).
     if await visit.refresh():
-        try:
+        with contextlib.suppress(SignedOut):
             return await handler(visit)
-        except SignedOut:
-            pass
     return _ended(visit)
 
 

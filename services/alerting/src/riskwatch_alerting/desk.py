@@ -30,6 +30,7 @@ from riskwatch_alerting.schemas import (
     DeskSummary,
     SlaCounts,
 )
+from riskwatch_alerting.warning import service as warning_service
 from riskwatch_alerting.watchlist import service as watchlist_service
 from riskwatch_alerting.watchlist import store as watchlist_store
 from riskwatch_alerting.watchlist.store import WatchlistFilters
@@ -44,6 +45,7 @@ from riskwatch_shared.settings import to_asyncpg_dsn
 ALERTS_CHANNEL = "riskwatch_alerts"
 RUNTIME_KEY = "alert_desk"
 REVIEWS_DUE_KEY = "watchlist_reviews_due"
+BASELINES_KEY = "warning_baselines"
 log = get_logger(__name__)
 STREAM_BATCH = 200
 
@@ -131,31 +133,57 @@ async def start_alert_desk(runtime: ServiceRuntime) -> None:
     listener = PgListener(to_asyncpg_dsn(settings.sqlalchemy_url), {ALERTS_CHANNEL: hub.wake})
     runtime.extras[RUNTIME_KEY] = AlertDesk(hub, listener)
     await listener.start()
+    # The watch list's reviews that came due, announced once each.
     runtime.extras[REVIEWS_DUE_KEY] = asyncio.create_task(
-        _announce_reviews_due(runtime, settings.watchlist_review_check_seconds)
+        _periodically(
+            runtime,
+            settings.watchlist_review_check_seconds,
+            lambda session: watchlist_service.announce_reviews_due(
+                session, datetime.now(UTC).date()
+            ),
+            "watchlist.review_due_failed",
+        )
+    )
+    # The early warning's segment baselines, recomputed from the portfolio here rather than
+    # in a batch of the event path (a scan of every customer).
+    runtime.extras[BASELINES_KEY] = asyncio.create_task(
+        _periodically(
+            runtime,
+            settings.warning_baseline_seconds,
+            lambda session: warning_service.refresh_stale_baselines(
+                session, datetime.now(UTC), settings.warning_baseline_seconds
+            ),
+            "warning.baselines_failed",
+        )
     )
 
 
-async def _announce_reviews_due(runtime: ServiceRuntime, every_seconds: float) -> None:
-    """The watch list's reviews that came due, announced once each (a failed pass is logged
+async def _periodically(
+    runtime: ServiceRuntime,
+    every_seconds: float,
+    job: Callable[[AsyncSession], Awaitable[object]],
+    failure: str,
+) -> None:
+    """Run `job` in a transaction of its own every `every_seconds` (a failed pass is logged
     and retried on the next)."""
     while True:
         try:
             async with runtime.session_factory() as session, session.begin():
-                await watchlist_service.announce_reviews_due(session, datetime.now(UTC).date())
+                await job(session)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the next pass tries again
-            log.warning("watchlist.review_due_failed", error=type(exc).__name__)
+            log.warning(failure, error=type(exc).__name__)
         await asyncio.sleep(every_seconds)
 
 
 async def stop_alert_desk(runtime: ServiceRuntime) -> None:
-    announcer = runtime.extras.pop(REVIEWS_DUE_KEY, None)
-    if isinstance(announcer, asyncio.Task):
-        announcer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await announcer
+    for key in (REVIEWS_DUE_KEY, BASELINES_KEY):
+        task = runtime.extras.pop(key, None)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     desk = runtime.extras.pop(RUNTIME_KEY, None)
     if isinstance(desk, AlertDesk):
         await desk.listener.stop()

@@ -228,11 +228,14 @@ class WarningEngine:
         self.rule_created = False
 
     async def current_baselines(self, session: AsyncSession, now: datetime) -> Baselines:
+        """The stored baselines, re-read when older than `baseline_seconds`. The periodic job
+        (`refresh_stale_baselines`) recomputes them; the event path computes them itself only
+        on a fresh install that has none yet, never the recurring portfolio scan."""
         if self.loaded_at is None or now - self.loaded_at > timedelta(
             seconds=self.baseline_seconds
         ):
             table, computed = await store.load_baselines(session)
-            if computed is None or now - computed > timedelta(seconds=self.baseline_seconds):
+            if computed is None:
                 table = await refresh_baselines(session, now)
             self.baselines, self.loaded_at = table, now
         return self.baselines
@@ -329,6 +332,18 @@ def _segment_of(inputs: Sequence[EvaluationInput], customer_id: uuid.UUID) -> st
             segment = item.namespaces.get("customer", {}).get("segment")
             return segment if isinstance(segment, str) else None
     return None
+
+
+async def refresh_stale_baselines(
+    session: AsyncSession, now: datetime, max_age_seconds: float
+) -> bool:
+    """Recompute the segment baselines when they are older than `max_age_seconds` (or
+    missing): the periodic job's pass. True when it recomputed them."""
+    _, computed = await store.load_baselines(session)
+    if computed is not None and now - computed <= timedelta(seconds=max_age_seconds):
+        return False
+    await refresh_baselines(session, now)
+    return True
 
 
 async def refresh_baselines(session: AsyncSession, now: datetime) -> dict[str, dict[str, Any]]:
