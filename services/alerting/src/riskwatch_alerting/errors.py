@@ -134,3 +134,8 @@ class ProposalNotPending(Conflict):
 class ApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject rule changes"
     type_slug = "rule-approval-forbidden"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

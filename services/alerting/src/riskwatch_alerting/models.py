@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from riskwatch_alerting.domain.desk import SlaState, sla_state
 from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns
 
 
 class Base(DeclarativeBase):
@@ -559,3 +560,11 @@ class WarningBaseline(Base):
     population: Mapped[int] = mapped_column(Integer, nullable=False)
     percentiles: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class ConfigAuditEntry(AuditColumns, Base):
+    """What a configuration import did directly (a managed list created or changed, a rule
+    switched off), by whom; `subject` is `<kind>:<key>`, `detail` the fields it changed.
+    Rule proposals an import opens are in the rule's own history (`rule_audit`)."""
+
+    __tablename__ = "config_audit"

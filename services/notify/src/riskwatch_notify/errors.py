@@ -73,3 +73,8 @@ class InvalidCursor(InvalidInput):
 class NotAllowed(Forbidden):
     title = "Not allowed"
     type_slug = "forbidden"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns
 from riskwatch_shared.ownership import owners_table
 
 
@@ -302,3 +303,10 @@ class DigestWindowRow(Base):
     held_alert_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), nullable=False, server_default="{}"
     )
+
+
+class ConfigAuditEntry(AuditColumns, Base):
+    """What a configuration import changed (a team, recipient, subscription or escalation
+    policy), by whom; `subject` is `<kind>:<key>`, `detail` the fields it changed."""
+
+    __tablename__ = "config_audit"
