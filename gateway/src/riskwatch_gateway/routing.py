@@ -16,7 +16,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
-        (r"^/v1/(scores|models|labels)(/.*)?$", "scoring"),
+        (r"^/v1/(scores|models|model-proposals|labels)(/.*)?$", "scoring"),
         # Detection health's operational alerts (issue 23).
         (r"^/v1/operational-alerts(/.*)?$", "alerting"),
         (
