@@ -11,12 +11,14 @@ from riskwatch_alerting.api import (
     lists,
     proposals,
     rules,
+    shadow,
     warnings,
     watchlist,
 )
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
+router.include_router(shadow.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
