@@ -136,6 +136,16 @@ class ApprovalNotAllowed(Forbidden):
     type_slug = "rule-approval-forbidden"
 
 
+class OperationalAlertNotFound(NotFound):
+    title = "Operational alert not found"
+    type_slug = "operational-alert-not-found"
+
+
+class OperationalAcknowledgeNotAllowed(Forbidden):
+    title = "Not allowed to acknowledge operational alerts"
+    type_slug = "operational-acknowledge-forbidden"
+
+
 class ShadowRunNotFound(NotFound):
     title = "Shadow run not found"
     type_slug = "shadow-run-not-found"

@@ -1,8 +1,8 @@
 """Shadow runs (issue 23 item 2): a proposed rule version evaluated on live traffic beside the
 active rules without raising alerts; its would-be hits are stored for the comparison.
 
-Revision ID: alerting_0015_shadow
-Revises: alerting_0014_governance
+Revision ID: alerting_0016_shadow
+Revises: alerting_0015_health
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "alerting_0015_shadow"
-down_revision: str | None = "alerting_0014_governance"
+revision: str = "alerting_0016_shadow"
+down_revision: str | None = "alerting_0015_health"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
