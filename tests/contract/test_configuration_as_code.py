@@ -227,7 +227,7 @@ async def _seed(source: Install) -> dict[str, str]:
         "/v1/subscriptions",
         {"team_id": team["id"], "channels": ["email", "in_app"], "min_severity": "high"},
     )
-    await source.ok(
+    proposed = await source.call(
         "notify",
         ADA,
         "PUT",
@@ -239,6 +239,15 @@ async def _seed(source: Install) -> dict[str, str]:
             ],
             "repeat": 1,
         },
+    )
+    assert proposed.status_code == 202, proposed.text
+    # Maker-checker: a second admin puts the policy live.
+    await source.ok(
+        "notify",
+        BOB,
+        "POST",
+        f"/v1/escalation-policy-proposals/{proposed.json()['id']}/approve",
+        {"comment": "source install"},
     )
     return ids
 
@@ -255,7 +264,8 @@ class Installs:
 WIPE = {
     "alerting": "TRUNCATE rules, managed_lists, config_audit, cache_versions CASCADE",
     "notify": (
-        "TRUNCATE teams, recipients, subscriptions, escalation_policies, config_audit CASCADE"
+        "TRUNCATE teams, recipients, subscriptions, escalation_policies, config_audit, "
+        "escalation_policy_proposals, escalation_policy_audit CASCADE"
     ),
     "scoring": "TRUNCATE scoring_model, model_proposals, model_audit CASCADE",
 }
@@ -345,7 +355,14 @@ async def test_only_an_admin_exports_or_imports(installs: Installs) -> None:
 
 COUNTED = {
     "alerting": ("rules", "rule_proposals", "rule_audit", "managed_lists", "config_audit"),
-    "notify": ("teams", "recipients", "subscriptions", "escalation_policies", "config_audit"),
+    "notify": (
+        "teams",
+        "recipients",
+        "subscriptions",
+        "escalation_policies",
+        "escalation_policy_proposals",
+        "config_audit",
+    ),
     "scoring": ("scoring_model", "model_proposals", "model_audit"),
 }
 
@@ -403,12 +420,12 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
         r["name"]: r["status"] for r in await target.ok("alerting", ADA, "GET", "/v1/rules")
     }
     assert statuses == {"Idea": "draft", "Large transfer": "draft", "Quiet rule": "disabled"}
-    assert (
-        await target.scalar(
-            "notify", "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
-        )
-        == 5
-    )
+    # A team, two recipients, a subscription directly (audited); the policy is a proposal.
+    audited = "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
+    assert await target.scalar("notify", audited) == 4
+    [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
+    assert policy["applied"] == "proposal"
+    assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []
     assert await target.scalar("alerting", "SELECT count(*) FROM config_audit") == 1  # the list
     [hook] = [o for o in applied["notify"]["objects"] if o["key"] == ids["hook"]]
     assert hook["note"] == "its webhook URL was withheld from the bundle: set it here"
@@ -418,6 +435,9 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
     own = await target.call("alerting", ADA, "POST", f"/v1/rule-proposals/{proposal}/approve")
     assert own.status_code == 403, own.text
     await target.ok("alerting", BOB, "POST", f"/v1/rule-proposals/{proposal}/approve")
+    path = f"/v1/escalation-policy-proposals/{policy['proposal_id']}/approve"
+    assert (await target.call("notify", ADA, "POST", path)).status_code == 403
+    await target.ok("notify", BOB, "POST", path)
     # The webhook's secret URL is provisioned in the new install by hand, as every secret is.
     hook_row = await target.ok("notify", ADA, "GET", f"/v1/recipients/{ids['hook']}")
     hook_row.pop("id"), hook_row.pop("created_at")

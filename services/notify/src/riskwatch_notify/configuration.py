@@ -20,7 +20,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_notify import repository, service
+from riskwatch_notify import policy_governance, repository, service
 from riskwatch_notify.errors import ImportConflict
 from riskwatch_notify.models import ConfigAuditEntry, RecipientRow, SubscriptionRow, TeamRow
 from riskwatch_notify.schemas import (
@@ -36,10 +36,9 @@ from riskwatch_shared.config_bundle import (
     diff_collection,
     field_changes,
 )
-from riskwatch_shared.governance import audit_step
+from riskwatch_shared.governance import Approver, audit_step
 from riskwatch_shared.netguard import OutboundPolicy
 from riskwatch_shared.risk import RiskLevelName
-from riskwatch_shared.security import Identity
 
 SERVICE = "notify"
 MAX_OBJECTS = 10_000
@@ -266,12 +265,13 @@ async def import_section(
     section: NotifySection,
     *,
     mode: ImportMode,
-    actor: Identity,
+    approver: Approver,
     policy: OutboundPolicy,
 ) -> list[ObjectDiff]:
-    """Dry-run: the diff, nothing stored. Apply: teams, then recipients (in their teams),
-    subscriptions and escalation policies, each created or replaced directly and audited
-    (`config_audit`), in one transaction: all of it or nothing."""
+    """Dry-run: the diff, nothing stored. Apply, in one transaction (all of it or nothing):
+    teams, then recipients (in their teams) and subscriptions, each created or replaced
+    directly and audited (`config_audit`); escalation policies as proposals a second person
+    approves (maker-checker, `policy_governance`)."""
     found = await plan(session, section)
     if mode == "dry-run":
         return found.all()
@@ -282,12 +282,24 @@ async def import_section(
         for diff in found.diffs[kind]:
             if diff.action not in ("create", "change"):
                 continue
-            await _apply(session, kind, diff, found.wanted[kind][diff.key], policy)
+            config = found.wanted[kind][diff.key]
+            if isinstance(config, EscalationPolicyConfig):
+                # Maker-checker: the live policy keeps paging until a second person approves.
+                body = EscalationPolicyIn.model_validate(config.model_dump(exclude={"severity"}))
+                proposal = await policy_governance.propose_put(
+                    session, config.severity, body, approver
+                )
+                diff.applied, diff.proposal_id = "proposal", str(proposal.id)
+                diff.note = (
+                    "awaits a second person's approval (GET /v1/escalation-policy-proposals)"
+                )
+                continue
+            await _apply(session, kind, diff, config, policy)
             diff.applied = "direct"
             step = audit_step(
                 "import_created" if diff.action == "create" else "import_changed",
-                actor=actor.subject,
-                roles=actor.roles,
+                actor=approver.subject,
+                roles=approver.roles,
                 comment="configuration import",
                 detail={"name": diff.name, "changes": [c.to_json() for c in diff.changes]},
             )
@@ -329,6 +341,3 @@ async def _apply(
             await service.replace_subscription(
                 session, subscription_id=config.id, body=subscription
             )
-    elif isinstance(config, EscalationPolicyConfig):
-        policy_in = EscalationPolicyIn.model_validate(config.model_dump(exclude={"severity"}))
-        await service.put_policy(session, severity=config.severity, body=policy_in)

@@ -23,6 +23,7 @@ from riskwatch_shared.config_bundle import (
     read_section,
     section_document,
 )
+from riskwatch_shared.governance_api import ApproverDep
 
 router = APIRouter(prefix="/config/notify", tags=["configuration"])
 
@@ -58,6 +59,7 @@ async def import_config(
     request: Request,
     session: SessionDep,
     identity: IdentityDep,
+    approver: ApproverDep,
     runtime: RuntimeDep,
     mode: Annotated[ImportMode, Query(description="`dry-run` (stores nothing) or `apply`")] = (
         "dry-run"
@@ -65,14 +67,15 @@ async def import_config(
 ) -> dict[str, Any]:
     """Import a bundle's notify section. `dry-run`: per team, recipient, subscription and
     escalation policy, create / change (field by field) / unchanged / left alone (an import
-    never deletes), nothing stored. `apply`: each created or replaced directly, audited, in
-    one transaction; a webhook URL the bundle withheld stays as this install has it."""
+    never deletes), nothing stored. `apply`: in one transaction, teams, recipients and
+    subscriptions created or replaced directly (audited), escalation policies as proposals a
+    second person approves; a webhook URL the bundle withheld stays as this install has it."""
     require(identity, roles.ADMIN)
     raw = await read_capped(request.stream())
     section = read_section(raw, configuration.SERVICE, configuration.NotifySection)
     settings = runtime.settings
     assert isinstance(settings, Settings)
     diffs = await configuration.import_section(
-        session, section, mode=mode, actor=identity, policy=settings.outbound_policy()
+        session, section, mode=mode, approver=approver, policy=settings.outbound_policy()
     )
     return import_report(configuration.SERVICE, mode, diffs)
