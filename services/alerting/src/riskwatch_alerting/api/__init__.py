@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from riskwatch_alerting.api import (
     alerts,
     cases,
+    dashboards,
     desk,
     lists,
     proposals,
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
+# Before the alerts' and the watch list's: /alerts/stats/daily, /watchlist/stats are no ids.
+router.include_router(dashboards.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)
