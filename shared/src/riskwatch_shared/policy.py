@@ -137,6 +137,10 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/labels", READERS),
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.
+    # Detection health (issue 23): every reader sees each rule's fire rate, volume and
+    # precision (before the rule's own row: `health` is not a rule id).
+    ("GET", "/v1/rules/health", READERS),
+    ("GET", f"{_RULE}/health", READERS),
     *_crud("/v1/rules", read=READERS, write=MANAGERS),
     ("GET", f"{_RULE}/versions", READERS),
     ("POST", f"{_RULE}/versions", MANAGERS),
