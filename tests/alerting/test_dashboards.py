@@ -105,7 +105,8 @@ async def _seed(harness: Dashboards) -> None:
         _alert(big, "Big payment", rule_type="transaction_anomaly", severity="high",
                status="resolved", outcome="confirmed_risk", raised_at=yesterday,
                acknowledged_at=yesterday + timedelta(minutes=20),
-               resolved_at=yesterday + timedelta(hours=1), sla_due_at=yesterday + timedelta(hours=4)),
+               resolved_at=yesterday + timedelta(hours=1),
+               sla_due_at=yesterday + timedelta(hours=4)),
         # Long before the period: not counted.
         _alert(big, "Big payment", rule_type="transaction_anomaly", severity="low",
                status="resolved", outcome="false_positive", raised_at=at(60, 9),
