@@ -134,6 +134,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/models/{id}/activate", MANAGERS),
     ("POST", "/v1/models/{id}/shadow", MANAGERS),
     ("POST", "/v1/models/{id}/retire", MANAGERS),
+    # Maker-checker (issue 23): activate/shadow propose; a second manager or admin decides
+    # (never the author: checked in scoring).
+    ("GET", "/v1/models/{id}/history", READERS),
+    ("GET", "/v1/model-proposals", READERS),
+    ("GET", "/v1/model-proposals/{id}", READERS),
+    ("POST", "/v1/model-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/model-proposals/{id}/reject", MANAGERS),
     ("GET", "/v1/labels", READERS),
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.
@@ -249,6 +256,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"/v1/transactions/{REST}", STAFF),
     *_area("/v1/scores", read=READERS, write=WORKERS),
     *_area("/v1/models", read=READERS, write=MANAGERS),
+    *_area("/v1/model-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/labels", read=READERS, write=WORKERS),
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
