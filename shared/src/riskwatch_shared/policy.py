@@ -248,6 +248,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         ("POST", f"/v1/deliveries/{{id}}/{verb}", MANAGERS)
         for verb in ("redrive", "re-drive", "retry")
     ),
+    # Configuration as code (issue 23): each service exports and imports its own section of
+    # the bundle; admins only (it holds every recipient's contact details).
+    *(
+        (method, f"/v1/config/{service}/{verb}", ADMIN)
+        for service in ("alerting", "notify", "scoring")
+        for method, verb in (("GET", "export"), ("POST", "import"))
+    ),
 )
 
 # Area defaults: reads for whoever reads the area, writes for whoever manages it.

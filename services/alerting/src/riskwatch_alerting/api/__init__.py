@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from riskwatch_alerting.api import (
     alerts,
     cases,
+    config,
     dashboards,
     desk,
     health,
@@ -31,5 +32,6 @@ router.include_router(desk.router)
 # Before the watch list's: /watchlist/report is not an entry id.
 router.include_router(warnings.router)
 router.include_router(watchlist.router)
+router.include_router(config.router)
 
 __all__ = ["router"]
