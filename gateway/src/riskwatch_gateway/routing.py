@@ -21,6 +21,8 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
         (r"^/v1/(scores|models|model-proposals|labels)(/.*)?$", "scoring"),
+        # Detection health's operational alerts (issue 23).
+        (r"^/v1/operational-alerts(/.*)?$", "alerting"),
         (
             r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|lists|alerts|cases|desk|watchlist|warnings)(/.*)?$",
             "alerting",
