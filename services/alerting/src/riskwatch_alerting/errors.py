@@ -134,3 +134,13 @@ class ProposalNotPending(Conflict):
 class ApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject rule changes"
     type_slug = "rule-approval-forbidden"
+
+
+class OperationalAlertNotFound(NotFound):
+    title = "Operational alert not found"
+    type_slug = "operational-alert-not-found"
+
+
+class OperationalAcknowledgeNotAllowed(Forbidden):
+    title = "Not allowed to acknowledge operational alerts"
+    type_slug = "operational-acknowledge-forbidden"
