@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from riskwatch_alerting.api import (
     alerts,
+    backtest_jobs,
     cases,
     desk,
     lists,
@@ -17,6 +18,7 @@ from riskwatch_alerting.api import (
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(rules.router)
+router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
