@@ -16,7 +16,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
-        (r"^/v1/(scores|models|labels)(/.*)?$", "scoring"),
+        (r"^/v1/(scores|models|model-proposals|labels)(/.*)?$", "scoring"),
         (
             r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|backtest-jobs|lists|alerts|cases|desk|watchlist|warnings)(/.*)?$",
             "alerting",

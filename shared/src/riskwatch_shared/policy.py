@@ -134,9 +134,20 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/models/{id}/activate", MANAGERS),
     ("POST", "/v1/models/{id}/shadow", MANAGERS),
     ("POST", "/v1/models/{id}/retire", MANAGERS),
+    # Maker-checker (issue 23): activate/shadow propose; a second manager or admin decides
+    # (never the author: checked in scoring).
+    ("GET", "/v1/models/{id}/history", READERS),
+    ("GET", "/v1/model-proposals", READERS),
+    ("GET", "/v1/model-proposals/{id}", READERS),
+    ("POST", "/v1/model-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/model-proposals/{id}/reject", MANAGERS),
     ("GET", "/v1/labels", READERS),
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.
+    # Detection health (issue 23): every reader sees each rule's fire rate, volume and
+    # precision (before the rule's own row: `health` is not a rule id).
+    ("GET", "/v1/rules/health", READERS),
+    ("GET", f"{_RULE}/health", READERS),
     *_crud("/v1/rules", read=READERS, write=MANAGERS),
     ("GET", f"{_RULE}/versions", READERS),
     ("POST", f"{_RULE}/versions", MANAGERS),
@@ -249,6 +260,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"/v1/transactions/{REST}", STAFF),
     *_area("/v1/scores", read=READERS, write=WORKERS),
     *_area("/v1/models", read=READERS, write=MANAGERS),
+    *_area("/v1/model-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/labels", read=READERS, write=WORKERS),
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),

@@ -9,6 +9,7 @@ from riskwatch_alerting.api import (
     backtest_jobs,
     cases,
     desk,
+    health,
     lists,
     proposals,
     rules,
@@ -17,6 +18,8 @@ from riskwatch_alerting.api import (
 )
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
+# Before the rules': /rules/health is not a rule id.
+router.include_router(health.router)
 router.include_router(rules.router)
 router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
