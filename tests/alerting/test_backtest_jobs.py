@@ -237,6 +237,7 @@ async def test_caps_refuse_with_problem_json(world: World) -> None:
         assert third.headers["content-type"].startswith("application/problem+json")
         assert third.json()["title"].startswith("You already have the most backtest jobs")
         assert third.json()["limit"] == 2
+        assert third.headers["retry-after"] == "30"
         others = [await client.post(JOBS, json=body, headers=as_(ADMIN)) for _ in range(2)]
         assert [r.status_code for r in others] == [202, 202]
         full = await client.post(JOBS, json=body, headers=as_(ROB))

@@ -157,6 +157,7 @@ class TooManyBacktests(ServiceError):
     status_code = 429
     title = "Too many backtest jobs running in this install"
     type_slug = "backtest-install-limit"
+    retry_after = 30
 
 
 class TooManyBacktestsOfUser(ServiceError):
@@ -165,3 +166,4 @@ class TooManyBacktestsOfUser(ServiceError):
     status_code = 429
     title = "You already have the most backtest jobs one user may run at once"
     type_slug = "backtest-user-limit"
+    retry_after = 30
