@@ -9,22 +9,25 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.config import Settings
+from riskwatch_alerting.health import operational
 from riskwatch_alerting.health import service as health
 from riskwatch_alerting.main import create_app
 from riskwatch_alerting.models import (
     Alert,
     AlertOccurrence,
     EvaluationRecord,
+    OperationalAlert,
     Rule,
     RuleAuditEntry,
 )
 from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, running_app
+from riskwatch_shared.testing import identity_headers, running_app, wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 from .conftest import ALEMBIC_INI
@@ -32,6 +35,7 @@ from .factories import active_rule
 
 ANALYST = Identity(subject="u-health-ana", roles=("analyst",))
 VIEWER = Identity(subject="u-health-viewer", roles=("viewer",))
+MANAGER = Identity(subject="u-health-rita", roles=("risk_manager",))
 RM = Identity(subject="u-health-rm", roles=("relationship_manager",), staff_id="rm-h")
 Client = tuple[httpx.AsyncClient, ServiceRuntime]
 
@@ -199,3 +203,120 @@ async def test_who_reads_health(api: Client) -> None:
     hostile = await client.get("/v1/rules/health", params={"days": "9999"})
     assert hostile.status_code == 422
     assert (await client.get("/v1/rules/not-a-uuid/health")).status_code == 422
+
+
+async def _operational(runtime: ServiceRuntime, subject_id: str) -> list[OperationalAlert]:
+    async with runtime.session_factory() as session:
+        statement = (
+            select(OperationalAlert)
+            .where(OperationalAlert.subject_id == subject_id)
+            .order_by(OperationalAlert.raised_at)
+        )
+        return list((await session.execute(statement)).scalars())
+
+
+async def test_spike_raises_one_operational_alert_a_day_until_acknowledged(api: Client) -> None:
+    client, runtime = api
+    rule = await live_rule(runtime, days_live=30, name="spiking rule", owner_team="Fraud desk")
+    quiet = await live_rule(runtime, days_live=30, name="steady rule")
+    now = datetime.now(UTC)
+    async with runtime.session_factory() as session, session.begin():
+        await add_volume(session, rule, now, [24] + [3] * 27)  # 8x its usual 3 a day
+        await add_volume(session, quiet, now, [4] + [3] * 27)
+        raised = await operational.check_rules(session, now=now)  # the periodic check
+    mine = [a for a in raised if a.subject_id == str(rule.id)]
+    assert len(mine) == 1
+    assert not [a for a in raised if a.subject_id == str(quiet.id)]
+    alert = mine[0]
+    assert (alert.kind, alert.status, alert.severity) == ("rule_spike", "open", "high")
+    assert alert.owners == ["tester"]
+    assert alert.owner_team == "Fraud desk"
+    assert alert.figures == {
+        "alerts_last_24h": 24.0,
+        "baseline_per_day": 3.0,
+        "baseline_ratio": 8.0,
+    }
+    assert "raised 24 alerts in the last 24 hours, 8.0x its baseline of 3 a day" in alert.report
+
+    # The health gauges and the operational alerts counter, at /metrics.
+    published = await client.get("/metrics")
+    assert published.status_code == 200
+    assert 'riskwatch_operational_alerts_total{kind="rule_spike"}' in published.text
+    ratio = f'riskwatch_rule_baseline_ratio{{rule="spiking rule",rule_id="{rule.id}"}} 8.0'
+    assert ratio in published.text
+    assert f'riskwatch_rule_alerts_last_24h{{rule="steady rule",rule_id="{quiet.id}"}} 4.0' in (
+        published.text
+    )
+
+    # The next checks (the spike lasts) raise nothing new: the open one takes the figures.
+    async with runtime.session_factory() as session, session.begin():
+        await add_volume(session, rule, now, [6])
+        assert await operational.check_rules(session, now=now + timedelta(minutes=15)) == []
+    [still] = await _operational(runtime, str(rule.id))
+    assert (still.repeats, still.figures["alerts_last_24h"]) == (1, 30.0)
+
+    # Viewers and analysts read it; only a risk manager or admin acknowledges it.
+    listed = await client.get(
+        "/v1/operational-alerts", params={"status": "open"}, headers=identity_headers(VIEWER)
+    )
+    assert listed.status_code == 200
+    assert str(alert.id) in [a["id"] for a in listed.json()]
+    for caller in (VIEWER, ANALYST):
+        refused = await client.post(
+            f"/v1/operational-alerts/{alert.id}/acknowledge", headers=identity_headers(caller)
+        )
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+    path = f"/v1/operational-alerts/{alert.id}/acknowledge"
+    acked = await client.post(
+        path, json={"comment": "new list loaded"}, headers=identity_headers(MANAGER)
+    )
+    assert acked.status_code == 200, acked.text
+    assert (acked.json()["status"], acked.json()["acknowledged_by"]) == (
+        "acknowledged",
+        MANAGER.subject,
+    )
+    again = await client.post(path, headers=identity_headers(MANAGER))  # a retry: no change
+    assert (again.status_code, again.json()["comment"]) == (200, "new list loaded")
+    hostile = await client.post(
+        path, json={"comment": "x", "status": "open"}, headers=identity_headers(MANAGER)
+    )
+    assert hostile.status_code == 422
+
+    # Acknowledged today: the rest of the day stays quiet; tomorrow's spike is a new alert.
+    async with runtime.session_factory() as session, session.begin():
+        assert await operational.check_rules(session, now=now + timedelta(hours=1)) == []
+        await add_volume(session, rule, now + timedelta(days=1), [40])
+        tomorrow = await operational.check_rules(session, now=now + timedelta(days=1))
+    assert [a.subject_id for a in tomorrow] == [str(rule.id)]
+    assert len(await _operational(runtime, str(rule.id))) == 2
+
+
+async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
+    client, runtime = api
+    model_id = uuid.uuid4()
+    event = ModelDriftDetected(
+        model_id=model_id, model_kind="churn", psi=0.41, threshold=0.25, model_version="churn-v2"
+    )
+    await runtime.bus.js.publish(event.type, event.to_json_bytes())
+
+    async def raised() -> list[OperationalAlert] | None:
+        return await _operational(runtime, str(model_id)) or None
+
+    [alert] = await wait_until(raised, timeout=15, message="drift operational alert")
+    assert (alert.kind, alert.subject_type, alert.subject_name) == (
+        "model_drift",
+        "model",
+        "churn churn-v2",
+    )
+    assert alert.figures == {"psi": 0.41, "threshold": 0.25}
+    assert "PSI 0.410" in alert.report
+    # A second drift event of the same model the same day adds no alert.
+    async with runtime.session_factory() as session, session.begin():
+        assert await operational.take_in_drift(session, [event]) == []
+        count = select(func.count()).where(OperationalAlert.subject_id == str(model_id))
+        assert await session.scalar(count) == 1
+    one = await client.get(f"/v1/operational-alerts/{alert.id}")
+    assert one.status_code == 200
+    assert one.json()["subject_type"] == "model"
+    assert (await client.get(f"/v1/operational-alerts/{uuid.uuid4()}")).status_code == 404

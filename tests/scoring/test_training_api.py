@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 import riskwatch_scoring
@@ -187,10 +188,18 @@ async def test_drift_past_the_threshold_publishes_once(scoring: ScoringHarness) 
         assert drift["status"] == "drifted"
         assert drift["psi"] > 0.25
         assert drift["event_published"] is True  # by the check, today
+        # Detection health: the serving model's PSI as a Prometheus gauge.
+        exposed = (await scoring.client.get("/metrics")).text
+        labels = f'kind="churn",model_id="{churn["id"]}",status="champion"'
+        gauge = f"riskwatch_model_drift_psi{{{labels}}}"
+        assert gauge in exposed
+        assert float(exposed.split(gauge)[1].split()[0]) == pytest.approx(drift["psi"])
 
         async def drift_event() -> bool:
             return any(
-                isinstance(e, ModelDriftDetected) and str(e.model_id) == churn["id"]
+                isinstance(e, ModelDriftDetected)
+                and str(e.model_id) == churn["id"]
+                and e.model_version == churn["model_version"]
                 for e in scoring.published.events
             )
 

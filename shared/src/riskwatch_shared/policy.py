@@ -163,6 +163,10 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     # Maker-checker (issue 23): managers propose (the writes above), a second manager or
     # admin approves or rejects; the author never approves their own (checked in alerting).
     ("GET", f"{_RULE}/history", READERS),
+    # Operational alerts (detection health): readers see them, managers acknowledge them.
+    ("GET", "/v1/operational-alerts", READERS),
+    ("GET", "/v1/operational-alerts/{id}", READERS),
+    ("POST", "/v1/operational-alerts/{id}/acknowledge", MANAGERS),
     ("GET", "/v1/rule-proposals", READERS),
     ("GET", "/v1/rule-proposals/{id}", READERS),
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
@@ -252,6 +256,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         ("POST", f"/v1/deliveries/{{id}}/{verb}", MANAGERS)
         for verb in ("redrive", "re-drive", "retry")
     ),
+    # Configuration as code (issue 23): each service exports and imports its own section of
+    # the bundle; admins only (it holds every recipient's contact details).
+    *(
+        (method, f"/v1/config/{service}/{verb}", ADMIN)
+        for service in ("alerting", "notify", "scoring")
+        for method, verb in (("GET", "export"), ("POST", "import"))
+    ),
 )
 
 # Area defaults: reads for whoever reads the area, writes for whoever manages it.
@@ -265,6 +276,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
     *_area("/v1/rule-proposals", read=READERS, write=MANAGERS),
+    *_area("/v1/operational-alerts", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
     *_area("/v1/backtest-jobs", read=MANAGERS, write=MANAGERS),

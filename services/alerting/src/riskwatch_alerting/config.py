@@ -37,6 +37,9 @@ class Settings(ServiceSettings):
     allow_self_approval: bool = False
     # How often the watch list's reviews that came due are looked for (and announced).
     watchlist_review_check_seconds: float = 300.0
+    # Detection health: how often every active rule's volume is checked against its baseline
+    # (and the health gauges refreshed); a spike raises an operational alert to its owners.
+    health_check_seconds: float = 900.0
     # Backtest jobs (POST /v1/backtest-jobs): each replica runs up to `backtest_workers` at a
     # time, each in a process of its own at a lower CPU priority (`backtest_nice`), so a
     # replay never shares the live consumer's event loop. `backtest_cpu_share` further bounds

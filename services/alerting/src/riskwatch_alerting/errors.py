@@ -136,6 +136,16 @@ class ApprovalNotAllowed(Forbidden):
     type_slug = "rule-approval-forbidden"
 
 
+class OperationalAlertNotFound(NotFound):
+    title = "Operational alert not found"
+    type_slug = "operational-alert-not-found"
+
+
+class OperationalAcknowledgeNotAllowed(Forbidden):
+    title = "Not allowed to acknowledge operational alerts"
+    type_slug = "operational-acknowledge-forbidden"
+
+
 class BacktestJobNotFound(NotFound):
     title = "Backtest job not found"
     type_slug = "backtest-job-not-found"

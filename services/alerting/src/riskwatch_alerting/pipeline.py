@@ -41,6 +41,7 @@ from riskwatch_alerting.domain.evaluation_input import (
 from riskwatch_alerting.domain.lifecycle import SLA_BY_SEVERITY
 from riskwatch_alerting.domain.suppression import SuppressionIndex
 from riskwatch_alerting.domain.words import alert_words, message_params
+from riskwatch_alerting.health import metrics as health_metrics
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import RuleError
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore
@@ -172,6 +173,7 @@ class AlertPipeline:
         open_alerts = await repository.load_open_alerts(session, (m.dedup_pair for m in matches))
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
+        health_metrics.count_hits(hits)
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
         severities = {a.alert_id: a.severity for a in deduplicator.open_alerts.values()}
         writes = repository.BatchWrites(

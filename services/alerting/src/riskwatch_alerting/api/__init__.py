@@ -8,6 +8,7 @@ from riskwatch_alerting.api import (
     alerts,
     backtest_jobs,
     cases,
+    config,
     desk,
     health,
     lists,
@@ -30,5 +31,6 @@ router.include_router(desk.router)
 # Before the watch list's: /watchlist/report is not an entry id.
 router.include_router(warnings.router)
 router.include_router(watchlist.router)
+router.include_router(config.router)
 
 __all__ = ["router"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskwatch_shared.text import SafeMultilineText
 
 
 class RuleHealthOut(BaseModel):
@@ -50,3 +52,35 @@ class RuleHealthDetail(RuleHealthOut):
     alerts_per_day: list[DayVolume] = Field(
         description="Alerts raised per 24-hour day, newest first (the baseline's days)"
     )
+
+
+class OperationalAlertOut(BaseModel):
+    """A rule's spike or a model's drift, for its owners (no customer in it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(description="rule_spike | model_drift")
+    subject_type: str = Field(description="rule | model")
+    subject_id: str
+    subject_name: str
+    severity: str
+    status: str = Field(description="open | acknowledged")
+    title: str
+    report: str
+    figures: dict[str, float]
+    owners: list[str]
+    owner_team: str | None
+    day: date
+    raised_at: datetime
+    last_seen_at: datetime
+    repeats: int = Field(description="Later checks that found it still so, while open")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    comment: str | None
+
+
+class OperationalAcknowledge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: SafeMultilineText | None = Field(default=None, max_length=2_000)

@@ -2,8 +2,8 @@
 (SKIP LOCKED, under a lease the runner renews), run off the live event loop, and its
 progress, caps and result live in this table.
 
-Revision ID: alerting_0015_backtest_jobs
-Revises: alerting_0014_governance
+Revision ID: alerting_0016_backtest_jobs
+Revises: alerting_0015_health
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "alerting_0015_backtest_jobs"
-down_revision: str | None = "alerting_0014_governance"
+revision: str = "alerting_0016_backtest_jobs"
+down_revision: str | None = "alerting_0015_health"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
