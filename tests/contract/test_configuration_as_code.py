@@ -219,7 +219,7 @@ async def _seed(source: Install) -> dict[str, str]:
         "/v1/subscriptions",
         {"team_id": team["id"], "channels": ["email", "in_app"], "min_severity": "high"},
     )
-    await source.ok(
+    proposed = await source.call(
         "notify",
         ADA,
         "PUT",
@@ -231,6 +231,15 @@ async def _seed(source: Install) -> dict[str, str]:
             ],
             "repeat": 1,
         },
+    )
+    assert proposed.status_code == 202, proposed.text
+    # Maker-checker: a second admin puts the policy live.
+    await source.ok(
+        "notify",
+        BOB,
+        "POST",
+        f"/v1/escalation-policy-proposals/{proposed.json()['id']}/approve",
+        {"comment": "source install"},
     )
     return ids
 

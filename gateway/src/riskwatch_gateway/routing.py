@@ -29,7 +29,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^/v1/(inbox|recipients|teams|subscriptions|notifications|deliveries|"
-            r"escalation-policies)(/.*)?$",
+            r"escalation-policies|escalation-policy-proposals)(/.*)?$",
             "notify",
         ),
     )

@@ -171,6 +171,14 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-proposals/{id}", READERS),
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
+    # Shadow runs (issue 23 item 2): managers put proposed versions in shadow; staff who read
+    # rules read the comparison (counts only, no customer data).
+    ("POST", "/v1/rule-proposals/shadow", MANAGERS),
+    ("POST", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("DELETE", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
+    ("GET", f"{_RULE}/shadow-comparison", READERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),
@@ -248,6 +256,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
     *_crud("/v1/subscriptions", read=READERS, write=MANAGERS),
     *_crud("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    # Maker-checker (issue 23): PUT/DELETE above propose; a second manager or admin decides
+    # (never the author: checked in notify).
+    ("GET", "/v1/escalation-policies/{id}/history", READERS),
+    ("GET", "/v1/escalation-policy-proposals", READERS),
+    ("GET", "/v1/escalation-policy-proposals/{id}", READERS),
+    ("POST", "/v1/escalation-policy-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/escalation-policy-proposals/{id}/reject", MANAGERS),
     ("GET", f"{_ALERT}/notifications", STAFF),
     ("GET", "/v1/notifications", READERS),
     ("GET", "/v1/deliveries", MANAGERS),
@@ -291,6 +306,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/teams", read=READERS, write=MANAGERS),
     *_area("/v1/subscriptions", read=READERS, write=MANAGERS),
     *_area("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    *_area("/v1/escalation-policy-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/notifications", read=READERS, write=MANAGERS),
     *_area("/v1/deliveries", read=MANAGERS, write=MANAGERS),
 )

@@ -146,6 +146,21 @@ class OperationalAcknowledgeNotAllowed(Forbidden):
     type_slug = "operational-acknowledge-forbidden"
 
 
+class ShadowRunNotFound(NotFound):
+    title = "Shadow run not found"
+    type_slug = "shadow-run-not-found"
+
+
+class ShadowLimitReached(Conflict):
+    title = "Too many shadow runs"
+    type_slug = "shadow-limit-reached"
+
+
+class ShadowNotAllowed(Forbidden):
+    title = "Not allowed to start or stop shadow runs"
+    type_slug = "shadow-forbidden"
+
+
 class BacktestJobNotFound(NotFound):
     title = "Backtest job not found"
     type_slug = "backtest-job-not-found"

@@ -14,6 +14,7 @@ from riskwatch_alerting.api import (
     lists,
     proposals,
     rules,
+    shadow,
     warnings,
     watchlist,
 )
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/v1", tags=["alerting"])
 # Before the rules': /rules/health is not a rule id.
 router.include_router(health.router)
 router.include_router(rules.router)
+router.include_router(shadow.router)
 router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)

@@ -2,8 +2,8 @@
 (SKIP LOCKED, under a lease the runner renews), run off the live event loop, and its
 progress, caps and result live in this table.
 
-Revision ID: alerting_0016_backtest_jobs
-Revises: alerting_0015_health
+Revision ID: alerting_0017_backtest_jobs
+Revises: alerting_0016_shadow
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "alerting_0016_backtest_jobs"
-down_revision: str | None = "alerting_0015_health"
+revision: str = "alerting_0017_backtest_jobs"
+down_revision: str | None = "alerting_0016_shadow"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
