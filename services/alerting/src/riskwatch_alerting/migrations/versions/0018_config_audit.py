@@ -1,8 +1,8 @@
 """Configuration as code (issue 23 item 4): `config_audit`, what a configuration import did
 directly and by whom (the rule proposals it opens are in `rule_audit`).
 
-Revision ID: alerting_0017_config_audit
-Revises: alerting_0016_shadow
+Revision ID: alerting_0018_config_audit
+Revises: alerting_0017_backtest_jobs
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from riskwatch_shared.db.governance import governance_tables
 
-revision: str = "alerting_0017_config_audit"
-down_revision: str | None = "alerting_0016_shadow"
+revision: str = "alerting_0018_config_audit"
+down_revision: str | None = "alerting_0017_backtest_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
