@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from riskwatch_alerting.api import (
     alerts,
+    backtest_jobs,
     cases,
     config,
     desk,
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(health.router)
 router.include_router(rules.router)
 router.include_router(shadow.router)
+router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
