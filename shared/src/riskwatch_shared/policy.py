@@ -221,6 +221,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/watchlist/{id}/exit", WORKERS),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
+    # Dashboards (read-only aggregates; an RM's cover their own customers).
+    ("GET", "/v1/alerts/stats/daily", STAFF),
+    ("GET", "/v1/watchlist/stats", STAFF),
     ("GET", _ALERT, STAFF),
     ("GET", f"{_ALERT}/timeline", STAFF),
     *(
