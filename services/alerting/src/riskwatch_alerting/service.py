@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -581,6 +582,17 @@ async def delete_list(session: AsyncSession, list_id: uuid.UUID) -> None:
     await session.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What a bulk load did: `loaded` values given (each once), `removed` by a replace, and
+    which of the given values the list held already (their note updated, nothing added)."""
+
+    managed: ManagedList
+    loaded: int
+    removed: int
+    already_present: list[str]
+
+
 async def load_entries(
     session: AsyncSession,
     list_id: uuid.UUID,
@@ -588,18 +600,21 @@ async def load_entries(
     entries: Sequence[tuple[str, str | None]],
     replace: bool,
     actor: str,
-) -> tuple[ManagedList, int, int]:
-    """Bulk load; returns (list, values loaded, values removed)."""
+) -> LoadResult:
+    """Bulk load: merge the entries into the list, or make them the list (`replace`)."""
     managed = await get_list(session, list_id)
     unique = dict(entries)
     removed = 0
+    present: set[str] = set()
     if replace:
         before = await repository.count_entries(session, list_id)
         await repository.delete_entries(session, list_id)
         removed = max(0, before - len(unique))
+    else:
+        present = await repository.present_values(session, list_id, list(unique))
     await repository.upsert_entries(session, list_id, list(unique.items()), actor)
     await _touch_list(session, managed, actor)
-    return managed, len(unique), removed
+    return LoadResult(managed, len(unique), removed, [v for v in unique if v in present])
 
 
 async def remove_entries(
@@ -612,10 +627,15 @@ async def remove_entries(
 
 
 async def list_entries_page(
-    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+    search: str | None = None,
 ) -> Sequence[ListEntry]:
     await get_list(session, list_id)
-    return await repository.list_entries(session, list_id, after=after, limit=limit)
+    return await repository.list_entries(session, list_id, after=after, limit=limit, search=search)
 
 
 # --- backtests ------------------------------------------------------------------------------

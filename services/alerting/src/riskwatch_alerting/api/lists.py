@@ -22,6 +22,7 @@ from riskwatch_alerting.schemas import (
     ListUpdate,
 )
 from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.text import SafeText
 
 router = APIRouter()
 
@@ -110,11 +111,18 @@ async def list_entries(
     session: SessionDep,
     cursor: Annotated[str | None, Query(description="The last value of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    search: Annotated[
+        SafeText | None,
+        Query(max_length=200, description="Only entries whose value or note contains this"),
+    ] = None,
 ) -> ListEntriesPage:
-    """A list's entries in value order, by cursor."""
-    entries = await service.list_entries_page(session, list_id, after=cursor, limit=limit + 1)
+    """A list's entries in value order, by cursor; `search` finds values and notes (any case)."""
+    wanted = search.strip() if search else None
+    entries = await service.list_entries_page(
+        session, list_id, after=cursor, limit=limit + 1, search=wanted
+    )
     page = [ListEntryOut.model_validate(entry) for entry in entries[:limit]]
-    total = await repository.total_entries(session, list_id)
+    total = await repository.total_entries(session, list_id, search=wanted)
     return ListEntriesPage(
         items=page,
         next_cursor=page[-1].value if len(entries) > limit else None,
@@ -130,17 +138,24 @@ async def list_entries(
 async def load_entries(
     list_id: uuid.UUID, body: ListEntriesLoad, session: SessionDep, identity: IdentityDep
 ) -> BulkLoadOut:
-    """Bulk load entries: merge into the list or replace it."""
-    managed, loaded, removed = await service.load_entries(
+    """Bulk load entries: merge into the list or replace it. A merge says which of the given
+    values were in the list already (`already_present`: their note updated, nothing added)."""
+    result = await service.load_entries(
         session,
         list_id,
         entries=[(entry.value, entry.note) for entry in body.entries],
         replace=body.mode == "replace",
         actor=actor_of(identity),
     )
-    out = await _list_out(session, managed)
+    out = await _list_out(session, result.managed)
     await session.flush()
-    return BulkLoadOut(list=out, loaded=loaded, removed=removed)
+    return BulkLoadOut(
+        list=out,
+        loaded=result.loaded,
+        removed=result.removed,
+        added=result.loaded - len(result.already_present),
+        already_present=result.already_present,
+    )
 
 
 @router.post(
