@@ -36,6 +36,9 @@ class Settings(ServiceSettings):
     allow_self_approval: bool = False
     # How often the watch list's reviews that came due are looked for (and announced).
     watchlist_review_check_seconds: float = 300.0
+    # Detection health: how often every active rule's volume is checked against its baseline
+    # (and the health gauges refreshed); a spike raises an operational alert to its owners.
+    health_check_seconds: float = 900.0
 
 
 @lru_cache

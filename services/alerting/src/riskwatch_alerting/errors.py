@@ -134,3 +134,28 @@ class ProposalNotPending(Conflict):
 class ApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject rule changes"
     type_slug = "rule-approval-forbidden"
+
+
+class OperationalAlertNotFound(NotFound):
+    title = "Operational alert not found"
+    type_slug = "operational-alert-not-found"
+
+
+class OperationalAcknowledgeNotAllowed(Forbidden):
+    title = "Not allowed to acknowledge operational alerts"
+    type_slug = "operational-acknowledge-forbidden"
+
+
+class ShadowRunNotFound(NotFound):
+    title = "Shadow run not found"
+    type_slug = "shadow-run-not-found"
+
+
+class ShadowLimitReached(Conflict):
+    title = "Too many shadow runs"
+    type_slug = "shadow-limit-reached"
+
+
+class ShadowNotAllowed(Forbidden):
+    title = "Not allowed to start or stop shadow runs"
+    type_slug = "shadow-forbidden"

@@ -158,6 +158,59 @@ class RuleAuditEntry(Base):
     occurred_at: Mapped[datetime] = _now_column()
 
 
+class ShadowRun(Base):
+    """A proposed rule version evaluated on live traffic beside the active rules, raising
+    nothing (issue 23 item 2): `running` until stopped by a manager or by the proposal's
+    decision (`stop_reason`: stopped, approved, rejected, superseded)."""
+
+    __tablename__ = "shadow_runs"
+    __table_args__ = (
+        Index(
+            "uq_shadow_runs_running",
+            "proposal_id",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_shadow_runs_rule", "rule_id", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rule_proposals.id", ondelete="CASCADE"), nullable=False
+    )
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    started_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    started_at: Mapped[datetime] = _now_column()
+    stopped_by: Mapped[str | None] = mapped_column(String(200))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stop_reason: Mapped[str | None] = mapped_column(String(40))
+    hit_count: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class ShadowHit(Base):
+    """One event a shadow version matched: the alert it would have raised or added to."""
+
+    __tablename__ = "shadow_hits"
+    __table_args__ = (Index("ix_shadow_hits_run", "run_id", "occurred_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shadow_runs.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    recorded_at: Mapped[datetime] = _now_column()
+
+
 class ManagedList(Base):
     __tablename__ = "managed_lists"
 
@@ -559,3 +612,43 @@ class WarningBaseline(Base):
     population: Mapped[int] = mapped_column(Integer, nullable=False)
     percentiles: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class OperationalAlert(Base):
+    """Detection itself needs a look (issue 23): a rule firing far above its baseline or a
+    model drifting. No customer; it goes to the rule's or model's owners. One per subject a
+    day, and none while an earlier one is open (`status = 'open'`, until acknowledged): a
+    spike that lasts updates the open one's figures instead."""
+
+    __tablename__ = "operational_alerts"
+    __table_args__ = (
+        Index("uq_operational_alerts_day", "kind", "subject_id", "day", unique=True),
+        Index(
+            "uq_operational_alerts_open",
+            "kind",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_operational_alerts_raised_at", "raised_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    subject_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    subject_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    subject_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    severity: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    report: Mapped[str] = mapped_column(Text, nullable=False)
+    figures: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
+    owners: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    owner_team: Mapped[str | None] = mapped_column(String(120))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    repeats: Mapped[int] = mapped_column(Integer, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -263,9 +264,11 @@ def _policy_out(row: EscalationPolicyRow) -> EscalationPolicyOut:
     return EscalationPolicyOut.model_validate(_columns(row))
 
 
-async def put_policy(
+async def validated_policy(
     session: AsyncSession, *, severity: str, body: EscalationPolicyIn
-) -> EscalationPolicyOut:
+) -> dict[str, Any]:
+    """The policy as it would be stored, once checked (its chain plans, its teams and
+    recipients exist): what a proposal carries and an approval writes."""
     levels = [level.model_dump(mode="json") for level in body.levels]
     try:
         policy_from_json(severity, levels, body.repeat, body.cycle_seconds)
@@ -276,11 +279,28 @@ async def put_policy(
     await _check_teams(session, team_ids)
     if set(recipient_ids) - await repository.existing_recipient_ids(session, recipient_ids):
         raise RecipientNotFound("a level names an unknown recipient")
+    return {
+        "severity": severity,
+        "levels": levels,
+        "repeat": body.repeat,
+        "cycle_seconds": body.cycle_seconds,
+    }
+
+
+async def put_policy(
+    session: AsyncSession, *, severity: str, body: EscalationPolicyIn
+) -> EscalationPolicyOut:
+    """Store the policy (after maker-checker's approval: `policy_governance`)."""
+    policy = await validated_policy(session, severity=severity, body=body)
     row = await repository.get_policy(session, severity)
     if row is None:
         row = EscalationPolicyRow(severity=severity)
         session.add(row)
-    row.levels, row.repeat, row.cycle_seconds = levels, body.repeat, body.cycle_seconds
+    row.levels, row.repeat, row.cycle_seconds = (
+        policy["levels"],
+        policy["repeat"],
+        policy["cycle_seconds"],
+    )
     row.updated_at = utcnow()
     await session.flush()
     return _policy_out(row)

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 from riskwatch_shared.ownership import owners_table
 
 
@@ -135,3 +136,16 @@ class OutcomeLabel(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class ModelProposal(ProposalColumns, Base):
+    """A proposed change of which model serves (maker-checker): `activate` (champion) or
+    `shadow` (challenger) of the model `subject` (its id)."""
+
+    __tablename__ = "model_proposals"
+
+
+class ModelAuditEntry(AuditColumns, Base):
+    """One step in a model's governance history (`subject`: the model's id)."""
+
+    __tablename__ = "model_audit"

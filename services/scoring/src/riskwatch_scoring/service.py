@@ -312,6 +312,7 @@ async def check_model_drift(
             model_kind=cast(ModelKind, row.kind),  # a plain text column; the decoders check it
             psi=round(drift.psi, 6),
             threshold=PSI_DRIFT_THRESHOLD,
+            model_version=row.model_version,
         ),
     )
     await repository.mark_drift_alerted(session, row.id, datetime.now(UTC).date())

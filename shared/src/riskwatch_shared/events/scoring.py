@@ -182,3 +182,5 @@ class ModelDriftDetected(ScoringEvent, frozen=True, kw_only=True):
     model_kind: ModelKind
     psi: float
     threshold: float
+    # The registry's version label, for people reading the alert (absent in older events).
+    model_version: str | None = None

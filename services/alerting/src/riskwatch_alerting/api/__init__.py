@@ -7,16 +7,22 @@ from fastapi import APIRouter
 from riskwatch_alerting.api import (
     alerts,
     cases,
+    config,
     desk,
+    health,
     lists,
     proposals,
     rules,
+    shadow,
     warnings,
     watchlist,
 )
 
 router = APIRouter(prefix="/v1", tags=["alerting"])
+# Before the rules': /rules/health is not a rule id.
+router.include_router(health.router)
 router.include_router(rules.router)
+router.include_router(shadow.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)
@@ -25,5 +31,6 @@ router.include_router(desk.router)
 # Before the watch list's: /watchlist/report is not an entry id.
 router.include_router(warnings.router)
 router.include_router(watchlist.router)
+router.include_router(config.router)
 
 __all__ = ["router"]
