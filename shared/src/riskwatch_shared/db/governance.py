@@ -120,9 +120,11 @@ class Governed(Generic[P, A]):
         change: dict[str, Any],
         approver: Approver,
         supersedes: bool = False,
+        detail: dict[str, Any] | None = None,
     ) -> P:
         """Propose `change` of `subject`; with `supersedes`, a pending proposal of the same
-        subject is replaced by it (the new one says everything, e.g. a whole policy)."""
+        subject is replaced by it (the new one says everything, e.g. a whole policy). The
+        history's entry holds `detail` (a summary of a large change) or the change itself."""
         if supersedes:
             for earlier in await self.pending_of(session, subject):
                 earlier.status = decide(earlier.status, "superseded")
@@ -148,7 +150,7 @@ class Governed(Generic[P, A]):
             roles=approver.roles,
             proposal_id=proposal.id,
             comment=kind,
-            detail=change,
+            detail=change if detail is None else detail,
         )
         await session.flush()
         return proposal
