@@ -171,6 +171,14 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-proposals/{id}", READERS),
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
+    # Shadow runs (issue 23 item 2): managers put proposed versions in shadow; staff who read
+    # rules read the comparison (counts only, no customer data).
+    ("POST", "/v1/rule-proposals/shadow", MANAGERS),
+    ("POST", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("DELETE", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
+    ("GET", f"{_RULE}/shadow-comparison", READERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),

@@ -164,3 +164,18 @@ class ListSelfApprovalNotAllowed(Forbidden):
 class ListApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject list changes"
     type_slug = "list-approval-forbidden"
+
+
+class ShadowRunNotFound(NotFound):
+    title = "Shadow run not found"
+    type_slug = "shadow-run-not-found"
+
+
+class ShadowLimitReached(Conflict):
+    title = "Too many shadow runs"
+    type_slug = "shadow-limit-reached"
+
+
+class ShadowNotAllowed(Forbidden):
+    title = "Not allowed to start or stop shadow runs"
+    type_slug = "shadow-forbidden"

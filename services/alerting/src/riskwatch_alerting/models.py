@@ -174,6 +174,59 @@ class ListAuditEntry(AuditColumns, Base):
     __tablename__ = "list_audit"
 
 
+class ShadowRun(Base):
+    """A proposed rule version evaluated on live traffic beside the active rules, raising
+    nothing (issue 23 item 2): `running` until stopped by a manager or by the proposal's
+    decision (`stop_reason`: stopped, approved, rejected, superseded)."""
+
+    __tablename__ = "shadow_runs"
+    __table_args__ = (
+        Index(
+            "uq_shadow_runs_running",
+            "proposal_id",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_shadow_runs_rule", "rule_id", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rule_proposals.id", ondelete="CASCADE"), nullable=False
+    )
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    started_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    started_at: Mapped[datetime] = _now_column()
+    stopped_by: Mapped[str | None] = mapped_column(String(200))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stop_reason: Mapped[str | None] = mapped_column(String(40))
+    hit_count: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class ShadowHit(Base):
+    """One event a shadow version matched: the alert it would have raised or added to."""
+
+    __tablename__ = "shadow_hits"
+    __table_args__ = (Index("ix_shadow_hits_run", "run_id", "occurred_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shadow_runs.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    recorded_at: Mapped[datetime] = _now_column()
+
+
 class ManagedList(Base):
     __tablename__ = "managed_lists"
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_alerting import repository
 from riskwatch_alerting.domain.cases import roles_text
 from riskwatch_alerting.domain.governance import (
     Approval,
@@ -22,7 +23,7 @@ from riskwatch_alerting.domain.governance import (
     is_shipped_template,
 )
 from riskwatch_alerting.errors import ProposalNotFound, SelfApprovalNotAllowed
-from riskwatch_alerting.models import RuleAuditEntry, RuleProposal
+from riskwatch_alerting.models import RuleAuditEntry, RuleProposal, ShadowRun
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY
 from riskwatch_shared.events.alerting import RuleChangeApproved, RuleChangeProposed
 from riskwatch_shared.messaging.outbox import add_events
@@ -135,6 +136,7 @@ async def supersede_pending(
     for proposal in await pending_of(session, rule_id):
         proposal.status = "superseded"
         proposal.decided_at = datetime.now(UTC)
+        await stop_shadow(session, proposal.id, reason="superseded", actor=actor, roles=roles)
         audit(
             session,
             rule_id,
@@ -257,6 +259,13 @@ async def mark_approved(
         else:
             proposal.status = "superseded"
         proposal.decided_at = now
+        await stop_shadow(
+            session,
+            proposal.id,
+            reason=proposal.status,
+            actor=approver.subject,
+            roles=approver.roles,
+        )
         if proposal.status == "approved":
             await add_events(
                 session,
@@ -277,3 +286,42 @@ async def mark_approved(
 
 def _kind(kind: str) -> Literal["create", "change"]:
     return "create" if kind == "create" else "change"
+
+
+async def stop_shadow(
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    *,
+    reason: str,
+    actor: str,
+    roles: Sequence[str],
+) -> bool:
+    """Stop the proposal's running shadow (a manager's stop, or its proposal decided): the
+    event path stops evaluating it at its next batch. False: none was running."""
+    stopped = (
+        await session.execute(
+            update(ShadowRun)
+            .where(ShadowRun.proposal_id == proposal_id, ShadowRun.status == "running")
+            .values(
+                status="stopped",
+                stop_reason=reason,
+                stopped_by=actor,
+                stopped_at=datetime.now(UTC),
+            )
+            .returning(ShadowRun.rule_id, ShadowRun.version, ShadowRun.hit_count)
+        )
+    ).first()
+    if stopped is None:
+        return False
+    audit(
+        session,
+        stopped[0],
+        "shadow_stopped",
+        actor=actor,
+        roles=roles,
+        version=stopped[1],
+        proposal_id=proposal_id,
+        comment=f"{reason}; {stopped[2]} would-be hits",
+    )
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    return True

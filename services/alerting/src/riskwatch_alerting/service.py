@@ -421,6 +421,9 @@ async def reject_proposal(
     proposal.status = "rejected"
     proposal.decided_by, proposal.decided_at = approver.subject, datetime.now(UTC)
     proposal.comment = comment
+    await rule_governance.stop_shadow(
+        session, proposal.id, reason="rejected", actor=approver.subject, roles=approver.roles
+    )
     if rule.pending_version == proposal.version:
         rule.pending_version = None
     await add_events(

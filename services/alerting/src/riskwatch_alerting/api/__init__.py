@@ -13,6 +13,7 @@ from riskwatch_alerting.api import (
     lists,
     proposals,
     rules,
+    shadow,
     warnings,
     watchlist,
 )
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/v1", tags=["alerting"])
 # Before the rules': /rules/health is not a rule id.
 router.include_router(health.router)
 router.include_router(rules.router)
+router.include_router(shadow.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
 router.include_router(alerts.router)

@@ -214,6 +214,11 @@ class Evaluator:
             # txn names the customer for a transaction, so its keys are the ones rules read.
             keys = _read_keys(item) if "customer_id" in txn else None
             self.windows.observe(txn, item.occurred_at, keys)
+        return self.evaluate(item)
+
+    def evaluate(self, item: EvaluationInput) -> list[Match]:
+        """Evaluate the rules `item` triggers on the windows as they are (a shadow rule set
+        reads the windows the live evaluator has just updated with `item`)."""
         rules = self.rule_set.by_trigger.get(item.event_type)
         if not rules:
             return []
