@@ -10,6 +10,7 @@ from riskwatch_alerting.api import (
     config,
     desk,
     health,
+    list_proposals,
     lists,
     proposals,
     rules,
@@ -25,6 +26,7 @@ router.include_router(rules.router)
 router.include_router(shadow.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
+router.include_router(list_proposals.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)
