@@ -116,6 +116,18 @@ class Gateway:
         response = await self.client.post(path, json=body, headers=_bearer(token))
         return _result(response)
 
+    async def patch(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
+        response = await self.client.patch(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+    async def put(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
+        response = await self.client.put(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+    async def delete(self, path: str, *, token: str) -> Any:
+        response = await self.client.delete(path, headers=_bearer(token))
+        return _result(response)
+
     @asynccontextmanager
     async def stream(
         self,

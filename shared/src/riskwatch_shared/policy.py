@@ -185,6 +185,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-fields", READERS),
     ("POST", "/v1/backtests", WORKERS),
     ("GET", "/v1/backtests/{id}", READERS),
+    # Backtests as jobs (issue 23): risk managers and admins only; inside, a risk manager
+    # sees and cancels their own jobs, an admin everyone's (checked in alerting).
+    ("GET", "/v1/backtest-jobs", MANAGERS),
+    ("POST", "/v1/backtest-jobs", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}/events", MANAGERS),
+    ("POST", "/v1/backtest-jobs/{id}/cancel", MANAGERS),
     ("GET", "/v1/rule-templates", READERS),
     ("GET", "/v1/rule-templates/{id}", READERS),
     ("POST", "/v1/rule-templates/{id}/rules", MANAGERS),
@@ -221,6 +228,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/watchlist/{id}/exit", WORKERS),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
+    # Dashboards (read-only aggregates; an RM's cover their own customers).
+    ("GET", "/v1/alerts/stats/daily", STAFF),
+    ("GET", "/v1/watchlist/stats", STAFF),
     ("GET", _ALERT, STAFF),
     ("GET", f"{_ALERT}/timeline", STAFF),
     *(
@@ -294,6 +304,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/operational-alerts", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
+    *_area("/v1/backtest-jobs", read=MANAGERS, write=MANAGERS),
     *_area("/v1/lists", read=READERS, write=MANAGERS),
     *_area("/v1/list-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/alerts", read=STAFF, write=WORKERS),

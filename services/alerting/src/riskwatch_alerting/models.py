@@ -227,6 +227,59 @@ class ShadowHit(Base):
     recorded_at: Mapped[datetime] = _now_column()
 
 
+class BacktestJob(Base):
+    """A backtest run as a job: `queued`, `running` (under a runner's lease), then
+    `succeeded`, `failed`, `cancelled` or `timed_out`. `definition` is the rule as replayed,
+    frozen when the job was submitted; progress counters move while it runs."""
+
+    __tablename__ = "backtest_jobs"
+    __table_args__ = (
+        Index("ix_backtest_jobs_listed", "created_at", "id"),
+        Index("ix_backtest_jobs_owner", "created_by", "created_at"),
+        Index(
+            "ix_backtest_jobs_unfinished",
+            "status",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+        Index(
+            "uq_backtest_jobs_idempotency",
+            "created_by",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    range_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    range_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+    events_replayed: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    events_evaluated: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    hits: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    replayed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class ManagedList(Base):
     __tablename__ = "managed_lists"
 

@@ -1,8 +1,8 @@
 """Maker-checker for managed lists used by active rules: list_proposals and list_audit
 (issue 23).
 
-Revision ID: alerting_0017_lists
-Revises: alerting_0016_shadow
+Revision ID: alerting_0018_lists
+Revises: alerting_0017_backtest_jobs
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from riskwatch_shared.db.governance import governance_tables
 
-revision: str = "alerting_0017_lists"
-down_revision: str | None = "alerting_0016_shadow"
+revision: str = "alerting_0018_lists"
+down_revision: str | None = "alerting_0017_backtest_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
