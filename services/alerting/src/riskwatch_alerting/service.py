@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -590,17 +589,6 @@ async def delete_list(session: AsyncSession, list_id: uuid.UUID) -> None:
     await session.flush()
 
 
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    """What a bulk load did: `loaded` values given (each once), `removed` by a replace, and
-    which of the given values the list held already (their note updated, nothing added)."""
-
-    managed: ManagedList
-    loaded: int
-    removed: int
-    already_present: list[str]
-
-
 async def load_entries(
     session: AsyncSession,
     list_id: uuid.UUID,
@@ -608,21 +596,18 @@ async def load_entries(
     entries: Sequence[tuple[str, str | None]],
     replace: bool,
     actor: str,
-) -> LoadResult:
-    """Bulk load: merge the entries into the list, or make them the list (`replace`)."""
+) -> tuple[ManagedList, int, int]:
+    """Bulk load; returns (list, values loaded, values removed)."""
     managed = await get_list(session, list_id)
     unique = dict(entries)
     removed = 0
-    present: set[str] = set()
     if replace:
         before = await repository.count_entries(session, list_id)
         await repository.delete_entries(session, list_id)
         removed = max(0, before - len(unique))
-    else:
-        present = await repository.present_values(session, list_id, list(unique))
     await repository.upsert_entries(session, list_id, list(unique.items()), actor)
     await _touch_list(session, managed, actor)
-    return LoadResult(managed, len(unique), removed, [v for v in unique if v in present])
+    return managed, len(unique), removed
 
 
 async def remove_entries(
