@@ -302,7 +302,12 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
     client, runtime = api
     model_id = uuid.uuid4()
     event = ModelDriftDetected(
-        model_id=model_id, model_kind="churn", psi=0.41, threshold=0.25, model_version="churn-v2"
+        model_id=model_id,
+        model_kind="churn",
+        psi=0.41,
+        threshold=0.25,
+        model_version="churn-v2",
+        owners=["u-health-rita", "u-health-rob"],
     )
     await runtime.bus.js.publish(event.type, event.to_json_bytes())
 
@@ -316,6 +321,7 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
         "churn churn-v2",
     )
     assert alert.figures == {"psi": 0.41, "threshold": 0.25}
+    assert alert.owners == ["u-health-rita", "u-health-rob"]  # who put it into service
     assert "PSI 0.410" in alert.report
     # A second drift event of the same model the same day adds no alert.
     async with runtime.session_factory() as session, session.begin():

@@ -262,7 +262,9 @@ class Installs:
 
 
 WIPE = {
-    "alerting": "TRUNCATE rules, managed_lists, config_audit, cache_versions CASCADE",
+    "alerting": (
+        "TRUNCATE rules, managed_lists, list_proposals, list_audit, cache_versions CASCADE"
+    ),
     "notify": (
         "TRUNCATE teams, recipients, subscriptions, escalation_policies, config_audit, "
         "escalation_policy_proposals, escalation_policy_audit CASCADE"
@@ -354,7 +356,14 @@ async def test_only_an_admin_exports_or_imports(installs: Installs) -> None:
 
 
 COUNTED = {
-    "alerting": ("rules", "rule_proposals", "rule_audit", "managed_lists", "config_audit"),
+    "alerting": (
+        "rules",
+        "rule_proposals",
+        "rule_audit",
+        "managed_lists",
+        "list_proposals",
+        "list_audit",
+    ),
     "notify": (
         "teams",
         "recipients",
@@ -426,7 +435,11 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
     [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
     assert policy["applied"] == "proposal"
     assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []
-    assert await target.scalar("alerting", "SELECT count(*) FROM config_audit") == 1  # the list
+    # No active rule names the list yet: created at once, in its history.
+    [listed] = [o for o in applied["alerting"]["objects"] if o["kind"] == "list"]
+    assert listed["applied"] == "direct"
+    created_by = f"SELECT actor FROM list_audit WHERE subject = '{ids['list']}'"
+    assert await target.scalar("alerting", created_by) == "ada-config"
     [hook] = [o for o in applied["notify"]["objects"] if o["key"] == ids["hook"]]
     assert hook["note"] == "its webhook URL was withheld from the bundle: set it here"
 

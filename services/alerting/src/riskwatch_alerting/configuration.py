@@ -16,9 +16,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting import rule_governance, service
+from riskwatch_alerting import list_governance, rule_governance, service
 from riskwatch_alerting.errors import ImportConflict
-from riskwatch_alerting.models import ConfigAuditEntry, ListEntry, ManagedList, Rule
+from riskwatch_alerting.models import ListEntry, ManagedList, Rule
 from riskwatch_alerting.rule_governance import Approver
 from riskwatch_alerting.schemas import (
     Body,
@@ -34,7 +34,6 @@ from riskwatch_shared.config_bundle import (
     diff_collection,
     field_changes,
 )
-from riskwatch_shared.governance import audit_step
 from riskwatch_shared.text import SafeText
 
 SERVICE = "alerting"
@@ -150,9 +149,9 @@ def plan(
 async def import_section(
     session: AsyncSession, section: AlertingSection, *, mode: ImportMode, approver: Approver
 ) -> list[ObjectDiff]:
-    """Dry-run: the diff, nothing stored. Apply: lists first (rules read them), created or
-    changed directly and audited (`config_audit`); rules as proposals a second person
-    approves (maker-checker), except switching one off, which is immediate and audited."""
+    """Dry-run: the diff, nothing stored. Apply: lists first (rules read them), through the
+    lists' maker-checker; rules as proposals a second person approves, except switching one
+    off, which is immediate. Every step is in the list's or the rule's history."""
     list_diffs, rule_diffs = plan(
         section, await current_rules(session), await current_lists(session)
     )
@@ -171,42 +170,39 @@ async def import_section(
     return list_diffs + rule_diffs
 
 
-def _audit(session: AsyncSession, diff: ObjectDiff, approver: Approver, action: str) -> None:
-    """One direct change of an import in `config_audit`, in the import's transaction."""
-    step = audit_step(
-        action,
-        actor=approver.subject,
-        roles=approver.roles,
-        comment="configuration import",
-        detail={"name": diff.name, "changes": [c.to_json() for c in diff.changes]},
-    )
-    session.add(ConfigAuditEntry(subject=f"{diff.kind}:{diff.key}", **step))
-
-
 async def _apply_list(
     session: AsyncSession, diff: ObjectDiff, wanted: ListConfig, approver: Approver
 ) -> None:
-    entries = [(entry.value, entry.note) for entry in wanted.entries]
+    """Through the lists' maker-checker (`list_governance`): a list an active rule names
+    changes only once a second person approves; any other changes at once. Either way the
+    step is in the list's history (`list_audit`)."""
+    proposals = []
     if diff.action == "create":
         data = ListCreate.model_validate(wanted.model_dump(exclude={"id"}))
-        await service.create_list(session, data=data, actor=approver.subject, list_id=wanted.id)
-        _audit(session, diff, approver, "import_created")
+        _managed, proposal = await list_governance.create(
+            session, data, approver, list_id=wanted.id
+        )
+        proposals.append(proposal)
     else:
         changed = {change.field for change in diff.changes}
         if changed & {"kind", "description"}:
             update = ListUpdate.model_validate(
                 {"kind": wanted.kind, "description": wanted.description}
             )
-            await service.update_list(session, wanted.id, changes=update, actor=approver.subject)
+            proposals.append(await list_governance.update(session, wanted.id, update, approver))
         if "entries" in changed:
-            await service.load_entries(
-                session, wanted.id, entries=entries, replace=True, actor=approver.subject
+            entries = [(entry.value, entry.note) for entry in wanted.entries]
+            proposals.append(
+                await list_governance.load(session, wanted.id, entries, "replace", approver)
             )
         if "name" in changed:
-            managed = await service.get_list(session, wanted.id)
-            managed.name = wanted.name
-        _audit(session, diff, approver, "import_changed")
-    diff.applied = "direct"
+            diff.note = "an import does not rename a list (rules name it): left as it is"
+    opened = [proposal for proposal in proposals if proposal is not None]
+    if opened:
+        diff.applied, diff.proposal_id = "proposal", str(opened[-1].id)
+        diff.note = "an active rule names it: awaits a second person (GET /v1/list-proposals)"
+    elif proposals:
+        diff.applied = "direct"
 
 
 async def _apply_rule(
