@@ -203,6 +203,12 @@ async def test_who_reads_health(api: Client) -> None:
     hostile = await client.get("/v1/rules/health", params={"days": "9999"})
     assert hostile.status_code == 422
     assert (await client.get("/v1/rules/not-a-uuid/health")).status_code == 422
+    # Every rule's numbers are computed at most once a minute: a second call gets the same.
+    first = await client.get("/v1/rules/health", params={"days": 3})
+    second = await client.get("/v1/rules/health", params={"days": 3})
+    assert first.status_code == second.status_code == 200
+    assert {r["as_of"] for r in first.json()} == {r["as_of"] for r in second.json()}
+    assert len({r["as_of"] for r in first.json()}) == 1
 
 
 async def _operational(runtime: ServiceRuntime, subject_id: str) -> list[OperationalAlert]:
@@ -296,7 +302,12 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
     client, runtime = api
     model_id = uuid.uuid4()
     event = ModelDriftDetected(
-        model_id=model_id, model_kind="churn", psi=0.41, threshold=0.25, model_version="churn-v2"
+        model_id=model_id,
+        model_kind="churn",
+        psi=0.41,
+        threshold=0.25,
+        model_version="churn-v2",
+        owners=["u-health-rita", "u-health-rob"],
     )
     await runtime.bus.js.publish(event.type, event.to_json_bytes())
 
@@ -310,6 +321,7 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
         "churn churn-v2",
     )
     assert alert.figures == {"psi": 0.41, "threshold": 0.25}
+    assert alert.owners == ["u-health-rita", "u-health-rob"]  # who put it into service
     assert "PSI 0.410" in alert.report
     # A second drift event of the same model the same day adds no alert.
     async with runtime.session_factory() as session, session.begin():

@@ -1,8 +1,8 @@
 """Percentage rollouts (issue 23 item 2): an approved version of an active rule evaluated for a
 deterministic share of customers (`rollout_percent`) beside the live version until completed.
 
-Revision ID: alerting_0018_rollout
-Revises: alerting_0017_backtest_jobs
+Revision ID: alerting_0019_rollout
+Revises: alerting_0018_lists
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "alerting_0018_rollout"
-down_revision: str | None = "alerting_0017_backtest_jobs"
+revision: str = "alerting_0019_rollout"
+down_revision: str | None = "alerting_0018_lists"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
