@@ -342,10 +342,19 @@ class ListEntriesPage(PageTotal):
     next_cursor: str | None
 
 
+# `list` is a field of BulkLoadOut: its list of values is named before.
+ValueList = list[str]
+
+
 class BulkLoadOut(BaseModel):
     list: ListOut
-    loaded: int
+    loaded: int = Field(description="Values given, each counted once")
     removed: int
+    added: int = Field(default=0, description="Values new to the list")
+    already_present: ValueList = Field(
+        default_factory=ValueList,
+        description="Given values the list held already (a merge updates their note)",
+    )
 
 
 # --- backtests ------------------------------------------------------------------------------
