@@ -111,6 +111,8 @@ async def test_activation_waits_for_a_second_person(
         "model-proposal-not-pending",
     )
 
+    _problem(await client.post(f"/v1/models/{model_id}/activate"), 409, "invalid-model-transition")
+
     history = (await client.get(f"/v1/models/{model_id}/history")).json()
     assert [(step["action"], step["actor"]) for step in history] == [
         ("proposed", "scoring-tester"),

@@ -58,6 +58,8 @@ def _check_promotable(row: ScoringModel, target: str) -> None:
         )
     if target == "challenger" and row.status == "champion":
         raise InvalidModelTransition("the champion cannot also be its own challenger")
+    if row.status == target:
+        raise InvalidModelTransition(f"the model is already the {target}")
 
 
 async def propose(
