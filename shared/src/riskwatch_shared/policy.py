@@ -179,6 +179,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
     ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
     ("GET", f"{_RULE}/shadow-comparison", READERS),
+    # Percentage rollouts: an approved version for a share of customers, moved by managers.
+    ("POST", f"{_RULE}/rollout", MANAGERS),
+    ("DELETE", f"{_RULE}/rollout", MANAGERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),
