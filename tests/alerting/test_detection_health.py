@@ -163,6 +163,7 @@ async def test_health_numbers_fire_rate_baseline_precision(api: Client) -> None:
     assert (body["dispositioned"], body["true_positives"], body["false_positives"]) == (5, 3, 2)
     assert body["precision"] == pytest.approx(0.6)
     assert body["owner"] == "tester"
+    assert (body["pending_version"], body["open_operational_alert_id"]) == (None, None)
     assert [d["alerts"] for d in body["alerts_per_day"][:3]] == [15, 2, 2]
     assert len(body["alerts_per_day"]) == 29
 
@@ -203,6 +204,12 @@ async def test_who_reads_health(api: Client) -> None:
     hostile = await client.get("/v1/rules/health", params={"days": "9999"})
     assert hostile.status_code == 422
     assert (await client.get("/v1/rules/not-a-uuid/health")).status_code == 422
+    # Every rule's numbers are computed at most once a minute: a second call gets the same.
+    first = await client.get("/v1/rules/health", params={"days": 3})
+    second = await client.get("/v1/rules/health", params={"days": 3})
+    assert first.status_code == second.status_code == 200
+    assert {r["as_of"] for r in first.json()} == {r["as_of"] for r in second.json()}
+    assert len({r["as_of"] for r in first.json()}) == 1
 
 
 async def _operational(runtime: ServiceRuntime, subject_id: str) -> list[OperationalAlert]:
@@ -254,6 +261,8 @@ async def test_spike_raises_one_operational_alert_a_day_until_acknowledged(api: 
         assert await operational.check_rules(session, now=now + timedelta(minutes=15)) == []
     [still] = await _operational(runtime, str(rule.id))
     assert (still.repeats, still.figures["alerts_last_24h"]) == (1, 30.0)
+    studio = (await client.get(f"/v1/rules/{rule.id}/health")).json()
+    assert (studio["spiking"], studio["open_operational_alert_id"]) == (True, str(alert.id))
 
     # Viewers and analysts read it; only a risk manager or admin acknowledges it.
     listed = await client.get(
@@ -296,7 +305,12 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
     client, runtime = api
     model_id = uuid.uuid4()
     event = ModelDriftDetected(
-        model_id=model_id, model_kind="churn", psi=0.41, threshold=0.25, model_version="churn-v2"
+        model_id=model_id,
+        model_kind="churn",
+        psi=0.41,
+        threshold=0.25,
+        model_version="churn-v2",
+        owners=["u-health-rita", "u-health-rob"],
     )
     await runtime.bus.js.publish(event.type, event.to_json_bytes())
 
@@ -310,6 +324,7 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
         "churn churn-v2",
     )
     assert alert.figures == {"psi": 0.41, "threshold": 0.25}
+    assert alert.owners == ["u-health-rita", "u-health-rob"]  # who put it into service
     assert "PSI 0.410" in alert.report
     # A second drift event of the same model the same day adds no alert.
     async with runtime.session_factory() as session, session.begin():

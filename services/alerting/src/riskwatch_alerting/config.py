@@ -40,6 +40,9 @@ class Settings(ServiceSettings):
     # Detection health: how often every active rule's volume is checked against its baseline
     # (and the health gauges refreshed); a spike raises an operational alert to its owners.
     health_check_seconds: float = 900.0
+    # `GET /v1/rules/health` answers from a copy this young (its `as_of` says when): every
+    # rule's 28-day numbers scan a month of evaluation history (about a second at 1M events).
+    health_cache_seconds: float = 60.0
     # Backtest jobs (POST /v1/backtest-jobs): each replica runs up to `backtest_workers` at a
     # time, each in a process of its own at a lower CPU priority (`backtest_nice`), so a
     # replay never shares the live consumer's event loop. `backtest_cpu_share` further bounds

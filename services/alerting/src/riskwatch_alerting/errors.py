@@ -146,6 +146,26 @@ class OperationalAcknowledgeNotAllowed(Forbidden):
     type_slug = "operational-acknowledge-forbidden"
 
 
+class ListProposalNotFound(NotFound):
+    title = "List proposal not found"
+    type_slug = "list-proposal-not-found"
+
+
+class ListProposalNotPending(Conflict):
+    title = "List proposal already decided"
+    type_slug = "list-proposal-not-pending"
+
+
+class ListSelfApprovalNotAllowed(Forbidden):
+    title = "The author of a list change cannot approve it"
+    type_slug = "list-self-approval"
+
+
+class ListApprovalNotAllowed(Forbidden):
+    title = "Not allowed to approve or reject list changes"
+    type_slug = "list-approval-forbidden"
+
+
 class ShadowRunNotFound(NotFound):
     title = "Shadow run not found"
     type_slug = "shadow-run-not-found"

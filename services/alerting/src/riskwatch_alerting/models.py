@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from riskwatch_alerting.domain.desk import SlaState, sla_state
 from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 
 
 class Base(DeclarativeBase):
@@ -156,6 +157,21 @@ class RuleAuditEntry(Base):
     actor_roles: Mapped[str] = mapped_column(String(200), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = _now_column()
+
+
+class ListProposal(ProposalColumns, Base):
+    """A proposed change of a managed list used by active rules (maker-checker): `load`
+    (entries, merged or replacing), `remove` (values), `update` (kind, description) or
+    `delete`, of the list `subject` (its id)."""
+
+    __tablename__ = "list_proposals"
+
+
+class ListAuditEntry(AuditColumns, Base):
+    """One step in a managed list's governance history (`subject`: the list's id); kept when
+    the list is deleted."""
+
+    __tablename__ = "list_audit"
 
 
 class ShadowRun(Base):

@@ -13,6 +13,7 @@ from riskwatch_alerting.domain.desk import SlaState
 from riskwatch_alerting.domain.lifecycle import AlertStatus, Outcome
 from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.governance import ProposalFields
 from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText
 
 RuleStatus = Literal["draft", "active", "disabled"]
@@ -278,6 +279,23 @@ class ListOut(Out):
     created_at: datetime
     updated_at: datetime
     updated_by: str
+    pending_proposals: int = Field(
+        default=0,
+        description="Changes waiting for a second person (GET /v1/list-proposals?list_id=)",
+    )
+
+
+class ListProposalOut(ProposalFields):
+    """A proposed change of a managed list an active rule names (maker-checker): approved by
+    someone other than its author (POST /v1/list-proposals/{id}/approve); the rules match on
+    the list as it is until then."""
+
+    list_id: uuid.UUID
+    kind: str = Field(
+        description="`load` (entries, `mode` merge or replace), `remove` (values), `update` "
+        "(kind, description) or `delete`"
+    )
+    change: dict[str, Any] = Field(description="What it changes (the entries in full)")
 
 
 class ListEntriesLoad(Body):
@@ -303,10 +321,19 @@ class ListEntriesPage(PageTotal):
     next_cursor: str | None
 
 
+# `list` is a field of BulkLoadOut: its list of values is named before.
+ValueList = list[str]
+
+
 class BulkLoadOut(BaseModel):
     list: ListOut
-    loaded: int
+    loaded: int = Field(description="Values given, each counted once")
     removed: int
+    added: int = Field(default=0, description="Values new to the list")
+    already_present: ValueList = Field(
+        default_factory=ValueList,
+        description="Given values the list held already (a merge updates their note)",
+    )
 
 
 # --- backtests ------------------------------------------------------------------------------

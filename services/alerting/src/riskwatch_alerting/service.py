@@ -620,10 +620,15 @@ async def remove_entries(
 
 
 async def list_entries_page(
-    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+    search: str | None = None,
 ) -> Sequence[ListEntry]:
     await get_list(session, list_id)
-    return await repository.list_entries(session, list_id, after=after, limit=limit)
+    return await repository.list_entries(session, list_id, after=after, limit=limit, search=search)
 
 
 # --- backtests ------------------------------------------------------------------------------

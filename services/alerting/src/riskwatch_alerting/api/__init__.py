@@ -9,8 +9,10 @@ from riskwatch_alerting.api import (
     backtest_jobs,
     cases,
     config,
+    dashboards,
     desk,
     health,
+    list_proposals,
     lists,
     proposals,
     rules,
@@ -27,6 +29,9 @@ router.include_router(shadow.router)
 router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
+router.include_router(list_proposals.router)
+# Before the alerts' and the watch list's: /alerts/stats/daily, /watchlist/stats are no ids.
+router.include_router(dashboards.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)
