@@ -187,14 +187,18 @@ def rule_figures(
         precision = (resolved - false_positives) / resolved if resolved else None
         figures[str(row.get("rule_id"))] = RuleFigures(resolved, precision)
     for row in _health_rows(health):
+        # GET /v1/rules/health (docs/detection-health.md): `dispositioned` alerts and their
+        # `precision` over its window; `alerts_last_24h` is the rule's alerts of the last day.
         rule_id = str(row.get("rule_id"))
         known = figures.get(rule_id, RuleFigures(0, None))
-        precision = row.get("precision", known.precision)
+        resolved = row.get("dispositioned", row.get("resolved"))
+        precision = row.get("precision") if resolved else known.precision
+        last_day = row.get("alerts_last_24h", row.get("fire_rate_per_day"))
         figures[rule_id] = RuleFigures(
-            int(row.get("resolved", known.resolved) or 0),
+            int(resolved) if resolved else known.resolved,
             float(precision) if precision is not None else None,
-            _int_or_none(row.get("alerts")),
-            _float_or_none(row.get("fire_rate_per_day", row.get("alerts_per_day"))),
+            _int_or_none(row.get("alerts_last_24h", row.get("alerts"))),
+            _float_or_none(last_day if last_day is not None else row.get("alerts_per_day")),
         )
     return figures
 
