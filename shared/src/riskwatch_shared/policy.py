@@ -125,6 +125,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"{_CUSTOMER}/features", STAFF),
     ("GET", f"{_CUSTOMER}/risk", STAFF),
     ("GET", f"{_CUSTOMER}/risk/history", STAFF),
+    # The customers-by-risk dashboard (an RM's of their own; names masked for viewers).
+    ("GET", "/v1/customers/risk-distribution", STAFF),
     ("POST", f"{_CUSTOMER}/risk/recompute", WORKERS),
     ("POST", "/v1/scores/transaction", WORKERS),
     ("GET", "/v1/models", READERS),
