@@ -217,3 +217,8 @@ class TooManyBacktestsOfUser(ServiceError):
 class RolloutNotPossible(Conflict):
     title = "Rule rollout not possible"
     type_slug = "rule-rollout-conflict"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

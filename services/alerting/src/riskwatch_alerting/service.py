@@ -139,14 +139,16 @@ async def create_rule(
     actor: str,
     template_key: str | None = None,
     approver: Approver = SERVICE_APPROVER,
+    rule_id: uuid.UUID | None = None,
 ) -> Rule:
-    """A new rule is a draft and a proposal (`create`): live once someone else approves it."""
+    """A new rule is a draft and a proposal (`create`): live once someone else approves it.
+    `rule_id`: the id it has in another install (a configuration import)."""
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
     check_words(data.title_template, data.summary_template)
     now = datetime.now(UTC)
     rule = Rule(
-        id=uuid.uuid4(),
+        id=rule_id or uuid.uuid4(),
         version=1,
         status="draft",
         template_key=template_key or template_key_of(data.rule_type, data.condition),
@@ -677,12 +679,14 @@ async def _touch_list(session: AsyncSession, managed: ManagedList, actor: str) -
     await session.flush()
 
 
-async def create_list(session: AsyncSession, *, data: ListCreate, actor: str) -> ManagedList:
+async def create_list(
+    session: AsyncSession, *, data: ListCreate, actor: str, list_id: uuid.UUID | None = None
+) -> ManagedList:
     if await repository.get_list_by_name(session, data.name) is not None:
         raise DuplicateList(f"a list named {data.name!r} exists")
     now = datetime.now(UTC)
     managed = ManagedList(
-        id=uuid.uuid4(),
+        id=list_id or uuid.uuid4(),
         name=data.name,
         kind=data.kind,
         description=data.description,
