@@ -22,6 +22,7 @@ from riskwatch_alerting.domain.shadow import HitRecord, compare_by_day, days_bet
 from riskwatch_alerting.main import create_app
 from riskwatch_alerting.models import Alert, ShadowHit, ShadowRun
 from riskwatch_alerting.pipeline import AlertPipeline
+from riskwatch_alerting.shadow import store as shadow_store
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app
@@ -214,6 +215,20 @@ async def test_rejecting_or_stopping_ends_the_shadow(api: Api) -> None:
     hits_before = len(await api.shadow_hits(run["id"]))
     await api.transaction(uuid.uuid4(), "5000", datetime.now(UTC))
     assert len(await api.shadow_hits(run["id"])) == hits_before
+
+
+async def test_a_shadow_stops_itself_at_its_hit_cap(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shadow_store, "MAX_HITS_PER_RUN", 2)
+    rule_id, proposal_id = await api.proposed("txn.amount > 4321")
+    run = await api.ok(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/shadow")
+    for _ in range(3):
+        await api.transaction(uuid.uuid4(), "5000", datetime.now(UTC))
+    shown = await api.ok(ROB, "GET", f"/v1/rule-proposals/{proposal_id}/shadow")
+    assert (shown["status"], shown["stop_reason"], shown["hit_count"]) == ("stopped", "hit_cap", 2)
+    assert len(await api.shadow_hits(run["id"])) == 2
+    assert await api.alerts_of(rule_id) == []
 
 
 async def test_a_set_of_proposals_runs_in_shadow_together_all_or_none(api: Api) -> None:
