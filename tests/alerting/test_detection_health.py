@@ -163,6 +163,7 @@ async def test_health_numbers_fire_rate_baseline_precision(api: Client) -> None:
     assert (body["dispositioned"], body["true_positives"], body["false_positives"]) == (5, 3, 2)
     assert body["precision"] == pytest.approx(0.6)
     assert body["owner"] == "tester"
+    assert (body["pending_version"], body["open_operational_alert_id"]) == (None, None)
     assert [d["alerts"] for d in body["alerts_per_day"][:3]] == [15, 2, 2]
     assert len(body["alerts_per_day"]) == 29
 
@@ -260,6 +261,8 @@ async def test_spike_raises_one_operational_alert_a_day_until_acknowledged(api: 
         assert await operational.check_rules(session, now=now + timedelta(minutes=15)) == []
     [still] = await _operational(runtime, str(rule.id))
     assert (still.repeats, still.figures["alerts_last_24h"]) == (1, 30.0)
+    studio = (await client.get(f"/v1/rules/{rule.id}/health")).json()
+    assert (studio["spiking"], studio["open_operational_alert_id"]) == (True, str(alert.id))
 
     # Viewers and analysts read it; only a risk manager or admin acknowledges it.
     listed = await client.get(

@@ -304,3 +304,21 @@ def test_the_360s_transaction_filters_and_charts() -> None:
     assert watchlist_status(entries) == entries[1]
     assert watchlist_status(entries[:1]) == entries[0]
     assert watchlist_status([]) is None
+
+
+def test_the_rules_studio_reads_the_rules_health() -> None:
+    """GET /v1/rules/health's numbers (docs/detection-health.md) as the studio shows them."""
+    from riskwatch_console.rule_words import rule_figures
+
+    health = [
+        {"rule_id": "r1", "dispositioned": 5, "precision": 0.6, "alerts_last_24h": 15,
+         "fire_rate": 0.02, "matches": 20, "events_evaluated": 1000, "baseline_per_day": 3.0,
+         "spiking": True, "window_days": 28},
+        {"rule_id": "r2", "dispositioned": 0, "precision": None, "alerts_last_24h": 0},
+    ]  # fmt: skip
+    figures = rule_figures(health)
+    assert (figures["r1"].dispositioned, figures["r1"].precision) == (5, 0.6)
+    assert (figures["r1"].alerts_last_24h, figures["r1"].fire_rate) == (15, 0.02)
+    assert figures["r1"].spiking
+    assert (figures["r2"].dispositioned, figures["r2"].precision) == (0, None)
+    assert figures["r2"].fire_rate is None

@@ -140,6 +140,17 @@ async def test_a_rejected_shadow_changes_nothing(
     url = f"/v1/model-proposals/{proposal['id']}"
     no_reason = await client.post(f"{url}/reject", json={}, headers=checker_headers())
     assert no_reason.status_code == 422
+    # Hostile input is refused and decides nothing.
+    for comment in ("ok\u202eevil", "nul\x00", "x" * 2_001):
+        hostile = await client.post(
+            f"{url}/reject", json={"comment": comment}, headers=checker_headers()
+        )
+        assert hostile.status_code == 422, comment
+    unknown_field = await client.post(
+        f"{url}/approve", json={"comment": "ok", "approval": "self"}, headers=checker_headers()
+    )
+    assert unknown_field.status_code == 422
+    assert (await client.get(url)).json()["status"] == "pending"
     rejected = await client.post(
         f"{url}/reject", json={"comment": "not on month-end"}, headers=checker_headers()
     )

@@ -93,3 +93,8 @@ class PolicySelfApprovalNotAllowed(Forbidden):
 class PolicyApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject escalation policy changes"
     type_slug = "escalation-policy-approval-forbidden"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"
