@@ -61,8 +61,8 @@ class Settings(ServiceSettings):
     # a replay to that share of one core (it pauses between history pages), which also
     # paces its reads of PostgreSQL. 0 workers: this replica runs none (others still may).
     backtest_workers: int = Field(default=1, ge=0, le=8)
-    backtest_nice: int = Field(default=10, ge=0, le=19)
-    backtest_cpu_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    backtest_nice: int = Field(default=19, ge=0, le=19)
+    backtest_cpu_share: float = Field(default=0.25, gt=0.0, le=1.0)
     # Caps: jobs queued or running at once in the whole install and per user, and how long
     # one may run before it is stopped as timed out.
     backtest_max_jobs: int = Field(default=4, ge=1, le=100)
