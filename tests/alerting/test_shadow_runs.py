@@ -217,6 +217,36 @@ async def test_rejecting_or_stopping_ends_the_shadow(api: Api) -> None:
     assert len(await api.shadow_hits(run["id"])) == hits_before
 
 
+async def test_shadow_hits_are_listed_in_pages_masked_for_viewers(api: Api) -> None:
+    _, proposal_id = await api.proposed('txn.amount > 6543 and txn.counterparty_account != "x"')
+    await api.ok(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/shadow")
+    account = "DE89370400440532013000"
+    start = datetime.now(UTC)
+    for minute in range(3):
+        event = transaction_scored(
+            uuid.uuid4(),
+            at=start + timedelta(minutes=minute),
+            amount="7000",
+            counterparty_account=account,
+        )
+        await feed(api.runtime.session_factory, AlertPipeline(), [event])
+    path = f"/v1/rule-proposals/{proposal_id}/shadow-hits"
+    first = await api.ok(ANALYST, "GET", path, limit=2)
+    assert [hit["evidence"]["txn.counterparty_account"] for hit in first["items"]] == [account] * 2
+    rest = await api.ok(ANALYST, "GET", path, limit=2, cursor=first["next_cursor"])
+    assert (len(rest["items"]), rest["next_cursor"]) == (1, None)
+    times = [hit["occurred_at"] for hit in first["items"] + rest["items"]]
+    assert times == sorted(times)
+    viewed = await api.ok(VIEWER, "GET", path)
+    [shown] = {hit["evidence"]["txn.counterparty_account"] for hit in viewed["items"]}
+    assert shown != account
+    assert shown.endswith("3000")
+    _problem(await api.call(RM, "GET", path), 403)
+    _problem(await api.call(ANALYST, "GET", path, cursor="not-a-cursor"), 422)
+    _problem(await api.call(ANALYST, "GET", path, limit=501), 422)
+    await api.ok(ROB, "DELETE", f"/v1/rule-proposals/{proposal_id}/shadow")
+
+
 async def test_a_shadow_stops_itself_at_its_hit_cap(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ from riskwatch_alerting.domain.shadow import (
 )
 from riskwatch_alerting.errors import (
     InvalidCondition,
+    InvalidQuery,
     ProposalNotPending,
     RuleNotFound,
     RuleVersionNotFound,
@@ -38,9 +39,12 @@ from riskwatch_alerting.shadow.schemas import (
     ComparedCounts,
     ComparedDayOut,
     ShadowComparisonOut,
+    ShadowHitOut,
+    ShadowHitPage,
     ShadowRunOut,
     VersionCounts,
 )
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 
 LABEL_WINDOW = timedelta(hours=24)
 
@@ -118,6 +122,26 @@ async def latest(
         raise ShadowRunNotFound("no shadow run: start one with POST /v1/rule-proposals/{id}/shadow")
     await session.refresh(run)
     return run
+
+
+async def hits(
+    session: AsyncSession, proposal_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> ShadowHitPage:
+    """The proposal's last shadow run's would-be hits, in event order."""
+    run = await latest(session, proposal_id=proposal_id)
+    after = None
+    if cursor is not None:
+        try:
+            after = cursor_after(cursor, int)
+        except InvalidCursor as exc:
+            raise InvalidQuery(str(exc), parameter="cursor") from exc
+    page = await store.hits_page(session, run.id, after=after, limit=limit + 1)
+    more = len(page) > limit
+    items = [ShadowHitOut.model_validate(hit) for hit in page[:limit]]
+    last = page[limit - 1] if more else None
+    return ShadowHitPage(
+        items=items, next_cursor=None if last is None else encode_cursor(last.occurred_at, last.id)
+    )
 
 
 async def _compiled(session: AsyncSession, rule_id: uuid.UUID, version: int) -> ActiveRule:
