@@ -92,7 +92,7 @@ FROM (
     SELECT i,
            CASE WHEN i % 10 = 8 THEN 'credit' WHEN i % 10 = 9 THEN 'churn' ELSE 'anomaly' END
                AS kind,
-           ((i * 7919) % 1000) / 1000.0 AS score,
+           ((i::bigint * 7919) % 1000) / 1000.0 AS score,
            now() - (:assessments - i) * interval '1 second' * (90 * 86400 / :assessments) AS at
     FROM generate_series(1, :assessments) AS i
 ) AS spread

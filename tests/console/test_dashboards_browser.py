@@ -35,6 +35,7 @@ async def legend_at(page: Page, chart: str, index: int) -> list[str]:
     """The chart's legend values with the cursor over its `index`-th x value."""
     box = page.locator(f'div.dash-chart[data-chart="{chart}"]')
     await box.locator("canvas").wait_for()
+    await box.scroll_into_view_if_needed()
     where = await box.evaluate(
         """(el, i) => { const u = el.uplot; const r = u.over.getBoundingClientRect();
              return [r.left + u.valToPos(u.data[0][i], 'x'), r.top + r.height / 2]; }""",
