@@ -93,3 +93,8 @@ class PolicySelfApprovalNotAllowed(Forbidden):
 class PolicyApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject escalation policy changes"
     type_slug = "escalation-policy-approval-forbidden"
+
+
+class NoAddressForChannel(Conflict):
+    title = "The recipient has no address on this channel"
+    type_slug = "no-address-for-channel"
