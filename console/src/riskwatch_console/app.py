@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from riskwatch_console import admin
+from riskwatch_console import admin, notifications
 from riskwatch_console.actions import (
     ACTION_FIELDS,
     CONTACT_CHANNELS,
@@ -616,6 +616,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/inbox/{message_id}/read", mark_read, methods=["POST"]),
         Route("/live/inbox", live_badge),
         *admin.routes(),
+        *notifications.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
