@@ -203,6 +203,12 @@ async def test_who_reads_health(api: Client) -> None:
     hostile = await client.get("/v1/rules/health", params={"days": "9999"})
     assert hostile.status_code == 422
     assert (await client.get("/v1/rules/not-a-uuid/health")).status_code == 422
+    # Every rule's numbers are computed at most once a minute: a second call gets the same.
+    first = await client.get("/v1/rules/health", params={"days": 3})
+    second = await client.get("/v1/rules/health", params={"days": 3})
+    assert first.status_code == second.status_code == 200
+    assert {r["as_of"] for r in first.json()} == {r["as_of"] for r in second.json()}
+    assert len({r["as_of"] for r in first.json()}) == 1
 
 
 async def _operational(runtime: ServiceRuntime, subject_id: str) -> list[OperationalAlert]:

@@ -24,7 +24,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Detection health's operational alerts (issue 23).
         (r"^/v1/operational-alerts(/.*)?$", "alerting"),
         (
-            r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|lists|alerts|cases|desk|watchlist|warnings)(/.*)?$",
+            r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|backtest-jobs|lists|list-proposals|alerts|cases|desk|watchlist|warnings)(/.*)?$",
             "alerting",
         ),
         (

@@ -185,6 +185,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-fields", READERS),
     ("POST", "/v1/backtests", WORKERS),
     ("GET", "/v1/backtests/{id}", READERS),
+    # Backtests as jobs (issue 23): risk managers and admins only; inside, a risk manager
+    # sees and cancels their own jobs, an admin everyone's (checked in alerting).
+    ("GET", "/v1/backtest-jobs", MANAGERS),
+    ("POST", "/v1/backtest-jobs", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}/events", MANAGERS),
+    ("POST", "/v1/backtest-jobs/{id}/cancel", MANAGERS),
     ("GET", "/v1/rule-templates", READERS),
     ("GET", "/v1/rule-templates/{id}", READERS),
     ("POST", "/v1/rule-templates/{id}/rules", MANAGERS),
@@ -194,6 +201,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("PUT", "/v1/lists/{id}/entries", MANAGERS),
     ("DELETE", "/v1/lists/{id}/entries/{entry}", MANAGERS),
     ("POST", "/v1/lists/{id}/entries/remove", MANAGERS),
+    # Maker-checker (issue 23): a write to a list an active rule names is a proposal; a second
+    # manager or admin decides (never the author: checked in alerting).
+    ("GET", "/v1/lists/{id}/history", READERS),
+    ("GET", "/v1/list-proposals", READERS),
+    ("GET", "/v1/list-proposals/{id}", READERS),
+    ("POST", "/v1/list-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/list-proposals/{id}/reject", MANAGERS),
     ("GET", "/v1/alerts", STAFF),
     # The alert desk: the live stream, bulk assignment and the start page.
     ("GET", "/v1/alerts/stream", STAFF),
@@ -214,6 +228,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/watchlist/{id}/exit", WORKERS),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
+    # Dashboards (read-only aggregates; an RM's cover their own customers).
+    ("GET", "/v1/alerts/stats/daily", STAFF),
+    ("GET", "/v1/watchlist/stats", STAFF),
     ("GET", _ALERT, STAFF),
     ("GET", f"{_ALERT}/timeline", STAFF),
     *(
@@ -288,7 +305,9 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/operational-alerts", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
+    *_area("/v1/backtest-jobs", read=MANAGERS, write=MANAGERS),
     *_area("/v1/lists", read=READERS, write=MANAGERS),
+    *_area("/v1/list-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/alerts", read=STAFF, write=WORKERS),
     *_area("/v1/cases", read=STAFF, write=WORKERS),
     *_area("/v1/desk", read=STAFF, write=WORKERS),

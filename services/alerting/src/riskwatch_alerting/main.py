@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from riskwatch_alerting.api import router
+from riskwatch_alerting.backtest_runner import start_backtest_runner, stop_backtest_runner
 from riskwatch_alerting.config import Settings, get_settings
 from riskwatch_alerting.consumers import consumer_specs
 from riskwatch_alerting.desk import start_alert_desk, stop_alert_desk
@@ -34,6 +35,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch alerting service.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[warn_self_approval, start_alert_desk, tune_gc],
-        on_shutdown=[stop_alert_desk],
+        on_startup=[warn_self_approval, start_alert_desk, start_backtest_runner, tune_gc],
+        on_shutdown=[stop_backtest_runner, stop_alert_desk],
     )

@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from riskwatch_alerting.domain.desk import SlaState, sla_state
 from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 
 
 class Base(DeclarativeBase):
@@ -158,6 +159,21 @@ class RuleAuditEntry(Base):
     occurred_at: Mapped[datetime] = _now_column()
 
 
+class ListProposal(ProposalColumns, Base):
+    """A proposed change of a managed list used by active rules (maker-checker): `load`
+    (entries, merged or replacing), `remove` (values), `update` (kind, description) or
+    `delete`, of the list `subject` (its id)."""
+
+    __tablename__ = "list_proposals"
+
+
+class ListAuditEntry(AuditColumns, Base):
+    """One step in a managed list's governance history (`subject`: the list's id); kept when
+    the list is deleted."""
+
+    __tablename__ = "list_audit"
+
+
 class ShadowRun(Base):
     """A proposed rule version evaluated on live traffic beside the active rules, raising
     nothing (issue 23 item 2): `running` until stopped by a manager or by the proposal's
@@ -209,6 +225,59 @@ class ShadowHit(Base):
     dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
     evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
     recorded_at: Mapped[datetime] = _now_column()
+
+
+class BacktestJob(Base):
+    """A backtest run as a job: `queued`, `running` (under a runner's lease), then
+    `succeeded`, `failed`, `cancelled` or `timed_out`. `definition` is the rule as replayed,
+    frozen when the job was submitted; progress counters move while it runs."""
+
+    __tablename__ = "backtest_jobs"
+    __table_args__ = (
+        Index("ix_backtest_jobs_listed", "created_at", "id"),
+        Index("ix_backtest_jobs_owner", "created_by", "created_at"),
+        Index(
+            "ix_backtest_jobs_unfinished",
+            "status",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+        Index(
+            "uq_backtest_jobs_idempotency",
+            "created_by",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    range_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    range_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+    events_replayed: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    events_evaluated: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    hits: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    replayed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ManagedList(Base):

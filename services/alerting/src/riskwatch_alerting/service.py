@@ -11,7 +11,6 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository, rule_governance
-from riskwatch_alerting.domain.backtest import Backtester, Disposition, warm_up_start
 from riskwatch_alerting.domain.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
 from riskwatch_alerting.domain.evaluation_input import TRIGGER_EVENT_TYPES
 from riskwatch_alerting.errors import (
@@ -26,14 +25,20 @@ from riskwatch_alerting.errors import (
     TemplateNotFound,
 )
 from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleProposal, RuleVersion
-from riskwatch_alerting.pipeline import active_rule_of, history_input
+from riskwatch_alerting.pipeline import active_rule_of
+from riskwatch_alerting.replay import (
+    DEFINITION_FIELDS,
+    backtest_out,
+    replay_history,
+    rule_of_definition,
+)
 from riskwatch_alerting.rule_governance import SERVICE_APPROVER, Approver
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate, template_key_of
 from riskwatch_alerting.schemas import (
     BacktestOut,
-    DayCount,
     DraftBacktest,
+    DraftRule,
     ListCreate,
     ListUpdate,
     RuleCreate,
@@ -639,57 +644,26 @@ async def backtest_rule(
     return await _backtest(session, active_rule_of(rule), start=start, end=end)
 
 
-async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> BacktestOut:
+def draft_definition(draft: DraftRule) -> dict[str, Any]:
+    """What a backtest replays of a draft condition (checked: 422 where it is wrong)."""
     check_condition(draft.condition)
     check_definition(draft.trigger_event_types, draft.dedup_key)
-    rule = ActiveRule.build(
-        id=uuid.UUID(int=0),
-        version=0,
-        name="draft",
-        rule_type=draft.rule_type,
-        severity=draft.severity,
-        trigger_event_types=draft.trigger_event_types,
-        condition=draft.condition,
-        dedup_key=draft.dedup_key,
-        cooldown_seconds=draft.cooldown_seconds,
-    )
+    return {"name": "draft", **draft.model_dump(include=set(DEFINITION_FIELDS))}
+
+
+def rule_definition(rule: Rule | RuleVersion) -> dict[str, Any]:
+    """What a backtest replays of a saved rule or one of its versions."""
+    source = rule.snapshot if isinstance(rule, RuleVersion) else _snapshot(rule)
+    return {name: source[name] for name in DEFINITION_FIELDS}
+
+
+async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> BacktestOut:
+    rule = rule_of_definition(draft_definition(draft), rule_id=None, version=None)
     return await _backtest(session, rule, start=draft.start, end=draft.end, draft=True)
 
 
 async def _backtest(
     session: AsyncSession, rule: ActiveRule, *, start: datetime, end: datetime, draft: bool = False
 ) -> BacktestOut:
-    dispositions = [
-        Disposition(*row) for row in await repository.dispositioned_alerts(session, start, end)
-    ]
-    backtester = Backtester(
-        rule,
-        start=start,
-        end=end,
-        lists=await repository.all_list_values(session),
-        dispositions=dispositions,
-    )
-    async for records in repository.history_chunks(session, warm_up_start(rule, start), end):
-        backtester.feed(
-            history_input(r.event_id, r.event_type, r.customer_id, r.occurred_at, r.context)
-            for r in records
-        )
-    result = backtester.finish()
-    return BacktestOut(
-        rule_id=None if draft else rule.id,
-        rule_version=None if draft else rule.version,
-        condition=rule.compiled.source,
-        start=start,
-        end=end,
-        events_replayed=result.events_replayed,
-        events_evaluated=result.events_evaluated,
-        matches=result.matches,
-        alerts=result.alerts,
-        occurrences=result.occurrences,
-        alerts_per_day=[DayCount(day=d, alerts=n) for d, n in result.alerts_per_day.items()],
-        samples=result.samples,
-        labelled=result.labelled,
-        true_positives=result.true_positives,
-        false_positives=result.false_positives,
-        precision=result.precision,
-    )
+    result = await replay_history(session, rule, start=start, end=end)
+    return backtest_out(rule, result, start=start, end=end, draft=draft)

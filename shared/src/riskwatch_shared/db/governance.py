@@ -120,21 +120,13 @@ class Governed(Generic[P, A]):
         change: dict[str, Any],
         approver: Approver,
         supersedes: bool = False,
+        detail: dict[str, Any] | None = None,
     ) -> P:
         """Propose `change` of `subject`; with `supersedes`, a pending proposal of the same
-        subject is replaced by it (the new one says everything, e.g. a whole policy)."""
+        subject is replaced by it (the new one says everything, e.g. a whole policy). The
+        history's entry holds `detail` (a summary of a large change) or the change itself."""
         if supersedes:
-            for earlier in await self.pending_of(session, subject):
-                earlier.status = decide(earlier.status, "superseded")
-                earlier.decided_at = datetime.now(UTC)
-                self.audit(
-                    session,
-                    subject,
-                    "superseded",
-                    actor=approver.subject,
-                    roles=approver.roles,
-                    proposal_id=earlier.id,
-                )
+            await self.supersede_pending(session, subject, approver)
         proposal = self.proposals()
         proposal.id, proposal.subject, proposal.kind = uuid.uuid4(), subject, kind
         proposal.change, proposal.status = change, PENDING
@@ -148,12 +140,32 @@ class Governed(Generic[P, A]):
             roles=approver.roles,
             proposal_id=proposal.id,
             comment=kind,
-            detail=change,
+            detail=change if detail is None else detail,
         )
         await session.flush()
         return proposal
 
+    async def supersede_pending(
+        self, session: AsyncSession, subject: str, approver: Approver, comment: str | None = None
+    ) -> None:
+        """Every pending proposal of `subject` is superseded (a later change replaced it, or
+        the subject is gone)."""
+        for earlier in await self.pending_of(session, subject):
+            earlier.status = decide(earlier.status, "superseded")
+            earlier.decided_at = datetime.now(UTC)
+            self.audit(
+                session,
+                subject,
+                "superseded",
+                actor=approver.subject,
+                roles=approver.roles,
+                proposal_id=earlier.id,
+                comment=comment,
+            )
+
     async def pending_of(self, session: AsyncSession, subject: str) -> Sequence[P]:
+        """The subject's pending proposals, locked (decisions of this transaction included)."""
+        await session.flush()
         model = self.proposals
         result = await session.scalars(
             select(model)
@@ -162,6 +174,16 @@ class Governed(Generic[P, A]):
             .with_for_update()
         )
         return result.all()
+
+    async def pending_counts(self, session: AsyncSession) -> dict[str, int]:
+        """How many proposals wait, per subject."""
+        model = self.proposals
+        rows = await session.execute(
+            select(model.subject, func.count())
+            .where(model.status == PENDING)
+            .group_by(model.subject)
+        )
+        return {str(subject): int(count) for subject, count in rows.all()}
 
     async def get(
         self, session: AsyncSession, proposal_id: uuid.UUID, *, for_update: bool = False

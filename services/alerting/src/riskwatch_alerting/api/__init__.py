@@ -6,10 +6,13 @@ from fastapi import APIRouter
 
 from riskwatch_alerting.api import (
     alerts,
+    backtest_jobs,
     cases,
     config,
+    dashboards,
     desk,
     health,
+    list_proposals,
     lists,
     proposals,
     rules,
@@ -23,8 +26,12 @@ router = APIRouter(prefix="/v1", tags=["alerting"])
 router.include_router(health.router)
 router.include_router(rules.router)
 router.include_router(shadow.router)
+router.include_router(backtest_jobs.router)
 router.include_router(proposals.router)
 router.include_router(lists.router)
+router.include_router(list_proposals.router)
+# Before the alerts' and the watch list's: /alerts/stats/daily, /watchlist/stats are no ids.
+router.include_router(dashboards.router)
 router.include_router(alerts.router)
 router.include_router(cases.router)
 router.include_router(desk.router)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query
 
 from riskwatch_alerting.api.common import NOT_FOUND
+from riskwatch_alerting.config import Settings
 from riskwatch_alerting.errors import OperationalAcknowledgeNotAllowed
 from riskwatch_alerting.health import operational
 from riskwatch_alerting.health import service as health
@@ -20,26 +21,43 @@ from riskwatch_alerting.health.schemas import (
     RuleHealthOut,
 )
 from riskwatch_alerting.schemas import RuleStatus
-from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.app import IdentityDep, RuntimeDep, ServiceRuntime, SessionDep
 from riskwatch_shared.events.alerting import OperationalAlertKind
 from riskwatch_shared.roles import MANAGERS, require_role
 
 router = APIRouter()
+CACHE_KEY = "rules_health_cache"
 
 WindowDays = Annotated[
     int, Query(ge=1, le=90, description="Days the fire rate and precision are counted over")
 ]
 
 
+def _cache(runtime: ServiceRuntime) -> health.HealthCache:
+    cache = runtime.extras.get(CACHE_KEY)
+    if not isinstance(cache, health.HealthCache):
+        settings = cast(Settings, runtime.settings)
+        cache = runtime.extras[CACHE_KEY] = health.HealthCache(settings.health_cache_seconds)
+    return cache
+
+
 @router.get("/rules/health", operation_id="alerting-rules-health")
 async def rules_health(
-    session: SessionDep, status: RuleStatus | None = None, days: WindowDays = 28
+    session: SessionDep,
+    runtime: RuntimeDep,
+    status: RuleStatus | None = None,
+    days: WindowDays = 28,
 ) -> list[RuleHealthOut]:
     """Every rule's fire rate, alert volume against its own baseline and precision from
-    dispositions, oldest rule first."""
-    return await health.rules_health(
-        session, now=datetime.now(UTC), window_days=days, status=status
-    )
+    dispositions, oldest rule first; computed at most once a minute (`as_of` says when)."""
+    cache = _cache(runtime)
+    found = cache.get((days, status))
+    if found is None:
+        found = await health.rules_health(
+            session, now=datetime.now(UTC), window_days=days, status=status
+        )
+        cache.put((days, status), found)
+    return found
 
 
 @router.get("/rules/{rule_id}/health", operation_id="alerting-rule-health", responses=NOT_FOUND)

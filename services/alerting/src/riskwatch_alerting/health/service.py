@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +26,25 @@ from riskwatch_alerting.health.schemas import DayVolume, RuleHealthDetail, RuleH
 from riskwatch_alerting.models import Rule
 
 DEFAULT_WINDOW_DAYS = 28
+
+
+@dataclass
+class HealthCache:
+    """Every rule's health per (window, status), kept `max_age` seconds in the process."""
+
+    max_age: float
+    _kept: dict[tuple[int, str | None], tuple[float, list[RuleHealthOut]]] = field(
+        default_factory=dict
+    )
+
+    def get(self, key: tuple[int, str | None]) -> list[RuleHealthOut] | None:
+        kept = self._kept.get(key)
+        if kept is None or time.monotonic() - kept[0] > self.max_age:
+            return None
+        return kept[1]
+
+    def put(self, key: tuple[int, str | None], found: list[RuleHealthOut]) -> None:
+        self._kept[key] = (time.monotonic(), found)
 
 
 async def rules_health(
@@ -50,14 +71,13 @@ async def rule_health(
     rule = await repository.get_rule(session, rule_id)
     if rule is None:
         raise RuleNotFound(f"rule {rule_id} not found")
-    daily = (
-        await store.alerts_by_bucket(
-            session, now=now, buckets=thresholds.baseline_days + 1, rule_id=rule_id
-        )
-    ).get(rule_id, {})
-    [health] = await _health(
-        session, [rule], now=now, window_days=window_days, thresholds=thresholds
+    by_rule = await store.alerts_by_bucket(
+        session, now=now, buckets=thresholds.baseline_days + 1, rule_id=rule_id
     )
+    [health] = await _health(
+        session, [rule], now=now, window_days=window_days, thresholds=thresholds, daily=by_rule
+    )
+    daily = by_rule.get(rule_id, {})
     days = [
         DayVolume(day_start=bucket_start(now, index), alerts=daily.get(index, 0))
         for index in range(thresholds.baseline_days + 1)
@@ -72,14 +92,16 @@ async def _health(
     now: datetime,
     window_days: int,
     thresholds: SpikeThresholds,
+    daily: dict[uuid.UUID, dict[int, int]] | None = None,
 ) -> list[RuleHealthOut]:
     if not rules:
         return []
     one = rules[0].id if len(rules) == 1 else None
     since = now - timedelta(days=window_days)
-    daily = await store.alerts_by_bucket(
-        session, now=now, buckets=thresholds.baseline_days + 1, rule_id=one
-    )
+    if daily is None:
+        daily = await store.alerts_by_bucket(
+            session, now=now, buckets=thresholds.baseline_days + 1, rule_id=one
+        )
     matches = await store.matches_since(session, since, rule_id=one)
     evaluated = await store.evaluated_by_type(session, since)
     labels = await store.dispositions_since(session, since, rule_id=one)
