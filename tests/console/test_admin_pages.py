@@ -237,7 +237,7 @@ async def test_a_manager_sets_up_who_hears_and_tests_and_redrives_a_channel(
     added = await admin_browser.post(
         "/notifications/recipients",
         {"name": f"Li Wei {tag}", "email": f"li.{tag}@bank.example", "phone": "+8613800138000",
-         "time_zone": "Asia/Shanghai", "locale": "zh_CN", "quiet_start": "22:00",
+         "time_zone": "Asia/Shanghai", "locale": "zh", "quiet_start": "22:00",
          "quiet_end": "07:00", "team_ids": made_team["id"]},
     )  # fmt: skip
     assert added.status_code == 303
@@ -341,3 +341,90 @@ async def test_a_reader_sees_the_routing_but_cannot_change_it_or_see_deliveries(
     refused = await browser.post("/notifications/teams", {"name": name})
     assert refused.status_code == 403
     assert name not in {t["name"] for t in await admin.get_json("/v1/teams")}
+
+
+# --- models --------------------------------------------------------------------------------
+
+
+def _signal_csv(rows: int = 90) -> bytes:
+    lines = ["amount,segment,bad"]
+    for i in range(rows):
+        defaulted = i % 3 == 0
+        amount = 900 + i if defaulted else 100 + (i * 7) % 900
+        lines.append(f"{amount},{'sme' if i % 2 else 'retail'},{int(defaulted)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_a_manager_trains_from_a_csv_and_reads_the_report_with_its_curves(
+    admin_browser: ConsoleBrowser, admin: RiskWatchClient
+) -> None:
+    before = {m["id"] for m in (await admin.get_json("/v1/models"))["items"]}
+    registry_page = await admin_browser.get("/models")
+    assert registry_page.status_code == 200
+    assert 'id="train-credit"' in registry_page.text
+    form = {"csrf_token": admin_browser.csrf or "", "algorithm": "linear", "folds": "3",
+            "target": "bad", "categorical": "segment"}  # fmt: skip
+    trained = await admin_browser.http.post(
+        "/models/train/credit", data=form, files={"csv": ("loans.csv", _signal_csv(), "text/csv")}
+    )
+    assert trained.status_code == 303, trained.text
+    report = await admin_browser.get(trained.headers["location"])
+    assert report.status_code == 200
+    assert 'id="roc-chart"' in report.text
+    assert 'id="calibration-chart"' in report.text
+    assert 'id="roc-table"' in report.text
+    (new,) = [m for m in (await admin.get_json("/v1/models"))["items"] if m["id"] not in before]
+    assert new["status"] == "candidate"
+    assert new["metrics"]["roc"][-1]["tpr"] == 1.0
+    # Its columns are not customer features: proposing it is refused, and said so.
+    shadow = await admin_browser.post(f"/models/{new['id']}/shadow", {})
+    assert shadow.status_code == 409
+    assert 'id="model-problem"' in shadow.text
+    pending = await admin.get_json("/v1/model-proposals", status="pending")
+    assert all(p["model_id"] != new["id"] for p in pending)
+    garbage = await admin_browser.http.post(
+        "/models/train/credit",
+        data={"csrf_token": admin_browser.csrf or "", "target": "bad"},
+        files={"csv": ("x.csv", b"\xff\xfe\x00not utf-8", "text/csv")},
+    )
+    assert garbage.status_code == 422
+    assert 'id="models-problem"' in garbage.text
+    after = {m["id"] for m in (await admin.get_json("/v1/models"))["items"]}
+    assert after == before | {new["id"]}
+    await admin_browser.post(f"/models/{new['id']}/retire", {})
+    assert (await admin.get_json(f"/v1/models/{new['id']}"))["status"] == "retired"
+
+
+async def test_a_reader_sees_the_registry_but_cannot_train(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient
+) -> None:
+    await browser.sign_in(people.analyst)
+    page = await browser.get("/models")
+    assert page.status_code == 200
+    assert 'id="train-credit"' not in page.text
+    count = len((await admin.get_json("/v1/models"))["items"])
+    refused = await browser.http.post(
+        "/models/train/credit",
+        data={"csrf_token": browser.csrf or "", "target": "bad"},
+        files={"csv": ("loans.csv", _signal_csv(), "text/csv")},
+    )
+    assert refused.status_code == 403
+    assert len((await admin.get_json("/v1/models"))["items"]) == count
+    assert (await browser.get(f"/models/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_the_configuration_exports_as_one_canonical_bundle(
+    admin_browser: ConsoleBrowser, browser: ConsoleBrowser, people: People
+) -> None:
+    page = await admin_browser.get("/admin/config")
+    assert page.status_code == 200
+    assert 'id="config-export"' in page.text
+    exported = await admin_browser.get("/admin/config/export")
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    bundle = json.loads(exported.text)
+    assert bundle["format"] == "riskwatch-config/v1"
+    assert {"alerting", "notify", "scoring"} <= bundle.keys()
+    assert exported.text == json.dumps(bundle, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    await browser.sign_in(people.analyst)
+    assert (await browser.get("/admin/config/export")).status_code == 403

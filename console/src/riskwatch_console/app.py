@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from riskwatch_console import admin, dashboards, notifications
+from riskwatch_console import admin, dashboards, models, notifications
 from riskwatch_console.actions import (
     ACTION_FIELDS,
     CONTACT_CHANNELS,
@@ -618,6 +618,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *dashboards.routes(),
         *admin.routes(),
         *notifications.routes(),
+        *models.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

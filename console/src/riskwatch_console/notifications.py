@@ -22,7 +22,7 @@ ALERT_TYPES = ("transaction_anomaly", "credit_risk", "churn", "custom")
 SEVERITIES = ("low", "medium", "high", "critical")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "dead", "held", "bundled",
                      "cancelled")  # fmt: skip
-LOCALES = ("en", "zh_CN")
+LOCALES = ("en", "zh")
 MAX_LEVELS_SHOWN = 3
 PAGE_SIZE = "100"
 
@@ -82,7 +82,7 @@ async def _people_page(
         recipients=recipients,
         team_names=team_names,
         channels=CHANNELS,
-        locales=LOCALES,
+        recipient_locales=LOCALES,
         problem=problem,
         failed=failed,
         form=form or {},
