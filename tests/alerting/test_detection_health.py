@@ -163,6 +163,7 @@ async def test_health_numbers_fire_rate_baseline_precision(api: Client) -> None:
     assert (body["dispositioned"], body["true_positives"], body["false_positives"]) == (5, 3, 2)
     assert body["precision"] == pytest.approx(0.6)
     assert body["owner"] == "tester"
+    assert (body["pending_version"], body["open_operational_alert_id"]) == (None, None)
     assert [d["alerts"] for d in body["alerts_per_day"][:3]] == [15, 2, 2]
     assert len(body["alerts_per_day"]) == 29
 
@@ -260,6 +261,8 @@ async def test_spike_raises_one_operational_alert_a_day_until_acknowledged(api: 
         assert await operational.check_rules(session, now=now + timedelta(minutes=15)) == []
     [still] = await _operational(runtime, str(rule.id))
     assert (still.repeats, still.figures["alerts_last_24h"]) == (1, 30.0)
+    studio = (await client.get(f"/v1/rules/{rule.id}/health")).json()
+    assert (studio["spiking"], studio["open_operational_alert_id"]) == (True, str(alert.id))
 
     # Viewers and analysts read it; only a risk manager or admin acknowledges it.
     listed = await client.get(
@@ -302,7 +305,12 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
     client, runtime = api
     model_id = uuid.uuid4()
     event = ModelDriftDetected(
-        model_id=model_id, model_kind="churn", psi=0.41, threshold=0.25, model_version="churn-v2"
+        model_id=model_id,
+        model_kind="churn",
+        psi=0.41,
+        threshold=0.25,
+        model_version="churn-v2",
+        owners=["u-health-rita", "u-health-rob"],
     )
     await runtime.bus.js.publish(event.type, event.to_json_bytes())
 
@@ -316,6 +324,7 @@ async def test_drift_event_raises_an_operational_alert(api: Client) -> None:
         "churn churn-v2",
     )
     assert alert.figures == {"psi": 0.41, "threshold": 0.25}
+    assert alert.owners == ["u-health-rita", "u-health-rob"]  # who put it into service
     assert "PSI 0.410" in alert.report
     # A second drift event of the same model the same day adds no alert.
     async with runtime.session_factory() as session, session.begin():

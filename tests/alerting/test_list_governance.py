@@ -134,6 +134,17 @@ async def test_a_list_an_active_rule_names_changes_only_when_approved(api: Clien
     # Removing an entry and deleting the list wait too; a rejection leaves the list.
     removal = (await client.post(f"{url}/entries/remove", json={"values": ["KP"]})).json()
     assert removal["kind"] == "remove"
+    # Hostile input is refused and decides (or proposes) nothing.
+    for comment in ("ok\u202eevil", "nul\x00", "x" * 2_001):
+        hostile = await client.post(
+            f"/v1/list-proposals/{removal['id']}/reject",
+            json={"comment": comment},
+            headers=checker_headers(),
+        )
+        assert hostile.status_code == 422, comment
+    bidi = await client.post(f"{url}/entries", json={"entries": [{"value": "I\u202eR"}]})
+    assert bidi.status_code == 422
+    assert (await client.get(url)).json()["pending_proposals"] == 1
     rejected = await client.post(
         f"/v1/list-proposals/{removal['id']}/reject",
         json={"comment": "still sanctioned"},

@@ -1,7 +1,8 @@
 """Issue 23 item 2, shadow runs: a proposed rule version runs on live traffic beside the active
 rules without raising alerts; its would-be hits are stored; the live rule keeps running
 unchanged; the comparison shows per day both versions' hits, alerts, overlap and precision
-against dispositioned alerts; only managers start or stop a shadow; hostile input gets a 4xx."""
+against dispositioned alerts; only managers start or stop a shadow; hostile input gets a 4xx.
+And percentage rollouts: an approved change live for a deterministic share of customers."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from sqlalchemy import func, select, update
 
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.domain.backtest import Disposition, DispositionLabels
+from riskwatch_alerting.domain.rollout import customer_bucket
 from riskwatch_alerting.domain.shadow import HitRecord, compare_by_day, days_between
 from riskwatch_alerting.main import create_app
 from riskwatch_alerting.models import Alert, ShadowHit, ShadowRun
 from riskwatch_alerting.pipeline import AlertPipeline
+from riskwatch_alerting.shadow import store as shadow_store
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app
@@ -214,6 +217,20 @@ async def test_rejecting_or_stopping_ends_the_shadow(api: Api) -> None:
     assert len(await api.shadow_hits(run["id"])) == hits_before
 
 
+async def test_a_shadow_stops_itself_at_its_hit_cap(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shadow_store, "MAX_HITS_PER_RUN", 2)
+    rule_id, proposal_id = await api.proposed("txn.amount > 4321")
+    run = await api.ok(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/shadow")
+    for _ in range(3):
+        await api.transaction(uuid.uuid4(), "5000", datetime.now(UTC))
+    shown = await api.ok(ROB, "GET", f"/v1/rule-proposals/{proposal_id}/shadow")
+    assert (shown["status"], shown["stop_reason"], shown["hit_count"]) == ("stopped", "hit_cap", 2)
+    assert len(await api.shadow_hits(run["id"])) == 2
+    assert await api.alerts_of(rule_id) == []
+
+
 async def test_a_set_of_proposals_runs_in_shadow_together_all_or_none(api: Api) -> None:
     _, first = await api.proposed("txn.amount > 300")
     _, second = await api.proposed("txn.amount > 400")
@@ -357,3 +374,97 @@ def test_compare_by_day_labels_alerts_as_backtests_do() -> None:
     assert (first.overlap_events, first.only_shadow) == (1, 1)
     assert (second.shadow.hits, second.shadow.labelled, second.active.hits) == (2, 0, 0)
     assert second.overlap_customers == 0
+
+
+def _customer(inside: bool, percent: int) -> uuid.UUID:
+    """A customer whose bucket is inside (or outside) a rollout at `percent`."""
+    while True:
+        customer = uuid.uuid4()
+        if (customer_bucket(customer) < percent) == inside:
+            return customer
+
+
+async def _versions_raised(api: Api, rule_id: str, customer: uuid.UUID, amount: str) -> list[int]:
+    before = {alert.id for alert in await api.alerts_of(rule_id)}
+    await api.transaction(customer, amount, datetime.now(UTC))
+    return [a.rule_version for a in await api.alerts_of(rule_id) if a.id not in before]
+
+
+async def test_a_rollout_runs_the_new_version_for_its_share_of_customers(api: Api) -> None:
+    rule_id = await api.live("txn.amount > 5000")
+    await api.ok(RITA, "PATCH", f"/v1/rules/{rule_id}", {"condition": "txn.amount > 1000"})
+    proposal_id = await api.pending(rule_id)
+    await api.ok(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/shadow")
+    approved = await api.ok(
+        ROB, "POST", f"/v1/rule-proposals/{proposal_id}/approve", {"rollout_percent": 30}
+    )
+    assert approved["status"] == "approved"
+    rule = await api.ok(ADA, "GET", f"/v1/rules/{rule_id}")
+    assert (rule["version"], rule["rollout_version"], rule["rollout_percent"]) == (2, 3, 30)
+    assert rule["condition"] == "txn.amount > 5000"
+
+    inside, outside = _customer(True, 30), _customer(False, 30)
+    assert await _versions_raised(api, rule_id, inside, "3000") == [3]
+    assert await _versions_raised(api, rule_id, outside, "3000") == []
+    assert await _versions_raised(api, rule_id, outside, "9000") == [2]
+
+    # The author may not widen it; the approver does; 100% completes it.
+    _problem(await api.call(RITA, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 60}), 403)
+    widened = await api.ok(ROB, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 60})
+    assert widened["rollout_percent"] == 60
+    completed = await api.ok(ROB, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 100})
+    assert (completed["version"], completed["rollout_version"]) == (4, None)
+    assert completed["condition"] == "txn.amount > 1000"
+    assert await _versions_raised(api, rule_id, outside, "3000") == [4]
+    history = await api.ok(ADA, "GET", f"/v1/rules/{rule_id}/history")
+    steps = [(e["action"], e["actor"], e["version"], e["comment"]) for e in history]
+    assert steps[-6:] == [
+        ("shadow_started", "rob", 3, None),
+        ("shadow_stopped", "rob", 3, "approved; 0 would-be hits"),
+        ("approved", "rob", 3, "[four_eyes]"),
+        ("rollout_started", "rob", 3, "30% of customers"),
+        ("rollout_changed", "rob", 3, "30% -> 60%"),
+        ("rollout_completed", "rob", 3, "60% -> 100%"),
+    ]
+
+
+async def test_a_rollout_can_be_narrowed_or_aborted_and_refuses_bad_input(api: Api) -> None:
+    rule_id = await api.live("txn.amount > 5000")
+    await api.ok(RITA, "PATCH", f"/v1/rules/{rule_id}", {"condition": "txn.amount > 1000"})
+    proposal_id = await api.pending(rule_id)
+    for percent in (0, 101, "half", -5):
+        body = {"rollout_percent": percent}
+        _problem(
+            await api.call(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/approve", body), 422
+        )
+    _problem(await api.call(ROB, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 10}), 409)
+    # A new rule has no live version to roll out beside.
+    _, created = await api.proposed("txn.amount > 800")
+    body = {"rollout_percent": 10}
+    _problem(await api.call(ROB, "POST", f"/v1/rule-proposals/{created}/approve", body), 409)
+
+    await api.ok(ROB, "POST", f"/v1/rule-proposals/{proposal_id}/approve", {"rollout_percent": 50})
+    for who in (ANALYST, VIEWER, RM):
+        _problem(await api.call(who, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 10}), 403)
+        _problem(await api.call(who, "DELETE", f"/v1/rules/{rule_id}/rollout"), 403)
+    # Narrowing takes exposure away: the author may.
+    narrowed = await api.ok(RITA, "POST", f"/v1/rules/{rule_id}/rollout", {"percent": 10})
+    assert narrowed["rollout_percent"] == 10
+    aborted = await api.ok(RITA, "DELETE", f"/v1/rules/{rule_id}/rollout")
+    assert (aborted["version"], aborted["rollout_version"], aborted["rollout_percent"]) == (
+        2,
+        None,
+        None,
+    )
+    assert await _versions_raised(api, rule_id, _customer(True, 10), "3000") == []
+    _problem(await api.call(ROB, "DELETE", f"/v1/rules/{rule_id}/rollout"), 409)
+
+
+def test_customer_buckets_are_stable_uniform_and_nested() -> None:
+    known = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
+    assert customer_bucket(known) == customer_bucket(uuid.UUID(str(known)))
+    customers = [uuid.uuid4() for _ in range(20_000)]
+    share = sum(customer_bucket(c) < 30 for c in customers) / len(customers)
+    assert 0.27 < share < 0.33
+    # A wider rollout keeps every customer of a narrower one.
+    assert all(customer_bucket(c) < 50 for c in customers if customer_bucket(c) < 10)

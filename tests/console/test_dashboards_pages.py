@@ -118,3 +118,44 @@ async def test_the_watch_list_board_in_chinese_and_signed_out_visitors(
         assert len(table) == 31  # the last 30 days, every one
     finally:
         await chinese.aclose()
+
+
+async def test_customers_by_risk_and_model_drift_match_the_api(
+    browser: ConsoleBrowser, people: People, admin: RiskWatchClient, ana_customer: object
+) -> None:
+    await browser.sign_in(people.analyst)
+    distribution = await admin.get_json("/v1/customers/risk-distribution", kind="credit")
+    page = await browser.get("/dashboards/customers", kind="credit")
+    assert page.status_code == 200, page.text[:500]
+    levels = table_of(page.text, "levels")
+    kinds = levels[0][1:]
+    assert "Credit" in kinds
+    credit_column = 1 + kinds.index("Credit")
+    shown = sum(int(row[credit_column].replace(",", "")) for row in levels[1:])
+    assert shown == sum(c["customers"] for c in distribution["levels"] if c["kind"] == "credit")
+    assert shown >= 1  # the alerted customer, at least, has a credit level
+    segments = table_of(page.text, "segments")
+    assert sum(int(row[-1].replace(",", "")) for row in segments[1:]) == shown
+    assert 'data-figure="risers"' in page.text
+
+    models = (await admin.get_json("/v1/models"))["items"]
+    serving = [m for m in models if m["status"] in ("champion", "challenger")]
+    drift_page = await browser.get("/dashboards/models")
+    assert drift_page.status_code == 200
+    drift = table_of(drift_page.text, "drift")
+    assert len(drift) == 1 + len(serving)
+    first = await admin.get_json(f"/v1/models/{serving[0]['id']}/drift")
+    assert drift[1][3] == str(first["recent_scores"])
+
+
+async def test_a_relationship_manager_has_no_model_drift_board(
+    browser: ConsoleBrowser, people: People
+) -> None:
+    await browser.sign_in(people.rm_bob)
+    page = await browser.get("/dashboards/customers")
+    assert page.status_code == 200
+    assert 'href="/dashboards/models' not in page.text
+    refused = await browser.get("/dashboards/models")
+    assert refused.status_code == 403
+    assert "Your role may not see this dashboard." in refused.text
+    assert (await browser.get("/dashboards/models/drift.csv")).status_code == 403

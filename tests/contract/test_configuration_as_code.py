@@ -2,8 +2,9 @@
 (`riskwatch-config/v1`, canonical JSON), imports a bundle as a dry-run diff that stores
 nothing, then as proposals (rules: maker-checker) and direct, audited changes; a round trip
 export -> import into an empty install -> approve as a second person -> export is
-byte-identical. Two installs side by side: alerting, notify and scoring each on a database of
-its own, the same JetStream."""
+byte-identical. One install (alerting, notify and scoring, each on a database of its own, the
+session's JetStream); the round trip empties its configuration tables between export and
+import, which is what a new install has."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 import riskwatch_alerting
 import riskwatch_notify
@@ -26,7 +28,9 @@ from riskwatch_notify.config import Settings as NotifySettings
 from riskwatch_notify.main import create_app as create_notify
 from riskwatch_scoring.config import Settings as ScoringSettings
 from riskwatch_scoring.main import create_app as create_scoring
-from riskwatch_shared.config_bundle import FORMAT, canonical_bytes, compose
+from riskwatch_scoring.registry import ensure_expert_models
+from riskwatch_shared.app import ServiceRuntime
+from riskwatch_shared.config_bundle import FORMAT, MAX_BUNDLE_BYTES, canonical_bytes, compose
 from riskwatch_shared.policy import DEFAULT_POLICY, decide
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import identity_headers, running_app
@@ -44,6 +48,11 @@ WEBHOOK_TOKEN = "tok-9f8e7d6c5b4a"
 @dataclass
 class Install:
     clients: dict[str, httpx.AsyncClient]
+    runtimes: dict[str, ServiceRuntime]
+
+    async def scalar(self, service: str, sql: str) -> Any:
+        async with self.runtimes[service].session_factory() as session:
+            return await session.scalar(text(sql))
 
     async def call(
         self, service: str, who: Identity, method: str, path: str, body: Any = None, **params: Any
@@ -126,11 +135,10 @@ async def install(infra: Infra, tag: str) -> AsyncIterator[Install]:
                 )
             ),
         }
-        clients = {}
+        clients, runtimes = {}, {}
         for name, app in apps.items():
-            client, _runtime = await stack.enter_async_context(running_app(app))
-            clients[name] = client
-        yield Install(clients)
+            clients[name], runtimes[name] = await stack.enter_async_context(running_app(app))
+        yield Install(clients, runtimes)
 
 
 RULE = {
@@ -246,15 +254,39 @@ async def _seed(source: Install) -> dict[str, str]:
 
 @dataclass
 class Installs:
+    """The configured install (`source`) and the same install emptied (`target`)."""
+
     source: Install
     target: Install
     ids: dict[str, str]
 
 
+WIPE = {
+    "alerting": (
+        "TRUNCATE rules, managed_lists, list_proposals, list_audit, cache_versions CASCADE"
+    ),
+    "notify": (
+        "TRUNCATE teams, recipients, subscriptions, escalation_policies, config_audit, "
+        "escalation_policy_proposals, escalation_policy_audit CASCADE"
+    ),
+    "scoring": "TRUNCATE scoring_model, model_proposals, model_audit CASCADE",
+}
+
+
+async def empty(install_: Install) -> None:
+    """What a new install has: no configuration, and the expert models scoring seeds."""
+    for service, sql in WIPE.items():
+        async with install_.runtimes[service].session_factory() as session:
+            await session.execute(text(sql))
+            if service == "scoring":
+                await ensure_expert_models(session)
+            await session.commit()
+
+
 @pytest.fixture(scope="module")
 async def installs(infra: Infra) -> AsyncIterator[Installs]:
-    async with install(infra, "src") as source, install(infra, "dst") as target:
-        yield Installs(source, target, await _seed(source))
+    async with install(infra, "one") as only:
+        yield Installs(only, only, await _seed(only))
 
 
 async def test_the_export_is_one_canonical_bundle_without_secrets_or_timestamps(
@@ -303,6 +335,8 @@ async def test_the_export_is_one_canonical_bundle_without_secrets_or_timestamps(
 
 
 async def test_only_an_admin_exports_or_imports(installs: Installs) -> None:
+    bundle = await installs.source.bundle()
+    before = await _counts(installs.target)
     for service in SERVICES:
         for path, method in (
             (f"/v1/config/{service}/export", "GET"),
@@ -315,3 +349,171 @@ async def test_only_an_admin_exports_or_imports(installs: Installs) -> None:
         refused = await installs.source.call(service, RITA, "GET", f"/v1/config/{service}/export")
         assert refused.status_code == 403, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
+        [refused] = (await installs.target.import_(bundle, "apply", RITA, (service,))).values()
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert await _counts(installs.target) == before
+
+
+COUNTED = {
+    "alerting": (
+        "rules",
+        "rule_proposals",
+        "rule_audit",
+        "managed_lists",
+        "list_proposals",
+        "list_audit",
+    ),
+    "notify": (
+        "teams",
+        "recipients",
+        "subscriptions",
+        "escalation_policies",
+        "escalation_policy_proposals",
+        "config_audit",
+    ),
+    "scoring": ("scoring_model", "model_proposals", "model_audit"),
+}
+
+
+async def _counts(target: Install) -> dict[str, int]:
+    return {
+        f"{service}.{table}": await target.scalar(service, f"SELECT count(*) FROM {table}")
+        for service, tables in COUNTED.items()
+        for table in tables
+    }
+
+
+async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Installs) -> None:
+    source, target, ids = installs.source, installs.target, installs.ids
+    bundle = await source.bundle()
+    await empty(target)
+    assert json.loads(await target.bundle())["alerting"] == {"lists": [], "rules": []}
+    nothing = await _counts(target)
+
+    # A dry run: the diff, and nothing stored.
+    dry = await target.import_(bundle, "dry-run")
+    reports = {service: response.json() for service, response in dry.items()}
+    for service, response in dry.items():
+        assert response.status_code == 200, response.text
+        assert (reports[service]["mode"], reports[service]["stored"]) == ("dry-run", False)
+    assert await _counts(target) == nothing
+    assert reports["alerting"]["summary"] == {
+        "change": 0,
+        "create": 4,
+        "left_alone": 0,
+        "unchanged": 0,
+    }
+    assert (
+        reports["notify"]["summary"]["create"] == 5
+    )  # a team, two people, a subscription, a policy
+    assert reports["scoring"]["summary"] == {
+        "change": 0,
+        "create": 0,
+        "left_alone": 0,
+        "unchanged": 3,
+    }
+    [created] = [o for o in reports["alerting"]["objects"] if o["key"] == ids["Large transfer"]]
+    assert created["action"] == "create"
+    assert {"field": "condition", "current": None, "wanted": "txn.amount > 10000"} in created[
+        "changes"
+    ]
+
+    # Applied by ada: rules become proposals, the rest is stored directly and audited.
+    applied = {s: r.json() for s, r in (await target.import_(bundle, "apply")).items()}
+    rules = {o["name"]: o for o in applied["alerting"]["objects"] if o["kind"] == "rule"}
+    assert rules["Large transfer"]["applied"] == "proposal"
+    assert rules["Idea"]["applied"] == "proposal"  # a draft, as in the bundle
+    assert rules["Quiet rule"]["applied"] == "direct"  # switched off at once
+    statuses = {
+        r["name"]: r["status"] for r in await target.ok("alerting", ADA, "GET", "/v1/rules")
+    }
+    assert statuses == {"Idea": "draft", "Large transfer": "draft", "Quiet rule": "disabled"}
+    # A team, two recipients, a subscription directly (audited); the policy is a proposal.
+    audited = "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
+    assert await target.scalar("notify", audited) == 4
+    [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
+    assert policy["applied"] == "proposal"
+    assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []
+    # No active rule names the list yet: created at once, in its history.
+    [listed] = [o for o in applied["alerting"]["objects"] if o["kind"] == "list"]
+    assert listed["applied"] == "direct"
+    created_by = f"SELECT actor FROM list_audit WHERE subject = '{ids['list']}'"
+    assert await target.scalar("alerting", created_by) == "ada-config"
+    [hook] = [o for o in applied["notify"]["objects"] if o["key"] == ids["hook"]]
+    assert hook["note"] == "its webhook URL was withheld from the bundle: set it here"
+
+    # The author cannot approve their own import; a second admin does.
+    proposal = rules["Large transfer"]["proposal_id"]
+    own = await target.call("alerting", ADA, "POST", f"/v1/rule-proposals/{proposal}/approve")
+    assert own.status_code == 403, own.text
+    await target.ok("alerting", BOB, "POST", f"/v1/rule-proposals/{proposal}/approve")
+    path = f"/v1/escalation-policy-proposals/{policy['proposal_id']}/approve"
+    assert (await target.call("notify", ADA, "POST", path)).status_code == 403
+    await target.ok("notify", BOB, "POST", path)
+    # The webhook's secret URL is provisioned in the new install by hand, as every secret is.
+    hook_row = await target.ok("notify", ADA, "GET", f"/v1/recipients/{ids['hook']}")
+    hook_row.pop("id"), hook_row.pop("created_at")
+    hook_row["webhook_url"] = f"https://127.0.0.1:9443/in?token={WEBHOOK_TOKEN}"
+    await target.ok("notify", ADA, "PUT", f"/v1/recipients/{ids['hook']}", hook_row)
+
+    assert await target.bundle() == bundle
+    again = {s: r.json() for s, r in (await target.import_(bundle, "dry-run")).items()}
+    for report in again.values():
+        assert report["summary"]["create"] == report["summary"]["change"] == 0
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    return problem
+
+
+async def test_a_hostile_bundle_is_refused_and_stores_nothing(installs: Installs) -> None:
+    source = installs.source
+    before = await source.bundle()
+    document = json.loads(before)
+    rule = document["alerting"]["rules"][0]
+    hostile: list[tuple[bytes, int, str]] = [
+        (b"not json", 422, "alerting"),
+        (b"[]", 422, "notify"),
+        (json.dumps({**document, "format": "riskwatch-config/v2"}).encode(), 422, "scoring"),
+        (json.dumps({**document, "extra": {}}).encode(), 422, "alerting"),
+        (
+            json.dumps(
+                {
+                    **document,
+                    "alerting": {**document["alerting"], "rules": [{**rule, "owner": "x"}]},
+                }
+            ).encode(),
+            422,
+            "alerting",
+        ),
+        (
+            json.dumps(
+                {**document, "alerting": {"rules": [{**rule, "cooldown_seconds": "soon"}]}}
+            ).encode(),
+            422,
+            "alerting",
+        ),
+        (
+            json.dumps(
+                {**document, "notify": {"teams": [{"id": "not-a-uuid", "name": "x"}]}}
+            ).encode(),
+            422,
+            "notify",
+        ),
+        (b'{"format": "riskwatch-config/v1", "scoring": {"models": NaN}}', 422, "scoring"),
+        (b"[" * 100 + b"]" * 100, 422, "notify"),
+        (
+            b'{"format": "riskwatch-config/v1", "x": "' + b"a" * (MAX_BUNDLE_BYTES) + b'"}',
+            413,
+            "alerting",
+        ),
+    ]
+    for raw, status, service in hostile:
+        [response] = (await source.import_(raw, "apply", ADA, (service,))).values()
+        problem = _problem(response, status)
+        assert problem["status"] == status
+    assert await source.bundle() == before

@@ -201,6 +201,7 @@ def examples() -> list[Event]:
             psi=0.31,
             threshold=0.25,
             model_version="credit-v3",
+            owners=["rita", "rob"],
         ),
         AlertRaised(
             alert_id=alert_id,

@@ -4,12 +4,14 @@ model's history."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from riskwatch_scoring.domain.anomaly import AnomalyModel
+from riskwatch_scoring.model_governance import owners_of
 from riskwatch_scoring.registry import store_trained_model
 from riskwatch_shared.security import Identity
 from riskwatch_shared.testing import checker_headers, identity_headers
@@ -109,6 +111,8 @@ async def test_activation_waits_for_a_second_person(
         "model-proposal-not-pending",
     )
 
+    _problem(await client.post(f"/v1/models/{model_id}/activate"), 409, "invalid-model-transition")
+
     history = (await client.get(f"/v1/models/{model_id}/history")).json()
     assert [(step["action"], step["actor"]) for step in history] == [
         ("proposed", "scoring-tester"),
@@ -119,6 +123,13 @@ async def test_activation_waits_for_a_second_person(
     replaced = (await client.get(f"/v1/models/{champion_id}/history")).json()
     assert replaced[-1]["action"] == "retired"
     assert replaced[-1]["proposal_id"] == proposal["id"]
+    # Its owners (who a drift alert reaches): the proposer and the approver.
+    async with scoring.runtime.session_factory() as session:
+        assert await owners_of(session, uuid.UUID(model_id)) == [
+            "scoring-tester",
+            RISK_MANAGER.subject,
+        ]
+        assert await owners_of(session, uuid.uuid4()) == []  # promoted by no one
 
 
 async def test_a_rejected_shadow_changes_nothing(
@@ -129,6 +140,17 @@ async def test_a_rejected_shadow_changes_nothing(
     url = f"/v1/model-proposals/{proposal['id']}"
     no_reason = await client.post(f"{url}/reject", json={}, headers=checker_headers())
     assert no_reason.status_code == 422
+    # Hostile input is refused and decides nothing.
+    for comment in ("ok\u202eevil", "nul\x00", "x" * 2_001):
+        hostile = await client.post(
+            f"{url}/reject", json={"comment": comment}, headers=checker_headers()
+        )
+        assert hostile.status_code == 422, comment
+    unknown_field = await client.post(
+        f"{url}/approve", json={"comment": "ok", "approval": "self"}, headers=checker_headers()
+    )
+    assert unknown_field.status_code == 422
+    assert (await client.get(url)).json()["status"] == "pending"
     rejected = await client.post(
         f"{url}/reject", json={"comment": "not on month-end"}, headers=checker_headers()
     )

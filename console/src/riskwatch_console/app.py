@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from riskwatch_console import admin, dashboards, models, notifications
+from riskwatch_console import admin, dashboards, managed_lists, models, notifications, studio
 from riskwatch_console.actions import (
     ACTION_FIELDS,
     CONTACT_CHANNELS,
@@ -615,6 +615,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/inbox", inbox),
         Route("/inbox/{message_id}/read", mark_read, methods=["POST"]),
         Route("/live/inbox", live_badge),
+        *studio.routes(),
+        *managed_lists.routes(),
         *dashboards.routes(),
         *admin.routes(),
         *notifications.routes(),

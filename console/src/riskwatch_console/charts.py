@@ -41,6 +41,8 @@ class Figure:
     units: dict[int, str] = field(default_factory=dict)
     # Cells written as a percentage (a rate 0..1) or as a day.
     percent_columns: tuple[int, ...] = ()
+    # A link for each row's first cell (a riser's customer page), when there is one.
+    links: list[str | None] = field(default_factory=list)
 
     def chart(self) -> dict[str, Any]:
         """What dashboards.js draws: x values, each series with its label, bar, axis, unit."""
@@ -194,5 +196,131 @@ def watchlist_figures(stats: dict[str, Any], gettext: Words) -> list[Figure]:
             series=(1, 2, 3),
             bars=(2, 3),
             second_axis=(2, 3),
+        )
+    ]
+
+
+KINDS_ORDER = ("credit", "anomaly", "churn")
+
+
+def risk_figures(
+    distribution: dict[str, Any], kind: str, gettext: Words, label: Words
+) -> list[Figure]:
+    """Customers by level per model kind, by segment and level for `kind`, and the top risers
+    of `GET /v1/customers/risk-distribution`."""
+    levels: list[dict[str, Any]] = distribution.get("levels", [])
+    kinds = ordered({c["kind"] for c in levels}, KINDS_ORDER)
+    present = ordered({c["level"] for c in levels}, LEVELS_ORDER)
+    count: dict[tuple[str, str], int] = {}
+    by_segment: dict[tuple[str, str], int] = {}
+    for row in levels:
+        key = (row["kind"], row["level"])
+        count[key] = count.get(key, 0) + int(row["customers"])
+        if row["kind"] == kind:
+            segment_key = (row["segment"] or gettext(N_("No segment")), row["level"])
+            by_segment[segment_key] = by_segment.get(segment_key, 0) + int(row["customers"])
+    segments = sorted({segment for segment, _ in by_segment})
+    kind_levels = ordered({lvl for (k, lvl) in count if k == kind}, LEVELS_ORDER)
+    by_level = Figure(
+        key="levels",
+        title=gettext(N_("Customers by current risk level, per model")),
+        headers=[gettext(N_("Level")), *(label(k) for k in kinds)],
+        rows=[[label(lvl), *(count.get((k, lvl), 0) for k in kinds)] for lvl in present],
+        axis="category",
+        series=tuple(range(1, len(kinds) + 1)),
+        bars=tuple(range(1, len(kinds) + 1)),
+    )
+    segment_figure = Figure(
+        key="segments",
+        title=gettext(N_("Customers by segment and level: %(model)s")) % {"model": label(kind)},
+        headers=[
+            gettext(N_("Segment")),
+            *(label(lvl) for lvl in kind_levels),
+            gettext(N_("Total")),
+        ],
+        rows=[
+            [
+                seg,
+                *(by_segment.get((seg, lvl), 0) for lvl in kind_levels),
+                sum(by_segment.get((seg, lvl), 0) for lvl in kind_levels),
+            ]
+            for seg in segments
+        ],
+        axis="category",
+        series=tuple(range(1, len(kind_levels) + 1)),
+        bars=tuple(range(1, len(kind_levels) + 1)),
+    )
+    risers = distribution.get("top_risers", [])
+    riser_figure = Figure(
+        key="risers",
+        title=gettext(N_("Top risers this week: %(model)s")) % {"model": label(kind)},
+        headers=[
+            gettext(N_("Customer")),
+            gettext(N_("Segment")),
+            gettext(N_("Score before the week")),
+            gettext(N_("Level before")),
+            gettext(N_("Score now")),
+            gettext(N_("Level now")),
+            gettext(N_("Rise")),
+        ],
+        rows=[
+            [
+                r["name"] or str(r["customer_id"])[:8],
+                r["segment"] or "",
+                round(float(r["score_before"]), 3),
+                label(r["level_before"]),
+                round(float(r["score"]), 3),
+                label(r["level"]),
+                round(float(r["rise"]), 3),
+            ]
+            for r in risers
+        ],
+        axis="category",
+        series=(6,),
+        bars=(6,),
+        links=[f"/customers/{r['customer_id']}" for r in risers],
+    )
+    return [by_level, segment_figure, riser_figure]
+
+
+# The drift check's verdicts and the serving roles of a model, in words.
+DRIFT_WORDS = {
+    "stable": N_("Stable"),
+    "watch": N_("Watch"),
+    "drifted": N_("Drifted"),
+    "insufficient_data": N_("Too few scores yet"),
+    "champion": N_("Champion"),
+    "challenger": N_("Challenger"),
+}
+
+
+def drift_figures(drifts: list[dict[str, Any]], gettext: Words, label: Words) -> list[Figure]:
+    """The serving models' PSI (`GET /v1/models/{id}/drift`, each with its model)."""
+    return [
+        Figure(
+            key="drift",
+            title=gettext(N_("Model drift (PSI of recent scores against the baseline)")),
+            headers=[
+                gettext(N_("Model")),
+                gettext(N_("PSI")),
+                gettext(N_("Status")),
+                gettext(N_("Recent scores")),
+                gettext(N_("Baseline scores")),
+                gettext(N_("Window (days)")),
+            ],
+            rows=[
+                [
+                    f"{label(d['kind'])} v{d['version']} ({label(d['model_status'])})",
+                    None if d["psi"] is None else round(float(d["psi"]), 4),
+                    label(d["status"]),
+                    d["recent_scores"],
+                    d["baseline_scores"],
+                    d["window_days"],
+                ]
+                for d in drifts
+            ],
+            axis="category",
+            series=(1,),
+            bars=(1,),
         )
     ]

@@ -1,5 +1,6 @@
 """The dashboards (issue 24, screen 3): alert volume, time to acknowledge and SLA breaches,
-false positives per rule; the watch list's size and movements. Each chart has its numbers one
+false positives per rule; the watch list's size and movements; customers by risk level and
+segment with this week's top risers; the serving models' drift (PSI). Each chart has its numbers one
 click away (a table under it) and a CSV export of that same table.
 
 Every figure comes from a read-only aggregate of the gateway's API with the person's token:
@@ -8,6 +9,7 @@ a 403 page and no link."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +18,13 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from riskwatch_console.charts import Figure, alert_figures, watchlist_figures
+from riskwatch_console.charts import (
+    Figure,
+    alert_figures,
+    drift_figures,
+    risk_figures,
+    watchlist_figures,
+)
 from riskwatch_console.gateway import ApiProblem
 from riskwatch_console.labels import N_, label_for
 from riskwatch_console.web import Visit, page, redirect
@@ -34,6 +42,37 @@ async def _alerts(visit: Visit, period: dict[str, str]) -> list[Figure]:
 async def _watchlist(visit: Visit, period: dict[str, str]) -> list[Figure]:
     stats = await visit.console.gateway.get("/v1/watchlist/stats", token=visit.token, params=period)
     return watchlist_figures(stats, visit.gettext)
+
+
+RISK_KINDS = ("credit", "anomaly", "churn")
+SERVING = ("champion", "challenger")
+
+
+def risk_kind(query: Any) -> str:
+    kind = str(query.get("kind") or "credit")
+    return kind if kind in RISK_KINDS else "credit"
+
+
+async def _customers(visit: Visit, period: dict[str, str]) -> list[Figure]:
+    kind = risk_kind(visit.request.query_params)
+    distribution = await visit.console.gateway.get(
+        "/v1/customers/risk-distribution", token=visit.token, params={"kind": kind}
+    )
+    return risk_figures(distribution, kind, visit.gettext, _label(visit))
+
+
+async def _models(visit: Visit, period: dict[str, str]) -> list[Figure]:
+    gateway, token = visit.console.gateway, visit.token
+    models = (await gateway.get("/v1/models", token=token)).get("items", [])
+    serving = [m for m in models if m.get("status") in SERVING]
+    drifts = await asyncio.gather(
+        *(gateway.get(f"/v1/models/{m['id']}/drift", token=token) for m in serving)
+    )
+    rows = [
+        {**drift, "version": model["version"], "model_status": model["status"]}
+        for model, drift in zip(serving, drifts, strict=True)
+    ]
+    return drift_figures(rows, visit.gettext, _label(visit))
 
 
 def _label(visit: Visit) -> Callable[[str], str]:
@@ -55,6 +94,14 @@ BOARDS: dict[str, Board] = {
     for board in (
         Board("alerts", N_("Alerts"), "/v1/alerts/stats/daily", _alerts),
         Board("watchlist", N_("Watch list"), "/v1/watchlist/stats", _watchlist),
+        Board(
+            "customers",
+            N_("Customers by risk"),
+            "/v1/customers/risk-distribution",
+            _customers,
+            has_period=False,
+        ),
+        Board("models", N_("Model drift"), "/v1/models", _models, has_period=False),
     )
 }
 
@@ -130,6 +177,8 @@ async def dashboard(visit: Visit) -> Response:
         boards=visible_boards(visit),
         figures=figures,
         period=period,
+        kinds=RISK_KINDS,
+        kind=risk_kind(visit.request.query_params),
         query=visit.request.url.query,
         error=error,
     )

@@ -19,6 +19,8 @@ class ApiProblem(Exception):
     title: str
     detail: str | None = None
     field_errors: list[str] = field(default_factory=list)
+    # The problem's other members (a rule condition's `line`, `column`, `field`...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, response: httpx.Response) -> ApiProblem:
@@ -35,7 +37,9 @@ class ApiProblem(Exception):
                 errors.append(f"{where}: {error.get('msg', '')}" if where else error.get("msg", ""))
         title = str(body.get("title") or response.reason_phrase or "error")
         detail = body.get("detail")
-        return cls(response.status_code, title, str(detail) if detail else None, errors)
+        known = {"type", "title", "status", "detail", "instance", "errors"}
+        extra = {key: value for key, value in body.items() if key not in known}
+        return cls(response.status_code, title, str(detail) if detail else None, errors, extra)
 
 
 class SignedOut(Exception):

@@ -18,6 +18,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/config/notify(/.*)?$", "notify"),
         (r"^/v1/config/scoring(/.*)?$", "scoring"),
         (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
+        (r"^/v1/customers/risk-distribution$", "scoring"),
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
         (r"^/v1/(scores|models|model-proposals|labels)(/.*)?$", "scoring"),

@@ -15,7 +15,7 @@ byte-identical, and two bundles diff line by line in review.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -234,3 +234,41 @@ def read_section(raw: bytes, service: str, model: type[SectionT]) -> SectionT:
             f"section {service!r} is not valid: {errors[0]['msg']} at {'.'.join(errors[0]['loc'])}",
             errors=errors,
         ) from None
+
+
+async def read_capped(chunks: AsyncIterator[bytes], limit: int = MAX_BUNDLE_BYTES) -> bytes:
+    """An uploaded bundle's bytes, refused (413) as soon as it passes `limit`."""
+    received = bytearray()
+    async for chunk in chunks:
+        received += chunk
+        if len(received) > limit:
+            raise BundleTooLarge(f"a bundle is at most {limit} bytes")
+    return bytes(received)
+
+
+IMPORT_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["format"],
+                    "properties": {"format": {"type": "string", "enum": [FORMAT]}},
+                    "additionalProperties": True,
+                },
+                "example": {"format": FORMAT},
+            }
+        },
+    }
+}
+
+
+def import_responses(service: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": f"The diff per object of {service}'s section (and, applied, how)"},
+        403: {"description": "Not an admin (problem+json)"},
+        409: {"description": "The bundle conflicts with this install (problem+json)"},
+        413: {"description": "The bundle is too large (problem+json)"},
+        422: {"description": "Not a valid bundle of this format version (problem+json)"},
+    }

@@ -125,6 +125,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"{_CUSTOMER}/features", STAFF),
     ("GET", f"{_CUSTOMER}/risk", STAFF),
     ("GET", f"{_CUSTOMER}/risk/history", STAFF),
+    # The customers-by-risk dashboard (an RM's of their own; names masked for viewers).
+    ("GET", "/v1/customers/risk-distribution", STAFF),
     ("POST", f"{_CUSTOMER}/risk/recompute", WORKERS),
     ("POST", "/v1/scores/transaction", WORKERS),
     ("GET", "/v1/models", READERS),
@@ -179,6 +181,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
     ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
     ("GET", f"{_RULE}/shadow-comparison", READERS),
+    # Percentage rollouts: an approved version for a share of customers, moved by managers.
+    ("POST", f"{_RULE}/rollout", MANAGERS),
+    ("DELETE", f"{_RULE}/rollout", MANAGERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),

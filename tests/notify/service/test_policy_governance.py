@@ -109,6 +109,12 @@ async def test_superseded_rejected_and_removed(service: Notify) -> None:
     ] == "superseded"
     url = f"/v1/escalation-policy-proposals/{second['id']}"
     _refused(await client.post(f"{url}/reject", json={}, headers=checker_headers()), 422, "")
+    for comment in ("ok\u202eevil", "nul\x00", "x" * 2_001):
+        hostile = await client.post(
+            f"{url}/reject", json={"comment": comment}, headers=checker_headers()
+        )
+        assert hostile.status_code == 422, comment
+    assert (await client.get(url)).json()["status"] == "pending"
     rejected = await client.post(
         f"{url}/reject", json={"comment": "too fast for the desk"}, headers=checker_headers()
     )

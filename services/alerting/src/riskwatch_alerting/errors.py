@@ -177,7 +177,7 @@ class ShadowLimitReached(Conflict):
 
 
 class ShadowNotAllowed(Forbidden):
-    title = "Not allowed to start or stop shadow runs"
+    title = "Not allowed to start or stop shadow runs or rollouts"
     type_slug = "shadow-forbidden"
 
 
@@ -212,3 +212,13 @@ class TooManyBacktestsOfUser(ServiceError):
     title = "You already have the most backtest jobs one user may run at once"
     type_slug = "backtest-user-limit"
     retry_after = 30
+
+
+class RolloutNotPossible(Conflict):
+    title = "Rule rollout not possible"
+    type_slug = "rule-rollout-conflict"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

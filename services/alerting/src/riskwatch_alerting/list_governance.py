@@ -132,10 +132,15 @@ async def _apply(
 
 
 async def create(
-    session: AsyncSession, data: ListCreate, approver: Approver
+    session: AsyncSession,
+    data: ListCreate,
+    approver: Approver,
+    *,
+    list_id: uuid.UUID | None = None,
 ) -> tuple[ManagedList, ListProposal | None]:
     """A new list. When an active rule already names it, its first entries are a proposal
-    (the list is created empty: the rule's matches change only once they are approved)."""
+    (the list is created empty: the rule's matches change only once they are approved).
+    `list_id`: the id it has in another install (a configuration import)."""
     used_by = await active_rules_using(session, data.name)
     entries = {entry.value: entry.note for entry in data.entries}
     held = bool(used_by and entries)
@@ -143,6 +148,7 @@ async def create(
         session,
         data=data.model_copy(update={"entries": []}) if held else data,
         actor=approver.subject,
+        list_id=list_id,
     )
     LISTS.audit(
         session,

@@ -96,6 +96,10 @@ class Rule(Base):
     title_template: Mapped[str | None] = mapped_column(String(300))
     summary_template: Mapped[str | None] = mapped_column(Text)
     pending_version: Mapped[int | None] = mapped_column(Integer)
+    # An approved version in a percentage rollout: it evaluates for `rollout_percent` of the
+    # customers (domain.rollout), this row's version for the rest, until completed at 100%.
+    rollout_version: Mapped[int | None] = mapped_column(Integer)
+    rollout_percent: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_column()
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     updated_at: Mapped[datetime] = _now_column()

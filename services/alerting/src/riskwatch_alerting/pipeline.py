@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +39,8 @@ from riskwatch_alerting.domain.evaluation_input import (
     to_json,
 )
 from riskwatch_alerting.domain.lifecycle import SLA_BY_SEVERITY
-from riskwatch_alerting.domain.shadow import ShadowSet, shadow_rule
+from riskwatch_alerting.domain.rollout import Cohort
+from riskwatch_alerting.domain.shadow import ShadowSet, version_rule
 from riskwatch_alerting.domain.suppression import SuppressionIndex
 from riskwatch_alerting.domain.words import alert_words, message_params
 from riskwatch_alerting.health import metrics as health_metrics
@@ -78,6 +79,23 @@ def active_rule_of(rule: Rule) -> ActiveRule:
         title_template=rule.title_template,
         summary_template=rule.summary_template,
     )
+
+
+async def _versions_of(session: AsyncSession, rule: Rule) -> list[ActiveRule]:
+    """The rule ready to evaluate; in a percentage rollout, its live version for the customers
+    outside the rollout's share and the rollout version for those inside (the live one first)."""
+    live = active_rule_of(rule)
+    percent, version = rule.rollout_percent, rule.rollout_version
+    if percent is None or version is None:
+        return [live]
+    found = await repository.get_version(session, rule.id, version)
+    if found is None:
+        return [live]
+    rollout = version_rule(rule.id, version, found.snapshot)
+    return [
+        replace(live, cohort=Cohort(percent, new_version=False)),
+        replace(rollout, cohort=Cohort(percent, new_version=True)),
+    ]
 
 
 class RuleCache:
@@ -121,7 +139,7 @@ class RuleCache:
         compiled = []
         for rule in await repository.active_rules(session):
             try:
-                compiled.append(active_rule_of(rule))
+                compiled.extend(await _versions_of(session, rule))
             except RuleError as exc:  # checked when saved; only a catalogue change gets here
                 log.error("rule.compile_failed", rule_id=str(rule.id), error=str(exc))
         return RuleSet(compiled, await repository.all_list_values(session))
@@ -133,7 +151,7 @@ class RuleCache:
         runs = []
         for run_id, rule_id, version, snapshot in await shadow_store.running_versions(session):
             try:
-                runs.append((run_id, shadow_rule(rule_id, version, snapshot)))
+                runs.append((run_id, version_rule(rule_id, version, snapshot)))
             except RuleError as exc:
                 log.error("shadow.compile_failed", run_id=str(run_id), error=str(exc))
         return ShadowSet(runs, lists) if runs else None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,34 +25,13 @@ from riskwatch_alerting.errors import ProposalNotFound, SelfApprovalNotAllowed
 from riskwatch_alerting.models import RuleAuditEntry, RuleProposal, ShadowRun
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY
 from riskwatch_shared.events.alerting import RuleChangeApproved, RuleChangeProposed
+from riskwatch_shared.governance import SERVICE_APPROVER as SERVICE_APPROVER
+from riskwatch_shared.governance import Approver as Approver
 from riskwatch_shared.messaging.outbox import add_events
-from riskwatch_shared.roles import SERVICE_ROLE
-from riskwatch_shared.security import Identity
 
+# Approver and SERVICE_APPROVER (who acts on a rule, with this install's self-approval
+# setting; the services' own identity for tools and tests) are every governed kind's.
 PENDING = "pending"
-
-
-@dataclass(frozen=True, slots=True)
-class Approver:
-    """Who acts on a rule through the API, and whether this install allows self-approval."""
-
-    subject: str
-    roles: tuple[str, ...]
-    is_service: bool = False
-    allow_self_approval: bool = False
-
-    @classmethod
-    def of(cls, identity: Identity, *, allow_self_approval: bool) -> Approver:
-        return cls(
-            subject=identity.subject,
-            roles=tuple(identity.roles),
-            is_service=identity.kind == "service" and SERVICE_ROLE in identity.roles,
-            allow_self_approval=allow_self_approval,
-        )
-
-
-# The services' own identity, for tools and tests that call the service layer directly.
-SERVICE_APPROVER = Approver(subject="system", roles=(SERVICE_ROLE,), is_service=True)
 
 
 def audit(

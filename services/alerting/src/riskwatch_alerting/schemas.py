@@ -136,6 +136,13 @@ class RuleOut(Out):
         default=None,
         description="A draft version of this active rule awaiting an admin's activation",
     )
+    rollout_version: int | None = Field(
+        default=None,
+        description="An approved version in a percentage rollout beside the live one",
+    )
+    rollout_percent: int | None = Field(
+        default=None, description="The share of customers the rollout version evaluates for"
+    )
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -184,6 +191,20 @@ class ProposalOut(Out):
 
 class ProposalDecision(Body):
     comment: SafeMultilineText | None = Field(default=None, max_length=2_000)
+    rollout_percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="A change of an active rule: evaluate the new version for this share of "
+        "customers (a stable hash of the customer id), the live version for the rest, until "
+        "POST /v1/rules/{id}/rollout takes it to 100. Omitted or 100: live for everyone now",
+    )
+
+
+class RolloutChange(Body):
+    percent: int = Field(
+        ge=1, le=100, description="The share of customers on the new version; 100 completes it"
+    )
 
 
 class ProposalRejection(Body):
@@ -321,10 +342,19 @@ class ListEntriesPage(PageTotal):
     next_cursor: str | None
 
 
+# `list` is a field of BulkLoadOut: its list of values is named before.
+ValueList = list[str]
+
+
 class BulkLoadOut(BaseModel):
     list: ListOut
-    loaded: int
+    loaded: int = Field(description="Values given, each counted once")
     removed: int
+    added: int = Field(default=0, description="Values new to the list")
+    already_present: ValueList = Field(
+        default_factory=ValueList,
+        description="Given values the list held already (a merge updates their note)",
+    )
 
 
 # --- backtests ------------------------------------------------------------------------------

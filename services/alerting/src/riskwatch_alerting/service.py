@@ -19,6 +19,7 @@ from riskwatch_alerting.errors import (
     InvalidRuleDefinition,
     ListNotFound,
     ProposalNotPending,
+    RolloutNotPossible,
     RuleNotFound,
     RuleStatusConflict,
     RuleVersionNotFound,
@@ -138,14 +139,16 @@ async def create_rule(
     actor: str,
     template_key: str | None = None,
     approver: Approver = SERVICE_APPROVER,
+    rule_id: uuid.UUID | None = None,
 ) -> Rule:
-    """A new rule is a draft and a proposal (`create`): live once someone else approves it."""
+    """A new rule is a draft and a proposal (`create`): live once someone else approves it.
+    `rule_id`: the id it has in another install (a configuration import)."""
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
     check_words(data.title_template, data.summary_template)
     now = datetime.now(UTC)
     rule = Rule(
-        id=uuid.uuid4(),
+        id=rule_id or uuid.uuid4(),
         version=1,
         status="draft",
         template_key=template_key or template_key_of(data.rule_type, data.condition),
@@ -387,13 +390,27 @@ async def _activate(
     approver: Approver,
     comment: str | None,
 ) -> Rule:
+    target = await _version_target(session, rule, version)
+    await _approve(session, rule, version, target, approver, comment)
+    if rule.rollout_version is not None:  # another version goes live for everyone
+        _end_rollout(session, rule, "rollout_superseded", actor=actor, roles=approver.roles)
+    return await _go_live(session, rule, version, target, actor)
+
+
+async def _version_target(session: AsyncSession, rule: Rule, version: int) -> dict[str, Any]:
+    """The stored `version` as the live rule would hold it (checked to still compile)."""
     found = await repository.get_version(session, rule.id, version)
     if found is None:
         raise RuleVersionNotFound(f"rule {rule.id} has no version {version}")
     target = {**_full_snapshot(found.snapshot), "status": "active"}
     check_condition(target["condition"])
     check_definition(target["trigger_event_types"], target["dedup_key"])
-    await _approve(session, rule, version, target, approver, comment)
+    return target
+
+
+async def _go_live(
+    session: AsyncSession, rule: Rule, version: int, target: dict[str, Any], actor: str
+) -> Rule:
     changed = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]
     if version == rule.pending_version:
         rule.pending_version = None
@@ -406,14 +423,125 @@ async def _activate(
 
 
 async def approve_proposal(
-    session: AsyncSession, proposal_id: uuid.UUID, *, approver: Approver, comment: str | None
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    *,
+    approver: Approver,
+    comment: str | None,
+    rollout_percent: int | None = None,
 ) -> RuleProposal:
-    """Make a pending proposal's version live (not by its author: 403)."""
+    """Make a pending proposal's version live (not by its author: 403), or, with
+    `rollout_percent` below 100, live for that share of customers (a change of an active
+    rule: the live version keeps evaluating for the others)."""
     proposal = await _pending_proposal(session, proposal_id)
     rule = await get_rule(session, proposal.rule_id, for_update=True)
-    await _activate(session, rule, proposal.version, approver.subject, approver, comment)
+    if rollout_percent is None or rollout_percent >= 100:
+        await _activate(session, rule, proposal.version, approver.subject, approver, comment)
+    else:
+        await _start_rollout(session, rule, proposal, rollout_percent, approver, comment)
     await session.refresh(proposal)
     return proposal
+
+
+# --- percentage rollouts --------------------------------------------------------------------
+
+
+async def _start_rollout(
+    session: AsyncSession,
+    rule: Rule,
+    proposal: RuleProposal,
+    percent: int,
+    approver: Approver,
+    comment: str | None,
+) -> None:
+    if rule.status != "active" or proposal.kind != "change":
+        raise RolloutNotPossible(
+            "only a change of an active rule rolls out beside its live version; approve a new "
+            "rule without rollout_percent"
+        )
+    target = await _version_target(session, rule, proposal.version)
+    await _approve(session, rule, proposal.version, target, approver, comment)
+    if rule.rollout_version is not None:
+        _end_rollout(
+            session, rule, "rollout_superseded", actor=approver.subject, roles=approver.roles
+        )
+    if rule.pending_version == proposal.version:
+        rule.pending_version = None
+    rule.rollout_version, rule.rollout_percent = proposal.version, percent
+    _rollout_audit(session, rule, "rollout_started", approver, f"{percent}% of customers")
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+
+
+async def change_rollout(
+    session: AsyncSession, rule_id: uuid.UUID, *, percent: int, approver: Approver
+) -> Rule:
+    """Move a rollout to `percent` of customers; 100 completes it (the version goes live for
+    everyone). Widening it is approving more exposure: not by the version's author."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.rollout_version is None or rule.rollout_percent is None:
+        raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
+    version, before = rule.rollout_version, rule.rollout_percent
+    target = await _version_target(session, rule, version)
+    if percent > before:
+        authors = await _content_authors(session, rule.id, version)
+        rule_governance.check_approval(approver, authors=authors, snapshot=target)
+    if percent < 100:
+        rule.rollout_percent = percent
+        _rollout_audit(session, rule, "rollout_changed", approver, f"{before}% -> {percent}%")
+        await repository.bump_cache_version(session, repository.RULES_CACHE)
+        await session.flush()
+        return rule
+    rule.rollout_version = rule.rollout_percent = None
+    _rollout_audit(session, rule, "rollout_completed", approver, f"{before}% -> 100%", version)
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    return await _go_live(session, rule, version, target, approver.subject)
+
+
+async def abort_rollout(session: AsyncSession, rule_id: uuid.UUID, *, approver: Approver) -> Rule:
+    """End a rollout: the live version evaluates for every customer again (immediate, like
+    disabling: taking exposure away is never held up)."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.rollout_version is None:
+        raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
+    _end_rollout(session, rule, "rollout_aborted", actor=approver.subject, roles=approver.roles)
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+    return rule
+
+
+def _end_rollout(
+    session: AsyncSession, rule: Rule, action: str, *, actor: str, roles: Sequence[str]
+) -> None:
+    rule_governance.audit(
+        session,
+        rule.id,
+        action,
+        actor=actor,
+        roles=roles,
+        version=rule.rollout_version,
+        comment=f"was at {rule.rollout_percent}%",
+    )
+    rule.rollout_version = rule.rollout_percent = None
+
+
+def _rollout_audit(
+    session: AsyncSession,
+    rule: Rule,
+    action: str,
+    approver: Approver,
+    comment: str,
+    version: int | None = None,
+) -> None:
+    rule_governance.audit(
+        session,
+        rule.id,
+        action,
+        actor=approver.subject,
+        roles=approver.roles,
+        version=version if version is not None else rule.rollout_version,
+        comment=comment,
+    )
 
 
 async def reject_proposal(
@@ -551,12 +679,14 @@ async def _touch_list(session: AsyncSession, managed: ManagedList, actor: str) -
     await session.flush()
 
 
-async def create_list(session: AsyncSession, *, data: ListCreate, actor: str) -> ManagedList:
+async def create_list(
+    session: AsyncSession, *, data: ListCreate, actor: str, list_id: uuid.UUID | None = None
+) -> ManagedList:
     if await repository.get_list_by_name(session, data.name) is not None:
         raise DuplicateList(f"a list named {data.name!r} exists")
     now = datetime.now(UTC)
     managed = ManagedList(
-        id=uuid.uuid4(),
+        id=list_id or uuid.uuid4(),
         name=data.name,
         kind=data.kind,
         description=data.description,
@@ -620,10 +750,15 @@ async def remove_entries(
 
 
 async def list_entries_page(
-    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+    search: str | None = None,
 ) -> Sequence[ListEntry]:
     await get_list(session, list_id)
-    return await repository.list_entries(session, list_id, after=after, limit=limit)
+    return await repository.list_entries(session, list_id, after=after, limit=limit, search=search)
 
 
 # --- backtests ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ created (a timestamp of this install, not configuration).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +20,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_notify import repository
-from riskwatch_notify.models import RecipientRow, SubscriptionRow, TeamRow
+from riskwatch_notify import policy_governance, repository, service
+from riskwatch_notify.errors import ImportConflict
+from riskwatch_notify.models import ConfigAuditEntry, RecipientRow, SubscriptionRow, TeamRow
 from riskwatch_notify.schemas import (
     Body,
     EscalationPolicyIn,
@@ -28,6 +30,14 @@ from riskwatch_notify.schemas import (
     SubscriptionIn,
     TeamIn,
 )
+from riskwatch_shared.config_bundle import (
+    ImportMode,
+    ObjectDiff,
+    diff_collection,
+    field_changes,
+)
+from riskwatch_shared.governance import Approver, audit_step
+from riskwatch_shared.netguard import OutboundPolicy
 from riskwatch_shared.risk import RiskLevelName
 
 SERVICE = "notify"
@@ -163,3 +173,171 @@ async def export_section(session: AsyncSession) -> dict[str, Any]:
         "subscriptions": list((await current_subscriptions(session)).values()),
         "escalation_policies": list((await current_policies(session)).values()),
     }
+
+
+# --- import ------------------------------------------------------------------------------
+
+KINDS = ("team", "recipient", "subscription", "escalation_policy")
+
+
+@dataclass
+class Plan:
+    """Per kind, the bundle's objects (by key) and their diffs."""
+
+    wanted: dict[str, dict[str, Body]]
+    diffs: dict[str, list[ObjectDiff]]
+
+    def all(self) -> list[ObjectDiff]:
+        return [diff for kind in KINDS for diff in self.diffs[kind]]
+
+
+def _unique_conflicts(
+    diffs: list[ObjectDiff],
+    current: dict[str, dict[str, Any]],
+    wanted: dict[str, dict[str, Any]],
+    fields: tuple[str, ...],
+) -> None:
+    """A value that must be unique (a team's name, a recipient's staff id) held by another
+    object of this install: a conflict the apply refuses (409)."""
+    for name in fields:
+        holders = {r[name]: key for key, r in current.items() if r.get(name) is not None}
+        for diff in diffs:
+            value = wanted.get(diff.key, {}).get(name)
+            holder = holders.get(value) if value is not None else None
+            if holder is not None and holder != diff.key:
+                diff.note = f"conflict: {diff.kind} {holder} of this install has {name} {value!r}"
+
+
+def _compare_recipient(wanted: dict[str, Any], found: dict[str, Any] | None) -> dict[str, Any]:
+    """A URL withheld from the bundle is this install's to keep: not a difference."""
+    if wanted["webhook_url_withheld"] and found is not None:
+        return {
+            **wanted,
+            "webhook_url": found["webhook_url"],
+            "webhook_url_withheld": found["webhook_url_withheld"],
+        }
+    return wanted
+
+
+async def plan(session: AsyncSession, section: NotifySection) -> Plan:
+    current = {
+        "team": await current_teams(session),
+        "recipient": await current_recipients(session),
+        "subscription": await current_subscriptions(session),
+        "escalation_policy": await current_policies(session),
+    }
+    objects: dict[str, dict[str, Body]] = {
+        "team": {str(t.id): t for t in section.teams},
+        "recipient": {str(r.id): r for r in section.recipients},
+        "subscription": {str(s.id): s for s in section.subscriptions},
+        "escalation_policy": {p.severity: p for p in section.escalation_policies},
+    }
+    diffs: dict[str, list[ObjectDiff]] = {}
+    for kind in KINDS:
+        wanted = {key: wanted_record(config) for key, config in objects[kind].items()}
+        if kind == "recipient":
+            wanted = {
+                key: _compare_recipient(record, current[kind].get(key))
+                for key, record in wanted.items()
+            }
+        name_of = "severity" if kind == "escalation_policy" else "name"
+        diffs[kind] = diff_collection(kind, current[kind], wanted, name_of=name_of)
+        for diff in diffs[kind]:
+            if diff.action == "create":
+                fields = {k: v for k, v in wanted[diff.key].items() if k != "id"}
+                diff.changes = field_changes({}, fields)
+    _unique_conflicts(diffs["team"], current["team"], _records(objects["team"]), ("name",))
+    _unique_conflicts(
+        diffs["recipient"],
+        current["recipient"],
+        _records(objects["recipient"]),
+        ("staff_id", "user_subject"),
+    )
+    return Plan(objects, diffs)
+
+
+def _records(objects: dict[str, Body]) -> dict[str, dict[str, Any]]:
+    return {key: record(config) for key, config in objects.items()}
+
+
+async def import_section(
+    session: AsyncSession,
+    section: NotifySection,
+    *,
+    mode: ImportMode,
+    approver: Approver,
+    policy: OutboundPolicy,
+) -> list[ObjectDiff]:
+    """Dry-run: the diff, nothing stored. Apply, in one transaction (all of it or nothing):
+    teams, then recipients (in their teams) and subscriptions, each created or replaced
+    directly and audited (`config_audit`); escalation policies as proposals a second person
+    approves (maker-checker, `policy_governance`)."""
+    found = await plan(session, section)
+    if mode == "dry-run":
+        return found.all()
+    conflicts = [d.note for d in found.all() if d.note and d.note.startswith("conflict")]
+    if conflicts:
+        raise ImportConflict(str(conflicts[0]))
+    for kind in KINDS:
+        for diff in found.diffs[kind]:
+            if diff.action not in ("create", "change"):
+                continue
+            config = found.wanted[kind][diff.key]
+            if isinstance(config, EscalationPolicyConfig):
+                # Maker-checker: the live policy keeps paging until a second person approves.
+                body = EscalationPolicyIn.model_validate(config.model_dump(exclude={"severity"}))
+                proposal = await policy_governance.propose_put(
+                    session, config.severity, body, approver
+                )
+                diff.applied, diff.proposal_id = "proposal", str(proposal.id)
+                diff.note = (
+                    "awaits a second person's approval (GET /v1/escalation-policy-proposals)"
+                )
+                continue
+            await _apply(session, kind, diff, config, policy)
+            diff.applied = "direct"
+            step = audit_step(
+                "import_created" if diff.action == "create" else "import_changed",
+                actor=approver.subject,
+                roles=approver.roles,
+                comment="configuration import",
+                detail={"name": diff.name, "changes": [c.to_json() for c in diff.changes]},
+            )
+            session.add(ConfigAuditEntry(subject=f"{kind}:{diff.key}", **step))
+    await session.flush()
+    return found.all()
+
+
+async def _apply(
+    session: AsyncSession, kind: str, diff: ObjectDiff, config: Body, policy: OutboundPolicy
+) -> None:
+    create = diff.action == "create"
+    if isinstance(config, TeamConfig):
+        team = TeamIn.model_validate(config.model_dump(exclude={"id"}))
+        if create:
+            await service.create_team(session, body=team, team_id=config.id)
+        else:
+            await service.replace_team(session, team_id=config.id, body=team)
+    elif isinstance(config, RecipientConfig):
+        body = RecipientIn.model_validate(config.model_dump(exclude={"id", "webhook_url_withheld"}))
+        if config.webhook_url_withheld:
+            row = await repository.get_recipient(session, config.id)
+            body.webhook_url = None if row is None else row.webhook_url
+            if row is None or row.webhook_url is None:
+                diff.note = "its webhook URL was withheld from the bundle: set it here"
+        if create:
+            await service.create_recipient(
+                session, body=body, policy=policy, recipient_id=config.id
+            )
+        else:
+            await service.replace_recipient(
+                session, recipient_id=config.id, body=body, policy=policy
+            )
+    elif isinstance(config, SubscriptionConfig):
+        subscription = SubscriptionIn.model_validate(config.model_dump(exclude={"id"}))
+        if create:
+            await service.create_subscription(session, body=subscription, subscription_id=config.id)
+        else:
+            await service.replace_subscription(
+                session, subscription_id=config.id, body=subscription
+            )

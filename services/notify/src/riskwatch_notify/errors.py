@@ -98,3 +98,8 @@ class PolicyApprovalNotAllowed(Forbidden):
 class NoAddressForChannel(Conflict):
     title = "The recipient has no address on this channel"
     type_slug = "no-address-for-channel"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

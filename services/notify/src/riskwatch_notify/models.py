@@ -316,3 +316,10 @@ class DigestWindowRow(Base):
     held_alert_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), nullable=False, server_default="{}"
     )
+
+
+class ConfigAuditEntry(AuditColumns, Base):
+    """What a configuration import changed (a team, recipient, subscription or escalation
+    policy), by whom; `subject` is `<kind>:<key>`, `detail` the fields it changed."""
+
+    __tablename__ = "config_audit"

@@ -115,11 +115,16 @@ async def _flush_unique(session: AsyncSession, error: Exception) -> None:
 
 
 async def create_recipient(
-    session: AsyncSession, *, body: RecipientIn, policy: OutboundPolicy
+    session: AsyncSession,
+    *,
+    body: RecipientIn,
+    policy: OutboundPolicy,
+    recipient_id: uuid.UUID | None = None,
 ) -> RecipientOut:
+    """`recipient_id`: the id it has in another install (a configuration import)."""
     await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
-    row = RecipientRow(id=uuid.uuid4())
+    row = RecipientRow(id=recipient_id or uuid.uuid4())
     _apply_recipient(row, body)
     session.add(row)
     await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
@@ -174,8 +179,10 @@ async def _team_out(session: AsyncSession, row: TeamRow) -> TeamOut:
     return TeamOut.model_validate({**_columns(row), "member_ids": sorted(members.get(row.id, []))})
 
 
-async def create_team(session: AsyncSession, *, body: TeamIn) -> TeamOut:
-    row = TeamRow(id=uuid.uuid4(), name=body.name, description=body.description)
+async def create_team(
+    session: AsyncSession, *, body: TeamIn, team_id: uuid.UUID | None = None
+) -> TeamOut:
+    row = TeamRow(id=team_id or uuid.uuid4(), name=body.name, description=body.description)
     session.add(row)
     await _flush_unique(session, DuplicateTeam(f"a team named {body.name!r} exists"))
     await session.refresh(row)
@@ -226,9 +233,11 @@ async def _check_target(session: AsyncSession, body: SubscriptionIn) -> None:
         raise RecipientNotFound(f"no recipient {body.recipient_id}")
 
 
-async def create_subscription(session: AsyncSession, *, body: SubscriptionIn) -> SubscriptionRow:
+async def create_subscription(
+    session: AsyncSession, *, body: SubscriptionIn, subscription_id: uuid.UUID | None = None
+) -> SubscriptionRow:
     await _check_target(session, body)
-    row = SubscriptionRow(id=uuid.uuid4(), **body.model_dump())
+    row = SubscriptionRow(id=subscription_id or uuid.uuid4(), **body.model_dump())
     session.add(row)
     await session.flush()
     await session.refresh(row)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring import repository
@@ -57,6 +58,8 @@ def _check_promotable(row: ScoringModel, target: str) -> None:
         )
     if target == "challenger" and row.status == "champion":
         raise InvalidModelTransition("the champion cannot also be its own challenger")
+    if row.status == target:
+        raise InvalidModelTransition(f"the model is already the {target}")
 
 
 async def propose(
@@ -153,3 +156,18 @@ async def list_proposals(
 
 
 __all__ = ["MODELS", "PENDING", "approve", "history", "list_proposals", "propose", "reject"]
+
+
+async def owners_of(session: AsyncSession, model_id: uuid.UUID) -> list[str]:
+    """Who put the model into service: the proposer and approver of its latest approved
+    promotion (none for a model serving from the start, promoted by no one)."""
+    statement = (
+        select(ModelProposal)
+        .where(ModelProposal.subject == str(model_id), ModelProposal.status == "approved")
+        .order_by(ModelProposal.decided_at.desc().nulls_last())
+        .limit(1)
+    )
+    proposal = (await session.execute(statement)).scalar_one_or_none()
+    if proposal is None:
+        return []
+    return list(dict.fromkeys(p for p in (proposal.proposed_by, proposal.decided_by) if p))

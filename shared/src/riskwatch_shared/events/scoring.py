@@ -184,3 +184,6 @@ class ModelDriftDetected(ScoringEvent, frozen=True, kw_only=True):
     threshold: float
     # The registry's version label, for people reading the alert (absent in older events).
     model_version: str | None = None
+    # Who put the model into service: the proposer and approver of its promotion (none for
+    # a model serving from the start); detection health alerts them.
+    owners: list[str] = []

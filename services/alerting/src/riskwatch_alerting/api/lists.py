@@ -26,6 +26,7 @@ from riskwatch_alerting.schemas import (
 from riskwatch_shared.app import SessionDep
 from riskwatch_shared.governance import Approver, AuditOut
 from riskwatch_shared.governance_api import ApproverDep
+from riskwatch_shared.text import SafeText
 
 router = APIRouter()
 
@@ -151,11 +152,18 @@ async def list_entries(
     session: SessionDep,
     cursor: Annotated[str | None, Query(description="The last value of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    search: Annotated[
+        SafeText | None,
+        Query(max_length=200, description="Only entries whose value or note contains this"),
+    ] = None,
 ) -> ListEntriesPage:
-    """A list's entries in value order, by cursor."""
-    entries = await service.list_entries_page(session, list_id, after=cursor, limit=limit + 1)
+    """A list's entries in value order, by cursor; `search` finds values and notes (any case)."""
+    wanted = search.strip() if search else None
+    entries = await service.list_entries_page(
+        session, list_id, after=cursor, limit=limit + 1, search=wanted
+    )
     page = [ListEntryOut.model_validate(entry) for entry in entries[:limit]]
-    total = await repository.total_entries(session, list_id)
+    total = await repository.total_entries(session, list_id, search=wanted)
     return ListEntriesPage(
         items=page,
         next_cursor=page[-1].value if len(entries) > limit else None,
@@ -173,16 +181,29 @@ async def load_entries(
     list_id: uuid.UUID, body: ListEntriesLoad, session: SessionDep, approver: ApproverDep
 ) -> BulkLoadOut | JSONResponse:
     """Bulk load entries: merge into the list or replace it (a proposal when an active rule
-    names the list)."""
+    names the list). A merge says which of the given values the list held already
+    (`already_present`: their note updated, nothing added)."""
     entries = [(entry.value, entry.note) for entry in body.entries]
+    unique = dict(entries)
     before = await repository.count_entries(session, list_id)
+    present = (
+        await repository.present_values(session, list_id, list(unique))
+        if body.mode == "merge"
+        else set()
+    )
     proposal = await list_governance.load(session, list_id, entries, body.mode, approver)
     if proposal is not None:
         return _proposed(proposal, approver)
     out = await _list_out(session, await service.get_list(session, list_id))
-    unique = len(dict(entries))
-    removed = max(0, before - unique) if body.mode == "replace" else 0
-    return BulkLoadOut(list=out, loaded=unique, removed=removed)
+    removed = max(0, before - len(unique)) if body.mode == "replace" else 0
+    already_present = [value for value in unique if value in present]
+    return BulkLoadOut(
+        list=out,
+        loaded=len(unique),
+        removed=removed,
+        added=len(unique) - len(already_present),
+        already_present=already_present,
+    )
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Routes: shadow runs of rule proposals, and the comparison of a shadow with the live rule."""
+"""Routes: shadow runs of rule proposals, the comparison of a shadow with the live rule, and
+percentage rollouts of approved versions."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from riskwatch_alerting import service as rules_service
 from riskwatch_alerting.api.common import CONFLICT, INVALID, NOT_FOUND, ApproverDep
 from riskwatch_alerting.domain.shadow import MAX_COMPARISON_DAYS
 from riskwatch_alerting.errors import ShadowNotAllowed
+from riskwatch_alerting.schemas import RolloutChange, RuleOut
 from riskwatch_alerting.shadow import service
 from riskwatch_alerting.shadow.schemas import ShadowComparisonOut, ShadowRunOut, ShadowSetStart
 from riskwatch_shared.app import IdentityDep, SessionDep
@@ -33,7 +36,10 @@ Days = Annotated[
 
 def _require_manager(identity: Identity) -> None:
     require_role(
-        identity, MANAGERS, action="starting or stopping a shadow run", error=ShadowNotAllowed
+        identity,
+        MANAGERS,
+        action="starting or stopping a shadow run or a rollout",
+        error=ShadowNotAllowed,
     )
 
 
@@ -121,3 +127,42 @@ async def rule_comparison(
     """Per day, the rule's shadow version (running, else last) beside its live version."""
     run = await service.latest(session, rule_id=rule_id)
     return await service.comparison(session, run, days=days, now=datetime.now(UTC))
+
+
+@router.post(
+    "/rules/{rule_id}/rollout",
+    operation_id="alerting-rules-rollout-change",
+    responses={
+        **CHANGE,
+        403: {"description": "Not a manager, or the version's author widening it"},
+    },
+)
+async def change_rollout(
+    rule_id: uuid.UUID,
+    body: RolloutChange,
+    session: SessionDep,
+    approver: ApproverDep,
+    identity: IdentityDep,
+) -> RuleOut:
+    """Move a percentage rollout to `percent` of customers; 100 completes it. Widening it is
+    not for the version's author."""
+    _require_manager(identity)
+    rule = await rules_service.change_rollout(
+        session, rule_id, percent=body.percent, approver=approver
+    )
+    return RuleOut.model_validate(rule)
+
+
+@router.delete(
+    "/rules/{rule_id}/rollout",
+    operation_id="alerting-rules-rollout-abort",
+    responses=CHANGE,
+)
+async def abort_rollout(
+    rule_id: uuid.UUID, session: SessionDep, approver: ApproverDep, identity: IdentityDep
+) -> RuleOut:
+    """End a percentage rollout: the live version evaluates for every customer again."""
+    _require_manager(identity)
+    return RuleOut.model_validate(
+        await rules_service.abort_rollout(session, rule_id, approver=approver)
+    )

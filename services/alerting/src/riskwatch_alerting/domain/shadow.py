@@ -31,8 +31,8 @@ MAX_HITS_PER_RUN = 200_000
 MAX_COMPARISON_DAYS = 31
 
 
-def shadow_rule(rule_id: uuid.UUID, version: int, snapshot: Mapping[str, Any]) -> ActiveRule:
-    """A stored rule version (its snapshot) ready to evaluate."""
+def version_rule(rule_id: uuid.UUID, version: int, snapshot: Mapping[str, Any]) -> ActiveRule:
+    """A stored rule version (its snapshot) ready to evaluate (a shadow's, a rollout's)."""
     return ActiveRule.build(
         id=rule_id,
         version=version,

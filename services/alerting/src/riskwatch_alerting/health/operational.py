@@ -177,6 +177,7 @@ async def take_in_drift(
                 event.threshold,
             ),
             figures={"psi": event.psi, "threshold": event.threshold},
+            owners=list(event.owners),
         )
         alert = await raise_alert(session, finding, now=now or datetime.now(UTC))
         if alert is not None:

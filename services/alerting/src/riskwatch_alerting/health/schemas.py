@@ -24,6 +24,9 @@ class RuleHealthOut(BaseModel):
     owner_team: str | None
     last_changed_at: datetime
     last_changed_by: str
+    pending_version: int | None = Field(
+        default=None, description="A proposed version awaiting approval (maker-checker)"
+    )
     active_since: datetime | None = Field(description="When its first version was approved")
     as_of: datetime
     window_days: int
@@ -41,6 +44,9 @@ class RuleHealthOut(BaseModel):
     true_positives: int
     false_positives: int
     precision: float | None
+    open_operational_alert_id: uuid.UUID | None = Field(
+        default=None, description="Its spike's operational alert, while unacknowledged"
+    )
 
 
 class DayVolume(BaseModel):

@@ -106,6 +106,7 @@ async def _health(
     evaluated = await store.evaluated_by_type(session, since)
     labels = await store.dispositions_since(session, since, rule_id=one)
     activations = await store.first_activations(session)
+    open_spikes = await store.open_spike_alerts(session)
     out = []
     for rule in rules:
         active_since = activations.get(rule.id)
@@ -128,6 +129,7 @@ async def _health(
                 owner_team=rule.owner_team,
                 last_changed_at=rule.updated_at,
                 last_changed_by=rule.updated_by,
+                pending_version=rule.pending_version,
                 active_since=active_since,
                 as_of=now,
                 window_days=window_days,
@@ -143,6 +145,7 @@ async def _health(
                 true_positives=true_positives,
                 false_positives=false_positives,
                 precision=precision(true_positives, false_positives),
+                open_operational_alert_id=open_spikes.get(str(rule.id)),
             )
         )
     return out

@@ -15,6 +15,7 @@ from riskwatch_alerting.models import (
     Alert,
     AlertOccurrence,
     EvaluationRecord,
+    OperationalAlert,
     RuleAuditEntry,
 )
 
@@ -94,5 +95,13 @@ async def first_activations(session: AsyncSession) -> dict[uuid.UUID, datetime]:
         select(RuleAuditEntry.rule_id, func.min(RuleAuditEntry.occurred_at))
         .where(RuleAuditEntry.action == "approved")
         .group_by(RuleAuditEntry.rule_id)
+    )
+    return {row[0]: row[1] for row in (await session.execute(statement)).all()}
+
+
+async def open_spike_alerts(session: AsyncSession) -> dict[str, uuid.UUID]:
+    """Rule id (text) -> its open (unacknowledged) spike alert."""
+    statement = select(OperationalAlert.subject_id, OperationalAlert.id).where(
+        OperationalAlert.kind == "rule_spike", OperationalAlert.status == "open"
     )
     return {row[0]: row[1] for row in (await session.execute(statement)).all()}

@@ -67,6 +67,7 @@ from riskwatch_alerting.repository.lists import (
     get_list_by_name,
     list_entries,
     list_lists,
+    present_values,
     total_entries,
     upsert_entries,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "load_windows",
     "lock_keys",
     "occurrences_of",
+    "present_values",
     "rule_has_alerts",
     "sla_state_of",
     "timeline_of",

@@ -19,8 +19,8 @@ from riskwatch_alerting.domain.shadow import (
     compare_by_day,
     days_between,
     shadow_hit_records,
-    shadow_rule,
     totals,
+    version_rule,
 )
 from riskwatch_alerting.errors import (
     InvalidCondition,
@@ -125,7 +125,7 @@ async def _compiled(session: AsyncSession, rule_id: uuid.UUID, version: int) -> 
     if found is None:
         raise RuleVersionNotFound(f"rule {rule_id} has no version {version}")
     try:
-        return shadow_rule(rule_id, version, found.snapshot)
+        return version_rule(rule_id, version, found.snapshot)
     except RuleError as exc:  # checked when proposed; only a catalogue change gets here
         raise InvalidCondition.from_rule_error(exc) from exc
 

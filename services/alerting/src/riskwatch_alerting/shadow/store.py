@@ -96,10 +96,6 @@ async def record_hits(session: AsyncSession, rows: Sequence[ShadowHitRow]) -> No
 # --- runs -------------------------------------------------------------------------------------
 
 
-async def get_run(session: AsyncSession, run_id: uuid.UUID) -> ShadowRun | None:
-    return await session.get(ShadowRun, run_id)
-
-
 async def running_of_proposal(
     session: AsyncSession, proposal_id: uuid.UUID, *, for_update: bool = False
 ) -> ShadowRun | None:
