@@ -267,7 +267,7 @@ async def test_a_manager_sets_up_who_hears_and_tests_and_redrives_a_channel(
     redriven = await admin_browser.post(f"/notifications/deliveries/{sms['id']}/redrive", {})
     assert redriven.status_code == 303
     again = await _delivery(admin, sms["id"], "dead")
-    assert len(again["attempts"]) >= 2
+    assert len(again["attempt_log"]) >= 2
     no_phone = await admin_browser.post(
         f"/notifications/recipients/{made_team['id']}/test", {"channel": "sms"}
     )
