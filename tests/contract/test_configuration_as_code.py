@@ -18,12 +18,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import riskwatch_alerting
 import riskwatch_notify
 import riskwatch_scoring
 from riskwatch_alerting.config import Settings as AlertingSettings
 from riskwatch_alerting.main import create_app as create_alerting
+from riskwatch_gateway.routing import service_for_path
 from riskwatch_notify.config import Settings as NotifySettings
 from riskwatch_notify.main import create_app as create_notify
 from riskwatch_scoring.config import Settings as ScoringSettings
@@ -32,9 +34,11 @@ from riskwatch_scoring.registry import ensure_expert_models
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.config_bundle import FORMAT, MAX_BUNDLE_BYTES, canonical_bytes, compose
 from riskwatch_shared.policy import DEFAULT_POLICY, decide
-from riskwatch_shared.security import Identity
+from riskwatch_shared.security import IDENTITY_HEADER, Identity
 from riskwatch_shared.testing import identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra
+from riskwatch_simulator.client import GatewayError, RiskWatchClient
+from riskwatch_simulator.config_bundle import export_bundle, import_bundle, render
 
 from .harness import database
 
@@ -49,6 +53,21 @@ WEBHOOK_TOKEN = "tok-9f8e7d6c5b4a"
 class Install:
     clients: dict[str, httpx.AsyncClient]
     runtimes: dict[str, ServiceRuntime]
+    apps: dict[str, ASGIApp]
+
+    def through_gateway(self, who: Identity) -> RiskWatchClient:
+        """The `riskwatch` command's client, its calls routed as the gateway routes them and
+        signed for `who` (what the gateway does after checking the caller's token)."""
+
+        async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
+            service = service_for_path(scope["path"])
+            assert service is not None, scope["path"]
+            signed = identity_headers(who)[IDENTITY_HEADER].encode()
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            headers.append((IDENTITY_HEADER.encode(), signed))
+            await self.apps[service]({**scope, "headers": headers}, receive, send)
+
+        return RiskWatchClient("http://gateway", transport=httpx.ASGITransport(app=gateway))
 
     async def scalar(self, service: str, sql: str) -> Any:
         async with self.runtimes[service].session_factory() as session:
@@ -138,7 +157,7 @@ async def install(infra: Infra, tag: str) -> AsyncIterator[Install]:
         clients, runtimes = {}, {}
         for name, app in apps.items():
             clients[name], runtimes[name] = await stack.enter_async_context(running_app(app))
-        yield Install(clients, runtimes)
+        yield Install(clients, runtimes, dict(apps))
 
 
 RULE = {
@@ -517,3 +536,45 @@ async def test_a_hostile_bundle_is_refused_and_stores_nothing(installs: Installs
         problem = _problem(response, status)
         assert problem["status"] == status
     assert await source.bundle() == before
+
+
+async def test_the_command_composes_one_bundle_and_applies_only_after_a_dry_run(
+    installs: Installs,
+) -> None:
+    """`riskwatch config export|import`, its calls routed as the gateway routes them."""
+    source = installs.source
+    async with source.through_gateway(ADA) as client:
+        bundle = await export_bundle(client)
+        assert bundle == await source.bundle()
+        said = render(await import_bundle(client, bundle, apply=False))
+        assert "alerting (dry-run): 0 change, 0 create, 0 left_alone, 4 unchanged" in said
+
+        document = json.loads(bundle)
+        [rule] = [r for r in document["alerting"]["rules"] if r["name"] == "Large transfer"]
+        rule["condition"] = "txn.amount > 20000"
+        changed = canonical_bytes(document)
+        said = render(await import_bundle(client, changed, apply=False))
+        assert "change     rule Large transfer\n" in said
+        assert "condition: 'txn.amount > 10000' -> 'txn.amount > 20000'" in said
+
+        reports = await import_bundle(client, changed, apply=True)
+        assert "apply" in render(reports)
+        [applied] = [o for o in reports["alerting"]["objects"] if o["key"] == rule["id"]]
+        assert applied["applied"] == "proposal"
+        # The live rule keeps running unchanged while its proposal waits.
+        live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule['id']}")
+        assert (live["status"], live["condition"]) == ("active", "txn.amount > 10000")
+        await source.ok(
+            "alerting",
+            BOB,
+            "POST",
+            f"/v1/rule-proposals/{applied['proposal_id']}/reject",
+            {"comment": "not now"},
+        )
+
+        with pytest.raises(GatewayError, match="not a bundle"):
+            await import_bundle(client, bundle.replace(b"config/v1", b"config/v9"), apply=True)
+    async with source.through_gateway(RITA) as client:
+        with pytest.raises(GatewayError) as refused:
+            await export_bundle(client)
+        assert refused.value.status == 403

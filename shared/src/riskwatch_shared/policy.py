@@ -174,12 +174,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
     # Shadow runs (issue 23 item 2): managers put proposed versions in shadow; staff who read
-    # rules read the comparison (counts only, no customer data).
+    # rules read the comparison (counts) and the would-be hits (masked as alerts are).
     ("POST", "/v1/rule-proposals/shadow", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/shadow", MANAGERS),
     ("DELETE", "/v1/rule-proposals/{id}/shadow", MANAGERS),
     ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
     ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow-hits", READERS),
     ("GET", f"{_RULE}/shadow-comparison", READERS),
     # Percentage rollouts: an approved version for a share of customers, moved by managers.
     ("POST", f"{_RULE}/rollout", MANAGERS),

@@ -100,8 +100,10 @@ _ABANDONED = text(
     " WHERE status = 'running' AND lease_expires_at < now()"
     " AND (attempts >= :max_attempts OR cancel_requested OR deadline_at <= now())"
 )
+# A replica stopping hands its running jobs back, without spending one of their attempts.
 _RELEASE = text(
-    "UPDATE backtest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
+    "UPDATE backtest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,"
+    " attempts = greatest(attempts - 1, 0)"
     " WHERE id = :id AND lease_owner = :owner AND status = 'running'"
 )
 _FAIL = text(

@@ -359,7 +359,8 @@ class EvaluationRecord(Base):
     """Every trigger event evaluated, with the flattened context it was evaluated on."""
 
     __tablename__ = "evaluation_history"
-    __table_args__ = (Index("ix_evaluation_history_occurred_at", "occurred_at"),)
+    # (occurred_at, seq): a replay's keyset pages are index ranges in arrival order.
+    __table_args__ = (Index("ix_evaluation_history_replay", "occurred_at", "seq"),)
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     # Arrival order, so a backtest replays same-instant events as live evaluation saw them.
