@@ -103,4 +103,5 @@ def test_keyed_garbage_is_refused_or_decoded_never_crashes(text: str) -> None:
         at, _, key = keyed_cursor_after(text, uuid.UUID)
     except InvalidCursor:
         return
-    assert at.tzinfo is not None and key
+    assert at.tzinfo is not None
+    assert key

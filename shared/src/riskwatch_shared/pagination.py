@@ -4,8 +4,8 @@ A cursor names the last row of a page: its sort time and id (`encode_cursor`), o
 sequence number (`encode_seq_cursor`), base64url without padding. A list with more than one
 sort order tags the cursors of the other orders, so a cursor is never continued in the wrong
 one. A list keyed by an id and a short name (one row per customer and indicator) adds the
-name as a third part (`encode_keyed_cursor`). Anything else a caller sends is an `InvalidCursor`, which each service answers as its
-own 422.
+name as a third part (`encode_keyed_cursor`). Anything else a caller sends is an
+`InvalidCursor`, which each service answers as its own 422.
 """
 
 from __future__ import annotations
