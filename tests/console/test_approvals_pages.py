@@ -183,7 +183,7 @@ async def test_an_operational_alert_shows_what_jumped_and_a_manager_acknowledges
             re.findall(r'data-figure="(\w+)"><td>[^<]*</td><td class="num">([^<]+)<', page.text)
         )
         assert figures == {"psi": "0.41", "threshold": "0.25"}
-        assert 'href="/dashboards/models"' in page.text
+        assert f'href="/models/{alert["subject_id"]}"' in page.text
         assert "/acknowledge" not in page.text  # an analyst may not acknowledge
         zh = await chinese.get(alert_path)
         assert "运营警报" in zh.text

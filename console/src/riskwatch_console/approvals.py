@@ -155,7 +155,12 @@ def _pending(thing: str, proposal: dict[str, Any], visit: Visit, names: dict[str
         change = proposal.get("change") or {}
         name = f"{change.get('model_kind', '?')} v{change.get('version', '?')}"
         return Pending(
-            thing, proposal, name, "/dashboards/models", model_changes(proposal, gettext), True
+            thing,
+            proposal,
+            name,
+            f"/models/{proposal.get('model_id')}",
+            model_changes(proposal, gettext),
+            True,
         )
     severity = str(proposal.get("severity"))
     return Pending(thing, proposal, severity, None, policy_changes(proposal, gettext), True)
@@ -302,7 +307,7 @@ async def _alert_view(
     if alert.get("subject_type") == "rule":
         subject_link = f"/rules/{alert.get('subject_id')}"
     elif alert.get("subject_type") == "model":
-        subject_link = "/dashboards/models"
+        subject_link = f"/models/{alert.get('subject_id')}"
     return visit.render(
         "approvals_operational_alert.html",
         status_code=problem.status if problem and 400 <= problem.status < 500 else 200,
