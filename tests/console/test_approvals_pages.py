@@ -29,16 +29,14 @@ async def author(admin: RiskWatchClient) -> Person:
     return await create_person(admin, "risk_manager")
 
 
-async def _browser(console_url: str, person: Person, language: str = "en") -> ConsoleBrowser:
+async def console_browser(console_url: str, person: Person, language: str = "en") -> ConsoleBrowser:
     browser = ConsoleBrowser(console_url, accept_language=language)
     await browser.sign_in(person, next_path="/approvals")
     await browser.get("/approvals")
     return browser
 
 
-async def _watched_list_proposal(
-    browser: ConsoleBrowser, admin: RiskWatchClient
-) -> tuple[str, str]:
+async def watched_list_proposal(browser: ConsoleBrowser, admin: RiskWatchClient) -> tuple[str, str]:
     """A list an active rule names, and a pending proposal adding `KP` to it (by `browser`)."""
     name = f"approvals_watched_{uuid.uuid4().hex[:6]}"
     created = await browser.post("/lists", {"name": name, "kind": "countries"})
@@ -62,10 +60,10 @@ async def _watched_list_proposal(
 async def test_a_list_change_waits_for_a_second_person_who_approves_it(
     console_url: str, author: Person, people: People, admin: RiskWatchClient
 ) -> None:
-    mine = await _browser(console_url, author)
-    second = await _browser(console_url, people.admin)
+    mine = await console_browser(console_url, author)
+    second = await console_browser(console_url, people.admin)
     try:
-        list_id, proposal_id = await _watched_list_proposal(mine, admin)
+        list_id, proposal_id = await watched_list_proposal(mine, admin)
         page = await mine.get("/approvals")
         assert page.status_code == 200
         row = page.text.split(f'id="approval-{proposal_id}"', 1)[1].split("</tr>", 1)[0]
@@ -116,8 +114,8 @@ async def test_a_list_change_waits_for_a_second_person_who_approves_it(
 async def test_who_may_see_and_decide_approvals(
     console_url: str, people: People, admin: RiskWatchClient
 ) -> None:
-    analyst = await _browser(console_url, people.analyst)
-    rm = await _browser(console_url, people.rm_ana)
+    analyst = await console_browser(console_url, people.analyst)
+    rm = await console_browser(console_url, people.rm_ana)
     try:
         page = await analyst.get("/approvals")
         assert page.status_code == 200
@@ -143,7 +141,7 @@ async def test_who_may_see_and_decide_approvals(
         await rm.aclose()
 
 
-async def _drift_alert(system: RunningSystem, admin: RiskWatchClient) -> dict[str, Any]:
+async def drift_alert(system: RunningSystem, admin: RiskWatchClient) -> dict[str, Any]:
     """A drifting model, as scoring's drift check reports it: alerting raises the alert."""
     model_id = uuid.uuid4()
     event = ModelDriftDetected(
@@ -169,11 +167,11 @@ async def test_an_operational_alert_shows_what_jumped_and_a_manager_acknowledges
     console_url: str, system: RunningSystem, author: Person, people: People,
     admin: RiskWatchClient,
 ) -> None:  # fmt: skip
-    alert = await _drift_alert(system, admin)
+    alert = await drift_alert(system, admin)
     alert_path = f"/operational-alerts/{alert['id']}"
-    analyst = await _browser(console_url, people.analyst)
-    manager = await _browser(console_url, author)
-    chinese = await _browser(console_url, people.analyst, language="zh-CN")
+    analyst = await console_browser(console_url, people.analyst)
+    manager = await console_browser(console_url, author)
+    chinese = await console_browser(console_url, people.analyst, language="zh-CN")
     try:
         listed = await analyst.get("/operational-alerts", status="open")
         assert f'href="{alert_path}"' in listed.text
