@@ -7,6 +7,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from riskwatch_alerting.domain.health import SpikeThresholds
 from riskwatch_shared.settings import ServiceSettings
 
 
@@ -43,6 +44,17 @@ class Settings(ServiceSettings):
     # `GET /v1/rules/health` answers from a copy this young (its `as_of` says when): every
     # rule's 28-day numbers scan a month of evaluation history (about a second at 1M events).
     health_cache_seconds: float = 60.0
+    # A spike: at least this many alerts in 24 hours and at least `factor` times the rule's
+    # baseline (docs/detection-health.md).
+    health_spike_factor: float = Field(default=5.0, ge=1.5, le=1_000.0)
+    health_spike_min_volume: int = Field(default=10, ge=1, le=1_000_000)
+
+    @property
+    def spike_thresholds(self) -> SpikeThresholds:
+        return SpikeThresholds(
+            factor=self.health_spike_factor, min_volume=self.health_spike_min_volume
+        )
+
     # Backtest jobs (POST /v1/backtest-jobs): each replica runs up to `backtest_workers` at a
     # time, each in a process of its own at a lower CPU priority (`backtest_nice`), so a
     # replay never shares the live consumer's event loop. `backtest_cpu_share` further bounds
