@@ -482,6 +482,8 @@ async def change_rollout(
     if rule.rollout_version is None or rule.rollout_percent is None:
         raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
     version, before = rule.rollout_version, rule.rollout_percent
+    if percent == before:  # a retry: nothing moves, nothing to audit
+        return rule
     target = await _version_target(session, rule, version)
     if percent > before:
         authors = await _content_authors(session, rule.id, version)

@@ -113,6 +113,8 @@ async def stop(session: AsyncSession, proposal_id: uuid.UUID, *, approver: Appro
 async def latest(
     session: AsyncSession, *, proposal_id: uuid.UUID | None = None, rule_id: uuid.UUID | None = None
 ) -> ShadowRun:
+    """A proposal's (or rule's) running shadow, else its last; 404 for an unknown proposal or
+    rule, or one never in shadow."""
     if proposal_id is not None:
         await rule_governance.get_proposal(session, proposal_id)
     if rule_id is not None and await repository.get_rule(session, rule_id) is None:
@@ -120,7 +122,7 @@ async def latest(
     run = await store.latest_run(session, proposal_id=proposal_id, rule_id=rule_id)
     if run is None:
         raise ShadowRunNotFound("no shadow run: start one with POST /v1/rule-proposals/{id}/shadow")
-    await session.refresh(run)
+    await session.refresh(run)  # a stop in this transaction changed the row in SQL
     return run
 
 
