@@ -451,6 +451,17 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
     # A team, two recipients, a subscription directly (audited); the policy is a proposal.
     audited = "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
     assert await target.scalar("notify", audited) == 4
+    trail = await target.ok("notify", ADA, "GET", "/v1/config/notify/audit")
+    assert {(e["subject"], e["action"], e["actor"]) for e in trail} >= {
+        (f"team:{ids['team']}", "import_created", "ada-config"),
+        (f"recipient:{ids['oncall']}", "import_created", "ada-config"),
+    }
+    [team_entry] = [e for e in trail if e["subject"] == f"team:{ids['team']}"]
+    assert {"field": "name", "current": None, "wanted": "Fraud desk"} in team_entry["detail"][
+        "changes"
+    ]
+    refused = await target.call("notify", RITA, "GET", "/v1/config/notify/audit")
+    assert refused.status_code == 403
     [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
     assert policy["applied"] == "proposal"
     assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []
@@ -578,3 +589,61 @@ async def test_the_command_composes_one_bundle_and_applies_only_after_a_dry_run(
         with pytest.raises(GatewayError) as refused:
             await export_bundle(client)
         assert refused.value.status == 403
+
+
+async def test_switching_a_rule_back_on_is_a_proposal_and_unknown_models_are_left_alone(
+    installs: Installs,
+) -> None:
+    source, ids = installs.source, installs.ids
+    document = json.loads(await source.bundle())
+    rule_id = ids["Large transfer"]
+    await source.ok("alerting", ADA, "POST", f"/v1/rules/{rule_id}/disable")
+    models = document["scoring"]["models"]
+    [anomaly] = [m for m in models if m["kind"] == "anomaly"]
+    anomaly["status"] = "retired"  # the champion: it retires only when another one serves
+    trained = {**anomaly, "key": "credit/trained-v9", "kind": "credit"}
+    models.append({**trained, "model_version": "trained-v9", "status": "champion"})
+    bundle = canonical_bytes(document)
+    before = await _counts(source)
+
+    dry = {s: r.json() for s, r in (await source.import_(bundle, "dry-run")).items()}
+    [switch] = [o for o in dry["alerting"]["objects"] if o["key"] == rule_id]
+    assert (switch["action"], switch["changes"]) == (
+        "change",
+        [{"field": "status", "current": "disabled", "wanted": "active"}],
+    )
+    notes = {o["key"]: (o["action"], o["note"]) for o in dry["scoring"]["objects"]}
+    assert notes["credit/trained-v9"][0] == "create"
+    assert "not registered in this install" in notes["credit/trained-v9"][1]
+    assert await _counts(source) == before
+
+    applied = {s: r.json() for s, r in (await source.import_(bundle, "apply")).items()}
+    [switch] = [o for o in applied["alerting"]["objects"] if o["key"] == rule_id]
+    assert switch["applied"] == "proposal"
+    live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule_id}")
+    assert live["status"] == "disabled"  # until a second person approves
+    [anomaly_diff] = [o for o in applied["scoring"]["objects"] if o["key"] == anomaly["key"]]
+    assert anomaly_diff["applied"] is None
+    assert "does not become retired by itself" in anomaly_diff["note"]
+    counted = await _counts(source)
+    assert counted["scoring.scoring_model"] == before["scoring.scoring_model"]
+    assert counted["scoring.model_proposals"] == before["scoring.model_proposals"]
+    await source.ok("alerting", BOB, "POST", f"/v1/rule-proposals/{switch['proposal_id']}/approve")
+    live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule_id}")
+    assert live["status"] == "active"
+
+
+async def test_a_bundle_naming_what_another_object_holds_is_a_conflict(installs: Installs) -> None:
+    source = installs.source
+    document = json.loads(await source.bundle())
+    document["notify"]["teams"].append(
+        {"id": str(uuid.uuid4()), "name": "Fraud desk", "description": "a second one"}
+    )
+    bundle = canonical_bytes(document)
+    before = await _counts(source)
+    [dry] = (await source.import_(bundle, "dry-run", ADA, ("notify",))).values()
+    [clash] = [o for o in dry.json()["objects"] if o["action"] == "create"]
+    assert clash["note"].startswith("conflict: team ")
+    [refused] = (await source.import_(bundle, "apply", ADA, ("notify",))).values()
+    assert "config-import-conflict" in _problem(refused, 409)["type"]
+    assert await _counts(source) == before

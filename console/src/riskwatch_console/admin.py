@@ -4,6 +4,7 @@ refuses everyone else, and these pages say so before asking it."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -375,6 +376,7 @@ async def audit(visit: Visit) -> Response:
     error: str | None = None
     status = 200
     listed: dict[str, Any] = {"items": [], "total": 0}
+    who: dict[str, str] = {}
     try:
         query = parse_audit_query(query_params)
     except InvalidAuditFilter as invalid:
@@ -386,8 +388,13 @@ async def audit(visit: Visit) -> Response:
         if before.isdigit() and len(before) < 20:
             params["before"] = before
         try:
-            listed = await visit.console.gateway.get("/v1/audit-log", token=visit.token,
-                                                     params=params)  # fmt: skip
+            found: list[dict[str, Any]] = await asyncio.gather(
+                visit.console.gateway.get("/v1/audit-log", token=visit.token, params=params),
+                visit.console.gateway.get("/v1/users", token=visit.token,
+                                          params={"limit": "500"}),
+            )  # fmt: skip
+            listed = found[0]
+            who = {str(u["id"]): u.get("name") or u["email"] for u in found[1].get("items", [])}
         except ApiProblem as problem:
             error, status = _problem_text(problem), _status(problem)
     links = query.link_params()
@@ -406,6 +413,7 @@ async def audit(visit: Visit) -> Response:
         ),
         export_link="/admin/audit.csv" + (f"?{urlencode(links)}" if links else ""),
         error=error,
+        who=who,
     )
 
 
@@ -464,6 +472,46 @@ async def audit_export(visit: Visit) -> Response:
     )
 
 
+# --- configuration as code ------------------------------------------------------------------
+
+CONFIG_SECTIONS = ("alerting", "notify", "scoring")
+
+
+def merged_bundle(sections: list[dict[str, Any]]) -> str:
+    """The services' sections as one bundle in the canonical encoding (keys sorted, two-space
+    indent, UTF-8, one final newline): the same configuration is always the same bytes."""
+    bundle: dict[str, Any] = {}
+    for section in sections:
+        bundle.update(section)
+    return json.dumps(bundle, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+@page()
+async def configuration(visit: Visit) -> Response:
+    """Configuration as code: what is exported (and never), and the export."""
+    if not all(visit.may("GET", f"/v1/config/{s}/export") for s in CONFIG_SECTIONS):
+        return refused(visit)
+    return visit.render("admin_config.html", tab="config", config_enabled=True,
+                        sections=CONFIG_SECTIONS)  # fmt: skip
+
+
+@page()
+async def configuration_export(visit: Visit) -> Response:
+    """The whole bundle (every service's section) as one canonical JSON file."""
+    if not all(visit.may("GET", f"/v1/config/{s}/export") for s in CONFIG_SECTIONS):
+        return refused(visit)
+    gateway, token = visit.console.gateway, visit.token
+    sections = await asyncio.gather(
+        *(gateway.get(f"/v1/config/{s}/export", token=token) for s in CONFIG_SECTIONS)
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        merged_bundle(list(sections)),
+        media_type="application/json; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="riskwatch-config-{stamp}.json"'},
+    )
+
+
 @page()
 async def admin_home(visit: Visit) -> Response:
     return redirect("/admin/users")
@@ -481,4 +529,6 @@ def routes() -> list[Route]:
         Route("/admin/api-keys/{key_id}/{action}", change_api_key, methods=["POST"]),
         Route("/admin/audit", audit),
         Route("/admin/audit.csv", audit_export),
+        Route("/admin/config", configuration),
+        Route("/admin/config/export", configuration_export),
     ]

@@ -267,6 +267,7 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/inbox/{id}/read", STAFF),
     ("POST", "/v1/inbox/read-all", STAFF),
     *_crud("/v1/recipients", read=READERS, write=MANAGERS),
+    ("POST", "/v1/recipients/{id}/test", MANAGERS),
     *_crud("/v1/teams", read=READERS, write=MANAGERS),
     ("POST", "/v1/teams/{id}/members", MANAGERS),
     ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
@@ -294,6 +295,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         for service in ("alerting", "notify", "scoring")
         for method, verb in (("GET", "export"), ("POST", "import"))
     ),
+    # What imports changed directly in notify (the other kinds are in their own histories).
+    ("GET", "/v1/config/notify/audit", ADMIN),
 )
 
 # Area defaults: reads for whoever reads the area, writes for whoever manages it.

@@ -242,6 +242,10 @@ class DeliveryAttemptOut(Out):
     duration_ms: int
 
 
+class TestSendIn(Body):
+    channel: ChannelName = Field(description="The channel to try the recipient on")
+
+
 class DeliveryOut(Out):
     id: UUID
     kind: str
