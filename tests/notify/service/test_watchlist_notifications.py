@@ -202,3 +202,68 @@ async def test_operational_alert_reaches_the_owners_and_the_every_alert_teams(
     inbox = await service.client.get("/v1/inbox", headers=service.headers_for(author))
     titles = [item["title"] for item in inbox.json()["items"]]
     assert "Detection health: Rule 'Big payment' fires 8.0x its baseline" in titles
+
+
+async def test_watch_list_message_reaches_the_customers_rm_inbox_and_no_other_rm(
+    service: Notify,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    rm = Identity(subject=f"u-rm-{tag}", roles=("relationship_manager",), staff_id=f"rm-wl-{tag}")
+    other_rm = Identity(
+        subject=f"u-rmx-{tag}", roles=("relationship_manager",), staff_id=f"rm-wlx-{tag}"
+    )
+    await make_recipient(service, staff_id=rm.staff_id, user_subject=rm.subject)
+    stranger = await make_recipient(
+        service, staff_id=other_rm.staff_id, user_subject=other_rm.subject
+    )
+    # The credit desk follows entries and wants the customer's RM told (as for alerts); the
+    # other RM subscribed to every entry themself, but may not read about others' customers.
+    desk = await make_team(service)
+    await subscribe(
+        service,
+        team_id=desk["id"],
+        channels=["in_app"],
+        watchlist_events=["entered"],
+        alerts=False,
+        include_relationship_manager=True,
+    )
+    await subscribe(
+        service,
+        recipient_id=stranger["id"],
+        channels=["in_app"],
+        watchlist_events=["entered"],
+        alerts=False,
+    )
+    entry_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await _publish(
+        service,
+        CustomerEnteredWatchlist(
+            entry_id=entry_id,
+            customer_id=customer_id,
+            relationship_manager=rm.staff_id,
+            reason="RED Returned payments",
+            owner=rm.staff_id or "",
+            review_due=date(2026, 12, 15),
+            required_actions=["Call the customer"],
+            exit_criteria="No returned payment for 90 days",
+            origin="analyst",
+            entered_by="ana",
+            entered_at=datetime.now(UTC),
+        ),
+    )
+    await _sent(service, entry_id, 2)  # the RM's and the stranger's in-app messages
+
+    title = f"Customer {customer_id} entered the watch list"
+    inbox = (await service.client.get("/v1/inbox", headers=service.headers_for(rm))).json()
+    [message] = [item for item in inbox["items"] if item["title"] == title]
+    assert message["link"].endswith(f"/watchlist/{entry_id}")
+    assert message["customer_id"] == str(customer_id)
+    assert inbox["unread_count"] >= 1
+    marked = await service.client.post(
+        f"/v1/inbox/{message['id']}/read", headers=service.headers_for(rm)
+    )
+    assert marked.status_code == 200
+
+    theirs = await service.client.get("/v1/inbox", headers=service.headers_for(other_rm))
+    assert theirs.status_code == 200
+    assert title not in [item["title"] for item in theirs.json()["items"]]

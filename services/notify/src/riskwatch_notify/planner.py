@@ -512,7 +512,7 @@ async def take_in_watchlist_events(
     if not events:
         return 0
     snapshot = await queue.load_routing(session)
-    subscriptions = [s for s, _ in snapshot.subscriptions if s.watchlist_events]
+    subscriptions = [(s, rm) for s, rm in snapshot.subscriptions if s.watchlist_events]
     if not subscriptions:
         return 0
     base = (settings.alert_url_base or "").rstrip("/")
@@ -520,14 +520,17 @@ async def take_in_watchlist_events(
     for event in events:
         message = _watchlist_message(event)
         link = f"{base}/watchlist/{message.entry_id}" if base else f"/watchlist/{message.entry_id}"
+        # The customer's RM, for the subscriptions that include them (matched on staff id).
+        rm = snapshot.by_staff_id.get(event.relationship_manager or "")
         pairs = recipients_for(
-            message.kind, subscriptions, snapshot.recipients.values(), snapshot.teams
+            message.kind, subscriptions, snapshot.recipients.values(), snapshot.teams, rm
         )
         for recipient, channel in pairs:
             subject, text = render_watchlist(message, recipient, link)
             content: dict[str, Any] = {"subject": subject, "body_text": text}
             if channel is Channel.IN_APP:
-                content["payload"] = {"link": link}
+                # The customer confines the inbox message to their RM (no alert to go by).
+                content["payload"] = {"link": link, "customer_id": message.customer_id}
             rows.append(
                 notification_row(
                     notification_id=uuid.uuid4(),

@@ -56,14 +56,20 @@ class WatchlistMessage:
 
 def recipients_for(
     kind: str,
-    subscriptions: Iterable[Subscription],
+    subscriptions: Iterable[Subscription | tuple[Subscription, bool]],
     recipients: Iterable[Recipient],
     teams: Mapping[str, Team],
+    relationship_manager: Recipient | None = None,
 ) -> list[tuple[Recipient, Channel]]:
-    """Every (recipient, channel) a watch-list event of `kind` reaches, each once, in order."""
+    """Every (recipient, channel) a watch-list event of `kind` reaches, each once, in order.
+
+    A subscription given as (subscription, include_relationship_manager) with the flag set
+    also reaches the customer's relationship manager (`relationship_manager`, matched on
+    staff id by the caller), on the subscription's channels, as for alerts."""
     by_id = {r.recipient_id: r for r in recipients}
     pairs: set[tuple[str, Channel]] = set()
-    for subscription in subscriptions:
+    for item in subscriptions:
+        subscription, with_rm = item if isinstance(item, tuple) else (item, False)
         if kind not in subscription.watchlist_events:
             continue
         if subscription.recipient_id is not None:
@@ -73,6 +79,9 @@ def recipients_for(
         else:
             assert subscription.team_id is not None
             targets = team_members(subscription.team_id, by_id.values(), teams)
+        if with_rm and relationship_manager is not None:
+            by_id.setdefault(relationship_manager.recipient_id, relationship_manager)
+            targets = [*targets, relationship_manager]
         for recipient in targets:
             for channel in subscription.channels & WATCHLIST_CHANNELS:
                 if recipient.address_for(channel):
