@@ -37,6 +37,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("gateway", "gateway_bench.py", [], ["--quick"]),
     ("desk_api", "desk_api_bench.py", [], ["--quick"]),
     ("console", "console_bench.py", [], ["--quick"]),
+    ("dashboards", "dashboard_bench.py", [], ["--quick"]),
     ("e2e", "e2e_bench.py", [], ["--quick"]),
     # The same system at a rate it sustains, in smaller batches: latency without queueing.
     (

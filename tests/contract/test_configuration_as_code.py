@@ -451,6 +451,17 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
     # A team, two recipients, a subscription directly (audited); the policy is a proposal.
     audited = "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
     assert await target.scalar("notify", audited) == 4
+    trail = await target.ok("notify", ADA, "GET", "/v1/config/notify/audit")
+    assert {(e["subject"], e["action"], e["actor"]) for e in trail} >= {
+        (f"team:{ids['team']}", "import_created", "ada-config"),
+        (f"recipient:{ids['oncall']}", "import_created", "ada-config"),
+    }
+    [team_entry] = [e for e in trail if e["subject"] == f"team:{ids['team']}"]
+    assert {"field": "name", "current": None, "wanted": "Fraud desk"} in team_entry["detail"][
+        "changes"
+    ]
+    refused = await target.call("notify", RITA, "GET", "/v1/config/notify/audit")
+    assert refused.status_code == 403
     [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
     assert policy["applied"] == "proposal"
     assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []

@@ -295,6 +295,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         for service in ("alerting", "notify", "scoring")
         for method, verb in (("GET", "export"), ("POST", "import"))
     ),
+    # What imports changed directly in notify (the other kinds are in their own histories).
+    ("GET", "/v1/config/notify/audit", ADMIN),
 )
 
 # Area defaults: reads for whoever reads the area, writes for whoever manages it.

@@ -383,6 +383,21 @@ class Alert(Base):
             postgresql_where=text("dedup_open"),
         ),
         Index("ix_alerts_raised_at", "raised_at"),
+        # The dashboards' per-day aggregates read only these: index-only scans of a period.
+        Index(
+            "ix_alerts_dashboard",
+            "raised_at",
+            postgresql_include=[
+                "rule_type",
+                "severity",
+                "status",
+                "outcome",
+                "rule_id",
+                "acknowledged_at",
+                "resolved_at",
+                "sla_due_at",
+            ],
+        ),
         Index("ix_alerts_happened_at", "happened_at"),
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),
