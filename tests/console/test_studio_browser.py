@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
+from riskwatch_shared.testing import wait_until
 from riskwatch_simulator.client import RiskWatchClient
 
 from .conftest import People, Person, create_person
@@ -87,6 +88,40 @@ async def rule_writer(admin: RiskWatchClient) -> Person:
     return await create_person(admin, "risk_manager")
 
 
+HITS = (("2026-02-02", "15000.00", "AE"), ("2026-02-09", "22000.00", "RU"),
+        ("2026-02-16", "12500.00", "AE"), ("2026-02-16", "18000.00", "PT"))  # fmt: skip
+
+
+async def seed_history(admin: RiskWatchClient) -> None:
+    """A customer's large transfers abroad in February (three to other countries than PT),
+    stored by alerting before the backtest replays them."""
+    customer = await admin.post_json(
+        "/v1/customers",
+        {"kind": "individual", "name": f"Studio Customer {uuid.uuid4().hex[:6]}",
+         "document_type": "passport", "document_number": uuid.uuid4().hex[:12].upper(),
+         "country": "PT", "segment": "retail", "kyc_status": "verified"},
+    )  # fmt: skip
+    marker = uuid.uuid4().hex[:8]
+    for day, amount, country in HITS:
+        await admin.post_json(
+            "/v1/transactions",
+            {"external_id": f"studio-{marker}-{day}-{country}", "customer_id": customer["id"],
+             "direction": "outbound", "amount": amount, "currency": "EUR", "channel": "transfer",
+             "counterparty_name": f"Payee {country}", "counterparty_country": country,
+             "country": "PT", "occurred_at": f"{day}T10:00:00+00:00"},
+        )  # fmt: skip
+    probe = {"condition": f'txn.customer_id == "{customer["id"]}" and txn.amount > 10000',
+             "trigger_event_types": ["scoring.transaction_scored.v1"],
+             "start": "2026-01-15T00:00:00+00:00", "end": "2026-04-01T00:00:00+00:00",
+             "cooldown_seconds": 0}  # fmt: skip
+
+    async def stored() -> bool | None:
+        result = await admin.post_json("/v1/backtests", probe)
+        return True if result["matches"] >= len(HITS) else None
+
+    await wait_until(stored, timeout=90, interval=1.0, message="history stored")
+
+
 async def sign_in_to(page: Page, console_url: str, person: Person, path: str) -> None:
     await page.goto(f"{console_url}{path}")
     assert urlsplit(page.url).path == "/sign-in"
@@ -102,7 +137,6 @@ async def test_write_a_rule_with_a_mistake_backtest_it_and_approve_it_as_a_secon
 ) -> None:  # fmt: skip
     page = await maker.page()
     await sign_in_to(page, console_url, rule_writer, "/rules")
-    await shoot(page, studio_shots / "studio-rules.png")
     await page.locator("#new-rule").click()
     await page.wait_for_url(re.compile("/rules/new"))
     await page.wait_for_selector(".CodeMirror[data-editor=ready]")
@@ -131,12 +165,11 @@ async def test_write_a_rule_with_a_mistake_backtest_it_and_approve_it_as_a_secon
     marked = page.locator(".CodeMirror-code > div").nth(1).locator(".CodeMirror-lint-mark-error")
     await expect(marked).to_contain_text("txn.counterparty_cuntry", timeout=TIMEOUT_MS)
     assert await page.locator(".CodeMirror-lint-marker-error").count() == 1  # in the gutter
-    await page.get_by_label("Title").fill("Payment of {amount} to {counterparty}")
-    await page.wait_for_selector("#preview-table")
-    assert (
-        "Payment of 12,500.00 EUR to Acme Trading Ltd"
-        in await page.locator("#preview-table").inner_text()
-    )
+    await page.get_by_label("Title").fill("{amount} to {counterparty} at {happened_at}")
+    preview = page.locator("#preview-table")
+    await expect(preview).to_contain_text("2026年3月2日 09:14", timeout=TIMEOUT_MS)
+    shown = await preview.inner_text()
+    assert "12,500.00 EUR to Acme Trading Ltd at 2026-03-02 09:14 UTC" in shown
     await shoot(page, studio_shots / "studio-editor-error.png")
     # Fixed: the check clears, and saving proposes the rule for a second person.
     editor_line = page.locator(".CodeMirror-code > div").nth(1)
@@ -156,6 +189,7 @@ async def test_write_a_rule_with_a_mistake_backtest_it_and_approve_it_as_a_secon
     assert rule["status"] == "draft"
     assert "Your own proposal" in await page.locator("#proposals").inner_text()
     # The backtest runs as a job: its page follows the progress live, then shows the result.
+    await seed_history(admin)
     await page.locator("#backtest-start").fill("2026-01-01")
     await page.locator("#backtest-run").click()
     await page.wait_for_url(re.compile("/backtests/"))
@@ -165,7 +199,9 @@ async def test_write_a_rule_with_a_mistake_backtest_it_and_approve_it_as_a_secon
     await page.wait_for_selector("#backtest-result", timeout=JOB_TIMEOUT_MS)
     assert await page.locator("#backtest-status").inner_text() == "Finished"
     assert await page.locator("#backtest-progress").get_attribute("value") == "100"
-    assert live == 1 or await page.locator("#backtest-alerts").count() == 1
+    assert live == 1  # the job was still running when its page opened: followed live
+    assert int(await page.locator("#backtest-alerts").inner_text()) >= 3
+    await page.wait_for_selector("div.chart[data-drawn] canvas")  # alerts per day, drawn
     assert await page.locator("#backtest-precision").count() == 1
     await shoot(page, studio_shots / "studio-backtest-result.png")
     # A second person (an admin) approves it from the studio; the rule goes live.
@@ -183,6 +219,9 @@ async def test_write_a_rule_with_a_mistake_backtest_it_and_approve_it_as_a_secon
     await second.goto(f"{console_url}/rules/{rule_id}")
     assert await second.locator("#rule-status").inner_text() == "Active"
     await shoot(second, studio_shots / "studio-rule.png")
+    await second.goto(f"{console_url}/rules")
+    assert await second.locator(f"#rule-{rule_id}").count() == 1
+    await shoot(second, studio_shots / "studio-rules.png")
 
 
 async def test_template_gallery_diff_and_a_list_upload_report(
@@ -199,11 +238,13 @@ async def test_template_gallery_diff_and_a_list_upload_report(
     await page.wait_for_url(re.compile(r"/rules/[0-9a-f-]{36}\?saved=1"))
     await page.wait_for_selector(".CodeMirror[data-editor=ready]")
     await page.get_by_label("Severity").select_option("critical")
+    await page.get_by_label("Cool-down (seconds)").fill("7200")
+    await page.get_by_label("Title").fill("Large payment of {amount} to {counterparty}")
     await page.locator("#rule-save").click()
     await page.wait_for_url(re.compile(r"\?saved=1"))
     await page.locator("#versions a", has_text="Diff").first.click()
     await page.wait_for_url(re.compile("/diff"))
-    assert await page.locator(".line-added").count() >= 1
+    assert await page.locator(".line-added").count() == 3  # severity, cool-down, title
     await shoot(page, studio_shots / "studio-diff.png", full_page=False)
     # A list and its CSV upload: the report says what became of every line.
     await page.goto(f"{console_url}/lists")
@@ -214,8 +255,8 @@ async def test_template_gallery_diff_and_a_list_upload_report(
     await page.get_by_label("Description").fill("Countries with a high money-laundering risk")
     await page.locator("form[action='/lists'] button[type=submit]").click()
     await page.wait_for_url(re.compile(r"/lists/[0-9a-f-]{36}"))
-    await page.get_by_label("Value").fill("IR")
-    await page.get_by_label("Note").fill("FATF call for action")
+    await page.get_by_label("Value", exact=True).fill("IR")
+    await page.get_by_label("Note", exact=True).fill("FATF call for action")
     await page.locator("form.stack button", has_text="Add").click()
     await page.wait_for_selector("#list-notice")
     upload = tmp_path / "countries.csv"

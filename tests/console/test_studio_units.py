@@ -15,6 +15,7 @@ from riskwatch_console.list_upload import (
 )
 from riskwatch_console.managed_lists import is_proposal
 from riskwatch_console.rule_words import (
+    hits_chart,
     message_preview,
     rule_body,
     rule_changes,
@@ -113,5 +114,9 @@ def test_health_figures_and_the_shadow_chart() -> None:
     assert chart is not None
     assert (chart["x"], chart["series"]) == ([1772409600], [[3], [5]])
     assert shadow_chart(None, "Live", "Shadow", "Day") is None
+    points = [{"day": "2026-02-02", "alerts": 1}, {"day": "2026-02-04", "alerts": 2}]
+    hits = hits_chart(points, "Alerts", "2026-02-01T00:00:00+00:00", "2026-02-05T00:00:00Z")
+    assert hits["series"] == [[0, 1, 0, 2, 0]]  # every day of the range, quiet ones at 0
+    assert hits["x"][1] - hits["x"][0] == 86_400
     assert is_proposal({"id": "p", "list_id": "l", "change": {}, "status": "pending"})
     assert not is_proposal({"list": {}, "loaded": 1})

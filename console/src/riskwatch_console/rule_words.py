@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from riskwatch_shared.events.common import RuleType, Severity
@@ -36,6 +36,7 @@ TEXT_FIELDS = ("name", "condition", "dedup_key", "owner_team", "description",
                "title_template", "summary_template")  # fmt: skip
 CLEARABLE = frozenset({"owner_team", "description", "title_template", "summary_template"})
 MAX_FIELD = 4_000
+MAX_CHART_DAYS = 400  # a backtest covers at most 366
 # What a preview fills the parameters with: one plausible alert.
 SAMPLE_PARAMS: Mapping[str, Any] = {
     "customer": "Jane Doe",
@@ -208,17 +209,37 @@ def _float_or_none(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def hits_chart(alerts_per_day: Iterable[Mapping[str, Any]], label: str) -> dict[str, Any]:
-    """A backtest's alerts per day as the console's chart data (x: unix seconds, UTC days)."""
-    xs, ys = [], []
+def hits_chart(
+    alerts_per_day: Iterable[Mapping[str, Any]],
+    label: str,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """A backtest's alerts per day as the console's chart data (x: unix seconds of UTC days),
+    every day of the range drawn, the quiet ones at 0 (a line between two hits a week apart
+    would say there were alerts between them)."""
+    counts: dict[date, int] = {}
     for point in alerts_per_day:
-        try:
-            day = datetime.fromisoformat(str(point["day"])[:10]).replace(tzinfo=UTC)
-        except (KeyError, ValueError):
-            continue
-        xs.append(int(day.timestamp()))
-        ys.append(int(point.get("alerts") or 0))
-    return {"labels": [label], "units": [""], "x": xs, "series": [ys]}
+        day = _day(point.get("day"))
+        if day is not None:
+            counts[day] = counts.get(day, 0) + _int(point.get("alerts"))
+    first, last = _day(start), _day(end)
+    if counts:
+        first = min([*counts, *([first] if first else [])])
+        last = max([*counts, *([last] if last else [])])
+    if first is None or last is None or (last - first).days > MAX_CHART_DAYS:
+        days = sorted(counts)
+    else:
+        days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    xs = [int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) for d in days]
+    return {"labels": [label], "units": [""], "x": xs, "series": [[counts.get(d, 0) for d in days]]}
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def shadow_chart(

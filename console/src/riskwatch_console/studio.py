@@ -474,7 +474,12 @@ async def backtest_job(visit: Visit) -> Response:
     chart = None
     if result:
         chart = {
-            **hits_chart(result.get("alerts_per_day", []), visit.gettext("Alerts")),
+            **hits_chart(
+                result.get("alerts_per_day", []),
+                visit.gettext("Alerts"),
+                result.get("start"),
+                result.get("end"),
+            ),
             "time_label": visit.gettext("Day"),
         }
     return visit.render(

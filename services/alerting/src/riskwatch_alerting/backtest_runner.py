@@ -308,6 +308,9 @@ class _Progress:
     async def write(self, result: BacktestResult) -> None:
         self.last_written = time.monotonic()
         async with self.session_factory() as session, session.begin():
+            # Progress is advisory (a lost one is rewritten 0.5 s later, or the lease runs
+            # out): it does not wait for a WAL flush the live pipeline's commits queue behind.
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
             row = (
                 await session.execute(
                     _PROGRESS,
