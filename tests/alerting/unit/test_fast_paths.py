@@ -233,15 +233,3 @@ def test_locks_cover_the_customer_and_only_the_window_groups_rules_use() -> None
         "counterparty:DE1",
         "device:dev-1",
     ]
-
-
-def test_floats_become_the_decimal_of_their_repr_the_same_every_time() -> None:
-    for _ in range(2):  # the second time from the cache of converted floats
-        assert number_or_none(0.1) == Decimal("0.1")
-        assert str(number_or_none(2.5e-07)) == "2.5E-7"
-        assert str(number_or_none(1.0)) == "1.0"
-        # 0.0 and -0.0 are one dict key but two reprs: neither is cached for the other.
-        assert (str(number_or_none(0.0)), str(number_or_none(-0.0))) == ("0.0", "-0.0")
-        assert [number_or_none(v) for v in (math.nan, math.inf, -math.inf)] == [None] * 3
-    distinct = [n / 7 for n in range(1, 60_001)]  # more than the cache holds: it starts over
-    assert [number_or_none(v) for v in distinct] == [Decimal(repr(v)) for v in distinct]

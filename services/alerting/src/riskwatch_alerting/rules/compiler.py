@@ -145,31 +145,10 @@ def number_or_none(value: object) -> Decimal | int | None:
     if value.__class__ is Decimal or value.__class__ is int:
         return value
     if isinstance(value, float):
-        return _decimal_of_float(value)
+        return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return value
     return None
-
-
-# Event floats repeat a lot (counts, ratios, round amounts, 0/1 flags): each distinct one is
-# converted once (repr + Decimal parse ~1 µs; a dict hit ~0.1 µs). Bounded: emptied when full.
-_DECIMAL_OF_FLOAT: dict[float, Decimal] = {}
-_DECIMAL_CACHE_SIZE = 50_000
-
-
-def _decimal_of_float(value: float) -> Decimal | None:
-    """The Decimal of the float's shortest repr; None for NaN and the infinities."""
-    number = _DECIMAL_OF_FLOAT.get(value)
-    if number is not None:
-        return number
-    if not math.isfinite(value):
-        return None
-    number = Decimal(repr(value))
-    if value:  # not 0.0 and -0.0: one key, two reprs
-        if len(_DECIMAL_OF_FLOAT) >= _DECIMAL_CACHE_SIZE:
-            _DECIMAL_OF_FLOAT.clear()
-        _DECIMAL_OF_FLOAT[value] = number
-    return number
 
 
 def _text_or_none(value: object) -> str | None:
