@@ -148,12 +148,27 @@ async def test_managed_lists_crud_and_bulk_load(api: Client) -> None:
         json={"entries": [{"value": f"d-{i}"} for i in range(500)], "mode": "merge"},
     )
     assert loaded.json()["list"]["entry_count"] == 500
+    assert (loaded.json()["added"], loaded.json()["already_present"]) == (499, ["d-1"])
+    again = await client.post(
+        f"/v1/lists/{list_id}/entries",
+        json={"entries": [{"value": "d-7", "note": "50%_off shop"}, {"value": "new-1"}]},
+    )
+    assert (again.json()["added"], again.json()["already_present"]) == (1, ["d-7"])
+    found = (await client.get(f"/v1/lists/{list_id}/entries", params={"search": "D-4"})).json()
+    assert found["total"] == 111  # d-4, d-40..d-49, d-400..d-499
+    assert all(e["value"].startswith("d-4") for e in found["items"])
+    by_note = await client.get(f"/v1/lists/{list_id}/entries", params={"search": "50%_OFF"})
+    assert [e["value"] for e in by_note.json()["items"]] == ["d-7"]
+    literal = await client.get(f"/v1/lists/{list_id}/entries", params={"search": "%"})
+    assert [e["value"] for e in literal.json()["items"]] == ["d-7"]  # % is a character
+    hostile = await client.get(f"/v1/lists/{list_id}/entries", params={"search": "a\x00b"})
+    assert hostile.status_code == 400  # a control character: refused before any query
     replaced = await client.post(
         f"/v1/lists/{list_id}/entries",
         json={"entries": [{"value": "x-1", "note": "seen in fraud case"}], "mode": "replace"},
     )
     assert replaced.json()["list"]["entry_count"] == 1
-    assert replaced.json()["removed"] == 499
+    assert replaced.json()["removed"] == 500
     page = (await client.get(f"/v1/lists/{list_id}/entries")).json()
     assert [e["value"] for e in page["items"]] == ["x-1"]
     removed = await client.post(f"/v1/lists/{list_id}/entries/remove", json={"values": ["x-1"]})

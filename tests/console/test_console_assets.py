@@ -21,7 +21,7 @@ TEMPLATES = STATIC_DIR.parent / "templates"
 def test_every_dependency_is_pinned_by_the_committed_lock_file() -> None:
     manifest = json.loads((PROJECT_DIR / "package.json").read_text())
     lock = json.loads((PROJECT_DIR / LOCK_FILE).read_text())
-    assert set(manifest["dependencies"]) == {"htmx.org", "htmx-ext-sse", "uplot"}
+    assert set(manifest["dependencies"]) == {"htmx.org", "htmx-ext-sse", "uplot", "codemirror"}
     for name, version in manifest["dependencies"].items():
         locked = lock["packages"][f"node_modules/{name}"]
         assert locked["version"] == version  # exact versions, no range

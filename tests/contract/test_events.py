@@ -19,6 +19,7 @@ from riskwatch_shared.events.alerting import (
     CustomerContacted,
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    OperationalAlertRaised,
     RiskMeasureTaken,
     RuleChangeApproved,
     RuleChangeProposed,
@@ -195,7 +196,12 @@ def examples() -> list[Event]:
             advice=["review the credit limit"],
         ),
         ModelDriftDetected(
-            model_id=UUID(int=6291461), model_kind="credit", psi=0.31, threshold=0.25
+            model_id=UUID(int=6291461),
+            model_kind="credit",
+            psi=0.31,
+            threshold=0.25,
+            model_version="credit-v3",
+            owners=["rita", "rob"],
         ),
         AlertRaised(
             alert_id=alert_id,
@@ -370,6 +376,20 @@ def examples() -> list[Event]:
             proposed_by="rita",
             rejected_by="ada",
             comment="too broad",
+        ),
+        OperationalAlertRaised(
+            operational_alert_id=UUID("7a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"),
+            kind="rule_spike",
+            subject_type="rule",
+            subject_id=str(RULE_ID),
+            subject_name="Big payment",
+            severity="high",
+            title="Rule 'Big payment' fires 7.5x its baseline",
+            report="Rule 'Big payment' raised 15 alerts in the last 24 hours, 7.5x its baseline",
+            figures={"alerts_last_24h": 15.0, "baseline_per_day": 2.0, "baseline_ratio": 7.5},
+            owners=["rita"],
+            owner_team="Risk department",
+            raised_at=AT,
         ),
     ]
 

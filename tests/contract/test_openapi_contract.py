@@ -38,7 +38,7 @@ from riskwatch_shared.testing.client_generator import PACKAGE, generate_client
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 PROBLEM = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-RULE_PATHS = ("/v1/rules", "/v1/backtests", "/v1/rule-templates")
+RULE_PATHS = ("/v1/rules", "/v1/backtests", "/v1/backtest-jobs", "/v1/rule-templates")
 
 
 def service_documents() -> dict[str, dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,23 @@ async def admin(system: RunningSystem) -> AsyncIterator[RiskWatchClient]:
     async with RiskWatchClient(system.gateway) as client:
         await client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
         await client.create_ingest_key("e2e core banking")
+        yield client
+
+
+CHECKER_EMAIL = "e2e.checker@bank.example"
+
+
+@pytest.fixture(scope="session")
+async def checker(system: RunningSystem, admin: RiskWatchClient) -> AsyncIterator[RiskWatchClient]:
+    """A second admin of the run's own: approves what `admin` proposes (maker-checker: the
+    author of a change never approves it)."""
+    password = secrets.token_urlsafe(24)
+    await admin.post_json(
+        "/v1/users",
+        {"email": CHECKER_EMAIL, "name": "E2E checker", "roles": ["admin"], "password": password},
+    )
+    async with RiskWatchClient(system.gateway) as client:
+        await client.sign_in(CHECKER_EMAIL, password)
         yield client
 
 

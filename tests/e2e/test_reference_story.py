@@ -317,13 +317,14 @@ async def the_case_shows_mail_escalation_and_names(story: Story) -> None:
 async def test_credit_deterioration_to_a_resolved_alert(
     system: RunningSystem,
     admin: RiskWatchClient,
+    checker: RiskWatchClient,
     scenario_rules: dict[str, dict[str, Any]],
     risk_department: RiskDepartment,
 ) -> None:
     # High alerts page the team in-app at once, then by email after ESCALATE_AFTER seconds
     # unless someone acknowledges first.
     team = [risk_department.team_id]
-    await admin.request(
+    proposed = await admin.request(
         "PUT",
         "/v1/escalation-policies/high",
         json={"levels": [
@@ -331,6 +332,11 @@ async def test_credit_deterioration_to_a_resolved_alert(
             {"after_seconds": ESCALATE_AFTER, "channels": ["email"], "team_ids": team},
         ]},
     )  # fmt: skip
+    # Maker-checker: a second admin puts the policy live.
+    await checker.post_json(
+        f"/v1/escalation-policy-proposals/{proposed.json()['id']}/approve",
+        {"comment": "reference story"},
+    )
     story = await a_good_borrower(system, admin, risk_department)
     await credit_deteriorates(story)
     await alert_and_email(story)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -97,6 +98,48 @@ async def test_api_key_changes_are_audited_in_their_own_transaction(
         await admin.post(f"/v1/api-keys/{key['id']}/revoke")
         (row,) = await audit_rows(engine, "api_key.revoked", key_id=key["id"])
         assert row["xid"] == await row_xid(engine, "api_keys", "id", key["id"])
+
+
+async def test_the_audit_log_filters_by_family_subject_path_and_time_and_pages(
+    gateway: Gateway,
+) -> None:
+    started = datetime.now(UTC)
+    async with gateway.client(Authorization=f"Bearer {gateway.token('admin')}") as admin:
+        me = (await admin.get("/v1/auth/me")).json()["subject"]
+        names = [f"filtered-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+        keys = [(await admin.post("/v1/api-keys", json={"name": n})).json() for n in names]
+        await admin.post(f"/v1/api-keys/{keys[0]['id']}/revoke")
+        params = {"action": "api_key.*", "subject": me, "since": started.isoformat()}
+        first = (await admin.get("/v1/audit-log", params={**params, "limit": 2})).json()
+        assert first["total"] == 4  # three created, one revoked
+        assert [e["action"] for e in first["items"]] == ["api_key.revoked", "api_key.created"]
+        assert first["next_cursor"] is not None
+        page_two = {**params, "before": first["next_cursor"]}
+        rest = (await admin.get("/v1/audit-log", params=page_two)).json()
+        assert [e["detail"]["key_id"] for e in rest["items"]] == [keys[1]["id"], keys[0]["id"]]
+        assert rest["next_cursor"] is None
+        until = await admin.get("/v1/audit-log", params={**params, "until": started.isoformat()})
+        assert until.status_code == 422  # until must come after since
+        before_all = {"action": "api_key.*", "until": started.isoformat(), "limit": 500}
+        earlier = (await admin.get("/v1/audit-log", params=before_all)).json()["items"]
+        assert not {e["detail"].get("key_id") for e in earlier} & {k["id"] for k in keys}
+        async with gateway.client(Authorization=f"Bearer {gateway.token('analyst')}") as analyst:
+            assert (await analyst.get("/v1/audit-log", params=params)).status_code == 403
+            analyst_me = (await analyst.get("/v1/auth/me")).json()["subject"]
+        refusals = {"action": "access.denied", "subject": analyst_me, "path": "/v1/audit",
+                    "since": started.isoformat()}  # fmt: skip
+
+        async def refused_seen() -> list[dict[str, Any]] | None:
+            found = (await admin.get("/v1/audit-log", params=refusals)).json()["items"]
+            return found or None
+
+        (refusal,) = await wait_until(refused_seen, timeout=10, message="the refusal audited")
+        assert refusal["path"] == "/v1/audit-log"
+        for hostile in ({"action": "api_key.%"}, {"since": "2026-01-01T00:00:00"},
+                        {"path": "not-a-path"}, {"before": "0"}):  # fmt: skip
+            refused = await admin.get("/v1/audit-log", params=hostile)
+            assert refused.status_code == 422, hostile
+            assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_full_queue_makes_callers_wait_and_drops_nothing(

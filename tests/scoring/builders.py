@@ -24,7 +24,7 @@ from riskwatch_shared.events.customer import (
     InteractionLogged,
     TransactionReceived,
 )
-from riskwatch_shared.testing import wait_until
+from riskwatch_shared.testing import checker_headers, wait_until
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -140,3 +140,18 @@ async def wait_for_version(engine: AsyncEngine, customer_id: uuid.UUID, version:
         return await state_version(engine, customer_id) >= version
 
     await wait_until(reached, timeout=20, interval=0.05, message=f"state version {version}")
+
+
+async def promoted(client: Any, model_id: str, action: Literal["activate", "shadow"]) -> Any:
+    """Propose the model as champion (`activate`) or challenger (`shadow`) with the test's
+    identity and approve it as CHECKER, the second person (maker-checker): the decision's
+    response (the approved proposal)."""
+    proposed = await client.post(f"/v1/models/{model_id}/{action}")
+    assert proposed.status_code == 202, proposed.text
+    approved = await client.post(
+        f"/v1/model-proposals/{proposed.json()['id']}/approve",
+        json={"comment": "second pair of eyes"},
+        headers=checker_headers(),
+    )
+    assert approved.status_code == 200, approved.text
+    return approved

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 import riskwatch_scoring
@@ -15,7 +16,7 @@ from riskwatch_scoring.periodic import check_drift_once
 from riskwatch_shared.events.scoring import ModelDriftDetected
 from riskwatch_shared.testing import wait_until
 
-from .builders import created, credit_record, wait_for_version
+from .builders import created, credit_record, promoted, wait_for_version
 from .conftest import ScoringHarness
 
 SAMPLE_CSV = Path(riskwatch_scoring.__file__).parent / "data" / "uci_credit_card_sample.csv"
@@ -124,9 +125,9 @@ async def test_train_on_labels_shadow_activate_and_roll_back(scoring: ScoringHar
     models = (await scoring.client.get("/v1/models", params={"kind": "credit"})).json()["items"]
     expert = next(m for m in models if m["model_version"] == "credit-expert-1")
 
-    shadowed = await scoring.client.post(f"/v1/models/{model['id']}/shadow")
-    assert shadowed.status_code == 200
-    assert shadowed.json()["status"] == "challenger"
+    await promoted(scoring.client, model["id"], "shadow")
+    shadowed = (await scoring.client.get(f"/v1/models/{model['id']}")).json()
+    assert shadowed["status"] == "challenger"
     try:
         customer_id = uuid.uuid4()
         await scoring.publish(
@@ -138,9 +139,9 @@ async def test_train_on_labels_shadow_activate_and_roll_back(scoring: ScoringHar
             (model["model_version"], True),
         }
 
-        activated = await scoring.client.post(f"/v1/models/{model['id']}/activate")
-        assert activated.status_code == 200
-        assert activated.json()["status"] == "champion"
+        await promoted(scoring.client, model["id"], "activate")
+        activated = (await scoring.client.get(f"/v1/models/{model['id']}")).json()
+        assert activated["status"] == "champion"
         later = uuid.uuid4()
         await scoring.publish(created(later), credit_record(later, date(2026, 11, 1), score=600))
         await wait_for_version(scoring.runtime.engine, later, 2)
@@ -148,8 +149,7 @@ async def test_train_on_labels_shadow_activate_and_roll_back(scoring: ScoringHar
         risk = (await scoring.client.get(f"/v1/customers/{later}/risk")).json()
         assert risk["assessments"]["credit"]["model_version"] == model["model_version"]
     finally:
-        rolled_back = await scoring.client.post(f"/v1/models/{expert['id']}/activate")
-        assert rolled_back.status_code == 200
+        await promoted(scoring.client, expert["id"], "activate")
     statuses = {
         m["id"]: m["status"]
         for m in (await scoring.client.get("/v1/models", params={"kind": "credit"})).json()["items"]
@@ -188,10 +188,18 @@ async def test_drift_past_the_threshold_publishes_once(scoring: ScoringHarness) 
         assert drift["status"] == "drifted"
         assert drift["psi"] > 0.25
         assert drift["event_published"] is True  # by the check, today
+        # Detection health: the serving model's PSI as a Prometheus gauge.
+        exposed = (await scoring.client.get("/metrics")).text
+        labels = f'kind="churn",model_id="{churn["id"]}",status="champion"'
+        gauge = f"riskwatch_model_drift_psi{{{labels}}}"
+        assert gauge in exposed
+        assert float(exposed.split(gauge)[1].split()[0]) == pytest.approx(drift["psi"])
 
         async def drift_event() -> bool:
             return any(
-                isinstance(e, ModelDriftDetected) and str(e.model_id) == churn["id"]
+                isinstance(e, ModelDriftDetected)
+                and str(e.model_id) == churn["id"]
+                and e.model_version == churn["model_version"]
                 for e in scoring.published.events
             )
 
@@ -312,7 +320,7 @@ async def test_a_boosted_model_trained_on_labels_serves_with_its_own_reasons(
     assert model["model_version"].startswith("credit-lightgbm-")
     models = (await scoring.client.get("/v1/models", params={"kind": "credit"})).json()["items"]
     champion = next(m for m in models if m["status"] == "champion")
-    assert (await scoring.client.post(f"/v1/models/{model['id']}/activate")).status_code == 200
+    await promoted(scoring.client, model["id"], "activate")
     try:
         customer_id = uuid.uuid4()
         record = credit_record(
@@ -336,9 +344,7 @@ async def test_a_boosted_model_trained_on_labels_serves_with_its_own_reasons(
             "delinquencies_30_points",
         }
     finally:
-        assert (
-            await scoring.client.post(f"/v1/models/{champion['id']}/activate")
-        ).status_code == 200
+        await promoted(scoring.client, champion["id"], "activate")
 
 
 async def test_churn_trains_with_the_same_algorithms_and_churn_cut_offs(

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from riskwatch_console import admin, dashboards, managed_lists, studio
 from riskwatch_console.actions import (
     ACTION_FIELDS,
     CONTACT_CHANNELS,
@@ -614,6 +615,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/inbox", inbox),
         Route("/inbox/{message_id}/read", mark_read, methods=["POST"]),
         Route("/live/inbox", live_badge),
+        *studio.routes(),
+        *managed_lists.routes(),
+        *dashboards.routes(),
+        *admin.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

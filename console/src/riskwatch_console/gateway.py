@@ -19,6 +19,8 @@ class ApiProblem(Exception):
     title: str
     detail: str | None = None
     field_errors: list[str] = field(default_factory=list)
+    # The problem's other members (a rule condition's `line`, `column`, `field`...).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, response: httpx.Response) -> ApiProblem:
@@ -35,7 +37,9 @@ class ApiProblem(Exception):
                 errors.append(f"{where}: {error.get('msg', '')}" if where else error.get("msg", ""))
         title = str(body.get("title") or response.reason_phrase or "error")
         detail = body.get("detail")
-        return cls(response.status_code, title, str(detail) if detail else None, errors)
+        known = {"type", "title", "status", "detail", "instance", "errors"}
+        extra = {key: value for key, value in body.items() if key not in known}
+        return cls(response.status_code, title, str(detail) if detail else None, errors, extra)
 
 
 class SignedOut(Exception):
@@ -114,6 +118,18 @@ class Gateway:
 
     async def post(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
         response = await self.client.post(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+    async def patch(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
+        response = await self.client.patch(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+    async def put(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
+        response = await self.client.put(path, json=body, headers=_bearer(token))
+        return _result(response)
+
+    async def delete(self, path: str, *, token: str) -> Any:
+        response = await self.client.delete(path, headers=_bearer(token))
         return _result(response)
 
     @asynccontextmanager

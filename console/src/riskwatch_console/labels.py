@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from riskwatch_console.i18n import translations
+from riskwatch_console.studio_labels import STUDIO_LABELS
 from riskwatch_console.words import humanised
 
 
@@ -204,6 +205,7 @@ LABELS: dict[str, str] = {
     "analyst": N_("an analyst's decision"),
     "rule": N_("raised by a rule"),
     "warning": N_("raised by an early warning"),
+    **STUDIO_LABELS,
 }
 
 

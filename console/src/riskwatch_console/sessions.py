@@ -45,6 +45,9 @@ class Session:
     # An SSO sign-in under way: what the provider's answer must match (state, nonce) and
     # the PKCE verifier only this session knows; where to go afterwards.
     sso: dict[str, str] | None = None
+    # What the next page shows once and then forgets (a new API key's secret): kept only in
+    # this encrypted cookie between the form's POST and the page it redirects to.
+    once: dict[str, str] | None = None
 
     def signed_in(self, now: float) -> bool:
         return self.token is not None and now < self.token_expires_at

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_gateway import accounts, refresh_tokens, repository
@@ -440,18 +440,48 @@ async def revoke_api_key(
 
 
 @router.get(
-    "/audit-log", operation_id="gateway-audit-log-list", tags=["audit"], response_model=AuditPage
+    "/audit-log",
+    operation_id="gateway-audit-log-list",
+    tags=["audit"],
+    response_model=AuditPage,
+    responses=problems(422),
 )
 async def list_audit(
     _caller: CallerDep,
     session: SessionDep,
     action: Annotated[
         str | None,
-        Query(pattern=r"^[a-z_.]{1,60}$", description="e.g. `sign_in.failed`, `access.denied`."),
+        Query(
+            pattern=r"^[a-z_]{1,30}(\.[a-z_]{1,28}|\.\*)?$",
+            description="e.g. `sign_in.failed`, `access.denied`; `api_key.*` for a family.",
+        ),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Who: a user or `api_key:<id>`."),
+    ] = None,
+    path: Annotated[
+        str | None,
+        Query(pattern=r"^/[\x21-\x7e]{0,199}$", description="The request path begins with this."),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="From this instant (inclusive).")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Before this instant.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, description="Cursor: the `next_cursor` of the page before.")
     ] = None,
     limit: LimitQuery = 100,
 ) -> AuditPage:
-    """Sign-ins, key use and refusals, newest first."""
-    entries = await repository.list_audit(session, action=action, limit=limit)
-    total = await repository.total_audit(session, action=action)
-    return AuditPage(items=[AuditEntryOut.model_validate(e) for e in entries], **total.fields())
+    """Sign-ins, key use, refusals and changes to users and keys, newest first, filtered."""
+    if since is not None and until is not None and until <= since:
+        raise RequestValidationError(
+            [{"loc": ("query", "until"), "msg": "until must be after since", "type": "value_error"}]
+        )
+    where = repository.AuditFilter(action=action, subject=subject, path=path, since=since,
+                                   until=until)  # fmt: skip
+    entries = await repository.list_audit(session, where=where, limit=limit + 1, before=before)
+    items = [AuditEntryOut.model_validate(e) for e in entries[:limit]]
+    next_cursor = str(items[-1].id) if len(entries) > limit else None
+    total = await repository.total_audit(session, where=where)
+    return AuditPage(items=items, next_cursor=next_cursor, **total.fields())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_gateway.models import ApiKey, AuditEntry, RefreshToken, User
@@ -43,11 +45,36 @@ async def total_api_keys(session: AsyncSession) -> Total:
     return await total_of(session, select(ApiKey))
 
 
-async def total_audit(session: AsyncSession, *, action: str | None) -> Total:
-    query = select(AuditEntry)
-    return await total_of(
-        session, query if action is None else query.where(AuditEntry.action == action)
-    )
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries: an action (`sign_in.failed`) or a family of them (`api_key.*`),
+    who did it, the path it was about (a prefix), and when (from inclusive, until exclusive)."""
+
+    action: str | None = None
+    subject: str | None = None
+    path: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def applied(self, query: Select[Any]) -> Select[Any]:
+        if self.action is not None and self.action.endswith(".*"):
+            family = self.action.removesuffix("*")
+            query = query.where(AuditEntry.action.startswith(family, autoescape=True))
+        elif self.action is not None:
+            query = query.where(AuditEntry.action == self.action)
+        if self.subject is not None:
+            query = query.where(AuditEntry.subject == self.subject)
+        if self.path is not None:
+            query = query.where(AuditEntry.path.startswith(self.path, autoescape=True))
+        if self.since is not None:
+            query = query.where(AuditEntry.occurred_at >= self.since)
+        if self.until is not None:
+            query = query.where(AuditEntry.occurred_at < self.until)
+        return query
+
+
+async def total_audit(session: AsyncSession, *, where: AuditFilter) -> Total:
+    return await total_of(session, where.applied(select(AuditEntry)))
 
 
 async def count_admins(session: AsyncSession) -> int:
@@ -66,10 +93,13 @@ async def list_api_keys(session: AsyncSession, *, limit: int, after: str | None)
     return list((await session.execute(query)).scalars())
 
 
-async def list_audit(session: AsyncSession, *, action: str | None, limit: int) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
+async def list_audit(
+    session: AsyncSession, *, where: AuditFilter, limit: int, before: int | None = None
+) -> list[AuditEntry]:
+    """Newest first; `before` is the cursor (the last id of the page before)."""
+    query = where.applied(select(AuditEntry)).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEntry.id < before)
     return list((await session.execute(query)).scalars())
 
 

@@ -13,17 +13,24 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/dead-letters/scoring(/.*)?$", "scoring"),
         (r"^/v1/dead-letters/alerting(/.*)?$", "alerting"),
         (r"^/v1/dead-letters/notify(/.*)?$", "notify"),
+        # Each service's own section of the configuration bundle.
+        (r"^/v1/config/alerting(/.*)?$", "alerting"),
+        (r"^/v1/config/notify(/.*)?$", "notify"),
+        (r"^/v1/config/scoring(/.*)?$", "scoring"),
         (r"^/v1/customers/[^/]+/(features|risk)(/.*)?$", "scoring"),
+        (r"^/v1/customers/risk-distribution$", "scoring"),
         (r"^/v1/alerts/[^/]+/notifications(/.*)?$", "notify"),
         (r"^/v1/(customers|transactions)(/.*)?$", "customer"),
-        (r"^/v1/(scores|models|labels)(/.*)?$", "scoring"),
+        (r"^/v1/(scores|models|model-proposals|labels)(/.*)?$", "scoring"),
+        # Detection health's operational alerts (issue 23).
+        (r"^/v1/operational-alerts(/.*)?$", "alerting"),
         (
-            r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|lists|alerts|cases|desk|watchlist|warnings)(/.*)?$",
+            r"^/v1/(rules|rule-templates|rule-fields|rule-proposals|backtests|backtest-jobs|lists|list-proposals|alerts|cases|desk|watchlist|warnings)(/.*)?$",
             "alerting",
         ),
         (
             r"^/v1/(inbox|recipients|teams|subscriptions|notifications|deliveries|"
-            r"escalation-policies)(/.*)?$",
+            r"escalation-policies|escalation-policy-proposals)(/.*)?$",
             "notify",
         ),
     )

@@ -240,3 +240,4 @@ class AuditEntryOut(BaseModel):
 
 class AuditPage(PageTotal):
     items: list[AuditEntryOut]
+    next_cursor: str | None = Field(default=None, description="`before` of the next page.")

@@ -110,7 +110,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)
-        return problem_response(
+        response = problem_response(
             exc.status_code,
             exc.title,
             exc.detail,
@@ -118,6 +118,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             **exc.extra,
         )
+        # A 429 says when to come back (the contract declares Retry-After on it).
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int) and exc.status_code == 429:
+            response.headers["retry-after"] = str(retry_after)
+        return response
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -52,3 +52,38 @@ INBOX_PRUNED = Counter(
 )
 CONSUMER_LAG = Gauge("riskwatch_consumer_lag", "Messages pending for a consumer", ["consumer"])
 CONSUMER_UP = Gauge("riskwatch_consumer_up", "1 while the consumer loop is healthy", ["consumer"])
+
+# Detection health (issue 23; docs/detection-health.md): per rule, counted by alerting's event
+# path (counters: sum over replicas) and set by its periodic health check (gauges: the same
+# value from every replica, so dashboards take max by rule).
+RULE_MATCHES = Counter(
+    "riskwatch_rule_matches_total",
+    "Rule matches (alerts raised plus repeats folded into open alerts)",
+    ["rule_id", "rule"],
+)
+RULE_ALERTS = Counter("riskwatch_rule_alerts_total", "Alerts raised by a rule", ["rule_id", "rule"])
+RULE_FIRE_RATE = Gauge(
+    "riskwatch_rule_fire_rate", "Matches per trigger event evaluated (28 days)", ["rule_id", "rule"]
+)
+RULE_ALERTS_LAST_24H = Gauge(
+    "riskwatch_rule_alerts_last_24h", "Alerts raised in the last 24 hours", ["rule_id", "rule"]
+)
+RULE_BASELINE_RATIO = Gauge(
+    "riskwatch_rule_baseline_ratio",
+    "Alerts of the last 24 hours over the rule's own baseline (median a day)",
+    ["rule_id", "rule"],
+)
+RULE_PRECISION = Gauge(
+    "riskwatch_rule_precision",
+    "True positives over dispositioned alerts (28 days)",
+    ["rule_id", "rule"],
+)
+OPERATIONAL_ALERTS = Counter(
+    "riskwatch_operational_alerts_total", "Operational alerts raised (rule spikes, drift)", ["kind"]
+)
+# Set by scoring's periodic drift check, per serving model.
+MODEL_DRIFT_PSI = Gauge(
+    "riskwatch_model_drift_psi",
+    "PSI of a serving model's recent scores against its baseline",
+    ["model_id", "kind", "status"],
+)

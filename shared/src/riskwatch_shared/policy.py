@@ -125,6 +125,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"{_CUSTOMER}/features", STAFF),
     ("GET", f"{_CUSTOMER}/risk", STAFF),
     ("GET", f"{_CUSTOMER}/risk/history", STAFF),
+    # The customers-by-risk dashboard (an RM's of their own; names masked for viewers).
+    ("GET", "/v1/customers/risk-distribution", STAFF),
     ("POST", f"{_CUSTOMER}/risk/recompute", WORKERS),
     ("POST", "/v1/scores/transaction", WORKERS),
     ("GET", "/v1/models", READERS),
@@ -134,9 +136,20 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/models/{id}/activate", MANAGERS),
     ("POST", "/v1/models/{id}/shadow", MANAGERS),
     ("POST", "/v1/models/{id}/retire", MANAGERS),
+    # Maker-checker (issue 23): activate/shadow propose; a second manager or admin decides
+    # (never the author: checked in scoring).
+    ("GET", "/v1/models/{id}/history", READERS),
+    ("GET", "/v1/model-proposals", READERS),
+    ("GET", "/v1/model-proposals/{id}", READERS),
+    ("POST", "/v1/model-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/model-proposals/{id}/reject", MANAGERS),
     ("GET", "/v1/labels", READERS),
     ("POST", "/v1/labels", WORKERS),
     # alerting: rules are drafted by managers, switched on and off by admins only.
+    # Detection health (issue 23): every reader sees each rule's fire rate, volume and
+    # precision (before the rule's own row: `health` is not a rule id).
+    ("GET", "/v1/rules/health", READERS),
+    ("GET", f"{_RULE}/health", READERS),
     *_crud("/v1/rules", read=READERS, write=MANAGERS),
     ("GET", f"{_RULE}/versions", READERS),
     ("POST", f"{_RULE}/versions", MANAGERS),
@@ -152,16 +165,38 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     # Maker-checker (issue 23): managers propose (the writes above), a second manager or
     # admin approves or rejects; the author never approves their own (checked in alerting).
     ("GET", f"{_RULE}/history", READERS),
+    # Operational alerts (detection health): readers see them, managers acknowledge them.
+    ("GET", "/v1/operational-alerts", READERS),
+    ("GET", "/v1/operational-alerts/{id}", READERS),
+    ("POST", "/v1/operational-alerts/{id}/acknowledge", MANAGERS),
     ("GET", "/v1/rule-proposals", READERS),
     ("GET", "/v1/rule-proposals/{id}", READERS),
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
+    # Shadow runs (issue 23 item 2): managers put proposed versions in shadow; staff who read
+    # rules read the comparison (counts only, no customer data).
+    ("POST", "/v1/rule-proposals/shadow", MANAGERS),
+    ("POST", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("DELETE", "/v1/rule-proposals/{id}/shadow", MANAGERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
+    ("GET", f"{_RULE}/shadow-comparison", READERS),
+    # Percentage rollouts: an approved version for a share of customers, moved by managers.
+    ("POST", f"{_RULE}/rollout", MANAGERS),
+    ("DELETE", f"{_RULE}/rollout", MANAGERS),
     ("POST", f"{_RULE}/backtest", WORKERS),
     ("POST", "/v1/rules/backtest", WORKERS),
     ("POST", "/v1/rules/validate", WORKERS),
     ("GET", "/v1/rule-fields", READERS),
     ("POST", "/v1/backtests", WORKERS),
     ("GET", "/v1/backtests/{id}", READERS),
+    # Backtests as jobs (issue 23): risk managers and admins only; inside, a risk manager
+    # sees and cancels their own jobs, an admin everyone's (checked in alerting).
+    ("GET", "/v1/backtest-jobs", MANAGERS),
+    ("POST", "/v1/backtest-jobs", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}", MANAGERS),
+    ("GET", "/v1/backtest-jobs/{id}/events", MANAGERS),
+    ("POST", "/v1/backtest-jobs/{id}/cancel", MANAGERS),
     ("GET", "/v1/rule-templates", READERS),
     ("GET", "/v1/rule-templates/{id}", READERS),
     ("POST", "/v1/rule-templates/{id}/rules", MANAGERS),
@@ -171,6 +206,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("PUT", "/v1/lists/{id}/entries", MANAGERS),
     ("DELETE", "/v1/lists/{id}/entries/{entry}", MANAGERS),
     ("POST", "/v1/lists/{id}/entries/remove", MANAGERS),
+    # Maker-checker (issue 23): a write to a list an active rule names is a proposal; a second
+    # manager or admin decides (never the author: checked in alerting).
+    ("GET", "/v1/lists/{id}/history", READERS),
+    ("GET", "/v1/list-proposals", READERS),
+    ("GET", "/v1/list-proposals/{id}", READERS),
+    ("POST", "/v1/list-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/list-proposals/{id}/reject", MANAGERS),
     ("GET", "/v1/alerts", STAFF),
     # The alert desk: the live stream, bulk assignment and the start page.
     ("GET", "/v1/alerts/stream", STAFF),
@@ -191,6 +233,9 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/watchlist/{id}/exit", WORKERS),
     ("GET", "/v1/alerts/export", WORKERS),
     ("GET", "/v1/alerts/stats", STAFF),
+    # Dashboards (read-only aggregates; an RM's cover their own customers).
+    ("GET", "/v1/alerts/stats/daily", STAFF),
+    ("GET", "/v1/watchlist/stats", STAFF),
     ("GET", _ALERT, STAFF),
     ("GET", f"{_ALERT}/timeline", STAFF),
     *(
@@ -226,6 +271,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
     *_crud("/v1/subscriptions", read=READERS, write=MANAGERS),
     *_crud("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    # Maker-checker (issue 23): PUT/DELETE above propose; a second manager or admin decides
+    # (never the author: checked in notify).
+    ("GET", "/v1/escalation-policies/{id}/history", READERS),
+    ("GET", "/v1/escalation-policy-proposals", READERS),
+    ("GET", "/v1/escalation-policy-proposals/{id}", READERS),
+    ("POST", "/v1/escalation-policy-proposals/{id}/approve", MANAGERS),
+    ("POST", "/v1/escalation-policy-proposals/{id}/reject", MANAGERS),
     ("GET", f"{_ALERT}/notifications", STAFF),
     ("GET", "/v1/notifications", READERS),
     ("GET", "/v1/deliveries", MANAGERS),
@@ -233,6 +285,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     *(
         ("POST", f"/v1/deliveries/{{id}}/{verb}", MANAGERS)
         for verb in ("redrive", "re-drive", "retry")
+    ),
+    # Configuration as code (issue 23): each service exports and imports its own section of
+    # the bundle; admins only (it holds every recipient's contact details).
+    *(
+        (method, f"/v1/config/{service}/{verb}", ADMIN)
+        for service in ("alerting", "notify", "scoring")
+        for method, verb in (("GET", "export"), ("POST", "import"))
     ),
 )
 
@@ -242,13 +301,17 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     ("GET", f"/v1/transactions/{REST}", STAFF),
     *_area("/v1/scores", read=READERS, write=WORKERS),
     *_area("/v1/models", read=READERS, write=MANAGERS),
+    *_area("/v1/model-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/labels", read=READERS, write=WORKERS),
     *_area("/v1/rules", read=READERS, write=MANAGERS),
     *_area("/v1/rule-templates", read=READERS, write=MANAGERS),
     *_area("/v1/rule-proposals", read=READERS, write=MANAGERS),
+    *_area("/v1/operational-alerts", read=READERS, write=MANAGERS),
     *_area("/v1/rule-fields", read=READERS, write=MANAGERS),
     *_area("/v1/backtests", read=READERS, write=WORKERS),
+    *_area("/v1/backtest-jobs", read=MANAGERS, write=MANAGERS),
     *_area("/v1/lists", read=READERS, write=MANAGERS),
+    *_area("/v1/list-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/alerts", read=STAFF, write=WORKERS),
     *_area("/v1/cases", read=STAFF, write=WORKERS),
     *_area("/v1/desk", read=STAFF, write=WORKERS),
@@ -259,6 +322,7 @@ AREA_TABLE: tuple[PolicyRow, ...] = (
     *_area("/v1/teams", read=READERS, write=MANAGERS),
     *_area("/v1/subscriptions", read=READERS, write=MANAGERS),
     *_area("/v1/escalation-policies", read=READERS, write=MANAGERS),
+    *_area("/v1/escalation-policy-proposals", read=READERS, write=MANAGERS),
     *_area("/v1/notifications", read=READERS, write=MANAGERS),
     *_area("/v1/deliveries", read=MANAGERS, write=MANAGERS),
 )

@@ -42,7 +42,7 @@ from riskwatch_notify.runtime import NotifyRuntime, notify_runtime
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.alerting import AlertRaised, AlertUpdated
 from riskwatch_shared.security import Identity
-from riskwatch_shared.testing import identity_headers, wait_until
+from riskwatch_shared.testing import checker_headers, identity_headers, wait_until
 from riskwatch_shared.testing.fixtures import Infra, migrated_database
 
 ALEMBIC_INI = Path(riskwatch_notify.__file__).parent / "alembic.ini"
@@ -349,6 +349,8 @@ async def service(notify: Notify) -> AsyncIterator[Notify]:
     yield notify
     await notify.sql("DELETE FROM subscriptions")
     await notify.sql("DELETE FROM escalation_policies")
+    await notify.sql("DELETE FROM escalation_policy_proposals")
+    await notify.sql("DELETE FROM escalation_policy_audit")
     notify.settings.digest_window_seconds = 0
 
 
@@ -371,6 +373,23 @@ async def make_recipient(service: Notify, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     recipient: dict[str, Any] = response.json()
     return recipient
+
+
+async def approved_policy(service: Notify, severity: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Propose the escalation policy with the test's identity and approve it as CHECKER, the
+    second person (maker-checker): the live policy."""
+    proposed = await service.client.put(f"/v1/escalation-policies/{severity}", json=body)
+    assert proposed.status_code == 202, proposed.text
+    approved = await service.client.post(
+        f"/v1/escalation-policy-proposals/{proposed.json()['id']}/approve",
+        json={"comment": "checked"},
+        headers=checker_headers(),
+    )
+    assert approved.status_code == 200, approved.text
+    live = await service.client.get(f"/v1/escalation-policies/{severity}")
+    assert live.status_code == 200, live.text
+    policy: dict[str, Any] = live.json()
+    return policy
 
 
 async def subscribe(service: Notify, **fields: Any) -> dict[str, Any]:

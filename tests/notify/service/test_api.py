@@ -6,7 +6,7 @@ import uuid
 
 from riskwatch_shared.security import Identity
 
-from .conftest import Notify, make_recipient, make_team
+from .conftest import Notify, approved_policy, make_recipient, make_team
 
 PROBLEM = "application/problem+json"
 
@@ -97,10 +97,7 @@ async def test_subscriptions_and_policies(service: Notify) -> None:
         {"after_seconds": 600, "channels": ["email"], "team_ids": [team["id"]]},
         {"after_seconds": 1800, "channels": ["sms"], "recipient_ids": [person["id"]]},
     ]
-    put = await service.client.put(
-        "/v1/escalation-policies/critical", json={"levels": levels, "repeat": 2}
-    )
-    assert put.status_code == 200, put.text
+    await approved_policy(service, "critical", {"levels": levels, "repeat": 2})
     got = await service.client.get("/v1/escalation-policies/critical")
     assert got.json()["repeat"] == 2
     assert len(got.json()["levels"]) == 2

@@ -11,6 +11,7 @@ from .conftest import (
     Notify,
     alert_acknowledged,
     alert_raised,
+    approved_policy,
     make_recipient,
     make_team,
     plain_text,
@@ -30,8 +31,7 @@ async def test_acknowledgement_stops_the_escalation_at_once(service: Notify) -> 
             {"after_seconds": 4, "channels": ["email", "in_app"], "recipient_ids": [head["id"]]},
         ],
     }
-    put = await service.client.put("/v1/escalation-policies/high", json=policy)
-    assert put.status_code == 200, put.text
+    await approved_policy(service, "high", policy)
     acked, ignored = alert_raised(severity="high"), alert_raised(severity="high")
 
     await service.publish(acked)

@@ -1,7 +1,8 @@
 """The watch list's events through notify (issue 22): a team subscribes to entries, reviews,
 exits and reviews due; they reach its members by email (the real aiosmtpd server) and in-app,
 in each one's language; a subscription to the watch list only gets no alerts; a redelivered
-event sends nothing twice."""
+event sends nothing twice. Detection health's operational alerts (issue 23) reach the rule's
+author, its owner team and the teams subscribed to every alert, nobody else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    OperationalAlertRaised,
     WatchlistReviewDue,
 )
 from riskwatch_shared.events.base import Event
@@ -129,3 +131,74 @@ async def test_watch_list_events_reach_the_subscribed_team(service: Notify) -> N
     assert f"Customer {customer_id} left the watch list" in subjects
     await wait_until(service.consumer_idle, timeout=15, message="alert consumed")
     assert await service.notifications(alert.alert_id) == []
+
+
+async def test_operational_alert_reaches_the_owners_and_the_every_alert_teams(
+    service: Notify,
+) -> None:
+    author = Identity(subject=f"u-op-{uuid.uuid4().hex[:6]}", roles=("risk_manager",))
+    owner = await make_recipient(service, user_subject=author.subject, locale="en")
+    fraud_team = await make_team(service, name=f"Fraud desk {uuid.uuid4().hex[:6]}")
+    fraud_member = await make_recipient(service, team_ids=[fraud_team["id"]], locale="zh")
+    risk_team = await make_team(service)
+    risk_member = await make_recipient(service, team_ids=[risk_team["id"]])
+    await subscribe(service, team_id=risk_team["id"], channels=["email", "in_app", "sms"])
+    credit_team = await make_team(service)  # follows credit alerts only: not this
+    credit_member = await make_recipient(service, team_ids=[credit_team["id"]])
+    await subscribe(
+        service, team_id=credit_team["id"], channels=["email"], alert_types=["credit_risk"]
+    )
+    outsider = await make_recipient(service)
+
+    alert_id = uuid.uuid4()
+    raised = OperationalAlertRaised(
+        operational_alert_id=alert_id,
+        kind="rule_spike",
+        subject_type="rule",
+        subject_id=str(uuid.uuid4()),
+        subject_name="Big payment",
+        severity="high",
+        title="Rule 'Big payment' fires 8.0x its baseline",
+        report="Rule 'Big payment' raised 24 alerts in the last 24 hours, 8.0x its baseline "
+        f"of 3 a day ({alert_id}).",
+        figures={"alerts_last_24h": 24.0, "baseline_per_day": 3.0, "baseline_ratio": 8.0},
+        owners=[author.subject],
+        owner_team=fraud_team["name"],
+        raised_at=datetime.now(UTC),
+    )
+    await _publish(service, raised)
+    await _publish(service, raised)  # a redelivery: nothing more
+
+    async def reached() -> list[Any] | None:
+        rows = await service.sql(
+            "SELECT channel, status, recipient_id FROM notifications "
+            "WHERE kind = 'operational' AND body_text LIKE :alert",
+            alert=f"%{alert_id}%",
+        )
+        return rows if len(rows) >= 6 and all(r[1] == "sent" for r in rows) else None
+
+    rows = await wait_until(reached, timeout=20, message="operational alert sent")
+    mine = {(str(r[2]), r[0]) for r in rows}
+    # Owner, owner team and the every-alert team, on e-mail and in-app (never SMS).
+    expected = {
+        (person["id"], channel)
+        for person in (owner, fraud_member, risk_member)
+        for channel in ("email", "in_app")
+    }
+    assert expected <= mine
+    reached_ids = {rid for rid, _ in mine}
+    assert credit_member["id"] not in reached_ids
+    assert outsider["id"] not in reached_ids
+    assert "sms" not in {channel for _, channel in mine}
+
+    mail = {str(m["To"]): m for m in service.mail() if str(alert_id) in plain_text(m)}
+    text = plain_text(mail[owner["email"]])
+    assert str(mail[owner["email"]]["Subject"]) == (
+        "Detection health: Rule 'Big payment' fires 8.0x its baseline"
+    )
+    assert "raised 24 alerts in the last 24 hours" in text
+    assert "baseline_ratio: 8" in text
+    assert "检测健康告警" in str(mail[fraud_member["email"]]["Subject"])
+    inbox = await service.client.get("/v1/inbox", headers=service.headers_for(author))
+    titles = [item["title"] for item in inbox.json()["items"]]
+    assert "Detection health: Rule 'Big payment' fires 8.0x its baseline" in titles

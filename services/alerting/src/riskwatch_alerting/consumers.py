@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.cases import service as cases
+from riskwatch_alerting.health import operational
 from riskwatch_alerting.pipeline import AlertPipeline
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.base import Event
@@ -28,6 +29,7 @@ from riskwatch_shared.events.notify import (
 from riskwatch_shared.events.scoring import (
     CustomerAssessed,
     CustomerRiskLevelChanged,
+    ModelDriftDetected,
     ScoringEvent,
     TransactionScored,
     TransactionScoredV2,
@@ -81,6 +83,9 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     async def handle_notify(events: Sequence[NotifyEvent], session: AsyncSession) -> None:
         await cases.record_notify_events(session, events)
 
+    async def handle_drift(events: Sequence[ModelDriftDetected], session: AsyncSession) -> None:
+        await operational.take_in_drift(session, events)
+
     return [
         ConsumerSpec(
             durable=f"{prefix}-scoring",
@@ -94,6 +99,14 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             stream="CUSTOMER",
             subjects=["customer.>"],
             handling=Batched(CUSTOMER_EVENTS, handle),
+            batch_size=batch_size,
+        ),
+        # A model's drift (scoring's periodic check): an operational alert to its owners.
+        ConsumerSpec(
+            durable=f"{prefix}-model-drift",
+            stream="SCORING",
+            subjects=["scoring.model_drift_detected.v1"],
+            handling=Batched((ModelDriftDetected,), handle_drift),
             batch_size=batch_size,
         ),
         # What notify did about alerts (sent, failed, escalations cancelled): case timelines.

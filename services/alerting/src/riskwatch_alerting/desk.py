@@ -19,6 +19,7 @@ from riskwatch_alerting.cases import store as case_store
 from riskwatch_alerting.config import Settings
 from riskwatch_alerting.domain.desk import assignee_of, identities_of
 from riskwatch_alerting.errors import AlertNotFound, TransitionNotAllowed
+from riskwatch_alerting.health import operational
 from riskwatch_alerting.masking import alert_for
 from riskwatch_alerting.models import Alert
 from riskwatch_alerting.repository import AlertFilters
@@ -46,6 +47,7 @@ ALERTS_CHANNEL = "riskwatch_alerts"
 RUNTIME_KEY = "alert_desk"
 REVIEWS_DUE_KEY = "watchlist_reviews_due"
 BASELINES_KEY = "warning_baselines"
+HEALTH_KEY = "detection_health"
 log = get_logger(__name__)
 STREAM_BATCH = 200
 
@@ -156,6 +158,15 @@ async def start_alert_desk(runtime: ServiceRuntime) -> None:
             "warning.baselines_failed",
         )
     )
+    # Detection health: rule spikes raise operational alerts; the health gauges are refreshed.
+    runtime.extras[HEALTH_KEY] = asyncio.create_task(
+        _periodically(
+            runtime,
+            settings.health_check_seconds,
+            lambda session: operational.check_rules(session, now=datetime.now(UTC)),
+            "health.check_failed",
+        )
+    )
 
 
 async def _periodically(
@@ -178,7 +189,7 @@ async def _periodically(
 
 
 async def stop_alert_desk(runtime: ServiceRuntime) -> None:
-    for key in (REVIEWS_DUE_KEY, BASELINES_KEY):
+    for key in (REVIEWS_DUE_KEY, BASELINES_KEY, HEALTH_KEY):
         task = runtime.extras.pop(key, None)
         if isinstance(task, asyncio.Task):
             task.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from riskwatch_alerting.rules import RuleError
-from riskwatch_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from riskwatch_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 
 
 class RuleNotFound(NotFound):
@@ -134,3 +134,91 @@ class ProposalNotPending(Conflict):
 class ApprovalNotAllowed(Forbidden):
     title = "Not allowed to approve or reject rule changes"
     type_slug = "rule-approval-forbidden"
+
+
+class OperationalAlertNotFound(NotFound):
+    title = "Operational alert not found"
+    type_slug = "operational-alert-not-found"
+
+
+class OperationalAcknowledgeNotAllowed(Forbidden):
+    title = "Not allowed to acknowledge operational alerts"
+    type_slug = "operational-acknowledge-forbidden"
+
+
+class ListProposalNotFound(NotFound):
+    title = "List proposal not found"
+    type_slug = "list-proposal-not-found"
+
+
+class ListProposalNotPending(Conflict):
+    title = "List proposal already decided"
+    type_slug = "list-proposal-not-pending"
+
+
+class ListSelfApprovalNotAllowed(Forbidden):
+    title = "The author of a list change cannot approve it"
+    type_slug = "list-self-approval"
+
+
+class ListApprovalNotAllowed(Forbidden):
+    title = "Not allowed to approve or reject list changes"
+    type_slug = "list-approval-forbidden"
+
+
+class ShadowRunNotFound(NotFound):
+    title = "Shadow run not found"
+    type_slug = "shadow-run-not-found"
+
+
+class ShadowLimitReached(Conflict):
+    title = "Too many shadow runs"
+    type_slug = "shadow-limit-reached"
+
+
+class ShadowNotAllowed(Forbidden):
+    title = "Not allowed to start or stop shadow runs or rollouts"
+    type_slug = "shadow-forbidden"
+
+
+class BacktestJobNotFound(NotFound):
+    title = "Backtest job not found"
+    type_slug = "backtest-job-not-found"
+
+
+class BacktestJobFinished(Conflict):
+    title = "Backtest job already finished"
+    type_slug = "backtest-job-finished"
+
+
+class BacktestIdempotencyConflict(Conflict):
+    title = "Idempotency-Key already used for another backtest"
+    type_slug = "backtest-idempotency-conflict"
+
+
+class TooManyBacktests(ServiceError):
+    """The install already runs as many backtest jobs as it allows (queued ones included)."""
+
+    status_code = 429
+    title = "Too many backtest jobs running in this install"
+    type_slug = "backtest-install-limit"
+    retry_after = 30
+
+
+class TooManyBacktestsOfUser(ServiceError):
+    """The caller already has as many backtest jobs queued or running as one user may."""
+
+    status_code = 429
+    title = "You already have the most backtest jobs one user may run at once"
+    type_slug = "backtest-user-limit"
+    retry_after = 30
+
+
+class RolloutNotPossible(Conflict):
+    title = "Rule rollout not possible"
+    type_slug = "rule-rollout-conflict"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

@@ -5,26 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from riskwatch_alerting.api import router
+from riskwatch_alerting.backtest_runner import start_backtest_runner, stop_backtest_runner
 from riskwatch_alerting.config import Settings, get_settings
 from riskwatch_alerting.consumers import consumer_specs
 from riskwatch_alerting.desk import start_alert_desk, stop_alert_desk
-from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
-from riskwatch_shared.logging import get_logger
+from riskwatch_shared.app import create_service_app, tune_gc
+from riskwatch_shared.governance_api import warn_self_approval as warn_if_self_approval_allowed
 
-log = get_logger(__name__)
-
-
-async def warn_self_approval(runtime: ServiceRuntime) -> None:
-    """A one-person install may approve its own rule changes; say so loudly at every start."""
-    if getattr(runtime.settings, "allow_self_approval", False):
-        log.warning(
-            "governance.self_approval_allowed",
-            warning=(
-                "MAKER-CHECKER OFF: ALERTING_ALLOW_SELF_APPROVAL is on, an author may approve "
-                "their own rule changes. For a one-person development install only, never "
-                "production."
-            ),
-        )
+# A one-person install may approve its own rule and managed list changes; said loudly at
+# every start (the same warning as every governed service's).
+warn_self_approval = warn_if_self_approval_allowed(
+    "ALERTING_ALLOW_SELF_APPROVAL", "rule and managed list changes"
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,6 +26,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch alerting service.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[warn_self_approval, start_alert_desk, tune_gc],
-        on_shutdown=[stop_alert_desk],
+        on_startup=[warn_self_approval, start_alert_desk, start_backtest_runner, tune_gc],
+        on_shutdown=[stop_backtest_runner, stop_alert_desk],
     )

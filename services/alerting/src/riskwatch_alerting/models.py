@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from riskwatch_alerting.domain.desk import SlaState, sla_state
 from riskwatch_alerting.domain.evaluation_input import json_bytes
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 
 
 class Base(DeclarativeBase):
@@ -95,6 +96,10 @@ class Rule(Base):
     title_template: Mapped[str | None] = mapped_column(String(300))
     summary_template: Mapped[str | None] = mapped_column(Text)
     pending_version: Mapped[int | None] = mapped_column(Integer)
+    # An approved version in a percentage rollout: it evaluates for `rollout_percent` of the
+    # customers (domain.rollout), this row's version for the rest, until completed at 100%.
+    rollout_version: Mapped[int | None] = mapped_column(Integer)
+    rollout_percent: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_column()
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     updated_at: Mapped[datetime] = _now_column()
@@ -156,6 +161,127 @@ class RuleAuditEntry(Base):
     actor_roles: Mapped[str] = mapped_column(String(200), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = _now_column()
+
+
+class ListProposal(ProposalColumns, Base):
+    """A proposed change of a managed list used by active rules (maker-checker): `load`
+    (entries, merged or replacing), `remove` (values), `update` (kind, description) or
+    `delete`, of the list `subject` (its id)."""
+
+    __tablename__ = "list_proposals"
+
+
+class ListAuditEntry(AuditColumns, Base):
+    """One step in a managed list's governance history (`subject`: the list's id); kept when
+    the list is deleted."""
+
+    __tablename__ = "list_audit"
+
+
+class ShadowRun(Base):
+    """A proposed rule version evaluated on live traffic beside the active rules, raising
+    nothing (issue 23 item 2): `running` until stopped by a manager or by the proposal's
+    decision (`stop_reason`: stopped, approved, rejected, superseded)."""
+
+    __tablename__ = "shadow_runs"
+    __table_args__ = (
+        Index(
+            "uq_shadow_runs_running",
+            "proposal_id",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_shadow_runs_rule", "rule_id", "started_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rule_proposals.id", ondelete="CASCADE"), nullable=False
+    )
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("rules.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    started_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    started_at: Mapped[datetime] = _now_column()
+    stopped_by: Mapped[str | None] = mapped_column(String(200))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stop_reason: Mapped[str | None] = mapped_column(String(40))
+    hit_count: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class ShadowHit(Base):
+    """One event a shadow version matched: the alert it would have raised or added to."""
+
+    __tablename__ = "shadow_hits"
+    __table_args__ = (Index("ix_shadow_hits_run", "run_id", "occurred_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("shadow_runs.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    dedup_value: Mapped[str] = mapped_column(String(400), nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonBytes, nullable=False)
+    recorded_at: Mapped[datetime] = _now_column()
+
+
+class BacktestJob(Base):
+    """A backtest run as a job: `queued`, `running` (under a runner's lease), then
+    `succeeded`, `failed`, `cancelled` or `timed_out`. `definition` is the rule as replayed,
+    frozen when the job was submitted; progress counters move while it runs."""
+
+    __tablename__ = "backtest_jobs"
+    __table_args__ = (
+        Index("ix_backtest_jobs_listed", "created_at", "id"),
+        Index("ix_backtest_jobs_owner", "created_by", "created_at"),
+        Index(
+            "ix_backtest_jobs_unfinished",
+            "status",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+        Index(
+            "uq_backtest_jobs_idempotency",
+            "created_by",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = _now_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    range_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    range_end: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    cancel_requested: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+    events_replayed: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    events_evaluated: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    hits: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    replayed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class ManagedList(Base):
@@ -559,3 +685,43 @@ class WarningBaseline(Base):
     population: Mapped[int] = mapped_column(Integer, nullable=False)
     percentiles: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class OperationalAlert(Base):
+    """Detection itself needs a look (issue 23): a rule firing far above its baseline or a
+    model drifting. No customer; it goes to the rule's or model's owners. One per subject a
+    day, and none while an earlier one is open (`status = 'open'`, until acknowledged): a
+    spike that lasts updates the open one's figures instead."""
+
+    __tablename__ = "operational_alerts"
+    __table_args__ = (
+        Index("uq_operational_alerts_day", "kind", "subject_id", "day", unique=True),
+        Index(
+            "uq_operational_alerts_open",
+            "kind",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_operational_alerts_raised_at", "raised_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    subject_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    subject_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    subject_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    severity: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    report: Mapped[str] = mapped_column(Text, nullable=False)
+    figures: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False)
+    owners: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    owner_team: Mapped[str | None] = mapped_column(String(120))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    repeats: Mapped[int] = mapped_column(Integer, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,11 +39,15 @@ from riskwatch_alerting.domain.evaluation_input import (
     to_json,
 )
 from riskwatch_alerting.domain.lifecycle import SLA_BY_SEVERITY
+from riskwatch_alerting.domain.rollout import Cohort
+from riskwatch_alerting.domain.shadow import ShadowSet, version_rule
 from riskwatch_alerting.domain.suppression import SuppressionIndex
 from riskwatch_alerting.domain.words import alert_words, message_params
+from riskwatch_alerting.health import metrics as health_metrics
 from riskwatch_alerting.models import Rule
 from riskwatch_alerting.rules import RuleError
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore
+from riskwatch_alerting.shadow import store as shadow_store
 from riskwatch_alerting.warning.catalogue import INDICATORS
 from riskwatch_alerting.warning.service import Moved, WarningEngine
 from riskwatch_alerting.watchlist import service as watchlist
@@ -77,12 +81,33 @@ def active_rule_of(rule: Rule) -> ActiveRule:
     )
 
 
+async def _versions_of(session: AsyncSession, rule: Rule) -> list[ActiveRule]:
+    """The rule ready to evaluate; in a percentage rollout, its live version for the customers
+    outside the rollout's share and the rollout version for those inside (the live one first)."""
+    live = active_rule_of(rule)
+    percent, version = rule.rollout_percent, rule.rollout_version
+    if percent is None or version is None:
+        return [live]
+    found = await repository.get_version(session, rule.id, version)
+    if found is None:
+        return [live]
+    rollout = version_rule(rule.id, version, found.snapshot)
+    return [
+        replace(live, cohort=Cohort(percent, new_version=False)),
+        replace(rollout, cohort=Cohort(percent, new_version=True)),
+    ]
+
+
 class RuleCache:
     """Compiled active rules and managed lists, reloaded when their version counters move."""
 
     def __init__(self) -> None:
         self.versions: tuple[int, int] | None = None
         self.rule_set = RuleSet([], {})
+        # Proposed versions running in shadow (None: none, the event path's common case), and
+        # the rules whose windows the batch keeps: the active ones and the shadows'.
+        self.shadow: ShadowSet | None = None
+        self.window_set = self.rule_set
         self.reloads = 0
         # Active suppressions, reloaded on their own counter (and when one may have expired).
         self.suppressions = SuppressionIndex()
@@ -93,6 +118,11 @@ class RuleCache:
         *versions, suppressions = await repository.cache_versions(session)
         if tuple(versions) != self.versions:
             self.rule_set = await self._load(session)
+            self.shadow = await self._load_shadow(session, self.rule_set.lists)
+            self.window_set = self.rule_set
+            if self.shadow is not None:
+                rules = (*self.rule_set.rules, *self.shadow.rule_set.rules)
+                self.window_set = RuleSet(rules, self.rule_set.lists)
             self.versions = (versions[0], versions[1])
             self.reloads += 1
         now = datetime.now(UTC)
@@ -109,10 +139,22 @@ class RuleCache:
         compiled = []
         for rule in await repository.active_rules(session):
             try:
-                compiled.append(active_rule_of(rule))
+                compiled.extend(await _versions_of(session, rule))
             except RuleError as exc:  # checked when saved; only a catalogue change gets here
                 log.error("rule.compile_failed", rule_id=str(rule.id), error=str(exc))
         return RuleSet(compiled, await repository.all_list_values(session))
+
+    @staticmethod
+    async def _load_shadow(
+        session: AsyncSession, lists: Mapping[str, frozenset[str]]
+    ) -> ShadowSet | None:
+        runs = []
+        for run_id, rule_id, version, snapshot in await shadow_store.running_versions(session):
+            try:
+                runs.append((run_id, version_rule(rule_id, version, snapshot)))
+            except RuleError as exc:
+                log.error("shadow.compile_failed", run_id=str(run_id), error=str(exc))
+        return ShadowSet(runs, lists) if runs else None
 
 
 @dataclass
@@ -143,8 +185,9 @@ class AlertPipeline:
 
     async def handle_batch(self, events: Sequence[Event], session: AsyncSession) -> BatchOutcome:
         rule_set = await self.cache.current(session)
+        window_set, shadow = self.cache.window_set, self.cache.shadow
         customer_ids = {e.customer_id for e in events if e.customer_id is not None}
-        await repository.lock_keys(session, _lock_names(events, rule_set.group_bys))
+        await repository.lock_keys(session, _lock_names(events, window_set.group_bys))
         await self._update_directory(session, events)
         stored = await repository.load_customer_states(session, customer_ids)
         snapshots = {
@@ -161,9 +204,15 @@ class AlertPipeline:
                 snapshot = snapshots.setdefault(event.customer_id, CustomerSnapshot())
                 snapshot.features["segment"] = event.customer.segment
         inputs = self._inputs(events, snapshots)
-        windows, touched = await self._windows(session, rule_set, inputs)
+        windows, touched = await self._windows(session, window_set, inputs)
         evaluator = Evaluator(rule_set, windows)
-        matches = [match for item in inputs for match in evaluator.process(item)]
+        shadow_matches: list[Match] = []
+        if shadow is None:
+            matches = [match for item in inputs for match in evaluator.process(item)]
+        else:
+            matches = self._with_shadow(
+                evaluator, Evaluator(shadow.rule_set, windows), inputs, shadow_matches
+            )
         warned = await self.warnings.process(session, inputs, rule_set.rules)
         matches.extend(warned.matches)
         await self._watch_reds(session, warned.red)
@@ -172,6 +221,7 @@ class AlertPipeline:
         open_alerts = await repository.load_open_alerts(session, (m.dedup_pair for m in matches))
         deduplicator = Deduplicator(open_alerts)
         hits = [deduplicator.place(match) for match in matches]
+        health_metrics.count_hits(hits)
         statuses = {a.alert_id: a.status for a in deduplicator.open_alerts.values()}
         severities = {a.alert_id: a.severity for a in deduplicator.open_alerts.values()}
         writes = repository.BatchWrites(
@@ -184,6 +234,8 @@ class AlertPipeline:
         )
         await self._write_alerts(session, hits, statuses, writes, severities)
         await repository.write_batch(session, writes)
+        if shadow_matches and shadow is not None:
+            await shadow_store.record_hits(session, _shadow_rows(shadow, shadow_matches))
         if writes.alerts:
             await cases.attach_new_alerts(
                 session,
@@ -193,6 +245,19 @@ class AlertPipeline:
             )
         raised = [hit.alert_id for hit in hits if hit.is_new_alert]
         return BatchOutcome(len(inputs), raised, len(hits) - len(raised))
+
+    @staticmethod
+    def _with_shadow(
+        live: Evaluator, shadow: Evaluator, inputs: Sequence[EvaluationInput], out: list[Match]
+    ) -> list[Match]:
+        """The live matches; the shadow versions' go to `out`. Each shadow evaluates an event
+        on the windows just as the live rules saw them (the event recorded, the next not yet)
+        and never reaches dedup, alerts or the outbox."""
+        matches = []
+        for item in inputs:
+            matches.extend(live.process(item))
+            out.extend(shadow.evaluate(item))
+        return matches
 
     async def _watch_reds(self, session: AsyncSession, reds: Sequence[Moved]) -> None:
         """Each RED indicator puts its customer on the watch list (or updates the entry)."""
@@ -369,6 +434,22 @@ class AlertPipeline:
         writes.alerts, writes.occurrences = alerts, occurrences
         writes.counts, writes.timeline = counts, timeline
         await add_events(session, *events)
+
+
+def _shadow_rows(shadow: ShadowSet, matches: Sequence[Match]) -> list[shadow_store.ShadowHitRow]:
+    return [
+        shadow_store.ShadowHitRow(
+            run_id=shadow.run_id(match.rule),
+            event_id=match.item.event_id,
+            event_type=match.item.event_type,
+            customer_id=match.item.customer_id,
+            transaction_id=match.item.transaction_id,
+            occurred_at=match.item.occurred_at,
+            dedup_value=match.dedup_value,
+            evidence=json_bytes(match.evidence),
+        )
+        for match in matches
+    ]
 
 
 def _lock_names(events: Sequence[Event], group_bys: frozenset[str]) -> list[str]:

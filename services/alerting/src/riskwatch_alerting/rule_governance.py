@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from riskwatch_alerting import repository
 from riskwatch_alerting.domain.cases import roles_text
 from riskwatch_alerting.domain.governance import (
     Approval,
@@ -22,37 +22,16 @@ from riskwatch_alerting.domain.governance import (
     is_shipped_template,
 )
 from riskwatch_alerting.errors import ProposalNotFound, SelfApprovalNotAllowed
-from riskwatch_alerting.models import RuleAuditEntry, RuleProposal
+from riskwatch_alerting.models import RuleAuditEntry, RuleProposal, ShadowRun
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY
 from riskwatch_shared.events.alerting import RuleChangeApproved, RuleChangeProposed
+from riskwatch_shared.governance import SERVICE_APPROVER as SERVICE_APPROVER
+from riskwatch_shared.governance import Approver as Approver
 from riskwatch_shared.messaging.outbox import add_events
-from riskwatch_shared.roles import SERVICE_ROLE
-from riskwatch_shared.security import Identity
 
+# Approver and SERVICE_APPROVER (who acts on a rule, with this install's self-approval
+# setting; the services' own identity for tools and tests) are every governed kind's.
 PENDING = "pending"
-
-
-@dataclass(frozen=True, slots=True)
-class Approver:
-    """Who acts on a rule through the API, and whether this install allows self-approval."""
-
-    subject: str
-    roles: tuple[str, ...]
-    is_service: bool = False
-    allow_self_approval: bool = False
-
-    @classmethod
-    def of(cls, identity: Identity, *, allow_self_approval: bool) -> Approver:
-        return cls(
-            subject=identity.subject,
-            roles=tuple(identity.roles),
-            is_service=identity.kind == "service" and SERVICE_ROLE in identity.roles,
-            allow_self_approval=allow_self_approval,
-        )
-
-
-# The services' own identity, for tools and tests that call the service layer directly.
-SERVICE_APPROVER = Approver(subject="system", roles=(SERVICE_ROLE,), is_service=True)
 
 
 def audit(
@@ -135,6 +114,7 @@ async def supersede_pending(
     for proposal in await pending_of(session, rule_id):
         proposal.status = "superseded"
         proposal.decided_at = datetime.now(UTC)
+        await stop_shadow(session, proposal.id, reason="superseded", actor=actor, roles=roles)
         audit(
             session,
             rule_id,
@@ -257,6 +237,13 @@ async def mark_approved(
         else:
             proposal.status = "superseded"
         proposal.decided_at = now
+        await stop_shadow(
+            session,
+            proposal.id,
+            reason=proposal.status,
+            actor=approver.subject,
+            roles=approver.roles,
+        )
         if proposal.status == "approved":
             await add_events(
                 session,
@@ -277,3 +264,42 @@ async def mark_approved(
 
 def _kind(kind: str) -> Literal["create", "change"]:
     return "create" if kind == "create" else "change"
+
+
+async def stop_shadow(
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    *,
+    reason: str,
+    actor: str,
+    roles: Sequence[str],
+) -> bool:
+    """Stop the proposal's running shadow (a manager's stop, or its proposal decided): the
+    event path stops evaluating it at its next batch. False: none was running."""
+    stopped = (
+        await session.execute(
+            update(ShadowRun)
+            .where(ShadowRun.proposal_id == proposal_id, ShadowRun.status == "running")
+            .values(
+                status="stopped",
+                stop_reason=reason,
+                stopped_by=actor,
+                stopped_at=datetime.now(UTC),
+            )
+            .returning(ShadowRun.rule_id, ShadowRun.version, ShadowRun.hit_count)
+        )
+    ).first()
+    if stopped is None:
+        return False
+    audit(
+        session,
+        stopped[0],
+        "shadow_stopped",
+        actor=actor,
+        roles=roles,
+        version=stopped[1],
+        proposal_id=proposal_id,
+        comment=f"{reason}; {stopped[2]} would-be hits",
+    )
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    return True

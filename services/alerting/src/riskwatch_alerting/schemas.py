@@ -13,6 +13,7 @@ from riskwatch_alerting.domain.desk import SlaState
 from riskwatch_alerting.domain.lifecycle import AlertStatus, Outcome
 from riskwatch_shared.db.totals import PageTotal
 from riskwatch_shared.events.common import RuleType, Severity
+from riskwatch_shared.governance import ProposalFields
 from riskwatch_shared.text import PatchBody, SafeMultilineText, SafeText
 
 RuleStatus = Literal["draft", "active", "disabled"]
@@ -21,6 +22,8 @@ MAX_COOLDOWN_SECONDS = 90 * 86_400
 # A backtest replays at most 90 days of history, ending no later than now (a minute of clock
 # skew allowed) and starting no earlier than 2000 (warm-up windows reach further back).
 MAX_BACKTEST_DAYS = 90
+# A backtest job (run off the request, in a process of its own) may cover up to a year.
+MAX_BACKTEST_JOB_DAYS = 366
 BACKTEST_CLOCK_SKEW = timedelta(minutes=1)
 EARLIEST_BACKTEST_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_VERSION = 2_147_483_647
@@ -133,6 +136,13 @@ class RuleOut(Out):
         default=None,
         description="A draft version of this active rule awaiting an admin's activation",
     )
+    rollout_version: int | None = Field(
+        default=None,
+        description="An approved version in a percentage rollout beside the live one",
+    )
+    rollout_percent: int | None = Field(
+        default=None, description="The share of customers the rollout version evaluates for"
+    )
     created_at: datetime
     created_by: str
     updated_at: datetime
@@ -181,6 +191,20 @@ class ProposalOut(Out):
 
 class ProposalDecision(Body):
     comment: SafeMultilineText | None = Field(default=None, max_length=2_000)
+    rollout_percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="A change of an active rule: evaluate the new version for this share of "
+        "customers (a stable hash of the customer id), the live version for the rest, until "
+        "POST /v1/rules/{id}/rollout takes it to 100. Omitted or 100: live for everyone now",
+    )
+
+
+class RolloutChange(Body):
+    percent: int = Field(
+        ge=1, le=100, description="The share of customers on the new version; 100 completes it"
+    )
 
 
 class ProposalRejection(Body):
@@ -276,6 +300,23 @@ class ListOut(Out):
     created_at: datetime
     updated_at: datetime
     updated_by: str
+    pending_proposals: int = Field(
+        default=0,
+        description="Changes waiting for a second person (GET /v1/list-proposals?list_id=)",
+    )
+
+
+class ListProposalOut(ProposalFields):
+    """A proposed change of a managed list an active rule names (maker-checker): approved by
+    someone other than its author (POST /v1/list-proposals/{id}/approve); the rules match on
+    the list as it is until then."""
+
+    list_id: uuid.UUID
+    kind: str = Field(
+        description="`load` (entries, `mode` merge or replace), `remove` (values), `update` "
+        "(kind, description) or `delete`"
+    )
+    change: dict[str, Any] = Field(description="What it changes (the entries in full)")
 
 
 class ListEntriesLoad(Body):
@@ -301,13 +342,35 @@ class ListEntriesPage(PageTotal):
     next_cursor: str | None
 
 
+# `list` is a field of BulkLoadOut: its list of values is named before.
+ValueList = list[str]
+
+
 class BulkLoadOut(BaseModel):
     list: ListOut
-    loaded: int
+    loaded: int = Field(description="Values given, each counted once")
     removed: int
+    added: int = Field(default=0, description="Values new to the list")
+    already_present: ValueList = Field(
+        default_factory=ValueList,
+        description="Given values the list held already (a merge updates their note)",
+    )
 
 
 # --- backtests ------------------------------------------------------------------------------
+
+
+def check_backtest_range(start: datetime, end: datetime, *, max_days: int) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end need a timezone")
+    if end <= start:
+        raise ValueError("end must be after start")
+    if end - start > timedelta(days=max_days):
+        raise ValueError(f"a backtest covers at most {max_days} days")
+    if end > datetime.now(UTC) + BACKTEST_CLOCK_SKEW:
+        raise ValueError("end cannot be in the future")
+    if start < EARLIEST_BACKTEST_START:
+        raise ValueError("start cannot be before 2000-01-01")
 
 
 class BacktestRange(Body):
@@ -316,26 +379,54 @@ class BacktestRange(Body):
 
     @model_validator(mode="after")
     def _ordered(self) -> BacktestRange:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("start and end need a timezone")
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if self.end - self.start > timedelta(days=MAX_BACKTEST_DAYS):
-            raise ValueError(f"a backtest covers at most {MAX_BACKTEST_DAYS} days")
-        if self.end > datetime.now(UTC) + BACKTEST_CLOCK_SKEW:
-            raise ValueError("end cannot be in the future")
-        if self.start < EARLIEST_BACKTEST_START:
-            raise ValueError("start cannot be before 2000-01-01")
+        check_backtest_range(self.start, self.end, max_days=MAX_BACKTEST_DAYS)
         return self
 
 
-class DraftBacktest(BacktestRange):
+class DraftRule(Body):
+    """A condition to backtest that is not saved as a rule."""
+
     condition: SafeMultilineText = Field(min_length=1, max_length=2_000)
     trigger_event_types: list[SafeText] = Field(min_length=1, max_length=10)
     dedup_key: SafeText = Field(default="customer_id", min_length=1, max_length=200)
     cooldown_seconds: int = Field(default=3_600, ge=0, le=MAX_COOLDOWN_SECONDS)
     rule_type: RuleType = "custom"
     severity: Severity = "medium"
+
+
+class DraftBacktest(DraftRule, BacktestRange):
+    """A draft condition backtested in the request (`POST /v1/backtests`)."""
+
+
+class BacktestJobCreate(Body):
+    """A backtest to run as a job: a saved rule (its current version, or `rule_version`) or
+    a `draft` condition, over at most 366 days of stored history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rule_id": "9a7b6c5d-4e3f-4a2b-8c1d-0e9f8a7b6c5d",
+                    "start": "2026-06-01T00:00:00Z",
+                    "end": "2026-12-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+    rule_id: uuid.UUID | None = None
+    rule_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    draft: DraftRule | None = None
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> BacktestJobCreate:
+        if (self.rule_id is None) == (self.draft is None):
+            raise ValueError("give either rule_id or draft")
+        if self.rule_version is not None and self.rule_id is None:
+            raise ValueError("rule_version needs rule_id")
+        check_backtest_range(self.start, self.end, max_days=MAX_BACKTEST_JOB_DAYS)
+        return self
 
 
 class DayCount(BaseModel):
@@ -360,6 +451,42 @@ class BacktestOut(BaseModel):
     true_positives: int
     false_positives: int
     precision: float | None
+
+
+BacktestJobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
+
+
+class BacktestJobOut(BaseModel):
+    """A backtest job: its state, its progress while it runs, its result once it succeeded."""
+
+    id: uuid.UUID
+    status: BacktestJobStatus
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    rule_id: uuid.UUID | None
+    rule_version: int | None
+    rule_name: str
+    condition: str
+    trigger_event_types: list[str]
+    start: datetime
+    end: datetime
+    cancel_requested: bool
+    events_replayed: int = Field(description="History events read so far (warm-up included)")
+    events_evaluated: int = Field(description="Trigger events in range evaluated so far")
+    hits: int = Field(description="Would-be alerts so far")
+    replayed_until: datetime | None = Field(description="Event time the replay has reached")
+    progress: float = Field(ge=0, le=1, description="Share of the time range replayed")
+    attempts: int
+    error: str | None
+    result: BacktestOut | None = Field(description="Present once the job succeeded")
+    events_url: str = Field(description="Its progress as Server-Sent Events")
+
+
+class BacktestJobPage(BaseModel):
+    items: list[BacktestJobOut]
+    next_cursor: str | None
 
 
 # --- alerts ---------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting import repository, rule_governance
-from riskwatch_alerting.domain.backtest import Backtester, Disposition, warm_up_start
 from riskwatch_alerting.domain.evaluation import ActiveRule, InvalidDedupKey, validate_dedup_key
 from riskwatch_alerting.domain.evaluation_input import TRIGGER_EVENT_TYPES
 from riskwatch_alerting.errors import (
@@ -20,20 +19,27 @@ from riskwatch_alerting.errors import (
     InvalidRuleDefinition,
     ListNotFound,
     ProposalNotPending,
+    RolloutNotPossible,
     RuleNotFound,
     RuleStatusConflict,
     RuleVersionNotFound,
     TemplateNotFound,
 )
 from riskwatch_alerting.models import ListEntry, ManagedList, Rule, RuleProposal, RuleVersion
-from riskwatch_alerting.pipeline import active_rule_of, history_input
+from riskwatch_alerting.pipeline import active_rule_of
+from riskwatch_alerting.replay import (
+    DEFINITION_FIELDS,
+    backtest_out,
+    replay_history,
+    rule_of_definition,
+)
 from riskwatch_alerting.rule_governance import SERVICE_APPROVER, Approver
 from riskwatch_alerting.rules import CompiledRule, RuleError, compile_rule
 from riskwatch_alerting.rules.templates import TEMPLATES_BY_KEY, RuleTemplate, template_key_of
 from riskwatch_alerting.schemas import (
     BacktestOut,
-    DayCount,
     DraftBacktest,
+    DraftRule,
     ListCreate,
     ListUpdate,
     RuleCreate,
@@ -133,14 +139,16 @@ async def create_rule(
     actor: str,
     template_key: str | None = None,
     approver: Approver = SERVICE_APPROVER,
+    rule_id: uuid.UUID | None = None,
 ) -> Rule:
-    """A new rule is a draft and a proposal (`create`): live once someone else approves it."""
+    """A new rule is a draft and a proposal (`create`): live once someone else approves it.
+    `rule_id`: the id it has in another install (a configuration import)."""
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
     check_words(data.title_template, data.summary_template)
     now = datetime.now(UTC)
     rule = Rule(
-        id=uuid.uuid4(),
+        id=rule_id or uuid.uuid4(),
         version=1,
         status="draft",
         template_key=template_key or template_key_of(data.rule_type, data.condition),
@@ -382,13 +390,27 @@ async def _activate(
     approver: Approver,
     comment: str | None,
 ) -> Rule:
+    target = await _version_target(session, rule, version)
+    await _approve(session, rule, version, target, approver, comment)
+    if rule.rollout_version is not None:  # another version goes live for everyone
+        _end_rollout(session, rule, "rollout_superseded", actor=actor, roles=approver.roles)
+    return await _go_live(session, rule, version, target, actor)
+
+
+async def _version_target(session: AsyncSession, rule: Rule, version: int) -> dict[str, Any]:
+    """The stored `version` as the live rule would hold it (checked to still compile)."""
     found = await repository.get_version(session, rule.id, version)
     if found is None:
         raise RuleVersionNotFound(f"rule {rule.id} has no version {version}")
     target = {**_full_snapshot(found.snapshot), "status": "active"}
     check_condition(target["condition"])
     check_definition(target["trigger_event_types"], target["dedup_key"])
-    await _approve(session, rule, version, target, approver, comment)
+    return target
+
+
+async def _go_live(
+    session: AsyncSession, rule: Rule, version: int, target: dict[str, Any], actor: str
+) -> Rule:
     changed = [name for name in VERSIONED_FIELDS if getattr(rule, name) != target[name]]
     if version == rule.pending_version:
         rule.pending_version = None
@@ -401,14 +423,125 @@ async def _activate(
 
 
 async def approve_proposal(
-    session: AsyncSession, proposal_id: uuid.UUID, *, approver: Approver, comment: str | None
+    session: AsyncSession,
+    proposal_id: uuid.UUID,
+    *,
+    approver: Approver,
+    comment: str | None,
+    rollout_percent: int | None = None,
 ) -> RuleProposal:
-    """Make a pending proposal's version live (not by its author: 403)."""
+    """Make a pending proposal's version live (not by its author: 403), or, with
+    `rollout_percent` below 100, live for that share of customers (a change of an active
+    rule: the live version keeps evaluating for the others)."""
     proposal = await _pending_proposal(session, proposal_id)
     rule = await get_rule(session, proposal.rule_id, for_update=True)
-    await _activate(session, rule, proposal.version, approver.subject, approver, comment)
+    if rollout_percent is None or rollout_percent >= 100:
+        await _activate(session, rule, proposal.version, approver.subject, approver, comment)
+    else:
+        await _start_rollout(session, rule, proposal, rollout_percent, approver, comment)
     await session.refresh(proposal)
     return proposal
+
+
+# --- percentage rollouts --------------------------------------------------------------------
+
+
+async def _start_rollout(
+    session: AsyncSession,
+    rule: Rule,
+    proposal: RuleProposal,
+    percent: int,
+    approver: Approver,
+    comment: str | None,
+) -> None:
+    if rule.status != "active" or proposal.kind != "change":
+        raise RolloutNotPossible(
+            "only a change of an active rule rolls out beside its live version; approve a new "
+            "rule without rollout_percent"
+        )
+    target = await _version_target(session, rule, proposal.version)
+    await _approve(session, rule, proposal.version, target, approver, comment)
+    if rule.rollout_version is not None:
+        _end_rollout(
+            session, rule, "rollout_superseded", actor=approver.subject, roles=approver.roles
+        )
+    if rule.pending_version == proposal.version:
+        rule.pending_version = None
+    rule.rollout_version, rule.rollout_percent = proposal.version, percent
+    _rollout_audit(session, rule, "rollout_started", approver, f"{percent}% of customers")
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+
+
+async def change_rollout(
+    session: AsyncSession, rule_id: uuid.UUID, *, percent: int, approver: Approver
+) -> Rule:
+    """Move a rollout to `percent` of customers; 100 completes it (the version goes live for
+    everyone). Widening it is approving more exposure: not by the version's author."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.rollout_version is None or rule.rollout_percent is None:
+        raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
+    version, before = rule.rollout_version, rule.rollout_percent
+    target = await _version_target(session, rule, version)
+    if percent > before:
+        authors = await _content_authors(session, rule.id, version)
+        rule_governance.check_approval(approver, authors=authors, snapshot=target)
+    if percent < 100:
+        rule.rollout_percent = percent
+        _rollout_audit(session, rule, "rollout_changed", approver, f"{before}% -> {percent}%")
+        await repository.bump_cache_version(session, repository.RULES_CACHE)
+        await session.flush()
+        return rule
+    rule.rollout_version = rule.rollout_percent = None
+    _rollout_audit(session, rule, "rollout_completed", approver, f"{before}% -> 100%", version)
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    return await _go_live(session, rule, version, target, approver.subject)
+
+
+async def abort_rollout(session: AsyncSession, rule_id: uuid.UUID, *, approver: Approver) -> Rule:
+    """End a rollout: the live version evaluates for every customer again (immediate, like
+    disabling: taking exposure away is never held up)."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    if rule.rollout_version is None:
+        raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
+    _end_rollout(session, rule, "rollout_aborted", actor=approver.subject, roles=approver.roles)
+    await repository.bump_cache_version(session, repository.RULES_CACHE)
+    await session.flush()
+    return rule
+
+
+def _end_rollout(
+    session: AsyncSession, rule: Rule, action: str, *, actor: str, roles: Sequence[str]
+) -> None:
+    rule_governance.audit(
+        session,
+        rule.id,
+        action,
+        actor=actor,
+        roles=roles,
+        version=rule.rollout_version,
+        comment=f"was at {rule.rollout_percent}%",
+    )
+    rule.rollout_version = rule.rollout_percent = None
+
+
+def _rollout_audit(
+    session: AsyncSession,
+    rule: Rule,
+    action: str,
+    approver: Approver,
+    comment: str,
+    version: int | None = None,
+) -> None:
+    rule_governance.audit(
+        session,
+        rule.id,
+        action,
+        actor=approver.subject,
+        roles=approver.roles,
+        version=version if version is not None else rule.rollout_version,
+        comment=comment,
+    )
 
 
 async def reject_proposal(
@@ -421,6 +554,9 @@ async def reject_proposal(
     proposal.status = "rejected"
     proposal.decided_by, proposal.decided_at = approver.subject, datetime.now(UTC)
     proposal.comment = comment
+    await rule_governance.stop_shadow(
+        session, proposal.id, reason="rejected", actor=approver.subject, roles=approver.roles
+    )
     if rule.pending_version == proposal.version:
         rule.pending_version = None
     await add_events(
@@ -543,12 +679,14 @@ async def _touch_list(session: AsyncSession, managed: ManagedList, actor: str) -
     await session.flush()
 
 
-async def create_list(session: AsyncSession, *, data: ListCreate, actor: str) -> ManagedList:
+async def create_list(
+    session: AsyncSession, *, data: ListCreate, actor: str, list_id: uuid.UUID | None = None
+) -> ManagedList:
     if await repository.get_list_by_name(session, data.name) is not None:
         raise DuplicateList(f"a list named {data.name!r} exists")
     now = datetime.now(UTC)
     managed = ManagedList(
-        id=uuid.uuid4(),
+        id=list_id or uuid.uuid4(),
         name=data.name,
         kind=data.kind,
         description=data.description,
@@ -612,10 +750,15 @@ async def remove_entries(
 
 
 async def list_entries_page(
-    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+    search: str | None = None,
 ) -> Sequence[ListEntry]:
     await get_list(session, list_id)
-    return await repository.list_entries(session, list_id, after=after, limit=limit)
+    return await repository.list_entries(session, list_id, after=after, limit=limit, search=search)
 
 
 # --- backtests ------------------------------------------------------------------------------
@@ -636,57 +779,26 @@ async def backtest_rule(
     return await _backtest(session, active_rule_of(rule), start=start, end=end)
 
 
-async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> BacktestOut:
+def draft_definition(draft: DraftRule) -> dict[str, Any]:
+    """What a backtest replays of a draft condition (checked: 422 where it is wrong)."""
     check_condition(draft.condition)
     check_definition(draft.trigger_event_types, draft.dedup_key)
-    rule = ActiveRule.build(
-        id=uuid.UUID(int=0),
-        version=0,
-        name="draft",
-        rule_type=draft.rule_type,
-        severity=draft.severity,
-        trigger_event_types=draft.trigger_event_types,
-        condition=draft.condition,
-        dedup_key=draft.dedup_key,
-        cooldown_seconds=draft.cooldown_seconds,
-    )
+    return {"name": "draft", **draft.model_dump(include=set(DEFINITION_FIELDS))}
+
+
+def rule_definition(rule: Rule | RuleVersion) -> dict[str, Any]:
+    """What a backtest replays of a saved rule or one of its versions."""
+    source = rule.snapshot if isinstance(rule, RuleVersion) else _snapshot(rule)
+    return {name: source[name] for name in DEFINITION_FIELDS}
+
+
+async def backtest_draft(session: AsyncSession, *, draft: DraftBacktest) -> BacktestOut:
+    rule = rule_of_definition(draft_definition(draft), rule_id=None, version=None)
     return await _backtest(session, rule, start=draft.start, end=draft.end, draft=True)
 
 
 async def _backtest(
     session: AsyncSession, rule: ActiveRule, *, start: datetime, end: datetime, draft: bool = False
 ) -> BacktestOut:
-    dispositions = [
-        Disposition(*row) for row in await repository.dispositioned_alerts(session, start, end)
-    ]
-    backtester = Backtester(
-        rule,
-        start=start,
-        end=end,
-        lists=await repository.all_list_values(session),
-        dispositions=dispositions,
-    )
-    async for records in repository.history_chunks(session, warm_up_start(rule, start), end):
-        backtester.feed(
-            history_input(r.event_id, r.event_type, r.customer_id, r.occurred_at, r.context)
-            for r in records
-        )
-    result = backtester.finish()
-    return BacktestOut(
-        rule_id=None if draft else rule.id,
-        rule_version=None if draft else rule.version,
-        condition=rule.compiled.source,
-        start=start,
-        end=end,
-        events_replayed=result.events_replayed,
-        events_evaluated=result.events_evaluated,
-        matches=result.matches,
-        alerts=result.alerts,
-        occurrences=result.occurrences,
-        alerts_per_day=[DayCount(day=d, alerts=n) for d, n in result.alerts_per_day.items()],
-        samples=result.samples,
-        labelled=result.labelled,
-        true_positives=result.true_positives,
-        false_positives=result.false_positives,
-        precision=result.precision,
-    )
+    result = await replay_history(session, rule, start=start, end=end)
+    return backtest_out(rule, result, start=start, end=end, draft=draft)

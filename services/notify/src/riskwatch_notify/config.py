@@ -20,6 +20,9 @@ class Settings(ServiceSettings):
 
     service_name: str = "notify"
     port: int = 8004
+    # Maker-checker: the author of an escalation policy change may approve it themselves. A
+    # one-person development install only; warned at every start (docs/governance.md).
+    allow_self_approval: bool = False
 
     # Email: primary SMTP relay, optional secondary that takes over when it keeps failing.
     smtp_host: str | None = None

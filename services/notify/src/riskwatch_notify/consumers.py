@@ -9,7 +9,7 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_notify import planner, queue
+from riskwatch_notify import operational, planner, queue
 from riskwatch_notify.config import Settings
 from riskwatch_notify.models import CUSTOMER_OWNERS
 from riskwatch_shared.app import ServiceRuntime
@@ -18,6 +18,7 @@ from riskwatch_shared.events.alerting import (
     AlertUpdated,
     CustomerEnteredWatchlist,
     CustomerExitedWatchlist,
+    OperationalAlertRaised,
     WatchlistReviewDue,
     WatchlistReviewed,
 )
@@ -44,6 +45,7 @@ AlertEvent = (
     | WatchlistReviewed
     | CustomerExitedWatchlist
     | WatchlistReviewDue
+    | OperationalAlertRaised
 )
 WATCHLIST_EVENTS = (
     CustomerEnteredWatchlist,
@@ -64,6 +66,9 @@ def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
         watchlist = [e for e in events if isinstance(e, WATCHLIST_EVENTS)]
         if watchlist:
             await planner.take_in_watchlist_events(session, watchlist, settings=settings, now=now)
+        operational_alerts = [e for e in events if isinstance(e, OperationalAlertRaised)]
+        if operational_alerts:
+            await operational.take_in(session, operational_alerts, settings=settings, now=now)
         stopping = [e for e in events if isinstance(e, AlertUpdated) and stops_escalation(e)]
         if stopping:
             cancelled = await queue.acknowledge_alerts(session, [e.alert_id for e in stopping], now)
@@ -93,7 +98,8 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
             stream="ALERTING",
             subjects=["alerting.>"],
             handling=Batched[AlertEvent](
-                (AlertRaised, AlertUpdated, *WATCHLIST_EVENTS), alert_events_handler(settings)
+                (AlertRaised, AlertUpdated, *WATCHLIST_EVENTS, OperationalAlertRaised),
+                alert_events_handler(settings),
             ),
             batch_size=settings.consumer_batch_size,
             ack_wait=60.0,

@@ -73,3 +73,28 @@ class InvalidCursor(InvalidInput):
 class NotAllowed(Forbidden):
     title = "Not allowed"
     type_slug = "forbidden"
+
+
+class PolicyProposalNotFound(NotFound):
+    title = "Escalation policy proposal not found"
+    type_slug = "escalation-policy-proposal-not-found"
+
+
+class PolicyProposalNotPending(Conflict):
+    title = "Escalation policy proposal already decided"
+    type_slug = "escalation-policy-proposal-not-pending"
+
+
+class PolicySelfApprovalNotAllowed(Forbidden):
+    title = "The author of an escalation policy change cannot approve it"
+    type_slug = "escalation-policy-self-approval"
+
+
+class PolicyApprovalNotAllowed(Forbidden):
+    title = "Not allowed to approve or reject escalation policy changes"
+    type_slug = "escalation-policy-approval-forbidden"
+
+
+class ImportConflict(Conflict):
+    title = "Configuration import conflict"
+    type_slug = "config-import-conflict"

@@ -18,6 +18,7 @@ from riskwatch_notify.scheduler import Scheduler
 from riskwatch_notify.worker import DeliveryWorker
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
 from riskwatch_shared.db.listen import PgListener
+from riskwatch_shared.governance_api import warn_self_approval
 from riskwatch_shared.netguard import guarded_client
 from riskwatch_shared.settings import to_asyncpg_dsn
 
@@ -65,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="RiskWatch notify service: email, SMS, in-app and webhook delivery.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[start_delivery, tune_gc],
+        on_startup=[
+            warn_self_approval("NOTIFY_ALLOW_SELF_APPROVAL", "escalation policy changes"),
+            start_delivery,
+            tune_gc,
+        ],
         on_shutdown=[stop_delivery],
     )

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 from riskwatch_shared.ownership import owners_table
 
 
@@ -126,6 +127,19 @@ class EscalationPolicyRow(Base):
     repeat: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cycle_seconds: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = _created_at()
+
+
+class EscalationPolicyProposal(ProposalColumns, Base):
+    """A proposed change of an escalation policy (maker-checker): `put` (the whole policy) or
+    `delete`, of the severity `subject`."""
+
+    __tablename__ = "escalation_policy_proposals"
+
+
+class EscalationPolicyAuditEntry(AuditColumns, Base):
+    """One step in an escalation policy's governance history (`subject`: its severity)."""
+
+    __tablename__ = "escalation_policy_audit"
 
 
 class AlertRow(Base):
@@ -302,3 +316,10 @@ class DigestWindowRow(Base):
     held_alert_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), nullable=False, server_default="{}"
     )
+
+
+class ConfigAuditEntry(AuditColumns, Base):
+    """What a configuration import changed (a team, recipient, subscription or escalation
+    policy), by whom; `subject` is `<kind>:<key>`, `detail` the fields it changed."""
+
+    __tablename__ = "config_audit"

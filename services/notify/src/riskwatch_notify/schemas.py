@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,7 @@ from riskwatch_notify.domain.escalation import (
 )
 from riskwatch_shared.contact import EmailAddress, PhoneNumber
 from riskwatch_shared.db.totals import PageTotal
+from riskwatch_shared.governance import ProposalFields
 from riskwatch_shared.risk import RiskLevelName
 from riskwatch_shared.text import SafeMultilineText, SafeText
 
@@ -213,6 +214,19 @@ class EscalationPolicyOut(Out):
     repeat: int
     cycle_seconds: int | None
     updated_at: datetime
+
+
+class EscalationPolicyProposalOut(ProposalFields):
+    """A proposed change of an escalation policy (maker-checker): approved by someone other
+    than its author (POST /v1/escalation-policy-proposals/{id}/approve); the live policy pages
+    unchanged until then."""
+
+    severity: str
+    kind: str = Field(description="`put` (the whole policy, as `change` says) or `delete`")
+    change: dict[str, Any] = Field(
+        description="The proposed policy (`levels`, `repeat`, `cycle_seconds`) and the live "
+        "one when it was proposed (`before`)"
+    )
 
 
 class DeliveryAttemptOut(Out):

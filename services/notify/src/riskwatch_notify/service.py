@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -113,11 +114,16 @@ async def _flush_unique(session: AsyncSession, error: Exception) -> None:
 
 
 async def create_recipient(
-    session: AsyncSession, *, body: RecipientIn, policy: OutboundPolicy
+    session: AsyncSession,
+    *,
+    body: RecipientIn,
+    policy: OutboundPolicy,
+    recipient_id: uuid.UUID | None = None,
 ) -> RecipientOut:
+    """`recipient_id`: the id it has in another install (a configuration import)."""
     await _check_webhook(body, policy)
     await _check_teams(session, body.team_ids)
-    row = RecipientRow(id=uuid.uuid4())
+    row = RecipientRow(id=recipient_id or uuid.uuid4())
     _apply_recipient(row, body)
     session.add(row)
     await _flush_unique(session, DuplicateRecipient("staff_id or user_subject already in use"))
@@ -172,8 +178,10 @@ async def _team_out(session: AsyncSession, row: TeamRow) -> TeamOut:
     return TeamOut.model_validate({**_columns(row), "member_ids": sorted(members.get(row.id, []))})
 
 
-async def create_team(session: AsyncSession, *, body: TeamIn) -> TeamOut:
-    row = TeamRow(id=uuid.uuid4(), name=body.name, description=body.description)
+async def create_team(
+    session: AsyncSession, *, body: TeamIn, team_id: uuid.UUID | None = None
+) -> TeamOut:
+    row = TeamRow(id=team_id or uuid.uuid4(), name=body.name, description=body.description)
     session.add(row)
     await _flush_unique(session, DuplicateTeam(f"a team named {body.name!r} exists"))
     await session.refresh(row)
@@ -224,9 +232,11 @@ async def _check_target(session: AsyncSession, body: SubscriptionIn) -> None:
         raise RecipientNotFound(f"no recipient {body.recipient_id}")
 
 
-async def create_subscription(session: AsyncSession, *, body: SubscriptionIn) -> SubscriptionRow:
+async def create_subscription(
+    session: AsyncSession, *, body: SubscriptionIn, subscription_id: uuid.UUID | None = None
+) -> SubscriptionRow:
     await _check_target(session, body)
-    row = SubscriptionRow(id=uuid.uuid4(), **body.model_dump())
+    row = SubscriptionRow(id=subscription_id or uuid.uuid4(), **body.model_dump())
     session.add(row)
     await session.flush()
     await session.refresh(row)
@@ -263,9 +273,11 @@ def _policy_out(row: EscalationPolicyRow) -> EscalationPolicyOut:
     return EscalationPolicyOut.model_validate(_columns(row))
 
 
-async def put_policy(
+async def validated_policy(
     session: AsyncSession, *, severity: str, body: EscalationPolicyIn
-) -> EscalationPolicyOut:
+) -> dict[str, Any]:
+    """The policy as it would be stored, once checked (its chain plans, its teams and
+    recipients exist): what a proposal carries and an approval writes."""
     levels = [level.model_dump(mode="json") for level in body.levels]
     try:
         policy_from_json(severity, levels, body.repeat, body.cycle_seconds)
@@ -276,11 +288,28 @@ async def put_policy(
     await _check_teams(session, team_ids)
     if set(recipient_ids) - await repository.existing_recipient_ids(session, recipient_ids):
         raise RecipientNotFound("a level names an unknown recipient")
+    return {
+        "severity": severity,
+        "levels": levels,
+        "repeat": body.repeat,
+        "cycle_seconds": body.cycle_seconds,
+    }
+
+
+async def put_policy(
+    session: AsyncSession, *, severity: str, body: EscalationPolicyIn
+) -> EscalationPolicyOut:
+    """Store the policy (after maker-checker's approval: `policy_governance`)."""
+    policy = await validated_policy(session, severity=severity, body=body)
     row = await repository.get_policy(session, severity)
     if row is None:
         row = EscalationPolicyRow(severity=severity)
         session.add(row)
-    row.levels, row.repeat, row.cycle_seconds = levels, body.repeat, body.cycle_seconds
+    row.levels, row.repeat, row.cycle_seconds = (
+        policy["levels"],
+        policy["repeat"],
+        policy["cycle_seconds"],
+    )
     row.updated_at = utcnow()
     await session.flush()
     return _policy_out(row)

@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     reassess_after_seconds: int = 86_400
     # How long a replica trusts its cached champion/challenger models before re-reading them.
     model_refresh_seconds: float = 5.0
+    # Maker-checker: the author of a model change may approve it themselves. A one-person
+    # development install only; warned at every start (docs/governance.md).
+    allow_self_approval: bool = False
     # Level cut-offs per model kind: {"credit": {"medium": .05, "high": .15, "critical": .35}}.
     level_cutoffs: dict[str, dict[str, float]] = {}
     # Units of each currency per 1 USD: converts a transaction into the customer's base currency.

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_scoring.config import Settings
 from riskwatch_scoring.models import CUSTOMER_OWNERS
+from riskwatch_scoring.risk_dashboard import record_directory
 from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.events.customer import (
@@ -45,6 +46,7 @@ def consumer_specs(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     async def handle_batch(events: Sequence[CustomerEvent], session: AsyncSession) -> None:
         await scorer.handle_batch(events, session)
         await record_owners(session, CUSTOMER_OWNERS, events)
+        await record_directory(session, events)
 
     return [
         ConsumerSpec(

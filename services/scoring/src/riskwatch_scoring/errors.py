@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskwatch_shared.errors import Conflict, InvalidInput, NotFound
+from riskwatch_shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class CustomerNotScored(NotFound):
@@ -43,3 +43,23 @@ class InvalidTransactionInput(InvalidInput):
 class InvalidModelTransition(Conflict):
     title = "Model status cannot change that way"
     type_slug = "invalid-model-transition"
+
+
+class ModelProposalNotFound(NotFound):
+    title = "Model proposal not found"
+    type_slug = "model-proposal-not-found"
+
+
+class ModelProposalNotPending(Conflict):
+    title = "Model proposal already decided"
+    type_slug = "model-proposal-not-pending"
+
+
+class ModelSelfApprovalNotAllowed(Forbidden):
+    title = "The author of a model change cannot approve it"
+    type_slug = "model-self-approval"
+
+
+class ModelApprovalNotAllowed(Forbidden):
+    title = "Not allowed to approve or reject model changes"
+    type_slug = "model-approval-forbidden"

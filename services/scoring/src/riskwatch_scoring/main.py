@@ -14,6 +14,7 @@ from riskwatch_scoring.periodic import run_periodic_jobs
 from riskwatch_scoring.registry import ensure_expert_models
 from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_shared.app import ServiceRuntime, create_service_app, tune_gc
+from riskwatch_shared.governance_api import warn_self_approval
 
 
 async def seed_expert_models(runtime: ServiceRuntime) -> None:
@@ -45,6 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Customer features, credit / anomaly / churn scores, risk levels, models.",
         routers=[router],
         consumers=consumer_specs,
-        on_startup=[seed_expert_models, tune_gc, start_periodic_jobs],
+        on_startup=[
+            warn_self_approval("SCORING_ALLOW_SELF_APPROVAL", "changes of which model serves"),
+            seed_expert_models,
+            tune_gc,
+            start_periodic_jobs,
+        ],
         on_shutdown=[stop_background],
     )

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from riskwatch_shared.db.base import new_metadata
+from riskwatch_shared.db.governance import AuditColumns, ProposalColumns
 from riskwatch_shared.ownership import owners_table
 
 
@@ -135,3 +136,43 @@ class OutcomeLabel(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class ModelProposal(ProposalColumns, Base):
+    """A proposed change of which model serves (maker-checker): `activate` (champion) or
+    `shadow` (challenger) of the model `subject` (its id)."""
+
+    __tablename__ = "model_proposals"
+
+
+class ModelAuditEntry(AuditColumns, Base):
+    """One step in a model's governance history (`subject`: the model's id)."""
+
+    __tablename__ = "model_audit"
+
+
+class CustomerRiskCurrent(Base):
+    """Each customer's current (non-shadow) level and score per model kind: a rollup kept by
+    a statement-level trigger on `assessment` (migration scoring_0009), one upsert per insert
+    or COPY batch, so the dashboards count levels without scanning every assessment."""
+
+    __tablename__ = "customer_risk_current"
+    __table_args__ = (Index("ix_customer_risk_current_kind_assessed", "kind", "assessed_at"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CustomerDirectoryRow(Base):
+    """Who a customer is, for the dashboards (name, segment), from the customer events."""
+
+    __tablename__ = "customer_directory"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    segment: Mapped[str | None] = mapped_column(String(80))
+    # The event time of the snapshot stored: an older one never overwrites it.
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

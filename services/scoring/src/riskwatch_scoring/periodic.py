@@ -12,6 +12,7 @@ from riskwatch_scoring.runtime import scoring_runtime
 from riskwatch_scoring.service import check_model_drift
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.logging import get_logger
+from riskwatch_shared.metrics import MODEL_DRIFT_PSI
 
 log = get_logger(__name__)
 
@@ -20,14 +21,20 @@ async def check_drift_once(runtime: ServiceRuntime) -> int:
     """Check every champion and challenger; returns how many drift events were staged."""
     settings = scoring_runtime(runtime).settings
     async with runtime.session_factory() as session:
-        model_ids = [row.id for row in await repository.serving_models(session)]
+        models = [
+            (row.id, row.kind, row.status) for row in await repository.serving_models(session)
+        ]
     published = 0
-    for model_id in model_ids:
+    # The PSI gauge shows the serving models only (a retired one drops out).
+    MODEL_DRIFT_PSI.clear()
+    for model_id, kind, status in models:
         async with runtime.session_factory() as session, session.begin():
             drift, published_now = await check_model_drift(
                 session, model_id=model_id, settings=settings
             )
         published += int(published_now)
+        if drift.psi is not None:
+            MODEL_DRIFT_PSI.labels(model_id=str(model_id), kind=kind, status=status).set(drift.psi)
         if drift.status == "drifted":
             log.warning("scoring.model_drifted", model_id=str(model_id), psi=drift.psi)
     return published

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskwatch_shared.db.totals import PageTotal
+from riskwatch_shared.governance import ProposalFields
 from riskwatch_shared.risk import RiskLevelName
 from riskwatch_shared.text import SafeText
 
@@ -148,6 +149,17 @@ class ModelOut(Schema):
     training_fingerprint: str | None
     created_at: datetime
     activated_at: datetime | None
+
+
+class ModelProposalOut(ProposalFields):
+    """A proposed change of which model serves (maker-checker): approved by someone other than
+    its author (POST /v1/model-proposals/{id}/approve), only then does the model serve."""
+
+    model_id: uuid.UUID = Field(description="The model it would promote")
+    kind: str = Field(description="`activate` (champion) or `shadow` (challenger)")
+    change: dict[str, Any] = Field(
+        description="The model (kind, version), the status it would get and its status then"
+    )
 
 
 class ModelDetailOut(ModelOut):

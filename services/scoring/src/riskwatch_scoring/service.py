@@ -9,7 +9,7 @@ from typing import Any, cast
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from riskwatch_scoring import repository
+from riskwatch_scoring import model_governance, repository
 from riskwatch_scoring.config import Settings
 from riskwatch_scoring.domain.advice import advice_for
 from riskwatch_scoring.domain.anomaly import AnomalyModel
@@ -312,6 +312,8 @@ async def check_model_drift(
             model_kind=cast(ModelKind, row.kind),  # a plain text column; the decoders check it
             psi=round(drift.psi, 6),
             threshold=PSI_DRIFT_THRESHOLD,
+            model_version=row.model_version,
+            owners=await model_governance.owners_of(session, row.id),
         ),
     )
     await repository.mark_drift_alerted(session, row.id, datetime.now(UTC).date())

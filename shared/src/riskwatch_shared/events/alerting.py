@@ -256,3 +256,31 @@ class RuleChangeRejected(AlertingEvent, frozen=True, kw_only=True):
     proposed_by: str
     rejected_by: str
     comment: str
+
+
+# --- detection health (issue 23) ---------------------------------------------------------------
+
+OperationalAlertKind = Literal["rule_spike", "model_drift"]
+
+
+@register
+class OperationalAlertRaised(AlertingEvent, frozen=True, kw_only=True):
+    """Detection itself needs a look: a rule fires far above its own baseline, or a model's
+    scores drifted. Not a customer's risk alert (no customer): it goes to the rule's or the
+    model's owners and the teams subscribed to every alert. At most one per subject a day,
+    none while an earlier one is unacknowledged."""
+
+    type: Literal["alerting.operational_alert_raised.v1"] = "alerting.operational_alert_raised.v1"
+    operational_alert_id: UUID
+    kind: OperationalAlertKind
+    subject_type: Literal["rule", "model"]
+    subject_id: str
+    subject_name: str
+    severity: Severity
+    title: str
+    report: str
+    # What jumped and by how much: volume, baseline and ratio; or psi and threshold.
+    figures: dict[str, float]
+    owners: list[str] = []
+    owner_team: str | None = None
+    raised_at: AwareDatetime

@@ -182,3 +182,8 @@ class ModelDriftDetected(ScoringEvent, frozen=True, kw_only=True):
     model_kind: ModelKind
     psi: float
     threshold: float
+    # The registry's version label, for people reading the alert (absent in older events).
+    model_version: str | None = None
+    # Who put the model into service: the proposer and approver of its promotion (none for
+    # a model serving from the start); detection health alerts them.
+    owners: list[str] = []

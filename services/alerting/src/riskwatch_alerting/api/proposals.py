@@ -83,11 +83,15 @@ async def approve_proposal(
     identity: IdentityDep,
     body: ProposalDecision | None = None,
 ) -> ProposalOut:
-    """Approve a pending proposal: its version goes live. Never by its author."""
+    """Approve a pending proposal: its version goes live (with `rollout_percent`, for that
+    share of customers first). Never by its author."""
     _require_checker(identity)
-    comment = None if body is None else body.comment
     proposal = await service.approve_proposal(
-        session, proposal_id, approver=approver, comment=comment
+        session,
+        proposal_id,
+        approver=approver,
+        comment=None if body is None else body.comment,
+        rollout_percent=None if body is None else body.rollout_percent,
     )
     return _out(proposal, approver)
 

@@ -33,7 +33,31 @@ class Disposition:
 
 
 @dataclass
-class BacktestResult:
+class PrecisionTally:
+    """Hits that coincide with a dispositioned alert, and how those were resolved: precision
+    is the share resolved as anything but a false positive (backtests and shadow runs)."""
+
+    labelled: int = 0
+    true_positives: int = 0
+    false_positives: int = 0
+
+    def count(self, outcome: str | None) -> None:
+        """One hit; `outcome` is its dispositioned alert's (None: not labelled)."""
+        if outcome is None:
+            return
+        self.labelled += 1
+        if outcome == "false_positive":
+            self.false_positives += 1
+        else:
+            self.true_positives += 1
+
+    @property
+    def precision(self) -> float | None:
+        return None if not self.labelled else self.true_positives / self.labelled
+
+
+@dataclass
+class BacktestResult(PrecisionTally):
     events_replayed: int = 0
     events_evaluated: int = 0
     matches: int = 0
@@ -41,13 +65,6 @@ class BacktestResult:
     occurrences: int = 0
     alerts_per_day: dict[str, int] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
-    labelled: int = 0
-    true_positives: int = 0
-    false_positives: int = 0
-
-    @property
-    def precision(self) -> float | None:
-        return None if not self.labelled else self.true_positives / self.labelled
 
 
 def warm_up_seconds(rule: ActiveRule) -> int:
@@ -75,7 +92,7 @@ class Backtester:
         rule_set = RuleSet([rule], lists)
         self._evaluator = Evaluator(rule_set, WindowStore(rule_set.specs))
         self._deduplicator = Deduplicator()
-        self._labels = _Labels(dispositions, label_window)
+        self._labels = DispositionLabels(dispositions, label_window)
         self._per_day: Counter[str] = Counter()
         self.result = BacktestResult()
 
@@ -101,7 +118,7 @@ class Backtester:
             return
         result.alerts += 1
         self._per_day[item.occurred_at.date().isoformat()] += 1
-        _label(result, self._labels.outcome_for(item))
+        result.count(self._labels.outcome_for(item))
         if len(result.samples) < MAX_SAMPLES:
             result.samples.append(_sample(item, match.evidence))
 
@@ -133,16 +150,6 @@ def run_backtest(
     return backtester.finish()
 
 
-def _label(result: BacktestResult, outcome: str | None) -> None:
-    if outcome is None:
-        return
-    result.labelled += 1
-    if outcome == "false_positive":
-        result.false_positives += 1
-    else:
-        result.true_positives += 1
-
-
 def _sample(item: EvaluationInput, evidence: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "event_id": str(item.event_id),
@@ -154,7 +161,7 @@ def _sample(item: EvaluationInput, evidence: Mapping[str, Any]) -> dict[str, Any
     }
 
 
-class _Labels:
+class DispositionLabels:
     """The outcome of the dispositioned alert a would-be alert corresponds to, if any: the
     one raised on the same event, else one on the same customer within `window`."""
 
@@ -169,11 +176,16 @@ class _Labels:
                 self._by_customer.setdefault(disposition.customer_id, []).append(disposition)
 
     def outcome_for(self, item: EvaluationInput) -> str | None:
-        if item.event_id in self._by_event:
-            return self._by_event[item.event_id]
-        if item.customer_id is None:
+        return self.outcome_of(item.event_id, item.customer_id, item.occurred_at)
+
+    def outcome_of(
+        self, event_id: uuid.UUID, customer_id: uuid.UUID | None, occurred_at: datetime
+    ) -> str | None:
+        if event_id in self._by_event:
+            return self._by_event[event_id]
+        if customer_id is None:
             return None
-        for disposition in self._by_customer.get(item.customer_id, []):
-            if abs(disposition.seen_at - item.occurred_at) <= self._window:
+        for disposition in self._by_customer.get(customer_id, []):
+            if abs(disposition.seen_at - occurred_at) <= self._window:
                 return disposition.outcome
         return None

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from riskwatch_alerting.domain.evaluation_input import EvaluationInput
+from riskwatch_alerting.domain.rollout import Cohort, customer_bucket
 from riskwatch_alerting.rules import AggregateSpec, CompiledRule, RuleContext, compile_rule
 from riskwatch_alerting.rules.fields import FIELD_CATALOGUE
 from riskwatch_alerting.rules.windows import GroupKey, WindowStore, group_keys
@@ -91,6 +92,8 @@ class ActiveRule:
     template_key: str | None = None
     title_template: str | None = None
     summary_template: str | None = None
+    # In a percentage rollout: the customers this version evaluates for (None: all of them).
+    cohort: Cohort | None = None
 
     @classmethod
     def build(
@@ -138,6 +141,8 @@ class RuleSet:
         for rule in self.rules:
             for event_type in rule.trigger_event_types:
                 self.by_trigger.setdefault(event_type, []).append(rule)
+        # Any rule in a percentage rollout: only then does evaluation look at cohorts.
+        self.has_cohorts = any(rule.cohort is not None for rule in self.rules)
         specs = (spec for rule in self.rules for spec in rule.compiled.aggregates)
         self.specs: tuple[AggregateSpec, ...] = tuple(dict.fromkeys(specs))
         self.group_bys = frozenset(spec.by for spec in self.specs)
@@ -214,7 +219,14 @@ class Evaluator:
             # txn names the customer for a transaction, so its keys are the ones rules read.
             keys = _read_keys(item) if "customer_id" in txn else None
             self.windows.observe(txn, item.occurred_at, keys)
+        return self.evaluate(item)
+
+    def evaluate(self, item: EvaluationInput) -> list[Match]:
+        """Evaluate the rules `item` triggers on the windows as they are (a shadow rule set
+        reads the windows the live evaluator has just updated with `item`)."""
         rules = self.rule_set.by_trigger.get(item.event_type)
+        if rules and self.rule_set.has_cohorts:
+            rules = _in_cohort(rules, item)
         if not rules:
             return []
         context = self._context(item)
@@ -243,6 +255,12 @@ class Evaluator:
             lists=self.rule_set.lists,
             aggregates=aggregates,
         )
+
+
+def _in_cohort(rules: Sequence[ActiveRule], item: EvaluationInput) -> list[ActiveRule]:
+    """The rules that evaluate for the event's customer (a rule in rollout: one version)."""
+    bucket = None if item.customer_id is None else customer_bucket(item.customer_id)
+    return [rule for rule in rules if rule.cohort is None or rule.cohort.includes(bucket)]
 
 
 @dataclass

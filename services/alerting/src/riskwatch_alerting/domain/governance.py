@@ -10,13 +10,12 @@ that turned on `ALERTING_ALLOW_SELF_APPROVAL`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-Approval = Literal["four_eyes", "self", "system_configuration", "service"]
+from riskwatch_shared.governance import Approval, Approver, SelfApprovalRefused
+from riskwatch_shared.governance import approval_of as shared_approval_of
 
-
-class SelfApprovalRefused(Exception):
-    """The approver is the author of the version they would make live."""
+__all__ = ["Approval", "SelfApprovalRefused", "approval_of", "is_shipped_template"]
 
 
 def approval_of(
@@ -28,18 +27,18 @@ def approval_of(
     allow_self_approval: bool,
 ) -> Approval:
     """How `approver` may approve a version `authors` wrote (a proposal built on earlier,
-    superseded ones has all their authors), or SelfApprovalRefused."""
-    if is_service:
-        return "service"
-    if approver not in authors:
-        return "four_eyes"
-    if shipped_template:
-        return "system_configuration"
-    if allow_self_approval:
-        return "self"
-    raise SelfApprovalRefused(
-        f"{approver} wrote (part of) this version and cannot approve it: another person with "
-        "approve rights must"
+    superseded ones has all their authors), or SelfApprovalRefused: the rule every governed
+    kind shares (`riskwatch_shared.governance`), a shipped template as shipped being the
+    rules' system configuration."""
+    return shared_approval_of(
+        authors=authors,
+        approver=Approver(
+            subject=approver,
+            roles=(),
+            is_service=is_service,
+            allow_self_approval=allow_self_approval,
+        ),
+        system_configuration=shipped_template,
     )
 
 

@@ -13,8 +13,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     func,
-    select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -212,26 +210,51 @@ _INSERT_HISTORY = unnest_insert(
 )
 
 
+class StoredEvaluation(NamedTuple):
+    """One evaluation history row, as a replay reads it (`context` decoded)."""
+
+    event_id: uuid.UUID
+    event_type: str
+    customer_id: uuid.UUID | None
+    occurred_at: datetime
+    context: dict[str, Any]
+    seq: int
+
+
 async def history_chunks(
     session: AsyncSession, start: datetime, end: datetime, *, chunk_size: int = 5_000
-) -> AsyncIterator[Sequence[EvaluationRecord]]:
-    """Evaluation history in [start, end), in arrival order, a keyset page at a time."""
-    after: tuple[datetime, int] | None = None
+) -> AsyncIterator[list[StoredEvaluation]]:
+    """Evaluation history in [start, end), in arrival order, a keyset page at a time.
+
+    Raw asyncpg rows (no ORM objects: a year of history is millions of rows). The page's
+    lower bound on `occurred_at` alone is what the index serves, so each page starts where
+    the last one ended instead of filtering every earlier row again. The caller may end the
+    session's transaction between pages (a long replay holds no snapshot open)."""
+    after_at, after_seq = start, 0
     while True:
-        statement = select(EvaluationRecord).where(
-            EvaluationRecord.occurred_at >= start, EvaluationRecord.occurred_at < end
-        )
-        if after is not None:
-            statement = statement.where(
-                tuple_(EvaluationRecord.occurred_at, EvaluationRecord.seq) > tuple_(*after)
-            )
-        statement = statement.order_by(EvaluationRecord.occurred_at, EvaluationRecord.seq)
-        rows = (await session.execute(statement.limit(chunk_size))).scalars().all()
+        connection = await transaction_connection(session)
+        rows = await connection.fetch(_HISTORY_PAGE, after_at, end, after_seq, chunk_size)
         if not rows:
             return
-        yield rows
-        after = (rows[-1].occurred_at, rows[-1].seq)
-        session.expunge_all()  # a long replay must not keep every row in the identity map
+        yield [
+            StoredEvaluation(
+                uuid.UUID(int=row[0].int),
+                row[1],
+                None if row[2] is None else uuid.UUID(int=row[2].int),
+                row[3],
+                json_loads(row[4]),
+                row[5],
+            )
+            for row in rows
+        ]
+        after_at, after_seq = rows[-1][3], rows[-1][5]
+
+
+_HISTORY_PAGE = (
+    "SELECT event_id, event_type, customer_id, occurred_at, context, seq "
+    "FROM evaluation_history WHERE occurred_at >= $1 AND occurred_at < $2 "
+    "AND (occurred_at, seq) > ($1, $3) ORDER BY occurred_at, seq LIMIT $4"
+)
 
 
 # --- alerts written by the consumer ---------------------------------------------------------

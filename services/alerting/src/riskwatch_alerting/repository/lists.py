@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
+    Select,
     delete,
     func,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,6 +23,8 @@ from riskwatch_alerting.models import (
 )
 from riskwatch_shared.db.base import table_of
 from riskwatch_shared.db.totals import Total, total_of
+
+PRESENT_CHUNK = 5_000
 
 
 async def list_lists(session: AsyncSession) -> Sequence[tuple[ManagedList, int]]:
@@ -48,14 +53,50 @@ async def count_entries(session: AsyncSession, list_id: uuid.UUID) -> int:
     return int(await session.scalar(statement) or 0)
 
 
-async def list_entries(
-    session: AsyncSession, list_id: uuid.UUID, *, after: str | None, limit: int
-) -> Sequence[ListEntry]:
+def _entries_of(list_id: uuid.UUID, search: str | None) -> Select[Any]:
+    """A list's entries; with `search`, those whose value or note contains it (any case; `%`
+    and `_` in the search are literal characters)."""
     statement = select(ListEntry).where(ListEntry.list_id == list_id)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        statement = statement.where(
+            or_(
+                ListEntry.value.ilike(pattern, escape="\\"),
+                ListEntry.note.ilike(pattern, escape="\\"),
+            )
+        )
+    return statement
+
+
+async def list_entries(
+    session: AsyncSession,
+    list_id: uuid.UUID,
+    *,
+    after: str | None,
+    limit: int,
+    search: str | None = None,
+) -> Sequence[ListEntry]:
+    statement = _entries_of(list_id, search)
     if after is not None:
         statement = statement.where(ListEntry.value > after)
     statement = statement.order_by(ListEntry.value).limit(limit)
-    return (await session.execute(statement)).scalars().all()
+    entries: Sequence[ListEntry] = (await session.execute(statement)).scalars().all()
+    return entries
+
+
+async def present_values(
+    session: AsyncSession, list_id: uuid.UUID, values: Sequence[str]
+) -> set[str]:
+    """Which of `values` the list holds already (asked in chunks: a load may bring 100,000)."""
+    present: set[str] = set()
+    for start in range(0, len(values), PRESENT_CHUNK):
+        chunk = values[start : start + PRESENT_CHUNK]
+        statement = select(ListEntry.value).where(
+            ListEntry.list_id == list_id, ListEntry.value.in_(chunk)
+        )
+        present.update((await session.execute(statement)).scalars().all())
+    return present
 
 
 async def upsert_entries(
@@ -97,5 +138,7 @@ async def all_list_values(session: AsyncSession) -> dict[str, frozenset[str]]:
     return {name: frozenset(entries) for name, entries in values.items()}
 
 
-async def total_entries(session: AsyncSession, list_id: uuid.UUID) -> Total:
-    return await total_of(session, select(ListEntry).where(ListEntry.list_id == list_id))
+async def total_entries(
+    session: AsyncSession, list_id: uuid.UUID, *, search: str | None = None
+) -> Total:
+    return await total_of(session, _entries_of(list_id, search))

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from riskwatch_notify import repository, service
+from riskwatch_notify import policy_governance, repository, service
 from riskwatch_notify.api.common import MANAGERS, READERS, Limit, errors, require
+from riskwatch_notify.api.policy_proposals import policy_proposal_out
 from riskwatch_notify.config import Settings
 from riskwatch_notify.schemas import (
     EscalationPolicyIn,
     EscalationPolicyOut,
+    EscalationPolicyProposalOut,
     RecipientIn,
     RecipientOut,
     SubscriptionIn,
@@ -21,6 +23,8 @@ from riskwatch_notify.schemas import (
     TeamOut,
 )
 from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
+from riskwatch_shared.governance import AuditOut
+from riskwatch_shared.governance_api import ApproverDep
 from riskwatch_shared.netguard import OutboundPolicy
 from riskwatch_shared.risk import RiskLevelName
 
@@ -285,16 +289,23 @@ async def list_policies(session: SessionDep, identity: IdentityDep) -> list[Esca
 @router.put(
     "/escalation-policies/{severity}",
     operation_id="notify-escalation-policies-put",
-    response_model=EscalationPolicyOut,
+    response_model=EscalationPolicyProposalOut,
+    status_code=202,
     responses=errors(404),
 )
 async def put_policy(
-    severity: RiskLevelName, body: EscalationPolicyIn, session: SessionDep, identity: IdentityDep
-) -> EscalationPolicyOut:
-    """Create or replace the policy of a severity (alerts raised later use it)."""
+    severity: RiskLevelName,
+    body: EscalationPolicyIn,
+    session: SessionDep,
+    identity: IdentityDep,
+    approver: ApproverDep,
+) -> EscalationPolicyProposalOut:
+    """Propose the policy of a severity (create or replace; checked now). Maker-checker: it
+    takes effect once someone else approves (POST /v1/escalation-policy-proposals/{id}/approve);
+    the live policy pages unchanged until then."""
     require(identity, MANAGERS)
-    out = await service.put_policy(session, severity=severity, body=body)
-    return out
+    proposal = await policy_governance.propose_put(session, severity, body, approver)
+    return policy_proposal_out(proposal, approver)
 
 
 @router.get(
@@ -314,13 +325,30 @@ async def get_policy(
 @router.delete(
     "/escalation-policies/{severity}",
     operation_id="notify-escalation-policies-delete",
-    status_code=204,
+    response_model=EscalationPolicyProposalOut,
+    status_code=202,
     responses=errors(404),
 )
 async def delete_policy(
-    severity: RiskLevelName, session: SessionDep, identity: IdentityDep
-) -> Response:
-    """Remove the policy of one severity."""
+    severity: RiskLevelName, session: SessionDep, identity: IdentityDep, approver: ApproverDep
+) -> EscalationPolicyProposalOut:
+    """Propose removing the policy of one severity; it stays until someone else approves."""
     require(identity, MANAGERS)
-    await service.delete_policy(session, severity=severity)
-    return Response(status_code=204)
+    proposal = await policy_governance.propose_delete(session, severity, approver)
+    return policy_proposal_out(proposal, approver)
+
+
+@router.get(
+    "/escalation-policies/{severity}/history",
+    operation_id="notify-escalation-policies-history",
+    response_model=list[AuditOut],
+    responses=errors(),
+)
+async def policy_history(
+    severity: RiskLevelName, session: SessionDep, identity: IdentityDep
+) -> list[AuditOut]:
+    """Every governance step of a severity's policy: proposed, superseded, approved (and how),
+    rejected."""
+    require(identity, READERS)
+    entries = await policy_governance.history(session, severity)
+    return [AuditOut.model_validate(entry) for entry in entries]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from riskwatch_scoring import service, training_service
+from riskwatch_scoring import model_governance, service, training_service
 from riskwatch_scoring.api.common import (
     INVALID,
     MAX_CSV_BYTES,
@@ -17,9 +16,8 @@ from riskwatch_scoring.api.common import (
     ModelId,
     ScoringDep,
 )
+from riskwatch_scoring.api.model_proposals import proposal_out
 from riskwatch_scoring.errors import InvalidTrainingData
-from riskwatch_scoring.models import ScoringModel
-from riskwatch_scoring.registry import promote, retire
 from riskwatch_scoring.repository import list_models
 from riskwatch_scoring.runtime import ScoringRuntime
 from riskwatch_scoring.schemas import (
@@ -28,6 +26,7 @@ from riskwatch_scoring.schemas import (
     ModelDetailOut,
     ModelList,
     ModelOut,
+    ModelProposalOut,
     TrainableKind,
     TrainFromLabelsIn,
     TrainingOut,
@@ -35,6 +34,8 @@ from riskwatch_scoring.schemas import (
 from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.contract import csv_body
 from riskwatch_shared.db.unit_of_work import after_commit
+from riskwatch_shared.governance import AuditOut
+from riskwatch_shared.governance_api import ApproverDep
 from riskwatch_shared.roles import MANAGERS, require_role
 
 router = APIRouter()
@@ -156,47 +157,52 @@ async def train_model(
     return TrainingOut(model=service.model_out(row), report=report)
 
 
-async def _promote(
-    session: SessionDep, scoring: ScoringRuntime, model_id: uuid.UUID, status: str
-) -> ModelOut:
-    return await _serving_changed(session, scoring, await promote(session, model_id, status=status))
-
-
-async def _serving_changed(
-    session: SessionDep, scoring: ScoringRuntime, row: ScoringModel
-) -> ModelOut:
+def _serving_changed(session: SessionDep, scoring: ScoringRuntime) -> None:
     """Which models serve has changed: this replica's cache re-reads once it is committed."""
-    await session.flush()
     after_commit(session, scoring.model_cache.invalidate)
-    return service.model_out(row)
+
+
+PROPOSED: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    409: {"description": "Model cannot serve (problem+json)"},
+}
 
 
 @router.post(
     "/models/{model_id}/activate",
     operation_id="scoring-models-activate",
-    response_model=ModelOut,
-    responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
+    response_model=ModelProposalOut,
+    status_code=202,
+    responses=PROPOSED,
 )
 async def activate_model(
-    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
-) -> ModelOut:
-    """Make this version its kind's champion; activating an older one is a rollback."""
+    model_id: ModelId, session: SessionDep, identity: IdentityDep, approver: ApproverDep
+) -> ModelProposalOut:
+    """Propose this version as its kind's champion (activating an older one is a rollback).
+    Maker-checker: it serves once someone else approves (POST /v1/model-proposals/{id}/approve);
+    the champion serves unchanged until then."""
     require_role(identity, MANAGERS)
-    return await _promote(session, scoring, model_id, "champion")
+    return proposal_out(
+        await model_governance.propose(session, model_id, "activate", approver), approver
+    )
 
 
 @router.post(
     "/models/{model_id}/shadow",
     operation_id="scoring-models-shadow",
-    response_model=ModelOut,
-    responses={**NOT_FOUND, 409: {"description": "Model cannot serve (problem+json)"}},
+    response_model=ModelProposalOut,
+    status_code=202,
+    responses=PROPOSED,
 )
 async def shadow_model(
-    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
-) -> ModelOut:
-    """Make this version the challenger: it scores in shadow beside the champion."""
+    model_id: ModelId, session: SessionDep, identity: IdentityDep, approver: ApproverDep
+) -> ModelProposalOut:
+    """Propose this version as the challenger (it scores in shadow beside the champion) once
+    someone else approves."""
     require_role(identity, MANAGERS)
-    return await _promote(session, scoring, model_id, "challenger")
+    return proposal_out(
+        await model_governance.propose(session, model_id, "shadow", approver), approver
+    )
 
 
 @router.post(
@@ -206,11 +212,30 @@ async def shadow_model(
     responses={**NOT_FOUND, 409: {"description": "The champion cannot retire (problem+json)"}},
 )
 async def retire_model(
-    model_id: ModelId, session: SessionDep, scoring: ScoringDep, identity: IdentityDep
+    model_id: ModelId,
+    session: SessionDep,
+    scoring: ScoringDep,
+    identity: IdentityDep,
+    approver: ApproverDep,
 ) -> ModelOut:
-    """Retire a candidate or challenger: it no longer serves or shadows (idempotent)."""
+    """Retire a candidate or challenger at once: it no longer serves or shadows (idempotent,
+    audited; switching a shadow off is not held up by maker-checker)."""
     require_role(identity, MANAGERS)
-    return await _serving_changed(session, scoring, await retire(session, model_id))
+    row = await model_governance.retire_now(session, model_id, approver)
+    _serving_changed(session, scoring)
+    return service.model_out(row)
+
+
+@router.get(
+    "/models/{model_id}/history",
+    operation_id="scoring-models-history",
+    response_model=list[AuditOut],
+    responses=NOT_FOUND,
+)
+async def model_history(model_id: ModelId, session: SessionDep) -> list[AuditOut]:
+    """Every governance step of the model: proposed, approved (and how), rejected, retired."""
+    entries = await model_governance.history(session, model_id)
+    return [AuditOut.model_validate(entry) for entry in entries]
 
 
 @router.get(
