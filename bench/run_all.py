@@ -33,10 +33,13 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("scoring", "scoring_bench.py", [], ["--quick"]),
     ("rule_engine", "rule_engine_bench.py", [], []),
     ("alerting", "alerting_bench.py", [], ["--quick"]),
+    # A backtest job over 1M stored transactions beside the live event path (issue 23).
+    ("backtest", "backtest_bench.py", [], ["--quick"]),
     ("notify", "notify_bench.py", [], ["--quick"]),
     ("gateway", "gateway_bench.py", [], ["--quick"]),
     ("desk_api", "desk_api_bench.py", [], ["--quick"]),
     ("console", "console_bench.py", [], ["--quick"]),
+    ("dashboards", "dashboard_bench.py", [], ["--quick"]),
     ("e2e", "e2e_bench.py", [], ["--quick"]),
     # The same system at a rate it sustains, in smaller batches: latency without queueing.
     (

@@ -129,6 +129,39 @@ async def test_baselines_recomputed_by_managers_only(api: Client) -> None:
     assert read["segments"] == done.json()["segments"]
 
 
+async def test_indicators_are_paged_by_cursor_without_gaps_or_repeats(api: Client) -> None:
+    client, runtime = api
+    customer = await _warned_customer(
+        runtime, "rm-ew", days_past_due=45, utilisation=0.9, returned_payments_90d=5
+    )
+    whole = (await client.get("/v1/warnings", params={"customer_id": str(customer)})).json()
+    assert whole["next_cursor"] is None
+    expected = [(w["customer_id"], w["indicator"]) for w in whole["items"]]
+    assert len(expected) >= 3
+
+    walked: list[tuple[str, str]] = []
+    params = {"customer_id": str(customer), "limit": "1"}
+    while True:
+        page = (await client.get("/v1/warnings", params=params, headers=_as(RM_OWNER))).json()
+        walked += [(w["customer_id"], w["indicator"]) for w in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert walked == expected
+
+    # Another RM continuing the owner's cursor still sees nothing of the owner's customer.
+    first = (
+        await client.get("/v1/warnings", params={"customer_id": str(customer), "limit": "1"})
+    ).json()
+    stranger = await client.get(
+        "/v1/warnings",
+        params={"customer_id": str(customer), "cursor": first["next_cursor"]},
+        headers=_as(RM_OTHER),
+    )
+    assert stranger.status_code == 200
+    assert stranger.json()["items"] == []
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [
@@ -139,6 +172,9 @@ async def test_baselines_recomputed_by_managers_only(api: Client) -> None:
         ("/v1/warnings", {"indicator": "<script>"}),
         ("/v1/warnings", {"level": "purple"}),
         ("/v1/warnings", {"limit": "100000"}),
+        ("/v1/warnings", {"cursor": "not-a-cursor"}),
+        ("/v1/warnings", {"cursor": "MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw0Mg"}),
+        ("/v1/warnings", {"cursor": "x" * 1000}),
     ],
 )
 async def test_hostile_queries_are_refused(api: Client, path: str, params: dict[str, str]) -> None:

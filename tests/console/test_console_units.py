@@ -307,22 +307,18 @@ def test_the_360s_transaction_filters_and_charts() -> None:
 
 
 def test_the_rules_studio_reads_the_rules_health() -> None:
-    """GET /v1/rules/health's numbers (docs/detection-health.md) win over the alert stats."""
+    """GET /v1/rules/health's numbers (docs/detection-health.md) as the studio shows them."""
     from riskwatch_console.rule_words import rule_figures
 
-    stats = {
-        "false_positive_rate_by_rule": [
-            {"rule_id": "r1", "resolved": 10, "false_positives": 5},
-            {"rule_id": "r2", "resolved": 4, "false_positives": 1},
-        ]
-    }
     health = [
-        {"rule_id": "r1", "dispositioned": 5, "precision": 0.6, "alerts_last_24h": 15},
+        {"rule_id": "r1", "dispositioned": 5, "precision": 0.6, "alerts_last_24h": 15,
+         "fire_rate": 0.02, "matches": 20, "events_evaluated": 1000, "baseline_per_day": 3.0,
+         "spiking": True, "window_days": 28},
         {"rule_id": "r2", "dispositioned": 0, "precision": None, "alerts_last_24h": 0},
-    ]
-    figures = rule_figures(stats, health)
-    assert (figures["r1"].resolved, figures["r1"].precision) == (5, 0.6)
-    assert (figures["r1"].alerts, figures["r1"].per_day) == (15, 15.0)
-    # Nothing dispositioned in the health's window: the stats' precision stands.
-    assert (figures["r2"].resolved, figures["r2"].precision) == (4, 0.75)
-    assert figures["r2"].per_day == 0.0
+    ]  # fmt: skip
+    figures = rule_figures(health)
+    assert (figures["r1"].dispositioned, figures["r1"].precision) == (5, 0.6)
+    assert (figures["r1"].alerts_last_24h, figures["r1"].fire_rate) == (15, 0.02)
+    assert figures["r1"].spiking
+    assert (figures["r2"].dispositioned, figures["r2"].precision) == (0, None)
+    assert figures["r2"].fire_rate is None

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from riskwatch_shared.testing import wait_until
 from riskwatch_simulator.client import RiskWatchClient
 
 from .conftest import ConsoleBrowser, People, Person, create_person
@@ -190,18 +191,31 @@ async def test_the_template_gallery_and_a_backtest(
     assert (rule["name"], rule["severity"]) == (name, "critical")
     assert "txn.amount >= 2500" in rule["condition"]
     await browser.get(f"/rules/{rule_id}")
-    result = await browser.post(
+    started = await browser.post(
         f"/rules/{rule_id}/backtest", {"start": "2026-01-01", "end": "2026-01-20"}
     )
-    assert result.status_code == 200
-    assert 'id="backtest-result"' in result.text
-    assert 'id="backtest-alerts"' in result.text
-    assert "Alerts per day" in result.text
+    assert started.status_code == 303
+    job_path = started.headers["location"]
+    assert job_path.startswith("/backtests/")
+
+    async def finished() -> str | None:
+        page = await browser.get(job_path)
+        found = re.search(r'id="backtest-progress-box" data-status="([a-z_]+)"', page.text)
+        status = found.group(1) if found else None
+        return page.text if status not in (None, "queued", "running") else None
+
+    done = await wait_until(finished, timeout=120, interval=0.5, message="backtest job")
+    assert done is not None
+    assert 'data-status="succeeded"' in done
+    assert 'id="backtest-result"' in done
+    assert 'id="backtest-alerts"' in done
+    assert "Alerts per day" in done
     too_long = await browser.post(
-        f"/rules/{rule_id}/backtest", {"start": "2025-01-01", "end": "2026-01-20"}
+        f"/rules/{rule_id}/backtest", {"start": "2024-01-01", "end": "2026-01-20"}
     )
     assert too_long.status_code == 422
-    assert "90 days" in too_long.text
+    assert "366 days" in too_long.text
+    assert (await browser.get("/backtests/not-a-job")).status_code == 404
 
 
 async def test_what_each_role_may_see_and_do_in_the_studio(
@@ -328,3 +342,48 @@ async def test_a_list_upload_that_is_not_a_csv_loads_nothing(
     assert hostile.status_code == 400
     assert (await admin.get_json(f"/v1/lists/{list_id}"))["entry_count"] == 0
     assert (await browser.get("/lists/not-a-uuid")).status_code == 404
+
+
+async def test_a_list_an_active_rule_names_changes_only_with_a_second_persons_approval(
+    manager_browser: ConsoleBrowser, console_url: str, people: People, admin: RiskWatchClient
+) -> None:
+    browser = manager_browser
+    name = f"studio_watched_{uuid.uuid4().hex[:6]}"
+    created = await browser.post("/lists", {"name": name, "kind": "countries"})
+    list_path = created.headers["location"]
+    list_id = list_path.rsplit("/", 1)[1]
+    saved = await browser.post(
+        "/rules", _rule_form(f"Listed {name}", f'txn.counterparty_country in list("{name}")')
+    )
+    rule_id = saved.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    rule_proposal = (await admin.get_json("/v1/rule-proposals", rule_id=rule_id))[0]
+    await admin.post_json(f"/v1/rule-proposals/{rule_proposal['id']}/approve", {})
+    await browser.get(list_path)
+    upload = await browser.http.post(
+        f"{list_path}/upload",
+        data={"csrf_token": browser.csrf or ""},
+        files={"file": ("countries.csv", b"RU\nKP,sanctions\n", "text/csv")},
+    )
+    assert upload.status_code == 200
+    statuses = dict(re.findall(r'data-line="(\d+)" data-status="([a-z_]+)"', upload.text))
+    assert statuses == {"1": "proposed", "2": "proposed"}
+    assert 'id="list-proposals"' in upload.text
+    assert (await admin.get_json(f"/v1/lists/{list_id}"))["entry_count"] == 0
+    proposal = (await admin.get_json("/v1/list-proposals", list_id=list_id, status="pending"))[0]
+    second = ConsoleBrowser(console_url)
+    try:
+        await second.sign_in(people.admin, next_path=list_path)
+        page = await second.get(list_path)
+        assert f'id="list-proposal-{proposal["id"]}"' in page.text
+        approved = await second.post(
+            f"/list-proposals/{proposal['id']}/approve", {"back": list_path}
+        )
+        assert approved.status_code == 303
+        assert (
+            "Approved: the change is applied."
+            in (await second.get(approved.headers["location"])).text
+        )
+    finally:
+        await second.aclose()
+    entries = await admin.get_json(f"/v1/lists/{list_id}/entries")
+    assert [entry["value"] for entry in entries["items"]] == ["KP", "RU"]

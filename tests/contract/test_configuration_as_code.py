@@ -18,12 +18,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import riskwatch_alerting
 import riskwatch_notify
 import riskwatch_scoring
 from riskwatch_alerting.config import Settings as AlertingSettings
 from riskwatch_alerting.main import create_app as create_alerting
+from riskwatch_gateway.routing import service_for_path
 from riskwatch_notify.config import Settings as NotifySettings
 from riskwatch_notify.main import create_app as create_notify
 from riskwatch_scoring.config import Settings as ScoringSettings
@@ -32,9 +34,11 @@ from riskwatch_scoring.registry import ensure_expert_models
 from riskwatch_shared.app import ServiceRuntime
 from riskwatch_shared.config_bundle import FORMAT, MAX_BUNDLE_BYTES, canonical_bytes, compose
 from riskwatch_shared.policy import DEFAULT_POLICY, decide
-from riskwatch_shared.security import Identity
+from riskwatch_shared.security import IDENTITY_HEADER, Identity
 from riskwatch_shared.testing import identity_headers, running_app
 from riskwatch_shared.testing.fixtures import Infra
+from riskwatch_simulator.client import GatewayError, RiskWatchClient
+from riskwatch_simulator.config_bundle import export_bundle, import_bundle, render
 
 from .harness import database
 
@@ -49,6 +53,21 @@ WEBHOOK_TOKEN = "tok-9f8e7d6c5b4a"
 class Install:
     clients: dict[str, httpx.AsyncClient]
     runtimes: dict[str, ServiceRuntime]
+    apps: dict[str, ASGIApp]
+
+    def through_gateway(self, who: Identity) -> RiskWatchClient:
+        """The `riskwatch` command's client, its calls routed as the gateway routes them and
+        signed for `who` (what the gateway does after checking the caller's token)."""
+
+        async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
+            service = service_for_path(scope["path"])
+            assert service is not None, scope["path"]
+            signed = identity_headers(who)[IDENTITY_HEADER].encode()
+            headers = [(k, v) for k, v in scope["headers"] if k != b"authorization"]
+            headers.append((IDENTITY_HEADER.encode(), signed))
+            await self.apps[service]({**scope, "headers": headers}, receive, send)
+
+        return RiskWatchClient("http://gateway", transport=httpx.ASGITransport(app=gateway))
 
     async def scalar(self, service: str, sql: str) -> Any:
         async with self.runtimes[service].session_factory() as session:
@@ -138,7 +157,7 @@ async def install(infra: Infra, tag: str) -> AsyncIterator[Install]:
         clients, runtimes = {}, {}
         for name, app in apps.items():
             clients[name], runtimes[name] = await stack.enter_async_context(running_app(app))
-        yield Install(clients, runtimes)
+        yield Install(clients, runtimes, dict(apps))
 
 
 RULE = {
@@ -432,6 +451,17 @@ async def test_round_trip_into_an_empty_install_is_byte_identical(installs: Inst
     # A team, two recipients, a subscription directly (audited); the policy is a proposal.
     audited = "SELECT count(*) FROM config_audit WHERE actor = 'ada-config'"
     assert await target.scalar("notify", audited) == 4
+    trail = await target.ok("notify", ADA, "GET", "/v1/config/notify/audit")
+    assert {(e["subject"], e["action"], e["actor"]) for e in trail} >= {
+        (f"team:{ids['team']}", "import_created", "ada-config"),
+        (f"recipient:{ids['oncall']}", "import_created", "ada-config"),
+    }
+    [team_entry] = [e for e in trail if e["subject"] == f"team:{ids['team']}"]
+    assert {"field": "name", "current": None, "wanted": "Fraud desk"} in team_entry["detail"][
+        "changes"
+    ]
+    refused = await target.call("notify", RITA, "GET", "/v1/config/notify/audit")
+    assert refused.status_code == 403
     [policy] = [o for o in applied["notify"]["objects"] if o["kind"] == "escalation_policy"]
     assert policy["applied"] == "proposal"
     assert await target.ok("notify", ADA, "GET", "/v1/escalation-policies") == []
@@ -517,3 +547,103 @@ async def test_a_hostile_bundle_is_refused_and_stores_nothing(installs: Installs
         problem = _problem(response, status)
         assert problem["status"] == status
     assert await source.bundle() == before
+
+
+async def test_the_command_composes_one_bundle_and_applies_only_after_a_dry_run(
+    installs: Installs,
+) -> None:
+    """`riskwatch config export|import`, its calls routed as the gateway routes them."""
+    source = installs.source
+    async with source.through_gateway(ADA) as client:
+        bundle = await export_bundle(client)
+        assert bundle == await source.bundle()
+        said = render(await import_bundle(client, bundle, apply=False))
+        assert "alerting (dry-run): 0 change, 0 create, 0 left_alone, 4 unchanged" in said
+
+        document = json.loads(bundle)
+        [rule] = [r for r in document["alerting"]["rules"] if r["name"] == "Large transfer"]
+        rule["condition"] = "txn.amount > 20000"
+        changed = canonical_bytes(document)
+        said = render(await import_bundle(client, changed, apply=False))
+        assert "change     rule Large transfer\n" in said
+        assert "condition: 'txn.amount > 10000' -> 'txn.amount > 20000'" in said
+
+        reports = await import_bundle(client, changed, apply=True)
+        assert "apply" in render(reports)
+        [applied] = [o for o in reports["alerting"]["objects"] if o["key"] == rule["id"]]
+        assert applied["applied"] == "proposal"
+        # The live rule keeps running unchanged while its proposal waits.
+        live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule['id']}")
+        assert (live["status"], live["condition"]) == ("active", "txn.amount > 10000")
+        await source.ok(
+            "alerting",
+            BOB,
+            "POST",
+            f"/v1/rule-proposals/{applied['proposal_id']}/reject",
+            {"comment": "not now"},
+        )
+
+        with pytest.raises(GatewayError, match="not a bundle"):
+            await import_bundle(client, bundle.replace(b"config/v1", b"config/v9"), apply=True)
+    async with source.through_gateway(RITA) as client:
+        with pytest.raises(GatewayError) as refused:
+            await export_bundle(client)
+        assert refused.value.status == 403
+
+
+async def test_switching_a_rule_back_on_is_a_proposal_and_unknown_models_are_left_alone(
+    installs: Installs,
+) -> None:
+    source, ids = installs.source, installs.ids
+    document = json.loads(await source.bundle())
+    rule_id = ids["Large transfer"]
+    await source.ok("alerting", ADA, "POST", f"/v1/rules/{rule_id}/disable")
+    models = document["scoring"]["models"]
+    [anomaly] = [m for m in models if m["kind"] == "anomaly"]
+    anomaly["status"] = "retired"  # the champion: it retires only when another one serves
+    trained = {**anomaly, "key": "credit/trained-v9", "kind": "credit"}
+    models.append({**trained, "model_version": "trained-v9", "status": "champion"})
+    bundle = canonical_bytes(document)
+    before = await _counts(source)
+
+    dry = {s: r.json() for s, r in (await source.import_(bundle, "dry-run")).items()}
+    [switch] = [o for o in dry["alerting"]["objects"] if o["key"] == rule_id]
+    assert (switch["action"], switch["changes"]) == (
+        "change",
+        [{"field": "status", "current": "disabled", "wanted": "active"}],
+    )
+    notes = {o["key"]: (o["action"], o["note"]) for o in dry["scoring"]["objects"]}
+    assert notes["credit/trained-v9"][0] == "create"
+    assert "not registered in this install" in notes["credit/trained-v9"][1]
+    assert await _counts(source) == before
+
+    applied = {s: r.json() for s, r in (await source.import_(bundle, "apply")).items()}
+    [switch] = [o for o in applied["alerting"]["objects"] if o["key"] == rule_id]
+    assert switch["applied"] == "proposal"
+    live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule_id}")
+    assert live["status"] == "disabled"  # until a second person approves
+    [anomaly_diff] = [o for o in applied["scoring"]["objects"] if o["key"] == anomaly["key"]]
+    assert anomaly_diff["applied"] is None
+    assert "does not become retired by itself" in anomaly_diff["note"]
+    counted = await _counts(source)
+    assert counted["scoring.scoring_model"] == before["scoring.scoring_model"]
+    assert counted["scoring.model_proposals"] == before["scoring.model_proposals"]
+    await source.ok("alerting", BOB, "POST", f"/v1/rule-proposals/{switch['proposal_id']}/approve")
+    live = await source.ok("alerting", ADA, "GET", f"/v1/rules/{rule_id}")
+    assert live["status"] == "active"
+
+
+async def test_a_bundle_naming_what_another_object_holds_is_a_conflict(installs: Installs) -> None:
+    source = installs.source
+    document = json.loads(await source.bundle())
+    document["notify"]["teams"].append(
+        {"id": str(uuid.uuid4()), "name": "Fraud desk", "description": "a second one"}
+    )
+    bundle = canonical_bytes(document)
+    before = await _counts(source)
+    [dry] = (await source.import_(bundle, "dry-run", ADA, ("notify",))).values()
+    [clash] = [o for o in dry.json()["objects"] if o["action"] == "create"]
+    assert clash["note"].startswith("conflict: team ")
+    [refused] = (await source.import_(bundle, "apply", ADA, ("notify",))).values()
+    assert "config-import-conflict" in _problem(refused, 409)["type"]
+    assert await _counts(source) == before

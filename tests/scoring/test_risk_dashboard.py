@@ -1,5 +1,6 @@
 """Customers by risk level and segment, and this week's top risers (issue 24, screen 3): the
-rollup the assessment trigger keeps (the newest wins, a late older one changes nothing), the
+rollup the assessment trigger keeps (the newest wins, a late older one changes nothing; the
+last score before this UTC week kept beside it), the
 customer directory from customer events, an RM's own customers only, names masked for
 viewers, who may ask, hostile parameters refused."""
 
@@ -9,9 +10,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert
 
 from riskwatch_scoring.api.dashboards import masked_name
+from riskwatch_scoring.models import AssessmentRow
 from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated
 from riskwatch_shared.security import Identity
@@ -25,21 +27,17 @@ VIEWER = Identity(subject="u-vic", roles=("viewer",))
 ANALYST = Identity(subject="u-ann", roles=("analyst",))
 INGEST = Identity(subject="u-core", roles=("ingest",))
 PATH = "/v1/customers/risk-distribution"
-INSERT = """
-INSERT INTO assessment (id, customer_id, kind, score, level, model_id, model_version,
-                        inputs_hash, reasons, is_shadow, trigger_event_type, assessed_at)
-VALUES (:id, :customer_id, 'credit', :score, :level, :model_id, 'v', 'h', '[]', :shadow,
-        'test', :assessed_at)
-"""
 
 
 async def _assess(scoring: ScoringHarness, rows: list[dict[str, Any]]) -> None:
+    """One INSERT statement of these rows: one batch for the rollup's trigger, as the event
+    path's COPY of a batch is."""
     model_id = await scalar(scoring.runtime.engine, "SELECT id FROM scoring_model LIMIT 1")
+    values = [{"id": uuid.uuid4(), "kind": "credit", "model_id": model_id, "is_shadow": False,
+               "model_version": "v", "inputs_hash": "h", "reasons": [],
+               "trigger_event_type": "test", **row} for row in rows]  # fmt: skip
     async with scoring.runtime.engine.begin() as conn:
-        await conn.execute(
-            text(INSERT),
-            [{"id": uuid.uuid4(), "model_id": model_id, "shadow": False, **row} for row in rows],
-        )
+        await conn.execute(insert(AssessmentRow).values(values))
 
 
 async def _customer(scoring: ScoringHarness, rm: str, name: str, segment: str) -> uuid.UUID:

@@ -43,6 +43,10 @@ async def test_training_on_the_public_dataset_reports_held_out_quality(
     assert 0.1 < report["brier"] < 0.25
     assert len(report["calibration"]) == 10
     assert sum(row["count"] for row in report["calibration"]) == 6_000
+    roc = report["roc"]
+    assert (roc[0]["fpr"], roc[0]["tpr"]) == (0.0, 0.0)
+    assert (roc[-1]["fpr"], roc[-1]["tpr"]) == (1.0, 1.0)
+    assert 10 < len(roc) <= 102
     model = body["model"]
     assert model["status"] == "candidate"
     assert model["kind"] == "credit"

@@ -16,7 +16,9 @@ from riskwatch_shared.pagination import (
     decode_cursor,
     decode_seq_cursor,
     encode_cursor,
+    encode_keyed_cursor,
     encode_seq_cursor,
+    keyed_cursor_after,
 )
 from riskwatch_shared.text import INT64_MAX
 
@@ -73,3 +75,33 @@ def test_any_other_sequence_cursor_is_refused_or_a_sequence(cursor: str) -> None
     except InvalidCursor:
         return
     assert 0 <= decoded <= INT64_MAX
+
+
+@given(
+    st.datetimes(timezones=st.just(UTC)),
+    st.uuids(),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=60),
+)
+def test_a_keyed_cursor_round_trips(at: datetime, row_id: uuid.UUID, key: str) -> None:
+    cursor = encode_keyed_cursor(at, row_id, key)
+    assert keyed_cursor_after(cursor, uuid.UUID) == (at, row_id, key)
+
+
+def test_keyed_and_plain_cursors_do_not_cross() -> None:
+    at, row_id = datetime.now(UTC), uuid.uuid4()
+    with pytest.raises(InvalidCursor):
+        keyed_cursor_after(encode_cursor(at, row_id), uuid.UUID)
+    with pytest.raises(InvalidCursor):
+        decode_cursor(encode_keyed_cursor(at, row_id, "early_arrears"))
+    with pytest.raises(ValueError, match="cursor key"):
+        encode_keyed_cursor(at, row_id, "a|b")
+
+
+@given(st.text(max_size=40))
+def test_keyed_garbage_is_refused_or_decoded_never_crashes(text: str) -> None:
+    try:
+        at, _, key = keyed_cursor_after(text, uuid.UUID)
+    except InvalidCursor:
+        return
+    assert at.tzinfo is not None
+    assert key

@@ -116,8 +116,24 @@ class Gateway:
         response = await self.client.get(path, params=params, headers=_bearer(token))
         return _result(response)
 
-    async def post(self, path: str, *, token: str, body: dict[str, Any]) -> Any:
-        response = await self.client.post(path, json=body, headers=_bearer(token))
+    async def post(
+        self, path: str, *, token: str, body: dict[str, Any], timeout: float | None = None
+    ) -> Any:
+        """`timeout`: a longer wait than the client's for a slow operation (training)."""
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        response = await self.client.post(path, json=body, headers=_bearer(token), **extra)
+        return _result(response)
+
+    async def post_content(
+        self, path: str, *, token: str, content: bytes, content_type: str,
+        params: dict[str, str] | None = None, timeout: float | None = None,
+    ) -> Any:  # fmt: skip
+        """A POST of a document as it is (a CSV upload), not JSON."""
+        headers = {**_bearer(token), "content-type": content_type}
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        response = await self.client.post(
+            path, content=content, params=params, headers=headers, **extra
+        )
         return _result(response)
 
     async def patch(self, path: str, *, token: str, body: dict[str, Any]) -> Any:

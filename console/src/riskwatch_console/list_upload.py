@@ -25,7 +25,7 @@ MAX_VALUE = 200
 MAX_NOTE = 1_000
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 
-RowStatus = Literal["pending", "added", "already_present", "duplicate", "invalid"]
+RowStatus = Literal["pending", "added", "already_present", "proposed", "duplicate", "invalid"]
 
 
 class UnreadableUpload(ValueError):
@@ -134,8 +134,18 @@ def loaded(plan: UploadPlan, already_present: Collection[str]) -> UploadPlan:
     return UploadPlan(rows, plan.header, _counts(rows))
 
 
+def proposed(plan: UploadPlan) -> UploadPlan:
+    """The plan when the load became a proposal (an active rule names the list): its rows
+    wait for a second person's approval."""
+    rows = [
+        replace(row, status="proposed") if row.status == "pending" else row for row in plan.rows
+    ]
+    return UploadPlan(rows, plan.header, _counts(rows))
+
+
 def _counts(rows: list[UploadRow]) -> dict[str, int]:
-    counts = {"pending": 0, "added": 0, "already_present": 0, "duplicate": 0, "invalid": 0}
+    counts = {"pending": 0, "added": 0, "already_present": 0, "proposed": 0, "duplicate": 0,
+              "invalid": 0}  # fmt: skip
     for row in rows:
         counts[row.status] += 1
     return counts

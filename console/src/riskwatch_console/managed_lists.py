@@ -17,6 +17,7 @@ from riskwatch_console.list_upload import (
     UnreadableUpload,
     UploadPlan,
     loaded,
+    proposed,
     read_upload,
 )
 from riskwatch_console.studio_kit import (
@@ -26,12 +27,18 @@ from riskwatch_console.studio_kit import (
     problem_text,
     refused_page,
 )
-from riskwatch_console.web import Visit, page, redirect
+from riskwatch_console.web import Visit, local_path, page, redirect
 
 LIST_KINDS = ("countries", "counterparties", "accounts", "devices", "other")
 PAGE_SIZE = 50
 MAX_REMOVE = 500
 MAX_SEARCH = 200
+
+
+def is_proposal(result: Any) -> bool:
+    """Whether the API answered a write with a proposal (202: an active rule names the list,
+    so a second person approves the change) rather than doing it."""
+    return isinstance(result, dict) and "change" in result and "list_id" in result
 
 
 def _no_list(visit: Visit) -> Response:
@@ -97,9 +104,12 @@ async def _list_view(
         params["cursor"] = cursor
     gateway, token = visit.console.gateway, visit.token
     try:
-        managed, entries = await asyncio.gather(
+        managed, entries, proposals = await asyncio.gather(
             gateway.get(f"/v1/lists/{list_id}", token=token),
             gateway.get(f"/v1/lists/{list_id}/entries", token=token, params=params),
+            gateway.get(
+                "/v1/list-proposals", token=token, params={"list_id": list_id, "status": "pending"}
+            ),
         )
     except ApiProblem as refused:
         if refused.status == 404:
@@ -109,6 +119,7 @@ async def _list_view(
         # A search the API refuses (a control character): said, with the list unfiltered.
         managed = await gateway.get(f"/v1/lists/{list_id}", token=token)
         entries = {"items": [], "total": 0, "next_cursor": None}
+        proposals = []
         problem, status_code = problem_text(refused), refused.status
     next_link = None
     if entries.get("next_cursor"):
@@ -127,6 +138,9 @@ async def _list_view(
         report=report,
         problem=problem,
         notice=notice,
+        proposals=proposals,
+        may_decide=visit.may("POST", "/v1/list-proposals/x/approve"),
+        me=visit.session.subject,
         max_upload_mb=MAX_UPLOAD_BYTES // 1_000_000,
     )
 
@@ -144,6 +158,16 @@ async def list_page(visit: Visit) -> Response:
     removed = visit.request.query_params.get("removed")
     if removed and removed.isdigit() and len(removed) < 7:
         notice = visit.gettext("Entries removed:") + f" {visit.fmt.number(int(removed))}"
+    decided = visit.request.query_params.get("decided")
+    if visit.request.query_params.get("proposed"):
+        notice = visit.gettext(
+            "An active rule names this list: the change is proposed, and a second person "
+            "approves it before the rules see it."
+        )
+    elif decided == "approve":
+        notice = visit.gettext("Approved: the change is applied.")
+    elif decided == "reject":
+        notice = visit.gettext("Rejected: the list stays as it is.")
     return await _list_view(visit, list_id, notice=notice)
 
 
@@ -159,7 +183,7 @@ async def add_entry(visit: Visit) -> Response:
     if note:
         entry["note"] = note
     try:
-        await visit.console.gateway.post(
+        done = await visit.console.gateway.post(
             f"/v1/lists/{list_id}/entries",
             token=visit.token,
             body={"entries": [entry], "mode": "merge"},
@@ -170,6 +194,8 @@ async def add_entry(visit: Visit) -> Response:
         return await _list_view(
             visit, list_id, status_code=problem.status, problem=problem_text(problem)
         )
+    if is_proposal(done):
+        return redirect(f"/lists/{list_id}?proposed=1")
     return redirect(f"/lists/{list_id}?" + urlencode({"added": value}))
 
 
@@ -193,6 +219,8 @@ async def remove_entries(visit: Visit) -> Response:
         return await _list_view(
             visit, list_id, status_code=problem.status, problem=problem_text(problem)
         )
+    if is_proposal(done):
+        return redirect(f"/lists/{list_id}?proposed=1")
     return redirect(f"/lists/{list_id}?removed={int(done.get('removed', 0))}")
 
 
@@ -238,8 +266,34 @@ async def upload_entries(visit: Visit) -> Response:
                 visit, list_id, status_code=problem.status, report=plan,
                 problem=visit.gettext("Nothing was loaded:") + " " + problem_text(problem),
             )  # fmt: skip
-        plan = loaded(plan, result.get("already_present", []))
+        if is_proposal(result):
+            plan = proposed(plan)
+        else:
+            plan = loaded(plan, result.get("already_present", []))
     return await _list_view(visit, list_id, report=plan)
+
+
+@page()
+async def decide_list_proposal(visit: Visit) -> Response:
+    """Approve (the change is applied) or reject (with a reason) a list's pending change;
+    the API refuses its own author."""
+    proposal_id = path_uuid(visit, "proposal_id")
+    decision = str(visit.request.path_params["decision"])
+    if proposal_id is None or decision not in ("approve", "reject"):
+        return not_found_page(visit)
+    form = await visit.request.form()
+    comment = form_text(form, "comment", limit=2_000)
+    back = local_path(form_text(form, "back", limit=2_000), "/lists")
+    try:
+        await visit.console.gateway.post(
+            f"/v1/list-proposals/{proposal_id}/{decision}",
+            token=visit.token,
+            body={"comment": comment} if comment else {},
+        )
+    except ApiProblem as problem:
+        return refused_page(visit, problem)
+    separator = "&" if "?" in back else "?"
+    return redirect(f"{back}{separator}decided={decision}")
 
 
 def routes() -> list[Route]:
@@ -250,4 +304,5 @@ def routes() -> list[Route]:
         Route("/lists/{list_id}/entries", add_entry, methods=["POST"]),
         Route("/lists/{list_id}/remove", remove_entries, methods=["POST"]),
         Route("/lists/{list_id}/upload", upload_entries, methods=["POST"]),
+        Route("/list-proposals/{proposal_id}/{decision}", decide_list_proposal, methods=["POST"]),
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 from riskwatch_shared.events.common import RuleType, Severity
@@ -36,6 +36,7 @@ TEXT_FIELDS = ("name", "condition", "dedup_key", "owner_team", "description",
                "title_template", "summary_template")  # fmt: skip
 CLEARABLE = frozenset({"owner_team", "description", "title_template", "summary_template"})
 MAX_FIELD = 4_000
+MAX_CHART_DAYS = 400  # a backtest covers at most 366
 # What a preview fills the parameters with: one plausible alert.
 SAMPLE_PARAMS: Mapping[str, Any] = {
     "customer": "Jane Doe",
@@ -169,63 +170,92 @@ def template_parameter_names() -> list[tuple[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class RuleFigures:
-    resolved: int
-    precision: float | None
-    alerts: int | None = None
-    per_day: float | None = None
+    """A rule's detection health over its window (alerting's /v1/rules/health)."""
+
+    window_days: int
+    events_evaluated: int
+    matches: int
+    fire_rate: float | None  # matches / events evaluated
+    alerts_last_24h: int
+    baseline_per_day: float | None
+    spiking: bool
+    dispositioned: int
+    precision: float | None  # of the dispositioned alerts, the share not false positives
 
 
-def rule_figures(
-    stats: Mapping[str, Any] | None, health: Mapping[str, Any] | None
-) -> dict[str, RuleFigures]:
-    """Per rule id: precision from the analysts' dispositions (resolved alerts that were not
-    false positives) and, when the rules' health says it, the fire rate."""
+def rule_figures(health: Iterable[Mapping[str, Any]] | None) -> dict[str, RuleFigures]:
+    """Per rule id, its health figures (none for a rule the health does not list)."""
     figures: dict[str, RuleFigures] = {}
-    for row in (stats or {}).get("false_positive_rate_by_rule", []) or []:
-        resolved = int(row.get("resolved") or 0)
-        false_positives = int(row.get("false_positives") or 0)
-        precision = (resolved - false_positives) / resolved if resolved else None
-        figures[str(row.get("rule_id"))] = RuleFigures(resolved, precision)
-    for row in _health_rows(health):
-        # GET /v1/rules/health (docs/detection-health.md): `dispositioned` alerts and their
-        # `precision` over its window; `alerts_last_24h` is the rule's alerts of the last day.
-        rule_id = str(row.get("rule_id"))
-        known = figures.get(rule_id, RuleFigures(0, None))
-        resolved = row.get("dispositioned", row.get("resolved"))
-        precision = row.get("precision") if resolved else known.precision
-        last_day = row.get("alerts_last_24h", row.get("fire_rate_per_day"))
-        figures[rule_id] = RuleFigures(
-            int(resolved) if resolved else known.resolved,
-            float(precision) if precision is not None else None,
-            _int_or_none(row.get("alerts_last_24h", row.get("alerts"))),
-            _float_or_none(last_day if last_day is not None else row.get("alerts_per_day")),
+    for row in health or []:
+        figures[str(row.get("rule_id"))] = RuleFigures(
+            window_days=_int(row.get("window_days")),
+            events_evaluated=_int(row.get("events_evaluated")),
+            matches=_int(row.get("matches")),
+            fire_rate=_float_or_none(row.get("fire_rate")),
+            alerts_last_24h=_int(row.get("alerts_last_24h")),
+            baseline_per_day=_float_or_none(row.get("baseline_per_day")),
+            spiking=bool(row.get("spiking")),
+            dispositioned=_int(row.get("dispositioned")),
+            precision=_float_or_none(row.get("precision")),
         )
     return figures
 
 
-def _health_rows(health: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    if not health:
-        return []
-    rows = health.get("items", health.get("rules", [])) if isinstance(health, Mapping) else health
-    return [row for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
-
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 def _float_or_none(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def hits_chart(alerts_per_day: Iterable[Mapping[str, Any]], label: str) -> dict[str, Any]:
-    """A backtest's alerts per day as the console's chart data (x: unix seconds, UTC days)."""
-    xs, ys = [], []
+def hits_chart(
+    alerts_per_day: Iterable[Mapping[str, Any]],
+    label: str,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """A backtest's alerts per day as the console's chart data (x: unix seconds of UTC days),
+    every day of the range drawn, the quiet ones at 0 (a line between two hits a week apart
+    would say there were alerts between them)."""
+    counts: dict[date, int] = {}
     for point in alerts_per_day:
+        day = _day(point.get("day"))
+        if day is not None:
+            counts[day] = counts.get(day, 0) + _int(point.get("alerts"))
+    first, last = _day(start), _day(end)
+    if counts:
+        first = min([*counts, *([first] if first else [])])
+        last = max([*counts, *([last] if last else [])])
+    if first is None or last is None or (last - first).days > MAX_CHART_DAYS:
+        days = sorted(counts)
+    else:
+        days = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    xs = [int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()) for d in days]
+    return {"labels": [label], "units": [""], "x": xs, "series": [[counts.get(d, 0) for d in days]]}
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def shadow_chart(
+    comparison: Mapping[str, Any] | None, active: str, shadow: str, time_label: str
+) -> dict[str, Any] | None:
+    """A shadow comparison's hits per day, the live version's beside the shadow's."""
+    if not comparison:
+        return None
+    xs, live, shadowed = [], [], []
+    for day in comparison.get("days", []) or []:
         try:
-            day = datetime.fromisoformat(str(point["day"])[:10]).replace(tzinfo=UTC)
+            moment = datetime.fromisoformat(str(day["day"])[:10]).replace(tzinfo=UTC)
         except (KeyError, ValueError):
             continue
-        xs.append(int(day.timestamp()))
-        ys.append(int(point.get("alerts") or 0))
-    return {"labels": [label], "units": [""], "x": xs, "series": [ys]}
+        xs.append(int(moment.timestamp()))
+        live.append(_int((day.get("active") or {}).get("hits")))
+        shadowed.append(_int((day.get("shadow") or {}).get("hits")))
+    return {"labels": [active, shadow], "units": ["", ""], "x": xs, "series": [live, shadowed],
+            "time_label": time_label}  # fmt: skip

@@ -6,14 +6,17 @@ backtests, and the maker-checker proposals (propose, approve or reject as a seco
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import json
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from starlette.responses import JSONResponse, Response
+import httpx
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from riskwatch_console.gateway import ApiProblem
+from riskwatch_console.gateway import ApiProblem, SignedOut
+from riskwatch_console.labels import label_for
 from riskwatch_console.rule_words import (
     FUNCTIONS,
     KEYWORDS,
@@ -25,9 +28,11 @@ from riskwatch_console.rule_words import (
     rule_body,
     rule_changes,
     rule_figures,
+    shadow_chart,
     template_parameter_names,
     version_diff,
 )
+from riskwatch_console.sse import read_events, write_event
 from riskwatch_console.studio_kit import (
     form_text,
     not_found_page,
@@ -38,7 +43,7 @@ from riskwatch_console.studio_kit import (
 from riskwatch_console.web import Visit, local_path, page, redirect
 
 T = TypeVar("T")
-STATS_DAYS = 30
+HEALTH_DAYS = 28
 MAX_VERSION = 2_147_483_647
 BACKTEST_DEFAULT_DAYS = 30
 
@@ -68,10 +73,10 @@ def _version_param(raw: str | None) -> int | None:
 
 @page()
 async def rules_index(visit: Visit) -> Response:
-    """Every rule: status, severity, precision from dispositions and fire rate (last 30
-    days), last change, a pending version; the proposals awaiting a second person."""
+    """Every rule: status, severity, fire rate and volume against its baseline, precision
+    from dispositions (last 28 days), last change, a pending version; the proposals awaiting
+    a second person."""
     gateway, token = visit.console.gateway, visit.token
-    since = (datetime.now(UTC) - timedelta(days=STATS_DAYS)).isoformat()
     try:
         rules, proposals = await asyncio.gather(
             gateway.get("/v1/rules", token=token),
@@ -79,18 +84,17 @@ async def rules_index(visit: Visit) -> Response:
         )
     except ApiProblem as refused:
         return refused_page(visit, refused)
-    stats, health = await asyncio.gather(
-        _optional(gateway.get("/v1/alerts/stats", token=token, params={"raised_from": since})),
-        _optional(gateway.get("/v1/rules/health", token=token)),
+    health = await _optional(
+        gateway.get("/v1/rules/health", token=token, params={"days": str(HEALTH_DAYS)})
     )
     names = {rule["id"]: rule["name"] for rule in rules}
     return visit.render(
         "studio_rules.html",
         rules=sorted(rules, key=lambda rule: rule["updated_at"], reverse=True),
-        figures=rule_figures(stats, health),
+        figures=rule_figures(health),
         proposals=proposals,
         rule_names=names,
-        stats_days=STATS_DAYS,
+        health_days=HEALTH_DAYS,
         may_create=visit.may("POST", "/v1/rules"),
         may_decide=visit.may("POST", "/v1/rule-proposals/x/approve"),
         me=visit.session.subject,
@@ -256,7 +260,7 @@ async def _rule_page(
         raise
     history, shadow = await asyncio.gather(
         _optional(gateway.get(f"/v1/rules/{rule_id}/history", token=token)),
-        _optional(gateway.get(f"/v1/rules/{rule_id}/shadow", token=token)),
+        _optional(gateway.get(f"/v1/rules/{rule_id}/shadow-comparison", token=token)),
     )
     catalogue = await _field_catalogue(visit)
     today = date.today()
@@ -275,7 +279,14 @@ async def _rule_page(
         notice=notice,
         may_edit=visit.may("PATCH", f"/v1/rules/{rule_id}"),
         may_decide=visit.may("POST", "/v1/rule-proposals/x/approve"),
-        may_backtest=visit.may("POST", f"/v1/rules/{rule_id}/backtest"),
+        may_shadow=visit.may("POST", "/v1/rule-proposals/x/shadow"),
+        shadow_chart=shadow_chart(
+            shadow,
+            visit.gettext("Live version"),
+            visit.gettext("Shadow version"),
+            visit.gettext("Day"),
+        ),
+        may_backtest=visit.may("POST", "/v1/backtest-jobs"),
         me=visit.session.subject,
         backtest_start=(today - timedelta(days=BACKTEST_DEFAULT_DAYS)).isoformat(),
         backtest_end=today.isoformat(),
@@ -414,8 +425,8 @@ def _day_start(raw: str, *, end: bool = False) -> str | None:
 
 @page()
 async def backtest_rule(visit: Visit) -> Response:
-    """Replay history through the rule (its current or pending version): hits per day as a
-    chart, sample hits, precision against the analysts' dispositions."""
+    """Start a backtest job of the rule (its current or pending version): it runs in the
+    background; its page follows the progress live, then shows the result."""
     rule_id = path_uuid(visit, "rule_id")
     if rule_id is None:
         return _no_rule(visit)
@@ -423,27 +434,111 @@ async def backtest_rule(visit: Visit) -> Response:
     start = _day_start(form_text(form, "start", limit=10))
     end = _day_start(form_text(form, "end", limit=10), end=True)
     version = _version_param(form_text(form, "version", limit=10) or None)
-    gateway, token = visit.console.gateway, visit.token
     if start is None or end is None:
         return await _rule_page(
             visit, rule_id, status_code=400,
             problem=ApiProblem(400, visit.gettext("Give the backtest's first and last day.")),
         )  # fmt: skip
-    path = f"/v1/rules/{rule_id}/backtest" + (f"?version={version}" if version else "")
+    body: dict[str, Any] = {"rule_id": rule_id, "start": start, "end": end}
+    if version is not None:
+        body["rule_version"] = version
     try:
-        rule = await gateway.get(f"/v1/rules/{rule_id}", token=token)
-        result = await gateway.post(path, token=token, body={"start": start, "end": end})
+        job = await visit.console.gateway.post("/v1/backtest-jobs", token=visit.token, body=body)
     except ApiProblem as problem:
         if problem.status in (403, 404):
             return refused_page(visit, problem)
         return await _rule_page(visit, rule_id, status_code=problem.status, problem=problem)
+    return redirect(f"/backtests/{job['id']}")
+
+
+def progress_view(job: dict[str, Any]) -> dict[str, Any]:
+    """A job's progress as the page shows it: a percentage and its counts so far."""
+    progress = job.get("progress")
+    share = float(progress) if isinstance(progress, int | float) else 0.0
+    return {**job, "percent": round(max(0.0, min(1.0, share)) * 100)}
+
+
+@page()
+async def backtest_job(visit: Visit) -> Response:
+    """A backtest job: its progress while it runs (live), its result once it succeeded:
+    alerts per day as a chart, sample hits and precision."""
+    job_id = path_uuid(visit, "job_id")
+    if job_id is None:
+        return not_found_page(visit)
+    gateway, token = visit.console.gateway, visit.token
+    try:
+        job = await gateway.get(f"/v1/backtest-jobs/{job_id}", token=token)
+    except ApiProblem as refused:
+        return refused_page(visit, refused, what=visit.gettext("There is no such backtest."))
+    result = job.get("result")
+    chart = None
+    if result:
+        chart = {
+            **hits_chart(
+                result.get("alerts_per_day", []),
+                visit.gettext("Alerts"),
+                result.get("start"),
+                result.get("end"),
+            ),
+            "time_label": visit.gettext("Day"),
+        }
     return visit.render(
         "studio_backtest.html",
-        rule=rule,
+        job=progress_view(job),
         result=result,
-        chart={**hits_chart(result.get("alerts_per_day", []), visit.gettext("Alerts")),
-               "time_label": visit.gettext("Day")},
-    )  # fmt: skip
+        chart=chart,
+        finished=job.get("status") not in ("queued", "running"),
+    )
+
+
+@page()
+async def live_backtest(visit: Visit) -> Response:
+    """The job's progress as it moves (`event: progress`, the bar and counts as HTML), then
+    `event: done` when it finished (the page then shows the result)."""
+    job_id = path_uuid(visit, "job_id")
+    if job_id is None:
+        return Response(status_code=404)
+    environment = visit.console.environments[visit.locale]
+    fragment = environment.get_template("_studio_backtest_progress.html")
+
+    async def events() -> AsyncIterator[str]:
+        yield ": relaying\n\n"
+        try:
+            async with visit.console.gateway.stream(
+                f"/v1/backtest-jobs/{job_id}/events", token=visit.token
+            ) as upstream:
+                async for event in read_events(upstream.aiter_lines()):
+                    if event.name not in ("progress", "done"):
+                        continue
+                    job = progress_view(json.loads(event.data))
+                    html = fragment.render(job=job, fmt=visit.fmt, label=label_for(visit.locale))
+                    yield write_event("progress", html)
+                    if event.name == "done":
+                        yield write_event("done", str(job.get("status", "")))
+                        return
+        except (ApiProblem, SignedOut, httpx.HTTPError):
+            return
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+@page()
+async def cancel_backtest(visit: Visit) -> Response:
+    job_id = path_uuid(visit, "job_id")
+    if job_id is None:
+        return not_found_page(visit)
+    try:
+        await visit.console.gateway.post(
+            f"/v1/backtest-jobs/{job_id}/cancel", token=visit.token, body={}
+        )
+    except ApiProblem as problem:
+        if problem.status != 409:  # finished meanwhile: its page says how
+            return refused_page(visit, problem)
+    return redirect(f"/backtests/{job_id}")
 
 
 # --- proposals --------------------------------------------------------------------------------
@@ -451,16 +546,16 @@ async def backtest_rule(visit: Visit) -> Response:
 
 @page()
 async def decide_proposal(visit: Visit) -> Response:
-    """Approve (its version goes live) or reject (with a reason) a pending proposal; the
-    API refuses the proposal's own author."""
+    """Approve (its version goes live) or reject (with a reason) a pending proposal (the API
+    refuses the proposal's own author), or put its version in shadow on live traffic."""
     proposal_id = path_uuid(visit, "proposal_id")
     decision = str(visit.request.path_params["decision"])
-    if proposal_id is None or decision not in ("approve", "reject"):
+    if proposal_id is None or decision not in ("approve", "reject", "shadow"):
         return not_found_page(visit)
     form = await visit.request.form()
     comment = form_text(form, "comment", limit=2_000)
     back = local_path(form_text(form, "back", limit=2_000), "/rules")
-    body = {"comment": comment} if comment else {}
+    body = {"comment": comment} if comment and decision != "shadow" else {}
     try:
         await visit.console.gateway.post(
             f"/v1/rule-proposals/{proposal_id}/{decision}", token=visit.token, body=body
@@ -484,5 +579,8 @@ def routes() -> list[Route]:
         Route("/rules/{rule_id}", update_rule, methods=["POST"]),
         Route("/rules/{rule_id}/diff", version_diff_page, methods=["GET"]),
         Route("/rules/{rule_id}/backtest", backtest_rule, methods=["POST"]),
+        Route("/backtests/{job_id}", backtest_job, methods=["GET"]),
+        Route("/backtests/{job_id}/cancel", cancel_backtest, methods=["POST"]),
+        Route("/live/backtests/{job_id}", live_backtest, methods=["GET"]),
         Route("/proposals/{proposal_id}/{decision}", decide_proposal, methods=["POST"]),
     ]

@@ -15,9 +15,10 @@ MAX_TEXT = 4_000
 
 
 def form_text(form: Any, name: str, *, limit: int = MAX_TEXT) -> str:
-    """A form field, trimmed; one character over `limit` is kept so the API says it is long."""
+    """A form field, trimmed, its line breaks `\n` (a browser sends a textarea's as CRLF);
+    one character over `limit` is kept so the API says it is long."""
     value = form.get(name)
-    return value.strip()[: limit + 1] if isinstance(value, str) else ""
+    return value.replace("\r\n", "\n").strip()[: limit + 1] if isinstance(value, str) else ""
 
 
 def path_uuid(visit: Visit, name: str) -> str | None:

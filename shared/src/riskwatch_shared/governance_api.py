@@ -16,8 +16,6 @@ from riskwatch_shared.logging import get_logger
 from riskwatch_shared.roles import MANAGERS, require_role
 from riskwatch_shared.security import Identity
 
-log = get_logger(__name__)
-
 
 def allows_self_approval(runtime: ServiceRuntime) -> bool:
     """`<SVC>_ALLOW_SELF_APPROVAL` of the service (off unless the service's settings say)."""
@@ -43,7 +41,9 @@ def warn_self_approval(env_var: str, what: str) -> Callable[[ServiceRuntime], Aw
 
     async def warn(runtime: ServiceRuntime) -> None:
         if allows_self_approval(runtime):
-            log.warning(
+            # A logger of this start: a module-level one is cached at first use and would
+            # keep what the logging setup was then.
+            get_logger(__name__).warning(
                 "governance.self_approval_allowed", warning=self_approval_warning(env_var, what)
             )
 

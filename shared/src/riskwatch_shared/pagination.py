@@ -3,8 +3,9 @@
 A cursor names the last row of a page: its sort time and id (`encode_cursor`), or its
 sequence number (`encode_seq_cursor`), base64url without padding. A list with more than one
 sort order tags the cursors of the other orders, so a cursor is never continued in the wrong
-one. Anything else a caller sends is an `InvalidCursor`, which each service answers as its
-own 422.
+one. A list keyed by an id and a short name (one row per customer and indicator) adds the
+name as a third part (`encode_keyed_cursor`). Anything else a caller sends is an
+`InvalidCursor`, which each service answers as its own 422.
 """
 
 from __future__ import annotations
@@ -89,6 +90,27 @@ def cursor_after(
         return at, id_type(row_id)
     except ValueError as exc:
         raise InvalidCursor("cursor is not valid for this list") from exc
+
+
+def _is_key(text: str) -> bool:
+    return 0 < len(text) <= 100 and text.isascii() and all(c.isalnum() or c in "_-." for c in text)
+
+
+def encode_keyed_cursor(at: datetime, row_id: uuid.UUID | int, key: str) -> str:
+    """The cursor after a row sorted by (`at`, `row_id`, `key`): for tables whose rows are
+    one per id and name (`key`: letters, digits, `_-.`)."""
+    if not _is_key(key):
+        raise ValueError(f"not a cursor key: {key!r}")
+    return _encode(f"{at.isoformat()}|{row_id}|{key}")
+
+
+def keyed_cursor_after(cursor: str, id_type: Callable[[str], IdT]) -> tuple[datetime, IdT, str]:
+    """The (time, id, key) a keyed cursor points after; a plain cursor is not one."""
+    head, _, key = _decode(cursor).rpartition("|")
+    if not head or not _is_key(key):
+        raise InvalidCursor("cursor is not valid")
+    at, row_id = cursor_after(_encode(head), id_type)
+    return at, row_id, key
 
 
 def encode_seq_cursor(seq: int) -> str:

@@ -174,12 +174,13 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/rule-proposals/{id}/approve", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/reject", MANAGERS),
     # Shadow runs (issue 23 item 2): managers put proposed versions in shadow; staff who read
-    # rules read the comparison (counts only, no customer data).
+    # rules read the comparison (counts) and the would-be hits (masked as alerts are).
     ("POST", "/v1/rule-proposals/shadow", MANAGERS),
     ("POST", "/v1/rule-proposals/{id}/shadow", MANAGERS),
     ("DELETE", "/v1/rule-proposals/{id}/shadow", MANAGERS),
     ("GET", "/v1/rule-proposals/{id}/shadow", READERS),
     ("GET", "/v1/rule-proposals/{id}/shadow-comparison", READERS),
+    ("GET", "/v1/rule-proposals/{id}/shadow-hits", READERS),
     ("GET", f"{_RULE}/shadow-comparison", READERS),
     # Percentage rollouts: an approved version for a share of customers, moved by managers.
     ("POST", f"{_RULE}/rollout", MANAGERS),
@@ -266,6 +267,7 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
     ("POST", "/v1/inbox/{id}/read", STAFF),
     ("POST", "/v1/inbox/read-all", STAFF),
     *_crud("/v1/recipients", read=READERS, write=MANAGERS),
+    ("POST", "/v1/recipients/{id}/test", MANAGERS),
     *_crud("/v1/teams", read=READERS, write=MANAGERS),
     ("POST", "/v1/teams/{id}/members", MANAGERS),
     ("DELETE", "/v1/teams/{id}/members/{member}", MANAGERS),
@@ -293,6 +295,8 @@ SERVICES_TABLE: tuple[PolicyRow, ...] = (
         for service in ("alerting", "notify", "scoring")
         for method, verb in (("GET", "export"), ("POST", "import"))
     ),
+    # What imports changed directly in notify (the other kinds are in their own histories).
+    ("GET", "/v1/config/notify/audit", ADMIN),
 )
 
 # Area defaults: reads for whoever reads the area, writes for whoever manages it.

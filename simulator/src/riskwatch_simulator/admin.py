@@ -1,12 +1,13 @@
 """Administration verbs of the `riskwatch` command, all through the gateway's public API.
 
 `riskwatch users list|create|disable`, `riskwatch api-keys create|list|revoke`,
-`riskwatch starter` (load the starter configuration, see `riskwatch_simulator.starter`) and
-`riskwatch openapi` (export the merged API document). They sign in as an administrator: the
-e-mail and password come from `--admin-email`/`--admin-password`, else `RISKWATCH_ADMIN_EMAIL`/
-`RISKWATCH_ADMIN_PASSWORD`, else the password the gateway generated on the first
-`riskwatch run` (printed once in `<data dir>/logs/gateway.log`). The gateway is `--gateway`,
-else `RISKWATCH_GATEWAY`, else `http://127.0.0.1:$GATEWAY_PORT` (8000).
+`riskwatch starter` (load the starter configuration, see `riskwatch_simulator.starter`),
+`riskwatch openapi` (export the merged API document) and `riskwatch config export|import`
+(configuration as code, see `riskwatch_simulator.config_bundle`). They sign in as an
+administrator: the e-mail and password come from `--admin-email`/`--admin-password`, else
+`RISKWATCH_ADMIN_EMAIL`/`RISKWATCH_ADMIN_PASSWORD`, else the password the gateway generated
+on the first `riskwatch run` (printed once in `<data dir>/logs/gateway.log`). The gateway is
+`--gateway`, else `RISKWATCH_GATEWAY`, else `http://127.0.0.1:$GATEWAY_PORT` (8000).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 from riskwatch_shared.cli import SECRETS_FILE, parse_env_file
 from riskwatch_simulator.api import list_all
 from riskwatch_simulator.client import GatewayError, RetryPolicy, RiskWatchClient
+from riskwatch_simulator.config_bundle import export_bundle, import_bundle, render
 from riskwatch_simulator.starter import load_starter
 
 ADMIN_CREATED = re.compile(r"RiskWatch admin created: (?P<email>\S+) / password: (?P<password>\S+)")
@@ -125,8 +127,27 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(openapi)
     openapi.add_argument("--out", default="-", help="a file (default: standard output)")
 
+    config = sub.add_parser(
+        "config", help="export or import the configuration bundle (admin; configuration as code)"
+    )
+    config_sub = config.add_subparsers(dest="action", required=True)
+    export = config_sub.add_parser("export", help="every service's configuration as one bundle")
+    _common(export)
+    export.add_argument("--out", default="-", help="a file (default: standard output)")
+    load = config_sub.add_parser(
+        "import", help="a bundle: the diff (dry run); with --apply, proposals and changes"
+    )
+    _common(load)
+    load.add_argument("bundle", help="the bundle file (riskwatch-config/v1)")
+    load.add_argument(
+        "--apply",
+        action="store_true",
+        help="after a dry run every service accepted: rule, list, policy and model changes "
+        "as proposals for a second person, the rest at once (audited)",
+    )
 
-ADMIN_COMMANDS = frozenset({"users", "api-keys", "starter", "openapi"})
+
+ADMIN_COMMANDS = frozenset({"users", "api-keys", "starter", "openapi", "config"})
 
 
 def _print(value: Any, out: TextIO) -> None:
@@ -182,6 +203,19 @@ async def _openapi(client: RiskWatchClient, args: argparse.Namespace, out: TextI
         out.write(f"{len(document.get('paths', {}))} paths written to {args.out}\n")
 
 
+async def _config(client: RiskWatchClient, args: argparse.Namespace, out: TextIO) -> None:
+    if args.action == "export":
+        bundle = await export_bundle(client)
+        if args.out == "-":
+            out.write(bundle.decode())
+        else:
+            await asyncio.to_thread(Path(args.out).write_bytes, bundle)
+            out.write(f"{len(bundle)} bytes written to {args.out}\n")
+        return
+    raw = await asyncio.to_thread(Path(args.bundle).read_bytes)
+    out.write(render(await import_bundle(client, raw, apply=args.apply)))
+
+
 async def run_admin(args: argparse.Namespace, out: TextIO) -> None:
     email, password = admin_credentials(args)
     async with RiskWatchClient(args.gateway or default_gateway()) as client:
@@ -192,6 +226,8 @@ async def run_admin(args: argparse.Namespace, out: TextIO) -> None:
             await _api_keys(client, args, out)
         elif args.command == "openapi":
             await _openapi(client, args, out)
+        elif args.command == "config":
+            await _config(client, args, out)
         else:
             extra = {"email": args.email} if args.email else {}
             out.write((await load_starter(client, **extra)).render() + "\n")

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
+from riskwatch_alerting.config import Settings
 from riskwatch_alerting.domain.health import (
     Baseline,
     SpikeThresholds,
@@ -60,3 +64,11 @@ def test_the_report_says_what_jumped_and_by_how_much() -> None:
     report = spike_report("Big payment", 24, Baseline(3.0, 26))
     assert "Rule 'Big payment' raised 24 alerts in the last 24 hours" in report
     assert "8.0x its baseline of 3 a day (the median of its previous 26 days)" in report
+
+
+def test_the_install_tunes_the_spike_and_refuses_a_meaningless_factor() -> None:
+    settings = Settings(health_spike_factor=8, health_spike_min_volume=3)
+    assert (settings.spike_thresholds.factor, settings.spike_thresholds.min_volume) == (8.0, 3)
+    assert is_spike(3, Baseline(0.0, 28), settings.spike_thresholds) is False  # 3x < 8x
+    with pytest.raises(ValidationError):
+        Settings(health_spike_factor=1.0)  # "1x its baseline" is every day

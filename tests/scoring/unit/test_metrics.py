@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from riskwatch_scoring.domain.metrics import (
     ks_statistic,
     psi,
 )
+from riskwatch_scoring.domain.metrics import roc_curve as roc_points
 
 labelled_scores = st.lists(
     st.tuples(st.integers(0, 1), st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 1.0])),
@@ -68,3 +71,30 @@ def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift() -> None:
 def test_metrics_refuse_one_class() -> None:
     with pytest.raises(ValueError, match="both classes"):
         auc([1, 1], [0.2, 0.3])
+
+
+@settings(max_examples=100, deadline=None)
+@given(labelled_scores)
+def test_the_roc_curve_matches_sklearn_and_its_area_is_the_auc(
+    pairs: list[tuple[int, float]],
+) -> None:
+    labels = np.array([label for label, _ in pairs])
+    scores = np.array([score for _, score in pairs])
+    points = roc_points(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    assert [p["fpr"] for p in points] == pytest.approx(list(fpr))
+    assert [p["tpr"] for p in points] == pytest.approx(list(tpr))
+    area = np.trapezoid([p["tpr"] for p in points], [p["fpr"] for p in points])
+    assert area == pytest.approx(auc(labels, scores))
+
+
+def test_a_long_roc_curve_is_thinned_but_keeps_its_ends() -> None:
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 5_000)
+    scores = rng.random(5_000) + labels * 0.3
+    points = roc_points(labels, scores, max_points=101)
+    assert len(points) <= 102
+    assert points[0] == {"fpr": 0.0, "tpr": 0.0, "threshold": 1.0}
+    assert (points[-1]["fpr"], points[-1]["tpr"]) == (1.0, 1.0)
+    assert all(a["fpr"] <= b["fpr"] and a["tpr"] <= b["tpr"] for a, b in itertools.pairwise(points))
+    assert roc_points([0, 0, 0], [0.1, 0.2, 0.3]) == []

@@ -15,3 +15,11 @@ document.addEventListener("click", (event) => {
     navigator.clipboard?.writeText(target.value);
   }
 });
+// A long form (training) shows that it is working while the server does it.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.busy || event.defaultPrevented) return;
+  const busy = document.getElementById(form.dataset.busy);
+  if (busy) busy.hidden = false;
+  form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = true; });
+});

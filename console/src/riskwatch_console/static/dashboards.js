@@ -6,6 +6,13 @@
 (function () {
   "use strict";
 
+  var DAY = 86400;
+
+  // A day as the table writes it (UTC, ISO): the charts' days are UTC midnights.
+  function isoDay(seconds) {
+    return new Date(seconds * 1000).toISOString().slice(0, 10);
+  }
+
   var COLORS = ["#1f5fbf", "#b3261e", "#1e7a3c", "#a15c00", "#6a3fb5", "#00838f"];
 
   function compact(value) {
@@ -32,7 +39,8 @@
       category ? { values: function (u, ticks) {
                      return ticks.map(function (t) { return data.categories[t] === undefined ? "" : data.categories[t]; });
                    }, splits: function () { return data.x; }, gap: 6, size: 40 }
-               : {},
+               : { incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY], space: 60,
+                   values: function (u, ticks) { return ticks.map(isoDay); } },
       { scale: "y", size: 60, values: function (u, ticks) { return ticks.map(compact); } }
     ];
     var series = [{ label: category ? "" : (data.time_label || "Day"),

@@ -161,8 +161,7 @@
   // the page loads its result.
   document.addEventListener("htmx:sseMessage", function (event) {
     var target = event.target;
-    if (!(target instanceof Element) || !target.matches("[data-backtest-job]")) return;
-    if (event.detail && (event.detail.type === "done" || event.detail.type === "failed")) {
+    if (target instanceof Element && target.matches("[data-backtest-done]")) {
       window.location.reload();
     }
   });

@@ -100,8 +100,10 @@ _ABANDONED = text(
     " WHERE status = 'running' AND lease_expires_at < now()"
     " AND (attempts >= :max_attempts OR cancel_requested OR deadline_at <= now())"
 )
+# A replica stopping hands its running jobs back, without spending one of their attempts.
 _RELEASE = text(
-    "UPDATE backtest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL"
+    "UPDATE backtest_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,"
+    " attempts = greatest(attempts - 1, 0)"
     " WHERE id = :id AND lease_owner = :owner AND status = 'running'"
 )
 _FAIL = text(
@@ -306,6 +308,9 @@ class _Progress:
     async def write(self, result: BacktestResult) -> None:
         self.last_written = time.monotonic()
         async with self.session_factory() as session, session.begin():
+            # Progress is advisory (a lost one is rewritten 0.5 s later, or the lease runs
+            # out): it does not wait for a WAL flush the live pipeline's commits queue behind.
+            await session.execute(text("SET LOCAL synchronous_commit = off"))
             row = (
                 await session.execute(
                     _PROGRESS,

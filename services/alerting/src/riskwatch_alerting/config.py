@@ -7,6 +7,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from riskwatch_alerting.domain.health import SpikeThresholds
 from riskwatch_shared.settings import ServiceSettings
 
 
@@ -43,14 +44,25 @@ class Settings(ServiceSettings):
     # `GET /v1/rules/health` answers from a copy this young (its `as_of` says when): every
     # rule's 28-day numbers scan a month of evaluation history (about a second at 1M events).
     health_cache_seconds: float = 60.0
+    # A spike: at least this many alerts in 24 hours and at least `factor` times the rule's
+    # baseline (docs/detection-health.md).
+    health_spike_factor: float = Field(default=5.0, ge=1.5, le=1_000.0)
+    health_spike_min_volume: int = Field(default=10, ge=1, le=1_000_000)
+
+    @property
+    def spike_thresholds(self) -> SpikeThresholds:
+        return SpikeThresholds(
+            factor=self.health_spike_factor, min_volume=self.health_spike_min_volume
+        )
+
     # Backtest jobs (POST /v1/backtest-jobs): each replica runs up to `backtest_workers` at a
     # time, each in a process of its own at a lower CPU priority (`backtest_nice`), so a
     # replay never shares the live consumer's event loop. `backtest_cpu_share` further bounds
     # a replay to that share of one core (it pauses between history pages), which also
     # paces its reads of PostgreSQL. 0 workers: this replica runs none (others still may).
     backtest_workers: int = Field(default=1, ge=0, le=8)
-    backtest_nice: int = Field(default=10, ge=0, le=19)
-    backtest_cpu_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    backtest_nice: int = Field(default=19, ge=0, le=19)
+    backtest_cpu_share: float = Field(default=0.25, gt=0.0, le=1.0)
     # Caps: jobs queued or running at once in the whole install and per user, and how long
     # one may run before it is stopped as timed out.
     backtest_max_jobs: int = Field(default=4, ge=1, le=100)

@@ -217,10 +217,12 @@ async def _apply_rule(
             template_key=wanted.template_key,
             approver=approver,
             rule_id=wanted.id,
+            infer_template=False,
         )
-        rule.template_key = wanted.template_key
     else:
         rule = await service.get_rule(session, wanted.id, for_update=True)
+        if "template_key" in {change.field for change in diff.changes}:
+            diff.note = "the template a rule came from is not changed by an import"
         changed = {change.field for change in diff.changes} & set(RULE_CONTENT)
         if changed:
             update = RuleUpdate.model_validate({name: content[name] for name in changed})

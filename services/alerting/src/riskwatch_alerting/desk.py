@@ -163,7 +163,9 @@ async def start_alert_desk(runtime: ServiceRuntime) -> None:
         _periodically(
             runtime,
             settings.health_check_seconds,
-            lambda session: operational.check_rules(session, now=datetime.now(UTC)),
+            lambda session: operational.check_rules(
+                session, now=datetime.now(UTC), thresholds=settings.spike_thresholds
+            ),
             "health.check_failed",
         )
     )

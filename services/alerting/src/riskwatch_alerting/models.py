@@ -359,7 +359,8 @@ class EvaluationRecord(Base):
     """Every trigger event evaluated, with the flattened context it was evaluated on."""
 
     __tablename__ = "evaluation_history"
-    __table_args__ = (Index("ix_evaluation_history_occurred_at", "occurred_at"),)
+    # (occurred_at, seq): a replay's keyset pages are index ranges in arrival order.
+    __table_args__ = (Index("ix_evaluation_history_replay", "occurred_at", "seq"),)
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     # Arrival order, so a backtest replays same-instant events as live evaluation saw them.
@@ -382,6 +383,21 @@ class Alert(Base):
             postgresql_where=text("dedup_open"),
         ),
         Index("ix_alerts_raised_at", "raised_at"),
+        # The dashboards' per-day aggregates read only these: index-only scans of a period.
+        Index(
+            "ix_alerts_dashboard",
+            "raised_at",
+            postgresql_include=[
+                "rule_type",
+                "severity",
+                "status",
+                "outcome",
+                "rule_id",
+                "acknowledged_at",
+                "resolved_at",
+                "sla_due_at",
+            ],
+        ),
         Index("ix_alerts_happened_at", "happened_at"),
         Index("ix_alerts_customer_id", "customer_id"),
         Index("ix_alerts_trigger_event_id", "trigger_event_id"),

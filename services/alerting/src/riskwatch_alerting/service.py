@@ -140,9 +140,11 @@ async def create_rule(
     template_key: str | None = None,
     approver: Approver = SERVICE_APPROVER,
     rule_id: uuid.UUID | None = None,
+    infer_template: bool = True,
 ) -> Rule:
     """A new rule is a draft and a proposal (`create`): live once someone else approves it.
-    `rule_id`: the id it has in another install (a configuration import)."""
+    `rule_id` and `infer_template=False` (the template key as given, even none): the rule as
+    another install has it (a configuration import)."""
     check_condition(data.condition)
     check_definition(data.trigger_event_types, data.dedup_key)
     check_words(data.title_template, data.summary_template)
@@ -151,7 +153,8 @@ async def create_rule(
         id=rule_id or uuid.uuid4(),
         version=1,
         status="draft",
-        template_key=template_key or template_key_of(data.rule_type, data.condition),
+        template_key=template_key
+        or (template_key_of(data.rule_type, data.condition) if infer_template else None),
         created_at=now,
         created_by=actor,
         updated_at=now,
@@ -482,6 +485,8 @@ async def change_rollout(
     if rule.rollout_version is None or rule.rollout_percent is None:
         raise RolloutNotPossible(f"rule {rule_id} has no rollout in progress")
     version, before = rule.rollout_version, rule.rollout_percent
+    if percent == before:  # a retry: nothing moves, nothing to audit
+        return rule
     target = await _version_target(session, rule, version)
     if percent > before:
         authors = await _content_authors(session, rule.id, version)

@@ -95,6 +95,11 @@ class PolicyApprovalNotAllowed(Forbidden):
     type_slug = "escalation-policy-approval-forbidden"
 
 
+class NoAddressForChannel(Conflict):
+    title = "The recipient has no address on this channel"
+    type_slug = "no-address-for-channel"
+
+
 class ImportConflict(Conflict):
     title = "Configuration import conflict"
     type_slug = "config-import-conflict"

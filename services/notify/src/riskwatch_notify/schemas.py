@@ -242,6 +242,10 @@ class DeliveryAttemptOut(Out):
     duration_ms: int
 
 
+class TestSendIn(Body):
+    channel: ChannelName = Field(description="The channel to try the recipient on")
+
+
 class DeliveryOut(Out):
     id: UUID
     kind: str
@@ -287,6 +291,7 @@ class InboxMessageOut(Out):
     id: UUID
     seq: int
     alert_id: UUID | None
+    customer_id: UUID | None = None
     title: str
     body: str
     severity: str

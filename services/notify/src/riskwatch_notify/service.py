@@ -21,6 +21,7 @@ from riskwatch_notify.errors import (
     InboxMessageNotFound,
     InvalidCursor,
     InvalidPolicy,
+    NoAddressForChannel,
     NoInbox,
     NotRedrivable,
     RecipientNotFound,
@@ -400,6 +401,53 @@ async def redrive_delivery(
     await queue.wake_workers(session)
     await session.refresh(row)
     return (await _details(session, [row]))[0]
+
+
+TEST_SUBJECT = "RiskWatch test message"
+TEST_TEXT = (
+    "This is a test message from RiskWatch, sent by a manager to check that this channel "
+    "reaches you. Nothing needs doing."
+)
+
+
+async def test_send(
+    session: AsyncSession, *, recipient_id: uuid.UUID, channel: str, policy: OutboundPolicy
+) -> DeliveryOut:
+    """Queue one test message to a recipient on one channel, through the same queue, worker,
+    retries and delivery log as an alert's (quiet hours do not hold it: someone asked for it
+    now). A webhook URL is checked against the outbound guard now (and again when sent)."""
+    row = await session.get(RecipientRow, recipient_id)
+    if row is None:
+        raise RecipientNotFound(f"no recipient {recipient_id}")
+    address = {"email": row.email, "sms": row.phone, "webhook": row.webhook_url,
+               "in_app": str(row.id) if row.user_subject else None}[channel]  # fmt: skip
+    if not address:
+        raise NoAddressForChannel(f"{row.name} has no {channel} address")
+    if channel == "webhook":
+        try:
+            await check_outbound_url(address, policy)
+        except DestinationRefused as exc:
+            raise RefusedWebhookUrl(exc.reason, field="webhook_url") from None
+    now = utcnow()
+    notification_id = uuid.uuid4()
+    payload: dict[str, Any] | None = None
+    if channel == "webhook":
+        payload = {"type": "riskwatch.test", "id": str(notification_id),
+                   "created_at": now.isoformat(), "message": TEST_TEXT}  # fmt: skip
+    elif channel == "in_app":
+        payload = {"link": ""}
+    await queue.insert_notifications(session, [{
+        "id": notification_id, "dedup_key": f"test:{notification_id}", "kind": "test",
+        "alert_id": None, "bundled_alert_ids": [], "escalation_step": None,
+        "recipient_id": row.id, "channel": channel, "address": address, "severity": "low",
+        "subject": TEST_SUBJECT, "body_text": TEST_TEXT, "body_html": None, "payload": payload,
+        "status": "queued", "attempts": 0, "next_attempt_at": now, "held_until": None,
+        "created_at": now, "updated_at": now, "trace_id": None,
+    }])  # fmt: skip
+    await queue.wake_workers(session)
+    delivery = await repository.get_delivery(session, notification_id)
+    assert delivery is not None
+    return DeliveryOut.model_validate(delivery)
 
 
 async def alert_notifications(

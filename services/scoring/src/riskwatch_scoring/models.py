@@ -157,13 +157,22 @@ class CustomerRiskCurrent(Base):
     or COPY batch, so the dashboards count levels without scanning every assessment."""
 
     __tablename__ = "customer_risk_current"
-    __table_args__ = (Index("ix_customer_risk_current_kind_assessed", "kind", "assessed_at"),)
+    __table_args__ = (
+        Index("ix_customer_risk_current_kind_assessed", "kind", "assessed_at"),
+        Index("ix_customer_risk_current_kind_week", "kind", "week_of"),
+    )
 
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     level: Mapped[str] = mapped_column(String(16), nullable=False)
     score: Mapped[float] = mapped_column(Float, nullable=False)
     assessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The UTC week (its Monday) of `assessed_at`, and the last score before that week began:
+    # this week's risers (migration scoring_0010).
+    week_of: Mapped[date | None] = mapped_column(Date)
+    week_score: Mapped[float | None] = mapped_column(Float)
+    week_level: Mapped[str | None] = mapped_column(String(16))
+    week_score_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CustomerDirectoryRow(Base):

@@ -1,13 +1,14 @@
 """SQL of the customers-by-risk dashboard: how many customers hold each level per model kind
 and segment (the `customer_risk_current` rollup), and this week's top risers (their current
-score against their last one before the week); the customer directory the customer events
-fill (name, segment). Reads only, except `record_directory` (the consumer's)."""
+score against their last one before the week, both kept by the rollup; "this week" is the
+current UTC week, from Monday); the customer directory the customer events fill (name,
+segment). Reads only, except `record_directory` (the consumer's)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, text
@@ -93,33 +94,34 @@ class Riser(NamedTuple):
     assessed_at: datetime
 
 
-# The customers assessed since the week began, each with their last score before it (one
-# index probe per customer on ix_assessment_customer_assessed), the largest rises first.
+# The customers whose current score (assessed this UTC week) is above their last score before
+# the week began, as the rollup keeps both: one scan of the kind's rows of this week.
 RISERS = text(
     """
-    SELECT c.customer_id, d.name, d.segment, b.score, b.level, c.score, c.level, c.assessed_at
+    SELECT c.customer_id, d.name, d.segment, c.week_score, c.week_level, c.score, c.level,
+           c.assessed_at
     FROM customer_risk_current c
-    CROSS JOIN LATERAL (
-        SELECT a.score, a.level FROM assessment a
-        WHERE a.customer_id = c.customer_id AND a.kind = c.kind AND NOT a.is_shadow
-          AND a.assessed_at < :since
-        ORDER BY a.assessed_at DESC, a.id DESC LIMIT 1
-    ) b
     LEFT JOIN customer_directory d ON d.customer_id = c.customer_id
-    WHERE c.kind = :kind AND c.assessed_at >= :since AND c.score > b.score
+    WHERE c.kind = :kind AND c.week_of = :week AND c.score > c.week_score
       AND (CAST(:owner AS text) IS NULL OR c.customer_id IN (
           SELECT o.customer_id FROM customer_owners o WHERE o.relationship_manager = :owner))
-    ORDER BY c.score - b.score DESC, c.customer_id
+    ORDER BY c.score - c.week_score DESC, c.customer_id
     LIMIT :limit
     """
 )
 
 
+def week_of(moment: datetime) -> date:
+    """The Monday (UTC) of the ISO week `moment` falls in."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
 async def top_risers(
-    session: AsyncSession, *, kind: str, since: datetime, owner: str | None, limit: int
+    session: AsyncSession, *, kind: str, week: date, owner: str | None, limit: int
 ) -> list[Riser]:
     result = await session.execute(
-        RISERS, {"kind": kind, "since": since, "owner": owner, "limit": limit}
+        RISERS, {"kind": kind, "week": week, "owner": owner, "limit": limit}
     )
     return [
         Riser(r[0], r[1], r[2], float(r[3]), str(r[4]), float(r[5]), str(r[6]), r[7])

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from riskwatch_alerting import repository
 from riskwatch_alerting.api.common import INVALID
 from riskwatch_alerting.domain.dashboards import InvalidPeriod, Period, period_of, sizes_by_day
 from riskwatch_alerting.errors import InvalidQuery
@@ -19,6 +18,7 @@ from riskwatch_alerting.repository import AlertFilters
 from riskwatch_alerting.repository.dashboards import (
     alert_response_by_day,
     alert_volume_by_day,
+    false_positives_by_rule,
     watchlist_moves_by_day,
 )
 from riskwatch_shared.app import IdentityDep, SessionDep
@@ -131,7 +131,7 @@ async def alert_daily_stats(
             false_positives=false_positives,
             false_positive_rate=false_positives / resolved if resolved else 0.0,
         )
-        for rule_id, name, resolved, false_positives in await repository.false_positive_rates(
+        for rule_id, name, resolved, false_positives in await false_positives_by_rule(
             session, filters
         )
     ]

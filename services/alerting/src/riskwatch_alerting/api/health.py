@@ -54,7 +54,11 @@ async def rules_health(
     found = cache.get((days, status))
     if found is None:
         found = await health.rules_health(
-            session, now=datetime.now(UTC), window_days=days, status=status
+            session,
+            now=datetime.now(UTC),
+            window_days=days,
+            status=status,
+            thresholds=cast(Settings, runtime.settings).spike_thresholds,
         )
         cache.put((days, status), found)
     return found
@@ -62,10 +66,16 @@ async def rules_health(
 
 @router.get("/rules/{rule_id}/health", operation_id="alerting-rule-health", responses=NOT_FOUND)
 async def rule_health(
-    rule_id: uuid.UUID, session: SessionDep, days: WindowDays = 28
+    rule_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, days: WindowDays = 28
 ) -> RuleHealthDetail:
     """One rule's health, with its alerts per day over the baseline's days."""
-    return await health.rule_health(session, rule_id, now=datetime.now(UTC), window_days=days)
+    return await health.rule_health(
+        session,
+        rule_id,
+        now=datetime.now(UTC),
+        window_days=days,
+        thresholds=cast(Settings, runtime.settings).spike_thresholds,
+    )
 
 
 # --- operational alerts ---------------------------------------------------------------------

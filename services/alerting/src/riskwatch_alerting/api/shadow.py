@@ -15,8 +15,14 @@ from riskwatch_alerting.domain.shadow import MAX_COMPARISON_DAYS
 from riskwatch_alerting.errors import ShadowNotAllowed
 from riskwatch_alerting.schemas import RolloutChange, RuleOut
 from riskwatch_alerting.shadow import service
-from riskwatch_alerting.shadow.schemas import ShadowComparisonOut, ShadowRunOut, ShadowSetStart
+from riskwatch_alerting.shadow.schemas import (
+    ShadowComparisonOut,
+    ShadowHitPage,
+    ShadowRunOut,
+    ShadowSetStart,
+)
 from riskwatch_shared.app import IdentityDep, SessionDep
+from riskwatch_shared.masking import mask_mapping
 from riskwatch_shared.roles import MANAGERS, require_role
 from riskwatch_shared.security import Identity
 
@@ -100,6 +106,27 @@ async def stop_shadow(
 async def get_shadow(proposal_id: uuid.UUID, session: SessionDep) -> ShadowRunOut:
     """The proposal's shadow run: the running one, else the last."""
     return ShadowRunOut.model_validate(await service.latest(session, proposal_id=proposal_id))
+
+
+@router.get(
+    "/rule-proposals/{proposal_id}/shadow-hits",
+    operation_id="alerting-rule-proposals-shadow-hits",
+    responses={**NOT_FOUND, **INVALID},
+)
+async def shadow_hits(
+    proposal_id: uuid.UUID,
+    session: SessionDep,
+    identity: IdentityDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ShadowHitPage:
+    """The events the proposal's shadow would have alerted on, in event order, with evidence
+    (account numbers and IPs masked as on alerts unless the caller may unmask)."""
+    page = await service.hits(session, proposal_id, cursor=cursor, limit=limit)
+    if not identity.may_unmask:
+        for hit in page.items:
+            hit.evidence = mask_mapping(hit.evidence)
+    return page
 
 
 @router.get(

@@ -26,6 +26,7 @@ from riskwatch_alerting.warning.service import refresh_baselines
 from riskwatch_alerting.watchlist.store import entry_owned_by
 from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.ownership import owner_scope
+from riskwatch_shared.pagination import InvalidCursor, encode_keyed_cursor, keyed_cursor_after
 from riskwatch_shared.policy import MANAGERS
 from riskwatch_shared.roles import require_role
 
@@ -69,6 +70,9 @@ class WarningStateOut(BaseModel):
 
 class WarningStatesPage(BaseModel):
     items: list[WarningStateOut]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last"
+    )
 
 
 class BaselinesOut(BaseModel):
@@ -158,10 +162,20 @@ async def list_warnings(
         bool, Query(description="Also indicators warned once and now clear")
     ] = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=400, description="next_cursor of the previous page")
+    ] = None,
 ) -> WarningStatesPage:
-    """Customers' early-warning indicators, latest first; an RM sees their customers' only."""
+    """Customers' early-warning indicators, latest first, a page at a time (keyset cursor:
+    stable while indicators move); an RM sees their customers' only."""
     if indicator is not None and indicator not in INDICATORS:
         raise InvalidQuery(f"unknown indicator {indicator!r}", parameter="indicator")
+    after = None
+    if cursor is not None:
+        try:
+            after = keyed_cursor_after(cursor, uuid.UUID)
+        except InvalidCursor as exc:
+            raise InvalidQuery(str(exc), parameter="cursor") from exc
     statement = select(WarningState)
     scope = owner_scope(identity)
     if scope is not None:
@@ -174,11 +188,35 @@ async def list_warnings(
         statement = statement.where(WarningState.level == level)
     elif not include_cleared:
         statement = statement.where(WarningState.level.is_not(None))
+    if after is not None:
+        at, after_customer, after_indicator = after
+        # Newest first, then customer and indicator ascending: the rows after the cursor's.
+        statement = statement.where(
+            or_(
+                WarningState.updated_at < at,
+                and_(
+                    WarningState.updated_at == at,
+                    or_(
+                        WarningState.customer_id > after_customer,
+                        and_(
+                            WarningState.customer_id == after_customer,
+                            WarningState.indicator > after_indicator,
+                        ),
+                    ),
+                ),
+            )
+        )
     statement = statement.order_by(
         WarningState.updated_at.desc(), WarningState.customer_id, WarningState.indicator
-    ).limit(limit)
-    rows = (await session.execute(statement)).scalars().all()
+    ).limit(limit + 1)
+    fetched = (await session.execute(statement)).scalars().all()
+    rows = fetched[:limit]
+    next_cursor = None
+    if len(fetched) > limit:
+        last = rows[-1]
+        next_cursor = encode_keyed_cursor(last.updated_at, last.customer_id, last.indicator)
     return WarningStatesPage(
+        next_cursor=next_cursor,
         items=[
             WarningStateOut(
                 customer_id=row.customer_id,
@@ -194,7 +232,7 @@ async def list_warnings(
                 triggers=list(row.detail),
             )
             for row in rows
-        ]
+        ],
     )
 
 

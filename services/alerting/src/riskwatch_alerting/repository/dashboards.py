@@ -4,13 +4,14 @@ the period's rows (the `raised_at` / `entered_at` indexes bound them); nothing i
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Date, and_, case, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from riskwatch_alerting.models import Alert, WatchlistEntry, WatchlistReview
+from riskwatch_alerting.models import Alert, Rule, WatchlistEntry, WatchlistReview
 from riskwatch_alerting.repository.alerts import AlertFilters, filtered
 from riskwatch_alerting.watchlist.store import entry_owned_by
 
@@ -77,6 +78,24 @@ async def alert_response_by_day(
         )
         for row in (await session.execute(statement)).all()
     ]
+
+
+async def false_positives_by_rule(
+    session: AsyncSession, filters: AlertFilters
+) -> list[tuple[uuid.UUID, str, int, int]]:
+    """Per rule: (rule id, its name now, resolved alerts with an outcome, false positives);
+    grouped by rule id alone (the covering index has it), the names read after."""
+    false_positive = func.sum(case((Alert.outcome == "false_positive", 1), else_=0))
+    statement = filtered(
+        select(Alert.rule_id, func.count(), false_positive)
+        .where(Alert.status == "resolved", Alert.outcome.is_not(None))
+        .group_by(Alert.rule_id),
+        filters,
+    )
+    counts = (await session.execute(statement)).all()
+    ids = [row[0] for row in counts]
+    names = dict((await session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(ids)))).all())
+    return [(row[0], str(names.get(row[0], "")), int(row[1]), int(row[2] or 0)) for row in counts]
 
 
 class WatchlistMovesByDay(NamedTuple):

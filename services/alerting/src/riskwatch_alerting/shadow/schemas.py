@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,24 @@ class ShadowRunOut(BaseModel):
         "proposal decided), `hit_cap` (it stored the most hits a run may)"
     )
     hit_count: int = Field(description="Would-be hits stored so far")
+
+
+class ShadowHitOut(BaseModel):
+    """One event the shadow version would have alerted on, with the evidence it held on."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    event_id: uuid.UUID
+    event_type: str
+    customer_id: uuid.UUID | None
+    transaction_id: uuid.UUID | None
+    occurred_at: datetime
+    evidence: dict[str, Any]
+
+
+class ShadowHitPage(BaseModel):
+    items: list[ShadowHitOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
 
 
 class ShadowSetStart(BaseModel):

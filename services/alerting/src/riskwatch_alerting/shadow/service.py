@@ -24,6 +24,7 @@ from riskwatch_alerting.domain.shadow import (
 )
 from riskwatch_alerting.errors import (
     InvalidCondition,
+    InvalidQuery,
     ProposalNotPending,
     RuleNotFound,
     RuleVersionNotFound,
@@ -38,9 +39,12 @@ from riskwatch_alerting.shadow.schemas import (
     ComparedCounts,
     ComparedDayOut,
     ShadowComparisonOut,
+    ShadowHitOut,
+    ShadowHitPage,
     ShadowRunOut,
     VersionCounts,
 )
+from riskwatch_shared.pagination import InvalidCursor, cursor_after, encode_cursor
 
 LABEL_WINDOW = timedelta(hours=24)
 
@@ -109,6 +113,8 @@ async def stop(session: AsyncSession, proposal_id: uuid.UUID, *, approver: Appro
 async def latest(
     session: AsyncSession, *, proposal_id: uuid.UUID | None = None, rule_id: uuid.UUID | None = None
 ) -> ShadowRun:
+    """A proposal's (or rule's) running shadow, else its last; 404 for an unknown proposal or
+    rule, or one never in shadow."""
     if proposal_id is not None:
         await rule_governance.get_proposal(session, proposal_id)
     if rule_id is not None and await repository.get_rule(session, rule_id) is None:
@@ -116,8 +122,28 @@ async def latest(
     run = await store.latest_run(session, proposal_id=proposal_id, rule_id=rule_id)
     if run is None:
         raise ShadowRunNotFound("no shadow run: start one with POST /v1/rule-proposals/{id}/shadow")
-    await session.refresh(run)
+    await session.refresh(run)  # a stop in this transaction changed the row in SQL
     return run
+
+
+async def hits(
+    session: AsyncSession, proposal_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> ShadowHitPage:
+    """The proposal's last shadow run's would-be hits, in event order."""
+    run = await latest(session, proposal_id=proposal_id)
+    after = None
+    if cursor is not None:
+        try:
+            after = cursor_after(cursor, int)
+        except InvalidCursor as exc:
+            raise InvalidQuery(str(exc), parameter="cursor") from exc
+    page = await store.hits_page(session, run.id, after=after, limit=limit + 1)
+    more = len(page) > limit
+    items = [ShadowHitOut.model_validate(hit) for hit in page[:limit]]
+    last = page[limit - 1] if more else None
+    return ShadowHitPage(
+        items=items, next_cursor=None if last is None else encode_cursor(last.occurred_at, last.id)
+    )
 
 
 async def _compiled(session: AsyncSession, rule_id: uuid.UUID, version: int) -> ActiveRule:

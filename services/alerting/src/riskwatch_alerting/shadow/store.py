@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_alerting.domain.shadow import MAX_HITS_PER_RUN, HitRecord, StoredShadowHit
@@ -145,6 +145,17 @@ async def shadow_hits(
         .order_by(ShadowHit.occurred_at, ShadowHit.id)
     )
     return [StoredShadowHit(*row) for row in await session.execute(statement)]
+
+
+async def hits_page(
+    session: AsyncSession, run_id: uuid.UUID, *, after: tuple[datetime, int] | None, limit: int
+) -> Sequence[ShadowHit]:
+    """A run's stored hits in event order, a keyset page after `after` (time, id)."""
+    statement = select(ShadowHit).where(ShadowHit.run_id == run_id)
+    if after is not None:
+        statement = statement.where(tuple_(ShadowHit.occurred_at, ShadowHit.id) > tuple_(*after))
+    statement = statement.order_by(ShadowHit.occurred_at, ShadowHit.id).limit(limit)
+    return (await session.scalars(statement)).all()
 
 
 async def live_hits(

@@ -7,10 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
+from sqlalchemy import select
 
 from riskwatch_notify import configuration
-from riskwatch_notify.api.common import errors, require
+from riskwatch_notify.api.common import Limit, errors, require
 from riskwatch_notify.config import Settings
+from riskwatch_notify.models import ConfigAuditEntry
 from riskwatch_shared import roles
 from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
 from riskwatch_shared.config_bundle import (
@@ -23,6 +26,7 @@ from riskwatch_shared.config_bundle import (
     read_section,
     section_document,
 )
+from riskwatch_shared.governance import AuditOut
 from riskwatch_shared.governance_api import ApproverDep
 
 router = APIRouter(prefix="/config/notify", tags=["configuration"])
@@ -79,3 +83,25 @@ async def import_config(
         session, section, mode=mode, approver=approver, policy=settings.outbound_policy()
     )
     return import_report(configuration.SERVICE, mode, diffs)
+
+
+class ConfigAuditOut(AuditOut):
+    subject: str = Field(description="`<kind>:<key>`, e.g. `team:3f0c...`")
+
+
+@router.get(
+    "/audit",
+    operation_id="notify-config-audit",
+    response_model=list[ConfigAuditOut],
+    responses=errors(),
+)
+async def config_audit(
+    session: SessionDep, identity: IdentityDep, limit: Limit = 100
+) -> list[ConfigAuditOut]:
+    """What configuration imports changed here directly, newest first: who (with which
+    roles), which team, recipient or subscription, and each field's old and new value."""
+    require(identity, roles.ADMIN)
+    rows = await session.scalars(
+        select(ConfigAuditEntry).order_by(ConfigAuditEntry.id.desc()).limit(limit)
+    )
+    return [ConfigAuditOut.model_validate(row) for row in rows.all()]

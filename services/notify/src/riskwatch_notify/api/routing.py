@@ -12,6 +12,7 @@ from riskwatch_notify.api.common import MANAGERS, READERS, Limit, errors, requir
 from riskwatch_notify.api.policy_proposals import policy_proposal_out
 from riskwatch_notify.config import Settings
 from riskwatch_notify.schemas import (
+    DeliveryOut,
     EscalationPolicyIn,
     EscalationPolicyOut,
     EscalationPolicyProposalOut,
@@ -21,6 +22,7 @@ from riskwatch_notify.schemas import (
     SubscriptionOut,
     TeamIn,
     TeamOut,
+    TestSendIn,
 )
 from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
 from riskwatch_shared.governance import AuditOut
@@ -121,6 +123,29 @@ async def delete_recipient(
     require(identity, MANAGERS)
     await service.delete_recipient(session, recipient_id=recipient_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/recipients/{recipient_id}/test",
+    operation_id="notify-recipients-test-send",
+    response_model=DeliveryOut,
+    status_code=202,
+    responses=errors(404, 409, 422),
+)
+async def test_send(
+    recipient_id: uuid.UUID,
+    body: TestSendIn,
+    session: SessionDep,
+    identity: IdentityDep,
+    runtime: RuntimeDep,
+) -> DeliveryOut:
+    """Send a test message to a recipient on one channel (a manager checks an address works):
+    queued like an alert's message, shown in the delivery log; 409 when the recipient has no
+    address on that channel, 422 when the outbound guard refuses its webhook URL."""
+    require(identity, MANAGERS)
+    return await service.test_send(
+        session, recipient_id=recipient_id, channel=body.channel, policy=_policy(runtime.settings)
+    )
 
 
 # ---------------------------------------------------------------- teams

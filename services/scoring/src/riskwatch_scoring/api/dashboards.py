@@ -4,20 +4,19 @@ figures cover their own customers; roles that may not unmask see the risers' nam
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from riskwatch_scoring.api.common import INVALID
-from riskwatch_scoring.risk_dashboard import level_counts, top_risers
+from riskwatch_scoring.risk_dashboard import level_counts, top_risers, week_of
 from riskwatch_scoring.schemas import Kind
 from riskwatch_shared.app import IdentityDep, SessionDep
 from riskwatch_shared.ownership import owner_scope
 
 router = APIRouter()
-WEEK = timedelta(days=7)
 
 
 class LevelCount(BaseModel):
@@ -42,7 +41,7 @@ class RiserOut(BaseModel):
 class RiskDistributionOut(BaseModel):
     levels: list[LevelCount]
     risers_kind: str
-    week_from: datetime
+    week_from: datetime = Field(description="The current UTC week's Monday, 00:00")
     top_risers: list[RiserOut]
 
 
@@ -65,18 +64,18 @@ async def risk_distribution(
     risers: Annotated[int, Query(ge=0, le=50, description="How many top risers")] = 10,
 ) -> RiskDistributionOut:
     """How many customers hold each current level per model kind and segment, and the
-    customers whose `kind` score rose most since the week began (against their last score
-    before it; a customer first scored this week has no rise yet)."""
+    customers whose `kind` score rose most this UTC week (since Monday: their score now
+    against their last score before the week; a customer first scored this week has none)."""
     owner = owner_scope(identity)
-    week_from = datetime.now(UTC) - WEEK
-    found = await top_risers(session, kind=kind, since=week_from, owner=owner, limit=risers)
+    week = week_of(datetime.now(UTC))
+    found = await top_risers(session, kind=kind, week=week, owner=owner, limit=risers)
     return RiskDistributionOut(
         levels=[
             LevelCount(kind=k, level=level, segment=segment, customers=count)
             for k, level, segment, count in await level_counts(session, owner)
         ],
         risers_kind=kind,
-        week_from=week_from,
+        week_from=datetime.combine(week, time(), tzinfo=UTC),
         top_risers=[
             RiserOut(
                 customer_id=riser.customer_id,

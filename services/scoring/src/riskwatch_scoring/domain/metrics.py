@@ -119,6 +119,34 @@ def calibration_table(
     return table
 
 
+def roc_curve(
+    labels: ArrayLike, scores: ArrayLike, max_points: int = 101
+) -> list[dict[str, float]]:
+    """The ROC curve as (false positive rate, true positive rate, threshold) points, from
+    (0, 0) to (1, 1), thinned to at most `max_points` for the model report's chart. Tied
+    scores make one step (every threshold is a distinct score)."""
+    label_array, score_array = _arrays(labels, scores)
+    positives = float(label_array.sum())
+    negatives = float(len(label_array) - positives)
+    if positives == 0 or negatives == 0:
+        return []
+    order = np.argsort(-score_array, kind="mergesort")
+    sorted_scores, sorted_labels = score_array[order], label_array[order]
+    last_of_run = np.r_[np.diff(sorted_scores) != 0, True]
+    true_positives = np.cumsum(sorted_labels)[last_of_run]
+    false_positives = np.cumsum(1 - sorted_labels)[last_of_run]
+    thresholds = sorted_scores[last_of_run]
+    points = [{"fpr": 0.0, "tpr": 0.0, "threshold": 1.0}]
+    step = max(1, len(thresholds) // max(1, max_points - 2))
+    for index in [*range(0, len(thresholds) - 1, step), len(thresholds) - 1]:
+        points.append({
+            "fpr": float(false_positives[index] / negatives),
+            "tpr": float(true_positives[index] / positives),
+            "threshold": float(thresholds[index]),
+        })  # fmt: skip
+    return points
+
+
 def psi(expected_scores: ArrayLike, actual_scores: ArrayLike, bins: int = 10) -> float:
     """Population stability index of `actual_scores` against `expected_scores`.
 

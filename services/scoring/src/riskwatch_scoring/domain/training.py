@@ -40,6 +40,7 @@ from riskwatch_scoring.domain.metrics import (
     brier_score,
     calibration_table,
     ks_statistic,
+    roc_curve,
 )
 from riskwatch_scoring.domain.scorecard import Scorecard, ScoreScaling
 from riskwatch_scoring.domain.woe_scorecard import fit_woe_scorecard
@@ -242,6 +243,7 @@ class TrainingReport:
     parameters: dict[str, Any] = field(default_factory=dict)
     dropped_features: dict[str, str] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
+    roc: list[dict[str, float]] = field(default_factory=list)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -265,6 +267,7 @@ class TrainingReport:
             "parameters": self.parameters,
             "dropped_features": dict(self.dropped_features),
             "candidates": {name: dict(figures) for name, figures in self.candidates.items()},
+            "roc": [dict(point) for point in self.roc],
         }
 
 
@@ -369,6 +372,8 @@ class CrossValidation:
     briers: list[float]
     calibration: list[CalibrationBin]
     platt: tuple[float, float]
+    # The pooled held-out ROC curve (first repeat), for the model report's chart.
+    roc: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def auc_mean(self) -> float:
@@ -409,6 +414,7 @@ def cross_validate(
     pooled_ks: list[float] = []
     briers: list[float] = []
     calibration: list[CalibrationBin] = []
+    roc: list[dict[str, float]] = []
     platt = (1.0, 0.0)
     for repeat, folds in enumerate(splits):
         margins = np.full(len(labels), np.nan)
@@ -436,9 +442,12 @@ def cross_validate(
         briers.append(brier_score(held_labels, held))
         if repeat == 0:
             calibration = calibration_table(held_labels, held)
+            roc = roc_curve(held_labels, held)
             if algorithm == "lightgbm":
                 platt = fit_platt(margins[scored], held_labels)
-    return CrossValidation(algorithm, fold_aucs, fold_ks, pooled_ks, briers, calibration, platt)
+    return CrossValidation(
+        algorithm, fold_aucs, fold_ks, pooled_ks, briers, calibration, platt, roc=roc
+    )
 
 
 def _parameters(
@@ -568,6 +577,7 @@ def _final_model(
         parameters=parameters,
         dropped_features=dropped,
         candidates={result.algorithm: result.summary() for result in results},
+        roc=chosen.roc,
     )
     return TrainingResult(
         model=dataclasses.replace(model, metadata=report.to_state()), report=report

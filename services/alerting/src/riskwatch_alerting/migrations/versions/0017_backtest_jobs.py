@@ -21,6 +21,23 @@ _NOW = sa.text("now()")
 
 
 def upgrade() -> None:
+    # A replay reads the history in keyset pages ordered by (occurred_at, seq): with the
+    # index on occurred_at alone each page sorted every later row of the range. The new
+    # index serves every query the old one did; built without blocking the event path.
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_evaluation_history_replay",
+            "evaluation_history",
+            ["occurred_at", "seq"],
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
+        op.drop_index(
+            "ix_evaluation_history_occurred_at",
+            table_name="evaluation_history",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
     op.create_table(
         "backtest_jobs",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -69,3 +86,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("backtest_jobs")
+    with op.get_context().autocommit_block():
+        op.create_index(
+            "ix_evaluation_history_occurred_at",
+            "evaluation_history",
+            ["occurred_at"],
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
+        op.drop_index(
+            "ix_evaluation_history_replay",
+            table_name="evaluation_history",
+            postgresql_concurrently=True,
+            if_exists=True,
+        )
