@@ -8,8 +8,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-# Two pytest workers (pytest-xdist): the whole-system tests on one, the in-process packages on
-# the other (tests/conftest.py groups them); TEST_WORKERS=0 runs everything in one process.
+# Two pytest workers (pytest-xdist), each taking whole test packages (tests/conftest.py groups
+# them), the whole-system ones first; TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint typecheck browser assets unit bench chaos clean

@@ -11,23 +11,26 @@ settings.register_profile("riskwatch", deadline=None, suppress_health_check=[Hea
 settings.load_profile("riskwatch")
 
 TESTS = Path(__file__).parent
-# The packages whose tests run the whole system as processes (session fixtures starting every
-# service): one group, so one xdist worker starts each such system once, while the other
-# worker takes the in-process packages.
-WHOLE_SYSTEM_PACKAGES = frozenset({"e2e", "console", "chaos"})
-WHOLE_SYSTEM_GROUP = "whole-system"
+# The packages whose tests run the whole system as processes, longest first: `make test`'s two
+# xdist workers (`--dist loadgroup`) start on these, so neither is left with a long tail.
+WHOLE_SYSTEM_PACKAGES = ("console", "e2e", "chaos")
 
 
 def test_group(item: pytest.Item) -> str:
-    """The xdist group of a test: the whole system's, or its top-level package (a package's
-    session and package fixtures are then set up on one worker only)."""
-    package = item.path.relative_to(TESTS).parts[0]
-    return WHOLE_SYSTEM_GROUP if package in WHOLE_SYSTEM_PACKAGES else package
+    """The xdist group of a test: its top-level package, so a package's session and package
+    fixtures (an embedded system, an app with its database) are set up on one worker only."""
+    return item.path.relative_to(TESTS).parts[0]
+
+
+def _start_order(item: pytest.Item) -> int:
+    group = test_group(item)
+    if group in WHOLE_SYSTEM_PACKAGES:
+        return WHOLE_SYSTEM_PACKAGES.index(group)
+    return len(WHOLE_SYSTEM_PACKAGES)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.xdist_group(test_group(item)))
-    # The longest group first, so `make test`'s two workers finish together (a stable sort:
-    # the order within each group is unchanged).
-    items.sort(key=lambda item: test_group(item) != WHOLE_SYSTEM_GROUP)
+    # A stable sort: the order within each package is unchanged.
+    items.sort(key=_start_order)
