@@ -111,3 +111,10 @@ async def test_approving_a_list_change_as_a_second_person(
     await shoot(page, shots / "operational-alert.png")
     await page.goto(f"{console_url}/operational-alerts")
     await shoot(page, shots / "operational-alerts.png")
+    # The author switches to Chinese: the operational alert in the person's language.
+    await mine.get_by_label("Language").select_option("zh_CN")
+    await mine.locator("form.language button").click()
+    await mine.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    await mine.goto(f"{console_url}/operational-alerts/{alert['id']}")
+    assert "漂移阈值" in await mine.locator("#op-figures").inner_text()
+    await shoot(mine, shots / "operational-alert-zh.png")
