@@ -76,6 +76,10 @@ async def test_an_admin_creates_an_api_key_sees_it_once_and_revokes_it(
     await page.wait_for_url(re.compile("action=api_key"))
     await expect(page.locator("#audit tbody tr").first).to_contain_text("api_key.revoked")
     await shoot(page, shots / "admin-audit.png")
+    await page.get_by_role("link", name="Configuration").click()
+    await page.wait_for_url(re.compile("/admin/config"))
+    await expect(page.locator("#config-import")).to_be_visible()
+    await shoot(page, shots / "admin-configuration.png")
 
 
 async def test_the_notification_and_model_screens_render_with_their_charts(

@@ -428,3 +428,60 @@ async def test_the_configuration_exports_as_one_canonical_bundle(
     assert exported.text == json.dumps(bundle, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     await browser.sign_in(people.analyst)
     assert (await browser.get("/admin/config/export")).status_code == 403
+    await browser.get("/desk")
+    refused = await browser.http.post(
+        "/admin/config/dry-run", data={"csrf_token": browser.csrf or ""},
+        files={"bundle": ("b.json", exported.content, "application/json")},
+    )  # fmt: skip
+    assert refused.status_code == 403
+
+
+async def _upload(client: ConsoleBrowser, path: str, raw: bytes, **fields: str) -> Any:
+    return await client.http.post(
+        path, data={"csrf_token": client.csrf or "", **fields},
+        files={"bundle": ("bundle.json", raw, "application/json")},
+    )  # fmt: skip
+
+
+async def test_a_bundle_is_imported_after_a_dry_run_diff_of_exactly_what_is_applied(
+    admin_browser: ConsoleBrowser, admin: RiskWatchClient
+) -> None:
+    team = await admin.post_json("/v1/teams", {"name": f"Imported {uuid.uuid4().hex[:6]}"})
+    exported = (await admin_browser.get("/admin/config/export")).content
+    same = await _upload(admin_browser, "/admin/config/dry-run", exported)
+    assert same.status_code == 200, same.text
+    for service in ("alerting", "notify", "scoring"):
+        table = same.text.split(f'id="diff-{service}"')[1].split("</table>")[0]
+        assert "Nothing to create or change." in table, service
+    bundle = json.loads(exported)
+    (mine,) = [t for t in bundle["notify"]["teams"] if t["id"] == team["id"]]
+    mine["description"] = "Reviews the imported alerts"
+    changed = json.dumps(bundle, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    preview = await _upload(admin_browser, "/admin/config/dry-run", changed.encode())
+    assert preview.status_code == 200
+    notify_table = preview.text.split('id="diff-notify"')[1].split("</table>")[0]
+    assert "description" in notify_table
+    assert "Reviews the imported alerts" in notify_table
+    assert (await admin.get_json(f"/v1/teams/{team['id']}"))["description"] == ""
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', preview.text)
+    assert digest is not None
+    tampered = changed.replace("Reviews the imported alerts", "Something else")
+    swapped = await admin_browser.http.post(
+        "/admin/config/apply",
+        data={"csrf_token": admin_browser.csrf or "", "digest": digest.group(1),
+              "bundle_text": tampered},
+    )  # fmt: skip
+    assert swapped.status_code == 400
+    assert (await admin.get_json(f"/v1/teams/{team['id']}"))["description"] == ""
+    applied = await admin_browser.http.post(
+        "/admin/config/apply",
+        data={"csrf_token": admin_browser.csrf or "", "digest": digest.group(1),
+              "bundle_text": changed.replace("\n", "\r\n")},
+    )  # fmt: skip
+    assert applied.status_code == 200, applied.text
+    assert 'id="config-applied"' in applied.text
+    after = await admin.get_json(f"/v1/teams/{team['id']}")
+    assert after["description"] == "Reviews the imported alerts"
+    hostile = await _upload(admin_browser, "/admin/config/dry-run", b"{not json")
+    assert hostile.status_code == 422
+    assert 'id="config-problem"' in hostile.text

@@ -271,3 +271,29 @@ async def test_template_gallery_diff_and_a_list_upload_report(
     await shoot(page, studio_shots / "studio-list-upload.png")
     await page.goto(f"{console_url}/lists")
     await shoot(page, studio_shots / "studio-lists.png", full_page=False)
+
+
+async def test_the_studio_in_chinese(
+    studio_chromium: Browser, console_url: str, rule_writer: Person, studio_shots: Path
+) -> None:
+    context = await studio_chromium.new_context(
+        viewport={"width": 1400, "height": 1000}, locale="zh-CN"
+    )
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        await page.goto(f"{console_url}/rules/new")
+        await page.get_by_label("邮箱").fill(rule_writer.email)
+        await page.get_by_label("密码").fill(rule_writer.password)
+        await page.locator("section.sign-in button[type=submit]").click()
+        await page.wait_for_url(re.compile("/rules/new"))
+        await page.wait_for_selector(".CodeMirror[data-editor=ready]")
+        await page.locator(".CodeMirror").click()
+        await page.keyboard.type("txn.amount > ")
+        await page.keyboard.press("Escape")
+        error = page.locator("#condition-error")
+        await expect(error).to_contain_text("第 1 行", timeout=TIMEOUT_MS)
+        assert await page.locator("h1").inner_text() == "新规则"
+        await shoot(page, studio_shots / "studio-editor-zh.png", full_page=False)
+    finally:
+        await context.close()

@@ -9,10 +9,12 @@ import uuid
 
 import msgspec
 import pytest
+from nats.errors import MsgAlreadyAckdError
 from nats.js.api import AckPolicy, ConsumerConfig
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from riskwatch_shared.messaging.acks import ack_all
 from riskwatch_shared.messaging.bus import MessageBus, PublishFailed
 from riskwatch_shared.messaging.consumer import ConsumerRunner, ConsumerSpec, PerEvent
 from riskwatch_shared.messaging.pull import PullConsumerGone, PullFetcher
@@ -83,6 +85,28 @@ async def test_fetch_takes_stored_messages_in_batches_in_stream_order(bus: Messa
             await msg.ack()
         with pytest.raises(TimeoutError):
             await fetcher.fetch(5, timeout=0.3)
+    finally:
+        await fetcher.stop()
+
+
+async def test_ack_all_acks_each_message_it_is_given_and_no_other(bus: MessageBus) -> None:
+    await bus.publish_batch(outgoing(*(Pinged(n=n) for n in range(6))))
+    durable = await _durable(bus)
+    fetcher = await _fetcher(bus, durable)
+    try:
+        msgs = await fetcher.fetch(6, timeout=2)
+        assert len(msgs) == 6
+        # Not the 2nd and the 5th: an ack of a later message must not ack an earlier one.
+        await ack_all([msgs[0], msgs[2], msgs[3], msgs[5]])
+        await wait_until(lambda: _ack_pending(bus, durable, 2), message="two left pending")
+        assert [m.is_acked for m in msgs] == [True, False, True, True, False, True]
+        with pytest.raises(MsgAlreadyAckdError):
+            await ack_all([msgs[1], msgs[0]])
+        assert not msgs[1].is_acked  # nothing sent when one of them cannot be acked
+        await ack_all([msgs[1], msgs[4]])
+        await wait_until(lambda: _ack_pending(bus, durable, 0), message="all acked")
+        with pytest.raises(TimeoutError):
+            await fetcher.fetch(6, timeout=0.3)
     finally:
         await fetcher.stop()
 

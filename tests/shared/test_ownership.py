@@ -13,7 +13,7 @@ import riskwatch_gateway.policy
 import riskwatch_shared.policy
 from riskwatch_shared.app import authorize
 from riskwatch_shared.errors import Forbidden, NotFound
-from riskwatch_shared.events.alerting import AlertRaised
+from riskwatch_shared.events.alerting import AlertRaised, WatchlistReviewDue
 from riskwatch_shared.events.common import CustomerSnapshot
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.ownership import (
@@ -105,3 +105,21 @@ def test_owner_rows_keep_the_newest_snapshot_of_each_customer() -> None:
     assert by_customer[a]["relationship_manager"] == "rm-2"
     assert by_customer[a]["as_of"] == T0 + timedelta(minutes=5)
     assert by_customer[b]["relationship_manager"] == "rm-3"
+
+
+def test_watch_list_events_name_the_owner_but_never_unassign() -> None:
+    known, unknown = uuid.uuid4(), uuid.uuid4()
+
+    def due(customer_id: uuid.UUID, rm: str | None) -> WatchlistReviewDue:
+        return WatchlistReviewDue(
+            entry_id=uuid.uuid4(),
+            customer_id=customer_id,
+            relationship_manager=rm,
+            owner="ana",
+            review_due=T0.date(),
+            reason="RED",
+            occurred_at=T0,
+        )
+
+    rows = owner_rows([due(known, "rm-7"), due(unknown, None)])
+    assert [(row["customer_id"], row["relationship_manager"]) for row in rows] == [(known, "rm-7")]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
+import hmac
 import io
 import json
 import uuid
@@ -15,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
@@ -491,8 +494,7 @@ async def configuration(visit: Visit) -> Response:
     """Configuration as code: what is exported (and never), and the export."""
     if not all(visit.may("GET", f"/v1/config/{s}/export") for s in CONFIG_SECTIONS):
         return refused(visit)
-    return visit.render("admin_config.html", tab="config", config_enabled=True,
-                        sections=CONFIG_SECTIONS)  # fmt: skip
+    return _config_page(visit)
 
 
 @page()
@@ -510,6 +512,89 @@ async def configuration_export(visit: Visit) -> Response:
         media_type="application/json; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="riskwatch-config-{stamp}.json"'},
     )
+
+
+# The largest bundle the console forwards (the services refuse larger ones: 413).
+MAX_BUNDLE_BYTES = 8 * 1024 * 1024
+
+
+def bundle_digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+async def _import(visit: Visit, raw: bytes, mode: str) -> list[dict[str, Any]]:
+    """Each service's answer for its section, in order; an ApiProblem names the service that
+    refused (a dry run stores nothing anywhere; an apply stops at the first refusal)."""
+    reports = []
+    for section in CONFIG_SECTIONS:
+        try:
+            reports.append(await visit.console.gateway.post_content(
+                f"/v1/config/{section}/import", token=visit.token, content=raw,
+                content_type="application/json", params={"mode": mode}, timeout=120.0,
+            ))  # fmt: skip
+        except ApiProblem as problem:
+            problem.detail = f"{section}: {problem.detail or problem.title}"
+            problem.field_errors = problem.field_errors[:20]
+            raise problem from None
+    return reports
+
+
+async def _bundle_of(visit: Visit) -> tuple[bytes | None, str | None]:
+    form = await visit.request.form(max_part_size=MAX_BUNDLE_BYTES + 1)
+    upload = form.get("bundle")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(MAX_BUNDLE_BYTES + 1)
+    else:
+        text = form.get("bundle_text")
+        raw = text[: MAX_BUNDLE_BYTES + 1].encode() if isinstance(text, str) else b""
+    # A form sends a textarea's lines as CRLF: the same bundle (JSON ignores the difference).
+    raw = raw.replace(b"\r\n", b"\n")
+    digest = _text(form, "digest", 64) or None
+    return (raw if raw else None), digest
+
+
+@page()
+async def configuration_dry_run(visit: Visit) -> Response:
+    """Import, step one: each service's diff of the uploaded bundle; nothing is stored."""
+    if not all(visit.may("POST", f"/v1/config/{s}/import") for s in CONFIG_SECTIONS):
+        return refused(visit)
+    raw, _ = await _bundle_of(visit)
+    if raw is None or len(raw) > MAX_BUNDLE_BYTES:
+        message = visit.gettext("Choose a bundle file (JSON, at most 8 MiB).")
+        return _config_page(visit, status_code=413 if raw else 400, problem=message)
+    try:
+        reports = await _import(visit, raw, "dry-run")
+    except ApiProblem as problem:
+        return _config_page(visit, status_code=_status(problem), problem=_problem_text(problem))
+    return _config_page(visit, reports=reports, bundle=raw.decode("utf-8", "replace"),
+                        digest=bundle_digest(raw))  # fmt: skip
+
+
+@page()
+async def configuration_apply(visit: Visit) -> Response:
+    """Import, step two: exactly the bundle whose diff was shown (its digest must match)."""
+    if not all(visit.may("POST", f"/v1/config/{s}/import") for s in CONFIG_SECTIONS):
+        return refused(visit)
+    raw, digest = await _bundle_of(visit)
+    if raw is None or digest is None or not hmac.compare_digest(bundle_digest(raw), digest):
+        message = visit.gettext("Run the dry run again: apply takes exactly the bundle shown.")
+        return _config_page(visit, status_code=400, problem=message)
+    try:
+        reports = await _import(visit, raw, "apply")
+    except ApiProblem as problem:
+        return _config_page(visit, status_code=_status(problem), problem=_problem_text(problem))
+    return _config_page(visit, reports=reports, applied=True)
+
+
+def _config_page(
+    visit: Visit, *, status_code: int = 200, problem: str | None = None,
+    reports: list[dict[str, Any]] | None = None, bundle: str | None = None,
+    digest: str | None = None, applied: bool = False,
+) -> Response:  # fmt: skip
+    return visit.render("admin_config.html", status_code=status_code, tab="config",
+                        sections=CONFIG_SECTIONS, problem=problem, reports=reports or [],
+                        bundle=bundle, digest=digest, applied=applied,
+                        may_import=visit.may("POST", "/v1/config/alerting/import"))  # fmt: skip
 
 
 @page()
@@ -531,4 +616,6 @@ def routes() -> list[Route]:
         Route("/admin/audit.csv", audit_export),
         Route("/admin/config", configuration),
         Route("/admin/config/export", configuration_export),
+        Route("/admin/config/dry-run", configuration_dry_run, methods=["POST"]),
+        Route("/admin/config/apply", configuration_apply, methods=["POST"]),
     ]

@@ -25,7 +25,15 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from riskwatch_console import admin, dashboards, managed_lists, models, notifications, studio
+from riskwatch_console import (
+    admin,
+    approvals,
+    dashboards,
+    managed_lists,
+    models,
+    notifications,
+    studio,
+)
 from riskwatch_console.actions import (
     ACTION_FIELDS,
     CONTACT_CHANNELS,
@@ -619,6 +627,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *managed_lists.routes(),
         *dashboards.routes(),
         *admin.routes(),
+        *approvals.routes(),
         *notifications.routes(),
         *models.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

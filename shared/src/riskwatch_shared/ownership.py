@@ -24,7 +24,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_shared.errors import NotFound
-from riskwatch_shared.events.alerting import AlertRaised
+from riskwatch_shared.events.alerting import (
+    AlertRaised,
+    CustomerEnteredWatchlist,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+    WatchlistReviewed,
+)
 from riskwatch_shared.events.base import Event
 from riskwatch_shared.events.customer import CustomerCreated, CustomerUpdated
 from riskwatch_shared.security import Identity
@@ -94,10 +100,21 @@ def drop_owners_table() -> None:
     op.drop_table(OWNERS_TABLE)
 
 
+_WATCHLIST_EVENTS = (
+    CustomerEnteredWatchlist,
+    WatchlistReviewed,
+    CustomerExitedWatchlist,
+    WatchlistReviewDue,
+)
+
+
 def _owner_of_event(event: Event) -> tuple[uuid.UUID, str | None] | None:
     if isinstance(event, CustomerCreated | CustomerUpdated):
         return event.customer_id, event.customer.relationship_manager
     if isinstance(event, AlertRaised) and event.customer_id is not None:
+        return event.customer_id, event.relationship_manager
+    # A watch-list event names the customer's RM when alerting knew one (never unassigns).
+    if isinstance(event, _WATCHLIST_EVENTS) and event.relationship_manager is not None:
         return event.customer_id, event.relationship_manager
     return None
 

@@ -6,6 +6,7 @@ author, its owner team and the teams subscribed to every alert, nobody else."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -202,3 +203,137 @@ async def test_operational_alert_reaches_the_owners_and_the_every_alert_teams(
     inbox = await service.client.get("/v1/inbox", headers=service.headers_for(author))
     titles = [item["title"] for item in inbox.json()["items"]]
     assert "Detection health: Rule 'Big payment' fires 8.0x its baseline" in titles
+
+
+async def test_watch_list_message_reaches_the_customers_rm_inbox_and_no_other_rm(
+    service: Notify,
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    rm = Identity(subject=f"u-rm-{tag}", roles=("relationship_manager",), staff_id=f"rm-wl-{tag}")
+    other_rm = Identity(
+        subject=f"u-rmx-{tag}", roles=("relationship_manager",), staff_id=f"rm-wlx-{tag}"
+    )
+    await make_recipient(service, staff_id=rm.staff_id, user_subject=rm.subject)
+    stranger = await make_recipient(
+        service, staff_id=other_rm.staff_id, user_subject=other_rm.subject
+    )
+    # The credit desk follows entries and wants the customer's RM told (as for alerts); the
+    # other RM subscribed to every entry themself, but may not read about others' customers.
+    desk = await make_team(service)
+    await subscribe(
+        service,
+        team_id=desk["id"],
+        channels=["in_app"],
+        watchlist_events=["entered"],
+        alerts=False,
+        include_relationship_manager=True,
+    )
+    await subscribe(
+        service,
+        recipient_id=stranger["id"],
+        channels=["in_app"],
+        watchlist_events=["entered"],
+        alerts=False,
+    )
+    entry_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    await _publish(
+        service,
+        CustomerEnteredWatchlist(
+            entry_id=entry_id,
+            customer_id=customer_id,
+            relationship_manager=rm.staff_id,
+            reason="RED Returned payments",
+            owner=rm.staff_id or "",
+            review_due=date(2026, 12, 15),
+            required_actions=["Call the customer"],
+            exit_criteria="No returned payment for 90 days",
+            origin="analyst",
+            entered_by="ana",
+            entered_at=datetime.now(UTC),
+        ),
+    )
+    await _sent(service, entry_id, 2)  # the RM's and the stranger's in-app messages
+
+    title = f"Customer {customer_id} entered the watch list"
+    inbox = (await service.client.get("/v1/inbox", headers=service.headers_for(rm))).json()
+    [message] = [item for item in inbox["items"] if item["title"] == title]
+    assert message["link"].endswith(f"/watchlist/{entry_id}")
+    assert message["customer_id"] == str(customer_id)
+    assert inbox["unread_count"] >= 1
+    marked = await service.client.post(
+        f"/v1/inbox/{message['id']}/read", headers=service.headers_for(rm)
+    )
+    assert marked.status_code == 200
+
+    theirs = await service.client.get("/v1/inbox", headers=service.headers_for(other_rm))
+    assert theirs.status_code == 200
+    assert title not in [item["title"] for item in theirs.json()["items"]]
+
+
+async def test_watch_list_events_by_sms_and_signed_webhook(service: Notify) -> None:
+    phone = f"+86138{uuid.uuid4().int % 10**8:08d}"
+    hook = f"{service.providers.base_url}/hooks/credit-desk"
+    person = await make_recipient(service, phone=phone, webhook_url=hook, locale="en")
+    await subscribe(
+        service,
+        recipient_id=person["id"],
+        channels=["sms", "webhook"],
+        watchlist_events=["entered"],
+        alerts=False,
+    )
+    entry_id, customer_id = uuid.uuid4(), uuid.uuid4()
+    reason = "RED Early arrears: days_past_due 31 >= 30 on 12,000.00 EUR"
+    await _publish(
+        service,
+        CustomerEnteredWatchlist(
+            entry_id=entry_id,
+            customer_id=customer_id,
+            relationship_manager="rm-9",
+            reason=reason,
+            owner="rm-9",
+            review_due=date(2026, 12, 15),
+            required_actions=["Contact the customer within 5 working days"],
+            exit_criteria="No days past due on two consecutive monthly records",
+            origin="warning",
+            origin_ref="early_arrears",
+            entered_by="system:early-warning",
+            entered_at=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        ),
+    )
+
+    async def delivered() -> list[Any] | None:
+        rows = await service.sql(
+            "SELECT channel, status, id FROM notifications "
+            "WHERE kind = 'watchlist' AND recipient_id = :rid",
+            rid=uuid.UUID(person["id"]),
+        )
+        return rows if len(rows) == 2 and all(r[1] == "sent" for r in rows) else None
+
+    rows = await wait_until(delivered, timeout=20, message="SMS and webhook sent")
+    assert rows is not None
+    ids = {r[0]: str(r[2]) for r in rows}
+
+    [sms] = [m for m in service.providers.sms_accepted if m["to"] == phone]
+    assert sms["key"] == ids["sms"]
+    assert sms["text"].startswith("RiskWatch: a customer of yours entered the watch list")
+    assert "2026-12-15" in sms["text"]
+    assert sms["text"].endswith(f"/watchlist/{entry_id}")
+    # Nothing about who or why: not the customer, the reason, nor the amount.
+    assert str(customer_id) not in sms["text"]
+    assert "12,000" not in sms["text"]
+    assert "arrears" not in sms["text"].lower()
+
+    [webhook] = [w for w in service.providers.webhooks if w["hook"] == "credit-desk"]
+    assert service.providers.webhook_rejections == []
+    assert webhook["event_id"] == ids["webhook"]
+    body = json.loads(webhook["body"])
+    assert body["type"] == "riskwatch.watchlist.entered.v1"
+    assert body["id"] == ids["webhook"]
+    data = body["data"]
+    assert data["entry_id"] == str(entry_id)
+    assert data["customer_id"] == str(customer_id)
+    assert data["reason"] == reason
+    assert data["review_due"] == "2026-12-15"
+    assert data["required_actions"] == ["Contact the customer within 5 working days"]
+    assert data["origin_ref"] == "early_arrears"
+    assert data["url"].endswith(f"/watchlist/{entry_id}")

@@ -60,10 +60,11 @@ def alert_events_handler(settings: Settings) -> BatchHandler[AlertEvent]:
         """A fetched batch in one transaction: intake first, then acknowledgements."""
         now = datetime.now(UTC)
         raised = [e for e in events if isinstance(e, AlertRaised)]
-        await record_owners(session, CUSTOMER_OWNERS, raised)
+        watchlist = [e for e in events if isinstance(e, WATCHLIST_EVENTS)]
+        # Watch-list events name the customer's RM too: their inbox shows them by it.
+        await record_owners(session, CUSTOMER_OWNERS, [*raised, *watchlist])
         if raised:
             await planner.take_in_alerts(session, raised, settings=settings, now=now)
-        watchlist = [e for e in events if isinstance(e, WATCHLIST_EVENTS)]
         if watchlist:
             await planner.take_in_watchlist_events(session, watchlist, settings=settings, now=now)
         operational_alerts = [e for e in events if isinstance(e, OperationalAlertRaised)]

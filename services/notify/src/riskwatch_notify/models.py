@@ -270,6 +270,9 @@ class InboxMessageRow(Base):
         ForeignKey("notifications.id", ondelete="SET NULL"), unique=True
     )
     alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The customer a message without an alert is about (a watch-list event): what confines
+    # it to the customer's relationship manager.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     title: Mapped[str] = mapped_column(Text, nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     severity: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -47,6 +47,8 @@ from riskwatch_notify.domain.storm import (
 )
 from riskwatch_notify.domain.watchlist import WatchlistMessage, recipients_for
 from riskwatch_notify.domain.watchlist import render as render_watchlist
+from riskwatch_notify.domain.watchlist import render_sms as render_watchlist_sms
+from riskwatch_notify.domain.watchlist import webhook_payload as watchlist_webhook_payload
 from riskwatch_notify.models import DigestWindowRow, EscalationRow
 from riskwatch_shared.events.alerting import (
     AlertRaised,
@@ -490,6 +492,10 @@ def _watchlist_message(event: WatchlistEvent) -> WatchlistMessage:
         case WatchlistReviewDue():
             kind = "review_due"
             lines = [("review_due_label", event.review_due.isoformat()), ("reason", event.reason)]
+    data = msgspec.to_builtins(event)
+    for envelope_field in ("id", "type", "source", "trace_id", "occurred_at"):
+        data.pop(envelope_field, None)
+    review_due = getattr(event, "review_due", None) or getattr(event, "next_review_due", None)
     return WatchlistMessage(
         event_id=str(event.id),
         kind=kind,
@@ -497,6 +503,8 @@ def _watchlist_message(event: WatchlistEvent) -> WatchlistMessage:
         customer_id=str(event.customer_id),
         owner=event.owner,
         lines=tuple(lines),
+        review_due=review_due.isoformat() if review_due is not None else None,
+        data=data,
     )
 
 
@@ -512,7 +520,7 @@ async def take_in_watchlist_events(
     if not events:
         return 0
     snapshot = await queue.load_routing(session)
-    subscriptions = [s for s, _ in snapshot.subscriptions if s.watchlist_events]
+    subscriptions = [(s, rm) for s, rm in snapshot.subscriptions if s.watchlist_events]
     if not subscriptions:
         return 0
     base = (settings.alert_url_base or "").rstrip("/")
@@ -520,17 +528,31 @@ async def take_in_watchlist_events(
     for event in events:
         message = _watchlist_message(event)
         link = f"{base}/watchlist/{message.entry_id}" if base else f"/watchlist/{message.entry_id}"
+        # The customer's RM, for the subscriptions that include them (matched on staff id).
+        rm = snapshot.by_staff_id.get(event.relationship_manager or "")
         pairs = recipients_for(
-            message.kind, subscriptions, snapshot.recipients.values(), snapshot.teams
+            message.kind, subscriptions, snapshot.recipients.values(), snapshot.teams, rm
         )
         for recipient, channel in pairs:
+            notification_id = uuid.uuid4()
             subject, text = render_watchlist(message, recipient, link)
             content: dict[str, Any] = {"subject": subject, "body_text": text}
             if channel is Channel.IN_APP:
-                content["payload"] = {"link": link}
+                # The customer confines the inbox message to their RM (no alert to go by).
+                content["payload"] = {"link": link, "customer_id": message.customer_id}
+            elif channel is Channel.SMS:
+                content = {
+                    "subject": "",
+                    "body_text": render_watchlist_sms(message, recipient, link),
+                }
+            elif channel is Channel.WEBHOOK:
+                payload = watchlist_webhook_payload(
+                    message, link=link, notification_id=notification_id, created_at=now
+                )
+                content = {"subject": subject, "body_text": "", "payload": payload}
             rows.append(
                 notification_row(
-                    notification_id=uuid.uuid4(),
+                    notification_id=notification_id,
                     key=f"watchlist:{message.event_id}:{recipient.recipient_id}:{channel.value}",
                     kind="watchlist",
                     alert_id=None,

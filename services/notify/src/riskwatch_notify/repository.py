@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Uuid, any_, cast, delete, func, insert, literal, select, update
+from sqlalchemy import Uuid, and_, any_, cast, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from riskwatch_notify.models import (
@@ -257,11 +257,27 @@ async def alert_owner(session: AsyncSession, alert_id: uuid.UUID) -> str | None:
     return owner
 
 
+def customers_owned_by(owner: str) -> Any:
+    """SQL: ids of `owner`'s customers (as the newest event about them said)."""
+    return select(CUSTOMER_OWNERS.c.customer_id).where(
+        CUSTOMER_OWNERS.c.relationship_manager == owner
+    )
+
+
 def _visible(query: Any, owner: str | None) -> Any:
-    """Only the inbox items about `owner`'s customers' alerts (None: every item)."""
+    """Only the inbox items about `owner`'s customers: their alerts, and the messages without
+    an alert about them (watch-list events) (None: every item)."""
     if owner is None:
         return query
-    return query.where(InboxMessageRow.alert_id.in_(alerts_owned_by(owner)))
+    return query.where(
+        or_(
+            InboxMessageRow.alert_id.in_(alerts_owned_by(owner)),
+            and_(
+                InboxMessageRow.alert_id.is_(None),
+                InboxMessageRow.customer_id.in_(customers_owned_by(owner)),
+            ),
+        )
+    )
 
 
 async def inbox_page(

@@ -291,6 +291,7 @@ class InboxMessageOut(Out):
     id: UUID
     seq: int
     alert_id: UUID | None
+    customer_id: UUID | None = None
     title: str
     body: str
     severity: str

@@ -283,9 +283,19 @@ def _attempt_row(
     }
 
 
+def _payload_customer(payload: dict[str, Any] | None) -> uuid.UUID | None:
+    """The customer a message without an alert names in its payload (the planner's)."""
+    value = (payload or {}).get("customer_id")
+    try:
+        return uuid.UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _inbox_row(delivery: queue.ClaimedDelivery, now: datetime) -> dict[str, Any]:
     link = (delivery.payload or {}).get("link", "")
     return {
+        "customer_id": _payload_customer(delivery.payload),
         "id": uuid.uuid4(),
         "recipient_id": delivery.recipient_id,
         "notification_id": delivery.id,

@@ -8,6 +8,7 @@ the columns), so a column is declared once, in the model, and a row is checked b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -80,8 +81,8 @@ class UnnestInsert:
         if missing:
             raise ValueError(f"{self.table.name} has no column {', '.join(missing)}")
 
-    @property
-    def sql(self) -> str:
+    @functools.cached_property
+    def sql(self) -> str:  # built once: the type names are compiled by the dialect (~20 µs)
         names = ", ".join(_quoted(name) for name in self.columns)
         arrays = _arrays(self.table, self.columns, self.start)
         insert = f"INSERT INTO {_quoted(self.table.name)} ({names}) "

@@ -48,6 +48,7 @@ from riskwatch_shared.aio import wait_event
 from riskwatch_shared.events.base import EVENT_TYPES, Event, parse_event
 from riskwatch_shared.events.streams import dead_letter_subject
 from riskwatch_shared.logging import get_logger, trace_id_var
+from riskwatch_shared.messaging.acks import ack_all
 from riskwatch_shared.messaging.bus import TRACEPARENT, MessageBus
 from riskwatch_shared.messaging.faults import describe, is_transient
 from riskwatch_shared.messaging.pull import PullFetcher
@@ -494,14 +495,15 @@ class ConsumerRunner:
         self.stats.batches += 1
         handled = self.spec.handling.event_classes
         work: list[_Work] = []
+        skipped: list[Msg] = []  # acked together below
         for msg in msgs:
             target = msg.headers.get(REDRIVE_FOR) if msg.headers else None
             if target is not None and target != self.name:
-                await msg.ack()  # a re-drive of another consumer's dead letter
+                skipped.append(msg)  # a re-drive of another consumer's dead letter
                 continue
             event_class = EVENT_TYPES.get(msg.subject)
             if event_class is not None and event_class not in handled:
-                await msg.ack()  # not an event this consumer handles: not even decoded
+                skipped.append(msg)  # not an event this consumer handles: not even decoded
                 continue
             try:
                 event = parse_event(msg.subject, msg.data)
@@ -509,6 +511,7 @@ class ConsumerRunner:
                 await self._dead_letter(msg, reason=f"unparseable: {exc}"[:500])
                 continue
             work.append(_Work(msg, event))
+        await ack_all(skipped)
         return work
 
     async def _handle_work(self, work: list[_Work], batch: _InFlight | None) -> None:
@@ -622,8 +625,7 @@ class ConsumerRunner:
     async def _handle_together(self, work: list[_Work], batch: _InFlight | None = None) -> None:
         async with self.session_factory() as session, session.begin():
             handled = await self._claim_and_handle(session, work, batch)
-        for item in work:
-            await item.msg.ack()
+        await ack_all([item.msg for item in work])
         self._count(handled, len(work) - handled)
 
     async def _handle_alone(self, item: _Work) -> None:

@@ -1,16 +1,27 @@
 """The watch list's events as messages (pure: no I/O): who gets them (the subscriptions that
-name the event) and what they say, in the recipient's language, on email and in-app."""
+name the event) and what they say, in the recipient's language, on every channel: email and
+in-app in full, SMS short (what happened, the review date and the link: nothing about the
+customer or why, which SMS may not carry), webhooks as a versioned, signed JSON envelope."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from riskwatch_notify.domain.models import Channel, Recipient
 from riskwatch_notify.domain.routing import Subscription, Team, team_members
+from riskwatch_notify.domain.sms_text import fit_sms
 
-# The channels a watch-list message goes out on (a subscription's others are skipped).
-WATCHLIST_CHANNELS = frozenset({Channel.EMAIL, Channel.IN_APP})
+# The channels a watch-list message goes out on: all a subscription may name.
+WATCHLIST_CHANNELS = frozenset({Channel.EMAIL, Channel.IN_APP, Channel.SMS, Channel.WEBHOOK})
+# The webhook body's `type` per event kind (a change of `data` gets a new version).
+WEBHOOK_TYPES: Mapping[str, str] = {
+    kind: f"riskwatch.watchlist.{kind}.v1"
+    for kind in ("entered", "reviewed", "exited", "review_due")
+}
 
 _WORDS: Mapping[str, Mapping[str, str]] = {
     "en": {
@@ -25,6 +36,11 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "exit": "Exit criteria",
         "note": "Note",
         "by": "By",
+        "sms.entered": "RiskWatch: a customer of yours entered the watch list",
+        "sms.reviewed": "RiskWatch: a watch-list entry was reviewed",
+        "sms.exited": "RiskWatch: a customer left the watch list",
+        "sms.review_due": "RiskWatch: a watch-list review is due",
+        "sms.review_due_label": "review by",
     },
     "zh-CN": {
         "entered": "客户 {customer} 已列入观察名单",
@@ -38,6 +54,11 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "exit": "退出条件",
         "note": "说明",
         "by": "操作人",
+        "sms.entered": "【RiskWatch】您的一位客户已列入观察名单",
+        "sms.reviewed": "【RiskWatch】一条观察名单记录已复核",
+        "sms.exited": "【RiskWatch】一位客户已移出观察名单",
+        "sms.review_due": "【RiskWatch】观察名单复核到期",
+        "sms.review_due_label": "复核日期",
     },
 }
 
@@ -52,18 +73,27 @@ class WatchlistMessage:
     customer_id: str
     owner: str
     lines: tuple[tuple[str, str], ...]  # (label key, text)
+    review_due: str | None = None  # ISO date, when the event sets one
+    # The event's own fields for the webhook's `data` (JSON types).
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 def recipients_for(
     kind: str,
-    subscriptions: Iterable[Subscription],
+    subscriptions: Iterable[Subscription | tuple[Subscription, bool]],
     recipients: Iterable[Recipient],
     teams: Mapping[str, Team],
+    relationship_manager: Recipient | None = None,
 ) -> list[tuple[Recipient, Channel]]:
-    """Every (recipient, channel) a watch-list event of `kind` reaches, each once, in order."""
+    """Every (recipient, channel) a watch-list event of `kind` reaches, each once, in order.
+
+    A subscription given as (subscription, include_relationship_manager) with the flag set
+    also reaches the customer's relationship manager (`relationship_manager`, matched on
+    staff id by the caller), on the subscription's channels, as for alerts."""
     by_id = {r.recipient_id: r for r in recipients}
     pairs: set[tuple[str, Channel]] = set()
-    for subscription in subscriptions:
+    for item in subscriptions:
+        subscription, with_rm = item if isinstance(item, tuple) else (item, False)
         if kind not in subscription.watchlist_events:
             continue
         if subscription.recipient_id is not None:
@@ -73,6 +103,9 @@ def recipients_for(
         else:
             assert subscription.team_id is not None
             targets = team_members(subscription.team_id, by_id.values(), teams)
+        if with_rm and relationship_manager is not None:
+            by_id.setdefault(relationship_manager.recipient_id, relationship_manager)
+            targets = [*targets, relationship_manager]
         for recipient in targets:
             for channel in subscription.channels & WATCHLIST_CHANNELS:
                 if recipient.address_for(channel):
@@ -94,3 +127,33 @@ def render(message: WatchlistMessage, recipient: Recipient, link: str) -> tuple[
     body += [f"{words.get(label, label)}: {text}" for label, text in message.lines if text]
     body += ["", link]
     return subject, "\n".join(body)
+
+
+def render_sms(message: WatchlistMessage, recipient: Recipient, link: str) -> str:
+    """A short SMS (two parts at most, the link kept whole): what happened and the review
+    date. No customer id, name, reason or amounts: SMS travels in clear through carriers."""
+    words = _words(recipient)
+    text = words[f"sms.{message.kind}"]
+    if message.review_due and message.kind != "exited":
+        text += f" ({words['sms.review_due_label']} {message.review_due})"
+    return fit_sms(text + ".", suffix=" " + link)
+
+
+def webhook_payload(
+    message: WatchlistMessage, *, link: str, notification_id: UUID, created_at: datetime
+) -> dict[str, Any]:
+    """The JSON posted to webhook subscribers: `{id, type, created_at, data}` as for alerts,
+    `type` `riskwatch.watchlist.<kind>.v1`; `id` is the delivery's (receivers dedup on it)."""
+    return {
+        "id": str(notification_id),
+        "type": WEBHOOK_TYPES[message.kind],
+        "created_at": created_at.isoformat(),
+        "data": {
+            **message.data,
+            "event_id": message.event_id,
+            "entry_id": message.entry_id,
+            "customer_id": message.customer_id,
+            "owner": message.owner,
+            "url": link,
+        },
+    }
