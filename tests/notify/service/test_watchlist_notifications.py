@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from riskwatch_shared.events.alerting import (
     CustomerEnteredWatchlist,
@@ -337,3 +338,47 @@ async def test_watch_list_events_by_sms_and_signed_webhook(service: Notify) -> N
     assert data["required_actions"] == ["Contact the customer within 5 working days"]
     assert data["origin_ref"] == "early_arrears"
     assert data["url"].endswith(f"/watchlist/{entry_id}")
+
+
+async def test_quiet_hours_hold_a_watch_list_sms_then_release_it(service: Notify) -> None:
+    local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    start = (local - timedelta(hours=1)).time().replace(microsecond=0).isoformat()
+    end = (local + timedelta(seconds=4)).time().replace(microsecond=0).isoformat()
+    phone = f"+86139{uuid.uuid4().int % 10**8:08d}"
+    sleeper = await make_recipient(
+        service, phone=phone, time_zone="Asia/Shanghai", quiet_start=start, quiet_end=end
+    )
+    await subscribe(
+        service,
+        recipient_id=sleeper["id"],
+        channels=["sms"],
+        watchlist_events=["review_due"],
+        alerts=False,
+    )
+    entry_id = uuid.uuid4()
+    await _publish(
+        service,
+        WatchlistReviewDue(
+            entry_id=entry_id,
+            customer_id=uuid.uuid4(),
+            owner="rm-9",
+            review_due=date(2026, 12, 15),
+            reason="RED Early arrears",
+        ),
+    )
+
+    async def status_is(wanted: str) -> list[Any] | None:
+        rows = await service.sql(
+            "SELECT status, held_until, sent_at FROM notifications "
+            "WHERE kind = 'watchlist' AND recipient_id = :rid",
+            rid=uuid.UUID(sleeper["id"]),
+        )
+        return rows if len(rows) == 1 and rows[0][0] == wanted else None
+
+    [held] = await wait_until(lambda: status_is("held"), timeout=15, message="held") or []
+    assert held[1] is not None
+    assert [m for m in service.providers.sms_accepted if m["to"] == phone] == []
+    [sent] = await wait_until(lambda: status_is("sent"), timeout=20, message="released") or []
+    assert sent[2] >= held[1]
+    [sms] = [m for m in service.providers.sms_accepted if m["to"] == phone]
+    assert sms["text"].startswith("RiskWatch: a watch-list review is due (review by 2026-12-15).")

@@ -550,6 +550,8 @@ async def take_in_watchlist_events(
                     message, link=link, notification_id=notification_id, created_at=now
                 )
                 content = {"subject": subject, "body_text": "", "payload": payload}
+            # Quiet hours hold a watch-list message as they hold a medium alert.
+            held = hold_until(recipient, Severity.MEDIUM, now)
             rows.append(
                 notification_row(
                     notification_id=notification_id,
@@ -560,8 +562,8 @@ async def take_in_watchlist_events(
                     channel=channel,
                     severity=Severity.MEDIUM,
                     content=content,
-                    status="queued",
-                    held=None,
+                    status="held" if held else "queued",
+                    held=held,
                     now=now,
                     trace_id=event.trace_id,
                 )
