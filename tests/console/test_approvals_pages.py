@@ -200,3 +200,31 @@ async def test_an_operational_alert_shows_what_jumped_and_a_manager_acknowledges
             await browser.aclose()
     stored = await admin.get_json(f"/v1/operational-alerts/{alert['id']}")
     assert (stored["status"], stored["acknowledged_by"]) == ("acknowledged", author.subject)
+
+
+async def test_an_escalation_policy_proposal_reads_as_now_and_proposed_and_is_rejected(
+    console_url: str, system: RunningSystem, author: Person, people: People,
+    admin: RiskWatchClient,
+) -> None:  # fmt: skip
+    team = await admin.post_json("/v1/teams", {"name": f"Approvals {uuid.uuid4().hex[:6]}"})
+    policy = {"levels": [{"after_seconds": 900, "channels": ["email"], "team_ids": [team["id"]]}]}
+    async with RiskWatchClient(system.gateway) as proposer:
+        await proposer.sign_in(author.email, author.password)
+        response = await proposer.request("PUT", "/v1/escalation-policies/low", json=policy)
+    assert response.status_code == 202
+    proposal_id = response.json()["id"]
+    second = await console_browser(console_url, people.admin)
+    try:
+        page = await second.get("/approvals")
+        row = page.text.split(f'id="approval-{proposal_id}"', 1)[1].split("</tr>", 1)[0]
+        assert "Escalation policy" in row
+        assert "Proposed: +15 min: email → 1 teams or recipients; Repeat: 0" in row
+        rejected = await second.post(
+            f"/approvals/escalation-policies/{proposal_id}/reject", {"comment": "Too slow."}
+        )
+        assert rejected.status_code == 303
+        assert "Rejected: nothing changes." in (await second.get(rejected.headers["location"])).text
+    finally:
+        await second.aclose()
+    decided = await admin.get_json(f"/v1/escalation-policy-proposals/{proposal_id}")
+    assert (decided["status"], decided["comment"]) == ("rejected", "Too slow.")
