@@ -5,11 +5,12 @@ approve their own changes. The rules are `riskwatch_shared.governance`'s."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
 
 from riskwatch_shared.app import IdentityDep, RuntimeDep, ServiceRuntime
+from riskwatch_shared.db.governance import ProposalColumns
 from riskwatch_shared.errors import Forbidden
 from riskwatch_shared.governance import Approver, self_approval_warning
 from riskwatch_shared.logging import get_logger
@@ -28,6 +29,24 @@ async def _approver_dependency(identity: IdentityDep, runtime: RuntimeDep) -> Ap
 
 # Who proposes or decides, with this install's self-approval setting.
 ApproverDep = Annotated[Approver, Depends(_approver_dependency)]
+
+
+def proposal_fields(proposal: ProposalColumns, approver: Approver) -> dict[str, Any]:
+    """What every kind's proposal answer shows, from its row; each kind adds its subject
+    (a list's or a model's id, a severity) under its own name."""
+    return {
+        "id": proposal.id,
+        "kind": proposal.kind,
+        "change": proposal.change,
+        "status": proposal.status,
+        "proposed_by": proposal.proposed_by,
+        "proposed_at": proposal.proposed_at,
+        "decided_by": proposal.decided_by,
+        "decided_at": proposal.decided_at,
+        "comment": proposal.comment,
+        "approval": proposal.approval,
+        "self_approval_allowed": approver.allow_self_approval,
+    }
 
 
 def require_checker(identity: Identity, *, noun: str, error: type[Forbidden]) -> None:

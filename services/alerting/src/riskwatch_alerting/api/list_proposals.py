@@ -19,7 +19,7 @@ from riskwatch_shared.governance import (
     ProposalRejection,
     ProposalStatus,
 )
-from riskwatch_shared.governance_api import ApproverDep, require_checker
+from riskwatch_shared.governance_api import ApproverDep, proposal_fields, require_checker
 
 router = APIRouter()
 
@@ -34,18 +34,7 @@ DECIDE: dict[int | str, dict[str, Any]] = {
 
 def list_proposal_out(proposal: ListProposal, approver: Approver) -> ListProposalOut:
     return ListProposalOut(
-        id=proposal.id,
-        list_id=uuid.UUID(proposal.subject),
-        kind=proposal.kind,
-        change=proposal.change,
-        status=proposal.status,
-        proposed_by=proposal.proposed_by,
-        proposed_at=proposal.proposed_at,
-        decided_by=proposal.decided_by,
-        decided_at=proposal.decided_at,
-        comment=proposal.comment,
-        approval=proposal.approval,
-        self_approval_allowed=approver.allow_self_approval,
+        list_id=uuid.UUID(proposal.subject), **proposal_fields(proposal, approver)
     )
 
 

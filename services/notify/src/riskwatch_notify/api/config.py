@@ -3,86 +3,46 @@ escalation policies); admins only."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 from pydantic import Field
 from sqlalchemy import select
 
 from riskwatch_notify import configuration
 from riskwatch_notify.api.common import Limit, errors, require
 from riskwatch_notify.config import Settings
+from riskwatch_notify.errors import NotAllowed
 from riskwatch_notify.models import ConfigAuditEntry
 from riskwatch_shared import roles
-from riskwatch_shared.app import IdentityDep, RuntimeDep, SessionDep
-from riskwatch_shared.config_bundle import (
-    IMPORT_REQUEST,
-    ImportMode,
-    canonical_bytes,
-    import_report,
-    import_responses,
-    read_capped,
-    read_section,
-    section_document,
-)
+from riskwatch_shared.app import IdentityDep, ServiceRuntime, SessionDep
+from riskwatch_shared.config_api import SectionImporter, config_router
 from riskwatch_shared.governance import AuditOut
-from riskwatch_shared.governance_api import ApproverDep
-
-router = APIRouter(prefix="/config/notify", tags=["configuration"])
 
 
-@router.get(
-    "/export",
-    operation_id="notify-config-export",
-    responses={
-        **errors(),
-        200: {
-            "description": "A bundle (`riskwatch-config/v1`) holding notify's section, in its "
-            "canonical encoding",
-            "content": {"application/json": {}},
-        },
-    },
-)
-async def export_config(session: SessionDep, identity: IdentityDep) -> Response:
-    """Teams, recipients (quiet hours included; no secrets), subscriptions and escalation
-    policies as a bundle section: stable ids, a fixed order, no timestamps."""
-    require(identity, roles.ADMIN)
-    section = await configuration.export_section(session)
-    body = canonical_bytes(section_document(configuration.SERVICE, section))
-    return Response(body, media_type="application/json")
-
-
-@router.post(
-    "/import",
-    operation_id="notify-config-import",
-    responses={**errors(409, 413, 422), **import_responses("notify")},
-    openapi_extra=IMPORT_REQUEST,
-)
-async def import_config(
-    request: Request,
-    session: SessionDep,
-    identity: IdentityDep,
-    approver: ApproverDep,
-    runtime: RuntimeDep,
-    mode: Annotated[ImportMode, Query(description="`dry-run` (stores nothing) or `apply`")] = (
-        "dry-run"
-    ),
-) -> dict[str, Any]:
-    """Import a bundle's notify section. `dry-run`: per team, recipient, subscription and
-    escalation policy, create / change (field by field) / unchanged / left alone (an import
-    never deletes), nothing stored. `apply`: in one transaction, teams, recipients and
-    subscriptions created or replaced directly (audited), escalation policies as proposals a
-    second person approves; a webhook URL the bundle withheld stays as this install has it."""
-    require(identity, roles.ADMIN)
-    raw = await read_capped(request.stream())
-    section = read_section(raw, configuration.SERVICE, configuration.NotifySection)
+def _importer(runtime: ServiceRuntime) -> SectionImporter[configuration.NotifySection]:
+    """Notify's import checks webhook URLs against this install's outbound policy."""
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    diffs = await configuration.import_section(
-        session, section, mode=mode, approver=approver, policy=settings.outbound_policy()
-    )
-    return import_report(configuration.SERVICE, mode, diffs)
+    return partial(configuration.import_section, policy=settings.outbound_policy())
+
+
+router = config_router(
+    configuration.SERVICE,
+    configuration.NotifySection,
+    export_section=configuration.export_section,
+    importer=_importer,
+    export_description="Teams, recipients (quiet hours included; no secrets), subscriptions "
+    "and escalation policies as a bundle section: stable ids, a fixed order, no timestamps.",
+    import_description="Import a bundle's notify section. `dry-run`: per team, recipient, "
+    "subscription and escalation policy, create / change (field by field) / unchanged / left "
+    "alone (an import never deletes), nothing stored. `apply`: in one transaction, teams, "
+    "recipients and subscriptions created or replaced directly (audited), escalation policies "
+    "as proposals a second person approves; a webhook URL the bundle withheld stays as this "
+    "install has it.",
+    export_responses=errors(),
+    import_extra_responses=errors(409, 413, 422),
+    forbidden=NotAllowed,
+)
 
 
 class ConfigAuditOut(AuditOut):

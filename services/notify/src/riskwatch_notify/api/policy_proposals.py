@@ -19,7 +19,7 @@ from riskwatch_shared.governance import (
     ProposalRejection,
     ProposalStatus,
 )
-from riskwatch_shared.governance_api import ApproverDep, require_checker
+from riskwatch_shared.governance_api import ApproverDep, proposal_fields, require_checker
 from riskwatch_shared.risk import RiskLevelName
 
 router = APIRouter()
@@ -29,18 +29,7 @@ def policy_proposal_out(
     proposal: EscalationPolicyProposal, approver: Approver
 ) -> EscalationPolicyProposalOut:
     return EscalationPolicyProposalOut(
-        id=proposal.id,
-        severity=proposal.subject,
-        kind=proposal.kind,
-        change=proposal.change,
-        status=proposal.status,
-        proposed_by=proposal.proposed_by,
-        proposed_at=proposal.proposed_at,
-        decided_by=proposal.decided_by,
-        decided_at=proposal.decided_at,
-        comment=proposal.comment,
-        approval=proposal.approval,
-        self_approval_allowed=approver.allow_self_approval,
+        severity=proposal.subject, **proposal_fields(proposal, approver)
     )
 
 

@@ -20,7 +20,7 @@ from riskwatch_shared.governance import (
     ProposalRejection,
     ProposalStatus,
 )
-from riskwatch_shared.governance_api import ApproverDep, require_checker
+from riskwatch_shared.governance_api import ApproverDep, proposal_fields, require_checker
 
 router = APIRouter()
 
@@ -35,18 +35,7 @@ DECIDE: dict[int | str, dict[str, Any]] = {
 
 def proposal_out(proposal: ModelProposal, approver: Approver) -> ModelProposalOut:
     return ModelProposalOut(
-        id=proposal.id,
-        model_id=uuid.UUID(proposal.subject),
-        kind=proposal.kind,
-        change=proposal.change,
-        status=proposal.status,
-        proposed_by=proposal.proposed_by,
-        proposed_at=proposal.proposed_at,
-        decided_by=proposal.decided_by,
-        decided_at=proposal.decided_at,
-        comment=proposal.comment,
-        approval=proposal.approval,
-        self_approval_allowed=approver.allow_self_approval,
+        model_id=uuid.UUID(proposal.subject), **proposal_fields(proposal, approver)
     )
 
 
