@@ -119,7 +119,9 @@ async def test_indicators_and_report_confined_to_the_rms_customers(api: Client) 
 
 
 async def test_baselines_recomputed_by_managers_only(api: Client) -> None:
-    client, _ = api
+    client, runtime = api
+    # Its own portfolio: the test does not lean on customers an earlier test fed.
+    await _warned_customer(runtime, "rm-ew", utilisation=0.4)
     refused = await client.post("/v1/warnings/baselines")
     assert refused.status_code == 403
     done = await client.post("/v1/warnings/baselines", headers=_as(MANAGER))
