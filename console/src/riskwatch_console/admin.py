@@ -313,7 +313,7 @@ async def change_api_key(visit: Visit) -> Response:
 
 
 class InvalidAuditFilter(ValueError):
-    pass
+    """An audit-log filter the form cannot send to the gateway (shown to the user, not sent)."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ BOARDS: dict[str, Board] = {
 
 
 class InvalidPeriod(ValueError):
-    pass
+    """A dashboard period that is not a pair of UTC days in order (answered with a 400)."""
 
 
 def period_params(query: Any) -> dict[str, str]:

@@ -285,7 +285,7 @@ async def _escalation_page(
 
 
 class InvalidLevels(ValueError):
-    pass
+    """Escalation levels the form could not read (shown on the page, nothing proposed)."""
 
 
 def policy_body(form: FormData) -> dict[str, Any]:
